@@ -1,0 +1,219 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/rs/zerolog"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/secretsync/secretsync/gitsource"
+	"github.com/secretsync/secretsync/providers/aws"
+	"github.com/secretsync/secretsync/reconciler"
+	"github.com/secretsync/secretsync/render"
+)
+
+// runConfig is every setting of `secretsync run`. Each flag has an
+// environment variable; the flag wins.
+type runConfig struct {
+	repo, ref, path           string
+	interval, refreshInterval time.Duration
+	once                      bool
+	instance, inventoryNS     string
+	defaultNamespace          string
+	kubeconfig                string
+	gitUsername               string
+	gitPasswordFile           string
+	gitBearerTokenFile        string
+	gitTimeout                time.Duration
+	workdir                   string
+	awsRegion, awsEndpoint    string
+	logLevel                  string
+}
+
+func env(key, def string) string {
+	if v, ok := os.LookupEnv(key); ok {
+		return v
+	}
+	return def
+}
+
+func envDuration(key string, def time.Duration) time.Duration {
+	if v, ok := os.LookupEnv(key); ok {
+		if d, err := time.ParseDuration(v); err == nil {
+			return d
+		}
+	}
+	return def
+}
+
+func defaultNamespace() string {
+	if ns := env("POD_NAMESPACE", ""); ns != "" {
+		return ns
+	}
+	if b, err := os.ReadFile("/var/run/secrets/kubernetes.io/serviceaccount/namespace"); err == nil {
+		return strings.TrimSpace(string(b))
+	}
+	return "secretsync"
+}
+
+func parseRun(args []string, stderr io.Writer) (*runConfig, error) {
+	c := &runConfig{}
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.repo, "repo", env("SECRETSYNC_REPO", ""), "Git repo URL: https://, http:// or file:// [SECRETSYNC_REPO]")
+	fs.StringVar(&c.ref, "ref", env("SECRETSYNC_REF", "main"), "branch, tag or 40-hex commit to apply [SECRETSYNC_REF]")
+	fs.StringVar(&c.path, "path", env("SECRETSYNC_PATH", "."), "folder in the repo to render; kustomization.yaml if present, else every YAML file below it [SECRETSYNC_PATH]")
+	fs.DurationVar(&c.interval, "interval", envDuration("SECRETSYNC_INTERVAL", time.Minute), "how often to poll the repo [SECRETSYNC_INTERVAL]")
+	fs.DurationVar(&c.refreshInterval, "refresh-interval", envDuration("SECRETSYNC_REFRESH_INTERVAL", time.Hour), "how often to fetch every remote value again when the revision is unchanged [SECRETSYNC_REFRESH_INTERVAL]")
+	fs.BoolVar(&c.once, "once", false, "run one full pass and exit; the exit code is 1 if the pass failed")
+	fs.StringVar(&c.instance, "instance", env("SECRETSYNC_INSTANCE", "secretsync"), "instance name: the secretsync.io/instance label and the inventory's name [SECRETSYNC_INSTANCE]")
+	fs.StringVar(&c.inventoryNS, "inventory-namespace", env("SECRETSYNC_NAMESPACE", defaultNamespace()), "namespace of the inventory ConfigMap [SECRETSYNC_NAMESPACE, else POD_NAMESPACE, else the pod's namespace]")
+	fs.StringVar(&c.defaultNamespace, "default-namespace", env("SECRETSYNC_DEFAULT_NAMESPACE", "default"), "namespace for manifests that name none [SECRETSYNC_DEFAULT_NAMESPACE]")
+	fs.StringVar(&c.kubeconfig, "kubeconfig", env("KUBECONFIG", ""), "kubeconfig file; empty uses the in-cluster config, then ~/.kube/config [KUBECONFIG]")
+	fs.StringVar(&c.gitUsername, "git-username", env("SECRETSYNC_GIT_USERNAME", ""), "HTTPS basic auth user; the password comes from SECRETSYNC_GIT_PASSWORD or --git-password-file [SECRETSYNC_GIT_USERNAME]")
+	fs.StringVar(&c.gitPasswordFile, "git-password-file", env("SECRETSYNC_GIT_PASSWORD_FILE", ""), "file holding the HTTPS basic auth password or token [SECRETSYNC_GIT_PASSWORD_FILE]")
+	fs.StringVar(&c.gitBearerTokenFile, "git-bearer-token-file", env("SECRETSYNC_GIT_BEARER_TOKEN_FILE", ""), "file holding a token sent as Authorization: Bearer; or set SECRETSYNC_GIT_BEARER_TOKEN [SECRETSYNC_GIT_BEARER_TOKEN_FILE]")
+	fs.DurationVar(&c.gitTimeout, "git-timeout", envDuration("SECRETSYNC_GIT_TIMEOUT", 60*time.Second), "bound on each Git network step [SECRETSYNC_GIT_TIMEOUT]")
+	fs.StringVar(&c.workdir, "workdir", env("SECRETSYNC_WORKDIR", filepath.Join(os.TempDir(), "secretsync")), "folder for the checkout, kept across passes [SECRETSYNC_WORKDIR]")
+	fs.StringVar(&c.awsRegion, "aws-region", env("SECRETSYNC_AWS_REGION", env("AWS_REGION", "")), "region for stores that name none [SECRETSYNC_AWS_REGION, else AWS_REGION]")
+	fs.StringVar(&c.awsEndpoint, "aws-endpoint", env("SECRETSYNC_AWS_ENDPOINT", ""), "Secrets Manager endpoint URL, for AWS-compatible services or custom VPC endpoints; empty uses AWS [SECRETSYNC_AWS_ENDPOINT]")
+	fs.StringVar(&c.logLevel, "log-level", env("SECRETSYNC_LOG_LEVEL", "info"), "debug, info, warn or error [SECRETSYNC_LOG_LEVEL]")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if c.repo == "" {
+		return nil, errors.New("--repo (or SECRETSYNC_REPO) is required")
+	}
+	return c, nil
+}
+
+func (c *runConfig) gitAuth() (gitsource.Auth, error) {
+	a := gitsource.Auth{Username: c.gitUsername, Password: os.Getenv("SECRETSYNC_GIT_PASSWORD"), BearerToken: os.Getenv("SECRETSYNC_GIT_BEARER_TOKEN")}
+	read := func(path string) (string, error) {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return "", fmt.Errorf("read git credential file: %w", err)
+		}
+		return strings.TrimSpace(string(b)), nil
+	}
+	var err error
+	if c.gitPasswordFile != "" {
+		if a.Password, err = read(c.gitPasswordFile); err != nil {
+			return a, err
+		}
+	}
+	if c.gitBearerTokenFile != "" {
+		if a.BearerToken, err = read(c.gitBearerTokenFile); err != nil {
+			return a, err
+		}
+	}
+	return a, nil
+}
+
+func kubeConfig(path string) (*rest.Config, error) {
+	var cfg *rest.Config
+	var err error
+	if path != "" {
+		cfg, err = clientcmd.BuildConfigFromFlags("", path)
+	} else if cfg, err = rest.InClusterConfig(); err != nil {
+		cfg, err = clientcmd.NewNonInteractiveDeferredLoadingClientConfig(
+			clientcmd.NewDefaultClientConfigLoadingRules(), &clientcmd.ConfigOverrides{}).ClientConfig()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("kubernetes config: %w", err)
+	}
+	// Client-side throttling would cap applies far below what the API
+	// server takes; priority and fairness protects the server.
+	cfg.QPS, cfg.Burst = 200, 400
+	cfg.UserAgent = "secretsync/" + version
+	return cfg, nil
+}
+
+func runCmd(args []string) int {
+	c, err := parseRun(args, os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "secretsync run: %v\n", err)
+		return 2
+	}
+	level, err := zerolog.ParseLevel(c.logLevel)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "secretsync run: --log-level: %v\n", err)
+		return 2
+	}
+	log := zerolog.New(os.Stderr).Level(level).With().Timestamp().Str("instance", c.instance).Logger()
+
+	auth, err := c.gitAuth()
+	if err != nil {
+		log.Error().Err(err).Msg("startup")
+		return 2
+	}
+	src, err := gitsource.New(gitsource.Options{
+		URL: c.repo, Ref: c.ref, Auth: auth, Timeout: c.gitTimeout,
+		Dir: filepath.Join(c.workdir, c.instance, "checkout"),
+	})
+	if err != nil {
+		log.Error().Err(err).Msg("startup")
+		return 2
+	}
+	rc, err := kubeConfig(c.kubeconfig)
+	if err != nil {
+		log.Error().Err(err).Msg("startup")
+		return 2
+	}
+	kube, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		log.Error().Err(err).Msg("startup")
+		return 2
+	}
+	pf := aws.NewFactory(aws.Options{Endpoint: c.awsEndpoint, DefaultRegion: c.awsRegion})
+	rec, err := reconciler.New(reconciler.Config{
+		Instance:           c.instance,
+		InventoryNamespace: c.inventoryNS,
+		Path:               c.path,
+		RefreshInterval:    c.refreshInterval,
+		Render:             render.Options{DefaultNamespace: c.defaultNamespace},
+	}, src, kube, pf, log)
+	if err != nil {
+		log.Error().Err(err).Msg("startup")
+		return 2
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	log.Info().Str("repo", src.URL()).Str("ref", c.ref).Str("path", c.path).Msg("starting")
+	if c.once {
+		if res := rec.Pass(ctx, true); !res.OK() {
+			return 1
+		}
+		return 0
+	}
+	ticker := time.NewTicker(c.interval)
+	defer ticker.Stop()
+	for {
+		rec.Pass(ctx, false)
+		select {
+		case <-ctx.Done():
+			log.Info().Msg("stopping")
+			return 0
+		case <-ticker.C:
+		}
+	}
+}

@@ -1,0 +1,320 @@
+// Package gitsource brings a Git ref to a local checkout with go-git and
+// names the result by revision. It knows nothing of what the repo holds.
+package gitsource
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	git "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/config"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/transport"
+	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
+)
+
+// Snapshot is one checked-out revision.
+type Snapshot struct {
+	// Revision is <ref>@sha1:<hex>, or sha1:<hex> when the ref is a commit,
+	// as Flux names revisions.
+	Revision string
+	// Commit is the hex commit id.
+	Commit string
+	// Dir is the checkout's root folder.
+	Dir string
+}
+
+// Auth holds HTTPS credentials. Username and Password give basic auth (a
+// token works as the password with most hosts); BearerToken sends an
+// Authorization: Bearer header instead.
+type Auth struct {
+	Username    string
+	Password    string
+	BearerToken string
+}
+
+func (a Auth) method() transport.AuthMethod {
+	switch {
+	case a.BearerToken != "":
+		return &githttp.TokenAuth{Token: a.BearerToken}
+	case a.Username != "" || a.Password != "":
+		user := a.Username
+		if user == "" {
+			user = "git"
+		}
+		return &githttp.BasicAuth{Username: user, Password: a.Password}
+	}
+	return nil
+}
+
+// Options configure a Source.
+type Options struct {
+	URL string // file://, http:// or https://
+	// Ref is a branch, a tag, a full ref name, or a 40-hex commit id.
+	Ref string
+	// Dir is where the checkout lives; it is reused across passes and
+	// restarts.
+	Dir  string
+	Auth Auth
+	// Timeout bounds each network step (listing refs, fetching).
+	Timeout time.Duration
+}
+
+// Source fetches one ref of one repo.
+type Source struct {
+	opts Options
+	repo *git.Repository
+}
+
+var commitRE = regexp.MustCompile(`^[0-9a-f]{40}$`)
+
+// New checks opts; nothing touches the network until Fetch.
+func New(opts Options) (*Source, error) {
+	if opts.URL == "" {
+		return nil, errors.New("git: repo URL is required")
+	}
+	u, err := url.Parse(opts.URL)
+	if err != nil {
+		return nil, fmt.Errorf("git: repo URL: %w", err)
+	}
+	switch u.Scheme {
+	case "file", "http", "https":
+	default:
+		return nil, fmt.Errorf("git: repo URL scheme %q is not supported; use https://, http:// or file://", u.Scheme)
+	}
+	if opts.Ref == "" {
+		opts.Ref = "main"
+	}
+	if opts.Dir == "" {
+		return nil, errors.New("git: checkout dir is required")
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 60 * time.Second
+	}
+	return &Source{opts: opts}, nil
+}
+
+// URL is the repo URL without any credentials, safe to log.
+func (s *Source) URL() string { return redactURL(s.opts.URL) }
+
+// Fetch brings the ref to the checkout. When the remote still points at the
+// commit already checked out, it lists refs and fetches nothing.
+func (s *Source) Fetch(ctx context.Context) (Snapshot, error) {
+	snap, err := s.fetch(ctx)
+	if err != nil {
+		return Snapshot{}, fmt.Errorf("git %s ref %s: %w", s.URL(), s.opts.Ref, scrub(err, s.opts))
+	}
+	return snap, nil
+}
+
+func (s *Source) fetch(ctx context.Context) (Snapshot, error) {
+	if err := s.open(); err != nil {
+		return Snapshot{}, err
+	}
+	var want plumbing.Hash
+	var refspec config.RefSpec
+	ref := s.opts.Ref
+	isCommit := commitRE.MatchString(ref)
+	if isCommit {
+		want = plumbing.NewHash(ref)
+		refspec = "+refs/heads/*:refs/remotes/origin/*"
+	} else {
+		name, hash, err := s.resolve(ctx)
+		if err != nil {
+			return Snapshot{}, err
+		}
+		want = hash
+		refspec = config.RefSpec("+" + name.String() + ":refs/secretsync/target")
+	}
+
+	if _, err := s.repo.CommitObject(want); err != nil {
+		if err := s.download(ctx, refspec, !isCommit); err != nil {
+			return Snapshot{}, err
+		}
+		if _, err := s.repo.CommitObject(want); err != nil {
+			return Snapshot{}, fmt.Errorf("commit %s not found after fetch", want)
+		}
+	}
+	if err := s.checkout(want); err != nil {
+		return Snapshot{}, err
+	}
+	rev := "sha1:" + want.String()
+	if !isCommit {
+		rev = ref + "@" + rev
+	}
+	return Snapshot{Revision: rev, Commit: want.String(), Dir: s.opts.Dir}, nil
+}
+
+// open reuses the checkout from an earlier pass or process, or starts one.
+func (s *Source) open() error {
+	if s.repo != nil {
+		return nil
+	}
+	repo, err := git.PlainOpen(s.opts.Dir)
+	if err == nil {
+		if r, err := repo.Remote("origin"); err == nil && r.Config().URLs[0] == s.opts.URL {
+			s.repo = repo
+			return nil
+		}
+	}
+	// Anything else there is from another repo or broken: start again.
+	if err := os.RemoveAll(s.opts.Dir); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(s.opts.Dir), 0o700); err != nil {
+		return err
+	}
+	repo, err = git.PlainInit(s.opts.Dir, false)
+	if err != nil {
+		return err
+	}
+	if _, err := repo.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{s.opts.URL}}); err != nil {
+		return err
+	}
+	s.repo = repo
+	return nil
+}
+
+// resolve lists the remote's refs and finds the configured one: a full ref
+// name, else a branch, else a tag (peeled to its commit).
+func (s *Source) resolve(ctx context.Context) (plumbing.ReferenceName, plumbing.Hash, error) {
+	remote, err := s.repo.Remote("origin")
+	if err != nil {
+		return "", plumbing.ZeroHash, err
+	}
+	lctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
+	defer cancel()
+	refs, err := remote.ListContext(lctx, &git.ListOptions{Auth: s.opts.Auth.method(), PeelingOption: git.AppendPeeled})
+	if err != nil {
+		return "", plumbing.ZeroHash, fmt.Errorf("list refs: %w", err)
+	}
+	byName := map[string]plumbing.Hash{}
+	for _, r := range refs {
+		if r.Type() == plumbing.HashReference {
+			byName[r.Name().String()] = r.Hash()
+		}
+	}
+	candidates := []string{s.opts.Ref, "refs/heads/" + s.opts.Ref, "refs/tags/" + s.opts.Ref}
+	if !strings.HasPrefix(s.opts.Ref, "refs/") {
+		candidates = candidates[1:]
+	}
+	for _, c := range candidates {
+		if h, ok := byName[c]; ok {
+			if peeled, ok := byName[c+"^{}"]; ok {
+				h = peeled // annotated tag: the commit it points at
+			}
+			return plumbing.ReferenceName(c), h, nil
+		}
+	}
+	return "", plumbing.ZeroHash, fmt.Errorf("ref %q is not a branch or tag of the repo", s.opts.Ref)
+}
+
+// download fetches refspec, shallow when allowed. A shallow update that
+// go-git cannot apply to the existing checkout falls back to a fresh one.
+func (s *Source) download(ctx context.Context, refspec config.RefSpec, shallow bool) error {
+	depth := 0
+	if shallow {
+		depth = 1
+	}
+	fetch := func() error {
+		fctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
+		defer cancel()
+		err := s.repo.FetchContext(fctx, &git.FetchOptions{
+			RemoteName: "origin",
+			RefSpecs:   []config.RefSpec{refspec},
+			Depth:      depth,
+			Auth:       s.opts.Auth.method(),
+			Tags:       git.NoTags,
+			Force:      true,
+		})
+		if errors.Is(err, git.NoErrAlreadyUpToDate) {
+			return nil
+		}
+		return err
+	}
+	err := fetch()
+	if err == nil || ctx.Err() != nil || isAuthError(err) {
+		return wrapFetch(err)
+	}
+	s.repo = nil
+	if err := os.RemoveAll(s.opts.Dir); err != nil {
+		return err
+	}
+	if err := s.open(); err != nil {
+		return err
+	}
+	return wrapFetch(fetch())
+}
+
+func wrapFetch(err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("fetch: %w", err)
+}
+
+func isAuthError(err error) bool {
+	return errors.Is(err, transport.ErrAuthenticationRequired) ||
+		errors.Is(err, transport.ErrAuthorizationFailed) ||
+		errors.Is(err, transport.ErrRepositoryNotFound)
+}
+
+func (s *Source) checkout(h plumbing.Hash) error {
+	wt, err := s.repo.Worktree()
+	if err != nil {
+		return err
+	}
+	if head, err := s.repo.Head(); err == nil && head.Hash() == h {
+		if st, err := wt.Status(); err == nil && st.IsClean() {
+			return nil
+		}
+	}
+	if err := wt.Checkout(&git.CheckoutOptions{Hash: h, Force: true}); err != nil {
+		return fmt.Errorf("checkout %s: %w", h, err)
+	}
+	return wt.Clean(&git.CleanOptions{Dir: true})
+}
+
+// Terminal reports whether err needs a change of configuration or access
+// rather than a retry.
+func Terminal(err error) bool { return isAuthError(err) }
+
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	u.User = url.User("redacted")
+	return u.String()
+}
+
+// scrub removes credentials from an error's text: go-git can echo the URL.
+func scrub(err error, o Options) error {
+	msg := err.Error()
+	clean := msg
+	for _, secret := range []string{o.Auth.Password, o.Auth.BearerToken} {
+		if secret != "" {
+			clean = strings.ReplaceAll(clean, secret, "[REDACTED]")
+		}
+	}
+	clean = strings.ReplaceAll(clean, o.URL, redactURL(o.URL))
+	if clean == msg {
+		return err
+	}
+	return &scrubbed{msg: clean, err: err}
+}
+
+type scrubbed struct {
+	msg string
+	err error
+}
+
+func (s *scrubbed) Error() string { return s.msg }
+func (s *scrubbed) Unwrap() error { return s.err }

@@ -1,0 +1,53 @@
+package providers
+
+import (
+	"fmt"
+
+	"github.com/tidwall/gjson"
+)
+
+// Property returns the gjson path property of a JSON value, or the whole
+// value when property is empty. A string result is returned raw; objects,
+// arrays and numbers keep their JSON text, as External Secrets Operator does.
+func Property(v Value, property string) (Value, error) {
+	if property == "" {
+		return v, nil
+	}
+	if !gjson.ValidBytes(v.b) {
+		return Value{}, fmt.Errorf("property %q asked of a value that is not JSON", property)
+	}
+	r := gjson.GetBytes(v.b, property)
+	if !r.Exists() {
+		return Value{}, fmt.Errorf("property %q not found", property)
+	}
+	return NewValue(resultBytes(r)), nil
+}
+
+// Extract turns a JSON object into one value per top-level key; nested
+// objects and arrays stay JSON text.
+func Extract(v Value) (map[string]Value, error) {
+	if !gjson.ValidBytes(v.b) {
+		return nil, fmt.Errorf("extract needs a JSON object, and the value is not JSON")
+	}
+	r := gjson.ParseBytes(v.b)
+	if !r.IsObject() {
+		return nil, fmt.Errorf("extract needs a JSON object, and the value is a JSON %s", r.Type)
+	}
+	out := map[string]Value{}
+	r.ForEach(func(k, val gjson.Result) bool {
+		out[k.String()] = NewValue(resultBytes(val))
+		return true
+	})
+	return out, nil
+}
+
+func resultBytes(r gjson.Result) []byte {
+	switch r.Type {
+	case gjson.String:
+		return []byte(r.Str)
+	case gjson.Null:
+		return nil
+	default:
+		return []byte(r.Raw)
+	}
+}

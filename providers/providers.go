@@ -1,0 +1,70 @@
+package providers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// Ref names one remote value inside a store: a secret key and a version.
+// Properties are extracted after the fetch, so refs that differ only by
+// property cost one remote call.
+type Ref struct {
+	Key     string
+	Version string
+}
+
+func (r Ref) String() string {
+	if r.Version == "" {
+		return r.Key
+	}
+	return r.Key + "@" + r.Version
+}
+
+// Fetched is the outcome for one Ref: a value and its remote version id, or
+// an error of a known Class.
+type Fetched struct {
+	Value     Value
+	VersionID string
+	Err       error
+}
+
+// Provider resolves references against one configured store. Refs are
+// unique; the result has an entry for each of them.
+type Provider interface {
+	Resolve(ctx context.Context, refs []Ref) map[Ref]Fetched
+}
+
+// Class sorts provider errors by what the caller should do next.
+type Class string
+
+const (
+	NotFound     Class = "NotFound"     // terminal until the remote changes
+	AccessDenied Class = "AccessDenied" // terminal until permissions change
+	Invalid      Class = "Invalid"      // the reference itself is wrong
+	Throttled    Class = "Throttled"    // transient
+	Unavailable  Class = "Unavailable"  // transient: network, 5xx, timeouts
+)
+
+// Transient reports whether retrying later can succeed without any change.
+func (c Class) Transient() bool { return c == Throttled || c == Unavailable }
+
+// Error is a classified failure for one reference. It never holds a value.
+type Error struct {
+	Class Class
+	Ref   string
+	Err   error
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("%s %s: %v", e.Class, e.Ref, e.Err) }
+func (e *Error) Unwrap() error { return e.Err }
+
+// ClassOf returns the class of a provider error; unknown errors count as
+// Unavailable so that they are retried rather than trusted.
+func ClassOf(err error) Class {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Class
+	}
+	return Unavailable
+}

@@ -1,0 +1,131 @@
+package reconciler
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
+
+	"github.com/secretsync/secretsync/render"
+)
+
+// apply server-side applies every desired Secret whose content differs from
+// the live one, and returns the targets now in their desired state. Failed
+// targets are added to blocked so that they are kept, not pruned.
+func (r *Reconciler) apply(ctx context.Context, want []desiredSecret, blocked map[targetKey]bool, res *Result) map[targetKey]*render.ExternalSecret {
+	live, listErr := r.listManaged(ctx, want)
+
+	done := make(map[targetKey]*render.ExternalSecret, len(want))
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, r.cfg.Concurrency)
+	for _, d := range want {
+		if err := listErr[d.target.namespace]; err != nil {
+			blocked[d.target] = true
+			res.Failed++
+			res.fail(ApplyFailed, fmt.Errorf("apply secret %s: %w", d.target, err))
+			continue
+		}
+		if unchanged(live[d.target], d) {
+			res.Unchanged++
+			done[d.target] = d.es
+			continue
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			err := r.applyOne(ctx, d, live[d.target] != nil)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				blocked[d.target] = true
+				res.Failed++
+				res.fail(ApplyFailed, fmt.Errorf("apply secret %s for externalsecret %s/%s: %w", d.target, d.es.Namespace, d.es.Name, err))
+				return
+			}
+			res.Applied++
+			done[d.target] = d.es
+			r.log.Debug().Str("namespace", d.target.namespace).Str("secret", d.target.name).Str("revision", d.secret.Annotations[AnnotationRevision]).Msg("applied")
+		}()
+	}
+	wg.Wait()
+	return done
+}
+
+// listManaged lists this instance's Secrets in each namespace we write to,
+// with one label-selected LIST per namespace.
+func (r *Reconciler) listManaged(ctx context.Context, want []desiredSecret) (map[targetKey]*corev1.Secret, map[string]error) {
+	live := map[targetKey]*corev1.Secret{}
+	errs := map[string]error{}
+	seen := map[string]bool{}
+	sel := labels.SelectorFromSet(r.labels()).String()
+	for _, d := range want {
+		ns := d.target.namespace
+		if seen[ns] {
+			continue
+		}
+		seen[ns] = true
+		list, err := r.kube.CoreV1().Secrets(ns).List(ctx, metav1.ListOptions{LabelSelector: sel})
+		if err != nil {
+			errs[ns] = fmt.Errorf("list managed secrets in %s: %w", ns, err)
+			continue
+		}
+		for i := range list.Items {
+			s := &list.Items[i]
+			live[targetKey{s.Namespace, s.Name}] = s
+		}
+	}
+	return live, errs
+}
+
+// unchanged compares by hash: the live Secret must carry the desired hash,
+// and its data for our keys must still produce it, so a hand edit of a
+// value is seen as drift and repaired.
+func unchanged(live *corev1.Secret, d desiredSecret) bool {
+	if live == nil || live.Annotations[AnnotationDataHash] != d.hash || live.Type != d.secret.Type {
+		return false
+	}
+	data := make(map[string][]byte, len(d.secret.Data))
+	for k := range d.secret.Data {
+		v, ok := live.Data[k]
+		if !ok {
+			return false
+		}
+		data[k] = v
+	}
+	meta := map[string]string{
+		AnnotationSource:         live.Annotations[AnnotationSource],
+		AnnotationExternalSecret: live.Annotations[AnnotationExternalSecret],
+	}
+	return dataHash(live.Type, data, meta) == d.hash
+}
+
+// applyOne writes one Secret. A Secret that exists but is not this
+// instance's is never taken over.
+func (r *Reconciler) applyOne(ctx context.Context, d desiredSecret, ours bool) error {
+	secrets := r.kube.CoreV1().Secrets(d.target.namespace)
+	if !ours {
+		existing, err := secrets.Get(ctx, d.target.name, metav1.GetOptions{})
+		switch {
+		case apierrors.IsNotFound(err):
+		case err != nil:
+			return err
+		default:
+			return fmt.Errorf("a secret of that name exists and is not managed by secretsync instance %q (labels %s=%q, %s=%q); delete it or rename the target",
+				r.cfg.Instance, LabelManagedBy, existing.Labels[LabelManagedBy], LabelInstance, existing.Labels[LabelInstance])
+		}
+	}
+	ac := corev1ac.Secret(d.target.name, d.target.namespace).
+		WithLabels(d.secret.Labels).
+		WithAnnotations(d.secret.Annotations).
+		WithType(d.secret.Type).
+		WithData(d.secret.Data)
+	_, err := secrets.Apply(ctx, ac, metav1.ApplyOptions{FieldManager: FieldManager, Force: true})
+	return err
+}

@@ -1,0 +1,189 @@
+package reconciler
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/secretsync/secretsync/providers"
+	"github.com/secretsync/secretsync/render"
+)
+
+// entry is one remote reference of an ExternalSecret: a data item
+// (secretKey set) or a dataFrom extract (secretKey empty).
+type entry struct {
+	field     string
+	store     storeKey
+	ref       providers.Ref
+	remote    render.RemoteRef
+	secretKey string
+}
+
+type fetchKey struct {
+	store storeKey
+	ref   providers.Ref
+}
+
+// entries lists an ExternalSecret's references in the order ESO applies
+// them: dataFrom first, then data, later keys winning.
+func entries(es *render.ExternalSecret) []entry {
+	var out []entry
+	for i, d := range es.Spec.DataFrom {
+		out = append(out, entry{
+			field:  fmt.Sprintf("spec.dataFrom[%d].extract", i),
+			store:  storeFor(es, d.SourceRef),
+			ref:    providers.Ref{Key: d.Extract.Key, Version: d.Extract.Version},
+			remote: *d.Extract,
+		})
+	}
+	for i, d := range es.Spec.Data {
+		out = append(out, entry{
+			field:     fmt.Sprintf("spec.data[%d]", i),
+			store:     storeFor(es, d.SourceRef),
+			ref:       providers.Ref{Key: d.RemoteRef.Key, Version: d.RemoteRef.Version},
+			remote:    d.RemoteRef,
+			secretKey: d.SecretKey,
+		})
+	}
+	return out
+}
+
+// resolveAll fetches every distinct reference once, grouped by store.
+// Stores that cannot be built fail all their references with that error.
+func (r *Reconciler) resolveAll(ctx context.Context, stores map[storeKey]*render.SecretStore, keys map[fetchKey]struct{}) map[fetchKey]providers.Fetched {
+	byStore := map[storeKey][]providers.Ref{}
+	for k := range keys {
+		byStore[k.store] = append(byStore[k.store], k.ref)
+	}
+	out := make(map[fetchKey]providers.Fetched, len(keys))
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for sk, refs := range byStore {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got := map[providers.Ref]providers.Fetched{}
+			p, err := r.provider(ctx, stores[sk])
+			if err != nil {
+				err = fmt.Errorf("store %s: %w", sk, err)
+				for _, ref := range refs {
+					got[ref] = providers.Fetched{Err: err}
+				}
+			} else {
+				got = p.Resolve(ctx, refs)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			for ref, f := range got {
+				out[fetchKey{sk, ref}] = f
+			}
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+// secretData assembles one ExternalSecret's keys from fetched values.
+func secretData(es *render.ExternalSecret, fetched map[fetchKey]providers.Fetched) (map[string]providers.Value, error) {
+	data := map[string]providers.Value{}
+	for _, e := range entries(es) {
+		f := fetched[fetchKey{e.store, e.ref}]
+		if f.Err != nil {
+			return nil, fmt.Errorf("%s: %w", e.field, f.Err)
+		}
+		v, err := providers.Property(f.Value, e.remote.Property)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %s: %w", e.field, e.ref, err)
+		}
+		if e.secretKey != "" {
+			if v, err = convert(v, e.remote); err != nil {
+				return nil, fmt.Errorf("%s: %s: %w", e.field, e.ref, err)
+			}
+			data[e.secretKey] = v
+			continue
+		}
+		kv, err := providers.Extract(v)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %s: %w", e.field, e.ref, err)
+		}
+		for k, v := range kv {
+			if v, err = convert(v, e.remote); err != nil {
+				return nil, fmt.Errorf("%s: %s key %q: %w", e.field, e.ref, k, err)
+			}
+			data[k] = v
+		}
+	}
+	return data, nil
+}
+
+// convert applies decodingStrategy and nullBytePolicy. Errors never quote
+// the value.
+func convert(v providers.Value, rr render.RemoteRef) (providers.Value, error) {
+	b := v.Bytes()
+	switch rr.DecodingStrategy {
+	case "Base64":
+		d, err := base64.StdEncoding.DecodeString(string(b))
+		if err != nil {
+			return providers.Value{}, errors.New("decodingStrategy Base64: value is not base64")
+		}
+		b = d
+	case "Base64URL":
+		d, err := base64.URLEncoding.DecodeString(string(b))
+		if err != nil {
+			return providers.Value{}, errors.New("decodingStrategy Base64URL: value is not base64url")
+		}
+		b = d
+	case "Auto":
+		if d, err := base64.StdEncoding.DecodeString(string(b)); err == nil {
+			b = d
+		} else if d, err := base64.URLEncoding.DecodeString(string(b)); err == nil {
+			b = d
+		}
+	}
+	if rr.NullBytePolicy == "Fail" && bytes.IndexByte(b, 0) >= 0 {
+		return providers.Value{}, errors.New("nullBytePolicy Fail: value contains a null byte")
+	}
+	return providers.NewValue(b), nil
+}
+
+// dataHash fingerprints what secretsync writes into a Secret, values
+// included, so an unchanged Secret costs no write. It is stored only on the
+// Secret itself, readable only by those who can read the values anyway.
+func dataHash(typ corev1.SecretType, data map[string][]byte, meta map[string]string) string {
+	h := sha256.New()
+	write := func(parts ...[]byte) {
+		for _, p := range parts {
+			fmt.Fprintf(h, "%d:", len(p))
+			h.Write(p)
+		}
+	}
+	write([]byte(typ))
+	for _, m := range []map[string][]byte{data, toBytes(meta)} {
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		fmt.Fprintf(h, "n%d;", len(keys))
+		for _, k := range keys {
+			write([]byte(k), m[k])
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func toBytes(m map[string]string) map[string][]byte {
+	out := make(map[string][]byte, len(m))
+	for k, v := range m {
+		out[k] = []byte(v)
+	}
+	return out
+}

@@ -1,0 +1,90 @@
+package reconciler
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
+)
+
+const inventoryKey = "inventory.json"
+
+// Inventory is what this instance has applied and may therefore prune.
+// It holds names and sources, never values or hashes.
+type Inventory struct {
+	// Revision is the revision of the pass that last changed the entries.
+	Revision string  `json:"revision"`
+	Entries  []Entry `json:"entries"`
+}
+
+// Entry is one Secret secretsync applied.
+type Entry struct {
+	Namespace      string `json:"namespace"`
+	Name           string `json:"name"`
+	ExternalSecret string `json:"externalSecret"`
+	Source         string `json:"source"`
+}
+
+func (e Entry) key() targetKey { return targetKey{e.Namespace, e.Name} }
+
+type targetKey struct{ namespace, name string }
+
+func (k targetKey) String() string { return k.namespace + "/" + k.name }
+
+func (r *Reconciler) inventoryName() string { return "secretsync-inventory-" + r.cfg.Instance }
+
+// loadInventory reads the inventory ConfigMap; a missing one is empty.
+func (r *Reconciler) loadInventory(ctx context.Context) (Inventory, error) {
+	cm, err := r.kube.CoreV1().ConfigMaps(r.cfg.InventoryNamespace).Get(ctx, r.inventoryName(), metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return Inventory{}, nil
+	}
+	if err != nil {
+		return Inventory{}, fmt.Errorf("read inventory configmap %s/%s: %w", r.cfg.InventoryNamespace, r.inventoryName(), err)
+	}
+	var inv Inventory
+	if raw, ok := cm.Data[inventoryKey]; ok {
+		if err := json.Unmarshal([]byte(raw), &inv); err != nil {
+			return Inventory{}, fmt.Errorf("inventory configmap %s/%s is corrupt: %w", r.cfg.InventoryNamespace, r.inventoryName(), err)
+		}
+	}
+	return inv, nil
+}
+
+// saveInventory writes inv when its entries differ from old.
+func (r *Reconciler) saveInventory(ctx context.Context, old, inv Inventory) error {
+	sort.Slice(inv.Entries, func(i, j int) bool {
+		return inv.Entries[i].key().String() < inv.Entries[j].key().String()
+	})
+	if sameEntries(old.Entries, inv.Entries) {
+		return nil
+	}
+	raw, err := json.MarshalIndent(inv, "", " ")
+	if err != nil {
+		return err
+	}
+	cm := corev1ac.ConfigMap(r.inventoryName(), r.cfg.InventoryNamespace).
+		WithLabels(r.labels()).
+		WithData(map[string]string{inventoryKey: string(raw)})
+	_, err = r.kube.CoreV1().ConfigMaps(r.cfg.InventoryNamespace).Apply(ctx, cm, metav1.ApplyOptions{FieldManager: FieldManager, Force: true})
+	if err != nil {
+		return fmt.Errorf("write inventory configmap %s/%s: %w", r.cfg.InventoryNamespace, r.inventoryName(), err)
+	}
+	return nil
+}
+
+func sameEntries(a, b []Entry) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,258 @@
+// Package reconciler runs one pass: fetch, render, resolve, build the
+// desired Secrets, apply them, prune what left Git, and record the result.
+// It parses no YAML and calls no cloud API directly.
+package reconciler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/secretsync/secretsync/gitsource"
+	"github.com/secretsync/secretsync/providers"
+	"github.com/secretsync/secretsync/render"
+)
+
+// Labels and annotations secretsync puts on every Secret it applies.
+const (
+	FieldManager = "secretsync"
+
+	LabelManagedBy = "app.kubernetes.io/managed-by"
+	LabelInstance  = "secretsync.io/instance"
+	ManagedByValue = "secretsync"
+
+	AnnotationRevision       = "secretsync.io/revision"
+	AnnotationSource         = "secretsync.io/source"
+	AnnotationExternalSecret = "secretsync.io/external-secret"
+	AnnotationDataHash       = "secretsync.io/data-hash"
+)
+
+// Source is where revisions come from; *gitsource.Source is one.
+type Source interface {
+	Fetch(ctx context.Context) (gitsource.Snapshot, error)
+}
+
+// Config is what a Reconciler needs to know beyond its collaborators.
+type Config struct {
+	// Instance tells several secretsync installations apart in one cluster:
+	// it is the instance label and part of the inventory's name.
+	Instance string
+	// InventoryNamespace holds the inventory ConfigMap.
+	InventoryNamespace string
+	// Path is the folder in the repo to render.
+	Path string
+	// RefreshInterval is how often every remote value is fetched again
+	// when the revision has not changed.
+	RefreshInterval time.Duration
+	// Concurrency bounds API-server writes in flight.
+	Concurrency int
+	Render      render.Options
+}
+
+// Reconciler holds what persists between passes. Passes must not overlap.
+type Reconciler struct {
+	cfg       Config
+	src       Source
+	kube      kubernetes.Interface
+	providers ProviderFactory
+	log       zerolog.Logger
+	now       func() time.Time
+
+	mu          sync.Mutex
+	lastRev     string
+	lastOK      bool
+	lastRefresh time.Time
+}
+
+// New returns a Reconciler.
+func New(cfg Config, src Source, kube kubernetes.Interface, pf ProviderFactory, log zerolog.Logger) (*Reconciler, error) {
+	if cfg.Instance == "" || cfg.InventoryNamespace == "" {
+		return nil, errors.New("instance and inventory namespace are required")
+	}
+	if cfg.RefreshInterval <= 0 {
+		cfg.RefreshInterval = time.Hour
+	}
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = 16
+	}
+	return &Reconciler{cfg: cfg, src: src, kube: kube, providers: pf, log: log, now: time.Now}, nil
+}
+
+func (r *Reconciler) labels() map[string]string {
+	return map[string]string{LabelManagedBy: ManagedByValue, LabelInstance: r.cfg.Instance}
+}
+
+// Pass runs one reconcile pass. force makes it resolve and compare
+// everything even when the revision is unchanged and no refresh is due.
+func (r *Reconciler) Pass(ctx context.Context, force bool) (res Result) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	start := r.now()
+	defer func() {
+		res.Duration = r.now().Sub(start)
+		res.log(r.log)
+	}()
+
+	res.Stage = StageFetch
+	snap, err := r.src.Fetch(ctx)
+	if err != nil {
+		res.fail(FetchFailed, err)
+		res.PruneSkipped = "fetch failed"
+		return res
+	}
+	res.Revision = snap.Revision
+	if !force && r.lastOK && snap.Revision == r.lastRev && r.now().Before(r.lastRefresh.Add(r.cfg.RefreshInterval)) {
+		res.Stage = StageSkipped
+		return res
+	}
+
+	res.Stage = StageRender
+	set, err := render.Render(ctx, snap.Dir, r.cfg.Path, r.cfg.Render)
+	if err != nil {
+		res.fail(RenderFailed, fmt.Errorf("render %s: %w", r.cfg.Path, err))
+		res.PruneSkipped = "render failed"
+		return res
+	}
+	for _, e := range set.Errors {
+		res.fail(RenderFailed, e)
+		res.Failed++
+	}
+
+	inv, err := r.loadInventory(ctx)
+	if err != nil {
+		res.fail(ApplyFailed, err)
+		res.PruneSkipped = "inventory unreadable"
+		return res
+	}
+
+	res.Stage = StageResolve
+	want, blocked := r.desired(ctx, set, snap.Revision, &res)
+
+	res.Stage = StageApply
+	applied := r.apply(ctx, want, blocked, &res)
+
+	res.Stage = StagePrune
+	next := r.prune(ctx, inv, set, applied, blocked, &res)
+	next.Revision = snap.Revision
+	if err := r.saveInventory(ctx, inv, next); err != nil {
+		res.fail(ApplyFailed, err)
+	}
+
+	res.Stage = StageDone
+	r.lastRev, r.lastOK = snap.Revision, res.OK()
+	if res.OK() {
+		r.lastRefresh = r.now()
+	}
+	return res
+}
+
+// desiredSecret is one Secret to apply, with the ExternalSecret behind it.
+type desiredSecret struct {
+	es     *render.ExternalSecret
+	target targetKey
+	secret *corev1.Secret
+	hash   string
+}
+
+// desired resolves every reference once and builds the Secrets. blocked
+// holds the targets of ExternalSecrets that are in Git but failed: their
+// Secrets are kept as they are and never pruned.
+func (r *Reconciler) desired(ctx context.Context, set *render.Set, revision string, res *Result) ([]desiredSecret, map[targetKey]bool) {
+	blocked := map[targetKey]bool{}
+	stores := indexStores(set)
+	fail := func(es *render.ExternalSecret, t targetKey, reason Reason, err error) {
+		blocked[t] = true
+		res.Failed++
+		res.fail(reason, fmt.Errorf("externalsecret %s/%s (%s): %w", es.Namespace, es.Name, es.Source, err))
+	}
+
+	// Targets written by two ExternalSecrets are refused for both.
+	writers := map[targetKey][]*render.ExternalSecret{}
+	for _, es := range set.ExternalSecrets {
+		writers[target(es)] = append(writers[target(es)], es)
+	}
+	keys := map[fetchKey]struct{}{}
+	var ok []*render.ExternalSecret
+	for _, es := range set.ExternalSecrets {
+		t := target(es)
+		if w := writers[t]; len(w) > 1 {
+			others := []string{}
+			for _, o := range w {
+				if o != es {
+					others = append(others, o.Namespace+"/"+o.Name+" ("+o.Source+")")
+				}
+			}
+			fail(es, t, ResolveFailed, fmt.Errorf("target secret %s is also written by %v", t, others))
+			continue
+		}
+		var missing error
+		for _, e := range entries(es) {
+			if _, found := stores[e.store]; !found {
+				missing = fmt.Errorf("%s: %s is not in the rendered manifests", e.field, e.store)
+				break
+			}
+			keys[fetchKey{e.store, e.ref}] = struct{}{}
+		}
+		if missing != nil {
+			fail(es, t, ResolveFailed, missing)
+			continue
+		}
+		ok = append(ok, es)
+	}
+
+	fetched := r.resolveAll(ctx, stores, keys)
+	var out []desiredSecret
+	for _, es := range ok {
+		t := target(es)
+		data, err := secretData(es, fetched)
+		if err != nil {
+			fail(es, t, ResolveFailed, err)
+			continue
+		}
+		out = append(out, r.build(es, t, data, revision))
+	}
+	return out, blocked
+}
+
+func target(es *render.ExternalSecret) targetKey {
+	name := es.Spec.Target.Name
+	if name == "" {
+		name = es.Name
+	}
+	return targetKey{es.Namespace, name}
+}
+
+func (r *Reconciler) build(es *render.ExternalSecret, t targetKey, data map[string]providers.Value, revision string) desiredSecret {
+	raw := make(map[string][]byte, len(data))
+	for k, v := range data {
+		raw[k] = v.Bytes()
+	}
+	annotations := map[string]string{
+		AnnotationSource:         es.Source,
+		AnnotationExternalSecret: es.Namespace + "/" + es.Name,
+	}
+	hash := dataHash(corev1.SecretTypeOpaque, raw, annotations)
+	annotations[AnnotationDataHash] = hash
+	annotations[AnnotationRevision] = revision
+	s := &corev1.Secret{Type: corev1.SecretTypeOpaque, Data: raw}
+	s.Name, s.Namespace = t.name, t.namespace
+	s.Labels = r.labels()
+	s.Annotations = annotations
+	return desiredSecret{es: es, target: t, secret: s, hash: hash}
+}
+
+func sortedKeys[V any](m map[targetKey]V) []targetKey {
+	out := make([]targetKey, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].String() < out[j].String() })
+	return out
+}

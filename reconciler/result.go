@@ -1,0 +1,82 @@
+package reconciler
+
+import (
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// Stage is how far a pass got.
+type Stage string
+
+const (
+	StageFetch   Stage = "fetch"
+	StageRender  Stage = "render"
+	StageResolve Stage = "resolve"
+	StageApply   Stage = "apply"
+	StagePrune   Stage = "prune"
+	StageDone    Stage = "done"
+	// StageSkipped: the revision is unchanged and no refresh is due.
+	StageSkipped Stage = "skipped"
+)
+
+// Reason is the failure reason of the stage that failed.
+type Reason string
+
+const (
+	FetchFailed   Reason = "FetchFailed"
+	RenderFailed  Reason = "RenderFailed"
+	ResolveFailed Reason = "ResolveFailed"
+	ApplyFailed   Reason = "ApplyFailed"
+	PruneFailed   Reason = "PruneFailed"
+)
+
+// Result is the outcome of one pass. It is recorded on every exit path.
+type Result struct {
+	Revision string
+	Stage    Stage
+	// Reason is empty for a fully successful pass; otherwise the first
+	// stage that failed, even when later stages still ran for other objects.
+	Reason    Reason
+	Applied   int
+	Unchanged int
+	Pruned    int
+	Failed    int
+	// PruneSkipped says why no prune ran, when none did.
+	PruneSkipped string
+	Errors       []error
+	Duration     time.Duration
+}
+
+// OK reports a pass with no failure of any kind.
+func (r Result) OK() bool { return r.Reason == "" }
+
+func (r *Result) fail(reason Reason, err error) {
+	if r.Reason == "" {
+		r.Reason = reason
+	}
+	r.Errors = append(r.Errors, err)
+}
+
+// log writes the one summary line of a pass; errors follow, one line each,
+// so that each names its object.
+func (r Result) log(l zerolog.Logger) {
+	for _, err := range r.Errors {
+		l.Error().Str("revision", r.Revision).Str("stage", string(r.Stage)).Err(err).Msg("pass error")
+	}
+	ev := l.Info()
+	if !r.OK() {
+		ev = l.Warn().Str("reason", string(r.Reason))
+	}
+	if r.PruneSkipped != "" {
+		ev = ev.Str("prune_skipped", r.PruneSkipped)
+	}
+	ev.Str("revision", r.Revision).
+		Str("stage", string(r.Stage)).
+		Int("applied", r.Applied).
+		Int("unchanged", r.Unchanged).
+		Int("pruned", r.Pruned).
+		Int("failed", r.Failed).
+		Dur("duration", r.Duration).
+		Msg("pass")
+}

@@ -1,0 +1,136 @@
+package render
+
+import (
+	"encoding/json"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// The types below are the External Secrets Operator schema
+// (external-secrets.io/v1; v1beta1 uses the same JSON names), limited to the
+// fields secretsync reads. Decoding is strict: a field that is not listed
+// here is an error rather than silently ignored. Fields kept as
+// json.RawMessage are accepted by the schema but not yet acted on; the
+// reconciler refuses an object that sets them.
+
+const (
+	Group                  = "external-secrets.io"
+	KindExternalSecret     = "ExternalSecret"
+	KindSecretStore        = "SecretStore"
+	KindClusterSecretStore = "ClusterSecretStore"
+)
+
+// ExternalSecret maps remote values to one Kubernetes Secret.
+type ExternalSecret struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata"`
+	Spec              ExternalSecretSpec `json:"spec"`
+	// Status is accepted so that objects exported from a cluster decode; it
+	// is ignored.
+	Status json.RawMessage `json:"status,omitempty"`
+	// Source is the repo-relative file the object came from.
+	Source string `json:"-"`
+}
+
+type ExternalSecretSpec struct {
+	SecretStoreRef  SecretStoreRef   `json:"secretStoreRef,omitempty"`
+	Target          Target           `json:"target,omitempty"`
+	RefreshInterval *metav1.Duration `json:"refreshInterval,omitempty"`
+	RefreshPolicy   string           `json:"refreshPolicy,omitempty"`
+	Data            []Data           `json:"data,omitempty"`
+	DataFrom        []DataFrom       `json:"dataFrom,omitempty"`
+}
+
+type SecretStoreRef struct {
+	Name string `json:"name,omitempty"`
+	Kind string `json:"kind,omitempty"`
+}
+
+type Target struct {
+	Name           string          `json:"name,omitempty"`
+	CreationPolicy string          `json:"creationPolicy,omitempty"`
+	DeletionPolicy string          `json:"deletionPolicy,omitempty"`
+	Template       json.RawMessage `json:"template,omitempty"`
+	Immutable      bool            `json:"immutable,omitempty"`
+}
+
+type Data struct {
+	SecretKey string     `json:"secretKey"`
+	RemoteRef RemoteRef  `json:"remoteRef"`
+	SourceRef *SourceRef `json:"sourceRef,omitempty"`
+}
+
+type RemoteRef struct {
+	Key                string `json:"key"`
+	Property           string `json:"property,omitempty"`
+	Version            string `json:"version,omitempty"`
+	MetadataPolicy     string `json:"metadataPolicy,omitempty"`
+	ConversionStrategy string `json:"conversionStrategy,omitempty"`
+	DecodingStrategy   string `json:"decodingStrategy,omitempty"`
+	NullBytePolicy     string `json:"nullBytePolicy,omitempty"`
+}
+
+type DataFrom struct {
+	Extract   *RemoteRef      `json:"extract,omitempty"`
+	Find      json.RawMessage `json:"find,omitempty"`
+	Rewrite   json.RawMessage `json:"rewrite,omitempty"`
+	SourceRef *SourceRef      `json:"sourceRef,omitempty"`
+}
+
+type SourceRef struct {
+	StoreRef  *SecretStoreRef `json:"storeRef,omitempty"`
+	Generator json.RawMessage `json:"generatorRef,omitempty"`
+}
+
+// SecretStore and ClusterSecretStore share one shape; Kind tells them apart.
+type SecretStore struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata"`
+	Spec              SecretStoreSpec `json:"spec"`
+	Status            json.RawMessage `json:"status,omitempty"`
+	Source            string          `json:"-"`
+}
+
+type SecretStoreSpec struct {
+	Controller      string          `json:"controller,omitempty"`
+	Provider        Provider        `json:"provider"`
+	RetrySettings   json.RawMessage `json:"retrySettings,omitempty"`
+	RefreshInterval int             `json:"refreshInterval,omitempty"`
+	Conditions      json.RawMessage `json:"conditions,omitempty"`
+}
+
+// Provider holds exactly one backend. Only aws is understood; any other
+// provider key is decoded as unknown and reported.
+type Provider struct {
+	AWS *AWSProvider `json:"aws,omitempty"`
+}
+
+type AWSProvider struct {
+	Service           string          `json:"service"`
+	Region            string          `json:"region,omitempty"`
+	Prefix            string          `json:"prefix,omitempty"`
+	Auth              AWSAuth         `json:"auth,omitempty"`
+	Role              string          `json:"role,omitempty"`
+	AdditionalRoles   []string        `json:"additionalRoles,omitempty"`
+	ExternalID        string          `json:"externalID,omitempty"`
+	SessionTags       json.RawMessage `json:"sessionTags,omitempty"`
+	TransitiveTagKeys []string        `json:"transitiveTagKeys,omitempty"`
+	SecretsManager    json.RawMessage `json:"secretsManager,omitempty"`
+}
+
+type AWSAuth struct {
+	SecretRef *AWSAuthSecretRef `json:"secretRef,omitempty"`
+	JWT       json.RawMessage   `json:"jwt,omitempty"`
+}
+
+type AWSAuthSecretRef struct {
+	AccessKeyID     SecretKeySelector  `json:"accessKeyIDSecretRef"`
+	SecretAccessKey SecretKeySelector  `json:"secretAccessKeySecretRef"`
+	SessionToken    *SecretKeySelector `json:"sessionTokenSecretRef,omitempty"`
+}
+
+type SecretKeySelector struct {
+	Name      string `json:"name"`
+	Namespace string `json:"namespace,omitempty"`
+	Key       string `json:"key"`
+}

@@ -1,0 +1,168 @@
+package render
+
+import (
+	"errors"
+	"fmt"
+)
+
+// errNotYet marks schema features secretsync accepts in the schema but does
+// not implement yet; refusing them beats silently producing a different
+// Secret than External Secrets Operator would.
+var errNotYet = errors.New("is not supported yet")
+
+func notYet(what string) error { return fmt.Errorf("%s %w", what, errNotYet) }
+
+func validateExternalSecret(es *ExternalSecret) (string, error) {
+	s := es.Spec
+	if es.Name == "" {
+		return "metadata.name", errors.New("required")
+	}
+	if len(s.Data) == 0 && len(s.DataFrom) == 0 {
+		return "spec", errors.New("data or dataFrom is required")
+	}
+	switch s.SecretStoreRef.Kind {
+	case "", KindSecretStore, KindClusterSecretStore:
+	default:
+		return "spec.secretStoreRef.kind", fmt.Errorf("must be SecretStore or ClusterSecretStore, not %q", s.SecretStoreRef.Kind)
+	}
+	needStore := false
+	keys := map[string]int{}
+	for i, d := range s.Data {
+		f := fmt.Sprintf("spec.data[%d]", i)
+		if d.SecretKey == "" {
+			return f + ".secretKey", errors.New("required")
+		}
+		if j, dup := keys[d.SecretKey]; dup {
+			return f + ".secretKey", fmt.Errorf("%q is also set by spec.data[%d]", d.SecretKey, j)
+		}
+		keys[d.SecretKey] = i
+		if d.RemoteRef.Key == "" {
+			return f + ".remoteRef.key", errors.New("required")
+		}
+		if field, err := validateRemoteRef(d.RemoteRef); err != nil {
+			return f + ".remoteRef." + field, err
+		}
+		storeField, err := validateSourceRef(d.SourceRef)
+		if err != nil {
+			return f + ".sourceRef" + storeField, err
+		}
+		needStore = needStore || d.SourceRef == nil
+	}
+	for i, d := range s.DataFrom {
+		f := fmt.Sprintf("spec.dataFrom[%d]", i)
+		switch {
+		case len(d.Find) > 0:
+			return f + ".find", notYet("find")
+		case len(d.Rewrite) > 0:
+			return f + ".rewrite", notYet("rewrite")
+		case d.Extract == nil:
+			return f, errors.New("extract is required")
+		case d.Extract.Key == "":
+			return f + ".extract.key", errors.New("required")
+		}
+		if field, err := validateRemoteRef(*d.Extract); err != nil {
+			return f + ".extract." + field, err
+		}
+		storeField, err := validateSourceRef(d.SourceRef)
+		if err != nil {
+			return f + ".sourceRef" + storeField, err
+		}
+		needStore = needStore || d.SourceRef == nil
+	}
+	if needStore && s.SecretStoreRef.Name == "" {
+		return "spec.secretStoreRef.name", errors.New("required")
+	}
+	t := s.Target
+	switch {
+	case t.CreationPolicy != "" && t.CreationPolicy != "Owner":
+		return "spec.target.creationPolicy", notYet(t.CreationPolicy)
+	case t.DeletionPolicy != "" && t.DeletionPolicy != "Retain":
+		return "spec.target.deletionPolicy", notYet(t.DeletionPolicy)
+	case len(t.Template) > 0:
+		return "spec.target.template", notYet("template")
+	case t.Immutable:
+		return "spec.target.immutable", notYet("immutable")
+	case s.RefreshPolicy != "" && s.RefreshPolicy != "Periodic":
+		return "spec.refreshPolicy", notYet(s.RefreshPolicy)
+	}
+	return "", nil
+}
+
+func validateRemoteRef(r RemoteRef) (string, error) {
+	switch {
+	case r.MetadataPolicy != "" && r.MetadataPolicy != "None":
+		return "metadataPolicy", notYet(r.MetadataPolicy)
+	case r.ConversionStrategy != "" && r.ConversionStrategy != "Default":
+		return "conversionStrategy", notYet(r.ConversionStrategy)
+	}
+	switch r.DecodingStrategy {
+	case "", "None", "Base64", "Base64URL", "Auto":
+	default:
+		return "decodingStrategy", fmt.Errorf("must be None, Base64, Base64URL or Auto, not %q", r.DecodingStrategy)
+	}
+	switch r.NullBytePolicy {
+	case "", "Ignore", "Fail":
+	default:
+		return "nullBytePolicy", fmt.Errorf("must be Ignore or Fail, not %q", r.NullBytePolicy)
+	}
+	return "", nil
+}
+
+func validateSourceRef(r *SourceRef) (string, error) {
+	switch {
+	case r == nil:
+		return "", nil
+	case len(r.Generator) > 0:
+		return ".generatorRef", notYet("generatorRef")
+	case r.StoreRef == nil || r.StoreRef.Name == "":
+		return ".storeRef.name", errors.New("required")
+	}
+	switch r.StoreRef.Kind {
+	case "", KindSecretStore, KindClusterSecretStore:
+		return "", nil
+	}
+	return ".storeRef.kind", fmt.Errorf("must be SecretStore or ClusterSecretStore, not %q", r.StoreRef.Kind)
+}
+
+func validateStore(st *SecretStore) (string, error) {
+	if st.Name == "" {
+		return "metadata.name", errors.New("required")
+	}
+	a := st.Spec.Provider.AWS
+	switch {
+	case a == nil:
+		return "spec.provider", errors.New("provider.aws is required")
+	case a.Service != "SecretsManager":
+		if a.Service == "" {
+			return "spec.provider.aws.service", errors.New("required")
+		}
+		return "spec.provider.aws.service", notYet(a.Service)
+	case a.Role != "" || len(a.AdditionalRoles) > 0 || a.ExternalID != "" || len(a.SessionTags) > 0 || len(a.TransitiveTagKeys) > 0:
+		return "spec.provider.aws.role", notYet("role assumption")
+	case len(a.Auth.JWT) > 0:
+		return "spec.provider.aws.auth.jwt", notYet("jwt auth")
+	case len(st.Spec.Conditions) > 0:
+		// Ignoring conditions would widen access, so refuse instead.
+		return "spec.conditions", notYet("conditions")
+	}
+	if r := a.Auth.SecretRef; r != nil {
+		sels := map[string]*SecretKeySelector{"accessKeyIDSecretRef": &r.AccessKeyID, "secretAccessKeySecretRef": &r.SecretAccessKey}
+		if r.SessionToken != nil {
+			sels["sessionTokenSecretRef"] = r.SessionToken
+		}
+		for name, sel := range sels {
+			f := "spec.provider.aws.auth.secretRef." + name
+			switch {
+			case sel.Name == "":
+				return f + ".name", errors.New("required")
+			case sel.Key == "":
+				return f + ".key", errors.New("required")
+			case st.Kind == KindClusterSecretStore && sel.Namespace == "":
+				return f + ".namespace", errors.New("required in a ClusterSecretStore")
+			case st.Kind == KindSecretStore && sel.Namespace != "" && sel.Namespace != st.Namespace:
+				return f + ".namespace", errors.New("a SecretStore may only read Secrets in its own namespace")
+			}
+		}
+	}
+	return "", nil
+}
