@@ -57,6 +57,8 @@ func decodeInto(set *Set, d doc, opt Options) {
 		skip("Secret without data")
 	case group != Group:
 		skip("not an external-secrets.io object")
+	case h.Kind != KindExternalSecret && h.Kind != KindSecretStore && h.Kind != KindClusterSecretStore:
+		skip(h.Kind + " is not supported")
 	case version != "v1" && version != "v1beta1":
 		set.Errors = append(set.Errors, oerr("apiVersion", fmt.Errorf("version %q is not supported; use v1 or v1beta1", version)))
 	case h.Kind == KindExternalSecret:
@@ -74,7 +76,7 @@ func decodeInto(set *Set, d doc, opt Options) {
 			return
 		}
 		set.ExternalSecrets = append(set.ExternalSecrets, es)
-	case h.Kind == KindSecretStore || h.Kind == KindClusterSecretStore:
+	default:
 		st := &SecretStore{}
 		if err := strictStore(d.json, st); err != nil {
 			set.Errors = append(set.Errors, oerr("", err))
@@ -92,8 +94,6 @@ func decodeInto(set *Set, d doc, opt Options) {
 			return
 		}
 		set.Stores = append(set.Stores, st)
-	default:
-		skip(h.Kind + " is not supported")
 	}
 }
 

@@ -20,10 +20,13 @@ func build(mem filesys.FileSystem, dir, kustFile string) ([]doc, error) {
 	if err := enableOrigins(mem, kustFile); err != nil {
 		return nil, err
 	}
+	if err := checkLocal(mem, dir, map[string]bool{}); err != nil {
+		return nil, err
+	}
 	opts := krusty.MakeDefaultOptions()
 	opts.LoadRestrictions = types.LoadRestrictionsRootOnly
 	opts.PluginConfig = types.DisabledPluginConfig()
-	rm, err := krusty.MakeKustomizer(opts).Run(localOnly{mem}, dir)
+	rm, err := krusty.MakeKustomizer(opts).Run(mem, dir)
 	if err != nil {
 		return nil, fmt.Errorf("kustomize build %s: %w", strings.TrimPrefix(dir, "/"), err)
 	}
@@ -77,43 +80,35 @@ func enableOrigins(mem filesys.FileSystem, kustFile string) error {
 	return mem.WriteFile(kustFile, out)
 }
 
-// localOnly refuses, as each kustomization file is read, any reference that
-// would make kustomize reach the network: remote bases, and http(s) files.
-type localOnly struct{ filesys.FileSystem }
-
-func (l localOnly) ReadFile(p string) ([]byte, error) {
-	b, err := l.FileSystem.ReadFile(p)
-	if err != nil || !isKustomizationFile(p) {
-		return b, err
+// checkLocal walks the kustomizations reachable from dir, before kustomize
+// runs, and refuses entries that would reach the network: a
+// resources/bases/components entry must be a file or folder in the repo,
+// and no file-loading field may be a URL.
+func checkLocal(fsys filesys.FileSystem, dir string, seen map[string]bool) error {
+	kustFile := kustomizationIn(fsys, dir)
+	if kustFile == "" || seen[kustFile] {
+		return nil
 	}
-	if err := checkLocal(l.FileSystem, p, b); err != nil {
-		return nil, err
+	seen[kustFile] = true
+	b, err := fsys.ReadFile(kustFile)
+	if err != nil {
+		return err
 	}
-	return b, nil
-}
-
-func isKustomizationFile(p string) bool {
-	switch path.Base(p) {
-	case "kustomization.yaml", "kustomization.yml", "Kustomization":
-		return true
-	}
-	return false
-}
-
-// checkLocal refuses kustomization entries that point off the repo. A
-// resources/bases/components entry must be a file or folder in the repo;
-// any file-loading field must not be a URL.
-func checkLocal(fsys filesys.FileSystem, kustFile string, b []byte) error {
 	var k map[string]any
 	if err := yaml.Unmarshal(b, &k); err != nil {
 		return nil // kustomize reports the syntax error itself
 	}
-	dir := path.Dir(kustFile)
 	name := strings.TrimPrefix(kustFile, "/")
 	for _, field := range []string{"resources", "bases", "components"} {
 		for _, e := range stringList(k[field]) {
-			if isURL(e) || !fsys.Exists(path.Join(dir, e)) {
+			p := path.Join(dir, e)
+			if isURL(e) || !fsys.Exists(p) {
 				return fmt.Errorf("%s: %s entry %q is not a file or folder in the repo; remote bases are refused", name, field, e)
+			}
+			if fsys.IsDir(p) {
+				if err := checkLocal(fsys, p, seen); err != nil {
+					return err
+				}
 			}
 		}
 	}

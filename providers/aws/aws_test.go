@@ -1,0 +1,167 @@
+package aws_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/secretsync/secretsync/internal/awstest"
+	"github.com/secretsync/secretsync/internal/smserver"
+	"github.com/secretsync/secretsync/providers"
+	"github.com/secretsync/secretsync/providers/aws"
+)
+
+// The provider tests run against both servers: ours and kumo, an
+// independent implementation, for the calls kumo serves (CreateSecret,
+// PutSecretValue, GetSecretValue by name, ARN, stage and version id).
+func backends(t *testing.T) []awstest.Backend {
+	return []awstest.Backend{awstest.StartSM(t), awstest.StartKumo(t)}
+}
+
+func resolveOne(t *testing.T, p providers.Provider, ref providers.Ref) providers.Fetched {
+	t.Helper()
+	got := p.Resolve(context.Background(), []providers.Ref{ref})
+	f, ok := got[ref]
+	if !ok {
+		t.Fatalf("no result for %s", ref)
+	}
+	return f
+}
+
+func provider(t *testing.T, b awstest.Backend, st aws.Store) providers.Provider {
+	t.Helper()
+	p, err := aws.NewFactory(aws.Options{Endpoint: b.URL, DefaultRegion: awstest.Region}).Provider(context.Background(), st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestGetSecretValueSemantics(t *testing.T) {
+	awstest.Isolate(t)
+	for _, b := range backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			arn, v1 := b.Create(t, "app/db", `{"user":"u1","nested":{"pw":"p1"}}`)
+			v2 := b.Put(t, "app/db", `{"user":"u2","nested":{"pw":"p2"}}`)
+			b.CreateBinary(t, "app/cert", []byte{0, 1, 2, 0xff})
+			p := provider(t, b, aws.Store{})
+
+			cases := []struct {
+				name     string
+				ref      providers.Ref
+				property string
+				want     string
+				version  string
+			}{
+				{"by name, the current version", providers.Ref{Key: "app/db"}, "user", "u2", v2},
+				{"by ARN", providers.Ref{Key: arn}, "nested.pw", "p2", v2},
+				{"the whole value without a property", providers.Ref{Key: "app/db"}, "", `{"user":"u2","nested":{"pw":"p2"}}`, v2},
+				{"a stage", providers.Ref{Key: "app/db", Version: "AWSPREVIOUS"}, "user", "u1", v1},
+				{"a version id", providers.Ref{Key: "app/db", Version: "uuid/" + v1}, "nested.pw", "p1", v1},
+				{"a binary secret", providers.Ref{Key: "app/cert"}, "", "\x00\x01\x02\xff", ""},
+			}
+			for _, c := range cases {
+				t.Run(c.name, func(t *testing.T) {
+					f := resolveOne(t, p, c.ref)
+					if f.Err != nil {
+						t.Fatal(f.Err)
+					}
+					v, err := providers.Property(f.Value, c.property)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if string(v.Bytes()) != c.want {
+						t.Fatalf("value differs from the seeded one (lengths %d, want %d)", v.Len(), len(c.want))
+					}
+					if c.version != "" && f.VersionID != c.version {
+						t.Fatalf("version id = %q, want %q", f.VersionID, c.version)
+					}
+				})
+			}
+
+			t.Run("a missing secret is NotFound and names the reference", func(t *testing.T) {
+				f := resolveOne(t, p, providers.Ref{Key: "app/missing"})
+				if providers.ClassOf(f.Err) != providers.NotFound || !strings.Contains(f.Err.Error(), "app/missing") {
+					t.Fatalf("err = %v (class %s)", f.Err, providers.ClassOf(f.Err))
+				}
+			})
+			t.Run("the store prefix is applied to names, not ARNs", func(t *testing.T) {
+				p := provider(t, b, aws.Store{Prefix: "app/"})
+				if f := resolveOne(t, p, providers.Ref{Key: "db"}); f.Err != nil {
+					t.Fatalf("prefixed name: %v", f.Err)
+				}
+				if f := resolveOne(t, p, providers.Ref{Key: arn}); f.Err != nil {
+					t.Fatalf("ARN with a prefix store: %v", f.Err)
+				}
+			})
+		})
+	}
+}
+
+func TestErrorsAreClassified(t *testing.T) {
+	awstest.Isolate(t)
+	b := awstest.StartSM(t)
+	b.Create(t, "denied", "x")
+	b.Create(t, "throttled", "x")
+	b.Create(t, "broken", "x")
+	b.SM.SetFault(func(op, id string) error {
+		switch id {
+		case "denied":
+			return smserver.ErrDenied
+		case "throttled":
+			return smserver.ErrThrottled
+		case "broken":
+			return smserver.ErrInternal
+		}
+		return nil
+	})
+	p := provider(t, b, aws.Store{})
+	for id, want := range map[string]providers.Class{
+		"denied":    providers.AccessDenied,
+		"throttled": providers.Throttled,
+		"broken":    providers.Unavailable,
+	} {
+		t.Run(fmt.Sprintf("%s is %s", id, want), func(t *testing.T) {
+			f := resolveOne(t, p, providers.Ref{Key: id})
+			if got := providers.ClassOf(f.Err); got != want {
+				t.Fatalf("class = %s, want %s (err %v)", got, want, f.Err)
+			}
+			var pe *providers.Error
+			if !errors.As(f.Err, &pe) || pe.Ref != "secretsmanager:"+id {
+				t.Fatalf("error does not name the reference: %v", f.Err)
+			}
+		})
+	}
+	t.Run("throttling is retried with backoff before it is reported", func(t *testing.T) {
+		b.SM.ResetCalls()
+		resolveOne(t, p, providers.Ref{Key: "throttled"})
+		if n := b.SM.Calls()["GetSecretValue"]; n < 2 {
+			t.Fatalf("GetSecretValue called %d times; want retries", n)
+		}
+	})
+}
+
+func TestStaticCredentialsFromTheStore(t *testing.T) {
+	awstest.Isolate(t)
+	b := awstest.StartSM(t)
+	b.Create(t, "k", "v")
+	b.SM.RequireAccessKeys("AKIDSTORE")
+	creds := func(id string) *aws.Credentials {
+		return &aws.Credentials{AccessKeyID: providers.NewValue([]byte(id)), SecretAccessKey: providers.NewValue([]byte("sk"))}
+	}
+	f := aws.NewFactory(aws.Options{Endpoint: b.URL, DefaultRegion: awstest.Region})
+	ok, _ := f.Provider(context.Background(), aws.Store{Credentials: creds("AKIDSTORE")})
+	if got := resolveOne(t, ok, providers.Ref{Key: "k"}); got.Err != nil {
+		t.Fatalf("with the store's keys: %v", got.Err)
+	}
+	wrong, _ := f.Provider(context.Background(), aws.Store{Credentials: creds("AKIDOTHER")})
+	if got := resolveOne(t, wrong, providers.Ref{Key: "k"}); providers.ClassOf(got.Err) != providers.AccessDenied {
+		t.Fatalf("with other keys: %v", got.Err)
+	}
+	chain, _ := f.Provider(context.Background(), aws.Store{})
+	if got := resolveOne(t, chain, providers.Ref{Key: "k"}); providers.ClassOf(got.Err) != providers.AccessDenied {
+		t.Fatalf("the default chain's keys were accepted where the store's are required: %v", got.Err)
+	}
+}
