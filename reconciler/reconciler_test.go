@@ -1,0 +1,297 @@
+package reconciler_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/secretsync/secretsync/internal/smserver"
+	"github.com/secretsync/secretsync/reconciler"
+)
+
+func mustOK(t *testing.T, res reconciler.Result) {
+	t.Helper()
+	if !res.OK() {
+		t.Fatalf("pass failed: reason %s, errors %v", res.Reason, res.Errors)
+	}
+}
+
+func TestCommitsReachTheCluster(t *testing.T) {
+	f := newFixture(t)
+	f.seed("app/db", `{"user":"admin","password":"pw-7f3a-seeded"}`)
+	f.seed("app/api", `{"token":"tok-91bc-seeded","url":"https://api.example"}`)
+	f.commit(map[string]string{
+		"store.yaml": f.store(),
+		"db.yaml":    f.es("db", "username=app/db#user", "password=app/db#password"),
+		"api.yaml": strings.Replace(f.es("api"), "  data:\n", "  dataFrom:\n    - extract: {key: app/api}\n", 1) +
+			"  target: {name: api-credentials}\n",
+	})
+
+	t.Run("a commit with two ExternalSecrets gives two Secrets with the right data", func(t *testing.T) {
+		res := f.pass()
+		mustOK(t, res)
+		if res.Applied != 2 {
+			t.Fatalf("applied %d, want 2", res.Applied)
+		}
+		sameData(t, "secret db", data(f.secret("db")), map[string]string{"username": "admin", "password": "pw-7f3a-seeded"})
+		sameData(t, "secret api-credentials", data(f.secret("api-credentials")), map[string]string{"token": "tok-91bc-seeded", "url": "https://api.example"})
+		s := f.secret("db")
+		if s.Labels[reconciler.LabelManagedBy] != "secretsync" || s.Labels[reconciler.LabelInstance] != f.ns {
+			t.Fatalf("labels = %v", s.Labels)
+		}
+		for _, a := range []string{reconciler.AnnotationRevision, reconciler.AnnotationDataHash} {
+			if s.Annotations[a] == "" {
+				t.Fatalf("annotation %s missing: %v", a, s.Annotations)
+			}
+		}
+		if s.Annotations[reconciler.AnnotationSource] != "db.yaml" || s.Annotations[reconciler.AnnotationExternalSecret] != f.ns+"/db" {
+			t.Fatalf("annotations = %v", s.Annotations)
+		}
+		if got := len(f.inventory().Entries); got != 2 {
+			t.Fatalf("inventory has %d entries, want 2", got)
+		}
+	})
+
+	t.Run("a pass with nothing changed writes nothing to the API server", func(t *testing.T) {
+		f.counter.Reset()
+		res := f.pass()
+		mustOK(t, res)
+		if res.Unchanged != 2 || res.Applied != 0 {
+			t.Fatalf("applied %d, unchanged %d", res.Applied, res.Unchanged)
+		}
+		if w := f.counter.Writes(); w != 0 {
+			t.Fatalf("%d writes on a no-op pass", w)
+		}
+		if f.counter.Reads() == 0 {
+			t.Fatal("no reads counted: the counter is not wired")
+		}
+	})
+
+	t.Run("a commit that changes a mapping updates the Secret", func(t *testing.T) {
+		f.commit(map[string]string{"db.yaml": f.es("db", "username=app/db#user", "pw=app/db#password")})
+		res := f.pass()
+		mustOK(t, res)
+		if res.Applied != 1 || res.Unchanged != 1 {
+			t.Fatalf("applied %d, unchanged %d", res.Applied, res.Unchanged)
+		}
+		sameData(t, "secret db", data(f.secret("db")), map[string]string{"username": "admin", "pw": "pw-7f3a-seeded"})
+	})
+
+	t.Run("a remote rotation is picked up on a full pass", func(t *testing.T) {
+		f.rotate("app/db", `{"user":"admin2","password":"pw-rotated-seeded"}`)
+		mustOK(t, f.pass())
+		sameData(t, "secret db", data(f.secret("db")), map[string]string{"username": "admin2", "pw": "pw-rotated-seeded"})
+	})
+
+	t.Run("a commit that removes an ExternalSecret prunes its Secret", func(t *testing.T) {
+		f.commit(map[string]string{"api.yaml": ""})
+		res := f.pass()
+		mustOK(t, res)
+		if res.Pruned != 1 || f.secret("api-credentials") != nil {
+			t.Fatalf("pruned %d; secret still there: %v", res.Pruned, f.secret("api-credentials") != nil)
+		}
+		if inv := f.inventory(); len(inv.Entries) != 1 || inv.Entries[0].Name != "db" {
+			t.Fatalf("inventory = %+v", inv.Entries)
+		}
+	})
+}
+
+func TestABrokenManifestBlocksOnlyItselfAndStopsPruning(t *testing.T) {
+	f := newFixture(t)
+	f.seed("k/a", "value-a-seeded")
+	f.seed("k/b", "value-b-seeded")
+	f.seed("k/c", "value-c-seeded")
+	f.commit(map[string]string{"store.yaml": f.store(), "a.yaml": f.es("a", "v=k/a"), "b.yaml": f.es("b", "v=k/b")})
+	mustOK(t, f.pass())
+
+	// One commit: b is removed, a is broken, c is new.
+	f.commit(map[string]string{
+		"b.yaml": "",
+		"a.yaml": f.es("a", "v=k/a") + "  refreshIntervall: 1h\n",
+		"c.yaml": f.es("c", "v=k/c"),
+	})
+	res := f.pass()
+	if res.Reason != reconciler.RenderFailed || len(res.Errors) != 1 || !strings.Contains(res.Errors[0].Error(), "a.yaml") || !strings.Contains(res.Errors[0].Error(), "refreshIntervall") {
+		t.Fatalf("reason %s, errors %v; want one render error naming a.yaml and the field", res.Reason, res.Errors)
+	}
+	sameData(t, "new secret c", data(f.secret("c")), map[string]string{"v": "value-c-seeded"})
+	if f.secret("b") == nil {
+		t.Fatal("b was pruned in a pass whose render reported an error")
+	}
+	if f.secret("a") == nil {
+		t.Fatal("the broken ExternalSecret's Secret was deleted")
+	}
+	if res.PruneSkipped == "" {
+		t.Fatal("the result does not say why prune was skipped")
+	}
+
+	t.Run("once the manifest is fixed, the prune happens", func(t *testing.T) {
+		f.commit(map[string]string{"a.yaml": f.es("a", "v=k/a")})
+		res := f.pass()
+		mustOK(t, res)
+		if res.Pruned != 1 || f.secret("b") != nil {
+			t.Fatalf("pruned %d", res.Pruned)
+		}
+	})
+}
+
+func TestRemoteFailuresKeepTheLastGoodSecret(t *testing.T) {
+	f := newFixture(t)
+	f.seed("k/gone", "gone-value-seeded")
+	f.seed("k/denied", "denied-value-seeded")
+	f.seed("k/fine", "fine-value-seeded")
+	f.commit(map[string]string{"store.yaml": f.store(),
+		"gone.yaml": f.es("gone", "v=k/gone"), "denied.yaml": f.es("denied", "v=k/denied"), "fine.yaml": f.es("fine", "v=k/fine")})
+	mustOK(t, f.pass())
+
+	f.sm.Delete(t, "k/gone")
+	f.sm.SM.SetFault(func(op, id string) error {
+		if id == "k/denied" {
+			return smserver.ErrDenied
+		}
+		return nil
+	})
+	// A commit elsewhere in the same pass: prune still runs for what left Git.
+	f.rotate("k/fine", "fine-rotated-seeded")
+	res := f.pass()
+	if res.Reason != reconciler.ResolveFailed || res.Failed != 2 {
+		t.Fatalf("reason %s, failed %d, errors %v", res.Reason, res.Failed, res.Errors)
+	}
+	all := ""
+	for _, e := range res.Errors {
+		all += e.Error() + "\n"
+	}
+	for _, want := range []string{"secretsmanager:k/gone", "NotFound", "secretsmanager:k/denied", "AccessDenied", f.ns + "/gone", "gone.yaml"} {
+		if !strings.Contains(all, want) {
+			t.Fatalf("errors do not mention %q:\n%s", want, all)
+		}
+	}
+	sameData(t, "secret gone", data(f.secret("gone")), map[string]string{"v": "gone-value-seeded"})
+	sameData(t, "secret denied", data(f.secret("denied")), map[string]string{"v": "denied-value-seeded"})
+	sameData(t, "secret fine", data(f.secret("fine")), map[string]string{"v": "fine-rotated-seeded"})
+	if got := len(f.inventory().Entries); got != 3 {
+		t.Fatalf("inventory has %d entries; the failing ExternalSecrets' Secrets must stay in it", got)
+	}
+}
+
+func TestPruneDeletesOnlyWhatIsStillOurs(t *testing.T) {
+	f := newFixture(t)
+	for _, k := range []string{"a", "b", "c"} {
+		f.seed("k/"+k, "value-"+k+"-seeded")
+	}
+	f.commit(map[string]string{"store.yaml": f.store(), "a.yaml": f.es("a", "v=k/a"), "b.yaml": f.es("b", "v=k/b"), "c.yaml": f.es("c", "v=k/c")})
+	mustOK(t, f.pass())
+
+	ctx := context.Background()
+	secrets := env.Client.CoreV1().Secrets(f.ns)
+	// Someone takes b over by removing our label, and opts c out of pruning.
+	b := f.secret("b")
+	delete(b.Labels, reconciler.LabelManagedBy)
+	if _, err := secrets.Update(ctx, b, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	c := f.secret("c")
+	c.Annotations[reconciler.AnnotationPrune] = "disabled"
+	if _, err := secrets.Update(ctx, c, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	f.commit(map[string]string{"a.yaml": "", "b.yaml": "", "c.yaml": "", "d.yaml": f.es("d", "v=k/a")})
+	res := f.pass()
+	mustOK(t, res)
+	if res.Pruned != 1 || f.secret("a") != nil {
+		t.Fatalf("pruned %d; a still there: %v", res.Pruned, f.secret("a") != nil)
+	}
+	if f.secret("b") == nil || f.secret("c") == nil {
+		t.Fatal("a Secret that is no longer ours, or opted out, was deleted")
+	}
+	if inv := f.inventory(); len(inv.Entries) != 1 || inv.Entries[0].Name != "d" {
+		t.Fatalf("inventory = %+v", inv.Entries)
+	}
+}
+
+func TestASecretThatIsNotOursIsNeverTakenOver(t *testing.T) {
+	f := newFixture(t)
+	f.seed("k/a", "value-a-seeded")
+	ctx := context.Background()
+	theirs := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "a", Namespace: f.ns}, StringData: map[string]string{"v": "theirs"}}
+	if _, err := env.Client.CoreV1().Secrets(f.ns).Create(ctx, theirs, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	f.commit(map[string]string{"store.yaml": f.store(), "a.yaml": f.es("a", "v=k/a")})
+	res := f.pass()
+	if res.Reason != reconciler.ApplyFailed || !strings.Contains(res.Errors[0].Error(), "not managed by secretsync") {
+		t.Fatalf("reason %s, errors %v", res.Reason, res.Errors)
+	}
+	if got := data(f.secret("a"))["v"]; got != "theirs" {
+		t.Fatal("the existing Secret was overwritten")
+	}
+}
+
+func TestDriftIsRepairedOnTheNextFullPass(t *testing.T) {
+	f := newFixture(t)
+	f.seed("k/a", "value-a-seeded")
+	f.commit(map[string]string{"store.yaml": f.store(), "a.yaml": f.es("a", "v=k/a")})
+	mustOK(t, f.pass())
+	ctx := context.Background()
+	s := f.secret("a")
+	s.Data["v"] = []byte("edited by hand")
+	if _, err := env.Client.CoreV1().Secrets(f.ns).Update(ctx, s, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	res := f.pass()
+	mustOK(t, res)
+	if res.Applied != 1 {
+		t.Fatalf("applied %d after a hand edit", res.Applied)
+	}
+	sameData(t, "secret a", data(f.secret("a")), map[string]string{"v": "value-a-seeded"})
+
+	if err := env.Client.CoreV1().Secrets(f.ns).Delete(ctx, "a", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	mustOK(t, f.pass())
+	sameData(t, "secret a after a hand delete", data(f.secret("a")), map[string]string{"v": "value-a-seeded"})
+}
+
+func TestAnUnchangedRevisionSkipsWorkUntilARefreshIsDue(t *testing.T) {
+	f := newFixture(t)
+	f.seed("k/a", "value-a-seeded")
+	f.commit(map[string]string{"store.yaml": f.store(), "a.yaml": f.es("a", "v=k/a")})
+	mustOK(t, f.passWith(false))
+	f.sm.SM.ResetCalls()
+	f.counter.Reset()
+	res := f.passWith(false)
+	if res.Stage != reconciler.StageSkipped || f.sm.SM.TotalCalls() != 0 || f.counter.Writes() != 0 {
+		t.Fatalf("stage %s, %d AWS calls, %d writes", res.Stage, f.sm.SM.TotalCalls(), f.counter.Writes())
+	}
+	f.commit(map[string]string{"b.yaml": f.es("b", "v=k/a")})
+	res = f.passWith(false)
+	mustOK(t, res)
+	if res.Stage != reconciler.StageDone || res.Applied != 1 {
+		t.Fatalf("a new revision did not run a full pass: stage %s, applied %d", res.Stage, res.Applied)
+	}
+	t.Run("one remote secret read by two ExternalSecrets costs one call", func(t *testing.T) {
+		if n := f.sm.SM.Calls()["GetSecretValue"]; n != 1 {
+			t.Fatalf("GetSecretValue called %d times", n)
+		}
+	})
+}
+
+func TestAFetchFailurePrunesNothing(t *testing.T) {
+	f := newFixture(t)
+	f.seed("k/a", "value-a-seeded")
+	f.commit(map[string]string{"store.yaml": f.store(), "a.yaml": f.es("a", "v=k/a")})
+	mustOK(t, f.pass())
+	if err := removeAll(f.repo.Dir); err != nil {
+		t.Fatal(err)
+	}
+	res := f.pass()
+	if res.Reason != reconciler.FetchFailed || res.Stage != reconciler.StageFetch {
+		t.Fatalf("reason %s stage %s", res.Reason, res.Stage)
+	}
+	if f.secret("a") == nil {
+		t.Fatal("a fetch failure deleted a Secret")
+	}
+}
