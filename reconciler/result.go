@@ -77,6 +77,6 @@ func (r Result) log(l zerolog.Logger) {
 		Int("unchanged", r.Unchanged).
 		Int("pruned", r.Pruned).
 		Int("failed", r.Failed).
-		Dur("duration", r.Duration).
+		Float64("duration_seconds", r.Duration.Seconds()).
 		Msg("pass")
 }
