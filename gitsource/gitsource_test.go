@@ -145,6 +145,15 @@ func TestFetchOverHTTPWithAuth(t *testing.T) {
 		}
 	})
 
+	t.Run("a later commit is fetched into the shallow checkout", func(t *testing.T) {
+		src, _ := gitsource.New(gitsource.Options{URL: url, Ref: "main", Dir: filepath.Join(root, "ok"),
+			Auth: gitsource.Auth{Username: "alice", Password: password}})
+		next := commit(t, repo, map[string]string{"b.yaml": "y"})
+		if snap := fetch(t, src); snap.Commit != next || readFile(t, snap.Dir, "b.yaml") != "y" {
+			t.Fatalf("commit = %s, want %s", snap.Commit, next)
+		}
+	})
+
 	t.Run("a wrong password fails without echoing it", func(t *testing.T) {
 		src, _ := gitsource.New(gitsource.Options{URL: url, Ref: "main", Dir: filepath.Join(root, "bad"),
 			Auth: gitsource.Auth{Username: "alice", Password: "wrong-" + password}})

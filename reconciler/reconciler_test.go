@@ -295,3 +295,35 @@ func TestAFetchFailurePrunesNothing(t *testing.T) {
 		t.Fatal("a fetch failure deleted a Secret")
 	}
 }
+
+func TestStoreCredentialsComeFromTheSecretItNames(t *testing.T) {
+	f := newFixture(t)
+	f.seed("k/a", "value-a-seeded")
+	f.sm.SM.RequireAccessKeys("AKIDFROMSECRET")
+	ctx := context.Background()
+	keys := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "aws-keys", Namespace: f.ns},
+		StringData: map[string]string{"id": "AKIDFROMSECRET", "secret": "store-secret-key-seeded"}}
+	f.seeds = append(f.seeds, "store-secret-key-seeded")
+	if _, err := env.Client.CoreV1().Secrets(f.ns).Create(ctx, keys, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	store := f.store() + `      auth:
+        secretRef:
+          accessKeyIDSecretRef: {name: aws-keys, key: id}
+          secretAccessKeySecretRef: {name: aws-keys, key: secret}
+`
+	store = strings.Replace(store, "    aws: {service: SecretsManager, region: us-east-1}\n", "    aws:\n      service: SecretsManager\n      region: us-east-1\n", 1)
+	f.commit(map[string]string{"store.yaml": store, "a.yaml": f.es("a", "v=k/a")})
+	mustOK(t, f.pass())
+	sameData(t, "secret a", data(f.secret("a")), map[string]string{"v": "value-a-seeded"})
+
+	t.Run("a missing credentials Secret fails the ExternalSecret and names it", func(t *testing.T) {
+		if err := env.Client.CoreV1().Secrets(f.ns).Delete(ctx, "aws-keys", metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		res := f.pass()
+		if res.Reason != reconciler.ResolveFailed || !strings.Contains(res.Errors[0].Error(), f.ns+"/aws-keys not found") {
+			t.Fatalf("reason %s, errors %v", res.Reason, res.Errors)
+		}
+	})
+}

@@ -25,7 +25,7 @@ func main() {
 	}
 	switch os.Args[1] {
 	case "run":
-		os.Exit(runCmd(os.Args[2:]))
+		os.Exit(runCmd(os.Args[2:], os.Stderr))
 	case "version":
 		fmt.Println(version)
 	case "-h", "--help", "help":

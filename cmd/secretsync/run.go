@@ -144,21 +144,23 @@ func kubeConfig(path string) (*rest.Config, error) {
 	return cfg, nil
 }
 
-func runCmd(args []string) int {
-	c, err := parseRun(args, os.Stderr)
+// runCmd is `secretsync run`; logs go to stderr. It returns the exit code:
+// 0 ok, 1 a failed pass with --once, 2 bad usage or startup.
+func runCmd(args []string, stderr io.Writer) int {
+	c, err := parseRun(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
 	}
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "secretsync run: %v\n", err)
+		fmt.Fprintf(stderr, "secretsync run: %v\n", err)
 		return 2
 	}
 	level, err := zerolog.ParseLevel(c.logLevel)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "secretsync run: --log-level: %v\n", err)
+		fmt.Fprintf(stderr, "secretsync run: --log-level: %v\n", err)
 		return 2
 	}
-	log := zerolog.New(os.Stderr).Level(level).With().Timestamp().Str("instance", c.instance).Logger()
+	log := zerolog.New(stderr).Level(level).With().Timestamp().Str("instance", c.instance).Logger()
 
 	auth, err := c.gitAuth()
 	if err != nil {

@@ -1,0 +1,96 @@
+package main
+
+import (
+	"bytes"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/secretsync/secretsync/internal/awstest"
+	"github.com/secretsync/secretsync/internal/gittest"
+	"github.com/secretsync/secretsync/internal/testenv"
+)
+
+func TestFlagsFallBackToEnvironment(t *testing.T) {
+	t.Setenv("SECRETSYNC_REPO", "https://example.com/from-env.git")
+	t.Setenv("SECRETSYNC_INTERVAL", "5m")
+	c, err := parseRun([]string{"--ref", "v1"}, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.repo != "https://example.com/from-env.git" || c.ref != "v1" || c.interval.Minutes() != 5 {
+		t.Fatalf("repo %q ref %q interval %s", c.repo, c.ref, c.interval)
+	}
+	c, _ = parseRun([]string{"--repo", "file:///flag"}, &bytes.Buffer{})
+	if c.repo != "file:///flag" {
+		t.Fatalf("the flag did not win over the environment: %q", c.repo)
+	}
+}
+
+func TestUsageErrorsExitTwo(t *testing.T) {
+	t.Setenv("SECRETSYNC_REPO", "")
+	var out bytes.Buffer
+	if code := runCmd([]string{"--once"}, &out); code != 2 || !strings.Contains(out.String(), "--repo") {
+		t.Fatalf("exit %d, output %q", code, out.String())
+	}
+}
+
+// TestRunOnce drives the command itself against the real control plane,
+// smserver and a file:// repo.
+func TestRunOnce(t *testing.T) {
+	awstest.Isolate(t)
+	dir := t.TempDir()
+	kube, err := testenv.Start(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer kube.Stop()
+	sm := awstest.StartSM(t)
+	const value = "run-once-seeded-value"
+	sm.Create(t, "app/key", value)
+
+	repo, err := gittest.Init(filepath.Join(dir, "repo"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := repo.Commit("add", map[string]string{"secrets.yaml": `apiVersion: external-secrets.io/v1
+kind: SecretStore
+metadata: {name: aws}
+spec: {provider: {aws: {service: SecretsManager, region: us-east-1}}}
+---
+apiVersion: external-secrets.io/v1
+kind: ExternalSecret
+metadata: {name: app}
+spec:
+  secretStoreRef: {name: aws}
+  data: [{secretKey: key, remoteRef: {key: app/key}}]
+`}); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"--once", "--repo", "file://" + repo.Dir, "--kubeconfig", kube.Kubeconfig,
+		"--inventory-namespace", "default", "--aws-endpoint", sm.URL, "--workdir", filepath.Join(dir, "work")}
+
+	var logs bytes.Buffer
+	if code := runCmd(args, &logs); code != 0 {
+		t.Fatalf("exit %d; logs:\n%s", code, redact(logs.String(), value))
+	}
+	for _, field := range []string{`"revision":"main@sha1:`, `"applied":1`, `"unchanged":0`, `"pruned":0`, `"failed":0`, `"duration_seconds":`} {
+		if !strings.Contains(logs.String(), field) {
+			t.Fatalf("summary line lacks %s:\n%s", field, redact(logs.String(), value))
+		}
+	}
+
+	sm.Delete(t, "app/key")
+	logs.Reset()
+	if code := runCmd(args, &logs); code != 1 {
+		t.Fatalf("a failed pass exited %d, want 1", code)
+	}
+	if !strings.Contains(logs.String(), "secretsmanager:app/key") {
+		t.Fatalf("the error does not name the reference:\n%s", logs.String())
+	}
+	if strings.Contains(logs.String(), value) {
+		t.Fatal("the seeded value appears in the logs")
+	}
+}
+
+func redact(s, v string) string { return strings.ReplaceAll(s, v, "[SEEDED VALUE]") }
