@@ -307,6 +307,18 @@ func (s *Server) batchGetSecretValue(raw []byte) (any, error) {
 			return nil, invalidParam("SecretIdList takes at most 20 ids")
 		}
 		for _, id := range in.SecretIDList {
+			if s.fault != nil {
+				// Per-secret faults: throttling or a 5xx fails the whole
+				// call, anything else is reported for that id alone.
+				if err := s.fault("BatchGetSecretValue", id); err != nil {
+					e := asAPIError(err)
+					if e.Status >= 500 || e.Code == ErrThrottled.Code {
+						return nil, e
+					}
+					errs = append(errs, map[string]string{"SecretId": id, "ErrorCode": e.Code, "Message": e.Message})
+					continue
+				}
+			}
 			v, err := s.getValue(id, "", "")
 			if err != nil {
 				e := asAPIError(err)

@@ -42,7 +42,9 @@ var (
 )
 
 // Fault decides, per call, whether to fail it. secretID is empty for calls
-// that name no secret.
+// that name no secret; BatchGetSecretValue consults it once for the call and
+// once for each id in its list. It runs under the server's lock and must not
+// call the server.
 type Fault func(op, secretID string) error
 
 type version struct {

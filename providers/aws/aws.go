@@ -10,6 +10,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -24,6 +25,7 @@ import (
 // SecretsManagerAPI lists the Secrets Manager calls secretsync makes.
 type SecretsManagerAPI interface {
 	GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
+	BatchGetSecretValue(ctx context.Context, in *secretsmanager.BatchGetSecretValueInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.BatchGetSecretValueOutput, error)
 }
 
 // Options are process-wide settings shared by every store.
@@ -58,7 +60,16 @@ type Factory struct {
 
 	mu      sync.Mutex
 	base    *aws.Config
-	clients map[string]SecretsManagerAPI
+	clients map[string]*client
+	calls   *Calls
+}
+
+// client is a cached Secrets Manager client and what was learnt about it.
+type client struct {
+	api SecretsManagerAPI
+	// noBatch is set once BatchGetSecretValue is refused (no permission,
+	// or an endpoint without it); GetSecretValue is used from then on.
+	noBatch atomic.Bool
 }
 
 // NewFactory returns a Factory with opts.
@@ -66,8 +77,11 @@ func NewFactory(opts Options) *Factory {
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = 16
 	}
-	return &Factory{opts: opts, clients: map[string]SecretsManagerAPI{}}
+	return &Factory{opts: opts, clients: map[string]*client{}, calls: &Calls{}}
 }
+
+// Calls reports the AWS calls made so far.
+func (f *Factory) Calls() *Calls { return f.calls }
 
 // Provider returns a provider for st, reusing a cached client when the
 // region and credentials are the same as before.
@@ -91,7 +105,7 @@ func (f *Factory) Provider(ctx context.Context, st Store) (providers.Provider, e
 
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	client, ok := f.clients[key]
+	c, ok := f.clients[key]
 	if !ok {
 		if f.base == nil {
 			cfg, err := config.LoadDefaultConfig(ctx)
@@ -106,46 +120,142 @@ func (f *Factory) Provider(ctx context.Context, st Store) (providers.Provider, e
 			cfg.Credentials = aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(
 				string(c.AccessKeyID.Bytes()), string(c.SecretAccessKey.Bytes()), string(c.SessionToken.Bytes())))
 		}
-		client = secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) {
+		c = &client{api: secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) {
 			if f.opts.Endpoint != "" {
 				o.BaseEndpoint = aws.String(f.opts.Endpoint)
 			}
-		})
-		f.clients[key] = client
+		})}
+		f.clients[key] = c
 	}
-	return &provider{client: client, prefix: st.Prefix, concurrency: f.opts.Concurrency}, nil
-}
-
-// NewProvider wraps an existing client; the reconciler's tests use it to
-// count calls.
-func NewProvider(client SecretsManagerAPI, prefix string, concurrency int) providers.Provider {
-	return &provider{client: client, prefix: prefix, concurrency: max(concurrency, 1)}
+	return &provider{client: c, prefix: st.Prefix, concurrency: f.opts.Concurrency, calls: f.calls}, nil
 }
 
 type provider struct {
-	client      SecretsManagerAPI
+	client      *client
 	prefix      string
 	concurrency int
+	calls       *Calls
 }
 
+// batchSize is BatchGetSecretValue's limit on secret ids per call.
+const batchSize = 20
+
+// Resolve fetches current versions 20 at a time with BatchGetSecretValue,
+// and pinned versions (a stage other than AWSCURRENT, or a version id) one
+// by one with GetSecretValue, with bounded concurrency.
 func (p *provider) Resolve(ctx context.Context, refs []providers.Ref) map[providers.Ref]providers.Fetched {
 	out := make(map[providers.Ref]providers.Fetched, len(refs))
 	var mu sync.Mutex
+	put := func(ref providers.Ref, f providers.Fetched) { mu.Lock(); out[ref] = f; mu.Unlock() }
+
+	var current, pinned []providers.Ref
+	for _, ref := range refs {
+		if ref.Version == "" || ref.Version == "AWSCURRENT" {
+			current = append(current, ref)
+		} else {
+			pinned = append(pinned, ref)
+		}
+	}
+	var jobs []func()
+	if p.client.noBatch.Load() {
+		pinned = append(pinned, current...)
+		current = nil
+	}
+	for len(current) > 0 {
+		n := min(batchSize, len(current))
+		chunk := current[:n]
+		current = current[n:]
+		jobs = append(jobs, func() {
+			for ref, f := range p.batch(ctx, chunk) {
+				put(ref, f)
+			}
+		})
+	}
+	for _, ref := range pinned {
+		jobs = append(jobs, func() { put(ref, p.get(ctx, ref)) })
+	}
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, p.concurrency)
-	for _, ref := range refs {
+	for _, job := range jobs {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			got := p.get(ctx, ref)
-			mu.Lock()
-			out[ref] = got
-			mu.Unlock()
+			job()
 		}()
 	}
 	wg.Wait()
 	return out
+}
+
+// batch fetches up to 20 current versions in one call. Ids the answer does
+// not cover, and a batch refused as a whole, fall back to GetSecretValue.
+func (p *provider) batch(ctx context.Context, refs []providers.Ref) map[providers.Ref]providers.Fetched {
+	out := make(map[providers.Ref]providers.Fetched, len(refs))
+	ids := make([]string, len(refs))
+	for i, ref := range refs {
+		ids[i] = p.secretID(ref.Key)
+	}
+	res, err := p.client.api.BatchGetSecretValue(ctx, &secretsmanager.BatchGetSecretValueInput{SecretIdList: ids})
+	p.calls.add("BatchGetSecretValue", err)
+	if err != nil {
+		if batchUnsupported(err) {
+			p.client.noBatch.Store(true)
+		}
+		if batchUnsupported(err) {
+			for _, ref := range refs {
+				out[ref] = p.get(ctx, ref)
+			}
+			return out
+		}
+		for i, ref := range refs {
+			out[ref] = providers.Fetched{Err: classify(ids[i], err)}
+		}
+		return out
+	}
+	byID := map[string]providers.Fetched{}
+	for _, v := range res.SecretValues {
+		f := providers.Fetched{Value: providers.NewValue(valueBytes(v.SecretString, v.SecretBinary)), VersionID: aws.ToString(v.VersionId)}
+		byID[aws.ToString(v.Name)] = f
+		byID[aws.ToString(v.ARN)] = f
+	}
+	failed := map[string]error{}
+	for _, e := range res.Errors {
+		id := aws.ToString(e.SecretId)
+		failed[id] = classify(id, &smithy.GenericAPIError{Code: aws.ToString(e.ErrorCode), Message: aws.ToString(e.Message)})
+	}
+	for i, ref := range refs {
+		switch f, ok := byID[ids[i]]; {
+		case ok:
+			out[ref] = f
+		case failed[ids[i]] != nil:
+			out[ref] = providers.Fetched{Err: failed[ids[i]]}
+		default: // named in a form the answer does not echo, like a partial ARN
+			out[ref] = p.get(ctx, ref)
+		}
+	}
+	return out
+}
+
+// batchUnsupported tells a refused or unknown BatchGetSecretValue, which
+// the least-privilege policy does not grant, from a real failure.
+func batchUnsupported(err error) bool {
+	var api smithy.APIError
+	if errors.As(err, &api) {
+		switch api.ErrorCode() {
+		case "AccessDeniedException", "InvalidAction", "UnknownOperationException", "UnsupportedOperation", "NotImplemented":
+			return true
+		}
+	}
+	var resp *smithyhttp.ResponseError
+	return errors.As(err, &resp) && (resp.HTTPStatusCode() == 404 || resp.HTTPStatusCode() == 501)
+}
+
+func valueBytes(s *string, b []byte) []byte {
+	if s != nil {
+		return []byte(*s)
+	}
+	return b
 }
 
 func (p *provider) secretID(key string) string {
@@ -166,18 +276,12 @@ func (p *provider) get(ctx context.Context, ref providers.Ref) providers.Fetched
 	default:
 		in.VersionStage = aws.String("AWSCURRENT")
 	}
-	res, err := p.client.GetSecretValue(ctx, in)
+	res, err := p.client.api.GetSecretValue(ctx, in)
+	p.calls.add("GetSecretValue", err)
 	if err != nil {
 		return providers.Fetched{Err: classify(id, err)}
 	}
-	var b []byte
-	switch {
-	case res.SecretString != nil:
-		b = []byte(*res.SecretString)
-	case res.SecretBinary != nil:
-		b = res.SecretBinary
-	}
-	return providers.Fetched{Value: providers.NewValue(b), VersionID: aws.ToString(res.VersionId)}
+	return providers.Fetched{Value: providers.NewValue(valueBytes(res.SecretString, res.SecretBinary)), VersionID: aws.ToString(res.VersionId)}
 }
 
 // classify maps an SDK error to a provider error class. AWS error messages

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/secretsync/secretsync/internal/awstest"
 	"github.com/secretsync/secretsync/internal/smserver"
 	"github.com/secretsync/secretsync/providers"
@@ -137,8 +139,8 @@ func TestErrorsAreClassified(t *testing.T) {
 	t.Run("throttling is retried with backoff before it is reported", func(t *testing.T) {
 		b.SM.ResetCalls()
 		resolveOne(t, p, providers.Ref{Key: "throttled"})
-		if n := b.SM.Calls()["GetSecretValue"]; n < 2 {
-			t.Fatalf("GetSecretValue called %d times; want retries", n)
+		if n := b.SM.Calls()["BatchGetSecretValue"]; n < 2 {
+			t.Fatalf("BatchGetSecretValue called %d times; want retries", n)
 		}
 	})
 }
@@ -163,5 +165,87 @@ func TestStaticCredentialsFromTheStore(t *testing.T) {
 	chain, _ := f.Provider(context.Background(), aws.Store{})
 	if got := resolveOne(t, chain, providers.Ref{Key: "k"}); providers.ClassOf(got.Err) != providers.AccessDenied {
 		t.Fatalf("the default chain's keys were accepted where the store's are required: %v", got.Err)
+	}
+}
+
+func TestCurrentVersionsAreFetchedTwentyPerCall(t *testing.T) {
+	awstest.Isolate(t)
+	b := awstest.StartSM(t)
+	var refs []providers.Ref
+	for i := range 45 {
+		name := fmt.Sprintf("s/%02d", i)
+		b.Create(t, name, "v-"+name)
+		refs = append(refs, providers.Ref{Key: name})
+	}
+	b.Put(t, "s/00", "rotated")
+	refs = append(refs, providers.Ref{Key: "s/00", Version: "AWSPREVIOUS"}, providers.Ref{Key: "s/01", Version: "AWSCURRENT"}, providers.Ref{Key: "s/missing"})
+	b.SM.ResetCalls()
+	f := aws.NewFactory(aws.Options{Endpoint: b.URL, DefaultRegion: awstest.Region})
+	p, _ := f.Provider(context.Background(), aws.Store{})
+	got := p.Resolve(context.Background(), refs)
+
+	if diff := cmp.Diff(map[string]int{"BatchGetSecretValue": 3, "GetSecretValue": 1}, b.SM.Calls()); diff != "" {
+		t.Fatalf("calls (-want +got):\n%s", diff)
+	}
+	for _, ref := range refs[:45] {
+		if got[ref].Err != nil || string(got[ref].Value.Bytes()) != "v-"+ref.Key && ref.Key != "s/00" {
+			t.Fatalf("%s: wrong value or error %v", ref, got[ref].Err)
+		}
+	}
+	if string(got[refs[0]].Value.Bytes()) != "rotated" || string(got[refs[45]].Value.Bytes()) != "v-s/00" {
+		t.Fatal("current and previous versions mixed up")
+	}
+	if providers.ClassOf(got[refs[47]].Err) != providers.NotFound {
+		t.Fatalf("a missing id in a batch: %v", got[refs[47]].Err)
+	}
+	if f.Calls().Total() != 4 || f.Calls().CostUSD() <= 0 {
+		t.Fatalf("calls counted: %s", f.Calls())
+	}
+}
+
+func TestARefusedBatchFallsBackToGetSecretValue(t *testing.T) {
+	awstest.Isolate(t)
+	b := awstest.StartSM(t)
+	b.Create(t, "a", "1")
+	b.Create(t, "b", "2")
+	b.SM.SetFault(func(op, id string) error {
+		if op == "BatchGetSecretValue" && id == "" {
+			return smserver.ErrDenied // the least-privilege policy grants no batch
+		}
+		return nil
+	})
+	p := provider(t, b, aws.Store{})
+	refs := []providers.Ref{{Key: "a"}, {Key: "b"}}
+	for pass := range 2 {
+		b.SM.ResetCalls()
+		got := p.Resolve(context.Background(), refs)
+		if got[refs[0]].Err != nil || got[refs[1]].Err != nil {
+			t.Fatalf("pass %d: %v %v", pass, got[refs[0]].Err, got[refs[1]].Err)
+		}
+		want := map[string]int{"GetSecretValue": 2}
+		if pass == 0 {
+			want["BatchGetSecretValue"] = 1
+		}
+		if diff := cmp.Diff(want, b.SM.Calls()); diff != "" {
+			t.Fatalf("pass %d calls (-want +got):\n%s", pass, diff)
+		}
+	}
+}
+
+func TestPerSecretDenialInABatchIsThatSecretsError(t *testing.T) {
+	awstest.Isolate(t)
+	b := awstest.StartSM(t)
+	b.Create(t, "ok", "1")
+	b.Create(t, "no", "2")
+	b.SM.SetFault(func(op, id string) error {
+		if id == "no" {
+			return smserver.ErrDenied
+		}
+		return nil
+	})
+	p := provider(t, b, aws.Store{})
+	got := p.Resolve(context.Background(), []providers.Ref{{Key: "ok"}, {Key: "no"}})
+	if got[providers.Ref{Key: "ok"}].Err != nil || providers.ClassOf(got[providers.Ref{Key: "no"}].Err) != providers.AccessDenied {
+		t.Fatalf("ok: %v; no: %v", got[providers.Ref{Key: "ok"}].Err, got[providers.Ref{Key: "no"}].Err)
 	}
 }
