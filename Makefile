@@ -6,7 +6,7 @@ GO      ?= go
 BIN     := bin/secretsync
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build test testbin demo vet fmt-check clean
+.PHONY: all build test testbin demo bench vet fmt-check clean
 
 all: build
 
@@ -30,3 +30,6 @@ demo: build
 
 clean:
 	rm -rf bin
+
+bench:
+	KUBEBUILDER_ASSETS="$$(bash hack/testbin.sh)" $(GO) run ./hack/bench -sizes 1000,10000

@@ -29,9 +29,17 @@ type Fetched struct {
 	Err       error
 }
 
-// Provider resolves references against one configured store. Refs are
-// unique; the result has an entry for each of them.
+// Provider resolves references against one configured store.
 type Provider interface {
+	// ID names the backend and identity behind the provider. Providers with
+	// the same ID are interchangeable once refs are canonical, so refs from
+	// several stores can share one batch.
+	ID() string
+	// Canonical turns a reference as written in a manifest into the one
+	// sent to the backend (the store's prefix applied, say).
+	Canonical(Ref) Ref
+	// Resolve fetches canonical, unique refs; the result has an entry for
+	// each of them.
 	Resolve(ctx context.Context, refs []Ref) map[Ref]Fetched
 }
 

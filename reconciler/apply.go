@@ -17,9 +17,7 @@ import (
 // apply server-side applies every desired Secret whose content differs from
 // the live one, and returns the targets now in their desired state. Failed
 // targets are added to blocked so that they are kept, not pruned.
-func (r *Reconciler) apply(ctx context.Context, want []desiredSecret, blocked map[targetKey]bool, res *Result) map[targetKey]*render.ExternalSecret {
-	live, listErr := r.listManaged(ctx, want)
-
+func (r *Reconciler) apply(ctx context.Context, want []desiredSecret, live map[targetKey]*corev1.Secret, listErr map[string]error, blocked map[targetKey]bool, res *Result) map[targetKey]*render.ExternalSecret {
 	done := make(map[targetKey]*render.ExternalSecret, len(want))
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -31,7 +29,7 @@ func (r *Reconciler) apply(ctx context.Context, want []desiredSecret, blocked ma
 			res.fail(ApplyFailed, fmt.Errorf("apply secret %s: %w", d.target, err))
 			continue
 		}
-		if unchanged(live[d.target], d) {
+		if d.reused || unchanged(live[d.target], d) {
 			res.Unchanged++
 			done[d.target] = d.es
 			continue
@@ -58,15 +56,15 @@ func (r *Reconciler) apply(ctx context.Context, want []desiredSecret, blocked ma
 	return done
 }
 
-// listManaged lists this instance's Secrets in each namespace we write to,
-// with one label-selected LIST per namespace.
-func (r *Reconciler) listManaged(ctx context.Context, want []desiredSecret) (map[targetKey]*corev1.Secret, map[string]error) {
+// listManaged lists this instance's Secrets in each namespace the
+// ExternalSecrets write to, with one label-selected LIST per namespace.
+func (r *Reconciler) listManaged(ctx context.Context, set *render.Set) (map[targetKey]*corev1.Secret, map[string]error) {
 	live := map[targetKey]*corev1.Secret{}
 	errs := map[string]error{}
 	seen := map[string]bool{}
 	sel := labels.SelectorFromSet(r.labels()).String()
-	for _, d := range want {
-		ns := d.target.namespace
+	for _, es := range set.ExternalSecrets {
+		ns := es.Namespace
 		if seen[ns] {
 			continue
 		}
@@ -88,22 +86,14 @@ func (r *Reconciler) listManaged(ctx context.Context, want []desiredSecret) (map
 // and its data for our keys must still produce it, so a hand edit of a
 // value is seen as drift and repaired.
 func unchanged(live *corev1.Secret, d desiredSecret) bool {
-	if live == nil || live.Annotations[AnnotationDataHash] != d.hash || live.Type != d.secret.Type {
+	if live == nil || live.Type != d.secret.Type {
 		return false
 	}
-	data := make(map[string][]byte, len(d.secret.Data))
+	keys := make([]string, 0, len(d.secret.Data))
 	for k := range d.secret.Data {
-		v, ok := live.Data[k]
-		if !ok {
-			return false
-		}
-		data[k] = v
+		keys = append(keys, k)
 	}
-	meta := map[string]string{
-		AnnotationSource:         live.Annotations[AnnotationSource],
-		AnnotationExternalSecret: live.Annotations[AnnotationExternalSecret],
-	}
-	return dataHash(live.Type, data, meta) == d.hash
+	return liveMatches(live, d.hash, keys)
 }
 
 // applyOne writes one Secret. A Secret that exists but is not this

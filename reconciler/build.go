@@ -56,34 +56,57 @@ func entries(es *render.ExternalSecret) []entry {
 	return out
 }
 
-// resolveAll fetches every distinct reference once, grouped by store.
-// Stores that cannot be built fail all their references with that error.
+// resolveAll fetches every distinct reference once. References are made
+// canonical by their store's provider and grouped by provider identity, so
+// stores that share a region and credentials share batches. Stores that
+// cannot be built fail all their references with that error.
 func (r *Reconciler) resolveAll(ctx context.Context, stores map[storeKey]*render.SecretStore, keys map[fetchKey]struct{}) map[fetchKey]providers.Fetched {
+	out := make(map[fetchKey]providers.Fetched, len(keys))
 	byStore := map[storeKey][]providers.Ref{}
 	for k := range keys {
 		byStore[k.store] = append(byStore[k.store], k.ref)
 	}
-	out := make(map[fetchKey]providers.Fetched, len(keys))
+	type group struct {
+		p    providers.Provider
+		refs map[providers.Ref][]fetchKey // canonical ref -> who asked
+	}
+	groups := map[string]*group{}
+	for sk, refs := range byStore {
+		p, err := r.provider(ctx, stores[sk])
+		if err != nil {
+			err = fmt.Errorf("store %s: %w", sk, err)
+			for _, ref := range refs {
+				out[fetchKey{sk, ref}] = providers.Fetched{Err: err}
+			}
+			continue
+		}
+		g := groups[p.ID()]
+		if g == nil {
+			g = &group{p: p, refs: map[providers.Ref][]fetchKey{}}
+			groups[p.ID()] = g
+		}
+		for _, ref := range refs {
+			c := p.Canonical(ref)
+			g.refs[c] = append(g.refs[c], fetchKey{sk, ref})
+		}
+	}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	for sk, refs := range byStore {
+	for _, g := range groups {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			got := map[providers.Ref]providers.Fetched{}
-			p, err := r.provider(ctx, stores[sk])
-			if err != nil {
-				err = fmt.Errorf("store %s: %w", sk, err)
-				for _, ref := range refs {
-					got[ref] = providers.Fetched{Err: err}
-				}
-			} else {
-				got = p.Resolve(ctx, refs)
+			refs := make([]providers.Ref, 0, len(g.refs))
+			for c := range g.refs {
+				refs = append(refs, c)
 			}
+			got := g.p.Resolve(ctx, refs)
 			mu.Lock()
 			defer mu.Unlock()
-			for ref, f := range got {
-				out[fetchKey{sk, ref}] = f
+			for c, askers := range g.refs {
+				for _, k := range askers {
+					out[k] = got[c]
+				}
 			}
 		}()
 	}

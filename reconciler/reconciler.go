@@ -65,10 +65,10 @@ type Reconciler struct {
 	log       zerolog.Logger
 	now       func() time.Time
 
-	mu          sync.Mutex
-	lastRev     string
-	lastOK      bool
-	lastRefresh time.Time
+	mu      sync.Mutex
+	lastRev string
+	lastOK  bool
+	states  map[string]*esState // by namespace/name of the ExternalSecret
 }
 
 // New returns a Reconciler.
@@ -82,25 +82,28 @@ func New(cfg Config, src Source, kube kubernetes.Interface, pf ProviderFactory, 
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = 16
 	}
-	return &Reconciler{cfg: cfg, src: src, kube: kube, providers: pf, log: log, now: time.Now}, nil
+	return &Reconciler{cfg: cfg, src: src, kube: kube, providers: pf, log: log, now: time.Now, states: map[string]*esState{}}, nil
 }
 
 func (r *Reconciler) labels() map[string]string {
 	return map[string]string{LabelManagedBy: ManagedByValue, LabelInstance: r.cfg.Instance}
 }
 
-// Pass runs one reconcile pass. force makes it resolve and compare
-// everything even when the revision is unchanged and no refresh is due.
+// Pass runs one reconcile pass. A pass whose revision is unchanged, after a
+// successful one, with no ExternalSecret's refresh due, stops after the
+// fetch: no render, no AWS call, no API request. force makes the pass fetch
+// every value and compare every Secret.
 func (r *Reconciler) Pass(ctx context.Context, force bool) (res Result) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	start := r.now()
 	defer func() {
+		res.enter(res.Stage, r.now())
 		res.Duration = r.now().Sub(start)
 		res.log(r.log)
 	}()
 
-	res.Stage = StageFetch
+	res.enter(StageFetch, r.now())
 	snap, err := r.src.Fetch(ctx)
 	if err != nil {
 		res.fail(FetchFailed, err)
@@ -108,12 +111,12 @@ func (r *Reconciler) Pass(ctx context.Context, force bool) (res Result) {
 		return res
 	}
 	res.Revision = snap.Revision
-	if !force && r.lastOK && snap.Revision == r.lastRev && r.now().Before(r.lastRefresh.Add(r.cfg.RefreshInterval)) {
-		res.Stage = StageSkipped
+	if !force && r.lastOK && snap.Revision == r.lastRev && !r.anyDue() {
+		res.enter(StageSkipped, r.now())
 		return res
 	}
 
-	res.Stage = StageRender
+	res.enter(StageRender, r.now())
 	set, err := render.Render(ctx, snap.Dir, r.cfg.Path, r.cfg.Render)
 	if err != nil {
 		res.fail(RenderFailed, fmt.Errorf("render %s: %w", r.cfg.Path, err))
@@ -132,39 +135,41 @@ func (r *Reconciler) Pass(ctx context.Context, force bool) (res Result) {
 		return res
 	}
 
-	res.Stage = StageResolve
-	want, blocked := r.desired(ctx, set, snap.Revision, &res)
+	res.enter(StageResolve, r.now())
+	live, listErr := r.listManaged(ctx, set)
+	want, blocked := r.desired(ctx, set, snap.Revision, live, force, &res)
 
-	res.Stage = StageApply
-	applied := r.apply(ctx, want, blocked, &res)
+	res.enter(StageApply, r.now())
+	applied := r.apply(ctx, want, live, listErr, blocked, &res)
+	r.remember(set, want, applied)
 
-	res.Stage = StagePrune
+	res.enter(StagePrune, r.now())
 	next := r.prune(ctx, inv, set, applied, blocked, &res)
 	next.Revision = snap.Revision
 	if err := r.saveInventory(ctx, inv, next); err != nil {
 		res.fail(ApplyFailed, err)
 	}
 
-	res.Stage = StageDone
+	res.enter(StageDone, r.now())
 	r.lastRev, r.lastOK = snap.Revision, res.OK()
-	if res.OK() {
-		r.lastRefresh = r.now()
-	}
 	return res
 }
 
 // desiredSecret is one Secret to apply, with the ExternalSecret behind it.
+// A reused one had no values fetched: the live Secret already holds them.
 type desiredSecret struct {
 	es     *render.ExternalSecret
 	target targetKey
 	secret *corev1.Secret
 	hash   string
+	spec   string
+	reused bool
 }
 
 // desired resolves every reference once and builds the Secrets. blocked
 // holds the targets of ExternalSecrets that are in Git but failed: their
 // Secrets are kept as they are and never pruned.
-func (r *Reconciler) desired(ctx context.Context, set *render.Set, revision string, res *Result) ([]desiredSecret, map[targetKey]bool) {
+func (r *Reconciler) desired(ctx context.Context, set *render.Set, revision string, live map[targetKey]*corev1.Secret, force bool, res *Result) ([]desiredSecret, map[targetKey]bool) {
 	blocked := map[targetKey]bool{}
 	stores := indexStores(set)
 	fail := func(es *render.ExternalSecret, t targetKey, reason Reason, err error) {
@@ -180,6 +185,7 @@ func (r *Reconciler) desired(ctx context.Context, set *render.Set, revision stri
 	}
 	keys := map[fetchKey]struct{}{}
 	var ok []*render.ExternalSecret
+	var out []desiredSecret
 	for _, es := range set.ExternalSecrets {
 		t := target(es)
 		if w := writers[t]; len(w) > 1 {
@@ -198,17 +204,23 @@ func (r *Reconciler) desired(ctx context.Context, set *render.Set, revision stri
 				missing = fmt.Errorf("%s: %s is not in the rendered manifests", e.field, e.store)
 				break
 			}
-			keys[fetchKey{e.store, e.ref}] = struct{}{}
 		}
 		if missing != nil {
 			fail(es, t, ResolveFailed, missing)
 			continue
 		}
+		spec := specFingerprint(es, stores)
+		if st := r.states[esID(es)]; !force && r.reusable(st, es, spec, live[t]) {
+			out = append(out, desiredSecret{es: es, target: t, hash: st.hash, spec: st.spec, reused: true})
+			continue
+		}
+		for _, e := range entries(es) {
+			keys[fetchKey{e.store, e.ref}] = struct{}{}
+		}
 		ok = append(ok, es)
 	}
 
 	fetched := r.resolveAll(ctx, stores, keys)
-	var out []desiredSecret
 	for _, es := range ok {
 		t := target(es)
 		data, err := secretData(es, fetched)
@@ -216,9 +228,34 @@ func (r *Reconciler) desired(ctx context.Context, set *render.Set, revision stri
 			fail(es, t, ResolveFailed, err)
 			continue
 		}
-		out = append(out, r.build(es, t, data, revision))
+		res.Resolved++
+		d := r.build(es, t, data, revision)
+		d.spec = specFingerprint(es, stores)
+		out = append(out, d)
 	}
 	return out, blocked
+}
+
+// remember records, for each ExternalSecret now in its desired state, what
+// the next pass needs to skip it until its refresh is due, and forgets the
+// rest.
+func (r *Reconciler) remember(set *render.Set, want []desiredSecret, done map[targetKey]*render.ExternalSecret) {
+	next := make(map[string]*esState, len(set.ExternalSecrets))
+	for _, d := range want {
+		id := esID(d.es)
+		switch {
+		case done[d.target] != d.es:
+		case d.reused:
+			next[id] = r.states[id]
+		default:
+			keys := make([]string, 0, len(d.secret.Data))
+			for k := range d.secret.Data {
+				keys = append(keys, k)
+			}
+			next[id] = &esState{spec: d.spec, hash: d.hash, keys: keys, next: r.nextRefresh(d.es)}
+		}
+	}
+	r.states = next
 }
 
 func target(es *render.ExternalSecret) targetKey {

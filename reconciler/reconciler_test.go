@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -263,18 +264,64 @@ func TestAnUnchangedRevisionSkipsWorkUntilARefreshIsDue(t *testing.T) {
 	f.sm.SM.ResetCalls()
 	f.counter.Reset()
 	res := f.passWith(false)
-	if res.Stage != reconciler.StageSkipped || f.sm.SM.TotalCalls() != 0 || f.counter.Writes() != 0 {
-		t.Fatalf("stage %s, %d AWS calls, %d writes", res.Stage, f.sm.SM.TotalCalls(), f.counter.Writes())
+	if res.Stage != reconciler.StageSkipped || f.sm.SM.TotalCalls() != 0 || f.counter.Writes() != 0 || f.counter.Reads() != 0 {
+		t.Fatalf("stage %s, %d AWS calls, %d writes, %d reads", res.Stage, f.sm.SM.TotalCalls(), f.counter.Writes(), f.counter.Reads())
 	}
-	f.commit(map[string]string{"b.yaml": f.es("b", "v=k/a")})
-	res = f.passWith(false)
+
+	t.Run("a new commit fetches only the values of what changed", func(t *testing.T) {
+		f.commit(map[string]string{"b.yaml": f.es("b", "v=k/a")})
+		res := f.passWith(false)
+		mustOK(t, res)
+		if res.Stage != reconciler.StageDone || res.Resolved != 1 || res.Applied != 1 || res.Unchanged != 1 {
+			t.Fatalf("stage %s, resolved %d, applied %d, unchanged %d", res.Stage, res.Resolved, res.Applied, res.Unchanged)
+		}
+		if n := f.sm.SM.TotalCalls(); n != 1 {
+			t.Fatalf("%d AWS calls, want 1", n)
+		}
+	})
+
+	t.Run("a forced pass fetches a value shared by two ExternalSecrets once", func(t *testing.T) {
+		f.sm.SM.ResetCalls()
+		res := f.pass()
+		mustOK(t, res)
+		if res.Resolved != 2 || f.sm.SM.TotalCalls() != 1 {
+			t.Fatalf("resolved %d with %d AWS calls (%v)", res.Resolved, f.sm.SM.TotalCalls(), f.sm.SM.Calls())
+		}
+	})
+}
+
+func TestRefreshIntervalIsPerExternalSecret(t *testing.T) {
+	f := newFixture(t)
+	f.seed("k/fast", "fast-value-seeded")
+	f.seed("k/slow", "slow-value-seeded")
+	f.seed("k/once", "once-value-seeded")
+	f.commit(map[string]string{"store.yaml": f.store(),
+		"fast.yaml": f.es("fast", "v=k/fast") + "  refreshInterval: 300ms\n",
+		"slow.yaml": f.es("slow", "v=k/slow") + "  refreshInterval: 1h\n",
+		"once.yaml": f.es("once", "v=k/once") + "  refreshInterval: \"0\"\n",
+	})
+	mustOK(t, f.passWith(false))
+	f.rotate("k/fast", "fast-rotated-seeded")
+	f.rotate("k/slow", "slow-rotated-seeded")
+	f.rotate("k/once", "once-rotated-seeded")
+	time.Sleep(400 * time.Millisecond)
+	f.sm.SM.ResetCalls()
+	res := f.passWith(false)
 	mustOK(t, res)
-	if res.Stage != reconciler.StageDone || res.Applied != 1 {
-		t.Fatalf("a new revision did not run a full pass: stage %s, applied %d", res.Stage, res.Applied)
+	if res.Resolved != 1 || res.Applied != 1 || f.sm.SM.TotalCalls() != 1 {
+		t.Fatalf("resolved %d, applied %d, %d AWS calls; want only the due one", res.Resolved, res.Applied, f.sm.SM.TotalCalls())
 	}
-	t.Run("one remote secret read by two ExternalSecrets costs one call", func(t *testing.T) {
-		if n := f.sm.SM.Calls()["GetSecretValue"]; n != 1 {
-			t.Fatalf("GetSecretValue called %d times", n)
+	sameData(t, "secret fast", data(f.secret("fast")), map[string]string{"v": "fast-rotated-seeded"})
+	sameData(t, "secret slow", data(f.secret("slow")), map[string]string{"v": "slow-value-seeded"})
+	sameData(t, "secret once", data(f.secret("once")), map[string]string{"v": "once-value-seeded"})
+
+	t.Run("an unchanged refresh writes nothing", func(t *testing.T) {
+		time.Sleep(400 * time.Millisecond)
+		f.counter.Reset()
+		res := f.passWith(false)
+		mustOK(t, res)
+		if res.Resolved != 1 || res.Unchanged != 3 || f.counter.Writes() != 0 {
+			t.Fatalf("resolved %d, unchanged %d, %d writes", res.Resolved, res.Unchanged, f.counter.Writes())
 		}
 	})
 }
@@ -326,4 +373,20 @@ func TestStoreCredentialsComeFromTheSecretItNames(t *testing.T) {
 			t.Fatalf("reason %s, errors %v", res.Reason, res.Errors)
 		}
 	})
+}
+
+func TestStoresWithTheSameIdentityShareBatches(t *testing.T) {
+	f := newFixture(t)
+	f.seed("team-a/k", "a-value-seeded")
+	f.seed("team-b/k", "b-value-seeded")
+	second := strings.Replace(f.store(), "name: aws,", "name: aws-b,", 1)
+	second = strings.Replace(second, "region: us-east-1}", "region: us-east-1, prefix: team-b/}", 1)
+	b := strings.Replace(f.es("b", "v=k"), "{name: aws}", "{name: aws-b}", 1)
+	f.commit(map[string]string{"store.yaml": f.store() + "---\n" + second, "a.yaml": f.es("a", "v=team-a/k"), "b.yaml": b})
+	f.sm.SM.ResetCalls()
+	mustOK(t, f.pass())
+	if calls := f.sm.SM.Calls(); calls["BatchGetSecretValue"] != 1 || f.sm.SM.TotalCalls() != 1 {
+		t.Fatalf("calls = %v; want one batch for both stores", calls)
+	}
+	sameData(t, "secret b", data(f.secret("b")), map[string]string{"v": "b-value-seeded"})
 }

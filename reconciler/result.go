@@ -37,7 +37,10 @@ type Result struct {
 	Stage    Stage
 	// Reason is empty for a fully successful pass; otherwise the first
 	// stage that failed, even when later stages still ran for other objects.
-	Reason    Reason
+	Reason Reason
+	// Resolved counts ExternalSecrets whose values were fetched; the others
+	// were not due for a refresh.
+	Resolved  int
 	Applied   int
 	Unchanged int
 	Pruned    int
@@ -46,6 +49,21 @@ type Result struct {
 	PruneSkipped string
 	Errors       []error
 	Duration     time.Duration
+	// Timings is how long each stage took.
+	Timings map[Stage]time.Duration
+
+	stageStart time.Time
+}
+
+// enter moves the result to stage at now, timing the stage it leaves.
+func (r *Result) enter(stage Stage, now time.Time) {
+	if r.Timings == nil {
+		r.Timings = map[Stage]time.Duration{}
+	}
+	if r.Stage != "" {
+		r.Timings[r.Stage] += now.Sub(r.stageStart)
+	}
+	r.Stage, r.stageStart = stage, now
 }
 
 // OK reports a pass with no failure of any kind.
@@ -73,6 +91,7 @@ func (r Result) log(l zerolog.Logger) {
 	}
 	ev.Str("revision", r.Revision).
 		Str("stage", string(r.Stage)).
+		Int("resolved", r.Resolved).
 		Int("applied", r.Applied).
 		Int("unchanged", r.Unchanged).
 		Int("pruned", r.Pruned).

@@ -82,8 +82,11 @@ func validateExternalSecret(es *ExternalSecret) (string, error) {
 		return "spec.target.template", notYet("template")
 	case t.Immutable:
 		return "spec.target.immutable", notYet("immutable")
-	case s.RefreshPolicy != "" && s.RefreshPolicy != "Periodic":
-		return "spec.refreshPolicy", notYet(s.RefreshPolicy)
+	}
+	switch s.RefreshPolicy {
+	case "", "Periodic", "OnChange", "CreatedOnce":
+	default:
+		return "spec.refreshPolicy", fmt.Errorf("must be Periodic, OnChange or CreatedOnce, not %q", s.RefreshPolicy)
 	}
 	return "", nil
 }

@@ -17,6 +17,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/client-go/util/flowcontrol"
 
 	"github.com/secretsync/secretsync/gitsource"
 	"github.com/secretsync/secretsync/providers/aws"
@@ -138,8 +139,9 @@ func kubeConfig(path string) (*rest.Config, error) {
 		return nil, fmt.Errorf("kubernetes config: %w", err)
 	}
 	// Client-side throttling would cap applies far below what the API
-	// server takes; priority and fairness protects the server.
-	cfg.QPS, cfg.Burst = 200, 400
+	// server takes; its priority and fairness protects it, and writes are
+	// bounded by the reconciler's concurrency.
+	cfg.RateLimiter = flowcontrol.NewFakeAlwaysRateLimiter()
 	cfg.UserAgent = "secretsync/" + version
 	return cfg, nil
 }

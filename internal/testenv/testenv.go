@@ -12,6 +12,7 @@ import (
 
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/util/flowcontrol"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 )
 
@@ -83,7 +84,7 @@ func (c *Counter) Reset() { c.writes.Store(0); c.reads.Store(0) }
 // CountingClient returns a client whose every request is counted in c.
 func (e *Env) CountingClient(c *Counter) (kubernetes.Interface, error) {
 	cfg := rest.CopyConfig(e.Config)
-	cfg.QPS, cfg.Burst = 200, 400
+	cfg.RateLimiter = flowcontrol.NewFakeAlwaysRateLimiter() // as secretsync run does
 	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper {
 		return roundTripper(func(r *http.Request) (*http.Response, error) {
 			switch r.Method {

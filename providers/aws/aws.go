@@ -127,14 +127,25 @@ func (f *Factory) Provider(ctx context.Context, st Store) (providers.Provider, e
 		})}
 		f.clients[key] = c
 	}
-	return &provider{client: c, prefix: st.Prefix, concurrency: f.opts.Concurrency, calls: f.calls}, nil
+	return &provider{id: key, client: c, prefix: st.Prefix, concurrency: f.opts.Concurrency, calls: f.calls}, nil
 }
 
 type provider struct {
+	id          string // region and a digest of the credentials
 	client      *client
 	prefix      string
 	concurrency int
 	calls       *Calls
+}
+
+func (p *provider) ID() string { return "aws-secretsmanager/" + p.id }
+
+// Canonical applies the store's prefix to names; ARNs are taken as they are.
+func (p *provider) Canonical(ref providers.Ref) providers.Ref {
+	if !strings.HasPrefix(ref.Key, "arn:") {
+		ref.Key = p.prefix + ref.Key
+	}
+	return ref
 }
 
 // batchSize is BatchGetSecretValue's limit on secret ids per call.
@@ -194,7 +205,7 @@ func (p *provider) batch(ctx context.Context, refs []providers.Ref) map[provider
 	out := make(map[providers.Ref]providers.Fetched, len(refs))
 	ids := make([]string, len(refs))
 	for i, ref := range refs {
-		ids[i] = p.secretID(ref.Key)
+		ids[i] = ref.Key
 	}
 	res, err := p.client.api.BatchGetSecretValue(ctx, &secretsmanager.BatchGetSecretValueInput{SecretIdList: ids})
 	p.calls.add("BatchGetSecretValue", err)
@@ -258,15 +269,8 @@ func valueBytes(s *string, b []byte) []byte {
 	return b
 }
 
-func (p *provider) secretID(key string) string {
-	if strings.HasPrefix(key, "arn:") {
-		return key
-	}
-	return p.prefix + key
-}
-
 func (p *provider) get(ctx context.Context, ref providers.Ref) providers.Fetched {
-	id := p.secretID(ref.Key)
+	id := ref.Key
 	in := &secretsmanager.GetSecretValueInput{SecretId: aws.String(id)}
 	switch {
 	case strings.HasPrefix(ref.Version, "uuid/"):

@@ -24,6 +24,7 @@ func backends(t *testing.T) []awstest.Backend {
 
 func resolveOne(t *testing.T, p providers.Provider, ref providers.Ref) providers.Fetched {
 	t.Helper()
+	ref = p.Canonical(ref)
 	got := p.Resolve(context.Background(), []providers.Ref{ref})
 	f, ok := got[ref]
 	if !ok {

@@ -1,0 +1,106 @@
+package reconciler
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"math/rand/v2"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/secretsync/secretsync/render"
+)
+
+// esState is what the reconciler remembers of one ExternalSecret between
+// passes, so that an ExternalSecret whose refresh is not due costs no AWS
+// call. It holds no values.
+type esState struct {
+	spec string    // fingerprint of everything in Git that shapes the Secret
+	hash string    // data hash last applied or confirmed live
+	keys []string  // the Secret's keys, to re-check the live hash without values
+	next time.Time // when values are next fetched; zero: only on change
+}
+
+func esID(es *render.ExternalSecret) string { return es.Namespace + "/" + es.Name }
+
+// specFingerprint covers the ExternalSecret, its file and the stores it
+// reads through: a change to any of them makes its values be fetched again.
+func specFingerprint(es *render.ExternalSecret, stores map[storeKey]*render.SecretStore) string {
+	h := sha256.New()
+	enc := json.NewEncoder(h)
+	_ = enc.Encode(es.Spec)
+	_ = enc.Encode(es.Source)
+	for _, e := range entries(es) {
+		if st := stores[e.store]; st != nil {
+			_ = enc.Encode(e.store.String())
+			_ = enc.Encode(st.Spec)
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// nextRefresh is when an ExternalSecret's values are next due:
+// spec.refreshInterval (else the configured default) from now, plus up to
+// 10% jitter so that Secrets created together do not refresh together.
+// refreshInterval 0, and refreshPolicy OnChange or CreatedOnce, mean never.
+func (r *Reconciler) nextRefresh(es *render.ExternalSecret) time.Time {
+	switch es.Spec.RefreshPolicy {
+	case "OnChange", "CreatedOnce":
+		return time.Time{}
+	}
+	interval := r.cfg.RefreshInterval
+	if ri := es.Spec.RefreshInterval; ri != nil {
+		interval = ri.Duration
+	}
+	if interval <= 0 {
+		return time.Time{}
+	}
+	return r.now().Add(interval + rand.N(interval/10+1))
+}
+
+// reusable reports whether the live Secret can stand for an ExternalSecret
+// without fetching its values: same spec, refresh not due, and the live
+// data still what was last applied.
+func (r *Reconciler) reusable(st *esState, es *render.ExternalSecret, spec string, live *corev1.Secret) bool {
+	if st == nil || live == nil || !liveMatches(live, st.hash, st.keys) {
+		return false
+	}
+	if es.Spec.RefreshPolicy == "CreatedOnce" {
+		return true
+	}
+	return st.spec == spec && (st.next.IsZero() || r.now().Before(st.next))
+}
+
+// anyDue reports whether some ExternalSecret's refresh time has come.
+func (r *Reconciler) anyDue() bool {
+	now := r.now()
+	for _, st := range r.states {
+		if !st.next.IsZero() && !now.Before(st.next) {
+			return true
+		}
+	}
+	return false
+}
+
+// liveMatches recomputes the hash of the live Secret's data for keys and
+// compares it with the hash it carries and the one expected, so a hand edit
+// is seen as drift.
+func liveMatches(live *corev1.Secret, hash string, keys []string) bool {
+	if live.Annotations[AnnotationDataHash] != hash {
+		return false
+	}
+	data := make(map[string][]byte, len(keys))
+	for _, k := range keys {
+		v, ok := live.Data[k]
+		if !ok {
+			return false
+		}
+		data[k] = v
+	}
+	meta := map[string]string{
+		AnnotationSource:         live.Annotations[AnnotationSource],
+		AnnotationExternalSecret: live.Annotations[AnnotationExternalSecret],
+	}
+	return dataHash(live.Type, data, meta) == hash
+}
