@@ -165,8 +165,8 @@ func (f *fixture) inventory() reconciler.Inventory {
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	var inv reconciler.Inventory
-	if err := json.Unmarshal([]byte(cm.Data["inventory.json"]), &inv); err != nil {
+	inv, err := reconciler.DecodeInventory(cm.BinaryData)
+	if err != nil {
 		f.t.Fatal(err)
 	}
 	return inv

@@ -1,9 +1,12 @@
 package reconciler
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"sort"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -11,7 +14,9 @@ import (
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 )
 
-const inventoryKey = "inventory.json"
+// inventoryKey holds the inventory as gzipped JSON in the ConfigMap's
+// binaryData: 10,000 entries of plain JSON would pass the 1 MiB object limit.
+const inventoryKey = "inventory.json.gz"
 
 // Inventory is what this instance has applied and may therefore prune.
 // It holds names and sources, never values or hashes.
@@ -47,8 +52,8 @@ func (r *Reconciler) loadInventory(ctx context.Context) (Inventory, error) {
 		return Inventory{}, fmt.Errorf("read inventory configmap %s/%s: %w", r.cfg.InventoryNamespace, r.inventoryName(), err)
 	}
 	var inv Inventory
-	if raw, ok := cm.Data[inventoryKey]; ok {
-		if err := json.Unmarshal([]byte(raw), &inv); err != nil {
+	if raw, ok := cm.BinaryData[inventoryKey]; ok {
+		if err := decodeInventory(raw, &inv); err != nil {
 			return Inventory{}, fmt.Errorf("inventory configmap %s/%s is corrupt: %w", r.cfg.InventoryNamespace, r.inventoryName(), err)
 		}
 	}
@@ -63,13 +68,13 @@ func (r *Reconciler) saveInventory(ctx context.Context, old, inv Inventory) erro
 	if sameEntries(old.Entries, inv.Entries) {
 		return nil
 	}
-	raw, err := json.MarshalIndent(inv, "", " ")
+	raw, err := encodeInventory(inv)
 	if err != nil {
 		return err
 	}
 	cm := corev1ac.ConfigMap(r.inventoryName(), r.cfg.InventoryNamespace).
 		WithLabels(r.labels()).
-		WithData(map[string]string{inventoryKey: string(raw)})
+		WithBinaryData(map[string][]byte{inventoryKey: raw})
 	_, err = r.kube.CoreV1().ConfigMaps(r.cfg.InventoryNamespace).Apply(ctx, cm, metav1.ApplyOptions{FieldManager: FieldManager, Force: true})
 	if err != nil {
 		return fmt.Errorf("write inventory configmap %s/%s: %w", r.cfg.InventoryNamespace, r.inventoryName(), err)
@@ -87,4 +92,34 @@ func sameEntries(a, b []Entry) bool {
 		}
 	}
 	return true
+}
+
+func encodeInventory(inv Inventory) ([]byte, error) {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	if err := json.NewEncoder(zw).Encode(inv); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+func decodeInventory(raw []byte, inv *Inventory) error {
+	zr, err := gzip.NewReader(bytes.NewReader(raw))
+	if err != nil {
+		return err
+	}
+	return json.NewDecoder(io.LimitReader(zr, 64<<20)).Decode(inv)
+}
+
+// DecodeInventory reads an inventory ConfigMap's binaryData, for tools.
+func DecodeInventory(binaryData map[string][]byte) (Inventory, error) {
+	var inv Inventory
+	raw, ok := binaryData[inventoryKey]
+	if !ok {
+		return inv, fmt.Errorf("no %s key", inventoryKey)
+	}
+	return inv, decodeInventory(raw, &inv)
 }

@@ -98,12 +98,6 @@ func run(sizes string) error {
 		return err
 	}
 	defer kube.Stop()
-	for i := range namespaces {
-		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("bench-%02d", i)}}
-		if _, err := kube.Client.CoreV1().Namespaces().Create(context.Background(), ns, metav1.CreateOptions{}); err != nil {
-			return err
-		}
-	}
 	for _, s := range strings.Split(sizes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil {
@@ -141,7 +135,10 @@ func scenario(kube *testenv.Env, dir string, n int) error {
 	}
 	files := map[string]string{}
 	for i := range namespaces {
-		ns := fmt.Sprintf("bench-%02d", i)
+		ns := fmt.Sprintf("%s-%02d", instance, i)
+		if _, err := kube.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+			return err
+		}
 		var b strings.Builder
 		fmt.Fprintf(&b, "apiVersion: external-secrets.io/v1\nkind: SecretStore\nmetadata: {name: aws, namespace: %s}\nspec: {provider: {aws: {service: SecretsManager, region: us-east-1}}}\n", ns)
 		for j := i; j < n; j += namespaces {
