@@ -12,13 +12,23 @@ import (
 type Ref struct {
 	Key     string
 	Version string
+	// Target binds a value to where it may be written, for providers that
+	// enforce it (KMS encryption context); empty for the others.
+	Target Target
 }
 
+// Target is the Secret key a value is written to.
+type Target struct{ Namespace, Secret, Key string }
+
 func (r Ref) String() string {
-	if r.Version == "" {
-		return r.Key
+	key := r.Key
+	if len(key) > 40 {
+		key = key[:24] + "…" // KMS ciphertext: long and not helpful in full
 	}
-	return r.Key + "@" + r.Version
+	if r.Version == "" {
+		return key
+	}
+	return key + "@" + r.Version
 }
 
 // Fetched is the outcome for one Ref: a value and its remote version id, or
@@ -47,11 +57,13 @@ type Provider interface {
 type Class string
 
 const (
-	NotFound     Class = "NotFound"     // terminal until the remote changes
-	AccessDenied Class = "AccessDenied" // terminal until permissions change
-	Invalid      Class = "Invalid"      // the reference itself is wrong
-	Throttled    Class = "Throttled"    // transient
-	Unavailable  Class = "Unavailable"  // transient: network, 5xx, timeouts
+	NotFound     Class = "NotFound"      // terminal until the remote changes
+	AccessDenied Class = "AccessDenied"  // terminal until permissions change
+	Invalid      Class = "Invalid"       // the reference itself is wrong
+	KeyMismatch  Class = "KeyMismatch"   // encrypted with a KMS key other than the one required
+	Decrypt      Class = "DecryptFailed" // ciphertext not valid for this key or target
+	Throttled    Class = "Throttled"     // transient
+	Unavailable  Class = "Unavailable"   // transient: network, 5xx, timeouts
 )
 
 // Transient reports whether retrying later can succeed without any change.

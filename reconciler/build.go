@@ -33,9 +33,18 @@ type fetchKey struct {
 }
 
 // entries lists an ExternalSecret's references in the order ESO applies
-// them: dataFrom first, then data, later keys winning.
-func entries(es *render.ExternalSecret) []entry {
+// them: dataFrom first, then data, later keys winning. A reference through a
+// KMS store is bound to the Secret key it is written to.
+func entries(es *render.ExternalSecret, stores map[storeKey]*render.SecretStore) []entry {
 	var out []entry
+	defer func() {
+		t := target(es)
+		for i, e := range out {
+			if st := stores[e.store]; st != nil && isKMS(st) && e.secretKey != "" {
+				out[i].ref.Target = providers.Target{Namespace: t.namespace, Secret: t.name, Key: e.secretKey}
+			}
+		}
+	}()
 	for i, d := range es.Spec.DataFrom {
 		out = append(out, entry{
 			field:  fmt.Sprintf("spec.dataFrom[%d].extract", i),
@@ -115,9 +124,9 @@ func (r *Reconciler) resolveAll(ctx context.Context, stores map[storeKey]*render
 }
 
 // secretData assembles one ExternalSecret's keys from fetched values.
-func secretData(es *render.ExternalSecret, fetched map[fetchKey]providers.Fetched) (map[string]providers.Value, error) {
+func secretData(es *render.ExternalSecret, stores map[storeKey]*render.SecretStore, fetched map[fetchKey]providers.Fetched) (map[string]providers.Value, error) {
 	data := map[string]providers.Value{}
-	for _, e := range entries(es) {
+	for _, e := range entries(es, stores) {
 		f := fetched[fetchKey{e.store, e.ref}]
 		if f.Err != nil {
 			return nil, fmt.Errorf("%s: %w", e.field, f.Err)
@@ -210,3 +219,5 @@ func toBytes(m map[string]string) map[string][]byte {
 	}
 	return out
 }
+
+func isKMS(st *render.SecretStore) bool { return st.Spec.Provider.AWS.Service == "KMS" }

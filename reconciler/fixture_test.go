@@ -35,6 +35,7 @@ type fixture struct {
 	ns      string
 	repo    *gittest.Repo
 	sm      awstest.Backend
+	kmsURL  string
 	kube    kubernetes.Interface // counted
 	counter *testenv.Counter
 	rec     *reconciler.Reconciler
@@ -64,7 +65,7 @@ func randomSuffix() string {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	awstest.Isolate(t)
-	f := &fixture{t: t, ns: "t-" + randomSuffix(), sm: awstest.StartSM(t), counter: &testenv.Counter{}, logs: &syncBuffer{}}
+	f := &fixture{t: t, ns: "t-" + randomSuffix(), sm: awstest.StartSM(t), kmsURL: awstest.StartKMS(t), counter: &testenv.Counter{}, logs: &syncBuffer{}}
 	ctx := context.Background()
 	if _, err := env.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: f.ns}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
@@ -81,7 +82,7 @@ func newFixture(t *testing.T) *fixture {
 	if f.kube, err = env.CountingClient(f.counter); err != nil {
 		t.Fatal(err)
 	}
-	pf := aws.NewFactory(aws.Options{Endpoint: f.sm.URL, DefaultRegion: awstest.Region})
+	pf := aws.NewFactory(aws.Options{Endpoint: f.sm.URL, KMSEndpoint: f.kmsURL, DefaultRegion: awstest.Region})
 	log := zerolog.New(f.logs).Level(zerolog.DebugLevel)
 	f.rec, err = reconciler.New(reconciler.Config{Instance: f.ns, InventoryNamespace: f.ns, Path: "."}, src, f.kube, pf, log)
 	if err != nil {

@@ -199,9 +199,15 @@ func (r *Reconciler) desired(ctx context.Context, set *render.Set, revision stri
 			continue
 		}
 		var missing error
-		for _, e := range entries(es) {
-			if _, found := stores[e.store]; !found {
+		for _, e := range entries(es, stores) {
+			st, found := stores[e.store]
+			switch {
+			case !found:
 				missing = fmt.Errorf("%s: %s is not in the rendered manifests", e.field, e.store)
+			case isKMS(st) && e.secretKey == "":
+				missing = fmt.Errorf("%s: %s is a KMS store; ciphertext is bound to one key, so use data[], not dataFrom", e.field, e.store)
+			}
+			if missing != nil {
 				break
 			}
 		}
@@ -214,7 +220,7 @@ func (r *Reconciler) desired(ctx context.Context, set *render.Set, revision stri
 			out = append(out, desiredSecret{es: es, target: t, hash: st.hash, spec: st.spec, reused: true})
 			continue
 		}
-		for _, e := range entries(es) {
+		for _, e := range entries(es, stores) {
 			keys[fetchKey{e.store, e.ref}] = struct{}{}
 		}
 		ok = append(ok, es)
@@ -223,7 +229,7 @@ func (r *Reconciler) desired(ctx context.Context, set *render.Set, revision stri
 	fetched := r.resolveAll(ctx, stores, keys)
 	for _, es := range ok {
 		t := target(es)
-		data, err := secretData(es, fetched)
+		data, err := secretData(es, stores, fetched)
 		if err != nil {
 			fail(es, t, ResolveFailed, err)
 			continue

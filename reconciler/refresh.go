@@ -31,7 +31,7 @@ func specFingerprint(es *render.ExternalSecret, stores map[storeKey]*render.Secr
 	enc := json.NewEncoder(h)
 	_ = enc.Encode(es.Spec)
 	_ = enc.Encode(es.Source)
-	for _, e := range entries(es) {
+	for _, e := range entries(es, stores) {
 		if st := stores[e.store]; st != nil {
 			_ = enc.Encode(e.store.String())
 			_ = enc.Encode(st.Spec)

@@ -55,7 +55,7 @@ func indexStores(set *render.Set) map[storeKey]*render.SecretStore {
 // from the Secret its auth.secretRef names.
 func (r *Reconciler) provider(ctx context.Context, st *render.SecretStore) (providers.Provider, error) {
 	a := st.Spec.Provider.AWS
-	cfg := aws.Store{Region: a.Region, Prefix: a.Prefix}
+	cfg := aws.Store{Service: a.Service, Region: a.Region, Prefix: a.Prefix, KMSKeyID: a.KMSKeyID}
 	if ref := a.Auth.SecretRef; ref != nil {
 		read := func(sel render.SecretKeySelector) (providers.Value, error) {
 			ns := sel.Namespace

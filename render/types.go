@@ -116,6 +116,10 @@ type AWSProvider struct {
 	SessionTags       json.RawMessage `json:"sessionTags,omitempty"`
 	TransitiveTagKeys []string        `json:"transitiveTagKeys,omitempty"`
 	SecretsManager    json.RawMessage `json:"secretsManager,omitempty"`
+	// KMSKeyID is a secretsync extension. With service SecretsManager, every
+	// secret read through the store must be encrypted with this key; with
+	// service KMS, ciphertext must have been made with it.
+	KMSKeyID string `json:"kmsKeyId,omitempty"`
 }
 
 type AWSAuth struct {

@@ -135,11 +135,11 @@ func validateStore(st *SecretStore) (string, error) {
 	switch {
 	case a == nil:
 		return "spec.provider", errors.New("provider.aws is required")
-	case a.Service != "SecretsManager":
+	case a.Service != "SecretsManager" && a.Service != "KMS":
 		if a.Service == "" {
 			return "spec.provider.aws.service", errors.New("required")
 		}
-		return "spec.provider.aws.service", notYet(a.Service)
+		return "spec.provider.aws.service", fmt.Errorf("must be SecretsManager or KMS, not %q", a.Service)
 	case a.Role != "" || len(a.AdditionalRoles) > 0 || a.ExternalID != "" || len(a.SessionTags) > 0 || len(a.TransitiveTagKeys) > 0:
 		return "spec.provider.aws.role", notYet("role assumption")
 	case len(a.Auth.JWT) > 0:

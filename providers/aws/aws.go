@@ -11,10 +11,12 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
@@ -26,6 +28,7 @@ import (
 type SecretsManagerAPI interface {
 	GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
 	BatchGetSecretValue(ctx context.Context, in *secretsmanager.BatchGetSecretValueInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.BatchGetSecretValueOutput, error)
+	DescribeSecret(ctx context.Context, in *secretsmanager.DescribeSecretInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.DescribeSecretOutput, error)
 }
 
 // Options are process-wide settings shared by every store.
@@ -33,6 +36,8 @@ type Options struct {
 	// Endpoint overrides the Secrets Manager endpoint, for AWS-compatible
 	// services, VPC endpoints with custom DNS, and tests. Empty uses AWS.
 	Endpoint string
+	// KMSEndpoint does the same for KMS.
+	KMSEndpoint string
 	// DefaultRegion is used by stores that name no region.
 	DefaultRegion string
 	// Concurrency bounds the calls in flight per store (default 16).
@@ -46,8 +51,14 @@ type Credentials struct {
 
 // Store is one SecretStore's provider.aws settings.
 type Store struct {
-	Region string
-	Prefix string
+	// Service is SecretsManager (the default) or KMS.
+	Service string
+	Region  string
+	Prefix  string
+	// KMSKeyID, with SecretsManager, is the key every secret read must be
+	// encrypted with (checked with DescribeSecret); with KMS, the key
+	// ciphertext must have been made with.
+	KMSKeyID string
 	// Credentials nil means the SDK default chain: environment, IRSA web
 	// identity, EKS Pod Identity, instance role.
 	Credentials *Credentials
@@ -61,6 +72,7 @@ type Factory struct {
 	mu      sync.Mutex
 	base    *aws.Config
 	clients map[string]*client
+	kms     map[string]KMSAPI
 	calls   *Calls
 }
 
@@ -70,6 +82,8 @@ type client struct {
 	// noBatch is set once BatchGetSecretValue is refused (no permission,
 	// or an endpoint without it); GetSecretValue is used from then on.
 	noBatch atomic.Bool
+	// keys caches DescribeSecret's KmsKeyId by secret id, as keyCheck.
+	keys sync.Map
 }
 
 // NewFactory returns a Factory with opts.
@@ -77,7 +91,7 @@ func NewFactory(opts Options) *Factory {
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = 16
 	}
-	return &Factory{opts: opts, clients: map[string]*client{}, calls: &Calls{}}
+	return &Factory{opts: opts, clients: map[string]*client{}, kms: map[string]KMSAPI{}, calls: &Calls{}}
 }
 
 // Calls reports the AWS calls made so far.
@@ -105,20 +119,27 @@ func (f *Factory) Provider(ctx context.Context, st Store) (providers.Provider, e
 
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if st.Service == "KMS" {
+		k, ok := f.kms[key]
+		if !ok {
+			cfg, err := f.config(ctx, region, st.Credentials)
+			if err != nil {
+				return nil, err
+			}
+			k = kms.NewFromConfig(cfg, func(o *kms.Options) {
+				if f.opts.KMSEndpoint != "" {
+					o.BaseEndpoint = aws.String(f.opts.KMSEndpoint)
+				}
+			})
+			f.kms[key] = k
+		}
+		return &kmsProvider{id: key, client: k, keyID: st.KMSKeyID, concurrency: f.opts.Concurrency, calls: f.calls}, nil
+	}
 	c, ok := f.clients[key]
 	if !ok {
-		if f.base == nil {
-			cfg, err := config.LoadDefaultConfig(ctx)
-			if err != nil {
-				return nil, fmt.Errorf("load aws config: %w", err)
-			}
-			f.base = &cfg
-		}
-		cfg := f.base.Copy()
-		cfg.Region = region
-		if c := st.Credentials; c != nil {
-			cfg.Credentials = aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(
-				string(c.AccessKeyID.Bytes()), string(c.SecretAccessKey.Bytes()), string(c.SessionToken.Bytes())))
+		cfg, err := f.config(ctx, region, st.Credentials)
+		if err != nil {
+			return nil, err
 		}
 		c = &client{api: secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) {
 			if f.opts.Endpoint != "" {
@@ -127,18 +148,48 @@ func (f *Factory) Provider(ctx context.Context, st Store) (providers.Provider, e
 		})}
 		f.clients[key] = c
 	}
-	return &provider{id: key, client: c, prefix: st.Prefix, concurrency: f.opts.Concurrency, calls: f.calls}, nil
+	return &provider{id: key, client: c, prefix: st.Prefix, requireKey: st.KMSKeyID, concurrency: f.opts.Concurrency, calls: f.calls}, nil
+}
+
+// KMS returns a KMS client for region with the default credential chain,
+// for `secretsync encrypt`.
+func (f *Factory) KMS(ctx context.Context, region string) (KMSAPI, error) {
+	p, err := f.Provider(ctx, Store{Service: "KMS", Region: region})
+	if err != nil {
+		return nil, err
+	}
+	return p.(*kmsProvider).client, nil
+}
+
+// config is the shared SDK config with a region and, when given, static
+// credentials. The caller holds f.mu.
+func (f *Factory) config(ctx context.Context, region string, creds *Credentials) (aws.Config, error) {
+	if f.base == nil {
+		cfg, err := config.LoadDefaultConfig(ctx)
+		if err != nil {
+			return aws.Config{}, fmt.Errorf("load aws config: %w", err)
+		}
+		f.base = &cfg
+	}
+	cfg := f.base.Copy()
+	cfg.Region = region
+	if c := creds; c != nil {
+		cfg.Credentials = aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(
+			string(c.AccessKeyID.Bytes()), string(c.SecretAccessKey.Bytes()), string(c.SessionToken.Bytes())))
+	}
+	return cfg, nil
 }
 
 type provider struct {
 	id          string // region and a digest of the credentials
 	client      *client
 	prefix      string
+	requireKey  string
 	concurrency int
 	calls       *Calls
 }
 
-func (p *provider) ID() string { return "aws-secretsmanager/" + p.id }
+func (p *provider) ID() string { return "aws-secretsmanager/" + p.id + "/" + p.requireKey }
 
 // Canonical applies the store's prefix to names; ARNs are taken as they are.
 func (p *provider) Canonical(ref providers.Ref) providers.Ref {
@@ -196,7 +247,75 @@ func (p *provider) Resolve(ctx context.Context, refs []providers.Ref) map[provid
 		}()
 	}
 	wg.Wait()
+	if p.requireKey != "" {
+		p.checkKeys(ctx, out)
+	}
 	return out
+}
+
+// keyCheckTTL is how long a secret's KMS key, learnt with DescribeSecret,
+// is trusted before it is checked again.
+const keyCheckTTL = time.Hour
+
+type keyCheck struct {
+	keyID string
+	at    time.Time
+}
+
+// checkKeys replaces each fetched value whose secret is not encrypted with
+// the required KMS key by a KeyMismatch error.
+func (p *provider) checkKeys(ctx context.Context, out map[providers.Ref]providers.Fetched) {
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, p.concurrency)
+	for ref, f := range out {
+		if f.Err != nil {
+			continue
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			err := p.checkKey(ctx, ref.Key)
+			if err != nil {
+				mu.Lock()
+				out[ref] = providers.Fetched{Err: err}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+func (p *provider) checkKey(ctx context.Context, id string) error {
+	var keyID string
+	if c, ok := p.client.keys.Load(id); ok && time.Since(c.(keyCheck).at) < keyCheckTTL {
+		keyID = c.(keyCheck).keyID
+	} else {
+		res, err := p.client.api.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(id)})
+		p.calls.add("DescribeSecret", err)
+		if err != nil {
+			return classify(smRef(id), err)
+		}
+		keyID = aws.ToString(res.KmsKeyId)
+		p.client.keys.Store(id, keyCheck{keyID: keyID, at: time.Now()})
+	}
+	if !sameKey(keyID, p.requireKey) {
+		if keyID == "" {
+			keyID = "the default aws/secretsmanager key"
+		}
+		return &providers.Error{Class: providers.KeyMismatch, Ref: smRef(id),
+			Err: fmt.Errorf("encrypted with %s, and the store requires kmsKeyId %s", keyID, p.requireKey)}
+	}
+	return nil
+}
+
+// sameKey compares key ids and ARNs: an ARN matches its bare key id.
+func sameKey(a, b string) bool {
+	if a == "" || b == "" {
+		return false
+	}
+	return a == b || strings.HasSuffix(a, "/"+b) || strings.HasSuffix(b, "/"+a)
 }
 
 // batch fetches up to 20 current versions in one call. Ids the answer does
@@ -220,7 +339,7 @@ func (p *provider) batch(ctx context.Context, refs []providers.Ref) map[provider
 			return out
 		}
 		for i, ref := range refs {
-			out[ref] = providers.Fetched{Err: classify(ids[i], err)}
+			out[ref] = providers.Fetched{Err: classify(smRef(ids[i]), err)}
 		}
 		return out
 	}
@@ -233,7 +352,7 @@ func (p *provider) batch(ctx context.Context, refs []providers.Ref) map[provider
 	failed := map[string]error{}
 	for _, e := range res.Errors {
 		id := aws.ToString(e.SecretId)
-		failed[id] = classify(id, &smithy.GenericAPIError{Code: aws.ToString(e.ErrorCode), Message: aws.ToString(e.Message)})
+		failed[id] = classify(smRef(id), &smithy.GenericAPIError{Code: aws.ToString(e.ErrorCode), Message: aws.ToString(e.Message)})
 	}
 	for i, ref := range refs {
 		switch f, ok := byID[ids[i]]; {
@@ -262,6 +381,8 @@ func batchUnsupported(err error) bool {
 	return errors.As(err, &resp) && (resp.HTTPStatusCode() == 404 || resp.HTTPStatusCode() == 501)
 }
 
+func smRef(id string) string { return "secretsmanager:" + id }
+
 func valueBytes(s *string, b []byte) []byte {
 	if s != nil {
 		return []byte(*s)
@@ -283,14 +404,14 @@ func (p *provider) get(ctx context.Context, ref providers.Ref) providers.Fetched
 	res, err := p.client.api.GetSecretValue(ctx, in)
 	p.calls.add("GetSecretValue", err)
 	if err != nil {
-		return providers.Fetched{Err: classify(id, err)}
+		return providers.Fetched{Err: classify(smRef(id), err)}
 	}
 	return providers.Fetched{Value: providers.NewValue(valueBytes(res.SecretString, res.SecretBinary)), VersionID: aws.ToString(res.VersionId)}
 }
 
 // classify maps an SDK error to a provider error class. AWS error messages
 // never carry secret values, so they are kept for the user.
-func classify(id string, err error) error {
+func classify(ref string, err error) error {
 	class := providers.Unavailable
 	var api smithy.APIError
 	var resp *smithyhttp.ResponseError
@@ -301,7 +422,7 @@ func classify(id string, err error) error {
 		case "ResourceNotFoundException":
 			class = providers.NotFound
 		case "AccessDeniedException", "UnrecognizedClientException", "InvalidSignatureException",
-			"ExpiredTokenException", "DecryptionFailure", "InvalidClientTokenId":
+			"ExpiredTokenException", "DecryptionFailure", "InvalidClientTokenId", "KMSAccessDeniedException":
 			class = providers.AccessDenied
 		case "InvalidRequestException":
 			class = providers.Invalid
@@ -310,6 +431,12 @@ func classify(id string, err error) error {
 			}
 		case "InvalidParameterException", "ValidationException":
 			class = providers.Invalid
+		case "InvalidCiphertextException":
+			class = providers.Decrypt
+		case "IncorrectKeyException":
+			class = providers.KeyMismatch
+		case "NotFoundException", "DisabledException", "KMSInvalidStateException":
+			class = providers.NotFound
 		case "ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded":
 			class = providers.Throttled
 		}
@@ -321,5 +448,5 @@ func classify(id string, err error) error {
 	case errors.As(err, &netErr), errors.Is(err, context.DeadlineExceeded):
 		class = providers.Unavailable
 	}
-	return &providers.Error{Class: class, Ref: "secretsmanager:" + id, Err: err}
+	return &providers.Error{Class: class, Ref: ref, Err: err}
 }

@@ -1,0 +1,46 @@
+package awstest
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/nsmithuk/local-kms/src"
+	kmsconfig "github.com/nsmithuk/local-kms/src/config"
+	"github.com/nsmithuk/local-kms/src/data"
+	"github.com/sirupsen/logrus"
+)
+
+// StartKMS serves local-kms in-process on 127.0.0.1 and returns its URL.
+// It enforces encryption context like AWS KMS.
+func StartKMS(t testing.TB) string {
+	kmsconfig.AWSAccountId = "111122223333"
+	kmsconfig.AWSRegion = Region
+	logrus.SetLevel(logrus.ErrorLevel) // local-kms logs every request at info
+	db := data.NewDatabase(t.TempDir())
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		src.HandleRequest(w, r, db)
+	}))
+	t.Cleanup(func() { ts.Close(); db.Close() })
+	return ts.URL
+}
+
+// KMSClient is a KMS client for url with static test keys.
+func KMSClient(url string) *kms.Client {
+	return kms.New(kms.Options{Region: Region, BaseEndpoint: aws.String(url),
+		Credentials: credentials.NewStaticCredentialsProvider("AKIDSEED", "seed-secret", "")})
+}
+
+// CreateKey makes a symmetric key and returns its id.
+func CreateKey(t testing.TB, url string) string {
+	t.Helper()
+	out, err := KMSClient(url).CreateKey(context.Background(), &kms.CreateKeyInput{})
+	if err != nil {
+		t.Fatalf("create kms key: %v", err)
+	}
+	return aws.ToString(out.KeyMetadata.KeyId)
+}
