@@ -15,6 +15,29 @@ type Ref struct {
 	// Target binds a value to where it may be written, for providers that
 	// enforce it (KMS encryption context); empty for the others.
 	Target Target
+	// Metadata asks for the secret's tags, as a JSON object, instead of
+	// its value (metadataPolicy: Fetch).
+	Metadata bool
+}
+
+// Query selects remote secrets for dataFrom.find; every set criterion must
+// match.
+type Query struct {
+	Path       string            // name prefix
+	NameRegexp string            // matched against the whole name
+	Tags       map[string]string // exact tag values
+}
+
+// Found is one secret a Query matched: its name, and a canonical Ref that
+// fetches its current value.
+type Found struct {
+	Name string
+	Ref  Ref
+}
+
+// Finder is a Provider that can list secrets.
+type Finder interface {
+	Find(ctx context.Context, q Query) ([]Found, error)
 }
 
 // Target is the Secret key a value is written to.

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -25,6 +26,36 @@ type entry struct {
 	ref       providers.Ref
 	remote    render.RemoteRef
 	secretKey string
+	find      *render.Find // a dataFrom.find: ref is unset
+	rewrite   []render.Rewrite
+}
+
+// query is a find entry's selection, in the provider's terms.
+func (e entry) query() providers.Query {
+	q := providers.Query{Tags: e.find.Tags}
+	if e.find.Path != nil {
+		q.Path = *e.find.Path
+	}
+	if e.find.Name != nil {
+		q.NameRegexp = e.find.Name.RegExp
+	}
+	return q
+}
+
+// findKey identifies one distinct find across all ExternalSecrets.
+type findKey struct {
+	store storeKey
+	query string
+}
+
+func (e entry) findKey() findKey {
+	b, _ := json.Marshal(e.query())
+	return findKey{e.store, string(b)}
+}
+
+type findResult struct {
+	found []providers.Found
+	err   error
 }
 
 type fetchKey struct {
@@ -46,21 +77,60 @@ func entries(es *render.ExternalSecret, stores map[storeKey]*render.SecretStore)
 		}
 	}()
 	for i, d := range es.Spec.DataFrom {
+		if d.Find != nil {
+			out = append(out, entry{
+				field:   fmt.Sprintf("spec.dataFrom[%d].find", i),
+				store:   storeFor(es, d.SourceRef),
+				find:    d.Find,
+				rewrite: d.Rewrite,
+			})
+			continue
+		}
 		out = append(out, entry{
-			field:  fmt.Sprintf("spec.dataFrom[%d].extract", i),
-			store:  storeFor(es, d.SourceRef),
-			ref:    providers.Ref{Key: d.Extract.Key, Version: d.Extract.Version},
-			remote: *d.Extract,
+			field:   fmt.Sprintf("spec.dataFrom[%d].extract", i),
+			store:   storeFor(es, d.SourceRef),
+			ref:     providers.Ref{Key: d.Extract.Key, Version: d.Extract.Version, Metadata: d.Extract.MetadataPolicy == "Fetch"},
+			remote:  *d.Extract,
+			rewrite: d.Rewrite,
 		})
 	}
 	for i, d := range es.Spec.Data {
 		out = append(out, entry{
 			field:     fmt.Sprintf("spec.data[%d]", i),
 			store:     storeFor(es, d.SourceRef),
-			ref:       providers.Ref{Key: d.RemoteRef.Key, Version: d.RemoteRef.Version},
+			ref:       providers.Ref{Key: d.RemoteRef.Key, Version: d.RemoteRef.Version, Metadata: d.RemoteRef.MetadataPolicy == "Fetch"},
 			remote:    d.RemoteRef,
 			secretKey: d.SecretKey,
 		})
+	}
+	return out
+}
+
+// findAll runs every distinct find once.
+func (r *Reconciler) findAll(ctx context.Context, stores map[storeKey]*render.SecretStore, list []*render.ExternalSecret) map[findKey]findResult {
+	out := map[findKey]findResult{}
+	for _, es := range list {
+		for _, e := range entries(es, stores) {
+			if e.find == nil {
+				continue
+			}
+			k := e.findKey()
+			if _, done := out[k]; done {
+				continue
+			}
+			p, err := r.provider(ctx, stores[e.store])
+			if err != nil {
+				out[k] = findResult{err: fmt.Errorf("store %s: %w", e.store, err)}
+				continue
+			}
+			finder, ok := p.(providers.Finder)
+			if !ok {
+				out[k] = findResult{err: fmt.Errorf("store %s cannot list secrets for find", e.store)}
+				continue
+			}
+			found, err := finder.Find(ctx, e.query())
+			out[k] = findResult{found: found, err: err}
+		}
 	}
 	return out
 }
@@ -124,14 +194,46 @@ func (r *Reconciler) resolveAll(ctx context.Context, stores map[storeKey]*render
 }
 
 // secretData assembles one ExternalSecret's keys from fetched values.
-func secretData(es *render.ExternalSecret, stores map[storeKey]*render.SecretStore, fetched map[fetchKey]providers.Fetched) (map[string]providers.Value, error) {
+func secretData(es *render.ExternalSecret, stores map[storeKey]*render.SecretStore, found map[findKey]findResult, fetched map[fetchKey]providers.Fetched) (map[string]providers.Value, error) {
 	data := map[string]providers.Value{}
 	for _, e := range entries(es, stores) {
+		if e.find != nil {
+			fr := found[e.findKey()]
+			if fr.err != nil {
+				return nil, fmt.Errorf("%s: %w", e.field, fr.err)
+			}
+			kv := map[string]providers.Value{}
+			for _, it := range fr.found {
+				f := fetched[fetchKey{e.store, it.Ref}]
+				if f.Err != nil {
+					return nil, fmt.Errorf("%s: %w", e.field, f.Err)
+				}
+				v, err := convert(f.Value, render.RemoteRef{DecodingStrategy: e.find.DecodingStrategy})
+				if err != nil {
+					return nil, fmt.Errorf("%s: %s: %w", e.field, it.Name, err)
+				}
+				kv[it.Name] = v
+			}
+			kv, err := renameKeys(kv, e.rewrite, e.find.ConversionStrategy)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", e.field, err)
+			}
+			for k, v := range kv {
+				data[k] = v
+			}
+			continue
+		}
 		f := fetched[fetchKey{e.store, e.ref}]
 		if f.Err != nil {
 			return nil, fmt.Errorf("%s: %w", e.field, f.Err)
 		}
-		v, err := providers.Property(f.Value, e.remote.Property)
+		var v providers.Value
+		var err error
+		if e.ref.Metadata && e.remote.Property != "" {
+			v, err = tag(f.Value, e.remote.Property)
+		} else {
+			v, err = providers.Property(f.Value, e.remote.Property)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("%s: %s: %w", e.field, e.ref, err)
 		}
@@ -144,6 +246,9 @@ func secretData(es *render.ExternalSecret, stores map[storeKey]*render.SecretSto
 		}
 		kv, err := providers.Extract(v)
 		if err != nil {
+			return nil, fmt.Errorf("%s: %s: %w", e.field, e.ref, err)
+		}
+		if kv, err = renameKeys(kv, e.rewrite, e.remote.ConversionStrategy); err != nil {
 			return nil, fmt.Errorf("%s: %s: %w", e.field, e.ref, err)
 		}
 		for k, v := range kv {

@@ -225,3 +225,5 @@ func sameData(t *testing.T, what string, got, want map[string]string) {
 }
 
 func removeAll(dir string) error { return os.RemoveAll(dir) }
+
+func contains(s, sub string) bool { return strings.Contains(s, sub) }

@@ -220,16 +220,25 @@ func (r *Reconciler) desired(ctx context.Context, set *render.Set, revision stri
 			out = append(out, desiredSecret{es: es, target: t, hash: st.hash, spec: st.spec, reused: true})
 			continue
 		}
-		for _, e := range entries(es, stores) {
-			keys[fetchKey{e.store, e.ref}] = struct{}{}
-		}
 		ok = append(ok, es)
 	}
 
+	found := r.findAll(ctx, stores, ok)
+	for _, es := range ok {
+		for _, e := range entries(es, stores) {
+			if e.find == nil {
+				keys[fetchKey{e.store, e.ref}] = struct{}{}
+				continue
+			}
+			for _, it := range found[e.findKey()].found {
+				keys[fetchKey{e.store, it.Ref}] = struct{}{}
+			}
+		}
+	}
 	fetched := r.resolveAll(ctx, stores, keys)
 	for _, es := range ok {
 		t := target(es)
-		data, err := secretData(es, stores, fetched)
+		data, err := secretData(es, stores, found, fetched)
 		if err != nil {
 			fail(es, t, ResolveFailed, err)
 			continue

@@ -71,10 +71,39 @@ type RemoteRef struct {
 }
 
 type DataFrom struct {
-	Extract   *RemoteRef      `json:"extract,omitempty"`
-	Find      json.RawMessage `json:"find,omitempty"`
-	Rewrite   json.RawMessage `json:"rewrite,omitempty"`
-	SourceRef *SourceRef      `json:"sourceRef,omitempty"`
+	Extract   *RemoteRef `json:"extract,omitempty"`
+	Find      *Find      `json:"find,omitempty"`
+	Rewrite   []Rewrite  `json:"rewrite,omitempty"`
+	SourceRef *SourceRef `json:"sourceRef,omitempty"`
+}
+
+// Find selects remote secrets by name pattern, tags or path; each becomes
+// one key named after the secret.
+type Find struct {
+	Path               *string           `json:"path,omitempty"`
+	Name               *FindName         `json:"name,omitempty"`
+	Tags               map[string]string `json:"tags,omitempty"`
+	ConversionStrategy string            `json:"conversionStrategy,omitempty"`
+	DecodingStrategy   string            `json:"decodingStrategy,omitempty"`
+}
+
+type FindName struct {
+	RegExp string `json:"regexp"`
+}
+
+// Rewrite renames keys: a regexp replacement or a Go template of .value.
+type Rewrite struct {
+	Regexp    *RewriteRegexp    `json:"regexp,omitempty"`
+	Transform *RewriteTransform `json:"transform,omitempty"`
+}
+
+type RewriteRegexp struct {
+	Source string `json:"source"`
+	Target string `json:"target"`
+}
+
+type RewriteTransform struct {
+	Template string `json:"template"`
 }
 
 type SourceRef struct {

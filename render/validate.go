@@ -3,6 +3,9 @@ package render
 import (
 	"errors"
 	"fmt"
+	"regexp"
+	"strings"
+	"text/template"
 )
 
 // errNotYet marks schema features secretsync accepts in the schema but does
@@ -51,17 +54,25 @@ func validateExternalSecret(es *ExternalSecret) (string, error) {
 	for i, d := range s.DataFrom {
 		f := fmt.Sprintf("spec.dataFrom[%d]", i)
 		switch {
-		case len(d.Find) > 0:
-			return f + ".find", notYet("find")
-		case len(d.Rewrite) > 0:
-			return f + ".rewrite", notYet("rewrite")
+		case d.Find != nil && d.Extract != nil:
+			return f, errors.New("extract and find are exclusive")
+		case d.Find != nil:
+			if field, err := validateFind(d.Find); err != nil {
+				return f + ".find" + field, err
+			}
 		case d.Extract == nil:
-			return f, errors.New("extract is required")
+			return f, errors.New("one of extract or find is required")
 		case d.Extract.Key == "":
 			return f + ".extract.key", errors.New("required")
+		default:
+			if field, err := validateRemoteRef(*d.Extract); err != nil {
+				return f + ".extract." + field, err
+			}
 		}
-		if field, err := validateRemoteRef(*d.Extract); err != nil {
-			return f + ".extract." + field, err
+		for j, rw := range d.Rewrite {
+			if err := ValidateRewrite(rw); err != nil {
+				return fmt.Sprintf("%s.rewrite[%d]", f, j), err
+			}
 		}
 		storeField, err := validateSourceRef(d.SourceRef)
 		if err != nil {
@@ -92,16 +103,13 @@ func validateExternalSecret(es *ExternalSecret) (string, error) {
 }
 
 func validateRemoteRef(r RemoteRef) (string, error) {
-	switch {
-	case r.MetadataPolicy != "" && r.MetadataPolicy != "None":
-		return "metadataPolicy", notYet(r.MetadataPolicy)
-	case r.ConversionStrategy != "" && r.ConversionStrategy != "Default":
-		return "conversionStrategy", notYet(r.ConversionStrategy)
-	}
-	switch r.DecodingStrategy {
-	case "", "None", "Base64", "Base64URL", "Auto":
+	switch r.MetadataPolicy {
+	case "", "None", "Fetch":
 	default:
-		return "decodingStrategy", fmt.Errorf("must be None, Base64, Base64URL or Auto, not %q", r.DecodingStrategy)
+		return "metadataPolicy", fmt.Errorf("must be None or Fetch, not %q", r.MetadataPolicy)
+	}
+	if field, err := validateStrategies(r.ConversionStrategy, r.DecodingStrategy); err != nil {
+		return field, err
 	}
 	switch r.NullBytePolicy {
 	case "", "Ignore", "Fail":
@@ -168,4 +176,59 @@ func validateStore(st *SecretStore) (string, error) {
 		}
 	}
 	return "", nil
+}
+
+func validateStrategies(conversion, decoding string) (string, error) {
+	switch conversion {
+	case "", "Default", "Unicode":
+	default:
+		return "conversionStrategy", fmt.Errorf("must be Default or Unicode, not %q", conversion)
+	}
+	switch decoding {
+	case "", "None", "Base64", "Base64URL", "Auto":
+	default:
+		return "decodingStrategy", fmt.Errorf("must be None, Base64, Base64URL or Auto, not %q", decoding)
+	}
+	return "", nil
+}
+
+func validateFind(f *Find) (string, error) {
+	if f.Path == nil && f.Name == nil && len(f.Tags) == 0 {
+		return "", errors.New("one of name, tags or path is required")
+	}
+	if f.Name != nil {
+		if _, err := regexp.Compile(f.Name.RegExp); err != nil {
+			return ".name.regexp", fmt.Errorf("invalid regexp: %w", err)
+		}
+	}
+	if field, err := validateStrategies(f.ConversionStrategy, f.DecodingStrategy); err != nil {
+		return "." + field, err
+	}
+	return "", nil
+}
+
+// ValidateRewrite checks that a rewrite has exactly one valid operation.
+func ValidateRewrite(rw Rewrite) error {
+	switch {
+	case (rw.Regexp == nil) == (rw.Transform == nil):
+		return errors.New("exactly one of regexp and transform is required")
+	case rw.Regexp != nil:
+		if _, err := regexp.Compile(rw.Regexp.Source); err != nil {
+			return fmt.Errorf("regexp.source: %w", err)
+		}
+	default:
+		if _, err := template.New("rewrite").Option("missingkey=error").Funcs(RewriteFuncs).Parse(rw.Transform.Template); err != nil {
+			return fmt.Errorf("transform.template: %w", err)
+		}
+	}
+	return nil
+}
+
+// RewriteFuncs are the functions a rewrite transform template may use.
+var RewriteFuncs = template.FuncMap{
+	"lower":      strings.ToLower,
+	"upper":      strings.ToUpper,
+	"replace":    func(old, new, s string) string { return strings.ReplaceAll(s, old, new) },
+	"trimPrefix": func(prefix, s string) string { return strings.TrimPrefix(s, prefix) },
+	"trimSuffix": func(suffix, s string) string { return strings.TrimSuffix(s, suffix) },
 }

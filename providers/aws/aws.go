@@ -29,6 +29,7 @@ type SecretsManagerAPI interface {
 	GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
 	BatchGetSecretValue(ctx context.Context, in *secretsmanager.BatchGetSecretValueInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.BatchGetSecretValueOutput, error)
 	DescribeSecret(ctx context.Context, in *secretsmanager.DescribeSecretInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.DescribeSecretOutput, error)
+	ListSecrets(ctx context.Context, in *secretsmanager.ListSecretsInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.ListSecretsOutput, error)
 }
 
 // Options are process-wide settings shared by every store.
@@ -211,14 +212,18 @@ func (p *provider) Resolve(ctx context.Context, refs []providers.Ref) map[provid
 	put := func(ref providers.Ref, f providers.Fetched) { mu.Lock(); out[ref] = f; mu.Unlock() }
 
 	var current, pinned []providers.Ref
+	var jobs []func()
 	for _, ref := range refs {
+		if ref.Metadata {
+			jobs = append(jobs, func() { put(ref, p.metadata(ctx, ref)) })
+			continue
+		}
 		if ref.Version == "" || ref.Version == "AWSCURRENT" {
 			current = append(current, ref)
 		} else {
 			pinned = append(pinned, ref)
 		}
 	}
-	var jobs []func()
 	if p.client.noBatch.Load() {
 		pinned = append(pinned, current...)
 		current = nil
@@ -250,6 +255,7 @@ func (p *provider) Resolve(ctx context.Context, refs []providers.Ref) map[provid
 	if p.requireKey != "" {
 		p.checkKeys(ctx, out)
 	}
+
 	return out
 }
 
