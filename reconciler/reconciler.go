@@ -13,6 +13,7 @@ import (
 
 	"github.com/rs/zerolog"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/secretsync/secretsync/gitsource"
@@ -186,6 +187,7 @@ func (r *Reconciler) desired(ctx context.Context, set *render.Set, revision stri
 	keys := map[fetchKey]struct{}{}
 	var ok []*render.ExternalSecret
 	var out []desiredSecret
+	nsLabels := map[string]labels.Set{}
 	for _, es := range set.ExternalSecrets {
 		t := target(es)
 		if w := writers[t]; len(w) > 1 {
@@ -206,6 +208,13 @@ func (r *Reconciler) desired(ctx context.Context, set *render.Set, revision stri
 				missing = fmt.Errorf("%s: %s is not in the rendered manifests", e.field, e.store)
 			case isKMS(st) && e.secretKey == "":
 				missing = fmt.Errorf("%s: %s is a KMS store; ciphertext is bound to one key, so use data[], not dataFrom", e.field, e.store)
+			default:
+				allowed, err := r.serves(ctx, st, es.Namespace, nsLabels)
+				if err != nil {
+					missing = fmt.Errorf("%s: %s: %w", e.field, e.store, err)
+				} else if !allowed {
+					missing = fmt.Errorf("%s: %s does not serve namespace %s: no condition of the store matches it", e.field, e.store, es.Namespace)
+				}
 			}
 			if missing != nil {
 				break

@@ -125,7 +125,17 @@ type SecretStoreSpec struct {
 	Provider        Provider        `json:"provider"`
 	RetrySettings   json.RawMessage `json:"retrySettings,omitempty"`
 	RefreshInterval int             `json:"refreshInterval,omitempty"`
-	Conditions      json.RawMessage `json:"conditions,omitempty"`
+	// Conditions limit the namespaces a ClusterSecretStore serves; an
+	// ExternalSecret's namespace must match one of them.
+	Conditions []StoreCondition `json:"conditions,omitempty"`
+}
+
+// StoreCondition matches a namespace by label selector, by name, or by
+// name regexp; any one match allows it.
+type StoreCondition struct {
+	NamespaceSelector *metav1.LabelSelector `json:"namespaceSelector,omitempty"`
+	Namespaces        []string              `json:"namespaces,omitempty"`
+	NamespaceRegexes  []string              `json:"namespaceRegexes,omitempty"`
 }
 
 // Provider holds exactly one backend. Only aws is understood; any other

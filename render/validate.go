@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strings"
 	"text/template"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // errNotYet marks schema features secretsync accepts in the schema but does
@@ -152,9 +154,24 @@ func validateStore(st *SecretStore) (string, error) {
 		return "spec.provider.aws.role", notYet("role assumption")
 	case len(a.Auth.JWT) > 0:
 		return "spec.provider.aws.auth.jwt", notYet("jwt auth")
-	case len(st.Spec.Conditions) > 0:
-		// Ignoring conditions would widen access, so refuse instead.
-		return "spec.conditions", notYet("conditions")
+	case len(st.Spec.Conditions) > 0 && st.Kind != KindClusterSecretStore:
+		return "spec.conditions", errors.New("only a ClusterSecretStore has conditions; a SecretStore serves its own namespace")
+	}
+	for i, c := range st.Spec.Conditions {
+		f := fmt.Sprintf("spec.conditions[%d]", i)
+		if c.NamespaceSelector == nil && len(c.Namespaces) == 0 && len(c.NamespaceRegexes) == 0 {
+			return f, errors.New("one of namespaceSelector, namespaces or namespaceRegexes is required")
+		}
+		if c.NamespaceSelector != nil {
+			if _, err := metav1.LabelSelectorAsSelector(c.NamespaceSelector); err != nil {
+				return f + ".namespaceSelector", err
+			}
+		}
+		for j, re := range c.NamespaceRegexes {
+			if _, err := regexp.Compile(re); err != nil {
+				return fmt.Sprintf("%s.namespaceRegexes[%d]", f, j), err
+			}
+		}
 	}
 	if r := a.Auth.SecretRef; r != nil {
 		sels := map[string]*SecretKeySelector{"accessKeyIDSecretRef": &r.AccessKeyID, "secretAccessKeySecretRef": &r.SecretAccessKey}
