@@ -22,6 +22,7 @@ import (
 	"github.com/secretsync/secretsync/gitsource"
 	"github.com/secretsync/secretsync/internal/awstest"
 	"github.com/secretsync/secretsync/internal/gittest"
+	"github.com/secretsync/secretsync/internal/stsserver"
 	"github.com/secretsync/secretsync/internal/testenv"
 	"github.com/secretsync/secretsync/providers/aws"
 	"github.com/secretsync/secretsync/reconciler"
@@ -36,6 +37,7 @@ type fixture struct {
 	repo    *gittest.Repo
 	sm      awstest.Backend
 	kmsURL  string
+	sts     *stsserver.Server
 	kube    kubernetes.Interface // counted
 	counter *testenv.Counter
 	rec     *reconciler.Reconciler
@@ -82,7 +84,9 @@ func newFixture(t *testing.T) *fixture {
 	if f.kube, err = env.CountingClient(f.counter); err != nil {
 		t.Fatal(err)
 	}
-	pf := aws.NewFactory(aws.Options{Endpoint: f.sm.URL, KMSEndpoint: f.kmsURL, DefaultRegion: awstest.Region})
+	stsServer, stsURL := awstest.StartSTS(t)
+	f.sts = stsServer
+	pf := aws.NewFactory(aws.Options{Endpoint: f.sm.URL, KMSEndpoint: f.kmsURL, STSEndpoint: stsURL, DefaultRegion: awstest.Region})
 	log := zerolog.New(f.logs).Level(zerolog.DebugLevel)
 	f.rec, err = reconciler.New(reconciler.Config{Instance: f.ns, InventoryNamespace: f.ns, Path: "."}, src, f.kube, pf, log)
 	if err != nil {

@@ -152,7 +152,7 @@ type AWSProvider struct {
 	Role              string          `json:"role,omitempty"`
 	AdditionalRoles   []string        `json:"additionalRoles,omitempty"`
 	ExternalID        string          `json:"externalID,omitempty"`
-	SessionTags       json.RawMessage `json:"sessionTags,omitempty"`
+	SessionTags       []Tag           `json:"sessionTags,omitempty"`
 	TransitiveTagKeys []string        `json:"transitiveTagKeys,omitempty"`
 	SecretsManager    json.RawMessage `json:"secretsManager,omitempty"`
 	// KMSKeyID is a secretsync extension. With service SecretsManager, every
@@ -161,9 +161,28 @@ type AWSProvider struct {
 	KMSKeyID string `json:"kmsKeyId,omitempty"`
 }
 
+// Tag is an STS session tag.
+type Tag struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
+
 type AWSAuth struct {
 	SecretRef *AWSAuthSecretRef `json:"secretRef,omitempty"`
-	JWT       json.RawMessage   `json:"jwt,omitempty"`
+	JWT       *AWSJWTAuth       `json:"jwt,omitempty"`
+}
+
+// AWSJWTAuth authenticates as a service account: a TokenRequest for it,
+// then AssumeRoleWithWebIdentity of the role in its
+// eks.amazonaws.com/role-arn annotation.
+type AWSJWTAuth struct {
+	ServiceAccountRef *ServiceAccountSelector `json:"serviceAccountRef,omitempty"`
+}
+
+type ServiceAccountSelector struct {
+	Name      string   `json:"name"`
+	Namespace string   `json:"namespace,omitempty"`
+	Audiences []string `json:"audiences,omitempty"`
 }
 
 type AWSAuthSecretRef struct {

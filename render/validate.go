@@ -150,10 +150,16 @@ func validateStore(st *SecretStore) (string, error) {
 			return "spec.provider.aws.service", errors.New("required")
 		}
 		return "spec.provider.aws.service", fmt.Errorf("must be SecretsManager or KMS, not %q", a.Service)
-	case a.Role != "" || len(a.AdditionalRoles) > 0 || a.ExternalID != "" || len(a.SessionTags) > 0 || len(a.TransitiveTagKeys) > 0:
-		return "spec.provider.aws.role", notYet("role assumption")
-	case len(a.Auth.JWT) > 0:
-		return "spec.provider.aws.auth.jwt", notYet("jwt auth")
+	case a.Role == "" && (a.ExternalID != "" || len(a.SessionTags) > 0 || len(a.TransitiveTagKeys) > 0):
+		return "spec.provider.aws.role", errors.New("required when externalID, sessionTags or transitiveTagKeys are set")
+	case a.Auth.JWT != nil && a.Auth.SecretRef != nil:
+		return "spec.provider.aws.auth", errors.New("secretRef and jwt are exclusive")
+	case a.Auth.JWT != nil && (a.Auth.JWT.ServiceAccountRef == nil || a.Auth.JWT.ServiceAccountRef.Name == ""):
+		return "spec.provider.aws.auth.jwt.serviceAccountRef.name", errors.New("required")
+	case a.Auth.JWT != nil && st.Kind == KindClusterSecretStore && a.Auth.JWT.ServiceAccountRef.Namespace == "":
+		return "spec.provider.aws.auth.jwt.serviceAccountRef.namespace", errors.New("required in a ClusterSecretStore")
+	case a.Auth.JWT != nil && st.Kind == KindSecretStore && a.Auth.JWT.ServiceAccountRef.Namespace != "" && a.Auth.JWT.ServiceAccountRef.Namespace != st.Namespace:
+		return "spec.provider.aws.auth.jwt.serviceAccountRef.namespace", errors.New("a SecretStore may only use service accounts in its own namespace")
 	case len(st.Spec.Conditions) > 0 && st.Kind != KindClusterSecretStore:
 		return "spec.conditions", errors.New("only a ClusterSecretStore has conditions; a SecretStore serves its own namespace")
 	}

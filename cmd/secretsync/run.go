@@ -41,6 +41,7 @@ type runConfig struct {
 	workdir                   string
 	awsRegion, awsEndpoint    string
 	kmsEndpoint               string
+	stsEndpoint               string
 	logLevel                  string
 }
 
@@ -92,6 +93,7 @@ func parseRun(args []string, stderr io.Writer) (*runConfig, error) {
 	fs.StringVar(&c.awsRegion, "aws-region", env("SECRETSYNC_AWS_REGION", env("AWS_REGION", "")), "region for stores that name none [SECRETSYNC_AWS_REGION, else AWS_REGION]")
 	fs.StringVar(&c.awsEndpoint, "aws-endpoint", env("SECRETSYNC_AWS_ENDPOINT", ""), "Secrets Manager endpoint URL, for AWS-compatible services or custom VPC endpoints; empty uses AWS [SECRETSYNC_AWS_ENDPOINT]")
 	fs.StringVar(&c.kmsEndpoint, "kms-endpoint", env("SECRETSYNC_KMS_ENDPOINT", ""), "KMS endpoint URL, for stores with service KMS; empty uses AWS [SECRETSYNC_KMS_ENDPOINT]")
+	fs.StringVar(&c.stsEndpoint, "sts-endpoint", env("SECRETSYNC_STS_ENDPOINT", ""), "STS endpoint URL, for role assumption; empty uses AWS [SECRETSYNC_STS_ENDPOINT]")
 	fs.StringVar(&c.logLevel, "log-level", env("SECRETSYNC_LOG_LEVEL", "info"), "debug, info, warn or error [SECRETSYNC_LOG_LEVEL]")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -189,7 +191,7 @@ func runCmd(args []string, stderr io.Writer) int {
 		log.Error().Err(err).Msg("startup")
 		return 2
 	}
-	pf := aws.NewFactory(aws.Options{Endpoint: c.awsEndpoint, KMSEndpoint: c.kmsEndpoint, DefaultRegion: c.awsRegion})
+	pf := aws.NewFactory(aws.Options{Endpoint: c.awsEndpoint, KMSEndpoint: c.kmsEndpoint, STSEndpoint: c.stsEndpoint, DefaultRegion: c.awsRegion})
 	rec, err := reconciler.New(reconciler.Config{
 		Instance:           c.instance,
 		InventoryNamespace: c.inventoryNS,

@@ -13,6 +13,7 @@ import (
 	"github.com/sivchari/kumo"
 
 	"github.com/secretsync/secretsync/internal/smserver"
+	"github.com/secretsync/secretsync/internal/stsserver"
 )
 
 // Region is the region every test client uses.
@@ -103,4 +104,12 @@ func (b Backend) Delete(t testing.TB, name string) {
 	if err != nil {
 		t.Fatalf("delete secret %s on %s: %v", name, b.Name, err)
 	}
+}
+
+// StartSTS serves a fresh stsserver on 127.0.0.1.
+func StartSTS(t testing.TB) (*stsserver.Server, string) {
+	s := stsserver.New()
+	ts := httptest.NewServer(s)
+	t.Cleanup(ts.Close)
+	return s, ts.URL
 }

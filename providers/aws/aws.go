@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -16,8 +17,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
@@ -39,6 +43,8 @@ type Options struct {
 	Endpoint string
 	// KMSEndpoint does the same for KMS.
 	KMSEndpoint string
+	// STSEndpoint does the same for STS, used to assume roles.
+	STSEndpoint string
 	// DefaultRegion is used by stores that name no region.
 	DefaultRegion string
 	// Concurrency bounds the calls in flight per store (default 16).
@@ -63,6 +69,26 @@ type Store struct {
 	// Credentials nil means the SDK default chain: environment, IRSA web
 	// identity, EKS Pod Identity, instance role.
 	Credentials *Credentials
+	// WebIdentity, when set, replaces the base credentials with those of
+	// AssumeRoleWithWebIdentity (auth.jwt).
+	WebIdentity *WebIdentity
+	// AdditionalRoles are assumed in order from the base credentials, then
+	// Role, which alone carries ExternalID, SessionTags and
+	// TransitiveTagKeys.
+	AdditionalRoles   []string
+	Role              string
+	ExternalID        string
+	SessionTags       map[string]string
+	TransitiveTagKeys []string
+}
+
+// WebIdentity is a role and a source of web identity tokens for it.
+type WebIdentity struct {
+	RoleARN string
+	// Subject names the token's source for the client cache, like
+	// "serviceaccount:ns/name"; it is never sent anywhere.
+	Subject string
+	Token   func() ([]byte, error)
 }
 
 // Factory builds providers and caches their clients across passes, so
@@ -117,13 +143,18 @@ func (f *Factory) Provider(ctx context.Context, st Store) (providers.Provider, e
 		}
 		key += "/" + hex.EncodeToString(h.Sum(nil))
 	}
+	if st.WebIdentity != nil || st.Role != "" || len(st.AdditionalRoles) > 0 {
+		id, _ := json.Marshal([]any{webSubject(st.WebIdentity), st.AdditionalRoles, st.Role, st.ExternalID, st.SessionTags, st.TransitiveTagKeys})
+		sum := sha256.Sum256(id)
+		key += "/roles:" + hex.EncodeToString(sum[:8])
+	}
 
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if st.Service == "KMS" {
 		k, ok := f.kms[key]
 		if !ok {
-			cfg, err := f.config(ctx, region, st.Credentials)
+			cfg, err := f.config(ctx, region, st)
 			if err != nil {
 				return nil, err
 			}
@@ -138,7 +169,7 @@ func (f *Factory) Provider(ctx context.Context, st Store) (providers.Provider, e
 	}
 	c, ok := f.clients[key]
 	if !ok {
-		cfg, err := f.config(ctx, region, st.Credentials)
+		cfg, err := f.config(ctx, region, st)
 		if err != nil {
 			return nil, err
 		}
@@ -162,9 +193,65 @@ func (f *Factory) KMS(ctx context.Context, region string) (KMSAPI, error) {
 	return p.(*kmsProvider).client, nil
 }
 
-// config is the shared SDK config with a region and, when given, static
-// credentials. The caller holds f.mu.
-func (f *Factory) config(ctx context.Context, region string, creds *Credentials) (aws.Config, error) {
+// config is the shared SDK config with a region and the store's
+// credentials: static keys or a web identity if given, else the default
+// chain; then each role of the chain assumed in turn. Every step is cached
+// and renewed before it expires. The caller holds f.mu.
+func (f *Factory) config(ctx context.Context, region string, st Store) (aws.Config, error) {
+	cfg, err := f.baseConfig(ctx, region, st.Credentials)
+	if err != nil {
+		return cfg, err
+	}
+	stsClient := func(c aws.Config) *sts.Client {
+		return sts.NewFromConfig(c, func(o *sts.Options) {
+			if f.opts.STSEndpoint != "" {
+				o.BaseEndpoint = aws.String(f.opts.STSEndpoint)
+			}
+		})
+	}
+	renew := func(o *aws.CredentialsCacheOptions) { o.ExpiryWindow = 5 * time.Minute }
+	if w := st.WebIdentity; w != nil {
+		cfg.Credentials = aws.NewCredentialsCache(stscreds.NewWebIdentityRoleProvider(stsClient(cfg), w.RoleARN, tokenFunc(w.Token),
+			func(o *stscreds.WebIdentityRoleOptions) { o.RoleSessionName = "secretsync" }), renew)
+	}
+	chain := append(append([]string(nil), st.AdditionalRoles...), st.Role)
+	for i, role := range chain {
+		if role == "" {
+			continue
+		}
+		last := i == len(chain)-1
+		p := stscreds.NewAssumeRoleProvider(stsClient(cfg), role, func(o *stscreds.AssumeRoleOptions) {
+			o.RoleSessionName = "secretsync"
+			if !last {
+				return
+			}
+			if st.ExternalID != "" {
+				o.ExternalID = aws.String(st.ExternalID)
+			}
+			for k, v := range st.SessionTags {
+				o.Tags = append(o.Tags, ststypes.Tag{Key: aws.String(k), Value: aws.String(v)})
+			}
+			o.TransitiveTagKeys = st.TransitiveTagKeys
+		})
+		next := cfg.Copy()
+		next.Credentials = aws.NewCredentialsCache(p, renew)
+		cfg = next
+	}
+	return cfg, nil
+}
+
+type tokenFunc func() ([]byte, error)
+
+func (t tokenFunc) GetIdentityToken() ([]byte, error) { return t() }
+
+func webSubject(w *WebIdentity) string {
+	if w == nil {
+		return ""
+	}
+	return w.RoleARN + "|" + w.Subject
+}
+
+func (f *Factory) baseConfig(ctx context.Context, region string, creds *Credentials) (aws.Config, error) {
 	if f.base == nil {
 		cfg, err := config.LoadDefaultConfig(ctx)
 		if err != nil {
@@ -428,7 +515,8 @@ func classify(ref string, err error) error {
 		case "ResourceNotFoundException":
 			class = providers.NotFound
 		case "AccessDeniedException", "UnrecognizedClientException", "InvalidSignatureException",
-			"ExpiredTokenException", "DecryptionFailure", "InvalidClientTokenId", "KMSAccessDeniedException":
+			"ExpiredTokenException", "DecryptionFailure", "InvalidClientTokenId", "KMSAccessDeniedException",
+			"AccessDenied", "InvalidIdentityToken", "IDPRejectedClaim":
 			class = providers.AccessDenied
 		case "InvalidRequestException":
 			class = providers.Invalid
