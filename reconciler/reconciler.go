@@ -54,6 +54,8 @@ type Config struct {
 	RefreshInterval time.Duration
 	// Concurrency bounds API-server writes in flight.
 	Concurrency int
+	// PassTimeout bounds one pass; retries and rate-limit waits end there.
+	PassTimeout time.Duration
 	Render      render.Options
 }
 
@@ -83,6 +85,9 @@ func New(cfg Config, src Source, kube kubernetes.Interface, pf ProviderFactory, 
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = 16
 	}
+	if cfg.PassTimeout <= 0 {
+		cfg.PassTimeout = 5 * time.Minute
+	}
 	return &Reconciler{cfg: cfg, src: src, kube: kube, providers: pf, log: log, now: time.Now, states: map[string]*esState{}}, nil
 }
 
@@ -97,6 +102,8 @@ func (r *Reconciler) labels() map[string]string {
 func (r *Reconciler) Pass(ctx context.Context, force bool) (res Result) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	ctx, cancel := context.WithTimeout(ctx, r.cfg.PassTimeout)
+	defer cancel()
 	start := r.now()
 	defer func() {
 		res.enter(res.Stage, r.now())

@@ -42,6 +42,7 @@ type runConfig struct {
 	awsRegion, awsEndpoint    string
 	kmsEndpoint               string
 	stsEndpoint               string
+	passTimeout               time.Duration
 	logLevel                  string
 }
 
@@ -94,6 +95,7 @@ func parseRun(args []string, stderr io.Writer) (*runConfig, error) {
 	fs.StringVar(&c.awsEndpoint, "aws-endpoint", env("SECRETSYNC_AWS_ENDPOINT", ""), "Secrets Manager endpoint URL, for AWS-compatible services or custom VPC endpoints; empty uses AWS [SECRETSYNC_AWS_ENDPOINT]")
 	fs.StringVar(&c.kmsEndpoint, "kms-endpoint", env("SECRETSYNC_KMS_ENDPOINT", ""), "KMS endpoint URL, for stores with service KMS; empty uses AWS [SECRETSYNC_KMS_ENDPOINT]")
 	fs.StringVar(&c.stsEndpoint, "sts-endpoint", env("SECRETSYNC_STS_ENDPOINT", ""), "STS endpoint URL, for role assumption; empty uses AWS [SECRETSYNC_STS_ENDPOINT]")
+	fs.DurationVar(&c.passTimeout, "pass-timeout", envDuration("SECRETSYNC_PASS_TIMEOUT", 5*time.Minute), "bound on one pass; AWS retries and rate-limit waits end there [SECRETSYNC_PASS_TIMEOUT]")
 	fs.StringVar(&c.logLevel, "log-level", env("SECRETSYNC_LOG_LEVEL", "info"), "debug, info, warn or error [SECRETSYNC_LOG_LEVEL]")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -197,6 +199,7 @@ func runCmd(args []string, stderr io.Writer) int {
 		InventoryNamespace: c.inventoryNS,
 		Path:               c.path,
 		RefreshInterval:    c.refreshInterval,
+		PassTimeout:        c.passTimeout,
 		Render:             render.Options{DefaultNamespace: c.defaultNamespace},
 	}, src, kube, pf, log)
 	if err != nil {

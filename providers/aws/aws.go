@@ -24,6 +24,7 @@ import (
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+	"golang.org/x/time/rate"
 
 	"github.com/secretsync/secretsync/providers"
 )
@@ -106,6 +107,10 @@ type Factory struct {
 // client is a cached Secrets Manager client and what was learnt about it.
 type client struct {
 	api SecretsManagerAPI
+	// limits hold one token bucket per operation for this identity and
+	// region, below AWS's own quotas, so a large refresh is spread out
+	// rather than throttled. Waiting respects the pass deadline.
+	limits map[string]*rate.Limiter
 	// noBatch is set once BatchGetSecretValue is refused (no permission,
 	// or an endpoint without it); GetSecretValue is used from then on.
 	noBatch atomic.Bool
@@ -177,7 +182,7 @@ func (f *Factory) Provider(ctx context.Context, st Store) (providers.Provider, e
 			if f.opts.Endpoint != "" {
 				o.BaseEndpoint = aws.String(f.opts.Endpoint)
 			}
-		})}
+		}), limits: newLimits()}
 		f.clients[key] = c
 	}
 	return &provider{id: key, client: c, prefix: st.Prefix, requireKey: st.KMSKeyID, concurrency: f.opts.Concurrency, calls: f.calls}, nil
@@ -287,6 +292,35 @@ func (p *provider) Canonical(ref providers.Ref) providers.Ref {
 	return ref
 }
 
+// Calls per second allowed per identity and region: AWS's quotas are 100/s
+// for BatchGetSecretValue and ListSecrets, 10,000/s for GetSecretValue and
+// DescribeSecret; we stay under them.
+var rateLimits = map[string]float64{
+	"BatchGetSecretValue": 90,
+	"ListSecrets":         90,
+	"GetSecretValue":      5000,
+	"DescribeSecret":      5000,
+}
+
+func newLimits() map[string]*rate.Limiter {
+	out := make(map[string]*rate.Limiter, len(rateLimits))
+	for op, n := range rateLimits {
+		out[op] = rate.NewLimiter(rate.Limit(n), int(n/10)+1)
+	}
+	return out
+}
+
+// wait takes a token for op; it fails at once when the wait would pass the
+// context's deadline.
+func (c *client) wait(ctx context.Context, op string) error {
+	if l := c.limits[op]; l != nil {
+		if err := l.Wait(ctx); err != nil {
+			return &providers.Error{Class: providers.Throttled, Ref: op, Err: fmt.Errorf("client rate limit: %w", err)}
+		}
+	}
+	return nil
+}
+
 // batchSize is BatchGetSecretValue's limit on secret ids per call.
 const batchSize = 20
 
@@ -385,6 +419,9 @@ func (p *provider) checkKey(ctx context.Context, id string) error {
 	if c, ok := p.client.keys.Load(id); ok && time.Since(c.(keyCheck).at) < keyCheckTTL {
 		keyID = c.(keyCheck).keyID
 	} else {
+		if err := p.client.wait(ctx, "DescribeSecret"); err != nil {
+			return err
+		}
 		res, err := p.client.api.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(id)})
 		p.calls.add("DescribeSecret", err)
 		if err != nil {
@@ -418,6 +455,12 @@ func (p *provider) batch(ctx context.Context, refs []providers.Ref) map[provider
 	ids := make([]string, len(refs))
 	for i, ref := range refs {
 		ids[i] = ref.Key
+	}
+	if err := p.client.wait(ctx, "BatchGetSecretValue"); err != nil {
+		for _, ref := range refs {
+			out[ref] = providers.Fetched{Err: err}
+		}
+		return out
 	}
 	res, err := p.client.api.BatchGetSecretValue(ctx, &secretsmanager.BatchGetSecretValueInput{SecretIdList: ids})
 	p.calls.add("BatchGetSecretValue", err)
@@ -493,6 +536,9 @@ func (p *provider) get(ctx context.Context, ref providers.Ref) providers.Fetched
 		in.VersionStage = aws.String(ref.Version)
 	default:
 		in.VersionStage = aws.String("AWSCURRENT")
+	}
+	if err := p.client.wait(ctx, "GetSecretValue"); err != nil {
+		return providers.Fetched{Err: err}
 	}
 	res, err := p.client.api.GetSecretValue(ctx, in)
 	p.calls.add("GetSecretValue", err)

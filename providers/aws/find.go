@@ -37,6 +37,9 @@ func (p *provider) Find(ctx context.Context, q providers.Query) ([]providers.Fou
 	var out []providers.Found
 	pager := secretsmanager.NewListSecretsPaginator(p.client.api, &secretsmanager.ListSecretsInput{Filters: filters, MaxResults: aws.Int32(100)})
 	for pager.HasMorePages() {
+		if err := p.client.wait(ctx, "ListSecrets"); err != nil {
+			return nil, err
+		}
 		page, err := pager.NextPage(ctx)
 		p.calls.add("ListSecrets", err)
 		if err != nil {
@@ -65,6 +68,9 @@ func (p *provider) Find(ctx context.Context, q providers.Query) ([]providers.Fou
 
 // metadata returns a secret's tags as a JSON object (metadataPolicy: Fetch).
 func (p *provider) metadata(ctx context.Context, ref providers.Ref) providers.Fetched {
+	if err := p.client.wait(ctx, "DescribeSecret"); err != nil {
+		return providers.Fetched{Err: err}
+	}
 	res, err := p.client.api.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(ref.Key)})
 	p.calls.add("DescribeSecret", err)
 	if err != nil {
