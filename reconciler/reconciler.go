@@ -18,6 +18,7 @@ import (
 
 	"github.com/secretsync/secretsync/gitsource"
 	"github.com/secretsync/secretsync/providers"
+	"github.com/secretsync/secretsync/providers/aws"
 	"github.com/secretsync/secretsync/render"
 )
 
@@ -105,7 +106,20 @@ func (r *Reconciler) Pass(ctx context.Context, force bool) (res Result) {
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.PassTimeout)
 	defer cancel()
 	start := r.now()
+	counter, _ := r.providers.(interface{ Calls() *aws.Calls })
+	var before map[string]int64
+	if counter != nil {
+		before = counter.Calls().Snapshot()
+	}
 	defer func() {
+		if counter != nil {
+			res.AWSCalls = map[string]int64{}
+			for k, n := range counter.Calls().Snapshot() {
+				if d := n - before[k]; d > 0 {
+					res.AWSCalls[k] = d
+				}
+			}
+		}
 		res.enter(res.Stage, r.now())
 		res.Duration = r.now().Sub(start)
 		res.log(r.log)

@@ -390,3 +390,17 @@ func TestStoresWithTheSameIdentityShareBatches(t *testing.T) {
 	}
 	sameData(t, "secret b", data(f.secret("b")), map[string]string{"v": "b-value-seeded"})
 }
+
+func TestThePassCountsItsAWSCalls(t *testing.T) {
+	f := newFixture(t)
+	f.seed("k/a", "value-a-seeded")
+	f.commit(map[string]string{"store.yaml": f.store(), "a.yaml": f.es("a", "v=k/a")})
+	res := f.pass()
+	mustOK(t, res)
+	if res.AWSCalls["BatchGetSecretValue ok"] != 1 || len(res.AWSCalls) != 1 {
+		t.Fatalf("AWSCalls = %v", res.AWSCalls)
+	}
+	if !strings.Contains(f.logs.String(), `"aws_calls":1`) {
+		t.Fatal("the summary line does not report AWS calls")
+	}
+}

@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/secretsync/secretsync/providers/aws"
 )
 
 // Stage is how far a pass got.
@@ -49,6 +51,9 @@ type Result struct {
 	PruneSkipped string
 	Errors       []error
 	Duration     time.Duration
+	// AWSCalls counts the AWS API calls the pass made, by "<operation>
+	// <outcome>", when the provider factory counts them.
+	AWSCalls map[string]int64
 	// Timings is how long each stage took.
 	Timings map[Stage]time.Duration
 
@@ -89,7 +94,13 @@ func (r Result) log(l zerolog.Logger) {
 	if r.PruneSkipped != "" {
 		ev = ev.Str("prune_skipped", r.PruneSkipped)
 	}
+	var calls int64
+	for _, n := range r.AWSCalls {
+		calls += n
+	}
 	ev.Str("revision", r.Revision).
+		Int64("aws_calls", calls).
+		Float64("aws_cost_usd", float64(calls)*aws.PricePer10k/10000).
 		Str("stage", string(r.Stage)).
 		Int("resolved", r.Resolved).
 		Int("applied", r.Applied).
