@@ -362,8 +362,17 @@ func (p *provider) Resolve(ctx context.Context, refs []providers.Ref) map[provid
 	for _, ref := range pinned {
 		jobs = append(jobs, func() { put(ref, p.get(ctx, ref)) })
 	}
+	runAll(p.concurrency, jobs)
+	if p.requireKey != "" {
+		p.checkKeys(ctx, out)
+	}
+	return out
+}
+
+// runAll runs jobs with at most n in flight and waits for them all.
+func runAll(n int, jobs []func()) {
 	var wg sync.WaitGroup
-	sem := make(chan struct{}, p.concurrency)
+	sem := make(chan struct{}, max(n, 1))
 	for _, job := range jobs {
 		wg.Add(1)
 		sem <- struct{}{}
@@ -373,11 +382,6 @@ func (p *provider) Resolve(ctx context.Context, refs []providers.Ref) map[provid
 		}()
 	}
 	wg.Wait()
-	if p.requireKey != "" {
-		p.checkKeys(ctx, out)
-	}
-
-	return out
 }
 
 // keyCheckTTL is how long a secret's KMS key, learnt with DescribeSecret,
@@ -393,25 +397,20 @@ type keyCheck struct {
 // the required KMS key by a KeyMismatch error.
 func (p *provider) checkKeys(ctx context.Context, out map[providers.Ref]providers.Fetched) {
 	var mu sync.Mutex
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, p.concurrency)
+	var jobs []func()
 	for ref, f := range out {
 		if f.Err != nil {
 			continue
 		}
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			err := p.checkKey(ctx, ref.Key)
-			if err != nil {
+		jobs = append(jobs, func() {
+			if err := p.checkKey(ctx, ref.Key); err != nil {
 				mu.Lock()
 				out[ref] = providers.Fetched{Err: err}
 				mu.Unlock()
 			}
-		}()
+		})
 	}
-	wg.Wait()
+	runAll(p.concurrency, jobs)
 }
 
 func (p *provider) checkKey(ctx context.Context, id string) error {

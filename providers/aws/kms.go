@@ -48,20 +48,16 @@ func (p *kmsProvider) Canonical(ref providers.Ref) providers.Ref { return ref }
 func (p *kmsProvider) Resolve(ctx context.Context, refs []providers.Ref) map[providers.Ref]providers.Fetched {
 	out := make(map[providers.Ref]providers.Fetched, len(refs))
 	var mu sync.Mutex
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, p.concurrency)
+	jobs := make([]func(), 0, len(refs))
 	for _, ref := range refs {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
+		jobs = append(jobs, func() {
 			f := p.decrypt(ctx, ref)
 			mu.Lock()
 			out[ref] = f
 			mu.Unlock()
-		}()
+		})
 	}
-	wg.Wait()
+	runAll(p.concurrency, jobs)
 	return out
 }
 
