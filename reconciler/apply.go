@@ -65,7 +65,7 @@ func (r *Reconciler) listManaged(ctx context.Context, set *render.Set) (map[targ
 	sel := labels.SelectorFromSet(r.labels()).String()
 	for _, es := range set.ExternalSecrets {
 		ns := es.Namespace
-		if seen[ns] {
+		if seen[ns] || !r.namespaceAllowed(ns) {
 			continue
 		}
 		seen[ns] = true

@@ -32,18 +32,20 @@ import (
 // reconciler instance, all real: go-git over file://, the AWS SDK against
 // smserver, and the test API server.
 type fixture struct {
-	t       *testing.T
-	ns      string
-	repo    *gittest.Repo
-	sm      awstest.Backend
-	kmsURL  string
-	sts     *stsserver.Server
-	kube    kubernetes.Interface // counted
-	counter *testenv.Counter
-	rec     *reconciler.Reconciler
-	logs    *syncBuffer
-	seeds   []string
-	errs    []string
+	t        *testing.T
+	ns       string
+	repo     *gittest.Repo
+	sm       awstest.Backend
+	kmsURL   string
+	sts      *stsserver.Server
+	pf       *aws.Factory
+	checkout string
+	kube     kubernetes.Interface // counted
+	counter  *testenv.Counter
+	rec      *reconciler.Reconciler
+	logs     *syncBuffer
+	seeds    []string
+	errs     []string
 }
 
 type syncBuffer struct {
@@ -77,23 +79,35 @@ func newFixture(t *testing.T) *fixture {
 	if f.repo, err = gittest.Init(filepath.Join(dir, "repo")); err != nil {
 		t.Fatal(err)
 	}
-	src, err := gitsource.New(gitsource.Options{URL: "file://" + f.repo.Dir, Ref: "main", Dir: filepath.Join(dir, "checkout")})
-	if err != nil {
-		t.Fatal(err)
-	}
+	f.checkout = filepath.Join(dir, "checkout")
 	if f.kube, err = env.CountingClient(f.counter); err != nil {
 		t.Fatal(err)
 	}
 	stsServer, stsURL := awstest.StartSTS(t)
 	f.sts = stsServer
-	pf := aws.NewFactory(aws.Options{Endpoint: f.sm.URL, KMSEndpoint: f.kmsURL, STSEndpoint: stsURL, DefaultRegion: awstest.Region})
-	log := zerolog.New(f.logs).Level(zerolog.DebugLevel)
-	f.rec, err = reconciler.New(reconciler.Config{Instance: f.ns, InventoryNamespace: f.ns, Path: "."}, src, f.kube, pf, log)
-	if err != nil {
-		t.Fatal(err)
-	}
+	f.pf = aws.NewFactory(aws.Options{Endpoint: f.sm.URL, KMSEndpoint: f.kmsURL, STSEndpoint: stsURL, DefaultRegion: awstest.Region})
+	f.rec = f.newReconciler()
 	t.Cleanup(f.checkNoValueLeaked)
 	return f
+}
+
+// newReconciler makes a reconciler over the fixture's repo, cluster and
+// AWS, with the default config changed by edits.
+func (f *fixture) newReconciler(edits ...func(*reconciler.Config)) *reconciler.Reconciler {
+	f.t.Helper()
+	src, err := gitsource.New(gitsource.Options{URL: "file://" + f.repo.Dir, Ref: "main", Dir: f.checkout})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	cfg := reconciler.Config{Instance: f.ns, InventoryNamespace: f.ns, Path: "."}
+	for _, e := range edits {
+		e(&cfg)
+	}
+	rec, err := reconciler.New(cfg, src, f.kube, f.pf, zerolog.New(f.logs).Level(zerolog.DebugLevel))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return rec
 }
 
 // seed creates a remote secret and remembers its value (and every JSON

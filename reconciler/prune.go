@@ -3,6 +3,7 @@ package reconciler
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -37,10 +38,20 @@ func (r *Reconciler) prune(ctx context.Context, old Inventory, set *render.Set, 
 	if len(candidates) == 0 {
 		return next
 	}
-	if n := len(set.Errors); n > 0 {
-		res.PruneSkipped = fmt.Sprintf("render reported %d errors", n)
+	refuse := func(reason string) Inventory {
+		res.PruneSkipped = reason
+		for _, e := range candidates {
+			res.PruneRefused = append(res.PruneRefused, e.key().String())
+		}
 		next.Entries = append(next.Entries, candidates...)
 		return next
+	}
+	if n := len(set.Errors); n > 0 {
+		return refuse(fmt.Sprintf("render reported %d errors", n))
+	}
+	if reason := pruneGuard(len(candidates), len(old.Entries), len(set.ExternalSecrets), r.cfg); reason != "" {
+		res.fail(PruneFailed, fmt.Errorf("prune refused: %s; would delete %s", reason, strings.Join(keysOf(candidates), ", ")))
+		return refuse(reason)
 	}
 	for _, e := range candidates {
 		deleted, err := r.pruneOne(ctx, e)
@@ -87,4 +98,28 @@ func (r *Reconciler) pruneOne(ctx context.Context, e Entry) (deleted bool, err e
 	}
 	l.Info().Msg("pruned")
 	return true, nil
+}
+
+// pruneGuard says why a prune of n Secrets out of an inventory of inv, after
+// rendering rendered ExternalSecrets, cannot be trusted; "" allows it.
+func pruneGuard(n, inv, rendered int, cfg Config) string {
+	if rendered == 0 && inv > 0 && !cfg.AllowEmpty {
+		return fmt.Sprintf("the revision renders no ExternalSecret while the inventory holds %d; pass --allow-empty if that is meant", inv)
+	}
+	budget := cfg.PruneBudget
+	if budget == 0 {
+		budget = max((inv+3)/4, 50)
+	}
+	if budget > 0 && n > budget {
+		return fmt.Sprintf("%d deletions exceed the budget of %d per pass; raise --prune-budget if that is meant", n, budget)
+	}
+	return ""
+}
+
+func keysOf(entries []Entry) []string {
+	out := make([]string, len(entries))
+	for i, e := range entries {
+		out[i] = e.key().String()
+	}
+	return out
 }

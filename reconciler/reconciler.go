@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -57,6 +58,15 @@ type Config struct {
 	Concurrency int
 	// PassTimeout bounds one pass; retries and rate-limit waits end there.
 	PassTimeout time.Duration
+	// Namespaces are the namespaces secretsync may write Secrets to; empty
+	// allows every namespace.
+	Namespaces []string
+	// AllowEmpty lets a pass that renders no ExternalSecret prune a
+	// non-empty inventory.
+	AllowEmpty bool
+	// PruneBudget caps deletions per pass: 0 means the default, the larger
+	// of 25% of the inventory and 50; a negative value means no cap.
+	PruneBudget int
 	Render      render.Options
 }
 
@@ -211,6 +221,10 @@ func (r *Reconciler) desired(ctx context.Context, set *render.Set, revision stri
 	nsLabels := map[string]labels.Set{}
 	for _, es := range set.ExternalSecrets {
 		t := target(es)
+		if !r.namespaceAllowed(t.namespace) {
+			fail(es, t, ResolveFailed, fmt.Errorf("namespace %s is not one secretsync may write to (--namespaces %s)", t.namespace, strings.Join(r.cfg.Namespaces, ",")))
+			continue
+		}
 		if w := writers[t]; len(w) > 1 {
 			others := []string{}
 			for _, o := range w {
@@ -301,6 +315,18 @@ func (r *Reconciler) remember(set *render.Set, want []desiredSecret, done map[ta
 		}
 	}
 	r.states = next
+}
+
+func (r *Reconciler) namespaceAllowed(ns string) bool {
+	if len(r.cfg.Namespaces) == 0 {
+		return true
+	}
+	for _, n := range r.cfg.Namespaces {
+		if n == ns {
+			return true
+		}
+	}
+	return false
 }
 
 func target(es *render.ExternalSecret) targetKey {

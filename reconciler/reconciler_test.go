@@ -404,3 +404,34 @@ func TestThePassCountsItsAWSCalls(t *testing.T) {
 		t.Fatal("the summary line does not report AWS calls")
 	}
 }
+
+func TestARefusedPruneKeepsEverythingAndSaysWhat(t *testing.T) {
+	f := newFixture(t)
+	f.seed("k/a", "value-a-seeded")
+	f.commit(map[string]string{"store.yaml": f.store(), "a.yaml": f.es("a", "v=k/a"), "b.yaml": f.es("b", "v=k/a")})
+	mustOK(t, f.pass())
+
+	f.commit(map[string]string{"a.yaml": "", "b.yaml": ""})
+	res := f.pass()
+	if res.Reason != reconciler.PruneFailed || f.secret("a") == nil || f.secret("b") == nil {
+		t.Fatalf("reason %s; secrets a %v b %v", res.Reason, f.secret("a") != nil, f.secret("b") != nil)
+	}
+	want := []string{f.ns + "/a", f.ns + "/b"}
+	if strings.Join(res.PruneRefused, ",") != strings.Join(want, ",") || !strings.Contains(res.Errors[0].Error(), "--allow-empty") {
+		t.Fatalf("refused %v, errors %v", res.PruneRefused, res.Errors)
+	}
+	if len(f.inventory().Entries) != 2 {
+		t.Fatal("a refused prune dropped entries from the inventory")
+	}
+}
+
+func TestNamespacesOutsideTheAllowedListAreRefused(t *testing.T) {
+	f := newFixture(t)
+	f.seed("k/a", "value-a-seeded")
+	f.rec = f.newReconciler(func(c *reconciler.Config) { c.Namespaces = []string{"somewhere-else"} })
+	f.commit(map[string]string{"store.yaml": f.store(), "a.yaml": f.es("a", "v=k/a")})
+	res := f.pass()
+	if res.Failed != 1 || !strings.Contains(res.Errors[0].Error(), "is not one secretsync may write to") || f.secret("a") != nil {
+		t.Fatalf("failed %d, errors %v", res.Failed, res.Errors)
+	}
+}

@@ -49,6 +49,9 @@ type Result struct {
 	Failed    int
 	// PruneSkipped says why no prune ran, when none did.
 	PruneSkipped string
+	// PruneRefused lists the Secrets (namespace/name) a refused prune would
+	// have deleted.
+	PruneRefused []string
 	Errors       []error
 	Duration     time.Duration
 	// AWSCalls counts the AWS API calls the pass made, by "<operation>
@@ -92,7 +95,7 @@ func (r Result) log(l zerolog.Logger) {
 		ev = l.Warn().Str("reason", string(r.Reason))
 	}
 	if r.PruneSkipped != "" {
-		ev = ev.Str("prune_skipped", r.PruneSkipped)
+		ev = ev.Str("prune_skipped", r.PruneSkipped).Strs("prune_refused", r.PruneRefused)
 	}
 	var calls int64
 	for _, n := range r.AWSCalls {

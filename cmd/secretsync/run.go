@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -43,6 +44,9 @@ type runConfig struct {
 	kmsEndpoint               string
 	stsEndpoint               string
 	passTimeout               time.Duration
+	namespaces                string
+	allowEmpty                bool
+	pruneBudget               int
 	logLevel                  string
 }
 
@@ -60,6 +64,25 @@ func envDuration(key string, def time.Duration) time.Duration {
 		}
 	}
 	return def
+}
+
+func envInt(key string, def int) int {
+	if v, ok := os.LookupEnv(key); ok {
+		if n, err := strconv.Atoi(v); err == nil {
+			return n
+		}
+	}
+	return def
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 func defaultNamespace() string {
@@ -96,6 +119,9 @@ func parseRun(args []string, stderr io.Writer) (*runConfig, error) {
 	fs.StringVar(&c.kmsEndpoint, "kms-endpoint", env("SECRETSYNC_KMS_ENDPOINT", ""), "KMS endpoint URL, for stores with service KMS; empty uses AWS [SECRETSYNC_KMS_ENDPOINT]")
 	fs.StringVar(&c.stsEndpoint, "sts-endpoint", env("SECRETSYNC_STS_ENDPOINT", ""), "STS endpoint URL, for role assumption; empty uses AWS [SECRETSYNC_STS_ENDPOINT]")
 	fs.DurationVar(&c.passTimeout, "pass-timeout", envDuration("SECRETSYNC_PASS_TIMEOUT", 5*time.Minute), "bound on one pass; AWS retries and rate-limit waits end there [SECRETSYNC_PASS_TIMEOUT]")
+	fs.StringVar(&c.namespaces, "namespaces", env("SECRETSYNC_NAMESPACES", ""), "comma-separated namespaces secretsync may write Secrets to; empty allows all [SECRETSYNC_NAMESPACES]")
+	fs.BoolVar(&c.allowEmpty, "allow-empty", env("SECRETSYNC_ALLOW_EMPTY", "") == "true", "let a revision that renders no ExternalSecret prune everything [SECRETSYNC_ALLOW_EMPTY]")
+	fs.IntVar(&c.pruneBudget, "prune-budget", envInt("SECRETSYNC_PRUNE_BUDGET", 0), "most Secrets one pass may delete; 0: the larger of 25% of the inventory and 50; negative: no cap [SECRETSYNC_PRUNE_BUDGET]")
 	fs.StringVar(&c.logLevel, "log-level", env("SECRETSYNC_LOG_LEVEL", "info"), "debug, info, warn or error [SECRETSYNC_LOG_LEVEL]")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -200,6 +226,9 @@ func runCmd(args []string, stderr io.Writer) int {
 		Path:               c.path,
 		RefreshInterval:    c.refreshInterval,
 		PassTimeout:        c.passTimeout,
+		Namespaces:         splitList(c.namespaces),
+		AllowEmpty:         c.allowEmpty,
+		PruneBudget:        c.pruneBudget,
 		Render:             render.Options{DefaultNamespace: c.defaultNamespace},
 	}, src, kube, pf, log)
 	if err != nil {
