@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -83,6 +84,11 @@ type Reconciler struct {
 	lastRev string
 	lastOK  bool
 	states  map[string]*esState // by namespace/name of the ExternalSecret
+
+	// expected maps each managed Secret's targetKey to what it should hold,
+	// for the drift watch; drift is set when the watch saw a change.
+	expected sync.Map
+	drift    atomic.Bool
 }
 
 // New returns a Reconciler.
@@ -143,7 +149,8 @@ func (r *Reconciler) Pass(ctx context.Context, force bool) (res Result) {
 		return res
 	}
 	res.Revision = snap.Revision
-	if !force && r.lastOK && snap.Revision == r.lastRev && !r.anyDue() {
+	drifted := r.drift.Swap(false)
+	if !force && r.lastOK && snap.Revision == r.lastRev && !r.anyDue() && !drifted {
 		res.enter(StageSkipped, r.now())
 		return res
 	}
@@ -315,6 +322,12 @@ func (r *Reconciler) remember(set *render.Set, want []desiredSecret, done map[ta
 		}
 	}
 	r.states = next
+	r.expected.Clear()
+	for _, d := range want {
+		if st := next[esID(d.es)]; st != nil {
+			r.expected.Store(d.target, expected{hash: st.hash, keys: st.keys})
+		}
+	}
 }
 
 func (r *Reconciler) namespaceAllowed(ns string) bool {

@@ -231,29 +231,55 @@ func TestASecretThatIsNotOursIsNeverTakenOver(t *testing.T) {
 	}
 }
 
-func TestDriftIsRepairedOnTheNextFullPass(t *testing.T) {
+func TestDriftIsSeenByTheWatchAndRepairedOnTheNextPass(t *testing.T) {
 	f := newFixture(t)
 	f.seed("k/a", "value-a-seeded")
-	f.commit(map[string]string{"store.yaml": f.store(), "a.yaml": f.es("a", "v=k/a")})
-	mustOK(t, f.pass())
-	ctx := context.Background()
+	f.seed("k/b", "value-b-seeded")
+	f.commit(map[string]string{"store.yaml": f.store(), "a.yaml": f.es("a", "v=k/a"), "b.yaml": f.es("b", "v=k/b")})
+	mustOK(t, f.passWith(false))
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	notified := make(chan struct{}, 16)
+	go f.rec.WatchDrift(ctx, func() { notified <- struct{}{} })
+	time.Sleep(300 * time.Millisecond) // let the watch start
+
+	secrets := env.Client.CoreV1().Secrets(f.ns)
 	s := f.secret("a")
 	s.Data["v"] = []byte("edited by hand")
-	if _, err := env.Client.CoreV1().Secrets(f.ns).Update(ctx, s, metav1.UpdateOptions{}); err != nil {
+	if _, err := secrets.Update(ctx, s, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	res := f.pass()
-	mustOK(t, res)
-	if res.Applied != 1 {
-		t.Fatalf("applied %d after a hand edit", res.Applied)
+	if err := secrets.Delete(ctx, "b", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
 	}
-	sameData(t, "secret a", data(f.secret("a")), map[string]string{"v": "value-a-seeded"})
+	select {
+	case <-notified:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the drift watch did not notice a hand edit")
+	}
+	time.Sleep(200 * time.Millisecond) // both events in
 
-	if err := env.Client.CoreV1().Secrets(f.ns).Delete(ctx, "a", metav1.DeleteOptions{}); err != nil {
-		t.Fatal(err)
+	f.sm.SM.ResetCalls()
+	res := f.passWith(false)
+	mustOK(t, res)
+	if res.Stage != reconciler.StageDone || res.Applied != 2 || res.Resolved != 2 {
+		t.Fatalf("stage %s, applied %d, resolved %d", res.Stage, res.Applied, res.Resolved)
 	}
-	mustOK(t, f.pass())
-	sameData(t, "secret a after a hand delete", data(f.secret("a")), map[string]string{"v": "value-a-seeded"})
+	sameData(t, "secret a after a hand edit", data(f.secret("a")), map[string]string{"v": "value-a-seeded"})
+	sameData(t, "secret b after a hand delete", data(f.secret("b")), map[string]string{"v": "value-b-seeded"})
+
+	t.Run("our own writes are not drift", func(t *testing.T) {
+		time.Sleep(500 * time.Millisecond)
+		for len(notified) > 0 {
+			<-notified
+		}
+		f.counter.Reset()
+		res := f.passWith(false)
+		if res.Stage != reconciler.StageSkipped && f.counter.Writes() != 0 {
+			t.Fatalf("stage %s with %d writes after the repair", res.Stage, f.counter.Writes())
+		}
+	})
 }
 
 func TestAnUnchangedRevisionSkipsWorkUntilARefreshIsDue(t *testing.T) {

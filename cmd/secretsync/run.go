@@ -245,6 +245,14 @@ func runCmd(args []string, stderr io.Writer) int {
 		}
 		return 0
 	}
+	// A drifted Secret triggers a pass at once rather than at the next tick.
+	drift := make(chan struct{}, 1)
+	go rec.WatchDrift(ctx, func() {
+		select {
+		case drift <- struct{}{}:
+		default:
+		}
+	})
 	ticker := time.NewTicker(c.interval)
 	defer ticker.Stop()
 	for {
@@ -254,6 +262,8 @@ func runCmd(args []string, stderr io.Writer) int {
 			log.Info().Msg("stopping")
 			return 0
 		case <-ticker.C:
+		case <-drift:
+			time.Sleep(500 * time.Millisecond) // let a burst of edits arrive
 		}
 	}
 }

@@ -1,0 +1,87 @@
+package reconciler
+
+import (
+	"context"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/watch"
+)
+
+// expected is what a managed Secret should hold, for the drift watch.
+type expected struct {
+	hash string
+	keys []string
+}
+
+// WatchDrift watches this instance's Secrets — only those with its labels,
+// never every Secret in the cluster — and calls notify when one is deleted
+// or edited away from what secretsync applied. The next pass then runs even
+// with nothing due, and repairs just the drifted Secrets. It returns when
+// ctx ends, reconnecting after errors.
+func (r *Reconciler) WatchDrift(ctx context.Context, notify func()) {
+	namespaces := r.cfg.Namespaces
+	if len(namespaces) == 0 {
+		namespaces = []string{metav1.NamespaceAll}
+	}
+	for _, ns := range namespaces {
+		go r.watchNamespace(ctx, ns, notify)
+	}
+	<-ctx.Done()
+}
+
+func (r *Reconciler) watchNamespace(ctx context.Context, ns string, notify func()) {
+	sel := labels.SelectorFromSet(r.labels()).String()
+	secrets := r.kube.CoreV1().Secrets(ns)
+	for ctx.Err() == nil {
+		// Start from now: a one-item LIST gives the resource version.
+		list, err := secrets.List(ctx, metav1.ListOptions{LabelSelector: sel, Limit: 1})
+		if err != nil {
+			r.log.Warn().Err(err).Str("namespace", ns).Msg("drift watch: list failed; retrying")
+			sleep(ctx, 5*time.Second)
+			continue
+		}
+		w, err := secrets.Watch(ctx, metav1.ListOptions{LabelSelector: sel, ResourceVersion: list.ResourceVersion})
+		if err != nil {
+			r.log.Warn().Err(err).Str("namespace", ns).Msg("drift watch: watch failed; retrying")
+			sleep(ctx, 5*time.Second)
+			continue
+		}
+		for ev := range w.ResultChan() {
+			s, ok := ev.Object.(*corev1.Secret)
+			if !ok {
+				continue
+			}
+			if r.drifted(ev.Type, s) {
+				r.drift.Store(true)
+				r.log.Info().Str("namespace", s.Namespace).Str("secret", s.Name).Str("event", string(ev.Type)).Msg("drift: a managed secret changed outside secretsync")
+				notify()
+			}
+		}
+		w.Stop()
+	}
+}
+
+func (r *Reconciler) drifted(t watch.EventType, s *corev1.Secret) bool {
+	v, ok := r.expected.Load(targetKey{s.Namespace, s.Name})
+	if !ok {
+		return false
+	}
+	switch t {
+	case watch.Deleted:
+		return true
+	case watch.Modified:
+		exp := v.(expected)
+		return !liveMatches(s, exp.hash, exp.keys)
+	}
+	return false
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(d):
+	}
+}
