@@ -26,7 +26,10 @@ func (r *Reconciler) apply(ctx context.Context, want []desiredSecret, live map[t
 		if err := listErr[d.target.namespace]; err != nil {
 			blocked[d.target] = true
 			res.Failed++
-			res.fail(ApplyFailed, fmt.Errorf("apply secret %s: %w", d.target, err))
+			err = fmt.Errorf("apply secret %s: %w", d.target, err)
+			res.fail(ApplyFailed, err)
+			o := res.outcome(esID(d.es))
+			o.err, o.class = err, string(ApplyFailed)
 			continue
 		}
 		if d.reused || unchanged(live[d.target], d) {
@@ -38,15 +41,20 @@ func (r *Reconciler) apply(ctx context.Context, want []desiredSecret, live map[t
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			err := r.applyOne(ctx, d, live[d.target] != nil)
+			existed := live[d.target] != nil
+			err := r.applyOne(ctx, d, existed)
 			mu.Lock()
 			defer mu.Unlock()
+			o := res.outcome(esID(d.es))
 			if err != nil {
 				blocked[d.target] = true
 				res.Failed++
-				res.fail(ApplyFailed, fmt.Errorf("apply secret %s for externalsecret %s/%s: %w", d.target, d.es.Namespace, d.es.Name, err))
+				err = fmt.Errorf("apply secret %s for externalsecret %s/%s: %w", d.target, d.es.Namespace, d.es.Name, err)
+				res.fail(ApplyFailed, err)
+				o.err, o.class = err, string(ApplyFailed)
 				return
 			}
+			o.written, o.created = true, !existed
 			res.Applied++
 			done[d.target] = d.es
 			r.log.Debug().Str("namespace", d.target.namespace).Str("secret", d.target.name).Str("revision", d.secret.Annotations[AnnotationRevision]).Msg("applied")

@@ -24,6 +24,8 @@ type Inventory struct {
 	// Revision is the revision of the pass that last changed the entries.
 	Revision string  `json:"revision"`
 	Entries  []Entry `json:"entries"`
+	// Status has one row per ExternalSecret in the last rendered revision.
+	Status []Status `json:"status,omitempty"`
 }
 
 // Entry is one Secret secretsync applied.
@@ -65,7 +67,7 @@ func (r *Reconciler) saveInventory(ctx context.Context, old, inv Inventory) erro
 	sort.Slice(inv.Entries, func(i, j int) bool {
 		return inv.Entries[i].key().String() < inv.Entries[j].key().String()
 	})
-	if sameEntries(old.Entries, inv.Entries) {
+	if sameEntries(old.Entries, inv.Entries) && sameJSON(old.Status, inv.Status) {
 		return nil
 	}
 	raw, err := encodeInventory(inv)
@@ -80,6 +82,12 @@ func (r *Reconciler) saveInventory(ctx context.Context, old, inv Inventory) erro
 		return fmt.Errorf("write inventory configmap %s/%s: %w", r.cfg.InventoryNamespace, r.inventoryName(), err)
 	}
 	return nil
+}
+
+func sameJSON(a, b any) bool {
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	return bytes.Equal(ja, jb)
 }
 
 func sameEntries(a, b []Entry) bool {

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/secretsync/secretsync/internal/testenv"
+	"github.com/secretsync/secretsync/reconciler"
 )
 
 var env *testenv.Env
@@ -23,6 +24,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	reconciler.SetTestConfig(env.Config)
 	code := m.Run()
 	_ = env.Stop()
 	_ = os.RemoveAll(dir)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -97,6 +98,7 @@ func (r *Reconciler) pruneOne(ctx context.Context, e Entry) (deleted bool, err e
 		return false, err
 	}
 	l.Info().Msg("pruned")
+	r.event(ctx, e.key(), corev1.EventTypeNormal, "Deleted", "pruned: ExternalSecret "+e.ExternalSecret+" ("+e.Source+") left Git")
 	return true, nil
 }
 

@@ -185,6 +185,8 @@ func (r *Reconciler) Pass(ctx context.Context, force bool) (res Result) {
 	res.enter(StagePrune, r.now())
 	next := r.prune(ctx, inv, set, applied, blocked, &res)
 	next.Revision = snap.Revision
+	next.Status = r.statuses(set, &res, inv.Status)
+	r.emitEvents(ctx, next.Status, inv.Status, &res, set)
 	if err := r.saveInventory(ctx, inv, next); err != nil {
 		res.fail(ApplyFailed, err)
 	}
@@ -214,7 +216,10 @@ func (r *Reconciler) desired(ctx context.Context, set *render.Set, revision stri
 	fail := func(es *render.ExternalSecret, t targetKey, reason Reason, err error) {
 		blocked[t] = true
 		res.Failed++
-		res.fail(reason, fmt.Errorf("externalsecret %s/%s (%s): %w", es.Namespace, es.Name, es.Source, err))
+		err = fmt.Errorf("externalsecret %s/%s (%s): %w", es.Namespace, es.Name, es.Source, err)
+		res.fail(reason, err)
+		o := res.outcome(esID(es))
+		o.err, o.class = err, errorClass(reason, err)
 	}
 
 	// Targets written by two ExternalSecrets are refused for both.
@@ -295,6 +300,8 @@ func (r *Reconciler) desired(ctx context.Context, set *render.Set, revision stri
 			continue
 		}
 		res.Resolved++
+		o := res.outcome(esID(es))
+		o.resolved, o.versions = true, versionsOf(es, stores, found, fetched)
 		d := r.build(es, t, data, revision)
 		d.spec = specFingerprint(es, stores)
 		out = append(out, d)

@@ -61,6 +61,7 @@ type Result struct {
 	Timings map[Stage]time.Duration
 
 	stageStart time.Time
+	outcomes   map[string]*outcome // by ExternalSecret namespace/name
 }
 
 // enter moves the result to stage at now, timing the stage it leaves.

@@ -12,6 +12,7 @@ const usage = `secretsync: GitOps for Kubernetes Secrets, with values from AWS S
 Usage:
   secretsync run [flags]     reconcile: poll the repo, apply Secrets, prune (--once for one pass)
   secretsync encrypt [flags] KMS ciphertext for Git, bound to one Secret key; the value comes from stdin
+  secretsync status [-o json] each ExternalSecret's condition, from the inventory in the cluster
   secretsync version         print the version
 
 Run "secretsync run --help" for the flags and their environment variables.
@@ -29,6 +30,8 @@ func main() {
 		os.Exit(runCmd(os.Args[2:], os.Stderr))
 	case "encrypt":
 		os.Exit(encryptCmd(os.Args[2:], os.Stdin, os.Stdout, os.Stderr))
+	case "status":
+		os.Exit(statusCmd(os.Args[2:], os.Stdout, os.Stderr))
 	case "version":
 		fmt.Println(version)
 	case "-h", "--help", "help":

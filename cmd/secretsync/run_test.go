@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -79,6 +80,22 @@ spec:
 			t.Fatalf("summary line lacks %s:\n%s", field, redact(logs.String(), value))
 		}
 	}
+
+	t.Run("status shows the ExternalSecret as ready, in a table and as JSON", func(t *testing.T) {
+		var out, errOut bytes.Buffer
+		sargs := []string{"--kubeconfig", kube.Kubeconfig, "--inventory-namespace", "default"}
+		if code := statusCmd(sargs, &out, &errOut); code != 0 || !strings.Contains(out.String(), "default/app") || !strings.Contains(out.String(), "Synced") {
+			t.Fatalf("exit %d, output:\n%s%s", code, out.String(), errOut.String())
+		}
+		out.Reset()
+		if code := statusCmd(append(sargs, "-o", "json"), &out, &errOut); code != 0 {
+			t.Fatalf("exit %d: %s", code, errOut.String())
+		}
+		var got statusJSON
+		if err := json.Unmarshal(out.Bytes(), &got); err != nil || len(got.ExternalSecrets) != 1 || !got.ExternalSecrets[0].Ready {
+			t.Fatalf("json %s: %v", out.String(), err)
+		}
+	})
 
 	sm.Delete(t, "app/key")
 	logs.Reset()

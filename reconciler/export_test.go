@@ -1,0 +1,9 @@
+package reconciler
+
+import "k8s.io/client-go/rest"
+
+// testConfig lets internal tests reach the control plane TestMain started.
+var testConfig *rest.Config
+
+// SetTestConfig is for TestMain only.
+func SetTestConfig(c *rest.Config) { testConfig = c }

@@ -1,0 +1,190 @@
+package reconciler
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/secretsync/secretsync/providers"
+	"github.com/secretsync/secretsync/render"
+)
+
+// Status is the state of one ExternalSecret, kept in the inventory so that
+// it is visible without CRDs. It holds no values.
+type Status struct {
+	ExternalSecret string `json:"externalSecret"` // namespace/name
+	Source         string `json:"source"`
+	Target         string `json:"target"` // namespace/name of the Secret
+	// LastSync is when secretsync last wrote the Secret.
+	LastSync *metav1.Time `json:"lastSync,omitempty"`
+	// Versions maps each remote reference to the version id last read.
+	Versions map[string]string `json:"versions,omitempty"`
+	Ready    bool              `json:"ready"`
+	Reason   string            `json:"reason"`
+	Message  string            `json:"message,omitempty"`
+}
+
+// outcome is what one pass did for one ExternalSecret.
+type outcome struct {
+	err      error
+	class    string
+	resolved bool
+	versions map[string]string
+	written  bool
+	created  bool
+}
+
+func (r *Result) outcome(id string) *outcome {
+	if r.outcomes == nil {
+		r.outcomes = map[string]*outcome{}
+	}
+	o := r.outcomes[id]
+	if o == nil {
+		o = &outcome{}
+		r.outcomes[id] = o
+	}
+	return o
+}
+
+// errorClass names an ExternalSecret's failure for its condition and its
+// SyncFailed event: the provider's class when there is one.
+func errorClass(reason Reason, err error) string {
+	var pe *providers.Error
+	if errors.As(err, &pe) {
+		return string(pe.Class)
+	}
+	return string(reason)
+}
+
+// statuses builds every rendered ExternalSecret's status, keeping what this
+// pass did not learn (last sync, versions) from the previous inventory.
+func (r *Reconciler) statuses(set *render.Set, res *Result, old []Status) []Status {
+	prev := make(map[string]Status, len(old))
+	for _, s := range old {
+		prev[s.ExternalSecret] = s
+	}
+	now := metav1.NewTime(r.now().UTC().Truncate(time.Second))
+	var out []Status
+	for _, es := range set.ExternalSecrets {
+		id := esID(es)
+		t := target(es)
+		st := Status{ExternalSecret: id, Source: es.Source, Target: t.String(), Ready: true, Reason: "Synced"}
+		p, had := prev[id]
+		if had {
+			st.LastSync, st.Versions = p.LastSync, p.Versions
+		}
+		if o := res.outcomes[id]; o != nil {
+			if o.resolved && len(o.versions) > 0 {
+				st.Versions = o.versions
+			}
+			if o.written {
+				st.LastSync = &now
+			}
+			if o.err != nil {
+				st.Ready, st.Reason, st.Message = false, o.class, o.err.Error()
+			}
+		}
+		out = append(out, st)
+	}
+	for _, e := range set.Errors {
+		if e.Kind != render.KindExternalSecret || e.Name == "" {
+			continue
+		}
+		id := e.ID()
+		st := Status{ExternalSecret: id, Source: e.Source, Ready: false, Reason: "Invalid", Message: e.Error()}
+		if p, had := prev[id]; had {
+			st.Target, st.LastSync, st.Versions = p.Target, p.LastSync, p.Versions
+		}
+		out = append(out, st)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ExternalSecret < out[j].ExternalSecret })
+	return out
+}
+
+// emitEvents records Kubernetes Events on the Secrets: Created and Updated
+// for writes, SyncFailed when an ExternalSecret's failure is new or
+// different. An unchanged pass emits none. Events are best effort.
+func (r *Reconciler) emitEvents(ctx context.Context, statuses, old []Status, res *Result, set *render.Set) {
+	prev := make(map[string]Status, len(old))
+	for _, s := range old {
+		prev[s.ExternalSecret] = s
+	}
+	byID := map[string]*render.ExternalSecret{}
+	for _, es := range set.ExternalSecrets {
+		byID[esID(es)] = es
+	}
+	for _, st := range statuses {
+		es := byID[st.ExternalSecret]
+		o := res.outcomes[st.ExternalSecret]
+		switch {
+		case o != nil && o.written && o.created:
+			r.event(ctx, target(es), corev1.EventTypeNormal, "Created", "created from ExternalSecret "+st.ExternalSecret+" ("+st.Source+") at "+res.Revision)
+		case o != nil && o.written:
+			r.event(ctx, target(es), corev1.EventTypeNormal, "Updated", "updated from ExternalSecret "+st.ExternalSecret+" ("+st.Source+") at "+res.Revision)
+		case !st.Ready && (prev[st.ExternalSecret].Ready || prev[st.ExternalSecret].Message != st.Message):
+			if t, ok := parseKey(st.Target); ok {
+				r.event(ctx, t, corev1.EventTypeWarning, "SyncFailed", st.Reason+": "+st.Message)
+			}
+		}
+	}
+}
+
+func (r *Reconciler) event(ctx context.Context, t targetKey, typ, reason, msg string) {
+	now := metav1.NewTime(r.now())
+	ev := &corev1.Event{
+		ObjectMeta:          metav1.ObjectMeta{GenerateName: t.name + ".", Namespace: t.namespace},
+		InvolvedObject:      corev1.ObjectReference{APIVersion: "v1", Kind: "Secret", Namespace: t.namespace, Name: t.name},
+		Reason:              reason,
+		Message:             truncate(msg, 1024),
+		Type:                typ,
+		Source:              corev1.EventSource{Component: "secretsync"},
+		FirstTimestamp:      now,
+		LastTimestamp:       now,
+		Count:               1,
+		ReportingController: "secretsync.io/secretsync",
+		ReportingInstance:   r.cfg.Instance,
+	}
+	if _, err := r.kube.CoreV1().Events(t.namespace).Create(ctx, ev, metav1.CreateOptions{}); err != nil {
+		r.log.Debug().Err(err).Str("namespace", t.namespace).Str("secret", t.name).Str("reason", reason).Msg("event not recorded")
+	}
+}
+
+func parseKey(s string) (targetKey, bool) {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '/' {
+			return targetKey{s[:i], s[i+1:]}, true
+		}
+	}
+	return targetKey{}, false
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// versionsOf lists the version ids an ExternalSecret's values came from.
+func versionsOf(es *render.ExternalSecret, stores map[storeKey]*render.SecretStore, found map[findKey]findResult, fetched map[fetchKey]providers.Fetched) map[string]string {
+	out := map[string]string{}
+	add := func(store storeKey, ref providers.Ref, name string) {
+		if f := fetched[fetchKey{store, ref}]; f.VersionID != "" {
+			out[name] = f.VersionID
+		}
+	}
+	for _, e := range entries(es, stores) {
+		if e.find == nil {
+			add(e.store, e.ref, e.ref.String())
+			continue
+		}
+		for _, it := range found[e.findKey()].found {
+			add(e.store, it.Ref, it.Name)
+		}
+	}
+	return out
+}
