@@ -32,7 +32,7 @@ func (r *Reconciler) apply(ctx context.Context, want []desiredSecret, live map[t
 			o.err, o.class = err, string(ApplyFailed)
 			continue
 		}
-		if d.reused || unchanged(live[d.target], d) {
+		if d.reused || d.shape.matches(live[d.target], d.hash) {
 			res.Unchanged++
 			done[d.target] = d.es
 			continue
@@ -88,20 +88,6 @@ func (r *Reconciler) listManaged(ctx context.Context, set *render.Set) (map[targ
 		}
 	}
 	return live, errs
-}
-
-// unchanged compares by hash: the live Secret must carry the desired hash,
-// and its data for our keys must still produce it, so a hand edit of a
-// value is seen as drift and repaired.
-func unchanged(live *corev1.Secret, d desiredSecret) bool {
-	if live == nil || live.Type != d.secret.Type {
-		return false
-	}
-	keys := make([]string, 0, len(d.secret.Data))
-	for k := range d.secret.Data {
-		keys = append(keys, k)
-	}
-	return liveMatches(live, d.hash, keys)
 }
 
 // applyOne writes one Secret. A Secret that exists but is not this

@@ -3,16 +3,11 @@ package reconciler
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
 	"sync"
-
-	corev1 "k8s.io/api/core/v1"
 
 	"github.com/secretsync/secretsync/providers"
 	"github.com/secretsync/secretsync/render"
@@ -289,40 +284,6 @@ func convert(v providers.Value, rr render.RemoteRef) (providers.Value, error) {
 		return providers.Value{}, errors.New("nullBytePolicy Fail: value contains a null byte")
 	}
 	return providers.NewValue(b), nil
-}
-
-// dataHash fingerprints what secretsync writes into a Secret, values
-// included, so an unchanged Secret costs no write. It is stored only on the
-// Secret itself, readable only by those who can read the values anyway.
-func dataHash(typ corev1.SecretType, data map[string][]byte, meta map[string]string) string {
-	h := sha256.New()
-	write := func(parts ...[]byte) {
-		for _, p := range parts {
-			fmt.Fprintf(h, "%d:", len(p))
-			h.Write(p)
-		}
-	}
-	write([]byte(typ))
-	for _, m := range []map[string][]byte{data, toBytes(meta)} {
-		keys := make([]string, 0, len(m))
-		for k := range m {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		fmt.Fprintf(h, "n%d;", len(keys))
-		for _, k := range keys {
-			write([]byte(k), m[k])
-		}
-	}
-	return hex.EncodeToString(h.Sum(nil))
-}
-
-func toBytes(m map[string]string) map[string][]byte {
-	out := make(map[string][]byte, len(m))
-	for k, v := range m {
-		out[k] = []byte(v)
-	}
-	return out
 }
 
 func isKMS(st *render.SecretStore) bool { return st.Spec.Provider.AWS.Service == "KMS" }

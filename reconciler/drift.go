@@ -12,8 +12,8 @@ import (
 
 // expected is what a managed Secret should hold, for the drift watch.
 type expected struct {
-	hash string
-	keys []string
+	hash  string
+	shape shape
 }
 
 // WatchDrift watches this instance's Secrets — only those with its labels,
@@ -74,7 +74,7 @@ func (r *Reconciler) drifted(t watch.EventType, s *corev1.Secret) bool {
 		return true
 	case watch.Modified:
 		exp := v.(expected)
-		return !liveMatches(s, exp.hash, exp.keys)
+		return !exp.shape.matches(s, exp.hash)
 	}
 	return false
 }

@@ -202,6 +202,7 @@ type desiredSecret struct {
 	es     *render.ExternalSecret
 	target targetKey
 	secret *corev1.Secret
+	shape  shape
 	hash   string
 	spec   string
 	reused bool
@@ -273,7 +274,7 @@ func (r *Reconciler) desired(ctx context.Context, set *render.Set, revision stri
 		}
 		spec := specFingerprint(es, stores)
 		if st := r.states[esID(es)]; !force && r.reusable(st, es, spec, live[t]) {
-			out = append(out, desiredSecret{es: es, target: t, hash: st.hash, spec: st.spec, reused: true})
+			out = append(out, desiredSecret{es: es, target: t, shape: st.shape, hash: st.hash, spec: st.spec, reused: true})
 			continue
 		}
 		ok = append(ok, es)
@@ -321,18 +322,14 @@ func (r *Reconciler) remember(set *render.Set, want []desiredSecret, done map[ta
 		case d.reused:
 			next[id] = r.states[id]
 		default:
-			keys := make([]string, 0, len(d.secret.Data))
-			for k := range d.secret.Data {
-				keys = append(keys, k)
-			}
-			next[id] = &esState{spec: d.spec, hash: d.hash, keys: keys, next: r.nextRefresh(d.es)}
+			next[id] = &esState{spec: d.spec, hash: d.hash, shape: d.shape, next: r.nextRefresh(d.es)}
 		}
 	}
 	r.states = next
 	r.expected.Clear()
 	for _, d := range want {
 		if st := next[esID(d.es)]; st != nil {
-			r.expected.Store(d.target, expected{hash: st.hash, keys: st.keys})
+			r.expected.Store(d.target, expected{hash: st.hash, shape: st.shape})
 		}
 	}
 }
@@ -362,18 +359,18 @@ func (r *Reconciler) build(es *render.ExternalSecret, t targetKey, data map[stri
 	for k, v := range data {
 		raw[k] = v.Bytes()
 	}
-	annotations := map[string]string{
-		AnnotationSource:         es.Source,
-		AnnotationExternalSecret: es.Namespace + "/" + es.Name,
-	}
-	hash := dataHash(corev1.SecretTypeOpaque, raw, annotations)
-	annotations[AnnotationDataHash] = hash
-	annotations[AnnotationRevision] = revision
 	s := &corev1.Secret{Type: corev1.SecretTypeOpaque, Data: raw}
 	s.Name, s.Namespace = t.name, t.namespace
 	s.Labels = r.labels()
-	s.Annotations = annotations
-	return desiredSecret{es: es, target: t, secret: s, hash: hash}
+	s.Annotations = map[string]string{
+		AnnotationSource:         es.Source,
+		AnnotationExternalSecret: es.Namespace + "/" + es.Name,
+	}
+	sh := shapeOf(s, AnnotationDataHash, true)
+	hash := sh.hash(s)
+	s.Annotations[AnnotationDataHash] = hash
+	s.Annotations[AnnotationRevision] = revision
+	return desiredSecret{es: es, target: t, secret: s, shape: sh, hash: hash}
 }
 
 func sortedKeys[V any](m map[targetKey]V) []targetKey {

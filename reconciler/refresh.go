@@ -16,10 +16,10 @@ import (
 // passes, so that an ExternalSecret whose refresh is not due costs no AWS
 // call. It holds no values.
 type esState struct {
-	spec string    // fingerprint of everything in Git that shapes the Secret
-	hash string    // data hash last applied or confirmed live
-	keys []string  // the Secret's keys, to re-check the live hash without values
-	next time.Time // when values are next fetched; zero: only on change
+	spec  string    // fingerprint of everything in Git that shapes the Secret
+	hash  string    // content hash last applied or confirmed live
+	shape shape     // what the hash covers, to re-check the live Secret without values
+	next  time.Time // when values are next fetched; zero: only on change
 }
 
 func esID(es *render.ExternalSecret) string { return es.Namespace + "/" + es.Name }
@@ -63,7 +63,7 @@ func (r *Reconciler) nextRefresh(es *render.ExternalSecret) time.Time {
 // without fetching its values: same spec, refresh not due, and the live
 // data still what was last applied.
 func (r *Reconciler) reusable(st *esState, es *render.ExternalSecret, spec string, live *corev1.Secret) bool {
-	if st == nil || live == nil || !liveMatches(live, st.hash, st.keys) {
+	if st == nil || !st.shape.matches(live, st.hash) {
 		return false
 	}
 	if es.Spec.RefreshPolicy == "CreatedOnce" {
@@ -81,26 +81,4 @@ func (r *Reconciler) anyDue() bool {
 		}
 	}
 	return false
-}
-
-// liveMatches recomputes the hash of the live Secret's data for keys and
-// compares it with the hash it carries and the one expected, so a hand edit
-// is seen as drift.
-func liveMatches(live *corev1.Secret, hash string, keys []string) bool {
-	if live.Annotations[AnnotationDataHash] != hash {
-		return false
-	}
-	data := make(map[string][]byte, len(keys))
-	for _, k := range keys {
-		v, ok := live.Data[k]
-		if !ok {
-			return false
-		}
-		data[k] = v
-	}
-	meta := map[string]string{
-		AnnotationSource:         live.Annotations[AnnotationSource],
-		AnnotationExternalSecret: live.Annotations[AnnotationExternalSecret],
-	}
-	return dataHash(live.Type, data, meta) == hash
 }

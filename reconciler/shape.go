@@ -1,0 +1,80 @@
+package reconciler
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"sort"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// shape is which parts of a Secret secretsync writes for one
+// ExternalSecret, so that the live Secret can be hashed the same way as the
+// desired one: an unchanged Secret costs no write, and a hand edit of any of
+// those parts is seen as drift.
+type shape struct {
+	hashKey     string // the annotation that carries the hash
+	typed       bool   // the Secret's type is ours (not with Merge)
+	data        []string
+	labels      []string
+	annotations []string // ours, without the hash and the revision
+}
+
+func shapeOf(s *corev1.Secret, hashKey string, typed bool) shape {
+	sh := shape{hashKey: hashKey, typed: typed}
+	for k := range s.Data {
+		sh.data = append(sh.data, k)
+	}
+	for k := range s.Labels {
+		sh.labels = append(sh.labels, k)
+	}
+	for k := range s.Annotations {
+		if k != hashKey && k != AnnotationRevision {
+			sh.annotations = append(sh.annotations, k)
+		}
+	}
+	sort.Strings(sh.data)
+	sort.Strings(sh.labels)
+	sort.Strings(sh.annotations)
+	return sh
+}
+
+// hash fingerprints the parts of s the shape names, values included. It is
+// stored only on the Secret itself, where the values are readable anyway.
+func (sh shape) hash(s *corev1.Secret) string {
+	h := sha256.New()
+	write := func(b []byte) { fmt.Fprintf(h, "%d:", len(b)); h.Write(b) }
+	if sh.typed {
+		write([]byte(s.Type))
+	}
+	fmt.Fprintf(h, "d%d;", len(sh.data))
+	for _, k := range sh.data {
+		v, ok := s.Data[k]
+		if !ok {
+			fmt.Fprint(h, "missing;")
+		}
+		write([]byte(k))
+		write(v)
+	}
+	for _, part := range []struct {
+		keys []string
+		m    map[string]string
+	}{{sh.labels, s.Labels}, {sh.annotations, s.Annotations}} {
+		fmt.Fprintf(h, "m%d;", len(part.keys))
+		for _, k := range part.keys {
+			v, ok := part.m[k]
+			if !ok {
+				fmt.Fprint(h, "missing;")
+			}
+			write([]byte(k))
+			write([]byte(v))
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// matches reports whether live carries hash and still hashes to it.
+func (sh shape) matches(live *corev1.Secret, hash string) bool {
+	return live != nil && live.Annotations[sh.hashKey] == hash && sh.hash(live) == hash
+}
