@@ -200,6 +200,9 @@ func secretData(es *render.ExternalSecret, stores map[storeKey]*render.SecretSto
 			kv := map[string]providers.Value{}
 			for _, it := range fr.found {
 				f := fetched[fetchKey{e.store, it.Ref}]
+				if f.Err != nil && sourceGone(es, f.Err) {
+					continue
+				}
 				if f.Err != nil {
 					return nil, fmt.Errorf("%s: %w", e.field, f.Err)
 				}
@@ -219,6 +222,9 @@ func secretData(es *render.ExternalSecret, stores map[storeKey]*render.SecretSto
 			continue
 		}
 		f := fetched[fetchKey{e.store, e.ref}]
+		if f.Err != nil && sourceGone(es, f.Err) {
+			continue
+		}
 		if f.Err != nil {
 			return nil, fmt.Errorf("%s: %w", e.field, f.Err)
 		}
@@ -253,7 +259,18 @@ func secretData(es *render.ExternalSecret, stores map[storeKey]*render.SecretSto
 			data[k] = v
 		}
 	}
+	if len(data) == 0 && es.Spec.Target.DeletionPolicy == "Delete" {
+		return nil, errAllGone
+	}
 	return data, nil
+}
+
+// sourceGone reports a reference whose remote secret no longer exists under
+// deletionPolicy Delete or Merge: its keys are dropped rather than the
+// ExternalSecret failing. Retain (the default) keeps the last value instead.
+func sourceGone(es *render.ExternalSecret, err error) bool {
+	p := es.Spec.Target.DeletionPolicy
+	return (p == "Delete" || p == "Merge") && providers.ClassOf(err) == providers.NotFound
 }
 
 // convert applies decodingStrategy and nullBytePolicy. Errors never quote

@@ -23,15 +23,23 @@ const AnnotationPrune = "secretsync.io/prune"
 func (r *Reconciler) prune(ctx context.Context, old Inventory, set *render.Set, applied map[targetKey]*render.ExternalSecret, blocked map[targetKey]bool, res *Result) Inventory {
 	next := Inventory{Revision: old.Revision}
 	for _, t := range sortedKeys(applied) {
-		es := applied[t]
-		next.Entries = append(next.Entries, Entry{Namespace: t.namespace, Name: t.name, ExternalSecret: es.Namespace + "/" + es.Name, Source: es.Source})
+		if es := applied[t]; creationPolicy(es) == PolicyOwner {
+			next.Entries = append(next.Entries, Entry{Namespace: t.namespace, Name: t.name, ExternalSecret: esID(es), Source: es.Source})
+		}
+	}
+	inGit := map[targetKey]bool{}
+	for _, es := range set.ExternalSecrets {
+		inGit[target(es)] = true
 	}
 	var candidates []Entry
 	for _, e := range old.Entries {
 		switch {
-		case applied[e.key()] != nil:
+		case applied[e.key()] != nil && creationPolicy(applied[e.key()]) == PolicyOwner:
 		case blocked[e.key()]:
 			next.Entries = append(next.Entries, e) // in Git but failing: keep
+		case inGit[e.key()]:
+			// Still in Git under a policy that does not own it (Orphan,
+			// Merge, None) or deleted with its sources: released, kept.
 		default:
 			candidates = append(candidates, e)
 		}

@@ -176,10 +176,11 @@ func (r *Reconciler) Pass(ctx context.Context, force bool) (res Result) {
 
 	res.enter(StageResolve, r.now())
 	live, listErr := r.listManaged(ctx, set)
-	want, blocked := r.desired(ctx, set, snap.Revision, live, force, &res)
+	merged, mergeErr := r.listMerged(ctx, set)
+	want, blocked := r.desired(ctx, set, snap.Revision, live, merged, force, &res)
 
 	res.enter(StageApply, r.now())
-	applied := r.apply(ctx, want, live, listErr, blocked, &res)
+	applied := r.apply(ctx, want, live, listErr, merged, mergeErr, blocked, &res)
 	r.remember(set, want, applied)
 
 	res.enter(StagePrune, r.now())
@@ -206,12 +207,14 @@ type desiredSecret struct {
 	hash   string
 	spec   string
 	reused bool
+	// gone: deletionPolicy Delete and every remote source is gone.
+	gone bool
 }
 
 // desired resolves every reference once and builds the Secrets. blocked
 // holds the targets of ExternalSecrets that are in Git but failed: their
 // Secrets are kept as they are and never pruned.
-func (r *Reconciler) desired(ctx context.Context, set *render.Set, revision string, live map[targetKey]*corev1.Secret, force bool, res *Result) ([]desiredSecret, map[targetKey]bool) {
+func (r *Reconciler) desired(ctx context.Context, set *render.Set, revision string, live, merged map[targetKey]*corev1.Secret, force bool, res *Result) ([]desiredSecret, map[targetKey]bool) {
 	blocked := map[targetKey]bool{}
 	stores := indexStores(set)
 	fail := func(es *render.ExternalSecret, t targetKey, reason Reason, err error) {
@@ -223,10 +226,13 @@ func (r *Reconciler) desired(ctx context.Context, set *render.Set, revision stri
 		o.err, o.class = err, errorClass(reason, err)
 	}
 
-	// Targets written by two ExternalSecrets are refused for both.
+	// A target written whole by two ExternalSecrets is refused for both;
+	// merging ExternalSecrets may share a target, each owning its keys.
 	writers := map[targetKey][]*render.ExternalSecret{}
 	for _, es := range set.ExternalSecrets {
-		writers[target(es)] = append(writers[target(es)], es)
+		if owning(es) {
+			writers[target(es)] = append(writers[target(es)], es)
+		}
 	}
 	keys := map[fetchKey]struct{}{}
 	var ok []*render.ExternalSecret
@@ -273,7 +279,11 @@ func (r *Reconciler) desired(ctx context.Context, set *render.Set, revision stri
 			continue
 		}
 		spec := specFingerprint(es, stores)
-		if st := r.states[esID(es)]; !force && r.reusable(st, es, spec, live[t]) {
+		current := live[t]
+		if merges(es) {
+			current = merged[t]
+		}
+		if st := r.states[esID(es)]; !force && creationPolicy(es) != PolicyNone && r.reusable(st, es, spec, current) {
 			out = append(out, desiredSecret{es: es, target: t, shape: st.shape, hash: st.hash, spec: st.spec, reused: true})
 			continue
 		}
@@ -296,6 +306,10 @@ func (r *Reconciler) desired(ctx context.Context, set *render.Set, revision stri
 	for _, es := range ok {
 		t := target(es)
 		data, err := secretData(es, stores, found, fetched)
+		if errors.Is(err, errAllGone) {
+			out = append(out, desiredSecret{es: es, target: t, gone: true})
+			continue
+		}
 		if err != nil {
 			fail(es, t, ResolveFailed, err)
 			continue
@@ -303,11 +317,58 @@ func (r *Reconciler) desired(ctx context.Context, set *render.Set, revision stri
 		res.Resolved++
 		o := res.outcome(esID(es))
 		o.resolved, o.versions = true, versionsOf(es, stores, found, fetched)
-		d := r.build(es, t, data, revision)
+		var d desiredSecret
+		if merges(es) {
+			raw := make(map[string][]byte, len(data))
+			for k, v := range data {
+				raw[k] = v.Bytes()
+			}
+			d = r.buildMerge(es, t, raw)
+		} else {
+			d = r.build(es, t, data, revision)
+		}
 		d.spec = specFingerprint(es, stores)
 		out = append(out, d)
 	}
-	return out, blocked
+	return refuseSharedKeys(out, fail), blocked
+}
+
+// refuseSharedKeys fails every writer of a key that two ExternalSecrets
+// write into one Secret: neither silently wins.
+func refuseSharedKeys(out []desiredSecret, fail func(*render.ExternalSecret, targetKey, Reason, error)) []desiredSecret {
+	type writer struct {
+		es  *render.ExternalSecret
+		key string
+	}
+	byTarget := map[targetKey][]writer{}
+	for _, d := range out {
+		for _, k := range d.shape.data {
+			byTarget[d.target] = append(byTarget[d.target], writer{d.es, k})
+		}
+	}
+	bad := map[*render.ExternalSecret]string{}
+	for _, ws := range byTarget {
+		seen := map[string]*render.ExternalSecret{}
+		for _, w := range ws {
+			if other, dup := seen[w.key]; dup && other != w.es {
+				bad[w.es] = fmt.Sprintf("key %q of secret %s is also written by externalsecret %s (%s)", w.key, target(w.es), esID(other), other.Source)
+				bad[other] = fmt.Sprintf("key %q of secret %s is also written by externalsecret %s (%s)", w.key, target(w.es), esID(w.es), w.es.Source)
+			}
+			seen[w.key] = w.es
+		}
+	}
+	if len(bad) == 0 {
+		return out
+	}
+	var kept []desiredSecret
+	for _, d := range out {
+		if msg, ok := bad[d.es]; ok {
+			fail(d.es, d.target, ResolveFailed, errors.New(msg))
+			continue
+		}
+		kept = append(kept, d)
+	}
+	return kept
 }
 
 // remember records, for each ExternalSecret now in its desired state, what
@@ -365,6 +426,9 @@ func (r *Reconciler) build(es *render.ExternalSecret, t targetKey, data map[stri
 	s.Annotations = map[string]string{
 		AnnotationSource:         es.Source,
 		AnnotationExternalSecret: es.Namespace + "/" + es.Name,
+	}
+	if es.Spec.Target.Immutable {
+		s.Immutable = &es.Spec.Target.Immutable
 	}
 	sh := shapeOf(s, AnnotationDataHash, true)
 	hash := sh.hash(s)

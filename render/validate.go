@@ -86,15 +86,25 @@ func validateExternalSecret(es *ExternalSecret) (string, error) {
 		return "spec.secretStoreRef.name", errors.New("required")
 	}
 	t := s.Target
-	switch {
-	case t.CreationPolicy != "" && t.CreationPolicy != "Owner":
-		return "spec.target.creationPolicy", notYet(t.CreationPolicy)
-	case t.DeletionPolicy != "" && t.DeletionPolicy != "Retain":
-		return "spec.target.deletionPolicy", notYet(t.DeletionPolicy)
-	case len(t.Template) > 0:
+	switch t.CreationPolicy {
+	case "", "Owner", "Orphan", "Merge", "None", "CreateOrMerge":
+	default:
+		return "spec.target.creationPolicy", fmt.Errorf("must be Owner, Orphan, Merge, None or CreateOrMerge, not %q", t.CreationPolicy)
+	}
+	switch t.DeletionPolicy {
+	case "", "Retain", "Merge":
+	case "Delete":
+		if t.CreationPolicy != "" && t.CreationPolicy != "Owner" {
+			return "spec.target.deletionPolicy", errors.New("Delete needs creationPolicy Owner: only a Secret secretsync owns may be deleted")
+		}
+	default:
+		return "spec.target.deletionPolicy", fmt.Errorf("must be Retain, Delete or Merge, not %q", t.DeletionPolicy)
+	}
+	if t.DeletionPolicy == "Merge" && t.CreationPolicy == "None" {
+		return "spec.target.deletionPolicy", errors.New("Merge cannot be combined with creationPolicy None")
+	}
+	if len(t.Template) > 0 {
 		return "spec.target.template", notYet("template")
-	case t.Immutable:
-		return "spec.target.immutable", notYet("immutable")
 	}
 	switch s.RefreshPolicy {
 	case "", "Periodic", "OnChange", "CreatedOnce":

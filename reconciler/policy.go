@@ -1,0 +1,118 @@
+package reconciler
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
+
+	"github.com/secretsync/secretsync/render"
+)
+
+// ESO's target.creationPolicy values.
+const (
+	PolicyOwner         = "Owner"         // create, own, prune when it leaves Git
+	PolicyOrphan        = "Orphan"        // create and update; never delete
+	PolicyMerge         = "Merge"         // add our keys to an existing Secret; never create or delete
+	PolicyNone          = "None"          // resolve and report only
+	PolicyCreateOrMerge = "CreateOrMerge" // create if missing, else merge; never delete
+)
+
+func creationPolicy(es *render.ExternalSecret) string {
+	if p := es.Spec.Target.CreationPolicy; p != "" {
+		return p
+	}
+	return PolicyOwner
+}
+
+// merges reports a policy that writes only its keys into a Secret it does
+// not own, under a field manager of its own.
+func merges(es *render.ExternalSecret) bool {
+	p := creationPolicy(es)
+	return p == PolicyMerge || p == PolicyCreateOrMerge
+}
+
+// owning reports a policy that writes the whole Secret under our labels.
+func owning(es *render.ExternalSecret) bool {
+	p := creationPolicy(es)
+	return p == PolicyOwner || p == PolicyOrphan
+}
+
+// mergeID names one merging ExternalSecret in annotation keys and field
+// managers, which have length limits.
+func mergeID(es *render.ExternalSecret) string {
+	sum := sha256.Sum256([]byte(esID(es)))
+	return hex.EncodeToString(sum[:5])
+}
+
+// errAllGone marks an ExternalSecret with deletionPolicy Delete whose
+// every remote source is gone: its Secret is deleted.
+var errAllGone = errors.New("every remote source is gone")
+
+// listMerged reads the targets of merging ExternalSecrets, which carry no
+// labels of ours: one GET each.
+func (r *Reconciler) listMerged(ctx context.Context, set *render.Set) (map[targetKey]*corev1.Secret, map[targetKey]error) {
+	out := map[targetKey]*corev1.Secret{}
+	errs := map[targetKey]error{}
+	for _, es := range set.ExternalSecrets {
+		t := target(es)
+		if !merges(es) || !r.namespaceAllowed(t.namespace) {
+			continue
+		}
+		if _, done := out[t]; done {
+			continue
+		}
+		s, err := r.kube.CoreV1().Secrets(t.namespace).Get(ctx, t.name, metav1.GetOptions{})
+		switch {
+		case apierrors.IsNotFound(err):
+			out[t] = nil
+		case err != nil:
+			errs[t] = fmt.Errorf("read secret %s: %w", t, err)
+		default:
+			out[t] = s
+		}
+	}
+	return out, errs
+}
+
+// buildMerge makes the partial Secret a merging ExternalSecret applies: its
+// keys and its own hash annotation, no labels.
+func (r *Reconciler) buildMerge(es *render.ExternalSecret, t targetKey, raw map[string][]byte) desiredSecret {
+	s := &corev1.Secret{Data: raw}
+	s.Name, s.Namespace = t.name, t.namespace
+	s.Annotations = map[string]string{}
+	key := "secretsync.io/merge-" + mergeID(es)
+	sh := shapeOf(s, key, false)
+	hash := sh.hash(s)
+	s.Annotations[key] = hash
+	return desiredSecret{es: es, target: t, secret: s, shape: sh, hash: hash}
+}
+
+// applyMerge writes a merging ExternalSecret's keys under its own field
+// manager, so that other writers' keys stay theirs. Merge never creates the
+// Secret; CreateOrMerge does, without our labels, so it is never pruned.
+// Writers of one target run one after another (see apply), each passing
+// the Secret it got back to the next as the version to expect.
+func (r *Reconciler) applyMerge(ctx context.Context, d desiredSecret, live *corev1.Secret) (*corev1.Secret, error) {
+	if live == nil && creationPolicy(d.es) == PolicyMerge {
+		return nil, fmt.Errorf("secret %s does not exist, and creationPolicy Merge never creates it", d.target)
+	}
+	ac := corev1ac.Secret(d.target.name, d.target.namespace).WithAnnotations(d.secret.Annotations).WithData(d.secret.Data)
+	if live != nil {
+		ac = ac.WithResourceVersion(live.ResourceVersion) // it must still be the Secret we read
+	}
+	return r.kube.CoreV1().Secrets(d.target.namespace).Apply(ctx, ac, metav1.ApplyOptions{FieldManager: FieldManager + "-merge-" + mergeID(d.es), Force: true})
+}
+
+// deleteTarget deletes an owned Secret whose every source is gone
+// (deletionPolicy Delete), with the same checks as a prune.
+func (r *Reconciler) deleteTarget(ctx context.Context, d desiredSecret) error {
+	_, err := r.pruneOne(ctx, Entry{Namespace: d.target.namespace, Name: d.target.name, ExternalSecret: esID(d.es), Source: d.es.Source})
+	return err
+}
