@@ -19,7 +19,6 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/secretsync/secretsync/gitsource"
-	"github.com/secretsync/secretsync/providers"
 	"github.com/secretsync/secretsync/providers/aws"
 	"github.com/secretsync/secretsync/render"
 )
@@ -314,18 +313,23 @@ func (r *Reconciler) desired(ctx context.Context, set *render.Set, revision stri
 			fail(es, t, ResolveFailed, err)
 			continue
 		}
+		content, err := r.applyTemplate(ctx, es, data)
+		if err != nil {
+			fail(es, t, ResolveFailed, err)
+			continue
+		}
 		res.Resolved++
 		o := res.outcome(esID(es))
 		o.resolved, o.versions = true, versionsOf(es, stores, found, fetched)
 		var d desiredSecret
 		if merges(es) {
-			raw := make(map[string][]byte, len(data))
-			for k, v := range data {
+			raw := make(map[string][]byte, len(content.data))
+			for k, v := range content.data {
 				raw[k] = v.Bytes()
 			}
 			d = r.buildMerge(es, t, raw)
 		} else {
-			d = r.build(es, t, data, revision)
+			d = r.build(es, t, content, revision)
 		}
 		d.spec = specFingerprint(es, stores)
 		out = append(out, d)
@@ -415,18 +419,22 @@ func target(es *render.ExternalSecret) targetKey {
 	return targetKey{es.Namespace, name}
 }
 
-func (r *Reconciler) build(es *render.ExternalSecret, t targetKey, data map[string]providers.Value, revision string) desiredSecret {
-	raw := make(map[string][]byte, len(data))
-	for k, v := range data {
+// build makes the whole Secret an owning ExternalSecret applies: the
+// template's type, labels and annotations, then ours, which win.
+func (r *Reconciler) build(es *render.ExternalSecret, t targetKey, c shaped, revision string) desiredSecret {
+	raw := make(map[string][]byte, len(c.data))
+	for k, v := range c.data {
 		raw[k] = v.Bytes()
 	}
-	s := &corev1.Secret{Type: corev1.SecretTypeOpaque, Data: raw}
+	s := &corev1.Secret{Type: c.typ, Data: raw}
 	s.Name, s.Namespace = t.name, t.namespace
-	s.Labels = r.labels()
-	s.Annotations = map[string]string{
-		AnnotationSource:         es.Source,
-		AnnotationExternalSecret: es.Namespace + "/" + es.Name,
+	s.Labels = copyMap(c.labels)
+	for k, v := range r.labels() {
+		s.Labels[k] = v
 	}
+	s.Annotations = copyMap(c.annotations)
+	s.Annotations[AnnotationSource] = es.Source
+	s.Annotations[AnnotationExternalSecret] = es.Namespace + "/" + es.Name
 	if es.Spec.Target.Immutable {
 		s.Immutable = &es.Spec.Target.Immutable
 	}

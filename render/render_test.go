@@ -188,8 +188,10 @@ func TestPerObjectErrorsNameFileObjectAndField(t *testing.T) {
 			"x.yaml: Secret default/x: data: a Secret with values is refused: values do not belong in Git"},
 		{"a provider other than aws", "apiVersion: external-secrets.io/v1\nkind: SecretStore\nmetadata: {name: x}\nspec: {provider: {vault: {server: v}}}\n",
 			`spec.provider.vault: provider "vault" is not supported`},
-		{"a feature not built yet is refused, not dropped", strings.Replace(es("x", "k"), "spec:\n", "spec:\n  target: {template: {type: Opaque}}\n", 1),
-			"spec.target.template: template is not supported yet"},
+		{"a feature not built yet is refused, not dropped", strings.Replace(es("x", "k"), "remoteRef: {key: k}", "remoteRef: {key: k}\n      sourceRef: {generatorRef: {name: g}}", 1),
+			"spec.data[0].sourceRef.generatorRef: generatorRef is not supported yet"},
+		{"a template that does not parse", strings.Replace(es("x", "k"), "spec:\n", "spec:\n  target: {template: {data: {k: '{{ .v '}}}\n", 1),
+			"spec.target.template.data.k: template: k:1: unclosed action"},
 		{"broken YAML names the file", "apiVersion: v1\nkind: [unclosed\n", "x.yaml: document 1:"},
 	}
 	for _, c := range cases {

@@ -47,11 +47,45 @@ type SecretStoreRef struct {
 }
 
 type Target struct {
-	Name           string          `json:"name,omitempty"`
-	CreationPolicy string          `json:"creationPolicy,omitempty"`
-	DeletionPolicy string          `json:"deletionPolicy,omitempty"`
-	Template       json.RawMessage `json:"template,omitempty"`
-	Immutable      bool            `json:"immutable,omitempty"`
+	Name           string    `json:"name,omitempty"`
+	CreationPolicy string    `json:"creationPolicy,omitempty"`
+	DeletionPolicy string    `json:"deletionPolicy,omitempty"`
+	Template       *Template `json:"template,omitempty"`
+	Immutable      bool      `json:"immutable,omitempty"`
+}
+
+// Template shapes the Secret from the resolved values (engineVersion v2).
+type Template struct {
+	Type          string            `json:"type,omitempty"`
+	EngineVersion string            `json:"engineVersion,omitempty"`
+	Metadata      TemplateMetadata  `json:"metadata,omitempty"`
+	MergePolicy   string            `json:"mergePolicy,omitempty"`
+	Data          map[string]string `json:"data,omitempty"`
+	TemplateFrom  []TemplateFrom    `json:"templateFrom,omitempty"`
+}
+
+type TemplateMetadata struct {
+	Labels      map[string]string `json:"labels,omitempty"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+}
+
+// TemplateFrom takes templates from a literal, or from keys of a ConfigMap
+// or Secret in the ExternalSecret's namespace.
+type TemplateFrom struct {
+	ConfigMap *TemplateRef `json:"configMap,omitempty"`
+	Secret    *TemplateRef `json:"secret,omitempty"`
+	Literal   *string      `json:"literal,omitempty"`
+	Target    string       `json:"target,omitempty"`
+}
+
+type TemplateRef struct {
+	Name  string            `json:"name"`
+	Items []TemplateRefItem `json:"items"`
+}
+
+type TemplateRefItem struct {
+	Key        string `json:"key"`
+	TemplateAs string `json:"templateAs,omitempty"`
 }
 
 type Data struct {

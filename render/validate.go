@@ -103,8 +103,10 @@ func validateExternalSecret(es *ExternalSecret) (string, error) {
 	if t.DeletionPolicy == "Merge" && t.CreationPolicy == "None" {
 		return "spec.target.deletionPolicy", errors.New("Merge cannot be combined with creationPolicy None")
 	}
-	if len(t.Template) > 0 {
-		return "spec.target.template", notYet("template")
+	if t.Template != nil {
+		if field, err := validateTemplate(t.Template); err != nil {
+			return "spec.target.template" + field, err
+		}
 	}
 	switch s.RefreshPolicy {
 	case "", "Periodic", "OnChange", "CreatedOnce":
@@ -264,4 +266,58 @@ var RewriteFuncs = template.FuncMap{
 	"replace":    func(old, new, s string) string { return strings.ReplaceAll(s, old, new) },
 	"trimPrefix": func(prefix, s string) string { return strings.TrimPrefix(s, prefix) },
 	"trimSuffix": func(suffix, s string) string { return strings.TrimSuffix(s, suffix) },
+}
+
+func validateTemplate(t *Template) (string, error) {
+	if t.EngineVersion != "" && t.EngineVersion != "v2" {
+		return ".engineVersion", fmt.Errorf("only v2 is supported, not %q", t.EngineVersion)
+	}
+	switch t.MergePolicy {
+	case "", "Replace", "Merge":
+	default:
+		return ".mergePolicy", fmt.Errorf("must be Replace or Merge, not %q", t.MergePolicy)
+	}
+	for k, body := range t.Data {
+		if _, err := ParseTemplate(k, body); err != nil {
+			return ".data." + k, err
+		}
+	}
+	for i, tf := range t.TemplateFrom {
+		f := fmt.Sprintf(".templateFrom[%d]", i)
+		n := 0
+		for _, set := range []bool{tf.ConfigMap != nil, tf.Secret != nil, tf.Literal != nil} {
+			if set {
+				n++
+			}
+		}
+		if n != 1 {
+			return f, errors.New("exactly one of configMap, secret and literal is required")
+		}
+		switch tf.Target {
+		case "", "Data", "Labels", "Annotations":
+		default:
+			return f + ".target", fmt.Errorf("must be Data, Labels or Annotations, not %q", tf.Target)
+		}
+		if tf.Literal != nil {
+			if _, err := ParseTemplate("literal", *tf.Literal); err != nil {
+				return f + ".literal", err
+			}
+			continue
+		}
+		ref := tf.ConfigMap
+		if ref == nil {
+			ref = tf.Secret
+		}
+		if ref.Name == "" || len(ref.Items) == 0 {
+			return f, errors.New("name and items are required")
+		}
+		for j, it := range ref.Items {
+			switch it.TemplateAs {
+			case "", "Values", "KeysAndValues":
+			default:
+				return fmt.Sprintf("%s.items[%d].templateAs", f, j), fmt.Errorf("must be Values or KeysAndValues, not %q", it.TemplateAs)
+			}
+		}
+	}
+	return "", nil
 }

@@ -1,0 +1,110 @@
+package render
+
+import (
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"strings"
+	"text/template"
+
+	"github.com/Masterminds/sprig/v3"
+	"golang.org/x/crypto/pkcs12"
+	"sigs.k8s.io/yaml"
+)
+
+// TemplateFuncs are the functions a target.template may use: sprig without
+// env and expandenv (they would read secretsync's own environment) and
+// without fail (its message could carry a value), plus ESO's helpers that
+// secretsync implements: toJson/fromJson, toYaml/fromYaml, filterPEM,
+// pkcs12key, pkcs12keyPass, pkcs12cert and pkcs12certPass.
+func TemplateFuncs() template.FuncMap {
+	f := sprig.TxtFuncMap()
+	for _, name := range []string{"env", "expandenv", "fail"} {
+		delete(f, name)
+	}
+	f["fromJson"] = func(s string) (any, error) {
+		var v any
+		err := json.Unmarshal([]byte(s), &v)
+		return v, err
+	}
+	f["toYaml"] = func(v any) (string, error) {
+		b, err := yaml.Marshal(v)
+		return string(b), err
+	}
+	f["fromYaml"] = func(s string) (any, error) {
+		var v any
+		err := yaml.Unmarshal([]byte(s), &v)
+		return v, err
+	}
+	f["filterPEM"] = filterPEM
+	f["pkcs12key"] = func(p12 string) (string, error) { return pkcs12Key(p12, "") }
+	f["pkcs12keyPass"] = func(pass, p12 string) (string, error) { return pkcs12Key(p12, pass) }
+	f["pkcs12cert"] = func(p12 string) (string, error) { return pkcs12Cert(p12, "") }
+	f["pkcs12certPass"] = func(pass, p12 string) (string, error) { return pkcs12Cert(p12, pass) }
+	return f
+}
+
+// ParseTemplate parses one template with TemplateFuncs.
+func ParseTemplate(name, body string) (*template.Template, error) {
+	return template.New(name).Option("missingkey=error").Funcs(TemplateFuncs()).Parse(body)
+}
+
+// filterPEM keeps the PEM blocks of one type, as ESO's filterPEM does.
+func filterPEM(blockType, input string) (string, error) {
+	var out strings.Builder
+	rest := []byte(input)
+	for {
+		var block *pem.Block
+		block, rest = pem.Decode(rest)
+		if block == nil {
+			break
+		}
+		if block.Type == blockType {
+			if err := pem.Encode(&out, block); err != nil {
+				return "", err
+			}
+		}
+	}
+	if out.Len() == 0 {
+		return "", errors.New("filterPEM: no block of type " + blockType)
+	}
+	return out.String(), nil
+}
+
+func pkcs12Blocks(p12, pass string) ([]*pem.Block, error) {
+	blocks, err := pkcs12.ToPEM([]byte(p12), pass)
+	if err != nil {
+		return nil, errors.New("pkcs12: cannot decode the archive (wrong password or not PKCS#12)")
+	}
+	return blocks, nil
+}
+
+func pkcs12Key(p12, pass string) (string, error) {
+	blocks, err := pkcs12Blocks(p12, pass)
+	if err != nil {
+		return "", err
+	}
+	for _, b := range blocks {
+		if strings.Contains(b.Type, "PRIVATE KEY") {
+			return string(pem.EncodeToMemory(&pem.Block{Type: b.Type, Bytes: b.Bytes})), nil
+		}
+	}
+	return "", errors.New("pkcs12: no private key")
+}
+
+func pkcs12Cert(p12, pass string) (string, error) {
+	blocks, err := pkcs12Blocks(p12, pass)
+	if err != nil {
+		return "", err
+	}
+	var out strings.Builder
+	for _, b := range blocks {
+		if b.Type == "CERTIFICATE" {
+			_ = pem.Encode(&out, &pem.Block{Type: b.Type, Bytes: b.Bytes})
+		}
+	}
+	if out.Len() == 0 {
+		return "", errors.New("pkcs12: no certificate")
+	}
+	return out.String(), nil
+}
