@@ -190,6 +190,7 @@ func (r *Reconciler) Pass(ctx context.Context, force bool) (res Result) {
 	if err := r.saveInventory(ctx, inv, next); err != nil {
 		res.fail(ApplyFailed, err)
 	}
+	res.Managed = len(next.Entries)
 
 	res.enter(StageDone, r.now())
 	r.lastRev, r.lastOK = snap.Revision, res.OK()

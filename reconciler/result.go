@@ -54,6 +54,8 @@ type Result struct {
 	PruneRefused []string
 	Errors       []error
 	Duration     time.Duration
+	// Managed is how many Secrets the inventory holds after the pass.
+	Managed int
 	// AWSCalls counts the AWS API calls the pass made, by "<operation>
 	// <outcome>", when the provider factory counts them.
 	AWSCalls map[string]int64

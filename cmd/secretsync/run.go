@@ -44,6 +44,13 @@ type runConfig struct {
 	kmsEndpoint               string
 	stsEndpoint               string
 	passTimeout               time.Duration
+	schedule                  string
+	jitter                    float64
+	leaderElect               bool
+	metricsAddr               string
+	webhookAddr               string
+	webhookSecretFile         string
+	shutdownTimeout           time.Duration
 	namespaces                string
 	allowEmpty                bool
 	pruneBudget               int
@@ -61,6 +68,15 @@ func envDuration(key string, def time.Duration) time.Duration {
 	if v, ok := os.LookupEnv(key); ok {
 		if d, err := time.ParseDuration(v); err == nil {
 			return d
+		}
+	}
+	return def
+}
+
+func envFloat(key string, def float64) float64 {
+	if v, ok := os.LookupEnv(key); ok {
+		if f, err := strconv.ParseFloat(v, 64); err == nil {
+			return f
 		}
 	}
 	return def
@@ -122,6 +138,13 @@ func parseRun(args []string, stderr io.Writer) (*runConfig, error) {
 	fs.StringVar(&c.namespaces, "namespaces", env("SECRETSYNC_NAMESPACES", ""), "comma-separated namespaces secretsync may write Secrets to; empty allows all [SECRETSYNC_NAMESPACES]")
 	fs.BoolVar(&c.allowEmpty, "allow-empty", env("SECRETSYNC_ALLOW_EMPTY", "") == "true", "let a revision that renders no ExternalSecret prune everything [SECRETSYNC_ALLOW_EMPTY]")
 	fs.IntVar(&c.pruneBudget, "prune-budget", envInt("SECRETSYNC_PRUNE_BUDGET", 0), "most Secrets one pass may delete; 0: the larger of 25% of the inventory and 50; negative: no cap [SECRETSYNC_PRUNE_BUDGET]")
+	fs.StringVar(&c.schedule, "schedule", env("SECRETSYNC_SCHEDULE", ""), "cron expression (5 fields, or @every 30m) for full refreshes that fetch every value; empty: each ExternalSecret's refreshInterval [SECRETSYNC_SCHEDULE]")
+	fs.Float64Var(&c.jitter, "jitter", envFloat("SECRETSYNC_JITTER", 0.1), "random extra delay added to each poll and scheduled refresh, as a fraction of the interval [SECRETSYNC_JITTER]")
+	fs.BoolVar(&c.leaderElect, "leader-elect", env("SECRETSYNC_LEADER_ELECT", "true") == "true", "elect one leader through a Lease; only the leader reconciles [SECRETSYNC_LEADER_ELECT]")
+	fs.StringVar(&c.metricsAddr, "metrics-addr", env("SECRETSYNC_METRICS_ADDR", ":8080"), "address for /healthz, /readyz and /metrics; empty disables [SECRETSYNC_METRICS_ADDR]")
+	fs.StringVar(&c.webhookAddr, "webhook-addr", env("SECRETSYNC_WEBHOOK_ADDR", ":8081"), "address for the push webhook receiver (/hook/github, /hook/gitlab, /hook/generic); it runs only with a webhook secret [SECRETSYNC_WEBHOOK_ADDR]")
+	fs.StringVar(&c.webhookSecretFile, "webhook-secret-file", env("SECRETSYNC_WEBHOOK_SECRET_FILE", ""), "file holding the webhook HMAC secret or token; or set SECRETSYNC_WEBHOOK_SECRET [SECRETSYNC_WEBHOOK_SECRET_FILE]")
+	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", envDuration("SECRETSYNC_SHUTDOWN_TIMEOUT", 25*time.Second), "on SIGTERM, how long a pass in flight may run before it is cut off [SECRETSYNC_SHUTDOWN_TIMEOUT]")
 	fs.StringVar(&c.logLevel, "log-level", env("SECRETSYNC_LOG_LEVEL", "info"), "debug, info, warn or error [SECRETSYNC_LOG_LEVEL]")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -245,25 +268,10 @@ func runCmd(args []string, stderr io.Writer) int {
 		}
 		return 0
 	}
-	// A drifted Secret triggers a pass at once rather than at the next tick.
-	drift := make(chan struct{}, 1)
-	go rec.WatchDrift(ctx, func() {
-		select {
-		case drift <- struct{}{}:
-		default:
-		}
-	})
-	ticker := time.NewTicker(c.interval)
-	defer ticker.Stop()
-	for {
-		rec.Pass(ctx, false)
-		select {
-		case <-ctx.Done():
-			log.Info().Msg("stopping")
-			return 0
-		case <-ticker.C:
-		case <-drift:
-			time.Sleep(500 * time.Millisecond) // let a burst of edits arrive
-		}
+	svc, err := newService(c, rec, kube, log)
+	if err != nil {
+		log.Error().Err(err).Msg("startup")
+		return 2
 	}
+	return svc.run(ctx)
 }

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/secretsync/secretsync/internal/awstest"
+	"github.com/secretsync/secretsync/internal/gittest"
+	"github.com/secretsync/secretsync/internal/testenv"
+)
+
+// TestLeaderFailover runs two secretsync processes against the real control
+// plane, kills the leader, and checks that the other takes over and applies
+// a new commit. The takeover time is logged, not asserted: it is set by the
+// lease (10 s) and retry period (2 s).
+func TestLeaderFailover(t *testing.T) {
+	awstest.Isolate(t)
+	dir := t.TempDir()
+	kube, err := testenv.Start(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer kube.Stop()
+	sm := awstest.StartSM(t)
+	sm.Create(t, "app/key", "leader-value-seeded")
+	repo, err := gittest.Init(filepath.Join(dir, "repo"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	es := func(name string) string {
+		return "apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: {name: " + name + "}\nspec:\n  secretStoreRef: {name: aws}\n  data: [{secretKey: key, remoteRef: {key: app/key}}]\n"
+	}
+	store := "apiVersion: external-secrets.io/v1\nkind: SecretStore\nmetadata: {name: aws}\nspec: {provider: {aws: {service: SecretsManager, region: us-east-1}}}\n"
+	if _, err := repo.Commit("one", map[string]string{"store.yaml": store, "one.yaml": es("one")}); err != nil {
+		t.Fatal(err)
+	}
+
+	bin := filepath.Join(dir, "secretsync")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	start := func(name string) *exec.Cmd {
+		cmd := exec.Command(bin, "run", "--repo", "file://"+repo.Dir, "--interval", "500ms", "--jitter", "0",
+			"--kubeconfig", kube.Kubeconfig, "--inventory-namespace", "default", "--aws-endpoint", sm.URL,
+			"--workdir", filepath.Join(dir, name), "--metrics-addr", "", "--leader-elect")
+		cmd.Env = append(os.Environ(), "POD_NAME="+name)
+		logf, _ := os.Create(filepath.Join(dir, name+".log"))
+		cmd.Stdout, cmd.Stderr = logf, logf
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = cmd.Process.Kill(); _, _ = cmd.Process.Wait() })
+		return cmd
+	}
+	procs := map[string]*exec.Cmd{"alpha": start("alpha"), "beta": start("beta")}
+
+	ctx := context.Background()
+	holder := func() string {
+		l, err := kube.Client.CoordinationV1().Leases("default").Get(ctx, "secretsync-secretsync", metav1.GetOptions{})
+		if err != nil || l.Spec.HolderIdentity == nil {
+			return ""
+		}
+		return strings.SplitN(*l.Spec.HolderIdentity, "_", 2)[0]
+	}
+	secretExists := func(name string) bool {
+		_, err := kube.Client.CoreV1().Secrets("default").Get(ctx, name, metav1.GetOptions{})
+		return err == nil
+	}
+	waitFor := func(what string, limit time.Duration, ok func() bool) time.Duration {
+		t.Helper()
+		begin := time.Now()
+		for time.Since(begin) < limit {
+			if ok() {
+				return time.Since(begin)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Fatalf("timed out after %s waiting for %s", limit, what)
+		return 0
+	}
+	waitFor("a leader and its first Secret", 60*time.Second, func() bool { return holder() != "" && secretExists("one") })
+	leader := holder()
+	t.Logf("leader: %s", leader)
+
+	if err := procs[leader].Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = procs[leader].Process.Wait()
+	if _, err := repo.Commit("two", map[string]string{"two.yaml": es("two")}); err != nil {
+		t.Fatal(err)
+	}
+	took := waitFor("the standby to take over and apply the new commit", 60*time.Second, func() bool {
+		h := holder()
+		return h != "" && h != leader && secretExists("two")
+	})
+	t.Logf("takeover and apply after killing the leader: %s", took.Round(100*time.Millisecond))
+}

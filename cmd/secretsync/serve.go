@@ -1,0 +1,198 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/robfig/cron/v3"
+	"github.com/rs/zerolog"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/leaderelection"
+	"k8s.io/client-go/tools/leaderelection/resourcelock"
+
+	"github.com/secretsync/secretsync/reconciler"
+)
+
+// service is `secretsync run` without --once: the poll loop, scheduled
+// refreshes, the drift watch and the webhook trigger, behind leader
+// election, with health, readiness and metrics endpoints.
+type service struct {
+	cfg      *runConfig
+	rec      *reconciler.Reconciler
+	kube     kubernetes.Interface
+	log      zerolog.Logger
+	metrics  *metrics
+	ready    *readiness
+	trigger  chan struct{}
+	schedule cron.Schedule
+	secret   []byte
+}
+
+func newService(c *runConfig, rec *reconciler.Reconciler, kube kubernetes.Interface, log zerolog.Logger) (*service, error) {
+	s := &service{cfg: c, rec: rec, kube: kube, log: log, metrics: newMetrics(), ready: &readiness{}, trigger: make(chan struct{}, 1)}
+	if c.interval <= 0 {
+		return nil, errors.New("--interval must be positive")
+	}
+	if c.schedule != "" {
+		sched, err := cron.ParseStandard(c.schedule)
+		if err != nil {
+			return nil, fmt.Errorf("--schedule: %w", err)
+		}
+		s.schedule = sched
+	}
+	s.secret = []byte(os.Getenv("SECRETSYNC_WEBHOOK_SECRET"))
+	if c.webhookSecretFile != "" {
+		b, err := os.ReadFile(c.webhookSecretFile)
+		if err != nil {
+			return nil, fmt.Errorf("read webhook secret: %w", err)
+		}
+		s.secret = []byte(strings.TrimSpace(string(b)))
+	}
+	return s, nil
+}
+
+// poke asks for a pass as soon as the loop is free; pokes coalesce.
+func (s *service) poke() {
+	select {
+	case s.trigger <- struct{}{}:
+	default:
+	}
+}
+
+// run serves until SIGTERM. On the signal, no new pass starts; the pass in
+// flight has --shutdown-timeout to finish before its context is cut, and a
+// pass cut off is recorded as failed, never as a success.
+func (s *service) run(sigCtx context.Context) int {
+	if s.cfg.metricsAddr != "" {
+		mux := http.NewServeMux()
+		mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+		mux.Handle("/readyz", s.ready)
+		mux.Handle("/metrics", s.metrics.handler())
+		s.listen(sigCtx, "metrics", s.cfg.metricsAddr, mux)
+	}
+	if len(s.secret) > 0 && s.cfg.webhookAddr != "" {
+		s.listen(sigCtx, "webhook", s.cfg.webhookAddr, newWebhook(s.secret, s.poke, s.log))
+	}
+
+	work, cancelWork := context.WithCancel(context.Background())
+	defer cancelWork()
+	go func() {
+		<-sigCtx.Done()
+		time.AfterFunc(s.cfg.shutdownTimeout, cancelWork)
+	}()
+
+	if !s.cfg.leaderElect {
+		s.loop(sigCtx, work)
+		return 0
+	}
+	id := os.Getenv("POD_NAME") // from the downward API in the manifests
+	if id == "" {
+		id, _ = os.Hostname()
+	}
+	id += "_" + fmt.Sprintf("%08x", rand.Uint32())
+	lock := &resourcelock.LeaseLock{
+		LeaseMeta:  metav1.ObjectMeta{Name: "secretsync-" + s.cfg.instance, Namespace: s.cfg.inventoryNS},
+		Client:     s.kube.CoordinationV1(),
+		LockConfig: resourcelock.ResourceLockConfig{Identity: id},
+	}
+	s.ready.set(true, "") // a standby is ready to take over
+	lost := false
+	leaderelection.RunOrDie(sigCtx, leaderelection.LeaderElectionConfig{
+		Lock: lock,
+		// A dead leader's lease expires after 10 s; a standby retries every
+		// 2 s, so it takes over within 12 s.
+		LeaseDuration:   10 * time.Second,
+		RenewDeadline:   7 * time.Second,
+		RetryPeriod:     2 * time.Second,
+		ReleaseOnCancel: true,
+		Name:            "secretsync-" + s.cfg.instance,
+		Callbacks: leaderelection.LeaderCallbacks{
+			OnStartedLeading: func(ctx context.Context) {
+				s.log.Info().Str("identity", id).Msg("leading")
+				s.ready.set(false, "leader: no successful pass yet")
+				s.loop(ctx, work)
+			},
+			OnStoppedLeading: func() {
+				if sigCtx.Err() == nil {
+					lost = true
+					s.log.Error().Str("identity", id).Msg("lost the lease; exiting so that a clean process takes over")
+				}
+			},
+			OnNewLeader: func(identity string) {
+				if identity != id {
+					s.log.Info().Str("leader", identity).Msg("standing by")
+				}
+			},
+		},
+	})
+	if lost {
+		return 1
+	}
+	return 0
+}
+
+func (s *service) listen(ctx context.Context, name, addr string, h http.Handler) {
+	srv := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error().Err(err).Str("server", name).Msg("listen failed")
+		}
+	}()
+	go func() {
+		<-ctx.Done()
+		shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shut)
+	}()
+}
+
+// loop runs passes until ctx ends: a poll every --interval (plus jitter),
+// a full refresh at each --schedule time, and at once on a webhook or on
+// drift. Passes never overlap: the loop runs one at a time.
+func (s *service) loop(ctx, work context.Context) {
+	go s.rec.WatchDrift(ctx, s.poke)
+	force := false
+	for {
+		res := s.rec.Pass(work, force)
+		s.metrics.record(res)
+		s.ready.record(res)
+		force = false
+		poll := time.NewTimer(s.jittered(s.cfg.interval))
+		var refresh <-chan time.Time
+		if s.schedule != nil {
+			next := s.schedule.Next(time.Now())
+			refresh = time.After(time.Until(next) + s.jittered(0))
+		}
+		select {
+		case <-ctx.Done():
+			poll.Stop()
+			s.log.Info().Msg("stopping")
+			return
+		case <-poll.C:
+		case <-refresh:
+			force = true
+		case <-s.trigger:
+			poll.Stop()
+			time.Sleep(300 * time.Millisecond) // let a burst of triggers coalesce
+		}
+	}
+}
+
+// jittered adds up to --jitter of d (or of the poll interval when d is 0).
+func (s *service) jittered(d time.Duration) time.Duration {
+	base := d
+	if base == 0 {
+		base = s.cfg.interval
+	}
+	if s.cfg.jitter <= 0 {
+		return d
+	}
+	return d + time.Duration(rand.Float64()*s.cfg.jitter*float64(base))
+}
