@@ -65,12 +65,18 @@ type Options struct {
 	Auth Auth
 	// Timeout bounds each network step (listing refs, fetching).
 	Timeout time.Duration
+	// TrustedKeys, an armored OpenPGP public keyring, makes Fetch refuse a
+	// revision whose commit (or annotated tag) is not signed by one of them.
+	TrustedKeys string
+	// SSH authenticates ssh:// URLs.
+	SSH *SSHAuth
 }
 
 // Source fetches one ref of one repo.
 type Source struct {
-	opts Options
-	repo *git.Repository
+	opts    Options
+	repo    *git.Repository
+	sshAuth transport.AuthMethod
 }
 
 var commitRE = regexp.MustCompile(`^[0-9a-f]{40}$`)
@@ -86,8 +92,12 @@ func New(opts Options) (*Source, error) {
 	}
 	switch u.Scheme {
 	case "file", "http", "https":
+	case "ssh":
+		if opts.SSH == nil {
+			return nil, errors.New("git: an ssh:// repo needs an SSH key and known_hosts")
+		}
 	default:
-		return nil, fmt.Errorf("git: repo URL scheme %q is not supported; use https://, http:// or file://", u.Scheme)
+		return nil, fmt.Errorf("git: repo URL scheme %q is not supported; use https://, ssh://, http:// or file://", u.Scheme)
 	}
 	if opts.Ref == "" {
 		opts.Ref = "main"
@@ -118,7 +128,7 @@ func (s *Source) fetch(ctx context.Context) (Snapshot, error) {
 	if err := s.open(); err != nil {
 		return Snapshot{}, err
 	}
-	var want plumbing.Hash
+	var want, tag plumbing.Hash
 	var refspec config.RefSpec
 	ref := s.opts.Ref
 	isCommit := commitRE.MatchString(ref)
@@ -126,11 +136,11 @@ func (s *Source) fetch(ctx context.Context) (Snapshot, error) {
 		want = plumbing.NewHash(ref)
 		refspec = "+refs/heads/*:refs/remotes/origin/*"
 	} else {
-		name, hash, err := s.resolve(ctx)
+		name, hash, tagObj, err := s.resolve(ctx)
 		if err != nil {
 			return Snapshot{}, err
 		}
-		want = hash
+		want, tag = hash, tagObj
 		refspec = config.RefSpec("+" + name.String() + ":refs/secretsync/target")
 	}
 
@@ -140,6 +150,11 @@ func (s *Source) fetch(ctx context.Context) (Snapshot, error) {
 		}
 		if _, err := s.repo.CommitObject(want); err != nil {
 			return Snapshot{}, fmt.Errorf("commit %s not found after fetch", want)
+		}
+	}
+	if s.opts.TrustedKeys != "" {
+		if err := s.verify(want, tag); err != nil {
+			return Snapshot{}, err
 		}
 	}
 	if err := s.checkout(want); err != nil {
@@ -184,16 +199,20 @@ func (s *Source) open() error {
 
 // resolve lists the remote's refs and finds the configured one: a full ref
 // name, else a branch, else a tag (peeled to its commit).
-func (s *Source) resolve(ctx context.Context) (plumbing.ReferenceName, plumbing.Hash, error) {
+func (s *Source) resolve(ctx context.Context) (name plumbing.ReferenceName, commit, tag plumbing.Hash, err error) {
 	remote, err := s.repo.Remote("origin")
 	if err != nil {
-		return "", plumbing.ZeroHash, err
+		return "", plumbing.ZeroHash, plumbing.ZeroHash, err
 	}
 	lctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
 	defer cancel()
-	refs, err := remote.ListContext(lctx, &git.ListOptions{Auth: s.opts.Auth.method(), PeelingOption: git.AppendPeeled})
+	auth, err := s.auth()
 	if err != nil {
-		return "", plumbing.ZeroHash, fmt.Errorf("list refs: %w", err)
+		return "", plumbing.ZeroHash, plumbing.ZeroHash, err
+	}
+	refs, err := remote.ListContext(lctx, &git.ListOptions{Auth: auth, PeelingOption: git.AppendPeeled})
+	if err != nil {
+		return "", plumbing.ZeroHash, plumbing.ZeroHash, fmt.Errorf("list refs: %w", err)
 	}
 	byName := map[string]plumbing.Hash{}
 	for _, r := range refs {
@@ -208,12 +227,12 @@ func (s *Source) resolve(ctx context.Context) (plumbing.ReferenceName, plumbing.
 	for _, c := range candidates {
 		if h, ok := byName[c]; ok {
 			if peeled, ok := byName[c+"^{}"]; ok {
-				h = peeled // annotated tag: the commit it points at
+				return plumbing.ReferenceName(c), peeled, h, nil // annotated tag: the commit it points at
 			}
-			return plumbing.ReferenceName(c), h, nil
+			return plumbing.ReferenceName(c), h, plumbing.ZeroHash, nil
 		}
 	}
-	return "", plumbing.ZeroHash, fmt.Errorf("ref %q is not a branch or tag of the repo", s.opts.Ref)
+	return "", plumbing.ZeroHash, plumbing.ZeroHash, fmt.Errorf("ref %q is not a branch or tag of the repo", s.opts.Ref)
 }
 
 // download fetches refspec, shallow when allowed. A shallow update that
@@ -226,11 +245,15 @@ func (s *Source) download(ctx context.Context, refspec config.RefSpec, shallow b
 	fetch := func() error {
 		fctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
 		defer cancel()
-		err := s.repo.FetchContext(fctx, &git.FetchOptions{
+		auth, err := s.auth()
+		if err != nil {
+			return err
+		}
+		err = s.repo.FetchContext(fctx, &git.FetchOptions{
 			RemoteName: "origin",
 			RefSpecs:   []config.RefSpec{refspec},
 			Depth:      depth,
-			Auth:       s.opts.Auth.method(),
+			Auth:       auth,
 			Tags:       git.NoTags,
 			Force:      true,
 		})
@@ -282,9 +305,42 @@ func (s *Source) checkout(h plumbing.Hash) error {
 	return wt.Clean(&git.CleanOptions{Dir: true})
 }
 
+// verify refuses a revision not signed by a trusted key: the commit, or
+// for an annotated tag, the tag or its commit.
+func (s *Source) verify(commit, tag plumbing.Hash) error {
+	if !tag.IsZero() {
+		if t, err := s.repo.TagObject(tag); err == nil {
+			if _, err := t.Verify(s.opts.TrustedKeys); err == nil {
+				return nil
+			}
+		}
+	}
+	c, err := s.repo.CommitObject(commit)
+	if err != nil {
+		return err
+	}
+	if c.PGPSignature == "" {
+		return &UntrustedError{Commit: commit.String(), Reason: "it is not signed"}
+	}
+	if _, err := c.Verify(s.opts.TrustedKeys); err != nil {
+		return &UntrustedError{Commit: commit.String(), Reason: "its signature is not from a trusted key"}
+	}
+	return nil
+}
+
+// UntrustedError refuses a revision that fails signature verification.
+type UntrustedError struct{ Commit, Reason string }
+
+func (e *UntrustedError) Error() string {
+	return fmt.Sprintf("commit %s refused: %s", e.Commit, e.Reason)
+}
+
 // Terminal reports whether err needs a change of configuration or access
 // rather than a retry.
-func Terminal(err error) bool { return isAuthError(err) }
+func Terminal(err error) bool {
+	var u *UntrustedError
+	return isAuthError(err) || errors.As(err, &u)
+}
 
 func redactURL(raw string) string {
 	u, err := url.Parse(raw)

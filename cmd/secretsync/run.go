@@ -39,6 +39,9 @@ type runConfig struct {
 	gitPasswordFile           string
 	gitBearerTokenFile        string
 	gitTimeout                time.Duration
+	gitSSHKeyFile             string
+	gitKnownHostsFile         string
+	gitTrustedKeysFile        string
 	workdir                   string
 	awsRegion, awsEndpoint    string
 	kmsEndpoint               string
@@ -128,6 +131,9 @@ func parseRun(args []string, stderr io.Writer) (*runConfig, error) {
 	fs.StringVar(&c.gitUsername, "git-username", env("SECRETSYNC_GIT_USERNAME", ""), "HTTPS basic auth user; the password comes from SECRETSYNC_GIT_PASSWORD or --git-password-file [SECRETSYNC_GIT_USERNAME]")
 	fs.StringVar(&c.gitPasswordFile, "git-password-file", env("SECRETSYNC_GIT_PASSWORD_FILE", ""), "file holding the HTTPS basic auth password or token [SECRETSYNC_GIT_PASSWORD_FILE]")
 	fs.StringVar(&c.gitBearerTokenFile, "git-bearer-token-file", env("SECRETSYNC_GIT_BEARER_TOKEN_FILE", ""), "file holding a token sent as Authorization: Bearer; or set SECRETSYNC_GIT_BEARER_TOKEN [SECRETSYNC_GIT_BEARER_TOKEN_FILE]")
+	fs.StringVar(&c.gitSSHKeyFile, "git-ssh-key-file", env("SECRETSYNC_GIT_SSH_KEY_FILE", ""), "private key for ssh:// repos [SECRETSYNC_GIT_SSH_KEY_FILE]")
+	fs.StringVar(&c.gitKnownHostsFile, "git-known-hosts-file", env("SECRETSYNC_GIT_KNOWN_HOSTS_FILE", ""), "known_hosts for ssh:// repos; an unknown host is refused [SECRETSYNC_GIT_KNOWN_HOSTS_FILE]")
+	fs.StringVar(&c.gitTrustedKeysFile, "git-trusted-keys-file", env("SECRETSYNC_GIT_TRUSTED_KEYS_FILE", ""), "armored OpenPGP public keyring; when set, only commits (or annotated tags) signed by one of its keys are applied [SECRETSYNC_GIT_TRUSTED_KEYS_FILE]")
 	fs.DurationVar(&c.gitTimeout, "git-timeout", envDuration("SECRETSYNC_GIT_TIMEOUT", 60*time.Second), "bound on each Git network step [SECRETSYNC_GIT_TIMEOUT]")
 	fs.StringVar(&c.workdir, "workdir", env("SECRETSYNC_WORKDIR", filepath.Join(os.TempDir(), "secretsync")), "folder for the checkout, kept across passes [SECRETSYNC_WORKDIR]")
 	fs.StringVar(&c.awsRegion, "aws-region", env("SECRETSYNC_AWS_REGION", env("AWS_REGION", "")), "region for stores that name none [SECRETSYNC_AWS_REGION, else AWS_REGION]")
@@ -224,10 +230,22 @@ func runCmd(args []string, stderr io.Writer) int {
 		log.Error().Err(err).Msg("startup")
 		return 2
 	}
-	src, err := gitsource.New(gitsource.Options{
+	gopts := gitsource.Options{
 		URL: c.repo, Ref: c.ref, Auth: auth, Timeout: c.gitTimeout,
 		Dir: filepath.Join(c.workdir, c.instance, "checkout"),
-	})
+	}
+	if c.gitSSHKeyFile != "" {
+		gopts.SSH = &gitsource.SSHAuth{PrivateKeyFile: c.gitSSHKeyFile, KnownHostsFile: c.gitKnownHostsFile, Passphrase: os.Getenv("SECRETSYNC_GIT_SSH_PASSPHRASE")}
+	}
+	if c.gitTrustedKeysFile != "" {
+		b, err := os.ReadFile(c.gitTrustedKeysFile)
+		if err != nil {
+			log.Error().Err(err).Msg("startup: read trusted keys")
+			return 2
+		}
+		gopts.TrustedKeys = string(b)
+	}
+	src, err := gitsource.New(gopts)
 	if err != nil {
 		log.Error().Err(err).Msg("startup")
 		return 2

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ProtonMail/go-crypto/openpgp"
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
@@ -39,6 +40,11 @@ func Init(dir string) (*Repo, error) {
 // Commit writes files (path -> content; empty content deletes the path),
 // commits everything and returns the commit id.
 func (r *Repo) Commit(msg string, files map[string]string) (string, error) {
+	return r.CommitSigned(msg, files, nil)
+}
+
+// CommitSigned is Commit with an OpenPGP signature by key (nil: unsigned).
+func (r *Repo) CommitSigned(msg string, files map[string]string, key *openpgp.Entity) (string, error) {
 	for p, content := range files {
 		full := filepath.Join(r.Dir, p)
 		if content == "" {
@@ -64,6 +70,7 @@ func (r *Repo) Commit(msg string, files map[string]string) (string, error) {
 	h, err := wt.Commit(msg, &git.CommitOptions{
 		AllowEmptyCommits: true,
 		Author:            &object.Signature{Name: "test", Email: "test@example.com", When: time.Now()},
+		SignKey:           key,
 	})
 	if err != nil {
 		return "", err
