@@ -64,6 +64,9 @@ type Config struct {
 	// AllowEmpty lets a pass that renders no ExternalSecret prune a
 	// non-empty inventory.
 	AllowEmpty bool
+	// ReloadWorkloads turns on rollout on change for workloads that opt in
+	// with the secretsync.io/reload annotations.
+	ReloadWorkloads bool
 	// PruneBudget caps deletions per pass: 0 means the default, the larger
 	// of 25% of the inventory and 50; a negative value means no cap.
 	PruneBudget int
@@ -88,6 +91,8 @@ type Reconciler struct {
 	// for the drift watch; drift is set when the watch saw a change.
 	expected sync.Map
 	drift    atomic.Bool
+	// rolledOnce: the first pass checks every opted-in workload once.
+	rolledOnce bool
 }
 
 // New returns a Reconciler.
@@ -191,6 +196,18 @@ func (r *Reconciler) Pass(ctx context.Context, force bool) (res Result) {
 		res.fail(ApplyFailed, err)
 	}
 	res.Managed = len(next.Entries)
+	if r.cfg.ReloadWorkloads {
+		changed := map[string]bool{}
+		hashes := map[targetKey]string{}
+		for _, d := range want {
+			hashes[d.target] = d.hash
+			if o := res.outcomes[esID(d.es)]; o != nil && o.written || !r.rolledOnce {
+				changed[d.target.namespace] = true
+			}
+		}
+		r.rollout(ctx, changed, hashes, &res)
+		r.rolledOnce = true
+	}
 
 	res.enter(StageDone, r.now())
 	r.lastRev, r.lastOK = snap.Revision, res.OK()

@@ -54,6 +54,8 @@ type Result struct {
 	PruneRefused []string
 	Errors       []error
 	Duration     time.Duration
+	// Rollouts counts workloads patched to roll out on changed Secrets.
+	Rollouts int
 	// Managed is how many Secrets the inventory holds after the pass.
 	Managed int
 	// AWSCalls counts the AWS API calls the pass made, by "<operation>
@@ -113,6 +115,7 @@ func (r Result) log(l zerolog.Logger) {
 		Int("unchanged", r.Unchanged).
 		Int("pruned", r.Pruned).
 		Int("failed", r.Failed).
+		Int("rollouts", r.Rollouts).
 		Float64("duration_seconds", r.Duration.Seconds()).
 		Msg("pass")
 }

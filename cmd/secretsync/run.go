@@ -19,6 +19,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/client-go/util/flowcontrol"
+	"sigs.k8s.io/yaml"
 
 	"github.com/secretsync/secretsync/gitsource"
 	"github.com/secretsync/secretsync/providers/aws"
@@ -54,6 +55,8 @@ type runConfig struct {
 	webhookAddr               string
 	webhookSecretFile         string
 	shutdownTimeout           time.Duration
+	reloadWorkloads           bool
+	configFile                string
 	namespaces                string
 	allowEmpty                bool
 	pruneBudget               int
@@ -74,6 +77,54 @@ func envDuration(key string, def time.Duration) time.Duration {
 		}
 	}
 	return def
+}
+
+// configFileArg finds --config among args before they are parsed, since
+// the file's settings must be in place first; else the environment's.
+func configFileArg(args []string, fromEnv string) string {
+	for i, a := range args {
+		for _, p := range []string{"--config", "-config"} {
+			if a == p && i+1 < len(args) {
+				return args[i+1]
+			}
+			if v, ok := strings.CutPrefix(a, p+"="); ok {
+				return v
+			}
+		}
+	}
+	return fromEnv
+}
+
+// applyConfigFile sets flags from a YAML map of flag names to values. An
+// unknown name is an error, so a typo is not silently ignored.
+func applyConfigFile(fs *flag.FlagSet, path string) error {
+	if path == "" {
+		return nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("config file: %w", err)
+	}
+	var settings map[string]any
+	if err := yaml.Unmarshal(b, &settings); err != nil {
+		return fmt.Errorf("config file %s: %w", path, err)
+	}
+	for k, v := range settings {
+		if k == "config" || fs.Lookup(k) == nil {
+			return fmt.Errorf("config file %s: unknown setting %q", path, k)
+		}
+		if list, ok := v.([]any); ok {
+			parts := make([]string, len(list))
+			for i, p := range list {
+				parts[i] = fmt.Sprint(p)
+			}
+			v = strings.Join(parts, ",")
+		}
+		if err := fs.Set(k, fmt.Sprint(v)); err != nil {
+			return fmt.Errorf("config file %s: %s: %w", path, k, err)
+		}
+	}
+	return nil
 }
 
 func envFloat(key string, def float64) float64 {
@@ -151,7 +202,12 @@ func parseRun(args []string, stderr io.Writer) (*runConfig, error) {
 	fs.StringVar(&c.webhookAddr, "webhook-addr", env("SECRETSYNC_WEBHOOK_ADDR", ":8081"), "address for the push webhook receiver (/hook/github, /hook/gitlab, /hook/generic); it runs only with a webhook secret [SECRETSYNC_WEBHOOK_ADDR]")
 	fs.StringVar(&c.webhookSecretFile, "webhook-secret-file", env("SECRETSYNC_WEBHOOK_SECRET_FILE", ""), "file holding the webhook HMAC secret or token; or set SECRETSYNC_WEBHOOK_SECRET [SECRETSYNC_WEBHOOK_SECRET_FILE]")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", envDuration("SECRETSYNC_SHUTDOWN_TIMEOUT", 25*time.Second), "on SIGTERM, how long a pass in flight may run before it is cut off [SECRETSYNC_SHUTDOWN_TIMEOUT]")
+	fs.BoolVar(&c.reloadWorkloads, "reload-workloads", env("SECRETSYNC_RELOAD_WORKLOADS", "") == "true", "roll out Deployments, StatefulSets and DaemonSets annotated secretsync.io/reload when their Secrets change [SECRETSYNC_RELOAD_WORKLOADS]")
+	fs.StringVar(&c.configFile, "config", env("SECRETSYNC_CONFIG", ""), "YAML file of settings named like these flags (repo: ..., interval: 1m); flags win over it, and it wins over environment variables [SECRETSYNC_CONFIG]")
 	fs.StringVar(&c.logLevel, "log-level", env("SECRETSYNC_LOG_LEVEL", "info"), "debug, info, warn or error [SECRETSYNC_LOG_LEVEL]")
+	if err := applyConfigFile(fs, configFileArg(args, c.configFile)); err != nil {
+		return nil, err
+	}
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -270,6 +326,7 @@ func runCmd(args []string, stderr io.Writer) int {
 		Namespaces:         splitList(c.namespaces),
 		AllowEmpty:         c.allowEmpty,
 		PruneBudget:        c.pruneBudget,
+		ReloadWorkloads:    c.reloadWorkloads,
 		Render:             render.Options{DefaultNamespace: c.defaultNamespace},
 	}, src, kube, pf, log)
 	if err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -25,6 +26,28 @@ func TestFlagsFallBackToEnvironment(t *testing.T) {
 	c, _ = parseRun([]string{"--repo", "file:///flag"}, &bytes.Buffer{})
 	if c.repo != "file:///flag" {
 		t.Fatalf("the flag did not win over the environment: %q", c.repo)
+	}
+}
+
+func TestAConfigFileSitsBetweenFlagsAndEnvironment(t *testing.T) {
+	t.Setenv("SECRETSYNC_REF", "from-env")
+	t.Setenv("SECRETSYNC_PATH", "env-path")
+	file := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(file, []byte("repo: https://example.com/cfg.git\nref: from-file\ninterval: 2m\nnamespaces: [a, b]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := parseRun([]string{"--config", file, "--interval", "3m"}, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.repo != "https://example.com/cfg.git" || c.ref != "from-file" || c.path != "env-path" || c.interval.Minutes() != 3 || c.namespaces != "a,b" {
+		t.Fatalf("repo %q ref %q path %q interval %s namespaces %q", c.repo, c.ref, c.path, c.interval, c.namespaces)
+	}
+	if err := os.WriteFile(file, []byte("repo: x\nrefz: typo\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := parseRun([]string{"--config", file}, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), `unknown setting "refz"`) {
+		t.Fatalf("err = %v", err)
 	}
 }
 
