@@ -70,6 +70,9 @@ type Options struct {
 	TrustedKeys string
 	// SSH authenticates ssh:// URLs.
 	SSH *SSHAuth
+	// MaxBytes bounds the checkout's .git folder (default 512 MiB): a repo
+	// that grows past it is refused, and its download removed.
+	MaxBytes int64
 }
 
 // Source fetches one ref of one repo.
@@ -107,6 +110,9 @@ func New(opts Options) (*Source, error) {
 	}
 	if opts.Timeout <= 0 {
 		opts.Timeout = 60 * time.Second
+	}
+	if opts.MaxBytes <= 0 {
+		opts.MaxBytes = 512 << 20
 	}
 	return &Source{opts: opts}, nil
 }
@@ -263,7 +269,10 @@ func (s *Source) download(ctx context.Context, refspec config.RefSpec, shallow b
 		return err
 	}
 	err := fetch()
-	if err == nil || ctx.Err() != nil || isAuthError(err) {
+	if err == nil {
+		return s.checkSize()
+	}
+	if ctx.Err() != nil || isAuthError(err) {
 		return wrapFetch(err)
 	}
 	s.repo = nil
@@ -273,7 +282,29 @@ func (s *Source) download(ctx context.Context, refspec config.RefSpec, shallow b
 	if err := s.open(); err != nil {
 		return err
 	}
-	return wrapFetch(fetch())
+	if err := fetch(); err != nil {
+		return wrapFetch(err)
+	}
+	return s.checkSize()
+}
+
+// checkSize refuses a checkout whose history passed MaxBytes.
+func (s *Source) checkSize() error {
+	var total int64
+	_ = filepath.WalkDir(filepath.Join(s.opts.Dir, ".git"), func(_ string, d os.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if info, err := d.Info(); err == nil {
+				total += info.Size()
+			}
+		}
+		return nil
+	})
+	if total > s.opts.MaxBytes {
+		s.repo = nil
+		_ = os.RemoveAll(s.opts.Dir)
+		return fmt.Errorf("the repo's history is %d MiB, over the %d MiB limit", total>>20, s.opts.MaxBytes>>20)
+	}
+	return nil
 }
 
 func wrapFetch(err error) error {

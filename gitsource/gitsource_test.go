@@ -2,6 +2,8 @@ package gitsource_test
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -193,5 +195,19 @@ func TestFetchOverHTTPWithBearerToken(t *testing.T) {
 		Auth: gitsource.Auth{BearerToken: "tok-123"}})
 	if snap := fetch(t, src); snap.Commit != head {
 		t.Fatalf("commit = %s, want %s", snap.Commit, head)
+	}
+}
+
+func TestARepoOverTheSizeLimitIsRefused(t *testing.T) {
+	repo, root := newRepo(t)
+	noise := make([]byte, 100<<10)
+	_, _ = rand.Read(noise)
+	commit(t, repo, map[string]string{"big.yaml": hex.EncodeToString(noise)})
+	src, _ := gitsource.New(gitsource.Options{URL: "file://" + repo.Dir, Ref: "main", Dir: filepath.Join(root, "c"), MaxBytes: 16 << 10})
+	if _, err := src.Fetch(context.Background()); err == nil || !strings.Contains(err.Error(), "limit") {
+		t.Fatalf("err = %v", err)
+	}
+	if exists(root, "c") {
+		t.Fatal("the oversized download was kept")
 	}
 }
