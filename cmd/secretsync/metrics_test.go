@@ -1,9 +1,12 @@
 package main
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -58,5 +61,38 @@ func TestMetricsAndReadiness(t *testing.T) {
 	}
 	if strings.Contains(body, "main@sha1:aaa") {
 		t.Error("an old revision is still reported")
+	}
+}
+
+// TestTheDashboardUsesRealMetrics keeps docs/grafana-dashboard.json in
+// step with the metrics.
+func TestTheDashboardUsesRealMetrics(t *testing.T) {
+	b, err := os.ReadFile("../../docs/grafana-dashboard.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !json.Valid(b) {
+		t.Fatal("the dashboard is not JSON")
+	}
+	m := newMetrics()
+	m.record(reconciler.Result{Stage: reconciler.StageDone, Revision: "r", AWSCalls: map[string]int64{"GetSecretValue ok": 1}, Reason: reconciler.FetchFailed})
+	m.record(reconciler.Result{Stage: reconciler.StageDone, Revision: "r"})
+	families, err := m.registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	known := map[string]bool{}
+	for _, f := range families {
+		known[f.GetName()] = true
+	}
+	used := regexp.MustCompile(`secretsync_[a-z_]+`).FindAllString(string(b), -1)
+	if len(used) == 0 {
+		t.Fatal("the dashboard uses no metric")
+	}
+	for _, name := range used {
+		base := strings.TrimSuffix(name, "_bucket")
+		if !known[base] {
+			t.Errorf("the dashboard uses %s, which is not exported", name)
+		}
 	}
 }
