@@ -429,13 +429,7 @@ func (r *Reconciler) namespaceAllowed(ns string) bool {
 	return false
 }
 
-func target(es *render.ExternalSecret) targetKey {
-	name := es.Spec.Target.Name
-	if name == "" {
-		name = es.Name
-	}
-	return targetKey{es.Namespace, name}
-}
+func target(es *render.ExternalSecret) targetKey { return targetKey{es.Namespace, es.TargetName()} }
 
 // build makes the whole Secret an owning ExternalSecret applies: the
 // template's type, labels and annotations, then ours, which win.

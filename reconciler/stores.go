@@ -28,21 +28,10 @@ func (k storeKey) String() string {
 	return k.kind + "/" + k.namespace + "/" + k.name
 }
 
-// storeFor names the store that serves an entry: its own sourceRef.storeRef
-// or else the ExternalSecret's secretStoreRef.
+// storeFor names the store that serves an entry.
 func storeFor(es *render.ExternalSecret, src *render.SourceRef) storeKey {
-	ref := es.Spec.SecretStoreRef
-	if src != nil && src.StoreRef != nil {
-		ref = *src.StoreRef
-	}
-	k := storeKey{kind: ref.Kind, namespace: es.Namespace, name: ref.Name}
-	if k.kind == "" {
-		k.kind = render.KindSecretStore
-	}
-	if k.kind == render.KindClusterSecretStore {
-		k.namespace = ""
-	}
-	return k
+	kind, ns, name := es.StoreRef(src)
+	return storeKey{kind: kind, namespace: ns, name: name}
 }
 
 func indexStores(set *render.Set) map[storeKey]*render.SecretStore {

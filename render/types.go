@@ -33,8 +33,8 @@ type ExternalSecret struct {
 }
 
 type ExternalSecretSpec struct {
-	SecretStoreRef  SecretStoreRef   `json:"secretStoreRef,omitempty"`
-	Target          Target           `json:"target,omitempty"`
+	SecretStoreRef  SecretStoreRef   `json:"secretStoreRef,omitzero"`
+	Target          Target           `json:"target,omitzero"`
 	RefreshInterval *metav1.Duration `json:"refreshInterval,omitempty"`
 	RefreshPolicy   string           `json:"refreshPolicy,omitempty"`
 	Data            []Data           `json:"data,omitempty"`
@@ -58,7 +58,7 @@ type Target struct {
 type Template struct {
 	Type          string            `json:"type,omitempty"`
 	EngineVersion string            `json:"engineVersion,omitempty"`
-	Metadata      TemplateMetadata  `json:"metadata,omitempty"`
+	Metadata      TemplateMetadata  `json:"metadata,omitzero"`
 	MergePolicy   string            `json:"mergePolicy,omitempty"`
 	Data          map[string]string `json:"data,omitempty"`
 	TemplateFrom  []TemplateFrom    `json:"templateFrom,omitempty"`
@@ -75,7 +75,7 @@ type TemplateFrom struct {
 	ConfigMap *TemplateRef `json:"configMap,omitempty"`
 	Secret    *TemplateRef `json:"secret,omitempty"`
 	Literal   *string      `json:"literal,omitempty"`
-	Target    string       `json:"target,omitempty"`
+	Target    string       `json:"target,omitzero"`
 }
 
 type TemplateRef struct {
@@ -182,7 +182,7 @@ type AWSProvider struct {
 	Service           string          `json:"service"`
 	Region            string          `json:"region,omitempty"`
 	Prefix            string          `json:"prefix,omitempty"`
-	Auth              AWSAuth         `json:"auth,omitempty"`
+	Auth              AWSAuth         `json:"auth,omitzero"`
 	Role              string          `json:"role,omitempty"`
 	AdditionalRoles   []string        `json:"additionalRoles,omitempty"`
 	ExternalID        string          `json:"externalID,omitempty"`
@@ -229,4 +229,31 @@ type SecretKeySelector struct {
 	Name      string `json:"name"`
 	Namespace string `json:"namespace,omitempty"`
 	Key       string `json:"key"`
+}
+
+// StoreRef names the store serving an entry: its own sourceRef.storeRef,
+// else the ExternalSecret's secretStoreRef. kind defaults to SecretStore;
+// namespace is empty for a ClusterSecretStore.
+func (es *ExternalSecret) StoreRef(src *SourceRef) (kind, namespace, name string) {
+	ref := es.Spec.SecretStoreRef
+	if src != nil && src.StoreRef != nil {
+		ref = *src.StoreRef
+	}
+	kind, namespace, name = ref.Kind, es.Namespace, ref.Name
+	if kind == "" {
+		kind = KindSecretStore
+	}
+	if kind == KindClusterSecretStore {
+		namespace = ""
+	}
+	return kind, namespace, name
+}
+
+// TargetName is the Secret the ExternalSecret writes: target.name, else
+// its own name.
+func (es *ExternalSecret) TargetName() string {
+	if es.Spec.Target.Name != "" {
+		return es.Spec.Target.Name
+	}
+	return es.Name
 }

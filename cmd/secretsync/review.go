@@ -1,0 +1,306 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/mattn/go-isatty"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"sigs.k8s.io/yaml"
+
+	"github.com/secretsync/secretsync/gitsource"
+	"github.com/secretsync/secretsync/reconciler"
+	"github.com/secretsync/secretsync/render"
+	"github.com/secretsync/secretsync/review"
+)
+
+// Exit codes of validate and plan.
+const (
+	exitClean    = 0
+	exitFindings = 1
+	exitUsage    = 2
+)
+
+func reviewFlags(name string, stderr io.Writer) (*flag.FlagSet, *string, *string) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	defNS := fs.String("default-namespace", env("SECRETSYNC_DEFAULT_NAMESPACE", "default"), "namespace for manifests that name none")
+	namespaces := fs.String("namespaces", env("SECRETSYNC_NAMESPACES", ""), "comma-separated namespaces secretsync may write to; empty allows all")
+	return fs, defNS, namespaces
+}
+
+// renderDir renders path (a folder on disk) the way the reconciler does,
+// relative to the repository that holds it when there is one.
+func renderDir(path, defNS string) (root string, set *render.Set, err error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", nil, err
+	}
+	root = abs
+	if r, err := gitsource.Root(abs); err == nil {
+		root = r
+	}
+	rel, err := filepath.Rel(root, abs)
+	if err != nil {
+		return "", nil, err
+	}
+	set, err = render.Render(context.Background(), root, rel, render.Options{DefaultNamespace: defNS})
+	return root, set, err
+}
+
+func argPath(fs *flag.FlagSet) string {
+	if fs.NArg() > 0 {
+		return fs.Arg(0)
+	}
+	return "."
+}
+
+// renderCmd is `secretsync render PATH`: the decoded objects after
+// kustomize, as YAML.
+func renderCmd(args []string, stdout, stderr io.Writer) int {
+	fs, defNS, _ := reviewFlags("render", stderr)
+	if err := fs.Parse(args); err != nil {
+		return flagExit(err)
+	}
+	_, set, err := renderDir(argPath(fs), *defNS)
+	if err != nil {
+		fmt.Fprintf(stderr, "secretsync render: %v\n", err)
+		return exitUsage
+	}
+	var objs []any
+	for _, st := range set.Stores {
+		objs = append(objs, st)
+	}
+	for _, es := range set.ExternalSecrets {
+		objs = append(objs, es)
+	}
+	for i, o := range objs {
+		b, err := yaml.Marshal(o)
+		if err != nil {
+			fmt.Fprintf(stderr, "secretsync render: %v\n", err)
+			return exitUsage
+		}
+		if i > 0 {
+			fmt.Fprintln(stdout, "---")
+		}
+		_, _ = stdout.Write(b)
+	}
+	for _, e := range set.Errors {
+		fmt.Fprintf(stderr, "error: %v\n", e)
+	}
+	if len(set.Errors) > 0 {
+		return exitFindings
+	}
+	return exitClean
+}
+
+// validateCmd is `secretsync validate [PATH]`.
+func validateCmd(args []string, stdout, stderr io.Writer) int {
+	fs, defNS, namespaces := reviewFlags("validate", stderr)
+	output := fs.String("o", "text", "output: text or json")
+	if err := fs.Parse(args); err != nil {
+		return flagExit(err)
+	}
+	root, set, err := renderDir(argPath(fs), *defNS)
+	if err != nil {
+		fmt.Fprintf(stderr, "secretsync validate: %v\n", err)
+		return exitUsage
+	}
+	findings := review.Validate(root, set, review.Options{Namespaces: splitList(*namespaces)})
+	if *output == "json" {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(map[string]any{"findings": nonNil(findings)})
+	} else {
+		for _, f := range findings {
+			fmt.Fprintln(stdout, f)
+		}
+		fmt.Fprintf(stdout, "%d ExternalSecrets, %d stores, %d findings\n", len(set.ExternalSecrets), len(set.Stores), len(findings))
+	}
+	if len(findings) > 0 {
+		return exitFindings
+	}
+	return exitClean
+}
+
+func nonNil(f []review.Finding) []review.Finding {
+	if f == nil {
+		return []review.Finding{}
+	}
+	return f
+}
+
+// planCmd is `secretsync plan --base REF [--head REF] [PATH]`.
+func planCmd(args []string, stdout, stderr io.Writer) int {
+	fs, defNS, namespaces := reviewFlags("plan", stderr)
+	base := fs.String("base", "", "the revision to compare with, like origin/main (required)")
+	head := fs.String("head", "", "the revision under review; empty: the working tree")
+	format := fs.String("format", "table", "table, markdown or json")
+	if err := fs.Parse(args); err != nil {
+		return flagExit(err)
+	}
+	if *base == "" || (*format != "table" && *format != "markdown" && *format != "json") {
+		fmt.Fprintln(stderr, "secretsync plan: --base is required, and --format is table, markdown or json")
+		return exitUsage
+	}
+	abs, err := filepath.Abs(argPath(fs))
+	if err != nil {
+		fmt.Fprintf(stderr, "secretsync plan: %v\n", err)
+		return exitUsage
+	}
+	root, err := gitsource.Root(abs)
+	if err != nil {
+		fmt.Fprintf(stderr, "secretsync plan: %v\n", err)
+		return exitUsage
+	}
+	rel, _ := filepath.Rel(root, abs)
+	opts := render.Options{DefaultNamespace: *defNS}
+	renderRev := func(rev string) (string, string, *render.Set, error) {
+		dir, err := os.MkdirTemp("", "secretsync-plan-")
+		if err != nil {
+			return "", "", nil, err
+		}
+		defer os.RemoveAll(dir)
+		commit, err := gitsource.Export(root, rev, dir)
+		if err != nil {
+			return "", "", nil, err
+		}
+		set, err := render.Render(context.Background(), dir, rel, opts)
+		return dir, commit, set, err
+	}
+	_, baseCommit, baseSet, err := renderRev(*base)
+	if err != nil {
+		fmt.Fprintf(stderr, "secretsync plan: base %s: %v\n", *base, err)
+		return exitUsage
+	}
+	headName, headRoot := "working tree", root
+	var headSet *render.Set
+	if *head != "" {
+		dir, err := os.MkdirTemp("", "secretsync-plan-")
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return exitUsage
+		}
+		defer os.RemoveAll(dir)
+		commit, err := gitsource.Export(root, *head, dir)
+		if err != nil {
+			fmt.Fprintf(stderr, "secretsync plan: head: %v\n", err)
+			return exitUsage
+		}
+		headName, headRoot = *head+"@"+commit[:12], dir
+	}
+	if headSet, err = render.Render(context.Background(), headRoot, rel, opts); err != nil {
+		fmt.Fprintf(stderr, "secretsync plan: head %s: %v\n", headName, err)
+		return exitUsage
+	}
+	p := review.MakePlan(*base+"@"+baseCommit[:12], headName, baseSet, headSet)
+	p.Findings = nonNil(review.Validate(headRoot, headSet, review.Options{Namespaces: splitList(*namespaces)}))
+	switch *format {
+	case "markdown":
+		err = review.WriteMarkdown(stdout, p)
+	case "json":
+		err = review.WriteJSON(stdout, p)
+	default:
+		f, isFile := stdout.(*os.File)
+		err = review.WriteTable(stdout, p, isFile && isatty.IsTerminal(f.Fd()))
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "secretsync plan: %v\n", err)
+		return exitUsage
+	}
+	if len(p.Findings) > 0 {
+		return exitFindings
+	}
+	return exitClean
+}
+
+// explainCmd is `secretsync explain NAMESPACE/SECRET [PATH]`: which file
+// and ExternalSecret produce a Secret, which remote references feed each
+// key, the last revision that wrote it, and its condition.
+func explainCmd(args []string, stdout, stderr io.Writer) int {
+	fs, defNS, _ := reviewFlags("explain", stderr)
+	instance := fs.String("instance", env("SECRETSYNC_INSTANCE", "secretsync"), "instance name")
+	invNS := fs.String("inventory-namespace", env("SECRETSYNC_NAMESPACE", defaultNamespace()), "namespace of the inventory ConfigMap")
+	kubeconfig := fs.String("kubeconfig", env("KUBECONFIG", ""), "kubeconfig file")
+	if err := fs.Parse(args); err != nil {
+		return flagExit(err)
+	}
+	target := fs.Arg(0)
+	ns, name, ok := strings.Cut(target, "/")
+	if !ok || ns == "" || name == "" {
+		fmt.Fprintln(stderr, "usage: secretsync explain NAMESPACE/SECRET [PATH]")
+		return exitUsage
+	}
+	path := "."
+	if fs.NArg() > 1 {
+		path = fs.Arg(1)
+	}
+	cfg, err := kubeConfig(*kubeconfig)
+	if err != nil {
+		fmt.Fprintf(stderr, "secretsync explain: %v\n", err)
+		return exitUsage
+	}
+	kube, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "secretsync explain: %v\n", err)
+		return exitUsage
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s, err := kube.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		fmt.Fprintf(stderr, "secretsync explain: %v\n", err)
+		return exitFindings
+	}
+	fmt.Fprintf(stdout, "Secret %s/%s\n", ns, name)
+	fmt.Fprintf(stdout, "  managed by:      %s (instance %s)\n", orDash(s.Labels[reconciler.LabelManagedBy]), orDash(s.Labels[reconciler.LabelInstance]))
+	fmt.Fprintf(stdout, "  ExternalSecret:  %s\n", orDash(s.Annotations[reconciler.AnnotationExternalSecret]))
+	fmt.Fprintf(stdout, "  file:            %s\n", orDash(s.Annotations[reconciler.AnnotationSource]))
+	fmt.Fprintf(stdout, "  last written at: %s\n", orDash(s.Annotations[reconciler.AnnotationRevision]))
+	if cm, err := kube.CoreV1().ConfigMaps(*invNS).Get(ctx, "secretsync-inventory-"+*instance, metav1.GetOptions{}); err == nil {
+		if inv, err := reconciler.DecodeInventory(cm.BinaryData); err == nil {
+			for _, st := range inv.Status {
+				if st.Target == target {
+					fmt.Fprintf(stdout, "  condition:       ready=%v reason=%s %s\n", st.Ready, st.Reason, st.Message)
+					for ref, v := range st.Versions {
+						fmt.Fprintf(stdout, "  version:         %s = %s\n", ref, v)
+					}
+				}
+			}
+		}
+	}
+	_, set, err := renderDir(path, *defNS)
+	if err != nil {
+		fmt.Fprintf(stderr, "secretsync explain: render %s: %v\n", path, err)
+		return exitFindings
+	}
+	plan := review.MakePlan("", "", nil, set)
+	for _, sp := range plan.Secrets {
+		if sp.Namespace+"/"+sp.Name != target {
+			continue
+		}
+		fmt.Fprintf(stdout, "  in %s now: ExternalSecret %s (%s)\n", path, sp.ExternalSecret, sp.Source)
+		for _, k := range sp.Keys {
+			fmt.Fprintf(stdout, "    %-24s <- %s\n", k.Key, k.After)
+		}
+		return exitClean
+	}
+	fmt.Fprintf(stdout, "  no ExternalSecret in %s produces it any more\n", path)
+	return exitClean
+}
+
+func flagExit(err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return exitClean
+	}
+	return exitUsage
+}

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/secretsync/secretsync/internal/gittest"
+)
+
+func TestValidateExitCodes(t *testing.T) {
+	broken := t.TempDir()
+	if err := os.WriteFile(filepath.Join(broken, "es.yaml"), []byte("apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: {name: x}\nspec: {}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		args []string
+		want int
+	}{
+		{"a clean example exits 0", []string{"../../examples/basic"}, exitClean},
+		{"findings exit 1", []string{broken}, exitFindings},
+		{"a path that does not exist exits 2", []string{filepath.Join(broken, "nope")}, exitUsage},
+		{"a bad flag exits 2", []string{"--nope"}, exitUsage},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			if got := validateCmd(c.args, &out, &errOut); got != c.want {
+				t.Fatalf("exit %d, want %d\n%s%s", got, c.want, out.String(), errOut.String())
+			}
+		})
+	}
+}
+
+func TestPlanAgainstACommit(t *testing.T) {
+	dir := t.TempDir()
+	repo, err := gittest.Init(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := repo.CopyDir("base", "../../examples/basic", "secrets"); err != nil {
+		t.Fatal(err)
+	}
+	// The working tree drops one ExternalSecret.
+	if err := os.WriteFile(filepath.Join(dir, "secrets", "kustomization.yaml"), []byte("namespace: demo\nresources: [store.yaml, database.yaml]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	if code := planCmd([]string{"--base", "main", "--format", "markdown", filepath.Join(dir, "secrets")}, &out, &errOut); code != exitClean {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	if !strings.Contains(out.String(), "**1** to delete") || !strings.Contains(out.String(), "payments-api") {
+		t.Fatalf("plan:\n%s", out.String())
+	}
+	if code := planCmd([]string{filepath.Join(dir, "secrets")}, &out, &errOut); code != exitUsage {
+		t.Fatalf("plan without --base exited %d", code)
+	}
+	if code := planCmd([]string{"--base", "no-such-ref", filepath.Join(dir, "secrets")}, &out, &errOut); code != exitUsage {
+		t.Fatalf("plan with an unknown base exited %d", code)
+	}
+}

@@ -1,0 +1,115 @@
+package review
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+)
+
+const (
+	green  = "\x1b[32m"
+	red    = "\x1b[31m"
+	yellow = "\x1b[33m"
+	reset  = "\x1b[0m"
+)
+
+var marks = map[string]string{"create": "+", "delete": "-", "change": "~", "add": "+", "remove": "-"}
+
+// WriteTable prints the plan for a terminal, in colour when color is set.
+func WriteTable(w io.Writer, p Plan, color bool) error {
+	paint := func(action, s string) string {
+		if !color {
+			return s
+		}
+		switch action {
+		case "create", "add":
+			return green + s + reset
+		case "delete", "remove":
+			return red + s + reset
+		}
+		return yellow + s + reset
+	}
+	fmt.Fprintf(w, "secretsync plan %s..%s: %d to create, %d to change, %d to delete\n", p.Base, p.Head, p.Summary.Create, p.Summary.Change, p.Summary.Delete)
+	for _, f := range p.Findings {
+		fmt.Fprintf(w, "finding: %s\n", f)
+	}
+	if len(p.Secrets) == 0 {
+		fmt.Fprintln(w, "no Secret changes")
+		return nil
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "\nSECRET\tKEY\tBEFORE\tAFTER")
+	for _, s := range p.Secrets {
+		fmt.Fprintf(tw, "%s\t\t\t%s\n", paint(s.Action, marks[s.Action]+" "+s.Namespace+"/"+s.Name), "("+s.Action+", "+s.ExternalSecret+" in "+s.Source+")")
+		for _, k := range s.Keys {
+			fmt.Fprintf(tw, "\t%s\t%s\t%s\n", paint(k.Action, marks[k.Action]+" "+k.Key), dash(k.Before), dash(k.After))
+		}
+	}
+	return tw.Flush()
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// WriteMarkdown prints the plan as a pull-request comment: a summary, then
+// one collapsible section per namespace.
+func WriteMarkdown(w io.Writer, p Plan) error {
+	fmt.Fprintf(w, "### secretsync plan `%s` → `%s`\n\n", p.Base, p.Head)
+	fmt.Fprintf(w, "**%d** to create · **%d** to change · **%d** to delete\n\n", p.Summary.Create, p.Summary.Change, p.Summary.Delete)
+	if len(p.Findings) > 0 {
+		fmt.Fprintf(w, "> [!WARNING]\n> %d validation findings\n\n", len(p.Findings))
+		for _, f := range p.Findings {
+			fmt.Fprintf(w, "- `%s`\n", md(f.String()))
+		}
+		fmt.Fprintln(w)
+	}
+	var namespaces []string
+	byNS := map[string][]SecretPlan{}
+	for _, s := range p.Secrets {
+		if _, ok := byNS[s.Namespace]; !ok {
+			namespaces = append(namespaces, s.Namespace)
+		}
+		byNS[s.Namespace] = append(byNS[s.Namespace], s)
+	}
+	for _, ns := range namespaces {
+		fmt.Fprintf(w, "<details><summary><b>%s</b>: %d Secrets</summary>\n\n", ns, len(byNS[ns]))
+		fmt.Fprintln(w, "| Secret | Key | Before | After |")
+		fmt.Fprintln(w, "|---|---|---|---|")
+		for _, s := range byNS[ns] {
+			fmt.Fprintf(w, "| %s **%s** (%s) | | | `%s` in `%s` |\n", marks[s.Action], s.Name, s.Action, s.ExternalSecret, s.Source)
+			for _, k := range s.Keys {
+				fmt.Fprintf(w, "| | %s `%s` | %s | %s |\n", marks[k.Action], md(k.Key), code(k.Before), code(k.After))
+			}
+		}
+		fmt.Fprintln(w, "\n</details>")
+	}
+	if len(p.Secrets) == 0 {
+		fmt.Fprintln(w, "No Secret changes.")
+	}
+	return nil
+}
+
+func code(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "`" + md(s) + "`"
+}
+
+// md keeps a string from breaking a table cell or a code span.
+func md(s string) string {
+	return strings.NewReplacer("|", `\|`, "`", "'", "\n", " ").Replace(s)
+}
+
+// WriteJSON prints the plan as JSON (the Plan type is the schema).
+func WriteJSON(w io.Writer, p Plan) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(p)
+}

@@ -1,0 +1,254 @@
+package review
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/secretsync/secretsync/render"
+)
+
+// Plan is what a change does to Secrets: for each Secret created, deleted
+// or changed, the mapping of every key before and after. Mappings name
+// stores, keys, properties, versions and templates; never values.
+type Plan struct {
+	Base     string       `json:"base"`
+	Head     string       `json:"head"`
+	Summary  Summary      `json:"summary"`
+	Secrets  []SecretPlan `json:"secrets"`
+	Findings []Finding    `json:"findings"`
+}
+
+// Summary counts the Secrets by action.
+type Summary struct {
+	Create int `json:"create"`
+	Delete int `json:"delete"`
+	Change int `json:"change"`
+}
+
+// SecretPlan is one Secret that the change touches.
+type SecretPlan struct {
+	Namespace      string      `json:"namespace"`
+	Name           string      `json:"name"`
+	Action         string      `json:"action"` // create, delete, change
+	ExternalSecret string      `json:"externalSecret"`
+	Source         string      `json:"source"`
+	Keys           []KeyChange `json:"keys"`
+}
+
+// KeyChange is one key's mapping before and after; an empty side means the
+// key is added or removed. Settings of the whole Secret (type, policies,
+// template metadata) appear as keys in parentheses.
+type KeyChange struct {
+	Key    string `json:"key"`
+	Action string `json:"action"` // add, remove, change
+	Before string `json:"before,omitempty"`
+	After  string `json:"after,omitempty"`
+}
+
+type secretMap struct {
+	es       *render.ExternalSecret
+	mappings map[string]string
+}
+
+// mappings describes, key by key, how an ExternalSecret fills its Secret.
+func mappings(es *render.ExternalSecret) map[string]string {
+	out := map[string]string{}
+	store := func(src *render.SourceRef) string {
+		kind, _, name := es.StoreRef(src)
+		return kind + "/" + name
+	}
+	ref := func(r render.RemoteRef) string {
+		parts := []string{"key " + short(r.Key)}
+		for _, kv := range [][2]string{{"property", r.Property}, {"version", r.Version}, {"decoding", r.DecodingStrategy},
+			{"conversion", r.ConversionStrategy}, {"metadata", r.MetadataPolicy}, {"nullBytes", r.NullBytePolicy}} {
+			if kv[1] != "" {
+				parts = append(parts, kv[0]+" "+kv[1])
+			}
+		}
+		return strings.Join(parts, ", ")
+	}
+	for _, d := range es.Spec.Data {
+		out[d.SecretKey] = store(d.SourceRef) + ": " + ref(d.RemoteRef)
+	}
+	for i, d := range es.Spec.DataFrom {
+		key := fmt.Sprintf("(dataFrom[%d])", i)
+		switch {
+		case d.Extract != nil:
+			out[key] = store(d.SourceRef) + ": every key of " + ref(*d.Extract)
+		case d.Find != nil:
+			var sel []string
+			if d.Find.Path != nil {
+				sel = append(sel, "path "+*d.Find.Path)
+			}
+			if d.Find.Name != nil {
+				sel = append(sel, "name ~ "+d.Find.Name.RegExp)
+			}
+			tags := make([]string, 0, len(d.Find.Tags))
+			for k, v := range d.Find.Tags {
+				tags = append(tags, k+"="+v)
+			}
+			sort.Strings(tags)
+			if len(tags) > 0 {
+				sel = append(sel, "tags "+strings.Join(tags, ","))
+			}
+			out[key] = store(d.SourceRef) + ": find " + strings.Join(sel, ", ")
+		}
+		for j, rw := range d.Rewrite {
+			k := fmt.Sprintf("(dataFrom[%d].rewrite[%d])", i, j)
+			if rw.Regexp != nil {
+				out[k] = "regexp " + rw.Regexp.Source + " -> " + rw.Regexp.Target
+			} else if rw.Transform != nil {
+				out[k] = "transform " + rw.Transform.Template
+			}
+		}
+	}
+	t := es.Spec.Target
+	for _, kv := range [][2]string{{"(creationPolicy)", t.CreationPolicy}, {"(deletionPolicy)", t.DeletionPolicy}} {
+		if kv[1] != "" {
+			out[kv[0]] = kv[1]
+		}
+	}
+	if t.Immutable {
+		out["(immutable)"] = "true"
+	}
+	if tp := t.Template; tp != nil {
+		if tp.Type != "" {
+			out["(type)"] = tp.Type
+		}
+		if tp.MergePolicy != "" {
+			out["(template.mergePolicy)"] = tp.MergePolicy
+		}
+		for k, body := range tp.Data {
+			out[k] = "template " + oneLine(body)
+		}
+		for i, tf := range tp.TemplateFrom {
+			k := fmt.Sprintf("(templateFrom[%d])", i)
+			switch {
+			case tf.Literal != nil:
+				out[k] = "literal " + oneLine(*tf.Literal)
+			case tf.ConfigMap != nil:
+				out[k] = "configMap " + tf.ConfigMap.Name + " " + items(tf.ConfigMap.Items)
+			case tf.Secret != nil:
+				out[k] = "secret " + tf.Secret.Name + " " + items(tf.Secret.Items)
+			}
+		}
+		for k, v := range tp.Metadata.Labels {
+			out["(label "+k+")"] = v
+		}
+		for k, v := range tp.Metadata.Annotations {
+			out["(annotation "+k+")"] = v
+		}
+	}
+	return out
+}
+
+func items(list []render.TemplateRefItem) string {
+	var parts []string
+	for _, it := range list {
+		s := it.Key
+		if it.TemplateAs != "" {
+			s += " as " + it.TemplateAs
+		}
+		parts = append(parts, s)
+	}
+	return "[" + strings.Join(parts, ", ") + "]"
+}
+
+func oneLine(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > 120 {
+		s = s[:117] + "..."
+	}
+	return s
+}
+
+// short keeps long keys (KMS ciphertext) readable.
+func short(k string) string {
+	if len(k) > 48 {
+		return k[:20] + "…(" + fmt.Sprint(len(k)) + " chars)"
+	}
+	return k
+}
+
+func index(set *render.Set) map[string]secretMap {
+	out := map[string]secretMap{}
+	if set == nil {
+		return out
+	}
+	for _, es := range set.ExternalSecrets {
+		out[es.Namespace+"/"+es.TargetName()] = secretMap{es: es, mappings: mappings(es)}
+	}
+	return out
+}
+
+// MakePlan compares two rendered revisions.
+func MakePlan(baseName, headName string, base, head *render.Set) Plan {
+	p := Plan{Base: baseName, Head: headName, Secrets: []SecretPlan{}, Findings: []Finding{}}
+	b, h := index(base), index(head)
+	targets := map[string]bool{}
+	for t := range b {
+		targets[t] = true
+	}
+	for t := range h {
+		targets[t] = true
+	}
+	sorted := make([]string, 0, len(targets))
+	for t := range targets {
+		sorted = append(sorted, t)
+	}
+	sort.Strings(sorted)
+	for _, t := range sorted {
+		before, hadB := b[t]
+		after, hasH := h[t]
+		ns, name, _ := strings.Cut(t, "/")
+		sp := SecretPlan{Namespace: ns, Name: name}
+		ref := after
+		switch {
+		case !hadB:
+			sp.Action = "create"
+			p.Summary.Create++
+		case !hasH:
+			sp.Action = "delete"
+			ref = before
+			p.Summary.Delete++
+		default:
+			sp.Action = "change"
+		}
+		sp.ExternalSecret = ref.es.Namespace + "/" + ref.es.Name
+		sp.Source = ref.es.Source
+		keys := map[string]bool{}
+		for k := range before.mappings {
+			keys[k] = true
+		}
+		for k := range after.mappings {
+			keys[k] = true
+		}
+		names := make([]string, 0, len(keys))
+		for k := range keys {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		for _, k := range names {
+			bv, inB := before.mappings[k]
+			av, inH := after.mappings[k]
+			switch {
+			case inB && inH && bv == av:
+			case !inB:
+				sp.Keys = append(sp.Keys, KeyChange{Key: k, Action: "add", After: av})
+			case !inH:
+				sp.Keys = append(sp.Keys, KeyChange{Key: k, Action: "remove", Before: bv})
+			default:
+				sp.Keys = append(sp.Keys, KeyChange{Key: k, Action: "change", Before: bv, After: av})
+			}
+		}
+		if sp.Action == "change" && len(sp.Keys) == 0 {
+			continue
+		}
+		if sp.Action == "change" {
+			p.Summary.Change++
+		}
+		p.Secrets = append(p.Secrets, sp)
+	}
+	return p
+}

@@ -1,0 +1,188 @@
+package review_test
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/secretsync/secretsync/render"
+	"github.com/secretsync/secretsync/review"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+const seeded = "hunter2-seeded-value"
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./review -update to create it)", err)
+	}
+	if diff := cmp.Diff(string(want), string(got)); diff != "" {
+		t.Fatalf("%s (-want +got):\n%s", name, diff)
+	}
+	if bytes.Contains(got, []byte(seeded)) {
+		t.Fatalf("%s contains a seeded value", name)
+	}
+}
+
+func copyDir(t *testing.T, src, dst string) {
+	t.Helper()
+	err := filepath.Walk(src, func(p string, info os.FileInfo, err error) error {
+		if err != nil || info.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		if err := os.MkdirAll(filepath.Join(dst, filepath.Dir(rel)), 0o755); err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func renderAt(t *testing.T, dir string) *render.Set {
+	t.Helper()
+	set, err := render.Render(context.Background(), dir, ".", render.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return set
+}
+
+func write(t *testing.T, dir, name, content string) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// examplesChange is examples/basic and a change to it: one mapping
+// altered, one ExternalSecret removed, one added with a template, and a
+// plaintext Secret that must be refused without showing its value.
+func examplesChange(t *testing.T) (base, head string) {
+	base, head = t.TempDir(), t.TempDir()
+	copyDir(t, "../examples/basic", base)
+	copyDir(t, "../examples/basic", head)
+	db, _ := os.ReadFile(filepath.Join(head, "database.yaml"))
+	write(t, head, "database.yaml", strings.Replace(string(db), "property: password", "property: credentials.password\n        version: AWSPREVIOUS", 1))
+	write(t, head, "payments.yaml", "")
+	write(t, head, "registry.yaml", `apiVersion: external-secrets.io/v1
+kind: ExternalSecret
+metadata: {name: registry}
+spec:
+  secretStoreRef: {name: aws}
+  target:
+    template:
+      type: kubernetes.io/dockerconfigjson
+      data: {.dockerconfigjson: '{"auths":{"{{ .host }}":{"auth":"{{ .auth }}"}}}'}
+  data:
+    - {secretKey: host, remoteRef: {key: demo/registry, property: host}}
+    - {secretKey: auth, remoteRef: {key: demo/registry, property: auth}}
+`)
+	write(t, head, "leak.yaml", "apiVersion: v1\nkind: Secret\nmetadata: {name: oops}\nstringData: {password: "+seeded+"}\n")
+	write(t, head, "kustomization.yaml", "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: demo\nresources: [store.yaml, database.yaml, registry.yaml, leak.yaml]\n")
+	return base, head
+}
+
+func TestPlanGoldenOnExamples(t *testing.T) {
+	base, head := examplesChange(t)
+	p := review.MakePlan("main@sha1:base", "head", renderAt(t, base), renderAt(t, head))
+	p.Findings = review.Validate(head, renderAt(t, head), review.Options{})
+	if p.Summary != (review.Summary{Create: 1, Change: 1, Delete: 1}) || len(p.Findings) != 1 {
+		t.Fatalf("summary %+v, findings %v", p.Summary, p.Findings)
+	}
+	var table, md, js bytes.Buffer
+	if err := review.WriteTable(&table, p, false); err != nil {
+		t.Fatal(err)
+	}
+	_ = review.WriteMarkdown(&md, p)
+	_ = review.WriteJSON(&js, p)
+	golden(t, "plan-examples.txt", table.Bytes())
+	golden(t, "plan-examples.md", md.Bytes())
+	golden(t, "plan-examples.json", js.Bytes())
+}
+
+// generated writes n ExternalSecrets across 20 overlays under one root
+// kustomization, with every fifth one changed in the head.
+func generated(t *testing.T, dir string, n int, head bool) {
+	t.Helper()
+	var roots []string
+	for o := range 20 {
+		ns := fmt.Sprintf("team-%02d", o)
+		od := filepath.Join(dir, "overlays", ns)
+		if err := os.MkdirAll(od, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		roots = append(roots, "overlays/"+ns)
+		var b strings.Builder
+		fmt.Fprintf(&b, "apiVersion: external-secrets.io/v1\nkind: SecretStore\nmetadata: {name: aws}\nspec: {provider: {aws: {service: SecretsManager, region: us-east-1}}}\n")
+		for i := o; i < n; i += 20 {
+			prop := "password"
+			if head && i%5 == 0 {
+				prop = "password_v2"
+			}
+			fmt.Fprintf(&b, "---\napiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: {name: app-%04d}\nspec:\n  secretStoreRef: {name: aws}\n  data: [{secretKey: password, remoteRef: {key: apps/app-%04d, property: %s}}]\n", i, i, prop)
+		}
+		write(t, od, "secrets.yaml", b.String())
+		write(t, od, "kustomization.yaml", "namespace: "+ns+"\nresources: [secrets.yaml]\n")
+	}
+	write(t, dir, "kustomization.yaml", "resources:\n  - "+strings.Join(roots, "\n  - ")+"\n")
+}
+
+func TestPlanGoldenOnAGeneratedRepo(t *testing.T) {
+	base, head := t.TempDir(), t.TempDir()
+	generated(t, base, 100, false)
+	generated(t, head, 100, true)
+	p := review.MakePlan("main", "head", renderAt(t, base), renderAt(t, head))
+	if p.Summary.Change != 20 {
+		t.Fatalf("summary %+v", p.Summary)
+	}
+	var md bytes.Buffer
+	_ = review.WriteMarkdown(&md, p)
+	golden(t, "plan-generated.md", md.Bytes())
+}
+
+func TestValidateFindsEachProblemWithFileAndLine(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "store.yaml", "apiVersion: external-secrets.io/v1\nkind: SecretStore\nmetadata: {name: aws, namespace: team}\nspec: {provider: {aws: {service: SecretsManager, region: us-east-1}}}\n")
+	write(t, dir, "typo.yaml", "apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: {name: typo, namespace: team}\nspec:\n  secretStoreRef: {name: aws}\n  data:\n    - secretKey: a\n      remoteRef:\n        key: k\n        propertee: x\n")
+	write(t, dir, "nostore.yaml", "apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: {name: nostore, namespace: team}\nspec:\n  secretStoreRef: {name: missing}\n  data: [{secretKey: a, remoteRef: {key: k}}]\n")
+	write(t, dir, "twins.yaml", "apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: {name: one, namespace: team}\nspec:\n  secretStoreRef: {name: aws}\n  target: {name: shared}\n  data: [{secretKey: a, remoteRef: {key: k}}]\n---\napiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: {name: two, namespace: team}\nspec:\n  secretStoreRef: {name: aws}\n  target: {name: shared}\n  data: [{secretKey: b, remoteRef: {key: k}}]\n")
+	write(t, dir, "elsewhere.yaml", "apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: {name: far, namespace: other}\nspec:\n  secretStoreRef: {name: aws}\n  data: [{secretKey: a, remoteRef: {key: k}}]\n")
+	var got []string
+	for _, f := range review.Validate(dir, renderAt(t, dir), review.Options{Namespaces: []string{"team"}}) {
+		got = append(got, f.String())
+	}
+	want := []string{
+		"elsewhere.yaml:3: ExternalSecret other/far: metadata.namespace: namespace other is not one secretsync may write to",
+		"elsewhere.yaml:6: ExternalSecret other/far: spec.data[0]: SecretStore other/aws is not in the rendered manifests",
+		"nostore.yaml:6: ExternalSecret team/nostore: spec.data[0]: SecretStore team/missing is not in the rendered manifests",
+		"twins.yaml:6: ExternalSecret team/one: spec.target: Secret team/shared is also written by ExternalSecret team/two (twins.yaml): both write it whole",
+		"twins.yaml:14: ExternalSecret team/two: spec.target: Secret team/shared is also written by ExternalSecret team/one (twins.yaml): both write it whole",
+		`typo.yaml:10: ExternalSecret team/typo: unknown field "spec.data[0].remoteRef.propertee"`,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("findings (-want +got):\n%s", diff)
+	}
+}
