@@ -160,15 +160,9 @@ func (r *Reconciler) Pass(ctx context.Context, force bool) (res Result) {
 	}
 
 	res.enter(StageRender, r.now())
-	set, err := render.Render(ctx, snap.Dir, r.cfg.Path, r.cfg.Render)
+	set, err := r.renderSnapshot(ctx, snap.Dir, &res)
 	if err != nil {
-		res.fail(RenderFailed, fmt.Errorf("render %s: %w", r.cfg.Path, err))
-		res.PruneSkipped = "render failed"
 		return res
-	}
-	for _, e := range set.Errors {
-		res.fail(RenderFailed, e)
-		res.Failed++
 	}
 
 	inv, err := r.loadInventory(ctx)
@@ -212,6 +206,22 @@ func (r *Reconciler) Pass(ctx context.Context, force bool) (res Result) {
 	res.enter(StageDone, r.now())
 	r.lastRev, r.lastOK = snap.Revision, res.OK()
 	return res
+}
+
+// renderSnapshot renders the configured path; per-object errors are
+// recorded in res and returned in the set.
+func (r *Reconciler) renderSnapshot(ctx context.Context, dir string, res *Result) (*render.Set, error) {
+	set, err := render.Render(ctx, dir, r.cfg.Path, r.cfg.Render)
+	if err != nil {
+		res.fail(RenderFailed, fmt.Errorf("render %s: %w", r.cfg.Path, err))
+		res.PruneSkipped = "render failed"
+		return nil, err
+	}
+	for _, e := range set.Errors {
+		res.fail(RenderFailed, e)
+		res.Failed++
+	}
+	return set, nil
 }
 
 // desiredSecret is one Secret to apply, with the ExternalSecret behind it.

@@ -16,6 +16,7 @@ Usage:
   secretsync validate [PATH]  check manifests: schema, ESO rules, stores, namespaces, writers (exit 0 clean, 1 findings, 2 error)
   secretsync plan --base REF [--head REF] [--format table|markdown|json] [PATH]
                              every Secret mapping a change creates, changes or deletes; never values
+  secretsync diff [PATH]      against the live cluster: Secrets the next pass would create, change (by key) or prune
   secretsync render [PATH]    the decoded ExternalSecrets and stores after kustomize, as YAML
   secretsync explain NAMESPACE/SECRET [PATH]
                              which file, ExternalSecret and remote references produce a Secret
@@ -40,6 +41,8 @@ func main() {
 		os.Exit(validateCmd(os.Args[2:], os.Stdout, os.Stderr))
 	case "plan":
 		os.Exit(planCmd(os.Args[2:], os.Stdout, os.Stderr))
+	case "diff":
+		os.Exit(diffCmd(os.Args[2:], os.Stdout, os.Stderr))
 	case "render":
 		os.Exit(renderCmd(os.Args[2:], os.Stdout, os.Stderr))
 	case "explain":

@@ -120,6 +120,33 @@ spec:
 		}
 	})
 
+	t.Run("explain names the file, the ExternalSecret and the reference", func(t *testing.T) {
+		var out, errOut bytes.Buffer
+		code := explainCmd([]string{"--kubeconfig", kube.Kubeconfig, "--inventory-namespace", "default", "default/app", repo.Dir}, &out, &errOut)
+		for _, want := range []string{"ExternalSecret:  default/app", "file:            secrets.yaml", "<- SecretStore/aws: key app/key", "ready=true"} {
+			if code != 0 || !strings.Contains(out.String(), want) {
+				t.Fatalf("exit %d, output lacks %q:\n%s%s", code, want, out.String(), errOut.String())
+			}
+		}
+	})
+
+	t.Run("diff reports a changed key by name, not value, and writes nothing", func(t *testing.T) {
+		sm.Create(t, "app/other", "other-seeded-value")
+		b, _ := os.ReadFile(filepath.Join(repo.Dir, "secrets.yaml"))
+		if err := os.WriteFile(filepath.Join(repo.Dir, "secrets.yaml"), []byte(strings.Replace(string(b), "key: app/key}", "key: app/other}", 1)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		defer os.WriteFile(filepath.Join(repo.Dir, "secrets.yaml"), b, 0o644)
+		var out, errOut bytes.Buffer
+		code := diffCmd([]string{"--kubeconfig", kube.Kubeconfig, "--inventory-namespace", "default", "--aws-endpoint", sm.URL, repo.Dir}, &out, &errOut)
+		if code != 0 || !strings.Contains(out.String(), "change  default/app ~key") {
+			t.Fatalf("exit %d:\n%s%s", code, out.String(), errOut.String())
+		}
+		if strings.Contains(out.String(), "other-seeded-value") || strings.Contains(out.String(), value) {
+			t.Fatal("diff printed a value")
+		}
+	})
+
 	sm.Delete(t, "app/key")
 	logs.Reset()
 	if code := runCmd(args, &logs); code != 1 {

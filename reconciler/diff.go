@@ -1,0 +1,111 @@
+package reconciler
+
+import (
+	"bytes"
+	"context"
+	"sort"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// SecretDiff is what the next pass would do to one Secret: create it,
+// change some keys (compared by value, reported by name), or prune it.
+// It holds no values.
+type SecretDiff struct {
+	Namespace string   `json:"namespace"`
+	Name      string   `json:"name"`
+	Action    string   `json:"action"` // create, change, prune
+	Added     []string `json:"added,omitempty"`
+	Changed   []string `json:"changed,omitempty"`
+	Removed   []string `json:"removed,omitempty"`
+	// Other is set when something besides data differs (type, labels,
+	// annotations).
+	Other bool `json:"other,omitempty"`
+}
+
+// Diff resolves everything as a forced pass would and compares it with the
+// cluster, writing nothing: no apply, no prune, no inventory, no Event.
+func (r *Reconciler) Diff(ctx context.Context) ([]SecretDiff, Result) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var res Result
+	snap, err := r.src.Fetch(ctx)
+	if err != nil {
+		res.fail(FetchFailed, err)
+		return nil, res
+	}
+	res.Revision = snap.Revision
+	set, err := r.renderSnapshot(ctx, snap.Dir, &res)
+	if err != nil {
+		return nil, res
+	}
+	inv, err := r.loadInventory(ctx)
+	if err != nil {
+		res.fail(ApplyFailed, err)
+		return nil, res
+	}
+	live, _ := r.listManaged(ctx, set)
+	merged, _ := r.listMerged(ctx, set)
+	want, blocked := r.desired(ctx, set, snap.Revision, live, merged, true, &res)
+	var out []SecretDiff
+	inGit := map[targetKey]bool{}
+	for _, d := range want {
+		inGit[d.target] = true
+		if d.gone || creationPolicy(d.es) == PolicyNone {
+			continue
+		}
+		current := live[d.target]
+		if merges(d.es) {
+			current = merged[d.target]
+		}
+		if current == nil {
+			if creationPolicy(d.es) != PolicyMerge {
+				out = append(out, SecretDiff{Namespace: d.target.namespace, Name: d.target.name, Action: "create", Added: d.shape.data})
+			}
+			continue
+		}
+		if d.shape.matches(current, d.hash) {
+			continue
+		}
+		out = append(out, compare(current, d))
+	}
+	for _, es := range set.ExternalSecrets {
+		inGit[target(es)] = true
+	}
+	if len(set.Errors) == 0 {
+		for _, e := range inv.Entries {
+			if !inGit[e.key()] && !blocked[e.key()] {
+				out = append(out, SecretDiff{Namespace: e.Namespace, Name: e.Name, Action: "prune"})
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		return out[i].Namespace+"/"+out[i].Name < out[j].Namespace+"/"+out[j].Name
+	})
+	return out, res
+}
+
+func compare(live *corev1.Secret, d desiredSecret) SecretDiff {
+	sd := SecretDiff{Namespace: d.target.namespace, Name: d.target.name, Action: "change"}
+	for _, k := range d.shape.data {
+		v, ok := live.Data[k]
+		switch {
+		case !ok:
+			sd.Added = append(sd.Added, k)
+		case !bytes.Equal(v, d.secret.Data[k]):
+			sd.Changed = append(sd.Changed, k)
+		}
+	}
+	if owning(d.es) {
+		// Keys the Secret holds and the desired one does not; an apply
+		// removes those secretsync wrote (others' keys stay).
+		for k := range live.Data {
+			if _, ours := d.secret.Data[k]; !ours {
+				sd.Removed = append(sd.Removed, k)
+			}
+		}
+	}
+	sort.Strings(sd.Removed)
+	sd.Other = len(sd.Added)+len(sd.Changed)+len(sd.Removed) == 0
+	return sd
+}
