@@ -31,5 +31,5 @@ demo: build
 clean:
 	rm -rf bin
 
-bench:
-	KUBEBUILDER_ASSETS="$$(bash hack/testbin.sh)" $(GO) run ./hack/bench -sizes 1000,10000
+bench: build
+	KUBEBUILDER_ASSETS="$$(bash hack/testbin.sh)" $(GO) run ./hack/bench -sizes 1000,10000 -secretsync $(BIN)

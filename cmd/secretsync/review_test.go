@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"sigs.k8s.io/yaml"
+
 	"github.com/secretsync/secretsync/internal/gittest"
 )
 
@@ -59,5 +61,25 @@ func TestPlanAgainstACommit(t *testing.T) {
 	}
 	if code := planCmd([]string{"--base", "no-such-ref", filepath.Join(dir, "secrets")}, &out, &errOut); code != exitUsage {
 		t.Fatalf("plan with an unknown base exited %d", code)
+	}
+}
+
+// TestCIExamplesRunTheReviewCommands keeps examples/ci in step with the
+// commands: each job must run validate and plan with flags that exist.
+func TestCIExamplesRunTheReviewCommands(t *testing.T) {
+	for _, f := range []string{"../../examples/ci/github-actions.yaml", "../../examples/ci/gitlab-ci.yaml"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc map[string]any
+		if err := yaml.Unmarshal(b, &doc); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		for _, want := range []string{"secretsync validate ", "secretsync plan --base ", "--format markdown"} {
+			if !strings.Contains(string(b), want) {
+				t.Fatalf("%s does not run %q", f, want)
+			}
+		}
 	}
 }

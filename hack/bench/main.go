@@ -60,7 +60,12 @@ func record(name string, value float64, unit, note string) {
 
 func main() {
 	sizes := flag.String("sizes", "1000,10000", "ExternalSecret counts to run")
+	bin := flag.String("secretsync", "bin/secretsync", "the secretsync binary, for the review commands")
 	flag.Parse()
+	if err := reviewBench(*bin); err != nil {
+		fmt.Fprintln(os.Stderr, "bench failed:", err)
+		os.Exit(1)
+	}
 	if err := run(*sizes); err != nil {
 		fmt.Fprintln(os.Stderr, "bench failed:", err)
 		os.Exit(1)
