@@ -111,3 +111,9 @@ func ClassOf(err error) Class {
 	}
 	return Unavailable
 }
+
+// Describer is a Provider that can confirm a reference exists without
+// reading its value.
+type Describer interface {
+	Describe(ctx context.Context, ref Ref) error
+}

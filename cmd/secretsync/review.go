@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/secretsync/secretsync/gitsource"
+	"github.com/secretsync/secretsync/providers/aws"
 	"github.com/secretsync/secretsync/reconciler"
 	"github.com/secretsync/secretsync/render"
 	"github.com/secretsync/secretsync/review"
@@ -145,6 +146,9 @@ func planCmd(args []string, stdout, stderr io.Writer) int {
 	base := fs.String("base", "", "the revision to compare with, like origin/main (required)")
 	head := fs.String("head", "", "the revision under review; empty: the working tree")
 	format := fs.String("format", "table", "table, markdown or json")
+	check := fs.Bool("check-remote", false, "confirm every referenced remote secret and property exists (DescribeSecret; GetSecretValue only for properties); needs AWS credentials")
+	region := fs.String("aws-region", env("SECRETSYNC_AWS_REGION", env("AWS_REGION", "")), "region for stores that name none (with --check-remote)")
+	endpoint := fs.String("aws-endpoint", env("SECRETSYNC_AWS_ENDPOINT", ""), "Secrets Manager endpoint URL (with --check-remote)")
 	if err := fs.Parse(args); err != nil {
 		return flagExit(err)
 	}
@@ -204,6 +208,11 @@ func planCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	p := review.MakePlan(*base+"@"+baseCommit[:12], headName, baseSet, headSet)
 	p.Findings = nonNil(review.Validate(headRoot, headSet, review.Options{Namespaces: splitList(*namespaces)}))
+	if *check {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		p.Findings = append(p.Findings, checkRemote(ctx, headSet, aws.NewFactory(aws.Options{Endpoint: *endpoint, DefaultRegion: *region}))...)
+	}
 	switch *format {
 	case "markdown":
 		err = review.WriteMarkdown(stdout, p)

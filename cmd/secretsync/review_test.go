@@ -9,8 +9,18 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/secretsync/secretsync/internal/awstest"
 	"github.com/secretsync/secretsync/internal/gittest"
 )
+
+func mustRead(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
 
 func TestValidateExitCodes(t *testing.T) {
 	broken := t.TempDir()
@@ -56,6 +66,26 @@ func TestPlanAgainstACommit(t *testing.T) {
 	if !strings.Contains(out.String(), "**1** to delete") || !strings.Contains(out.String(), "payments-api") {
 		t.Fatalf("plan:\n%s", out.String())
 	}
+	t.Run("--check-remote reports a missing secret and a missing property, never a value", func(t *testing.T) {
+		awstest.Isolate(t)
+		sm := awstest.StartSM(t)
+		sm.Create(t, "demo/database", `{"username":"u","password":"check-remote-seeded"}`)
+		out.Reset()
+		code := planCmd([]string{"--base", "main", "--format", "json", "--check-remote", "--aws-endpoint", sm.URL, filepath.Join(dir, "secrets")}, &out, &errOut)
+		if code != exitClean || sm.SM.Calls()["DescribeSecret"] != 1 {
+			t.Fatalf("exit %d, calls %v: %s%s", code, sm.SM.Calls(), out.String(), errOut.String())
+		}
+		if err := os.WriteFile(filepath.Join(dir, "secrets", "database.yaml"), []byte(strings.Replace(mustRead(t, "../../examples/basic/database.yaml"), "property: password", "property: pasword", 1)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		sm.Delete(t, "demo/database")
+		sm.Create(t, "demo/database", `{"username":"u","password":"check-remote-seeded"}`)
+		out.Reset()
+		code = planCmd([]string{"--base", "main", "--format", "json", "--check-remote", "--aws-endpoint", sm.URL, filepath.Join(dir, "secrets")}, &out, &errOut)
+		if code != exitFindings || !strings.Contains(out.String(), `property \"pasword\" not found`) || strings.Contains(out.String(), "check-remote-seeded") {
+			t.Fatalf("exit %d:\n%s", code, out.String())
+		}
+	})
 	if code := planCmd([]string{filepath.Join(dir, "secrets")}, &out, &errOut); code != exitUsage {
 		t.Fatalf("plan without --base exited %d", code)
 	}

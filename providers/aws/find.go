@@ -86,3 +86,38 @@ func (p *provider) metadata(ctx context.Context, ref providers.Ref) providers.Fe
 	}
 	return providers.Fetched{Value: providers.NewValue(b)}
 }
+
+// Describe confirms a secret (and, for a pinned version, that version)
+// exists, with DescribeSecret: no value is read.
+func (p *provider) Describe(ctx context.Context, ref providers.Ref) error {
+	if err := p.client.wait(ctx, "DescribeSecret"); err != nil {
+		return err
+	}
+	res, err := p.client.api.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(ref.Key)})
+	p.calls.add("DescribeSecret", err)
+	if err != nil {
+		return classify(smRef(ref.Key), err)
+	}
+	if res.DeletedDate != nil {
+		return &providers.Error{Class: providers.NotFound, Ref: smRef(ref.Key), Err: fmt.Errorf("scheduled for deletion")}
+	}
+	v := ref.Version
+	if v == "" || strings.HasPrefix(v, "uuid/") {
+		id := strings.TrimPrefix(v, "uuid/")
+		if id == "" {
+			return nil
+		}
+		if _, ok := res.VersionIdsToStages[id]; !ok {
+			return &providers.Error{Class: providers.NotFound, Ref: smRef(ref.Key), Err: fmt.Errorf("no version %s", id)}
+		}
+		return nil
+	}
+	for _, stages := range res.VersionIdsToStages {
+		for _, st := range stages {
+			if st == v {
+				return nil
+			}
+		}
+	}
+	return &providers.Error{Class: providers.NotFound, Ref: smRef(ref.Key), Err: fmt.Errorf("no version has stage %s", v)}
+}
