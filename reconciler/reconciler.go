@@ -109,6 +109,9 @@ func New(cfg Config, src Source, kube kubernetes.Interface, pf ProviderFactory, 
 	if cfg.PassTimeout <= 0 {
 		cfg.PassTimeout = 5 * time.Minute
 	}
+	if cfg.Render.Cache == nil {
+		cfg.Render.Cache = render.NewCache() // passes re-render only what changed
+	}
 	return &Reconciler{cfg: cfg, src: src, kube: kube, providers: pf, log: log, now: time.Now, states: map[string]*esState{}}, nil
 }
 

@@ -1,9 +1,12 @@
 package render
 
 import (
+	"encoding/json"
 	"fmt"
 	"path"
+	"runtime"
 	"strings"
+	"sync"
 
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/api/types"
@@ -16,17 +19,132 @@ const originAnnotation = "config.kubernetes.io/origin"
 // build runs kustomize on dir of the in-memory repo: plugins off, loads
 // restricted to the kustomization root, and nothing fetched from the
 // network. Origin annotations are switched on so each object keeps its file.
-func build(mem filesys.FileSystem, dir, kustFile string) ([]doc, error) {
+//
+// kustomize's cost grows with the square of the resources in one build, so
+// a kustomization that only aggregates folders is not built whole: each
+// folder is built on its own, in parallel, and the outputs concatenated in
+// order, which is what the whole build would produce. Each build is cached
+// by the content of every file it read.
+func build(mem filesys.FileSystem, dir, kustFile string, cache *Cache) ([]doc, error) {
+	leaves, err := plan(mem, dir, kustFile)
+	if err != nil {
+		return nil, err
+	}
+	results := make([][]doc, len(leaves))
+	errs := make([]error, len(leaves))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for i, leaf := range leaves {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			results[i], errs[i] = cache.build(mem, leaf)
+		}()
+	}
+	wg.Wait()
+	var out []doc
+	seen := map[string]string{}
+	for i := range leaves {
+		if errs[i] != nil {
+			return nil, errs[i]
+		}
+		for _, d := range results[i] {
+			if id := resID(d.json); id != "" {
+				if other, dup := seen[id]; dup {
+					return nil, fmt.Errorf("kustomize build %s: %s is in both %s and %s", strings.TrimPrefix(dir, "/"), id, other, d.source)
+				}
+				seen[id] = d.source
+			}
+			out = append(out, d)
+		}
+	}
+	return out, nil
+}
+
+// plan lists the folders to build on their own: dir itself, or, when its
+// kustomization only lists folders (no transformer, generator, namespace
+// or label of its own), the plans of those folders. Leaves get origin
+// annotations switched on and are checked for remote references here,
+// before any build runs in parallel.
+func plan(mem filesys.FileSystem, dir, kustFile string) ([]string, error) {
+	if children := aggregates(mem, dir, kustFile); children != nil {
+		var out []string
+		for _, c := range children {
+			sub, err := plan(mem, c, kustomizationIn(mem, c))
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, sub...)
+		}
+		return out, nil
+	}
 	if err := enableOrigins(mem, kustFile); err != nil {
 		return nil, err
 	}
 	if err := checkLocal(mem, dir, map[string]bool{}); err != nil {
 		return nil, err
 	}
+	return []string{dir}, nil
+}
+
+// aggregates returns the folders a kustomization only aggregates, or nil
+// when it does anything else.
+func aggregates(mem filesys.FileSystem, dir, kustFile string) []string {
+	b, err := mem.ReadFile(kustFile)
+	if err != nil {
+		return nil
+	}
+	var k map[string]any
+	if yaml.Unmarshal(b, &k) != nil {
+		return nil
+	}
+	for key := range k {
+		switch key {
+		case "apiVersion", "kind", "resources":
+		default:
+			return nil
+		}
+	}
+	res := stringList(k["resources"])
+	if len(res) == 0 {
+		return nil
+	}
+	var out []string
+	for _, r := range res {
+		p := path.Join(dir, r)
+		if isURL(r) || !mem.IsDir(p) || kustomizationIn(mem, p) == "" {
+			return nil
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// resID is apiVersion/kind/namespace/name of a rendered object.
+func resID(j []byte) string {
+	var h header
+	if json.Unmarshal(j, &h) != nil || h.Kind == "" {
+		return ""
+	}
+	return h.APIVersion + "/" + h.Kind + "/" + h.Metadata.Namespace + "/" + h.Metadata.Name
+}
+
+// buildOne runs kustomize on one folder.
+func buildOne(fsys filesys.FileSystem, dir string) ([]doc, error) {
 	opts := krusty.MakeDefaultOptions()
 	opts.LoadRestrictions = types.LoadRestrictionsRootOnly
 	opts.PluginConfig = types.DisabledPluginConfig()
-	rm, err := krusty.MakeKustomizer(opts).Run(mem, dir)
+	// kustomize keeps the OpenAPI schema in a global, set on every run: a
+	// build with an openapi field of its own runs alone.
+	if b, err := fsys.ReadFile(kustomizationIn(fsys, dir)); err == nil && strings.Contains(string(b), "openapi") {
+		kustomizeMu.Lock()
+		defer kustomizeMu.Unlock()
+	} else {
+		kustomizeMu.RLock()
+		defer kustomizeMu.RUnlock()
+	}
+	rm, err := krusty.MakeKustomizer(opts).Run(fsys, dir)
 	if err != nil {
 		return nil, fmt.Errorf("kustomize build %s: %w", strings.TrimPrefix(dir, "/"), err)
 	}

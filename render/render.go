@@ -34,6 +34,8 @@ type Options struct {
 	// DefaultNamespace is given to namespaced objects that name none, as
 	// kubectl apply and Flux do. Empty means "default".
 	DefaultNamespace string
+	// Cache, when set, reuses kustomize builds whose inputs are unchanged.
+	Cache *Cache
 }
 
 // Set is everything rendered from one revision.
@@ -109,7 +111,7 @@ func Render(ctx context.Context, dir, subpath string, opt Options) (*Set, error)
 	}
 	var docs []doc
 	if k := kustomizationIn(mem, root); k != "" {
-		docs, err = build(mem, root, k)
+		docs, err = build(mem, root, k, opt.Cache)
 	} else {
 		docs, err = readYAMLFiles(mem, root)
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/secretsync/secretsync/internal/gittest"
+	"github.com/secretsync/secretsync/render"
 )
 
 // reviewBench times `secretsync validate` and `secretsync plan` on a repo
@@ -57,6 +59,64 @@ func reviewBench(bin string) error {
 	}
 	record("validate_1k_seconds", v, "s", "1,000 ExternalSecrets, 20 overlays, one kustomize root; median of 5; target < 3")
 	record("plan_1k_seconds", p, "s", "same repo, two revisions rendered; median of 5; target < 3")
+	return renderBench()
+}
+
+// renderBench renders 10,000 ExternalSecrets in 20 kustomize overlays
+// under one root, cold (a new cache) and after one overlay changed (a warm
+// cache). Medians of three.
+func renderBench() error {
+	dir, err := os.MkdirTemp("", "secretsync-render-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	files := reviewRepo(10000, false)
+	for p, content := range files {
+		if err := os.MkdirAll(filepath.Join(dir, filepath.Dir(p)), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dir, p), []byte(content), 0o644); err != nil {
+			return err
+		}
+	}
+	timed := func(cache *render.Cache) (float64, error) {
+		start := time.Now()
+		set, err := render.Render(context.Background(), dir, "clusters", render.Options{Cache: cache})
+		if err != nil {
+			return 0, err
+		}
+		if len(set.ExternalSecrets) != 10000 {
+			return 0, fmt.Errorf("rendered %d ExternalSecrets", len(set.ExternalSecrets))
+		}
+		return time.Since(start).Seconds(), nil
+	}
+	var cold, changed []float64
+	for i := range 3 {
+		s, err := timed(render.NewCache())
+		if err != nil {
+			return err
+		}
+		cold = append(cold, s)
+		cache := render.NewCache()
+		if _, err := timed(cache); err != nil {
+			return err
+		}
+		overlay := filepath.Join(dir, "clusters/overlays/team-07/secrets.yaml")
+		b, _ := os.ReadFile(overlay)
+		if err := os.WriteFile(overlay, []byte(strings.Replace(string(b), "property: password", fmt.Sprintf("property: password_%d", i), 1)), 0o644); err != nil {
+			return err
+		}
+		s, err = timed(cache)
+		if err != nil {
+			return err
+		}
+		changed = append(changed, s)
+	}
+	sort.Float64s(cold)
+	sort.Float64s(changed)
+	record("render_10k_seconds", cold[1], "s", "10,000 ExternalSecrets, 20 kustomize overlays under one root, cold; target <= 2")
+	record("render_10k_one_changed_seconds", changed[1], "s", "the same after one overlay changed, cache warm; target <= 0.2")
 	return nil
 }
 

@@ -1,0 +1,135 @@
+package render
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// nested writes a root that aggregates two groups, each aggregating
+// overlays with their own namespace and a shared base.
+func nested(t *testing.T, dir string, change string) {
+	t.Helper()
+	files := map[string]string{
+		"kustomization.yaml":         "resources: [group-a, group-b]\n",
+		"group-a/kustomization.yaml": "resources: [one, two]\n",
+		"group-b/kustomization.yaml": "resources: [three]\n",
+		"base/kustomization.yaml":    "resources: [store.yaml]\n",
+		"base/store.yaml":            "apiVersion: external-secrets.io/v1\nkind: SecretStore\nmetadata: {name: aws}\nspec: {provider: {aws: {service: SecretsManager, region: us-east-1}}}\n",
+	}
+	for _, o := range []string{"group-a/one", "group-a/two", "group-b/three"} {
+		name := filepath.Base(o)
+		files[o+"/kustomization.yaml"] = "namespace: ns-" + name + "\nresources: [../../base, es.yaml]\ncommonLabels: {team: " + name + "}\n"
+		body := ""
+		for i := range 3 {
+			key := fmt.Sprintf("%s/k%d", name, i)
+			if o == change && i == 0 {
+				key += "-changed"
+			}
+			body += fmt.Sprintf("---\napiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: {name: es-%d}\nspec:\n  secretStoreRef: {name: aws}\n  data: [{secretKey: v, remoteRef: {key: %s}}]\n", i, key)
+		}
+		files[o+"/es.yaml"] = body
+	}
+	for p, c := range files {
+		if err := os.MkdirAll(filepath.Join(dir, filepath.Dir(p)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, p), []byte(c), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+type flat struct{ Source, JSON string }
+
+func flatten(docs []doc) []flat {
+	out := make([]flat, len(docs))
+	for i, d := range docs {
+		out[i] = flat{d.source, string(d.json)}
+	}
+	return out
+}
+
+func TestSplitBuildsEqualOneWholeBuild(t *testing.T) {
+	dir := t.TempDir()
+	nested(t, dir, "")
+	mem, err := loadTree(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	split, err := build(mem, "/", "/kustomization.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole, err := loadTree(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := enableOrigins(whole, "/kustomization.yaml"); err != nil {
+		t.Fatal(err)
+	}
+	one, err := buildOne(whole, "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(one) != 12 {
+		t.Fatalf("the whole build has %d objects", len(one))
+	}
+	if diff := cmp.Diff(flatten(one), flatten(split)); diff != "" {
+		t.Fatalf("split build differs from one whole build (-whole +split):\n%s", diff)
+	}
+}
+
+func TestTheCacheRebuildsOnlyWhatChanged(t *testing.T) {
+	dir := t.TempDir()
+	nested(t, dir, "")
+	cache := NewCache()
+	render := func() *Set {
+		set, err := Render(context.Background(), dir, ".", Options{Cache: cache})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return set
+	}
+	render()
+	if cache.Built != 3 || cache.Reused != 0 {
+		t.Fatalf("cold: built %d, reused %d", cache.Built, cache.Reused)
+	}
+	nested(t, dir, "group-a/two")
+	set := render()
+	if cache.Built != 4 || cache.Reused != 2 {
+		t.Fatalf("after one overlay changed: built %d, reused %d", cache.Built, cache.Reused)
+	}
+	var found bool
+	for _, es := range set.ExternalSecrets {
+		found = found || strings.HasSuffix(es.Spec.Data[0].RemoteRef.Key, "-changed")
+	}
+	if !found {
+		t.Fatal("the change is not in the render")
+	}
+	if err := os.WriteFile(filepath.Join(dir, "base", "store.yaml"), []byte("apiVersion: external-secrets.io/v1\nkind: SecretStore\nmetadata: {name: aws}\nspec: {provider: {aws: {service: SecretsManager, region: eu-west-1}}}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	render()
+	if cache.Built != 7 {
+		t.Fatalf("a change to a shared base rebuilt %d overlays in all, want every one", cache.Built-4)
+	}
+}
+
+func TestADuplicateAcrossSplitBuildsIsAnError(t *testing.T) {
+	dir := t.TempDir()
+	nested(t, dir, "")
+	// group-b now points at an overlay group-a already has.
+	if err := os.WriteFile(filepath.Join(dir, "group-b", "kustomization.yaml"), []byte("resources: [../group-a/one]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Render(context.Background(), dir, ".", Options{})
+	if err == nil || !strings.Contains(err.Error(), "is in both") {
+		t.Fatalf("err = %v", err)
+	}
+}
