@@ -2,6 +2,7 @@ package reconciler
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -43,6 +44,7 @@ func (r *Reconciler) apply(ctx context.Context, want []desiredSecret, live map[t
 		done[d.target] = d.es
 		r.log.Debug().Str("namespace", d.target.namespace).Str("secret", d.target.name).Msg("applied")
 	}
+	absent := r.knownAbsent(ctx, want, live)
 	var jobs []func()
 	// Merging writers of one target go in one job, in order, so that each
 	// expects the version the previous one wrote.
@@ -81,7 +83,7 @@ func (r *Reconciler) apply(ctx context.Context, want []desiredSecret, live map[t
 			mergeJobs[d.target] = append(mergeJobs[d.target], d)
 		default:
 			jobs = append(jobs, func() {
-				err := r.applyOne(ctx, d, current != nil)
+				err := r.applyOne(ctx, d, current != nil, absent[d.target])
 				mu.Lock()
 				defer mu.Unlock()
 				written(d, current == nil, err)
@@ -149,9 +151,9 @@ func (r *Reconciler) listManaged(ctx context.Context, set *render.Set) (map[targ
 
 // applyOne writes one Secret. A Secret that exists but is not this
 // instance's is never taken over.
-func (r *Reconciler) applyOne(ctx context.Context, d desiredSecret, ours bool) error {
+func (r *Reconciler) applyOne(ctx context.Context, d desiredSecret, ours bool, knownAbsent bool) error {
 	secrets := r.kube.CoreV1().Secrets(d.target.namespace)
-	if !ours {
+	if !ours && !knownAbsent {
 		existing, err := secrets.Get(ctx, d.target.name, metav1.GetOptions{})
 		switch {
 		case apierrors.IsNotFound(err):
@@ -172,4 +174,67 @@ func (r *Reconciler) applyOne(ctx context.Context, d desiredSecret, ours bool) e
 	}
 	_, err := secrets.Apply(ctx, ac, metav1.ApplyOptions{FieldManager: FieldManager, Force: true})
 	return err
+}
+
+// bulkCreates is how many new Secrets in one namespace make one
+// metadata-only LIST of its Secret names cheaper than a GET for each.
+const bulkCreates = 32
+
+// knownAbsent finds, for namespaces where many Secrets are to be created,
+// which target names no Secret holds yet, with one metadata-only LIST
+// (names, no data) per such namespace. Those creates skip the GET that
+// otherwise guards against taking over someone else's Secret.
+func (r *Reconciler) knownAbsent(ctx context.Context, want []desiredSecret, live map[targetKey]*corev1.Secret) map[targetKey]bool {
+	creates := map[string][]targetKey{}
+	for _, d := range want {
+		if !d.reused && owning(d.es) && live[d.target] == nil && !d.gone {
+			creates[d.target.namespace] = append(creates[d.target.namespace], d.target)
+		}
+	}
+	out := map[targetKey]bool{}
+	for ns, targets := range creates {
+		if len(targets) < bulkCreates {
+			continue
+		}
+		names, err := r.secretNames(ctx, ns)
+		if err != nil {
+			r.log.Debug().Err(err).Str("namespace", ns).Msg("names list failed; checking each create with a GET")
+			continue
+		}
+		for _, t := range targets {
+			if !names[t.name] {
+				out[t] = true
+			}
+		}
+	}
+	return out
+}
+
+// secretNames lists the names of every Secret in ns as
+// PartialObjectMetadata, 500 at a time: no Secret data crosses the wire.
+func (r *Reconciler) secretNames(ctx context.Context, ns string) (map[string]bool, error) {
+	names := map[string]bool{}
+	cont := ""
+	for {
+		req := r.kube.CoreV1().RESTClient().Get().Namespace(ns).Resource("secrets").
+			SetHeader("Accept", "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1").
+			Param("limit", "500")
+		if cont != "" {
+			req = req.Param("continue", cont)
+		}
+		raw, err := req.DoRaw(ctx)
+		if err != nil {
+			return nil, err
+		}
+		var list metav1.PartialObjectMetadataList
+		if err := json.Unmarshal(raw, &list); err != nil {
+			return nil, err
+		}
+		for _, item := range list.Items {
+			names[item.Name] = true
+		}
+		if cont = list.Continue; cont == "" {
+			return names, nil
+		}
+	}
 }

@@ -104,7 +104,7 @@ func New(cfg Config, src Source, kube kubernetes.Interface, pf ProviderFactory, 
 		cfg.RefreshInterval = time.Hour
 	}
 	if cfg.Concurrency <= 0 {
-		cfg.Concurrency = 16
+		cfg.Concurrency = 32
 	}
 	if cfg.PassTimeout <= 0 {
 		cfg.PassTimeout = 5 * time.Minute

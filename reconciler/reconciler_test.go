@@ -2,6 +2,7 @@ package reconciler_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -459,5 +460,24 @@ func TestNamespacesOutsideTheAllowedListAreRefused(t *testing.T) {
 	res := f.pass()
 	if res.Failed != 1 || !strings.Contains(res.Errors[0].Error(), "is not one secretsync may write to") || f.secret("a") != nil {
 		t.Fatalf("failed %d, errors %v", res.Failed, res.Errors)
+	}
+}
+
+func TestBulkCreatesStillRefuseSomeoneElsesSecret(t *testing.T) {
+	f := newFixture(t)
+	f.seed("k/a", "value-a-seeded")
+	f.createForeign("es-07", map[string]string{"v": "theirs"})
+	files := map[string]string{"store.yaml": f.store()}
+	for i := range 40 {
+		name := fmt.Sprintf("es-%02d", i)
+		files[name+".yaml"] = f.es(name, "v=k/a")
+	}
+	f.commit(files)
+	res := f.pass()
+	if res.Applied != 39 || res.Failed != 1 || !strings.Contains(res.Errors[0].Error(), "es-07") {
+		t.Fatalf("applied %d failed %d errors %v", res.Applied, res.Failed, res.Errors)
+	}
+	if got := data(f.secret("es-07"))["v"]; got != "theirs" {
+		t.Fatal("the existing Secret was overwritten")
 	}
 }

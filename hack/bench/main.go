@@ -54,6 +54,13 @@ type figure struct {
 
 var figures []figure
 
+// Set in main: the binary, and rates measured once for ratios.
+var (
+	secretsyncBin string
+	rawRate       float64
+	naiveRate     float64
+)
+
 func record(name string, value float64, unit, note string) {
 	figures = append(figures, figure{name, value, unit, note})
 }
@@ -62,6 +69,7 @@ func main() {
 	sizes := flag.String("sizes", "1000,10000", "ExternalSecret counts to run")
 	bin := flag.String("secretsync", "bin/secretsync", "the secretsync binary, for the review commands")
 	flag.Parse()
+	secretsyncBin = *bin
 	if err := reviewBench(*bin); err != nil {
 		fmt.Fprintln(os.Stderr, "bench failed:", err)
 		os.Exit(1)
@@ -103,6 +111,16 @@ func run(sizes string) error {
 		return err
 	}
 	defer kube.Stop()
+	ctx := context.Background()
+	if rawRate, err = rawApplyRate(ctx, kube, "raw-32", 3000, 32); err != nil {
+		return err
+	}
+	record("raw_apply_per_second", rawRate, "/s", "plain server-side applies of new 1 KiB Secrets, 32 clients")
+	one, err := rawApplyRate(ctx, kube, "raw-1", 500, 1)
+	if err != nil {
+		return err
+	}
+	record("raw_apply_per_second_1_client", one, "/s", "the same from one client")
 	for _, s := range strings.Split(sizes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil {
@@ -199,7 +217,12 @@ func scenario(kube *testenv.Env, dir string, n int) error {
 		return fmt.Errorf("cold pass: applied %d of %d, errors %v", cold.Applied, n, first(cold.Errors))
 	}
 	coldCalls := sm.TotalCalls()
-	record("cold_pass_"+l+"_seconds", cold.Duration.Seconds(), "s", fmt.Sprintf("fetch+render+resolve+apply of %d new Secrets", n))
+	record("cold_apply_"+l+"_seconds", cold.Duration.Seconds(), "s", fmt.Sprintf("fetch+render+resolve+apply of %d new Secrets", n))
+	ourRate := float64(n) / cold.Duration.Seconds()
+	record("cold_apply_"+l+"_vs_raw", ourRate/rawRate, "", "our Secrets/s over the raw apply rate; target >= 0.6")
+	if n == 10000 {
+		record("cold_apply_vs_raw", ourRate/rawRate, "", "at 10k")
+	}
 	record("cold_resolve_"+l+"_seconds", cold.Timings[reconciler.StageResolve].Seconds(), "s", "resolve stage alone, 20 ms per AWS call")
 	record("cold_aws_calls_"+l, float64(coldCalls), "", callsNote(sm))
 
@@ -214,6 +237,21 @@ func scenario(kube *testenv.Env, dir string, n int) error {
 	record("refresh_pass_"+l+"_seconds", refresh.Duration.Seconds(), "s", "every value fetched again, none changed")
 	record("refresh_aws_calls_"+l, float64(ours), "", callsNote(sm))
 	record("refresh_writes_"+l, float64(counter.Writes()), "", "API-server writes in that refresh")
+
+	// A commit that changes nothing for Secrets: render and compare all,
+	// fetch and write nothing.
+	if _, err := repo.Commit("docs", map[string]string{"README.md": "unrelated " + l}); err != nil {
+		return err
+	}
+	sm.ResetCalls()
+	counter.Reset()
+	noop := rec.Pass(ctx, false)
+	if !noop.OK() {
+		return fmt.Errorf("no-op pass: %v", first(noop.Errors))
+	}
+	record("noop_pass_"+l+"_seconds", noop.Duration.Seconds(), "s", "new revision, nothing changed: render, one LIST per namespace, compare")
+	record("noop_pass_"+l+"_writes", float64(counter.Writes()), "", "API-server writes in it")
+	record("noop_pass_"+l+"_aws_calls", float64(sm.TotalCalls()), "", "no refresh due")
 
 	// Nothing due: the pass stops after the fetch.
 	sm.ResetCalls()
@@ -236,7 +274,78 @@ func scenario(kube *testenv.Env, dir string, n int) error {
 			record("refresh_aws_calls_ratio", float64(base)/float64(ours), "x", "at 10k")
 		}
 	}
-	record("peak_rss_after_"+l+"_mib", peakRSSMiB(), "MiB", "bench process, which also holds the AWS test server")
+	if n <= 1000 {
+		kc2, err := kube.CountingClient(&testenv.Counter{})
+		if err != nil {
+			return err
+		}
+		if naiveRate, err = naive(ctx, kc2, client, instance, n); err != nil {
+			return err
+		}
+		record("naive_apply_per_second", naiveRate, "/s", "ESO's default way: concurrency 1, GetSecretValue, GET, then Create or Update")
+	}
+	if naiveRate > 0 {
+		record("cold_apply_"+l+"_speedup", ourRate/naiveRate, "x", "our Secrets/s over the naive baseline's (measured at 1k; linear at concurrency 1); target >= 10")
+		if n == 10000 {
+			record("cold_apply_10k_speedup", ourRate/naiveRate, "x", "at 10k")
+		}
+	}
+
+	// The secretsync process itself: RSS of one --once pass over n managed
+	// Secrets (everything resolved and compared, nothing written).
+	env := []string{"AWS_ACCESS_KEY_ID=AKIDBENCH", "AWS_SECRET_ACCESS_KEY=bench", "AWS_EC2_METADATA_DISABLED=true", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null"}
+	args := []string{"run", "--repo", "file://" + repo.Dir, "--path", "overlays", "--instance", instance, "--inventory-namespace", "default",
+		"--kubeconfig", kube.Kubeconfig, "--aws-endpoint", srv.URL, "--aws-region", "us-east-1", "--workdir", filepath.Join(dir, "proc")}
+	rss, _, err := procRun(secretsyncBin, env, append(args, "--once")...)
+	if err != nil {
+		return err
+	}
+	record("rss_"+l+"_mib", rss, "MiB", fmt.Sprintf("peak RSS of secretsync run --once over %d managed Secrets of ~1 KiB; target <= 150 at 10k", n))
+	if n == 10000 {
+		if err := fillUnrelated(ctx, kube, 30000); err != nil {
+			return err
+		}
+		rss2, _, err := procRun(secretsyncBin, env, append(args, "--once")...)
+		if err != nil {
+			return err
+		}
+		record("rss_10k_with_30k_unrelated_mib", rss2, "MiB", "the same with 30,000 unrelated Secrets in the cluster; must stay flat")
+
+		lat, err := webhookLatency(ctx, secretsyncBin, env, args, kube.Client, repo, filepath.Join(repo.Dir, "overlays", instance+"-00", "secrets.yaml"),
+			instance+"-00", "es-00000", instance, 10)
+		if err != nil {
+			return err
+		}
+		record("commit_to_applied_p50_seconds", percentile(lat, 0.5), "s", "webhook-triggered, 10 commits to a 10k repo; target <= 2")
+		record("commit_to_applied_p99_seconds", percentile(lat, 0.99), "s", "the slowest of the 10")
+
+		// Prune 1,000: every tenth ExternalSecret leaves Git.
+		files := map[string]string{}
+		for i := range namespaces {
+			p := filepath.Join("overlays", fmt.Sprintf("%s-%02d", instance, i), "secrets.yaml")
+			b, err := os.ReadFile(filepath.Join(repo.Dir, p))
+			if err != nil {
+				return err
+			}
+			docs := strings.Split(string(b), "---\n")
+			var kept []string
+			for k, d := range docs {
+				if k > 0 && (k-1)%10 == 0 {
+					continue
+				}
+				kept = append(kept, d)
+			}
+			files[p] = strings.Join(kept, "---\n")
+		}
+		if _, err := repo.Commit("prune", files); err != nil {
+			return err
+		}
+		pr := rec.Pass(ctx, false)
+		if !pr.OK() || pr.Pruned != 1000 {
+			return fmt.Errorf("prune pass: pruned %d, errors %v", pr.Pruned, first(pr.Errors))
+		}
+		record("prune_1k_seconds", pr.Timings[reconciler.StagePrune].Seconds(), "s", "1,000 removed ExternalSecrets: label check and conditional delete each")
+	}
 	return nil
 }
 
@@ -274,19 +383,4 @@ func first(errs []error) error {
 		return nil
 	}
 	return errs[0]
-}
-
-// peakRSSMiB reads VmHWM, the process's peak resident set size.
-func peakRSSMiB() float64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmHWM:" {
-			kb, _ := strconv.ParseFloat(f[1], 64)
-			return kb / 1024
-		}
-	}
-	return 0
 }

@@ -1,0 +1,246 @@
+package main
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/secretsync/secretsync/internal/gittest"
+	"github.com/secretsync/secretsync/internal/testenv"
+)
+
+// rawApplyRate measures the API server alone: server-side applies of n new
+// 1 KiB Secrets from `workers` concurrent clients, no secretsync logic.
+func rawApplyRate(ctx context.Context, kube *testenv.Env, ns string, n, workers int) (float64, error) {
+	kc, err := kube.CountingClient(&testenv.Counter{})
+	if err != nil {
+		return 0, err
+	}
+	if _, err := kc.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+		return 0, err
+	}
+	payload := []byte(strings.Repeat("x", 1024))
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var firstErr error
+	start := time.Now()
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				ac := corev1ac.Secret(fmt.Sprintf("raw-%05d", i), ns).WithData(map[string][]byte{"v": payload})
+				if _, err := kc.CoreV1().Secrets(ns).Apply(ctx, ac, metav1.ApplyOptions{FieldManager: "bench", Force: true}); err != nil {
+					mu.Lock()
+					firstErr = err
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	for i := range n {
+		jobs <- i
+	}
+	close(jobs)
+	wg.Wait()
+	return float64(n) / time.Since(start).Seconds(), firstErr
+}
+
+// naive works the way ESO does by default: one ExternalSecret at a time,
+// one GetSecretValue per reference, then a GET and a Create or Update of
+// the Secret. It returns Secrets per second.
+func naive(ctx context.Context, kube kubernetes.Interface, sm *secretsmanager.Client, instance string, n int) (float64, error) {
+	start := time.Now()
+	for j := range n {
+		ns := fmt.Sprintf("naive-%s-%02d", instance, j%namespaces)
+		if j < namespaces {
+			if _, err := kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+				return 0, err
+			}
+		}
+		out, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(fmt.Sprintf("%s/es-%05d", instance, j))})
+		if err != nil {
+			return 0, err
+		}
+		name := fmt.Sprintf("es-%05d", j)
+		s, err := kube.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
+		data := map[string][]byte{"value": []byte(aws.ToString(out.SecretString))}
+		switch {
+		case apierrors.IsNotFound(err):
+			_, err = kube.CoreV1().Secrets(ns).Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}, Data: data}, metav1.CreateOptions{})
+		case err == nil:
+			s.Data = data
+			_, err = kube.CoreV1().Secrets(ns).Update(ctx, s, metav1.UpdateOptions{})
+		}
+		if err != nil {
+			return 0, err
+		}
+	}
+	return float64(n) / time.Since(start).Seconds(), nil
+}
+
+// procRun runs the secretsync binary and returns its peak RSS in MiB.
+func procRun(bin string, env []string, args ...string) (float64, []byte, error) {
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return 0, out, fmt.Errorf("%s: %v\n%s", strings.Join(args, " "), err, tail(out))
+	}
+	ru, _ := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	if ru == nil {
+		return 0, out, nil
+	}
+	return float64(ru.Maxrss) / 1024, out, nil
+}
+
+func tail(b []byte) string {
+	if len(b) > 2000 {
+		b = b[len(b)-2000:]
+	}
+	return string(b)
+}
+
+// fillUnrelated creates n unrelated 1 KiB Secrets across 10 namespaces.
+func fillUnrelated(ctx context.Context, kube *testenv.Env, n int) error {
+	kc, err := kube.CountingClient(&testenv.Counter{})
+	if err != nil {
+		return err
+	}
+	for i := range 10 {
+		ns := fmt.Sprintf("unrelated-%02d", i)
+		if _, err := kc.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+			return err
+		}
+	}
+	payload := []byte(strings.Repeat("u", 1024))
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	for range 32 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				ns := fmt.Sprintf("unrelated-%02d", i%10)
+				_, _ = kc.CoreV1().Secrets(ns).Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("u-%05d", i), Namespace: ns},
+					Data: map[string][]byte{"v": payload}}, metav1.CreateOptions{})
+			}
+		}()
+	}
+	for i := range n {
+		jobs <- i
+	}
+	close(jobs)
+	wg.Wait()
+	return nil
+}
+
+// webhookLatency runs `secretsync run` as a service with the webhook on,
+// then, `samples` times: commits a change to one ExternalSecret, posts a
+// signed generic webhook, and waits until the Secret's content changes.
+func webhookLatency(ctx context.Context, bin string, env []string, args []string, kube kubernetes.Interface, repo *gittest.Repo,
+	file, ns, name, instance string, samples int) ([]float64, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	const secret = "bench-webhook-secret"
+	cmd := exec.Command(bin, append(args, "--webhook-addr", addr, "--interval", "1h", "--leader-elect=false", "--metrics-addr", "")...)
+	cmd.Env = append(append(os.Environ(), env...), "SECRETSYNC_WEBHOOK_SECRET="+secret)
+	logf, _ := os.CreateTemp("", "secretsync-bench-webhook-*.log")
+	defer os.Remove(logf.Name())
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	defer func() { _ = cmd.Process.Signal(syscall.SIGTERM); _, _ = cmd.Process.Wait() }()
+	// wait for the first pass
+	for deadline := time.Now().Add(3 * time.Minute); ; {
+		b, _ := os.ReadFile(logf.Name())
+		if strings.Contains(string(b), `"message":"pass"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("the service never finished its first pass:\n%s", tail(b))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	hash := func() string {
+		s, err := kube.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return ""
+		}
+		return s.Annotations["secretsync.io/data-hash"]
+	}
+	body, _ := os.ReadFile(file)
+	original := string(body)
+	var out []float64
+	for i := range samples {
+		before := hash()
+		// Alternate the remote key between two seeded secrets.
+		changed := original
+		if i%2 == 0 {
+			changed = strings.Replace(original, "key: "+instance+"/"+name+",", "key: "+instance+"/es-00001,", 1)
+		}
+		rel, _ := filepath.Rel(repo.Dir, file)
+		start := time.Now()
+		if _, err := repo.Commit("change", map[string]string{rel: changed}); err != nil {
+			return nil, err
+		}
+		ts := strconv.FormatInt(time.Now().Unix(), 10)
+		payload := fmt.Sprintf(`{"n":%d}`, i)
+		mac := hmac.New(sha256.New, []byte(secret))
+		mac.Write([]byte(ts + "." + payload))
+		req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/hook/generic", strings.NewReader(payload))
+		req.Header.Set("X-Secretsync-Timestamp", ts)
+		req.Header.Set("X-Secretsync-Signature", "sha256="+hex.EncodeToString(mac.Sum(nil)))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusAccepted {
+			return nil, fmt.Errorf("webhook answered %d", resp.StatusCode)
+		}
+		for hash() == before {
+			if time.Since(start) > time.Minute {
+				b, _ := os.ReadFile(logf.Name())
+				return nil, fmt.Errorf("commit %d never applied:\n%s", i, tail(b))
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		out = append(out, time.Since(start).Seconds())
+	}
+	return out, nil
+}
+
+func percentile(xs []float64, p float64) float64 {
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	i := int(p * float64(len(s)-1))
+	return s[i]
+}
