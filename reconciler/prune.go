@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -62,17 +63,24 @@ func (r *Reconciler) prune(ctx context.Context, old Inventory, set *render.Set, 
 		res.fail(PruneFailed, fmt.Errorf("prune refused: %s; would delete %s", reason, strings.Join(keysOf(candidates), ", ")))
 		return refuse(reason)
 	}
+	var mu sync.Mutex
+	jobs := make([]func(), 0, len(candidates))
 	for _, e := range candidates {
-		deleted, err := r.pruneOne(ctx, e)
-		if err != nil {
-			res.fail(PruneFailed, fmt.Errorf("prune secret %s: %w", e.key(), err))
-			next.Entries = append(next.Entries, e)
-			continue
-		}
-		if deleted {
-			res.Pruned++
-		}
+		jobs = append(jobs, func() {
+			deleted, err := r.pruneOne(ctx, e)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				res.fail(PruneFailed, fmt.Errorf("prune secret %s: %w", e.key(), err))
+				next.Entries = append(next.Entries, e)
+				return
+			}
+			if deleted {
+				res.Pruned++
+			}
+		})
 	}
+	runAll(r.cfg.Concurrency, jobs)
 	return next
 }
 

@@ -117,20 +117,25 @@ func (r *Reconciler) emitEvents(ctx context.Context, statuses, old []Status, res
 	for _, es := range set.ExternalSecrets {
 		byID[esID(es)] = es
 	}
+	var jobs []func()
+	emit := func(t targetKey, typ, reason, msg string) {
+		jobs = append(jobs, func() { r.event(ctx, t, typ, reason, msg) })
+	}
 	for _, st := range statuses {
 		es := byID[st.ExternalSecret]
 		o := res.outcomes[st.ExternalSecret]
 		switch {
 		case o != nil && o.written && o.created:
-			r.event(ctx, target(es), corev1.EventTypeNormal, "Created", "created from ExternalSecret "+st.ExternalSecret+" ("+st.Source+") at "+res.Revision)
+			emit(target(es), corev1.EventTypeNormal, "Created", "created from ExternalSecret "+st.ExternalSecret+" ("+st.Source+") at "+res.Revision)
 		case o != nil && o.written:
-			r.event(ctx, target(es), corev1.EventTypeNormal, "Updated", "updated from ExternalSecret "+st.ExternalSecret+" ("+st.Source+") at "+res.Revision)
+			emit(target(es), corev1.EventTypeNormal, "Updated", "updated from ExternalSecret "+st.ExternalSecret+" ("+st.Source+") at "+res.Revision)
 		case !st.Ready && (prev[st.ExternalSecret].Ready || prev[st.ExternalSecret].Message != st.Message):
 			if t, ok := parseKey(st.Target); ok {
-				r.event(ctx, t, corev1.EventTypeWarning, "SyncFailed", st.Reason+": "+st.Message)
+				emit(t, corev1.EventTypeWarning, "SyncFailed", st.Reason+": "+st.Message)
 			}
 		}
 	}
+	runAll(r.cfg.Concurrency, jobs)
 }
 
 func (r *Reconciler) event(ctx context.Context, t targetKey, typ, reason, msg string) {
