@@ -136,14 +136,22 @@ func (r *Reconciler) listManaged(ctx context.Context, set *render.Set) (map[targ
 			continue
 		}
 		seen[ns] = true
-		list, err := r.kube.CoreV1().Secrets(ns).List(ctx, metav1.ListOptions{LabelSelector: sel})
-		if err != nil {
-			errs[ns] = fmt.Errorf("list managed secrets in %s: %w", ns, err)
-			continue
-		}
-		for i := range list.Items {
-			s := &list.Items[i]
-			live[targetKey{s.Namespace, s.Name}] = s
+		// Pages of 500 keep the peak memory of a large namespace down.
+		opts := metav1.ListOptions{LabelSelector: sel, Limit: 500}
+		for {
+			list, err := r.kube.CoreV1().Secrets(ns).List(ctx, opts)
+			if err != nil {
+				errs[ns] = fmt.Errorf("list managed secrets in %s: %w", ns, err)
+				break
+			}
+			for i := range list.Items {
+				s := &list.Items[i]
+				s.ManagedFields = nil // not needed, and the largest part
+				live[targetKey{s.Namespace, s.Name}] = s
+			}
+			if opts.Continue = list.Continue; opts.Continue == "" {
+				break
+			}
 		}
 	}
 	return live, errs

@@ -10,10 +10,12 @@ import (
 	"path/filepath"
 	"sync/atomic"
 
+	"github.com/go-logr/logr"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/util/flowcontrol"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 )
 
 // Env is a running control plane.
@@ -38,6 +40,7 @@ func Start(dir string) (*Env, error) {
 			return nil, fmt.Errorf("KUBEBUILDER_ASSETS=%s has no %s: run hack/testbin.sh", assets, bin)
 		}
 	}
+	ctrllog.SetLogger(logr.Discard()) // envtest logs through controller-runtime
 	env := &envtest.Environment{BinaryAssetsDirectory: assets}
 	cfg, err := env.Start()
 	if err != nil {
