@@ -16,11 +16,23 @@ var kustomizeMu sync.RWMutex
 // Cache keeps kustomize builds between renders. A build is reused while
 // every file it read (or looked for) is unchanged, so a commit that touches
 // one overlay re-renders only that overlay. A nil Cache builds every time.
+// One Cache serves one render at a time.
 type Cache struct {
 	mu     sync.Mutex
 	builds map[string]cachedBuild // by build folder
 	// Built and Reused count kustomize builds run and skipped.
 	Built, Reused int
+
+	// Plain YAML files by path, and decoded objects by content: a render
+	// re-parses and re-decodes only what changed. Entries a render did not
+	// use are dropped at its end.
+	files, filesNext     map[string]cachedFile
+	decoded, decodedNext map[[32]byte]*Set
+}
+
+type cachedFile struct {
+	sum  [32]byte
+	docs []doc
 }
 
 type cachedBuild struct {
@@ -29,7 +41,62 @@ type cachedBuild struct {
 }
 
 // NewCache returns an empty cache.
-func NewCache() *Cache { return &Cache{builds: map[string]cachedBuild{}} }
+func NewCache() *Cache {
+	return &Cache{builds: map[string]cachedBuild{}, files: map[string]cachedFile{}, filesNext: map[string]cachedFile{},
+		decoded: map[[32]byte]*Set{}, decodedNext: map[[32]byte]*Set{}}
+}
+
+func (c *Cache) file(path string, content []byte) ([]doc, bool) {
+	if c == nil {
+		return nil, false
+	}
+	sum := sha256.Sum256(content)
+	if f, ok := c.files[path]; ok && f.sum == sum {
+		c.filesNext[path] = f
+		return f.docs, true
+	}
+	return nil, false
+}
+
+func (c *Cache) keepFile(path string, content []byte, docs []doc) {
+	if c != nil {
+		c.filesNext[path] = cachedFile{sum: sha256.Sum256(content), docs: append([]doc(nil), docs...)}
+	}
+}
+
+// decode decodes one document into set, reusing an earlier decode of the
+// same source, content and options. Decoded objects are shared between
+// renders and must not be modified.
+func (c *Cache) decode(set *Set, d doc, opt Options) {
+	if c == nil || d.err != nil {
+		decodeInto(set, d, opt)
+		return
+	}
+	h := sha256.New()
+	h.Write([]byte(d.source + "\x00" + opt.DefaultNamespace + "\x00"))
+	h.Write(d.json)
+	var key [32]byte
+	copy(key[:], h.Sum(nil))
+	part, ok := c.decoded[key]
+	if !ok {
+		part = &Set{}
+		decodeInto(part, d, opt)
+	}
+	c.decodedNext[key] = part
+	set.ExternalSecrets = append(set.ExternalSecrets, part.ExternalSecrets...)
+	set.Stores = append(set.Stores, part.Stores...)
+	set.Skipped = append(set.Skipped, part.Skipped...)
+	set.Errors = append(set.Errors, part.Errors...)
+}
+
+// sweep ends a render: what it did not use is dropped.
+func (c *Cache) sweep() {
+	if c == nil {
+		return
+	}
+	c.files, c.filesNext = c.filesNext, map[string]cachedFile{}
+	c.decoded, c.decodedNext = c.decodedNext, map[[32]byte]*Set{}
+}
 
 func (c *Cache) build(mem filesys.FileSystem, dir string) ([]doc, error) {
 	if c == nil {

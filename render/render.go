@@ -113,15 +113,16 @@ func Render(ctx context.Context, dir, subpath string, opt Options) (*Set, error)
 	if k := kustomizationIn(mem, root); k != "" {
 		docs, err = build(mem, root, k, opt.Cache)
 	} else {
-		docs, err = readYAMLFiles(mem, root)
+		docs, err = readYAMLFiles(mem, root, opt.Cache)
 	}
 	if err != nil {
 		return nil, err
 	}
 	set := &Set{}
 	for _, d := range docs {
-		decodeInto(set, d, opt)
+		opt.Cache.decode(set, d, opt)
 	}
+	opt.Cache.sweep()
 	sortSet(set)
 	return set, nil
 }
@@ -218,7 +219,7 @@ type doc struct {
 	err    error
 }
 
-func readYAMLFiles(fsys filesys.FileSystem, root string) ([]doc, error) {
+func readYAMLFiles(fsys filesys.FileSystem, root string, cache *Cache) ([]doc, error) {
 	var files []string
 	err := fsys.Walk(root, func(p string, info fs.FileInfo, err error) error {
 		if err != nil {
@@ -239,6 +240,11 @@ func readYAMLFiles(fsys filesys.FileSystem, root string) ([]doc, error) {
 		if err != nil {
 			return nil, err
 		}
+		if cached, ok := cache.file(f, b); ok {
+			docs = append(docs, cached...)
+			continue
+		}
+		first := len(docs)
 		src := strings.TrimPrefix(f, "/")
 		r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(b)))
 		for i := 0; ; i++ {
@@ -260,6 +266,7 @@ func readYAMLFiles(fsys filesys.FileSystem, root string) ([]doc, error) {
 			}
 			docs = append(docs, doc{source: src, json: j})
 		}
+		cache.keepFile(f, b, docs[first:])
 	}
 	return docs, nil
 }

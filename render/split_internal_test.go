@@ -133,3 +133,36 @@ func TestADuplicateAcrossSplitBuildsIsAnError(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+func TestPlainYAMLIsParsedAndDecodedOnlyWhenItChanges(t *testing.T) {
+	dir := t.TempDir()
+	es := func(name, key string) string {
+		return "apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: {name: " + name + "}\nspec:\n  secretStoreRef: {name: aws}\n  data: [{secretKey: v, remoteRef: {key: " + key + "}}]\n"
+	}
+	write := func(name, content string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("a.yaml", es("a", "k/a"))
+	write("b.yaml", es("b", "k/b"))
+	cache := NewCache()
+	first, err := Render(context.Background(), dir, ".", Options{Cache: cache})
+	if err != nil {
+		t.Fatal(err)
+	}
+	write("b.yaml", es("b", "k/b2"))
+	second, err := Render(context.Background(), dir, ".", Options{Cache: cache})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.ExternalSecrets[0] != second.ExternalSecrets[0] {
+		t.Fatal("the unchanged file was decoded again")
+	}
+	if first.ExternalSecrets[1] == second.ExternalSecrets[1] || second.ExternalSecrets[1].Spec.Data[0].RemoteRef.Key != "k/b2" {
+		t.Fatal("the changed file was not decoded again")
+	}
+	if len(cache.files) != 2 || len(cache.decoded) != 2 {
+		t.Fatalf("the cache keeps %d files and %d decodes; want only the current 2", len(cache.files), len(cache.decoded))
+	}
+}

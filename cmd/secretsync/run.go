@@ -56,6 +56,9 @@ type runConfig struct {
 	webhookSecretFile         string
 	shutdownTimeout           time.Duration
 	reloadWorkloads           bool
+	concurrency               int
+	awsConcurrency            int
+	kubeQPS                   float64
 	configFile                string
 	namespaces                string
 	allowEmpty                bool
@@ -204,6 +207,9 @@ func parseRun(args []string, stderr io.Writer) (*runConfig, error) {
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", envDuration("SECRETSYNC_SHUTDOWN_TIMEOUT", 25*time.Second), "on SIGTERM, how long a pass in flight may run before it is cut off [SECRETSYNC_SHUTDOWN_TIMEOUT]")
 	fs.BoolVar(&c.reloadWorkloads, "reload-workloads", env("SECRETSYNC_RELOAD_WORKLOADS", "") == "true", "roll out Deployments, StatefulSets and DaemonSets annotated secretsync.io/reload when their Secrets change [SECRETSYNC_RELOAD_WORKLOADS]")
 	fs.StringVar(&c.configFile, "config", env("SECRETSYNC_CONFIG", ""), "YAML file of settings named like these flags (repo: ..., interval: 1m); flags win over it, and it wins over environment variables [SECRETSYNC_CONFIG]")
+	fs.IntVar(&c.concurrency, "concurrency", envInt("SECRETSYNC_CONCURRENCY", 32), "API-server writes in flight: more is faster until the API server's own limit; each costs a connection's share of its priority level [SECRETSYNC_CONCURRENCY]")
+	fs.IntVar(&c.awsConcurrency, "aws-concurrency", envInt("SECRETSYNC_AWS_CONCURRENCY", 16), "AWS calls in flight per identity; the token buckets still cap the rate [SECRETSYNC_AWS_CONCURRENCY]")
+	fs.Float64Var(&c.kubeQPS, "kube-qps", envFloat("SECRETSYNC_KUBE_QPS", 0), "client-side limit on API requests per second; 0 leaves the limiting to the API server's priority and fairness [SECRETSYNC_KUBE_QPS]")
 	fs.StringVar(&c.logLevel, "log-level", env("SECRETSYNC_LOG_LEVEL", "info"), "debug, info, warn or error [SECRETSYNC_LOG_LEVEL]")
 	if err := applyConfigFile(fs, configFileArg(args, c.configFile)); err != nil {
 		return nil, err
@@ -311,18 +317,23 @@ func runCmd(args []string, stderr io.Writer) int {
 		log.Error().Err(err).Msg("startup")
 		return 2
 	}
+	if c.kubeQPS > 0 {
+		rc.RateLimiter = nil
+		rc.QPS, rc.Burst = float32(c.kubeQPS), int(2*c.kubeQPS)+1
+	}
 	kube, err := kubernetes.NewForConfig(rc)
 	if err != nil {
 		log.Error().Err(err).Msg("startup")
 		return 2
 	}
-	pf := aws.NewFactory(aws.Options{Endpoint: c.awsEndpoint, KMSEndpoint: c.kmsEndpoint, STSEndpoint: c.stsEndpoint, DefaultRegion: c.awsRegion})
+	pf := aws.NewFactory(aws.Options{Endpoint: c.awsEndpoint, KMSEndpoint: c.kmsEndpoint, STSEndpoint: c.stsEndpoint, DefaultRegion: c.awsRegion, Concurrency: c.awsConcurrency})
 	rec, err := reconciler.New(reconciler.Config{
 		Instance:           c.instance,
 		InventoryNamespace: c.inventoryNS,
 		Path:               c.path,
 		RefreshInterval:    c.refreshInterval,
 		PassTimeout:        c.passTimeout,
+		Concurrency:        c.concurrency,
 		Namespaces:         splitList(c.namespaces),
 		AllowEmpty:         c.allowEmpty,
 		PruneBudget:        c.pruneBudget,

@@ -307,6 +307,11 @@ func scenario(kube *testenv.Env, dir string, n int) error {
 			return err
 		}
 		record("rss_10k_with_30k_unrelated_mib", rss2, "MiB", "the same with 30,000 unrelated Secrets in the cluster; must stay flat")
+		rss3, _, err := procRun(secretsyncBin, append(env, "GOMEMLIMIT=128MiB"), append(args, "--once")...)
+		if err != nil {
+			return err
+		}
+		record("rss_10k_gomemlimit_128_mib", rss3, "MiB", "the same pass with GOMEMLIMIT=128MiB (a soft limit the Go GC works to)")
 
 		lat, err := webhookLatency(ctx, secretsyncBin, env, args, kube.Client, repo, filepath.Join(repo.Dir, "overlays", instance+"-00", "secrets.yaml"),
 			instance+"-00", "es-00000", instance, 10)
