@@ -249,7 +249,7 @@ func scenario(kube *testenv.Env, dir string, n int) error {
 	if !noop.OK() {
 		return fmt.Errorf("no-op pass: %v", first(noop.Errors))
 	}
-	record("noop_pass_"+l+"_seconds", noop.Duration.Seconds(), "s", "new revision, nothing changed: render, one LIST per namespace, compare")
+	record("noop_pass_"+l+"_seconds", noop.Duration.Seconds(), "s", fmt.Sprintf("new revision, nothing changed; stages %v", noop.Timings))
 	record("noop_pass_"+l+"_writes", float64(counter.Writes()), "", "API-server writes in it")
 	record("noop_pass_"+l+"_aws_calls", float64(sm.TotalCalls()), "", "no refresh due")
 

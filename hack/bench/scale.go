@@ -101,19 +101,43 @@ func naive(ctx context.Context, kube kubernetes.Interface, sm *secretsmanager.Cl
 	return float64(n) / time.Since(start).Seconds(), nil
 }
 
-// procRun runs the secretsync binary and returns its peak RSS in MiB.
+// procRun runs the secretsync binary and returns its peak RSS in MiB,
+// read as VmHWM from /proc while it runs. (wait4's ru_maxrss would report
+// this much larger bench process: Go starts children with a shared-memory
+// fork, and Linux carries that address space's peak across exec.)
 func procRun(bin string, env []string, args ...string) (float64, []byte, error) {
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), env...)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return 0, out, fmt.Errorf("%s: %v\n%s", strings.Join(args, " "), err, tail(out))
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		return 0, nil, err
 	}
-	ru, _ := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	if ru == nil {
-		return 0, out, nil
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	status := fmt.Sprintf("/proc/%d/status", cmd.Process.Pid)
+	var peak float64
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-done:
+			if err != nil {
+				return 0, []byte(out.String()), fmt.Errorf("%s: %v\n%s", strings.Join(args, " "), err, tail([]byte(out.String())))
+			}
+			return peak, []byte(out.String()), nil
+		case <-tick.C:
+			if b, err := os.ReadFile(status); err == nil {
+				for _, line := range strings.Split(string(b), "\n") {
+					if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmHWM:" {
+						if kb, err := strconv.ParseFloat(f[1], 64); err == nil && kb/1024 > peak {
+							peak = kb / 1024
+						}
+					}
+				}
+			}
+		}
 	}
-	return float64(ru.Maxrss) / 1024, out, nil
 }
 
 func tail(b []byte) string {
