@@ -313,13 +313,60 @@ func scenario(kube *testenv.Env, dir string, n int) error {
 		}
 		record("rss_10k_gomemlimit_128_mib", rss3, "MiB", "the same pass with GOMEMLIMIT=128MiB (a soft limit the Go GC works to)")
 
-		lat, err := webhookLatency(ctx, secretsyncBin, env, args, kube.Client, repo, filepath.Join(repo.Dir, "overlays", instance+"-00", "secrets.yaml"),
-			instance+"-00", "es-00000", instance, 10)
+		file := filepath.Join(repo.Dir, "overlays", instance+"-00", "secrets.yaml")
+		hookAddr, err := freeAddr()
 		if err != nil {
 			return err
 		}
+		const hookSecret = "bench-webhook-secret"
+		stop, logs, err := startService(secretsyncBin, append(env, "SECRETSYNC_WEBHOOK_SECRET="+hookSecret),
+			append(args, "--webhook-addr", hookAddr, "--interval", "1h", "--leader-elect=false", "--metrics-addr", ""))
+		if err != nil {
+			return err
+		}
+		lat, err := commitLatency(ctx, kube.Client, repo, file, instance+"-00", "es-00000", instance, hookAddr, hookSecret, 10)
+		stop()
+		if err != nil {
+			return fmt.Errorf("%w\n%s", err, logs())
+		}
 		record("commit_to_applied_p50_seconds", percentile(lat, 0.5), "s", "webhook-triggered, 10 commits to a 10k repo; target <= 2")
 		record("commit_to_applied_p99_seconds", percentile(lat, 0.99), "s", "the slowest of the 10")
+
+		stop, logs, err = startService(secretsyncBin, env, append(args, "--interval", "10s", "--jitter", "0", "--leader-elect=false", "--metrics-addr", ""))
+		if err != nil {
+			return err
+		}
+		lat, err = commitLatency(ctx, kube.Client, repo, file, instance+"-00", "es-00000", instance, "", "", 6)
+		if err != nil {
+			stop()
+			return fmt.Errorf("%w\n%s", err, logs())
+		}
+		record("commit_to_applied_polling_p50_seconds", percentile(lat, 0.5), "s", "polling every 10 s, 6 commits")
+		record("commit_to_applied_polling_p99_seconds", percentile(lat, 0.99), "s", "the slowest of the 6")
+
+		// Rotation: es-00002 refreshes every 5 s; the service polls each second.
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return err
+		}
+		withRefresh := strings.Replace(string(b), "metadata: {name: es-00040, namespace: "+instance+"-00}\nspec:\n", "metadata: {name: es-00040, namespace: "+instance+"-00}\nspec:\n  refreshInterval: 5s\n", 1)
+		rel, _ := filepath.Rel(repo.Dir, file)
+		if _, err := repo.Commit("refresh", map[string]string{rel: withRefresh}); err != nil {
+			stop()
+			return err
+		}
+		stop()
+		stop, logs, err = startService(secretsyncBin, env, append(args, "--interval", "1s", "--jitter", "0", "--leader-elect=false", "--metrics-addr", ""))
+		if err != nil {
+			return err
+		}
+		rot, err := rotationLatency(ctx, kube.Client, client, instance+"-00", "es-00040", instance+"/es-00040", 5)
+		stop()
+		if err != nil {
+			return fmt.Errorf("%w\n%s", err, logs())
+		}
+		record("rotation_to_updated_p50_seconds", percentile(rot, 0.5), "s", "refreshInterval 5s (+ up to 10% jitter), polling each second, 5 rotations")
+		record("rotation_to_updated_p99_seconds", percentile(rot, 0.99), "s", "the slowest of the 5")
 
 		// Prune 1,000: every tenth ExternalSecret leaves Git.
 		files := map[string]string{}

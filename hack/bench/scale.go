@@ -181,85 +181,133 @@ func fillUnrelated(ctx context.Context, kube *testenv.Env, n int) error {
 	return nil
 }
 
-// webhookLatency runs `secretsync run` as a service with the webhook on,
-// then, `samples` times: commits a change to one ExternalSecret, posts a
-// signed generic webhook, and waits until the Secret's content changes.
-func webhookLatency(ctx context.Context, bin string, env []string, args []string, kube kubernetes.Interface, repo *gittest.Repo,
-	file, ns, name, instance string, samples int) ([]float64, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+// startService runs `secretsync run` as a service and waits for its first
+// pass. stop ends it.
+func startService(bin string, env, args []string) (stop func(), logs func() string, err error) {
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	logf, err := os.CreateTemp("", "secretsync-bench-service-*.log")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	addr := ln.Addr().String()
-	ln.Close()
-	const secret = "bench-webhook-secret"
-	cmd := exec.Command(bin, append(args, "--webhook-addr", addr, "--interval", "1h", "--leader-elect=false", "--metrics-addr", "")...)
-	cmd.Env = append(append(os.Environ(), env...), "SECRETSYNC_WEBHOOK_SECRET="+secret)
-	logf, _ := os.CreateTemp("", "secretsync-bench-webhook-*.log")
-	defer os.Remove(logf.Name())
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	defer func() { _ = cmd.Process.Signal(syscall.SIGTERM); _, _ = cmd.Process.Wait() }()
-	// wait for the first pass
+	logs = func() string { b, _ := os.ReadFile(logf.Name()); return tail(b) }
+	stop = func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_, _ = cmd.Process.Wait()
+		os.Remove(logf.Name())
+	}
 	for deadline := time.Now().Add(3 * time.Minute); ; {
 		b, _ := os.ReadFile(logf.Name())
 		if strings.Contains(string(b), `"message":"pass"`) {
-			break
+			return stop, logs, nil
 		}
 		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("the service never finished its first pass:\n%s", tail(b))
+			stop()
+			return nil, nil, fmt.Errorf("the service never finished its first pass:\n%s", tail(b))
 		}
-		time.Sleep(200 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond)
 	}
-	hash := func() string {
-		s, err := kube.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			return ""
+}
+
+// secretHash reads the content hash secretsync keeps on a Secret.
+func secretHash(ctx context.Context, kube kubernetes.Interface, ns, name string) string {
+	s, err := kube.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return ""
+	}
+	return s.Annotations["secretsync.io/data-hash"]
+}
+
+// waitChange polls until a Secret's content hash moves from before.
+func waitChange(ctx context.Context, kube kubernetes.Interface, ns, name, before string, start time.Time, limit time.Duration) (float64, error) {
+	for secretHash(ctx, kube, ns, name) == before {
+		if time.Since(start) > limit {
+			return 0, fmt.Errorf("secret %s/%s did not change within %s", ns, name, limit)
 		}
-		return s.Annotations["secretsync.io/data-hash"]
+		time.Sleep(20 * time.Millisecond)
 	}
-	body, _ := os.ReadFile(file)
+	return time.Since(start).Seconds(), nil
+}
+
+// commitLatency commits `samples` changes to one ExternalSecret (its remote
+// key alternates between two seeded secrets) and measures commit → applied.
+// With a webhook address, each commit is followed by a signed generic push;
+// without, the service finds it by polling.
+func commitLatency(ctx context.Context, kube kubernetes.Interface, repo *gittest.Repo, file, ns, name, instance, hookAddr, hookSecret string, samples int) ([]float64, error) {
+	body, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
 	original := string(body)
+	rel, _ := filepath.Rel(repo.Dir, file)
 	var out []float64
 	for i := range samples {
-		before := hash()
-		// Alternate the remote key between two seeded secrets.
+		before := secretHash(ctx, kube, ns, name)
 		changed := original
 		if i%2 == 0 {
 			changed = strings.Replace(original, "key: "+instance+"/"+name+",", "key: "+instance+"/es-00001,", 1)
 		}
-		rel, _ := filepath.Rel(repo.Dir, file)
 		start := time.Now()
 		if _, err := repo.Commit("change", map[string]string{rel: changed}); err != nil {
 			return nil, err
 		}
-		ts := strconv.FormatInt(time.Now().Unix(), 10)
-		payload := fmt.Sprintf(`{"n":%d}`, i)
-		mac := hmac.New(sha256.New, []byte(secret))
-		mac.Write([]byte(ts + "." + payload))
-		req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/hook/generic", strings.NewReader(payload))
-		req.Header.Set("X-Secretsync-Timestamp", ts)
-		req.Header.Set("X-Secretsync-Signature", "sha256="+hex.EncodeToString(mac.Sum(nil)))
-		resp, err := http.DefaultClient.Do(req)
+		if hookAddr != "" {
+			ts := strconv.FormatInt(time.Now().Unix(), 10)
+			payload := fmt.Sprintf(`{"n":%d}`, i)
+			mac := hmac.New(sha256.New, []byte(hookSecret))
+			mac.Write([]byte(ts + "." + payload))
+			req, _ := http.NewRequest(http.MethodPost, "http://"+hookAddr+"/hook/generic", strings.NewReader(payload))
+			req.Header.Set("X-Secretsync-Timestamp", ts)
+			req.Header.Set("X-Secretsync-Signature", "sha256="+hex.EncodeToString(mac.Sum(nil)))
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				return nil, err
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusAccepted {
+				return nil, fmt.Errorf("webhook answered %d", resp.StatusCode)
+			}
+		}
+		d, err := waitChange(ctx, kube, ns, name, before, start, time.Minute)
 		if err != nil {
 			return nil, err
 		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusAccepted {
-			return nil, fmt.Errorf("webhook answered %d", resp.StatusCode)
-		}
-		for hash() == before {
-			if time.Since(start) > time.Minute {
-				b, _ := os.ReadFile(logf.Name())
-				return nil, fmt.Errorf("commit %d never applied:\n%s", i, tail(b))
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-		out = append(out, time.Since(start).Seconds())
+		out = append(out, d)
 	}
 	return out, nil
+}
+
+// rotationLatency rotates a remote secret read by an ExternalSecret with
+// refreshInterval 5s and measures rotation → Secret updated.
+func rotationLatency(ctx context.Context, kube kubernetes.Interface, sm *secretsmanager.Client, ns, name, remote string, samples int) ([]float64, error) {
+	var out []float64
+	for i := range samples {
+		before := secretHash(ctx, kube, ns, name)
+		start := time.Now()
+		if _, err := sm.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{SecretId: aws.String(remote),
+			SecretString: aws.String(fmt.Sprintf(`{"password":"rotated-%d-%d"}`, i, start.UnixNano()))}); err != nil {
+			return nil, err
+		}
+		d, err := waitChange(ctx, kube, ns, name, before, start, time.Minute)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
 }
 
 func percentile(xs []float64, p float64) float64 {
