@@ -45,6 +45,13 @@ func (r *Reconciler) apply(ctx context.Context, want []desiredSecret, live map[t
 		r.log.Debug().Str("namespace", d.target.namespace).Str("secret", d.target.name).Msg("applied")
 	}
 	absent := r.knownAbsent(ctx, want, live)
+	// The drift watch must see our own writes as expected, not as drift:
+	// record what each Secret will hold before writing it.
+	for _, d := range want {
+		if !d.gone && d.secret != nil {
+			r.expected.Store(d.target, expected{hash: d.hash, shape: d.shape})
+		}
+	}
 	var jobs []func()
 	// Merging writers of one target go in one job, in order, so that each
 	// expects the version the previous one wrote.

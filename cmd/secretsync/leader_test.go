@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/secretsync/secretsync/internal/awstest"
@@ -43,6 +44,15 @@ func TestLeaderFailover(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// Pod objects for the two processes, so the leader can label its own.
+	for _, name := range []string{"alpha", "beta"} {
+		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default"},
+			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "secretsync", Image: "secretsync"}}}}
+		if _, err := kube.Client.CoreV1().Pods("default").Create(context.Background(), pod, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
 	bin := filepath.Join(dir, "secretsync")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
@@ -51,7 +61,7 @@ func TestLeaderFailover(t *testing.T) {
 		cmd := exec.Command(bin, "run", "--repo", "file://"+repo.Dir, "--interval", "500ms", "--jitter", "0",
 			"--kubeconfig", kube.Kubeconfig, "--inventory-namespace", "default", "--aws-endpoint", sm.URL,
 			"--workdir", filepath.Join(dir, name), "--metrics-addr", "", "--leader-elect")
-		cmd.Env = append(os.Environ(), "POD_NAME="+name)
+		cmd.Env = append(os.Environ(), "POD_NAME="+name, "POD_NAMESPACE=default")
 		logf, _ := os.Create(filepath.Join(dir, name+".log"))
 		cmd.Stdout, cmd.Stderr = logf, logf
 		if err := cmd.Start(); err != nil {
@@ -89,6 +99,11 @@ func TestLeaderFailover(t *testing.T) {
 	waitFor("a leader and its first Secret", 60*time.Second, func() bool { return holder() != "" && secretExists("one") })
 	leader := holder()
 	t.Logf("leader: %s", leader)
+	labelled := func(name string) bool {
+		p, err := kube.Client.CoreV1().Pods("default").Get(ctx, name, metav1.GetOptions{})
+		return err == nil && p.Labels[LabelLeader] == "true"
+	}
+	waitFor("the leader to label its pod for the webhook Service", 10*time.Second, func() bool { return labelled(leader) })
 
 	if err := procs[leader].Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
@@ -102,4 +117,5 @@ func TestLeaderFailover(t *testing.T) {
 		return h != "" && h != leader && secretExists("two")
 	})
 	t.Logf("takeover and apply after killing the leader: %s", took.Round(100*time.Millisecond))
+	waitFor("the new leader to label its pod", 10*time.Second, func() bool { return labelled(holder()) })
 }

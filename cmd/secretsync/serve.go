@@ -13,6 +13,7 @@ import (
 	"github.com/robfig/cron/v3"
 	"github.com/rs/zerolog"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/leaderelection"
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
@@ -116,6 +117,7 @@ func (s *service) run(sigCtx context.Context) int {
 		Callbacks: leaderelection.LeaderCallbacks{
 			OnStartedLeading: func(ctx context.Context) {
 				s.log.Info().Str("identity", id).Msg("leading")
+				s.markLeader(ctx)
 				s.ready.set(false, "leader: no successful pass yet")
 				s.loop(ctx, work)
 			},
@@ -195,4 +197,22 @@ func (s *service) jittered(d time.Duration) time.Duration {
 		return d
 	}
 	return d + time.Duration(rand.Float64()*s.cfg.jitter*float64(base))
+}
+
+// LabelLeader marks the leader's pod, so that the webhook Service, which
+// selects it, sends pushes to the replica that acts on them.
+const LabelLeader = "secretsync.io/leader"
+
+// markLeader labels this pod as the leader when it runs in a pod
+// (POD_NAME and POD_NAMESPACE from the downward API). A pod that loses the
+// lease exits, and its replacement starts without the label.
+func (s *service) markLeader(ctx context.Context) {
+	name, ns := os.Getenv("POD_NAME"), os.Getenv("POD_NAMESPACE")
+	if name == "" || ns == "" {
+		return
+	}
+	patch := []byte(`{"metadata":{"labels":{"` + LabelLeader + `":"true"}}}`)
+	if _, err := s.kube.CoreV1().Pods(ns).Patch(ctx, name, types.StrategicMergePatchType, patch, metav1.PatchOptions{}); err != nil {
+		s.log.Warn().Err(err).Msg("could not label this pod as the leader; webhooks may reach a standby")
+	}
 }
