@@ -63,14 +63,6 @@ type fetchKey struct {
 // KMS store is bound to the Secret key it is written to.
 func entries(es *render.ExternalSecret, stores map[storeKey]*render.SecretStore) []entry {
 	var out []entry
-	defer func() {
-		t := target(es)
-		for i, e := range out {
-			if st := stores[e.store]; st != nil && isKMS(st) && e.secretKey != "" {
-				out[i].ref.Target = providers.Target{Namespace: t.namespace, Secret: t.name, Key: e.secretKey}
-			}
-		}
-	}()
 	for i, d := range es.Spec.DataFrom {
 		if d.Find != nil {
 			out = append(out, entry{
@@ -90,22 +82,57 @@ func entries(es *render.ExternalSecret, stores map[storeKey]*render.SecretStore)
 		})
 	}
 	for i, d := range es.Spec.Data {
-		out = append(out, entry{
+		e := entry{
 			field:     fmt.Sprintf("spec.data[%d]", i),
 			store:     storeFor(es, d.SourceRef),
 			ref:       providers.Ref{Key: d.RemoteRef.Key, Version: d.RemoteRef.Version, Metadata: d.RemoteRef.MetadataPolicy == "Fetch"},
 			remote:    d.RemoteRef,
 			secretKey: d.SecretKey,
-		})
+		}
+		if st := stores[e.store]; st != nil && isKMS(st) {
+			t := target(es)
+			e.ref.Target = providers.Target{Namespace: t.namespace, Secret: t.name, Key: d.SecretKey}
+		}
+		out = append(out, e)
 	}
 	return out
 }
 
+// storeProviders builds each store's provider at most once per pass:
+// building one reads its credentials from the cluster.
+type storeProviders struct {
+	r      *Reconciler
+	stores map[storeKey]*render.SecretStore
+	built  map[storeKey]builtProvider
+}
+
+type builtProvider struct {
+	p   providers.Provider
+	err error
+}
+
+func (r *Reconciler) storeProviders(stores map[storeKey]*render.SecretStore) *storeProviders {
+	return &storeProviders{r: r, stores: stores, built: map[storeKey]builtProvider{}}
+}
+
+// get is not safe for concurrent use; the pass builds providers serially.
+func (sp *storeProviders) get(ctx context.Context, sk storeKey) (providers.Provider, error) {
+	b, ok := sp.built[sk]
+	if !ok {
+		b.p, b.err = sp.r.provider(ctx, sp.stores[sk])
+		if b.err != nil {
+			b.err = fmt.Errorf("store %s: %w", sk, b.err)
+		}
+		sp.built[sk] = b
+	}
+	return b.p, b.err
+}
+
 // findAll runs every distinct find once.
-func (r *Reconciler) findAll(ctx context.Context, stores map[storeKey]*render.SecretStore, list []*render.ExternalSecret) map[findKey]findResult {
+func (r *Reconciler) findAll(ctx context.Context, sp *storeProviders, list []*render.ExternalSecret) map[findKey]findResult {
 	out := map[findKey]findResult{}
 	for _, es := range list {
-		for _, e := range entries(es, stores) {
+		for _, e := range entries(es, sp.stores) {
 			if e.find == nil {
 				continue
 			}
@@ -113,9 +140,9 @@ func (r *Reconciler) findAll(ctx context.Context, stores map[storeKey]*render.Se
 			if _, done := out[k]; done {
 				continue
 			}
-			p, err := r.provider(ctx, stores[e.store])
+			p, err := sp.get(ctx, e.store)
 			if err != nil {
-				out[k] = findResult{err: fmt.Errorf("store %s: %w", e.store, err)}
+				out[k] = findResult{err: err}
 				continue
 			}
 			finder, ok := p.(providers.Finder)
@@ -134,7 +161,7 @@ func (r *Reconciler) findAll(ctx context.Context, stores map[storeKey]*render.Se
 // canonical by their store's provider and grouped by provider identity, so
 // stores that share a region and credentials share batches. Stores that
 // cannot be built fail all their references with that error.
-func (r *Reconciler) resolveAll(ctx context.Context, stores map[storeKey]*render.SecretStore, keys map[fetchKey]struct{}) map[fetchKey]providers.Fetched {
+func (r *Reconciler) resolveAll(ctx context.Context, sp *storeProviders, keys map[fetchKey]struct{}) map[fetchKey]providers.Fetched {
 	out := make(map[fetchKey]providers.Fetched, len(keys))
 	byStore := map[storeKey][]providers.Ref{}
 	for k := range keys {
@@ -146,9 +173,8 @@ func (r *Reconciler) resolveAll(ctx context.Context, stores map[storeKey]*render
 	}
 	groups := map[string]*group{}
 	for sk, refs := range byStore {
-		p, err := r.provider(ctx, stores[sk])
+		p, err := sp.get(ctx, sk)
 		if err != nil {
-			err = fmt.Errorf("store %s: %w", sk, err)
 			for _, ref := range refs {
 				out[fetchKey{sk, ref}] = providers.Fetched{Err: err}
 			}

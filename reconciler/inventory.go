@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -67,7 +68,7 @@ func (r *Reconciler) saveInventory(ctx context.Context, old, inv Inventory) erro
 	sort.Slice(inv.Entries, func(i, j int) bool {
 		return inv.Entries[i].key().String() < inv.Entries[j].key().String()
 	})
-	if sameEntries(old.Entries, inv.Entries) && sameJSON(old.Status, inv.Status) {
+	if slices.Equal(old.Entries, inv.Entries) && sameJSON(old.Status, inv.Status) {
 		return nil
 	}
 	raw, err := encodeInventory(inv)
@@ -88,18 +89,6 @@ func sameJSON(a, b any) bool {
 	ja, _ := json.Marshal(a)
 	jb, _ := json.Marshal(b)
 	return bytes.Equal(ja, jb)
-}
-
-func sameEntries(a, b []Entry) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func encodeInventory(inv Inventory) ([]byte, error) {

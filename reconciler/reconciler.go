@@ -268,6 +268,7 @@ func (r *Reconciler) desired(ctx context.Context, set *render.Set, revision stri
 	var ok []*render.ExternalSecret
 	var out []desiredSecret
 	nsLabels := map[string]labels.Set{}
+	specs := map[*render.ExternalSecret]string{}
 	for _, es := range set.ExternalSecrets {
 		t := target(es)
 		if !r.namespaceAllowed(t.namespace) {
@@ -309,6 +310,7 @@ func (r *Reconciler) desired(ctx context.Context, set *render.Set, revision stri
 			continue
 		}
 		spec := specFingerprint(es, stores)
+		specs[es] = spec
 		current := live[t]
 		if merges(es) {
 			current = merged[t]
@@ -320,7 +322,8 @@ func (r *Reconciler) desired(ctx context.Context, set *render.Set, revision stri
 		ok = append(ok, es)
 	}
 
-	found := r.findAll(ctx, stores, ok)
+	sp := r.storeProviders(stores)
+	found := r.findAll(ctx, sp, ok)
 	for _, es := range ok {
 		for _, e := range entries(es, stores) {
 			if e.find == nil {
@@ -332,7 +335,7 @@ func (r *Reconciler) desired(ctx context.Context, set *render.Set, revision stri
 			}
 		}
 	}
-	fetched := r.resolveAll(ctx, stores, keys)
+	fetched := r.resolveAll(ctx, sp, keys)
 	for _, es := range ok {
 		t := target(es)
 		data, err := secretData(es, stores, found, fetched)
@@ -362,7 +365,7 @@ func (r *Reconciler) desired(ctx context.Context, set *render.Set, revision stri
 		} else {
 			d = r.build(es, t, content, revision)
 		}
-		d.spec = specFingerprint(es, stores)
+		d.spec = specs[es]
 		out = append(out, d)
 	}
 	return refuseSharedKeys(out, fail), blocked

@@ -131,38 +131,33 @@ func reloadSecrets(w workload) []string {
 func (r *Reconciler) workloads(ctx context.Context, ns string) ([]workload, error) {
 	apps := r.kube.AppsV1()
 	var out []workload
+	add := func(kind, resource string, meta metav1.ObjectMeta, tpl corev1.PodTemplateSpec) {
+		out = append(out, workload{kind: kind, namespace: ns, name: meta.Name, meta: meta, template: tpl,
+			patch: func(ctx context.Context, b []byte) error {
+				return apps.RESTClient().Patch(types.StrategicMergePatchType).Namespace(ns).Resource(resource).Name(meta.Name).
+					Param("fieldManager", FieldManager).Body(b).Do(ctx).Error()
+			}})
+	}
 	deps, err := apps.Deployments(ns).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return nil, err
 	}
 	for _, d := range deps.Items {
-		out = append(out, workload{kind: "Deployment", namespace: ns, name: d.Name, meta: d.ObjectMeta, template: d.Spec.Template,
-			patch: func(ctx context.Context, b []byte) error {
-				_, err := apps.Deployments(ns).Patch(ctx, d.Name, types.StrategicMergePatchType, b, metav1.PatchOptions{FieldManager: FieldManager})
-				return err
-			}})
+		add("Deployment", "deployments", d.ObjectMeta, d.Spec.Template)
 	}
 	sts, err := apps.StatefulSets(ns).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return nil, err
 	}
-	for _, s := range sts.Items {
-		out = append(out, workload{kind: "StatefulSet", namespace: ns, name: s.Name, meta: s.ObjectMeta, template: s.Spec.Template,
-			patch: func(ctx context.Context, b []byte) error {
-				_, err := apps.StatefulSets(ns).Patch(ctx, s.Name, types.StrategicMergePatchType, b, metav1.PatchOptions{FieldManager: FieldManager})
-				return err
-			}})
+	for _, st := range sts.Items {
+		add("StatefulSet", "statefulsets", st.ObjectMeta, st.Spec.Template)
 	}
 	dss, err := apps.DaemonSets(ns).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return nil, err
 	}
 	for _, d := range dss.Items {
-		out = append(out, workload{kind: "DaemonSet", namespace: ns, name: d.Name, meta: d.ObjectMeta, template: d.Spec.Template,
-			patch: func(ctx context.Context, b []byte) error {
-				_, err := apps.DaemonSets(ns).Patch(ctx, d.Name, types.StrategicMergePatchType, b, metav1.PatchOptions{FieldManager: FieldManager})
-				return err
-			}})
+		add("DaemonSet", "daemonsets", d.ObjectMeta, d.Spec.Template)
 	}
 	return out, nil
 }

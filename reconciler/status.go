@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sort"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -159,12 +160,8 @@ func (r *Reconciler) event(ctx context.Context, t targetKey, typ, reason, msg st
 }
 
 func parseKey(s string) (targetKey, bool) {
-	for i := 0; i < len(s); i++ {
-		if s[i] == '/' {
-			return targetKey{s[:i], s[i+1:]}, true
-		}
-	}
-	return targetKey{}, false
+	ns, name, ok := strings.Cut(s, "/")
+	return targetKey{ns, name}, ok
 }
 
 func truncate(s string, n int) string {

@@ -43,12 +43,12 @@ func locate(root, source, kind, name, field string) int {
 				}
 				n = n.Content[i]
 			} else {
-				key := keyNode(n, m[1])
+				key, val := entry(n, m[1])
 				if key == nil {
 					return line
 				}
 				line = key.Line
-				n = child(n, m[1])
+				n = val
 			}
 			if n == nil {
 				return line
@@ -59,28 +59,22 @@ func locate(root, source, kind, name, field string) int {
 	}
 }
 
-func keyNode(n *yaml.Node, key string) *yaml.Node {
+// entry returns a mapping's key node and value node for key.
+func entry(n *yaml.Node, key string) (k, v *yaml.Node) {
 	if n == nil || n.Kind != yaml.MappingNode {
-		return nil
+		return nil, nil
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		if n.Content[i].Value == key {
-			return n.Content[i]
+			return n.Content[i], n.Content[i+1]
 		}
 	}
-	return nil
+	return nil, nil
 }
 
 func child(n *yaml.Node, key string) *yaml.Node {
-	if n == nil || n.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == key {
-			return n.Content[i+1]
-		}
-	}
-	return nil
+	_, v := entry(n, key)
+	return v
 }
 
 func value(n *yaml.Node, key string) string {

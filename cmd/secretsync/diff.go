@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/secretsync/secretsync/gitsource"
 	"github.com/secretsync/secretsync/providers/aws"
@@ -50,12 +49,7 @@ func diffCmd(args []string, stdout, stderr io.Writer) int {
 		root = r
 	}
 	rel, _ := filepath.Rel(root, abs)
-	cfg, err := kubeConfig(*kubeconfig)
-	if err != nil {
-		fmt.Fprintf(stderr, "secretsync diff: %v\n", err)
-		return exitUsage
-	}
-	kube, err := kubernetes.NewForConfig(cfg)
+	kube, err := kubeClient(*kubeconfig)
 	if err != nil {
 		fmt.Fprintf(stderr, "secretsync diff: %v\n", err)
 		return exitUsage

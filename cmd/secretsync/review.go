@@ -14,7 +14,6 @@ import (
 
 	"github.com/mattn/go-isatty"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/yaml"
 
 	"github.com/secretsync/secretsync/gitsource"
@@ -253,12 +252,7 @@ func explainCmd(args []string, stdout, stderr io.Writer) int {
 	if fs.NArg() > 1 {
 		path = fs.Arg(1)
 	}
-	cfg, err := kubeConfig(*kubeconfig)
-	if err != nil {
-		fmt.Fprintf(stderr, "secretsync explain: %v\n", err)
-		return exitUsage
-	}
-	kube, err := kubernetes.NewForConfig(cfg)
+	kube, err := kubeClient(*kubeconfig)
 	if err != nil {
 		fmt.Fprintf(stderr, "secretsync explain: %v\n", err)
 		return exitUsage

@@ -249,6 +249,15 @@ func (c *runConfig) gitAuth() (gitsource.Auth, error) {
 	return a, nil
 }
 
+// kubeClient is a client from kubeConfig, for the one-shot commands.
+func kubeClient(path string) (kubernetes.Interface, error) {
+	cfg, err := kubeConfig(path)
+	if err != nil {
+		return nil, err
+	}
+	return kubernetes.NewForConfig(cfg)
+}
+
 func kubeConfig(path string) (*rest.Config, error) {
 	var cfg *rest.Config
 	var err error

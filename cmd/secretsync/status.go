@@ -12,7 +12,6 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/secretsync/secretsync/reconciler"
 )
@@ -36,12 +35,7 @@ func statusCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "secretsync status: -o must be table or json\n")
 		return 2
 	}
-	cfg, err := kubeConfig(*kubeconfig)
-	if err != nil {
-		fmt.Fprintf(stderr, "secretsync status: %v\n", err)
-		return 2
-	}
-	kube, err := kubernetes.NewForConfig(cfg)
+	kube, err := kubeClient(*kubeconfig)
 	if err != nil {
 		fmt.Fprintf(stderr, "secretsync status: %v\n", err)
 		return 2
