@@ -16,16 +16,37 @@ import (
 	"github.com/secretsync/secretsync/render"
 )
 
+// applier writes one pass's Secrets, part by part.
+type applier struct {
+	r        *Reconciler
+	ctx      context.Context
+	live     map[targetKey]*corev1.Secret
+	listErr  map[string]error
+	merged   map[targetKey]*corev1.Secret
+	mergeErr map[targetKey]error
+	blocked  map[targetKey]bool
+	res      *Result
+	// done holds the targets now in their desired state.
+	done map[targetKey]*render.ExternalSecret
+	// names holds each namespace's Secret names, listed at most once a pass.
+	names map[string]map[string]bool
+}
+
+func (r *Reconciler) newApplier(ctx context.Context, live map[targetKey]*corev1.Secret, listErr map[string]error,
+	merged map[targetKey]*corev1.Secret, mergeErr map[targetKey]error, blocked map[targetKey]bool, res *Result) *applier {
+	return &applier{r: r, ctx: ctx, live: live, listErr: listErr, merged: merged, mergeErr: mergeErr, blocked: blocked, res: res,
+		done: map[targetKey]*render.ExternalSecret{}, names: map[string]map[string]bool{}}
+}
+
 // apply writes every desired Secret whose content differs from the live
-// one, each by its creation policy, and returns the targets now in their
-// desired state. Failed targets are added to blocked so that they are kept,
-// not pruned.
-func (r *Reconciler) apply(ctx context.Context, want []desiredSecret, live map[targetKey]*corev1.Secret, listErr map[string]error,
-	merged map[targetKey]*corev1.Secret, mergeErr map[targetKey]error, blocked map[targetKey]bool, res *Result) map[targetKey]*render.ExternalSecret {
-	done := make(map[targetKey]*render.ExternalSecret, len(want))
+// one, each by its creation policy, and adds the targets now in their
+// desired state to done. Failed targets are added to blocked so that they
+// are kept, not pruned.
+func (a *applier) apply(want []desiredSecret) {
+	r, ctx, res, live, merged, done := a.r, a.ctx, a.res, a.live, a.merged, a.done
 	var mu sync.Mutex
 	fail := func(d desiredSecret, err error) {
-		blocked[d.target] = true
+		a.blocked[d.target] = true
 		res.Failed++
 		err = fmt.Errorf("apply secret %s for externalsecret %s: %w", d.target, esID(d.es), err)
 		res.fail(ApplyFailed, err)
@@ -44,7 +65,7 @@ func (r *Reconciler) apply(ctx context.Context, want []desiredSecret, live map[t
 		done[d.target] = d.es
 		r.log.Debug().Str("namespace", d.target.namespace).Str("secret", d.target.name).Msg("applied")
 	}
-	absent := r.knownAbsent(ctx, want, live)
+	absent := a.knownAbsent(want)
 	// The drift watch must see our own writes as expected, not as drift:
 	// record what each Secret will hold before writing it.
 	for _, d := range want {
@@ -57,9 +78,9 @@ func (r *Reconciler) apply(ctx context.Context, want []desiredSecret, live map[t
 	// expects the version the previous one wrote.
 	mergeJobs := map[targetKey][]desiredSecret{}
 	for _, d := range want {
-		current, readErr := live[d.target], listErr[d.target.namespace]
+		current, readErr := live[d.target], a.listErr[d.target.namespace]
 		if merges(d.es) {
-			current, readErr = merged[d.target], mergeErr[d.target]
+			current, readErr = merged[d.target], a.mergeErr[d.target]
 		}
 		switch {
 		case readErr != nil:
@@ -68,12 +89,16 @@ func (r *Reconciler) apply(ctx context.Context, want []desiredSecret, live map[t
 			// resolved and reported only
 		case d.gone:
 			jobs = append(jobs, func() {
-				err := r.deleteTarget(ctx, d)
+				e := Entry{Namespace: d.target.namespace, Name: d.target.name, ExternalSecret: esID(d.es), Source: d.es.Source}
+				deleted, err := r.pruneOne(ctx, e)
 				mu.Lock()
 				defer mu.Unlock()
 				if err != nil {
 					fail(d, err)
 					return
+				}
+				if deleted {
+					res.deleted = append(res.deleted, e)
 				}
 				o := res.outcome(esID(d.es))
 				o.err, o.class = fmt.Errorf("every remote source is gone; the Secret was deleted (deletionPolicy Delete)"), "SecretDeleted"
@@ -112,7 +137,6 @@ func (r *Reconciler) apply(ctx context.Context, want []desiredSecret, live map[t
 		})
 	}
 	runAll(r.cfg.Concurrency, jobs)
-	return done
 }
 
 // runAll runs jobs with at most n in flight and waits for them all.
@@ -197,23 +221,29 @@ const bulkCreates = 32
 
 // knownAbsent finds, for namespaces where many Secrets are to be created,
 // which target names no Secret holds yet, with one metadata-only LIST
-// (names, no data) per such namespace. Those creates skip the GET that
-// otherwise guards against taking over someone else's Secret.
-func (r *Reconciler) knownAbsent(ctx context.Context, want []desiredSecret, live map[targetKey]*corev1.Secret) map[targetKey]bool {
+// (names, no data) per such namespace and pass. Those creates skip the GET
+// that otherwise guards against taking over someone else's Secret.
+func (a *applier) knownAbsent(want []desiredSecret) map[targetKey]bool {
 	creates := map[string][]targetKey{}
 	for _, d := range want {
-		if !d.reused && owning(d.es) && live[d.target] == nil && !d.gone {
+		if !d.reused && owning(d.es) && a.live[d.target] == nil && !d.gone {
 			creates[d.target.namespace] = append(creates[d.target.namespace], d.target)
 		}
 	}
 	out := map[targetKey]bool{}
 	for ns, targets := range creates {
-		if len(targets) < bulkCreates {
+		names, listed := a.names[ns]
+		if !listed && len(targets) < bulkCreates {
 			continue
 		}
-		names, err := r.secretNames(ctx, ns)
-		if err != nil {
-			r.log.Debug().Err(err).Str("namespace", ns).Msg("names list failed; checking each create with a GET")
+		if !listed {
+			var err error
+			if names, err = a.r.secretNames(a.ctx, ns); err != nil {
+				a.r.log.Debug().Err(err).Str("namespace", ns).Msg("names list failed; checking each create with a GET")
+			}
+			a.names[ns] = names // nil after a failure: not listed again
+		}
+		if names == nil {
 			continue
 		}
 		for _, t := range targets {

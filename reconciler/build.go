@@ -2,12 +2,16 @@ package reconciler
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
+	"time"
 
 	"github.com/secretsync/secretsync/providers"
 	"github.com/secretsync/secretsync/render"
@@ -330,3 +334,118 @@ func convert(v providers.Value, rr render.RemoteRef) (providers.Value, error) {
 }
 
 func isKMS(st *render.SecretStore) bool { return st.Spec.Provider.AWS.Service == "KMS" }
+
+// partSize is how many ExternalSecrets to fetch are resolved together. A
+// pass applies one part while it fetches the next, so a cold pass takes
+// about as long as its slower half rather than the sum of both.
+var partSize = 500 // a variable so that tests can make parts small
+
+// part is a run of whole targets: every writer of a target is in the same
+// part, so the checks across writers of one Secret still see them all.
+type part struct {
+	reused    []desiredSecret
+	fresh     []*render.ExternalSecret
+	fetched   map[fetchKey]providers.Fetched
+	fetchTime time.Duration
+}
+
+// split groups ExternalSecrets by target, in target order, into parts of
+// about size ExternalSecrets to fetch.
+func split(reused []desiredSecret, fresh []*render.ExternalSecret, size int) []*part {
+	byTarget := map[targetKey]*part{}
+	at := func(t targetKey) *part {
+		p := byTarget[t]
+		if p == nil {
+			p = &part{}
+			byTarget[t] = p
+		}
+		return p
+	}
+	for _, d := range reused {
+		p := at(d.target)
+		p.reused = append(p.reused, d)
+	}
+	for _, es := range fresh {
+		p := at(target(es))
+		p.fresh = append(p.fresh, es)
+	}
+	targets := make([]targetKey, 0, len(byTarget))
+	for t := range byTarget {
+		targets = append(targets, t)
+	}
+	slices.SortFunc(targets, func(a, b targetKey) int {
+		return cmp.Or(cmp.Compare(a.namespace, b.namespace), cmp.Compare(a.name, b.name))
+	})
+	var parts []*part
+	cur := &part{}
+	for _, t := range targets {
+		p := byTarget[t]
+		cur.reused = append(cur.reused, p.reused...)
+		cur.fresh = append(cur.fresh, p.fresh...)
+		if len(cur.fresh) >= size {
+			parts = append(parts, cur)
+			cur = &part{}
+		}
+	}
+	if len(cur.reused)+len(cur.fresh) > 0 {
+		parts = append(parts, cur)
+	}
+	return parts
+}
+
+// keys lists the references a part's ExternalSecrets need.
+func (p *part) keys(stores map[storeKey]*render.SecretStore, found map[findKey]findResult) map[fetchKey]struct{} {
+	keys := map[fetchKey]struct{}{}
+	for _, es := range p.fresh {
+		for _, e := range entries(es, stores) {
+			if e.find == nil {
+				keys[fetchKey{e.store, e.ref}] = struct{}{}
+				continue
+			}
+			for _, it := range found[e.findKey()].found {
+				keys[fetchKey{e.store, it.Ref}] = struct{}{}
+			}
+		}
+	}
+	return keys
+}
+
+// fetchParts fetches each part's values in order, one part ahead of the
+// reader, and sends it on; the reader must drain the channel. A reference
+// several parts need is fetched once and kept only until the last of them
+// has it.
+func (r *Reconciler) fetchParts(ctx context.Context, sp *storeProviders, found map[findKey]findResult, parts []*part) <-chan *part {
+	keys := make([]map[fetchKey]struct{}, len(parts))
+	users := map[fetchKey]int{}
+	for i, p := range parts {
+		keys[i] = p.keys(sp.stores, found)
+		for k := range keys[i] {
+			users[k]++
+		}
+	}
+	ch := make(chan *part, 1)
+	go func() {
+		defer close(ch)
+		kept := map[fetchKey]providers.Fetched{}
+		for i, p := range parts {
+			need := map[fetchKey]struct{}{}
+			for k := range keys[i] {
+				if _, ok := kept[k]; !ok {
+					need[k] = struct{}{}
+				}
+			}
+			start := r.now()
+			maps.Copy(kept, r.resolveAll(ctx, sp, need))
+			p.fetchTime = r.now().Sub(start)
+			p.fetched = make(map[fetchKey]providers.Fetched, len(keys[i]))
+			for k := range keys[i] {
+				p.fetched[k] = kept[k]
+				if users[k]--; users[k] == 0 {
+					delete(kept, k)
+				}
+			}
+			ch <- p
+		}
+	}()
+	return ch
+}

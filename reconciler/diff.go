@@ -46,7 +46,8 @@ func (r *Reconciler) Diff(ctx context.Context) ([]SecretDiff, Result) {
 	}
 	live, _ := r.listManaged(ctx, set)
 	merged, _ := r.listMerged(ctx, set)
-	want, blocked := r.desired(ctx, set, snap.Revision, live, merged, true, &res)
+	blocked := map[targetKey]bool{}
+	want := r.desired(ctx, set, snap.Revision, live, merged, true, &res, blocked, nil)
 	var out []SecretDiff
 	inGit := map[targetKey]bool{}
 	for _, d := range want {

@@ -109,10 +109,3 @@ func (r *Reconciler) applyMerge(ctx context.Context, d desiredSecret, live *core
 	}
 	return r.kube.CoreV1().Secrets(d.target.namespace).Apply(ctx, ac, metav1.ApplyOptions{FieldManager: FieldManager + "-merge-" + mergeID(d.es), Force: true})
 }
-
-// deleteTarget deletes an owned Secret whose every source is gone
-// (deletionPolicy Delete), with the same checks as a prune.
-func (r *Reconciler) deleteTarget(ctx context.Context, d desiredSecret) error {
-	_, err := r.pruneOne(ctx, Entry{Namespace: d.target.namespace, Name: d.target.name, ExternalSecret: esID(d.es), Source: d.es.Source})
-	return err
-}

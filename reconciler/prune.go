@@ -6,7 +6,6 @@ import (
 	"strings"
 	"sync"
 
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -77,6 +76,7 @@ func (r *Reconciler) prune(ctx context.Context, old Inventory, set *render.Set, 
 			}
 			if deleted {
 				res.Pruned++
+				res.deleted = append(res.deleted, e)
 			}
 		})
 	}
@@ -114,7 +114,6 @@ func (r *Reconciler) pruneOne(ctx context.Context, e Entry) (deleted bool, err e
 		return false, err
 	}
 	l.Info().Msg("pruned")
-	r.event(ctx, e.key(), corev1.EventTypeNormal, "Deleted", "pruned: ExternalSecret "+e.ExternalSecret+" ("+e.Source+") left Git")
 	return true, nil
 }
 

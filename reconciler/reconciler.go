@@ -70,7 +70,11 @@ type Config struct {
 	// PruneBudget caps deletions per pass: 0 means the default, the larger
 	// of 25% of the inventory and 50; a negative value means no cap.
 	PruneBudget int
-	Render      render.Options
+	// EventsPerPass caps the per-Secret Events of one pass (0 means 100). A
+	// cold pass over 10,000 Secrets would otherwise double its writes with
+	// as many Created Events; `secretsync status` still lists every one.
+	EventsPerPass int
+	Render        render.Options
 }
 
 // Reconciler holds what persists between passes. Passes must not overlap.
@@ -105,6 +109,9 @@ func New(cfg Config, src Source, kube kubernetes.Interface, pf ProviderFactory, 
 	}
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = 32
+	}
+	if cfg.EventsPerPass <= 0 {
+		cfg.EventsPerPass = 100
 	}
 	if cfg.PassTimeout <= 0 {
 		cfg.PassTimeout = 5 * time.Minute
@@ -178,10 +185,15 @@ func (r *Reconciler) Pass(ctx context.Context, force bool) (res Result) {
 	res.enter(StageResolve, r.now())
 	live, listErr := r.listManaged(ctx, set)
 	merged, mergeErr := r.listMerged(ctx, set)
-	want, blocked := r.desired(ctx, set, snap.Revision, live, merged, force, &res)
-
-	res.enter(StageApply, r.now())
-	applied := r.apply(ctx, want, live, listErr, merged, mergeErr, blocked, &res)
+	blocked := map[targetKey]bool{}
+	a := r.newApplier(ctx, live, listErr, merged, mergeErr, blocked, &res)
+	want := r.desired(ctx, set, snap.Revision, live, merged, force, &res, blocked, func(part []desiredSecret) {
+		if res.Stage == StageResolve {
+			res.enter(StageApply, r.now())
+		}
+		a.apply(part)
+	})
+	applied := a.done
 	r.remember(set, want, applied)
 
 	res.enter(StagePrune, r.now())
@@ -241,11 +253,13 @@ type desiredSecret struct {
 	gone bool
 }
 
-// desired resolves every reference once and builds the Secrets. blocked
-// holds the targets of ExternalSecrets that are in Git but failed: their
-// Secrets are kept as they are and never pruned.
-func (r *Reconciler) desired(ctx context.Context, set *render.Set, revision string, live, merged map[targetKey]*corev1.Secret, force bool, res *Result) ([]desiredSecret, map[targetKey]bool) {
-	blocked := map[targetKey]bool{}
+// desired resolves every reference once and builds the Secrets, part by
+// part: sink gets each part as soon as it is built, and the next part's
+// values are fetched meanwhile. Targets of ExternalSecrets that are in Git
+// but failed are added to blocked: their Secrets are kept as they are and
+// never pruned.
+func (r *Reconciler) desired(ctx context.Context, set *render.Set, revision string, live, merged map[targetKey]*corev1.Secret, force bool, res *Result,
+	blocked map[targetKey]bool, sink func([]desiredSecret)) []desiredSecret {
 	stores := indexStores(set)
 	fail := func(es *render.ExternalSecret, t targetKey, reason Reason, err error) {
 		blocked[t] = true
@@ -264,9 +278,8 @@ func (r *Reconciler) desired(ctx context.Context, set *render.Set, revision stri
 			writers[target(es)] = append(writers[target(es)], es)
 		}
 	}
-	keys := map[fetchKey]struct{}{}
-	var ok []*render.ExternalSecret
-	var out []desiredSecret
+	var fresh []*render.ExternalSecret
+	var reused []desiredSecret
 	nsLabels := map[string]labels.Set{}
 	specs := map[*render.ExternalSecret]string{}
 	for _, es := range set.ExternalSecrets {
@@ -316,59 +329,57 @@ func (r *Reconciler) desired(ctx context.Context, set *render.Set, revision stri
 			current = merged[t]
 		}
 		if st := r.states[esID(es)]; !force && creationPolicy(es) != PolicyNone && r.reusable(st, es, spec, current) {
-			out = append(out, desiredSecret{es: es, target: t, shape: st.shape, hash: st.hash, spec: st.spec, reused: true})
+			reused = append(reused, desiredSecret{es: es, target: t, shape: st.shape, hash: st.hash, spec: st.spec, reused: true})
 			continue
 		}
-		ok = append(ok, es)
+		fresh = append(fresh, es)
 	}
 
 	sp := r.storeProviders(stores)
-	found := r.findAll(ctx, sp, ok)
-	for _, es := range ok {
-		for _, e := range entries(es, stores) {
-			if e.find == nil {
-				keys[fetchKey{e.store, e.ref}] = struct{}{}
+	found := r.findAll(ctx, sp, fresh)
+	var want []desiredSecret
+	for p := range r.fetchParts(ctx, sp, found, split(reused, fresh, partSize)) {
+		res.FetchTime += p.fetchTime
+		out := p.reused
+		for _, es := range p.fresh {
+			t := target(es)
+			data, err := secretData(es, stores, found, p.fetched)
+			if errors.Is(err, errAllGone) {
+				out = append(out, desiredSecret{es: es, target: t, gone: true})
 				continue
 			}
-			for _, it := range found[e.findKey()].found {
-				keys[fetchKey{e.store, it.Ref}] = struct{}{}
+			if err != nil {
+				fail(es, t, ResolveFailed, err)
+				continue
 			}
-		}
-	}
-	fetched := r.resolveAll(ctx, sp, keys)
-	for _, es := range ok {
-		t := target(es)
-		data, err := secretData(es, stores, found, fetched)
-		if errors.Is(err, errAllGone) {
-			out = append(out, desiredSecret{es: es, target: t, gone: true})
-			continue
-		}
-		if err != nil {
-			fail(es, t, ResolveFailed, err)
-			continue
-		}
-		content, err := r.applyTemplate(ctx, es, data)
-		if err != nil {
-			fail(es, t, ResolveFailed, err)
-			continue
-		}
-		res.Resolved++
-		o := res.outcome(esID(es))
-		o.resolved, o.versions = true, versionsOf(es, stores, found, fetched)
-		var d desiredSecret
-		if merges(es) {
-			raw := make(map[string][]byte, len(content.data))
-			for k, v := range content.data {
-				raw[k] = v.Bytes()
+			content, err := r.applyTemplate(ctx, es, data)
+			if err != nil {
+				fail(es, t, ResolveFailed, err)
+				continue
 			}
-			d = r.buildMerge(es, t, raw)
-		} else {
-			d = r.build(es, t, content, revision)
+			res.Resolved++
+			o := res.outcome(esID(es))
+			o.resolved, o.versions = true, versionsOf(es, stores, found, p.fetched)
+			var d desiredSecret
+			if merges(es) {
+				raw := make(map[string][]byte, len(content.data))
+				for k, v := range content.data {
+					raw[k] = v.Bytes()
+				}
+				d = r.buildMerge(es, t, raw)
+			} else {
+				d = r.build(es, t, content, revision)
+			}
+			d.spec = specs[es]
+			out = append(out, d)
 		}
-		d.spec = specs[es]
-		out = append(out, d)
+		out = refuseSharedKeys(out, fail)
+		if sink != nil {
+			sink(out)
+		}
+		want = append(want, out...)
 	}
-	return refuseSharedKeys(out, fail), blocked
+	return want
 }
 
 // refuseSharedKeys fails every writer of a key that two ExternalSecrets

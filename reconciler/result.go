@@ -61,11 +61,16 @@ type Result struct {
 	// AWSCalls counts the AWS API calls the pass made, by "<operation>
 	// <outcome>", when the provider factory counts them.
 	AWSCalls map[string]int64
-	// Timings is how long each stage took.
+	// Timings is how long each stage took. The resolve stage ends when the
+	// first part of the values is fetched; the rest are fetched during the
+	// apply stage, while earlier parts are written.
 	Timings map[Stage]time.Duration
+	// FetchTime is the time spent fetching remote values in all.
+	FetchTime time.Duration
 
 	stageStart time.Time
 	outcomes   map[string]*outcome // by ExternalSecret namespace/name
+	deleted    []Entry             // Secrets this pass deleted, for their Events
 }
 
 // enter moves the result to stage at now, timing the stage it leaves.

@@ -3,6 +3,7 @@ package reconciler
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sort"
 	"strings"
 	"time"
@@ -107,8 +108,10 @@ func (r *Reconciler) statuses(set *render.Set, res *Result, old []Status) []Stat
 }
 
 // emitEvents records Kubernetes Events on the Secrets: Created and Updated
-// for writes, SyncFailed when an ExternalSecret's failure is new or
-// different. An unchanged pass emits none. Events are best effort.
+// for writes, Deleted for prunes, SyncFailed when an ExternalSecret's failure is new or
+// different. Past Config.EventsPerPass, warnings go first and one Event per
+// reason on the inventory ConfigMap counts the rest. An unchanged pass
+// emits none. Events are best effort.
 func (r *Reconciler) emitEvents(ctx context.Context, statuses, old []Status, res *Result, set *render.Set) {
 	prev := make(map[string]Status, len(old))
 	for _, s := range old {
@@ -118,32 +121,58 @@ func (r *Reconciler) emitEvents(ctx context.Context, statuses, old []Status, res
 	for _, es := range set.ExternalSecrets {
 		byID[esID(es)] = es
 	}
-	var jobs []func()
-	emit := func(t targetKey, typ, reason, msg string) {
-		jobs = append(jobs, func() { r.event(ctx, t, typ, reason, msg) })
+	type event struct {
+		t                targetKey
+		typ, reason, msg string
 	}
+	var warnings, normal []event
 	for _, st := range statuses {
 		es := byID[st.ExternalSecret]
 		o := res.outcomes[st.ExternalSecret]
 		switch {
 		case o != nil && o.written && o.created:
-			emit(target(es), corev1.EventTypeNormal, "Created", "created from ExternalSecret "+st.ExternalSecret+" ("+st.Source+") at "+res.Revision)
+			normal = append(normal, event{target(es), corev1.EventTypeNormal, "Created", "created from ExternalSecret " + st.ExternalSecret + " (" + st.Source + ") at " + res.Revision})
 		case o != nil && o.written:
-			emit(target(es), corev1.EventTypeNormal, "Updated", "updated from ExternalSecret "+st.ExternalSecret+" ("+st.Source+") at "+res.Revision)
+			normal = append(normal, event{target(es), corev1.EventTypeNormal, "Updated", "updated from ExternalSecret " + st.ExternalSecret + " (" + st.Source + ") at " + res.Revision})
 		case !st.Ready && (prev[st.ExternalSecret].Ready || prev[st.ExternalSecret].Message != st.Message):
 			if t, ok := parseKey(st.Target); ok {
-				emit(t, corev1.EventTypeWarning, "SyncFailed", st.Reason+": "+st.Message)
+				warnings = append(warnings, event{t, corev1.EventTypeWarning, "SyncFailed", st.Reason + ": " + st.Message})
 			}
 		}
+	}
+	for _, e := range res.deleted {
+		normal = append(normal, event{e.key(), corev1.EventTypeNormal, "Deleted", "pruned: ExternalSecret " + e.ExternalSecret + " (" + e.Source + ") left Git"})
+	}
+	all := append(warnings, normal...)
+	var jobs []func()
+	for _, e := range all[:min(len(all), r.cfg.EventsPerPass)] {
+		jobs = append(jobs, func() { r.event(ctx, secretRef(e.t), e.typ, e.reason, e.msg) })
+	}
+	rest := map[string]int{}
+	var order []event
+	for _, e := range all[min(len(all), r.cfg.EventsPerPass):] {
+		if rest[e.reason] == 0 {
+			order = append(order, e)
+		}
+		rest[e.reason]++
+	}
+	inventory := corev1.ObjectReference{APIVersion: "v1", Kind: "ConfigMap", Namespace: r.cfg.InventoryNamespace, Name: r.inventoryName()}
+	for _, e := range order {
+		msg := fmt.Sprintf("%d more Secrets %s at %s; per-Secret Events stop at %d a pass, `secretsync status` lists each", rest[e.reason], strings.ToLower(e.reason), res.Revision, r.cfg.EventsPerPass)
+		jobs = append(jobs, func() { r.event(ctx, inventory, e.typ, e.reason, msg) })
 	}
 	runAll(r.cfg.Concurrency, jobs)
 }
 
-func (r *Reconciler) event(ctx context.Context, t targetKey, typ, reason, msg string) {
+func secretRef(t targetKey) corev1.ObjectReference {
+	return corev1.ObjectReference{APIVersion: "v1", Kind: "Secret", Namespace: t.namespace, Name: t.name}
+}
+
+func (r *Reconciler) event(ctx context.Context, about corev1.ObjectReference, typ, reason, msg string) {
 	now := metav1.NewTime(r.now())
 	ev := &corev1.Event{
-		ObjectMeta:          metav1.ObjectMeta{GenerateName: t.name + ".", Namespace: t.namespace},
-		InvolvedObject:      corev1.ObjectReference{APIVersion: "v1", Kind: "Secret", Namespace: t.namespace, Name: t.name},
+		ObjectMeta:          metav1.ObjectMeta{GenerateName: about.Name + ".", Namespace: about.Namespace},
+		InvolvedObject:      about,
 		Reason:              reason,
 		Message:             truncate(msg, 1024),
 		Type:                typ,
@@ -154,8 +183,8 @@ func (r *Reconciler) event(ctx context.Context, t targetKey, typ, reason, msg st
 		ReportingController: "secretsync.io/secretsync",
 		ReportingInstance:   r.cfg.Instance,
 	}
-	if _, err := r.kube.CoreV1().Events(t.namespace).Create(ctx, ev, metav1.CreateOptions{}); err != nil {
-		r.log.Debug().Err(err).Str("namespace", t.namespace).Str("secret", t.name).Str("reason", reason).Msg("event not recorded")
+	if _, err := r.kube.CoreV1().Events(about.Namespace).Create(ctx, ev, metav1.CreateOptions{}); err != nil {
+		r.log.Debug().Err(err).Str("namespace", about.Namespace).Str("kind", about.Kind).Str("name", about.Name).Str("reason", reason).Msg("event not recorded")
 	}
 }
 

@@ -63,6 +63,7 @@ type runConfig struct {
 	namespaces                string
 	allowEmpty                bool
 	pruneBudget               int
+	eventsPerPass             int
 	logLevel                  string
 }
 
@@ -197,6 +198,7 @@ func parseRun(args []string, stderr io.Writer) (*runConfig, error) {
 	fs.DurationVar(&c.passTimeout, "pass-timeout", envDuration("SECRETSYNC_PASS_TIMEOUT", 5*time.Minute), "bound on one pass; AWS retries and rate-limit waits end there [SECRETSYNC_PASS_TIMEOUT]")
 	fs.StringVar(&c.namespaces, "namespaces", env("SECRETSYNC_NAMESPACES", ""), "comma-separated namespaces secretsync may write Secrets to; empty allows all [SECRETSYNC_NAMESPACES]")
 	fs.BoolVar(&c.allowEmpty, "allow-empty", env("SECRETSYNC_ALLOW_EMPTY", "") == "true", "let a revision that renders no ExternalSecret prune everything [SECRETSYNC_ALLOW_EMPTY]")
+	fs.IntVar(&c.eventsPerPass, "events-per-pass", envInt("SECRETSYNC_EVENTS_PER_PASS", 100), "per-Secret Events one pass may record; past it, one Event per reason on the inventory ConfigMap counts the rest: fewer writes on a large first pass, less detail in kubectl get events [SECRETSYNC_EVENTS_PER_PASS]")
 	fs.IntVar(&c.pruneBudget, "prune-budget", envInt("SECRETSYNC_PRUNE_BUDGET", 0), "most Secrets one pass may delete; 0: the larger of 25% of the inventory and 50; negative: no cap [SECRETSYNC_PRUNE_BUDGET]")
 	fs.StringVar(&c.schedule, "schedule", env("SECRETSYNC_SCHEDULE", ""), "cron expression (5 fields, or @every 30m) for full refreshes that fetch every value; empty: each ExternalSecret's refreshInterval [SECRETSYNC_SCHEDULE]")
 	fs.Float64Var(&c.jitter, "jitter", envFloat("SECRETSYNC_JITTER", 0.1), "random extra delay added to each poll and scheduled refresh, as a fraction of the interval [SECRETSYNC_JITTER]")
@@ -346,6 +348,7 @@ func runCmd(args []string, stderr io.Writer) int {
 		Namespaces:         splitList(c.namespaces),
 		AllowEmpty:         c.allowEmpty,
 		PruneBudget:        c.pruneBudget,
+		EventsPerPass:      c.eventsPerPass,
 		ReloadWorkloads:    c.reloadWorkloads,
 		Render:             render.Options{DefaultNamespace: c.defaultNamespace},
 	}, src, kube, pf, log)

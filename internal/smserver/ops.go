@@ -149,6 +149,7 @@ func (s *Server) getValue(id, versionID, stage string) (map[string]any, error) {
 	if v == nil {
 		return nil, &APIError{"ResourceNotFoundException", "Secrets Manager can't find the specified secret value for VersionId or VersionStage.", 400}
 	}
+	s.reads[sec.name]++
 	return valueOut(sec, v), nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"regexp"
 	"sort"
@@ -72,6 +73,7 @@ type Server struct {
 	mu          sync.Mutex
 	secrets     map[string]*secret // by name
 	calls       map[string]int
+	reads       map[string]int // values served, by secret name
 	fault       Fault
 	latency     time.Duration
 	allowedKeys map[string]bool
@@ -79,7 +81,7 @@ type Server struct {
 
 // New returns an empty server for region us-east-1 and a fixed account.
 func New() *Server {
-	return &Server{Region: "us-east-1", Account: "123456789012", secrets: map[string]*secret{}, calls: map[string]int{}}
+	return &Server{Region: "us-east-1", Account: "123456789012", secrets: map[string]*secret{}, calls: map[string]int{}, reads: map[string]int{}}
 }
 
 // SetLatency delays every request by d, to model a remote region.
@@ -119,8 +121,20 @@ func (s *Server) TotalCalls() int {
 	return n
 }
 
-// ResetCalls zeroes the call counters.
-func (s *Server) ResetCalls() { s.mu.Lock(); s.calls = map[string]int{}; s.mu.Unlock() }
+// Reads returns how many times each secret's value was served, by
+// GetSecretValue or inside a BatchGetSecretValue.
+func (s *Server) Reads() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.reads)
+}
+
+// ResetCalls zeroes the call and read counters.
+func (s *Server) ResetCalls() {
+	s.mu.Lock()
+	s.calls, s.reads = map[string]int{}, map[string]int{}
+	s.mu.Unlock()
+}
 
 var credentialRE = regexp.MustCompile(`Credential=([^/]+)/`)
 
