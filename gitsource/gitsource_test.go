@@ -4,10 +4,14 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	git "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/secretsync/secretsync/gitsource"
 	"github.com/secretsync/secretsync/internal/gittest"
@@ -210,4 +214,54 @@ func TestARepoOverTheSizeLimitIsRefused(t *testing.T) {
 	if exists(root, "c") {
 		t.Fatal("the oversized download was kept")
 	}
+}
+
+// A later commit is fetched incrementally: the server sends the new objects
+// only, and the checkout keeps the one commit of history it had.
+func TestALaterCommitFetchesOnlyWhatIsNew(t *testing.T) {
+	repo, root := newRepo(t)
+	noise := make([]byte, 200<<10)
+	_, _ = rand.Read(noise)
+	commit(t, repo, map[string]string{"old.yaml": "x"})
+	commit(t, repo, map[string]string{"big.yaml": hex.EncodeToString(noise)})
+	dir := filepath.Join(root, "checkout")
+	src, _ := gitsource.New(gitsource.Options{URL: "file://" + repo.Dir, Ref: "main", Dir: dir})
+	fetch(t, src)
+	before := dirSize(t, filepath.Join(dir, ".git"))
+	next := commit(t, repo, map[string]string{"small.yaml": "y"})
+	if snap := fetch(t, src); snap.Commit != next || readFile(t, snap.Dir, "big.yaml") != hex.EncodeToString(noise) {
+		t.Fatalf("commit = %s, want %s with big.yaml unchanged", snap.Commit, next)
+	}
+	if grown := dirSize(t, filepath.Join(dir, ".git")) - before; grown > before/4 {
+		t.Fatalf("the checkout grew by %d bytes from %d for one small file: the unchanged tree was sent again", grown, before)
+	}
+	r, err := git.PlainOpen(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	commits, _ := r.CommitObjects()
+	n := 0
+	_ = commits.ForEach(func(*object.Commit) error { n++; return nil })
+	if n != 2 {
+		t.Fatalf("the checkout holds %d commits, want the 2 fetched (history stays shallow)", n)
+	}
+}
+
+func dirSize(t *testing.T, dir string) int64 {
+	t.Helper()
+	var total int64
+	err := filepath.WalkDir(dir, func(_ string, d os.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			info, err := d.Info()
+			if err != nil {
+				return err
+			}
+			total += info.Size()
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return total
 }
