@@ -50,7 +50,11 @@ func build(mem filesys.FileSystem, dir, kustFile string, cache *Cache) ([]doc, e
 			return nil, errs[i]
 		}
 		for _, d := range results[i] {
-			if id := resID(d.json); id != "" {
+			id := d.id
+			if id == "" {
+				id = resID(d.json)
+			}
+			if id != "" {
 				if other, dup := seen[id]; dup {
 					return nil, fmt.Errorf("kustomize build %s: %s is in both %s and %s", strings.TrimPrefix(dir, "/"), id, other, d.source)
 				}
@@ -130,8 +134,17 @@ func resID(j []byte) string {
 	return h.APIVersion + "/" + h.Kind + "/" + h.Metadata.Namespace + "/" + h.Metadata.Name
 }
 
-// buildOne runs kustomize on one folder.
+// buildOne builds one folder: directly when it is a plain list of ESO
+// objects, else with kustomize.
 func buildOne(fsys filesys.FileSystem, dir string) ([]doc, error) {
+	if docs, ok := direct(fsys, dir); ok {
+		return docs, nil
+	}
+	return kustomizeBuild(fsys, dir)
+}
+
+// kustomizeBuild runs kustomize on one folder.
+func kustomizeBuild(fsys filesys.FileSystem, dir string) ([]doc, error) {
 	opts := krusty.MakeDefaultOptions()
 	opts.LoadRestrictions = types.LoadRestrictionsRootOnly
 	opts.PluginConfig = types.DisabledPluginConfig()
@@ -165,7 +178,7 @@ func buildOne(fsys filesys.FileSystem, dir string) ([]doc, error) {
 			return nil, err
 		}
 		j, err := res.MarshalJSON()
-		docs = append(docs, doc{source: src, json: j, err: err})
+		docs = append(docs, doc{source: src, json: j, err: err, id: resID(j)})
 	}
 	return docs, nil
 }

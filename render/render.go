@@ -217,6 +217,7 @@ type doc struct {
 	source string
 	json   []byte
 	err    error
+	id     string // apiVersion/kind/namespace/name, when known
 }
 
 func readYAMLFiles(fsys filesys.FileSystem, root string, cache *Cache) ([]doc, error) {
