@@ -255,7 +255,8 @@ type desiredSecret struct {
 
 // desired resolves every reference once and builds the Secrets, part by
 // part: sink gets each part as soon as it is built, and the next part's
-// values are fetched meanwhile. Targets of ExternalSecrets that are in Git
+// values are fetched meanwhile. With a sink, the Secrets returned carry no
+// values (secret is nil); without one, they all do. Targets of ExternalSecrets that are in Git
 // but failed are added to blocked: their Secrets are kept as they are and
 // never pruned.
 func (r *Reconciler) desired(ctx context.Context, set *render.Set, revision string, live, merged map[targetKey]*corev1.Secret, force bool, res *Result,
@@ -376,6 +377,11 @@ func (r *Reconciler) desired(ctx context.Context, set *render.Set, revision stri
 		out = refuseSharedKeys(out, fail)
 		if sink != nil {
 			sink(out)
+			// The sink has written them: drop the values, so that a pass
+			// holds one part's at a time.
+			for i := range out {
+				out[i].secret = nil
+			}
 		}
 		want = append(want, out...)
 	}
