@@ -8,12 +8,15 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -86,6 +89,18 @@ func main() {
 	for _, f := range figures {
 		fmt.Printf("bench: %s %s %s\n", f.name, format(f.value), f.unit)
 	}
+}
+
+// verbsNote lists API requests by verb and resource, most first.
+func verbsNote(c *testenv.Counter) string {
+	byVerb := c.ByVerb()
+	keys := slices.Collect(maps.Keys(byVerb))
+	slices.SortFunc(keys, func(a, b string) int { return cmp.Or(cmp.Compare(byVerb[b], byVerb[a]), cmp.Compare(a, b)) })
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s=%d", k, byVerb[k])
+	}
+	return strings.Join(parts, ", ")
 }
 
 func format(v float64) string {
@@ -225,6 +240,7 @@ func scenario(kube *testenv.Env, dir string, n int) error {
 	}
 	record("cold_fetch_"+l+"_seconds", cold.FetchTime.Seconds(), "s", "time spent fetching values, 20 ms per AWS call; overlapped with the apply")
 	record("cold_aws_calls_"+l, float64(coldCalls), "", callsNote(sm))
+	record("cold_api_requests_"+l, float64(counter.Reads()+counter.Writes()), "", verbsNote(counter))
 
 	// A refresh of unchanged values: everything fetched again, nothing written.
 	sm.ResetCalls()
@@ -250,7 +266,7 @@ func scenario(kube *testenv.Env, dir string, n int) error {
 		return fmt.Errorf("no-op pass: %v", first(noop.Errors))
 	}
 	record("noop_pass_"+l+"_seconds", noop.Duration.Seconds(), "s", fmt.Sprintf("new revision, nothing changed; stages %v", noop.Timings))
-	record("noop_pass_"+l+"_writes", float64(counter.Writes()), "", "API-server writes in it")
+	record("noop_pass_"+l+"_writes", float64(counter.Writes()), "", "API-server writes in it; requests: "+verbsNote(counter))
 	record("noop_pass_"+l+"_aws_calls", float64(sm.TotalCalls()), "", "no refresh due")
 
 	// Nothing due: the pass stops after the fetch.

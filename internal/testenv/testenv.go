@@ -5,9 +5,12 @@ package testenv
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/go-logr/logr"
@@ -72,8 +75,13 @@ func Start(dir string) (*Env, error) {
 // Stop stops the control plane.
 func (e *Env) Stop() error { return e.env.Stop() }
 
-// Counter counts API requests by whether they write.
-type Counter struct{ writes, reads atomic.Int64 }
+// Counter counts API requests by whether they write, and by verb and
+// resource.
+type Counter struct {
+	writes, reads atomic.Int64
+	mu            sync.Mutex
+	verbs         map[string]int64
+}
 
 // Writes is the number of create, update, patch and delete requests seen.
 func (c *Counter) Writes() int64 { return c.writes.Load() }
@@ -81,8 +89,78 @@ func (c *Counter) Writes() int64 { return c.writes.Load() }
 // Reads is the number of get, list and watch requests seen.
 func (c *Counter) Reads() int64 { return c.reads.Load() }
 
-// Reset zeroes both counts.
-func (c *Counter) Reset() { c.writes.Store(0); c.reads.Store(0) }
+// ByVerb counts requests by "<verb> <resource>", as in "apply secrets" or
+// "list secrets".
+func (c *Counter) ByVerb() map[string]int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return maps.Clone(c.verbs)
+}
+
+// Reset zeroes every count.
+func (c *Counter) Reset() {
+	c.writes.Store(0)
+	c.reads.Store(0)
+	c.mu.Lock()
+	c.verbs = nil
+	c.mu.Unlock()
+}
+
+func (c *Counter) count(r *http.Request) {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+		c.reads.Add(1)
+	default:
+		c.writes.Add(1)
+	}
+	key := describe(r)
+	c.mu.Lock()
+	if c.verbs == nil {
+		c.verbs = map[string]int64{}
+	}
+	c.verbs[key]++
+	c.mu.Unlock()
+}
+
+// describe names a request "<verb> <resource>" the way the API server's
+// audit log does: /api/v1/namespaces/ns/secrets/x read is "get secrets".
+func describe(r *http.Request) string {
+	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+	switch {
+	case len(parts) >= 2 && parts[0] == "api":
+		parts = parts[2:]
+	case len(parts) >= 3 && parts[0] == "apis":
+		parts = parts[3:]
+	}
+	if len(parts) > 2 && parts[0] == "namespaces" {
+		parts = parts[2:]
+	}
+	resource, named := "?", len(parts) >= 2
+	if len(parts) > 0 {
+		resource = parts[0]
+	}
+	verb := strings.ToLower(r.Method)
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+		switch {
+		case r.URL.Query().Get("watch") == "true":
+			verb = "watch"
+		case named:
+			verb = "get"
+		default:
+			verb = "list"
+		}
+	case http.MethodPost:
+		verb = "create"
+	case http.MethodPut:
+		verb = "update"
+	case http.MethodPatch:
+		if strings.HasPrefix(r.Header.Get("Content-Type"), "application/apply-patch") {
+			verb = "apply"
+		}
+	}
+	return verb + " " + resource
+}
 
 // CountingClient returns a client whose every request is counted in c.
 func (e *Env) CountingClient(c *Counter) (kubernetes.Interface, error) {
@@ -90,12 +168,7 @@ func (e *Env) CountingClient(c *Counter) (kubernetes.Interface, error) {
 	cfg.RateLimiter = flowcontrol.NewFakeAlwaysRateLimiter() // as secretsync run does
 	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper {
 		return roundTripper(func(r *http.Request) (*http.Response, error) {
-			switch r.Method {
-			case http.MethodGet, http.MethodHead:
-				c.reads.Add(1)
-			default:
-				c.writes.Add(1)
-			}
+			c.count(r)
 			return rt.RoundTrip(r)
 		})
 	})
