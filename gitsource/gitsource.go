@@ -13,11 +13,15 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-git/go-billy/v5"
+	"github.com/go-git/go-billy/v5/osfs"
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
+	"github.com/go-git/go-git/v5/storage/filesystem"
 )
 
 // Snapshot is one checked-out revision.
@@ -173,12 +177,25 @@ func (s *Source) fetch(ctx context.Context) (Snapshot, error) {
 	return Snapshot{Revision: rev, Commit: want.String(), Dir: s.opts.Dir}, nil
 }
 
+// objectCacheBytes bounds go-git's cache of decoded objects. Its default,
+// 96 MiB, would keep the whole tree of a large repo for the life of the
+// process; a pass reads each object once.
+const objectCacheBytes = 4 * cache.MiByte
+
+// storage opens dir's .git with the small object cache, and dir as the
+// worktree.
+func storage(dir string) (*filesystem.Storage, billy.Filesystem) {
+	wt := osfs.New(dir)
+	dot, _ := wt.Chroot(git.GitDirName)
+	return filesystem.NewStorage(dot, cache.NewObjectLRU(objectCacheBytes)), wt
+}
+
 // open reuses the checkout from an earlier pass or process, or starts one.
 func (s *Source) open() error {
 	if s.repo != nil {
 		return nil
 	}
-	repo, err := git.PlainOpen(s.opts.Dir)
+	repo, err := git.Open(storage(s.opts.Dir))
 	if err == nil {
 		if r, err := repo.Remote("origin"); err == nil && r.Config().URLs[0] == s.opts.URL {
 			s.repo = repo
@@ -192,7 +209,7 @@ func (s *Source) open() error {
 	if err := os.MkdirAll(filepath.Dir(s.opts.Dir), 0o700); err != nil {
 		return err
 	}
-	repo, err = git.PlainInit(s.opts.Dir, false)
+	repo, err = git.Init(storage(s.opts.Dir))
 	if err != nil {
 		return err
 	}

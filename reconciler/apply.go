@@ -177,8 +177,12 @@ func (r *Reconciler) listManaged(ctx context.Context, set *render.Set) (map[targ
 			}
 			for i := range list.Items {
 				s := &list.Items[i]
-				s.ManagedFields = nil // not needed, and the largest part
-				live[targetKey{s.Namespace, s.Name}] = s
+				// Keep what the comparison reads and let the page go: at
+				// 10,000 Secrets, the rest (managed fields first) is most of it.
+				slim := &corev1.Secret{Type: s.Type, Data: s.Data, Immutable: s.Immutable}
+				slim.Name, slim.Namespace, slim.ResourceVersion = s.Name, s.Namespace, s.ResourceVersion
+				slim.Labels, slim.Annotations = s.Labels, s.Annotations
+				live[targetKey{s.Namespace, s.Name}] = slim
 			}
 			if opts.Continue = list.Continue; opts.Continue == "" {
 				break
