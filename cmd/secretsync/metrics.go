@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/secretsync/secretsync/providers/aws"
@@ -57,7 +58,7 @@ func newMetrics() *metrics {
 			Name: "secretsync_secret_changes_total", Help: "Secrets written or deleted, by action."}, []string{"action"}),
 	}
 	m.registry.MustRegister(m.passDuration, m.lastSuccess, m.revision, m.managed, m.failures, m.passes,
-		m.awsCalls, m.awsCost, m.secretChanges, prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+		m.awsCalls, m.awsCost, m.secretChanges, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
