@@ -293,17 +293,16 @@ func (s *Source) download(ctx context.Context, refspec config.RefSpec, shallow b
 		}
 		return s.checkSize()
 	}
-	depth := 0
+	fresh := 0 // the depth of a fetch into an empty checkout
 	if shallow {
-		depth = 1
+		fresh = 1
 	}
-	_, held := s.repo.Reference(targetRef, false)
-	incremental := shallow && held == nil
-	if incremental {
-		depth = 0
+	depth := fresh
+	if _, err := s.repo.Reference(targetRef, false); shallow && err == nil {
+		depth = 0 // incremental: the held commit is the "have"
 	}
 	err := fetch(depth)
-	if err == nil || ctx.Err() != nil || isAuthError(err) || (errors.Is(err, errTooLarge) && !incremental) {
+	if err == nil || ctx.Err() != nil || isAuthError(err) || (errors.Is(err, errTooLarge) && depth == fresh) {
 		return err
 	}
 	s.repo = nil
@@ -313,10 +312,7 @@ func (s *Source) download(ctx context.Context, refspec config.RefSpec, shallow b
 	if err := s.open(); err != nil {
 		return err
 	}
-	if shallow {
-		depth = 1
-	}
-	return fetch(depth)
+	return fetch(fresh)
 }
 
 var errTooLarge = errors.New("the repo is too large")

@@ -133,10 +133,10 @@ func (sp *storeProviders) get(ctx context.Context, sk storeKey) (providers.Provi
 }
 
 // findAll runs every distinct find once.
-func (r *Reconciler) findAll(ctx context.Context, sp *storeProviders, list []*render.ExternalSecret) map[findKey]findResult {
+func (r *Reconciler) findAll(ctx context.Context, sp *storeProviders, list []*render.ExternalSecret, refs map[*render.ExternalSecret][]entry) map[findKey]findResult {
 	out := map[findKey]findResult{}
 	for _, es := range list {
-		for _, e := range entries(es, sp.stores) {
+		for _, e := range refs[es] {
 			if e.find == nil {
 				continue
 			}
@@ -219,9 +219,9 @@ func (r *Reconciler) resolveAll(ctx context.Context, sp *storeProviders, keys ma
 }
 
 // secretData assembles one ExternalSecret's keys from fetched values.
-func secretData(es *render.ExternalSecret, stores map[storeKey]*render.SecretStore, found map[findKey]findResult, fetched map[fetchKey]providers.Fetched) (map[string]providers.Value, error) {
+func secretData(es *render.ExternalSecret, refs []entry, found map[findKey]findResult, fetched map[fetchKey]providers.Fetched) (map[string]providers.Value, error) {
 	data := map[string]providers.Value{}
-	for _, e := range entries(es, stores) {
+	for _, e := range refs {
 		if e.find != nil {
 			fr := found[e.findKey()]
 			if fr.err != nil {
@@ -394,10 +394,10 @@ func split(reused []desiredSecret, fresh []*render.ExternalSecret, size int) []*
 }
 
 // keys lists the references a part's ExternalSecrets need.
-func (p *part) keys(stores map[storeKey]*render.SecretStore, found map[findKey]findResult) map[fetchKey]struct{} {
+func (p *part) keys(refs map[*render.ExternalSecret][]entry, found map[findKey]findResult) map[fetchKey]struct{} {
 	keys := map[fetchKey]struct{}{}
 	for _, es := range p.fresh {
-		for _, e := range entries(es, stores) {
+		for _, e := range refs[es] {
 			if e.find == nil {
 				keys[fetchKey{e.store, e.ref}] = struct{}{}
 				continue
@@ -414,11 +414,11 @@ func (p *part) keys(stores map[storeKey]*render.SecretStore, found map[findKey]f
 // reader, and sends it on; the reader must drain the channel. A reference
 // several parts need is fetched once and kept only until the last of them
 // has it.
-func (r *Reconciler) fetchParts(ctx context.Context, sp *storeProviders, found map[findKey]findResult, parts []*part) <-chan *part {
+func (r *Reconciler) fetchParts(ctx context.Context, sp *storeProviders, refs map[*render.ExternalSecret][]entry, found map[findKey]findResult, parts []*part) <-chan *part {
 	keys := make([]map[fetchKey]struct{}, len(parts))
 	users := map[fetchKey]int{}
 	for i, p := range parts {
-		keys[i] = p.keys(sp.stores, found)
+		keys[i] = p.keys(refs, found)
 		for k := range keys[i] {
 			users[k]++
 		}

@@ -283,6 +283,8 @@ func (r *Reconciler) desired(ctx context.Context, set *render.Set, revision stri
 	var reused []desiredSecret
 	nsLabels := map[string]labels.Set{}
 	specs := map[*render.ExternalSecret]string{}
+	// Each ExternalSecret's references, worked out once for the pass.
+	refs := make(map[*render.ExternalSecret][]entry, len(set.ExternalSecrets))
 	for _, es := range set.ExternalSecrets {
 		t := target(es)
 		if !r.namespaceAllowed(t.namespace) {
@@ -300,7 +302,8 @@ func (r *Reconciler) desired(ctx context.Context, set *render.Set, revision stri
 			continue
 		}
 		var missing error
-		for _, e := range entries(es, stores) {
+		refs[es] = entries(es, stores)
+		for _, e := range refs[es] {
 			st, found := stores[e.store]
 			switch {
 			case !found:
@@ -323,7 +326,7 @@ func (r *Reconciler) desired(ctx context.Context, set *render.Set, revision stri
 			fail(es, t, ResolveFailed, missing)
 			continue
 		}
-		spec := specFingerprint(es, stores)
+		spec := specFingerprint(es, refs[es], stores)
 		specs[es] = spec
 		current := live[t]
 		if merges(es) {
@@ -337,14 +340,14 @@ func (r *Reconciler) desired(ctx context.Context, set *render.Set, revision stri
 	}
 
 	sp := r.storeProviders(stores)
-	found := r.findAll(ctx, sp, fresh)
+	found := r.findAll(ctx, sp, fresh, refs)
 	var want []desiredSecret
-	for p := range r.fetchParts(ctx, sp, found, split(reused, fresh, partSize)) {
+	for p := range r.fetchParts(ctx, sp, refs, found, split(reused, fresh, partSize)) {
 		res.FetchTime += p.fetchTime
 		out := p.reused
 		for _, es := range p.fresh {
 			t := target(es)
-			data, err := secretData(es, stores, found, p.fetched)
+			data, err := secretData(es, refs[es], found, p.fetched)
 			if errors.Is(err, errAllGone) {
 				out = append(out, desiredSecret{es: es, target: t, gone: true})
 				continue
@@ -360,7 +363,7 @@ func (r *Reconciler) desired(ctx context.Context, set *render.Set, revision stri
 			}
 			res.Resolved++
 			o := res.outcome(esID(es))
-			o.resolved, o.versions = true, versionsOf(es, stores, found, p.fetched)
+			o.resolved, o.versions = true, versionsOf(refs[es], found, p.fetched)
 			var d desiredSecret
 			if merges(es) {
 				raw := make(map[string][]byte, len(content.data))

@@ -26,12 +26,12 @@ func esID(es *render.ExternalSecret) string { return es.Namespace + "/" + es.Nam
 
 // specFingerprint covers the ExternalSecret, its file and the stores it
 // reads through: a change to any of them makes its values be fetched again.
-func specFingerprint(es *render.ExternalSecret, stores map[storeKey]*render.SecretStore) string {
+func specFingerprint(es *render.ExternalSecret, refs []entry, stores map[storeKey]*render.SecretStore) string {
 	h := sha256.New()
 	enc := json.NewEncoder(h)
 	_ = enc.Encode(es.Spec)
 	_ = enc.Encode(es.Source)
-	for _, e := range entries(es, stores) {
+	for _, e := range refs {
 		if st := stores[e.store]; st != nil {
 			_ = enc.Encode(e.store.String())
 			_ = enc.Encode(st.Spec)

@@ -201,14 +201,14 @@ func truncate(s string, n int) string {
 }
 
 // versionsOf lists the version ids an ExternalSecret's values came from.
-func versionsOf(es *render.ExternalSecret, stores map[storeKey]*render.SecretStore, found map[findKey]findResult, fetched map[fetchKey]providers.Fetched) map[string]string {
+func versionsOf(refs []entry, found map[findKey]findResult, fetched map[fetchKey]providers.Fetched) map[string]string {
 	out := map[string]string{}
 	add := func(store storeKey, ref providers.Ref, name string) {
 		if f := fetched[fetchKey{store, ref}]; f.VersionID != "" {
 			out[name] = f.VersionID
 		}
 	}
-	for _, e := range entries(es, stores) {
+	for _, e := range refs {
 		if e.find == nil {
 			add(e.store, e.ref, e.ref.String())
 			continue

@@ -50,11 +50,7 @@ func build(mem filesys.FileSystem, dir, kustFile string, cache *Cache) ([]doc, e
 			return nil, errs[i]
 		}
 		for _, d := range results[i] {
-			id := d.id
-			if id == "" {
-				id = resID(d.json)
-			}
-			if id != "" {
+			if id := d.id; id != "" {
 				if other, dup := seen[id]; dup {
 					return nil, fmt.Errorf("kustomize build %s: %s is in both %s and %s", strings.TrimPrefix(dir, "/"), id, other, d.source)
 				}

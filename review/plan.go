@@ -2,6 +2,8 @@ package review
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -182,23 +184,21 @@ func index(set *render.Set) map[string]secretMap {
 	return out
 }
 
+// keysOfBoth is the sorted keys of a and b together.
+func keysOfBoth[V any](a, b map[string]V) []string {
+	both := maps.Clone(a)
+	if both == nil {
+		both = map[string]V{}
+	}
+	maps.Copy(both, b)
+	return slices.Sorted(maps.Keys(both))
+}
+
 // MakePlan compares two rendered revisions.
 func MakePlan(baseName, headName string, base, head *render.Set) Plan {
 	p := Plan{Base: baseName, Head: headName, Secrets: []SecretPlan{}, Findings: []Finding{}}
 	b, h := index(base), index(head)
-	targets := map[string]bool{}
-	for t := range b {
-		targets[t] = true
-	}
-	for t := range h {
-		targets[t] = true
-	}
-	sorted := make([]string, 0, len(targets))
-	for t := range targets {
-		sorted = append(sorted, t)
-	}
-	sort.Strings(sorted)
-	for _, t := range sorted {
+	for _, t := range keysOfBoth(b, h) {
 		before, hadB := b[t]
 		after, hasH := h[t]
 		ns, name, _ := strings.Cut(t, "/")
@@ -217,19 +217,7 @@ func MakePlan(baseName, headName string, base, head *render.Set) Plan {
 		}
 		sp.ExternalSecret = ref.es.Namespace + "/" + ref.es.Name
 		sp.Source = ref.es.Source
-		keys := map[string]bool{}
-		for k := range before.mappings {
-			keys[k] = true
-		}
-		for k := range after.mappings {
-			keys[k] = true
-		}
-		names := make([]string, 0, len(keys))
-		for k := range keys {
-			names = append(names, k)
-		}
-		sort.Strings(names)
-		for _, k := range names {
+		for _, k := range keysOfBoth(before.mappings, after.mappings) {
 			bv, inB := before.mappings[k]
 			av, inH := after.mappings[k]
 			switch {
