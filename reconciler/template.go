@@ -3,7 +3,6 @@ package reconciler
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -95,7 +94,7 @@ func (r *Reconciler) applyTemplate(ctx context.Context, es *render.ExternalSecre
 				}
 				continue
 			}
-			v, err := execute(field+"."+it.Key, body, values)
+			v, err := render.Execute(field+"."+it.Key, body, values)
 			if err != nil {
 				return out, err
 			}
@@ -103,7 +102,7 @@ func (r *Reconciler) applyTemplate(ctx context.Context, es *render.ExternalSecre
 		}
 	}
 	for k, body := range t.Data {
-		v, err := execute("spec.target.template.data."+k, body, values)
+		v, err := render.Execute("spec.target.template.data."+k, body, values)
 		if err != nil {
 			return out, err
 		}
@@ -113,22 +112,10 @@ func (r *Reconciler) applyTemplate(ctx context.Context, es *render.ExternalSecre
 	return out, nil
 }
 
-func execute(name, body string, values map[string]string) (string, error) {
-	tpl, err := render.ParseTemplate(name, body)
-	if err != nil {
-		return "", err
-	}
-	var b strings.Builder
-	if err := tpl.Execute(&b, values); err != nil {
-		return "", fmt.Errorf("template %s: %w", name, err)
-	}
-	return b.String(), nil
-}
-
 // executeKeysAndValues renders a template whose output is a YAML map of
 // keys to values.
 func executeKeysAndValues(name, body string, values map[string]string) (map[string]string, error) {
-	text, err := execute(name, body, values)
+	text, err := render.Execute(name, body, values)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package render
 
 import (
 	"encoding/json"
+	"fmt"
 	"encoding/pem"
 	"errors"
 	"strings"
@@ -12,14 +13,23 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
+// refusedFuncs are sprig functions a template may not call, and why: a
+// template runs on secret values, so nothing it calls may reach outside the
+// process or put a value into a message.
+var refusedFuncs = map[string]string{
+	"env":           "it reads secretsync's environment",
+	"expandenv":     "it reads secretsync's environment",
+	"getHostByName": "it sends a DNS query, which can carry a value out of the cluster",
+	"fail":          "its message could carry a value",
+}
+
 // TemplateFuncs are the functions a target.template may use: sprig without
-// env and expandenv (they would read secretsync's own environment) and
-// without fail (its message could carry a value), plus ESO's helpers that
-// secretsync implements: toJson/fromJson, toYaml/fromYaml, filterPEM,
-// pkcs12key, pkcs12keyPass, pkcs12cert and pkcs12certPass.
+// refusedFuncs, plus ESO's helpers that secretsync implements:
+// toJson/fromJson, toYaml/fromYaml, filterPEM, pkcs12key, pkcs12keyPass,
+// pkcs12cert and pkcs12certPass.
 func TemplateFuncs() template.FuncMap {
 	f := sprig.TxtFuncMap()
-	for _, name := range []string{"env", "expandenv", "fail"} {
+	for name := range refusedFuncs {
 		delete(f, name)
 	}
 	f["fromJson"] = func(s string) (any, error) {
@@ -44,9 +54,18 @@ func TemplateFuncs() template.FuncMap {
 	return f
 }
 
-// ParseTemplate parses one template with TemplateFuncs.
+// ParseTemplate parses one template with TemplateFuncs. A template that
+// calls a refused function is told which and why.
 func ParseTemplate(name, body string) (*template.Template, error) {
-	return template.New(name).Option("missingkey=error").Funcs(TemplateFuncs()).Parse(body)
+	tpl, err := template.New(name).Option("missingkey=error").Funcs(guardedFuncs).Parse(body)
+	if err != nil {
+		for fn, why := range refusedFuncs {
+			if strings.Contains(err.Error(), fmt.Sprintf("function %q not defined", fn)) {
+				return nil, fmt.Errorf("template %s: function %s is not allowed: %s", name, fn, why)
+			}
+		}
+	}
+	return tpl, err
 }
 
 // filterPEM keeps the PEM blocks of one type, as ESO's filterPEM does.

@@ -18,23 +18,30 @@ import (
 
 // webhook receives push notifications and triggers a pass at once:
 //
-//	POST /hook/github   X-Hub-Signature-256: sha256=HMAC(secret, body); X-GitHub-Delivery is the replay id
-//	POST /hook/gitlab   X-Gitlab-Token: secret; X-Gitlab-Event-UUID is the replay id
+//	POST /hook/github   X-Hub-Signature-256: sha256=HMAC(secret, body)
+//	POST /hook/gitlab   X-Gitlab-Token: secret
 //	POST /hook/generic  X-Secretsync-Timestamp: unix seconds; X-Secretsync-Signature: sha256=HMAC(secret, timestamp + "." + body)
 //
-// Requests that fail authentication, repeat a delivery id or signature, or
-// are older than five minutes (generic) are refused; the receiver is rate
-// limited. The body is never parsed beyond its signature: a push for any
-// branch makes secretsync check its own ref, which costs one ref listing.
+// Requests that fail authentication, repeat what was signed, or are older
+// than five minutes (generic) are refused. Replay identity comes only from
+// what the sender authenticated: the decoded MAC for generic deliveries,
+// the body's digest for GitHub and GitLab (their delivery-id headers are not
+// signed, so a replay could change them). Authenticated and unauthenticated
+// requests have separate rate limits, so a flood of bad signatures cannot
+// starve a good delivery. The body is never parsed beyond its signature: a
+// push for any branch makes secretsync check its own ref, which costs one
+// ref listing.
 type webhook struct {
 	secret  []byte
 	trigger func()
 	log     zerolog.Logger
-	limiter *rate.Limiter
-	now     func() time.Time
+	// limiter is the budget of authenticated requests; refused is the
+	// separate budget of requests that fail authentication.
+	limiter, refused *rate.Limiter
+	now              func() time.Time
 
 	mu   sync.Mutex
-	seen map[string]time.Time // delivery ids and signatures, for replay
+	seen map[[sha256.Size]byte]time.Time // replay identities
 }
 
 const (
@@ -43,8 +50,8 @@ const (
 )
 
 func newWebhook(secret []byte, trigger func(), log zerolog.Logger) *webhook {
-	return &webhook{secret: secret, trigger: trigger, log: log, limiter: rate.NewLimiter(1, 10),
-		now: time.Now, seen: map[string]time.Time{}}
+	return &webhook{secret: secret, trigger: trigger, log: log, limiter: rate.NewLimiter(1, 10), refused: rate.NewLimiter(1, 10),
+		now: time.Now, seen: map[[sha256.Size]byte]time.Time{}}
 }
 
 func (h *webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -52,40 +59,44 @@ func (h *webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "POST only", http.StatusMethodNotAllowed)
 		return
 	}
-	if !h.limiter.Allow() {
-		http.Error(w, "too many requests", http.StatusTooManyRequests)
-		return
-	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxHookBody+1))
 	if err != nil || len(body) > maxHookBody {
 		http.Error(w, "body too large or unreadable", http.StatusBadRequest)
 		return
 	}
-	var id string
+	var id []byte // what the sender signed, for replay
 	var ok bool
 	switch r.URL.Path {
 	case "/hook/github":
-		id = "github:" + r.Header.Get("X-GitHub-Delivery")
-		ok = r.Header.Get("X-GitHub-Delivery") != "" && h.validHMAC(r.Header.Get("X-Hub-Signature-256"), body)
+		_, ok = h.validHMAC(r.Header.Get("X-Hub-Signature-256"), body)
+		id = append([]byte("github:"), body...)
 	case "/hook/gitlab":
-		id = "gitlab:" + r.Header.Get("X-Gitlab-Event-UUID")
-		ok = r.Header.Get("X-Gitlab-Event-UUID") != "" &&
-			subtle.ConstantTimeCompare([]byte(r.Header.Get("X-Gitlab-Token")), h.secret) == 1
+		ok = subtle.ConstantTimeCompare([]byte(r.Header.Get("X-Gitlab-Token")), h.secret) == 1
+		id = append([]byte("gitlab:"), body...)
 	case "/hook/generic":
 		ts := r.Header.Get("X-Secretsync-Timestamp")
-		sig := r.Header.Get("X-Secretsync-Signature")
-		id = "generic:" + sig
-		ok = h.fresh(ts) && h.validHMAC(sig, append([]byte(ts+"."), body...))
+		var mac []byte
+		mac, ok = h.validHMAC(r.Header.Get("X-Secretsync-Signature"), append([]byte(ts+"."), body...))
+		ok = ok && h.fresh(ts)
+		id = append([]byte("generic:"), mac...)
 	default:
 		http.NotFound(w, r)
 		return
 	}
 	if !ok {
+		if !h.refused.Allow() {
+			http.Error(w, "too many requests", http.StatusTooManyRequests)
+			return
+		}
 		h.log.Warn().Str("path", r.URL.Path).Msg("webhook refused: bad or missing signature, token or timestamp")
 		http.Error(w, "unauthorized", http.StatusUnauthorized)
 		return
 	}
-	if !h.firstSeen(id) {
+	if !h.limiter.Allow() {
+		http.Error(w, "too many requests", http.StatusTooManyRequests)
+		return
+	}
+	if !h.firstSeen(sha256.Sum256(id)) {
 		h.log.Warn().Str("path", r.URL.Path).Msg("webhook refused: replayed delivery")
 		http.Error(w, "replayed delivery", http.StatusConflict)
 		return
@@ -95,18 +106,20 @@ func (h *webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusAccepted)
 }
 
-func (h *webhook) validHMAC(header string, signed []byte) bool {
+// validHMAC checks a "sha256=<hex>" header against signed and returns the
+// decoded MAC: its bytes, not the header's spelling, identify a delivery.
+func (h *webhook) validHMAC(header string, signed []byte) ([]byte, bool) {
 	got, ok := strings.CutPrefix(header, "sha256=")
 	if !ok {
-		return false
+		return nil, false
 	}
 	sig, err := hex.DecodeString(got)
 	if err != nil {
-		return false
+		return nil, false
 	}
 	mac := hmac.New(sha256.New, h.secret)
 	mac.Write(signed)
-	return hmac.Equal(sig, mac.Sum(nil))
+	return sig, hmac.Equal(sig, mac.Sum(nil))
 }
 
 func (h *webhook) fresh(ts string) bool {
@@ -118,10 +131,9 @@ func (h *webhook) fresh(ts string) bool {
 	return d < replayWindow && d > -replayWindow
 }
 
-// firstSeen remembers id for the replay window and reports whether it is
-// new. GitHub and GitLab ids are remembered for a day, since their requests
-// carry no timestamp.
-func (h *webhook) firstSeen(id string) bool {
+// firstSeen remembers id and reports whether it is new. Ids are kept for a
+// day: GitHub and GitLab requests carry no timestamp to bound them.
+func (h *webhook) firstSeen(id [sha256.Size]byte) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	now := h.now()

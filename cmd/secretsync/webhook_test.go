@@ -62,6 +62,30 @@ func TestWebhookAuthentication(t *testing.T) {
 	if triggered != 3 {
 		t.Fatalf("%d passes triggered, want 3", triggered)
 	}
+	t.Run("a GitHub delivery replayed under a new delivery id is a replay", func(t *testing.T) {
+		if got := post("/hook/github", body, map[string]string{"X-Hub-Signature-256": sign(secret, body), "X-GitHub-Delivery": "d-new"}); got != http.StatusConflict {
+			t.Fatalf("status %d, want %d", got, http.StatusConflict)
+		}
+	})
+	t.Run("a generic delivery replayed with its signature upper-cased is a replay", func(t *testing.T) {
+		sig := sign(secret, now+"."+body)
+		upper := "sha256=" + strings.ToUpper(strings.TrimPrefix(sig, "sha256="))
+		if got := post("/hook/generic", body, map[string]string{"X-Secretsync-Timestamp": now, "X-Secretsync-Signature": upper}); got != http.StatusConflict {
+			t.Fatalf("status %d, want %d", got, http.StatusConflict)
+		}
+	})
+	if triggered != 3 {
+		t.Errorf("after the replays, %d passes triggered, want 3", triggered)
+	}
+	t.Run("bad signatures do not use up the budget of signed deliveries", func(t *testing.T) {
+		for i := range 30 {
+			post("/hook/github", body, map[string]string{"X-Hub-Signature-256": sign("wrong", body), "X-GitHub-Delivery": "bad" + strconv.Itoa(i)})
+		}
+		fresh := `{"ref":"refs/heads/main","after":"1"}`
+		if got := post("/hook/github", fresh, map[string]string{"X-Hub-Signature-256": sign(secret, fresh), "X-GitHub-Delivery": "good"}); got != http.StatusAccepted {
+			t.Fatalf("status %d, want %d", got, http.StatusAccepted)
+		}
+	})
 	t.Run("a flood is rate limited", func(t *testing.T) {
 		codes := map[int]int{}
 		for i := range 30 {

@@ -1,0 +1,90 @@
+package render
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"regexp"
+	"strings"
+	"text/template"
+)
+
+// guardedFuncs is TemplateFuncs with every function wrapped so that its
+// errors and panics never carry its arguments: the wrapper replaces them
+// with a funcError that names only the function.
+var guardedFuncs = guard(TemplateFuncs())
+
+// funcError is what a template function's failure becomes.
+type funcError struct{ fn string }
+
+func (e *funcError) Error() string {
+	return "function " + e.fn + " failed on its input (the reason is withheld: it could quote a value)"
+}
+
+var errorType = reflect.TypeFor[error]()
+
+func guard(funcs template.FuncMap) template.FuncMap {
+	out := make(template.FuncMap, len(funcs))
+	for name, fn := range funcs {
+		v := reflect.ValueOf(fn)
+		t := v.Type()
+		// text/template accepts one result, or two with an error second.
+		errAt := -1
+		if t.NumOut() == 2 && t.Out(1) == errorType {
+			errAt = 1
+		}
+		out[name] = reflect.MakeFunc(t, func(args []reflect.Value) (results []reflect.Value) {
+			defer func() {
+				if recover() != nil {
+					if errAt < 0 {
+						// No error result to carry it: a panic whose value
+						// names no argument, which text/template reports.
+						panic(&funcError{fn: name})
+					}
+					results = []reflect.Value{reflect.Zero(t.Out(0)), reflect.ValueOf(error(&funcError{fn: name}))}
+				}
+			}()
+			if t.IsVariadic() {
+				results = v.CallSlice(args)
+			} else {
+				results = v.Call(args)
+			}
+			if errAt >= 0 && !results[errAt].IsNil() {
+				results[errAt] = reflect.ValueOf(error(&funcError{fn: name}))
+			}
+			return results
+		}).Interface()
+	}
+	return out
+}
+
+// Execute parses and runs one template over values. Its error never holds
+// a byte of a value: it names the template, the place in the template's own
+// text (which comes from Git) and, for a failed function, the function.
+func Execute(name, body string, values map[string]string) (string, error) {
+	tpl, err := ParseTemplate(name, body)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	if err := tpl.Execute(&b, values); err != nil {
+		return "", redact(name, err)
+	}
+	return b.String(), nil
+}
+
+// execPlace matches the start of a text/template execution error, which
+// quotes only the template's source: `template: NAME:LINE:COL: executing
+// "NAME" at <NODE>: `. What follows it may quote a value and is dropped.
+var execPlace = regexp.MustCompile(`^template: .*?:(\d+):(\d+): executing ".*?" at <(.*?)>: `)
+
+func redact(name string, err error) error {
+	reason := "a value does not fit the template (wrong type, missing key or index out of range)"
+	if fe := (*funcError)(nil); errors.As(err, &fe) {
+		reason = fe.Error()
+	}
+	if m := execPlace.FindStringSubmatch(err.Error()); m != nil {
+		return fmt.Errorf("template %s: line %s col %s at <%s>: %s", name, m[1], m[2], m[3], reason)
+	}
+	return fmt.Errorf("template %s: %s", name, reason)
+}
