@@ -2,9 +2,9 @@ package render
 
 import (
 	"encoding/json"
-	"fmt"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"strings"
 	"text/template"
 
