@@ -23,13 +23,13 @@ fmt-check:
 	@out="$$(gofmt -l $$(git ls-files '*.go'))"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 test: fmt-check vet
-	KUBEBUILDER_ASSETS="$$(bash hack/testbin.sh)" $(GO) test -count=1 ./...
+	assets="$$(bash hack/testbin.sh)" && KUBEBUILDER_ASSETS="$$assets" $(GO) test -count=1 ./...
 
 demo: build
-	KUBEBUILDER_ASSETS="$$(bash hack/testbin.sh)" $(GO) run ./hack/demo -secretsync $(BIN) -example examples/basic
+	assets="$$(bash hack/testbin.sh)" && KUBEBUILDER_ASSETS="$$assets" $(GO) run ./hack/demo -secretsync $(BIN) -example examples/basic
 
 clean:
 	rm -rf bin
 
 bench: build
-	KUBEBUILDER_ASSETS="$$(bash hack/testbin.sh)" $(GO) run ./hack/bench -sizes 1000,10000 -secretsync $(BIN)
+	assets="$$(bash hack/testbin.sh)" && KUBEBUILDER_ASSETS="$$assets" $(GO) run ./hack/bench -sizes 1000,10000 -secretsync $(BIN)
