@@ -55,10 +55,21 @@ func decodeInto(set *Set, d doc, opt Options) {
 			return
 		}
 		skip("Secret without data")
-	case group != Group:
+	case group != Group && group != GeneratorsGroup:
+		if hint := typoHint(h.APIVersion, group, h.Kind); hint != "" {
+			set.Errors = append(set.Errors, oerr("", errors.New(hint)))
+			return
+		}
 		skip("not an external-secrets.io object")
+	case group == GeneratorsGroup:
+		set.Errors = append(set.Errors, oerr("kind", fmt.Errorf("kind %s (%s) is an External Secrets Operator generator, which secretsync does not support; nothing is applied for it and prune waits until it is removed", h.Kind, group)))
 	case h.Kind != KindExternalSecret && h.Kind != KindSecretStore && h.Kind != KindClusterSecretStore:
-		skip(h.Kind + " is not supported")
+		msg := fmt.Sprintf("kind %s of %s is not supported by secretsync (it handles %s, %s and %s); nothing is applied for it and prune waits until it is removed",
+			h.Kind, group, KindExternalSecret, KindSecretStore, KindClusterSecretStore)
+		if near := nearest(h.Kind, esoKinds, 2); near != "" {
+			msg = fmt.Sprintf("kind %s is not an External Secrets Operator kind; did you mean %s?", h.Kind, near)
+		}
+		set.Errors = append(set.Errors, oerr("kind", errors.New(msg)))
 	case version != "v1" && version != "v1beta1":
 		set.Errors = append(set.Errors, oerr("apiVersion", fmt.Errorf("version %q is not supported; use v1 or v1beta1", version)))
 	case h.Kind == KindExternalSecret:
@@ -95,6 +106,60 @@ func decodeInto(set *Set, d doc, opt Options) {
 		}
 		set.Stores = append(set.Stores, st)
 	}
+}
+
+var esoKinds = []string{KindExternalSecret, KindSecretStore, KindClusterSecretStore}
+
+// typoHint says what an object outside the ESO groups was probably meant to
+// be, when its apiVersion or kind is a near miss of ESO's; "" when it is
+// some other Kubernetes object. A near miss is an error, never a skip: a
+// typo would otherwise make the ExternalSecret vanish and its Secret be
+// pruned.
+func typoHint(apiVersion, group, kind string) string {
+	for _, g := range []string{Group, GeneratorsGroup} {
+		// "external-secrets.io.v1": the slash mistyped, so no group at all.
+		if !strings.Contains(apiVersion, "/") && distance(strings.ToLower(apiVersion), g+"/v1") <= 2 {
+			return fmt.Sprintf("apiVersion %q is not valid; did you mean %s/v1?", apiVersion, g)
+		}
+		if group != "" && distance(strings.ToLower(group), g) <= 3 {
+			return fmt.Sprintf("apiVersion %q: group %s is not known; did you mean %s?", apiVersion, group, g)
+		}
+	}
+	if near := nearest(kind, esoKinds, 2); near != "" {
+		return fmt.Sprintf("kind %s with apiVersion %q is not an External Secrets Operator object; did you mean apiVersion %s/v1, kind %s?", kind, apiVersion, Group, near)
+	}
+	return ""
+}
+
+// nearest returns the candidate within max edits of s (ignoring case), or "".
+func nearest(s string, candidates []string, max int) string {
+	for _, c := range candidates {
+		if distance(strings.ToLower(s), strings.ToLower(c)) <= max {
+			return c
+		}
+	}
+	return ""
+}
+
+// distance is the Levenshtein distance between a and b, in bytes.
+func distance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 // strict decodes with unknown and duplicate fields as errors.

@@ -25,7 +25,7 @@ const originAnnotation = "config.kubernetes.io/origin"
 // folder is built on its own, in parallel, and the outputs concatenated in
 // order, which is what the whole build would produce. Each build is cached
 // by the content of every file it read.
-func build(mem filesys.FileSystem, dir, kustFile string, cache *Cache) ([]doc, error) {
+func build(mem *repoFS, dir, kustFile string, cache *Cache) ([]doc, error) {
 	leaves, err := plan(mem, dir, kustFile)
 	if err != nil {
 		return nil, err
@@ -39,20 +39,28 @@ func build(mem filesys.FileSystem, dir, kustFile string, cache *Cache) ([]doc, e
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			results[i], errs[i] = cache.build(mem, leaf)
+			if errs[i] = prepareLeaf(mem, leaf); errs[i] == nil {
+				results[i], errs[i] = cache.build(mem, leaf)
+			}
 		}()
 	}
 	wg.Wait()
 	var out []doc
 	seen := map[string]string{}
-	for i := range leaves {
-		if errs[i] != nil {
+	for i, leaf := range leaves {
+		if errs[i] != nil && len(leaves) == 1 {
 			return nil, errs[i]
+		}
+		if errs[i] != nil {
+			// One folder's failure is its own: the other folders' objects
+			// are still applied, and the error blocks prune.
+			out = append(out, doc{source: repoPath(leaf), err: errs[i]})
+			continue
 		}
 		for _, d := range results[i] {
 			if id := d.id; id != "" {
 				if other, dup := seen[id]; dup {
-					return nil, fmt.Errorf("kustomize build %s: %s is in both %s and %s", strings.TrimPrefix(dir, "/"), id, other, d.source)
+					return nil, fmt.Errorf("kustomize build %s: %s is in both %s and %s", repoPath(dir), id, other, d.source)
 				}
 				seen[id] = d.source
 			}
@@ -64,10 +72,8 @@ func build(mem filesys.FileSystem, dir, kustFile string, cache *Cache) ([]doc, e
 
 // plan lists the folders to build on their own: dir itself, or, when its
 // kustomization only lists folders (no transformer, generator, namespace
-// or label of its own), the plans of those folders. Leaves get origin
-// annotations switched on and are checked for remote references here,
-// before any build runs in parallel.
-func plan(mem filesys.FileSystem, dir, kustFile string) ([]string, error) {
+// or label of its own), the plans of those folders.
+func plan(mem *repoFS, dir, kustFile string) ([]string, error) {
 	if children := aggregates(mem, dir, kustFile); children != nil {
 		var out []string
 		for _, c := range children {
@@ -79,13 +85,16 @@ func plan(mem filesys.FileSystem, dir, kustFile string) ([]string, error) {
 		}
 		return out, nil
 	}
-	if err := enableOrigins(mem, kustFile); err != nil {
-		return nil, err
-	}
-	if err := checkLocal(mem, dir, map[string]bool{}); err != nil {
-		return nil, err
-	}
 	return []string{dir}, nil
+}
+
+// prepareLeaf switches origin annotations on for a folder to build and
+// refuses remote references in what it reaches.
+func prepareLeaf(mem *repoFS, dir string) error {
+	if err := enableOrigins(mem, kustomizationIn(mem, dir)); err != nil {
+		return err
+	}
+	return checkLocal(mem, dir, map[string]bool{})
 }
 
 // aggregates returns the folders a kustomization only aggregates, or nil
@@ -155,7 +164,7 @@ func kustomizeBuild(fsys filesys.FileSystem, dir string) ([]doc, error) {
 	}
 	rm, err := krusty.MakeKustomizer(opts).Run(fsys, dir)
 	if err != nil {
-		return nil, fmt.Errorf("kustomize build %s: %w", strings.TrimPrefix(dir, "/"), err)
+		return nil, fmt.Errorf("kustomize build %s: %w", repoPath(dir), err)
 	}
 	docs := make([]doc, 0, rm.Size())
 	for _, res := range rm.Resources() {
@@ -211,7 +220,7 @@ func enableOrigins(mem filesys.FileSystem, kustFile string) error {
 // runs, and refuses entries that would reach the network: a
 // resources/bases/components entry must be a file or folder in the repo,
 // and no file-loading field may be a URL.
-func checkLocal(fsys filesys.FileSystem, dir string, seen map[string]bool) error {
+func checkLocal(fsys *repoFS, dir string, seen map[string]bool) error {
 	kustFile := kustomizationIn(fsys, dir)
 	if kustFile == "" || seen[kustFile] {
 		return nil
@@ -229,6 +238,9 @@ func checkLocal(fsys filesys.FileSystem, dir string, seen map[string]bool) error
 	for _, field := range []string{"resources", "bases", "components"} {
 		for _, e := range stringList(k[field]) {
 			p := path.Join(dir, e)
+			if fsys.outside(p) {
+				return fmt.Errorf("%s: %s entry %q is a symlink that points outside the repo; it is never read", name, field, e)
+			}
 			if isURL(e) || !fsys.Exists(p) {
 				return fmt.Errorf("%s: %s entry %q is not a file or folder in the repo; remote bases are refused", name, field, e)
 			}
@@ -267,6 +279,14 @@ func checkLocal(fsys filesys.FileSystem, dir string, seen map[string]bool) error
 		}
 	}
 	return nil
+}
+
+// repoPath is a path of the in-memory repo as the user knows it.
+func repoPath(p string) string {
+	if p = strings.TrimPrefix(p, "/"); p == "" {
+		return "."
+	}
+	return p
 }
 
 func isURL(s string) bool {

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"path"
 	"path/filepath"
 	"sort"
@@ -21,12 +20,6 @@ import (
 	"sigs.k8s.io/kustomize/api/konfig"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
-)
-
-// Limits on what a repo may make us read: the repo is untrusted input.
-const (
-	maxFileBytes  = 8 << 20
-	maxTotalBytes = 256 << 20
 )
 
 // Options tune rendering.
@@ -98,28 +91,47 @@ func Render(ctx context.Context, dir, subpath string, opt Options) (*Set, error)
 	if err != nil {
 		return nil, err
 	}
-	mem, err := loadTree(dir)
-	if err != nil {
-		return nil, err
-	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	root := "/" + rel
-	if !mem.Exists(root) {
-		return nil, fmt.Errorf("path %q does not exist in the repo", subpath)
-	}
-	var docs []doc
-	if k := kustomizationIn(mem, root); k != "" {
-		docs, err = build(mem, root, k, opt.Cache)
-	} else {
-		docs, err = readYAMLFiles(mem, root, opt.Cache)
-	}
+	repo, err := newRepoFS(dir)
 	if err != nil {
 		return nil, err
 	}
+	root := "/" + rel
+	if !repo.Exists(root) {
+		return nil, fmt.Errorf("path %q does not exist in the repo", subpath)
+	}
+	// kustomize does not watch ctx: the build runs aside, so that a pass
+	// cut off (SIGTERM, its deadline) returns at once.
+	type built struct {
+		docs []doc
+		err  error
+	}
+	done := make(chan built, 1)
+	go func() {
+		var b built
+		if k := kustomizationIn(repo, root); k != "" {
+			b.docs, b.err = build(repo, root, k, opt.Cache)
+		} else {
+			b.docs, b.err = readYAMLFiles(repo, root, opt.Cache)
+		}
+		done <- b
+	}()
+	var b built
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case b = <-done:
+	}
+	if b.err != nil {
+		return nil, b.err
+	}
+	if len(b.docs) > maxObjects {
+		return nil, fmt.Errorf("path %q renders %d objects, over the limit of %d", subpath, len(b.docs), maxObjects)
+	}
 	set := &Set{}
-	for _, d := range docs {
+	for _, d := range b.docs {
 		opt.Cache.decode(set, d, opt)
 	}
 	opt.Cache.sweep()
@@ -141,65 +153,6 @@ func confine(p string) (string, error) {
 		return "", nil
 	}
 	return c, nil
-}
-
-// loadTree copies the checkout into memory, so kustomize cannot read a file
-// outside the repo whatever the manifests say. Symlinks are followed only
-// when they stay inside the repo; .git is left out.
-func loadTree(dir string) (filesys.FileSystem, error) {
-	mem := filesys.MakeFsInMemory()
-	realRoot, err := filepath.EvalSymlinks(dir)
-	if err != nil {
-		return nil, fmt.Errorf("open checkout: %w", err)
-	}
-	var total int64
-	err = filepath.WalkDir(realRoot, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(realRoot, p)
-		if d.IsDir() {
-			if d.Name() == ".git" {
-				return filepath.SkipDir
-			}
-			return mem.MkdirAll("/" + filepath.ToSlash(rel))
-		}
-		target := p
-		if d.Type()&fs.ModeSymlink != 0 {
-			t, err := filepath.EvalSymlinks(p)
-			if err != nil {
-				return nil // dangling link: as if absent
-			}
-			if r, err := filepath.Rel(realRoot, t); err != nil || strings.HasPrefix(r, "..") {
-				return nil // leads outside the repo: never read
-			}
-			if st, err := os.Stat(t); err != nil || !st.Mode().IsRegular() {
-				return nil
-			}
-			target = t
-		} else if !d.Type().IsRegular() {
-			return nil
-		}
-		st, err := os.Stat(target)
-		if err != nil {
-			return err
-		}
-		if st.Size() > maxFileBytes {
-			return nil // too large to be a manifest; kustomize reports it missing if used
-		}
-		if total += st.Size(); total > maxTotalBytes {
-			return fmt.Errorf("repo is larger than %d MiB of files", maxTotalBytes>>20)
-		}
-		b, err := os.ReadFile(target)
-		if err != nil {
-			return err
-		}
-		return mem.WriteFile("/"+filepath.ToSlash(rel), b)
-	})
-	if err != nil {
-		return nil, fmt.Errorf("read checkout: %w", err)
-	}
-	return mem, nil
 }
 
 func kustomizationIn(fsys filesys.FileSystem, dir string) string {
@@ -226,7 +179,7 @@ func readYAMLFiles(fsys filesys.FileSystem, root string, cache *Cache) ([]doc, e
 		if err != nil {
 			return err
 		}
-		if !info.IsDir() && (strings.HasSuffix(p, ".yaml") || strings.HasSuffix(p, ".yml")) {
+		if !info.IsDir() && isYAMLName(p) {
 			files = append(files, p)
 		}
 		return nil
@@ -237,16 +190,19 @@ func readYAMLFiles(fsys filesys.FileSystem, root string, cache *Cache) ([]doc, e
 	sort.Strings(files)
 	var docs []doc
 	for _, f := range files {
+		src := strings.TrimPrefix(f, "/")
 		b, err := fsys.ReadFile(f)
 		if err != nil {
-			return nil, err
+			// A file that is not read is an error of its own, never a
+			// silent drop: its Secrets would be pruned.
+			docs = append(docs, doc{source: src, err: fmt.Errorf("file not read: %w", err)})
+			continue
 		}
 		if cached, ok := cache.file(f, b); ok {
 			docs = append(docs, cached...)
 			continue
 		}
 		first := len(docs)
-		src := strings.TrimPrefix(f, "/")
 		r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(b)))
 		for i := 0; ; i++ {
 			raw, err := r.Read()
@@ -270,6 +226,12 @@ func readYAMLFiles(fsys filesys.FileSystem, root string, cache *Cache) ([]doc, e
 		cache.keepFile(f, b, docs[first:])
 	}
 	return docs, nil
+}
+
+// isYAMLName reports whether a file name ends in .yaml or .yml, in any case.
+func isYAMLName(p string) bool {
+	ext := strings.ToLower(path.Ext(p))
+	return ext == ".yaml" || ext == ".yml"
 }
 
 func sortSet(s *Set) {

@@ -2,6 +2,8 @@ package render_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -212,19 +214,167 @@ func TestPerObjectErrorsNameFileObjectAndField(t *testing.T) {
 	}
 }
 
-func TestOtherKindsAreSkipped(t *testing.T) {
+func TestOtherKubernetesKindsAreSkipped(t *testing.T) {
 	dir := tree(t, map[string]string{
-		"cm.yaml":   "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: b}\n",
-		"push.yaml": "apiVersion: external-secrets.io/v1alpha1\nkind: PushSecret\nmetadata: {name: p}\nspec: {}\n",
-		"es.yaml":   es("x", "k"),
+		"cm.yaml":     "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: b}\n",
+		"deploy.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec: {}\n",
+		"es.yaml":     es("x", "k"),
 	})
 	set := mustRender(t, dir, ".")
 	var kinds []string
 	for _, s := range set.Skipped {
 		kinds = append(kinds, s.Kind)
 	}
-	if diff := cmp.Diff([]string{"ConfigMap", "PushSecret"}, kinds); diff != "" {
+	if diff := cmp.Diff([]string{"ConfigMap", "Deployment"}, kinds); diff != "" {
 		t.Fatalf("skipped (-want +got):\n%s", diff)
+	}
+	if len(set.Errors) != 0 {
+		t.Fatalf("errors: %q", errorTexts(set))
+	}
+}
+
+func TestESOObjectsSecretsyncDoesNotHandleAreErrors(t *testing.T) {
+	esWith := func(apiVersion, kind string) string {
+		return strings.Replace(strings.Replace(es("typo", "k"), "apiVersion: external-secrets.io/v1", "apiVersion: "+apiVersion, 1),
+			"kind: ExternalSecret", "kind: "+kind, 1)
+	}
+	cases := []struct{ name, file, want string }{
+		{"a group missing its s", esWith("external-secret.io/v1", "ExternalSecret"), "did you mean external-secrets.io?"},
+		{"a group missing its dash", esWith("externalsecrets.io/v1", "ExternalSecret"), "did you mean external-secrets.io?"},
+		{"a dot for the slash", esWith("external-secrets.io.v1", "ExternalSecret"), "did you mean external-secrets.io/v1?"},
+		{"a plural kind", esWith("external-secrets.io/v1", "ExternalSecrets"), "did you mean ExternalSecret?"},
+		{"a kind in the wrong case", esWith("external-secrets.io/v1", "Externalsecret"), "did you mean ExternalSecret?"},
+		{"an ESO kind under the core group", esWith("v1", "ExternalSecret"), "did you mean apiVersion external-secrets.io/v1, kind ExternalSecret?"},
+		{"a PushSecret", esWith("external-secrets.io/v1alpha1", "PushSecret"), "kind PushSecret of external-secrets.io is not supported"},
+		{"a ClusterExternalSecret", esWith("external-secrets.io/v1", "ClusterExternalSecret"), "kind ClusterExternalSecret of external-secrets.io is not supported"},
+		{"a generator", esWith("generators.external-secrets.io/v1alpha1", "Password"), "kind Password (generators.external-secrets.io) is an External Secrets Operator generator"},
+	}
+	for _, c := range cases {
+		for _, layout := range []string{"folder", "kustomization"} {
+			t.Run(c.name+" is an error naming the file and kind ("+layout+")", func(t *testing.T) {
+				files := map[string]string{"typo.yaml": c.file, "ok.yaml": es("fine", "k")}
+				if layout == "kustomization" {
+					files["kustomization.yaml"] = "resources: [typo.yaml, ok.yaml]\n"
+				}
+				set := mustRender(t, tree(t, files), ".")
+				errs := errorTexts(set)
+				if len(errs) != 1 || !strings.Contains(errs[0], c.want) || !strings.HasPrefix(errs[0], "typo.yaml: ") {
+					t.Fatalf("errors = %q, want one from typo.yaml containing %q", errs, c.want)
+				}
+				if len(set.Skipped) != 0 {
+					t.Fatalf("skipped %+v", set.Skipped)
+				}
+			})
+		}
+	}
+}
+
+func TestNoFileIsSilentlyDropped(t *testing.T) {
+	big := es("big", "k") + "# " + strings.Repeat("x", 9<<20) + "\n"
+	t.Run("a file over the size limit is an error naming it and the limit", func(t *testing.T) {
+		set := mustRender(t, tree(t, map[string]string{"big.yaml": big, "ok.yaml": es("fine", "k")}), ".")
+		errs := errorTexts(set)
+		if len(errs) != 1 || !strings.Contains(errs[0], "big.yaml") || !strings.Contains(errs[0], "over the 8 MiB limit") {
+			t.Fatalf("errors = %q", errs)
+		}
+		if len(set.ExternalSecrets) != 1 {
+			t.Fatalf("rendered %+v", summarize(set))
+		}
+	})
+	t.Run("a big file under a kustomization is an error naming it", func(t *testing.T) {
+		_, err := render.Render(context.Background(), tree(t, map[string]string{"big.yaml": big, "kustomization.yaml": "resources: [big.yaml]\n"}), ".", render.Options{})
+		if err == nil || !strings.Contains(err.Error(), "over the 8 MiB limit") {
+			t.Fatalf("err = %v", err)
+		}
+	})
+	t.Run("upper-case extensions are read", func(t *testing.T) {
+		set := mustRender(t, tree(t, map[string]string{"a.YAML": es("a", "k"), "b.Yml": es("b", "k")}), ".")
+		if len(set.ExternalSecrets) != 2 {
+			t.Fatalf("rendered %+v", summarize(set))
+		}
+	})
+}
+
+func TestAnyFileNameAnywhereIsFine(t *testing.T) {
+	files := map[string]string{
+		"design notes.md":               "notes",
+		"docs/TLS Bootstrap.drawio.png": "png",
+		"café/ünïcode.txt":              "x",
+		"app/kustomization.yaml":        "resources: [es.yaml]\n",
+		"app/es.yaml":                   es("x", "k"),
+		"app/README notes.md":           "x",
+		"plain/my secret.yaml":          es("spaced", "k"),
+	}
+	dir := tree(t, files)
+	t.Run("a kustomization renders beside names kustomize's memory filesystem refuses", func(t *testing.T) {
+		if set := mustRender(t, dir, "app"); len(set.ExternalSecrets) != 1 || len(set.Errors) != 0 {
+			t.Fatalf("rendered %+v, errors %q", summarize(set), errorTexts(set))
+		}
+	})
+	t.Run("a folder with a spaced YAML file name reads it", func(t *testing.T) {
+		if set := mustRender(t, dir, "plain"); len(set.ExternalSecrets) != 1 || set.ExternalSecrets[0].Source != "plain/my secret.yaml" {
+			t.Fatalf("rendered %+v", summarize(set))
+		}
+	})
+}
+
+// bomb is nine levels of aliases, each nine times the last: about 387
+// million nodes when expanded, in about 440 bytes.
+func bomb() string {
+	var b strings.Builder
+	b.WriteString("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: bomb}\ndata:\n")
+	b.WriteString("  a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n")
+	prev := "a"
+	for _, n := range []string{"b", "c", "d", "e", "f", "g", "h", "i"} {
+		fmt.Fprintf(&b, "  %s: &%s [*%s,*%s,*%s,*%s,*%s,*%s,*%s,*%s,*%s]\n", n, n, prev, prev, prev, prev, prev, prev, prev, prev, prev)
+		prev = n
+	}
+	return b.String()
+}
+
+func TestAYAMLAliasBombIsRefused(t *testing.T) {
+	for _, layout := range []string{"folder", "kustomization"} {
+		t.Run("in a "+layout+", refused with a message naming the file", func(t *testing.T) {
+			files := map[string]string{"bomb.yaml": bomb(), "ok.yaml": es("fine", "k")}
+			if layout == "kustomization" {
+				files["kustomization.yaml"] = "resources: [bomb.yaml, ok.yaml]\n"
+			}
+			set, err := render.Render(context.Background(), tree(t, files), ".", render.Options{})
+			msg := ""
+			if err != nil {
+				msg = err.Error()
+			} else {
+				msg = strings.Join(errorTexts(set), "\n")
+			}
+			if !strings.Contains(msg, "bomb.yaml") || !strings.Contains(msg, "alias") {
+				t.Fatalf("err = %v, errors = %q", err, msg)
+			}
+		})
+	}
+}
+
+func TestOneFailingFolderDoesNotStopTheOthers(t *testing.T) {
+	dir := tree(t, map[string]string{
+		"kustomization.yaml":        "resources: [team-a, team-b]\n",
+		"team-a/kustomization.yaml": "resources: [es.yaml]\n",
+		"team-a/es.yaml":            es("a", "k"),
+		"team-b/kustomization.yaml": "resources: [es.yaml]\n",
+		"team-b/es.yaml":            "apiVersion: external-secrets.io/v1\nkind: [unclosed\n",
+	})
+	set := mustRender(t, dir, ".")
+	if len(set.ExternalSecrets) != 1 || set.ExternalSecrets[0].Name != "a" {
+		t.Fatalf("rendered %+v", summarize(set))
+	}
+	if errs := errorTexts(set); len(errs) != 1 || !strings.Contains(errs[0], "team-b") {
+		t.Fatalf("errors = %q", errs)
+	}
+}
+
+func TestRenderStopsWhenCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := render.Render(ctx, tree(t, map[string]string{"kustomization.yaml": "resources: [es.yaml]\n", "es.yaml": es("x", "k")}), ".", render.Options{}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v", err)
 	}
 }
 
@@ -262,6 +412,16 @@ func TestTheRepoIsConfined(t *testing.T) {
 			if e.Name == "leak" {
 				t.Fatal("rendered a file from outside the repo through a symlink")
 			}
+		}
+	})
+	t.Run("a kustomization entry that is a symlink out of the repo says so", func(t *testing.T) {
+		dir := tree(t, map[string]string{"kustomization.yaml": "resources: [linked]\n"})
+		if err := os.Symlink(outside, filepath.Join(dir, "linked")); err != nil {
+			t.Fatal(err)
+		}
+		_, err := render.Render(context.Background(), dir, ".", render.Options{})
+		if err == nil || !strings.Contains(err.Error(), "symlink that points outside the repo") {
+			t.Fatalf("err = %v", err)
 		}
 	})
 	t.Run("a path that climbs out is refused", func(t *testing.T) {

@@ -58,7 +58,7 @@ func flatten(docs []doc) []flat {
 func TestSplitBuildsEqualOneWholeBuild(t *testing.T) {
 	dir := t.TempDir()
 	nested(t, dir, "")
-	mem, err := loadTree(dir)
+	mem, err := newRepoFS(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +66,7 @@ func TestSplitBuildsEqualOneWholeBuild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	whole, err := loadTree(dir)
+	whole, err := newRepoFS(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 
 const (
 	Group                  = "external-secrets.io"
+	GeneratorsGroup        = "generators.external-secrets.io"
 	KindExternalSecret     = "ExternalSecret"
 	KindSecretStore        = "SecretStore"
 	KindClusterSecretStore = "ClusterSecretStore"
