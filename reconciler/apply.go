@@ -259,31 +259,43 @@ func (a *applier) knownAbsent(want []desiredSecret) map[targetKey]bool {
 	return out
 }
 
-// secretNames lists the names of every Secret in ns as
-// PartialObjectMetadata, 500 at a time: no Secret data crosses the wire.
+// secretNames lists the names of every Secret in ns, by metadata only.
 func (r *Reconciler) secretNames(ctx context.Context, ns string) (map[string]bool, error) {
 	names := map[string]bool{}
+	err := r.listMetadata(ctx, ns, "", func(m metav1.PartialObjectMetadata) { names[m.Name] = true })
+	if err != nil {
+		return nil, err
+	}
+	return names, nil
+}
+
+// listMetadata lists the Secrets of ns ("" for all) that match selector as
+// PartialObjectMetadata, 500 at a time: no Secret data crosses the wire.
+func (r *Reconciler) listMetadata(ctx context.Context, ns, selector string, each func(metav1.PartialObjectMetadata)) error {
 	cont := ""
 	for {
 		req := r.kube.CoreV1().RESTClient().Get().Namespace(ns).Resource("secrets").
 			SetHeader("Accept", "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1").
 			Param("limit", "500")
+		if selector != "" {
+			req = req.Param("labelSelector", selector)
+		}
 		if cont != "" {
 			req = req.Param("continue", cont)
 		}
 		raw, err := req.DoRaw(ctx)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		var list metav1.PartialObjectMetadataList
 		if err := json.Unmarshal(raw, &list); err != nil {
-			return nil, err
+			return err
 		}
 		for _, item := range list.Items {
-			names[item.Name] = true
+			each(item)
 		}
 		if cont = list.Continue; cont == "" {
-			return names, nil
+			return nil
 		}
 	}
 }

@@ -39,7 +39,7 @@ func (r *Reconciler) Diff(ctx context.Context) ([]SecretDiff, Result) {
 	if err != nil {
 		return nil, res
 	}
-	inv, err := r.loadInventory(ctx)
+	inv, _, err := r.loadInventory(ctx)
 	if err != nil {
 		res.fail(ApplyFailed, err)
 		return nil, res

@@ -10,8 +10,10 @@ import (
 	"slices"
 	"sort"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 )
 
@@ -45,22 +47,67 @@ func (k targetKey) String() string { return k.namespace + "/" + k.name }
 
 func (r *Reconciler) inventoryName() string { return "secretsync-inventory-" + r.cfg.Instance }
 
-// loadInventory reads the inventory ConfigMap; a missing one is empty.
-func (r *Reconciler) loadInventory(ctx context.Context) (Inventory, error) {
+func (r *Reconciler) inventoryRef() corev1.ObjectReference {
+	return corev1.ObjectReference{APIVersion: "v1", Kind: "ConfigMap", Namespace: r.cfg.InventoryNamespace, Name: r.inventoryName()}
+}
+
+// loadInventory reads the inventory ConfigMap. One that is missing or
+// cannot be read as an inventory is rebuilt from the Secrets that carry
+// this instance's labels, which are ownership records of their own, and
+// lost says what happened, for a Warning. A missing inventory with no
+// labelled Secret is a fresh install: empty, and nothing lost.
+func (r *Reconciler) loadInventory(ctx context.Context) (inv Inventory, lost string, err error) {
+	name := r.cfg.InventoryNamespace + "/" + r.inventoryName()
 	cm, err := r.kube.CoreV1().ConfigMaps(r.cfg.InventoryNamespace).Get(ctx, r.inventoryName(), metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return Inventory{}, nil
-	}
-	if err != nil {
-		return Inventory{}, fmt.Errorf("read inventory configmap %s/%s: %w", r.cfg.InventoryNamespace, r.inventoryName(), err)
-	}
-	var inv Inventory
-	if raw, ok := cm.BinaryData[inventoryKey]; ok {
+	missing := apierrors.IsNotFound(err)
+	switch {
+	case missing:
+		lost = "inventory configmap " + name + " is missing"
+	case err != nil:
+		return Inventory{}, "", fmt.Errorf("read inventory configmap %s: %w", name, err)
+	default:
+		raw, ok := cm.BinaryData[inventoryKey]
+		if !ok {
+			lost = fmt.Sprintf("inventory configmap %s has no %s key", name, inventoryKey)
+			break
+		}
 		if err := decodeInventory(raw, &inv); err != nil {
-			return Inventory{}, fmt.Errorf("inventory configmap %s/%s is corrupt: %w", r.cfg.InventoryNamespace, r.inventoryName(), err)
+			lost = fmt.Sprintf("inventory configmap %s is corrupt (%v)", name, err)
+			break
+		}
+		return inv, "", nil
+	}
+	entries, err := r.labelledSecrets(ctx)
+	if err != nil {
+		return Inventory{}, "", fmt.Errorf("%s, and rebuilding it from the labelled secrets failed: %w", lost, err)
+	}
+	if missing && len(entries) == 0 {
+		return Inventory{}, "", nil
+	}
+	return Inventory{Entries: entries}, lost, nil
+}
+
+// labelledSecrets lists, by metadata only, the Secrets that carry this
+// instance's labels: one LIST across the cluster, or one per namespace
+// when secretsync is limited to some.
+func (r *Reconciler) labelledSecrets(ctx context.Context) ([]Entry, error) {
+	namespaces := r.cfg.Namespaces
+	if len(namespaces) == 0 {
+		namespaces = []string{metav1.NamespaceAll}
+	}
+	sel := labels.SelectorFromSet(r.labels()).String()
+	var out []Entry
+	for _, ns := range namespaces {
+		err := r.listMetadata(ctx, ns, sel, func(m metav1.PartialObjectMetadata) {
+			out = append(out, Entry{Namespace: m.Namespace, Name: m.Name,
+				ExternalSecret: m.Annotations[AnnotationExternalSecret], Source: m.Annotations[AnnotationSource]})
+		})
+		if err != nil {
+			return nil, fmt.Errorf("list secrets labelled %s: %w", sel, err)
 		}
 	}
-	return inv, nil
+	sort.Slice(out, func(i, j int) bool { return out[i].key().String() < out[j].key().String() })
+	return out, nil
 }
 
 // saveInventory writes inv when its entries differ from old.

@@ -62,7 +62,7 @@ func TestTenThousandEntriesAreAcceptedByTheAPIServer(t *testing.T) {
 	if err := r.saveInventory(context.Background(), Inventory{}, inv); err != nil {
 		t.Fatal(err)
 	}
-	got, err := r.loadInventory(context.Background())
+	got, _, err := r.loadInventory(context.Background())
 	if err != nil || len(got.Entries) != 10000 || len(got.Status) != 10000 {
 		t.Fatalf("loaded %d entries, %d statuses: %v", len(got.Entries), len(got.Status), err)
 	}

@@ -175,11 +175,18 @@ func (r *Reconciler) Pass(ctx context.Context, force bool) (res Result) {
 		return res
 	}
 
-	inv, err := r.loadInventory(ctx)
+	inv, lost, err := r.loadInventory(ctx)
 	if err != nil {
 		res.fail(ApplyFailed, err)
 		res.PruneSkipped = "inventory unreadable"
 		return res
+	}
+	saved := inv // what the ConfigMap holds: nothing, when it was rebuilt
+	if lost != "" {
+		msg := fmt.Sprintf("%s; rebuilt from the %d Secrets labelled %s=%s; prune guards apply to the rebuilt set", lost, len(inv.Entries), LabelInstance, r.cfg.Instance)
+		r.log.Warn().Msg(msg)
+		r.event(ctx, r.inventoryRef(), corev1.EventTypeWarning, "InventoryRebuilt", msg)
+		saved = Inventory{}
 	}
 
 	res.enter(StageResolve, r.now())
@@ -201,7 +208,7 @@ func (r *Reconciler) Pass(ctx context.Context, force bool) (res Result) {
 	next.Revision = snap.Revision
 	next.Status = r.statuses(set, &res, inv.Status)
 	r.emitEvents(ctx, next.Status, inv.Status, &res, set)
-	if err := r.saveInventory(ctx, inv, next); err != nil {
+	if err := r.saveInventory(ctx, saved, next); err != nil {
 		res.fail(ApplyFailed, err)
 	}
 	res.Managed = len(next.Entries)

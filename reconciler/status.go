@@ -156,7 +156,7 @@ func (r *Reconciler) emitEvents(ctx context.Context, statuses, old []Status, res
 		}
 		rest[e.reason]++
 	}
-	inventory := corev1.ObjectReference{APIVersion: "v1", Kind: "ConfigMap", Namespace: r.cfg.InventoryNamespace, Name: r.inventoryName()}
+	inventory := r.inventoryRef()
 	for _, e := range order {
 		msg := fmt.Sprintf("%d more Secrets %s at %s; per-Secret Events stop at %d a pass, `secretsync status` lists each", rest[e.reason], strings.ToLower(e.reason), res.Revision, r.cfg.EventsPerPass)
 		jobs = append(jobs, func() { r.event(ctx, inventory, e.typ, e.reason, msg) })
