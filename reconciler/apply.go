@@ -1,16 +1,19 @@
 package reconciler
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 
 	"github.com/secretsync/secretsync/render"
@@ -28,14 +31,12 @@ type applier struct {
 	res      *Result
 	// done holds the targets now in their desired state.
 	done map[targetKey]*render.ExternalSecret
-	// names holds each namespace's Secret names, listed at most once a pass.
-	names map[string]map[string]bool
 }
 
 func (r *Reconciler) newApplier(ctx context.Context, live map[targetKey]*corev1.Secret, listErr map[string]error,
 	merged map[targetKey]*corev1.Secret, mergeErr map[targetKey]error, blocked map[targetKey]bool, res *Result) *applier {
 	return &applier{r: r, ctx: ctx, live: live, listErr: listErr, merged: merged, mergeErr: mergeErr, blocked: blocked, res: res,
-		done: map[targetKey]*render.ExternalSecret{}, names: map[string]map[string]bool{}}
+		done: map[targetKey]*render.ExternalSecret{}}
 }
 
 // apply writes every desired Secret whose content differs from the live
@@ -65,12 +66,15 @@ func (a *applier) apply(want []desiredSecret) {
 		done[d.target] = d.es
 		r.log.Debug().Str("namespace", d.target.namespace).Str("secret", d.target.name).Msg("applied")
 	}
-	absent := a.knownAbsent(want)
 	// The drift watch must see our own writes as expected, not as drift:
 	// record what each Secret will hold before writing it.
 	for _, d := range want {
 		if !d.gone && d.secret != nil {
-			r.expected.Store(d.target, expected{hash: d.hash, shape: d.shape})
+			exp := expected{hash: d.hash, shape: d.shape}
+			if current := live[d.target]; current != nil && len(current.ManagedFields) > 0 && !merges(d.es) {
+				exp.prior = d.shape.fingerprint(current) // ownByApply writes first
+			}
+			r.expected.Store(d.target, exp)
 		}
 	}
 	var jobs []func()
@@ -115,7 +119,7 @@ func (a *applier) apply(want []desiredSecret) {
 			mergeJobs[d.target] = append(mergeJobs[d.target], d)
 		default:
 			jobs = append(jobs, func() {
-				err := r.applyOne(ctx, d, current != nil, absent[d.target])
+				err := r.applyOne(ctx, d, current)
 				mu.Lock()
 				defer mu.Unlock()
 				written(d, current == nil, err)
@@ -126,9 +130,16 @@ func (a *applier) apply(want []desiredSecret) {
 		jobs = append(jobs, func() {
 			current := merged[t]
 			for _, d := range ds {
+				changed := changedKeys(current, d)
+				taken := foreignOwners(current, changed, mergeManager(d.es))
 				next, err := r.applyMerge(ctx, d, current)
 				mu.Lock()
 				written(d, current == nil, err)
+				if err == nil {
+					for _, k := range sortedStrings(taken) {
+						res.takenOver = append(res.takenOver, takeover{target: t, key: k, manager: taken[k], es: esID(d.es)})
+					}
+				}
 				mu.Unlock()
 				if err == nil {
 					current = next
@@ -137,6 +148,29 @@ func (a *applier) apply(want []desiredSecret) {
 		})
 	}
 	runAll(r.cfg.Concurrency, jobs)
+}
+
+// changedKeys lists the keys a merge writes whose value live does not hold.
+func changedKeys(live *corev1.Secret, d desiredSecret) []string {
+	if live == nil {
+		return nil
+	}
+	var out []string
+	for k, v := range d.secret.Data {
+		if old, ok := live.Data[k]; ok && !bytes.Equal(old, v) {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+func sortedStrings(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // runAll runs jobs with at most n in flight and waits for them all.
@@ -182,6 +216,9 @@ func (r *Reconciler) listManaged(ctx context.Context, set *render.Set) (map[targ
 				slim := &corev1.Secret{Type: s.Type, Data: s.Data, Immutable: s.Immutable}
 				slim.Name, slim.Namespace, slim.ResourceVersion = s.Name, s.Namespace, s.ResourceVersion
 				slim.Labels, slim.Annotations = s.Labels, s.Annotations
+				if createdByUpdate(s) {
+					slim.ManagedFields = s.ManagedFields // to be converted before the next apply
+				}
 				live[targetKey{s.Namespace, s.Name}] = slim
 			}
 			if opts.Continue = list.Continue; opts.Continue == "" {
@@ -192,19 +229,41 @@ func (r *Reconciler) listManaged(ctx context.Context, set *render.Set) (map[targ
 	return live, errs
 }
 
-// applyOne writes one Secret. A Secret that exists but is not this
-// instance's is never taken over.
-func (r *Reconciler) applyOne(ctx context.Context, d desiredSecret, ours bool, knownAbsent bool) error {
+// beforeCreate, when set by a test, runs between the pass's LIST and the
+// create of a new Secret: the window in which someone else may create it.
+var beforeCreate func(namespace, name string)
+
+// applyOne writes one Secret. current is this instance's live Secret, nil
+// when there is none. A new Secret is created with a plain create, which
+// fails when the name is taken, so a Secret someone else made (even in
+// the moment since the pass listed them) is reported, never taken over.
+// Later writes are server-side applies.
+func (r *Reconciler) applyOne(ctx context.Context, d desiredSecret, current *corev1.Secret) error {
 	secrets := r.kube.CoreV1().Secrets(d.target.namespace)
-	if !ours && !knownAbsent {
-		existing, err := secrets.Get(ctx, d.target.name, metav1.GetOptions{})
-		switch {
-		case apierrors.IsNotFound(err):
-		case err != nil:
+	if current == nil {
+		if beforeCreate != nil {
+			beforeCreate(d.target.namespace, d.target.name)
+		}
+		_, err := secrets.Create(ctx, d.secret, metav1.CreateOptions{FieldManager: FieldManager})
+		if !apierrors.IsAlreadyExists(err) {
 			return err
-		default:
+		}
+		existing, err := secrets.Get(ctx, d.target.name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if existing.Labels[LabelManagedBy] != ManagedByValue || existing.Labels[LabelInstance] != r.cfg.Instance {
 			return fmt.Errorf("a secret of that name exists and is not managed by secretsync instance %q (labels %s=%q, %s=%q); delete it or rename the target",
 				r.cfg.Instance, LabelManagedBy, existing.Labels[LabelManagedBy], LabelInstance, existing.Labels[LabelInstance])
+		}
+		current = existing // ours after all: made by another replica or pass
+		if !createdByUpdate(current) {
+			current.ManagedFields = nil
+		}
+	}
+	if len(current.ManagedFields) > 0 {
+		if err := r.ownByApply(ctx, current); err != nil {
+			return err
 		}
 	}
 	ac := corev1ac.Secret(d.target.name, d.target.namespace).
@@ -219,54 +278,41 @@ func (r *Reconciler) applyOne(ctx context.Context, d desiredSecret, ours bool, k
 	return err
 }
 
-// bulkCreates is how many new Secrets in one namespace make one
-// metadata-only LIST of its Secret names cheaper than a GET for each.
-const bulkCreates = 32
-
-// knownAbsent finds, for namespaces where many Secrets are to be created,
-// which target names no Secret holds yet, with one metadata-only LIST
-// (names, no data) per such namespace and pass. Those creates skip the GET
-// that otherwise guards against taking over someone else's Secret.
-func (a *applier) knownAbsent(want []desiredSecret) map[targetKey]bool {
-	creates := map[string][]targetKey{}
-	for _, d := range want {
-		if !d.reused && owning(d.es) && a.live[d.target] == nil && !d.gone {
-			creates[d.target.namespace] = append(creates[d.target.namespace], d.target)
+// createdByUpdate reports whether secretsync's fields in s are held as an
+// Update (what a create records) and not yet as an Apply.
+func createdByUpdate(s *corev1.Secret) bool {
+	apply, update := false, false
+	for _, m := range s.ManagedFields {
+		if m.Manager == FieldManager {
+			apply = apply || m.Operation == metav1.ManagedFieldsOperationApply
+			update = update || m.Operation == metav1.ManagedFieldsOperationUpdate
 		}
 	}
-	out := map[targetKey]bool{}
-	for ns, targets := range creates {
-		names, listed := a.names[ns]
-		if !listed && len(targets) < bulkCreates {
-			continue
-		}
-		if !listed {
-			var err error
-			if names, err = a.r.secretNames(a.ctx, ns); err != nil {
-				a.r.log.Debug().Err(err).Str("namespace", ns).Msg("names list failed; checking each create with a GET")
-			}
-			a.names[ns] = names // nil after a failure: not listed again
-		}
-		if names == nil {
-			continue
-		}
-		for _, t := range targets {
-			if !names[t.name] {
-				out[t] = true
-			}
-		}
-	}
-	return out
+	return update && !apply
 }
 
-// secretNames lists the names of every Secret in ns, by metadata only.
-func (r *Reconciler) secretNames(ctx context.Context, ns string) (map[string]bool, error) {
-	names := map[string]bool{}
-	err := r.listMetadata(ctx, ns, "", func(m metav1.PartialObjectMetadata) { names[m.Name] = true })
-	if err != nil {
-		return nil, err
+// ownByApply turns the fields secretsync's create recorded as an Update
+// into an Apply of the same fields, before the first server-side apply:
+// otherwise a key that later leaves the ExternalSecret would stay, still
+// held by the create. It costs one patch, once per created Secret, and
+// only when it is first updated.
+func (r *Reconciler) ownByApply(ctx context.Context, s *corev1.Secret) error {
+	entries := make([]metav1.ManagedFieldsEntry, len(s.ManagedFields))
+	for i, m := range s.ManagedFields {
+		if m.Manager == FieldManager && m.Operation == metav1.ManagedFieldsOperationUpdate {
+			m.Operation = metav1.ManagedFieldsOperationApply
+		}
+		entries[i] = m
 	}
-	return names, nil
+	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"resourceVersion": s.ResourceVersion, "managedFields": entries}})
+	if err != nil {
+		return err
+	}
+	_, err = r.kube.CoreV1().Secrets(s.Namespace).Patch(ctx, s.Name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: FieldManager})
+	if err != nil {
+		return fmt.Errorf("take over the fields of its create as server-side apply: %w", err)
+	}
+	return nil
 }
 
 // listMetadata lists the Secrets of ns ("" for all) that match selector as

@@ -21,6 +21,9 @@ type SecretDiff struct {
 	// Other is set when something besides data differs (type, labels,
 	// annotations).
 	Other bool `json:"other,omitempty"`
+	// TakenFrom names, for each key a merge would overwrite that another
+	// field manager holds, that manager.
+	TakenFrom map[string]string `json:"takenFrom,omitempty"`
 }
 
 // Diff resolves everything as a forced pass would and compares it with the
@@ -68,7 +71,13 @@ func (r *Reconciler) Diff(ctx context.Context) ([]SecretDiff, Result) {
 		if d.shape.matches(current, d.hash) {
 			continue
 		}
-		out = append(out, compare(current, d))
+		sd := compare(current, d)
+		if merges(d.es) {
+			if taken := foreignOwners(current, sd.Changed, mergeManager(d.es)); len(taken) > 0 {
+				sd.TakenFrom = taken
+			}
+		}
+		out = append(out, sd)
 	}
 	for _, es := range set.ExternalSecrets {
 		inGit[target(es)] = true

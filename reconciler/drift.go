@@ -14,6 +14,15 @@ import (
 type expected struct {
 	hash  string
 	shape shape
+	// prior, when set, is the content the Secret held before this pass's
+	// first write to it (see fingerprint). The one write that precedes our
+	// apply (ownByApply) leaves that content as it was, and is not drift.
+	prior string
+}
+
+// fingerprint is what a live Secret holds, as far as shape sees it.
+func (sh shape) fingerprint(s *corev1.Secret) string {
+	return sh.hash(s) + "/" + s.Annotations[sh.hashKey]
 }
 
 // WatchDrift watches this instance's Secrets — only those with its labels,
@@ -74,6 +83,9 @@ func (r *Reconciler) drifted(t watch.EventType, s *corev1.Secret) bool {
 		return true
 	case watch.Modified:
 		exp := v.(expected)
+		if exp.prior != "" && exp.shape.fingerprint(s) == exp.prior {
+			return false
+		}
 		return !exp.shape.matches(s, exp.hash)
 	}
 	return false

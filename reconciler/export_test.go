@@ -14,3 +14,10 @@ func SetPartSize(t interface{ Cleanup(func()) }, n int) {
 	partSize = n
 	t.Cleanup(func() { partSize = old })
 }
+
+// SetBeforeCreate runs fn in the window between a pass's LIST and its
+// create of a new Secret, until the test ends.
+func SetBeforeCreate(t interface{ Cleanup(func()) }, fn func(namespace, name string)) {
+	beforeCreate = fn
+	t.Cleanup(func() { beforeCreate = nil })
+}

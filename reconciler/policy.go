@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -94,6 +95,37 @@ func (r *Reconciler) buildMerge(es *render.ExternalSecret, t targetKey, raw map[
 	return desiredSecret{es: es, target: t, secret: s, shape: sh, hash: hash}
 }
 
+// foreignOwners returns, for each of keys that another field manager holds
+// in live, that manager: a merge overwrites such a key, as ESO does, and
+// says so. self is the merging ExternalSecret's own manager.
+func foreignOwners(live *corev1.Secret, keys []string, self string) map[string]string {
+	if live == nil {
+		return nil
+	}
+	out := map[string]string{}
+	for _, m := range live.ManagedFields {
+		if m.Manager == self || m.FieldsV1 == nil {
+			continue
+		}
+		var fields struct {
+			Data map[string]json.RawMessage `json:"f:data"`
+		}
+		if json.Unmarshal(m.FieldsV1.Raw, &fields) != nil {
+			continue
+		}
+		for _, k := range keys {
+			if _, held := fields.Data["f:"+k]; held {
+				if _, seen := out[k]; !seen {
+					out[k] = m.Manager
+				}
+			}
+		}
+	}
+	return out
+}
+
+func mergeManager(es *render.ExternalSecret) string { return FieldManager + "-merge-" + mergeID(es) }
+
 // applyMerge writes a merging ExternalSecret's keys under its own field
 // manager, so that other writers' keys stay theirs. Merge never creates the
 // Secret; CreateOrMerge does, without our labels, so it is never pruned.
@@ -107,5 +139,5 @@ func (r *Reconciler) applyMerge(ctx context.Context, d desiredSecret, live *core
 	if live != nil {
 		ac = ac.WithResourceVersion(live.ResourceVersion) // it must still be the Secret we read
 	}
-	return r.kube.CoreV1().Secrets(d.target.namespace).Apply(ctx, ac, metav1.ApplyOptions{FieldManager: FieldManager + "-merge-" + mergeID(d.es), Force: true})
+	return r.kube.CoreV1().Secrets(d.target.namespace).Apply(ctx, ac, metav1.ApplyOptions{FieldManager: mergeManager(d.es), Force: true})
 }

@@ -71,6 +71,7 @@ type Result struct {
 	stageStart time.Time
 	outcomes   map[string]*outcome // by ExternalSecret namespace/name
 	deleted    []Entry             // Secrets this pass deleted, for their Events
+	takenOver  []takeover          // keys a merge took from another field manager
 }
 
 // enter moves the result to stage at now, timing the stage it leaves.
@@ -123,4 +124,12 @@ func (r Result) log(l zerolog.Logger) {
 		Int("rollouts", r.Rollouts).
 		Float64("duration_seconds", r.Duration.Seconds()).
 		Msg("pass")
+}
+
+// takeover is one key a merging ExternalSecret overwrote while another
+// field manager held it.
+type takeover struct {
+	target       targetKey
+	key, manager string
+	es           string
 }

@@ -2,10 +2,13 @@ package reconciler_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 
 	"github.com/secretsync/secretsync/reconciler"
 )
@@ -94,6 +97,75 @@ func TestALostInventoryIsRebuiltFromTheLabelledSecrets(t *testing.T) {
 		res := f.pass()
 		if res.Pruned != 0 || f.secret("d2") == nil || f.secret("d3") == nil || !strings.Contains(res.PruneSkipped, "exceed the budget") {
 			t.Fatalf("pruned %d, prune skipped %q", res.Pruned, res.PruneSkipped)
+		}
+	})
+}
+
+func TestASecretCreatedByOthersMeanwhileIsNeverTakenOver(t *testing.T) {
+	f := newFixture(t)
+	f.seed("race/a", "value-race-seeded")
+	f.commit(map[string]string{"store.yaml": f.store(), "a.yaml": f.es("a", "v=race/a")})
+	reconciler.SetBeforeCreate(t, func(ns, name string) {
+		s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}, StringData: map[string]string{"theirs": "kept"}}
+		if _, err := env.Client.CoreV1().Secrets(ns).Create(context.Background(), s, metav1.CreateOptions{}); err != nil {
+			t.Errorf("create in the window: %v", err)
+		}
+	})
+	res := f.pass()
+	if res.OK() || !strings.Contains(fmt.Sprint(res.Errors), "exists and is not managed by secretsync") {
+		t.Fatalf("errors = %v", res.Errors)
+	}
+	s := f.secret("a")
+	sameData(t, "the other Secret", data(s), map[string]string{"theirs": "kept"})
+	if s.Labels[reconciler.LabelManagedBy] != "" {
+		t.Fatalf("labels = %v", s.Labels)
+	}
+}
+
+func TestACreatedSecretLosesKeysThatLeaveGit(t *testing.T) {
+	f := newFixture(t)
+	f.seed("keys/a", `{"one":"value-one-seeded","two":"value-two-seeded"}`)
+	f.commit(map[string]string{"store.yaml": f.store(), "a.yaml": f.es("a", "one=keys/a#one", "two=keys/a#two")})
+	mustOK(t, f.pass())
+	f.commit(map[string]string{"a.yaml": f.es("a", "one=keys/a#one")})
+	mustOK(t, f.pass())
+	sameData(t, "secret a", data(f.secret("a")), map[string]string{"one": "value-one-seeded"})
+	f.counter.Reset()
+	res := f.pass()
+	mustOK(t, res)
+	if res.Applied != 0 || f.counter.Writes() != 0 {
+		t.Fatalf("a pass after the change wrote again: applied %d, writes %d", res.Applied, f.counter.Writes())
+	}
+}
+
+func TestAMergeThatOverwritesAnotherManagersKeySaysSo(t *testing.T) {
+	f := newFixture(t)
+	f.seed("merge/key", "value-key-seeded")
+	ac := corev1ac.Secret("tls", f.ns).WithData(map[string][]byte{"tls.key": []byte("theirs"), "tls.crt": []byte("cert")})
+	if _, err := env.Client.CoreV1().Secrets(f.ns).Apply(context.Background(), ac, metav1.ApplyOptions{FieldManager: "cert-manager"}); err != nil {
+		t.Fatal(err)
+	}
+	f.commit(map[string]string{"store.yaml": f.store(),
+		"tls.yaml": withTarget(f.es("tls", "tls.key=merge/key"), "{name: tls, creationPolicy: Merge}")})
+
+	t.Run("diff names the key and the manager that holds it", func(t *testing.T) {
+		diffs, res := f.rec.Diff(context.Background())
+		mustOK(t, res)
+		if len(diffs) != 1 || diffs[0].TakenFrom["tls.key"] != "cert-manager" {
+			t.Fatalf("diffs = %+v", diffs)
+		}
+	})
+	t.Run("the pass overwrites it, as ESO does, with a Warning naming both", func(t *testing.T) {
+		mustOK(t, f.pass())
+		sameData(t, "secret tls", data(f.secret("tls")), map[string]string{"tls.key": "value-key-seeded", "tls.crt": "cert"})
+		var warned []string
+		for _, e := range f.events() {
+			if strings.HasPrefix(e, "tls/KeyTakenOver: ") {
+				warned = append(warned, e)
+			}
+		}
+		if len(warned) != 1 || !strings.Contains(warned[0], `key "tls.key" was held by field manager "cert-manager"`) {
+			t.Fatalf("events = %q", f.events())
 		}
 	})
 }

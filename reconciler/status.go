@@ -140,6 +140,10 @@ func (r *Reconciler) emitEvents(ctx context.Context, statuses, old []Status, res
 			}
 		}
 	}
+	for _, k := range res.takenOver {
+		warnings = append(warnings, event{k.target, corev1.EventTypeWarning, "KeyTakenOver",
+			fmt.Sprintf("key %q was held by field manager %q and is now written by ExternalSecret %s (creationPolicy merge)", k.key, k.manager, k.es)})
+	}
 	for _, e := range res.deleted {
 		normal = append(normal, event{e.key(), corev1.EventTypeNormal, "Deleted", "pruned: ExternalSecret " + e.ExternalSecret + " (" + e.Source + ") left Git"})
 	}

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -81,6 +83,9 @@ func diffCmd(args []string, stdout, stderr io.Writer) int {
 			}
 			if d.Other {
 				line += " (metadata)"
+			}
+			for _, k := range slices.Sorted(maps.Keys(d.TakenFrom)) {
+				line += fmt.Sprintf(" (%s is held by field manager %s: overwritten)", k, d.TakenFrom[k])
 			}
 			fmt.Fprintln(stdout, line)
 		}
