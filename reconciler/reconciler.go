@@ -243,6 +243,7 @@ func (r *Reconciler) renderSnapshot(ctx context.Context, dir string, res *Result
 		res.fail(RenderFailed, e)
 		res.Failed++
 	}
+	res.OtherObjects = len(set.Skipped)
 	return set, nil
 }
 

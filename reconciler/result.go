@@ -58,6 +58,9 @@ type Result struct {
 	Rollouts int
 	// Managed is how many Secrets the inventory holds after the pass.
 	Managed int
+	// OtherObjects counts rendered objects that are not ESO's (ConfigMaps,
+	// Deployments...), which secretsync leaves alone.
+	OtherObjects int
 	// AWSCalls counts the AWS API calls the pass made, by "<operation>
 	// <outcome>", when the provider factory counts them.
 	AWSCalls map[string]int64
@@ -122,6 +125,7 @@ func (r Result) log(l zerolog.Logger) {
 		Int("pruned", r.Pruned).
 		Int("failed", r.Failed).
 		Int("rollouts", r.Rollouts).
+		Int("other_objects", r.OtherObjects).
 		Float64("duration_seconds", r.Duration.Seconds()).
 		Msg("pass")
 }

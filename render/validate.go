@@ -4,10 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"sort"
 	"strings"
 	"text/template"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
 )
 
 // errNotYet marks schema features secretsync accepts in the schema but does
@@ -41,6 +43,11 @@ func validateExternalSecret(es *ExternalSecret) (string, error) {
 			return f + ".secretKey", fmt.Errorf("%q is also set by spec.data[%d]", d.SecretKey, j)
 		}
 		keys[d.SecretKey] = i
+		if keysReachSecret(s.Target.Template) {
+			if err := secretKeyError(d.SecretKey); err != nil {
+				return f + ".secretKey", err
+			}
+		}
 		if d.RemoteRef.Key == "" {
 			return f + ".remoteRef.key", errors.New("required")
 		}
@@ -268,6 +275,21 @@ var RewriteFuncs = template.FuncMap{
 	"trimSuffix": func(suffix, s string) string { return strings.TrimSuffix(s, suffix) },
 }
 
+// keysReachSecret reports whether spec.data's secretKeys become keys of the
+// Secret: with no template, or one that merges into them or sets no data.
+func keysReachSecret(t *Template) bool {
+	return t == nil || t.MergePolicy == "Merge" || (len(t.Data) == 0 && len(t.TemplateFrom) == 0)
+}
+
+// secretKeyError is the API server's rule for a Secret's data keys,
+// checked before any AWS call so that validate reports what run would meet.
+func secretKeyError(k string) error {
+	if errs := validation.IsConfigMapKey(k); len(errs) > 0 {
+		return fmt.Errorf("%q is not a valid Secret key: %s", k, strings.Join(errs, "; "))
+	}
+	return nil
+}
+
 func validateTemplate(t *Template) (string, error) {
 	if t.EngineVersion != "" && t.EngineVersion != "v2" {
 		return ".engineVersion", fmt.Errorf("only v2 is supported, not %q", t.EngineVersion)
@@ -277,8 +299,16 @@ func validateTemplate(t *Template) (string, error) {
 	default:
 		return ".mergePolicy", fmt.Errorf("must be Replace or Merge, not %q", t.MergePolicy)
 	}
-	for k, body := range t.Data {
-		if _, err := ParseTemplate(k, body); err != nil {
+	dataKeys := make([]string, 0, len(t.Data))
+	for k := range t.Data {
+		dataKeys = append(dataKeys, k)
+	}
+	sort.Strings(dataKeys) // one finding, the same on every run
+	for _, k := range dataKeys {
+		if err := secretKeyError(k); err != nil {
+			return ".data." + k, err
+		}
+		if _, err := ParseTemplate(k, t.Data[k]); err != nil {
 			return ".data." + k, err
 		}
 	}

@@ -97,6 +97,7 @@ func renderCmd(args []string, stdout, stderr io.Writer) int {
 	for _, e := range set.Errors {
 		fmt.Fprintf(stderr, "error: %v\n", e)
 	}
+	fmt.Fprintf(stderr, "%d ExternalSecrets, %d stores, %d other objects skipped, %d errors\n", len(set.ExternalSecrets), len(set.Stores), len(set.Skipped), len(set.Errors))
 	if len(set.Errors) > 0 {
 		return exitFindings
 	}
@@ -124,7 +125,7 @@ func validateCmd(args []string, stdout, stderr io.Writer) int {
 		for _, f := range findings {
 			fmt.Fprintln(stdout, f)
 		}
-		fmt.Fprintf(stdout, "%d ExternalSecrets, %d stores, %d findings\n", len(set.ExternalSecrets), len(set.Stores), len(findings))
+		fmt.Fprintf(stdout, "%d ExternalSecrets, %d stores, %d other objects skipped, %d findings\n", len(set.ExternalSecrets), len(set.Stores), len(set.Skipped), len(findings))
 	}
 	if len(findings) > 0 {
 		return exitFindings

@@ -113,3 +113,35 @@ func TestCIExamplesRunTheReviewCommands(t *testing.T) {
 		}
 	}
 }
+
+func TestReviewCommandsCountWhatTheySkipAndRefuseTypos(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{
+		"cm.yaml":   "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: b}\n",
+		"typo.yaml": "apiVersion: external-secret.io/v1\nkind: ExternalSecret\nmetadata: {name: t}\nspec: {secretStoreRef: {name: aws}, data: [{secretKey: k, remoteRef: {key: k}}]}\n",
+	}
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Run("validate reports the typo as a finding with its line and counts the ConfigMap", func(t *testing.T) {
+		var out, errOut bytes.Buffer
+		if got := validateCmd([]string{dir}, &out, &errOut); got != exitFindings {
+			t.Fatalf("exit %d\n%s%s", got, out.String(), errOut.String())
+		}
+		if !strings.Contains(out.String(), "typo.yaml:1: ExternalSecret default/t") || !strings.Contains(out.String(), "did you mean external-secrets.io?") ||
+			!strings.Contains(out.String(), "1 other objects skipped, 1 findings") {
+			t.Fatalf("output:\n%s", out.String())
+		}
+	})
+	t.Run("render counts them too", func(t *testing.T) {
+		var out, errOut bytes.Buffer
+		if got := renderCmd([]string{dir}, &out, &errOut); got != exitFindings {
+			t.Fatalf("exit %d\n%s", got, errOut.String())
+		}
+		if !strings.Contains(errOut.String(), "1 other objects skipped, 1 errors") {
+			t.Fatalf("stderr:\n%s", errOut.String())
+		}
+	})
+}
