@@ -6,7 +6,7 @@ GO      ?= go
 BIN     := bin/secretsync
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build test testbin demo bench vet fmt-check clean
+.PHONY: all build test testbin demo bench vet fmt-check clean fuzz
 
 all: build
 
@@ -30,6 +30,18 @@ demo: build
 
 clean:
 	rm -rf bin
+
+# Each fuzz target runs for FUZZTIME (default 30s); `make test` runs only
+# their seed corpora. A crash is saved under the package's testdata/fuzz/.
+FUZZTIME ?= 30s
+FUZZ_TARGETS := ./render:FuzzFolderRender ./render:FuzzKustomizationRender ./render:FuzzTemplateExecute \
+	./providers:FuzzProperty ./cmd/secretsync:FuzzWebhook
+
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "fuzz $${t#*:} ($${t%%:*}) for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) "$${t%%:*}"; \
+	done
 
 bench: build
 	assets="$$(bash hack/testbin.sh)" && KUBEBUILDER_ASSETS="$$assets" $(GO) run ./hack/bench -sizes 1000,10000 -secretsync $(BIN)

@@ -96,3 +96,43 @@ func TestWebhookAuthentication(t *testing.T) {
 		}
 	})
 }
+
+// FuzzWebhook: whatever the path, headers and body, a delivery triggers a
+// pass only when it carries a valid signature (or token) for its body.
+func FuzzWebhook(f *testing.F) {
+	const secret = "hook-secret"
+	body := `{"ref":"refs/heads/main"}`
+	now := strconv.FormatInt(time.Now().Unix(), 10)
+	f.Add("/hook/github", sign(secret, body), "", body)
+	f.Add("/hook/github", "sha256=ZZ", "", body)
+	f.Add("/hook/generic", sign(secret, now+"."+body), now, body)
+	f.Add("/hook/generic", strings.ToUpper(sign(secret, now+"."+body)), now, body)
+	f.Add("/hook/gitlab", secret, "", body)
+	f.Fuzz(func(t *testing.T, path, sig, ts, body string) {
+		triggered := 0
+		h := newWebhook([]byte(secret), func() { triggered++ }, zerolog.Nop())
+		r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body))
+		r.URL.Path = path
+		r.Header.Set("X-Hub-Signature-256", sig)
+		r.Header.Set("X-Secretsync-Signature", sig)
+		r.Header.Set("X-Secretsync-Timestamp", ts)
+		r.Header.Set("X-Gitlab-Token", sig)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if triggered == 0 {
+			return
+		}
+		valid := false
+		switch path {
+		case "/hook/github":
+			valid = strings.EqualFold(sig, sign(secret, body))
+		case "/hook/generic":
+			valid = strings.EqualFold(sig, sign(secret, ts+"."+body))
+		case "/hook/gitlab":
+			valid = sig == secret
+		}
+		if !valid || w.Code != http.StatusAccepted {
+			t.Fatalf("path %q: a delivery without a valid signature triggered a pass (status %d)", path, w.Code)
+		}
+	})
+}
