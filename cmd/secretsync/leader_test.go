@@ -58,7 +58,7 @@ func TestLeaderFailover(t *testing.T) {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
 	start := func(name string) *exec.Cmd {
-		cmd := exec.Command(bin, "run", "--repo", "file://"+repo.Dir, "--interval", "500ms", "--jitter", "0",
+		cmd := exec.Command(bin, "run", "--repo", "file://"+repo.Dir, "--interval", "500ms", "--jitter", "0", "--shutdown-timeout", "2s",
 			"--kubeconfig", kube.Kubeconfig, "--inventory-namespace", "default", "--aws-endpoint", sm.URL,
 			"--workdir", filepath.Join(dir, name), "--metrics-addr", "", "--leader-elect")
 		cmd.Env = append(os.Environ(), "POD_NAME="+name, "POD_NAMESPACE=default")
@@ -118,4 +118,23 @@ func TestLeaderFailover(t *testing.T) {
 	})
 	t.Logf("takeover and apply after killing the leader: %s", took.Round(100*time.Millisecond))
 	waitFor("the new leader to label its pod", 10*time.Second, func() bool { return labelled(holder()) })
+
+	t.Run("SIGTERM during a pass stuck on AWS ends the process at --shutdown-timeout", func(t *testing.T) {
+		sm.SM.SetLatency(time.Minute)
+		if _, err := repo.Commit("three", map[string]string{"three.yaml": es("three")}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(2 * time.Second) // the next poll starts a pass that waits on AWS
+		proc := procs[holder()]
+		if err := proc.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		exited := make(chan struct{})
+		go func() { _, _ = proc.Process.Wait(); close(exited) }()
+		select {
+		case <-exited:
+		case <-time.After(30 * time.Second): // 2 s of grace, and far more than a clean exit needs
+			t.Fatal("the process was still running 30 s after SIGTERM with --shutdown-timeout 2s")
+		}
+	})
 }
