@@ -1,6 +1,7 @@
 package reconciler_test
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -17,7 +18,8 @@ const canary = "LEAKCANARY-7f3e(unclosed"
 // TestFaultsAndBadInput is the fault suite: each case breaks one thing, in
 // Git or in AWS, after a good pass, and the pass must report it, change no
 // Secret outside the failing object, prune nothing, and show no value in
-// the logs (debug level), errors, Events or the inventory's status.
+// the logs (debug level), errors, Events, the inventory's status (what
+// `status` and `explain` print) or a diff.
 func TestFaultsAndBadInput(t *testing.T) {
 	cases := []struct {
 		name  string
@@ -104,8 +106,15 @@ func TestFaultsAndBadInput(t *testing.T) {
 			}
 			f.sm.SM.SetFault(nil)
 			f.sm.SM.SetLatency(0)
+			f.rec = f.newReconciler() // the same state a restart would have
 
 			var seen []string
+			diffs, diffRes := f.rec.Diff(context.Background())
+			d, _ := json.Marshal(diffs)
+			seen = append(seen, string(d))
+			for _, e := range diffRes.Errors {
+				seen = append(seen, e.Error())
+			}
 			seen = append(seen, f.events()...)
 			inv, _ := json.Marshal(f.inventory())
 			seen = append(seen, string(inv))

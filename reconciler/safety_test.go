@@ -169,3 +169,30 @@ func TestAMergeThatOverwritesAnotherManagersKeySaysSo(t *testing.T) {
 		}
 	})
 }
+
+func TestOneBrokenFolderDoesNotStopTheOthersRotations(t *testing.T) {
+	f := newFixture(t)
+	f.seed("leaf/a", "value-a-seeded")
+	f.seed("leaf/b", "value-b-seeded")
+	f.commit(map[string]string{
+		"kustomization.yaml":        "resources: [team-a, team-b]\n",
+		"team-a/kustomization.yaml": "resources: [store.yaml, a.yaml]\n",
+		"team-a/store.yaml":         f.store(),
+		"team-a/a.yaml":             f.es("a", "v=leaf/a"),
+		"team-b/kustomization.yaml": "resources: [store.yaml, b.yaml]\n",
+		"team-b/store.yaml":         strings.Replace(f.store(), "name: aws", "name: aws-b", 1),
+		"team-b/b.yaml":             strings.Replace(f.es("b", "v=leaf/b"), "name: aws}", "name: aws-b}", 1),
+	})
+	mustOK(t, f.pass())
+	f.rotate("leaf/a", "value-a2-seeded")
+	f.commit(map[string]string{"team-b/b.yaml": "apiVersion: external-secrets.io/v1\nkind: [unclosed\n"})
+	res := f.pass()
+	if res.OK() || res.Reason != reconciler.RenderFailed {
+		t.Fatalf("reason %s, errors %v", res.Reason, res.Errors)
+	}
+	sameData(t, "secret a, in the folder that builds", data(f.secret("a")), map[string]string{"v": "value-a2-seeded"})
+	sameData(t, "secret b, in the broken folder", data(f.secret("b")), map[string]string{"v": "value-b-seeded"})
+	if res.Pruned != 0 || !strings.Contains(res.PruneSkipped, "render reported 1 errors") {
+		t.Fatalf("pruned %d, prune skipped %q", res.Pruned, res.PruneSkipped)
+	}
+}
