@@ -22,7 +22,7 @@ const canary = "LEAKCANARY-7f3e(unclosed"
 // `status` and `explain` print) or a diff.
 func TestFaultsAndBadInput(t *testing.T) {
 	cases := []struct {
-		name  string
+		name   string
 		break_ func(f *fixture)
 		// other says whether the ExternalSecret "other" still has its Secret
 		// as it was (false where the case rightly changes it).
