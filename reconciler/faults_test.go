@@ -3,6 +3,8 @@ package reconciler_test
 import (
 	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -65,6 +67,25 @@ func TestFaultsAndBadInput(t *testing.T) {
 		}},
 		{"a remote secret that is gone", func(f *fixture) {
 			f.sm.Delete(f.t, "fault/other")
+		}},
+		{"a repo emptied", func(f *fixture) {
+			f.commit(map[string]string{"store.yaml": "", "keep.yaml": "", "other.yaml": "", "README.md": "moved"})
+		}},
+		{"a repo that cannot be reached", func(f *fixture) {
+			if err := os.Rename(f.repo.Dir, f.repo.Dir+".gone"); err != nil {
+				f.t.Fatal(err)
+			}
+		}},
+		{"a symlink out of the repo", func(f *fixture) {
+			outside := filepath.Join(f.t.TempDir(), "other.yaml")
+			if err := os.WriteFile(outside, []byte(f.es("other", "v=fault/other")), 0o644); err != nil {
+				f.t.Fatal(err)
+			}
+			f.commit(map[string]string{"other.yaml": ""})
+			if err := os.Symlink(outside, filepath.Join(f.repo.Dir, "other.yaml")); err != nil {
+				f.t.Fatal(err)
+			}
+			f.commit(map[string]string{})
 		}},
 		{"AWS throttling on every call", func(f *fixture) {
 			f.sm.SM.SetFault(func(string, string) error { return smserver.ErrThrottled })
