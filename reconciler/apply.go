@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 
+	"github.com/secretsync/secretsync/desired"
 	"github.com/secretsync/secretsync/render"
 )
 
@@ -71,7 +72,7 @@ func (a *applier) apply(want []desiredSecret) {
 	for _, d := range want {
 		if !d.gone && d.secret != nil {
 			exp := expected{hash: d.hash, shape: d.shape}
-			if current := live[d.target]; current != nil && len(current.ManagedFields) > 0 && !merges(d.es) {
+			if current := live[d.target]; current != nil && len(current.ManagedFields) > 0 && !desired.Merges(d.es) {
 				exp.prior = d.shape.fingerprint(current) // ownByApply writes first
 			}
 			r.expected.Store(d.target, exp)
@@ -83,13 +84,13 @@ func (a *applier) apply(want []desiredSecret) {
 	mergeJobs := map[targetKey][]desiredSecret{}
 	for _, d := range want {
 		current, readErr := live[d.target], a.listErr[d.target.namespace]
-		if merges(d.es) {
+		if desired.Merges(d.es) {
 			current, readErr = merged[d.target], a.mergeErr[d.target]
 		}
 		switch {
 		case readErr != nil:
 			fail(d, readErr)
-		case creationPolicy(d.es) == PolicyNone:
+		case desired.CreationPolicy(d.es) == desired.PolicyNone:
 			// resolved and reported only
 		case d.gone:
 			jobs = append(jobs, func() {
@@ -115,7 +116,7 @@ func (a *applier) apply(want []desiredSecret) {
 			o.err, o.class = errors.New("the Secret is immutable and its content changed; delete it to let secretsync create it again"), "Immutable"
 			res.Unchanged++
 			done[d.target] = d.es
-		case merges(d.es):
+		case desired.Merges(d.es):
 			mergeJobs[d.target] = append(mergeJobs[d.target], d)
 		default:
 			jobs = append(jobs, func() {

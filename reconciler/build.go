@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/secretsync/secretsync/providers"
+	"github.com/secretsync/secretsync/desired"
 	"github.com/secretsync/secretsync/render"
 )
 
@@ -93,7 +94,7 @@ func entries(es *render.ExternalSecret, stores map[storeKey]*render.SecretStore)
 			remote:    d.RemoteRef,
 			secretKey: d.SecretKey,
 		}
-		if st := stores[e.store]; st != nil && isKMS(st) {
+		if st := stores[e.store]; st != nil && desired.IsKMS(st) {
 			t := target(es)
 			e.ref.Target = providers.Target{Namespace: t.namespace, Secret: t.name, Key: d.SecretKey}
 		}
@@ -333,7 +334,6 @@ func convert(v providers.Value, rr render.RemoteRef) (providers.Value, error) {
 	return providers.NewValue(b), nil
 }
 
-func isKMS(st *render.SecretStore) bool { return st.Spec.Provider.AWS.Service == "KMS" }
 
 // partSize is how many ExternalSecrets to fetch are resolved together. A
 // pass applies one part while it fetches the next, so a cold pass takes

@@ -6,6 +6,8 @@ import (
 	"sort"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/secretsync/secretsync/desired"
 )
 
 // SecretDiff is what the next pass would do to one Secret: create it,
@@ -55,15 +57,15 @@ func (r *Reconciler) Diff(ctx context.Context) ([]SecretDiff, Result) {
 	inGit := map[targetKey]bool{}
 	for _, d := range want {
 		inGit[d.target] = true
-		if d.gone || creationPolicy(d.es) == PolicyNone {
+		if d.gone || desired.CreationPolicy(d.es) == desired.PolicyNone {
 			continue
 		}
 		current := live[d.target]
-		if merges(d.es) {
+		if desired.Merges(d.es) {
 			current = merged[d.target]
 		}
 		if current == nil {
-			if creationPolicy(d.es) != PolicyMerge {
+			if desired.CreationPolicy(d.es) != desired.PolicyMerge {
 				out = append(out, SecretDiff{Namespace: d.target.namespace, Name: d.target.name, Action: "create", Added: d.shape.data})
 			}
 			continue
@@ -72,7 +74,7 @@ func (r *Reconciler) Diff(ctx context.Context) ([]SecretDiff, Result) {
 			continue
 		}
 		sd := compare(current, d)
-		if merges(d.es) {
+		if desired.Merges(d.es) {
 			if taken := foreignOwners(current, sd.Changed, mergeManager(d.es)); len(taken) > 0 {
 				sd.TakenFrom = taken
 			}
@@ -106,7 +108,7 @@ func compare(live *corev1.Secret, d desiredSecret) SecretDiff {
 			sd.Changed = append(sd.Changed, k)
 		}
 	}
-	if owning(d.es) {
+	if desired.Owning(d.es) {
 		// Keys the Secret holds and the desired one does not; an apply
 		// removes those secretsync wrote (others' keys stay).
 		for k := range live.Data {

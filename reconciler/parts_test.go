@@ -30,7 +30,7 @@ func TestAPassWorksInPartsAndFetchesASharedValueOnce(t *testing.T) {
 		t.Fatalf("applied %d, failed %d, errors %v", res.Applied, res.Failed, res.Errors)
 	}
 	for _, e := range res.Errors {
-		if !strings.Contains(e.Error(), "is also written by") {
+		if !strings.Contains(e.Error(), "is written by 2 ExternalSecrets") {
 			t.Fatalf("unexpected error: %v", e)
 		}
 	}

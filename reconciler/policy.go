@@ -13,37 +13,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 
+	"github.com/secretsync/secretsync/desired"
 	"github.com/secretsync/secretsync/render"
 )
-
-// ESO's target.creationPolicy values.
-const (
-	PolicyOwner         = "Owner"         // create, own, prune when it leaves Git
-	PolicyOrphan        = "Orphan"        // create and update; never delete
-	PolicyMerge         = "Merge"         // add our keys to an existing Secret; never create or delete
-	PolicyNone          = "None"          // resolve and report only
-	PolicyCreateOrMerge = "CreateOrMerge" // create if missing, else merge; never delete
-)
-
-func creationPolicy(es *render.ExternalSecret) string {
-	if p := es.Spec.Target.CreationPolicy; p != "" {
-		return p
-	}
-	return PolicyOwner
-}
-
-// merges reports a policy that writes only its keys into a Secret it does
-// not own, under a field manager of its own.
-func merges(es *render.ExternalSecret) bool {
-	p := creationPolicy(es)
-	return p == PolicyMerge || p == PolicyCreateOrMerge
-}
-
-// owning reports a policy that writes the whole Secret under our labels.
-func owning(es *render.ExternalSecret) bool {
-	p := creationPolicy(es)
-	return p == PolicyOwner || p == PolicyOrphan
-}
 
 // mergeID names one merging ExternalSecret in annotation keys and field
 // managers, which have length limits.
@@ -63,7 +35,7 @@ func (r *Reconciler) listMerged(ctx context.Context, set *render.Set) (map[targe
 	errs := map[targetKey]error{}
 	for _, es := range set.ExternalSecrets {
 		t := target(es)
-		if !merges(es) || !r.namespaceAllowed(t.namespace) {
+		if !desired.Merges(es) || !r.namespaceAllowed(t.namespace) {
 			continue
 		}
 		if _, done := out[t]; done {
@@ -132,7 +104,7 @@ func mergeManager(es *render.ExternalSecret) string { return FieldManager + "-me
 // Writers of one target run one after another (see apply), each passing
 // the Secret it got back to the next as the version to expect.
 func (r *Reconciler) applyMerge(ctx context.Context, d desiredSecret, live *corev1.Secret) (*corev1.Secret, error) {
-	if live == nil && creationPolicy(d.es) == PolicyMerge {
+	if live == nil && desired.CreationPolicy(d.es) == desired.PolicyMerge {
 		return nil, fmt.Errorf("secret %s does not exist, and creationPolicy Merge never creates it", d.target)
 	}
 	ac := corev1ac.Secret(d.target.name, d.target.namespace).WithAnnotations(d.secret.Annotations).WithData(d.secret.Data)

@@ -108,7 +108,7 @@ func TestTwoMergingWritersOfOneKeyAreBothRefused(t *testing.T) {
 		t.Fatalf("failed %d, errors %v", res.Failed, res.Errors)
 	}
 	for _, e := range res.Errors {
-		if !strings.Contains(e.Error(), `key "same" of secret `+f.ns+"/shared is also written by") {
+		if !strings.Contains(e.Error(), "secret "+f.ns+`/shared is written by 2 ExternalSecrets, and each writes key "same"`) {
 			t.Fatalf("error %v", e)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/secretsync/secretsync/desired"
 	"github.com/secretsync/secretsync/render"
 )
 
@@ -23,7 +24,7 @@ const AnnotationPrune = "secretsync.io/prune"
 func (r *Reconciler) prune(ctx context.Context, old Inventory, set *render.Set, applied map[targetKey]*render.ExternalSecret, blocked map[targetKey]bool, res *Result) Inventory {
 	next := Inventory{Revision: old.Revision}
 	for _, t := range sortedKeys(applied) {
-		if es := applied[t]; creationPolicy(es) == PolicyOwner {
+		if es := applied[t]; desired.CreationPolicy(es) == desired.PolicyOwner {
 			next.Entries = append(next.Entries, Entry{Namespace: t.namespace, Name: t.name, ExternalSecret: esID(es), Source: es.Source})
 		}
 	}
@@ -34,7 +35,7 @@ func (r *Reconciler) prune(ctx context.Context, old Inventory, set *render.Set, 
 	var candidates []Entry
 	for _, e := range old.Entries {
 		switch {
-		case applied[e.key()] != nil && creationPolicy(applied[e.key()]) == PolicyOwner:
+		case applied[e.key()] != nil && desired.CreationPolicy(applied[e.key()]) == desired.PolicyOwner:
 		case blocked[e.key()]:
 			next.Entries = append(next.Entries, e) // in Git but failing: keep
 		case inGit[e.key()]:

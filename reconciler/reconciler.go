@@ -15,9 +15,9 @@ import (
 
 	"github.com/rs/zerolog"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/secretsync/secretsync/desired"
 	"github.com/secretsync/secretsync/gitsource"
 	"github.com/secretsync/secretsync/providers/aws"
 	"github.com/secretsync/secretsync/render"
@@ -279,17 +279,18 @@ func (r *Reconciler) desired(ctx context.Context, set *render.Set, revision stri
 		o.err, o.class = err, errorClass(reason, err)
 	}
 
-	// A target written whole by two ExternalSecrets is refused for both;
-	// merging ExternalSecrets may share a target, each owning its keys.
-	writers := map[targetKey][]*render.ExternalSecret{}
-	for _, es := range set.ExternalSecrets {
-		if owning(es) {
-			writers[target(es)] = append(writers[target(es)], es)
+	// Writers that would fight over one Secret are all refused.
+	conflicts := map[*render.ExternalSecret]error{}
+	for _, c := range desired.Conflicts(set) {
+		for _, es := range c.Writers {
+			if conflicts[es] == nil {
+				conflicts[es] = c
+			}
 		}
 	}
 	var fresh []*render.ExternalSecret
 	var reused []desiredSecret
-	nsLabels := map[string]labels.Set{}
+	nsLabels := r.namespaceLabels(ctx)
 	specs := map[*render.ExternalSecret]string{}
 	// Each ExternalSecret's references, worked out once for the pass.
 	refs := make(map[*render.ExternalSecret][]entry, len(set.ExternalSecrets))
@@ -299,34 +300,15 @@ func (r *Reconciler) desired(ctx context.Context, set *render.Set, revision stri
 			fail(es, t, ResolveFailed, fmt.Errorf("namespace %s is not one secretsync may write to (--namespaces %s)", t.namespace, strings.Join(r.cfg.Namespaces, ",")))
 			continue
 		}
-		if w := writers[t]; len(w) > 1 {
-			others := []string{}
-			for _, o := range w {
-				if o != es {
-					others = append(others, o.Namespace+"/"+o.Name+" ("+o.Source+")")
-				}
-			}
-			fail(es, t, ResolveFailed, fmt.Errorf("target secret %s is also written by %v", t, others))
+		if err := conflicts[es]; err != nil {
+			fail(es, t, ResolveFailed, err)
 			continue
 		}
 		var missing error
 		refs[es] = entries(es, stores)
 		for _, e := range refs[es] {
-			st, found := stores[e.store]
-			switch {
-			case !found:
-				missing = fmt.Errorf("%s: %s is not in the rendered manifests", e.field, e.store)
-			case isKMS(st) && e.secretKey == "":
-				missing = fmt.Errorf("%s: %s is a KMS store; ciphertext is bound to one key, so use data[], not dataFrom", e.field, e.store)
-			default:
-				allowed, err := r.serves(ctx, st, es.Namespace, nsLabels)
-				if err != nil {
-					missing = fmt.Errorf("%s: %s: %w", e.field, e.store, err)
-				} else if !allowed {
-					missing = fmt.Errorf("%s: %s does not serve namespace %s: no condition of the store matches it", e.field, e.store, es.Namespace)
-				}
-			}
-			if missing != nil {
+			if err := desired.StoreProblem(stores[e.store], e.store.String(), es.Namespace, e.secretKey == "", nsLabels); err != nil {
+				missing = fmt.Errorf("%s: %w", e.field, err)
 				break
 			}
 		}
@@ -337,10 +319,10 @@ func (r *Reconciler) desired(ctx context.Context, set *render.Set, revision stri
 		spec := specFingerprint(es, refs[es], stores)
 		specs[es] = spec
 		current := live[t]
-		if merges(es) {
+		if desired.Merges(es) {
 			current = merged[t]
 		}
-		if st := r.states[esID(es)]; !force && creationPolicy(es) != PolicyNone && r.reusable(st, es, spec, current) {
+		if st := r.states[esID(es)]; !force && desired.CreationPolicy(es) != desired.PolicyNone && r.reusable(st, es, spec, current) {
 			reused = append(reused, desiredSecret{es: es, target: t, shape: st.shape, hash: st.hash, spec: st.spec, reused: true})
 			continue
 		}
@@ -373,7 +355,7 @@ func (r *Reconciler) desired(ctx context.Context, set *render.Set, revision stri
 			o := res.outcome(esID(es))
 			o.resolved, o.versions = true, versionsOf(refs[es], found, p.fetched)
 			var d desiredSecret
-			if merges(es) {
+			if desired.Merges(es) {
 				raw := make(map[string][]byte, len(content.data))
 				for k, v := range content.data {
 					raw[k] = v.Bytes()

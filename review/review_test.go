@@ -164,11 +164,33 @@ func TestValidateFindsEachProblemWithFileAndLine(t *testing.T) {
 		"elsewhere.yaml:3: ExternalSecret other/far: metadata.namespace: namespace other is not one secretsync may write to",
 		"elsewhere.yaml:6: ExternalSecret other/far: spec.data[0]: SecretStore other/aws is not in the rendered manifests",
 		"nostore.yaml:6: ExternalSecret team/nostore: spec.data[0]: SecretStore team/missing is not in the rendered manifests",
-		"twins.yaml:6: ExternalSecret team/one: spec.target: Secret team/shared is also written by ExternalSecret team/two (twins.yaml): both write it whole",
-		"twins.yaml:14: ExternalSecret team/two: spec.target: Secret team/shared is also written by ExternalSecret team/one (twins.yaml): both write it whole",
+		"twins.yaml:6: ExternalSecret team/one: spec.target: secret team/shared is written by 2 ExternalSecrets, and each writes it whole: team/one (twins.yaml), team/two (twins.yaml)",
 		`typo.yaml:10: ExternalSecret team/typo: unknown field "spec.data[0].remoteRef.propertee"`,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatalf("findings (-want +got):\n%s", diff)
+	}
+}
+
+func TestManyWritersOfOneSecretAreOneFinding(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "store.yaml", "apiVersion: external-secrets.io/v1\nkind: SecretStore\nmetadata: {name: aws, namespace: team}\nspec: {provider: {aws: {service: SecretsManager, region: us-east-1}}}\n")
+	for i := range 9 {
+		write(t, dir, fmt.Sprintf("w%d.yaml", i), fmt.Sprintf("apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: {name: w%d, namespace: team}\nspec:\n  secretStoreRef: {name: aws}\n  target: {name: shared}\n  data: [{secretKey: a, remoteRef: {key: k}}]\n", i))
+	}
+	var first []string
+	for run := range 3 {
+		var got []string
+		for _, f := range review.Validate(dir, renderAt(t, dir), review.Options{}) {
+			got = append(got, f.String())
+		}
+		if len(got) != 1 || !strings.Contains(got[0], "is written by 9 ExternalSecrets") {
+			t.Fatalf("findings = %q", got)
+		}
+		if run == 0 {
+			first = got
+		} else if diff := cmp.Diff(first, got); diff != "" {
+			t.Fatalf("run %d differs (-first +this):\n%s", run, diff)
+		}
 	}
 }

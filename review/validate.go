@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/secretsync/secretsync/desired"
 	"github.com/secretsync/secretsync/render"
 )
 
@@ -75,13 +76,6 @@ func Validate(root string, set *render.Set, opt Options) []Finding {
 	for _, ns := range opt.Namespaces {
 		allowed[ns] = true
 	}
-	type writer struct {
-		es      *render.ExternalSecret
-		owning  bool
-		keys    []string
-		allKeys bool // dataFrom: keys known only at run time
-	}
-	writers := map[string][]writer{}
 	for _, es := range set.ExternalSecrets {
 		finding := func(field, format string, a ...any) {
 			out = append(out, Finding{File: es.Source, Line: locate(root, es.Source, es.Kind, es.Name, field),
@@ -92,99 +86,38 @@ func Validate(root string, set *render.Set, opt Options) []Finding {
 		}
 		check := func(field string, src *render.SourceRef, dataFrom bool) {
 			kind, ns, name := es.StoreRef(src)
-			st, ok := stores[kind+"/"+ns+"/"+name]
-			switch {
-			case !ok:
-				finding(field, "%s %s is not in the rendered manifests", kind, strings.TrimPrefix(ns+"/"+name, "/"))
-			case st.Spec.Provider.AWS.Service == "KMS" && dataFrom:
-				finding(field, "%s %s is a KMS store: ciphertext is bound to one key, so use data[], not dataFrom", kind, name)
-			case kind == render.KindClusterSecretStore && !servesOffline(st, es.Namespace):
-				finding(field, "ClusterSecretStore %s does not serve namespace %s: no condition matches it", name, es.Namespace)
+			id := kind + " " + strings.TrimPrefix(ns+"/"+name, "/")
+			// Offline: a namespaceSelector is given the benefit of the doubt
+			// and enforced at run time.
+			if err := desired.StoreProblem(stores[kind+"/"+ns+"/"+name], id, es.Namespace, dataFrom, nil); err != nil {
+				finding(field, "%v", err)
 			}
 		}
-		w := writer{es: es, owning: es.Spec.Target.CreationPolicy != "Merge" && es.Spec.Target.CreationPolicy != "CreateOrMerge" && es.Spec.Target.CreationPolicy != "None"}
 		for i, d := range es.Spec.Data {
 			check(fmt.Sprintf("spec.data[%d]", i), d.SourceRef, false)
-			w.keys = append(w.keys, d.SecretKey)
 		}
 		for i, d := range es.Spec.DataFrom {
 			check(fmt.Sprintf("spec.dataFrom[%d]", i), d.SourceRef, true)
-			w.allKeys = true
-		}
-		if es.Spec.Target.CreationPolicy != "None" {
-			t := es.Namespace + "/" + es.TargetName()
-			writers[t] = append(writers[t], w)
 		}
 	}
-	targets := make([]string, 0, len(writers))
-	for t := range writers {
-		targets = append(targets, t)
+	// One finding per Secret that writers would fight over, on the first.
+	for _, c := range desired.Conflicts(set) {
+		es := c.Writers[0]
+		out = append(out, Finding{File: es.Source, Line: locate(root, es.Source, es.Kind, es.Name, "spec.target"),
+			Kind: render.KindExternalSecret, Namespace: es.Namespace, Name: es.Name, Field: "spec.target", Message: c.Error()})
 	}
-	sort.Strings(targets)
-	for _, t := range targets {
-		ws := writers[t]
-		for i, a := range ws {
-			for _, b := range ws[:i] {
-				var why string
-				switch {
-				case a.owning && b.owning:
-					why = "both write it whole"
-				case shared(a.keys, b.keys) != "":
-					why = fmt.Sprintf("both write key %q", shared(a.keys, b.keys))
-				}
-				if why == "" {
-					continue
-				}
-				for _, pair := range [][2]writer{{a, b}, {b, a}} {
-					es, other := pair[0].es, pair[1].es
-					out = append(out, Finding{File: es.Source, Line: locate(root, es.Source, es.Kind, es.Name, "spec.target"),
-						Kind: render.KindExternalSecret, Namespace: es.Namespace, Name: es.Name, Field: "spec.target",
-						Message: fmt.Sprintf("Secret %s is also written by ExternalSecret %s/%s (%s): %s", t, other.Namespace, other.Name, other.Source, why)})
-				}
-			}
+	// Sorted on every field, so that the same input gives the same output.
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		switch {
+		case a.File != b.File:
+			return a.File < b.File
+		case a.Line != b.Line:
+			return a.Line < b.Line
+		case a.Field != b.Field:
+			return a.Field < b.Field
 		}
-	}
-	sort.SliceStable(out, func(i, j int) bool {
-		if out[i].File != out[j].File {
-			return out[i].File < out[j].File
-		}
-		return out[i].Line < out[j].Line
+		return a.Message < b.Message
 	})
 	return out
-}
-
-func shared(a, b []string) string {
-	for _, x := range a {
-		for _, y := range b {
-			if x == y {
-				return x
-			}
-		}
-	}
-	return ""
-}
-
-// servesOffline applies a ClusterSecretStore's name and regexp conditions;
-// a namespaceSelector needs the cluster, so it is given the benefit of the
-// doubt here and enforced at run time.
-func servesOffline(st *render.SecretStore, ns string) bool {
-	if len(st.Spec.Conditions) == 0 {
-		return true
-	}
-	for _, c := range st.Spec.Conditions {
-		if c.NamespaceSelector != nil {
-			return true
-		}
-		for _, n := range c.Namespaces {
-			if n == ns {
-				return true
-			}
-		}
-		for _, expr := range c.NamespaceRegexes {
-			if re, err := regexp.Compile(expr); err == nil && re.MatchString(ns) {
-				return true
-			}
-		}
-	}
-	return false
 }

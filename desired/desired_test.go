@@ -1,0 +1,136 @@
+package desired_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/secretsync/secretsync/desired"
+	"github.com/secretsync/secretsync/render"
+)
+
+func clusterStore(conds ...render.StoreCondition) *render.SecretStore {
+	st := &render.SecretStore{}
+	st.Kind, st.Name = render.KindClusterSecretStore, "shared"
+	st.Spec.Conditions = conds
+	return st
+}
+
+func TestServes(t *testing.T) {
+	team := labels.Set{"team": "a"}
+	byLabel := render.StoreCondition{NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"team": "a"}}}
+	nsLabels := func(ns string) (labels.Set, error) {
+		if ns == "apps" {
+			return team, nil
+		}
+		if ns == "gone" {
+			return nil, errors.New("namespaces \"gone\" not found")
+		}
+		return labels.Set{}, nil
+	}
+	ownStore := &render.SecretStore{}
+	ownStore.Kind, ownStore.Namespace, ownStore.Name = render.KindSecretStore, "apps", "aws"
+	cases := []struct {
+		name    string
+		st      *render.SecretStore
+		ns      string
+		labels  desired.NamespaceLabels
+		want    bool
+		wantErr string
+	}{
+		{"a SecretStore serves its own namespace", ownStore, "apps", nil, true, ""},
+		{"a SecretStore serves no other", ownStore, "web", nil, false, ""},
+		{"a ClusterSecretStore without conditions serves all", clusterStore(), "web", nil, true, ""},
+		{"a listed namespace matches", clusterStore(render.StoreCondition{Namespaces: []string{"web"}}), "web", nil, true, ""},
+		{"a regexp matches", clusterStore(render.StoreCondition{NamespaceRegexes: []string{"^team-"}}), "team-x", nil, true, ""},
+		{"nothing matches", clusterStore(render.StoreCondition{Namespaces: []string{"web"}}), "apps", nil, false, ""},
+		{"a selector matches the namespace's labels", clusterStore(byLabel), "apps", nsLabels, true, ""},
+		{"a selector that does not match", clusterStore(byLabel), "web", nsLabels, false, ""},
+		{"a selector offline is given the benefit of the doubt", clusterStore(byLabel), "web", nil, true, ""},
+		{"a namespace that cannot be read is an error naming it", clusterStore(byLabel), "gone", nsLabels, false, "read namespace gone"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := desired.Serves(c.st, c.ns, c.labels)
+			if c.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+					t.Fatalf("err = %v, want %q", err, c.wantErr)
+				}
+				return
+			}
+			if err != nil || got != c.want {
+				t.Fatalf("got %v, %v; want %v", got, err, c.want)
+			}
+		})
+	}
+}
+
+func TestStoreProblem(t *testing.T) {
+	kms := &render.SecretStore{}
+	kms.Kind, kms.Namespace, kms.Name = render.KindSecretStore, "apps", "kms"
+	kms.Spec.Provider.AWS = &render.AWSProvider{Service: "KMS"}
+	cases := []struct {
+		name     string
+		st       *render.SecretStore
+		dataFrom bool
+		want     string
+	}{
+		{"a store not rendered", nil, false, "SecretStore apps/x is not in the rendered manifests"},
+		{"a KMS store for dataFrom", kms, true, "is a KMS store: ciphertext is bound to one key, so use data[], not dataFrom"},
+		{"a KMS store for data", kms, false, ""},
+		{"a store that does not serve the namespace", clusterStore(render.StoreCondition{Namespaces: []string{"web"}}), false, "does not serve namespace apps"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			err := desired.StoreProblem(c.st, "SecretStore apps/x", "apps", c.dataFrom, nil)
+			switch {
+			case c.want == "" && err != nil:
+				t.Fatalf("err = %v", err)
+			case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
+				t.Fatalf("err = %v, want %q", err, c.want)
+			}
+		})
+	}
+}
+
+func es(name, target, policy string, keys ...string) *render.ExternalSecret {
+	e := &render.ExternalSecret{}
+	e.Namespace, e.Name, e.Source = "apps", name, name+".yaml"
+	e.Spec.Target.Name, e.Spec.Target.CreationPolicy = target, policy
+	for _, k := range keys {
+		e.Spec.Data = append(e.Spec.Data, render.Data{SecretKey: k})
+	}
+	return e
+}
+
+func TestConflicts(t *testing.T) {
+	cases := []struct {
+		name string
+		set  []*render.ExternalSecret
+		want []string
+	}{
+		{"two owners of one Secret", []*render.ExternalSecret{es("a", "s", "", "k"), es("b", "s", "Orphan", "j")},
+			[]string{"secret apps/s is written by 2 ExternalSecrets, and each writes it whole: apps/a (a.yaml), apps/b (b.yaml)"}},
+		{"two merges of one key", []*render.ExternalSecret{es("a", "s", "Merge", "k"), es("b", "s", "CreateOrMerge", "k", "j")},
+			[]string{`secret apps/s is written by 2 ExternalSecrets, and each writes key "k": apps/a (a.yaml), apps/b (b.yaml)`}},
+		{"merges of different keys share a Secret", []*render.ExternalSecret{es("a", "s", "Merge", "k"), es("b", "s", "Merge", "j")}, nil},
+		{"one owner and merges of other keys", []*render.ExternalSecret{es("a", "s", "", "k"), es("b", "s", "Merge", "j")}, nil},
+		{"None writes nothing", []*render.ExternalSecret{es("a", "s", "", "k"), es("b", "s", "None", "k")}, nil},
+		{"different Secrets", []*render.ExternalSecret{es("a", "s", "", "k"), es("b", "t", "", "k")}, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var got []string
+			for _, cf := range desired.Conflicts(&render.Set{ExternalSecrets: c.set}) {
+				got = append(got, cf.Error())
+			}
+			if diff := cmp.Diff(c.want, got); diff != "" {
+				t.Fatalf("conflicts (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
