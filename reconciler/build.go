@@ -13,8 +13,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/secretsync/secretsync/providers"
 	"github.com/secretsync/secretsync/desired"
+	"github.com/secretsync/secretsync/providers"
 	"github.com/secretsync/secretsync/render"
 )
 
@@ -333,7 +333,6 @@ func convert(v providers.Value, rr render.RemoteRef) (providers.Value, error) {
 	}
 	return providers.NewValue(b), nil
 }
-
 
 // partSize is how many ExternalSecrets to fetch are resolved together. A
 // pass applies one part while it fetches the next, so a cold pass takes
