@@ -17,6 +17,7 @@ import (
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 
 	"github.com/secretsync/secretsync/desired"
+	"github.com/secretsync/secretsync/internal/parallel"
 	"github.com/secretsync/secretsync/render"
 )
 
@@ -148,7 +149,7 @@ func (a *applier) apply(want []desiredSecret) {
 			}
 		})
 	}
-	runAll(r.cfg.Concurrency, jobs)
+	parallel.Run(r.cfg.Concurrency, jobs)
 }
 
 // changedKeys lists the keys a merge writes whose value live does not hold.
@@ -172,21 +173,6 @@ func sortedStrings(m map[string]string) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-// runAll runs jobs with at most n in flight and waits for them all.
-func runAll(n int, jobs []func()) {
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, max(n, 1))
-	for _, job := range jobs {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			job()
-		}()
-	}
-	wg.Wait()
 }
 
 // listManaged lists this instance's Secrets in each namespace the

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
-	"text/template"
 
 	"github.com/secretsync/secretsync/providers"
 	"github.com/secretsync/secretsync/render"
@@ -42,7 +41,7 @@ func rewriteKey(key string, rw render.Rewrite) (string, error) {
 		}
 		return re.ReplaceAllString(key, rw.Regexp.Target), nil
 	}
-	t, err := template.New("rewrite").Option("missingkey=error").Funcs(render.RewriteFuncs).Parse(rw.Transform.Template)
+	t, err := render.ParseRewrite(rw.Transform.Template)
 	if err != nil {
 		return "", err
 	}

@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/secretsync/secretsync/desired"
+	"github.com/secretsync/secretsync/internal/parallel"
 	"github.com/secretsync/secretsync/render"
 )
 
@@ -81,7 +82,7 @@ func (r *Reconciler) prune(ctx context.Context, old Inventory, set *render.Set, 
 			}
 		})
 	}
-	runAll(r.cfg.Concurrency, jobs)
+	parallel.Run(r.cfg.Concurrency, jobs)
 	return next
 }
 

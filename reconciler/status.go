@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/secretsync/secretsync/internal/parallel"
 	"github.com/secretsync/secretsync/providers"
 	"github.com/secretsync/secretsync/render"
 )
@@ -165,7 +166,7 @@ func (r *Reconciler) emitEvents(ctx context.Context, statuses, old []Status, res
 		msg := fmt.Sprintf("%d more Secrets %s at %s; per-Secret Events stop at %d a pass, `secretsync status` lists each", rest[e.reason], strings.ToLower(e.reason), res.Revision, r.cfg.EventsPerPass)
 		jobs = append(jobs, func() { r.event(ctx, inventory, e.typ, e.reason, msg) })
 	}
-	runAll(r.cfg.Concurrency, jobs)
+	parallel.Run(r.cfg.Concurrency, jobs)
 }
 
 func secretRef(t targetKey) corev1.ObjectReference {

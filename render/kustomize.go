@@ -6,12 +6,13 @@ import (
 	"path"
 	"runtime"
 	"strings"
-	"sync"
 
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
+
+	"github.com/secretsync/secretsync/internal/parallel"
 )
 
 const originAnnotation = "config.kubernetes.io/origin"
@@ -32,19 +33,15 @@ func build(mem *repoFS, dir, kustFile string, cache *Cache) ([]doc, error) {
 	}
 	results := make([][]doc, len(leaves))
 	errs := make([]error, len(leaves))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	jobs := make([]func(), len(leaves))
 	for i, leaf := range leaves {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
+		jobs[i] = func() {
 			if errs[i] = prepareLeaf(mem, leaf); errs[i] == nil {
 				results[i], errs[i] = cache.build(mem, leaf)
 			}
-		}()
+		}
 	}
-	wg.Wait()
+	parallel.Run(runtime.GOMAXPROCS(0), jobs)
 	var out []doc
 	seen := map[string]string{}
 	for i, leaf := range leaves {

@@ -259,15 +259,21 @@ func ValidateRewrite(rw Rewrite) error {
 			return fmt.Errorf("regexp.source: %w", err)
 		}
 	default:
-		if _, err := template.New("rewrite").Option("missingkey=error").Funcs(RewriteFuncs).Parse(rw.Transform.Template); err != nil {
+		if _, err := ParseRewrite(rw.Transform.Template); err != nil {
 			return fmt.Errorf("transform.template: %w", err)
 		}
 	}
 	return nil
 }
 
-// RewriteFuncs are the functions a rewrite transform template may use.
-var RewriteFuncs = template.FuncMap{
+// ParseRewrite parses a rewrite transform template, which sees the key as
+// .value and may use only rewriteFuncs.
+func ParseRewrite(body string) (*template.Template, error) {
+	return template.New("rewrite").Option("missingkey=error").Funcs(rewriteFuncs).Parse(body)
+}
+
+// rewriteFuncs are the functions a rewrite transform template may use.
+var rewriteFuncs = template.FuncMap{
 	"lower":      strings.ToLower,
 	"upper":      strings.ToUpper,
 	"replace":    func(old, new, s string) string { return strings.ReplaceAll(s, old, new) },

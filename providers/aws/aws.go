@@ -26,6 +26,7 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"golang.org/x/time/rate"
 
+	"github.com/secretsync/secretsync/internal/parallel"
 	"github.com/secretsync/secretsync/providers"
 )
 
@@ -362,26 +363,11 @@ func (p *provider) Resolve(ctx context.Context, refs []providers.Ref) map[provid
 	for _, ref := range pinned {
 		jobs = append(jobs, func() { put(ref, p.get(ctx, ref)) })
 	}
-	runAll(p.concurrency, jobs)
+	parallel.Run(p.concurrency, jobs)
 	if p.requireKey != "" {
 		p.checkKeys(ctx, out)
 	}
 	return out
-}
-
-// runAll runs jobs with at most n in flight and waits for them all.
-func runAll(n int, jobs []func()) {
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, max(n, 1))
-	for _, job := range jobs {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			job()
-		}()
-	}
-	wg.Wait()
 }
 
 // keyCheckTTL is how long a secret's KMS key, learnt with DescribeSecret,
@@ -410,7 +396,7 @@ func (p *provider) checkKeys(ctx context.Context, out map[providers.Ref]provider
 			}
 		})
 	}
-	runAll(p.concurrency, jobs)
+	parallel.Run(p.concurrency, jobs)
 }
 
 func (p *provider) checkKey(ctx context.Context, id string) error {

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
+	"github.com/secretsync/secretsync/internal/parallel"
 	"github.com/secretsync/secretsync/providers"
 )
 
@@ -57,7 +58,7 @@ func (p *kmsProvider) Resolve(ctx context.Context, refs []providers.Ref) map[pro
 			mu.Unlock()
 		})
 	}
-	runAll(p.concurrency, jobs)
+	parallel.Run(p.concurrency, jobs)
 	return out
 }
 
