@@ -17,8 +17,25 @@ type header struct {
 		Name      string `json:"name"`
 		Namespace string `json:"namespace"`
 	} `json:"metadata"`
-	Data       map[string]any `json:"data"`
-	StringData map[string]any `json:"stringData"`
+	Data       map[string]any  `json:"data"`
+	StringData map[string]any  `json:"stringData"`
+	Spec       json.RawMessage `json:"spec"`
+}
+
+// esoShaped reports a spec with a field only ESO objects have: an object
+// without apiVersion and kind that has one is a broken manifest, not a
+// values file, and must not vanish.
+func (h header) esoShaped() bool {
+	var spec map[string]json.RawMessage
+	if json.Unmarshal(h.Spec, &spec) != nil {
+		return false
+	}
+	for _, f := range []string{"secretStoreRef", "dataFrom", "provider", "refreshInterval", "target"} {
+		if _, ok := spec[f]; ok {
+			return true
+		}
+	}
+	return false
 }
 
 func decodeInto(set *Set, d doc, opt Options) {
@@ -47,8 +64,15 @@ func decodeInto(set *Set, d doc, opt Options) {
 			Namespace: h.Metadata.Namespace, Name: h.Metadata.Name, Reason: reason})
 	}
 	switch {
-	case h.APIVersion == "" || h.Kind == "":
-		set.Errors = append(set.Errors, &ObjectError{Source: d.source, Err: errors.New("object has no apiVersion or kind")})
+	case h.APIVersion == "" && h.Kind == "" && h.esoShaped():
+		set.Errors = append(set.Errors, oerr("", errors.New("no apiVersion and no kind, but a spec only External Secrets Operator objects have; did you mean apiVersion external-secrets.io/v1, kind ExternalSecret?")))
+	case h.APIVersion == "" && h.Kind == "":
+		// Values files, CI configs, Chart.yaml: YAML, but no object.
+		skip("not a Kubernetes object: no apiVersion and no kind")
+	case h.APIVersion == "":
+		set.Errors = append(set.Errors, oerr("apiVersion", errors.New("required: the object has a kind but no apiVersion")))
+	case h.Kind == "":
+		set.Errors = append(set.Errors, oerr("kind", errors.New("required: the object has an apiVersion but no kind")))
 	case group == "" && h.Kind == "Secret":
 		if len(h.Data) > 0 || len(h.StringData) > 0 {
 			set.Errors = append(set.Errors, oerr("data", errors.New("a Secret with values is refused: values do not belong in Git; reference them with an ExternalSecret")))

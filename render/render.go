@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"github.com/go-git/go-git/v5/plumbing/format/gitignore"
 	"sigs.k8s.io/kustomize/api/konfig"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
@@ -105,8 +106,9 @@ func Render(ctx context.Context, dir, subpath string, opt Options) (*Set, error)
 	// kustomize does not watch ctx: the build runs aside, so that a pass
 	// cut off (SIGTERM, its deadline) returns at once.
 	type built struct {
-		docs []doc
-		err  error
+		docs    []doc
+		skipped []Skipped
+		err     error
 	}
 	done := make(chan built, 1)
 	go func() {
@@ -114,7 +116,7 @@ func Render(ctx context.Context, dir, subpath string, opt Options) (*Set, error)
 		if k := kustomizationIn(repo, root); k != "" {
 			b.docs, b.err = build(repo, root, k, opt.Cache)
 		} else {
-			b.docs, b.err = readYAMLFiles(repo, root, opt.Cache)
+			b.docs, b.skipped, b.err = readYAMLFiles(repo, root, opt.Cache)
 		}
 		done <- b
 	}()
@@ -130,7 +132,7 @@ func Render(ctx context.Context, dir, subpath string, opt Options) (*Set, error)
 	if len(b.docs) > maxObjects {
 		return nil, fmt.Errorf("path %q renders %d objects, over the limit of %d", subpath, len(b.docs), maxObjects)
 	}
-	set := &Set{}
+	set := &Set{Skipped: b.skipped}
 	for _, d := range b.docs {
 		opt.Cache.decode(set, d, opt)
 	}
@@ -173,22 +175,57 @@ type doc struct {
 	id     string // apiVersion/kind/namespace/name, when known
 }
 
-func readYAMLFiles(fsys filesys.FileSystem, root string, cache *Cache) ([]doc, error) {
+// ignoreFile lists, in gitignore syntax, paths a folder render leaves out;
+// it applies to its folder and below, as a .gitignore does.
+const ignoreFile = ".secretsyncignore"
+
+// readYAMLFiles reads every YAML file below root, except what an
+// ignoreFile excludes and Helm charts (a folder with a Chart.yaml holds
+// templates, not manifests), which are noted in skipped.
+func readYAMLFiles(fsys filesys.FileSystem, root string, cache *Cache) (docs []doc, skipped []Skipped, err error) {
 	var files []string
-	err := fsys.Walk(root, func(p string, info fs.FileInfo, err error) error {
+	var patterns []gitignore.Pattern
+	segments := func(p string) []string {
+		rel := strings.Trim(strings.TrimPrefix(p, root), "/")
+		if rel == "" {
+			return nil
+		}
+		return strings.Split(rel, "/")
+	}
+	err = fsys.Walk(root, func(p string, info fs.FileInfo, err error) error {
 		if err != nil {
 			return err
 		}
-		if !info.IsDir() && isYAMLName(p) {
-			files = append(files, p)
+		if len(patterns) > 0 && gitignore.NewMatcher(patterns).Match(segments(p), info.IsDir()) {
+			if info.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !info.IsDir() {
+			if isYAMLName(p) {
+				files = append(files, p)
+			}
+			return nil
+		}
+		if chart := path.Join(p, "Chart.yaml"); fsys.Exists(chart) && !fsys.IsDir(chart) {
+			skipped = append(skipped, Skipped{Source: repoPath(p), Kind: "HelmChart",
+				Reason: "a Helm chart: its templates are not manifests until Helm renders them; commit the rendered output to have it read"})
+			return filepath.SkipDir
+		}
+		if b, err := fsys.ReadFile(path.Join(p, ignoreFile)); err == nil {
+			for _, line := range strings.Split(string(b), "\n") {
+				if line = strings.TrimRight(line, "\r"); line != "" && !strings.HasPrefix(line, "#") {
+					patterns = append(patterns, gitignore.ParsePattern(line, segments(p)))
+				}
+			}
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	sort.Strings(files)
-	var docs []doc
 	for _, f := range files {
 		src := strings.TrimPrefix(f, "/")
 		b, err := fsys.ReadFile(f)
@@ -225,7 +262,7 @@ func readYAMLFiles(fsys filesys.FileSystem, root string, cache *Cache) ([]doc, e
 		}
 		cache.keepFile(f, b, docs[first:])
 	}
-	return docs, nil
+	return docs, skipped, nil
 }
 
 // isYAMLName reports whether a file name ends in .yaml or .yml, in any case.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 
@@ -455,4 +456,52 @@ func TestExamplesRender(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestFolderModeOnARealRepo(t *testing.T) {
+	dir := tree(t, map[string]string{
+		"es.yaml":                  es("x", "k"),
+		"values.yaml":              "replicas: 3\nimage: {tag: v1}\n",
+		".github/workflows/ci.yml": "on: push\njobs: {test: {runs-on: ubuntu-latest}}\n",
+		"half.yaml":                "kind: ExternalSecret\nmetadata: {name: half}\n",
+		"lost.yaml":                "metadata: {name: lost}\nspec:\n  secretStoreRef: {name: aws}\n  data: [{secretKey: k, remoteRef: {key: k}}]\n",
+		"chart/Chart.yaml":         "apiVersion: v2\nname: app\nversion: 1.0.0\n",
+		"chart/templates/es.yaml":  "apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: {name: {{ .Release.Name }}}\n",
+		".secretsyncignore":        "# generated\nscratch/\n*.draft.yaml\n",
+		"scratch/es.yaml":          "kind: [unclosed\n",
+		"team/wip.draft.yaml":      "kind: [unclosed\n",
+		"team/.secretsyncignore":   "old.yaml\n",
+		"team/old.yaml":            "kind: [unclosed\n",
+		"team/es.yaml":             es("team-x", "k"),
+	})
+	set := mustRender(t, dir, ".")
+	if diff := cmp.Diff([]string{"default/team-x", "default/x"}, esNames(set)); diff != "" {
+		t.Fatalf("ExternalSecrets (-want +got):\n%s", diff)
+	}
+	var skipped []string
+	for _, s := range set.Skipped {
+		skipped = append(skipped, s.Source+" "+s.Kind)
+	}
+	if diff := cmp.Diff([]string{".github/workflows/ci.yml ", "chart HelmChart", "values.yaml "}, sortedCopy(skipped)); diff != "" {
+		t.Fatalf("skipped (-want +got):\n%s", diff)
+	}
+	errs := errorTexts(set)
+	if len(errs) != 2 || !strings.Contains(strings.Join(errs, "\n"), "half.yaml: ExternalSecret default/half: apiVersion: required") ||
+		!strings.Contains(strings.Join(errs, "\n"), "lost.yaml: ") {
+		t.Fatalf("errors = %q", errs)
+	}
+}
+
+func esNames(set *render.Set) []string {
+	var out []string
+	for _, e := range set.ExternalSecrets {
+		out = append(out, e.Namespace+"/"+e.Name)
+	}
+	return out
+}
+
+func sortedCopy(in []string) []string {
+	out := append([]string(nil), in...)
+	sort.Strings(out)
+	return out
 }
