@@ -74,7 +74,7 @@ func (r *repoFS) real(p string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if resolved != r.root && !strings.HasPrefix(resolved, r.root+string(filepath.Separator)) {
+	if rel, err := filepath.Rel(r.root, resolved); err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
 		return "", &errOutside{path: p}
 	}
 	return resolved, nil

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -42,15 +41,11 @@ func diffCmd(args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return flagExit(err)
 	}
-	abs, err := filepath.Abs(argPath(fs))
+	root, rel, err := reviewRoot(argPath(fs))
 	if err != nil {
+		fmt.Fprintf(stderr, "secretsync diff: %v\n", err)
 		return exitUsage
 	}
-	root := abs
-	if r, err := gitsource.Root(abs); err == nil {
-		root = r
-	}
-	rel, _ := filepath.Rel(root, abs)
 	kube, err := kubeClient(*kubeconfig)
 	if err != nil {
 		fmt.Fprintf(stderr, "secretsync diff: %v\n", err)

@@ -41,20 +41,31 @@ func reviewFlags(name string, stderr io.Writer) (*flag.FlagSet, *string, *string
 // renderDir renders path (a folder on disk) the way the reconciler does,
 // relative to the repository that holds it when there is one.
 func renderDir(path, defNS string) (root string, set *render.Set, err error) {
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return "", nil, err
-	}
-	root = abs
-	if r, err := gitsource.Root(abs); err == nil {
-		root = r
-	}
-	rel, err := filepath.Rel(root, abs)
+	root, rel, err := reviewRoot(path)
 	if err != nil {
 		return "", nil, err
 	}
 	set, err = render.Render(context.Background(), root, rel, render.Options{DefaultNamespace: defNS})
 	return root, set, err
+}
+
+// reviewRoot splits path into the root the render is confined to and the
+// path below it: the git checkout that holds path, or, outside git, the
+// current folder when path is below it (else the filesystem root), so that
+// an overlay's ../base renders outside git as it does inside.
+func reviewRoot(path string) (root, rel string, err error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", "", err
+	}
+	if root, err = gitsource.Root(abs); err != nil {
+		root = string(filepath.Separator)
+		if wd, err := os.Getwd(); err == nil && (abs == wd || strings.HasPrefix(abs, wd+string(filepath.Separator))) {
+			root = wd
+		}
+	}
+	rel, err = filepath.Rel(root, abs)
+	return root, rel, err
 }
 
 func argPath(fs *flag.FlagSet) string {

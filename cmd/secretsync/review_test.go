@@ -145,3 +145,29 @@ func TestReviewCommandsCountWhatTheySkipAndRefuseTypos(t *testing.T) {
 		}
 	})
 }
+
+func TestAnOverlayOutsideGitRendersAsInside(t *testing.T) {
+	dir := t.TempDir() // no git checkout
+	files := map[string]string{
+		"base/kustomization.yaml":    "resources: [es.yaml, store.yaml]\n",
+		"base/es.yaml":               "apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: {name: x}\nspec: {secretStoreRef: {name: aws}, data: [{secretKey: k, remoteRef: {key: k}}]}\n",
+		"base/store.yaml":            "apiVersion: external-secrets.io/v1\nkind: SecretStore\nmetadata: {name: aws}\nspec: {provider: {aws: {service: SecretsManager, region: us-east-1}}}\n",
+		"overlay/kustomization.yaml": "namespace: prod\nresources: [../base]\n",
+	}
+	for name, content := range files {
+		if err := os.MkdirAll(filepath.Join(dir, filepath.Dir(name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Chdir(dir)
+	var out, errOut bytes.Buffer
+	if got := validateCmd([]string{"overlay"}, &out, &errOut); got != exitClean {
+		t.Fatalf("exit %d\n%s%s", got, out.String(), errOut.String())
+	}
+	if !strings.Contains(out.String(), "1 ExternalSecrets, 1 stores") {
+		t.Fatalf("output:\n%s", out.String())
+	}
+}
