@@ -5,11 +5,17 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
+	"github.com/go-git/go-billy/v5"
+	"github.com/go-git/go-billy/v5/osfs"
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/storage/filesystem"
+	"github.com/go-git/go-git/v5/storage/filesystem/dotgit"
 )
 
 // Root finds the repository that holds dir and returns its worktree root.
@@ -29,7 +35,7 @@ func Root(dir string) (string, error) {
 // rev-parse takes) of the repository at root into dest, and returns the
 // commit id. Symlinks are not followed or written: render ignores them.
 func Export(root, rev, dest string) (string, error) {
-	repo, err := git.PlainOpen(root)
+	repo, err := openCheckout(root)
 	if err != nil {
 		return "", fmt.Errorf("git: open %s: %w", root, err)
 	}
@@ -70,4 +76,33 @@ func Export(root, rev, dest string) (string, error) {
 		return "", fmt.Errorf("git: export %s: %w", rev, err)
 	}
 	return h.String(), nil
+}
+
+// openCheckout opens the repository of a local checkout as git itself
+// would: a linked worktree (.git is a file naming its gitdir, which shares
+// refs and objects with the main one through commondir) and a clone made
+// with --shared or --reference (objects/info/alternates with absolute
+// paths) included.
+func openCheckout(root string) (*git.Repository, error) {
+	gitDir := filepath.Join(root, ".git")
+	if b, err := os.ReadFile(gitDir); err == nil { // a file: a linked worktree
+		line, ok := strings.CutPrefix(strings.TrimSpace(string(b)), "gitdir:")
+		if !ok {
+			return nil, fmt.Errorf("%s is neither a folder nor a gitdir: file", gitDir)
+		}
+		if gitDir = strings.TrimSpace(line); !filepath.IsAbs(gitDir) {
+			gitDir = filepath.Join(root, gitDir)
+		}
+	}
+	dot := osfs.New(gitDir)
+	repoFS := billy.Filesystem(dot)
+	if b, err := os.ReadFile(filepath.Join(gitDir, "commondir")); err == nil {
+		common := strings.TrimSpace(string(b))
+		if !filepath.IsAbs(common) {
+			common = filepath.Join(gitDir, common)
+		}
+		repoFS = dotgit.NewRepositoryFilesystem(dot, osfs.New(common))
+	}
+	st := filesystem.NewStorageWithOptions(repoFS, cache.NewObjectLRUDefault(), filesystem.Options{AlternatesFS: osfs.New(string(filepath.Separator))})
+	return git.Open(st, osfs.New(root))
 }

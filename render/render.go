@@ -23,6 +23,10 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
+// ErrPathMissing is the error of a render whose path is not in the repo: a
+// review of a change that adds or deletes the folder renders it as empty.
+var ErrPathMissing = errors.New("path does not exist in the repo")
+
 // Options tune rendering.
 type Options struct {
 	// DefaultNamespace is given to namespaced objects that name none, as
@@ -101,7 +105,7 @@ func Render(ctx context.Context, dir, subpath string, opt Options) (*Set, error)
 	}
 	root := "/" + rel
 	if !repo.Exists(root) {
-		return nil, fmt.Errorf("path %q does not exist in the repo", subpath)
+		return nil, fmt.Errorf("path %q: %w", subpath, ErrPathMissing)
 	}
 	// kustomize does not watch ctx: the build runs aside, so that a pass
 	// cut off (SIGTERM, its deadline) returns at once.

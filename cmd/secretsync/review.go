@@ -172,13 +172,31 @@ func planCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "secretsync plan: %v\n", err)
 		return exitUsage
 	}
-	root, err := gitsource.Root(abs)
+	// The path may be new in the change, or deleted by it: the repo is
+	// found from its nearest folder that exists.
+	existing := abs
+	for {
+		if _, err := os.Stat(existing); err == nil || filepath.Dir(existing) == existing {
+			break
+		}
+		existing = filepath.Dir(existing)
+	}
+	root, err := gitsource.Root(existing)
 	if err != nil {
 		fmt.Fprintf(stderr, "secretsync plan: %v\n", err)
 		return exitUsage
 	}
 	rel, _ := filepath.Rel(root, abs)
 	opts := render.Options{DefaultNamespace: *defNS}
+	// renderSide renders one side of the change; a path absent on that side
+	// is an empty set (the folder is added or deleted).
+	renderSide := func(dir string) (*render.Set, error) {
+		set, err := render.Render(context.Background(), dir, rel, opts)
+		if errors.Is(err, render.ErrPathMissing) {
+			return &render.Set{}, nil
+		}
+		return set, err
+	}
 	renderRev := func(rev string) (string, string, *render.Set, error) {
 		dir, err := os.MkdirTemp("", "secretsync-plan-")
 		if err != nil {
@@ -189,7 +207,7 @@ func planCmd(args []string, stdout, stderr io.Writer) int {
 		if err != nil {
 			return "", "", nil, err
 		}
-		set, err := render.Render(context.Background(), dir, rel, opts)
+		set, err := renderSide(dir)
 		return dir, commit, set, err
 	}
 	_, baseCommit, baseSet, err := renderRev(*base)
@@ -213,7 +231,7 @@ func planCmd(args []string, stdout, stderr io.Writer) int {
 		}
 		headName, headRoot = *head+"@"+commit[:12], dir
 	}
-	if headSet, err = render.Render(context.Background(), headRoot, rel, opts); err != nil {
+	if headSet, err = renderSide(headRoot); err != nil {
 		fmt.Fprintf(stderr, "secretsync plan: head %s: %v\n", headName, err)
 		return exitUsage
 	}

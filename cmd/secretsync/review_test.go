@@ -171,3 +171,42 @@ func TestAnOverlayOutsideGitRendersAsInside(t *testing.T) {
 		t.Fatalf("output:\n%s", out.String())
 	}
 }
+
+func TestPlanOfAFolderAddedOrDeleted(t *testing.T) {
+	dir := t.TempDir()
+	repo, err := gittest.Init(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := repo.CopyDir("base", "../../examples/basic", "secrets"); err != nil {
+		t.Fatal(err)
+	}
+	t.Run("a folder deleted by the change plans every Secret as deleted", func(t *testing.T) {
+		if err := os.RemoveAll(filepath.Join(dir, "secrets")); err != nil {
+			t.Fatal(err)
+		}
+		var out, errOut bytes.Buffer
+		if code := planCmd([]string{"--base", "main", "--format", "markdown", filepath.Join(dir, "secrets")}, &out, &errOut); code != exitClean {
+			t.Fatalf("exit %d: %s", code, errOut.String())
+		}
+		if !strings.Contains(out.String(), "**2** to delete") {
+			t.Fatalf("plan:\n%s", out.String())
+		}
+	})
+	t.Run("a folder new in the change plans every Secret as created", func(t *testing.T) {
+		var out, errOut bytes.Buffer
+		if code := planCmd([]string{"--base", "main", "--format", "markdown", filepath.Join(dir, "new")}, &out, &errOut); code != exitClean {
+			t.Fatalf("exit %d: %s", code, errOut.String())
+		}
+		if err := os.CopyFS(filepath.Join(dir, "new"), os.DirFS("../../examples/basic")); err != nil {
+			t.Fatal(err)
+		}
+		out.Reset()
+		if code := planCmd([]string{"--base", "main", "--format", "markdown", filepath.Join(dir, "new")}, &out, &errOut); code != exitClean {
+			t.Fatalf("exit %d: %s", code, errOut.String())
+		}
+		if !strings.Contains(out.String(), "**2** to create") {
+			t.Fatalf("plan:\n%s", out.String())
+		}
+	})
+}
