@@ -22,6 +22,8 @@ type Finding struct {
 	Name      string `json:"name,omitempty"`
 	Field     string `json:"field,omitempty"`
 	Message   string `json:"message"`
+	// Status, when compared with a base revision, is "new" or "existing".
+	Status string `json:"status,omitempty"`
 }
 
 func (f Finding) String() string {
@@ -40,7 +42,39 @@ func (f Finding) String() string {
 	if f.Field != "" {
 		fmt.Fprintf(&b, ": %s", f.Field)
 	}
-	return b.String() + ": " + f.Message
+	b.WriteString(": " + f.Message)
+	if f.Status == StatusExisting {
+		b.WriteString(" (already on the base)")
+	}
+	return b.String()
+}
+
+// Finding statuses against a base revision.
+const (
+	StatusNew      = "new"
+	StatusExisting = "existing"
+)
+
+// MarkNew sets each finding's Status: existing when the base has the same
+// finding (the same file, object, field and message; lines may move), new
+// otherwise. It returns how many are new.
+func MarkNew(head, base []Finding) int {
+	type id struct{ file, kind, ns, name, field, msg string }
+	seen := map[id]bool{}
+	for _, f := range base {
+		seen[id{f.File, f.Kind, f.Namespace, f.Name, f.Field, f.Message}] = true
+	}
+	n := 0
+	for i := range head {
+		f := &head[i]
+		if seen[id{f.File, f.Kind, f.Namespace, f.Name, f.Field, f.Message}] {
+			f.Status = StatusExisting
+			continue
+		}
+		f.Status = StatusNew
+		n++
+	}
+	return n
 }
 
 // Options are the checks that depend on where the manifests will run.

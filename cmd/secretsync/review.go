@@ -119,6 +119,7 @@ func renderCmd(args []string, stdout, stderr io.Writer) int {
 func validateCmd(args []string, stdout, stderr io.Writer) int {
 	fs, defNS, namespaces := reviewFlags("validate", stderr)
 	output := fs.String("o", "text", "output: text or json")
+	base := fs.String("base", "", "a git revision to compare with: each finding is marked new or existing, and only new ones fail")
 	if err := fs.Parse(args); err != nil {
 		return flagExit(err)
 	}
@@ -127,7 +128,17 @@ func validateCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "secretsync validate: %v\n", err)
 		return exitUsage
 	}
-	findings := review.Validate(root, set, review.Options{Namespaces: splitList(*namespaces)})
+	opt := review.Options{Namespaces: splitList(*namespaces)}
+	findings := review.Validate(root, set, opt)
+	failing := len(findings)
+	if *base != "" {
+		baseFindings, err := validateAt(root, argPath(fs), *base, *defNS, opt)
+		if err != nil {
+			fmt.Fprintf(stderr, "secretsync validate: base %s: %v\n", *base, err)
+			return exitUsage
+		}
+		failing = review.MarkNew(findings, baseFindings)
+	}
 	if *output == "json" {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -136,12 +147,41 @@ func validateCmd(args []string, stdout, stderr io.Writer) int {
 		for _, f := range findings {
 			fmt.Fprintln(stdout, f)
 		}
-		fmt.Fprintf(stdout, "%d ExternalSecrets, %d stores, %d other objects skipped, %d findings\n", len(set.ExternalSecrets), len(set.Stores), len(set.Skipped), len(findings))
+		fmt.Fprintf(stdout, "%d ExternalSecrets, %d stores, %d other objects skipped, %d findings", len(set.ExternalSecrets), len(set.Stores), len(set.Skipped), len(findings))
+		if *base != "" {
+			fmt.Fprintf(stdout, " (%d new since %s)", failing, *base)
+		}
+		fmt.Fprintln(stdout)
 	}
-	if len(findings) > 0 {
+	if failing > 0 {
 		return exitFindings
 	}
 	return exitClean
+}
+
+// validateAt validates path as it is at revision rev of the checkout at
+// root; a path the revision does not have has no findings.
+func validateAt(root, path, rev, defNS string, opt review.Options) ([]review.Finding, error) {
+	_, rel, err := reviewRoot(path)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "secretsync-validate-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	if _, err := gitsource.Export(root, rev, dir); err != nil {
+		return nil, err
+	}
+	set, err := render.Render(context.Background(), dir, rel, render.Options{DefaultNamespace: defNS})
+	if errors.Is(err, render.ErrPathMissing) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return review.Validate(dir, set, opt), nil
 }
 
 func nonNil(f []review.Finding) []review.Finding {

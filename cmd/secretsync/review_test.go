@@ -210,3 +210,36 @@ func TestPlanOfAFolderAddedOrDeleted(t *testing.T) {
 		}
 	})
 }
+
+func TestValidateAgainstABaseFailsOnlyOnNewFindings(t *testing.T) {
+	dir := t.TempDir()
+	repo, err := gittest.Init(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vault := "apiVersion: external-secrets.io/v1\nkind: SecretStore\nmetadata: {name: vault, namespace: team}\nspec: {provider: {vault: {server: v}}}\n"
+	if _, err := repo.Commit("a store secretsync does not support", map[string]string{"secrets/vault.yaml": vault}); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "secrets")
+	run := func() (int, string) {
+		var out, errOut bytes.Buffer
+		code := validateCmd([]string{"--base", "main", path}, &out, &errOut)
+		return code, out.String() + errOut.String()
+	}
+	t.Run("a finding already on the base is marked and does not fail", func(t *testing.T) {
+		code, out := run()
+		if code != exitClean || !strings.Contains(out, "(already on the base)") || !strings.Contains(out, "1 findings (0 new since main)") {
+			t.Fatalf("exit %d:\n%s", code, out)
+		}
+	})
+	t.Run("a new finding fails", func(t *testing.T) {
+		if err := os.WriteFile(filepath.Join(path, "es.yaml"), []byte("apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: {name: x, namespace: team}\nspec: {}\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		code, out := run()
+		if code != exitFindings || !strings.Contains(out, "2 findings (1 new since main)") {
+			t.Fatalf("exit %d:\n%s", code, out)
+		}
+	})
+}
