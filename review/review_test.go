@@ -194,3 +194,18 @@ func TestManyWritersOfOneSecretAreOneFinding(t *testing.T) {
 		}
 	}
 }
+
+func TestABrokenStoreIsOneFindingThatCountsItsUsers(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "vault.yaml", "apiVersion: external-secrets.io/v1\nkind: SecretStore\nmetadata: {name: vault, namespace: team}\nspec: {provider: {vault: {server: v}}}\n")
+	for i := range 4 {
+		write(t, dir, fmt.Sprintf("es%d.yaml", i), fmt.Sprintf("apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: {name: es%d, namespace: team}\nspec:\n  secretStoreRef: {name: vault}\n  data: [{secretKey: a, remoteRef: {key: k}}, {secretKey: b, remoteRef: {key: k}}]\n", i))
+	}
+	var got []string
+	for _, f := range review.Validate(dir, renderAt(t, dir), review.Options{}) {
+		got = append(got, f.String())
+	}
+	if len(got) != 1 || !strings.Contains(got[0], `provider "vault" is not supported`) || !strings.HasSuffix(got[0], "; 4 ExternalSecrets use it") {
+		t.Fatalf("findings = %q", got)
+	}
+}

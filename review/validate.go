@@ -91,7 +91,18 @@ var unknownField = regexp.MustCompile(`unknown field "([^"]+)"`)
 // files are relative to, for line numbers.
 func Validate(root string, set *render.Set, opt Options) []Finding {
 	var out []Finding
+	// A store that failed to decode is one finding; the ExternalSecrets
+	// that use it are counted on it, not reported one by one.
+	brokenStore := map[string]int{} // store key -> index in out
+	storeUsers := map[string]map[string]bool{}
 	for _, e := range set.Errors {
+		if e.Kind == render.KindSecretStore || e.Kind == render.KindClusterSecretStore {
+			ns := e.Namespace
+			if e.Kind == render.KindClusterSecretStore {
+				ns = ""
+			}
+			brokenStore[e.Kind+"/"+ns+"/"+e.Name] = len(out)
+		}
 		f := Finding{File: e.Source, Kind: e.Kind, Namespace: e.Namespace, Name: e.Name, Field: e.Field, Message: e.Err.Error()}
 		field := e.Field
 		if m := unknownField.FindStringSubmatch(f.Message); m != nil {
@@ -118,12 +129,25 @@ func Validate(root string, set *render.Set, opt Options) []Finding {
 		if len(allowed) > 0 && !allowed[es.Namespace] {
 			finding("metadata.namespace", "namespace %s is not one secretsync may write to", es.Namespace)
 		}
+		reported := map[string]bool{} // one finding per store an ExternalSecret cannot use
 		check := func(field string, src *render.SourceRef, dataFrom bool) {
 			kind, ns, name := es.StoreRef(src)
+			key := kind + "/" + ns + "/" + name
+			if _, broken := brokenStore[key]; broken {
+				if storeUsers[key] == nil {
+					storeUsers[key] = map[string]bool{}
+				}
+				storeUsers[key][es.Namespace+"/"+es.Name] = true
+				return
+			}
+			if reported[key] {
+				return
+			}
 			id := kind + " " + strings.TrimPrefix(ns+"/"+name, "/")
 			// Offline: a namespaceSelector is given the benefit of the doubt
 			// and enforced at run time.
-			if err := desired.StoreProblem(stores[kind+"/"+ns+"/"+name], id, es.Namespace, dataFrom, nil); err != nil {
+			if err := desired.StoreProblem(stores[key], id, es.Namespace, dataFrom, nil); err != nil {
+				reported[key] = true
 				finding(field, "%v", err)
 			}
 		}
@@ -133,6 +157,9 @@ func Validate(root string, set *render.Set, opt Options) []Finding {
 		for i, d := range es.Spec.DataFrom {
 			check(fmt.Sprintf("spec.dataFrom[%d]", i), d.SourceRef, true)
 		}
+	}
+	for key, users := range storeUsers {
+		out[brokenStore[key]].Message += fmt.Sprintf("; %d ExternalSecrets use it", len(users))
 	}
 	// One finding per Secret that writers would fight over, on the first.
 	for _, c := range desired.Conflicts(set) {
