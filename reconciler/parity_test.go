@@ -66,22 +66,12 @@ func TestValidateFlagsWhatRunRefuses(t *testing.T) {
 				t.Fatal(err)
 			}
 			flagged := map[string]bool{}
-			badStores := map[string]bool{}
 			for _, fd := range review.Validate(f.repo.Dir, set, review.Options{}) {
-				switch {
-				case isStoreKind(fd.Kind):
-					badStores[fd.Kind+"/"+fd.Namespace+"/"+fd.Name] = true
-				case fd.Name != "":
+				if fd.Name != "" && !isStoreKind(fd.Kind) {
 					flagged[fd.Namespace+"/"+fd.Name] = true
 				}
-			}
-			for _, es := range set.ExternalSecrets { // a flagged store flags its users
-				kind, ns, name := es.StoreRef(nil)
-				if kind == render.KindClusterSecretStore {
-					ns = ""
-				}
-				if badStores[kind+"/"+ns+"/"+name] || (kind == render.KindSecretStore && badStores[kind+"/"+es.Namespace+"/"+name]) {
-					flagged[es.Namespace+"/"+es.Name] = true
+				for _, es := range fd.Stops {
+					flagged[es] = true
 				}
 			}
 			if needsAWS[c.Name()] {

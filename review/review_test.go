@@ -202,10 +202,14 @@ func TestABrokenStoreIsOneFindingThatCountsItsUsers(t *testing.T) {
 		write(t, dir, fmt.Sprintf("es%d.yaml", i), fmt.Sprintf("apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: {name: es%d, namespace: team}\nspec:\n  secretStoreRef: {name: vault}\n  data: [{secretKey: a, remoteRef: {key: k}}, {secretKey: b, remoteRef: {key: k}}]\n", i))
 	}
 	var got []string
-	for _, f := range review.Validate(dir, renderAt(t, dir), review.Options{}) {
+	findings := review.Validate(dir, renderAt(t, dir), review.Options{})
+	for _, f := range findings {
 		got = append(got, f.String())
 	}
 	if len(got) != 1 || !strings.Contains(got[0], `provider "vault" is not supported`) || !strings.HasSuffix(got[0], "; 4 ExternalSecrets use it") {
 		t.Fatalf("findings = %q", got)
+	}
+	if diff := cmp.Diff([]string{"team/es0", "team/es1", "team/es2", "team/es3"}, findings[0].Stops); diff != "" {
+		t.Fatalf("stops (-want +got):\n%s", diff)
 	}
 }

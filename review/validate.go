@@ -24,6 +24,10 @@ type Finding struct {
 	Message   string `json:"message"`
 	// Status, when compared with a base revision, is "new" or "existing".
 	Status string `json:"status,omitempty"`
+	// Stops lists the ExternalSecrets (namespace/name) that this finding
+	// keeps from being applied, when they are more than its own object:
+	// every writer of a contested Secret, every user of a broken store.
+	Stops []string `json:"stops,omitempty"`
 }
 
 func (f Finding) String() string {
@@ -159,13 +163,22 @@ func Validate(root string, set *render.Set, opt Options) []Finding {
 		}
 	}
 	for key, users := range storeUsers {
-		out[brokenStore[key]].Message += fmt.Sprintf("; %d ExternalSecrets use it", len(users))
+		f := &out[brokenStore[key]]
+		f.Message += fmt.Sprintf("; %d ExternalSecrets use it", len(users))
+		for u := range users {
+			f.Stops = append(f.Stops, u)
+		}
+		sort.Strings(f.Stops)
 	}
 	// One finding per Secret that writers would fight over, on the first.
 	for _, c := range desired.Conflicts(set) {
 		es := c.Writers[0]
+		var stops []string
+		for _, w := range c.Writers {
+			stops = append(stops, w.Namespace+"/"+w.Name)
+		}
 		out = append(out, Finding{File: es.Source, Line: locate(root, es.Source, es.Kind, es.Name, "spec.target"),
-			Kind: render.KindExternalSecret, Namespace: es.Namespace, Name: es.Name, Field: "spec.target", Message: c.Error()})
+			Kind: render.KindExternalSecret, Namespace: es.Namespace, Name: es.Name, Field: "spec.target", Message: c.Error(), Stops: stops})
 	}
 	// Sorted on every field, so that the same input gives the same output.
 	sort.Slice(out, func(i, j int) bool {
