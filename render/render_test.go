@@ -2,6 +2,7 @@ package render_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -9,8 +10,10 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/secretsync/secretsync/render"
 )
@@ -167,7 +170,7 @@ spec:
 			SourceRef: &render.SourceRef{StoreRef: &render.SecretStoreRef{Name: "other", Kind: "SecretStore"}},
 		}},
 	}
-	if diff := cmp.Diff(want, got); diff != "" {
+	if diff := cmp.Diff(want, got, cmpopts.EquateComparable(render.Duration{})); diff != "" {
 		t.Fatalf("spec (-want +got):\n%s", diff)
 	}
 	if got.RefreshInterval == nil || got.RefreshInterval.Minutes() != 15 {
@@ -504,4 +507,16 @@ func sortedCopy(in []string) []string {
 	out := append([]string(nil), in...)
 	sort.Strings(out)
 	return out
+}
+
+func TestDurationsPrintAsWritten(t *testing.T) {
+	set := mustRender(t, tree(t, map[string]string{"es.yaml": strings.Replace(es("x", "k"), "spec:\n", "spec:\n  refreshInterval: 1h\n", 1)}), ".")
+	if len(set.ExternalSecrets) != 1 {
+		t.Fatalf("errors = %q", errorTexts(set))
+	}
+	ri := set.ExternalSecrets[0].Spec.RefreshInterval
+	b, err := json.Marshal(ri)
+	if err != nil || string(b) != `"1h"` || ri.Duration != time.Hour {
+		t.Fatalf("refreshInterval prints %s (%v), holds %v", b, err, ri.Duration)
+	}
 }

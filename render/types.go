@@ -2,6 +2,8 @@ package render
 
 import (
 	"encoding/json"
+	"fmt"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -36,7 +38,7 @@ type ExternalSecret struct {
 type ExternalSecretSpec struct {
 	SecretStoreRef  SecretStoreRef   `json:"secretStoreRef,omitzero"`
 	Target          Target           `json:"target,omitzero"`
-	RefreshInterval *metav1.Duration `json:"refreshInterval,omitempty"`
+	RefreshInterval *Duration        `json:"refreshInterval,omitempty"`
 	RefreshPolicy   string           `json:"refreshPolicy,omitempty"`
 	Data            []Data           `json:"data,omitempty"`
 	DataFrom        []DataFrom       `json:"dataFrom,omitempty"`
@@ -257,4 +259,31 @@ func (es *ExternalSecret) TargetName() string {
 		return es.Spec.Target.Name
 	}
 	return es.Name
+}
+
+// Duration is a duration as the manifest writes it: it decodes as Go's
+// time.ParseDuration does and prints as written ("1h", not "1h0m0s").
+type Duration struct {
+	time.Duration
+	text string
+}
+
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("a duration is a string such as \"1h\" or \"30m\": %w", err)
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	d.Duration, d.text = v, s
+	return nil
+}
+
+func (d Duration) MarshalJSON() ([]byte, error) {
+	if d.text == "" {
+		return json.Marshal(d.Duration.String())
+	}
+	return json.Marshal(d.text)
 }
