@@ -36,12 +36,12 @@ type ExternalSecret struct {
 }
 
 type ExternalSecretSpec struct {
-	SecretStoreRef  SecretStoreRef   `json:"secretStoreRef,omitzero"`
-	Target          Target           `json:"target,omitzero"`
-	RefreshInterval *Duration        `json:"refreshInterval,omitempty"`
-	RefreshPolicy   string           `json:"refreshPolicy,omitempty"`
-	Data            []Data           `json:"data,omitempty"`
-	DataFrom        []DataFrom       `json:"dataFrom,omitempty"`
+	SecretStoreRef  SecretStoreRef `json:"secretStoreRef,omitzero"`
+	Target          Target         `json:"target,omitzero"`
+	RefreshInterval *Duration      `json:"refreshInterval,omitempty"`
+	RefreshPolicy   string         `json:"refreshPolicy,omitempty"`
+	Data            []Data         `json:"data,omitempty"`
+	DataFrom        []DataFrom     `json:"dataFrom,omitempty"`
 }
 
 type SecretStoreRef struct {
