@@ -1,12 +1,12 @@
 package reconciler
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
@@ -132,13 +132,15 @@ func (a *applier) apply(want []desiredSecret) {
 		jobs = append(jobs, func() {
 			current := merged[t]
 			for _, d := range ds {
-				changed := changedKeys(current, d)
-				taken := foreignOwners(current, changed, mergeManager(d.es))
+				var taken map[string]string
+				if current != nil {
+					taken = foreignOwners(current, compare(current, d).Changed, mergeManager(d.es))
+				}
 				next, err := r.applyMerge(ctx, d, current)
 				mu.Lock()
 				written(d, current == nil, err)
 				if err == nil {
-					for _, k := range sortedStrings(taken) {
+					for _, k := range slices.Sorted(maps.Keys(taken)) {
 						res.takenOver = append(res.takenOver, takeover{target: t, key: k, manager: taken[k], es: esID(d.es)})
 					}
 				}
@@ -150,29 +152,6 @@ func (a *applier) apply(want []desiredSecret) {
 		})
 	}
 	parallel.Run(r.cfg.Concurrency, jobs)
-}
-
-// changedKeys lists the keys a merge writes whose value live does not hold.
-func changedKeys(live *corev1.Secret, d desiredSecret) []string {
-	if live == nil {
-		return nil
-	}
-	var out []string
-	for k, v := range d.secret.Data {
-		if old, ok := live.Data[k]; ok && !bytes.Equal(old, v) {
-			out = append(out, k)
-		}
-	}
-	return out
-}
-
-func sortedStrings(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // listManaged lists this instance's Secrets in each namespace the
