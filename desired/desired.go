@@ -101,11 +101,12 @@ func Serves(st *render.SecretStore, ns string, nsLabels NamespaceLabels) (bool, 
 	return false, nil
 }
 
-// StoreProblem says why a store cannot serve one entry of an
+// StoreProblem says why the store key names cannot serve one entry of an
 // ExternalSecret in namespace ns, or returns nil. st is nil when the store
-// is not in the rendered manifests; id names it in the message; dataFrom
-// marks an entry of spec.dataFrom.
-func StoreProblem(st *render.SecretStore, id, ns string, dataFrom bool, nsLabels NamespaceLabels) error {
+// is not in the rendered manifests; dataFrom marks an entry of
+// spec.dataFrom.
+func StoreProblem(st *render.SecretStore, key StoreKey, ns string, dataFrom bool, nsLabels NamespaceLabels) error {
+	id := key.String()
 	switch {
 	case st == nil:
 		return fmt.Errorf("%s is not in the rendered manifests", id)

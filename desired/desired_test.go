@@ -79,14 +79,14 @@ func TestStoreProblem(t *testing.T) {
 		dataFrom bool
 		want     string
 	}{
-		{"a store not rendered", nil, false, "SecretStore apps/x is not in the rendered manifests"},
+		{"a store not rendered", nil, false, "SecretStore/apps/x is not in the rendered manifests"},
 		{"a KMS store for dataFrom", kms, true, "is a KMS store: ciphertext is bound to one key, so use data[], not dataFrom"},
 		{"a KMS store for data", kms, false, ""},
 		{"a store that does not serve the namespace", clusterStore(render.StoreCondition{Namespaces: []string{"web"}}), false, "does not serve namespace apps"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			err := desired.StoreProblem(c.st, "SecretStore apps/x", "apps", c.dataFrom, nil)
+			err := desired.StoreProblem(c.st, desired.StoreKey{Kind: render.KindSecretStore, Namespace: "apps", Name: "x"}, "apps", c.dataFrom, nil)
 			switch {
 			case c.want == "" && err != nil:
 				t.Fatalf("err = %v", err)

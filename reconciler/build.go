@@ -18,39 +18,15 @@ import (
 	"github.com/secretsync/secretsync/render"
 )
 
-// entry is one remote reference of an ExternalSecret: a data item
-// (secretKey set) or a dataFrom extract (secretKey empty).
-type entry struct {
-	field     string
-	store     storeKey
-	ref       providers.Ref
-	remote    render.RemoteRef
-	secretKey string
-	find      *render.Find // a dataFrom.find: ref is unset
-	rewrite   []render.Rewrite
-}
-
-// query is a find entry's selection, in the provider's terms.
-func (e entry) query() providers.Query {
-	q := providers.Query{Tags: e.find.Tags}
-	if e.find.Path != nil {
-		q.Path = *e.find.Path
-	}
-	if e.find.Name != nil {
-		q.NameRegexp = e.find.Name.RegExp
-	}
-	return q
-}
-
 // findKey identifies one distinct find across all ExternalSecrets.
 type findKey struct {
-	store storeKey
+	store desired.StoreKey
 	query string
 }
 
-func (e entry) findKey() findKey {
-	b, _ := json.Marshal(e.query())
-	return findKey{e.store, string(b)}
+func findKeyOf(e desired.Entry) findKey {
+	b, _ := json.Marshal(e.Query())
+	return findKey{e.Store, string(b)}
 }
 
 type findResult struct {
@@ -59,56 +35,16 @@ type findResult struct {
 }
 
 type fetchKey struct {
-	store storeKey
+	store desired.StoreKey
 	ref   providers.Ref
-}
-
-// entries lists an ExternalSecret's references in the order ESO applies
-// them: dataFrom first, then data, later keys winning. A reference through a
-// KMS store is bound to the Secret key it is written to.
-func entries(es *render.ExternalSecret, stores map[storeKey]*render.SecretStore) []entry {
-	var out []entry
-	for i, d := range es.Spec.DataFrom {
-		if d.Find != nil {
-			out = append(out, entry{
-				field:   fmt.Sprintf("spec.dataFrom[%d].find", i),
-				store:   storeFor(es, d.SourceRef),
-				find:    d.Find,
-				rewrite: d.Rewrite,
-			})
-			continue
-		}
-		out = append(out, entry{
-			field:   fmt.Sprintf("spec.dataFrom[%d].extract", i),
-			store:   storeFor(es, d.SourceRef),
-			ref:     providers.Ref{Key: d.Extract.Key, Version: d.Extract.Version, Metadata: d.Extract.MetadataPolicy == "Fetch"},
-			remote:  *d.Extract,
-			rewrite: d.Rewrite,
-		})
-	}
-	for i, d := range es.Spec.Data {
-		e := entry{
-			field:     fmt.Sprintf("spec.data[%d]", i),
-			store:     storeFor(es, d.SourceRef),
-			ref:       providers.Ref{Key: d.RemoteRef.Key, Version: d.RemoteRef.Version, Metadata: d.RemoteRef.MetadataPolicy == "Fetch"},
-			remote:    d.RemoteRef,
-			secretKey: d.SecretKey,
-		}
-		if st := stores[e.store]; st != nil && desired.IsKMS(st) {
-			t := target(es)
-			e.ref.Target = providers.Target{Namespace: t.namespace, Secret: t.name, Key: d.SecretKey}
-		}
-		out = append(out, e)
-	}
-	return out
 }
 
 // storeProviders builds each store's provider at most once per pass:
 // building one reads its credentials from the cluster.
 type storeProviders struct {
 	r      *Reconciler
-	stores map[storeKey]*render.SecretStore
-	built  map[storeKey]builtProvider
+	stores map[desired.StoreKey]*render.SecretStore
+	built  map[desired.StoreKey]builtProvider
 }
 
 type builtProvider struct {
@@ -116,12 +52,12 @@ type builtProvider struct {
 	err error
 }
 
-func (r *Reconciler) storeProviders(stores map[storeKey]*render.SecretStore) *storeProviders {
-	return &storeProviders{r: r, stores: stores, built: map[storeKey]builtProvider{}}
+func (r *Reconciler) storeProviders(stores map[desired.StoreKey]*render.SecretStore) *storeProviders {
+	return &storeProviders{r: r, stores: stores, built: map[desired.StoreKey]builtProvider{}}
 }
 
 // get is not safe for concurrent use; the pass builds providers serially.
-func (sp *storeProviders) get(ctx context.Context, sk storeKey) (providers.Provider, error) {
+func (sp *storeProviders) get(ctx context.Context, sk desired.StoreKey) (providers.Provider, error) {
 	b, ok := sp.built[sk]
 	if !ok {
 		b.p, b.err = sp.r.provider(ctx, sp.stores[sk])
@@ -134,28 +70,28 @@ func (sp *storeProviders) get(ctx context.Context, sk storeKey) (providers.Provi
 }
 
 // findAll runs every distinct find once.
-func (r *Reconciler) findAll(ctx context.Context, sp *storeProviders, list []*render.ExternalSecret, refs map[*render.ExternalSecret][]entry) map[findKey]findResult {
+func (r *Reconciler) findAll(ctx context.Context, sp *storeProviders, list []*render.ExternalSecret, refs map[*render.ExternalSecret][]desired.Entry) map[findKey]findResult {
 	out := map[findKey]findResult{}
 	for _, es := range list {
 		for _, e := range refs[es] {
-			if e.find == nil {
+			if e.Find == nil {
 				continue
 			}
-			k := e.findKey()
+			k := findKeyOf(e)
 			if _, done := out[k]; done {
 				continue
 			}
-			p, err := sp.get(ctx, e.store)
+			p, err := sp.get(ctx, e.Store)
 			if err != nil {
 				out[k] = findResult{err: err}
 				continue
 			}
 			finder, ok := p.(providers.Finder)
 			if !ok {
-				out[k] = findResult{err: fmt.Errorf("store %s cannot list secrets for find", e.store)}
+				out[k] = findResult{err: fmt.Errorf("store %s cannot list secrets for find", e.Store)}
 				continue
 			}
-			found, err := finder.Find(ctx, e.query())
+			found, err := finder.Find(ctx, e.Query())
 			out[k] = findResult{found: found, err: err}
 		}
 	}
@@ -168,7 +104,7 @@ func (r *Reconciler) findAll(ctx context.Context, sp *storeProviders, list []*re
 // cannot be built fail all their references with that error.
 func (r *Reconciler) resolveAll(ctx context.Context, sp *storeProviders, keys map[fetchKey]struct{}) map[fetchKey]providers.Fetched {
 	out := make(map[fetchKey]providers.Fetched, len(keys))
-	byStore := map[storeKey][]providers.Ref{}
+	byStore := map[desired.StoreKey][]providers.Ref{}
 	for k := range keys {
 		byStore[k.store] = append(byStore[k.store], k.ref)
 	}
@@ -220,72 +156,72 @@ func (r *Reconciler) resolveAll(ctx context.Context, sp *storeProviders, keys ma
 }
 
 // secretData assembles one ExternalSecret's keys from fetched values.
-func secretData(es *render.ExternalSecret, refs []entry, found map[findKey]findResult, fetched map[fetchKey]providers.Fetched) (map[string]providers.Value, error) {
+func secretData(es *render.ExternalSecret, refs []desired.Entry, found map[findKey]findResult, fetched map[fetchKey]providers.Fetched) (map[string]providers.Value, error) {
 	data := map[string]providers.Value{}
 	for _, e := range refs {
-		if e.find != nil {
-			fr := found[e.findKey()]
+		if e.Find != nil {
+			fr := found[findKeyOf(e)]
 			if fr.err != nil {
-				return nil, fmt.Errorf("%s: %w", e.field, fr.err)
+				return nil, fmt.Errorf("%s: %w", e.Field, fr.err)
 			}
 			kv := map[string]providers.Value{}
 			for _, it := range fr.found {
-				f := fetched[fetchKey{e.store, it.Ref}]
+				f := fetched[fetchKey{e.Store, it.Ref}]
 				if f.Err != nil && sourceGone(es, f.Err) {
 					continue
 				}
 				if f.Err != nil {
-					return nil, fmt.Errorf("%s: %w", e.field, f.Err)
+					return nil, fmt.Errorf("%s: %w", e.Field, f.Err)
 				}
-				v, err := convert(f.Value, render.RemoteRef{DecodingStrategy: e.find.DecodingStrategy})
+				v, err := convert(f.Value, render.RemoteRef{DecodingStrategy: e.Find.DecodingStrategy})
 				if err != nil {
-					return nil, fmt.Errorf("%s: %s: %w", e.field, it.Name, err)
+					return nil, fmt.Errorf("%s: %s: %w", e.Field, it.Name, err)
 				}
 				kv[it.Name] = v
 			}
-			kv, err := renameKeys(kv, e.rewrite, e.find.ConversionStrategy)
+			kv, err := renameKeys(kv, e.Rewrite, e.Find.ConversionStrategy)
 			if err != nil {
-				return nil, fmt.Errorf("%s: %w", e.field, err)
+				return nil, fmt.Errorf("%s: %w", e.Field, err)
 			}
 			for k, v := range kv {
 				data[k] = v
 			}
 			continue
 		}
-		f := fetched[fetchKey{e.store, e.ref}]
+		f := fetched[fetchKey{e.Store, e.Ref}]
 		if f.Err != nil && sourceGone(es, f.Err) {
 			continue
 		}
 		if f.Err != nil {
-			return nil, fmt.Errorf("%s: %w", e.field, f.Err)
+			return nil, fmt.Errorf("%s: %w", e.Field, f.Err)
 		}
 		var v providers.Value
 		var err error
-		if e.ref.Metadata && e.remote.Property != "" {
-			v, err = tag(f.Value, e.remote.Property)
+		if e.Ref.Metadata && e.Remote.Property != "" {
+			v, err = tag(f.Value, e.Remote.Property)
 		} else {
-			v, err = providers.Property(f.Value, e.remote.Property)
+			v, err = providers.Property(f.Value, e.Remote.Property)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s: %s: %w", e.field, e.ref, err)
+			return nil, fmt.Errorf("%s: %s: %w", e.Field, e.Ref, err)
 		}
-		if e.secretKey != "" {
-			if v, err = convert(v, e.remote); err != nil {
-				return nil, fmt.Errorf("%s: %s: %w", e.field, e.ref, err)
+		if e.SecretKey != "" {
+			if v, err = convert(v, e.Remote); err != nil {
+				return nil, fmt.Errorf("%s: %s: %w", e.Field, e.Ref, err)
 			}
-			data[e.secretKey] = v
+			data[e.SecretKey] = v
 			continue
 		}
 		kv, err := providers.Extract(v)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %s: %w", e.field, e.ref, err)
+			return nil, fmt.Errorf("%s: %s: %w", e.Field, e.Ref, err)
 		}
-		if kv, err = renameKeys(kv, e.rewrite, e.remote.ConversionStrategy); err != nil {
-			return nil, fmt.Errorf("%s: %s: %w", e.field, e.ref, err)
+		if kv, err = renameKeys(kv, e.Rewrite, e.Remote.ConversionStrategy); err != nil {
+			return nil, fmt.Errorf("%s: %s: %w", e.Field, e.Ref, err)
 		}
 		for k, v := range kv {
-			if v, err = convert(v, e.remote); err != nil {
-				return nil, fmt.Errorf("%s: %s key %q: %w", e.field, e.ref, k, err)
+			if v, err = convert(v, e.Remote); err != nil {
+				return nil, fmt.Errorf("%s: %s key %q: %w", e.Field, e.Ref, k, err)
 			}
 			data[k] = v
 		}
@@ -393,16 +329,16 @@ func split(reused []desiredSecret, fresh []*render.ExternalSecret, size int) []*
 }
 
 // keys lists the references a part's ExternalSecrets need.
-func (p *part) keys(refs map[*render.ExternalSecret][]entry, found map[findKey]findResult) map[fetchKey]struct{} {
+func (p *part) keys(refs map[*render.ExternalSecret][]desired.Entry, found map[findKey]findResult) map[fetchKey]struct{} {
 	keys := map[fetchKey]struct{}{}
 	for _, es := range p.fresh {
 		for _, e := range refs[es] {
-			if e.find == nil {
-				keys[fetchKey{e.store, e.ref}] = struct{}{}
+			if e.Find == nil {
+				keys[fetchKey{e.Store, e.Ref}] = struct{}{}
 				continue
 			}
-			for _, it := range found[e.findKey()].found {
-				keys[fetchKey{e.store, it.Ref}] = struct{}{}
+			for _, it := range found[findKeyOf(e)].found {
+				keys[fetchKey{e.Store, it.Ref}] = struct{}{}
 			}
 		}
 	}
@@ -413,7 +349,7 @@ func (p *part) keys(refs map[*render.ExternalSecret][]entry, found map[findKey]f
 // reader, and sends it on; the reader must drain the channel. A reference
 // several parts need is fetched once and kept only until the last of them
 // has it.
-func (r *Reconciler) fetchParts(ctx context.Context, sp *storeProviders, refs map[*render.ExternalSecret][]entry, found map[findKey]findResult, parts []*part) <-chan *part {
+func (r *Reconciler) fetchParts(ctx context.Context, sp *storeProviders, refs map[*render.ExternalSecret][]desired.Entry, found map[findKey]findResult, parts []*part) <-chan *part {
 	keys := make([]map[fetchKey]struct{}, len(parts))
 	users := map[fetchKey]int{}
 	for i, p := range parts {

@@ -269,7 +269,7 @@ type desiredSecret struct {
 // never pruned.
 func (r *Reconciler) desired(ctx context.Context, set *render.Set, revision string, live, merged map[targetKey]*corev1.Secret, force bool, res *Result,
 	blocked map[targetKey]bool, sink func([]desiredSecret)) []desiredSecret {
-	stores := indexStores(set)
+	stores := desired.IndexStores(set)
 	fail := func(es *render.ExternalSecret, t targetKey, reason Reason, err error) {
 		blocked[t] = true
 		res.Failed++
@@ -293,7 +293,7 @@ func (r *Reconciler) desired(ctx context.Context, set *render.Set, revision stri
 	nsLabels := r.namespaceLabels(ctx)
 	specs := map[*render.ExternalSecret]string{}
 	// Each ExternalSecret's references, worked out once for the pass.
-	refs := make(map[*render.ExternalSecret][]entry, len(set.ExternalSecrets))
+	refs := make(map[*render.ExternalSecret][]desired.Entry, len(set.ExternalSecrets))
 	for _, es := range set.ExternalSecrets {
 		t := target(es)
 		if !r.namespaceAllowed(t.namespace) {
@@ -305,10 +305,10 @@ func (r *Reconciler) desired(ctx context.Context, set *render.Set, revision stri
 			continue
 		}
 		var missing error
-		refs[es] = entries(es, stores)
+		refs[es] = desired.Entries(es, stores)
 		for _, e := range refs[es] {
-			if err := desired.StoreProblem(stores[e.store], e.store.String(), es.Namespace, e.secretKey == "", nsLabels); err != nil {
-				missing = fmt.Errorf("%s: %w", e.field, err)
+			if err := desired.StoreProblem(stores[e.Store], e.Store, es.Namespace, e.SecretKey == "", nsLabels); err != nil {
+				missing = fmt.Errorf("%s: %w", e.Field, err)
 				break
 			}
 		}

@@ -9,6 +9,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/secretsync/secretsync/desired"
 	"github.com/secretsync/secretsync/render"
 )
 
@@ -26,14 +27,14 @@ func esID(es *render.ExternalSecret) string { return es.Namespace + "/" + es.Nam
 
 // specFingerprint covers the ExternalSecret, its file and the stores it
 // reads through: a change to any of them makes its values be fetched again.
-func specFingerprint(es *render.ExternalSecret, refs []entry, stores map[storeKey]*render.SecretStore) string {
+func specFingerprint(es *render.ExternalSecret, refs []desired.Entry, stores map[desired.StoreKey]*render.SecretStore) string {
 	h := sha256.New()
 	enc := json.NewEncoder(h)
 	_ = enc.Encode(es.Spec)
 	_ = enc.Encode(es.Source)
 	for _, e := range refs {
-		if st := stores[e.store]; st != nil {
-			_ = enc.Encode(e.store.String())
+		if st := stores[e.Store]; st != nil {
+			_ = enc.Encode(e.Store.String())
 			_ = enc.Encode(st.Spec)
 		}
 	}

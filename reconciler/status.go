@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/secretsync/secretsync/desired"
 	"github.com/secretsync/secretsync/internal/parallel"
 	"github.com/secretsync/secretsync/providers"
 	"github.com/secretsync/secretsync/render"
@@ -206,20 +207,20 @@ func truncate(s string, n int) string {
 }
 
 // versionsOf lists the version ids an ExternalSecret's values came from.
-func versionsOf(refs []entry, found map[findKey]findResult, fetched map[fetchKey]providers.Fetched) map[string]string {
+func versionsOf(refs []desired.Entry, found map[findKey]findResult, fetched map[fetchKey]providers.Fetched) map[string]string {
 	out := map[string]string{}
-	add := func(store storeKey, ref providers.Ref, name string) {
+	add := func(store desired.StoreKey, ref providers.Ref, name string) {
 		if f := fetched[fetchKey{store, ref}]; f.VersionID != "" {
 			out[name] = f.VersionID
 		}
 	}
 	for _, e := range refs {
-		if e.find == nil {
-			add(e.store, e.ref, e.ref.String())
+		if e.Find == nil {
+			add(e.Store, e.Ref, e.Ref.String())
 			continue
 		}
-		for _, it := range found[e.findKey()].found {
-			add(e.store, it.Ref, it.Name)
+		for _, it := range found[findKeyOf(e)].found {
+			add(e.Store, it.Ref, it.Name)
 		}
 	}
 	return out

@@ -19,29 +19,6 @@ type ProviderFactory interface {
 	Provider(ctx context.Context, st aws.Store) (providers.Provider, error)
 }
 
-type storeKey struct{ kind, namespace, name string }
-
-func (k storeKey) String() string {
-	if k.kind == render.KindClusterSecretStore {
-		return k.kind + "/" + k.name
-	}
-	return k.kind + "/" + k.namespace + "/" + k.name
-}
-
-// storeFor names the store that serves an entry.
-func storeFor(es *render.ExternalSecret, src *render.SourceRef) storeKey {
-	kind, ns, name := es.StoreRef(src)
-	return storeKey{kind: kind, namespace: ns, name: name}
-}
-
-func indexStores(set *render.Set) map[storeKey]*render.SecretStore {
-	out := make(map[storeKey]*render.SecretStore, len(set.Stores))
-	for _, st := range set.Stores {
-		out[storeKey{st.Kind, st.Namespace, st.Name}] = st
-	}
-	return out
-}
-
 // provider builds the provider for a store, reading static credentials
 // from the Secret its auth.secretRef names.
 func (r *Reconciler) provider(ctx context.Context, st *render.SecretStore) (providers.Provider, error) {

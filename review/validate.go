@@ -97,15 +97,15 @@ func Validate(root string, set *render.Set, opt Options) []Finding {
 	var out []Finding
 	// A store that failed to decode is one finding; the ExternalSecrets
 	// that use it are counted on it, not reported one by one.
-	brokenStore := map[string]int{} // store key -> index in out
-	storeUsers := map[string]map[string]bool{}
+	brokenStore := map[desired.StoreKey]int{} // index in out
+	storeUsers := map[desired.StoreKey]map[string]bool{}
 	for _, e := range set.Errors {
 		if e.Kind == render.KindSecretStore || e.Kind == render.KindClusterSecretStore {
-			ns := e.Namespace
+			k := desired.StoreKey{Kind: e.Kind, Namespace: e.Namespace, Name: e.Name}
 			if e.Kind == render.KindClusterSecretStore {
-				ns = ""
+				k.Namespace = ""
 			}
-			brokenStore[e.Kind+"/"+ns+"/"+e.Name] = len(out)
+			brokenStore[k] = len(out)
 		}
 		f := Finding{File: e.Source, Kind: e.Kind, Namespace: e.Namespace, Name: e.Name, Field: e.Field, Message: e.Err.Error()}
 		field := e.Field
@@ -117,10 +117,7 @@ func Validate(root string, set *render.Set, opt Options) []Finding {
 		}
 		out = append(out, f)
 	}
-	stores := map[string]*render.SecretStore{}
-	for _, st := range set.Stores {
-		stores[st.Kind+"/"+st.Namespace+"/"+st.Name] = st
-	}
+	stores := desired.IndexStores(set)
 	allowed := map[string]bool{}
 	for _, ns := range opt.Namespaces {
 		allowed[ns] = true
@@ -133,33 +130,24 @@ func Validate(root string, set *render.Set, opt Options) []Finding {
 		if len(allowed) > 0 && !allowed[es.Namespace] {
 			finding("metadata.namespace", "namespace %s is not one secretsync may write to", es.Namespace)
 		}
-		reported := map[string]bool{} // one finding per store an ExternalSecret cannot use
-		check := func(field string, src *render.SourceRef, dataFrom bool) {
-			kind, ns, name := es.StoreRef(src)
-			key := kind + "/" + ns + "/" + name
-			if _, broken := brokenStore[key]; broken {
-				if storeUsers[key] == nil {
-					storeUsers[key] = map[string]bool{}
+		reported := map[desired.StoreKey]bool{} // one finding per store an ExternalSecret cannot use
+		for _, e := range desired.Entries(es, stores) {
+			if _, broken := brokenStore[e.Store]; broken {
+				if storeUsers[e.Store] == nil {
+					storeUsers[e.Store] = map[string]bool{}
 				}
-				storeUsers[key][es.Namespace+"/"+es.Name] = true
-				return
+				storeUsers[e.Store][es.Namespace+"/"+es.Name] = true
+				continue
 			}
-			if reported[key] {
-				return
+			if reported[e.Store] {
+				continue
 			}
-			id := kind + " " + strings.TrimPrefix(ns+"/"+name, "/")
 			// Offline: a namespaceSelector is given the benefit of the doubt
 			// and enforced at run time.
-			if err := desired.StoreProblem(stores[key], id, es.Namespace, dataFrom, nil); err != nil {
-				reported[key] = true
-				finding(field, "%v", err)
+			if err := desired.StoreProblem(stores[e.Store], e.Store, es.Namespace, e.SecretKey == "", nil); err != nil {
+				reported[e.Store] = true
+				finding(e.Field, "%v", err)
 			}
-		}
-		for i, d := range es.Spec.Data {
-			check(fmt.Sprintf("spec.data[%d]", i), d.SourceRef, false)
-		}
-		for i, d := range es.Spec.DataFrom {
-			check(fmt.Sprintf("spec.dataFrom[%d]", i), d.SourceRef, true)
 		}
 	}
 	for key, users := range storeUsers {

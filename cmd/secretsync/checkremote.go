@@ -2,8 +2,8 @@ package main
 
 import (
 	"context"
-	"fmt"
 
+	"github.com/secretsync/secretsync/desired"
 	"github.com/secretsync/secretsync/providers"
 	"github.com/secretsync/secretsync/providers/aws"
 	"github.com/secretsync/secretsync/render"
@@ -16,35 +16,31 @@ import (
 // never printed. Stores are used with the AWS default credential chain,
 // since plan runs without a cluster to read store credentials from.
 func checkRemote(ctx context.Context, set *render.Set, f *aws.Factory) []review.Finding {
-	stores := map[string]*render.SecretStore{}
-	for _, st := range set.Stores {
-		stores[st.Kind+"/"+st.Namespace+"/"+st.Name] = st
-	}
+	stores := desired.IndexStores(set)
 	described := map[string]error{}
 	var out []review.Finding
 	for _, es := range set.ExternalSecrets {
-		for i, d := range es.Spec.Data {
-			kind, ns, name := es.StoreRef(d.SourceRef)
-			st := stores[kind+"/"+ns+"/"+name]
-			if st == nil || st.Spec.Provider.AWS.Service != "SecretsManager" || d.RemoteRef.MetadataPolicy == "Fetch" {
-				continue // validate reports missing stores; KMS values are in Git
+		for _, e := range desired.Entries(es, stores) {
+			st := stores[e.Store]
+			if e.SecretKey == "" || st == nil || st.Spec.Provider.AWS.Service != "SecretsManager" || e.Ref.Metadata {
+				continue // data[] only; validate reports missing stores; KMS values are in Git
 			}
 			a := st.Spec.Provider.AWS
 			p, err := f.Provider(ctx, aws.Store{Region: a.Region, Prefix: a.Prefix})
-			field := fmt.Sprintf("spec.data[%d].remoteRef", i)
+			field := e.Field + ".remoteRef"
 			if err == nil {
-				ref := p.Canonical(providers.Ref{Key: d.RemoteRef.Key, Version: d.RemoteRef.Version})
+				ref := p.Canonical(providers.Ref{Key: e.Ref.Key, Version: e.Ref.Version})
 				k := p.ID() + "|" + ref.String()
-				e, seen := described[k]
+				derr, seen := described[k]
 				if !seen {
-					e = p.(providers.Describer).Describe(ctx, ref)
-					described[k] = e
+					derr = p.(providers.Describer).Describe(ctx, ref)
+					described[k] = derr
 				}
-				err = e
-				if err == nil && d.RemoteRef.Property != "" {
+				err = derr
+				if err == nil && e.Remote.Property != "" {
 					got := p.Resolve(ctx, []providers.Ref{ref})[ref]
 					if err = got.Err; err == nil {
-						_, err = providers.Property(got.Value, d.RemoteRef.Property)
+						_, err = providers.Property(got.Value, e.Remote.Property)
 					}
 				}
 			}

@@ -1,0 +1,99 @@
+package desired
+
+import (
+	"fmt"
+
+	"github.com/secretsync/secretsync/providers"
+	"github.com/secretsync/secretsync/render"
+)
+
+// StoreKey is the one form of a store's identity. A ClusterSecretStore's
+// has no namespace.
+type StoreKey struct{ Kind, Namespace, Name string }
+
+func (k StoreKey) String() string {
+	if k.Kind == render.KindClusterSecretStore {
+		return k.Kind + "/" + k.Name
+	}
+	return k.Kind + "/" + k.Namespace + "/" + k.Name
+}
+
+// StoreOf names the store that serves an entry of es: src's storeRef, else
+// es's secretStoreRef.
+func StoreOf(es *render.ExternalSecret, src *render.SourceRef) StoreKey {
+	kind, ns, name := es.StoreRef(src)
+	return StoreKey{Kind: kind, Namespace: ns, Name: name}
+}
+
+// IndexStores maps a set's stores by their key.
+func IndexStores(set *render.Set) map[StoreKey]*render.SecretStore {
+	out := make(map[StoreKey]*render.SecretStore, len(set.Stores))
+	for _, st := range set.Stores {
+		out[StoreKey{st.Kind, st.Namespace, st.Name}] = st
+	}
+	return out
+}
+
+// Entry is one remote reference of an ExternalSecret: a data item
+// (SecretKey set), a dataFrom extract (SecretKey empty) or a dataFrom find
+// (Find set, Ref unset).
+type Entry struct {
+	Field     string // where it is in the manifest, e.g. spec.data[0]
+	Store     StoreKey
+	Ref       providers.Ref
+	Remote    render.RemoteRef
+	SecretKey string
+	Find      *render.Find
+	Rewrite   []render.Rewrite
+}
+
+// Query is a find entry's selection, in the provider's terms.
+func (e Entry) Query() providers.Query {
+	q := providers.Query{Tags: e.Find.Tags}
+	if e.Find.Path != nil {
+		q.Path = *e.Find.Path
+	}
+	if e.Find.Name != nil {
+		q.NameRegexp = e.Find.Name.RegExp
+	}
+	return q
+}
+
+// Entries lists an ExternalSecret's references in the order ESO applies
+// them: dataFrom first, then data, later keys winning. A reference through a
+// KMS store is bound to the Secret key it is written to.
+func Entries(es *render.ExternalSecret, stores map[StoreKey]*render.SecretStore) []Entry {
+	var out []Entry
+	for i, d := range es.Spec.DataFrom {
+		if d.Find != nil {
+			out = append(out, Entry{
+				Field:   fmt.Sprintf("spec.dataFrom[%d].find", i),
+				Store:   StoreOf(es, d.SourceRef),
+				Find:    d.Find,
+				Rewrite: d.Rewrite,
+			})
+			continue
+		}
+		out = append(out, Entry{
+			Field:   fmt.Sprintf("spec.dataFrom[%d].extract", i),
+			Store:   StoreOf(es, d.SourceRef),
+			Ref:     providers.Ref{Key: d.Extract.Key, Version: d.Extract.Version, Metadata: d.Extract.MetadataPolicy == "Fetch"},
+			Remote:  *d.Extract,
+			Rewrite: d.Rewrite,
+		})
+	}
+	for i, d := range es.Spec.Data {
+		e := Entry{
+			Field:     fmt.Sprintf("spec.data[%d]", i),
+			Store:     StoreOf(es, d.SourceRef),
+			Ref:       providers.Ref{Key: d.RemoteRef.Key, Version: d.RemoteRef.Version, Metadata: d.RemoteRef.MetadataPolicy == "Fetch"},
+			Remote:    d.RemoteRef,
+			SecretKey: d.SecretKey,
+		}
+		if st := stores[e.Store]; st != nil && IsKMS(st) {
+			e.Ref.Target = providers.Target{Namespace: es.Namespace, Secret: es.TargetName(), Key: d.SecretKey}
+		}
+		out = append(out, e)
+	}
+	return out
+}
