@@ -19,7 +19,7 @@ import (
 
 	"github.com/secretsync/secretsync/desired"
 	"github.com/secretsync/secretsync/gitsource"
-	"github.com/secretsync/secretsync/providers/aws"
+	"github.com/secretsync/secretsync/providers"
 	"github.com/secretsync/secretsync/render"
 )
 
@@ -82,7 +82,7 @@ type Reconciler struct {
 	cfg       Config
 	src       Source
 	kube      kubernetes.Interface
-	providers ProviderFactory
+	providers providers.Factory
 	log       zerolog.Logger
 	now       func() time.Time
 
@@ -100,7 +100,7 @@ type Reconciler struct {
 }
 
 // New returns a Reconciler.
-func New(cfg Config, src Source, kube kubernetes.Interface, pf ProviderFactory, log zerolog.Logger) (*Reconciler, error) {
+func New(cfg Config, src Source, kube kubernetes.Interface, pf providers.Factory, log zerolog.Logger) (*Reconciler, error) {
 	if cfg.Instance == "" || cfg.InventoryNamespace == "" {
 		return nil, errors.New("instance and inventory namespace are required")
 	}
@@ -136,20 +136,15 @@ func (r *Reconciler) Pass(ctx context.Context, force bool) (res Result) {
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.PassTimeout)
 	defer cancel()
 	start := r.now()
-	counter, _ := r.providers.(interface{ Calls() *aws.Calls })
-	var before map[string]int64
-	if counter != nil {
-		before = counter.Calls().Snapshot()
-	}
+	before := r.providers.CallCounts()
 	defer func() {
-		if counter != nil {
-			res.AWSCalls = map[string]int64{}
-			for k, n := range counter.Calls().Snapshot() {
-				if d := n - before[k]; d > 0 {
-					res.AWSCalls[k] = d
-				}
+		res.AWSCalls = map[string]int64{}
+		for k, n := range r.providers.CallCounts() {
+			if d := n - before[k]; d > 0 {
+				res.AWSCalls[k] = d
 			}
 		}
+		res.costPer10k = r.providers.CostPer10k()
 		res.enter(res.Stage, r.now())
 		res.Duration = r.now().Sub(start)
 		res.log(r.log)

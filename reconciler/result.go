@@ -4,8 +4,6 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
-
-	"github.com/secretsync/secretsync/providers/aws"
 )
 
 // Stage is how far a pass got.
@@ -75,6 +73,7 @@ type Result struct {
 	outcomes   map[string]*outcome // by ExternalSecret namespace/name
 	deleted    []Entry             // Secrets this pass deleted, for their Events
 	takenOver  []takeover          // keys a merge took from another field manager
+	costPer10k float64             // USD for 10,000 remote calls, for the log line
 }
 
 // enter moves the result to stage at now, timing the stage it leaves.
@@ -117,7 +116,7 @@ func (r Result) log(l zerolog.Logger) {
 	}
 	ev.Str("revision", r.Revision).
 		Int64("aws_calls", calls).
-		Float64("aws_cost_usd", float64(calls)*aws.PricePer10k/10000).
+		Float64("aws_cost_usd", float64(calls)*r.costPer10k/10000).
 		Str("stage", string(r.Stage)).
 		Int("resolved", r.Resolved).
 		Int("applied", r.Applied).

@@ -1,0 +1,78 @@
+package aws
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/secretsync/secretsync/providers"
+	"github.com/secretsync/secretsync/render"
+)
+
+var _ providers.Factory = (*Factory)(nil)
+
+// irsaAnnotation names the IAM role of a service account, as EKS IRSA does.
+const irsaAnnotation = "eks.amazonaws.com/role-arn"
+
+// ForStore makes the provider of a store's spec.provider.aws, reading the
+// static credentials its auth.secretRef names, or the role and tokens of
+// the service account its auth.jwt names, from the cluster.
+func (f *Factory) ForStore(ctx context.Context, st *render.SecretStore, cluster providers.Cluster) (providers.Provider, error) {
+	a := st.Spec.Provider.AWS
+	cfg := Store{Service: a.Service, Region: a.Region, Prefix: a.Prefix, KMSKeyID: a.KMSKeyID,
+		Role: a.Role, AdditionalRoles: a.AdditionalRoles, ExternalID: a.ExternalID, TransitiveTagKeys: a.TransitiveTagKeys}
+	if len(a.SessionTags) > 0 {
+		cfg.SessionTags = map[string]string{}
+		for _, t := range a.SessionTags {
+			cfg.SessionTags[t.Key] = t.Value
+		}
+	}
+	if j := a.Auth.JWT; j != nil {
+		sa := j.ServiceAccountRef
+		ns := sa.Namespace
+		if ns == "" {
+			ns = st.Namespace
+		}
+		role, err := cluster.ServiceAccountAnnotation(ctx, ns, sa.Name, irsaAnnotation)
+		if err != nil {
+			return nil, fmt.Errorf("read service account %s/%s for jwt auth: %w", ns, sa.Name, err)
+		}
+		if role == "" {
+			return nil, fmt.Errorf("service account %s/%s has no %s annotation naming the role to assume", ns, sa.Name, irsaAnnotation)
+		}
+		audiences := sa.Audiences
+		if len(audiences) == 0 {
+			audiences = []string{"sts.amazonaws.com"}
+		}
+		cfg.WebIdentity = &WebIdentity{RoleARN: role, Subject: "serviceaccount:" + ns + "/" + sa.Name, Token: cluster.ServiceAccountToken(ns, sa.Name, audiences)}
+	}
+	if ref := a.Auth.SecretRef; ref != nil {
+		read := func(sel render.SecretKeySelector) (providers.Value, error) {
+			ns := sel.Namespace
+			if ns == "" {
+				ns = st.Namespace
+			}
+			return cluster.SecretValue(ctx, ns, sel.Name, sel.Key)
+		}
+		var creds Credentials
+		var err error
+		if creds.AccessKeyID, err = read(ref.AccessKeyID); err != nil {
+			return nil, err
+		}
+		if creds.SecretAccessKey, err = read(ref.SecretAccessKey); err != nil {
+			return nil, err
+		}
+		if ref.SessionToken != nil {
+			if creds.SessionToken, err = read(*ref.SessionToken); err != nil {
+				return nil, err
+			}
+		}
+		cfg.Credentials = &creds
+	}
+	return f.Provider(ctx, cfg)
+}
+
+// CallCounts is Calls().Snapshot(), for providers.Factory.
+func (f *Factory) CallCounts() map[string]int64 { return f.calls.Snapshot() }
+
+// CostPer10k is PricePer10k, for providers.Factory.
+func (f *Factory) CostPer10k() float64 { return PricePer10k }
