@@ -341,7 +341,7 @@ func (r *Reconciler) desired(ctx context.Context, set *render.Set, revision stri
 				fail(es, t, ResolveFailed, err)
 				continue
 			}
-			content, err := r.applyTemplate(ctx, es, data)
+			content, err := desired.ApplyTemplate(ctx, es, data, templateSources{r})
 			if err != nil {
 				fail(es, t, ResolveFailed, err)
 				continue
@@ -351,8 +351,8 @@ func (r *Reconciler) desired(ctx context.Context, set *render.Set, revision stri
 			o.resolved, o.versions = true, versionsOf(refs[es], found, p.fetched)
 			var d desiredSecret
 			if desired.Merges(es) {
-				raw := make(map[string][]byte, len(content.data))
-				for k, v := range content.data {
+				raw := make(map[string][]byte, len(content.Data))
+				for k, v := range content.Data {
 					raw[k] = v.Bytes()
 				}
 				d = r.buildMerge(es, t, raw)
@@ -454,18 +454,18 @@ func target(es *render.ExternalSecret) targetKey { return targetKey{es.Namespace
 
 // build makes the whole Secret an owning ExternalSecret applies: the
 // template's type, labels and annotations, then ours, which win.
-func (r *Reconciler) build(es *render.ExternalSecret, t targetKey, c shaped, revision string) desiredSecret {
-	raw := make(map[string][]byte, len(c.data))
-	for k, v := range c.data {
+func (r *Reconciler) build(es *render.ExternalSecret, t targetKey, c desired.Shaped, revision string) desiredSecret {
+	raw := make(map[string][]byte, len(c.Data))
+	for k, v := range c.Data {
 		raw[k] = v.Bytes()
 	}
-	s := &corev1.Secret{Type: c.typ, Data: raw}
+	s := &corev1.Secret{Type: corev1.SecretType(c.Type), Data: raw}
 	s.Name, s.Namespace = t.name, t.namespace
-	s.Labels = copyMap(c.labels)
+	s.Labels = desired.CopyMap(c.Labels)
 	for k, v := range r.labels() {
 		s.Labels[k] = v
 	}
-	s.Annotations = copyMap(c.annotations)
+	s.Annotations = desired.CopyMap(c.Annotations)
 	s.Annotations[AnnotationSource] = es.Source
 	s.Annotations[AnnotationExternalSecret] = es.Namespace + "/" + es.Name
 	if es.Spec.Target.Immutable {

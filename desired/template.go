@@ -1,0 +1,159 @@
+package desired
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/secretsync/secretsync/providers"
+	"github.com/secretsync/secretsync/render"
+)
+
+// Shaped is a Secret's content after target.template.
+type Shaped struct {
+	Data        map[string]providers.Value
+	Type        string // the Secret's type; Opaque unless the template sets one
+	Labels      map[string]string
+	Annotations map[string]string
+}
+
+// TemplateSources reads what templateFrom names, in the ExternalSecret's
+// namespace: a ConfigMap's or a Secret's keys.
+type TemplateSources interface {
+	ConfigMap(ctx context.Context, namespace, name string) (map[string]string, error)
+	Secret(ctx context.Context, namespace, name string) (map[string]string, error)
+}
+
+// ApplyTemplate renders target.template (engine v2) over the resolved
+// values, which templates see as strings: .password. templateFrom comes
+// first, then template.data; with mergePolicy Merge the resolved keys stay
+// under the templated ones. ConfigMap and Secret templates are read from
+// the ExternalSecret's namespace. Errors name the template, never a value.
+func ApplyTemplate(ctx context.Context, es *render.ExternalSecret, data map[string]providers.Value, sources TemplateSources) (Shaped, error) {
+	t := es.Spec.Target.Template
+	out := Shaped{Data: data, Type: "Opaque"}
+	if t == nil {
+		return out, nil
+	}
+	if t.Type != "" {
+		out.Type = t.Type
+	}
+	out.Labels = CopyMap(t.Metadata.Labels)
+	out.Annotations = CopyMap(t.Metadata.Annotations)
+	if len(t.Data) == 0 && len(t.TemplateFrom) == 0 {
+		return out, nil
+	}
+	values := make(map[string]string, len(data))
+	for k, v := range data {
+		values[k] = string(v.Bytes())
+	}
+	result := map[string]providers.Value{}
+	if t.MergePolicy == "Merge" {
+		for k, v := range data {
+			result[k] = v
+		}
+	}
+	put := func(target, k, v string) {
+		switch target {
+		case "Labels":
+			out.Labels[k] = v
+		case "Annotations":
+			out.Annotations[k] = v
+		default:
+			result[k] = providers.NewValue([]byte(v))
+		}
+	}
+	for i, tf := range t.TemplateFrom {
+		field := fmt.Sprintf("spec.target.template.templateFrom[%d]", i)
+		if tf.Literal != nil {
+			kv, err := executeKeysAndValues(field+".literal", *tf.Literal, values)
+			if err != nil {
+				return out, err
+			}
+			for k, v := range kv {
+				put(tf.Target, k, v)
+			}
+			continue
+		}
+		keys, err := templateSource(ctx, sources, es.Namespace, tf)
+		if err != nil {
+			return out, fmt.Errorf("%s: %w", field, err)
+		}
+		ref := tf.ConfigMap
+		if ref == nil {
+			ref = tf.Secret
+		}
+		for _, it := range ref.Items {
+			body, ok := keys[it.Key]
+			if !ok {
+				return out, fmt.Errorf("%s: key %q not found in %s", field, it.Key, ref.Name)
+			}
+			if it.TemplateAs == "KeysAndValues" {
+				kv, err := executeKeysAndValues(field+"."+it.Key, body, values)
+				if err != nil {
+					return out, err
+				}
+				for k, v := range kv {
+					put(tf.Target, k, v)
+				}
+				continue
+			}
+			v, err := render.Execute(field+"."+it.Key, body, values)
+			if err != nil {
+				return out, err
+			}
+			put(tf.Target, it.Key, v)
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(t.Data)) { // the same first error on every run
+		v, err := render.Execute("spec.target.template.data."+k, t.Data[k], values)
+		if err != nil {
+			return out, err
+		}
+		result[k] = providers.NewValue([]byte(v))
+	}
+	out.Data = result
+	return out, nil
+}
+
+// executeKeysAndValues renders a template whose output is a YAML map of
+// keys to values.
+func executeKeysAndValues(name, body string, values map[string]string) (map[string]string, error) {
+	text, err := render.Execute(name, body, values)
+	if err != nil {
+		return nil, err
+	}
+	kv := map[string]string{}
+	if err := yaml.Unmarshal([]byte(text), &kv); err != nil {
+		return nil, fmt.Errorf("template %s: its output is not a map of keys to strings", name)
+	}
+	return kv, nil
+}
+
+// templateSource reads the keys of a templateFrom ConfigMap or Secret.
+func templateSource(ctx context.Context, sources TemplateSources, ns string, tf render.TemplateFrom) (map[string]string, error) {
+	if tf.ConfigMap != nil {
+		m, err := sources.ConfigMap(ctx, ns, tf.ConfigMap.Name)
+		if err != nil {
+			return nil, fmt.Errorf("read configmap %s/%s: %w", ns, tf.ConfigMap.Name, err)
+		}
+		return m, nil
+	}
+	m, err := sources.Secret(ctx, ns, tf.Secret.Name)
+	if err != nil {
+		return nil, fmt.Errorf("read secret %s/%s: %w", ns, tf.Secret.Name, err)
+	}
+	return m, nil
+}
+
+// CopyMap returns a copy of m that is never nil.
+func CopyMap(m map[string]string) map[string]string {
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
