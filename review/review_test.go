@@ -213,3 +213,12 @@ func TestABrokenStoreIsOneFindingThatCountsItsUsers(t *testing.T) {
 		t.Fatalf("stops (-want +got):\n%s", diff)
 	}
 }
+
+func TestAWrongTypeNamesItsLine(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "es.yaml", "apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata:\n  name: x\n  namespace: team\n  annotations:\n    replicas: 3\nspec:\n  secretStoreRef: {name: aws}\n  data: [{secretKey: k, remoteRef: {key: k}}]\n")
+	findings := review.Validate(dir, renderAt(t, dir), review.Options{})
+	if len(findings) != 1 || findings[0].Line != 7 {
+		t.Fatalf("findings = %+v", findings)
+	}
+}

@@ -87,7 +87,12 @@ type Options struct {
 	Namespaces []string
 }
 
-var unknownField = regexp.MustCompile(`unknown field "([^"]+)"`)
+// Decoding errors that name a field: an unknown one, or one of the wrong
+// type ("cannot unmarshal number into Go struct field ObjectMeta.metadata.annotations").
+var (
+	unknownField = regexp.MustCompile(`unknown field "([^"]+)"`)
+	wrongType    = regexp.MustCompile(`Go struct field \w+\.([\w.\[\]]+) of type`)
+)
 
 // Validate checks a rendered set: the schema and ESO's rules (already in
 // set.Errors), then what spans objects: store references, store scope,
@@ -110,6 +115,8 @@ func Validate(root string, set *render.Set, opt Options) []Finding {
 		f := Finding{File: e.Source, Kind: e.Kind, Namespace: e.Namespace, Name: e.Name, Field: e.Field, Message: e.Err.Error()}
 		field := e.Field
 		if m := unknownField.FindStringSubmatch(f.Message); m != nil {
+			field = m[1]
+		} else if m := wrongType.FindStringSubmatch(f.Message); m != nil {
 			field = m[1]
 		}
 		if e.Kind != "" {
