@@ -87,15 +87,21 @@ func renderCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "secretsync render: %v\n", err)
 		return exitUsage
 	}
-	var objs []any
+	// Each object keeps its file, in the annotation kustomize's
+	// buildMetadata: [originAnnotations] writes.
+	type sourced struct {
+		obj    any
+		source string
+	}
+	var objs []sourced
 	for _, st := range set.Stores {
-		objs = append(objs, st)
+		objs = append(objs, sourced{st, st.Source})
 	}
 	for _, es := range set.ExternalSecrets {
-		objs = append(objs, es)
+		objs = append(objs, sourced{es, es.Source})
 	}
 	for i, o := range objs {
-		b, err := yaml.Marshal(o)
+		b, err := withOrigin(o.obj, o.source)
 		if err != nil {
 			fmt.Fprintf(stderr, "secretsync render: %v\n", err)
 			return exitUsage
@@ -113,6 +119,31 @@ func renderCmd(args []string, stdout, stderr io.Writer) int {
 		return exitFindings
 	}
 	return exitClean
+}
+
+// withOrigin marshals obj as YAML with a config.kubernetes.io/origin
+// annotation naming its file; obj itself is not changed.
+func withOrigin(obj any, source string) ([]byte, error) {
+	b, err := yaml.Marshal(obj)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]any
+	if err := yaml.Unmarshal(b, &m); err != nil {
+		return nil, err
+	}
+	meta, _ := m["metadata"].(map[string]any)
+	if meta == nil {
+		meta = map[string]any{}
+		m["metadata"] = meta
+	}
+	annos, _ := meta["annotations"].(map[string]any)
+	if annos == nil {
+		annos = map[string]any{}
+		meta["annotations"] = annos
+	}
+	annos["config.kubernetes.io/origin"] = "path: " + source + "\n"
+	return yaml.Marshal(m)
 }
 
 // validateCmd is `secretsync validate [PATH]`.

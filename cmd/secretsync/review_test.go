@@ -243,3 +243,15 @@ func TestValidateAgainstABaseFailsOnlyOnNewFindings(t *testing.T) {
 		}
 	})
 }
+
+func TestRenderKeepsEachObjectsFile(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := renderCmd([]string{"../../examples/basic"}, &out, &errOut); code != exitClean {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	for _, f := range []string{"store.yaml", "database.yaml", "payments.yaml"} {
+		if !strings.Contains(out.String(), "config.kubernetes.io/origin: |\n      path: ") || !strings.Contains(out.String(), f+"\n") {
+			t.Fatalf("no origin annotation for %s in:\n%s", f, out.String())
+		}
+	}
+}
