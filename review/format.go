@@ -63,7 +63,7 @@ func WriteMarkdown(w io.Writer, p Plan) error {
 	fmt.Fprintf(w, "### secretsync plan `%s` → `%s`\n\n", p.Base, p.Head)
 	fmt.Fprintf(w, "**%d** to create · **%d** to change · **%d** to delete\n\n", p.Summary.Create, p.Summary.Change, p.Summary.Delete)
 	if len(p.Findings) > 0 {
-		fmt.Fprintf(w, "> [!WARNING]\n> %d validation findings\n\n", len(p.Findings))
+		fmt.Fprintf(w, "> [!WARNING]\n> %s\n\n", count(len(p.Findings), "validation finding"))
 		for _, f := range p.Findings {
 			fmt.Fprintf(w, "- `%s`\n", md(f.String()))
 		}
@@ -78,7 +78,7 @@ func WriteMarkdown(w io.Writer, p Plan) error {
 		byNS[s.Namespace] = append(byNS[s.Namespace], s)
 	}
 	for _, ns := range namespaces {
-		fmt.Fprintf(w, "<details><summary><b>%s</b>: %d Secrets</summary>\n\n", ns, len(byNS[ns]))
+		fmt.Fprintf(w, "<details><summary><b>%s</b>: %s</summary>\n\n", ns, count(len(byNS[ns]), "Secret"))
 		fmt.Fprintln(w, "| Secret | Key | Before | After |")
 		fmt.Fprintln(w, "|---|---|---|---|")
 		for _, s := range byNS[ns] {
@@ -112,4 +112,12 @@ func WriteJSON(w io.Writer, p Plan) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(p)
+}
+
+// count is "1 Secret", "2 Secrets".
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -77,7 +77,7 @@ func mappings(es *render.ExternalSecret) map[string]string {
 		key := fmt.Sprintf("(dataFrom[%d])", i)
 		switch {
 		case d.Extract != nil:
-			out[key] = store(d.SourceRef) + ": every key of " + ref(*d.Extract)
+			out[key] = store(d.SourceRef) + ": every key of the remote secret, " + ref(*d.Extract)
 		case d.Find != nil:
 			var sel []string
 			if d.Find.Path != nil {
