@@ -1,12 +1,9 @@
 package reconciler
 
 import (
-	"bytes"
 	"cmp"
 	"context"
-	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -155,119 +152,12 @@ func (r *Reconciler) resolveAll(ctx context.Context, sp *storeProviders, keys ma
 	return out
 }
 
-// secretData assembles one ExternalSecret's keys from fetched values.
+// secretData assembles one ExternalSecret's keys from this pass's finds
+// and fetches (desired.Assemble).
 func secretData(es *render.ExternalSecret, refs []desired.Entry, found map[findKey]findResult, fetched map[fetchKey]providers.Fetched) (map[string]providers.Value, error) {
-	data := map[string]providers.Value{}
-	for _, e := range refs {
-		if e.Find != nil {
-			fr := found[findKeyOf(e)]
-			if fr.err != nil {
-				return nil, fmt.Errorf("%s: %w", e.Field, fr.err)
-			}
-			kv := map[string]providers.Value{}
-			for _, it := range fr.found {
-				f := fetched[fetchKey{e.Store, it.Ref}]
-				if f.Err != nil && sourceGone(es, f.Err) {
-					continue
-				}
-				if f.Err != nil {
-					return nil, fmt.Errorf("%s: %w", e.Field, f.Err)
-				}
-				v, err := convert(f.Value, render.RemoteRef{DecodingStrategy: e.Find.DecodingStrategy})
-				if err != nil {
-					return nil, fmt.Errorf("%s: %s: %w", e.Field, it.Name, err)
-				}
-				kv[it.Name] = v
-			}
-			kv, err := renameKeys(kv, e.Rewrite, e.Find.ConversionStrategy)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", e.Field, err)
-			}
-			for k, v := range kv {
-				data[k] = v
-			}
-			continue
-		}
-		f := fetched[fetchKey{e.Store, e.Ref}]
-		if f.Err != nil && sourceGone(es, f.Err) {
-			continue
-		}
-		if f.Err != nil {
-			return nil, fmt.Errorf("%s: %w", e.Field, f.Err)
-		}
-		var v providers.Value
-		var err error
-		if e.Ref.Metadata && e.Remote.Property != "" {
-			v, err = tag(f.Value, e.Remote.Property)
-		} else {
-			v, err = providers.Property(f.Value, e.Remote.Property)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%s: %s: %w", e.Field, e.Ref, err)
-		}
-		if e.SecretKey != "" {
-			if v, err = convert(v, e.Remote); err != nil {
-				return nil, fmt.Errorf("%s: %s: %w", e.Field, e.Ref, err)
-			}
-			data[e.SecretKey] = v
-			continue
-		}
-		kv, err := providers.Extract(v)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %s: %w", e.Field, e.Ref, err)
-		}
-		if kv, err = renameKeys(kv, e.Rewrite, e.Remote.ConversionStrategy); err != nil {
-			return nil, fmt.Errorf("%s: %s: %w", e.Field, e.Ref, err)
-		}
-		for k, v := range kv {
-			if v, err = convert(v, e.Remote); err != nil {
-				return nil, fmt.Errorf("%s: %s key %q: %w", e.Field, e.Ref, k, err)
-			}
-			data[k] = v
-		}
-	}
-	if len(data) == 0 && es.Spec.Target.DeletionPolicy == "Delete" {
-		return nil, errAllGone
-	}
-	return data, nil
-}
-
-// sourceGone reports a reference whose remote secret no longer exists under
-// deletionPolicy Delete or Merge: its keys are dropped rather than the
-// ExternalSecret failing. Retain (the default) keeps the last value instead.
-func sourceGone(es *render.ExternalSecret, err error) bool {
-	p := es.Spec.Target.DeletionPolicy
-	return (p == "Delete" || p == "Merge") && providers.ClassOf(err) == providers.NotFound
-}
-
-// convert applies decodingStrategy and nullBytePolicy. Errors never quote
-// the value.
-func convert(v providers.Value, rr render.RemoteRef) (providers.Value, error) {
-	b := v.Bytes()
-	switch rr.DecodingStrategy {
-	case "Base64":
-		d, err := base64.StdEncoding.DecodeString(string(b))
-		if err != nil {
-			return providers.Value{}, errors.New("decodingStrategy Base64: value is not base64")
-		}
-		b = d
-	case "Base64URL":
-		d, err := base64.URLEncoding.DecodeString(string(b))
-		if err != nil {
-			return providers.Value{}, errors.New("decodingStrategy Base64URL: value is not base64url")
-		}
-		b = d
-	case "Auto":
-		if d, err := base64.StdEncoding.DecodeString(string(b)); err == nil {
-			b = d
-		} else if d, err := base64.URLEncoding.DecodeString(string(b)); err == nil {
-			b = d
-		}
-	}
-	if rr.NullBytePolicy == "Fail" && bytes.IndexByte(b, 0) >= 0 {
-		return providers.Value{}, errors.New("nullBytePolicy Fail: value contains a null byte")
-	}
-	return providers.NewValue(b), nil
+	return desired.Assemble(es, refs,
+		func(e desired.Entry) ([]providers.Found, error) { fr := found[findKeyOf(e)]; return fr.found, fr.err },
+		func(st desired.StoreKey, ref providers.Ref) providers.Fetched { return fetched[fetchKey{st, ref}] })
 }
 
 // partSize is how many ExternalSecrets to fetch are resolved together. A

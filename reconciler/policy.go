@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
@@ -23,10 +22,6 @@ func mergeID(es *render.ExternalSecret) string {
 	sum := sha256.Sum256([]byte(esID(es)))
 	return hex.EncodeToString(sum[:5])
 }
-
-// errAllGone marks an ExternalSecret with deletionPolicy Delete whose
-// every remote source is gone: its Secret is deleted.
-var errAllGone = errors.New("every remote source is gone")
 
 // listMerged reads the targets of merging ExternalSecrets, which carry no
 // labels of ours: one GET each.

@@ -333,7 +333,7 @@ func (r *Reconciler) desired(ctx context.Context, set *render.Set, revision stri
 		for _, es := range p.fresh {
 			t := target(es)
 			data, err := secretData(es, refs[es], found, p.fetched)
-			if errors.Is(err, errAllGone) {
+			if errors.Is(err, desired.ErrAllGone) {
 				out = append(out, desiredSecret{es: es, target: t, gone: true})
 				continue
 			}
