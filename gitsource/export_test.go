@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/secretsync/secretsync/gitsource"
@@ -53,4 +54,30 @@ func TestExportFromEveryKindOfCheckout(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestScpLikeURLsMeanSSH(t *testing.T) {
+	cases := []struct{ in, want string }{
+		{"git@github.com:acme/x.git", "ssh://redacted@github.com/acme/x.git"}, // URL() hides the user
+		{"github.com:acme/x.git", "ssh://github.com/acme/x.git"},
+		{"https://github.com/acme/x.git", "https://github.com/acme/x.git"},
+		{"ssh://git@github.com/acme/x.git", "ssh://redacted@github.com/acme/x.git"},
+	}
+	for _, c := range cases {
+		t.Run(c.in, func(t *testing.T) {
+			src, err := gitsource.New(gitsource.Options{URL: c.in, Dir: t.TempDir(), SSH: &gitsource.SSHAuth{}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := src.URL(); got != c.want {
+				t.Fatalf("URL() = %q, want %q", got, c.want)
+			}
+		})
+	}
+	t.Run("without an SSH key it says what an ssh repo needs", func(t *testing.T) {
+		_, err := gitsource.New(gitsource.Options{URL: "git@github.com:acme/x.git", Dir: t.TempDir()})
+		if err == nil || !strings.Contains(err.Error(), "an ssh:// repo needs an SSH key") {
+			t.Fatalf("err = %v", err)
+		}
+	})
 }

@@ -93,6 +93,7 @@ func New(opts Options) (*Source, error) {
 	if opts.URL == "" {
 		return nil, errors.New("git: repo URL is required")
 	}
+	opts.URL = scpToSSH(opts.URL)
 	u, err := url.Parse(opts.URL)
 	if err != nil {
 		return nil, fmt.Errorf("git: repo URL: %w", err)
@@ -119,6 +120,27 @@ func New(opts Options) (*Source, error) {
 		opts.MaxBytes = 512 << 20
 	}
 	return &Source{opts: opts}, nil
+}
+
+// scpLike is git's short form of an SSH URL: [user@]host:path.
+var scpLike = regexp.MustCompile(`^(?:([\w.-]+)@)?([\w.-]+):([^/].*)$`)
+
+// scpToSSH turns git's scp-like form (git@github.com:acme/x.git) into
+// the ssh:// URL it means, as git and Flux accept it; any other URL is
+// returned as it is.
+func scpToSSH(raw string) string {
+	if strings.Contains(raw, "://") {
+		return raw
+	}
+	m := scpLike.FindStringSubmatch(raw)
+	if m == nil {
+		return raw
+	}
+	user := ""
+	if m[1] != "" {
+		user = m[1] + "@"
+	}
+	return "ssh://" + user + m[2] + "/" + m[3]
 }
 
 // URL is the repo URL without any credentials, safe to log.

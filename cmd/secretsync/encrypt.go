@@ -23,7 +23,7 @@ func encryptCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	ns := fs.String("namespace", "", "namespace of the target Secret")
 	secret := fs.String("secret", "", "name of the target Secret (the ExternalSecret's target.name, else its name)")
 	key := fs.String("secret-key", "", "the key in the target Secret (data[].secretKey)")
-	region := fs.String("region", env("SECRETSYNC_AWS_REGION", env("AWS_REGION", "")), "KMS region [SECRETSYNC_AWS_REGION, else AWS_REGION]")
+	region := fs.String("aws-region", env("SECRETSYNC_AWS_REGION", env("AWS_REGION", "")), "KMS region [SECRETSYNC_AWS_REGION, else AWS_REGION]")
 	endpoint := fs.String("kms-endpoint", env("SECRETSYNC_KMS_ENDPOINT", ""), "KMS endpoint URL; empty uses AWS [SECRETSYNC_KMS_ENDPOINT]")
 	keepNewline := fs.Bool("keep-newline", false, "keep a trailing newline of the input")
 	fs.Usage = func() {

@@ -17,7 +17,7 @@ func TestEncryptReadsStdinAndBindsTheTarget(t *testing.T) {
 	key := awstest.CreateKey(t, url)
 	const value = "encrypt-cmd-seeded"
 	var out, errOut bytes.Buffer
-	args := []string{"--kms-key", key, "--namespace", "ns", "--secret", "db", "--secret-key", "pw", "--kms-endpoint", url, "--region", awstest.Region}
+	args := []string{"--kms-key", key, "--namespace", "ns", "--secret", "db", "--secret-key", "pw", "--kms-endpoint", url, "--aws-region", awstest.Region}
 	if code := encryptCmd(args, strings.NewReader(value+"\n"), &out, &errOut); code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut.String())
 	}

@@ -174,7 +174,7 @@ func parseRun(args []string, stderr io.Writer) (*runConfig, error) {
 	c := &runConfig{}
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&c.repo, "repo", env("SECRETSYNC_REPO", ""), "Git repo URL: https://, http:// or file:// [SECRETSYNC_REPO]")
+	fs.StringVar(&c.repo, "repo", env("SECRETSYNC_REPO", ""), "Git repo URL: https://, ssh:// (or git's git@host:path), http:// or file:// [SECRETSYNC_REPO]")
 	fs.StringVar(&c.ref, "ref", env("SECRETSYNC_REF", "main"), "branch, tag or 40-hex commit to apply [SECRETSYNC_REF]")
 	fs.StringVar(&c.path, "path", env("SECRETSYNC_PATH", "."), "folder in the repo to render; kustomization.yaml if present, else every YAML file below it [SECRETSYNC_PATH]")
 	fs.DurationVar(&c.interval, "interval", envDuration("SECRETSYNC_INTERVAL", time.Minute), "how often to poll the repo [SECRETSYNC_INTERVAL]")
