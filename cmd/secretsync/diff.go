@@ -28,7 +28,8 @@ func (l localSource) Fetch(context.Context) (gitsource.Snapshot, error) {
 // diffCmd is `secretsync diff [PATH]`: against the live cluster, which
 // Secrets the next pass would create, change (keys compared by value,
 // reported by name) or prune. It resolves values from AWS to compare them,
-// prints none, and writes nothing.
+// prints none, and writes nothing. It exits as kubectl diff does: 0 when
+// nothing would change, 1 when something would, 2 on an error.
 func diffCmd(args []string, stdout, stderr io.Writer) int {
 	fs, defNS, namespaces := reviewFlags("diff", stderr)
 	instance := fs.String("instance", env("SECRETSYNC_INSTANCE", "secretsync"), "instance name")
@@ -85,11 +86,18 @@ func diffCmd(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stdout, line)
 		}
 		for _, e := range res.Errors {
-			fmt.Fprintf(stdout, "error: %v\n", e)
+			fmt.Fprintf(stderr, "error: %v\n", e)
 		}
-		fmt.Fprintf(stdout, "%d Secrets would change\n", len(diffs))
+		if len(res.Errors) == 0 {
+			fmt.Fprintf(stdout, "%d Secrets would change\n", len(diffs))
+		}
 	}
-	if len(res.Errors) > 0 {
+	// As kubectl diff: 0 no change, 1 changes, above 1 an error (and then
+	// the list may be incomplete).
+	switch {
+	case len(res.Errors) > 0:
+		return exitUsage
+	case len(diffs) > 0:
 		return exitFindings
 	}
 	return exitClean

@@ -255,3 +255,17 @@ func TestRenderKeepsEachObjectsFile(t *testing.T) {
 		}
 	}
 }
+
+func TestDiffWithAnUnreachableClusterIsAnError(t *testing.T) {
+	dir := t.TempDir()
+	kubeconfig := filepath.Join(dir, "kubeconfig")
+	cfg := "apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: \"https://127.0.0.1:1\"}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n"
+	if err := os.WriteFile(kubeconfig, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	code := diffCmd([]string{"--kubeconfig", kubeconfig, "--inventory-namespace", "default", "../../examples/basic"}, &out, &errOut)
+	if code != exitUsage || strings.Contains(out.String(), "would change") || !strings.Contains(errOut.String(), "error:") {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errOut.String())
+	}
+}

@@ -139,7 +139,7 @@ spec:
 		defer os.WriteFile(filepath.Join(repo.Dir, "secrets.yaml"), b, 0o644)
 		var out, errOut bytes.Buffer
 		code := diffCmd([]string{"--kubeconfig", kube.Kubeconfig, "--inventory-namespace", "default", "--aws-endpoint", sm.URL, repo.Dir}, &out, &errOut)
-		if code != 0 || !strings.Contains(out.String(), "change  default/app ~key") {
+		if code != exitFindings || !strings.Contains(out.String(), "change  default/app ~key") {
 			t.Fatalf("exit %d:\n%s%s", code, out.String(), errOut.String())
 		}
 		if strings.Contains(out.String(), "other-seeded-value") || strings.Contains(out.String(), value) {
