@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/mattn/go-isatty"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
@@ -234,8 +235,12 @@ func planCmd(args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return flagExit(err)
 	}
-	if *base == "" || (*format != "table" && *format != "markdown" && *format != "json") {
-		fmt.Fprintln(stderr, "secretsync plan: --base is required, and --format is table, markdown or json")
+	switch {
+	case *base == "":
+		fmt.Fprintln(stderr, "secretsync plan: --base is required: the revision to compare with, e.g. --base origin/main")
+		return exitUsage
+	case *format != "table" && *format != "markdown" && *format != "json":
+		fmt.Fprintf(stderr, "secretsync plan: --format %q is not table, markdown or json\n", *format)
 		return exitUsage
 	}
 	abs, err := filepath.Abs(argPath(fs))
@@ -360,16 +365,25 @@ func explainCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	s, err := kube.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
-	if err != nil {
-		fmt.Fprintf(stderr, "secretsync explain: %v\n", err)
-		return exitFindings
-	}
 	fmt.Fprintf(stdout, "Secret %s/%s\n", ns, name)
-	fmt.Fprintf(stdout, "  managed by:      %s (instance %s)\n", orDash(s.Labels[reconciler.LabelManagedBy]), orDash(s.Labels[reconciler.LabelInstance]))
-	fmt.Fprintf(stdout, "  ExternalSecret:  %s\n", orDash(s.Annotations[reconciler.AnnotationExternalSecret]))
-	fmt.Fprintf(stdout, "  file:            %s\n", orDash(s.Annotations[reconciler.AnnotationSource]))
-	fmt.Fprintf(stdout, "  last written at: %s\n", orDash(s.Annotations[reconciler.AnnotationRevision]))
+	s, err := kube.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		// Never created, or deleted: the inventory's condition below says why.
+		fmt.Fprintln(stdout, "  in the cluster:  does not exist")
+	case err != nil:
+		fmt.Fprintf(stderr, "secretsync explain: %v\n", err)
+		return exitUsage
+	default:
+		fmt.Fprintf(stdout, "  managed by:      %s (instance %s)\n", orDash(s.Labels[reconciler.LabelManagedBy]), orDash(s.Labels[reconciler.LabelInstance]))
+		if s.Labels[reconciler.LabelManagedBy] != reconciler.ManagedByValue || s.Labels[reconciler.LabelInstance] != *instance {
+			fmt.Fprintf(stdout, "  not ours:        it lacks the labels %s=%s and %s=%s, so secretsync instance %s will not take it over: an ExternalSecret targeting it fails until it is deleted or the target renamed (creationPolicy Merge adds keys to it instead)\n",
+				reconciler.LabelManagedBy, reconciler.ManagedByValue, reconciler.LabelInstance, *instance, *instance)
+		}
+		fmt.Fprintf(stdout, "  ExternalSecret:  %s\n", orDash(s.Annotations[reconciler.AnnotationExternalSecret]))
+		fmt.Fprintf(stdout, "  file:            %s\n", orDash(s.Annotations[reconciler.AnnotationSource]))
+		fmt.Fprintf(stdout, "  last written at: %s\n", orDash(s.Annotations[reconciler.AnnotationRevision]))
+	}
 	if cm, err := kube.CoreV1().ConfigMaps(*invNS).Get(ctx, "secretsync-inventory-"+*instance, metav1.GetOptions{}); err == nil {
 		if inv, err := reconciler.DecodeInventory(cm.BinaryData); err == nil {
 			for _, st := range inv.Status {

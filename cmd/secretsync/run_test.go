@@ -2,11 +2,15 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/secretsync/secretsync/internal/awstest"
 	"github.com/secretsync/secretsync/internal/gittest"
@@ -117,6 +121,23 @@ spec:
 		var got statusJSON
 		if err := json.Unmarshal(out.Bytes(), &got); err != nil || len(got.ExternalSecrets) != 1 || !got.ExternalSecrets[0].Ready {
 			t.Fatalf("json %s: %v", out.String(), err)
+		}
+	})
+
+	t.Run("explain answers for a Secret that does not exist, and for one that is not ours", func(t *testing.T) {
+		var out, errOut bytes.Buffer
+		if code := explainCmd([]string{"--kubeconfig", kube.Kubeconfig, "--inventory-namespace", "default", "default/never", repo.Dir}, &out, &errOut); code != 0 ||
+			!strings.Contains(out.String(), "in the cluster:  does not exist") || !strings.Contains(out.String(), "no ExternalSecret in") {
+			t.Fatalf("exit %d:\n%s%s", code, out.String(), errOut.String())
+		}
+		foreign := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "theirs", Namespace: "default"}, StringData: map[string]string{"k": "v"}}
+		if _, err := kube.Client.CoreV1().Secrets("default").Create(context.Background(), foreign, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		out.Reset()
+		if code := explainCmd([]string{"--kubeconfig", kube.Kubeconfig, "--inventory-namespace", "default", "default/theirs", repo.Dir}, &out, &errOut); code != 0 ||
+			!strings.Contains(out.String(), "will not take it over") {
+			t.Fatalf("exit %d:\n%s%s", code, out.String(), errOut.String())
 		}
 	})
 
