@@ -265,7 +265,13 @@ func kubeConfig(path string) (*rest.Config, error) {
 	var cfg *rest.Config
 	var err error
 	if path != "" {
-		cfg, err = clientcmd.BuildConfigFromFlags("", path)
+		// As kubectl: one file is read as given; a list (KUBECONFIG=a:b)
+		// is merged, the first file winning.
+		rules := &clientcmd.ClientConfigLoadingRules{ExplicitPath: path}
+		if paths := filepath.SplitList(path); len(paths) > 1 {
+			rules = &clientcmd.ClientConfigLoadingRules{Precedence: paths}
+		}
+		cfg, err = clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
 	} else if cfg, err = rest.InClusterConfig(); err != nil {
 		cfg, err = clientcmd.NewNonInteractiveDeferredLoadingClientConfig(
 			clientcmd.NewDefaultClientConfigLoadingRules(), &clientcmd.ConfigOverrides{}).ClientConfig()

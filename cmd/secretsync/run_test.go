@@ -182,3 +182,22 @@ spec:
 }
 
 func redact(s, v string) string { return strings.ReplaceAll(s, v, "[SEEDED VALUE]") }
+
+func TestAKubeconfigListIsMergedAsKubectlDoes(t *testing.T) {
+	dir := t.TempDir()
+	a := filepath.Join(dir, "a")
+	b := filepath.Join(dir, "b")
+	if err := os.WriteFile(a, []byte("apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: \"https://127.0.0.1:6443\"}}]\nusers: [{name: u, user: {token: t}}]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(b, []byte("apiVersion: v1\nkind: Config\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := kubeConfig(a + string(filepath.ListSeparator) + b)
+	if err != nil || cfg.Host != "https://127.0.0.1:6443" {
+		t.Fatalf("config %+v, err %v", cfg, err)
+	}
+	if _, err := kubeConfig(filepath.Join(dir, "missing")); err == nil {
+		t.Fatal("a kubeconfig file that does not exist was accepted")
+	}
+}
