@@ -20,7 +20,7 @@ Usage:
   secretsync render [PATH]    the decoded ExternalSecrets and stores after kustomize, as YAML
   secretsync explain NAMESPACE/SECRET [PATH]
                              which file, ExternalSecret and remote references produce a Secret
-  secretsync version         print the version
+  secretsync version [-o json] print the version (also --version)
 
 Run "secretsync run --help" for the flags and their environment variables.
 `
@@ -49,8 +49,8 @@ func main() {
 		os.Exit(explainCmd(os.Args[2:], os.Stdout, os.Stderr))
 	case "status":
 		os.Exit(statusCmd(os.Args[2:], os.Stdout, os.Stderr))
-	case "version":
-		fmt.Println(version)
+	case "version", "--version":
+		os.Exit(versionCmd(os.Args[2:], os.Stdout, os.Stderr))
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 	default:

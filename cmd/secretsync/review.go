@@ -325,7 +325,7 @@ func planCmd(args []string, stdout, stderr io.Writer) int {
 		err = review.WriteJSON(stdout, p)
 	default:
 		f, isFile := stdout.(*os.File)
-		err = review.WriteTable(stdout, p, isFile && isatty.IsTerminal(f.Fd()))
+		err = review.WriteTable(stdout, p, isFile && isatty.IsTerminal(f.Fd()) && os.Getenv("NO_COLOR") == "")
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "secretsync plan: %v\n", err)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -267,5 +268,19 @@ func TestDiffWithAnUnreachableClusterIsAnError(t *testing.T) {
 	code := diffCmd([]string{"--kubeconfig", kubeconfig, "--inventory-namespace", "default", "../../examples/basic"}, &out, &errOut)
 	if code != exitUsage || strings.Contains(out.String(), "would change") || !strings.Contains(errOut.String(), "error:") {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errOut.String())
+	}
+}
+
+func TestVersion(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := versionCmd([]string{"-o", "json"}, &out, &errOut); code != exitClean {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	var got struct{ Version, GoVersion, Platform string }
+	if err := json.Unmarshal(out.Bytes(), &got); err != nil || got.Version == "" || got.GoVersion == "" || !strings.Contains(got.Platform, "/") {
+		t.Fatalf("json %s: %v", out.String(), err)
+	}
+	if code := versionCmd([]string{"-o", "xml"}, &out, &errOut); code != exitUsage {
+		t.Fatalf("-o xml exited %d", code)
 	}
 }
