@@ -29,32 +29,30 @@ type applier struct {
 	listErr  map[string]error
 	merged   map[targetKey]*corev1.Secret
 	mergeErr map[targetKey]error
-	blocked  map[targetKey]bool
 	res      *Result
 	// done holds the targets now in their desired state.
 	done map[targetKey]*render.ExternalSecret
 }
 
 func (r *Reconciler) newApplier(ctx context.Context, live map[targetKey]*corev1.Secret, listErr map[string]error,
-	merged map[targetKey]*corev1.Secret, mergeErr map[targetKey]error, blocked map[targetKey]bool, res *Result) *applier {
-	return &applier{r: r, ctx: ctx, live: live, listErr: listErr, merged: merged, mergeErr: mergeErr, blocked: blocked, res: res,
+	merged map[targetKey]*corev1.Secret, mergeErr map[targetKey]error, res *Result) *applier {
+	return &applier{r: r, ctx: ctx, live: live, listErr: listErr, merged: merged, mergeErr: mergeErr, res: res,
 		done: map[targetKey]*render.ExternalSecret{}}
 }
 
 // apply writes every desired Secret whose content differs from the live
 // one, each by its creation policy, and adds the targets now in their
-// desired state to done. Failed targets are added to blocked so that they
-// are kept, not pruned.
+// desired state to done. A failed target's outcome says so, so that it is
+// kept, not pruned.
 func (a *applier) apply(want []desiredSecret) {
 	r, ctx, res, live, merged, done := a.r, a.ctx, a.res, a.live, a.merged, a.done
 	var mu sync.Mutex
 	fail := func(d desiredSecret, err error) {
-		a.blocked[d.target] = true
 		res.Failed++
 		err = fmt.Errorf("apply secret %s for externalsecret %s: %w", d.target, esID(d.es), err)
 		res.fail(ApplyFailed, err)
 		o := res.outcome(esID(d.es))
-		o.err, o.class = err, string(ApplyFailed)
+		o.failed, o.err, o.class = true, err, string(ApplyFailed)
 	}
 	// written records a write's outcome; the caller holds mu.
 	written := func(d desiredSecret, created bool, err error) {

@@ -51,8 +51,8 @@ func (r *Reconciler) Diff(ctx context.Context) ([]SecretDiff, Result) {
 	}
 	live, _ := r.listManaged(ctx, set)
 	merged, _ := r.listMerged(ctx, set)
-	blocked := map[targetKey]bool{}
-	want := r.desired(ctx, set, snap.Revision, live, merged, true, &res, blocked, nil)
+	want := r.desired(ctx, set, snap.Revision, live, merged, true, &res, nil)
+	blocked := res.failedTargets(set)
 	var out []SecretDiff
 	inGit := map[targetKey]bool{}
 	for _, d := range want {

@@ -187,9 +187,8 @@ func (r *Reconciler) Pass(ctx context.Context, force bool) (res Result) {
 	res.enter(StageResolve, r.now())
 	live, listErr := r.listManaged(ctx, set)
 	merged, mergeErr := r.listMerged(ctx, set)
-	blocked := map[targetKey]bool{}
-	a := r.newApplier(ctx, live, listErr, merged, mergeErr, blocked, &res)
-	want := r.desired(ctx, set, snap.Revision, live, merged, force, &res, blocked, func(part []desiredSecret) {
+	a := r.newApplier(ctx, live, listErr, merged, mergeErr, &res)
+	want := r.desired(ctx, set, snap.Revision, live, merged, force, &res, func(part []desiredSecret) {
 		if res.Stage == StageResolve {
 			res.enter(StageApply, r.now())
 		}
@@ -199,7 +198,7 @@ func (r *Reconciler) Pass(ctx context.Context, force bool) (res Result) {
 	r.remember(set, want, applied)
 
 	res.enter(StagePrune, r.now())
-	next := r.prune(ctx, inv, set, applied, blocked, &res)
+	next := r.prune(ctx, inv, set, applied, res.failedTargets(set), &res)
 	next.Revision = snap.Revision
 	next.Status = r.statuses(set, &res, inv.Status)
 	r.emitEvents(ctx, next.Status, inv.Status, &res, set)
@@ -259,19 +258,18 @@ type desiredSecret struct {
 // desired resolves every reference once and builds the Secrets, part by
 // part: sink gets each part as soon as it is built, and the next part's
 // values are fetched meanwhile. With a sink, the Secrets returned carry no
-// values (secret is nil); without one, they all do. Targets of ExternalSecrets that are in Git
-// but failed are added to blocked: their Secrets are kept as they are and
-// never pruned.
+// values (secret is nil); without one, they all do. An ExternalSecret that
+// is in Git but fails is marked failed in its outcome: its Secret is kept as
+// it is and never pruned.
 func (r *Reconciler) desired(ctx context.Context, set *render.Set, revision string, live, merged map[targetKey]*corev1.Secret, force bool, res *Result,
-	blocked map[targetKey]bool, sink func([]desiredSecret)) []desiredSecret {
+	sink func([]desiredSecret)) []desiredSecret {
 	stores := desired.IndexStores(set)
-	fail := func(es *render.ExternalSecret, t targetKey, reason Reason, err error) {
-		blocked[t] = true
+	fail := func(es *render.ExternalSecret, reason Reason, err error) {
 		res.Failed++
 		err = fmt.Errorf("externalsecret %s/%s (%s): %w", es.Namespace, es.Name, es.Source, err)
 		res.fail(reason, err)
 		o := res.outcome(esID(es))
-		o.err, o.class = err, errorClass(reason, err)
+		o.failed, o.err, o.class = true, err, errorClass(reason, err)
 	}
 
 	// Writers that would fight over one Secret are all refused.
@@ -292,11 +290,11 @@ func (r *Reconciler) desired(ctx context.Context, set *render.Set, revision stri
 	for _, es := range set.ExternalSecrets {
 		t := target(es)
 		if !r.namespaceAllowed(t.namespace) {
-			fail(es, t, ResolveFailed, fmt.Errorf("namespace %s is not one secretsync may write to (--namespaces %s)", t.namespace, strings.Join(r.cfg.Namespaces, ",")))
+			fail(es, ResolveFailed, fmt.Errorf("namespace %s is not one secretsync may write to (--namespaces %s)", t.namespace, strings.Join(r.cfg.Namespaces, ",")))
 			continue
 		}
 		if err := conflicts[es]; err != nil {
-			fail(es, t, ResolveFailed, err)
+			fail(es, ResolveFailed, err)
 			continue
 		}
 		var missing error
@@ -308,7 +306,7 @@ func (r *Reconciler) desired(ctx context.Context, set *render.Set, revision stri
 			}
 		}
 		if missing != nil {
-			fail(es, t, ResolveFailed, missing)
+			fail(es, ResolveFailed, missing)
 			continue
 		}
 		spec := specFingerprint(es, refs[es], stores)
@@ -338,12 +336,12 @@ func (r *Reconciler) desired(ctx context.Context, set *render.Set, revision stri
 				continue
 			}
 			if err != nil {
-				fail(es, t, ResolveFailed, err)
+				fail(es, ResolveFailed, err)
 				continue
 			}
 			content, err := desired.ApplyTemplate(ctx, es, data, templateSources{r})
 			if err != nil {
-				fail(es, t, ResolveFailed, err)
+				fail(es, ResolveFailed, err)
 				continue
 			}
 			res.Resolved++
@@ -378,7 +376,7 @@ func (r *Reconciler) desired(ctx context.Context, set *render.Set, revision stri
 
 // refuseSharedKeys fails every writer of a key that two ExternalSecrets
 // write into one Secret: neither silently wins.
-func refuseSharedKeys(out []desiredSecret, fail func(*render.ExternalSecret, targetKey, Reason, error)) []desiredSecret {
+func refuseSharedKeys(out []desiredSecret, fail func(*render.ExternalSecret, Reason, error)) []desiredSecret {
 	type writer struct {
 		es  *render.ExternalSecret
 		key string
@@ -406,7 +404,7 @@ func refuseSharedKeys(out []desiredSecret, fail func(*render.ExternalSecret, tar
 	var kept []desiredSecret
 	for _, d := range out {
 		if msg, ok := bad[d.es]; ok {
-			fail(d.es, d.target, ResolveFailed, errors.New(msg))
+			fail(d.es, ResolveFailed, errors.New(msg))
 			continue
 		}
 		kept = append(kept, d)

@@ -34,12 +34,26 @@ type Status struct {
 
 // outcome is what one pass did for one ExternalSecret.
 type outcome struct {
+	// failed: the ExternalSecret is in Git but could not be applied; its
+	// Secret is kept as it is and never pruned.
+	failed   bool
 	err      error
 	class    string
 	resolved bool
 	versions map[string]string
 	written  bool
 	created  bool
+}
+
+// failedTargets are the Secrets of the ExternalSecrets that failed.
+func (r *Result) failedTargets(set *render.Set) map[targetKey]bool {
+	out := map[targetKey]bool{}
+	for _, es := range set.ExternalSecrets {
+		if o := r.outcomes[esID(es)]; o != nil && o.failed {
+			out[target(es)] = true
+		}
+	}
+	return out
 }
 
 func (r *Result) outcome(id string) *outcome {
