@@ -34,9 +34,8 @@ type applier struct {
 	done map[targetKey]*render.ExternalSecret
 }
 
-func (r *Reconciler) newApplier(ctx context.Context, live map[targetKey]*corev1.Secret, listErr map[string]error,
-	merged map[targetKey]*corev1.Secret, mergeErr map[targetKey]error, res *Result) *applier {
-	return &applier{r: r, ctx: ctx, live: live, listErr: listErr, merged: merged, mergeErr: mergeErr, res: res,
+func (r *Reconciler) newApplier(ctx context.Context, obs *observed, res *Result) *applier {
+	return &applier{r: r, ctx: ctx, live: obs.live, listErr: obs.listErr, merged: obs.merged, mergeErr: obs.mergeErr, res: res,
 		done: map[targetKey]*render.ExternalSecret{}}
 }
 

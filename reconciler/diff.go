@@ -40,17 +40,11 @@ func (r *Reconciler) Diff(ctx context.Context) ([]SecretDiff, Result) {
 		return nil, res
 	}
 	res.Revision = snap.Revision
-	set, err := r.renderSnapshot(ctx, snap.Dir, &res)
-	if err != nil {
+	obs, ok := r.observe(ctx, snap, &res)
+	if !ok {
 		return nil, res
 	}
-	inv, _, err := r.loadInventory(ctx)
-	if err != nil {
-		res.fail(ApplyFailed, err)
-		return nil, res
-	}
-	live, _ := r.listManaged(ctx, set)
-	merged, _ := r.listMerged(ctx, set)
+	set, inv, live, merged := obs.set, obs.inv, obs.live, obs.merged
 	want := r.desired(ctx, set, snap.Revision, live, merged, true, &res, nil)
 	blocked := res.failedTargets(set)
 	var out []SecretDiff

@@ -164,31 +164,20 @@ func (r *Reconciler) Pass(ctx context.Context, force bool) (res Result) {
 		return res
 	}
 
-	res.enter(StageRender, r.now())
-	set, err := r.renderSnapshot(ctx, snap.Dir, &res)
-	if err != nil {
+	obs, ok := r.observe(ctx, snap, &res)
+	if !ok {
 		return res
 	}
-
-	inv, lost, err := r.loadInventory(ctx)
-	if err != nil {
-		res.fail(ApplyFailed, err)
-		res.PruneSkipped = "inventory unreadable"
-		return res
-	}
+	set, inv := obs.set, obs.inv
 	saved := inv // what the ConfigMap holds: nothing, when it was rebuilt
-	if lost != "" {
-		msg := fmt.Sprintf("%s; rebuilt from the %d Secrets labelled %s=%s; prune guards apply to the rebuilt set", lost, len(inv.Entries), LabelInstance, r.cfg.Instance)
+	if obs.lost != "" {
+		msg := fmt.Sprintf("%s; rebuilt from the %d Secrets labelled %s=%s; prune guards apply to the rebuilt set", obs.lost, len(inv.Entries), LabelInstance, r.cfg.Instance)
 		r.log.Warn().Msg(msg)
 		r.event(ctx, r.inventoryRef(), corev1.EventTypeWarning, "InventoryRebuilt", msg)
 		saved = Inventory{}
 	}
-
-	res.enter(StageResolve, r.now())
-	live, listErr := r.listManaged(ctx, set)
-	merged, mergeErr := r.listMerged(ctx, set)
-	a := r.newApplier(ctx, live, listErr, merged, mergeErr, &res)
-	want := r.desired(ctx, set, snap.Revision, live, merged, force, &res, func(part []desiredSecret) {
+	a := r.newApplier(ctx, obs, &res)
+	want := r.desired(ctx, set, snap.Revision, obs.live, obs.merged, force, &res, func(part []desiredSecret) {
 		if res.Stage == StageResolve {
 			res.enter(StageApply, r.now())
 		}
@@ -222,6 +211,40 @@ func (r *Reconciler) Pass(ctx context.Context, force bool) (res Result) {
 	res.enter(StageDone, r.now())
 	r.lastRev, r.lastOK = snap.Revision, res.OK()
 	return res
+}
+
+// observed is what a pass knows before it resolves anything: the rendered
+// revision, the inventory, and the live Secrets it writes to.
+type observed struct {
+	set      *render.Set
+	inv      Inventory
+	lost     string // why the inventory was rebuilt, if it was
+	live     map[targetKey]*corev1.Secret
+	listErr  map[string]error
+	merged   map[targetKey]*corev1.Secret
+	mergeErr map[targetKey]error
+}
+
+// observe renders a fetched revision and reads the inventory and the live
+// Secrets: the start that Pass and Diff share. ok false means res holds why
+// it stopped.
+func (r *Reconciler) observe(ctx context.Context, snap gitsource.Snapshot, res *Result) (obs *observed, ok bool) {
+	res.enter(StageRender, r.now())
+	set, err := r.renderSnapshot(ctx, snap.Dir, res)
+	if err != nil {
+		return nil, false
+	}
+	inv, lost, err := r.loadInventory(ctx)
+	if err != nil {
+		res.fail(ApplyFailed, err)
+		res.PruneSkipped = "inventory unreadable"
+		return nil, false
+	}
+	res.enter(StageResolve, r.now())
+	obs = &observed{set: set, inv: inv, lost: lost}
+	obs.live, obs.listErr = r.listManaged(ctx, set)
+	obs.merged, obs.mergeErr = r.listMerged(ctx, set)
+	return obs, true
 }
 
 // renderSnapshot renders the configured path; per-object errors are
