@@ -45,7 +45,10 @@ func (r *Reconciler) Diff(ctx context.Context) ([]SecretDiff, Result) {
 		return nil, res
 	}
 	set, inv, live, merged := obs.set, obs.inv, obs.live, obs.merged
-	want := r.desired(ctx, set, snap.Revision, live, merged, true, &res, nil)
+	var want []desiredSecret
+	for part := range r.desired(ctx, set, snap.Revision, live, merged, true, &res) {
+		want = append(want, part...)
+	}
 	blocked := res.failedTargets(set)
 	var out []SecretDiff
 	inGit := map[targetKey]bool{}

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"sort"
 	"strings"
 	"sync"
@@ -177,12 +178,17 @@ func (r *Reconciler) Pass(ctx context.Context, force bool) (res Result) {
 		saved = Inventory{}
 	}
 	a := r.newApplier(ctx, obs, &res)
-	want := r.desired(ctx, set, snap.Revision, obs.live, obs.merged, force, &res, func(part []desiredSecret) {
+	var want []desiredSecret
+	for part := range r.desired(ctx, set, snap.Revision, obs.live, obs.merged, force, &res) {
 		if res.Stage == StageResolve {
 			res.enter(StageApply, r.now())
 		}
 		a.apply(part)
-	})
+		for i := range part {
+			part[i].secret = nil // written: drop the values, so a pass holds one part's at a time
+		}
+		want = append(want, part...)
+	}
 	applied := a.done
 	r.remember(set, want, applied)
 
@@ -278,14 +284,19 @@ type desiredSecret struct {
 	gone bool
 }
 
-// desired resolves every reference once and builds the Secrets, part by
-// part: sink gets each part as soon as it is built, and the next part's
-// values are fetched meanwhile. With a sink, the Secrets returned carry no
-// values (secret is nil); without one, they all do. An ExternalSecret that
-// is in Git but fails is marked failed in its outcome: its Secret is kept as
-// it is and never pruned.
-func (r *Reconciler) desired(ctx context.Context, set *render.Set, revision string, live, merged map[targetKey]*corev1.Secret, force bool, res *Result,
-	sink func([]desiredSecret)) []desiredSecret {
+// desired resolves every reference once and yields the Secrets to build,
+// part by part: while the caller works on one part, the next part's values
+// are fetched. It writes nothing. An ExternalSecret that is in Git but
+// fails is marked failed in its outcome: its Secret is kept as it is and
+// never pruned. The caller must range over every part.
+func (r *Reconciler) desired(ctx context.Context, set *render.Set, revision string, live, merged map[targetKey]*corev1.Secret, force bool, res *Result) iter.Seq[[]desiredSecret] {
+	return func(yield func([]desiredSecret) bool) {
+		r.yieldDesired(ctx, set, revision, live, merged, force, res, yield)
+	}
+}
+
+func (r *Reconciler) yieldDesired(ctx context.Context, set *render.Set, revision string, live, merged map[targetKey]*corev1.Secret, force bool, res *Result,
+	yield func([]desiredSecret) bool) {
 	stores := desired.IndexStores(set)
 	fail := func(es *render.ExternalSecret, reason Reason, err error) {
 		res.Failed++
@@ -347,8 +358,8 @@ func (r *Reconciler) desired(ctx context.Context, set *render.Set, revision stri
 
 	sp := r.storeProviders(stores)
 	found := r.findAll(ctx, sp, fresh, refs)
-	var want []desiredSecret
-	for p := range r.fetchParts(ctx, sp, refs, found, split(reused, fresh, partSize)) {
+	parts := r.fetchParts(ctx, sp, refs, found, split(reused, fresh, partSize))
+	for p := range parts {
 		res.FetchTime += p.fetchTime
 		out := p.reused
 		for _, es := range p.fresh {
@@ -383,18 +394,12 @@ func (r *Reconciler) desired(ctx context.Context, set *render.Set, revision stri
 			d.spec = specs[es]
 			out = append(out, d)
 		}
-		out = refuseSharedKeys(out, fail)
-		if sink != nil {
-			sink(out)
-			// The sink has written them: drop the values, so that a pass
-			// holds one part's at a time.
-			for i := range out {
-				out[i].secret = nil
+		if !yield(refuseSharedKeys(out, fail)) {
+			for range parts { // let the fetch of later parts end
 			}
+			return
 		}
-		want = append(want, out...)
 	}
-	return want
 }
 
 // refuseSharedKeys fails every writer of a key that two ExternalSecrets
