@@ -8,7 +8,13 @@ import (
 	"github.com/secretsync/secretsync/render"
 )
 
-var _ providers.Factory = (*Factory)(nil)
+var (
+	_ providers.Factory   = (*Factory)(nil)
+	_ providers.Provider  = (*provider)(nil)
+	_ providers.Finder    = (*provider)(nil)
+	_ providers.Describer = (*provider)(nil)
+	_ providers.Provider  = (*kmsProvider)(nil)
+)
 
 // irsaAnnotation names the IAM role of a service account, as EKS IRSA does.
 const irsaAnnotation = "eks.amazonaws.com/role-arn"
