@@ -108,15 +108,21 @@ func (r *Reconciler) statuses(set *render.Set, res *Result, old []Status) []Stat
 		}
 		out = append(out, st)
 	}
+	invalid := map[string]int{} // index in out of each invalid ExternalSecret's row
 	for _, e := range set.Errors {
 		if e.Kind != render.KindExternalSecret || e.Name == "" {
 			continue
 		}
 		id := e.ID()
+		if i, seen := invalid[id]; seen { // one row per ExternalSecret, every problem in it
+			out[i].Message += "; " + e.Error()
+			continue
+		}
 		st := Status{ExternalSecret: id, Source: e.Source, Ready: false, Reason: "Invalid", Message: e.Error()}
 		if p, had := prev[id]; had {
 			st.Target, st.LastSync, st.Versions = p.Target, p.LastSync, p.Versions
 		}
+		invalid[id] = len(out)
 		out = append(out, st)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ExternalSecret < out[j].ExternalSecret })

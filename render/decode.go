@@ -106,8 +106,10 @@ func decodeInto(set *Set, d doc, opt Options) {
 		if es.Namespace == "" {
 			es.Namespace = opt.DefaultNamespace
 		}
-		if field, err := validateExternalSecret(es); err != nil {
-			set.Errors = append(set.Errors, oerr(field, err))
+		if errs := validateExternalSecret(es); len(errs) > 0 {
+			for _, fe := range errs {
+				set.Errors = append(set.Errors, oerr(fe.field, fe.err))
+			}
 			return
 		}
 		set.ExternalSecrets = append(set.ExternalSecrets, es)

@@ -520,3 +520,31 @@ func TestDurationsPrintAsWritten(t *testing.T) {
 		t.Fatalf("refreshInterval prints %s (%v), holds %v", b, err, ri.Duration)
 	}
 }
+
+func TestEveryProblemOfAnObjectIsReported(t *testing.T) {
+	bad := `apiVersion: external-secrets.io/v1
+kind: ExternalSecret
+metadata: {name: x}
+spec:
+  secretStoreRef: {name: aws}
+  target: {creationPolicy: Sometimes}
+  refreshPolicy: Never
+  data:
+    - secretKey: ""
+      remoteRef: {key: a}
+    - secretKey: b
+      remoteRef: {key: ""}
+`
+	set := mustRender(t, tree(t, map[string]string{"x.yaml": bad}), ".")
+	var fields []string
+	for _, e := range set.Errors {
+		fields = append(fields, e.Field)
+	}
+	want := []string{"spec.data[0].secretKey", "spec.data[1].remoteRef.key", "spec.target.creationPolicy", "spec.refreshPolicy"}
+	if diff := cmp.Diff(want, fields); diff != "" {
+		t.Fatalf("fields (-want +got):\n%s", diff)
+	}
+	if len(set.ExternalSecrets) != 0 {
+		t.Fatal("an invalid ExternalSecret was kept")
+	}
+}

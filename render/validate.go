@@ -19,80 +19,119 @@ var errNotYet = errors.New("is not supported yet")
 
 func notYet(what string) error { return fmt.Errorf("%s %w", what, errNotYet) }
 
-func validateExternalSecret(es *ExternalSecret) (string, error) {
+// fieldError is one problem of an object, at a field.
+type fieldError struct {
+	field string
+	err   error
+}
+
+// validateExternalSecret returns every problem of es: one per data and
+// dataFrom entry at most, and one per other part of the spec, so that a
+// review shows them all at once.
+func validateExternalSecret(es *ExternalSecret) []fieldError {
 	s := es.Spec
+	var errs []fieldError
+	check := func(field string, err error) {
+		if err != nil {
+			errs = append(errs, fieldError{field, err})
+		}
+	}
 	if es.Name == "" {
-		return "metadata.name", errors.New("required")
+		check("metadata.name", errors.New("required"))
 	}
 	if len(s.Data) == 0 && len(s.DataFrom) == 0 {
-		return "spec", errors.New("data or dataFrom is required")
+		check("spec", errors.New("data or dataFrom is required"))
 	}
 	switch s.SecretStoreRef.Kind {
 	case "", KindSecretStore, KindClusterSecretStore:
 	default:
-		return "spec.secretStoreRef.kind", fmt.Errorf("must be SecretStore or ClusterSecretStore, not %q", s.SecretStoreRef.Kind)
+		check("spec.secretStoreRef.kind", fmt.Errorf("must be SecretStore or ClusterSecretStore, not %q", s.SecretStoreRef.Kind))
 	}
 	needStore := false
 	keys := map[string]int{}
 	for i, d := range s.Data {
-		f := fmt.Sprintf("spec.data[%d]", i)
-		if d.SecretKey == "" {
-			return f + ".secretKey", errors.New("required")
-		}
-		if j, dup := keys[d.SecretKey]; dup {
-			return f + ".secretKey", fmt.Errorf("%q is also set by spec.data[%d]", d.SecretKey, j)
-		}
-		keys[d.SecretKey] = i
-		if keysReachSecret(s.Target.Template) {
-			if err := secretKeyError(d.SecretKey); err != nil {
-				return f + ".secretKey", err
-			}
-		}
-		if d.RemoteRef.Key == "" {
-			return f + ".remoteRef.key", errors.New("required")
-		}
-		if field, err := validateRemoteRef(d.RemoteRef); err != nil {
-			return f + ".remoteRef." + field, err
-		}
-		storeField, err := validateSourceRef(d.SourceRef)
-		if err != nil {
-			return f + ".sourceRef" + storeField, err
-		}
+		check(validateData(i, d, keys, s.Target.Template))
 		needStore = needStore || d.SourceRef == nil
 	}
 	for i, d := range s.DataFrom {
-		f := fmt.Sprintf("spec.dataFrom[%d]", i)
-		switch {
-		case d.Find != nil && d.Extract != nil:
-			return f, errors.New("extract and find are exclusive")
-		case d.Find != nil:
-			if field, err := validateFind(d.Find); err != nil {
-				return f + ".find" + field, err
-			}
-		case d.Extract == nil:
-			return f, errors.New("one of extract or find is required")
-		case d.Extract.Key == "":
-			return f + ".extract.key", errors.New("required")
-		default:
-			if field, err := validateRemoteRef(*d.Extract); err != nil {
-				return f + ".extract." + field, err
-			}
-		}
-		for j, rw := range d.Rewrite {
-			if err := ValidateRewrite(rw); err != nil {
-				return fmt.Sprintf("%s.rewrite[%d]", f, j), err
-			}
-		}
-		storeField, err := validateSourceRef(d.SourceRef)
-		if err != nil {
-			return f + ".sourceRef" + storeField, err
-		}
+		check(validateDataFrom(i, d))
 		needStore = needStore || d.SourceRef == nil
 	}
 	if needStore && s.SecretStoreRef.Name == "" {
-		return "spec.secretStoreRef.name", errors.New("required")
+		check("spec.secretStoreRef.name", errors.New("required"))
 	}
-	t := s.Target
+	check(validateTarget(s.Target))
+	if s.Target.Template != nil {
+		field, err := validateTemplate(s.Target.Template)
+		check("spec.target.template"+field, err)
+	}
+	switch s.RefreshPolicy {
+	case "", "Periodic", "OnChange", "CreatedOnce":
+	default:
+		check("spec.refreshPolicy", fmt.Errorf("must be Periodic, OnChange or CreatedOnce, not %q", s.RefreshPolicy))
+	}
+	return errs
+}
+
+// validateData checks spec.data[i]; keys holds the secretKeys seen so far.
+func validateData(i int, d Data, keys map[string]int, tpl *Template) (string, error) {
+	f := fmt.Sprintf("spec.data[%d]", i)
+	if d.SecretKey == "" {
+		return f + ".secretKey", errors.New("required")
+	}
+	if j, dup := keys[d.SecretKey]; dup {
+		return f + ".secretKey", fmt.Errorf("%q is also set by spec.data[%d]", d.SecretKey, j)
+	}
+	keys[d.SecretKey] = i
+	if keysReachSecret(tpl) {
+		if err := secretKeyError(d.SecretKey); err != nil {
+			return f + ".secretKey", err
+		}
+	}
+	if d.RemoteRef.Key == "" {
+		return f + ".remoteRef.key", errors.New("required")
+	}
+	if field, err := validateRemoteRef(d.RemoteRef); err != nil {
+		return f + ".remoteRef." + field, err
+	}
+	if storeField, err := validateSourceRef(d.SourceRef); err != nil {
+		return f + ".sourceRef" + storeField, err
+	}
+	return "", nil
+}
+
+// validateDataFrom checks spec.dataFrom[i].
+func validateDataFrom(i int, d DataFrom) (string, error) {
+	f := fmt.Sprintf("spec.dataFrom[%d]", i)
+	switch {
+	case d.Find != nil && d.Extract != nil:
+		return f, errors.New("extract and find are exclusive")
+	case d.Find != nil:
+		if field, err := validateFind(d.Find); err != nil {
+			return f + ".find" + field, err
+		}
+	case d.Extract == nil:
+		return f, errors.New("one of extract or find is required")
+	case d.Extract.Key == "":
+		return f + ".extract.key", errors.New("required")
+	default:
+		if field, err := validateRemoteRef(*d.Extract); err != nil {
+			return f + ".extract." + field, err
+		}
+	}
+	for j, rw := range d.Rewrite {
+		if err := ValidateRewrite(rw); err != nil {
+			return fmt.Sprintf("%s.rewrite[%d]", f, j), err
+		}
+	}
+	if storeField, err := validateSourceRef(d.SourceRef); err != nil {
+		return f + ".sourceRef" + storeField, err
+	}
+	return "", nil
+}
+
+// validateTarget checks the creation and deletion policies.
+func validateTarget(t Target) (string, error) {
 	switch t.CreationPolicy {
 	case "", "Owner", "Orphan", "Merge", "None", "CreateOrMerge":
 	default:
@@ -109,16 +148,6 @@ func validateExternalSecret(es *ExternalSecret) (string, error) {
 	}
 	if t.DeletionPolicy == "Merge" && t.CreationPolicy == "None" {
 		return "spec.target.deletionPolicy", errors.New("Merge cannot be combined with creationPolicy None")
-	}
-	if t.Template != nil {
-		if field, err := validateTemplate(t.Template); err != nil {
-			return "spec.target.template" + field, err
-		}
-	}
-	switch s.RefreshPolicy {
-	case "", "Periodic", "OnChange", "CreatedOnce":
-	default:
-		return "spec.refreshPolicy", fmt.Errorf("must be Periodic, OnChange or CreatedOnce, not %q", s.RefreshPolicy)
 	}
 	return "", nil
 }
