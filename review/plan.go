@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/secretsync/secretsync/desired"
 	"github.com/secretsync/secretsync/render"
 )
 
@@ -56,10 +57,6 @@ type secretMap struct {
 // mappings describes, key by key, how an ExternalSecret fills its Secret.
 func mappings(es *render.ExternalSecret) map[string]string {
 	out := map[string]string{}
-	store := func(src *render.SourceRef) string {
-		kind, _, name := es.StoreRef(src)
-		return kind + "/" + name
-	}
 	ref := func(r render.RemoteRef) string {
 		parts := []string{"key " + short(r.Key)}
 		for _, kv := range [][2]string{{"property", r.Property}, {"version", r.Version}, {"decoding", r.DecodingStrategy},
@@ -70,34 +67,38 @@ func mappings(es *render.ExternalSecret) map[string]string {
 		}
 		return strings.Join(parts, ", ")
 	}
-	for _, d := range es.Spec.Data {
-		out[d.SecretKey] = store(d.SourceRef) + ": " + ref(d.RemoteRef)
-	}
-	for i, d := range es.Spec.DataFrom {
-		key := fmt.Sprintf("(dataFrom[%d])", i)
+	// The references as run sees them (desired.Entries); the stores map
+	// only binds KMS targets, which a plan does not show.
+	for _, e := range desired.Entries(es, nil) {
+		store := e.Store.Kind + "/" + e.Store.Name
+		if e.SecretKey != "" {
+			out[e.SecretKey] = store + ": " + ref(e.Remote)
+			continue
+		}
+		key, _, _ := strings.Cut(strings.TrimPrefix(e.Field, "spec."), ".") // dataFrom[i]
 		switch {
-		case d.Extract != nil:
-			out[key] = store(d.SourceRef) + ": every key of the remote secret, " + ref(*d.Extract)
-		case d.Find != nil:
+		case e.Find == nil:
+			out["("+key+")"] = store + ": every key of the remote secret, " + ref(e.Remote)
+		default:
 			var sel []string
-			if d.Find.Path != nil {
-				sel = append(sel, "path "+*d.Find.Path)
+			if e.Find.Path != nil {
+				sel = append(sel, "path "+*e.Find.Path)
 			}
-			if d.Find.Name != nil {
-				sel = append(sel, "name ~ "+d.Find.Name.RegExp)
+			if e.Find.Name != nil {
+				sel = append(sel, "name ~ "+e.Find.Name.RegExp)
 			}
-			tags := make([]string, 0, len(d.Find.Tags))
-			for k, v := range d.Find.Tags {
+			tags := make([]string, 0, len(e.Find.Tags))
+			for k, v := range e.Find.Tags {
 				tags = append(tags, k+"="+v)
 			}
 			sort.Strings(tags)
 			if len(tags) > 0 {
 				sel = append(sel, "tags "+strings.Join(tags, ","))
 			}
-			out[key] = store(d.SourceRef) + ": find " + strings.Join(sel, ", ")
+			out["("+key+")"] = store + ": find " + strings.Join(sel, ", ")
 		}
-		for j, rw := range d.Rewrite {
-			k := fmt.Sprintf("(dataFrom[%d].rewrite[%d])", i, j)
+		for j, rw := range e.Rewrite {
+			k := fmt.Sprintf("(%s.rewrite[%d])", key, j)
 			if rw.Regexp != nil {
 				out[k] = "regexp " + rw.Regexp.Source + " -> " + rw.Regexp.Target
 			} else if rw.Transform != nil {
