@@ -94,24 +94,11 @@ var (
 	wrongType    = regexp.MustCompile(`Go struct field \w+\.([\w.\[\]]+) of type`)
 )
 
-// Validate checks a rendered set: the schema and ESO's rules (already in
-// set.Errors), then what spans objects: store references, store scope,
-// namespaces, KMS use, and writers of one Secret. root is the folder the
-// files are relative to, for line numbers.
-func Validate(root string, set *render.Set, opt Options) []Finding {
+// ObjectErrors are the set's per-object errors as findings, each with the
+// line of its field when the file has it.
+func ObjectErrors(root string, set *render.Set) []Finding {
 	var out []Finding
-	// A store that failed to decode is one finding; the ExternalSecrets
-	// that use it are counted on it, not reported one by one.
-	brokenStore := map[desired.StoreKey]int{} // index in out
-	storeUsers := map[desired.StoreKey]map[string]bool{}
 	for _, e := range set.Errors {
-		if e.Kind == render.KindSecretStore || e.Kind == render.KindClusterSecretStore {
-			k := desired.StoreKey{Kind: e.Kind, Namespace: e.Namespace, Name: e.Name}
-			if e.Kind == render.KindClusterSecretStore {
-				k.Namespace = ""
-			}
-			brokenStore[k] = len(out)
-		}
 		f := Finding{File: e.Source, Kind: e.Kind, Namespace: e.Namespace, Name: e.Name, Field: e.Field, Message: e.Err.Error()}
 		field := e.Field
 		if m := unknownField.FindStringSubmatch(f.Message); m != nil {
@@ -123,6 +110,28 @@ func Validate(root string, set *render.Set, opt Options) []Finding {
 			f.Line = locate(root, e.Source, e.Kind, e.Name, field)
 		}
 		out = append(out, f)
+	}
+	return out
+}
+
+// Validate checks a rendered set: the schema and ESO's rules (already in
+// set.Errors), then what spans objects: store references, store scope,
+// namespaces, KMS use, and writers of one Secret. root is the folder the
+// files are relative to, for line numbers.
+func Validate(root string, set *render.Set, opt Options) []Finding {
+	out := ObjectErrors(root, set)
+	// A store that failed to decode is one finding; the ExternalSecrets
+	// that use it are counted on it, not reported one by one.
+	brokenStore := map[desired.StoreKey]int{} // index in out
+	storeUsers := map[desired.StoreKey]map[string]bool{}
+	for i, f := range out {
+		if f.Kind == render.KindSecretStore || f.Kind == render.KindClusterSecretStore {
+			k := desired.StoreKey{Kind: f.Kind, Namespace: f.Namespace, Name: f.Name}
+			if f.Kind == render.KindClusterSecretStore {
+				k.Namespace = ""
+			}
+			brokenStore[k] = i
+		}
 	}
 	stores := desired.IndexStores(set)
 	allowed := map[string]bool{}

@@ -83,7 +83,7 @@ func renderCmd(args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return flagExit(err)
 	}
-	_, set, err := renderDir(argPath(fs), *defNS)
+	root, set, err := renderDir(argPath(fs), *defNS)
 	if err != nil {
 		fmt.Fprintf(stderr, "secretsync render: %v\n", err)
 		return exitUsage
@@ -112,8 +112,8 @@ func renderCmd(args []string, stdout, stderr io.Writer) int {
 		}
 		_, _ = stdout.Write(b)
 	}
-	for _, e := range set.Errors {
-		fmt.Fprintf(stderr, "error: %v\n", e)
+	for _, f := range review.ObjectErrors(root, set) {
+		fmt.Fprintf(stderr, "error: %v\n", f)
 	}
 	fmt.Fprintf(stderr, "%d ExternalSecrets, %d stores, %d other objects skipped, %d errors\n", len(set.ExternalSecrets), len(set.Stores), len(set.Skipped), len(set.Errors))
 	if len(set.Errors) > 0 {

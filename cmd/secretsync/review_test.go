@@ -141,7 +141,7 @@ func TestReviewCommandsCountWhatTheySkipAndRefuseTypos(t *testing.T) {
 		if got := renderCmd([]string{dir}, &out, &errOut); got != exitFindings {
 			t.Fatalf("exit %d\n%s", got, errOut.String())
 		}
-		if !strings.Contains(errOut.String(), "1 other objects skipped, 1 errors") {
+		if !strings.Contains(errOut.String(), "1 other objects skipped, 1 errors") || !strings.Contains(errOut.String(), "typo.yaml:1: ExternalSecret default/t") {
 			t.Fatalf("stderr:\n%s", errOut.String())
 		}
 	})
