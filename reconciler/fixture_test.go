@@ -24,7 +24,7 @@ import (
 	"github.com/secretsync/secretsync/internal/gittest"
 	"github.com/secretsync/secretsync/internal/stsserver"
 	"github.com/secretsync/secretsync/internal/testenv"
-	"github.com/secretsync/secretsync/providers/aws"
+	"github.com/secretsync/secretsync/providers"
 	"github.com/secretsync/secretsync/reconciler"
 )
 
@@ -38,7 +38,7 @@ type fixture struct {
 	sm       awstest.Backend
 	kmsURL   string
 	sts      *stsserver.Server
-	pf       *aws.Factory
+	pf       providers.Factory
 	checkout string
 	kube     kubernetes.Interface // counted
 	counter  *testenv.Counter
@@ -85,7 +85,7 @@ func newFixture(t *testing.T) *fixture {
 	}
 	stsServer, stsURL := awstest.StartSTS(t)
 	f.sts = stsServer
-	f.pf = aws.NewFactory(aws.Options{Endpoint: f.sm.URL, KMSEndpoint: f.kmsURL, STSEndpoint: stsURL, DefaultRegion: awstest.Region})
+	f.pf = awstest.Factory(f.sm.URL, f.kmsURL, stsURL)
 	f.rec = f.newReconciler()
 	t.Cleanup(f.checkNoValueLeaked)
 	return f

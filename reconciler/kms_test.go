@@ -1,14 +1,12 @@
 package reconciler_test
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/secretsync/secretsync/internal/awstest"
 	"github.com/secretsync/secretsync/providers"
-	"github.com/secretsync/secretsync/providers/aws"
 	"github.com/secretsync/secretsync/reconciler"
 )
 
@@ -17,11 +15,7 @@ func TestKMSCiphertextInGitDecryptsOnlyForItsTarget(t *testing.T) {
 	key := awstest.CreateKey(t, f.kmsURL)
 	const plain = "kms-db-password-seeded"
 	f.seeds = append(f.seeds, plain)
-	ct, err := aws.Encrypt(context.Background(), awstest.KMSClient(f.kmsURL), key,
-		providers.Target{Namespace: f.ns, Secret: "db", Key: "password"}, providers.NewValue([]byte(plain)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	ct := awstest.Encrypt(t, f.kmsURL, key, providers.Target{Namespace: f.ns, Secret: "db", Key: "password"}, plain)
 	store := fmt.Sprintf("apiVersion: external-secrets.io/v1\nkind: SecretStore\nmetadata: {name: kms, namespace: %s}\nspec: {provider: {aws: {service: KMS, region: us-east-1, kmsKeyId: %s}}}\n", f.ns, key)
 	es := func(name, secretKey string) string {
 		return fmt.Sprintf("apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: {name: %s, namespace: %s}\nspec:\n  secretStoreRef: {name: kms}\n  data:\n    - secretKey: %s\n      remoteRef: {key: %q}\n", name, f.ns, secretKey, ct)

@@ -1,24 +1,13 @@
 package reconciler_test
 
 import (
-	"context"
 	"fmt"
 	"testing"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 )
 
 func (f *fixture) seedTagged(name, value string, tags map[string]string) {
 	f.t.Helper()
-	in := &secretsmanager.CreateSecretInput{Name: aws.String(name), SecretString: aws.String(value)}
-	for k, v := range tags {
-		in.Tags = append(in.Tags, types.Tag{Key: aws.String(k), Value: aws.String(v)})
-	}
-	if _, err := f.sm.Client().CreateSecret(context.Background(), in); err != nil {
-		f.t.Fatal(err)
-	}
+	f.sm.CreateTagged(f.t, name, value, tags)
 	f.remember(value)
 }
 

@@ -10,10 +10,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/sivchari/kumo"
 
 	"github.com/secretsync/secretsync/internal/smserver"
 	"github.com/secretsync/secretsync/internal/stsserver"
+	"github.com/secretsync/secretsync/providers"
+	awsprovider "github.com/secretsync/secretsync/providers/aws"
 )
 
 // Region is the region every test client uses.
@@ -112,4 +115,22 @@ func StartSTS(t testing.TB) (*stsserver.Server, string) {
 	ts := httptest.NewServer(s)
 	t.Cleanup(ts.Close)
 	return s, ts.URL
+}
+
+// CreateTagged creates a secret with tags.
+func (b Backend) CreateTagged(t testing.TB, name, value string, tags map[string]string) {
+	t.Helper()
+	in := &secretsmanager.CreateSecretInput{Name: aws.String(name), SecretString: aws.String(value)}
+	for k, v := range tags {
+		in.Tags = append(in.Tags, smtypes.Tag{Key: aws.String(k), Value: aws.String(v)})
+	}
+	if _, err := b.Client().CreateSecret(context.Background(), in); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Factory is the AWS provider factory pointed at the test servers: the
+// reconciler's tests reach AWS only through providers.Factory.
+func Factory(smURL, kmsURL, stsURL string) providers.Factory {
+	return awsprovider.NewFactory(awsprovider.Options{Endpoint: smURL, KMSEndpoint: kmsURL, STSEndpoint: stsURL, DefaultRegion: Region})
 }

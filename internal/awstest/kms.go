@@ -13,6 +13,9 @@ import (
 	kmsconfig "github.com/nsmithuk/local-kms/src/config"
 	"github.com/nsmithuk/local-kms/src/data"
 	"github.com/sirupsen/logrus"
+
+	"github.com/secretsync/secretsync/providers"
+	awsprovider "github.com/secretsync/secretsync/providers/aws"
 )
 
 // StartKMS serves local-kms in-process on 127.0.0.1 and returns its URL.
@@ -43,4 +46,14 @@ func CreateKey(t testing.TB, url string) string {
 		t.Fatalf("create kms key: %v", err)
 	}
 	return aws.ToString(out.KeyMetadata.KeyId)
+}
+
+// Encrypt makes the ciphertext `secretsync encrypt` would, for target.
+func Encrypt(t testing.TB, url, keyID string, target providers.Target, plaintext string) string {
+	t.Helper()
+	ct, err := awsprovider.Encrypt(context.Background(), KMSClient(url), keyID, target, providers.NewValue([]byte(plaintext)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ct
 }
