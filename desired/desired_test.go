@@ -134,3 +134,42 @@ func TestConflicts(t *testing.T) {
 		})
 	}
 }
+
+func TestCompile(t *testing.T) {
+	aws := &render.SecretStore{}
+	aws.Kind, aws.Namespace, aws.Name = render.KindSecretStore, "apps", "aws"
+	aws.Spec.Provider.AWS = &render.AWSProvider{Service: "SecretsManager"}
+	set := &render.Set{
+		Stores: []*render.SecretStore{aws},
+		ExternalSecrets: []*render.ExternalSecret{
+			es("ok", "ok", "", "k"), es("one", "shared", "", "k"), es("two", "shared", "", "k"),
+		},
+		Errors: []*render.ObjectError{{Kind: render.KindSecretStore, Namespace: "apps", Name: "vault", Err: errors.New("provider vault is not supported")}},
+	}
+	for _, e := range set.ExternalSecrets {
+		e.Spec.SecretStoreRef.Name = "aws"
+	}
+	usesVault := es("vault-user", "v", "", "k")
+	usesVault.Spec.SecretStoreRef.Name = "vault"
+	elsewhere := es("far", "far", "", "k")
+	elsewhere.Namespace = "other"
+	elsewhere.Spec.SecretStoreRef.Name = "aws"
+	set.ExternalSecrets = append(set.ExternalSecrets, usesVault, elsewhere)
+
+	got := map[string][]string{}
+	for _, it := range desired.Compile(set, desired.Options{Namespaces: []string{"apps"}}) {
+		for _, p := range it.Problems {
+			got[it.ES.Name] = append(got[it.ES.Name], p.Error())
+		}
+	}
+	want := map[string][]string{
+		"one":        {"spec.target: secret apps/shared is written by 2 ExternalSecrets, and each writes it whole: apps/one (one.yaml), apps/two (two.yaml)"},
+		"two":        {"spec.target: secret apps/shared is written by 2 ExternalSecrets, and each writes it whole: apps/one (one.yaml), apps/two (two.yaml)"},
+		"vault-user": {"spec.data[0]: SecretStore/apps/vault is invalid; its own error says why"},
+		"far": {"metadata.namespace: namespace other is not one secretsync may write to (--namespaces apps)",
+			"spec.data[0]: SecretStore/other/aws is not in the rendered manifests"},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("problems (-want +got):\n%s", diff)
+	}
+}

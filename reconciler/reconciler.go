@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"iter"
 	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -306,43 +305,23 @@ func (r *Reconciler) yieldDesired(ctx context.Context, set *render.Set, revision
 		o.failed, o.err, o.class = true, err, errorClass(reason, err)
 	}
 
-	// Writers that would fight over one Secret are all refused.
-	conflicts := map[*render.ExternalSecret]error{}
-	for _, c := range desired.Conflicts(set) {
-		for _, es := range c.Writers {
-			if conflicts[es] == nil {
-				conflicts[es] = c
-			}
-		}
-	}
 	var fresh []*render.ExternalSecret
 	var reused []desiredSecret
-	nsLabels := r.namespaceLabels(ctx)
 	specs := map[*render.ExternalSecret]string{}
 	// Each ExternalSecret's references, worked out once for the pass.
 	refs := make(map[*render.ExternalSecret][]desired.Entry, len(set.ExternalSecrets))
-	for _, es := range set.ExternalSecrets {
+	for _, it := range desired.Compile(set, desired.Options{Namespaces: r.cfg.Namespaces, NamespaceLabels: r.namespaceLabels(ctx)}) {
+		es := it.ES
 		t := target(es)
-		if !r.namespaceAllowed(t.namespace) {
-			fail(es, ResolveFailed, fmt.Errorf("namespace %s is not one secretsync may write to (--namespaces %s)", t.namespace, strings.Join(r.cfg.Namespaces, ",")))
-			continue
-		}
-		if err := conflicts[es]; err != nil {
+		if len(it.Problems) > 0 {
+			var err error = it.Problems[0]
+			for _, p := range it.Problems[1:] {
+				err = fmt.Errorf("%w; %w", err, p)
+			}
 			fail(es, ResolveFailed, err)
 			continue
 		}
-		var missing error
-		refs[es] = desired.Entries(es, stores)
-		for _, e := range refs[es] {
-			if err := desired.StoreProblem(stores[e.Store], e.Store, es.Namespace, e.SecretKey == "", nsLabels); err != nil {
-				missing = fmt.Errorf("%s: %w", e.Field, err)
-				break
-			}
-		}
-		if missing != nil {
-			fail(es, ResolveFailed, missing)
-			continue
-		}
+		refs[es] = it.Entries
 		spec := specFingerprint(es, refs[es], stores)
 		specs[es] = spec
 		current := live[t]

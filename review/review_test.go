@@ -161,7 +161,7 @@ func TestValidateFindsEachProblemWithFileAndLine(t *testing.T) {
 		got = append(got, f.String())
 	}
 	want := []string{
-		"elsewhere.yaml:3: ExternalSecret other/far: metadata.namespace: namespace other is not one secretsync may write to",
+		"elsewhere.yaml:3: ExternalSecret other/far: metadata.namespace: namespace other is not one secretsync may write to (--namespaces team)",
 		"elsewhere.yaml:6: ExternalSecret other/far: spec.data[0]: SecretStore/other/aws is not in the rendered manifests",
 		"nostore.yaml:6: ExternalSecret team/nostore: spec.data[0]: SecretStore/team/missing is not in the rendered manifests",
 		"twins.yaml:6: ExternalSecret team/one: spec.target: secret team/shared is written by 2 ExternalSecrets, and each writes it whole: team/one (twins.yaml), team/two (twins.yaml)",

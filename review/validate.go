@@ -4,6 +4,7 @@
 package review
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"sort"
@@ -133,36 +134,23 @@ func Validate(root string, set *render.Set, opt Options) []Finding {
 			brokenStore[k] = i
 		}
 	}
-	stores := desired.IndexStores(set)
-	allowed := map[string]bool{}
-	for _, ns := range opt.Namespaces {
-		allowed[ns] = true
-	}
-	for _, es := range set.ExternalSecrets {
-		finding := func(field, format string, a ...any) {
-			out = append(out, Finding{File: es.Source, Line: locate(root, es.Source, es.Kind, es.Name, field),
-				Kind: render.KindExternalSecret, Namespace: es.Namespace, Name: es.Name, Field: field, Message: fmt.Sprintf(format, a...)})
-		}
-		if len(allowed) > 0 && !allowed[es.Namespace] {
-			finding("metadata.namespace", "namespace %s is not one secretsync may write to", es.Namespace)
-		}
-		reported := map[desired.StoreKey]bool{} // one finding per store an ExternalSecret cannot use
-		for _, e := range desired.Entries(es, stores) {
-			if _, broken := brokenStore[e.Store]; broken {
-				if storeUsers[e.Store] == nil {
-					storeUsers[e.Store] = map[string]bool{}
+	// What run refuses without AWS, decided once (desired.Compile). Writers
+	// of one Secret are reported once per Secret below, not per writer.
+	for _, it := range desired.Compile(set, desired.Options{Namespaces: opt.Namespaces}) {
+		es := it.ES
+		for _, p := range it.Problems {
+			var c desired.Conflict
+			switch {
+			case errors.As(p.Err, &c):
+			case p.BrokenStore != nil:
+				k := *p.BrokenStore
+				if storeUsers[k] == nil {
+					storeUsers[k] = map[string]bool{}
 				}
-				storeUsers[e.Store][es.Namespace+"/"+es.Name] = true
-				continue
-			}
-			if reported[e.Store] {
-				continue
-			}
-			// Offline: a namespaceSelector is given the benefit of the doubt
-			// and enforced at run time.
-			if err := desired.StoreProblem(stores[e.Store], e.Store, es.Namespace, e.SecretKey == "", nil); err != nil {
-				reported[e.Store] = true
-				finding(e.Field, "%v", err)
+				storeUsers[k][es.Namespace+"/"+es.Name] = true
+			default:
+				out = append(out, Finding{File: es.Source, Line: locate(root, es.Source, es.Kind, es.Name, p.Field),
+					Kind: render.KindExternalSecret, Namespace: es.Namespace, Name: es.Name, Field: p.Field, Message: p.Err.Error()})
 			}
 		}
 	}

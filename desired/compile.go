@@ -1,0 +1,103 @@
+package desired
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/secretsync/secretsync/render"
+)
+
+// Options are what Compile needs to know about where the manifests run.
+type Options struct {
+	// Namespaces secretsync may write to; empty allows all.
+	Namespaces []string
+	// NamespaceLabels reads namespace labels for store conditions; nil
+	// offline (review), where a namespaceSelector counts as a match.
+	NamespaceLabels NamespaceLabels
+}
+
+// Item is one ExternalSecret as run treats it: its references, and the
+// problems for which run refuses it without asking AWS.
+type Item struct {
+	ES       *render.ExternalSecret
+	Entries  []Entry
+	Problems []Problem
+}
+
+// Problem is one reason an ExternalSecret is refused.
+type Problem struct {
+	Field string // where in the manifest; empty for the object as a whole
+	Err   error
+	// BrokenStore, when set, is a store the rendered set holds only as an
+	// error: the problem is that store's, reported once on the store.
+	BrokenStore *StoreKey
+}
+
+func (p Problem) Error() string {
+	if p.Field == "" {
+		return p.Err.Error()
+	}
+	return p.Field + ": " + p.Err.Error()
+}
+
+// Compile decides, for every ExternalSecret of set, what run will do
+// without asking AWS: the namespaces it may write to, the stores each
+// entry names (present, decoded, allowed to serve it, KMS rules) and the
+// writers of one Secret. Both run and validate use it.
+func Compile(set *render.Set, opt Options) []Item {
+	stores := IndexStores(set)
+	broken := map[StoreKey]bool{}
+	for _, e := range set.Errors {
+		if e.Kind == render.KindSecretStore || e.Kind == render.KindClusterSecretStore {
+			k := StoreKey{Kind: e.Kind, Namespace: e.Namespace, Name: e.Name}
+			if e.Kind == render.KindClusterSecretStore {
+				k.Namespace = ""
+			}
+			broken[k] = true
+		}
+	}
+	conflicts := map[*render.ExternalSecret]Conflict{}
+	for _, c := range Conflicts(set) {
+		for _, es := range c.Writers {
+			if _, seen := conflicts[es]; !seen {
+				conflicts[es] = c
+			}
+		}
+	}
+	items := make([]Item, 0, len(set.ExternalSecrets))
+	for _, es := range set.ExternalSecrets {
+		it := Item{ES: es, Entries: Entries(es, stores)}
+		if len(opt.Namespaces) > 0 && !slices.Contains(opt.Namespaces, es.Namespace) {
+			it.Problems = append(it.Problems, Problem{Field: "metadata.namespace",
+				Err: fmt.Errorf("namespace %s is not one secretsync may write to (--namespaces %s)", es.Namespace, strings.Join(opt.Namespaces, ","))})
+		}
+		if c, ok := conflicts[es]; ok {
+			it.Problems = append(it.Problems, Problem{Field: "spec.target", Err: c})
+		}
+		type use struct {
+			store    StoreKey
+			dataFrom bool
+		}
+		seen := map[use]bool{} // one problem per store and kind of entry
+		for _, e := range it.Entries {
+			u := use{e.Store, e.SecretKey == ""}
+			if seen[u] {
+				continue
+			}
+			seen[u] = true
+			if broken[e.Store] {
+				k := e.Store
+				it.Problems = append(it.Problems, Problem{Field: e.Field, BrokenStore: &k,
+					Err: errors.New(k.String() + " is invalid; its own error says why")})
+				continue
+			}
+			if err := StoreProblem(stores[e.Store], e.Store, es.Namespace, e.SecretKey == "", opt.NamespaceLabels); err != nil {
+				it.Problems = append(it.Problems, Problem{Field: e.Field, Err: err})
+			}
+		}
+		items = append(items, it)
+	}
+	return items
+}
