@@ -9,6 +9,7 @@ import (
 	"io"
 	"slices"
 	"sort"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -20,6 +21,37 @@ import (
 // inventoryKey holds the inventory as gzipped JSON in the ConfigMap's
 // binaryData: 10,000 entries of plain JSON would pass the 1 MiB object limit.
 const inventoryKey = "inventory.json.gz"
+
+// summaryKey holds a plain-text summary of the inventory in the
+// ConfigMap's data, for kubectl: counts, and the failing ExternalSecrets
+// with their reasons.
+const summaryKey = "summary"
+
+// summaryFailuresShown bounds the failing ExternalSecrets the summary
+// lists; the full record stays in inventoryKey.
+const summaryFailuresShown = 50
+
+// summary is the readable part of the inventory: one line of counts, then
+// one line per failing ExternalSecret (the first summaryFailuresShown).
+func summary(inv Inventory) string {
+	var failing []Status
+	for _, st := range inv.Status {
+		if !st.Ready {
+			failing = append(failing, st)
+		}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "revision: %s\nsecrets: %d\nexternalSecrets: %d\nready: %d\nfailing: %d\n",
+		inv.Revision, len(inv.Entries), len(inv.Status), len(inv.Status)-len(failing), len(failing))
+	for i, st := range failing {
+		if i == summaryFailuresShown {
+			fmt.Fprintf(&b, "... and %d more; `secretsync status` lists each\n", len(failing)-i)
+			break
+		}
+		fmt.Fprintf(&b, "- %s (%s): %s: %s\n", st.ExternalSecret, st.Source, st.Reason, truncate(st.Message, 300))
+	}
+	return b.String()
+}
 
 // Inventory is what this instance has applied and may therefore prune.
 // It holds names and sources, never values or hashes.
@@ -124,6 +156,7 @@ func (r *Reconciler) saveInventory(ctx context.Context, old, inv Inventory) erro
 	}
 	cm := corev1ac.ConfigMap(r.inventoryName(), r.cfg.InventoryNamespace).
 		WithLabels(r.labels()).
+		WithData(map[string]string{summaryKey: summary(inv)}).
 		WithBinaryData(map[string][]byte{inventoryKey: raw})
 	_, err = r.kube.CoreV1().ConfigMaps(r.cfg.InventoryNamespace).Apply(ctx, cm, metav1.ApplyOptions{FieldManager: FieldManager, Force: true})
 	if err != nil {

@@ -196,3 +196,20 @@ func TestOneBrokenFolderDoesNotStopTheOthersRotations(t *testing.T) {
 		t.Fatalf("pruned %d, prune skipped %q", res.Pruned, res.PruneSkipped)
 	}
 }
+
+func TestTheInventoryHasAReadableSummary(t *testing.T) {
+	f := newFixture(t)
+	f.seed("sum/a", "value-sum-seeded")
+	f.commit(map[string]string{"store.yaml": f.store(), "a.yaml": f.es("a", "v=sum/a"), "b.yaml": f.es("b", "v=sum/missing")})
+	f.pass()
+	cm, err := env.Client.CoreV1().ConfigMaps(f.ns).Get(context.Background(), "secretsync-inventory-"+f.ns, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := cm.Data["summary"]
+	for _, want := range []string{"secrets: 1\n", "externalSecrets: 2\n", "ready: 1\n", "failing: 1\n", "- " + f.ns + "/b (b.yaml): NotFound: "} {
+		if !strings.Contains(got, want) {
+			t.Fatalf("summary lacks %q:\n%s", want, got)
+		}
+	}
+}
