@@ -17,8 +17,11 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"sort"
+	"strings"
+	"syscall"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -34,8 +37,9 @@ import (
 func main() {
 	bin := flag.String("secretsync", "bin/secretsync", "the secretsync binary to run")
 	example := flag.String("example", "examples/basic", "example repo to serve")
+	keep := flag.Bool("keep", false, "after the demo, keep the control plane, Git and AWS servers running until interrupted (make demo KEEP=1)")
 	flag.Parse()
-	if err := run(*bin, *example); err != nil {
+	if err := run(*bin, *example, *keep); err != nil {
 		fmt.Fprintln(os.Stderr, "demo failed:", err)
 		os.Exit(1)
 	}
@@ -49,7 +53,7 @@ func random() string {
 	return hex.EncodeToString(b)
 }
 
-func run(bin, example string) error {
+func run(bin, example string, keep bool) error {
 	ctx := context.Background()
 	work, err := os.MkdirTemp("", "secretsync-demo-")
 	if err != nil {
@@ -167,6 +171,17 @@ func run(bin, example string) error {
 		return errors.New("the unchanged username changed")
 	}
 	step("done: payments-api was pruned, database-credentials.password was updated, username unchanged")
+	if keep {
+		step("kept running until Ctrl-C; try, in another shell:")
+		fmt.Printf("    export KUBECONFIG=%s\n", kube.Kubeconfig)
+		fmt.Printf("    %s status --inventory-namespace secretsync\n", bin)
+		fmt.Printf("    %s explain demo/database-credentials %s\n", bin, repo.Dir)
+		fmt.Printf("    %s diff --inventory-namespace secretsync --aws-endpoint %s %s   # with AWS_ACCESS_KEY_ID=AKIDDEMO AWS_SECRET_ACCESS_KEY=demo\n", bin, smURL, repo.Dir)
+		fmt.Printf("    git clone http://demo:%s@%s/secrets   # the repo secretsync polls\n", gitPassword, strings.TrimPrefix(git.URL, "http://"))
+		sig := make(chan os.Signal, 1)
+		signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+		<-sig
+	}
 	return nil
 }
 
