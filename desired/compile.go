@@ -3,7 +3,6 @@ package desired
 import (
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/secretsync/secretsync/render"
@@ -50,12 +49,8 @@ func Compile(set *render.Set, opt Options) []Item {
 	stores := IndexStores(set)
 	broken := map[StoreKey]bool{}
 	for _, e := range set.Errors {
-		if e.Kind == render.KindSecretStore || e.Kind == render.KindClusterSecretStore {
-			k := StoreKey{Kind: e.Kind, Namespace: e.Namespace, Name: e.Name}
-			if e.Kind == render.KindClusterSecretStore {
-				k.Namespace = ""
-			}
-			broken[k] = true
+		if IsStoreKind(e.Kind) {
+			broken[StoreKeyOf(e.Kind, e.Namespace, e.Name)] = true
 		}
 	}
 	conflicts := map[*render.ExternalSecret]Conflict{}
@@ -69,7 +64,7 @@ func Compile(set *render.Set, opt Options) []Item {
 	items := make([]Item, 0, len(set.ExternalSecrets))
 	for _, es := range set.ExternalSecrets {
 		it := Item{ES: es, Entries: Entries(es, stores)}
-		if len(opt.Namespaces) > 0 && !slices.Contains(opt.Namespaces, es.Namespace) {
+		if !NamespaceAllowed(opt.Namespaces, es.Namespace) {
 			it.Problems = append(it.Problems, Problem{Field: "metadata.namespace",
 				Err: fmt.Errorf("namespace %s is not one secretsync may write to (--namespaces %s)", es.Namespace, strings.Join(opt.Namespaces, ","))})
 		}

@@ -2,6 +2,7 @@ package desired
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/secretsync/secretsync/providers"
 	"github.com/secretsync/secretsync/render"
@@ -18,20 +19,39 @@ func (k StoreKey) String() string {
 	return k.Kind + "/" + k.Namespace + "/" + k.Name
 }
 
+// StoreKeyOf is the key of a store object: a ClusterSecretStore's has no
+// namespace, whatever its manifest says.
+func StoreKeyOf(kind, namespace, name string) StoreKey {
+	if kind == render.KindClusterSecretStore {
+		namespace = ""
+	}
+	return StoreKey{Kind: kind, Namespace: namespace, Name: name}
+}
+
 // StoreOf names the store that serves an entry of es: src's storeRef, else
 // es's secretStoreRef.
 func StoreOf(es *render.ExternalSecret, src *render.SourceRef) StoreKey {
-	kind, ns, name := es.StoreRef(src)
-	return StoreKey{Kind: kind, Namespace: ns, Name: name}
+	return StoreKeyOf(es.StoreRef(src))
 }
 
 // IndexStores maps a set's stores by their key.
 func IndexStores(set *render.Set) map[StoreKey]*render.SecretStore {
 	out := make(map[StoreKey]*render.SecretStore, len(set.Stores))
 	for _, st := range set.Stores {
-		out[StoreKey{st.Kind, st.Namespace, st.Name}] = st
+		out[StoreKeyOf(st.Kind, st.Namespace, st.Name)] = st
 	}
 	return out
+}
+
+// IsStoreKind reports the kinds of store objects.
+func IsStoreKind(kind string) bool {
+	return kind == render.KindSecretStore || kind == render.KindClusterSecretStore
+}
+
+// NamespaceAllowed reports whether secretsync may write to ns, given the
+// namespaces it is limited to (none: all).
+func NamespaceAllowed(namespaces []string, ns string) bool {
+	return len(namespaces) == 0 || slices.Contains(namespaces, ns)
 }
 
 // Entry is one remote reference of an ExternalSecret: a data item

@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/secretsync/secretsync/desired"
 	"github.com/secretsync/secretsync/reconciler"
 	"github.com/secretsync/secretsync/render"
 	"github.com/secretsync/secretsync/review"
@@ -56,7 +57,7 @@ func TestValidateFlagsWhatRunRefuses(t *testing.T) {
 			}
 			for _, e := range res.Errors {
 				var oe *render.ObjectError
-				if errors.As(e, &oe) && oe.Name != "" && !isStoreKind(oe.Kind) {
+				if errors.As(e, &oe) && oe.Name != "" && !desired.IsStoreKind(oe.Kind) {
 					refused[oe.ID()] = true
 				}
 			}
@@ -67,7 +68,7 @@ func TestValidateFlagsWhatRunRefuses(t *testing.T) {
 			}
 			flagged := map[string]bool{}
 			for _, fd := range review.Validate(f.repo.Dir, set, review.Options{}) {
-				if fd.Name != "" && !isStoreKind(fd.Kind) {
+				if fd.Name != "" && !desired.IsStoreKind(fd.Kind) {
 					flagged[fd.Namespace+"/"+fd.Name] = true
 				}
 				for _, es := range fd.Stops {
@@ -88,10 +89,6 @@ func TestValidateFlagsWhatRunRefuses(t *testing.T) {
 			}
 		})
 	}
-}
-
-func isStoreKind(k string) bool {
-	return k == render.KindSecretStore || k == render.KindClusterSecretStore
 }
 
 func keys(m map[string]bool) []string {

@@ -444,15 +444,7 @@ func (r *Reconciler) remember(set *render.Set, want []desiredSecret, done map[ta
 }
 
 func (r *Reconciler) namespaceAllowed(ns string) bool {
-	if len(r.cfg.Namespaces) == 0 {
-		return true
-	}
-	for _, n := range r.cfg.Namespaces {
-		if n == ns {
-			return true
-		}
-	}
-	return false
+	return desired.NamespaceAllowed(r.cfg.Namespaces, ns)
 }
 
 func target(es *render.ExternalSecret) targetKey { return targetKey{es.Namespace, es.TargetName()} }

@@ -124,7 +124,16 @@ func (r *repoFS) ReadFile(p string) ([]byte, error) {
 		return append([]byte(nil), b...), nil
 	}
 	name := strings.TrimPrefix(clean(p), "/")
-	st, err := r.stat(p)
+	rp, err := r.real(p) // resolved and confined once; the open and the stat use it
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Open(rp)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
 	if err != nil {
 		return nil, err
 	}
@@ -137,12 +146,6 @@ func (r *repoFS) ReadFile(p string) ([]byte, error) {
 	if r.read.Add(st.Size()) > maxTotalBytes {
 		return nil, fmt.Errorf("reading %s: the render would read more than %d MiB of files", name, maxTotalBytes>>20)
 	}
-	rp, _ := r.real(p)
-	f, err := os.Open(rp)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
 	b, err := io.ReadAll(io.LimitReader(f, maxFileBytes+1))
 	if err != nil {
 		return nil, err

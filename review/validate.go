@@ -126,12 +126,8 @@ func Validate(root string, set *render.Set, opt Options) []Finding {
 	brokenStore := map[desired.StoreKey]int{} // index in out
 	storeUsers := map[desired.StoreKey]map[string]bool{}
 	for i, f := range out {
-		if f.Kind == render.KindSecretStore || f.Kind == render.KindClusterSecretStore {
-			k := desired.StoreKey{Kind: f.Kind, Namespace: f.Namespace, Name: f.Name}
-			if f.Kind == render.KindClusterSecretStore {
-				k.Namespace = ""
-			}
-			brokenStore[k] = i
+		if desired.IsStoreKind(f.Kind) {
+			brokenStore[desired.StoreKeyOf(f.Kind, f.Namespace, f.Name)] = i
 		}
 	}
 	// What run refuses without AWS, decided once (desired.Compile). Writers
