@@ -56,7 +56,7 @@ func summary(inv Inventory) string {
 // Inventory is what this instance has applied and may therefore prune.
 // It holds names and sources, never values or hashes.
 type Inventory struct {
-	// Revision is the revision of the pass that last changed the entries.
+	// Revision is the revision of the last pass that recorded the inventory.
 	Revision string  `json:"revision"`
 	Entries  []Entry `json:"entries"`
 	// Status has one row per ExternalSecret in the last rendered revision.
@@ -77,7 +77,10 @@ type targetKey struct{ namespace, name string }
 
 func (k targetKey) String() string { return k.namespace + "/" + k.name }
 
-func (r *Reconciler) inventoryName() string { return "secretsync-inventory-" + r.cfg.Instance }
+// InventoryName is the name of an instance's inventory ConfigMap.
+func InventoryName(instance string) string { return "secretsync-inventory-" + instance }
+
+func (r *Reconciler) inventoryName() string { return InventoryName(r.cfg.Instance) }
 
 func (r *Reconciler) inventoryRef() corev1.ObjectReference {
 	return corev1.ObjectReference{APIVersion: "v1", Kind: "ConfigMap", Namespace: r.cfg.InventoryNamespace, Name: r.inventoryName()}
@@ -142,12 +145,14 @@ func (r *Reconciler) labelledSecrets(ctx context.Context) ([]Entry, error) {
 	return out, nil
 }
 
-// saveInventory writes inv when its entries differ from old.
+// saveInventory writes inv when it differs from old.
 func (r *Reconciler) saveInventory(ctx context.Context, old, inv Inventory) error {
 	sort.Slice(inv.Entries, func(i, j int) bool {
 		return inv.Entries[i].key().String() < inv.Entries[j].key().String()
 	})
-	if slices.Equal(old.Entries, inv.Entries) && sameJSON(old.Status, inv.Status) {
+	// A new revision is written even when nothing else changed, so that
+	// `status --wait --revision` sees that it was handled.
+	if old.Revision == inv.Revision && slices.Equal(old.Entries, inv.Entries) && sameJSON(old.Status, inv.Status) {
 		return nil
 	}
 	raw, err := encodeInventory(inv)

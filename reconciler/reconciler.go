@@ -37,6 +37,24 @@ const (
 	AnnotationDataHash       = "secretsync.io/data-hash"
 )
 
+// Annotations on the inventory ConfigMap through which the CLI controls a
+// running instance (reconcile, suspend, resume), as Flux's
+// reconcile.fluxcd.io/requestedAt does.
+const (
+	// AnnotationReconcileRequested asks the leader for a pass; its value is
+	// the request's id (a timestamp).
+	AnnotationReconcileRequested = "secretsync.io/reconcile-requested-at"
+	// AnnotationReconcileRefresh, "true" beside a request, makes its pass
+	// fetch every value again.
+	AnnotationReconcileRefresh = "secretsync.io/reconcile-refresh"
+	// AnnotationReconcileHandled is the id of the last request handled, and
+	// AnnotationReconcileResult the outcome of its pass, one line.
+	AnnotationReconcileHandled = "secretsync.io/reconcile-handled-at"
+	AnnotationReconcileResult  = "secretsync.io/reconcile-result"
+	// AnnotationSuspended "true" stops applying and pruning; polling goes on.
+	AnnotationSuspended = "secretsync.io/suspended"
+)
+
 // Source is where revisions come from; *gitsource.Source is one.
 type Source interface {
 	Fetch(ctx context.Context) (gitsource.Snapshot, error)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"github.com/spf13/cobra"
 
 	"github.com/secretsync/secretsync/gitsource"
 	"github.com/secretsync/secretsync/providers/aws"
@@ -25,82 +25,109 @@ func (l localSource) Fetch(context.Context) (gitsource.Snapshot, error) {
 	return gitsource.Snapshot{Revision: "working tree", Dir: l.root}, nil
 }
 
-// diffCmd is `secretsync diff [PATH]`: against the live cluster, which
-// Secrets the next pass would create, change (keys compared by value,
-// reported by name) or prune. It resolves values from AWS to compare them,
-// prints none, and writes nothing. It exits as kubectl diff does: 0 when
-// nothing would change, 1 when something would, 2 on an error.
-func diffCmd(args []string, stdout, stderr io.Writer) int {
-	fs, defNS, namespaces := reviewFlags("diff", stderr)
-	instance := fs.String("instance", env("SECRETSYNC_INSTANCE", "secretsync"), "instance name")
-	invNS := fs.String("inventory-namespace", env("SECRETSYNC_NAMESPACE", defaultNamespace()), "namespace of the inventory ConfigMap")
-	kubeconfig := fs.String("kubeconfig", env("KUBECONFIG", ""), "kubeconfig file")
-	region := fs.String("aws-region", env("SECRETSYNC_AWS_REGION", env("AWS_REGION", "")), "region for stores that name none")
-	endpoint := fs.String("aws-endpoint", env("SECRETSYNC_AWS_ENDPOINT", ""), "Secrets Manager endpoint URL")
-	kmsEndpoint := fs.String("kms-endpoint", env("SECRETSYNC_KMS_ENDPOINT", ""), "KMS endpoint URL")
-	output := fs.String("o", "text", "text or json")
-	if err := fs.Parse(args); err != nil {
-		return flagExit(err)
+func newDiffCmd(s streams, cluster *clusterFlags) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "diff [PATH]",
+		Short: "Show the Secrets the next pass would create, change (by key) or prune",
+		Long: `Compare PATH (default ".", as it is on disk) with the live cluster, as the
+next pass of the running instance would: which Secrets it would create, which
+keys it would add, change or remove, and which Secrets it would prune. Values
+are resolved from AWS to compare them and are never printed; nothing is
+written.
+
+-n narrows the output to one namespace; the comparison is always of the whole
+PATH, as a pass makes it.
+
+Exit codes, as kubectl diff: 0 no change, 1 changes, 2 an error (the list may
+then be incomplete).`,
+		Example: `  secretsync diff secrets/
+  secretsync diff secrets/ -n payments -o json`,
+		Args: cobra.MaximumNArgs(1),
 	}
-	root, rel, err := reviewRoot(argPath(fs))
-	if err != nil {
-		fmt.Fprintf(stderr, "secretsync diff: %v\n", err)
-		return exitUsage
-	}
-	kube, err := kubeClient(*kubeconfig)
-	if err != nil {
-		fmt.Fprintf(stderr, "secretsync diff: %v\n", err)
-		return exitUsage
-	}
-	rec, err := reconciler.New(reconciler.Config{Instance: *instance, InventoryNamespace: *invNS, Path: rel,
-		Namespaces: splitList(*namespaces), Render: render.Options{DefaultNamespace: *defNS}},
-		localSource{root}, kube, aws.NewFactory(aws.Options{Endpoint: *endpoint, KMSEndpoint: *kmsEndpoint, DefaultRegion: *region}), zerolog.Nop())
-	if err != nil {
-		fmt.Fprintf(stderr, "secretsync diff: %v\n", err)
-		return exitUsage
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	diffs, res := rec.Diff(ctx)
-	if *output == "json" {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(map[string]any{"secrets": diffs, "errors": errorStrings(res.Errors)})
-	} else {
-		for _, d := range diffs {
-			line := fmt.Sprintf("%-7s %s/%s", d.Action, d.Namespace, d.Name)
-			for _, part := range []struct {
-				label string
-				keys  []string
-			}{{"+", d.Added}, {"~", d.Changed}, {"-", d.Removed}} {
-				for _, k := range part.keys {
-					line += " " + part.label + k
-				}
+	rf := addReviewFlags(cmd, true)
+	inst := addInstanceFlags(cmd)
+	nsf := addNamespaceFlags(cmd, "Secrets")
+	region := cmd.Flags().String("aws-region", env("SECRETSYNC_AWS_REGION", env("AWS_REGION", "")), "region for stores that name none [SECRETSYNC_AWS_REGION, else AWS_REGION]")
+	endpoint := cmd.Flags().String("aws-endpoint", env("SECRETSYNC_AWS_ENDPOINT", ""), "Secrets Manager endpoint URL [SECRETSYNC_AWS_ENDPOINT]")
+	kmsEndpoint := cmd.Flags().String("kms-endpoint", env("SECRETSYNC_KMS_ENDPOINT", ""), "KMS endpoint URL [SECRETSYNC_KMS_ENDPOINT]")
+	output := addOutput(cmd, "table", "json", "yaml")
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		root, rel, err := reviewRoot(pathArg(args))
+		if err != nil {
+			return fail(exitUsage, "%v", err)
+		}
+		kube, err := cluster.client()
+		if err != nil {
+			return fail(exitUsage, "%v", err)
+		}
+		rec, err := reconciler.New(reconciler.Config{Instance: inst.instance, InventoryNamespace: inst.namespace, Path: rel,
+			Namespaces: splitList(rf.namespaces), Render: render.Options{DefaultNamespace: rf.defaultNamespace}},
+			localSource{root}, kube, aws.NewFactory(aws.Options{Endpoint: *endpoint, KMSEndpoint: *kmsEndpoint, DefaultRegion: *region}), zerolog.Nop())
+		if err != nil {
+			return fail(exitUsage, "%v", err)
+		}
+		ctx, cancel := context.WithTimeout(cmd.Context(), 5*time.Minute)
+		defer cancel()
+		all, res := rec.Diff(ctx)
+		namespace := nsf.scope("")
+		diffs := []reconciler.SecretDiff{}
+		for _, d := range all {
+			if namespace == "" || d.Namespace == namespace {
+				diffs = append(diffs, d)
 			}
-			if d.Other {
-				line += " (metadata)"
+		}
+		if output.value != "table" {
+			if err := writeData(s.out, output.value, map[string]any{"secrets": diffs, "errors": errorStrings(res.Errors)}); err != nil {
+				return fail(exitUsage, "%v", err)
 			}
-			for _, k := range slices.Sorted(maps.Keys(d.TakenFrom)) {
-				line += fmt.Sprintf(" (%s is held by field manager %s: overwritten)", k, d.TakenFrom[k])
-			}
-			fmt.Fprintln(stdout, line)
+		} else {
+			writeDiffTable(s.out, diffs)
 		}
 		for _, e := range res.Errors {
-			fmt.Fprintf(stderr, "error: %v\n", e)
+			fmt.Fprintf(s.err, "error: %v\n", e)
 		}
-		if len(res.Errors) == 0 {
-			fmt.Fprintf(stdout, "%d Secrets would change\n", len(diffs))
+		// As kubectl diff: 0 no change, 1 changes, above 1 an error (and then
+		// the list may be incomplete).
+		switch {
+		case len(res.Errors) > 0:
+			return exit(exitUsage)
+		case len(diffs) > 0:
+			fmt.Fprintf(s.err, "%s would change\n", plural(len(diffs), "Secret"))
+			return exit(exitFindings)
 		}
+		fmt.Fprintln(s.err, "no Secret would change")
+		return nil
 	}
-	// As kubectl diff: 0 no change, 1 changes, above 1 an error (and then
-	// the list may be incomplete).
-	switch {
-	case len(res.Errors) > 0:
-		return exitUsage
-	case len(diffs) > 0:
-		return exitFindings
+	return cmd
+}
+
+func writeDiffTable(w io.Writer, diffs []reconciler.SecretDiff) {
+	for _, d := range diffs {
+		line := fmt.Sprintf("%-7s %s/%s", d.Action, d.Namespace, d.Name)
+		for _, part := range []struct {
+			label string
+			keys  []string
+		}{{"+", d.Added}, {"~", d.Changed}, {"-", d.Removed}} {
+			for _, k := range part.keys {
+				line += " " + part.label + k
+			}
+		}
+		if d.Other {
+			line += " (metadata)"
+		}
+		for _, k := range slices.Sorted(maps.Keys(d.TakenFrom)) {
+			line += fmt.Sprintf(" (%s is held by field manager %s: overwritten)", k, d.TakenFrom[k])
+		}
+		fmt.Fprintln(w, line)
 	}
-	return exitClean
+}
+
+// plural is "1 Secret", "2 Secrets".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 func errorStrings(errs []error) []string {

@@ -18,7 +18,7 @@ func TestEncryptReadsStdinAndBindsTheTarget(t *testing.T) {
 	const value = "encrypt-cmd-seeded"
 	var out, errOut bytes.Buffer
 	args := []string{"--kms-key", key, "--namespace", "ns", "--secret", "db", "--secret-key", "pw", "--kms-endpoint", url, "--aws-region", awstest.Region}
-	if code := encryptCmd(args, strings.NewReader(value+"\n"), &out, &errOut); code != 0 {
+	if code := cliIn("encrypt", args, strings.NewReader(value+"\n"), &out, &errOut); code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut.String())
 	}
 	if strings.Contains(out.String()+errOut.String(), value) {
@@ -35,7 +35,7 @@ func TestEncryptReadsStdinAndBindsTheTarget(t *testing.T) {
 	}
 
 	t.Run("a value given as an argument is refused", func(t *testing.T) {
-		if code := encryptCmd(append(args, value), strings.NewReader(""), &out, &errOut); code != 2 {
+		if code := cliIn("encrypt", append(args, value), strings.NewReader(""), &out, &errOut); code != 2 {
 			t.Fatalf("exit %d", code)
 		}
 	})

@@ -28,6 +28,8 @@ type metrics struct {
 	awsCalls      *prometheus.CounterVec
 	awsCost       prometheus.Counter
 	secretChanges *prometheus.CounterVec
+	pruneRefused  prometheus.Gauge
+	suspended     prometheus.Gauge
 
 	mu      sync.Mutex
 	lastRev string
@@ -56,9 +58,13 @@ func newMetrics() *metrics {
 			Name: "secretsync_aws_cost_usd_total", Help: "Estimated cost of the AWS API calls, at USD 0.05 per 10,000."}),
 		secretChanges: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "secretsync_secret_changes_total", Help: "Secrets written or deleted, by action."}, []string{"action"}),
+		pruneRefused: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "secretsync_prune_refused_secrets", Help: "Secrets the last pass would have pruned but a guard (budget, empty render) refused; 0 when it pruned or had nothing to prune."}),
+		suspended: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "secretsync_suspended", Help: "1 while the instance is suspended (secretsync suspend), else 0."}),
 	}
 	m.registry.MustRegister(m.passDuration, m.lastSuccess, m.revision, m.managed, m.failures, m.passes,
-		m.awsCalls, m.awsCost, m.secretChanges, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		m.awsCalls, m.awsCost, m.secretChanges, m.pruneRefused, m.suspended, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
@@ -96,6 +102,17 @@ func (m *metrics) record(res reconciler.Result) {
 	m.awsCost.Add(float64(calls) * aws.PricePer10k / 10000)
 	m.secretChanges.WithLabelValues("applied").Add(float64(res.Applied))
 	m.secretChanges.WithLabelValues("pruned").Add(float64(res.Pruned))
+	if res.Stage != reconciler.StageSkipped {
+		m.pruneRefused.Set(float64(len(res.PruneRefused)))
+	}
+}
+
+func (m *metrics) setSuspended(on bool) {
+	v := 0.0
+	if on {
+		v = 1
+	}
+	m.suspended.Set(v)
 }
 
 func (m *metrics) handler() http.Handler {

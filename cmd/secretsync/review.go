@@ -4,18 +4,18 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
-	"github.com/mattn/go-isatty"
+	"github.com/spf13/cobra"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/yaml"
 
 	"github.com/secretsync/secretsync/gitsource"
 	"github.com/secretsync/secretsync/providers/aws"
@@ -24,19 +24,19 @@ import (
 	"github.com/secretsync/secretsync/review"
 )
 
-// Exit codes of validate and plan.
-const (
-	exitClean    = 0
-	exitFindings = 1
-	exitUsage    = 2
-)
+// reviewFlags are the settings review commands share with `run`, so that
+// they judge a folder as the reconciler would.
+type reviewFlags struct {
+	defaultNamespace, namespaces string
+}
 
-func reviewFlags(name string, stderr io.Writer) (*flag.FlagSet, *string, *string) {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	defNS := fs.String("default-namespace", env("SECRETSYNC_DEFAULT_NAMESPACE", "default"), "namespace for manifests that name none")
-	namespaces := fs.String("namespaces", env("SECRETSYNC_NAMESPACES", ""), "comma-separated namespaces secretsync may write to; empty allows all")
-	return fs, defNS, namespaces
+func addReviewFlags(cmd *cobra.Command, withNamespaces bool) *reviewFlags {
+	f := &reviewFlags{}
+	cmd.Flags().StringVar(&f.defaultNamespace, "default-namespace", env("SECRETSYNC_DEFAULT_NAMESPACE", "default"), "namespace for manifests that name none [SECRETSYNC_DEFAULT_NAMESPACE]")
+	if withNamespaces {
+		cmd.Flags().StringVar(&f.namespaces, "namespaces", env("SECRETSYNC_NAMESPACES", ""), "comma-separated namespaces secretsync may write to; empty allows all [SECRETSYNC_NAMESPACES]")
+	}
+	return f
 }
 
 // renderDir renders path (a folder on disk) the way the reconciler does,
@@ -69,68 +69,78 @@ func reviewRoot(path string) (root, rel string, err error) {
 	return root, rel, err
 }
 
-func argPath(fs *flag.FlagSet) string {
-	if fs.NArg() > 0 {
-		return fs.Arg(0)
+func newRenderCmd(s streams) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "render [PATH]",
+		Short: "Print the ExternalSecrets and stores a folder renders to, after kustomize",
+		Long: `Render PATH as the reconciler does (kustomize when it holds a
+kustomization.yaml, else every YAML file below it) and print the decoded
+ExternalSecrets, SecretStores and ClusterSecretStores. Each object carries a
+config.kubernetes.io/origin annotation naming its file. Other kinds are
+skipped and counted; errors are printed to stderr with file and line.`,
+		Example: `  secretsync render examples/basic
+  secretsync render overlays/production -o json | jq '.items[].metadata.name'`,
+		Args: cobra.MaximumNArgs(1),
 	}
-	return "."
-}
-
-// renderCmd is `secretsync render PATH`: the decoded objects after
-// kustomize, as YAML.
-func renderCmd(args []string, stdout, stderr io.Writer) int {
-	fs, defNS, _ := reviewFlags("render", stderr)
-	if err := fs.Parse(args); err != nil {
-		return flagExit(err)
-	}
-	root, set, err := renderDir(argPath(fs), *defNS)
-	if err != nil {
-		fmt.Fprintf(stderr, "secretsync render: %v\n", err)
-		return exitUsage
-	}
-	// Each object keeps its file, in the annotation kustomize's
-	// buildMetadata: [originAnnotations] writes.
-	type sourced struct {
-		obj    any
-		source string
-	}
-	var objs []sourced
-	for _, st := range set.Stores {
-		objs = append(objs, sourced{st, st.Source})
-	}
-	for _, es := range set.ExternalSecrets {
-		objs = append(objs, sourced{es, es.Source})
-	}
-	for i, o := range objs {
-		b, err := withOrigin(o.obj, o.source)
+	rf := addReviewFlags(cmd, false)
+	output := addOutput(cmd, "yaml", "json")
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		root, set, err := renderDir(pathArg(args), rf.defaultNamespace)
 		if err != nil {
-			fmt.Fprintf(stderr, "secretsync render: %v\n", err)
-			return exitUsage
+			return fail(exitUsage, "%v", err)
 		}
-		if i > 0 {
-			fmt.Fprintln(stdout, "---")
+		var objs []map[string]any
+		for _, st := range set.Stores {
+			o, err := withOrigin(st, st.Source)
+			if err != nil {
+				return fail(exitUsage, "%v", err)
+			}
+			objs = append(objs, o)
 		}
-		_, _ = stdout.Write(b)
+		for _, es := range set.ExternalSecrets {
+			o, err := withOrigin(es, es.Source)
+			if err != nil {
+				return fail(exitUsage, "%v", err)
+			}
+			objs = append(objs, o)
+		}
+		if output.value == "json" {
+			// As kubectl prints several objects: one List.
+			err = writeData(s.out, "json", map[string]any{"apiVersion": "v1", "kind": "List", "items": append([]map[string]any{}, objs...)})
+		} else {
+			for i, o := range objs {
+				if i > 0 {
+					fmt.Fprintln(s.out, "---")
+				}
+				if err = writeData(s.out, "yaml", o); err != nil {
+					break
+				}
+			}
+		}
+		if err != nil {
+			return fail(exitUsage, "%v", err)
+		}
+		for _, f := range review.ObjectErrors(root, set) {
+			fmt.Fprintf(s.err, "error: %v\n", f)
+		}
+		fmt.Fprintf(s.err, "%d ExternalSecrets, %d stores, %d other objects skipped, %d errors\n", len(set.ExternalSecrets), len(set.Stores), len(set.Skipped), len(set.Errors))
+		if len(set.Errors) > 0 {
+			return exit(exitFindings)
+		}
+		return nil
 	}
-	for _, f := range review.ObjectErrors(root, set) {
-		fmt.Fprintf(stderr, "error: %v\n", f)
-	}
-	fmt.Fprintf(stderr, "%d ExternalSecrets, %d stores, %d other objects skipped, %d errors\n", len(set.ExternalSecrets), len(set.Stores), len(set.Skipped), len(set.Errors))
-	if len(set.Errors) > 0 {
-		return exitFindings
-	}
-	return exitClean
+	return cmd
 }
 
-// withOrigin marshals obj as YAML with a config.kubernetes.io/origin
+// withOrigin is obj as a map with a config.kubernetes.io/origin
 // annotation naming its file; obj itself is not changed.
-func withOrigin(obj any, source string) ([]byte, error) {
-	b, err := yaml.Marshal(obj)
+func withOrigin(obj any, source string) (map[string]any, error) {
+	b, err := json.Marshal(obj)
 	if err != nil {
 		return nil, err
 	}
 	var m map[string]any
-	if err := yaml.Unmarshal(b, &m); err != nil {
+	if err := json.Unmarshal(b, &m); err != nil {
 		return nil, err
 	}
 	meta, _ := m["metadata"].(map[string]any)
@@ -144,51 +154,61 @@ func withOrigin(obj any, source string) ([]byte, error) {
 		meta["annotations"] = annos
 	}
 	annos["config.kubernetes.io/origin"] = "path: " + source + "\n"
-	return yaml.Marshal(m)
+	return m, nil
 }
 
-// validateCmd is `secretsync validate [PATH]`.
-func validateCmd(args []string, stdout, stderr io.Writer) int {
-	fs, defNS, namespaces := reviewFlags("validate", stderr)
-	output := fs.String("o", "text", "output: text or json")
-	base := fs.String("base", "", "a git revision to compare with: each finding is marked new or existing, and only new ones fail")
-	if err := fs.Parse(args); err != nil {
-		return flagExit(err)
+func newValidateCmd(s streams) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "validate [PATH]",
+		Short: "Check manifests offline: schema, ESO rules, stores, namespaces, writers",
+		Long: `Render PATH (default ".") as the reconciler does and report everything
+that would keep an ExternalSecret from being applied, without a cluster or AWS:
+schema and field errors at their line, ESO's rules, stores that are missing or
+do not serve the namespace, namespaces outside --namespaces, and Secrets with
+more than one writer.
+
+With --base, each finding is marked new or existing against that revision and
+only new ones fail, so a pull request is not blocked by what main already has.
+
+Exit codes: 0 clean, 1 findings, 2 the folder could not be read.`,
+		Example: `  secretsync validate examples/basic
+  secretsync validate secrets/ --namespaces team-a,team-b
+  secretsync validate secrets/ --base origin/main -o github`,
+		Args: cobra.MaximumNArgs(1),
 	}
-	root, set, err := renderDir(argPath(fs), *defNS)
-	if err != nil {
-		fmt.Fprintf(stderr, "secretsync validate: %v\n", err)
-		return exitUsage
-	}
-	opt := review.Options{Namespaces: splitList(*namespaces)}
-	findings := review.Validate(root, set, opt)
-	failing := len(findings)
-	if *base != "" {
-		baseFindings, err := validateAt(root, argPath(fs), *base, *defNS, opt)
+	rf := addReviewFlags(cmd, true)
+	output := addOutput(cmd, "table", "json", "yaml", "markdown", "github")
+	base := cmd.Flags().String("base", "", "a git revision to compare with: each finding is marked new or existing, and only new ones fail")
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		path := pathArg(args)
+		root, set, err := renderDir(path, rf.defaultNamespace)
 		if err != nil {
-			fmt.Fprintf(stderr, "secretsync validate: base %s: %v\n", *base, err)
-			return exitUsage
+			return fail(exitUsage, "%v", err)
 		}
-		failing = review.MarkNew(findings, baseFindings)
-	}
-	if *output == "json" {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(map[string]any{"findings": nonNil(findings)})
-	} else {
-		for _, f := range findings {
-			fmt.Fprintln(stdout, f)
-		}
-		fmt.Fprintf(stdout, "%d ExternalSecrets, %d stores, %d other objects skipped, %d findings", len(set.ExternalSecrets), len(set.Stores), len(set.Skipped), len(findings))
+		opt := review.Options{Namespaces: splitList(rf.namespaces)}
+		findings := review.Validate(root, set, opt)
+		failing := len(findings)
 		if *base != "" {
-			fmt.Fprintf(stdout, " (%d new since %s)", failing, *base)
+			baseFindings, err := validateAt(root, path, *base, rf.defaultNamespace, opt)
+			if err != nil {
+				return fail(exitUsage, "base %s: %v", *base, err)
+			}
+			failing = review.MarkNew(findings, baseFindings)
 		}
-		fmt.Fprintln(stdout)
+		if err := writeFindings(s.out, output.value, findings); err != nil {
+			return fail(exitUsage, "%v", err)
+		}
+		summary := fmt.Sprintf("%d ExternalSecrets, %d stores, %d other objects skipped, %d findings", len(set.ExternalSecrets), len(set.Stores), len(set.Skipped), len(findings))
+		if *base != "" {
+			summary += fmt.Sprintf(" (%d new since %s)", failing, *base)
+		}
+		fmt.Fprintln(s.err, summary)
+		if failing > 0 {
+			return exit(exitFindings)
+		}
+		return nil
 	}
-	if failing > 0 {
-		return exitFindings
-	}
-	return exitClean
+	return cmd
 }
 
 // validateAt validates path as it is at revision rev of the checkout at
@@ -216,37 +236,80 @@ func validateAt(root, path, rev, defNS string, opt review.Options) ([]review.Fin
 	return review.Validate(dir, set, opt), nil
 }
 
-func nonNil(f []review.Finding) []review.Finding {
-	if f == nil {
-		return []review.Finding{}
+func newPlanCmd(s streams) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "plan [PATH] --base REF",
+		Short: "Show every Secret mapping a change creates, changes or deletes; never values",
+		Long: `Render PATH at --base and at --head (default: the working tree) and show,
+for each Secret the change touches, which keys it gains, loses or maps to
+another remote reference, with the file and ExternalSecret behind it. The plan
+also carries validate's findings for the head. It reads no values: with
+--check-remote it confirms that each referenced remote secret exists
+(DescribeSecret; GetSecretValue only where a property must be checked).
+
+-o markdown is a pull-request comment; -o github prints the findings as
+workflow commands that GitHub shows on the diff.
+
+Exit codes: 0 clean, 1 findings, 2 the plan could not be made.`,
+		Example: `  secretsync plan secrets/ --base origin/main
+  secretsync plan secrets/ --base origin/main --head HEAD -o markdown > plan.md
+  secretsync plan secrets/ --base origin/main --check-remote --aws-region eu-west-1`,
+		Args: cobra.MaximumNArgs(1),
 	}
-	return f
+	rf := addReviewFlags(cmd, true)
+	output := addOutput(cmd, "table", "json", "yaml", "markdown", "github")
+	// --format was plan's name for -o before every command had -o.
+	cmd.Flags().Var(output, "format", "")
+	_ = cmd.Flags().MarkDeprecated("format", "use -o/--output")
+	base := cmd.Flags().String("base", "", "the revision to compare with, like origin/main (required)")
+	head := cmd.Flags().String("head", "", "the revision under review; empty: the working tree")
+	check := cmd.Flags().Bool("check-remote", false, "confirm every referenced remote secret and property exists (DescribeSecret; GetSecretValue only for properties); needs AWS credentials")
+	region := cmd.Flags().String("aws-region", env("SECRETSYNC_AWS_REGION", env("AWS_REGION", "")), "region for stores that name none (with --check-remote) [SECRETSYNC_AWS_REGION, else AWS_REGION]")
+	endpoint := cmd.Flags().String("aws-endpoint", env("SECRETSYNC_AWS_ENDPOINT", ""), "Secrets Manager endpoint URL (with --check-remote) [SECRETSYNC_AWS_ENDPOINT]")
+	_ = cmd.MarkFlagRequired("base")
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		p, err := makePlan(pathArg(args), *base, *head, rf)
+		if err != nil {
+			return fail(exitUsage, "%v", err)
+		}
+		if *check {
+			ctx, cancel := context.WithTimeout(cmd.Context(), 5*time.Minute)
+			defer cancel()
+			p.plan.Findings = append(p.plan.Findings, checkRemote(ctx, p.head, aws.NewFactory(aws.Options{Endpoint: *endpoint, DefaultRegion: *region}))...)
+		}
+		switch output.value {
+		case "markdown":
+			err = review.WriteMarkdown(s.out, p.plan)
+		case "json", "yaml":
+			err = writeData(s.out, output.value, p.plan)
+		case "github":
+			err = writeFindings(s.out, "github", p.plan.Findings)
+			fmt.Fprintf(s.out, "::notice title=secretsync plan::%d to create, %d to change, %d to delete\n", p.plan.Summary.Create, p.plan.Summary.Change, p.plan.Summary.Delete)
+		default:
+			err = review.WriteTable(s.out, p.plan, colorOn(s.out))
+		}
+		if err != nil {
+			return fail(exitUsage, "%v", err)
+		}
+		if len(p.plan.Findings) > 0 {
+			return exit(exitFindings)
+		}
+		return nil
+	}
+	return cmd
 }
 
-// planCmd is `secretsync plan --base REF [--head REF] [PATH]`.
-func planCmd(args []string, stdout, stderr io.Writer) int {
-	fs, defNS, namespaces := reviewFlags("plan", stderr)
-	base := fs.String("base", "", "the revision to compare with, like origin/main (required)")
-	head := fs.String("head", "", "the revision under review; empty: the working tree")
-	format := fs.String("format", "table", "table, markdown or json")
-	check := fs.Bool("check-remote", false, "confirm every referenced remote secret and property exists (DescribeSecret; GetSecretValue only for properties); needs AWS credentials")
-	region := fs.String("aws-region", env("SECRETSYNC_AWS_REGION", env("AWS_REGION", "")), "region for stores that name none (with --check-remote)")
-	endpoint := fs.String("aws-endpoint", env("SECRETSYNC_AWS_ENDPOINT", ""), "Secrets Manager endpoint URL (with --check-remote)")
-	if err := fs.Parse(args); err != nil {
-		return flagExit(err)
-	}
-	switch {
-	case *base == "":
-		fmt.Fprintln(stderr, "secretsync plan: --base is required: the revision to compare with, e.g. --base origin/main")
-		return exitUsage
-	case *format != "table" && *format != "markdown" && *format != "json":
-		fmt.Fprintf(stderr, "secretsync plan: --format %q is not table, markdown or json\n", *format)
-		return exitUsage
-	}
-	abs, err := filepath.Abs(argPath(fs))
+type plan struct {
+	plan review.Plan
+	head *render.Set
+}
+
+// makePlan renders path at base and at head (the working tree when head is
+// empty) and compares them.
+func makePlan(path, base, head string, rf *reviewFlags) (*plan, error) {
+	abs, err := filepath.Abs(path)
 	if err != nil {
-		fmt.Fprintf(stderr, "secretsync plan: %v\n", err)
-		return exitUsage
+		return nil, err
 	}
 	// The path may be new in the change, or deleted by it: the repo is
 	// found from its nearest folder that exists.
@@ -259,11 +322,10 @@ func planCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	root, err := gitsource.Root(existing)
 	if err != nil {
-		fmt.Fprintf(stderr, "secretsync plan: %v\n", err)
-		return exitUsage
+		return nil, err
 	}
 	rel, _ := filepath.Rel(root, abs)
-	opts := render.Options{DefaultNamespace: *defNS}
+	opts := render.Options{DefaultNamespace: rf.defaultNamespace}
 	// renderSide renders one side of the change; a path absent on that side
 	// is an empty set (the folder is added or deleted).
 	renderSide := func(dir string) (*render.Set, error) {
@@ -286,139 +348,165 @@ func planCmd(args []string, stdout, stderr io.Writer) int {
 		set, err := renderSide(dir)
 		return dir, commit, set, err
 	}
-	_, baseCommit, baseSet, err := renderRev(*base)
+	_, baseCommit, baseSet, err := renderRev(base)
 	if err != nil {
-		fmt.Fprintf(stderr, "secretsync plan: base %s: %v\n", *base, err)
-		return exitUsage
+		return nil, fmt.Errorf("base %s: %w", base, err)
 	}
 	headName, headRoot := "working tree", root
-	var headSet *render.Set
-	if *head != "" {
+	if head != "" {
 		dir, err := os.MkdirTemp("", "secretsync-plan-")
 		if err != nil {
-			fmt.Fprintln(stderr, err)
-			return exitUsage
+			return nil, err
 		}
 		defer os.RemoveAll(dir)
-		commit, err := gitsource.Export(root, *head, dir)
+		commit, err := gitsource.Export(root, head, dir)
 		if err != nil {
-			fmt.Fprintf(stderr, "secretsync plan: head: %v\n", err)
-			return exitUsage
+			return nil, fmt.Errorf("head %s: %w", head, err)
 		}
-		headName, headRoot = *head+"@"+commit[:12], dir
+		headName, headRoot = head+"@"+commit[:12], dir
 	}
-	if headSet, err = renderSide(headRoot); err != nil {
-		fmt.Fprintf(stderr, "secretsync plan: head %s: %v\n", headName, err)
-		return exitUsage
-	}
-	p := review.MakePlan(*base+"@"+baseCommit[:12], headName, baseSet, headSet)
-	p.Findings = nonNil(review.Validate(headRoot, headSet, review.Options{Namespaces: splitList(*namespaces)}))
-	if *check {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		defer cancel()
-		p.Findings = append(p.Findings, checkRemote(ctx, headSet, aws.NewFactory(aws.Options{Endpoint: *endpoint, DefaultRegion: *region}))...)
-	}
-	switch *format {
-	case "markdown":
-		err = review.WriteMarkdown(stdout, p)
-	case "json":
-		err = review.WriteJSON(stdout, p)
-	default:
-		f, isFile := stdout.(*os.File)
-		err = review.WriteTable(stdout, p, isFile && isatty.IsTerminal(f.Fd()) && os.Getenv("NO_COLOR") == "")
-	}
+	headSet, err := renderSide(headRoot)
 	if err != nil {
-		fmt.Fprintf(stderr, "secretsync plan: %v\n", err)
-		return exitUsage
+		return nil, fmt.Errorf("head %s: %w", headName, err)
 	}
-	if len(p.Findings) > 0 {
-		return exitFindings
-	}
-	return exitClean
+	p := review.MakePlan(base+"@"+baseCommit[:12], headName, baseSet, headSet)
+	p.Findings = nonNil(review.Validate(headRoot, headSet, review.Options{Namespaces: splitList(rf.namespaces)}))
+	return &plan{plan: p, head: headSet}, nil
 }
 
-// explainCmd is `secretsync explain NAMESPACE/SECRET [PATH]`: which file
-// and ExternalSecret produce a Secret, which remote references feed each
-// key, the last revision that wrote it, and its condition.
-func explainCmd(args []string, stdout, stderr io.Writer) int {
-	fs, defNS, _ := reviewFlags("explain", stderr)
-	instance := fs.String("instance", env("SECRETSYNC_INSTANCE", "secretsync"), "instance name")
-	invNS := fs.String("inventory-namespace", env("SECRETSYNC_NAMESPACE", defaultNamespace()), "namespace of the inventory ConfigMap")
-	kubeconfig := fs.String("kubeconfig", env("KUBECONFIG", ""), "kubeconfig file")
-	if err := fs.Parse(args); err != nil {
-		return flagExit(err)
+// explanation is what explain says about one Secret.
+type explanation struct {
+	Secret string `json:"secret"`
+	Exists bool   `json:"exists"`
+	// ManagedBy and Instance are the Secret's labels; NotOurs says why
+	// this instance will not take it over, when it will not.
+	ManagedBy      string `json:"managedBy,omitempty"`
+	Instance       string `json:"instance,omitempty"`
+	NotOurs        string `json:"notOurs,omitempty"`
+	ExternalSecret string `json:"externalSecret,omitempty"`
+	File           string `json:"file,omitempty"`
+	LastWrittenAt  string `json:"lastWrittenAt,omitempty"`
+	// Conditions are the inventory's rows for the ExternalSecrets that
+	// target the Secret.
+	Conditions []reconciler.Status `json:"conditions,omitempty"`
+	// Path is the folder explained against, and Producer what in it makes
+	// the Secret now (nil: nothing does any more).
+	Path     string             `json:"path"`
+	Producer *review.SecretPlan `json:"producer"`
+}
+
+func newExplainCmd(s streams, cluster *clusterFlags) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "explain (NAMESPACE/SECRET | SECRET -n NAMESPACE) [PATH]",
+		Short: "Say which file, ExternalSecret and remote references produce a Secret",
+		Long: `Explain one Secret: whether it exists and whether this instance owns it
+(and if not, why secretsync will not take it over), the ExternalSecret and file
+that last wrote it and at which revision, its condition from the inventory (also
+for a Secret that was never created), and which ExternalSecret in PATH (default
+".") produces it now, key by key, with the remote reference behind each key.`,
+		Example: `  secretsync explain payments/database-credentials secrets/
+  secretsync explain database-credentials -n payments -o yaml`,
+		Args: cobra.RangeArgs(1, 2),
 	}
-	target := fs.Arg(0)
-	ns, name, ok := strings.Cut(target, "/")
-	if !ok || ns == "" || name == "" {
-		fmt.Fprintln(stderr, "usage: secretsync explain NAMESPACE/SECRET [PATH]")
-		return exitUsage
-	}
-	path := "."
-	if fs.NArg() > 1 {
-		path = fs.Arg(1)
-	}
-	kube, err := kubeClient(*kubeconfig)
-	if err != nil {
-		fmt.Fprintf(stderr, "secretsync explain: %v\n", err)
-		return exitUsage
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	fmt.Fprintf(stdout, "Secret %s/%s\n", ns, name)
-	s, err := kube.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
-	switch {
-	case apierrors.IsNotFound(err):
-		// Never created, or deleted: the inventory's condition below says why.
-		fmt.Fprintln(stdout, "  in the cluster:  does not exist")
-	case err != nil:
-		fmt.Fprintf(stderr, "secretsync explain: %v\n", err)
-		return exitUsage
-	default:
-		fmt.Fprintf(stdout, "  managed by:      %s (instance %s)\n", orDash(s.Labels[reconciler.LabelManagedBy]), orDash(s.Labels[reconciler.LabelInstance]))
-		if s.Labels[reconciler.LabelManagedBy] != reconciler.ManagedByValue || s.Labels[reconciler.LabelInstance] != *instance {
-			fmt.Fprintf(stdout, "  not ours:        it lacks the labels %s=%s and %s=%s, so secretsync instance %s will not take it over: an ExternalSecret targeting it fails until it is deleted or the target renamed (creationPolicy Merge adds keys to it instead)\n",
-				reconciler.LabelManagedBy, reconciler.ManagedByValue, reconciler.LabelInstance, *instance, *instance)
+	rf := addReviewFlags(cmd, false)
+	inst := addInstanceFlags(cmd)
+	ns := cmd.Flags().StringP("namespace", "n", "", "the Secret's namespace, when the argument names only the Secret; empty: the kubeconfig context's")
+	output := addOutput(cmd, "table", "json", "yaml")
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		namespace, name, ok := strings.Cut(args[0], "/")
+		if !ok {
+			namespace, name = *ns, args[0]
+			if namespace == "" {
+				namespace = cluster.namespace()
+			}
 		}
-		fmt.Fprintf(stdout, "  ExternalSecret:  %s\n", orDash(s.Annotations[reconciler.AnnotationExternalSecret]))
-		fmt.Fprintf(stdout, "  file:            %s\n", orDash(s.Annotations[reconciler.AnnotationSource]))
-		fmt.Fprintf(stdout, "  last written at: %s\n", orDash(s.Annotations[reconciler.AnnotationRevision]))
-	}
-	if cm, err := kube.CoreV1().ConfigMaps(*invNS).Get(ctx, "secretsync-inventory-"+*instance, metav1.GetOptions{}); err == nil {
-		if inv, err := reconciler.DecodeInventory(cm.BinaryData); err == nil {
-			for _, st := range inv.Status {
-				if st.Target == target {
-					fmt.Fprintf(stdout, "  condition:       ready=%v reason=%s %s\n", st.Ready, st.Reason, st.Message)
-					for ref, v := range st.Versions {
-						fmt.Fprintf(stdout, "  version:         %s = %s\n", ref, v)
+		if namespace == "" || name == "" {
+			return fail(exitUsage, "%q is not NAMESPACE/SECRET", args[0])
+		}
+		path := "."
+		if len(args) > 1 {
+			path = args[1]
+		}
+		kube, err := cluster.client()
+		if err != nil {
+			return fail(exitUsage, "%v", err)
+		}
+		ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
+		defer cancel()
+		e := explanation{Secret: namespace + "/" + name, Path: path}
+		sec, err := kube.CoreV1().Secrets(namespace).Get(ctx, name, metav1.GetOptions{})
+		switch {
+		case apierrors.IsNotFound(err):
+			// Never created, or deleted: the inventory's condition says why.
+		case err != nil:
+			return fail(exitUsage, "%v", err)
+		default:
+			e.Exists = true
+			e.ManagedBy, e.Instance = sec.Labels[reconciler.LabelManagedBy], sec.Labels[reconciler.LabelInstance]
+			if e.ManagedBy != reconciler.ManagedByValue || e.Instance != inst.instance {
+				e.NotOurs = fmt.Sprintf("it lacks the labels %s=%s and %s=%s, so secretsync instance %s will not take it over: an ExternalSecret targeting it fails until it is deleted or the target renamed (creationPolicy Merge adds keys to it instead)",
+					reconciler.LabelManagedBy, reconciler.ManagedByValue, reconciler.LabelInstance, inst.instance, inst.instance)
+			}
+			e.ExternalSecret = sec.Annotations[reconciler.AnnotationExternalSecret]
+			e.File = sec.Annotations[reconciler.AnnotationSource]
+			e.LastWrittenAt = sec.Annotations[reconciler.AnnotationRevision]
+		}
+		if cm, err := inst.inventory(ctx, kube); err == nil {
+			if inv, err := reconciler.DecodeInventory(cm.BinaryData); err == nil {
+				for _, st := range inv.Status {
+					if st.Target == e.Secret {
+						e.Conditions = append(e.Conditions, st)
 					}
 				}
 			}
 		}
-	}
-	_, set, err := renderDir(path, *defNS)
-	if err != nil {
-		fmt.Fprintf(stderr, "secretsync explain: render %s: %v\n", path, err)
-		return exitFindings
-	}
-	plan := review.MakePlan("", "", nil, set)
-	for _, sp := range plan.Secrets {
-		if sp.Namespace+"/"+sp.Name != target {
-			continue
+		_, set, err := renderDir(path, rf.defaultNamespace)
+		if err != nil {
+			return fail(exitUsage, "render %s: %v", path, err)
 		}
-		fmt.Fprintf(stdout, "  in %s now: ExternalSecret %s (%s)\n", path, sp.ExternalSecret, sp.Source)
-		for _, k := range sp.Keys {
-			fmt.Fprintf(stdout, "    %-24s <- %s\n", k.Key, k.After)
+		for _, sp := range review.MakePlan("", "", nil, set).Secrets {
+			if sp.Namespace+"/"+sp.Name == e.Secret {
+				e.Producer = &sp
+				break
+			}
 		}
-		return exitClean
+		if output.value != "table" {
+			if err := writeData(s.out, output.value, e); err != nil {
+				return fail(exitUsage, "%v", err)
+			}
+			return nil
+		}
+		writeExplanation(s.out, e)
+		return nil
 	}
-	fmt.Fprintf(stdout, "  no ExternalSecret in %s produces it any more\n", path)
-	return exitClean
+	return cmd
 }
 
-func flagExit(err error) int {
-	if errors.Is(err, flag.ErrHelp) {
-		return exitClean
+func writeExplanation(w io.Writer, e explanation) {
+	fmt.Fprintf(w, "Secret %s\n", e.Secret)
+	if !e.Exists {
+		fmt.Fprintln(w, "  in the cluster:  does not exist")
+	} else {
+		fmt.Fprintf(w, "  managed by:      %s (instance %s)\n", orDash(e.ManagedBy), orDash(e.Instance))
+		if e.NotOurs != "" {
+			fmt.Fprintf(w, "  not ours:        %s\n", e.NotOurs)
+		}
+		fmt.Fprintf(w, "  ExternalSecret:  %s\n", orDash(e.ExternalSecret))
+		fmt.Fprintf(w, "  file:            %s\n", orDash(e.File))
+		fmt.Fprintf(w, "  last written at: %s\n", orDash(e.LastWrittenAt))
 	}
-	return exitUsage
+	for _, st := range e.Conditions {
+		fmt.Fprintf(w, "  condition:       ready=%v reason=%s %s\n", st.Ready, st.Reason, st.Message)
+		for _, ref := range slices.Sorted(maps.Keys(st.Versions)) {
+			fmt.Fprintf(w, "  version:         %s = %s\n", ref, st.Versions[ref])
+		}
+	}
+	if e.Producer == nil {
+		fmt.Fprintf(w, "  no ExternalSecret in %s produces it any more\n", e.Path)
+		return
+	}
+	fmt.Fprintf(w, "  in %s now: ExternalSecret %s (%s)\n", e.Path, e.Producer.ExternalSecret, e.Producer.Source)
+	for _, k := range e.Producer.Keys {
+		fmt.Fprintf(w, "    %-24s <- %s\n", k.Key, k.After)
+	}
 }

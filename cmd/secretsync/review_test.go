@@ -40,7 +40,7 @@ func TestValidateExitCodes(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var out, errOut bytes.Buffer
-			if got := validateCmd(c.args, &out, &errOut); got != c.want {
+			if got := cli("validate", c.args, &out, &errOut); got != c.want {
 				t.Fatalf("exit %d, want %d\n%s%s", got, c.want, out.String(), errOut.String())
 			}
 		})
@@ -61,7 +61,7 @@ func TestPlanAgainstACommit(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out, errOut bytes.Buffer
-	if code := planCmd([]string{"--base", "main", "--format", "markdown", filepath.Join(dir, "secrets")}, &out, &errOut); code != exitClean {
+	if code := cli("plan", []string{"--base", "main", "-o", "markdown", filepath.Join(dir, "secrets")}, &out, &errOut); code != exitClean {
 		t.Fatalf("exit %d: %s", code, errOut.String())
 	}
 	if !strings.Contains(out.String(), "**1** to delete") || !strings.Contains(out.String(), "payments-api") {
@@ -72,7 +72,7 @@ func TestPlanAgainstACommit(t *testing.T) {
 		sm := awstest.StartSM(t)
 		sm.Create(t, "demo/database", `{"username":"u","password":"check-remote-seeded"}`)
 		out.Reset()
-		code := planCmd([]string{"--base", "main", "--format", "json", "--check-remote", "--aws-endpoint", sm.URL, filepath.Join(dir, "secrets")}, &out, &errOut)
+		code := cli("plan", []string{"--base", "main", "-o", "json", "--check-remote", "--aws-endpoint", sm.URL, filepath.Join(dir, "secrets")}, &out, &errOut)
 		if code != exitClean || sm.SM.Calls()["DescribeSecret"] != 1 {
 			t.Fatalf("exit %d, calls %v: %s%s", code, sm.SM.Calls(), out.String(), errOut.String())
 		}
@@ -82,15 +82,15 @@ func TestPlanAgainstACommit(t *testing.T) {
 		sm.Delete(t, "demo/database")
 		sm.Create(t, "demo/database", `{"username":"u","password":"check-remote-seeded"}`)
 		out.Reset()
-		code = planCmd([]string{"--base", "main", "--format", "json", "--check-remote", "--aws-endpoint", sm.URL, filepath.Join(dir, "secrets")}, &out, &errOut)
+		code = cli("plan", []string{"--base", "main", "-o", "json", "--check-remote", "--aws-endpoint", sm.URL, filepath.Join(dir, "secrets")}, &out, &errOut)
 		if code != exitFindings || !strings.Contains(out.String(), `property \"pasword\" not found`) || strings.Contains(out.String(), "check-remote-seeded") {
 			t.Fatalf("exit %d:\n%s", code, out.String())
 		}
 	})
-	if code := planCmd([]string{filepath.Join(dir, "secrets")}, &out, &errOut); code != exitUsage {
+	if code := cli("plan", []string{filepath.Join(dir, "secrets")}, &out, &errOut); code != exitUsage {
 		t.Fatalf("plan without --base exited %d", code)
 	}
-	if code := planCmd([]string{"--base", "no-such-ref", filepath.Join(dir, "secrets")}, &out, &errOut); code != exitUsage {
+	if code := cli("plan", []string{"--base", "no-such-ref", filepath.Join(dir, "secrets")}, &out, &errOut); code != exitUsage {
 		t.Fatalf("plan with an unknown base exited %d", code)
 	}
 }
@@ -128,17 +128,17 @@ func TestReviewCommandsCountWhatTheySkipAndRefuseTypos(t *testing.T) {
 	}
 	t.Run("validate reports the typo as a finding with its line and counts the ConfigMap", func(t *testing.T) {
 		var out, errOut bytes.Buffer
-		if got := validateCmd([]string{dir}, &out, &errOut); got != exitFindings {
+		if got := cli("validate", []string{dir}, &out, &errOut); got != exitFindings {
 			t.Fatalf("exit %d\n%s%s", got, out.String(), errOut.String())
 		}
 		if !strings.Contains(out.String(), "typo.yaml:1: ExternalSecret default/t") || !strings.Contains(out.String(), "did you mean external-secrets.io?") ||
-			!strings.Contains(out.String(), "1 other objects skipped, 1 findings") {
-			t.Fatalf("output:\n%s", out.String())
+			!strings.Contains(errOut.String(), "1 other objects skipped, 1 findings") {
+			t.Fatalf("stdout:\n%s\nstderr:\n%s", out.String(), errOut.String())
 		}
 	})
 	t.Run("render counts them too", func(t *testing.T) {
 		var out, errOut bytes.Buffer
-		if got := renderCmd([]string{dir}, &out, &errOut); got != exitFindings {
+		if got := cli("render", []string{dir}, &out, &errOut); got != exitFindings {
 			t.Fatalf("exit %d\n%s", got, errOut.String())
 		}
 		if !strings.Contains(errOut.String(), "1 other objects skipped, 1 errors") || !strings.Contains(errOut.String(), "typo.yaml:1: ExternalSecret default/t") {
@@ -165,11 +165,11 @@ func TestAnOverlayOutsideGitRendersAsInside(t *testing.T) {
 	}
 	t.Chdir(dir)
 	var out, errOut bytes.Buffer
-	if got := validateCmd([]string{"overlay"}, &out, &errOut); got != exitClean {
+	if got := cli("validate", []string{"overlay"}, &out, &errOut); got != exitClean {
 		t.Fatalf("exit %d\n%s%s", got, out.String(), errOut.String())
 	}
-	if !strings.Contains(out.String(), "1 ExternalSecrets, 1 stores") {
-		t.Fatalf("output:\n%s", out.String())
+	if !strings.Contains(errOut.String(), "1 ExternalSecrets, 1 stores") {
+		t.Fatalf("stderr:\n%s", errOut.String())
 	}
 }
 
@@ -187,7 +187,7 @@ func TestPlanOfAFolderAddedOrDeleted(t *testing.T) {
 			t.Fatal(err)
 		}
 		var out, errOut bytes.Buffer
-		if code := planCmd([]string{"--base", "main", "--format", "markdown", filepath.Join(dir, "secrets")}, &out, &errOut); code != exitClean {
+		if code := cli("plan", []string{"--base", "main", "-o", "markdown", filepath.Join(dir, "secrets")}, &out, &errOut); code != exitClean {
 			t.Fatalf("exit %d: %s", code, errOut.String())
 		}
 		if !strings.Contains(out.String(), "**2** to delete") {
@@ -196,14 +196,14 @@ func TestPlanOfAFolderAddedOrDeleted(t *testing.T) {
 	})
 	t.Run("a folder new in the change plans every Secret as created", func(t *testing.T) {
 		var out, errOut bytes.Buffer
-		if code := planCmd([]string{"--base", "main", "--format", "markdown", filepath.Join(dir, "new")}, &out, &errOut); code != exitClean {
+		if code := cli("plan", []string{"--base", "main", "-o", "markdown", filepath.Join(dir, "new")}, &out, &errOut); code != exitClean {
 			t.Fatalf("exit %d: %s", code, errOut.String())
 		}
 		if err := os.CopyFS(filepath.Join(dir, "new"), os.DirFS("../../examples/basic")); err != nil {
 			t.Fatal(err)
 		}
 		out.Reset()
-		if code := planCmd([]string{"--base", "main", "--format", "markdown", filepath.Join(dir, "new")}, &out, &errOut); code != exitClean {
+		if code := cli("plan", []string{"--base", "main", "-o", "markdown", filepath.Join(dir, "new")}, &out, &errOut); code != exitClean {
 			t.Fatalf("exit %d: %s", code, errOut.String())
 		}
 		if !strings.Contains(out.String(), "**2** to create") {
@@ -225,7 +225,7 @@ func TestValidateAgainstABaseFailsOnlyOnNewFindings(t *testing.T) {
 	path := filepath.Join(dir, "secrets")
 	run := func() (int, string) {
 		var out, errOut bytes.Buffer
-		code := validateCmd([]string{"--base", "main", path}, &out, &errOut)
+		code := cli("validate", []string{"--base", "main", path}, &out, &errOut)
 		return code, out.String() + errOut.String()
 	}
 	t.Run("a finding already on the base is marked and does not fail", func(t *testing.T) {
@@ -247,7 +247,7 @@ func TestValidateAgainstABaseFailsOnlyOnNewFindings(t *testing.T) {
 
 func TestRenderKeepsEachObjectsFile(t *testing.T) {
 	var out, errOut bytes.Buffer
-	if code := renderCmd([]string{"../../examples/basic"}, &out, &errOut); code != exitClean {
+	if code := cli("render", []string{"../../examples/basic"}, &out, &errOut); code != exitClean {
 		t.Fatalf("exit %d: %s", code, errOut.String())
 	}
 	for _, f := range []string{"store.yaml", "database.yaml", "payments.yaml"} {
@@ -265,7 +265,7 @@ func TestDiffWithAnUnreachableClusterIsAnError(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out, errOut bytes.Buffer
-	code := diffCmd([]string{"--kubeconfig", kubeconfig, "--inventory-namespace", "default", "../../examples/basic"}, &out, &errOut)
+	code := cli("diff", []string{"--kubeconfig", kubeconfig, "--inventory-namespace", "default", "../../examples/basic"}, &out, &errOut)
 	if code != exitUsage || strings.Contains(out.String(), "would change") || !strings.Contains(errOut.String(), "error:") {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errOut.String())
 	}
@@ -273,14 +273,14 @@ func TestDiffWithAnUnreachableClusterIsAnError(t *testing.T) {
 
 func TestVersion(t *testing.T) {
 	var out, errOut bytes.Buffer
-	if code := versionCmd([]string{"-o", "json"}, &out, &errOut); code != exitClean {
+	if code := cli("version", []string{"-o", "json"}, &out, &errOut); code != exitClean {
 		t.Fatalf("exit %d: %s", code, errOut.String())
 	}
 	var got struct{ Version, GoVersion, Platform string }
 	if err := json.Unmarshal(out.Bytes(), &got); err != nil || got.Version == "" || got.GoVersion == "" || !strings.Contains(got.Platform, "/") {
 		t.Fatalf("json %s: %v", out.String(), err)
 	}
-	if code := versionCmd([]string{"-o", "xml"}, &out, &errOut); code != exitUsage {
+	if code := cli("version", []string{"-o", "xml"}, &out, &errOut); code != exitUsage {
 		t.Fatalf("-o xml exited %d", code)
 	}
 }

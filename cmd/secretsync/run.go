@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -16,10 +15,9 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
-	"k8s.io/client-go/util/flowcontrol"
 	"sigs.k8s.io/yaml"
 
 	"github.com/secretsync/secretsync/gitsource"
@@ -36,7 +34,6 @@ type runConfig struct {
 	once                      bool
 	instance, inventoryNS     string
 	defaultNamespace          string
-	kubeconfig                string
 	gitUsername               string
 	gitPasswordFile           string
 	gitBearerTokenFile        string
@@ -84,25 +81,11 @@ func envDuration(key string, def time.Duration) time.Duration {
 	return def
 }
 
-// configFileArg finds --config among args before they are parsed, since
-// the file's settings must be in place first; else the environment's.
-func configFileArg(args []string, fromEnv string) string {
-	for i, a := range args {
-		for _, p := range []string{"--config", "-config"} {
-			if a == p && i+1 < len(args) {
-				return args[i+1]
-			}
-			if v, ok := strings.CutPrefix(a, p+"="); ok {
-				return v
-			}
-		}
-	}
-	return fromEnv
-}
-
-// applyConfigFile sets flags from a YAML map of flag names to values. An
-// unknown name is an error, so a typo is not silently ignored.
-func applyConfigFile(fs *flag.FlagSet, path string) error {
+// applyConfigFile sets the flags not given on the command line from a
+// YAML map of flag names to values: flags win over the file, and the file
+// over environment variables (the flags' defaults). An unknown name is an
+// error, so a typo is not silently ignored.
+func applyConfigFile(fs *pflag.FlagSet, path string) error {
 	if path == "" {
 		return nil
 	}
@@ -115,8 +98,12 @@ func applyConfigFile(fs *flag.FlagSet, path string) error {
 		return fmt.Errorf("config file %s: %w", path, err)
 	}
 	for k, v := range settings {
-		if k == "config" || fs.Lookup(k) == nil {
+		f := fs.Lookup(k)
+		if k == "config" || f == nil {
 			return fmt.Errorf("config file %s: unknown setting %q", path, k)
+		}
+		if f.Changed {
+			continue
 		}
 		if list, ok := v.([]any); ok {
 			parts := make([]string, len(list))
@@ -170,10 +157,9 @@ func defaultNamespace() string {
 	return "secretsync"
 }
 
-func parseRun(args []string, stderr io.Writer) (*runConfig, error) {
+// addRunFlags defines run's flags on fs, each with its environment variable.
+func addRunFlags(fs *pflag.FlagSet) *runConfig {
 	c := &runConfig{}
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	fs.StringVar(&c.repo, "repo", env("SECRETSYNC_REPO", ""), "Git repo URL: https://, ssh:// (or git's git@host:path), http:// or file:// [SECRETSYNC_REPO]")
 	fs.StringVar(&c.ref, "ref", env("SECRETSYNC_REF", "main"), "branch, tag or 40-hex commit to apply [SECRETSYNC_REF]")
 	fs.StringVar(&c.path, "path", env("SECRETSYNC_PATH", "."), "folder in the repo to render; kustomization.yaml if present, else every YAML file below it [SECRETSYNC_PATH]")
@@ -183,7 +169,6 @@ func parseRun(args []string, stderr io.Writer) (*runConfig, error) {
 	fs.StringVar(&c.instance, "instance", env("SECRETSYNC_INSTANCE", "secretsync"), "instance name: the secretsync.io/instance label and the inventory's name [SECRETSYNC_INSTANCE]")
 	fs.StringVar(&c.inventoryNS, "inventory-namespace", env("SECRETSYNC_NAMESPACE", defaultNamespace()), "namespace of the inventory ConfigMap [SECRETSYNC_NAMESPACE, else POD_NAMESPACE, else the pod's namespace]")
 	fs.StringVar(&c.defaultNamespace, "default-namespace", env("SECRETSYNC_DEFAULT_NAMESPACE", "default"), "namespace for manifests that name none [SECRETSYNC_DEFAULT_NAMESPACE]")
-	fs.StringVar(&c.kubeconfig, "kubeconfig", env("KUBECONFIG", ""), "kubeconfig file; empty uses the in-cluster config, then ~/.kube/config [KUBECONFIG]")
 	fs.StringVar(&c.gitUsername, "git-username", env("SECRETSYNC_GIT_USERNAME", ""), "HTTPS basic auth user; the password comes from SECRETSYNC_GIT_PASSWORD or --git-password-file [SECRETSYNC_GIT_USERNAME]")
 	fs.StringVar(&c.gitPasswordFile, "git-password-file", env("SECRETSYNC_GIT_PASSWORD_FILE", ""), "file holding the HTTPS basic auth password or token [SECRETSYNC_GIT_PASSWORD_FILE]")
 	fs.StringVar(&c.gitBearerTokenFile, "git-bearer-token-file", env("SECRETSYNC_GIT_BEARER_TOKEN_FILE", ""), "file holding a token sent as Authorization: Bearer; or set SECRETSYNC_GIT_BEARER_TOKEN [SECRETSYNC_GIT_BEARER_TOKEN_FILE]")
@@ -214,19 +199,18 @@ func parseRun(args []string, stderr io.Writer) (*runConfig, error) {
 	fs.IntVar(&c.awsConcurrency, "aws-concurrency", envInt("SECRETSYNC_AWS_CONCURRENCY", 16), "AWS calls in flight per identity; the token buckets still cap the rate [SECRETSYNC_AWS_CONCURRENCY]")
 	fs.Float64Var(&c.kubeQPS, "kube-qps", envFloat("SECRETSYNC_KUBE_QPS", 0), "client-side limit on API requests per second; 0 leaves the limiting to the API server's priority and fairness [SECRETSYNC_KUBE_QPS]")
 	fs.StringVar(&c.logLevel, "log-level", env("SECRETSYNC_LOG_LEVEL", "info"), "debug, info, warn or error [SECRETSYNC_LOG_LEVEL]")
-	if err := applyConfigFile(fs, configFileArg(args, c.configFile)); err != nil {
-		return nil, err
-	}
-	if err := fs.Parse(args); err != nil {
-		return nil, err
-	}
-	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	return c
+}
+
+// check applies the config file and checks what flags alone cannot.
+func (c *runConfig) check(fs *pflag.FlagSet) error {
+	if err := applyConfigFile(fs, c.configFile); err != nil {
+		return err
 	}
 	if c.repo == "" {
-		return nil, errors.New("--repo (or SECRETSYNC_REPO) is required")
+		return errors.New("--repo (or SECRETSYNC_REPO, or repo: in --config) is required")
 	}
-	return c, nil
+	return nil
 }
 
 func (c *runConfig) gitAuth() (gitsource.Auth, error) {
@@ -252,44 +236,38 @@ func (c *runConfig) gitAuth() (gitsource.Auth, error) {
 	return a, nil
 }
 
-// kubeClient is a client from kubeConfig, for the one-shot commands.
-func kubeClient(path string) (kubernetes.Interface, error) {
-	cfg, err := kubeConfig(path)
-	if err != nil {
-		return nil, err
-	}
-	return kubernetes.NewForConfig(cfg)
-}
+func newRunCmd(s streams, cluster *clusterFlags) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "run --repo URL [flags]",
+		Short: "Reconcile: poll the repo, apply Secrets, prune (--once for one pass)",
+		Long: `Run the reconciler, as the Deployment in manifests/ does: poll the repo every
+--interval, render --path, resolve values from AWS, server-side-apply the
+Secrets and prune the ones that left Git. Several replicas elect one leader.
+Logs are JSON lines on stderr; /metrics, /healthz and /readyz are served on
+--metrics-addr.
 
-func kubeConfig(path string) (*rest.Config, error) {
-	var cfg *rest.Config
-	var err error
-	if path != "" {
-		// As kubectl: one file is read as given; a list (KUBECONFIG=a:b)
-		// is merged, the first file winning.
-		rules := &clientcmd.ClientConfigLoadingRules{ExplicitPath: path}
-		if paths := filepath.SplitList(path); len(paths) > 1 {
-			rules = &clientcmd.ClientConfigLoadingRules{Precedence: paths}
+Every flag has an environment variable (in brackets) and may be set in the
+--config file; a flag wins over the file, and the file over the environment.
+
+Exit codes: 0 stopped cleanly (or, with --once, a successful pass); 1 a failed
+pass with --once, or the lease lost; 2 bad usage or startup.`,
+		Example: `  secretsync run --repo https://github.com/acme/secrets --path clusters/prod --aws-region eu-west-1
+  secretsync run --once --repo file:///srv/secrets --kubeconfig ~/.kube/config
+  secretsync run --config /etc/secretsync/config.yaml`,
+		Args: cobra.NoArgs,
+	}
+	c := addRunFlags(cmd.Flags())
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if err := c.check(cmd.Flags()); err != nil {
+			return fail(exitUsage, "%v", err)
 		}
-		cfg, err = clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
-	} else if cfg, err = rest.InClusterConfig(); err != nil {
-		cfg, err = clientcmd.NewNonInteractiveDeferredLoadingClientConfig(
-			clientcmd.NewDefaultClientConfigLoadingRules(), &clientcmd.ConfigOverrides{}).ClientConfig()
+		return exit(c.run(cmd.Context(), cluster, s.err))
 	}
-	if err != nil {
-		return nil, fmt.Errorf("kubernetes config: %w", err)
-	}
-	// Client-side throttling would cap applies far below what the API
-	// server takes; its priority and fairness protects it, and writes are
-	// bounded by the reconciler's concurrency.
-	cfg.RateLimiter = flowcontrol.NewFakeAlwaysRateLimiter()
-	cfg.UserAgent = "secretsync/" + version
-	return cfg, nil
+	return cmd
 }
 
-// runCmd is `secretsync run`; logs go to stderr. It returns the exit code:
-// 0 ok, 1 a failed pass with --once, 2 bad usage or startup.
-func runCmd(args []string, stderr io.Writer) int {
+// run runs the reconciler with c and returns the exit code.
+func (c *runConfig) run(ctx context.Context, cluster *clusterFlags, stderr io.Writer) int {
 	// Most of the heap is one pass's working set, garbage after it: a
 	// collection at 50% growth rather than Go's default 100% keeps the peak
 	// RSS at 10,000 Secrets about a seventh lower (170 -> 148 MiB) for a few
@@ -297,18 +275,10 @@ func runCmd(args []string, stderr io.Writer) int {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(50)
 	}
-	c, err := parseRun(args, stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		return 0
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "secretsync run: %v\n", err)
-		return 2
-	}
-	level, err := zerolog.ParseLevel(c.logLevel)
+		level, err := zerolog.ParseLevel(c.logLevel)
 	if err != nil {
 		fmt.Fprintf(stderr, "secretsync run: --log-level: %v\n", err)
-		return 2
+		return exitUsage
 	}
 	log := zerolog.New(stderr).Level(level).With().Timestamp().Str("instance", c.instance).Logger()
 
@@ -337,7 +307,7 @@ func runCmd(args []string, stderr io.Writer) int {
 		log.Error().Err(err).Msg("startup")
 		return 2
 	}
-	rc, err := kubeConfig(c.kubeconfig)
+	rc, err := cluster.restConfig()
 	if err != nil {
 		log.Error().Err(err).Msg("startup")
 		return 2
@@ -371,7 +341,7 @@ func runCmd(args []string, stderr io.Writer) int {
 		return 2
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	log.Info().Str("repo", src.URL()).Str("ref", c.ref).Str("path", c.path).Msg("starting")
 	if c.once {

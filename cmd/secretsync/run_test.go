@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,14 +21,14 @@ import (
 func TestFlagsFallBackToEnvironment(t *testing.T) {
 	t.Setenv("SECRETSYNC_REPO", "https://example.com/from-env.git")
 	t.Setenv("SECRETSYNC_INTERVAL", "5m")
-	c, err := parseRun([]string{"--ref", "v1"}, &bytes.Buffer{})
+	c, err := parseRun([]string{"--ref", "v1"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.repo != "https://example.com/from-env.git" || c.ref != "v1" || c.interval.Minutes() != 5 {
 		t.Fatalf("repo %q ref %q interval %s", c.repo, c.ref, c.interval)
 	}
-	c, _ = parseRun([]string{"--repo", "file:///flag"}, &bytes.Buffer{})
+	c, _ = parseRun([]string{"--repo", "file:///flag"})
 	if c.repo != "file:///flag" {
 		t.Fatalf("the flag did not win over the environment: %q", c.repo)
 	}
@@ -40,7 +41,7 @@ func TestAConfigFileSitsBetweenFlagsAndEnvironment(t *testing.T) {
 	if err := os.WriteFile(file, []byte("repo: https://example.com/cfg.git\nref: from-file\ninterval: 2m\nnamespaces: [a, b]\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	c, err := parseRun([]string{"--config", file, "--interval", "3m"}, &bytes.Buffer{})
+	c, err := parseRun([]string{"--config", file, "--interval", "3m"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +51,7 @@ func TestAConfigFileSitsBetweenFlagsAndEnvironment(t *testing.T) {
 	if err := os.WriteFile(file, []byte("repo: x\nrefz: typo\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := parseRun([]string{"--config", file}, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), `unknown setting "refz"`) {
+	if _, err := parseRun([]string{"--config", file}); err == nil || !strings.Contains(err.Error(), `unknown setting "refz"`) {
 		t.Fatalf("err = %v", err)
 	}
 }
@@ -58,7 +59,7 @@ func TestAConfigFileSitsBetweenFlagsAndEnvironment(t *testing.T) {
 func TestUsageErrorsExitTwo(t *testing.T) {
 	t.Setenv("SECRETSYNC_REPO", "")
 	var out bytes.Buffer
-	if code := runCmd([]string{"--once"}, &out); code != 2 || !strings.Contains(out.String(), "--repo") {
+	if code := cli("run", []string{"--once"}, io.Discard, &out); code != 2 || !strings.Contains(out.String(), "--repo") {
 		t.Fatalf("exit %d, output %q", code, out.String())
 	}
 }
@@ -99,7 +100,7 @@ spec:
 		"--inventory-namespace", "default", "--aws-endpoint", sm.URL, "--workdir", filepath.Join(dir, "work")}
 
 	var logs bytes.Buffer
-	if code := runCmd(args, &logs); code != 0 {
+	if code := cli("run", args, io.Discard, &logs); code != 0 {
 		t.Fatalf("exit %d; logs:\n%s", code, redact(logs.String(), value))
 	}
 	for _, field := range []string{`"revision":"main@sha1:`, `"applied":1`, `"unchanged":0`, `"pruned":0`, `"failed":0`, `"duration_seconds":`} {
@@ -111,11 +112,11 @@ spec:
 	t.Run("status shows the ExternalSecret as ready, in a table and as JSON", func(t *testing.T) {
 		var out, errOut bytes.Buffer
 		sargs := []string{"--kubeconfig", kube.Kubeconfig, "--inventory-namespace", "default"}
-		if code := statusCmd(sargs, &out, &errOut); code != 0 || !strings.Contains(out.String(), "default/app") || !strings.Contains(out.String(), "Synced") {
+		if code := cli("status", sargs, &out, &errOut); code != 0 || !strings.Contains(out.String(), "default/app") || !strings.Contains(out.String(), "Synced") {
 			t.Fatalf("exit %d, output:\n%s%s", code, out.String(), errOut.String())
 		}
 		out.Reset()
-		if code := statusCmd(append(sargs, "-o", "json"), &out, &errOut); code != 0 {
+		if code := cli("status", append(sargs, "-o", "json"), &out, &errOut); code != 0 {
 			t.Fatalf("exit %d: %s", code, errOut.String())
 		}
 		var got statusJSON
@@ -126,7 +127,7 @@ spec:
 
 	t.Run("explain answers for a Secret that does not exist, and for one that is not ours", func(t *testing.T) {
 		var out, errOut bytes.Buffer
-		if code := explainCmd([]string{"--kubeconfig", kube.Kubeconfig, "--inventory-namespace", "default", "default/never", repo.Dir}, &out, &errOut); code != 0 ||
+		if code := cli("explain", []string{"--kubeconfig", kube.Kubeconfig, "--inventory-namespace", "default", "default/never", repo.Dir}, &out, &errOut); code != 0 ||
 			!strings.Contains(out.String(), "in the cluster:  does not exist") || !strings.Contains(out.String(), "no ExternalSecret in") {
 			t.Fatalf("exit %d:\n%s%s", code, out.String(), errOut.String())
 		}
@@ -135,7 +136,7 @@ spec:
 			t.Fatal(err)
 		}
 		out.Reset()
-		if code := explainCmd([]string{"--kubeconfig", kube.Kubeconfig, "--inventory-namespace", "default", "default/theirs", repo.Dir}, &out, &errOut); code != 0 ||
+		if code := cli("explain", []string{"--kubeconfig", kube.Kubeconfig, "--inventory-namespace", "default", "default/theirs", repo.Dir}, &out, &errOut); code != 0 ||
 			!strings.Contains(out.String(), "will not take it over") {
 			t.Fatalf("exit %d:\n%s%s", code, out.String(), errOut.String())
 		}
@@ -143,7 +144,7 @@ spec:
 
 	t.Run("explain names the file, the ExternalSecret and the reference", func(t *testing.T) {
 		var out, errOut bytes.Buffer
-		code := explainCmd([]string{"--kubeconfig", kube.Kubeconfig, "--inventory-namespace", "default", "default/app", repo.Dir}, &out, &errOut)
+		code := cli("explain", []string{"--kubeconfig", kube.Kubeconfig, "--inventory-namespace", "default", "default/app", repo.Dir}, &out, &errOut)
 		for _, want := range []string{"ExternalSecret:  default/app", "file:            secrets.yaml", "<- SecretStore/aws: key app/key", "ready=true"} {
 			if code != 0 || !strings.Contains(out.String(), want) {
 				t.Fatalf("exit %d, output lacks %q:\n%s%s", code, want, out.String(), errOut.String())
@@ -159,7 +160,7 @@ spec:
 		}
 		defer os.WriteFile(filepath.Join(repo.Dir, "secrets.yaml"), b, 0o644)
 		var out, errOut bytes.Buffer
-		code := diffCmd([]string{"--kubeconfig", kube.Kubeconfig, "--inventory-namespace", "default", "--aws-endpoint", sm.URL, repo.Dir}, &out, &errOut)
+		code := cli("diff", []string{"--kubeconfig", kube.Kubeconfig, "--inventory-namespace", "default", "--aws-endpoint", sm.URL, repo.Dir}, &out, &errOut)
 		if code != exitFindings || !strings.Contains(out.String(), "change  default/app ~key") {
 			t.Fatalf("exit %d:\n%s%s", code, out.String(), errOut.String())
 		}
@@ -170,7 +171,7 @@ spec:
 
 	sm.Delete(t, "app/key")
 	logs.Reset()
-	if code := runCmd(args, &logs); code != 1 {
+	if code := cli("run", args, io.Discard, &logs); code != 1 {
 		t.Fatalf("a failed pass exited %d, want 1", code)
 	}
 	if !strings.Contains(logs.String(), "secretsmanager:app/key") {
@@ -193,11 +194,15 @@ func TestAKubeconfigListIsMergedAsKubectlDoes(t *testing.T) {
 	if err := os.WriteFile(b, []byte("apiVersion: v1\nkind: Config\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := kubeConfig(a + string(filepath.ListSeparator) + b)
+	t.Setenv("KUBECONFIG", a+string(filepath.ListSeparator)+b)
+	cfg, err := (&clusterFlags{}).restConfig()
 	if err != nil || cfg.Host != "https://127.0.0.1:6443" {
 		t.Fatalf("config %+v, err %v", cfg, err)
 	}
-	if _, err := kubeConfig(filepath.Join(dir, "missing")); err == nil {
+	if _, err := (&clusterFlags{kubeconfig: filepath.Join(dir, "missing")}).restConfig(); err == nil {
 		t.Fatal("a kubeconfig file that does not exist was accepted")
+	}
+	if _, err := (&clusterFlags{context: "nope"}).restConfig(); err == nil || !strings.Contains(err.Error(), "nope") {
+		t.Fatalf("an unknown --context: %v", err)
 	}
 }

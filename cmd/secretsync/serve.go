@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -34,10 +35,15 @@ type service struct {
 	trigger  chan struct{}
 	schedule cron.Schedule
 	secret   []byte
+
+	// Controls from the inventory's annotations (controls.go).
+	suspended   atomic.Bool
+	requests    chan request
+	lastRequest string // only watchControls reads and writes it
 }
 
 func newService(c *runConfig, rec *reconciler.Reconciler, kube kubernetes.Interface, log zerolog.Logger) (*service, error) {
-	s := &service{cfg: c, rec: rec, kube: kube, log: log, metrics: newMetrics(), ready: &readiness{}, trigger: make(chan struct{}, 1)}
+	s := &service{cfg: c, rec: rec, kube: kube, log: log, metrics: newMetrics(), ready: &readiness{}, trigger: make(chan struct{}, 1), requests: make(chan request, 1)}
 	if c.interval <= 0 {
 		return nil, errors.New("--interval must be positive")
 	}
@@ -156,15 +162,28 @@ func (s *service) listen(ctx context.Context, name, addr string, h http.Handler)
 }
 
 // loop runs passes until ctx ends: a poll every --interval (plus jitter),
-// a full refresh at each --schedule time, and at once on a webhook or on
-// drift. Passes never overlap: the loop runs one at a time.
+// a full refresh at each --schedule time, and at once on a webhook, on
+// drift or on `secretsync reconcile`. Passes never overlap: the loop runs
+// one at a time. While suspended it keeps its schedule and runs none.
 func (s *service) loop(ctx, work context.Context) {
 	go s.rec.WatchDrift(ctx, s.poke)
+	go s.watchControls(ctx)
 	force := false
+	var req *request
 	for {
-		res := s.rec.Pass(work, force)
-		s.metrics.record(res)
-		s.ready.record(res)
+		var res *reconciler.Result
+		if s.suspended.Load() {
+			s.log.Info().Msg("suspended: pass skipped")
+		} else {
+			r := s.rec.Pass(work, force)
+			s.metrics.record(r)
+			s.ready.record(r)
+			res = &r
+		}
+		if req != nil {
+			s.answer(ctx, *req, res)
+			req = nil
+		}
 		force = false
 		poll := time.NewTimer(s.jittered(s.cfg.interval))
 		var refresh <-chan time.Time
@@ -183,6 +202,9 @@ func (s *service) loop(ctx, work context.Context) {
 		case <-s.trigger:
 			poll.Stop()
 			time.Sleep(300 * time.Millisecond) // let a burst of triggers coalesce
+		case r := <-s.requests:
+			poll.Stop()
+			req, force = &r, r.refresh
 		}
 	}
 }

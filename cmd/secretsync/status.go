@@ -2,80 +2,192 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/secretsync/secretsync/reconciler"
 )
 
-// statusCmd is `secretsync status`: each ExternalSecret's condition from
-// the inventory ConfigMap, as a table or JSON.
-func statusCmd(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("status", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	output := fs.String("o", "table", "output format: table or json")
-	instance := fs.String("instance", env("SECRETSYNC_INSTANCE", "secretsync"), "instance name [SECRETSYNC_INSTANCE]")
-	ns := fs.String("inventory-namespace", env("SECRETSYNC_NAMESPACE", defaultNamespace()), "namespace of the inventory ConfigMap [SECRETSYNC_NAMESPACE]")
-	kubeconfig := fs.String("kubeconfig", env("KUBECONFIG", ""), "kubeconfig file [KUBECONFIG]")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
+// statusJSON is the documented shape of `secretsync status -o json`.
+type statusJSON struct {
+	Revision        string              `json:"revision"`
+	Suspended       bool                `json:"suspended"`
+	ExternalSecrets []reconciler.Status `json:"externalSecrets"`
+}
+
+func newStatusCmd(s streams, cluster *clusterFlags) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "status [NAME]",
+		Short: "Show each ExternalSecret's condition, from the inventory in the cluster",
+		Long: `Show the condition of each ExternalSecret of the last revision the running
+instance handled: ready or not, the reason and message, the target Secret, the
+last write and the file. The instance keeps this in its inventory ConfigMap;
+no CRDs are needed.
+
+As kubectl get: the kubeconfig context's namespace unless -n or -A is given;
+NAME shows one ExternalSecret.
+
+--wait waits until the instance has handled the revision (--revision, a
+prefix of the commit or the ref@sha1:... it reports; any when empty) and
+exits 0 when every ExternalSecret in scope is ready, 1 when one failed or
+the timeout passed first.`,
+		Example: `  secretsync status -A
+  secretsync status database -n payments -o yaml
+  secretsync status -A --wait --revision "$(git rev-parse HEAD)" --timeout 5m`,
+		Args: cobra.MaximumNArgs(1),
+	}
+	inst := addInstanceFlags(cmd)
+	nsf := addNamespaceFlags(cmd, "ExternalSecrets")
+	output := addOutput(cmd, "table", "wide", "json", "yaml")
+	wait := cmd.Flags().Bool("wait", false, "wait until the revision is handled; exit 1 if an ExternalSecret in scope failed")
+	revision := cmd.Flags().String("revision", "", "with --wait, the revision to wait for (a commit prefix); empty: any")
+	timeout := cmd.Flags().Duration("timeout", 5*time.Minute, "with --wait, how long to wait")
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		kube, err := cluster.client()
+		if err != nil {
+			return fail(exitUsage, "%v", err)
 		}
-		return 2
+		namespace := nsf.scope(cluster.namespace())
+		name := ""
+		if len(args) > 0 {
+			name = args[0]
+		}
+		st, err := readStatus(cmd.Context(), kube, inst, namespace, name)
+		if *wait {
+			ctx, cancel := context.WithTimeout(cmd.Context(), *timeout)
+			defer cancel()
+			for err != nil || !handled(st.Revision, *revision) {
+				select {
+				case <-ctx.Done():
+					if err != nil {
+						return fail(exitFindings, "timed out after %s: %v", *timeout, err)
+					}
+					return fail(exitFindings, "timed out after %s waiting for revision %s; the instance is at %s", *timeout, *revision, st.Revision)
+				case <-time.After(time.Second):
+				}
+				st, err = readStatus(ctx, kube, inst, namespace, name)
+			}
+		}
+		if err != nil {
+			return fail(exitUsage, "%v", err)
+		}
+		if name != "" && len(st.ExternalSecrets) == 0 {
+			return fail(exitFindings, "no ExternalSecret %s in namespace %s in the revision %s", name, orDash(namespace), st.Revision)
+		}
+		switch output.value {
+		case "json", "yaml":
+			err = writeData(s.out, output.value, st)
+		default:
+			writeStatusTable(s.out, st, namespace == "", output.value == "wide")
+		}
+		if err != nil {
+			return fail(exitUsage, "%v", err)
+		}
+		if st.Suspended {
+			fmt.Fprintf(s.err, "instance %s is suspended: it applies nothing until `secretsync resume`\n", inst.instance)
+		}
+		if len(st.ExternalSecrets) == 0 && output.value != "json" && output.value != "yaml" {
+			fmt.Fprintf(s.err, "No ExternalSecrets in %s (revision %s).\n", scopeName(namespace), orDash(st.Revision))
+		}
+		if *wait {
+			for _, es := range st.ExternalSecrets {
+				if !es.Ready {
+					return exit(exitFindings)
+				}
+			}
+		}
+		return nil
 	}
-	if *output != "table" && *output != "json" {
-		fmt.Fprintf(stderr, "secretsync status: -o must be table or json\n")
-		return 2
+	return cmd
+}
+
+// handled says whether the inventory's revision (ref@sha1:commit) is the
+// one waited for.
+func handled(have, want string) bool {
+	if have == "" {
+		return false
 	}
-	kube, err := kubeClient(*kubeconfig)
-	if err != nil {
-		fmt.Fprintf(stderr, "secretsync status: %v\n", err)
-		return 2
+	if want == "" {
+		return true
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	_, commit, _ := strings.Cut(have, "@sha1:")
+	return strings.HasPrefix(have, want) || strings.HasPrefix(commit, want)
+}
+
+func scopeName(namespace string) string {
+	if namespace == "" {
+		return "any namespace"
+	}
+	return "namespace " + namespace
+}
+
+// readStatus reads the inventory and keeps the ExternalSecrets in
+// namespace ("" for all) named name ("" for all).
+func readStatus(ctx context.Context, kube kubernetes.Interface, inst *instanceFlags, namespace, name string) (statusJSON, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	name := "secretsync-inventory-" + *instance
-	cm, err := kube.CoreV1().ConfigMaps(*ns).Get(ctx, name, metav1.GetOptions{})
+	cm, err := inst.inventory(ctx, kube)
 	if err != nil {
-		fmt.Fprintf(stderr, "secretsync status: read inventory %s/%s: %v\n", *ns, name, err)
-		return 1
+		return statusJSON{}, err
 	}
 	inv, err := reconciler.DecodeInventory(cm.BinaryData)
 	if err != nil {
-		fmt.Fprintf(stderr, "secretsync status: inventory %s/%s: %v\n", *ns, name, err)
-		return 1
+		return statusJSON{}, fmt.Errorf("inventory %s/%s: %w", cm.Namespace, cm.Name, err)
 	}
-	if *output == "json" {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(statusJSON{Revision: inv.Revision, ExternalSecrets: inv.Status})
-		return 0
+	out := statusJSON{Revision: inv.Revision, Suspended: suspended(cm), ExternalSecrets: []reconciler.Status{}}
+	for _, st := range inv.Status {
+		ns, n, _ := strings.Cut(st.ExternalSecret, "/")
+		if (namespace == "" || ns == namespace) && (name == "" || n == name) {
+			out.ExternalSecrets = append(out.ExternalSecrets, st)
+		}
 	}
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "EXTERNALSECRET\tTARGET\tREADY\tREASON\tLAST SYNC\tSOURCE\tMESSAGE")
-	for _, s := range inv.Status {
+	return out, nil
+}
+
+func suspended(cm *corev1.ConfigMap) bool {
+	return cm.Annotations[reconciler.AnnotationSuspended] == "true"
+}
+
+func writeStatusTable(w io.Writer, st statusJSON, allNamespaces, wide bool) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	cols := []string{"NAME", "TARGET", "READY", "REASON", "LAST SYNC"}
+	if allNamespaces {
+		cols = append([]string{"NAMESPACE"}, cols...)
+	}
+	if wide {
+		cols = append(cols, "SOURCE", "MESSAGE")
+	} else {
+		cols = append(cols, "MESSAGE")
+	}
+	if len(st.ExternalSecrets) == 0 {
+		return
+	}
+	fmt.Fprintln(tw, strings.Join(cols, "\t"))
+	for _, s := range st.ExternalSecrets {
+		ns, name, _ := strings.Cut(s.ExternalSecret, "/")
 		last := "-"
 		if s.LastSync != nil {
 			last = s.LastSync.UTC().Format(time.RFC3339)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%v\t%s\t%s\t%s\t%s\n", s.ExternalSecret, orDash(s.Target), s.Ready, s.Reason, last, s.Source, short(s.Message, 100))
+		row := []string{name, orDash(s.Target), fmt.Sprint(s.Ready), orDash(s.Reason), last}
+		if allNamespaces {
+			row = append([]string{ns}, row...)
+		}
+		if wide {
+			row = append(row, s.Source, oneLine(s.Message))
+		} else {
+			row = append(row, short(s.Message, 80))
+		}
+		fmt.Fprintln(tw, strings.Join(row, "\t"))
 	}
 	_ = tw.Flush()
-	return 0
-}
-
-// statusJSON is the documented shape of `secretsync status -o json`.
-type statusJSON struct {
-	Revision        string              `json:"revision"`
-	ExternalSecrets []reconciler.Status `json:"externalSecrets"`
 }
 
 func orDash(s string) string {
@@ -85,10 +197,6 @@ func orDash(s string) string {
 	return s
 }
 
-func short(s string, n int) string {
-	s = strings.ReplaceAll(s, "\n", " ")
-	if len(s) > n {
-		return s[:n] + "…"
-	}
-	return s
-}
+func oneLine(s string) string { return strings.ReplaceAll(s, "\n", " ") }
+
+func short(s string, n int) string { return truncate(oneLine(s), n) }

@@ -1,12 +1,11 @@
 package main
 
 import (
-	"encoding/json"
-	"flag"
 	"fmt"
-	"io"
 	"runtime"
 	"runtime/debug"
+
+	"github.com/spf13/cobra"
 )
 
 // buildInfo is what version prints: the version set at link time by the
@@ -33,25 +32,25 @@ func currentBuild() buildInfo {
 	return b
 }
 
-// versionCmd is `secretsync version [-o json]`.
-func versionCmd(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("version", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	output := fs.String("o", "text", "output: text or json")
-	if err := fs.Parse(args); err != nil {
-		return flagExit(err)
+func newVersionCmd(s streams) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "version",
+		Short: "Print the version (also --version)",
+		Long: `Print secretsync's version. -o json or yaml adds the commit, the Go version
+and the platform. A release build carries the version it was tagged with; a
+"go install ...@vX" build reports the module version.`,
+		Example: `  secretsync version
+  secretsync version -o json`,
+		Args: cobra.NoArgs,
 	}
-	b := currentBuild()
-	switch *output {
-	case "json":
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(b)
-	case "text":
-		fmt.Fprintln(stdout, b.Version)
-	default:
-		fmt.Fprintf(stderr, "secretsync version: -o %q is not text or json\n", *output)
-		return exitUsage
+	output := addOutput(cmd, "text", "json", "yaml")
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		b := currentBuild()
+		if output.value == "text" {
+			fmt.Fprintln(s.out, b.Version)
+			return nil
+		}
+		return writeData(s.out, output.value, b)
 	}
-	return exitClean
+	return cmd
 }
