@@ -260,7 +260,7 @@ Exit codes: 0 clean, 1 findings, 2 the plan could not be made.`,
 	output := addOutput(cmd, "table", "json", "yaml", "markdown", "github")
 	// --format was plan's name for -o before every command had -o.
 	cmd.Flags().Var(output, "format", "")
-	_ = cmd.Flags().MarkDeprecated("format", "use -o/--output")
+	_ = cmd.Flags().MarkHidden("format")
 	base := cmd.Flags().String("base", "", "the revision to compare with, like origin/main (required)")
 	head := cmd.Flags().String("head", "", "the revision under review; empty: the working tree")
 	check := cmd.Flags().Bool("check-remote", false, "confirm every referenced remote secret and property exists (DescribeSecret; GetSecretValue only for properties); needs AWS credentials")
@@ -268,6 +268,9 @@ Exit codes: 0 clean, 1 findings, 2 the plan could not be made.`,
 	endpoint := cmd.Flags().String("aws-endpoint", env("SECRETSYNC_AWS_ENDPOINT", ""), "Secrets Manager endpoint URL (with --check-remote) [SECRETSYNC_AWS_ENDPOINT]")
 	_ = cmd.MarkFlagRequired("base")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if cmd.Flags().Changed("format") {
+			fmt.Fprintln(s.err, "Flag --format has been deprecated, use -o/--output")
+		}
 		p, err := makePlan(pathArg(args), *base, *head, rf)
 		if err != nil {
 			return fail(exitUsage, "%v", err)

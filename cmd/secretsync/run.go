@@ -275,7 +275,7 @@ func (c *runConfig) run(ctx context.Context, cluster *clusterFlags, stderr io.Wr
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(50)
 	}
-		level, err := zerolog.ParseLevel(c.logLevel)
+	level, err := zerolog.ParseLevel(c.logLevel)
 	if err != nil {
 		fmt.Fprintf(stderr, "secretsync run: --log-level: %v\n", err)
 		return exitUsage

@@ -1,0 +1,321 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/secretsync/secretsync/internal/awstest"
+	"github.com/secretsync/secretsync/internal/gittest"
+	"github.com/secretsync/secretsync/internal/testenv"
+	"github.com/secretsync/secretsync/reconciler"
+)
+
+// The tests in this file run the built binary, as a user or a CI job does.
+
+var built struct {
+	once sync.Once
+	path string
+	err  error
+	out  []byte
+}
+
+// binary builds secretsync once for the package's tests, with a version
+// stamped as the Makefile does.
+func binary(t *testing.T) string {
+	t.Helper()
+	built.once.Do(func() {
+		dir, err := os.MkdirTemp("", "secretsync-cli-")
+		if err != nil {
+			built.err = err
+			return
+		}
+		built.path = filepath.Join(dir, "secretsync")
+		built.out, built.err = exec.Command("go", "build", "-ldflags", "-X main.version=v9.8.7-test", "-o", built.path, ".").CombinedOutput()
+	})
+	if built.err != nil {
+		t.Fatalf("build: %v\n%s", built.err, built.out)
+	}
+	return built.path
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if built.path != "" {
+		os.RemoveAll(filepath.Dir(built.path))
+	}
+	os.Exit(code)
+}
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+// sh runs the binary with args and env (added to this process's).
+func sh(t *testing.T, env []string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(binary(t), args...)
+	cmd.Env = append(os.Environ(), env...)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	r := result{stdout: out.String(), stderr: errOut.String()}
+	if ee, ok := err.(*exec.ExitError); ok {
+		r.code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func TestTheCommandLineBehavesAsKubectlAndFlux(t *testing.T) {
+	awstest.Isolate(t)
+	for _, c := range []struct {
+		name string
+		args []string
+		code int
+		// each of want must be in stdout+stderr, with "out:" or "err:"
+		// to say which
+		want []string
+	}{
+		{"flags after the path are honoured", []string{"validate", "../../examples/basic", "--namespaces", "other"}, 1,
+			[]string{"out:namespace demo is not one secretsync may write to", "err:2 findings"}},
+		{"flags before the path are the same", []string{"validate", "--namespaces", "other", "../../examples/basic"}, 1,
+			[]string{"err:2 findings"}},
+		{"a second argument is an error", []string{"validate", "../../examples/basic", "extra"}, 2,
+			[]string{"err:accepts at most 1 arg(s), received 2", "err:Run 'secretsync validate --help' for usage."}},
+		{"an unknown output format is an error", []string{"validate", "-o", "xml", "../../examples/basic"}, 2,
+			[]string{`err:"xml" is not one of table, json, yaml, markdown, github`}},
+		{"an unknown flag is an error", []string{"status", "--nope"}, 2, []string{"err:unknown flag: --nope"}},
+		{"a mistyped command suggests the nearest", []string{"valdate"}, 2, []string{"err:Did you mean this?", "err:validate"}},
+		{"help CMD shows the command's help", []string{"help", "validate"}, 0,
+			[]string{"out:validate [PATH] [flags]", "out:Examples:", "out:Exit codes: 0 clean, 1 findings"}},
+		{"every group is listed in the top help", []string{"--help"}, 0,
+			[]string{"out:Review a change", "out:reconcile", "out:suspend", "out:completion"}},
+		{"--version", []string{"--version"}, 0, []string{"out:v9.8.7-test"}},
+		{"version -o json", []string{"version", "-o", "json"}, 0, []string{`out:"version": "v9.8.7-test"`, `out:"goVersion": "go`, `out:"platform": "`}},
+		{"completion for bash", []string{"completion", "bash"}, 0, []string{"out:bash completion V2 for secretsync"}},
+		{"completion for zsh", []string{"completion", "zsh"}, 0, []string{"out:#compdef secretsync"}},
+		{"completion for fish", []string{"completion", "fish"}, 0, []string{"out:complete -c secretsync"}},
+		{"completion for powershell", []string{"completion", "powershell"}, 0, []string{"out:Register-ArgumentCompleter"}},
+		{"plan's usage error names one problem", []string{"plan", "../../examples/basic"}, 2, []string{`err:required flag(s) "base" not set`}},
+		{"plan takes flags after the path", []string{"plan", "../../examples/basic", "--base", "HEAD", "-o", "json"}, 0, []string{`out:"summary": {`}},
+		{"plan's old --format still works, with a warning", []string{"plan", "--base", "HEAD", "--format", "json", "../../examples/basic"}, 0,
+			[]string{`out:"summary": {`, "err:--format has been deprecated"}},
+		{"a value as an argument to encrypt is refused without echoing it", []string{"encrypt", "hunter2-seeded"}, 2,
+			[]string{"err:the value is read from stdin"}},
+		{"render -o json is one List", []string{"render", "../../examples/basic", "-o", "json"}, 0, []string{`out:"kind": "List"`}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := sh(t, []string{"NO_COLOR=1"}, c.args...)
+			if r.code != c.code {
+				t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", r.code, c.code, r.stdout, r.stderr)
+			}
+			for _, w := range c.want {
+				stream, text, _ := strings.Cut(w, ":")
+				got := r.stdout
+				if stream == "err" {
+					got = r.stderr
+				}
+				if !strings.Contains(got, text) {
+					t.Fatalf("std%s lacks %q\nstdout:\n%s\nstderr:\n%s", stream, text, r.stdout, r.stderr)
+				}
+			}
+			if strings.Contains(r.stdout+r.stderr, "hunter2-seeded") {
+				t.Fatal("a value given as an argument was echoed")
+			}
+		})
+	}
+}
+
+func TestValidateWritesGitHubAnnotations(t *testing.T) {
+	dir := t.TempDir()
+	repo, err := gittest.Init(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := repo.Commit("base", map[string]string{"secrets/store.yaml": "apiVersion: external-secrets.io/v1\nkind: SecretStore\nmetadata: {name: aws, namespace: team}\nspec: {provider: {aws: {service: SecretsManager, region: us-east-1}}}\n"}); err != nil {
+		t.Fatal(err)
+	}
+	es := "apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: {name: x, namespace: team}\nspec:\n  secretStoreRef: {name: aws}\n  data:\n  - {secretKey: k, remoteRef: {key: a, verison: v}}\n"
+	if err := os.WriteFile(filepath.Join(dir, "secrets", "es.yaml"), []byte(es), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := sh(t, nil, "validate", filepath.Join(dir, "secrets"), "--base", "main", "-o", "github")
+	if r.code != 1 {
+		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	// One workflow command, at the file (relative to the repo, as GitHub
+	// wants it) and the line of the typo.
+	want := "::error file=secrets/es.yaml,line=7,title=secretsync%3A ExternalSecret team/x::"
+	if !strings.HasPrefix(r.stdout, want) || strings.Count(r.stdout, "\n") != 1 {
+		t.Fatalf("stdout:\n%s\nwant a line starting %s", r.stdout, want)
+	}
+}
+
+// TestOperatorControlsOnARunningInstance runs `secretsync run` as a process
+// on the real control plane and drives it with the other commands:
+// status (-n, -A, a name, --wait), reconcile (--refresh), suspend, resume.
+func TestOperatorControlsOnARunningInstance(t *testing.T) {
+	awstest.Isolate(t)
+	dir := t.TempDir()
+	kube, err := testenv.Start(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer kube.Stop()
+	sm := awstest.StartSM(t)
+	const first, rotated = "controls-seeded-one", "controls-seeded-two"
+	sm.Create(t, "app/key", first)
+	repo, err := gittest.Init(filepath.Join(dir, "repo"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, ns := range []string{"team-a", "team-b"} {
+		if _, err := kube.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	es := func(ns, name, key string) string {
+		return "apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: {name: " + name + ", namespace: " + ns + "}\nspec:\n  refreshInterval: 0s\n  secretStoreRef: {name: aws, kind: ClusterSecretStore}\n  data: [{secretKey: key, remoteRef: {key: " + key + "}}]\n"
+	}
+	store := "apiVersion: external-secrets.io/v1\nkind: ClusterSecretStore\nmetadata: {name: aws}\nspec: {provider: {aws: {service: SecretsManager, region: us-east-1}}}\n"
+	commit, err := repo.Commit("one", map[string]string{"store.yaml": store, "a.yaml": es("team-a", "app", "app/key"), "b.yaml": es("team-b", "broken", "app/missing")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kc := "KUBECONFIG=" + kube.Kubeconfig
+	common := []string{"--inventory-namespace", "default"}
+	// A poll interval of an hour: only the controls start passes after the first.
+	proc := exec.Command(binary(t), "run", "--repo", "file://"+repo.Dir, "--interval", "1h", "--jitter", "0",
+		"--inventory-namespace", "default", "--aws-endpoint", sm.URL, "--workdir", filepath.Join(dir, "work"),
+		"--metrics-addr", "", "--leader-elect=false")
+	proc.Env = append(os.Environ(), kc)
+	var logs bytes.Buffer
+	proc.Stdout, proc.Stderr = &logs, &logs
+	if err := proc.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = proc.Process.Kill(); _, _ = proc.Process.Wait() }()
+	defer func() {
+		if t.Failed() {
+			t.Logf("run's log:\n%s", redact(redact(logs.String(), first), rotated))
+		}
+	}()
+
+	t.Run("status --wait waits for the revision and fails on a failing ExternalSecret", func(t *testing.T) {
+		r := sh(t, []string{kc}, append([]string{"status", "-A", "--wait", "--revision", commit[:10], "--timeout", "60s"}, common...)...)
+		if r.code != 1 || !strings.Contains(r.stdout, "team-a") || !strings.Contains(r.stdout, "team-b") || !strings.Contains(r.stdout, "NAMESPACE") {
+			t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+		}
+		r = sh(t, []string{kc}, append([]string{"status", "-n", "team-a", "--wait", "--revision", commit[:10], "--timeout", "60s"}, common...)...)
+		if r.code != 0 || strings.Contains(r.stdout, "broken") || strings.Contains(r.stdout, "NAMESPACE") {
+			t.Fatalf("-n team-a: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+		}
+		r = sh(t, []string{kc}, append([]string{"status", "broken", "-n", "team-b", "-o", "json"}, common...)...)
+		var got statusJSON
+		if err := json.Unmarshal([]byte(r.stdout), &got); err != nil || len(got.ExternalSecrets) != 1 || got.ExternalSecrets[0].Ready {
+			t.Fatalf("status broken -n team-b: %v\n%s%s", err, r.stdout, r.stderr)
+		}
+		r = sh(t, []string{kc}, append([]string{"status", "-o", "wide"}, common...)...)
+		if r.code != 0 || !strings.Contains(r.stderr, "No ExternalSecrets in namespace default") {
+			t.Fatalf("the context's namespace by default: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+		}
+		r = sh(t, []string{kc}, append([]string{"status", "-A", "--wait", "--revision", "0000000", "--timeout", "2s"}, common...)...)
+		if r.code != 1 || !strings.Contains(r.stderr, "timed out after 2s waiting for revision 0000000") {
+			t.Fatalf("a revision never handled: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+		}
+	})
+
+	value := func() string {
+		s, err := kube.Client.CoreV1().Secrets("team-a").Get(ctx, "app", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(s.Data["key"])
+	}
+	sm.Put(t, "app/key", rotated)
+
+	t.Run("reconcile without --refresh runs a pass that fetches nothing not due", func(t *testing.T) {
+		r := sh(t, []string{kc}, append([]string{"reconcile", "--timeout", "60s"}, common...)...)
+		// team-b/broken still fails, so the pass is not ok.
+		if r.code != 1 || !strings.HasPrefix(r.stdout, "failed reason=ResolveFailed revision=main@sha1:"+commit) {
+			t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+		}
+		if value() != first {
+			t.Fatal("a pass without --refresh fetched a value whose refresh was not due")
+		}
+	})
+
+	t.Run("reconcile --refresh fetches every value again", func(t *testing.T) {
+		r := sh(t, []string{kc}, append([]string{"reconcile", "--refresh", "--timeout", "60s"}, common...)...)
+		if r.code != 1 || !strings.Contains(r.stdout, "applied=1") {
+			t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+		}
+		if value() != rotated {
+			t.Fatal("reconcile --refresh did not apply the rotated value")
+		}
+		if strings.Contains(r.stdout+r.stderr, rotated) || strings.Contains(r.stdout+r.stderr, first) {
+			t.Fatal("a value was printed")
+		}
+	})
+
+	t.Run("suspend stops applying, status says so, resume applies at once", func(t *testing.T) {
+		if r := sh(t, []string{kc}, append([]string{"suspend"}, common...)...); r.code != 0 {
+			t.Fatalf("suspend: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+		}
+		if err := kube.Client.CoreV1().Secrets("team-a").Delete(ctx, "app", metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		r := sh(t, []string{kc}, append([]string{"reconcile", "--timeout", "60s"}, common...)...)
+		if r.code != 0 || !strings.Contains(r.stderr, "is suspended") {
+			t.Fatalf("reconcile while suspended: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+		}
+		if _, err := kube.Client.CoreV1().Secrets("team-a").Get(ctx, "app", metav1.GetOptions{}); err == nil {
+			t.Fatal("a suspended instance applied a Secret")
+		}
+		r = sh(t, []string{kc}, append([]string{"status", "-A", "-o", "json"}, common...)...)
+		if !strings.Contains(r.stdout, `"suspended": true`) || !strings.Contains(r.stderr, "is suspended") {
+			t.Fatalf("status of a suspended instance:\n%s%s", r.stdout, r.stderr)
+		}
+		if r := sh(t, []string{kc}, append([]string{"resume"}, common...)...); r.code != 0 {
+			t.Fatalf("resume: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			if _, err := kube.Client.CoreV1().Secrets("team-a").Get(ctx, "app", metav1.GetOptions{}); err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("resume did not apply the Secret within 30 s (the poll interval is 1 h)")
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		cm, err := kube.Client.CoreV1().ConfigMaps("default").Get(ctx, reconciler.InventoryName("secretsync"), metav1.GetOptions{})
+		if err != nil || cm.Annotations[reconciler.AnnotationSuspended] != "" {
+			t.Fatalf("the suspend annotation is still there: %v %v", err, cm.Annotations)
+		}
+	})
+
+	t.Run("reconcile with no instance running says so", func(t *testing.T) {
+		r := sh(t, []string{kc}, "reconcile", "--inventory-namespace", "default", "--instance", "nobody", "--timeout", "5s")
+		if r.code != 2 || !strings.Contains(r.stderr, `instance "nobody" has not completed a pass`) {
+			t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+		}
+	})
+	if strings.Contains(logs.String(), first) || strings.Contains(logs.String(), rotated) {
+		t.Fatal("a value appears in run's log")
+	}
+}
