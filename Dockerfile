@@ -4,8 +4,11 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-ARG VERSION=dev
-RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/secretsync ./cmd/secretsync
+# The version stamped into the binary: the build argument (make image sets
+# it), else the release in VERSION, so an image never reports "dev".
+ARG VERSION=
+RUN v="${VERSION:-v$(cat VERSION)}" && \
+    CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=${v}" -o /out/secretsync ./cmd/secretsync
 
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/secretsync /secretsync

@@ -5,8 +5,13 @@
 GO      ?= go
 BIN     := bin/secretsync
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+# RELEASE is the version a release is cut as: VERSION (the file), which the
+# chart and the manifests' image tag follow (internal/installtest checks).
+RELEASE   := v$(shell cat VERSION)
+PLATFORMS ?= linux/amd64 linux/arm64 darwin/amd64 darwin/arm64
+DIST      ?= dist
 
-.PHONY: all build test testbin demo bench vet fmt-check clean fuzz
+.PHONY: all build test testbin demo bench vet fmt-check clean fuzz release image
 
 all: build
 
@@ -29,7 +34,23 @@ demo: build
 	assets="$$(bash hack/testbin.sh)" && KUBEBUILDER_ASSETS="$$assets" $(GO) run ./hack/demo -secretsync $(BIN) -example examples/basic $(if $(KEEP),-keep)
 
 clean:
-	rm -rf bin
+	rm -rf bin $(DIST)
+
+# `make release`: static binaries for each of PLATFORMS, stamped with
+# RELEASE, and their SHA-256 sums, for the GitHub release of tag RELEASE.
+# CI jobs download one binary and check it against checksums.txt.
+release:
+	rm -rf $(DIST) && mkdir -p $(DIST)
+	@set -e; for p in $(PLATFORMS); do \
+		os=$${p%/*}; arch=$${p#*/}; out=$(DIST)/secretsync-$(RELEASE)-$$os-$$arch; \
+		echo "build $$out"; \
+		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags "-s -w -X main.version=$(RELEASE)" -o $$out ./cmd/secretsync; \
+	done
+	cd $(DIST) && sha256sum secretsync-* > checksums.txt
+
+# `make image`: the container image of RELEASE (needs a Docker engine).
+image:
+	docker build --build-arg VERSION=$(RELEASE) -t ghcr.io/secretsync/secretsync:$(RELEASE) .
 
 # Each fuzz target runs for FUZZTIME (default 30s); `make test` runs only
 # their seed corpora. A crash is saved under the package's testdata/fuzz/.

@@ -53,7 +53,7 @@ func reviewBench(bin string) error {
 	if err != nil {
 		return err
 	}
-	p, err := median("plan", "--base", "main", "--format", "markdown", filepath.Join(dir, "clusters"))
+	p, err := median("plan", "--base", "main", "-o", "markdown", filepath.Join(dir, "clusters"))
 	if err != nil {
 		return err
 	}

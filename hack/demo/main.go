@@ -117,19 +117,24 @@ func run(bin, example string, keep bool) error {
 	defer git.Close()
 	fmt.Println("    " + git.URL + "/secrets")
 
-	secretsync := func() error {
-		cmd := exec.CommandContext(ctx, bin, "run", "--once",
-			"--repo", git.URL+"/secrets", "--ref", "main", "--path", ".",
+	// runCmd is `secretsync run` against the demo's Git, cluster and AWS,
+	// with extra flags.
+	runCmd := func(extra ...string) *exec.Cmd {
+		cmd := exec.CommandContext(ctx, bin, append([]string{"run",
+			"--repo", git.URL + "/secrets", "--ref", "main", "--path", ".",
 			"--git-username", "demo",
 			"--kubeconfig", kube.Kubeconfig, "--inventory-namespace", "secretsync",
-			"--aws-endpoint", smURL, "--workdir", filepath.Join(work, "secretsync"))
+			"--aws-endpoint", smURL, "--workdir", filepath.Join(work, "secretsync")}, extra...)...)
 		cmd.Env = append(os.Environ(),
 			"SECRETSYNC_GIT_PASSWORD="+gitPassword,
 			"AWS_ACCESS_KEY_ID=AKIDDEMO", "AWS_SECRET_ACCESS_KEY=demo",
 			"AWS_EC2_METADATA_DISABLED=true", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null")
 		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stdout
+		return cmd
+	}
+	secretsync := func() error {
 		fmt.Printf("    $ %s run --once --repo %s/secrets ...\n", bin, git.URL)
-		return cmd.Run()
+		return runCmd("--once").Run()
 	}
 
 	step("pass 1: secretsync run --once")
@@ -172,11 +177,27 @@ func run(bin, example string, keep bool) error {
 	}
 	step("done: payments-api was pruned, database-credentials.password was updated, username unchanged")
 	if keep {
-		step("kept running until Ctrl-C; try, in another shell:")
-		fmt.Printf("    export KUBECONFIG=%s\n", kube.Kubeconfig)
-		fmt.Printf("    %s status --inventory-namespace secretsync\n", bin)
+		// A running instance, as in a cluster, for reconcile, suspend and
+		// resume to talk to; its log goes to a file.
+		logPath := filepath.Join(work, "secretsync-run.log")
+		logf, err := os.Create(logPath)
+		if err != nil {
+			return err
+		}
+		defer logf.Close()
+		svc := runCmd("--interval", "1m", "--leader-elect=false", "--metrics-addr", "")
+		svc.Stdout, svc.Stderr = logf, logf
+		if err := svc.Start(); err != nil {
+			return err
+		}
+		defer func() { _ = svc.Process.Kill(); _ = svc.Wait() }()
+		step("kept running until Ctrl-C, with `secretsync run` polling (log: %s); try, in another shell:", logPath)
+		fmt.Printf("    export KUBECONFIG=%s SECRETSYNC_NAMESPACE=secretsync\n", kube.Kubeconfig)
+		fmt.Printf("    %s status -A\n", bin)
 		fmt.Printf("    %s explain demo/database-credentials %s\n", bin, repo.Dir)
-		fmt.Printf("    %s diff --inventory-namespace secretsync --aws-endpoint %s %s   # with AWS_ACCESS_KEY_ID=AKIDDEMO AWS_SECRET_ACCESS_KEY=demo\n", bin, smURL, repo.Dir)
+		fmt.Printf("    %s reconcile --refresh\n", bin)
+		fmt.Printf("    %s suspend; %s status -A; %s resume\n", bin, bin, bin)
+		fmt.Printf("    AWS_ACCESS_KEY_ID=AKIDDEMO AWS_SECRET_ACCESS_KEY=demo %s diff --aws-endpoint %s %s\n", bin, smURL, repo.Dir)
 		fmt.Printf("    git clone http://demo:%s@%s/secrets   # the repo secretsync polls\n", gitPassword, strings.TrimPrefix(git.URL, "http://"))
 		sig := make(chan os.Signal, 1)
 		signal.Notify(sig, os.Interrupt, syscall.SIGTERM)

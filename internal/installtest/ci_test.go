@@ -1,0 +1,226 @@
+package installtest
+
+import (
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/rhysd/actionlint"
+	"sigs.k8s.io/yaml"
+)
+
+const ciDir = "../../examples/ci"
+
+// TestTheGitHubWorkflowsLint runs actionlint (its Go package: workflow
+// syntax, expressions, action inputs, permissions) on the examples, and
+// checks what they promise: validate and plan both run, the version is
+// pinned and cached, the untrusted half cannot write, and the comment is
+// one sticky comment.
+func TestTheGitHubWorkflowsLint(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join(ciDir, "github", "*.yaml"))
+	if len(files) != 2 {
+		t.Fatalf("workflows: %v", files)
+	}
+	l, err := actionlint.NewLinter(io.Discard, &actionlint.LinterOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs, err := l.LintFiles(files, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range errs {
+		t.Errorf("actionlint: %s:%d:%d: %s [%s]", e.Filepath, e.Line, e.Column, e.Message, e.Kind)
+	}
+
+	plan := readYAML(t, filepath.Join(ciDir, "github", "secretsync-plan.yaml"))
+	comment := readYAML(t, filepath.Join(ciDir, "github", "secretsync-comment.yaml"))
+	on := triggers(plan)
+	if _, ok := on["pull_request_target"]; ok {
+		t.Error("the plan workflow runs the pull request's files with pull_request_target")
+	}
+	if p := plan["permissions"].(map[string]any); len(p) != 1 || p["contents"] != "read" {
+		t.Errorf("the plan workflow, which reads untrusted files, has permissions %v", p)
+	}
+	if strings.Contains(mustRead(t, filepath.Join(ciDir, "github", "secretsync-comment.yaml")), "actions/checkout") {
+		t.Error("the comment workflow, which can write, checks out code")
+	}
+	if _, ok := triggers(comment)["workflow_run"]; !ok {
+		t.Error("the comment workflow does not run on workflow_run")
+	}
+	script := runScripts(t, plan)
+	checkReviewScript(t, "github", script)
+	if !strings.Contains(script, "-o github") {
+		t.Error("validate does not write GitHub annotations")
+	}
+	if !strings.Contains(mustRead(t, filepath.Join(ciDir, "github", "secretsync-plan.yaml")), "actions/cache@") {
+		t.Error("the secretsync binary is not cached")
+	}
+	for name, s := range map[string]string{"plan": script, "comment": runScripts(t, comment)} {
+		checkShell(t, name, s)
+	}
+}
+
+// TestTheGitLabJobIsWellFormed is a structural check of the GitLab job
+// (the keys GitLab requires, shell syntax), and runs its script with stub
+// secretsync and curl commands to check what it does in each case.
+func TestTheGitLabJobIsWellFormed(t *testing.T) {
+	doc := readYAML(t, filepath.Join(ciDir, "gitlab-ci.yaml"))
+	job, ok := doc["secretsync-plan"].(map[string]any)
+	if !ok || len(doc) != 1 {
+		t.Fatalf("jobs: %v", doc)
+	}
+	for _, k := range []string{"image", "rules", "variables", "script", "cache"} {
+		if _, ok := job[k]; !ok {
+			t.Errorf("the job has no %s", k)
+		}
+	}
+	known := map[string]bool{"image": true, "rules": true, "variables": true, "cache": true, "before_script": true, "script": true, "artifacts": true}
+	for k := range job {
+		if !known[k] {
+			t.Errorf("unknown job key %q", k)
+		}
+	}
+	lines := func(k string) string {
+		var out []string
+		for _, l := range job[k].([]any) {
+			out = append(out, l.(string))
+		}
+		return strings.Join(out, "\n")
+	}
+	script := lines("script")
+	checkReviewScript(t, "gitlab", script)
+	checkShell(t, "before_script", lines("before_script"))
+	checkShell(t, "script", script)
+	version := job["variables"].(map[string]any)["SECRETSYNC_VERSION"]
+	if !regexp.MustCompile(`^v\d+\.\d+\.\d+$`).MatchString(version.(string)) {
+		t.Errorf("SECRETSYNC_VERSION %v is not a pinned release", version)
+	}
+
+	// The script's last part, with stubs: secretsync exits as told, curl
+	// records its calls and answers the notes listing.
+	body := script[strings.Index(script, "base="):]
+	for _, c := range []struct {
+		name                  string
+		validate, plan        string
+		token, existing       string
+		wantExit              int
+		wantCalls, wantInNote string
+	}{
+		{"findings: the plan is still posted, and the job fails", "1", "1", "tok", "", 1, "POST", "plan of"},
+		{"a clean change updates the one note", "0", "0", "tok", "42", 0, "PUT .*/notes/42", "plan of"},
+		{"a failed plan posts why, never an empty note", "0", "2", "tok", "", 1, "POST", "secretsync plan failed"},
+		{"without a token (a fork) nothing is posted", "1", "0", "", "", 1, "^$", ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			stub := func(name, text string) {
+				if err := os.WriteFile(filepath.Join(dir, name), []byte("#!/bin/sh\n"+text), 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			stub("secretsync", `case "$1" in
+validate) exit "$STUB_VALIDATE";;
+plan) [ "$STUB_PLAN" -le 1 ] && echo "plan of $*"; [ "$STUB_PLAN" -gt 1 ] && echo "head HEAD: render: broken.yaml: bad" >&2; exit "$STUB_PLAN";;
+esac`)
+			stub("curl", `for a in "$@"; do case "$a" in -X) m=next;; *) [ "$m" = next ] && m="$a";; esac; done
+url=""; for a in "$@"; do url="$a"; done
+echo "${m:-GET} $url" >> "$STUB_DIR/calls"
+for a in "$@"; do case "$a" in body@*) cp "${a#body@}" "$STUB_DIR/note";; esac; done
+[ -z "$m" ] && { [ -n "$STUB_EXISTING" ] && echo "[{\"id\": $STUB_EXISTING, \"body\": \"<!-- secretsync-plan -->\"}]" || echo "[]"; }
+exit 0`)
+			stub("jq", `cat > /dev/null; echo "$STUB_EXISTING"`)
+			cmd := exec.Command("sh", "-c", body)
+			cmd.Dir = dir
+			cmd.Env = []string{"PATH=" + dir + ":/usr/bin:/bin", "STUB_DIR=" + dir, "STUB_VALIDATE=" + c.validate, "STUB_PLAN=" + c.plan,
+				"STUB_EXISTING=" + c.existing, "SECRETSYNC_BOT_TOKEN=" + c.token, "SECRETSYNC_PATH=clusters/prod",
+				"CI_MERGE_REQUEST_TARGET_BRANCH_NAME=main", "CI_API_V4_URL=https://gitlab.example/api/v4", "CI_PROJECT_ID=7",
+				"CI_MERGE_REQUEST_IID=3", "CI_COMMIT_SHORT_SHA=abc123"}
+			out, err := cmd.CombinedOutput()
+			code := 0
+			if ee, ok := err.(*exec.ExitError); ok {
+				code = ee.ExitCode()
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			if code != c.wantExit {
+				t.Fatalf("exit %d, want %d\n%s", code, c.wantExit, out)
+			}
+			calls, _ := os.ReadFile(filepath.Join(dir, "calls"))
+			writes := regexp.MustCompile(`(?m)^(POST|PUT) .*$`).FindAllString(string(calls), -1)
+			if !regexp.MustCompile(c.wantCalls).MatchString(strings.Join(writes, "\n")) || len(writes) > 1 {
+				t.Fatalf("writes %q, want one matching %q\n%s", writes, c.wantCalls, out)
+			}
+			note, _ := os.ReadFile(filepath.Join(dir, "note"))
+			if c.wantInNote != "" && (!strings.Contains(string(note), c.wantInNote) || !strings.HasPrefix(string(note), "<!-- secretsync-plan -->")) {
+				t.Fatalf("note:\n%s", note)
+			}
+		})
+	}
+}
+
+// checkReviewScript: validate and plan both run, neither stops the other,
+// and a failed plan is never hidden behind `|| true`.
+func checkReviewScript(t *testing.T, name, script string) {
+	t.Helper()
+	for _, want := range []string{"secretsync validate", "secretsync plan", "|| validate=$?", "|| plan=$?", "--base"} {
+		if !strings.Contains(script, want) {
+			t.Errorf("%s: the script lacks %q", name, want)
+		}
+	}
+	if strings.Contains(script, "|| true") || strings.Contains(script, "@latest") || strings.Contains(script, "--format") {
+		t.Errorf("%s: the script hides a failure, is unpinned or uses a deprecated flag:\n%s", name, script)
+	}
+}
+
+// triggers is a workflow's on: map, which YAML 1.1 reads as the key true.
+func triggers(wf map[string]any) map[string]any {
+	on, _ := wf["true"].(map[string]any)
+	return on
+}
+
+// runScripts joins a workflow's run: steps, with ${{ }} expressions
+// replaced by a word, for a shell syntax check.
+func runScripts(t *testing.T, wf map[string]any) string {
+	t.Helper()
+	var out []string
+	for _, job := range wf["jobs"].(map[string]any) {
+		for _, step := range job.(map[string]any)["steps"].([]any) {
+			if run, ok := step.(map[string]any)["run"].(string); ok {
+				out = append(out, regexp.MustCompile(`\$\{\{[^}]*\}\}`).ReplaceAllString(run, "X"))
+			}
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+func checkShell(t *testing.T, name, script string) {
+	t.Helper()
+	cmd := exec.Command("sh", "-n")
+	cmd.Stdin = strings.NewReader(script)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("%s: shell syntax: %v\n%s", name, err, out)
+	}
+}
+
+func readYAML(t *testing.T, path string) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := yaml.Unmarshal([]byte(mustRead(t, path)), &m); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return m
+}
+
+func mustRead(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
