@@ -3,12 +3,12 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
-
-	"sigs.k8s.io/yaml"
 
 	"github.com/secretsync/secretsync/internal/awstest"
 	"github.com/secretsync/secretsync/internal/gittest"
@@ -96,22 +96,36 @@ func TestPlanAgainstACommit(t *testing.T) {
 }
 
 // TestCIExamplesRunTheReviewCommands keeps examples/ci in step with the
-// commands: each job must run validate and plan with flags that exist.
+// command tree: every secretsync command line in them names a command and
+// flags that exist, with values they accept.
 func TestCIExamplesRunTheReviewCommands(t *testing.T) {
-	for _, f := range []string{"../../examples/ci/github-actions.yaml", "../../examples/ci/gitlab-ci.yaml"} {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var doc map[string]any
-		if err := yaml.Unmarshal(b, &doc); err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
-		for _, want := range []string{"secretsync validate ", "secretsync plan --base ", "--format markdown"} {
-			if !strings.Contains(string(b), want) {
-				t.Fatalf("%s does not run %q", f, want)
+	files, _ := filepath.Glob("../../examples/ci/*/*.yaml")
+	more, _ := filepath.Glob("../../examples/ci/*.yaml")
+	files = append(files, more...)
+	line := regexp.MustCompile(`(?m)^[ \t]*secretsync ((?:validate|plan)[^|>\n]*)`)
+	seen := map[string]bool{}
+	for _, f := range files {
+		for _, m := range line.FindAllStringSubmatch(mustRead(t, f), -1) {
+			args := strings.Fields(m[1])
+			for i, a := range args {
+				args[i] = strings.Trim(a, `"`) // "$VAR" stays a word
 			}
+			root := newRootCmd(streams{strings.NewReader(""), io.Discard, io.Discard})
+			cmd, rest, err := root.Find(args)
+			if err == nil {
+				err = cmd.ParseFlags(rest)
+			}
+			if err == nil {
+				err = cmd.ValidateArgs(cmd.Flags().Args())
+			}
+			if err != nil {
+				t.Errorf("%s: secretsync %s: %v", f, m[1], err)
+			}
+			seen[cmd.Name()] = true
 		}
+	}
+	if !seen["validate"] || !seen["plan"] {
+		t.Fatalf("the CI examples do not run both validate and plan: %v", seen)
 	}
 }
 
