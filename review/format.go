@@ -1,6 +1,7 @@
 package review
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,19 +19,9 @@ const (
 var marks = map[string]string{"create": "+", "delete": "-", "change": "~", "add": "+", "remove": "-"}
 
 // WriteTable prints the plan for a terminal, in colour when color is set.
+// Rows are aligned first and painted after, whole, so that colour codes
+// never count toward a column's width.
 func WriteTable(w io.Writer, p Plan, color bool) error {
-	paint := func(action, s string) string {
-		if !color {
-			return s
-		}
-		switch action {
-		case "create", "add":
-			return green + s + reset
-		case "delete", "remove":
-			return red + s + reset
-		}
-		return yellow + s + reset
-	}
 	fmt.Fprintf(w, "secretsync plan %s..%s: %d to create, %d to change, %d to delete\n", p.Base, p.Head, p.Summary.Create, p.Summary.Change, p.Summary.Delete)
 	for _, f := range p.Findings {
 		fmt.Fprintf(w, "finding: %s\n", f)
@@ -39,15 +30,42 @@ func WriteTable(w io.Writer, p Plan, color bool) error {
 		fmt.Fprintln(w, "no Secret changes")
 		return nil
 	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "\nSECRET\tKEY\tBEFORE\tAFTER")
+	var table bytes.Buffer
+	tw := tabwriter.NewWriter(&table, 0, 4, 2, ' ', 0)
+	actions := []string{""} // one per line of the table: the header has none
+	fmt.Fprintln(tw, "SECRET\tKEY\tBEFORE\tAFTER")
 	for _, s := range p.Secrets {
-		fmt.Fprintf(tw, "%s\t\t\t%s\n", paint(s.Action, marks[s.Action]+" "+s.Namespace+"/"+s.Name), "("+s.Action+", "+s.ExternalSecret+" in "+s.Source+")")
+		fmt.Fprintf(tw, "%s\t\t\t%s\n", marks[s.Action]+" "+s.Namespace+"/"+s.Name, "("+s.Action+", "+s.ExternalSecret+" in "+s.Source+")")
+		actions = append(actions, s.Action)
 		for _, k := range s.Keys {
-			fmt.Fprintf(tw, "\t%s\t%s\t%s\n", paint(k.Action, marks[k.Action]+" "+k.Key), dash(k.Before), dash(k.After))
+			fmt.Fprintf(tw, "\t%s\t%s\t%s\n", marks[k.Action]+" "+k.Key, dash(k.Before), dash(k.After))
+			actions = append(actions, k.Action)
 		}
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(w)
+	for i, line := range strings.Split(strings.TrimSuffix(table.String(), "\n"), "\n") {
+		if color && actions[i] != "" {
+			line = paint(actions[i]) + line + reset
+		}
+		if _, err := fmt.Fprintln(w, line); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// paint is the colour of an action.
+func paint(action string) string {
+	switch action {
+	case "create", "add":
+		return green
+	case "delete", "remove":
+		return red
+	}
+	return yellow
 }
 
 func dash(s string) string {

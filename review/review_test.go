@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -107,6 +108,20 @@ func TestPlanGoldenOnExamples(t *testing.T) {
 	golden(t, "plan-examples.txt", table.Bytes())
 	golden(t, "plan-examples.md", md.Bytes())
 	golden(t, "plan-examples.json", js.Bytes())
+
+	t.Run("colour never moves a column", func(t *testing.T) {
+		var colored bytes.Buffer
+		if err := review.WriteTable(&colored, p, true); err != nil {
+			t.Fatal(err)
+		}
+		plain := regexp.MustCompile("\x1b\\[[0-9;]*m").ReplaceAllString(colored.String(), "")
+		if plain == colored.String() {
+			t.Fatal("no colour was written")
+		}
+		if plain != table.String() {
+			t.Fatalf("with colour codes removed, the table differs:\n%s\nwant:\n%s", plain, table.String())
+		}
+	})
 }
 
 // generated writes n ExternalSecrets across 20 overlays under one root
