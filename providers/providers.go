@@ -18,6 +18,10 @@ type Ref struct {
 	// Metadata asks for the secret's tags, as a JSON object, instead of
 	// its value (metadataPolicy: Fetch).
 	Metadata bool
+	// Found marks a reference a Finder returned: it names the remote
+	// secret as it is, so Canonical is not applied to it again (a store's
+	// prefix does not apply to what find lists, as in ESO).
+	Found bool
 }
 
 // Query selects remote secrets for dataFrom.find; every set criterion must
@@ -28,8 +32,8 @@ type Query struct {
 	Tags       map[string]string // exact tag values
 }
 
-// Found is one secret a Query matched: its name, and a canonical Ref that
-// fetches its current value.
+// Found is one secret a Query matched: its name, and a Ref (marked Found)
+// that fetches its current value.
 type Found struct {
 	Name string
 	Ref  Ref

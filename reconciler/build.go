@@ -124,7 +124,10 @@ func (r *Reconciler) resolveAll(ctx context.Context, sp *storeProviders, keys ma
 			groups[p.ID()] = g
 		}
 		for _, ref := range refs {
-			c := p.Canonical(ref)
+			c := ref
+			if !ref.Found {
+				c = p.Canonical(ref)
+			}
 			g.refs[c] = append(g.refs[c], fetchKey{sk, ref})
 		}
 	}

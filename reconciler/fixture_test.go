@@ -36,6 +36,7 @@ type fixture struct {
 	ns       string
 	repo     *gittest.Repo
 	sm       awstest.Backend
+	ssm      awstest.SSM
 	kmsURL   string
 	sts      *stsserver.Server
 	pf       providers.Factory
@@ -69,7 +70,7 @@ func randomSuffix() string {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	awstest.Isolate(t)
-	f := &fixture{t: t, ns: "t-" + randomSuffix(), sm: awstest.StartSM(t), kmsURL: awstest.StartKMS(t), counter: &testenv.Counter{}, logs: &syncBuffer{}}
+	f := &fixture{t: t, ns: "t-" + randomSuffix(), sm: awstest.StartSM(t), ssm: awstest.StartSSM(t), kmsURL: awstest.StartKMS(t), counter: &testenv.Counter{}, logs: &syncBuffer{}}
 	ctx := context.Background()
 	if _, err := env.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: f.ns}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
@@ -85,7 +86,7 @@ func newFixture(t *testing.T) *fixture {
 	}
 	stsServer, stsURL := awstest.StartSTS(t)
 	f.sts = stsServer
-	f.pf = awstest.Factory(f.sm.URL, f.kmsURL, stsURL)
+	f.pf = awstest.Factory(f.sm.URL, f.kmsURL, stsURL, f.ssm.URL)
 	f.rec = f.newReconciler()
 	t.Cleanup(f.checkNoValueLeaked)
 	return f

@@ -1,5 +1,6 @@
 // Package awstest points the real AWS SDK at servers on 127.0.0.1: the
-// project's Secrets Manager server (internal/smserver) or kumo.
+// project's Secrets Manager server (internal/smserver) or kumo, and kumo's
+// Parameter Store.
 package awstest
 
 import (
@@ -131,6 +132,6 @@ func (b Backend) CreateTagged(t testing.TB, name, value string, tags map[string]
 
 // Factory is the AWS provider factory pointed at the test servers: the
 // reconciler's tests reach AWS only through providers.Factory.
-func Factory(smURL, kmsURL, stsURL string) providers.Factory {
-	return awsprovider.NewFactory(awsprovider.Options{Endpoint: smURL, KMSEndpoint: kmsURL, STSEndpoint: stsURL, DefaultRegion: Region})
+func Factory(smURL, kmsURL, stsURL, ssmURL string) providers.Factory {
+	return awsprovider.NewFactory(awsprovider.Options{Endpoint: smURL, KMSEndpoint: kmsURL, STSEndpoint: stsURL, SSMEndpoint: ssmURL, DefaultRegion: Region})
 }

@@ -1,4 +1,5 @@
-// Package aws resolves references against AWS Secrets Manager.
+// Package aws resolves references against AWS Secrets Manager, Parameter
+// Store and KMS.
 package aws
 
 import (
@@ -20,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 	"github.com/aws/smithy-go"
@@ -47,6 +49,8 @@ type Options struct {
 	KMSEndpoint string
 	// STSEndpoint does the same for STS, used to assume roles.
 	STSEndpoint string
+	// SSMEndpoint does the same for Parameter Store.
+	SSMEndpoint string
 	// DefaultRegion is used by stores that name no region.
 	DefaultRegion string
 	// Concurrency bounds the calls in flight per store (default 16).
@@ -60,7 +64,7 @@ type Credentials struct {
 
 // Store is one SecretStore's provider.aws settings.
 type Store struct {
-	// Service is SecretsManager (the default) or KMS.
+	// Service is SecretsManager (the default), ParameterStore or KMS.
 	Service string
 	Region  string
 	Prefix  string
@@ -102,6 +106,7 @@ type Factory struct {
 	base    *aws.Config
 	clients map[string]*client
 	kms     map[string]KMSAPI
+	ssm     map[string]*ssmClient
 	calls   *Calls
 }
 
@@ -124,7 +129,7 @@ func NewFactory(opts Options) *Factory {
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = 16
 	}
-	return &Factory{opts: opts, clients: map[string]*client{}, kms: map[string]KMSAPI{}, calls: &Calls{}}
+	return &Factory{opts: opts, clients: map[string]*client{}, kms: map[string]KMSAPI{}, ssm: map[string]*ssmClient{}, calls: &Calls{}}
 }
 
 // Calls reports the AWS calls made so far.
@@ -172,6 +177,22 @@ func (f *Factory) Provider(ctx context.Context, st Store) (providers.Provider, e
 			f.kms[key] = k
 		}
 		return &kmsProvider{id: key, client: k, keyID: st.KMSKeyID, concurrency: f.opts.Concurrency, calls: f.calls}, nil
+	}
+	if st.Service == "ParameterStore" {
+		c, ok := f.ssm[key]
+		if !ok {
+			cfg, err := f.config(ctx, region, st)
+			if err != nil {
+				return nil, err
+			}
+			c = &ssmClient{api: ssm.NewFromConfig(cfg, func(o *ssm.Options) {
+				if f.opts.SSMEndpoint != "" {
+					o.BaseEndpoint = aws.String(f.opts.SSMEndpoint)
+				}
+			}), limits: newSSMLimits()}
+			f.ssm[key] = c
+		}
+		return &ssmProvider{id: key, client: c, prefix: st.Prefix, concurrency: f.opts.Concurrency, calls: f.calls}, nil
 	}
 	c, ok := f.clients[key]
 	if !ok {

@@ -60,7 +60,7 @@ func (p *provider) Find(ctx context.Context, q providers.Query) ([]providers.Fou
 					continue secrets
 				}
 			}
-			out = append(out, providers.Found{Name: name, Ref: providers.Ref{Key: aws.ToString(s.ARN)}})
+			out = append(out, providers.Found{Name: name, Ref: providers.Ref{Key: aws.ToString(s.ARN), Found: true}})
 		}
 	}
 	return out, nil

@@ -14,6 +14,8 @@ var (
 	_ providers.Finder    = (*provider)(nil)
 	_ providers.Describer = (*provider)(nil)
 	_ providers.Provider  = (*kmsProvider)(nil)
+	_ providers.Provider  = (*ssmProvider)(nil)
+	_ providers.Finder    = (*ssmProvider)(nil)
 )
 
 // irsaAnnotation names the IAM role of a service account, as EKS IRSA does.
