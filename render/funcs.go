@@ -5,6 +5,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"text/template"
 
@@ -54,15 +55,20 @@ func TemplateFuncs() template.FuncMap {
 	return f
 }
 
+// undefinedFunc finds the name in text/template's error for a function
+// the FuncMap lacks.
+var undefinedFunc = regexp.MustCompile(`function "([^"]+)" not defined`)
+
 // ParseTemplate parses one template with TemplateFuncs. A template that
 // calls a refused function is told which and why.
 func ParseTemplate(name, body string) (*template.Template, error) {
 	tpl, err := template.New(name).Option("missingkey=error").Funcs(guardedFuncs).Parse(body)
 	if err != nil {
-		for fn, why := range refusedFuncs {
-			if strings.Contains(err.Error(), fmt.Sprintf("function %q not defined", fn)) {
-				return nil, fmt.Errorf("template %s: function %s is not allowed: %s", name, fn, why)
+		if m := undefinedFunc.FindStringSubmatch(err.Error()); m != nil {
+			if why, refused := refusedFuncs[m[1]]; refused {
+				return nil, fmt.Errorf("template %s: function %s is not allowed: %s", name, m[1], why)
 			}
+			return nil, fmt.Errorf("template %s: function %s is not supported by secretsync", name, m[1])
 		}
 	}
 	return tpl, err

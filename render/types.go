@@ -42,6 +42,8 @@ type ExternalSecretSpec struct {
 	RefreshPolicy   string         `json:"refreshPolicy,omitempty"`
 	Data            []Data         `json:"data,omitempty"`
 	DataFrom        []DataFrom     `json:"dataFrom,omitempty"`
+	// SyncWindows is ESO's; it is read so that it is refused by name.
+	SyncWindows json.RawMessage `json:"syncWindows,omitempty"`
 }
 
 type SecretStoreRef struct {
@@ -55,6 +57,9 @@ type Target struct {
 	DeletionPolicy string    `json:"deletionPolicy,omitempty"`
 	Template       *Template `json:"template,omitempty"`
 	Immutable      bool      `json:"immutable,omitempty"`
+	// Manifest (a target other than a Secret) is ESO's; it is read so that
+	// it is refused by name.
+	Manifest json.RawMessage `json:"manifest,omitempty"`
 }
 
 // Template shapes the Secret from the resolved values (engineVersion v2).
@@ -79,6 +84,8 @@ type TemplateFrom struct {
 	Secret    *TemplateRef `json:"secret,omitempty"`
 	Literal   *string      `json:"literal,omitempty"`
 	Target    string       `json:"target,omitzero"`
+	// ValuesDecodingStrategy other than None is refused by name.
+	ValuesDecodingStrategy string `json:"valuesDecodingStrategy,omitempty"`
 }
 
 type TemplateRef struct {
@@ -132,6 +139,8 @@ type FindName struct {
 type Rewrite struct {
 	Regexp    *RewriteRegexp    `json:"regexp,omitempty"`
 	Transform *RewriteTransform `json:"transform,omitempty"`
+	// Merge is ESO's; it is read so that it is refused by name.
+	Merge json.RawMessage `json:"merge,omitempty"`
 }
 
 type RewriteRegexp struct {

@@ -47,6 +47,12 @@ func validateExternalSecret(es *ExternalSecret) []fieldError {
 	default:
 		check("spec.secretStoreRef.kind", fmt.Errorf("must be SecretStore or ClusterSecretStore, not %q", s.SecretStoreRef.Kind))
 	}
+	if len(s.Target.Manifest) > 0 {
+		check("spec.target.manifest", notYet("a target other than a Secret"))
+	}
+	if len(s.SyncWindows) > 0 {
+		check("spec.syncWindows", notYet("syncWindows"))
+	}
 	needStore := false
 	keys := map[string]int{}
 	for i, d := range s.Data {
@@ -103,6 +109,9 @@ func validateData(i int, d Data, keys map[string]int, tpl *Template) (string, er
 // validateDataFrom checks spec.dataFrom[i].
 func validateDataFrom(i int, d DataFrom) (string, error) {
 	f := fmt.Sprintf("spec.dataFrom[%d]", i)
+	if d.SourceRef != nil && len(d.SourceRef.Generator) > 0 {
+		return f + ".sourceRef.generatorRef", notYet("generatorRef (generators.external-secrets.io)")
+	}
 	switch {
 	case d.Find != nil && d.Extract != nil:
 		return f, errors.New("extract and find are exclusive")
@@ -174,7 +183,7 @@ func validateSourceRef(r *SourceRef) (string, error) {
 	case r == nil:
 		return "", nil
 	case len(r.Generator) > 0:
-		return ".generatorRef", notYet("generatorRef")
+		return ".generatorRef", notYet("generatorRef (generators.external-secrets.io)")
 	case r.StoreRef == nil || r.StoreRef.Name == "":
 		return ".storeRef.name", errors.New("required")
 	}
@@ -283,6 +292,8 @@ func validateFind(f *Find) (string, error) {
 // ValidateRewrite checks that a rewrite has exactly one valid operation.
 func ValidateRewrite(rw Rewrite) error {
 	switch {
+	case len(rw.Merge) > 0:
+		return notYet("merge (joining keys into one JSON value)")
 	case (rw.Regexp == nil) == (rw.Transform == nil):
 		return errors.New("exactly one of regexp and transform is required")
 	case rw.Regexp != nil:
@@ -364,6 +375,9 @@ func validateTemplate(t *Template) (string, error) {
 		case "", "Data", "Labels", "Annotations":
 		default:
 			return f + ".target", fmt.Errorf("must be Data, Labels or Annotations, not %q", tf.Target)
+		}
+		if v := tf.ValuesDecodingStrategy; v != "" && v != "None" {
+			return f + ".valuesDecodingStrategy", notYet("valuesDecodingStrategy " + v)
 		}
 		if tf.Literal != nil {
 			if _, err := ParseTemplate("literal", *tf.Literal); err != nil {
