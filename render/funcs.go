@@ -1,6 +1,8 @@
 package render
 
 import (
+	"bytes"
+	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -10,8 +12,8 @@ import (
 	"text/template"
 
 	"github.com/Masterminds/sprig/v3"
-	"golang.org/x/crypto/pkcs12"
 	"sigs.k8s.io/yaml"
+	gopkcs12 "software.sslmate.com/src/go-pkcs12"
 )
 
 // refusedFuncs are sprig functions a template may not call, and why: a
@@ -96,40 +98,54 @@ func filterPEM(blockType, input string) (string, error) {
 	return out.String(), nil
 }
 
-func pkcs12Blocks(p12, pass string) ([]*pem.Block, error) {
-	blocks, err := pkcs12.ToPEM([]byte(p12), pass)
-	if err != nil {
-		return nil, errors.New("pkcs12: cannot decode the archive (wrong password or not PKCS#12)")
-	}
-	return blocks, nil
-}
-
+// pkcs12Key is the archive's private key as PKCS#8 PEM ("PRIVATE KEY"),
+// as ESO's pkcs12key does. go-pkcs12 reads archives made with OpenSSL 3's
+// defaults (AES-256, PBKDF2) as well as the legacy ones.
 func pkcs12Key(p12, pass string) (string, error) {
-	blocks, err := pkcs12Blocks(p12, pass)
+	key, _, _, err := gopkcs12.DecodeChain([]byte(p12), pass)
 	if err != nil {
-		return "", err
+		return "", errPKCS12
 	}
-	for _, b := range blocks {
-		if strings.Contains(b.Type, "PRIVATE KEY") {
-			return string(pem.EncodeToMemory(&pem.Block{Type: b.Type, Bytes: b.Bytes})), nil
-		}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return "", errors.New("pkcs12: the private key cannot be written as PKCS#8")
 	}
-	return "", errors.New("pkcs12: no private key")
+	return string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})), nil
 }
 
+// errPKCS12 never wraps the decoder's error, which could quote the input.
+var errPKCS12 = errors.New("pkcs12: cannot decode the archive (wrong password or not PKCS#12)")
+
+// pkcs12Cert is the archive's certificate followed by its chain, each CA
+// after the certificate it issued, as ESO's pkcs12cert orders them; CAs
+// that issued none of them follow in the archive's order.
 func pkcs12Cert(p12, pass string) (string, error) {
-	blocks, err := pkcs12Blocks(p12, pass)
+	_, leaf, cas, err := gopkcs12.DecodeChain([]byte(p12), pass)
 	if err != nil {
-		return "", err
+		return "", errPKCS12
 	}
 	var out strings.Builder
-	for _, b := range blocks {
-		if b.Type == "CERTIFICATE" {
-			_ = pem.Encode(&out, &pem.Block{Type: b.Type, Bytes: b.Bytes})
+	_ = pem.Encode(&out, &pem.Block{Type: "CERTIFICATE", Bytes: leaf.Raw})
+	used := make([]bool, len(cas))
+	for cur := leaf; ; {
+		next := -1
+		for i, ca := range cas {
+			if !used[i] && !bytes.Equal(cur.RawIssuer, cur.RawSubject) && bytes.Equal(ca.RawSubject, cur.RawIssuer) {
+				next = i
+				break
+			}
 		}
+		if next < 0 {
+			break
+		}
+		used[next] = true
+		cur = cas[next]
+		_ = pem.Encode(&out, &pem.Block{Type: "CERTIFICATE", Bytes: cur.Raw})
 	}
-	if out.Len() == 0 {
-		return "", errors.New("pkcs12: no certificate")
+	for i, ca := range cas {
+		if !used[i] {
+			_ = pem.Encode(&out, &pem.Block{Type: "CERTIFICATE", Bytes: ca.Raw})
+		}
 	}
 	return out.String(), nil
 }
