@@ -2,6 +2,7 @@ package providers
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/tidwall/gjson"
 )
@@ -16,11 +17,27 @@ func Property(v Value, property string) (Value, error) {
 	if !gjson.ValidBytes(v.b) {
 		return Value{}, fmt.Errorf("property %q asked of a value that is not JSON", property)
 	}
+	// As ESO: a dotted property is first looked up as one literal key.
+	if strings.Contains(property, ".") {
+		if r := gjson.GetBytes(v.b, strings.ReplaceAll(property, ".", `\.`)); r.Exists() {
+			return NewValue(propertyBytes(r)), nil
+		}
+	}
 	r := gjson.GetBytes(v.b, property)
 	if !r.Exists() {
 		return Value{}, fmt.Errorf("property %q not found", property)
 	}
-	return NewValue(resultBytes(r)), nil
+	return NewValue(propertyBytes(r)), nil
+}
+
+// propertyBytes is a property's text as ESO gives it (gjson's String): a
+// number that is not a plain integer is printed as the shortest decimal
+// (1.50 is "1.5", 1e3 is "1000"); everything else as resultBytes.
+func propertyBytes(r gjson.Result) []byte {
+	if r.Type == gjson.Number {
+		return []byte(r.String())
+	}
+	return resultBytes(r)
 }
 
 // Extract turns a JSON object into one value per top-level key; nested

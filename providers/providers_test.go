@@ -35,14 +35,24 @@ func TestValueNeverPrints(t *testing.T) {
 func containsSeed(s string) bool { return strings.Contains(s, seeded) }
 
 func TestProperty(t *testing.T) {
-	doc := providers.NewValue([]byte(`{"a":{"b":"x","n":5,"obj":{"k":1}},"dotted.key":"d","list":["p","q"]}`))
+	const text = `{"a":{"b":"x","n":5,"obj":{"k":1},"f":1.50,"e":1e3,"neg":-7,"t":true,"nil":null},"dotted.key":"d","list":["p","q"],"x.y":"literal","x":{"y":"nested"}}`
+	doc := providers.NewValue([]byte(text))
 	cases := []struct{ name, property, want string }{
 		{"a nested path", "a.b", "x"},
-		{"a number keeps its JSON text", "a.n", "5"},
+		{"an integer keeps its JSON text", "a.n", "5"},
+		{"a negative integer too", "a.neg", "-7"},
+		// As ESO (gjson's String): a number that is not a plain integer is
+		// printed as the shortest decimal.
+		{"a decimal is normalised", "a.f", "1.5"},
+		{"an exponent is written out", "a.e", "1000"},
+		{"a boolean", "a.t", "true"},
+		{"null is empty", "a.nil", ""},
+		{"a dotted key that exists literally wins over the path", "x.y", "literal"},
+		{"no property is the whole value", "", text},
 		{"an object stays JSON", "a.obj", `{"k":1}`},
 		{"an escaped dotted key", `dotted\.key`, "d"},
 		{"an array element", "list.1", "q"},
-		{"no property is the whole value", "", `{"a":{"b":"x","n":5,"obj":{"k":1}},"dotted.key":"d","list":["p","q"]}`},
+		{"the literal dotted key", "dotted.key", "d"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
