@@ -36,20 +36,47 @@ func ApplyTemplate(ctx context.Context, es *render.ExternalSecret, data map[stri
 	t := es.Spec.Target.Template
 	out := Shaped{Data: data, Type: "Opaque"}
 	if t == nil {
+		// As ESO: without a template, the Secret carries the
+		// ExternalSecret's own labels and annotations.
+		out.Labels, out.Annotations = CopyMap(es.Labels), CopyMap(es.Annotations)
 		return out, nil
 	}
 	if t.Type != "" {
 		out.Type = t.Type
 	}
-	out.Labels = CopyMap(t.Metadata.Labels)
-	out.Annotations = CopyMap(t.Metadata.Annotations)
-	if len(t.Data) == 0 && len(t.TemplateFrom) == 0 {
-		return out, nil
-	}
+	out.Labels, out.Annotations = map[string]string{}, map[string]string{}
 	values := make(map[string]string, len(data))
 	for k, v := range data {
 		values[k] = string(v.Bytes())
 	}
+	if len(t.Data) > 0 || len(t.TemplateFrom) > 0 {
+		shaped, err := applyData(ctx, es, t, data, values, sources, &out)
+		if err != nil {
+			return out, err
+		}
+		out.Data = shaped
+	}
+	// template.metadata comes last, rendered like data, so its labels and
+	// annotations win over templateFrom's, in ESO's order.
+	for _, m := range []struct {
+		field string
+		from  map[string]string
+		to    map[string]string
+	}{{"labels", t.Metadata.Labels, out.Labels}, {"annotations", t.Metadata.Annotations, out.Annotations}} {
+		for _, k := range slices.Sorted(maps.Keys(m.from)) {
+			v, err := render.Execute("spec.target.template.metadata."+m.field+"."+k, m.from[k], values)
+			if err != nil {
+				return out, err
+			}
+			m.to[k] = v
+		}
+	}
+	return out, nil
+}
+
+// applyData renders templateFrom, then template.data, into the Secret's
+// keys; templateFrom entries that target Labels or Annotations go to out.
+func applyData(ctx context.Context, es *render.ExternalSecret, t *render.Template, data map[string]providers.Value, values map[string]string, sources TemplateSources, out *Shaped) (map[string]providers.Value, error) {
 	result := map[string]providers.Value{}
 	if t.MergePolicy == "Merge" {
 		for k, v := range data {
@@ -71,7 +98,7 @@ func ApplyTemplate(ctx context.Context, es *render.ExternalSecret, data map[stri
 		if tf.Literal != nil {
 			kv, err := executeKeysAndValues(field+".literal", *tf.Literal, values)
 			if err != nil {
-				return out, err
+				return nil, err
 			}
 			for k, v := range kv {
 				put(tf.Target, k, v)
@@ -80,7 +107,7 @@ func ApplyTemplate(ctx context.Context, es *render.ExternalSecret, data map[stri
 		}
 		keys, err := templateSource(ctx, sources, es.Namespace, tf)
 		if err != nil {
-			return out, fmt.Errorf("%s: %w", field, err)
+			return nil, fmt.Errorf("%s: %w", field, err)
 		}
 		ref := tf.ConfigMap
 		if ref == nil {
@@ -89,12 +116,12 @@ func ApplyTemplate(ctx context.Context, es *render.ExternalSecret, data map[stri
 		for _, it := range ref.Items {
 			body, ok := keys[it.Key]
 			if !ok {
-				return out, fmt.Errorf("%s: key %q not found in %s", field, it.Key, ref.Name)
+				return nil, fmt.Errorf("%s: key %q not found in %s", field, it.Key, ref.Name)
 			}
 			if it.TemplateAs == "KeysAndValues" {
 				kv, err := executeKeysAndValues(field+"."+it.Key, body, values)
 				if err != nil {
-					return out, err
+					return nil, err
 				}
 				for k, v := range kv {
 					put(tf.Target, k, v)
@@ -103,7 +130,7 @@ func ApplyTemplate(ctx context.Context, es *render.ExternalSecret, data map[stri
 			}
 			v, err := render.Execute(field+"."+it.Key, body, values)
 			if err != nil {
-				return out, err
+				return nil, err
 			}
 			put(tf.Target, it.Key, v)
 		}
@@ -111,12 +138,11 @@ func ApplyTemplate(ctx context.Context, es *render.ExternalSecret, data map[stri
 	for _, k := range slices.Sorted(maps.Keys(t.Data)) { // the same first error on every run
 		v, err := render.Execute("spec.target.template.data."+k, t.Data[k], values)
 		if err != nil {
-			return out, err
+			return nil, err
 		}
 		result[k] = providers.NewValue([]byte(v))
 	}
-	out.Data = result
-	return out, nil
+	return result, nil
 }
 
 // executeKeysAndValues renders a template whose output is a YAML map of

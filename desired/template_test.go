@@ -34,6 +34,7 @@ func (s sources) get(k string) (map[string]string, error) {
 func withTemplate(t *render.Template) *render.ExternalSecret {
 	e := &render.ExternalSecret{}
 	e.Namespace, e.Name = "apps", "db"
+	e.Labels = map[string]string{"team": "payments"}
 	e.Spec.Target.Template = t
 	return e
 }
@@ -68,13 +69,15 @@ func TestApplyTemplate(t *testing.T) {
 		wantLabels  map[string]string
 		wantErrText string
 	}{
-		{"no template keeps the values", nil, map[string]string{"user": "u", "password": "p"}, "Opaque", map[string]string{}, ""},
+		// As ESO: without a template, the ExternalSecret's own labels (and
+		// annotations) are the Secret's; with one, only the template's.
+		{"no template keeps the values and the ExternalSecret's labels", nil, map[string]string{"user": "u", "password": "p", "json": `{"b":"x","a":1}`}, "Opaque", map[string]string{"team": "payments"}, ""},
 		{"template data replaces the values", &render.Template{Data: map[string]string{"dsn": "{{ .user }}@{{ .password }}"}},
 			map[string]string{"dsn": "u@p"}, "Opaque", map[string]string{}, ""},
 		{"mergePolicy Merge keeps the values under the templated keys", &render.Template{MergePolicy: "Merge", Data: map[string]string{"user": "x-{{ .user }}"}},
-			map[string]string{"user": "x-u", "password": "p"}, "Opaque", map[string]string{}, ""},
+			map[string]string{"user": "x-u", "password": "p", "json": `{"b":"x","a":1}`}, "Opaque", map[string]string{}, ""},
 		{"a type, and a template with metadata only, keeps the values", &render.Template{Type: "kubernetes.io/basic-auth"},
-			map[string]string{"user": "u", "password": "p"}, "kubernetes.io/basic-auth", map[string]string{}, ""},
+			map[string]string{"user": "u", "password": "p", "json": `{"b":"x","a":1}`}, "kubernetes.io/basic-auth", map[string]string{}, ""},
 		{"templateFrom a ConfigMap, Values and KeysAndValues",
 			&render.Template{TemplateFrom: []render.TemplateFrom{{ConfigMap: &render.TemplateRef{Name: "tpl", Items: []render.TemplateRefItem{{Key: "dsn"}, {Key: "pairs", TemplateAs: "KeysAndValues"}}}}}},
 			map[string]string{"dsn": "postgres://u:p@db", "a": "u", "b": "fixed"}, "Opaque", map[string]string{}, ""},
@@ -82,6 +85,13 @@ func TestApplyTemplate(t *testing.T) {
 			map[string]string{"token": "t-p"}, "Opaque", map[string]string{}, ""},
 		{"a literal into labels", &render.Template{TemplateFrom: []render.TemplateFrom{{Literal: &literal, Target: "Labels"}}},
 			map[string]string{}, "Opaque", map[string]string{"user": "U"}, ""},
+		{"metadata labels are templates, rendered with the values", &render.Template{Metadata: render.TemplateMetadata{Labels: map[string]string{"user": "{{ .user | upper }}", "fixed": "f"}}},
+			map[string]string{"user": "u", "password": "p", "json": `{"b":"x","a":1}`}, "Opaque", map[string]string{"user": "U", "fixed": "f"}, ""},
+		{"metadata labels win over templateFrom's", &render.Template{Metadata: render.TemplateMetadata{Labels: map[string]string{"user": "meta"}},
+			TemplateFrom: []render.TemplateFrom{{Literal: &literal, Target: "Labels"}}},
+			map[string]string{}, "Opaque", map[string]string{"user": "meta"}, ""},
+		{"toYaml has no trailing newline", &render.Template{Data: map[string]string{"y": "[{{ fromJson .json | toYaml }}]"}},
+			map[string]string{"y": "[a: 1\nb: x]"}, "Opaque", map[string]string{}, ""},
 		{"a missing templateFrom key names the key", &render.Template{TemplateFrom: []render.TemplateFrom{{ConfigMap: &render.TemplateRef{Name: "tpl", Items: []render.TemplateRefItem{{Key: "nope"}}}}}},
 			nil, "", nil, `key "nope" not found in tpl`},
 		{"a missing ConfigMap names it", &render.Template{TemplateFrom: []render.TemplateFrom{{ConfigMap: &render.TemplateRef{Name: "gone", Items: []render.TemplateRefItem{{Key: "x"}}}}}},
@@ -91,7 +101,7 @@ func TestApplyTemplate(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got, err := desired.ApplyTemplate(context.Background(), withTemplate(c.tpl), values("user", "u", "password", "p"), src)
+			got, err := desired.ApplyTemplate(context.Background(), withTemplate(c.tpl), values("user", "u", "password", "p", "json", `{"b":"x","a":1}`), src)
 			if c.wantErrText != "" {
 				if err == nil || !strings.Contains(err.Error(), c.wantErrText) {
 					t.Fatalf("err = %v, want %q", err, c.wantErrText)

@@ -40,9 +40,10 @@ func TemplateFuncs() template.FuncMap {
 		err := json.Unmarshal([]byte(s), &v)
 		return v, err
 	}
+	// As ESO's toYaml: no trailing newline.
 	f["toYaml"] = func(v any) (string, error) {
 		b, err := yaml.Marshal(v)
-		return string(b), err
+		return strings.TrimSuffix(string(b), "\n"), err
 	}
 	f["fromYaml"] = func(s string) (any, error) {
 		var v any

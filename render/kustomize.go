@@ -256,12 +256,12 @@ func checkLocal(fsys *repoFS, dir string, seen map[string]bool) error {
 		loaded = append(loaded, stringList(k[field])...)
 	}
 	for _, field := range []string{"patches", "patchesJson6902", "replacements"} {
-		for _, m := range maps(k[field]) {
+		for _, m := range objectList(k[field]) {
 			loaded = append(loaded, stringList(m["path"])...)
 		}
 	}
 	for _, field := range []string{"configMapGenerator", "secretGenerator"} {
-		for _, m := range maps(k[field]) {
+		for _, m := range objectList(k[field]) {
 			loaded = append(loaded, stringList(m["files"])...)
 			loaded = append(loaded, stringList(m["envs"])...)
 			loaded = append(loaded, stringList(m["env"])...)
@@ -308,7 +308,7 @@ func stringList(v any) []string {
 	return nil
 }
 
-func maps(v any) []map[string]any {
+func objectList(v any) []map[string]any {
 	list, _ := v.([]any)
 	var out []map[string]any
 	for _, e := range list {

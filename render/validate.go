@@ -3,7 +3,9 @@ package render
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"text/template"
@@ -358,6 +360,16 @@ func validateTemplate(t *Template) (string, error) {
 		}
 		if _, err := ParseTemplate(k, t.Data[k]); err != nil {
 			return ".data." + k, err
+		}
+	}
+	for _, m := range []struct {
+		field string
+		kv    map[string]string
+	}{{".metadata.labels.", t.Metadata.Labels}, {".metadata.annotations.", t.Metadata.Annotations}} {
+		for _, k := range slices.Sorted(maps.Keys(m.kv)) {
+			if _, err := ParseTemplate(k, m.kv[k]); err != nil {
+				return m.field + k, err
+			}
 		}
 	}
 	for i, tf := range t.TemplateFrom {
