@@ -70,6 +70,10 @@ func TestAssemble(t *testing.T) {
 		{"find by path, with a regexp rewrite", spec(func(e *render.ExternalSecret) {
 			e.Spec.DataFrom = []render.DataFrom{{Find: &render.Find{Path: &prefix}, Rewrite: []render.Rewrite{{Regexp: &render.RewriteRegexp{Source: "app/(.*)", Target: "k-$1"}}}}}
 		}), map[string]string{"k-db": r["app/db"], "k-b64": "aGVsbG8=", "k-with": r["app/with"]}, ""},
+		// As ESO, a transform has the whole template function set.
+		{"find by path, with a transform using template functions", spec(func(e *render.ExternalSecret) {
+			e.Spec.DataFrom = []render.DataFrom{{Find: &render.Find{Path: &prefix}, Rewrite: []render.Rewrite{{Transform: &render.RewriteTransform{Template: `{{ .value | trimPrefix "app/" | snakecase | printf "%s_KEY" }}`}}}}}
+		}), map[string]string{"db_KEY": r["app/db"], "b64_KEY": "aGVsbG8=", "with_KEY": r["app/with"]}, ""},
 		{"a property of a value that is not JSON names the entry, not the value", spec(func(e *render.ExternalSecret) {
 			e.Spec.Data = []render.Data{{SecretKey: "v", RemoteRef: render.RemoteRef{Key: "app/with", Property: "p"}}}
 		}), nil, `spec.data[0]: app/with: property "p" asked of a value that is not JSON`},

@@ -311,18 +311,9 @@ func ValidateRewrite(rw Rewrite) error {
 }
 
 // ParseRewrite parses a rewrite transform template, which sees the key as
-// .value and may use only rewriteFuncs.
+// .value and, as in ESO, may use every template function.
 func ParseRewrite(body string) (*template.Template, error) {
-	return template.New("rewrite").Option("missingkey=error").Funcs(rewriteFuncs).Parse(body)
-}
-
-// rewriteFuncs are the functions a rewrite transform template may use.
-var rewriteFuncs = template.FuncMap{
-	"lower":      strings.ToLower,
-	"upper":      strings.ToUpper,
-	"replace":    func(old, new, s string) string { return strings.ReplaceAll(s, old, new) },
-	"trimPrefix": func(prefix, s string) string { return strings.TrimPrefix(s, prefix) },
-	"trimSuffix": func(suffix, s string) string { return strings.TrimSuffix(s, suffix) },
+	return ParseTemplate("rewrite", body)
 }
 
 // keysReachSecret reports whether spec.data's secretKeys become keys of the
