@@ -15,6 +15,7 @@ import (
 
 	"github.com/rs/zerolog"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/secretsync/secretsync/desired"
@@ -257,6 +258,7 @@ func (r *Reconciler) observe(ctx context.Context, snap gitsource.Snapshot, res *
 	if err != nil {
 		return nil, false
 	}
+	r.expandClusterExternalSecrets(ctx, set, res)
 	inv, lost, err := r.loadInventory(ctx)
 	if err != nil {
 		res.fail(ApplyFailed, err)
@@ -285,6 +287,37 @@ func (r *Reconciler) renderSnapshot(ctx context.Context, dir string, res *Result
 	}
 	res.OtherObjects = len(set.Skipped)
 	return set, nil
+}
+
+// expandClusterExternalSecrets adds the ExternalSecrets that the
+// ClusterExternalSecrets of set make in the namespaces of the cluster now,
+// so that a namespace that starts or stops matching is a change like any
+// other (created, or pruned under the same guards). Errors are the
+// ClusterExternalSecrets' own: they block prune, nothing else.
+func (r *Reconciler) expandClusterExternalSecrets(ctx context.Context, set *render.Set, res *Result) {
+	if len(set.ClusterExternalSecrets) == 0 {
+		return
+	}
+	before := len(set.Errors)
+	list, err := r.kube.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		for _, c := range set.ClusterExternalSecrets {
+			set.Errors = append(set.Errors, &render.ObjectError{Source: c.Source, Kind: render.KindClusterExternalSecret, Name: c.Name,
+				Err: fmt.Errorf("list namespaces to expand it (secretsync needs list on namespaces): %w", err)})
+		}
+	} else {
+		nss := make([]desired.Namespace, 0, len(list.Items))
+		for _, ns := range list.Items {
+			if ns.DeletionTimestamp == nil {
+				nss = append(nss, desired.Namespace{Name: ns.Name, Labels: ns.Labels})
+			}
+		}
+		desired.Expand(set, nss)
+	}
+	for _, e := range set.Errors[before:] {
+		res.fail(RenderFailed, e)
+		res.Failed++
+	}
 }
 
 // desiredSecret is one Secret to apply, with the ExternalSecret behind it.

@@ -84,6 +84,7 @@ func (c *Cache) decode(set *Set, d doc, opt Options) {
 	}
 	c.decodedNext[key] = part
 	set.ExternalSecrets = append(set.ExternalSecrets, part.ExternalSecrets...)
+	set.ClusterExternalSecrets = append(set.ClusterExternalSecrets, part.ClusterExternalSecrets...)
 	set.Stores = append(set.Stores, part.Stores...)
 	set.Skipped = append(set.Skipped, part.Skipped...)
 	set.Errors = append(set.Errors, part.Errors...)

@@ -54,7 +54,7 @@ func decodeInto(set *Set, d doc, opt Options) {
 	}
 	oerr := func(field string, err error) *ObjectError {
 		ns := h.Metadata.Namespace
-		if ns == "" && h.Kind != KindClusterSecretStore {
+		if ns == "" && h.Kind != KindClusterSecretStore && h.Kind != KindClusterExternalSecret {
 			ns = opt.DefaultNamespace
 		}
 		return &ObjectError{Source: d.source, Kind: h.Kind, Namespace: ns, Name: h.Metadata.Name, Field: field, Err: err}
@@ -87,9 +87,9 @@ func decodeInto(set *Set, d doc, opt Options) {
 		skip("not an external-secrets.io object")
 	case group == GeneratorsGroup:
 		set.Errors = append(set.Errors, oerr("kind", fmt.Errorf("kind %s (%s) is an External Secrets Operator generator, which secretsync does not support; nothing is applied for it and prune waits until it is removed", h.Kind, group)))
-	case h.Kind != KindExternalSecret && h.Kind != KindSecretStore && h.Kind != KindClusterSecretStore:
-		msg := fmt.Sprintf("kind %s of %s is not supported by secretsync (it handles %s, %s and %s); nothing is applied for it and prune waits until it is removed",
-			h.Kind, group, KindExternalSecret, KindSecretStore, KindClusterSecretStore)
+	case h.Kind != KindExternalSecret && h.Kind != KindSecretStore && h.Kind != KindClusterSecretStore && h.Kind != KindClusterExternalSecret:
+		msg := fmt.Sprintf("kind %s of %s is not supported by secretsync (it handles %s, %s, %s and %s); nothing is applied for it and prune waits until it is removed",
+			h.Kind, group, KindExternalSecret, KindClusterExternalSecret, KindSecretStore, KindClusterSecretStore)
 		if near := nearest(h.Kind, esoKinds, 2); near != "" {
 			msg = fmt.Sprintf("kind %s is not an External Secrets Operator kind; did you mean %s?", h.Kind, near)
 		}
@@ -113,6 +113,20 @@ func decodeInto(set *Set, d doc, opt Options) {
 			return
 		}
 		set.ExternalSecrets = append(set.ExternalSecrets, es)
+	case h.Kind == KindClusterExternalSecret:
+		ces := &ClusterExternalSecret{}
+		if err := strict(d.json, ces); err != nil {
+			set.Errors = append(set.Errors, oerr("", err))
+			return
+		}
+		ces.Source, ces.Namespace = d.source, ""
+		if errs := validateClusterExternalSecret(ces); len(errs) > 0 {
+			for _, fe := range errs {
+				set.Errors = append(set.Errors, oerr(fe.field, fe.err))
+			}
+			return
+		}
+		set.ClusterExternalSecrets = append(set.ClusterExternalSecrets, ces)
 	default:
 		st := &SecretStore{}
 		if err := strictStore(d.json, st); err != nil {
@@ -134,7 +148,7 @@ func decodeInto(set *Set, d doc, opt Options) {
 	}
 }
 
-var esoKinds = []string{KindExternalSecret, KindSecretStore, KindClusterSecretStore}
+var esoKinds = []string{KindExternalSecret, KindClusterExternalSecret, KindSecretStore, KindClusterSecretStore}
 
 // typoHint says what an object outside the ESO groups was probably meant to
 // be, when its apiVersion or kind is a near miss of ESO's; "" when it is

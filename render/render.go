@@ -39,8 +39,11 @@ type Options struct {
 // Set is everything rendered from one revision.
 type Set struct {
 	ExternalSecrets []*ExternalSecret
-	Stores          []*SecretStore // SecretStores and ClusterSecretStores
-	Skipped         []Skipped
+	// ClusterExternalSecrets are not expanded by Render: the namespaces
+	// they choose are the cluster's (desired.Expand).
+	ClusterExternalSecrets []*ClusterExternalSecret
+	Stores                 []*SecretStore // SecretStores and ClusterSecretStores
+	Skipped                []Skipped
 	// Errors are per-object problems. Each blocks only its object, but the
 	// pass that sees any of them prunes nothing.
 	Errors []*ObjectError
@@ -280,6 +283,7 @@ func sortSet(s *Set) {
 		a, b := s.ExternalSecrets[i], s.ExternalSecrets[j]
 		return a.Namespace+"/"+a.Name < b.Namespace+"/"+b.Name
 	})
+	sort.Slice(s.ClusterExternalSecrets, func(i, j int) bool { return s.ClusterExternalSecrets[i].Name < s.ClusterExternalSecrets[j].Name })
 	sort.Slice(s.Stores, func(i, j int) bool {
 		a, b := s.Stores[i], s.Stores[j]
 		return a.Kind+"/"+a.Namespace+"/"+a.Name < b.Kind+"/"+b.Namespace+"/"+b.Name

@@ -208,6 +208,10 @@ func TestPerObjectErrorsNameFileObjectAndField(t *testing.T) {
 			"spec.syncWindows: syncWindows is not supported yet"},
 		{"valuesDecodingStrategy", strings.Replace(es("x", "k"), "spec:\n", "spec:\n  target: {template: {templateFrom: [{literal: 'a: b', valuesDecodingStrategy: Base64}]}}\n", 1),
 			"spec.target.template.templateFrom[0].valuesDecodingStrategy: valuesDecodingStrategy Base64 is not supported yet"},
+		{"a ClusterExternalSecret that chooses no namespace", "apiVersion: external-secrets.io/v1\nkind: ClusterExternalSecret\nmetadata: {name: c}\nspec:\n  externalSecretSpec: {secretStoreRef: {name: aws}, data: [{secretKey: k, remoteRef: {key: k}}]}\n",
+			"x.yaml: ClusterExternalSecret c: spec: namespaces or namespaceSelectors is required"},
+		{"a ClusterExternalSecret's spec is checked as its ExternalSecrets' are", "apiVersion: external-secrets.io/v1\nkind: ClusterExternalSecret\nmetadata: {name: c}\nspec:\n  namespaces: [a]\n  externalSecretSpec: {secretStoreRef: {name: aws}, data: [{secretKey: 'bad key', remoteRef: {key: k}}]}\n",
+			`spec.externalSecretSpec.data[0].secretKey: "bad key" is not a valid Secret key`},
 		{"an ESO template function secretsync lacks", strings.Replace(es("x", "k"), "spec:\n", "spec:\n  target: {template: {data: {a: '{{ .value | certSANs }}'}}}\n", 1),
 			"function certSANs is not supported by secretsync"},
 		{"a secretKey the API server would refuse", strings.Replace(es("x", "k"), "secretKey: value", "secretKey: 'bad key'", 1),
@@ -268,7 +272,7 @@ func TestESOObjectsSecretsyncDoesNotHandleAreErrors(t *testing.T) {
 		{"a kind in the wrong case", esWith("external-secrets.io/v1", "Externalsecret"), "did you mean ExternalSecret?"},
 		{"an ESO kind under the core group", esWith("v1", "ExternalSecret"), "did you mean apiVersion external-secrets.io/v1, kind ExternalSecret?"},
 		{"a PushSecret", esWith("external-secrets.io/v1alpha1", "PushSecret"), "kind PushSecret of external-secrets.io is not supported"},
-		{"a ClusterExternalSecret", esWith("external-secrets.io/v1", "ClusterExternalSecret"), "kind ClusterExternalSecret of external-secrets.io is not supported"},
+		{"a ClusterExternalSecret with an ExternalSecret's spec", esWith("external-secrets.io/v1", "ClusterExternalSecret"), `unknown field "spec.data"`},
 		{"a generator", esWith("generators.external-secrets.io/v1alpha1", "Password"), "kind Password (generators.external-secrets.io) is an External Secrets Operator generator"},
 	}
 	for _, c := range cases {

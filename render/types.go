@@ -3,9 +3,11 @@ package render
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 )
 
 // The types below are the External Secrets Operator schema
@@ -21,7 +23,85 @@ const (
 	KindExternalSecret     = "ExternalSecret"
 	KindSecretStore        = "SecretStore"
 	KindClusterSecretStore = "ClusterSecretStore"
+	// KindClusterExternalSecret expands into one ExternalSecret per
+	// namespace it selects, at each pass (Expand).
+	KindClusterExternalSecret = "ClusterExternalSecret"
 )
+
+// ClusterExternalSecret is an ExternalSecret for every namespace that
+// namespaces or namespaceSelectors choose.
+type ClusterExternalSecret struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata"`
+	Spec              ClusterExternalSecretSpec `json:"spec"`
+	Status            json.RawMessage           `json:"status,omitempty"`
+	Source            string                    `json:"-"`
+}
+
+type ClusterExternalSecretSpec struct {
+	ExternalSecretSpec     ExternalSecretSpec     `json:"externalSecretSpec"`
+	ExternalSecretName     string                 `json:"externalSecretName,omitempty"`
+	ExternalSecretMetadata ExternalSecretMetadata `json:"externalSecretMetadata,omitzero"`
+	// NamespaceSelector is deprecated in ESO for NamespaceSelectors; both
+	// are read, ORed, as ESO does.
+	NamespaceSelector  *metav1.LabelSelector   `json:"namespaceSelector,omitempty"`
+	NamespaceSelectors []*metav1.LabelSelector `json:"namespaceSelectors,omitempty"`
+	Namespaces         []string                `json:"namespaces,omitempty"`
+	// RefreshTime is how often ESO looks at namespaces again; secretsync
+	// does at every pass, so it is accepted and not needed.
+	RefreshTime *Duration `json:"refreshTime,omitempty"`
+}
+
+type ExternalSecretMetadata struct {
+	Labels      map[string]string `json:"labels,omitempty"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+}
+
+// ExternalSecretName is the name of the ExternalSecrets it makes.
+func (c *ClusterExternalSecret) ExternalSecretName() string {
+	if c.Spec.ExternalSecretName != "" {
+		return c.Spec.ExternalSecretName
+	}
+	return c.Name
+}
+
+// Selects reports whether the namespace named ns, with labels, is one the
+// ClusterExternalSecret chooses: named in namespaces, or matched by any
+// selector (ESO matches names through the kubernetes.io/metadata.name
+// label, so only namespaces that exist are chosen).
+func (c *ClusterExternalSecret) Selects(ns string, lbls map[string]string) bool {
+	for _, n := range c.Spec.Namespaces {
+		if n == ns {
+			return true
+		}
+	}
+	for _, sel := range c.selectors() {
+		s, err := metav1.LabelSelectorAsSelector(sel)
+		if err == nil && s.Matches(labels.Set(lbls)) {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *ClusterExternalSecret) selectors() []*metav1.LabelSelector {
+	out := append([]*metav1.LabelSelector(nil), c.Spec.NamespaceSelectors...)
+	if c.Spec.NamespaceSelector != nil {
+		out = append(out, c.Spec.NamespaceSelector)
+	}
+	return out
+}
+
+// Expand is the ExternalSecret made in namespace ns, as ESO makes it: the
+// spec, the name, and externalSecretMetadata as its labels and annotations.
+func (c *ClusterExternalSecret) Expand(ns string) *ExternalSecret {
+	es := &ExternalSecret{Spec: c.Spec.ExternalSecretSpec, Source: c.Source}
+	es.APIVersion, es.Kind = c.APIVersion, KindExternalSecret
+	es.Namespace, es.Name = ns, c.ExternalSecretName()
+	es.Labels = maps.Clone(c.Spec.ExternalSecretMetadata.Labels)
+	es.Annotations = maps.Clone(c.Spec.ExternalSecretMetadata.Annotations)
+	return es
+}
 
 // ExternalSecret maps remote values to one Kubernetes Secret.
 type ExternalSecret struct {

@@ -108,6 +108,34 @@ func validateData(i int, d Data, keys map[string]int, tpl *Template) (string, er
 	return "", nil
 }
 
+// validateClusterExternalSecret checks the ExternalSecret it makes (as if
+// in a namespace it names, its fields under spec.externalSecretSpec) and
+// its namespace selectors.
+func validateClusterExternalSecret(c *ClusterExternalSecret) []fieldError {
+	var errs []fieldError
+	if c.Name == "" {
+		errs = append(errs, fieldError{"metadata.name", errors.New("required")})
+	}
+	if len(c.Spec.Namespaces) == 0 && len(c.selectors()) == 0 {
+		errs = append(errs, fieldError{"spec", errors.New("namespaces or namespaceSelectors is required: without them it chooses no namespace")})
+	}
+	for i, sel := range c.selectors() {
+		if _, err := metav1.LabelSelectorAsSelector(sel); err != nil {
+			errs = append(errs, fieldError{fmt.Sprintf("spec.namespaceSelectors[%d]", i), err})
+		}
+	}
+	for _, fe := range validateExternalSecret(c.Expand("default")) {
+		field := fe.field
+		if rest, ok := strings.CutPrefix(field, "spec."); ok {
+			field = "spec.externalSecretSpec." + rest
+		} else if field == "spec" {
+			field = "spec.externalSecretSpec"
+		}
+		errs = append(errs, fieldError{field, fe.err})
+	}
+	return errs
+}
+
 // validateDataFrom checks spec.dataFrom[i].
 func validateDataFrom(i int, d DataFrom) (string, error) {
 	f := fmt.Sprintf("spec.dataFrom[%d]", i)

@@ -17,6 +17,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/secretsync/secretsync/desired"
 	"github.com/secretsync/secretsync/gitsource"
 	"github.com/secretsync/secretsync/providers/aws"
 	"github.com/secretsync/secretsync/reconciler"
@@ -46,8 +47,29 @@ func renderDir(path, defNS string) (root string, set *render.Set, err error) {
 	if err != nil {
 		return "", nil, err
 	}
-	set, err = render.Render(context.Background(), root, rel, render.Options{DefaultNamespace: defNS})
+	set, err = renderOffline(root, rel, render.Options{DefaultNamespace: defNS})
 	return root, set, err
+}
+
+// renderOffline renders as the reconciler does, without a cluster: a
+// ClusterExternalSecret is expanded only into the namespaces it names,
+// since what its namespaceSelectors choose is known at run time.
+func renderOffline(root, rel string, opts render.Options) (*render.Set, error) {
+	set, err := render.Render(context.Background(), root, rel, opts)
+	if err == nil {
+		desired.Expand(set, desired.NamedNamespaces(set))
+	}
+	return set, err
+}
+
+// noteSelectors says, for the review commands, which ClusterExternalSecrets
+// also choose namespaces by label, which only the cluster can tell.
+func noteSelectors(w io.Writer, set *render.Set) {
+	for _, c := range set.ClusterExternalSecrets {
+		if c.Spec.NamespaceSelector != nil || len(c.Spec.NamespaceSelectors) > 0 {
+			fmt.Fprintf(w, "note: ClusterExternalSecret %s (%s) also chooses namespaces by label, in the cluster at each pass; shown here only in the namespaces it names\n", c.Name, c.Source)
+		}
+	}
 }
 
 // reviewRoot splits path into the root the render is confined to and the
@@ -97,6 +119,13 @@ skipped and counted; errors are printed to stderr with file and line.`,
 			}
 			objs = append(objs, o)
 		}
+		for _, c := range set.ClusterExternalSecrets {
+			o, err := withOrigin(c, c.Source)
+			if err != nil {
+				return fail(exitUsage, "%v", err)
+			}
+			objs = append(objs, o)
+		}
 		for _, es := range set.ExternalSecrets {
 			o, err := withOrigin(es, es.Source)
 			if err != nil {
@@ -124,6 +153,7 @@ skipped and counted; errors are printed to stderr with file and line.`,
 			fmt.Fprintf(s.err, "error: %v\n", f)
 		}
 		fmt.Fprintf(s.err, "%d ExternalSecrets, %d stores, %d other objects skipped, %d errors\n", len(set.ExternalSecrets), len(set.Stores), len(set.Skipped), len(set.Errors))
+		noteSelectors(s.err, set)
 		if len(set.Errors) > 0 {
 			return exit(exitFindings)
 		}
@@ -203,6 +233,7 @@ Exit codes: 0 clean, 1 findings, 2 the folder could not be read.`,
 			summary += fmt.Sprintf(" (%d new since %s)", failing, *base)
 		}
 		fmt.Fprintln(s.err, summary)
+		noteSelectors(s.err, set)
 		if failing > 0 {
 			return exit(exitFindings)
 		}
@@ -226,7 +257,7 @@ func validateAt(root, path, rev, defNS string, opt review.Options) ([]review.Fin
 	if _, err := gitsource.Export(root, rev, dir); err != nil {
 		return nil, err
 	}
-	set, err := render.Render(context.Background(), dir, rel, render.Options{DefaultNamespace: defNS})
+	set, err := renderOffline(dir, rel, render.Options{DefaultNamespace: defNS})
 	if errors.Is(err, render.ErrPathMissing) {
 		return nil, nil
 	}
@@ -275,6 +306,7 @@ Exit codes: 0 clean, 1 findings, 2 the plan could not be made.`,
 		if err != nil {
 			return fail(exitUsage, "%v", err)
 		}
+		noteSelectors(s.err, p.head)
 		if *check {
 			ctx, cancel := context.WithTimeout(cmd.Context(), 5*time.Minute)
 			defer cancel()
@@ -332,7 +364,7 @@ func makePlan(path, base, head string, rf *reviewFlags) (*plan, error) {
 	// renderSide renders one side of the change; a path absent on that side
 	// is an empty set (the folder is added or deleted).
 	renderSide := func(dir string) (*render.Set, error) {
-		set, err := render.Render(context.Background(), dir, rel, opts)
+		set, err := renderOffline(dir, rel, opts)
 		if errors.Is(err, render.ErrPathMissing) {
 			return &render.Set{}, nil
 		}
