@@ -14,10 +14,12 @@ import (
 )
 
 // Found returns what a find entry matched; Fetched returns one fetched
-// value of a store. Assemble reads the pass's results through them.
+// value of a store; Generated returns a generator entry's values (its
+// output keys). Assemble reads the pass's results through them.
 type (
-	Found   func(e Entry) ([]providers.Found, error)
-	Fetched func(store StoreKey, ref providers.Ref) providers.Fetched
+	Found     func(e Entry) ([]providers.Found, error)
+	Fetched   func(store StoreKey, ref providers.Ref) providers.Fetched
+	Generated func(e Entry) (map[string]providers.Value, error)
 )
 
 // ErrAllGone marks an ExternalSecret with deletionPolicy Delete whose
@@ -28,9 +30,22 @@ var ErrAllGone = errors.New("every remote source is gone")
 // keys, as ESO does: dataFrom first, then data (later keys win), with
 // properties, decoding, rewrites, key conversion and the deletion policy
 // for sources that are gone. Errors name the entry, never a value.
-func Assemble(es *render.ExternalSecret, refs []Entry, found Found, fetched Fetched) (map[string]providers.Value, error) {
+func Assemble(es *render.ExternalSecret, refs []Entry, found Found, fetched Fetched, generated Generated) (map[string]providers.Value, error) {
 	data := map[string]providers.Value{}
 	for _, e := range refs {
+		if e.Generator != nil {
+			kv, err := generated(e)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", e.Field, err)
+			}
+			if kv, err = renameKeys(kv, e.Rewrite, ""); err != nil {
+				return nil, fmt.Errorf("%s: %w", e.Field, err)
+			}
+			for k, v := range kv {
+				data[k] = v
+			}
+			continue
+		}
 		if e.Find != nil {
 			list, err := found(e)
 			if err != nil {
@@ -147,15 +162,9 @@ func convert(v providers.Value, rr render.RemoteRef) (providers.Value, error) {
 func renameKeys(in map[string]providers.Value, rewrites []render.Rewrite, conversion string) (map[string]providers.Value, error) {
 	out := make(map[string]providers.Value, len(in))
 	for k, v := range in {
-		name := k
-		var err error
-		if len(rewrites) == 0 {
-			name = convertKey(k, conversion)
-		}
-		for i, rw := range rewrites {
-			if name, err = rewriteKey(name, rw); err != nil {
-				return nil, fmt.Errorf("rewrite[%d] of key %q: %w", i, k, err)
-			}
+		name, err := renameKey(k, rewrites, conversion)
+		if err != nil {
+			return nil, err
 		}
 		if _, dup := out[name]; dup {
 			return nil, fmt.Errorf("two remote keys become the Secret key %q", name)
@@ -163,6 +172,21 @@ func renameKeys(in map[string]providers.Value, rewrites []render.Rewrite, conver
 		out[name] = v
 	}
 	return out, nil
+}
+
+// renameKey is the Secret key renameKeys makes of key.
+func renameKey(key string, rewrites []render.Rewrite, conversion string) (string, error) {
+	name := key
+	if len(rewrites) == 0 {
+		name = convertKey(key, conversion)
+	}
+	for i, rw := range rewrites {
+		var err error
+		if name, err = rewriteKey(name, rw); err != nil {
+			return "", fmt.Errorf("rewrite[%d] of key %q: %w", i, key, err)
+		}
+	}
+	return name, nil
 }
 
 func rewriteKey(key string, rw render.Rewrite) (string, error) {

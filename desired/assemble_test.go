@@ -91,7 +91,7 @@ func TestAssemble(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got, err := desired.Assemble(c.es, desired.Entries(c.es, stores), r.found, r.fetched)
+			got, err := desired.Assemble(c.es, desired.Entries(c.es, stores), r.found, r.fetched, nil)
 			if c.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), c.wantErr) || strings.Contains(err.Error(), "LEAKCANARY") {
 					t.Fatalf("err = %v, want %q", err, c.wantErr)

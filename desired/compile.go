@@ -61,6 +61,7 @@ func Compile(set *render.Set, opt Options) []Item {
 			}
 		}
 	}
+	generators := IndexGenerators(set)
 	items := make([]Item, 0, len(set.ExternalSecrets))
 	for _, es := range set.ExternalSecrets {
 		it := Item{ES: es, Entries: Entries(es, stores)}
@@ -77,6 +78,12 @@ func Compile(set *render.Set, opt Options) []Item {
 		}
 		seen := map[use]bool{} // one problem per store and kind of entry
 		for _, e := range it.Entries {
+			if e.Generator != nil {
+				if err := GeneratorProblem(es, *e.Generator, generators); err != nil {
+					it.Problems = append(it.Problems, Problem{Field: e.Field, Err: err})
+				}
+				continue
+			}
 			u := use{e.Store, e.SecretKey == ""}
 			if seen[u] {
 				continue

@@ -54,9 +54,9 @@ func NamespaceAllowed(namespaces []string, ns string) bool {
 	return len(namespaces) == 0 || slices.Contains(namespaces, ns)
 }
 
-// Entry is one remote reference of an ExternalSecret: a data item
-// (SecretKey set), a dataFrom extract (SecretKey empty) or a dataFrom find
-// (Find set, Ref unset).
+// Entry is one source of an ExternalSecret's keys: a data item (SecretKey
+// set), a dataFrom extract (SecretKey empty), a dataFrom find (Find set,
+// Ref unset) or a dataFrom generator (Generator set; no store).
 type Entry struct {
 	Field     string // where it is in the manifest, e.g. spec.data[0]
 	Store     StoreKey
@@ -64,7 +64,22 @@ type Entry struct {
 	Remote    render.RemoteRef
 	SecretKey string
 	Find      *render.Find
+	Generator *GeneratorKey
 	Rewrite   []render.Rewrite
+}
+
+// GeneratorKey names a generator: its namespace, kind and name.
+type GeneratorKey struct{ Namespace, Kind, Name string }
+
+func (k GeneratorKey) String() string { return k.Kind + "/" + k.Namespace + "/" + k.Name }
+
+// IndexGenerators maps a set's generators by their key.
+func IndexGenerators(set *render.Set) map[GeneratorKey]*render.Generator {
+	out := make(map[GeneratorKey]*render.Generator, len(set.Generators))
+	for _, g := range set.Generators {
+		out[GeneratorKey{g.Namespace, g.Kind, g.Name}] = g
+	}
+	return out
 }
 
 // Query is a find entry's selection, in the provider's terms.
@@ -85,6 +100,14 @@ func (e Entry) Query() providers.Query {
 func Entries(es *render.ExternalSecret, stores map[StoreKey]*render.SecretStore) []Entry {
 	var out []Entry
 	for i, d := range es.Spec.DataFrom {
+		if ref, ok := d.GeneratorRef(); ok {
+			out = append(out, Entry{
+				Field:     fmt.Sprintf("spec.dataFrom[%d].sourceRef.generatorRef", i),
+				Generator: &GeneratorKey{es.Namespace, ref.Kind, ref.Name},
+				Rewrite:   d.Rewrite,
+			})
+			continue
+		}
 		if d.Find != nil {
 			out = append(out, Entry{
 				Field:   fmt.Sprintf("spec.dataFrom[%d].find", i),

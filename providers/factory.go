@@ -30,3 +30,10 @@ type Cluster interface {
 	// account, for the given audiences (auth.jwt).
 	ServiceAccountToken(namespace, name string, audiences []string) func() ([]byte, error)
 }
+
+// Generators is a Factory that runs the generators of its remote service
+// (the AWS factory: ECRAuthorizationToken).
+type Generators interface {
+	// Generate returns a generator's values by output key.
+	Generate(ctx context.Context, g *render.Generator, cluster Cluster) (map[string]Value, error)
+}

@@ -157,10 +157,11 @@ func (r *Reconciler) resolveAll(ctx context.Context, sp *storeProviders, keys ma
 
 // secretData assembles one ExternalSecret's keys from this pass's finds
 // and fetches (desired.Assemble).
-func secretData(es *render.ExternalSecret, refs []desired.Entry, found map[findKey]findResult, fetched map[fetchKey]providers.Fetched) (map[string]providers.Value, error) {
+func secretData(es *render.ExternalSecret, refs []desired.Entry, found map[findKey]findResult, fetched map[fetchKey]providers.Fetched, gen map[string]map[string]providers.Value) (map[string]providers.Value, error) {
 	return desired.Assemble(es, refs,
 		func(e desired.Entry) ([]providers.Found, error) { fr := found[findKeyOf(e)]; return fr.found, fr.err },
-		func(st desired.StoreKey, ref providers.Ref) providers.Fetched { return fetched[fetchKey{st, ref}] })
+		func(st desired.StoreKey, ref providers.Ref) providers.Fetched { return fetched[fetchKey{st, ref}] },
+		func(e desired.Entry) (map[string]providers.Value, error) { return gen[e.Field], nil })
 }
 
 // partSize is how many ExternalSecrets to fetch are resolved together. A
@@ -226,6 +227,9 @@ func (p *part) keys(refs map[*render.ExternalSecret][]desired.Entry, found map[f
 	keys := map[fetchKey]struct{}{}
 	for _, es := range p.fresh {
 		for _, e := range refs[es] {
+			if e.Generator != nil {
+				continue // made, not fetched (generate.go)
+			}
 			if e.Find == nil {
 				keys[fetchKey{e.Store, e.Ref}] = struct{}{}
 				continue

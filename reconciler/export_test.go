@@ -1,6 +1,10 @@
 package reconciler
 
-import "k8s.io/client-go/rest"
+import (
+	"time"
+
+	"k8s.io/client-go/rest"
+)
 
 // testConfig lets internal tests reach the control plane TestMain started.
 var testConfig *rest.Config
@@ -21,3 +25,6 @@ func SetBeforeCreate(t interface{ Cleanup(func()) }, fn func(namespace, name str
 	beforeCreate = fn
 	t.Cleanup(func() { beforeCreate = nil })
 }
+
+// SetNow replaces r's clock.
+func SetNow(r *Reconciler, now func() time.Time) { r.now = now }

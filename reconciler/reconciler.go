@@ -348,6 +348,7 @@ func (r *Reconciler) desired(ctx context.Context, set *render.Set, revision stri
 func (r *Reconciler) yieldDesired(ctx context.Context, set *render.Set, revision string, live, merged map[targetKey]*corev1.Secret, force bool, res *Result,
 	yield func([]desiredSecret) bool) {
 	stores := desired.IndexStores(set)
+	gens := desired.IndexGenerators(set)
 	fail := func(es *render.ExternalSecret, reason Reason, err error) {
 		res.Failed++
 		err = fmt.Errorf("externalsecret %s/%s (%s): %w", es.Namespace, es.Name, es.Source, err)
@@ -373,7 +374,7 @@ func (r *Reconciler) yieldDesired(ctx context.Context, set *render.Set, revision
 			continue
 		}
 		refs[es] = it.Entries
-		spec := specFingerprint(es, refs[es], stores)
+		spec := specFingerprint(es, refs[es], stores, gens)
 		specs[es] = spec
 		current := live[t]
 		if desired.Merges(es) {
@@ -394,7 +395,12 @@ func (r *Reconciler) yieldDesired(ctx context.Context, set *render.Set, revision
 		out := p.reused
 		for _, es := range p.fresh {
 			t := target(es)
-			data, err := secretData(es, refs[es], found, p.fetched)
+			gen, genNote, err := r.generate(ctx, es, refs[es], live[t], gens)
+			if err != nil {
+				fail(es, ResolveFailed, err)
+				continue
+			}
+			data, err := secretData(es, refs[es], found, p.fetched, gen)
 			if errors.Is(err, desired.ErrAllGone) {
 				out = append(out, desiredSecret{es: es, target: t, gone: true})
 				continue
@@ -407,6 +413,9 @@ func (r *Reconciler) yieldDesired(ctx context.Context, set *render.Set, revision
 			if err != nil {
 				fail(es, ResolveFailed, err)
 				continue
+			}
+			if genNote != "" {
+				content.Annotations[AnnotationGenerators] = genNote
 			}
 			res.Resolved++
 			o := res.outcome(esID(es))

@@ -25,14 +25,23 @@ type esState struct {
 
 func esID(es *render.ExternalSecret) string { return es.Namespace + "/" + es.Name }
 
-// specFingerprint covers the ExternalSecret, its file and the stores it
-// reads through: a change to any of them makes its values be fetched again.
-func specFingerprint(es *render.ExternalSecret, refs []desired.Entry, stores map[desired.StoreKey]*render.SecretStore) string {
+// specFingerprint covers the ExternalSecret, its file, and the stores and
+// generators it reads through: a change to any of them makes its values be
+// fetched again (generated values are then kept unless their own
+// generator changed: generate.go).
+func specFingerprint(es *render.ExternalSecret, refs []desired.Entry, stores map[desired.StoreKey]*render.SecretStore, gens map[desired.GeneratorKey]*render.Generator) string {
 	h := sha256.New()
 	enc := json.NewEncoder(h)
 	_ = enc.Encode(es.Spec)
 	_ = enc.Encode(es.Source)
 	for _, e := range refs {
+		if e.Generator != nil {
+			if g := gens[*e.Generator]; g != nil {
+				_ = enc.Encode(e.Generator.String())
+				_ = enc.Encode(g.Spec)
+			}
+			continue
+		}
 		if st := stores[e.Store]; st != nil {
 			_ = enc.Encode(e.Store.String())
 			_ = enc.Encode(st.Spec)

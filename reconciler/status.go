@@ -235,6 +235,9 @@ func versionsOf(refs []desired.Entry, found map[findKey]findResult, fetched map[
 		}
 	}
 	for _, e := range refs {
+		if e.Generator != nil {
+			continue
+		}
 		if e.Find == nil {
 			add(e.Store, e.Ref, e.Ref.String())
 			continue

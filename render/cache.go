@@ -86,6 +86,7 @@ func (c *Cache) decode(set *Set, d doc, opt Options) {
 	set.ExternalSecrets = append(set.ExternalSecrets, part.ExternalSecrets...)
 	set.ClusterExternalSecrets = append(set.ClusterExternalSecrets, part.ClusterExternalSecrets...)
 	set.Stores = append(set.Stores, part.Stores...)
+	set.Generators = append(set.Generators, part.Generators...)
 	set.Skipped = append(set.Skipped, part.Skipped...)
 	set.Errors = append(set.Errors, part.Errors...)
 }

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	sigsjson "sigs.k8s.io/json"
@@ -85,8 +87,24 @@ func decodeInto(set *Set, d doc, opt Options) {
 			return
 		}
 		skip("not an external-secrets.io object")
+	case group == GeneratorsGroup && generatorSpecs[h.Kind] == nil:
+		set.Errors = append(set.Errors, oerr("kind", fmt.Errorf("kind %s (%s) is an External Secrets Operator generator secretsync does not run (it runs %s); nothing is applied for it and prune waits until it is removed",
+			h.Kind, group, strings.Join(slices.Sorted(maps.Keys(generatorSpecs)), ", "))))
 	case group == GeneratorsGroup:
-		set.Errors = append(set.Errors, oerr("kind", fmt.Errorf("kind %s (%s) is an External Secrets Operator generator, which secretsync does not support; nothing is applied for it and prune waits until it is removed", h.Kind, group)))
+		g := &Generator{}
+		if err := strict(d.json, g); err != nil {
+			set.Errors = append(set.Errors, oerr("", err))
+			return
+		}
+		g.Source = d.source
+		if g.Namespace == "" {
+			g.Namespace = opt.DefaultNamespace
+		}
+		if field, err := validateGenerator(g); err != nil {
+			set.Errors = append(set.Errors, oerr(field, err))
+			return
+		}
+		set.Generators = append(set.Generators, g)
 	case h.Kind != KindExternalSecret && h.Kind != KindSecretStore && h.Kind != KindClusterSecretStore && h.Kind != KindClusterExternalSecret:
 		msg := fmt.Sprintf("kind %s of %s is not supported by secretsync (it handles %s, %s, %s and %s); nothing is applied for it and prune waits until it is removed",
 			h.Kind, group, KindExternalSecret, KindClusterExternalSecret, KindSecretStore, KindClusterSecretStore)

@@ -43,6 +43,7 @@ type Set struct {
 	// they choose are the cluster's (desired.Expand).
 	ClusterExternalSecrets []*ClusterExternalSecret
 	Stores                 []*SecretStore // SecretStores and ClusterSecretStores
+	Generators             []*Generator
 	Skipped                []Skipped
 	// Errors are per-object problems. Each blocks only its object, but the
 	// pass that sees any of them prunes nothing.
@@ -284,6 +285,10 @@ func sortSet(s *Set) {
 		return a.Namespace+"/"+a.Name < b.Namespace+"/"+b.Name
 	})
 	sort.Slice(s.ClusterExternalSecrets, func(i, j int) bool { return s.ClusterExternalSecrets[i].Name < s.ClusterExternalSecrets[j].Name })
+	sort.Slice(s.Generators, func(i, j int) bool {
+		a, b := s.Generators[i], s.Generators[j]
+		return a.Namespace+"/"+a.Kind+"/"+a.Name < b.Namespace+"/"+b.Kind+"/"+b.Name
+	})
 	sort.Slice(s.Stores, func(i, j int) bool {
 		a, b := s.Stores[i], s.Stores[j]
 		return a.Kind+"/"+a.Namespace+"/"+a.Name < b.Kind+"/"+b.Namespace+"/"+b.Name

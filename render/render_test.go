@@ -195,11 +195,13 @@ func TestPerObjectErrorsNameFileObjectAndField(t *testing.T) {
 		{"a provider other than aws", "apiVersion: external-secrets.io/v1\nkind: SecretStore\nmetadata: {name: x}\nspec: {provider: {vault: {server: v}}}\n",
 			`spec.provider.vault: provider "vault" is not supported`},
 		{"a feature not built yet is refused, not dropped", strings.Replace(es("x", "k"), "remoteRef: {key: k}", "remoteRef: {key: k}\n      sourceRef: {generatorRef: {name: g}}", 1),
-			"spec.data[0].sourceRef.generatorRef: generatorRef (generators.external-secrets.io) is not supported yet"},
+			"spec.data[0].sourceRef.generatorRef: a generator is read in dataFrom only"},
 		// ESO 2.9.0 fields secretsync does not implement are refused by
 		// name, never reported as an unknown field (which reads like a typo).
-		{"a generator in dataFrom", "apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: {name: x}\nspec:\n  dataFrom: [{sourceRef: {generatorRef: {apiVersion: generators.external-secrets.io/v1alpha1, kind: Password, name: p}}}]\n",
-			"spec.dataFrom[0].sourceRef.generatorRef: generatorRef (generators.external-secrets.io) is not supported yet"},
+		{"a generator kind secretsync does not run, in dataFrom", "apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: {name: x}\nspec:\n  dataFrom: [{sourceRef: {generatorRef: {apiVersion: generators.external-secrets.io/v1alpha1, kind: Webhook, name: p}}}]\n",
+			"spec.dataFrom[0].sourceRef.generatorRef: generator kind Webhook is not supported yet"},
+		{"a generator with a spec field its kind lacks", "apiVersion: generators.external-secrets.io/v1alpha1\nkind: Password\nmetadata: {name: p}\nspec: {lenght: 12}\n",
+			`x.yaml: Password default/p: spec: unknown field "lenght"`},
 		{"target.manifest", strings.Replace(es("x", "k"), "spec:\n", "spec:\n  target: {manifest: {apiVersion: v1, kind: ConfigMap}}\n", 1),
 			"spec.target.manifest: a target other than a Secret is not supported yet"},
 		{"rewrite.merge", "apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: {name: x}\nspec:\n  secretStoreRef: {name: aws}\n  dataFrom: [{extract: {key: k}, rewrite: [{merge: {into: all}}]}]\n",
@@ -273,7 +275,7 @@ func TestESOObjectsSecretsyncDoesNotHandleAreErrors(t *testing.T) {
 		{"an ESO kind under the core group", esWith("v1", "ExternalSecret"), "did you mean apiVersion external-secrets.io/v1, kind ExternalSecret?"},
 		{"a PushSecret", esWith("external-secrets.io/v1alpha1", "PushSecret"), "kind PushSecret of external-secrets.io is not supported"},
 		{"a ClusterExternalSecret with an ExternalSecret's spec", esWith("external-secrets.io/v1", "ClusterExternalSecret"), `unknown field "spec.data"`},
-		{"a generator", esWith("generators.external-secrets.io/v1alpha1", "Password"), "kind Password (generators.external-secrets.io) is an External Secrets Operator generator"},
+		{"a generator secretsync does not run", esWith("generators.external-secrets.io/v1alpha1", "Webhook"), "kind Webhook (generators.external-secrets.io) is an External Secrets Operator generator secretsync does not run"},
 	}
 	for _, c := range cases {
 		for _, layout := range []string{"folder", "kustomization"} {

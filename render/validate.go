@@ -140,7 +140,21 @@ func validateClusterExternalSecret(c *ClusterExternalSecret) []fieldError {
 func validateDataFrom(i int, d DataFrom) (string, error) {
 	f := fmt.Sprintf("spec.dataFrom[%d]", i)
 	if d.SourceRef != nil && len(d.SourceRef.Generator) > 0 {
-		return f + ".sourceRef.generatorRef", notYet("generatorRef (generators.external-secrets.io)")
+		switch {
+		case d.SourceRef.StoreRef != nil:
+			return f + ".sourceRef", errors.New("storeRef and generatorRef are exclusive")
+		case d.Extract != nil || d.Find != nil:
+			return f, errors.New("a generatorRef takes neither extract nor find")
+		}
+		if _, err := parseGeneratorRef(d.SourceRef.Generator); err != nil {
+			return f + ".sourceRef.generatorRef", err
+		}
+		for j, rw := range d.Rewrite {
+			if err := ValidateRewrite(rw); err != nil {
+				return fmt.Sprintf("%s.rewrite[%d]", f, j), err
+			}
+		}
+		return "", nil
 	}
 	switch {
 	case d.Find != nil && d.Extract != nil:
@@ -213,7 +227,7 @@ func validateSourceRef(r *SourceRef) (string, error) {
 	case r == nil:
 		return "", nil
 	case len(r.Generator) > 0:
-		return ".generatorRef", notYet("generatorRef (generators.external-secrets.io)")
+		return ".generatorRef", errors.New("a generator is read in dataFrom only (ESO does not implement it in data)")
 	case r.StoreRef == nil || r.StoreRef.Name == "":
 		return ".storeRef.name", errors.New("required")
 	}

@@ -77,6 +77,8 @@ func mappings(es *render.ExternalSecret) map[string]string {
 		}
 		key, _, _ := strings.Cut(strings.TrimPrefix(e.Field, "spec."), ".") // dataFrom[i]
 		switch {
+		case e.Generator != nil:
+			out["("+key+")"] = "generator " + e.Generator.Kind + "/" + e.Generator.Name + ": values made in the cluster, kept in the Secret"
 		case e.Find == nil:
 			out["("+key+")"] = store + ": every key of the remote secret, " + ref(e.Remote)
 		default:

@@ -131,7 +131,8 @@ func (b Backend) CreateTagged(t testing.TB, name, value string, tags map[string]
 }
 
 // Factory is the AWS provider factory pointed at the test servers: the
-// reconciler's tests reach AWS only through providers.Factory.
-func Factory(smURL, kmsURL, stsURL, ssmURL string) providers.Factory {
-	return awsprovider.NewFactory(awsprovider.Options{Endpoint: smURL, KMSEndpoint: kmsURL, STSEndpoint: stsURL, SSMEndpoint: ssmURL, DefaultRegion: Region})
+// reconciler's tests reach AWS only through providers.Factory. kumoURL
+// serves Parameter Store and ECR (StartSSM's proxy forwards every call).
+func Factory(smURL, kmsURL, stsURL, kumoURL string) providers.Factory {
+	return awsprovider.NewFactory(awsprovider.Options{Endpoint: smURL, KMSEndpoint: kmsURL, STSEndpoint: stsURL, SSMEndpoint: kumoURL, ECREndpoint: kumoURL, DefaultRegion: Region})
 }

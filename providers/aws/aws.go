@@ -51,6 +51,9 @@ type Options struct {
 	STSEndpoint string
 	// SSMEndpoint does the same for Parameter Store.
 	SSMEndpoint string
+	// ECREndpoint does the same for ECR (the ECRAuthorizationToken
+	// generator).
+	ECREndpoint string
 	// DefaultRegion is used by stores that name no region.
 	DefaultRegion string
 	// Concurrency bounds the calls in flight per store (default 16).

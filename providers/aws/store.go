@@ -25,7 +25,17 @@ const irsaAnnotation = "eks.amazonaws.com/role-arn"
 // static credentials its auth.secretRef names, or the role and tokens of
 // the service account its auth.jwt names, from the cluster.
 func (f *Factory) ForStore(ctx context.Context, st *render.SecretStore, cluster providers.Cluster) (providers.Provider, error) {
-	a := st.Spec.Provider.AWS
+	cfg, err := storeConfig(ctx, st.Spec.Provider.AWS, st.Namespace, cluster)
+	if err != nil {
+		return nil, err
+	}
+	return f.Provider(ctx, cfg)
+}
+
+// storeConfig is a provider.aws block's settings, with the credentials its
+// auth names read from the cluster; namespace is its object's, for
+// references that name none.
+func storeConfig(ctx context.Context, a *render.AWSProvider, namespace string, cluster providers.Cluster) (Store, error) {
 	cfg := Store{Service: a.Service, Region: a.Region, Prefix: a.Prefix, KMSKeyID: a.KMSKeyID,
 		Role: a.Role, AdditionalRoles: a.AdditionalRoles, ExternalID: a.ExternalID, TransitiveTagKeys: a.TransitiveTagKeys}
 	if len(a.SessionTags) > 0 {
@@ -38,14 +48,14 @@ func (f *Factory) ForStore(ctx context.Context, st *render.SecretStore, cluster 
 		sa := j.ServiceAccountRef
 		ns := sa.Namespace
 		if ns == "" {
-			ns = st.Namespace
+			ns = namespace
 		}
 		role, err := cluster.ServiceAccountAnnotation(ctx, ns, sa.Name, irsaAnnotation)
 		if err != nil {
-			return nil, fmt.Errorf("read service account %s/%s for jwt auth: %w", ns, sa.Name, err)
+			return Store{}, fmt.Errorf("read service account %s/%s for jwt auth: %w", ns, sa.Name, err)
 		}
 		if role == "" {
-			return nil, fmt.Errorf("service account %s/%s has no %s annotation naming the role to assume", ns, sa.Name, irsaAnnotation)
+			return Store{}, fmt.Errorf("service account %s/%s has no %s annotation naming the role to assume", ns, sa.Name, irsaAnnotation)
 		}
 		audiences := sa.Audiences
 		if len(audiences) == 0 {
@@ -57,26 +67,26 @@ func (f *Factory) ForStore(ctx context.Context, st *render.SecretStore, cluster 
 		read := func(sel render.SecretKeySelector) (providers.Value, error) {
 			ns := sel.Namespace
 			if ns == "" {
-				ns = st.Namespace
+				ns = namespace
 			}
 			return cluster.SecretValue(ctx, ns, sel.Name, sel.Key)
 		}
 		var creds Credentials
 		var err error
 		if creds.AccessKeyID, err = read(ref.AccessKeyID); err != nil {
-			return nil, err
+			return Store{}, err
 		}
 		if creds.SecretAccessKey, err = read(ref.SecretAccessKey); err != nil {
-			return nil, err
+			return Store{}, err
 		}
 		if ref.SessionToken != nil {
 			if creds.SessionToken, err = read(*ref.SessionToken); err != nil {
-				return nil, err
+				return Store{}, err
 			}
 		}
 		cfg.Credentials = &creds
 	}
-	return f.Provider(ctx, cfg)
+	return cfg, nil
 }
 
 // CallCounts is Calls().Snapshot(), for providers.Factory.

@@ -1,0 +1,124 @@
+package reconciler
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/secretsync/secretsync/desired"
+	"github.com/secretsync/secretsync/generators"
+	"github.com/secretsync/secretsync/providers"
+	"github.com/secretsync/secretsync/render"
+)
+
+// AnnotationGenerators records on a Secret, for each generator entry of
+// its ExternalSecret, when its values were made and from which generator
+// spec (a digest): never the values, which live only in the Secret.
+const AnnotationGenerators = "secretsync.io/generators"
+
+// ecrTokenMaxAge renews an ECR token before its 12-hour expiry, whatever
+// the refresh interval says.
+const ecrTokenMaxAge = 11 * time.Hour
+
+type generated struct {
+	At   time.Time `json:"at"`
+	Spec string    `json:"spec"`
+}
+
+// generate returns the values of es's generator entries, by entry field,
+// and the annotation that records them. A generator's values are kept,
+// read back from the live Secret, until its refresh is due (as for remote
+// values: refreshInterval, none for refreshPolicy OnChange or CreatedOnce
+// or an interval of 0) or its spec changes; a restart or a change elsewhere
+// in the ExternalSecret does not make a new password.
+func (r *Reconciler) generate(ctx context.Context, es *render.ExternalSecret, entries []desired.Entry, live *corev1.Secret,
+	gens map[desired.GeneratorKey]*render.Generator) (map[string]map[string]providers.Value, string, error) {
+	var prev map[string]generated
+	if live != nil {
+		_ = json.Unmarshal([]byte(live.Annotations[AnnotationGenerators]), &prev)
+	}
+	out := map[string]map[string]providers.Value{}
+	next := map[string]generated{}
+	for _, e := range entries {
+		if e.Generator == nil {
+			continue
+		}
+		g := gens[*e.Generator]
+		if g == nil {
+			return nil, "", fmt.Errorf("%s: generator %s is not in the rendered manifests", e.Field, e.Generator)
+		}
+		spec := generatorDigest(g)
+		if st, ok := prev[e.Field]; ok && st.Spec == spec && !r.generatorDue(es, g, st.At) {
+			if kv, ok := readBack(g, e, live); ok {
+				out[e.Field], next[e.Field] = kv, st
+				continue
+			}
+		}
+		kv, err := r.runGenerator(ctx, g)
+		if err != nil {
+			return nil, "", fmt.Errorf("%s: generator %s: %w", e.Field, e.Generator, err)
+		}
+		out[e.Field], next[e.Field] = kv, generated{At: r.now().UTC().Truncate(time.Second), Spec: spec}
+	}
+	if len(next) == 0 {
+		return out, "", nil
+	}
+	b, err := json.Marshal(next)
+	return out, string(b), err
+}
+
+func generatorDigest(g *render.Generator) string {
+	sum := sha256.Sum256(append([]byte(g.Kind+"\x00"), g.Spec...))
+	return hex.EncodeToString(sum[:8])
+}
+
+// generatorDue reports whether values made at at are due for renewal.
+func (r *Reconciler) generatorDue(es *render.ExternalSecret, g *render.Generator, at time.Time) bool {
+	age := r.now().Sub(at)
+	if g.Kind == render.KindECRAuthorizationToken && age >= ecrTokenMaxAge {
+		return true
+	}
+	switch es.Spec.RefreshPolicy {
+	case "OnChange", "CreatedOnce":
+		return false
+	}
+	interval := r.cfg.RefreshInterval
+	if ri := es.Spec.RefreshInterval; ri != nil {
+		interval = ri.Duration
+	}
+	return interval > 0 && age >= interval
+}
+
+// readBack takes a generator entry's values from the live Secret, under the
+// keys its rewrites made of them; ok is false when one is missing.
+func readBack(g *render.Generator, e desired.Entry, live *corev1.Secret) (map[string]providers.Value, bool) {
+	keys, err := desired.GeneratedKeys(g, e.Rewrite)
+	if err != nil || live == nil {
+		return nil, false
+	}
+	out := map[string]providers.Value{}
+	for outKey, secretKey := range keys {
+		v, ok := live.Data[secretKey]
+		if !ok {
+			return nil, false
+		}
+		out[outKey] = providers.NewValue(v)
+	}
+	return out, true
+}
+
+func (r *Reconciler) runGenerator(ctx context.Context, g *render.Generator) (map[string]providers.Value, error) {
+	if generators.Local(g.Kind) {
+		return generators.Generate(g)
+	}
+	if rg, ok := r.providers.(providers.Generators); ok {
+		return rg.Generate(ctx, g, kubeCluster{r})
+	}
+	return nil, errors.New("no provider runs this generator")
+}

@@ -1,0 +1,107 @@
+package reconciler_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/secretsync/secretsync/reconciler"
+)
+
+// TestGeneratorsKeepTheirValuesInTheSecret: a Password and a UUID generator
+// (with a rewrite) fill the Secret; their values are kept, read back from
+// the Secret, across a forced refresh, a restart and an unrelated change to
+// the ExternalSecret, and are made again when the generator's spec changes
+// or its refresh is due. An ECRAuthorizationToken generator gives ESO's
+// keys (kumo's ECR).
+func TestGeneratorsKeepTheirValuesInTheSecret(t *testing.T) {
+	f := newFixture(t)
+	clock := time.Now()
+	reconciler.SetNow(f.rec, func() time.Time { return clock })
+	gens := func(length int) string {
+		return fmt.Sprintf(`apiVersion: generators.external-secrets.io/v1alpha1
+kind: Password
+metadata: {name: db, namespace: %[1]s}
+spec: {length: %[2]d, symbols: 0}
+---
+apiVersion: generators.external-secrets.io/v1alpha1
+kind: UUID
+metadata: {name: id, namespace: %[1]s}
+---
+apiVersion: generators.external-secrets.io/v1alpha1
+kind: ECRAuthorizationToken
+metadata: {name: ecr, namespace: %[1]s}
+spec: {region: us-east-1}
+`, f.ns, length)
+	}
+	es := func(extra string) string {
+		return fmt.Sprintf(`apiVersion: external-secrets.io/v1
+kind: ExternalSecret
+metadata: {name: app, namespace: %[1]s}
+spec:
+  refreshInterval: 1h
+  dataFrom:
+    - sourceRef: {generatorRef: {apiVersion: generators.external-secrets.io/v1alpha1, kind: Password, name: db}}
+    - sourceRef: {generatorRef: {apiVersion: generators.external-secrets.io/v1alpha1, kind: UUID, name: id}}
+      rewrite: [{regexp: {source: "uuid", target: "instance-id"}}]
+%[2]s---
+apiVersion: external-secrets.io/v1
+kind: ExternalSecret
+metadata: {name: registry, namespace: %[1]s}
+spec:
+  dataFrom:
+    - sourceRef: {generatorRef: {kind: ECRAuthorizationToken, name: ecr}}
+`, f.ns, extra)
+	}
+	f.commit(map[string]string{"gens.yaml": gens(20), "es.yaml": es("")})
+	pass := func(force bool) map[string]string {
+		t.Helper()
+		res := f.passWith(force)
+		if !res.OK() {
+			t.Fatalf("pass: %v", res.Errors)
+		}
+		d := data(f.secret("app"))
+		f.remember(d["password"])
+		return d
+	}
+	first := pass(false)
+	if len(first["password"]) != 20 || len(first["instance-id"]) != 36 || len(first) != 2 {
+		t.Fatalf("keys %d, password %d long, instance-id %d long", len(first), len(first["password"]), len(first["instance-id"]))
+	}
+	reg := data(f.secret("registry"))
+	if reg["username"] != "AWS" || reg["password"] == "" || !strings.HasPrefix(reg["proxy_endpoint"], "https://") || reg["expires_at"] == "" {
+		t.Fatalf("ECR keys: username %q, proxy_endpoint %q, expires_at %q", reg["username"], reg["proxy_endpoint"], reg["expires_at"])
+	}
+	same := func(what string, got map[string]string) {
+		t.Helper()
+		if got["password"] != first["password"] || got["instance-id"] != first["instance-id"] {
+			t.Fatalf("%s made new values", what)
+		}
+	}
+	same("a forced refresh", pass(true))
+
+	f.rec = f.newReconciler()
+	reconciler.SetNow(f.rec, func() time.Time { return clock })
+	same("a restart", pass(false))
+
+	f.commit(map[string]string{"es.yaml": es("  data: [{secretKey: extra, remoteRef: {key: extra}}]\n  secretStoreRef: {name: aws}\n"), "store.yaml": f.store()})
+	f.seed("extra", "generator-test-extra-seeded")
+	same("a change to the ExternalSecret", pass(false))
+
+	f.commit(map[string]string{"gens.yaml": gens(32)})
+	got := pass(false)
+	if len(got["password"]) != 32 || got["password"] == first["password"] || got["instance-id"] != first["instance-id"] {
+		t.Fatalf("after the Password spec changed: %d long, new %v; uuid kept %v", len(got["password"]), got["password"] != first["password"], got["instance-id"] == first["instance-id"])
+	}
+	second := got
+
+	clock = clock.Add(2 * time.Hour) // past refreshInterval 1h
+	got = pass(false)
+	if got["password"] == second["password"] || got["instance-id"] == second["instance-id"] {
+		t.Fatal("values were kept past their refresh interval")
+	}
+	if a := f.secret("app").Annotations[reconciler.AnnotationGenerators]; !strings.Contains(a, `"spec.dataFrom[0].sourceRef.generatorRef"`) || strings.Contains(a, got["password"]) {
+		t.Fatalf("the generators annotation: %s", strings.ReplaceAll(a, got["password"], "[VALUE]"))
+	}
+}
