@@ -311,6 +311,39 @@ func TestOperatorControlsOnARunningInstance(t *testing.T) {
 		}
 	})
 
+	t.Run("plan --cluster-namespaces expands a ClusterExternalSecret against the cluster", func(t *testing.T) {
+		n, err := kube.Client.CoreV1().Namespaces().Get(ctx, "team-a", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n.Labels["tier"] = "frontend"
+		if _, err := kube.Client.CoreV1().Namespaces().Update(ctx, n, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		dir := filepath.Join(t.TempDir(), "plan")
+		pr, err := gittest.Init(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := pr.Commit("store", map[string]string{"store.yaml": store}); err != nil {
+			t.Fatal(err)
+		}
+		ces := "apiVersion: external-secrets.io/v1\nkind: ClusterExternalSecret\nmetadata: {name: pull}\nspec:\n  namespaces: [shop]\n  namespaceSelectors: [{matchLabels: {tier: frontend}}]\n" +
+			"  externalSecretSpec: {secretStoreRef: {name: aws, kind: ClusterSecretStore}, data: [{secretKey: k, remoteRef: {key: k}}]}\n"
+		if err := os.WriteFile(filepath.Join(dir, "ces.yaml"), []byte(ces), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		r := sh(t, []string{kc}, "plan", dir, "--base", "main", "--cluster-namespaces", "-o", "json")
+		if r.code != 0 || !strings.Contains(r.stdout, `"namespace": "team-a",`) || strings.Contains(r.stdout, `"namespace": "team-b",`) ||
+			strings.Contains(r.stdout, `"namespace": "shop",`) || strings.Contains(r.stderr, "note: ClusterExternalSecret") {
+			t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+		}
+		r = sh(t, nil, "plan", dir, "--base", "main", "-o", "json")
+		if r.code != 0 || strings.Contains(r.stdout, `"namespace": "team-a",`) || !strings.Contains(r.stdout, `"namespace": "shop",`) || !strings.Contains(r.stderr, "note: ClusterExternalSecret") {
+			t.Fatalf("offline: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+		}
+	})
+
 	t.Run("reconcile with no instance running says so", func(t *testing.T) {
 		r := sh(t, []string{kc}, "reconcile", "--inventory-namespace", "default", "--instance", "nobody", "--timeout", "5s")
 		if r.code != 2 || !strings.Contains(r.stderr, `instance "nobody" has not completed a pass`) {

@@ -113,7 +113,7 @@ server-side apply and prunes the ones that left Git. On a pull request,
 		&cobra.Group{ID: "cluster", Title: "Inspect and control a running instance:"},
 		&cobra.Group{ID: "run", Title: "Run and prepare:"})
 	for _, c := range []*cobra.Command{
-		newValidateCmd(s), newPlanCmd(s), newRenderCmd(s),
+		newValidateCmd(s), newPlanCmd(s, cluster), newRenderCmd(s),
 	} {
 		c.GroupID = "review"
 		root.AddCommand(c)

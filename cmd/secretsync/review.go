@@ -47,19 +47,40 @@ func renderDir(path, defNS string) (root string, set *render.Set, err error) {
 	if err != nil {
 		return "", nil, err
 	}
-	set, err = renderOffline(root, rel, render.Options{DefaultNamespace: defNS})
+	set, err = renderOffline(root, rel, render.Options{DefaultNamespace: defNS}, nil)
 	return root, set, err
 }
 
 // renderOffline renders as the reconciler does, without a cluster: a
-// ClusterExternalSecret is expanded only into the namespaces it names,
-// since what its namespaceSelectors choose is known at run time.
-func renderOffline(root, rel string, opts render.Options) (*render.Set, error) {
+// ClusterExternalSecret is expanded into namespaces (nil: only those it
+// names, since what its namespaceSelectors choose is known at run time).
+func renderOffline(root, rel string, opts render.Options, namespaces []desired.Namespace) (*render.Set, error) {
 	set, err := render.Render(context.Background(), root, rel, opts)
 	if err == nil {
-		desired.Expand(set, desired.NamedNamespaces(set))
+		if namespaces == nil {
+			namespaces = desired.NamedNamespaces(set)
+		}
+		desired.Expand(set, namespaces)
 	}
 	return set, err
+}
+
+// clusterNamespaces lists the cluster's namespaces and their labels, for
+// plan --cluster-namespaces.
+func clusterNamespaces(ctx context.Context, cluster *clusterFlags) ([]desired.Namespace, error) {
+	kube, err := cluster.client()
+	if err != nil {
+		return nil, err
+	}
+	list, err := kube.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("list namespaces: %w", err)
+	}
+	out := []desired.Namespace{}
+	for _, ns := range list.Items {
+		out = append(out, desired.Namespace{Name: ns.Name, Labels: ns.Labels})
+	}
+	return out, nil
 }
 
 // noteSelectors says, for the review commands, which ClusterExternalSecrets
@@ -257,7 +278,7 @@ func validateAt(root, path, rev, defNS string, opt review.Options) ([]review.Fin
 	if _, err := gitsource.Export(root, rev, dir); err != nil {
 		return nil, err
 	}
-	set, err := renderOffline(dir, rel, render.Options{DefaultNamespace: defNS})
+	set, err := renderOffline(dir, rel, render.Options{DefaultNamespace: defNS}, nil)
 	if errors.Is(err, render.ErrPathMissing) {
 		return nil, nil
 	}
@@ -267,7 +288,7 @@ func validateAt(root, path, rev, defNS string, opt review.Options) ([]review.Fin
 	return review.Validate(dir, set, opt), nil
 }
 
-func newPlanCmd(s streams) *cobra.Command {
+func newPlanCmd(s streams, cluster *clusterFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "plan [PATH] --base REF",
 		Short: "Show every Secret mapping a change creates, changes or deletes; never values",
@@ -280,6 +301,9 @@ also carries validate's findings for the head. It reads no values: with
 
 -o markdown is a pull-request comment; -o github prints the findings as
 workflow commands that GitHub shows on the diff.
+
+A ClusterExternalSecret is planned in the namespaces it names; with
+--cluster-namespaces, in those of the cluster that it chooses now.
 
 Exit codes: 0 clean, 1 findings, 2 the plan could not be made.`,
 		Example: `  secretsync plan secrets/ --base origin/main
@@ -297,16 +321,26 @@ Exit codes: 0 clean, 1 findings, 2 the plan could not be made.`,
 	check := cmd.Flags().Bool("check-remote", false, "confirm every referenced remote secret and property exists (DescribeSecret; GetSecretValue only for properties); needs AWS credentials")
 	region := cmd.Flags().String("aws-region", env("SECRETSYNC_AWS_REGION", env("AWS_REGION", "")), "region for stores that name none (with --check-remote) [SECRETSYNC_AWS_REGION, else AWS_REGION]")
 	endpoint := cmd.Flags().String("aws-endpoint", env("SECRETSYNC_AWS_ENDPOINT", ""), "Secrets Manager endpoint URL (with --check-remote) [SECRETSYNC_AWS_ENDPOINT]")
+	liveNS := cmd.Flags().Bool("cluster-namespaces", false, "expand ClusterExternalSecrets against the namespaces of the cluster (--kubeconfig, --context; needs list on namespaces) instead of only those they name")
 	_ = cmd.MarkFlagRequired("base")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		if cmd.Flags().Changed("format") {
 			fmt.Fprintln(s.err, "Flag --format has been deprecated, use -o/--output")
 		}
-		p, err := makePlan(pathArg(args), *base, *head, rf)
+		var namespaces []desired.Namespace
+		if *liveNS {
+			var err error
+			if namespaces, err = clusterNamespaces(cmd.Context(), cluster); err != nil {
+				return fail(exitUsage, "--cluster-namespaces: %v", err)
+			}
+		}
+		p, err := makePlan(pathArg(args), *base, *head, rf, namespaces)
 		if err != nil {
 			return fail(exitUsage, "%v", err)
 		}
-		noteSelectors(s.err, p.head)
+		if !*liveNS {
+			noteSelectors(s.err, p.head)
+		}
 		if *check {
 			ctx, cancel := context.WithTimeout(cmd.Context(), 5*time.Minute)
 			defer cancel()
@@ -340,8 +374,9 @@ type plan struct {
 }
 
 // makePlan renders path at base and at head (the working tree when head is
-// empty) and compares them.
-func makePlan(path, base, head string, rf *reviewFlags) (*plan, error) {
+// empty) and compares them, ClusterExternalSecrets expanded into
+// namespaces (nil: those they name).
+func makePlan(path, base, head string, rf *reviewFlags, namespaces []desired.Namespace) (*plan, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, err
@@ -364,7 +399,7 @@ func makePlan(path, base, head string, rf *reviewFlags) (*plan, error) {
 	// renderSide renders one side of the change; a path absent on that side
 	// is an empty set (the folder is added or deleted).
 	renderSide := func(dir string) (*render.Set, error) {
-		set, err := renderOffline(dir, rel, opts)
+		set, err := renderOffline(dir, rel, opts, namespaces)
 		if errors.Is(err, render.ErrPathMissing) {
 			return &render.Set{}, nil
 		}
