@@ -22,8 +22,8 @@ import (
 // spec (a digest): never the values, which live only in the Secret.
 const AnnotationGenerators = "secretsync.io/generators"
 
-// ecrTokenMaxAge renews an ECR token before its 12-hour expiry, whatever
-// the refresh interval says.
+// ecrTokenMaxAge renews an ECR token (and an STS session token, 12 hours
+// by default) before it expires, whatever the refresh interval says.
 const ecrTokenMaxAge = 11 * time.Hour
 
 type generated struct {
@@ -81,7 +81,7 @@ func generatorDigest(g *render.Generator) string {
 // generatorDue reports whether values made at at are due for renewal.
 func (r *Reconciler) generatorDue(es *render.ExternalSecret, g *render.Generator, at time.Time) bool {
 	age := r.now().Sub(at)
-	if g.Kind == render.KindECRAuthorizationToken && age >= ecrTokenMaxAge {
+	if (g.Kind == render.KindECRAuthorizationToken || g.Kind == render.KindSTSSessionToken) && age >= ecrTokenMaxAge {
 		return true
 	}
 	switch es.Spec.RefreshPolicy {

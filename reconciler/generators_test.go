@@ -13,8 +13,8 @@ import (
 // (with a rewrite) fill the Secret; their values are kept, read back from
 // the Secret, across a forced refresh, a restart and an unrelated change to
 // the ExternalSecret, and are made again when the generator's spec changes
-// or its refresh is due. An ECRAuthorizationToken generator gives ESO's
-// keys (kumo's ECR).
+// or its refresh is due. ECRAuthorizationToken (kumo's ECR) and
+// STSSessionToken (internal/stsserver) generators give ESO's keys.
 func TestGeneratorsKeepTheirValuesInTheSecret(t *testing.T) {
 	f := newFixture(t)
 	clock := time.Now()
@@ -33,6 +33,11 @@ apiVersion: generators.external-secrets.io/v1alpha1
 kind: ECRAuthorizationToken
 metadata: {name: ecr, namespace: %[1]s}
 spec: {region: us-east-1}
+---
+apiVersion: generators.external-secrets.io/v1alpha1
+kind: STSSessionToken
+metadata: {name: session, namespace: %[1]s}
+spec: {region: us-east-1, requestParameters: {sessionDuration: 3600}}
 `, f.ns, length)
 	}
 	es := func(extra string) string {
@@ -52,6 +57,7 @@ metadata: {name: registry, namespace: %[1]s}
 spec:
   dataFrom:
     - sourceRef: {generatorRef: {kind: ECRAuthorizationToken, name: ecr}}
+    - sourceRef: {generatorRef: {kind: STSSessionToken, name: session}}
 `, f.ns, extra)
 	}
 	f.commit(map[string]string{"gens.yaml": gens(20), "es.yaml": es("")})
@@ -72,6 +78,9 @@ spec:
 	reg := data(f.secret("registry"))
 	if reg["username"] != "AWS" || reg["password"] == "" || !strings.HasPrefix(reg["proxy_endpoint"], "https://") || reg["expires_at"] == "" {
 		t.Fatalf("ECR keys: username %q, proxy_endpoint %q, expires_at %q", reg["username"], reg["proxy_endpoint"], reg["expires_at"])
+	}
+	if !strings.HasPrefix(reg["access_key_id"], "ASIA") || !strings.HasPrefix(reg["session_token"], "token-for-") || reg["expiration"] == "" || reg["secret_access_key"] == "" {
+		t.Fatalf("STS keys: access_key_id %q, expiration %q", reg["access_key_id"], reg["expiration"])
 	}
 	same := func(what string, got map[string]string) {
 		t.Helper()

@@ -15,6 +15,7 @@ const (
 	KindUUID                  = "UUID"
 	KindSSHKey                = "SSHKey"
 	KindECRAuthorizationToken = "ECRAuthorizationToken"
+	KindSTSSessionToken       = "STSSessionToken"
 )
 
 // generatorSpecs are the spec types of the generator kinds secretsync runs,
@@ -24,6 +25,7 @@ var generatorSpecs = map[string]func() any{
 	KindUUID:                  func() any { return &struct{}{} },
 	KindSSHKey:                func() any { return &SSHKeySpec{} },
 	KindECRAuthorizationToken: func() any { return &ECRAuthorizationTokenSpec{} },
+	KindSTSSessionToken:       func() any { return &STSSessionTokenSpec{} },
 }
 
 // Generator is a generators.external-secrets.io object an ExternalSecret
@@ -67,6 +69,19 @@ type ECRAuthorizationTokenSpec struct {
 	Scope  string  `json:"scope,omitempty"`
 }
 
+type STSSessionTokenSpec struct {
+	Region            string                `json:"region"`
+	Auth              AWSAuth               `json:"auth,omitzero"`
+	Role              string                `json:"role,omitempty"`
+	RequestParameters *STSRequestParameters `json:"requestParameters,omitempty"`
+}
+
+type STSRequestParameters struct {
+	SessionDuration *int32  `json:"sessionDuration,omitempty"`
+	SerialNumber    *string `json:"serialNumber,omitempty"`
+	TokenCode       *string `json:"tokenCode,omitempty"`
+}
+
 // DecodeSpec decodes the generator's spec into its kind's type.
 func (g *Generator) DecodeSpec() (any, error) {
 	mk, ok := generatorSpecs[g.Kind]
@@ -96,6 +111,8 @@ func (g *Generator) OutputKeys() []string {
 		return []string{"privateKey", "publicKey"}
 	case KindECRAuthorizationToken:
 		return []string{"username", "password", "proxy_endpoint", "expires_at"}
+	case KindSTSSessionToken:
+		return []string{"access_key_id", "secret_access_key", "session_token", "expiration"}
 	}
 	return nil
 }
@@ -136,6 +153,13 @@ func validateGenerator(g *Generator) (string, error) {
 		}
 		if s.Scope != "" && s.Scope != "private" {
 			return "spec.scope", notYet("scope " + s.Scope + " (ECR Public)")
+		}
+		if s.Auth.SecretRef != nil && s.Auth.JWT != nil {
+			return "spec.auth", errors.New("secretRef and jwt are exclusive")
+		}
+	case *STSSessionTokenSpec:
+		if s.Region == "" {
+			return "spec.region", errors.New("required")
 		}
 		if s.Auth.SecretRef != nil && s.Auth.JWT != nil {
 			return "spec.auth", errors.New("secretRef and jwt are exclusive")

@@ -145,6 +145,9 @@ func run(sizes string) error {
 			return fmt.Errorf("%d ExternalSecrets: %w", n, err)
 		}
 	}
+	if err := parameterStoreScenario(kube, filepath.Join(work, "parameterstore"), 1000); err != nil {
+		return fmt.Errorf("parameter store: %w", err)
+	}
 	return nil
 }
 

@@ -1,5 +1,5 @@
-// Package stsserver is an AWS STS-compatible server for tests: AssumeRole
-// and AssumeRoleWithWebIdentity over the query protocol, answering with
+// Package stsserver is an AWS STS-compatible server for tests: AssumeRole,
+// AssumeRoleWithWebIdentity and GetSessionToken over the query protocol, answering with
 // credentials whose access key id names the role, so that a test can tell
 // which role a call to another service used.
 package stsserver
@@ -85,6 +85,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 
 	switch c.Action {
+	case "GetSessionToken":
+		// Session credentials of the caller: named after its access key.
+		c.RoleArn = "session:" + c.CallerKey
 	case "AssumeRole":
 	case "AssumeRoleWithWebIdentity":
 		if accept != nil && !accept(c.WebIdentityToken) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/secretsync/secretsync/providers"
 	"github.com/secretsync/secretsync/render"
@@ -17,35 +18,83 @@ import (
 
 var _ providers.Generators = (*Factory)(nil)
 
-// Generate runs an ECRAuthorizationToken generator as ESO does: one
-// GetAuthorizationToken with the generator's region, role and auth, and
-// the token split into username and password, with proxy_endpoint and
-// expires_at (Unix seconds).
+// Generate runs the AWS generators as ESO does, with the generator's
+// region, role and auth: ECRAuthorizationToken and STSSessionToken.
 func (f *Factory) Generate(ctx context.Context, g *render.Generator, cluster providers.Cluster) (map[string]providers.Value, error) {
 	spec, err := g.DecodeSpec()
 	if err != nil {
 		return nil, err
 	}
-	s, ok := spec.(*render.ECRAuthorizationTokenSpec)
-	if !ok {
-		return nil, fmt.Errorf("generator kind %s is not an AWS generator", g.Kind)
+	switch s := spec.(type) {
+	case *render.ECRAuthorizationTokenSpec:
+		cfg, err := f.generatorConfig(ctx, g, render.AWSProvider{Region: s.Region, Role: s.Role, Auth: s.Auth}, cluster)
+		if err != nil {
+			return nil, err
+		}
+		return f.ecrToken(ctx, cfg, s.Region)
+	case *render.STSSessionTokenSpec:
+		cfg, err := f.generatorConfig(ctx, g, render.AWSProvider{Region: s.Region, Role: s.Role, Auth: s.Auth}, cluster)
+		if err != nil {
+			return nil, err
+		}
+		return f.sessionToken(ctx, cfg, s)
 	}
-	st, err := storeConfig(ctx, &render.AWSProvider{Region: s.Region, Role: s.Role, Auth: s.Auth}, g.Namespace, cluster)
+	return nil, fmt.Errorf("generator kind %s is not an AWS generator", g.Kind)
+}
+
+// generatorConfig is the SDK config of a generator's region, role and auth.
+func (f *Factory) generatorConfig(ctx context.Context, g *render.Generator, a render.AWSProvider, cluster providers.Cluster) (aws.Config, error) {
+	st, err := storeConfig(ctx, &a, g.Namespace, cluster)
 	if err != nil {
-		return nil, err
+		return aws.Config{}, err
 	}
 	f.mu.Lock()
-	cfg, err := f.config(ctx, s.Region, st)
-	f.mu.Unlock()
-	if err != nil {
-		return nil, err
+	defer f.mu.Unlock()
+	return f.config(ctx, a.Region, st)
+}
+
+// sessionToken is one GetSessionToken: access_key_id, secret_access_key,
+// session_token and expiration (Unix seconds).
+func (f *Factory) sessionToken(ctx context.Context, cfg aws.Config, s *render.STSSessionTokenSpec) (map[string]providers.Value, error) {
+	in := &sts.GetSessionTokenInput{}
+	if p := s.RequestParameters; p != nil {
+		in.DurationSeconds, in.SerialNumber, in.TokenCode = p.SessionDuration, p.SerialNumber, p.TokenCode
 	}
+	client := sts.NewFromConfig(cfg, func(o *sts.Options) {
+		if f.opts.STSEndpoint != "" {
+			o.BaseEndpoint = aws.String(f.opts.STSEndpoint)
+		}
+	})
+	out, err := client.GetSessionToken(ctx, in)
+	f.calls.add("GetSessionToken", err)
+	if err != nil {
+		return nil, classify("sts:"+s.Region, err)
+	}
+	c := out.Credentials
+	if c == nil {
+		return nil, &providers.Error{Class: providers.Invalid, Ref: "sts:" + s.Region, Err: errors.New("GetSessionToken returned no credentials")}
+	}
+	var exp int64
+	if c.Expiration != nil {
+		exp = c.Expiration.Unix()
+	}
+	return map[string]providers.Value{
+		"access_key_id":     providers.NewValue([]byte(aws.ToString(c.AccessKeyId))),
+		"secret_access_key": providers.NewValue([]byte(aws.ToString(c.SecretAccessKey))),
+		"session_token":     providers.NewValue([]byte(aws.ToString(c.SessionToken))),
+		"expiration":        providers.NewValue([]byte(strconv.FormatInt(exp, 10))),
+	}, nil
+}
+
+// ecrToken is one GetAuthorizationToken, the token split into username and
+// password, with proxy_endpoint and expires_at (Unix seconds).
+func (f *Factory) ecrToken(ctx context.Context, cfg aws.Config, region string) (map[string]providers.Value, error) {
 	client := ecr.NewFromConfig(cfg, func(o *ecr.Options) {
 		if f.opts.ECREndpoint != "" {
 			o.BaseEndpoint = aws.String(f.opts.ECREndpoint)
 		}
 	})
-	ref := "ecr:" + s.Region
+	ref := "ecr:" + region
 	out, err := client.GetAuthorizationToken(ctx, &ecr.GetAuthorizationTokenInput{})
 	f.calls.add("GetAuthorizationToken", err)
 	if err != nil {
