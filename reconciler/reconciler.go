@@ -109,6 +109,7 @@ type Reconciler struct {
 	lastRev string
 	lastOK  bool
 	states  map[string]*esState // by namespace/name of the ExternalSecret
+	remotes remoteIndex         // for Touch
 
 	// expected maps each managed Secret's targetKey to what it should hold,
 	// for the drift watch; drift is set when the watch saw a change.
@@ -387,6 +388,7 @@ func (r *Reconciler) yieldDesired(ctx context.Context, set *render.Set, revision
 		fresh = append(fresh, es)
 	}
 
+	r.remotes = indexRemotes(refs, stores) // Pass holds r.mu
 	sp := r.storeProviders(stores)
 	found := r.findAll(ctx, sp, fresh, refs)
 	parts := r.fetchParts(ctx, sp, refs, found, split(reused, fresh, partSize))

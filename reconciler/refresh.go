@@ -21,6 +21,9 @@ type esState struct {
 	hash  string    // content hash last applied or confirmed live
 	shape shape     // what the hash covers, to re-check the live Secret without values
 	next  time.Time // when values are next fetched; zero: only on change
+	// touched: an AWS event named one of its remote secrets (Touch); its
+	// values are fetched in the next pass, whatever next says.
+	touched bool
 }
 
 func esID(es *render.ExternalSecret) string { return es.Namespace + "/" + es.Name }
@@ -79,14 +82,14 @@ func (r *Reconciler) reusable(st *esState, es *render.ExternalSecret, spec strin
 	if es.Spec.RefreshPolicy == "CreatedOnce" {
 		return true
 	}
-	return st.spec == spec && (st.next.IsZero() || r.now().Before(st.next))
+	return st.spec == spec && !st.touched && (st.next.IsZero() || r.now().Before(st.next))
 }
 
 // anyDue reports whether some ExternalSecret's refresh time has come.
 func (r *Reconciler) anyDue() bool {
 	now := r.now()
 	for _, st := range r.states {
-		if !st.next.IsZero() && !now.Before(st.next) {
+		if st.touched || !st.next.IsZero() && !now.Before(st.next) {
 			return true
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/sivchari/kumo"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -348,6 +354,129 @@ func TestOperatorControlsOnARunningInstance(t *testing.T) {
 		r := sh(t, []string{kc}, "reconcile", "--inventory-namespace", "default", "--instance", "nobody", "--timeout", "5s")
 		if r.code != 2 || !strings.Contains(r.stderr, `instance "nobody" has not completed a pass`) {
 			t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+		}
+	})
+	if strings.Contains(logs.String(), first) || strings.Contains(logs.String(), rotated) {
+		t.Fatal("a value appears in run's log")
+	}
+}
+
+// TestAWSEventsRefreshOnlyWhatTheyName runs `secretsync run` with
+// --events-queue-url against kumo's SQS (long polling, visibility
+// timeouts, receive counts), smserver and the real control plane, with
+// hour-long poll and refresh intervals so that only events can explain a
+// change.
+func TestAWSEventsRefreshOnlyWhatTheyName(t *testing.T) {
+	awstest.Isolate(t)
+	dir := t.TempDir()
+	kube, err := testenv.Start(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer kube.Stop()
+	sm := awstest.StartSM(t)
+	const first, rotated = "event-seeded-one", "event-seeded-two"
+	sm.Create(t, "app/key", first)
+	sm.Create(t, "other/key", "event-seeded-other")
+	k := kumo.NewServer()
+	defer k.Close()
+	ctx := context.Background()
+	q := sqs.New(sqs.Options{Region: awstest.Region, BaseEndpoint: aws.String(k.URL), Credentials: credentials.NewStaticCredentialsProvider("AKIDSEED", "seed", "")})
+	created, err := q.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("secretsync-events")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	queue := aws.ToString(created.QueueUrl)
+	send := func(body string) {
+		t.Helper()
+		if _, err := q.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(queue), MessageBody: aws.String(body)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	event := func(secretID string) string {
+		return fmt.Sprintf(`{"source":"aws.secretsmanager","detail-type":"AWS API Call via CloudTrail","time":%q,"detail":{"eventSource":"secretsmanager.amazonaws.com","eventName":"PutSecretValue","requestParameters":{"secretId":%q}}}`,
+			time.Now().UTC().Format(time.RFC3339), secretID)
+	}
+	repo, err := gittest.Init(filepath.Join(dir, "repo"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := repo.Commit("one", map[string]string{"es.yaml": `apiVersion: external-secrets.io/v1
+kind: SecretStore
+metadata: {name: aws, namespace: default}
+spec: {provider: {aws: {service: SecretsManager, region: us-east-1}}}
+---
+apiVersion: external-secrets.io/v1
+kind: ExternalSecret
+metadata: {name: app, namespace: default}
+spec:
+  secretStoreRef: {name: aws}
+  data: [{secretKey: key, remoteRef: {key: app/key}}]
+`}); err != nil {
+		t.Fatal(err)
+	}
+	proc := exec.Command(binary(t), "run", "--repo", "file://"+repo.Dir, "--interval", "1h", "--refresh-interval", "1h", "--jitter", "0",
+		"--inventory-namespace", "default", "--aws-endpoint", sm.URL, "--workdir", filepath.Join(dir, "work"),
+		"--metrics-addr", "", "--leader-elect=false", "--events-queue-url", queue, "--sqs-endpoint", k.URL)
+	proc.Env = append(os.Environ(), "KUBECONFIG="+kube.Kubeconfig)
+	var logs bytes.Buffer
+	proc.Stdout, proc.Stderr = &logs, &logs
+	if err := proc.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = proc.Process.Kill(); _, _ = proc.Process.Wait() }()
+	defer func() {
+		if t.Failed() {
+			t.Logf("run's log:\n%s", redact(redact(logs.String(), first), rotated))
+		}
+	}()
+	secret := func() (string, string) {
+		s, err := kube.Client.CoreV1().Secrets("default").Get(ctx, "app", metav1.GetOptions{})
+		if err != nil {
+			return "", ""
+		}
+		return string(s.Data["key"]), s.ResourceVersion
+	}
+	waitFor := func(what string, ok func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(30 * time.Second); !ok(); time.Sleep(100 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s", what)
+			}
+		}
+	}
+	waitFor("the first pass", func() bool { v, _ := secret(); return v == first })
+	queueEmpty := func() bool {
+		out, err := q.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(queue),
+			AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameApproximateNumberOfMessages, sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible}})
+		return err == nil && out.Attributes["ApproximateNumberOfMessages"] == "0" && out.Attributes["ApproximateNumberOfMessagesNotVisible"] == "0"
+	}
+
+	t.Run("an event for a secret no ExternalSecret reads costs no AWS call and is deleted", func(t *testing.T) {
+		calls := sm.SM.TotalCalls()
+		send(event("other/key"))
+		send("not an event")
+		waitFor("the queue to empty", queueEmpty)
+		if n := sm.SM.TotalCalls(); n != calls {
+			t.Fatalf("%d AWS calls for events that name nothing secretsync reads", n-calls)
+		}
+	})
+
+	t.Run("a rotation and its event reach the Secret at once", func(t *testing.T) {
+		sm.Put(t, "app/key", rotated)
+		began := time.Now()
+		send(event("arn:aws:secretsmanager:us-east-1:111122223333:secret:app/key-AbCdEf"))
+		waitFor("the rotated value", func() bool { v, _ := secret(); return v == rotated })
+		t.Logf("event to Secret: %s", time.Since(began).Round(10*time.Millisecond))
+		waitFor("the message to be deleted", queueEmpty)
+	})
+
+	t.Run("a duplicate event writes nothing", func(t *testing.T) {
+		_, rv := secret()
+		send(event("app/key"))
+		waitFor("the duplicate to be handled", queueEmpty)
+		if _, now := secret(); now != rv {
+			t.Fatal("a duplicate event rewrote the Secret")
 		}
 	})
 	if strings.Contains(logs.String(), first) || strings.Contains(logs.String(), rotated) {

@@ -30,6 +30,8 @@ type metrics struct {
 	secretChanges *prometheus.CounterVec
 	pruneRefused  prometheus.Gauge
 	suspended     prometheus.Gauge
+	events        *prometheus.CounterVec
+	eventLag      prometheus.Histogram
 
 	mu      sync.Mutex
 	lastRev string
@@ -62,9 +64,14 @@ func newMetrics() *metrics {
 			Name: "secretsync_prune_refused_secrets", Help: "Secrets the last pass would have pruned but a guard (budget, empty render) refused; 0 when it pruned or had nothing to prune."}),
 		suspended: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "secretsync_suspended", Help: "1 while the instance is suspended (secretsync suspend), else 0."}),
+		events: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "secretsync_events_total", Help: "AWS change events from the queue, by outcome: received, matched (named an ExternalSecret's secret), unmatched, ignored (foreign, malformed or dropped)."}, []string{"outcome"}),
+		eventLag: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "secretsync_event_lag_seconds", Help: "From an AWS change event's time to the end of the pass that applied it.",
+			Buckets: []float64{0.25, 0.5, 1, 2, 5, 10, 30, 60, 300}}),
 	}
 	m.registry.MustRegister(m.passDuration, m.lastSuccess, m.revision, m.managed, m.failures, m.passes,
-		m.awsCalls, m.awsCost, m.secretChanges, m.pruneRefused, m.suspended, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		m.awsCalls, m.awsCost, m.secretChanges, m.pruneRefused, m.suspended, m.events, m.eventLag, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 

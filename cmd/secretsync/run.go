@@ -46,6 +46,8 @@ type runConfig struct {
 	kmsEndpoint               string
 	stsEndpoint               string
 	ssmEndpoint               string
+	sqsEndpoint               string
+	eventsQueueURL            string
 	passTimeout               time.Duration
 	schedule                  string
 	jitter                    float64
@@ -182,6 +184,8 @@ func addRunFlags(fs *pflag.FlagSet) *runConfig {
 	fs.StringVar(&c.awsEndpoint, "aws-endpoint", env("SECRETSYNC_AWS_ENDPOINT", ""), "Secrets Manager endpoint URL, for AWS-compatible services or custom VPC endpoints; empty uses AWS [SECRETSYNC_AWS_ENDPOINT]")
 	fs.StringVar(&c.kmsEndpoint, "kms-endpoint", env("SECRETSYNC_KMS_ENDPOINT", ""), "KMS endpoint URL, for stores with service KMS; empty uses AWS [SECRETSYNC_KMS_ENDPOINT]")
 	fs.StringVar(&c.ssmEndpoint, "ssm-endpoint", env("SECRETSYNC_SSM_ENDPOINT", ""), "Parameter Store (SSM) endpoint URL, for stores with service ParameterStore; empty uses AWS [SECRETSYNC_SSM_ENDPOINT]")
+	fs.StringVar(&c.eventsQueueURL, "events-queue-url", env("SECRETSYNC_EVENTS_QUEUE_URL", ""), "SQS queue that an EventBridge rule fills with Secrets Manager and Parameter Store change events: the leader refreshes the ExternalSecrets an event names at once (docs/events.md) [SECRETSYNC_EVENTS_QUEUE_URL]")
+	fs.StringVar(&c.sqsEndpoint, "sqs-endpoint", env("SECRETSYNC_SQS_ENDPOINT", ""), "SQS endpoint URL, for --events-queue-url; empty uses AWS [SECRETSYNC_SQS_ENDPOINT]")
 	fs.StringVar(&c.stsEndpoint, "sts-endpoint", env("SECRETSYNC_STS_ENDPOINT", ""), "STS endpoint URL, for role assumption; empty uses AWS [SECRETSYNC_STS_ENDPOINT]")
 	fs.DurationVar(&c.passTimeout, "pass-timeout", envDuration("SECRETSYNC_PASS_TIMEOUT", 5*time.Minute), "bound on one pass; AWS retries and rate-limit waits end there [SECRETSYNC_PASS_TIMEOUT]")
 	fs.StringVar(&c.namespaces, "namespaces", env("SECRETSYNC_NAMESPACES", ""), "comma-separated namespaces secretsync may write Secrets to; empty allows all [SECRETSYNC_NAMESPACES]")

@@ -36,6 +36,10 @@ type service struct {
 	schedule cron.Schedule
 	secret   []byte
 
+	// events consumes the AWS change events queue (events.go); nil
+	// without --events-queue-url.
+	events *eventConsumer
+
 	// Controls from the inventory's annotations (controls.go).
 	suspended   atomic.Bool
 	requests    chan request
@@ -53,6 +57,13 @@ func newService(c *runConfig, rec *reconciler.Reconciler, kube kubernetes.Interf
 			return nil, fmt.Errorf("--schedule: %w", err)
 		}
 		s.schedule = sched
+	}
+	if c.eventsQueueURL != "" {
+		ec, err := newEventConsumer(c, rec, s.metrics, log)
+		if err != nil {
+			return nil, err
+		}
+		s.events = ec
 	}
 	s.secret = []byte(os.Getenv("SECRETSYNC_WEBHOOK_SECRET"))
 	if c.webhookSecretFile != "" {
@@ -168,8 +179,12 @@ func (s *service) listen(ctx context.Context, name, addr string, h http.Handler)
 func (s *service) loop(ctx, work context.Context) {
 	go s.rec.WatchDrift(ctx, s.poke)
 	go s.watchControls(ctx)
+	if s.events != nil {
+		go s.events.consume(ctx)
+	}
 	force := false
 	var req *request
+	var pending []eventItem
 	for {
 		var res *reconciler.Result
 		if s.suspended.Load() {
@@ -184,6 +199,10 @@ func (s *service) loop(ctx, work context.Context) {
 			s.answer(ctx, *req, res)
 			req = nil
 		}
+		if pending != nil {
+			s.events.settle(ctx, pending, res)
+			pending = nil
+		}
 		force = false
 		poll := time.NewTimer(s.jittered(s.cfg.interval))
 		var refresh <-chan time.Time
@@ -191,6 +210,7 @@ func (s *service) loop(ctx, work context.Context) {
 			next := s.schedule.Next(time.Now())
 			refresh = time.After(time.Until(next) + s.jittered(0))
 		}
+	wait:
 		select {
 		case <-ctx.Done():
 			poll.Stop()
@@ -205,6 +225,13 @@ func (s *service) loop(ctx, work context.Context) {
 		case r := <-s.requests:
 			poll.Stop()
 			req, force = &r, r.refresh
+		case b := <-s.eventBatches():
+			// Events that name no ExternalSecret are settled at once, and
+			// cost no pass; the others make one targeted pass.
+			if pending = s.events.take(ctx, b); pending == nil {
+				goto wait
+			}
+			poll.Stop()
 		}
 	}
 }

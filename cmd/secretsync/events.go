@@ -1,0 +1,178 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/rs/zerolog"
+
+	"github.com/secretsync/secretsync/events"
+	"github.com/secretsync/secretsync/reconciler"
+)
+
+// maxDeliveries is how often a message is received before it is dropped
+// (with a log line), so that an event whose pass keeps failing cannot loop.
+const maxDeliveries = 5
+
+// eventConsumer long-polls the SQS queue that an EventBridge rule fills with
+// Secrets Manager and Parameter Store change events, and turns each into a
+// targeted pass: only the ExternalSecrets that read a changed secret (or
+// have a find it can change) fetch their values. A message is deleted
+// after the pass that handled it succeeded for those ExternalSecrets, so
+// delivery is at least once and a duplicate costs nothing more than an
+// unchanged fetch. Only the leader consumes: the loop runs on the leader.
+type eventConsumer struct {
+	client   *sqs.Client
+	queueURL string
+	rec      *reconciler.Reconciler
+	metrics  *metrics
+	log      zerolog.Logger
+	batches  chan []received
+}
+
+// received is one message: its receipt handle, and the change it names.
+type received struct {
+	id, handle string
+	change     events.Change
+}
+
+// eventItem is a received change and the ExternalSecrets it touched.
+type eventItem struct {
+	received
+	touched []string
+}
+
+func newEventConsumer(c *runConfig, rec *reconciler.Reconciler, m *metrics, log zerolog.Logger) (*eventConsumer, error) {
+	cfg, err := config.LoadDefaultConfig(context.Background())
+	if err != nil {
+		return nil, fmt.Errorf("--events-queue-url: aws config: %w", err)
+	}
+	if c.awsRegion != "" {
+		cfg.Region = c.awsRegion
+	}
+	client := sqs.NewFromConfig(cfg, func(o *sqs.Options) {
+		if c.sqsEndpoint != "" {
+			o.BaseEndpoint = aws.String(c.sqsEndpoint)
+		}
+	})
+	return &eventConsumer{client: client, queueURL: c.eventsQueueURL, rec: rec, metrics: m, log: log.With().Str("queue", c.eventsQueueURL).Logger(),
+		batches: make(chan []received, 16)}, nil
+}
+
+// eventBatches is the channel of received batches; nil (never ready)
+// without a consumer.
+func (s *service) eventBatches() <-chan []received {
+	if s.events == nil {
+		return nil
+	}
+	return s.events.batches
+}
+
+// consume receives until ctx ends: up to ten messages a call, waiting up to
+// 20 s for the first (long polling, so an idle queue costs three calls a
+// minute). Malformed, foreign and poison messages are deleted here.
+func (e *eventConsumer) consume(ctx context.Context) {
+	for ctx.Err() == nil {
+		out, err := e.client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
+			QueueUrl: aws.String(e.queueURL), MaxNumberOfMessages: 10, WaitTimeSeconds: 20, VisibilityTimeout: 120,
+			MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameApproximateReceiveCount},
+		})
+		if err != nil {
+			if ctx.Err() == nil {
+				e.log.Warn().Err(err).Msg("receive events; retrying in 5 s")
+				select {
+				case <-ctx.Done():
+				case <-time.After(5 * time.Second):
+				}
+			}
+			continue
+		}
+		var batch []received
+		for _, m := range out.Messages {
+			e.metrics.events.WithLabelValues("received").Inc()
+			id := aws.ToString(m.MessageId)
+			c, err := events.Parse([]byte(aws.ToString(m.Body)))
+			deliveries, _ := strconv.Atoi(m.Attributes[string(sqstypes.MessageSystemAttributeNameApproximateReceiveCount)])
+			switch {
+			case errors.Is(err, events.ErrForeign):
+				e.log.Info().Str("message", id).Msg("event ignored: not a change secretsync reads")
+			case err != nil:
+				// The reason names the JSON problem, not the body.
+				e.log.Warn().Str("message", id).Str("reason", err.Error()).Msg("event dropped: malformed")
+			case deliveries > maxDeliveries:
+				e.log.Warn().Str("message", id).Int("deliveries", deliveries).Strs("names", c.Names).Msg("event dropped: its passes kept failing")
+			default:
+				batch = append(batch, received{id: id, handle: aws.ToString(m.ReceiptHandle), change: c})
+				continue
+			}
+			e.metrics.events.WithLabelValues("ignored").Inc()
+			e.delete(ctx, id, aws.ToString(m.ReceiptHandle))
+		}
+		if len(batch) > 0 {
+			select {
+			case e.batches <- batch:
+			case <-ctx.Done():
+			}
+		}
+	}
+}
+
+// take marks the ExternalSecrets each change names for the next pass,
+// with every batch already waiting (a burst makes one pass). Changes that
+// name none are deleted at once; nil means no pass is needed.
+func (e *eventConsumer) take(ctx context.Context, first []received) []eventItem {
+	all := first
+	for more := true; more; {
+		select {
+		case b := <-e.batches:
+			all = append(all, b...)
+		default:
+			more = false
+		}
+	}
+	var pending []eventItem
+	for _, r := range all {
+		touched := e.rec.Touch(r.change.Names, r.change.Listing)
+		if len(touched) == 0 {
+			e.metrics.events.WithLabelValues("unmatched").Inc()
+			e.delete(ctx, r.id, r.handle)
+			continue
+		}
+		e.metrics.events.WithLabelValues("matched").Inc()
+		pending = append(pending, eventItem{received: r, touched: touched})
+	}
+	return pending
+}
+
+// settle deletes the messages whose ExternalSecrets the pass applied, and
+// records how long each event took to reach the cluster; the others come
+// back after their visibility timeout, to be tried again.
+func (e *eventConsumer) settle(ctx context.Context, items []eventItem, res *reconciler.Result) {
+	for _, it := range items {
+		ok := res != nil
+		for _, id := range it.touched {
+			ok = ok && !res.ExternalSecretFailed(id)
+		}
+		if !ok {
+			e.log.Warn().Str("message", it.id).Strs("externalSecrets", it.touched).Msg("event kept for a retry: its pass did not apply every ExternalSecret it names")
+			continue
+		}
+		if !it.change.Time.IsZero() {
+			e.metrics.eventLag.Observe(time.Since(it.change.Time).Seconds())
+		}
+		e.delete(ctx, it.id, it.handle)
+	}
+}
+
+func (e *eventConsumer) delete(ctx context.Context, id, handle string) {
+	if _, err := e.client.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(e.queueURL), ReceiptHandle: aws.String(handle)}); err != nil {
+		e.log.Warn().Err(err).Str("message", id).Msg("delete event message; it will be received again")
+	}
+}

@@ -1,0 +1,86 @@
+package reconciler
+
+import (
+	"strings"
+
+	"github.com/secretsync/secretsync/desired"
+	"github.com/secretsync/secretsync/events"
+	"github.com/secretsync/secretsync/render"
+)
+
+// remoteIndex maps the remote secrets and parameters of the last pass's
+// ExternalSecrets to them, for Touch: by name (a store's prefix applied,
+// ARNs turned into names), and the ExternalSecrets with a find.
+type remoteIndex struct {
+	byName  map[string][]string // remote name -> namespace/name of ExternalSecrets
+	finders []string
+}
+
+// indexRemotes builds the index from each ExternalSecret's entries.
+func indexRemotes(refs map[*render.ExternalSecret][]desired.Entry, stores map[desired.StoreKey]*render.SecretStore) remoteIndex {
+	idx := remoteIndex{byName: map[string][]string{}}
+	for es, entries := range refs {
+		id := esID(es)
+		hasFind := false
+		for _, e := range entries {
+			st := stores[e.Store]
+			if e.Generator != nil || st == nil || st.Spec.Provider.AWS == nil || desired.IsKMS(st) {
+				continue
+			}
+			if e.Find != nil {
+				hasFind = true
+				continue
+			}
+			name := remoteName(st.Spec.Provider.AWS, e.Ref.Key)
+			idx.byName[name] = append(idx.byName[name], id)
+		}
+		if hasFind {
+			idx.finders = append(idx.finders, id)
+		}
+	}
+	return idx
+}
+
+// remoteName is the name a reference reads, as events name it.
+func remoteName(a *render.AWSProvider, key string) string {
+	if a.Service == "ParameterStore" {
+		return events.ParameterName(a.Prefix + key)
+	}
+	if strings.HasPrefix(key, "arn:") {
+		return events.SecretName(key)
+	}
+	return a.Prefix + key
+}
+
+// Touch marks for the next pass the ExternalSecrets that read any of
+// names (and, when listing, every ExternalSecret with a find, whose result
+// the change may alter) and returns them. It waits for a pass in flight.
+func (r *Reconciler) Touch(names []string, listing bool) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	mark := func(id string) {
+		if st := r.states[id]; st != nil && !st.touched {
+			st.touched = true
+		}
+		out = append(out, id)
+	}
+	for _, n := range names {
+		for _, id := range r.remotes.byName[n] {
+			mark(id)
+		}
+	}
+	if listing {
+		for _, id := range r.remotes.finders {
+			mark(id)
+		}
+	}
+	return out
+}
+
+// ExternalSecretFailed reports whether the ExternalSecret (namespace/name)
+// failed in the pass.
+func (r Result) ExternalSecretFailed(id string) bool {
+	o := r.outcomes[id]
+	return o != nil && o.failed
+}
