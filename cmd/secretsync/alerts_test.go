@@ -75,6 +75,7 @@ func exportedMetrics(t *testing.T) map[string]bool {
 		AWSCalls: map[string]int64{"GetSecretValue Throttled": 1}, PruneRefused: []string{"a/b"}})
 	m.record(reconciler.Result{Stage: reconciler.StageDone, Revision: "r"})
 	m.setSuspended(true)
+	m.events.WithLabelValues("received").Inc()
 	families, err := m.registry.Gather()
 	if err != nil {
 		t.Fatal(err)

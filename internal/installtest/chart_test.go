@@ -149,11 +149,12 @@ func TestTheChartsValuesReachTheObjects(t *testing.T) {
 		"webhook":        map[string]any{"enabled": false},
 		"image":          map[string]any{"tag": "v9.9.9"},
 		"extraEnv":       []any{map[string]any{"name": "SECRETSYNC_NAMESPACES", "value": "a,b"}},
+		"events":         map[string]any{"queueURL": "https://sqs.example/1/q"},
 	})
 	b, _ := json.Marshal(objs)
 	text := string(b)
 	for _, want := range []string{`"replicas":1`, "ssh://git@example.com/acme/secrets.git", `"value":"release"`, `"value":"prod"`, "ap-south-1",
-		"arn:aws:iam::999999999999:role/ss", `"memory":"1Gi"`, "ghcr.io/secretsync/secretsync:v9.9.9", "SECRETSYNC_NAMESPACES"} {
+		"arn:aws:iam::999999999999:role/ss", `"memory":"1Gi"`, "ghcr.io/secretsync/secretsync:v9.9.9", "SECRETSYNC_NAMESPACES", "https://sqs.example/1/q"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("the rendered chart lacks %s", want)
 		}

@@ -9,7 +9,7 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 )
 
-// TestTheProductionOverlaySetsWhatTheREADMESays: the repo and the region,
+// TestTheProductionOverlaySetsWhatTheREADMESays: the repo, the region and the events queue,
 // patched by variable name, with every other variable of the base kept.
 func TestTheProductionOverlaySetsWhatTheREADMESays(t *testing.T) {
 	env := func(dir string) map[string]string {
@@ -47,7 +47,8 @@ func TestTheProductionOverlaySetsWhatTheREADMESays(t *testing.T) {
 			t.Fatalf("the overlay lost %s", name)
 		}
 	}
-	if len(prod) != len(base) {
-		t.Fatalf("base has %d variables, the overlay %d", len(base), len(prod))
+	// The overlay adds only the events queue (docs/events.md).
+	if prod["SECRETSYNC_EVENTS_QUEUE_URL"] == "" || len(prod) != len(base)+1 {
+		t.Fatalf("base has %d variables, the overlay %d (events queue %q)", len(base), len(prod), prod["SECRETSYNC_EVENTS_QUEUE_URL"])
 	}
 }
