@@ -387,6 +387,28 @@ func scenario(kube *testenv.Env, dir string, n int) error {
 		record("rotation_to_updated_p50_seconds", percentile(rot, 0.5), "s", "refreshInterval 5s (+ up to 10% jitter), polling each second, 5 rotations")
 		record("rotation_to_updated_p99_seconds", percentile(rot, 0.99), "s", "the slowest of the 5")
 
+		// Rotation by AWS event: refresh and poll intervals of an hour, so
+		// only the event can explain the update.
+		q, stopQueue, err := startQueue(ctx)
+		if err != nil {
+			return err
+		}
+		stop, logs, err = startService(secretsyncBin, env, append(args, "--interval", "1h", "--refresh-interval", "1h", "--jitter", "0",
+			"--leader-elect=false", "--metrics-addr", "", "--events-queue-url", q.url, "--sqs-endpoint", q.endpoint))
+		if err != nil {
+			stopQueue()
+			return err
+		}
+		evLat, evCalls, err := eventRotationLatency(ctx, kube.Client, client, sm, q, instance+"-00", "es-00041", instance+"/es-00041", 20)
+		stop()
+		stopQueue()
+		if err != nil {
+			return fmt.Errorf("%w\n%s", err, logs())
+		}
+		record("rotation_to_updated_event_p50_seconds", percentile(evLat, 0.5), "s", "PutSecretValue then its event on SQS → Secret updated, 10k managed, intervals 1h; 20 rotations; target <= 1")
+		record("rotation_to_updated_event_p99_seconds", percentile(evLat, 0.99), "s", "the slowest of the 20")
+		record("rotation_event_aws_calls", evCalls, "", "Secrets Manager calls one event costs (median); target <= 2")
+
 		// Prune 1,000: every tenth ExternalSecret leaves Git.
 		files := map[string]string{}
 		for i := range namespaces {

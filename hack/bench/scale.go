@@ -26,8 +26,12 @@ import (
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/secretsync/secretsync/internal/gittest"
+	"github.com/secretsync/secretsync/internal/smserver"
 	"github.com/secretsync/secretsync/internal/testenv"
+	"github.com/sivchari/kumo"
 )
 
 // rawApplyRate measures the API server alone: server-side applies of n new
@@ -315,4 +319,53 @@ func percentile(xs []float64, p float64) float64 {
 	sort.Float64s(s)
 	i := int(p * float64(len(s)-1))
 	return s[i]
+}
+
+// queue is an SQS queue in kumo, for the event scenario.
+type queue struct {
+	client        *sqs.Client
+	url, endpoint string
+}
+
+func startQueue(ctx context.Context) (*queue, func(), error) {
+	k := kumo.NewServer()
+	c := sqs.New(sqs.Options{Region: "us-east-1", BaseEndpoint: aws.String(k.URL), Credentials: credentials.NewStaticCredentialsProvider("AKIDBENCH", "bench", "")})
+	out, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("bench-events")})
+	if err != nil {
+		k.Close()
+		return nil, nil, err
+	}
+	return &queue{client: c, url: aws.ToString(out.QueueUrl), endpoint: k.URL}, k.Close, nil
+}
+
+// eventRotationLatency rotates a remote secret and sends its CloudTrail
+// event to the queue, and measures rotation → Secret updated; it also
+// counts the Secrets Manager calls each event cost.
+func eventRotationLatency(ctx context.Context, kube kubernetes.Interface, client *secretsmanager.Client, sm *smserver.Server, q *queue, ns, name, remote string, samples int) ([]float64, float64, error) {
+	var out, calls []float64
+	// The first rotation waits for the service's start-up pass (every value
+	// fetched once): it is not counted.
+	for i := -1; i < samples; i++ {
+		before := secretHash(ctx, kube, ns, name)
+		start := time.Now()
+		if _, err := client.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{SecretId: aws.String(remote),
+			SecretString: aws.String(fmt.Sprintf(`{"password":"event-rotated-%d-%d"}`, i, start.UnixNano()))}); err != nil {
+			return nil, 0, err
+		}
+		sm.ResetCalls()
+		body := fmt.Sprintf(`{"source":"aws.secretsmanager","detail-type":"AWS API Call via CloudTrail","time":%q,"detail":{"eventSource":"secretsmanager.amazonaws.com","eventName":"PutSecretValue","requestParameters":{"secretId":%q}}}`,
+			start.UTC().Format(time.RFC3339), remote)
+		if _, err := q.client.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(q.url), MessageBody: aws.String(body)}); err != nil {
+			return nil, 0, err
+		}
+		d, err := waitChange(ctx, kube, ns, name, before, start, time.Minute)
+		if err != nil {
+			return nil, 0, err
+		}
+		if i >= 0 {
+			out = append(out, d)
+			calls = append(calls, float64(sm.TotalCalls()))
+		}
+	}
+	return out, percentile(calls, 0.5), nil
 }
