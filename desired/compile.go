@@ -84,6 +84,11 @@ func Compile(set *render.Set, opt Options) []Item {
 				}
 				continue
 			}
+			if st := stores[e.Store]; st != nil && IsACM(st) && e.SecretKey != "" {
+				if err := ACMProblem(e); err != nil {
+					it.Problems = append(it.Problems, Problem{Field: e.Field + ".remoteRef", Err: err})
+				}
+			}
 			u := use{e.Store, e.SecretKey == ""}
 			if seen[u] {
 				continue

@@ -6,6 +6,7 @@
 package desired
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"sort"
@@ -101,6 +102,23 @@ func Serves(st *render.SecretStore, ns string, nsLabels NamespaceLabels) (bool, 
 	return false, nil
 }
 
+// IsACM reports a store of service CertificateManager.
+func IsACM(st *render.SecretStore) bool {
+	return st.Spec.Provider.AWS != nil && st.Spec.Provider.AWS.Service == "CertificateManager"
+}
+
+// ACMProblem is why a data[] entry cannot read through a CertificateManager
+// store: the value is the whole PEM bundle of the certificate named by its
+// ARN, so property, version and metadataPolicy have no meaning (ESO ignores
+// them; secretsync says so rather than write something unexpected).
+func ACMProblem(e Entry) error {
+	r := e.Remote
+	if r.Property != "" || r.Version != "" || r.MetadataPolicy == "Fetch" {
+		return errors.New("a CertificateManager reference is a certificate ARN and gives the whole PEM bundle (certificate, chain, private key): property, version and metadataPolicy do not apply")
+	}
+	return nil
+}
+
 // StoreProblem says why the store key names cannot serve one entry of an
 // ExternalSecret in namespace ns, or returns nil. st is nil when the store
 // is not in the rendered manifests; dataFrom marks an entry of
@@ -112,6 +130,8 @@ func StoreProblem(st *render.SecretStore, key StoreKey, ns string, dataFrom bool
 		return fmt.Errorf("%s is not in the rendered manifests", id)
 	case IsKMS(st) && dataFrom:
 		return fmt.Errorf("%s is a KMS store: ciphertext is bound to one key, so use data[], not dataFrom", id)
+	case IsACM(st) && dataFrom:
+		return fmt.Errorf("%s is a CertificateManager store: a certificate is one PEM bundle, so use data[], not dataFrom (ESO does not implement it either)", id)
 	}
 	allowed, err := Serves(st, ns, nsLabels)
 	if err != nil {

@@ -20,6 +20,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/secretsync/secretsync/gitsource"
+	"github.com/secretsync/secretsync/internal/acmserver"
 	"github.com/secretsync/secretsync/internal/awstest"
 	"github.com/secretsync/secretsync/internal/gittest"
 	"github.com/secretsync/secretsync/internal/stsserver"
@@ -37,6 +38,7 @@ type fixture struct {
 	repo     *gittest.Repo
 	sm       awstest.Backend
 	ssm      awstest.SSM
+	acm      *acmserver.Server
 	kmsURL   string
 	sts      *stsserver.Server
 	pf       providers.Factory
@@ -86,7 +88,9 @@ func newFixture(t *testing.T) *fixture {
 	}
 	stsServer, stsURL := awstest.StartSTS(t)
 	f.sts = stsServer
-	f.pf = awstest.Factory(f.sm.URL, f.kmsURL, stsURL, f.ssm.URL)
+	acm, acmURL := awstest.StartACM(t)
+	f.acm = acm
+	f.pf = awstest.Factory(awstest.Endpoints{SM: f.sm.URL, KMS: f.kmsURL, STS: stsURL, Kumo: f.ssm.URL, ACM: acmURL})
 	f.rec = f.newReconciler()
 	t.Cleanup(f.checkNoValueLeaked)
 	return f

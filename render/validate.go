@@ -246,13 +246,11 @@ func validateStore(st *SecretStore) (string, error) {
 	switch {
 	case a == nil:
 		return "spec.provider", errors.New("provider.aws is required")
-	case a.Service == "CertificateManager":
-		return "spec.provider.aws.service", errors.New("CertificateManager is not supported by secretsync yet: use SecretsManager, ParameterStore or KMS")
-	case a.Service != "SecretsManager" && a.Service != "ParameterStore" && a.Service != "KMS":
+	case a.Service != "SecretsManager" && a.Service != "ParameterStore" && a.Service != "CertificateManager" && a.Service != "KMS":
 		if a.Service == "" {
 			return "spec.provider.aws.service", errors.New("required")
 		}
-		return "spec.provider.aws.service", fmt.Errorf("must be SecretsManager, ParameterStore or KMS, not %q", a.Service)
+		return "spec.provider.aws.service", fmt.Errorf("must be SecretsManager, ParameterStore, CertificateManager or KMS, not %q", a.Service)
 	case a.Role == "" && (a.ExternalID != "" || len(a.SessionTags) > 0 || len(a.TransitiveTagKeys) > 0):
 		return "spec.provider.aws.role", errors.New("required when externalID, sessionTags or transitiveTagKeys are set")
 	case a.Auth.JWT != nil && a.Auth.SecretRef != nil:

@@ -51,6 +51,7 @@ then be incomplete).`,
 	endpoint := cmd.Flags().String("aws-endpoint", env("SECRETSYNC_AWS_ENDPOINT", ""), "Secrets Manager endpoint URL [SECRETSYNC_AWS_ENDPOINT]")
 	kmsEndpoint := cmd.Flags().String("kms-endpoint", env("SECRETSYNC_KMS_ENDPOINT", ""), "KMS endpoint URL [SECRETSYNC_KMS_ENDPOINT]")
 	ssmEndpoint := cmd.Flags().String("ssm-endpoint", env("SECRETSYNC_SSM_ENDPOINT", ""), "Parameter Store (SSM) endpoint URL [SECRETSYNC_SSM_ENDPOINT]")
+	acmEndpoint := cmd.Flags().String("acm-endpoint", env("SECRETSYNC_ACM_ENDPOINT", ""), "Certificate Manager endpoint URL [SECRETSYNC_ACM_ENDPOINT]")
 	output := addOutput(cmd, "table", "json", "yaml")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		root, rel, err := reviewRoot(pathArg(args))
@@ -63,7 +64,7 @@ then be incomplete).`,
 		}
 		rec, err := reconciler.New(reconciler.Config{Instance: inst.instance, InventoryNamespace: inst.namespace, Path: rel,
 			Namespaces: splitList(rf.namespaces), Render: render.Options{DefaultNamespace: rf.defaultNamespace}},
-			localSource{root}, kube, aws.NewFactory(aws.Options{Endpoint: *endpoint, KMSEndpoint: *kmsEndpoint, SSMEndpoint: *ssmEndpoint, DefaultRegion: *region}), zerolog.Nop())
+			localSource{root}, kube, aws.NewFactory(aws.Options{Endpoint: *endpoint, KMSEndpoint: *kmsEndpoint, SSMEndpoint: *ssmEndpoint, ACMEndpoint: *acmEndpoint, DefaultRegion: *region}), zerolog.Nop())
 		if err != nil {
 			return fail(exitUsage, "%v", err)
 		}

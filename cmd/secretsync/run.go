@@ -47,6 +47,7 @@ type runConfig struct {
 	stsEndpoint               string
 	ssmEndpoint               string
 	sqsEndpoint               string
+	acmEndpoint               string
 	eventsQueueURL            string
 	passTimeout               time.Duration
 	schedule                  string
@@ -184,6 +185,7 @@ func addRunFlags(fs *pflag.FlagSet) *runConfig {
 	fs.StringVar(&c.awsEndpoint, "aws-endpoint", env("SECRETSYNC_AWS_ENDPOINT", ""), "Secrets Manager endpoint URL, for AWS-compatible services or custom VPC endpoints; empty uses AWS [SECRETSYNC_AWS_ENDPOINT]")
 	fs.StringVar(&c.kmsEndpoint, "kms-endpoint", env("SECRETSYNC_KMS_ENDPOINT", ""), "KMS endpoint URL, for stores with service KMS; empty uses AWS [SECRETSYNC_KMS_ENDPOINT]")
 	fs.StringVar(&c.ssmEndpoint, "ssm-endpoint", env("SECRETSYNC_SSM_ENDPOINT", ""), "Parameter Store (SSM) endpoint URL, for stores with service ParameterStore; empty uses AWS [SECRETSYNC_SSM_ENDPOINT]")
+	fs.StringVar(&c.acmEndpoint, "acm-endpoint", env("SECRETSYNC_ACM_ENDPOINT", ""), "Certificate Manager endpoint URL, for stores with service CertificateManager; empty uses AWS [SECRETSYNC_ACM_ENDPOINT]")
 	fs.StringVar(&c.eventsQueueURL, "events-queue-url", env("SECRETSYNC_EVENTS_QUEUE_URL", ""), "SQS queue that an EventBridge rule fills with Secrets Manager and Parameter Store change events: the leader refreshes the ExternalSecrets an event names at once (docs/events.md) [SECRETSYNC_EVENTS_QUEUE_URL]")
 	fs.StringVar(&c.sqsEndpoint, "sqs-endpoint", env("SECRETSYNC_SQS_ENDPOINT", ""), "SQS endpoint URL, for --events-queue-url; empty uses AWS [SECRETSYNC_SQS_ENDPOINT]")
 	fs.StringVar(&c.stsEndpoint, "sts-endpoint", env("SECRETSYNC_STS_ENDPOINT", ""), "STS endpoint URL, for role assumption; empty uses AWS [SECRETSYNC_STS_ENDPOINT]")
@@ -327,7 +329,7 @@ func (c *runConfig) run(ctx context.Context, cluster *clusterFlags, stderr io.Wr
 		log.Error().Err(err).Msg("startup")
 		return 2
 	}
-	pf := aws.NewFactory(aws.Options{Endpoint: c.awsEndpoint, KMSEndpoint: c.kmsEndpoint, STSEndpoint: c.stsEndpoint, SSMEndpoint: c.ssmEndpoint, DefaultRegion: c.awsRegion, Concurrency: c.awsConcurrency})
+	pf := aws.NewFactory(aws.Options{Endpoint: c.awsEndpoint, KMSEndpoint: c.kmsEndpoint, STSEndpoint: c.stsEndpoint, SSMEndpoint: c.ssmEndpoint, ACMEndpoint: c.acmEndpoint, DefaultRegion: c.awsRegion, Concurrency: c.awsConcurrency})
 	rec, err := reconciler.New(reconciler.Config{
 		Instance:           c.instance,
 		InventoryNamespace: c.inventoryNS,

@@ -14,6 +14,7 @@ import (
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/sivchari/kumo"
 
+	"github.com/secretsync/secretsync/internal/acmserver"
 	"github.com/secretsync/secretsync/internal/smserver"
 	"github.com/secretsync/secretsync/internal/stsserver"
 	"github.com/secretsync/secretsync/providers"
@@ -130,9 +131,25 @@ func (b Backend) CreateTagged(t testing.TB, name, value string, tags map[string]
 	}
 }
 
+// Endpoints are the test servers' URLs.
+type Endpoints struct {
+	SM, KMS, STS, ACM string
+	// Kumo serves Parameter Store and ECR (StartSSM's proxy forwards
+	// every call).
+	Kumo string
+}
+
 // Factory is the AWS provider factory pointed at the test servers: the
-// reconciler's tests reach AWS only through providers.Factory. kumoURL
-// serves Parameter Store and ECR (StartSSM's proxy forwards every call).
-func Factory(smURL, kmsURL, stsURL, kumoURL string) providers.Factory {
-	return awsprovider.NewFactory(awsprovider.Options{Endpoint: smURL, KMSEndpoint: kmsURL, STSEndpoint: stsURL, SSMEndpoint: kumoURL, ECREndpoint: kumoURL, DefaultRegion: Region})
+// reconciler's tests reach AWS only through providers.Factory.
+func Factory(e Endpoints) providers.Factory {
+	return awsprovider.NewFactory(awsprovider.Options{Endpoint: e.SM, KMSEndpoint: e.KMS, STSEndpoint: e.STS, SSMEndpoint: e.Kumo, ECREndpoint: e.Kumo,
+		ACMEndpoint: e.ACM, DefaultRegion: Region})
+}
+
+// StartACM serves a fresh Certificate Manager on 127.0.0.1.
+func StartACM(t testing.TB) (*acmserver.Server, string) {
+	s := acmserver.New()
+	ts := httptest.NewServer(s)
+	t.Cleanup(ts.Close)
+	return s, ts.URL
 }

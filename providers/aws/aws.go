@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/acm"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
@@ -54,6 +55,8 @@ type Options struct {
 	// ECREndpoint does the same for ECR (the ECRAuthorizationToken
 	// generator).
 	ECREndpoint string
+	// ACMEndpoint does the same for Certificate Manager.
+	ACMEndpoint string
 	// DefaultRegion is used by stores that name no region.
 	DefaultRegion string
 	// Concurrency bounds the calls in flight per store (default 16).
@@ -67,7 +70,8 @@ type Credentials struct {
 
 // Store is one SecretStore's provider.aws settings.
 type Store struct {
-	// Service is SecretsManager (the default), ParameterStore or KMS.
+	// Service is SecretsManager (the default), ParameterStore,
+	// CertificateManager or KMS.
 	Service string
 	Region  string
 	Prefix  string
@@ -110,6 +114,7 @@ type Factory struct {
 	clients map[string]*client
 	kms     map[string]KMSAPI
 	ssm     map[string]*ssmClient
+	acm     map[string]*acmClient
 	calls   *Calls
 }
 
@@ -132,7 +137,7 @@ func NewFactory(opts Options) *Factory {
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = 16
 	}
-	return &Factory{opts: opts, clients: map[string]*client{}, kms: map[string]KMSAPI{}, ssm: map[string]*ssmClient{}, calls: &Calls{}}
+	return &Factory{opts: opts, clients: map[string]*client{}, kms: map[string]KMSAPI{}, ssm: map[string]*ssmClient{}, acm: map[string]*acmClient{}, calls: &Calls{}}
 }
 
 // Calls reports the AWS calls made so far.
@@ -180,6 +185,22 @@ func (f *Factory) Provider(ctx context.Context, st Store) (providers.Provider, e
 			f.kms[key] = k
 		}
 		return &kmsProvider{id: key, client: k, keyID: st.KMSKeyID, concurrency: f.opts.Concurrency, calls: f.calls}, nil
+	}
+	if st.Service == "CertificateManager" {
+		c, ok := f.acm[key]
+		if !ok {
+			cfg, err := f.config(ctx, region, st)
+			if err != nil {
+				return nil, err
+			}
+			c = &acmClient{api: acm.NewFromConfig(cfg, func(o *acm.Options) {
+				if f.opts.ACMEndpoint != "" {
+					o.BaseEndpoint = aws.String(f.opts.ACMEndpoint)
+				}
+			})}
+			f.acm[key] = c
+		}
+		return &acmProvider{id: key, client: c, concurrency: f.opts.Concurrency, calls: f.calls}, nil
 	}
 	if st.Service == "ParameterStore" {
 		c, ok := f.ssm[key]

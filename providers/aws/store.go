@@ -16,6 +16,7 @@ var (
 	_ providers.Provider  = (*kmsProvider)(nil)
 	_ providers.Provider  = (*ssmProvider)(nil)
 	_ providers.Finder    = (*ssmProvider)(nil)
+	_ providers.Provider  = (*acmProvider)(nil)
 )
 
 // irsaAnnotation names the IAM role of a service account, as EKS IRSA does.
