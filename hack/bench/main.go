@@ -399,11 +399,15 @@ func scenario(kube *testenv.Env, dir string, n int) error {
 			stopQueue()
 			return err
 		}
-		evLat, evCalls, err := eventRotationLatency(ctx, kube.Client, client, sm, q, instance+"-00", "es-00041", instance+"/es-00041", 20)
+		// es-00060 is in namespace -00 (ExternalSecret j is in j mod 20).
+		evLat, evCalls, err := eventRotationLatency(ctx, kube.Client, client, sm, q, instance+"-00", "es-00060", instance+"/es-00060", 20)
+		if err != nil {
+			err = fmt.Errorf("%w\n%s", err, logs()) // before stop, which removes the log
+		}
 		stop()
 		stopQueue()
 		if err != nil {
-			return fmt.Errorf("%w\n%s", err, logs())
+			return err
 		}
 		record("rotation_to_updated_event_p50_seconds", percentile(evLat, 0.5), "s", "PutSecretValue then its event on SQS → Secret updated, 10k managed, intervals 1h; 20 rotations; target <= 1")
 		record("rotation_to_updated_event_p99_seconds", percentile(evLat, 0.99), "s", "the slowest of the 20")
