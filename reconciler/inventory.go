@@ -15,6 +15,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 )
 
@@ -110,6 +111,7 @@ func (r *Reconciler) loadInventory(ctx context.Context) (inv Inventory, lost str
 			lost = fmt.Sprintf("inventory configmap %s is corrupt (%v)", name, err)
 			break
 		}
+		inv.Revision = InventoryRevision(cm, inv)
 		return inv, "", nil
 	}
 	entries, err := r.labelledSecrets(ctx)
@@ -150,9 +152,18 @@ func (r *Reconciler) saveInventory(ctx context.Context, old, inv Inventory) erro
 	sort.Slice(inv.Entries, func(i, j int) bool {
 		return inv.Entries[i].key().String() < inv.Entries[j].key().String()
 	})
-	// A new revision is written even when nothing else changed, so that
-	// `status --wait --revision` sees that it was handled.
-	if old.Revision == inv.Revision && slices.Equal(old.Entries, inv.Entries) && sameJSON(old.Status, inv.Status) {
+	if slices.Equal(old.Entries, inv.Entries) && sameJSON(old.Status, inv.Status) {
+		if old.Revision == inv.Revision {
+			return nil
+		}
+		// Only the revision moved (a commit that changes no Secret): one
+		// small patch of an annotation, so that `status --wait --revision`
+		// sees it was handled, rather than writing the whole record.
+		patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]string{AnnotationRevision: inv.Revision}}})
+		_, err := r.kube.CoreV1().ConfigMaps(r.cfg.InventoryNamespace).Patch(ctx, r.inventoryName(), types.MergePatchType, patch, metav1.PatchOptions{FieldManager: FieldManager})
+		if err != nil {
+			return fmt.Errorf("write inventory configmap %s/%s: %w", r.cfg.InventoryNamespace, r.inventoryName(), err)
+		}
 		return nil
 	}
 	raw, err := encodeInventory(inv)
@@ -161,6 +172,7 @@ func (r *Reconciler) saveInventory(ctx context.Context, old, inv Inventory) erro
 	}
 	cm := corev1ac.ConfigMap(r.inventoryName(), r.cfg.InventoryNamespace).
 		WithLabels(r.labels()).
+		WithAnnotations(map[string]string{AnnotationRevision: inv.Revision}).
 		WithData(map[string]string{summaryKey: summary(inv)}).
 		WithBinaryData(map[string][]byte{inventoryKey: raw})
 	_, err = r.kube.CoreV1().ConfigMaps(r.cfg.InventoryNamespace).Apply(ctx, cm, metav1.ApplyOptions{FieldManager: FieldManager, Force: true})
@@ -194,6 +206,16 @@ func decodeInventory(raw []byte, inv *Inventory) error {
 		return err
 	}
 	return json.NewDecoder(io.LimitReader(zr, 64<<20)).Decode(inv)
+}
+
+// InventoryRevision is the last revision the instance handled: the
+// ConfigMap's annotation, which moves on every new revision, else the
+// record's.
+func InventoryRevision(cm *corev1.ConfigMap, inv Inventory) string {
+	if rev := cm.Annotations[AnnotationRevision]; rev != "" {
+		return rev
+	}
+	return inv.Revision
 }
 
 // DecodeInventory reads an inventory ConfigMap's binaryData, for tools.

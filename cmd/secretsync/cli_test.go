@@ -317,6 +317,20 @@ func TestOperatorControlsOnARunningInstance(t *testing.T) {
 		}
 	})
 
+	t.Run("status --wait sees a commit that changes no Secret", func(t *testing.T) {
+		noop, err := repo.Commit("docs", map[string]string{"README.md": "no Secret changes"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := sh(t, []string{kc}, append([]string{"reconcile", "--timeout", "60s"}, common...)...); !strings.Contains(r.stdout, noop) {
+			t.Fatalf("reconcile: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+		}
+		r := sh(t, []string{kc}, append([]string{"status", "-n", "team-a", "--wait", "--revision", noop[:12], "--timeout", "20s"}, common...)...)
+		if r.code != 0 {
+			t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+		}
+	})
+
 	t.Run("plan --cluster-namespaces expands a ClusterExternalSecret against the cluster", func(t *testing.T) {
 		n, err := kube.Client.CoreV1().Namespaces().Get(ctx, "team-a", metav1.GetOptions{})
 		if err != nil {

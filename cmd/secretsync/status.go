@@ -141,7 +141,7 @@ func readStatus(ctx context.Context, kube kubernetes.Interface, inst *instanceFl
 	if err != nil {
 		return statusJSON{}, fmt.Errorf("inventory %s/%s: %w", cm.Namespace, cm.Name, err)
 	}
-	out := statusJSON{Revision: inv.Revision, Suspended: suspended(cm), ExternalSecrets: []reconciler.Status{}}
+	out := statusJSON{Revision: reconciler.InventoryRevision(cm, inv), Suspended: suspended(cm), ExternalSecrets: []reconciler.Status{}}
 	for _, st := range inv.Status {
 		ns, n, _ := strings.Cut(st.ExternalSecret, "/")
 		if (namespace == "" || ns == namespace) && (name == "" || n == name) {
