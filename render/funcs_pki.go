@@ -234,6 +234,15 @@ func pkcs12Cert(p12, pass string) (string, error) {
 	return encodeCerts(all), nil
 }
 
+// pemPrivateKey is the private key in the first PEM block of s.
+func pemPrivateKey(s string) (any, error) {
+	block, _ := pem.Decode([]byte(s))
+	if block == nil {
+		return nil, errors.New("the private key is not PEM")
+	}
+	return parsePrivateKey(block.Bytes)
+}
+
 func parsePrivateKey(der []byte) (any, error) {
 	if k, err := x509.ParsePKCS1PrivateKey(der); err == nil {
 		return k, nil
@@ -255,13 +264,9 @@ func pemToPKCS12(cert, key, pass string, full bool) (string, error) {
 	if err != nil || len(certs) == 0 {
 		return "", errors.New("pkcs12: the certificate is not PEM")
 	}
-	block, _ := pem.Decode([]byte(key))
-	if block == nil {
-		return "", errors.New("pkcs12: the key is not PEM")
-	}
-	k, err := parsePrivateKey(block.Bytes)
+	k, err := pemPrivateKey(key)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("pkcs12: %w", err)
 	}
 	var cas []*x509.Certificate
 	if full {
@@ -447,13 +452,9 @@ func rsaDecrypt(scheme, hashName, in, privateKey string) (string, error) {
 	default:
 		return "", fmt.Errorf("rsaDecrypt: scheme %q is not supported", scheme)
 	}
-	block, _ := pem.Decode([]byte(privateKey))
-	if block == nil {
-		return "", errors.New("rsaDecrypt: the private key is not PEM")
-	}
-	k, err := parsePrivateKey(block.Bytes)
+	k, err := pemPrivateKey(privateKey)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("rsaDecrypt: %w", err)
 	}
 	rk, ok := k.(*rsa.PrivateKey)
 	if !ok {

@@ -170,68 +170,64 @@ func (f *Factory) Provider(ctx context.Context, st Store) (providers.Provider, e
 
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if st.Service == "KMS" {
-		k, ok := f.kms[key]
-		if !ok {
-			cfg, err := f.config(ctx, region, st)
-			if err != nil {
-				return nil, err
-			}
-			k = kms.NewFromConfig(cfg, func(o *kms.Options) {
-				if f.opts.KMSEndpoint != "" {
-					o.BaseEndpoint = aws.String(f.opts.KMSEndpoint)
-				}
-			})
-			f.kms[key] = k
-		}
-		return &kmsProvider{id: key, client: k, keyID: st.KMSKeyID, concurrency: f.opts.Concurrency, calls: f.calls}, nil
-	}
-	if st.Service == "CertificateManager" {
-		c, ok := f.acm[key]
-		if !ok {
-			cfg, err := f.config(ctx, region, st)
-			if err != nil {
-				return nil, err
-			}
-			c = &acmClient{api: acm.NewFromConfig(cfg, func(o *acm.Options) {
-				if f.opts.ACMEndpoint != "" {
-					o.BaseEndpoint = aws.String(f.opts.ACMEndpoint)
-				}
-			})}
-			f.acm[key] = c
-		}
-		return &acmProvider{id: key, client: c, concurrency: f.opts.Concurrency, calls: f.calls}, nil
-	}
-	if st.Service == "ParameterStore" {
-		c, ok := f.ssm[key]
-		if !ok {
-			cfg, err := f.config(ctx, region, st)
-			if err != nil {
-				return nil, err
-			}
-			c = &ssmClient{api: ssm.NewFromConfig(cfg, func(o *ssm.Options) {
-				if f.opts.SSMEndpoint != "" {
-					o.BaseEndpoint = aws.String(f.opts.SSMEndpoint)
-				}
-			}), limits: newSSMLimits()}
-			f.ssm[key] = c
-		}
-		return &ssmProvider{id: key, client: c, prefix: st.Prefix, concurrency: f.opts.Concurrency, calls: f.calls}, nil
-	}
-	c, ok := f.clients[key]
-	if !ok {
-		cfg, err := f.config(ctx, region, st)
+	switch st.Service {
+	case "KMS":
+		k, err := cached(ctx, f, f.kms, key, region, st, func(cfg aws.Config) KMSAPI {
+			return kms.NewFromConfig(cfg, func(o *kms.Options) { o.BaseEndpoint = endpoint(f.opts.KMSEndpoint) })
+		})
 		if err != nil {
 			return nil, err
 		}
-		c = &client{api: secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) {
-			if f.opts.Endpoint != "" {
-				o.BaseEndpoint = aws.String(f.opts.Endpoint)
-			}
-		}), limits: newLimits()}
-		f.clients[key] = c
+		return &kmsProvider{id: key, client: k, keyID: st.KMSKeyID, concurrency: f.opts.Concurrency, calls: f.calls}, nil
+	case "CertificateManager":
+		c, err := cached(ctx, f, f.acm, key, region, st, func(cfg aws.Config) *acmClient {
+			return &acmClient{api: acm.NewFromConfig(cfg, func(o *acm.Options) { o.BaseEndpoint = endpoint(f.opts.ACMEndpoint) })}
+		})
+		if err != nil {
+			return nil, err
+		}
+		return &acmProvider{id: key, client: c, concurrency: f.opts.Concurrency, calls: f.calls}, nil
+	case "ParameterStore":
+		c, err := cached(ctx, f, f.ssm, key, region, st, func(cfg aws.Config) *ssmClient {
+			return &ssmClient{api: ssm.NewFromConfig(cfg, func(o *ssm.Options) { o.BaseEndpoint = endpoint(f.opts.SSMEndpoint) }), limits: newSSMLimits()}
+		})
+		if err != nil {
+			return nil, err
+		}
+		return &ssmProvider{id: key, client: c, prefix: st.Prefix, concurrency: f.opts.Concurrency, calls: f.calls}, nil
+	}
+	c, err := cached(ctx, f, f.clients, key, region, st, func(cfg aws.Config) *client {
+		return &client{api: secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) { o.BaseEndpoint = endpoint(f.opts.Endpoint) }), limits: newLimits()}
+	})
+	if err != nil {
+		return nil, err
 	}
 	return &provider{id: key, client: c, prefix: st.Prefix, requireKey: st.KMSKeyID, concurrency: f.opts.Concurrency, calls: f.calls}, nil
+}
+
+// cached is the client stored under key in m, made by mk from the store's
+// SDK config on first use, so credentials and connections are reused
+// across passes. The caller holds f.mu.
+func cached[C any](ctx context.Context, f *Factory, m map[string]C, key, region string, st Store, mk func(aws.Config) C) (C, error) {
+	if c, ok := m[key]; ok {
+		return c, nil
+	}
+	cfg, err := f.config(ctx, region, st)
+	if err != nil {
+		var zero C
+		return zero, err
+	}
+	c := mk(cfg)
+	m[key] = c
+	return c, nil
+}
+
+// endpoint is an SDK BaseEndpoint: nil (AWS's own) when url is empty.
+func endpoint(url string) *string {
+	if url == "" {
+		return nil
+	}
+	return aws.String(url)
 }
 
 // KMS returns a KMS client for region with the default credential chain,
@@ -254,11 +250,7 @@ func (f *Factory) config(ctx context.Context, region string, st Store) (aws.Conf
 		return cfg, err
 	}
 	stsClient := func(c aws.Config) *sts.Client {
-		return sts.NewFromConfig(c, func(o *sts.Options) {
-			if f.opts.STSEndpoint != "" {
-				o.BaseEndpoint = aws.String(f.opts.STSEndpoint)
-			}
-		})
+		return sts.NewFromConfig(c, func(o *sts.Options) { o.BaseEndpoint = endpoint(f.opts.STSEndpoint) })
 	}
 	renew := func(o *aws.CredentialsCacheOptions) { o.ExpiryWindow = 5 * time.Minute }
 	if w := st.WebIdentity; w != nil {

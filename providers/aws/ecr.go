@@ -60,11 +60,7 @@ func (f *Factory) sessionToken(ctx context.Context, cfg aws.Config, s *render.ST
 	if p := s.RequestParameters; p != nil {
 		in.DurationSeconds, in.SerialNumber, in.TokenCode = p.SessionDuration, p.SerialNumber, p.TokenCode
 	}
-	client := sts.NewFromConfig(cfg, func(o *sts.Options) {
-		if f.opts.STSEndpoint != "" {
-			o.BaseEndpoint = aws.String(f.opts.STSEndpoint)
-		}
-	})
+	client := sts.NewFromConfig(cfg, func(o *sts.Options) { o.BaseEndpoint = endpoint(f.opts.STSEndpoint) })
 	out, err := client.GetSessionToken(ctx, in)
 	f.calls.add("GetSessionToken", err)
 	if err != nil {
@@ -89,11 +85,7 @@ func (f *Factory) sessionToken(ctx context.Context, cfg aws.Config, s *render.ST
 // ecrToken is one GetAuthorizationToken, the token split into username and
 // password, with proxy_endpoint and expires_at (Unix seconds).
 func (f *Factory) ecrToken(ctx context.Context, cfg aws.Config, region string) (map[string]providers.Value, error) {
-	client := ecr.NewFromConfig(cfg, func(o *ecr.Options) {
-		if f.opts.ECREndpoint != "" {
-			o.BaseEndpoint = aws.String(f.opts.ECREndpoint)
-		}
-	})
+	client := ecr.NewFromConfig(cfg, func(o *ecr.Options) { o.BaseEndpoint = endpoint(f.opts.ECREndpoint) })
 	ref := "ecr:" + region
 	out, err := client.GetAuthorizationToken(ctx, &ecr.GetAuthorizationTokenInput{})
 	f.calls.add("GetAuthorizationToken", err)
