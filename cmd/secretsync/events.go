@@ -35,6 +35,10 @@ type eventConsumer struct {
 	metrics  *metrics
 	log      zerolog.Logger
 	batches  chan []received
+	// paused holds off receiving (while suspended): messages wait in the
+	// queue instead of running out their deliveries on passes that apply
+	// nothing.
+	paused func() bool
 }
 
 // received is one message: its receipt handle, and the change it names.
@@ -80,6 +84,13 @@ func (s *service) eventBatches() <-chan []received {
 // minute). Malformed, foreign and poison messages are deleted here.
 func (e *eventConsumer) consume(ctx context.Context) {
 	for ctx.Err() == nil {
+		if e.paused != nil && e.paused() {
+			select {
+			case <-ctx.Done():
+			case <-time.After(2 * time.Second):
+			}
+			continue
+		}
 		out, err := e.client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
 			QueueUrl: aws.String(e.queueURL), MaxNumberOfMessages: 10, WaitTimeSeconds: 20, VisibilityTimeout: 120,
 			MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameApproximateReceiveCount},

@@ -63,6 +63,7 @@ func newService(c *runConfig, rec *reconciler.Reconciler, kube kubernetes.Interf
 		if err != nil {
 			return nil, err
 		}
+		ec.paused = s.suspended.Load
 		s.events = ec
 	}
 	s.secret = []byte(os.Getenv("SECRETSYNC_WEBHOOK_SECRET"))
