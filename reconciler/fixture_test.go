@@ -189,7 +189,7 @@ func (f *fixture) inventory() reconciler.Inventory {
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	inv, err := reconciler.DecodeInventory(cm.BinaryData)
+	inv, err := reconciler.ReadInventory(context.Background(), env.Client, cm)
 	if err != nil {
 		f.t.Fatal(err)
 	}

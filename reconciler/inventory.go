@@ -4,11 +4,15 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -17,6 +21,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
+	"k8s.io/client-go/kubernetes"
 )
 
 // inventoryKey holds the inventory as gzipped JSON in the ConfigMap's
@@ -102,9 +107,9 @@ func (r *Reconciler) loadInventory(ctx context.Context) (inv Inventory, lost str
 	case err != nil:
 		return Inventory{}, "", fmt.Errorf("read inventory configmap %s: %w", name, err)
 	default:
-		raw, ok := cm.BinaryData[inventoryKey]
-		if !ok {
-			lost = fmt.Sprintf("inventory configmap %s has no %s key", name, inventoryKey)
+		raw, err := readRecord(ctx, r.kube, cm)
+		if err != nil {
+			lost = fmt.Sprintf("inventory configmap %s cannot be read (%v)", name, err)
 			break
 		}
 		if err := decodeInventory(raw, &inv); err != nil {
@@ -170,16 +175,77 @@ func (r *Reconciler) saveInventory(ctx context.Context, old, inv Inventory) erro
 	if err != nil {
 		return err
 	}
-	cm := corev1ac.ConfigMap(r.inventoryName(), r.cfg.InventoryNamespace).
-		WithLabels(r.labels()).
-		WithAnnotations(map[string]string{AnnotationRevision: inv.Revision}).
-		WithData(map[string]string{summaryKey: summary(inv)}).
-		WithBinaryData(map[string][]byte{inventoryKey: raw})
-	_, err = r.kube.CoreV1().ConfigMaps(r.cfg.InventoryNamespace).Apply(ctx, cm, metav1.ApplyOptions{FieldManager: FieldManager, Force: true})
-	if err != nil {
-		return fmt.Errorf("write inventory configmap %s/%s: %w", r.cfg.InventoryNamespace, r.inventoryName(), err)
+	// Past one ConfigMap's worth, the record is cut into shards, the others
+	// written first: the main ConfigMap names how many there are and the
+	// digest of the whole, so a reader never takes a half-written record
+	// (loadInventory rebuilds from the labels instead).
+	var shards [][]byte
+	for rest := raw; len(rest) > 0; {
+		n := min(len(rest), shardBytes)
+		shards, rest = append(shards, rest[:n]), rest[n:]
 	}
-	return nil
+	apply := func(cm *corev1ac.ConfigMapApplyConfiguration) error {
+		_, err := r.kube.CoreV1().ConfigMaps(r.cfg.InventoryNamespace).Apply(ctx, cm, metav1.ApplyOptions{FieldManager: FieldManager, Force: true})
+		if err != nil {
+			return fmt.Errorf("write inventory configmap %s/%s: %w", r.cfg.InventoryNamespace, *cm.Name, err)
+		}
+		return nil
+	}
+	for i, b := range shards[1:] {
+		if err := apply(corev1ac.ConfigMap(shardName(r.inventoryName(), i+1), r.cfg.InventoryNamespace).
+			WithLabels(r.labels()).WithBinaryData(map[string][]byte{inventoryKey: b})); err != nil {
+			return err
+		}
+	}
+	sum := sha256.Sum256(raw)
+	return apply(corev1ac.ConfigMap(r.inventoryName(), r.cfg.InventoryNamespace).
+		WithLabels(r.labels()).
+		WithAnnotations(map[string]string{AnnotationRevision: inv.Revision,
+			annotationShards: strconv.Itoa(len(shards)), annotationDigest: hex.EncodeToString(sum[:])}).
+		WithData(map[string]string{summaryKey: summary(inv)}).
+		WithBinaryData(map[string][]byte{inventoryKey: shards[0]}))
+}
+
+// shardBytes is how much of the record one ConfigMap holds, under the
+// 1 MiB object limit with room for the summary and metadata.
+var shardBytes = 900 << 10 // a variable so that tests can make shards small
+
+// Annotations of a sharded inventory's main ConfigMap.
+const (
+	annotationShards = "secretsync.io/inventory-shards"
+	annotationDigest = "secretsync.io/inventory-digest"
+)
+
+func shardName(main string, i int) string { return fmt.Sprintf("%s-%d", main, i) }
+
+// readRecord is the gzipped record an inventory ConfigMap holds, with its
+// shards, checked against the digest the main ConfigMap names.
+func readRecord(ctx context.Context, kube kubernetes.Interface, cm *corev1.ConfigMap) ([]byte, error) {
+	raw, ok := cm.BinaryData[inventoryKey]
+	if !ok {
+		return nil, fmt.Errorf("no %s key", inventoryKey)
+	}
+	n := 1
+	if v := cm.Annotations[annotationShards]; v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil || n < 1 {
+			return nil, fmt.Errorf("%s is %q", annotationShards, v)
+		}
+	}
+	raw = append([]byte(nil), raw...)
+	for i := 1; i < n; i++ {
+		shard, err := kube.CoreV1().ConfigMaps(cm.Namespace).Get(ctx, shardName(cm.Name, i), metav1.GetOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("shard %d of %d: %w", i, n, err)
+		}
+		raw = append(raw, shard.BinaryData[inventoryKey]...)
+	}
+	if want := cm.Annotations[annotationDigest]; want != "" {
+		if sum := sha256.Sum256(raw); hex.EncodeToString(sum[:]) != want {
+			return nil, errors.New("its shards do not add up to the record it names (a write was cut short?)")
+		}
+	}
+	return raw, nil
 }
 
 func sameJSON(a, b any) bool {
@@ -218,12 +284,13 @@ func InventoryRevision(cm *corev1.ConfigMap, inv Inventory) string {
 	return inv.Revision
 }
 
-// DecodeInventory reads an inventory ConfigMap's binaryData, for tools.
-func DecodeInventory(binaryData map[string][]byte) (Inventory, error) {
+// ReadInventory reads an inventory ConfigMap's record, with its shards,
+// for tools.
+func ReadInventory(ctx context.Context, kube kubernetes.Interface, cm *corev1.ConfigMap) (Inventory, error) {
 	var inv Inventory
-	raw, ok := binaryData[inventoryKey]
-	if !ok {
-		return inv, fmt.Errorf("no %s key", inventoryKey)
+	raw, err := readRecord(ctx, kube, cm)
+	if err != nil {
+		return inv, err
 	}
 	return inv, decodeInventory(raw, &inv)
 }

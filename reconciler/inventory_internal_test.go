@@ -3,6 +3,7 @@ package reconciler
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,14 +14,20 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// bigInventory has 10,000 entries and statuses with realistic names and
-// random-looking version ids, which compress worst.
-func bigInventory() Inventory {
+// bigInventory has n entries and statuses with realistic names (padded
+// to 63 characters when long is set) and random-looking version ids, which
+// compress worst.
+func bigInventory(n int, long bool) Inventory {
 	inv := Inventory{Revision: "main@sha1:0123456789abcdef0123456789abcdef01234567"}
 	now := metav1.NewTime(time.Now().UTC().Truncate(time.Second))
-	for i := range 10000 {
+	for i := range n {
 		ns := fmt.Sprintf("team-%02d-production", i%20)
 		name := fmt.Sprintf("service-%05d-credentials", i)
+		if long {
+			ns = fmt.Sprintf("%-56s-%02d", "team-with-a-long-name-for-its-namespace", i%20)
+			name = fmt.Sprintf("%-51s-%05d-creds", "service-with-a-rather-long-descriptive-name", i)
+			ns, name = strings.ReplaceAll(ns, " ", "x"), strings.ReplaceAll(name, " ", "x")
+		}
 		inv.Entries = append(inv.Entries, Entry{Namespace: ns, Name: name, ExternalSecret: ns + "/" + name, Source: "overlays/" + ns + "/secrets.yaml"})
 		inv.Status = append(inv.Status, Status{ExternalSecret: ns + "/" + name, Source: "overlays/" + ns + "/secrets.yaml", Target: ns + "/" + name,
 			LastSync: &now, Ready: true, Reason: "Synced",
@@ -30,7 +37,7 @@ func bigInventory() Inventory {
 }
 
 func TestTenThousandEntriesFitOneConfigMap(t *testing.T) {
-	inv := bigInventory()
+	inv := bigInventory(10000, false)
 	raw, err := encodeInventory(inv)
 	if err != nil {
 		t.Fatal(err)
@@ -58,12 +65,69 @@ func TestTenThousandEntriesAreAcceptedByTheAPIServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := &Reconciler{cfg: Config{Instance: "big", InventoryNamespace: ns}, kube: kube}
-	inv := bigInventory()
+	inv := bigInventory(10000, false)
 	if err := r.saveInventory(context.Background(), Inventory{}, inv); err != nil {
 		t.Fatal(err)
 	}
 	got, _, err := r.loadInventory(context.Background())
 	if err != nil || len(got.Entries) != 10000 || len(got.Status) != 10000 {
 		t.Fatalf("loaded %d entries, %d statuses: %v", len(got.Entries), len(got.Status), err)
+	}
+}
+
+// TestFiftyThousandEntriesAreShardedAcrossConfigMaps: past one ConfigMap's
+// worth, the record is cut into shards the API server accepts, read back
+// whole; a shard that is missing or does not match the digest makes the
+// record unreadable, so the pass rebuilds from the labelled Secrets
+// instead of trusting half of it.
+func TestFiftyThousandEntriesAreShardedAcrossConfigMaps(t *testing.T) {
+	ctx := context.Background()
+	kube, err := kubernetes.NewForConfig(testConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns := "inventory-shards"
+	if _, err := kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	r := &Reconciler{cfg: Config{Instance: "huge", InventoryNamespace: ns}, kube: kube}
+	inv := bigInventory(50000, true)
+	raw, err := encodeInventory(inv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.saveInventory(ctx, Inventory{}, inv); err != nil {
+		t.Fatal(err)
+	}
+	main, err := kube.CoreV1().ConfigMaps(ns).Get(ctx, r.inventoryName(), metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	shards := main.Annotations[annotationShards]
+	t.Logf("50,000 entries and statuses with long names: %d bytes gzipped, in %s ConfigMaps", len(raw), shards)
+	if shards == "" || shards == "1" {
+		t.Fatalf("%d bytes in one ConfigMap", len(raw))
+	}
+	start := time.Now()
+	got, lost, err := r.loadInventory(ctx)
+	if err != nil || lost != "" || len(got.Entries) != 50000 || len(got.Status) != 50000 {
+		t.Fatalf("loaded %d entries, %d statuses: %v %s", len(got.Entries), len(got.Status), err, lost)
+	}
+	t.Logf("read back in %s", time.Since(start).Round(time.Millisecond))
+	if diff := cmp.Diff(inv.Entries, got.Entries); diff != "" {
+		t.Fatalf("entries differ: %s", diff[:min(len(diff), 500)])
+	}
+
+	// A shard cut short: the digest no longer matches.
+	s1, err := kube.CoreV1().ConfigMaps(ns).Get(ctx, shardName(r.inventoryName(), 1), metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s1.BinaryData[inventoryKey] = s1.BinaryData[inventoryKey][:100]
+	if _, err := kube.CoreV1().ConfigMaps(ns).Update(ctx, s1, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if got, lost, err := r.loadInventory(ctx); err != nil || !strings.Contains(lost, "do not add up") || len(got.Entries) != 0 {
+		t.Fatalf("a damaged shard: %d entries, lost %q, %v", len(got.Entries), lost, err)
 	}
 }

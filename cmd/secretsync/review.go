@@ -522,7 +522,7 @@ for a Secret that was never created), and which ExternalSecret in PATH (default
 			e.LastWrittenAt = sec.Annotations[reconciler.AnnotationRevision]
 		}
 		if cm, err := inst.inventory(ctx, kube); err == nil {
-			if inv, err := reconciler.DecodeInventory(cm.BinaryData); err == nil {
+			if inv, err := reconciler.ReadInventory(ctx, kube, cm); err == nil {
 				for _, st := range inv.Status {
 					if st.Target == e.Secret {
 						e.Conditions = append(e.Conditions, st)

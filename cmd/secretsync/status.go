@@ -137,7 +137,7 @@ func readStatus(ctx context.Context, kube kubernetes.Interface, inst *instanceFl
 	if err != nil {
 		return statusJSON{}, err
 	}
-	inv, err := reconciler.DecodeInventory(cm.BinaryData)
+	inv, err := reconciler.ReadInventory(ctx, kube, cm)
 	if err != nil {
 		return statusJSON{}, fmt.Errorf("inventory %s/%s: %w", cm.Namespace, cm.Name, err)
 	}
