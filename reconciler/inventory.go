@@ -166,10 +166,13 @@ func (r *Reconciler) saveInventory(ctx context.Context, old, inv Inventory) erro
 		// sees it was handled, rather than writing the whole record.
 		patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]string{AnnotationRevision: inv.Revision}}})
 		_, err := r.kube.CoreV1().ConfigMaps(r.cfg.InventoryNamespace).Patch(ctx, r.inventoryName(), types.MergePatchType, patch, metav1.PatchOptions{FieldManager: FieldManager})
-		if err != nil {
+		if err == nil {
+			return nil
+		}
+		if !apierrors.IsNotFound(err) {
 			return fmt.Errorf("write inventory configmap %s/%s: %w", r.cfg.InventoryNamespace, r.inventoryName(), err)
 		}
-		return nil
+		// No ConfigMap yet (a first pass with nothing to record): write it whole.
 	}
 	raw, err := encodeInventory(inv)
 	if err != nil {

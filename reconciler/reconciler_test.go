@@ -479,3 +479,18 @@ func TestBulkCreatesStillRefuseSomeoneElsesSecret(t *testing.T) {
 		t.Fatal("the existing Secret was overwritten")
 	}
 }
+
+// TestAFirstPassWithNothingToRecordSucceeds: a fresh install whose repo has
+// no ExternalSecret yet records its revision (the inventory is created
+// whole), so `status --wait` sees the commit.
+func TestAFirstPassWithNothingToRecordSucceeds(t *testing.T) {
+	f := newFixture(t)
+	f.commit(map[string]string{"cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: b}\n"})
+	if res := f.pass(); !res.OK() {
+		t.Fatalf("pass: %v", res.Errors)
+	}
+	cm, err := env.Client.CoreV1().ConfigMaps(f.ns).Get(context.Background(), "secretsync-inventory-"+f.ns, metav1.GetOptions{})
+	if err != nil || !strings.HasPrefix(cm.Annotations[reconciler.AnnotationRevision], "main@sha1:") {
+		t.Fatalf("inventory: %v, annotations %v", err, cm.Annotations)
+	}
+}
