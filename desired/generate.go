@@ -19,7 +19,7 @@ func GeneratorProblem(es *render.ExternalSecret, k GeneratorKey, generators map[
 	if generators[k] == nil {
 		return fmt.Errorf("generator %s is not in the rendered manifests; it must render from the same path, in the ExternalSecret's namespace", k)
 	}
-	if t := es.Spec.Target.Template; k.Kind != render.KindECRAuthorizationToken && k.Kind != render.KindSTSSessionToken && t != nil && t.MergePolicy != "Merge" && (len(t.Data) > 0 || len(t.TemplateFrom) > 0) {
+	if t := es.Spec.Target.Template; !render.IsToken(k.Kind) && t != nil && t.MergePolicy != "Merge" && (len(t.Data) > 0 || len(t.TemplateFrom) > 0) {
 		return errors.New("a generator's values must stay in the Secret between passes: with a target.template, set mergePolicy: Merge")
 	}
 	if CreationPolicy(es) != PolicyOwner {

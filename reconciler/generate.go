@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -22,9 +23,9 @@ import (
 // spec (a digest): never the values, which live only in the Secret.
 const AnnotationGenerators = "secretsync.io/generators"
 
-// ecrTokenMaxAge renews an ECR token (and an STS session token, 12 hours
-// by default) before it expires, whatever the refresh interval says.
-const ecrTokenMaxAge = 11 * time.Hour
+// tokenMaxAge renews an ECR or STS session token (both last 12 hours by
+// default) before it expires, whatever the refresh interval says.
+const tokenMaxAge = 11 * time.Hour
 
 type generated struct {
 	At   time.Time `json:"at"`
@@ -39,6 +40,9 @@ type generated struct {
 // in the ExternalSecret does not make a new password.
 func (r *Reconciler) generate(ctx context.Context, es *render.ExternalSecret, entries []desired.Entry, live *corev1.Secret,
 	gens map[desired.GeneratorKey]*render.Generator) (map[string]map[string]providers.Value, string, error) {
+	if !slices.ContainsFunc(entries, func(e desired.Entry) bool { return e.Generator != nil }) {
+		return nil, "", nil
+	}
 	var prev map[string]generated
 	if live != nil {
 		_ = json.Unmarshal([]byte(live.Annotations[AnnotationGenerators]), &prev)
@@ -81,7 +85,7 @@ func generatorDigest(g *render.Generator) string {
 // generatorDue reports whether values made at at are due for renewal.
 func (r *Reconciler) generatorDue(es *render.ExternalSecret, g *render.Generator, at time.Time) bool {
 	age := r.now().Sub(at)
-	if (g.Kind == render.KindECRAuthorizationToken || g.Kind == render.KindSTSSessionToken) && age >= ecrTokenMaxAge {
+	if render.IsToken(g.Kind) && age >= tokenMaxAge {
 		return true
 	}
 	switch es.Spec.RefreshPolicy {

@@ -56,6 +56,13 @@ func (r *Result) failedTargets(set *render.Set) map[targetKey]bool {
 	return out
 }
 
+// ExternalSecretFailed reports whether the ExternalSecret (namespace/name)
+// failed in the pass.
+func (r Result) ExternalSecretFailed(id string) bool {
+	o := r.outcomes[id]
+	return o != nil && o.failed
+}
+
 func (r *Result) outcome(id string) *outcome {
 	if r.outcomes == nil {
 		r.outcomes = map[string]*outcome{}

@@ -77,10 +77,3 @@ func (r *Reconciler) Touch(names []string, listing bool) []string {
 	}
 	return out
 }
-
-// ExternalSecretFailed reports whether the ExternalSecret (namespace/name)
-// failed in the pass.
-func (r Result) ExternalSecretFailed(id string) bool {
-	o := r.outcomes[id]
-	return o != nil && o.failed
-}

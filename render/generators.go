@@ -18,6 +18,13 @@ const (
 	KindSTSSessionToken       = "STSSessionToken"
 )
 
+// IsToken reports the generator kinds that make short-lived credentials
+// (ECR and STS tokens): made again before they expire, and harmless to make
+// again at any time, unlike a password.
+func IsToken(kind string) bool {
+	return kind == KindECRAuthorizationToken || kind == KindSTSSessionToken
+}
+
 // generatorSpecs are the spec types of the generator kinds secretsync runs,
 // for strict decoding.
 var generatorSpecs = map[string]func() any{

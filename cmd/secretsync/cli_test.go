@@ -63,6 +63,47 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// lockedBuffer is a process's log, written by exec's copying goroutine
+// while the test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
+
+// startRun runs `secretsync run args...` (no leader election, no metrics
+// server) against the cluster of kubeconfig until the test ends. Its log
+// is returned, and printed with the seeded values masked if the test fails.
+func startRun(t *testing.T, kubeconfig string, seeded []string, args ...string) *lockedBuffer {
+	t.Helper()
+	proc := exec.Command(binary(t), append(append([]string{"run"}, args...), "--metrics-addr", "", "--leader-elect=false")...)
+	proc.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
+	logs := &lockedBuffer{}
+	proc.Stdout, proc.Stderr = logs, logs
+	if err := proc.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = proc.Process.Kill()
+		_, _ = proc.Process.Wait()
+		if t.Failed() {
+			out := logs.String()
+			for _, v := range seeded {
+				out = redact(out, v)
+			}
+			t.Logf("run's log:\n%s", out)
+		}
+	})
+	return logs
+}
+
 type result struct {
 	code           int
 	stdout, stderr string
@@ -182,7 +223,7 @@ func TestOperatorControlsOnARunningInstance(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer kube.Stop()
+	t.Cleanup(func() { _ = kube.Stop() }) // after startRun's cleanup stops the process
 	sm := awstest.StartSM(t)
 	const first, rotated = "controls-seeded-one", "controls-seeded-two"
 	sm.Create(t, "app/key", first)
@@ -207,21 +248,8 @@ func TestOperatorControlsOnARunningInstance(t *testing.T) {
 	kc := "KUBECONFIG=" + kube.Kubeconfig
 	common := []string{"--inventory-namespace", "default"}
 	// A poll interval of an hour: only the controls start passes after the first.
-	proc := exec.Command(binary(t), "run", "--repo", "file://"+repo.Dir, "--interval", "1h", "--jitter", "0",
-		"--inventory-namespace", "default", "--aws-endpoint", sm.URL, "--workdir", filepath.Join(dir, "work"),
-		"--metrics-addr", "", "--leader-elect=false")
-	proc.Env = append(os.Environ(), kc)
-	var logs bytes.Buffer
-	proc.Stdout, proc.Stderr = &logs, &logs
-	if err := proc.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = proc.Process.Kill(); _, _ = proc.Process.Wait() }()
-	defer func() {
-		if t.Failed() {
-			t.Logf("run's log:\n%s", redact(redact(logs.String(), first), rotated))
-		}
-	}()
+	logs := startRun(t, kube.Kubeconfig, []string{first, rotated}, "--repo", "file://"+repo.Dir, "--interval", "1h", "--jitter", "0",
+		"--inventory-namespace", "default", "--aws-endpoint", sm.URL, "--workdir", filepath.Join(dir, "work"))
 
 	t.Run("status --wait waits for the revision and fails on a failing ExternalSecret", func(t *testing.T) {
 		r := sh(t, []string{kc}, append([]string{"status", "-A", "--wait", "--revision", commit[:10], "--timeout", "60s"}, common...)...)
@@ -387,7 +415,7 @@ func TestAWSEventsRefreshOnlyWhatTheyName(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer kube.Stop()
+	t.Cleanup(func() { _ = kube.Stop() }) // after startRun's cleanup stops the process
 	sm := awstest.StartSM(t)
 	const first, rotated = "event-seeded-one", "event-seeded-two"
 	sm.Create(t, "app/key", first)
@@ -429,21 +457,9 @@ spec:
 `}); err != nil {
 		t.Fatal(err)
 	}
-	proc := exec.Command(binary(t), "run", "--repo", "file://"+repo.Dir, "--interval", "1h", "--refresh-interval", "1h", "--jitter", "0",
+	logs := startRun(t, kube.Kubeconfig, []string{first, rotated}, "--repo", "file://"+repo.Dir, "--interval", "1h", "--refresh-interval", "1h", "--jitter", "0",
 		"--inventory-namespace", "default", "--aws-endpoint", sm.URL, "--workdir", filepath.Join(dir, "work"),
-		"--metrics-addr", "", "--leader-elect=false", "--events-queue-url", queue, "--sqs-endpoint", k.URL)
-	proc.Env = append(os.Environ(), "KUBECONFIG="+kube.Kubeconfig)
-	var logs bytes.Buffer
-	proc.Stdout, proc.Stderr = &logs, &logs
-	if err := proc.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = proc.Process.Kill(); _, _ = proc.Process.Wait() }()
-	defer func() {
-		if t.Failed() {
-			t.Logf("run's log:\n%s", redact(redact(logs.String(), first), rotated))
-		}
-	}()
+		"--events-queue-url", queue, "--sqs-endpoint", k.URL)
 	secret := func() (string, string) {
 		s, err := kube.Client.CoreV1().Secrets("default").Get(ctx, "app", metav1.GetOptions{})
 		if err != nil {

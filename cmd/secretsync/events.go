@@ -7,13 +7,13 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
+	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/rs/zerolog"
 
 	"github.com/secretsync/secretsync/events"
+	"github.com/secretsync/secretsync/providers/aws"
 	"github.com/secretsync/secretsync/reconciler"
 )
 
@@ -53,19 +53,11 @@ type eventItem struct {
 	touched []string
 }
 
-func newEventConsumer(c *runConfig, rec *reconciler.Reconciler, m *metrics, log zerolog.Logger) (*eventConsumer, error) {
-	cfg, err := config.LoadDefaultConfig(context.Background())
+func newEventConsumer(ctx context.Context, c *runConfig, pf *aws.Factory, rec *reconciler.Reconciler, m *metrics, log zerolog.Logger) (*eventConsumer, error) {
+	client, err := pf.SQS(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("--events-queue-url: aws config: %w", err)
+		return nil, fmt.Errorf("--events-queue-url: %w", err)
 	}
-	if c.awsRegion != "" {
-		cfg.Region = c.awsRegion
-	}
-	client := sqs.NewFromConfig(cfg, func(o *sqs.Options) {
-		if c.sqsEndpoint != "" {
-			o.BaseEndpoint = aws.String(c.sqsEndpoint)
-		}
-	})
 	return &eventConsumer{client: client, queueURL: c.eventsQueueURL, rec: rec, metrics: m, log: log.With().Str("queue", c.eventsQueueURL).Logger(),
 		batches: make(chan []received, 16)}, nil
 }
@@ -92,7 +84,7 @@ func (e *eventConsumer) consume(ctx context.Context) {
 			continue
 		}
 		out, err := e.client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
-			QueueUrl: aws.String(e.queueURL), MaxNumberOfMessages: 10, WaitTimeSeconds: 20, VisibilityTimeout: 120,
+			QueueUrl: awssdk.String(e.queueURL), MaxNumberOfMessages: 10, WaitTimeSeconds: 20, VisibilityTimeout: 120,
 			MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameApproximateReceiveCount},
 		})
 		if err != nil {
@@ -108,8 +100,8 @@ func (e *eventConsumer) consume(ctx context.Context) {
 		var batch []received
 		for _, m := range out.Messages {
 			e.metrics.events.WithLabelValues("received").Inc()
-			id := aws.ToString(m.MessageId)
-			c, err := events.Parse([]byte(aws.ToString(m.Body)))
+			id := awssdk.ToString(m.MessageId)
+			c, err := events.Parse([]byte(awssdk.ToString(m.Body)))
 			deliveries, _ := strconv.Atoi(m.Attributes[string(sqstypes.MessageSystemAttributeNameApproximateReceiveCount)])
 			switch {
 			case errors.Is(err, events.ErrForeign):
@@ -120,11 +112,11 @@ func (e *eventConsumer) consume(ctx context.Context) {
 			case deliveries > maxDeliveries:
 				e.log.Warn().Str("message", id).Int("deliveries", deliveries).Strs("names", c.Names).Msg("event dropped: its passes kept failing")
 			default:
-				batch = append(batch, received{id: id, handle: aws.ToString(m.ReceiptHandle), change: c})
+				batch = append(batch, received{id: id, handle: awssdk.ToString(m.ReceiptHandle), change: c})
 				continue
 			}
 			e.metrics.events.WithLabelValues("ignored").Inc()
-			e.delete(ctx, id, aws.ToString(m.ReceiptHandle))
+			e.delete(ctx, id, awssdk.ToString(m.ReceiptHandle))
 		}
 		if len(batch) > 0 {
 			select {
@@ -183,7 +175,7 @@ func (e *eventConsumer) settle(ctx context.Context, items []eventItem, res *reco
 }
 
 func (e *eventConsumer) delete(ctx context.Context, id, handle string) {
-	if _, err := e.client.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(e.queueURL), ReceiptHandle: aws.String(handle)}); err != nil {
+	if _, err := e.client.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: awssdk.String(e.queueURL), ReceiptHandle: awssdk.String(handle)}); err != nil {
 		e.log.Warn().Err(err).Str("message", id).Msg("delete event message; it will be received again")
 	}
 }

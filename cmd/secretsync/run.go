@@ -329,7 +329,7 @@ func (c *runConfig) run(ctx context.Context, cluster *clusterFlags, stderr io.Wr
 		log.Error().Err(err).Msg("startup")
 		return 2
 	}
-	pf := aws.NewFactory(aws.Options{Endpoint: c.awsEndpoint, KMSEndpoint: c.kmsEndpoint, STSEndpoint: c.stsEndpoint, SSMEndpoint: c.ssmEndpoint, ACMEndpoint: c.acmEndpoint, DefaultRegion: c.awsRegion, Concurrency: c.awsConcurrency})
+	pf := aws.NewFactory(aws.Options{Endpoint: c.awsEndpoint, KMSEndpoint: c.kmsEndpoint, STSEndpoint: c.stsEndpoint, SSMEndpoint: c.ssmEndpoint, ACMEndpoint: c.acmEndpoint, SQSEndpoint: c.sqsEndpoint, DefaultRegion: c.awsRegion, Concurrency: c.awsConcurrency})
 	rec, err := reconciler.New(reconciler.Config{
 		Instance:           c.instance,
 		InventoryNamespace: c.inventoryNS,
@@ -358,7 +358,7 @@ func (c *runConfig) run(ctx context.Context, cluster *clusterFlags, stderr io.Wr
 		}
 		return 0
 	}
-	svc, err := newService(c, rec, kube, log)
+	svc, err := newService(ctx, c, rec, pf, kube, log)
 	if err != nil {
 		log.Error().Err(err).Msg("startup")
 		return 2

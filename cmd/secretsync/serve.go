@@ -19,6 +19,7 @@ import (
 	"k8s.io/client-go/tools/leaderelection"
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
 
+	"github.com/secretsync/secretsync/providers/aws"
 	"github.com/secretsync/secretsync/reconciler"
 )
 
@@ -46,7 +47,7 @@ type service struct {
 	lastRequest string // only watchControls reads and writes it
 }
 
-func newService(c *runConfig, rec *reconciler.Reconciler, kube kubernetes.Interface, log zerolog.Logger) (*service, error) {
+func newService(ctx context.Context, c *runConfig, rec *reconciler.Reconciler, pf *aws.Factory, kube kubernetes.Interface, log zerolog.Logger) (*service, error) {
 	s := &service{cfg: c, rec: rec, kube: kube, log: log, metrics: newMetrics(), ready: &readiness{}, trigger: make(chan struct{}, 1), requests: make(chan request, 1)}
 	if c.interval <= 0 {
 		return nil, errors.New("--interval must be positive")
@@ -59,7 +60,7 @@ func newService(c *runConfig, rec *reconciler.Reconciler, kube kubernetes.Interf
 		s.schedule = sched
 	}
 	if c.eventsQueueURL != "" {
-		ec, err := newEventConsumer(c, rec, s.metrics, log)
+		ec, err := newEventConsumer(ctx, c, pf, rec, s.metrics, log)
 		if err != nil {
 			return nil, err
 		}

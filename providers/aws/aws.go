@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/acm"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
@@ -57,6 +58,8 @@ type Options struct {
 	ECREndpoint string
 	// ACMEndpoint does the same for Certificate Manager.
 	ACMEndpoint string
+	// SQSEndpoint does the same for SQS (the events queue).
+	SQSEndpoint string
 	// DefaultRegion is used by stores that name no region.
 	DefaultRegion string
 	// Concurrency bounds the calls in flight per store (default 16).
@@ -228,6 +231,21 @@ func endpoint(url string) *string {
 		return nil
 	}
 	return aws.String(url)
+}
+
+// SQS returns an SQS client with the default credential chain, in the
+// default region (else the AWS config's), for the events queue.
+func (f *Factory) SQS(ctx context.Context) (*sqs.Client, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	cfg, err := f.baseConfig(ctx, f.opts.DefaultRegion, nil)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Region == "" {
+		cfg.Region = f.base.Region
+	}
+	return sqs.NewFromConfig(cfg, func(o *sqs.Options) { o.BaseEndpoint = endpoint(f.opts.SQSEndpoint) }), nil
 }
 
 // KMS returns a KMS client for region with the default credential chain,

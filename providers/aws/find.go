@@ -80,6 +80,12 @@ func (p *provider) metadata(ctx context.Context, ref providers.Ref) providers.Fe
 	for _, t := range res.Tags {
 		tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
 	}
+	return tagsValue(tags)
+}
+
+// tagsValue is a secret's or parameter's tags as the JSON object
+// metadataPolicy: Fetch reads, as ESO gives it.
+func tagsValue(tags map[string]string) providers.Fetched {
 	b, err := json.Marshal(tags)
 	if err != nil {
 		return providers.Fetched{Err: fmt.Errorf("encode tags: %w", err)}

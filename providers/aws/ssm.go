@@ -2,7 +2,6 @@ package aws
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -167,11 +166,7 @@ func (p *ssmProvider) tags(ctx context.Context, ref providers.Ref) providers.Fet
 	for _, t := range res.TagList {
 		tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
 	}
-	b, err := json.Marshal(tags)
-	if err != nil {
-		return providers.Fetched{Err: fmt.Errorf("encode tags: %w", err)}
-	}
-	return providers.Fetched{Value: providers.NewValue(b)}
+	return tagsValue(tags)
 }
 
 // Find lists the parameters a dataFrom.find selects, as ESO does: by name,
