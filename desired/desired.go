@@ -48,8 +48,19 @@ func Owning(es *render.ExternalSecret) bool {
 	return p == PolicyOwner || p == PolicyOrphan
 }
 
-// Target is the namespace/name of the Secret an ExternalSecret writes.
-func Target(es *render.ExternalSecret) string { return es.Namespace + "/" + es.TargetName() }
+// Target names the object an ExternalSecret writes: namespace/name for a
+// Secret, and "namespace/name (ConfigMap)" for a ConfigMap target, so that
+// a Secret and a ConfigMap of one name are two targets.
+func Target(es *render.ExternalSecret) string {
+	t := es.Namespace + "/" + es.TargetName()
+	if es.TargetKind() == render.KindConfigMap {
+		t += " (" + render.KindConfigMap + ")"
+	}
+	return t
+}
+
+// Noun is the kind of es's target as messages name it.
+func Noun(es *render.ExternalSecret) string { return strings.ToLower(es.TargetKind()) }
 
 // IsKMS reports a store that decrypts ciphertext kept in Git.
 func IsKMS(st *render.SecretStore) bool {
@@ -153,7 +164,7 @@ type Conflict struct {
 }
 
 func (c Conflict) Error() string {
-	return fmt.Sprintf("secret %s is written by %d ExternalSecrets, and %s: %s", c.Target, len(c.Writers), c.Why, Names(c.Writers))
+	return fmt.Sprintf("%s %s is written by %d ExternalSecrets, and %s: %s", Noun(c.Writers[0]), c.Target, len(c.Writers), c.Why, Names(c.Writers))
 }
 
 // Conflicts finds, per Secret, the writers that would fight over it: every

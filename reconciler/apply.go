@@ -13,8 +13,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/types"
-	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 
 	"github.com/secretsync/secretsync/desired"
 	"github.com/secretsync/secretsync/internal/parallel"
@@ -26,7 +24,7 @@ type applier struct {
 	r        *Reconciler
 	ctx      context.Context
 	live     map[targetKey]*corev1.Secret
-	listErr  map[string]error
+	listErr  map[targetKey]error // by scope
 	merged   map[targetKey]*corev1.Secret
 	mergeErr map[targetKey]error
 	res      *Result
@@ -48,7 +46,7 @@ func (a *applier) apply(want []desiredSecret) {
 	var mu sync.Mutex
 	fail := func(d desiredSecret, err error) {
 		res.Failed++
-		err = fmt.Errorf("apply secret %s for externalsecret %s: %w", d.target, esID(d.es), err)
+		err = fmt.Errorf("apply %s for externalsecret %s: %w", d.target.named(), esID(d.es), err)
 		res.fail(ApplyFailed, err)
 		o := res.outcome(esID(d.es))
 		o.failed, o.err, o.class = true, err, string(ApplyFailed)
@@ -81,7 +79,7 @@ func (a *applier) apply(want []desiredSecret) {
 	// expects the version the previous one wrote.
 	mergeJobs := map[targetKey][]desiredSecret{}
 	for _, d := range want {
-		current, readErr := live[d.target], a.listErr[d.target.namespace]
+		current, readErr := live[d.target], a.listErr[d.target.scope()]
 		if desired.Merges(d.es) {
 			current, readErr = merged[d.target], a.mergeErr[d.target]
 		}
@@ -92,7 +90,7 @@ func (a *applier) apply(want []desiredSecret) {
 			// resolved and reported only
 		case d.gone:
 			jobs = append(jobs, func() {
-				e := Entry{Namespace: d.target.namespace, Name: d.target.name, ExternalSecret: esID(d.es), Source: d.es.Source}
+				e := entryOf(d.target, esID(d.es), d.es.Source)
 				deleted, err := r.pruneOne(ctx, e)
 				mu.Lock()
 				defer mu.Unlock()
@@ -151,29 +149,33 @@ func (a *applier) apply(want []desiredSecret) {
 	parallel.Run(r.cfg.Concurrency, jobs)
 }
 
-// listManaged lists this instance's Secrets in each namespace the
-// ExternalSecrets write to, with one label-selected LIST per namespace.
-func (r *Reconciler) listManaged(ctx context.Context, set *render.Set) (map[targetKey]*corev1.Secret, map[string]error) {
+// listManaged lists this instance's targets in each namespace the
+// ExternalSecrets write to: one label-selected LIST per namespace and kind
+// (ConfigMaps only where a ConfigMap target is). A failed LIST is the
+// error of its scope's targets only.
+func (r *Reconciler) listManaged(ctx context.Context, set *render.Set) (map[targetKey]*corev1.Secret, map[targetKey]error) {
 	live := map[targetKey]*corev1.Secret{}
-	errs := map[string]error{}
-	seen := map[string]bool{}
+	errs := map[targetKey]error{}
+	seen := map[targetKey]bool{}
 	sel := labels.SelectorFromSet(r.labels()).String()
 	for _, es := range set.ExternalSecrets {
-		ns := es.Namespace
-		if seen[ns] || !r.namespaceAllowed(ns) {
+		scope := target(es).scope()
+		if seen[scope] || !r.namespaceAllowed(scope.namespace) {
 			continue
 		}
-		seen[ns] = true
+		seen[scope] = true
 		// Pages of 500 keep the peak memory of a large namespace down.
 		opts := metav1.ListOptions{LabelSelector: sel, Limit: 500}
 		for {
-			list, err := r.kube.CoreV1().Secrets(ns).List(ctx, opts)
+			items, cont, err := r.listTargets(ctx, scope, opts)
 			if err != nil {
-				errs[ns] = fmt.Errorf("list managed secrets in %s: %w", ns, err)
+				errs[scope] = fmt.Errorf("list managed %ss in %s: %w", scope.noun(), scope.namespace, err)
 				break
 			}
-			for i := range list.Items {
-				s := &list.Items[i]
+			for _, s := range items {
+				if !r.owns(scope.kind, s.ObjectMeta) {
+					continue
+				}
 				// Keep what the comparison reads and let the page go: at
 				// 10,000 Secrets, the rest (managed fields first) is most of it.
 				slim := &corev1.Secret{Type: s.Type, Data: s.Data, Immutable: s.Immutable}
@@ -182,9 +184,9 @@ func (r *Reconciler) listManaged(ctx context.Context, set *render.Set) (map[targ
 				if createdByUpdate(s) {
 					slim.ManagedFields = s.ManagedFields // to be converted before the next apply
 				}
-				live[targetKey{s.Namespace, s.Name}] = slim
+				live[targetKey{s.Namespace, s.Name, scope.kind}] = slim
 			}
-			if opts.Continue = list.Continue; opts.Continue == "" {
+			if opts.Continue = cont; opts.Continue == "" {
 				break
 			}
 		}
@@ -202,22 +204,21 @@ var beforeCreate func(namespace, name string)
 // the moment since the pass listed them) is reported, never taken over.
 // Later writes are server-side applies.
 func (r *Reconciler) applyOne(ctx context.Context, d desiredSecret, current *corev1.Secret) error {
-	secrets := r.kube.CoreV1().Secrets(d.target.namespace)
 	if current == nil {
 		if beforeCreate != nil {
 			beforeCreate(d.target.namespace, d.target.name)
 		}
-		_, err := secrets.Create(ctx, d.secret, metav1.CreateOptions{FieldManager: FieldManager})
+		err := r.createTarget(ctx, d.target, d.secret)
 		if !apierrors.IsAlreadyExists(err) {
 			return err
 		}
-		existing, err := secrets.Get(ctx, d.target.name, metav1.GetOptions{})
+		existing, err := r.getTarget(ctx, d.target)
 		if err != nil {
 			return err
 		}
-		if existing.Labels[LabelManagedBy] != ManagedByValue || existing.Labels[LabelInstance] != r.cfg.Instance {
-			return fmt.Errorf("a secret of that name exists and is not managed by secretsync instance %q (labels %s=%q, %s=%q); delete it or rename the target",
-				r.cfg.Instance, LabelManagedBy, existing.Labels[LabelManagedBy], LabelInstance, existing.Labels[LabelInstance])
+		if !r.owns(d.target.kind, existing.ObjectMeta) {
+			return fmt.Errorf("a %s of that name exists and is not managed by secretsync instance %q (labels %s=%q, %s=%q); delete it or rename the target",
+				d.target.noun(), r.cfg.Instance, LabelManagedBy, existing.Labels[LabelManagedBy], LabelInstance, existing.Labels[LabelInstance])
 		}
 		current = existing // ours after all: made by another replica or pass
 		if !createdByUpdate(current) {
@@ -225,20 +226,11 @@ func (r *Reconciler) applyOne(ctx context.Context, d desiredSecret, current *cor
 		}
 	}
 	if len(current.ManagedFields) > 0 {
-		if err := r.ownByApply(ctx, current); err != nil {
+		if err := r.ownByApply(ctx, d.target, current); err != nil {
 			return err
 		}
 	}
-	ac := corev1ac.Secret(d.target.name, d.target.namespace).
-		WithLabels(d.secret.Labels).
-		WithAnnotations(d.secret.Annotations).
-		WithType(d.secret.Type).
-		WithData(d.secret.Data)
-	if d.secret.Immutable != nil {
-		ac = ac.WithImmutable(*d.secret.Immutable)
-	}
-	_, err := secrets.Apply(ctx, ac, metav1.ApplyOptions{FieldManager: FieldManager, Force: true})
-	return err
+	return r.applyTarget(ctx, d.target, d.secret)
 }
 
 // createdByUpdate reports whether secretsync's fields in s are held as an
@@ -259,7 +251,7 @@ func createdByUpdate(s *corev1.Secret) bool {
 // otherwise a key that later leaves the ExternalSecret would stay, still
 // held by the create. It costs one patch, once per created Secret, and
 // only when it is first updated.
-func (r *Reconciler) ownByApply(ctx context.Context, s *corev1.Secret) error {
+func (r *Reconciler) ownByApply(ctx context.Context, t targetKey, s *corev1.Secret) error {
 	entries := make([]metav1.ManagedFieldsEntry, len(s.ManagedFields))
 	for i, m := range s.ManagedFields {
 		if m.Manager == FieldManager && m.Operation == metav1.ManagedFieldsOperationUpdate {
@@ -271,19 +263,19 @@ func (r *Reconciler) ownByApply(ctx context.Context, s *corev1.Secret) error {
 	if err != nil {
 		return err
 	}
-	_, err = r.kube.CoreV1().Secrets(s.Namespace).Patch(ctx, s.Name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: FieldManager})
-	if err != nil {
+	if err := r.mergePatchTarget(ctx, t, patch); err != nil {
 		return fmt.Errorf("take over the fields of its create as server-side apply: %w", err)
 	}
 	return nil
 }
 
-// listMetadata lists the Secrets of ns ("" for all) that match selector as
-// PartialObjectMetadata, 500 at a time: no Secret data crosses the wire.
-func (r *Reconciler) listMetadata(ctx context.Context, ns, selector string, each func(metav1.PartialObjectMetadata)) error {
+// listMetadata lists the targets of a scope (namespace "" for all) that
+// match selector as PartialObjectMetadata, 500 at a time: no data crosses
+// the wire.
+func (r *Reconciler) listMetadata(ctx context.Context, scope targetKey, selector string, each func(metav1.PartialObjectMetadata)) error {
 	cont := ""
 	for {
-		req := r.kube.CoreV1().RESTClient().Get().Namespace(ns).Resource("secrets").
+		req := r.kube.CoreV1().RESTClient().Get().Namespace(scope.namespace).Resource(scope.resource()).
 			SetHeader("Accept", "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1").
 			Param("limit", "500")
 		if selector != "" {

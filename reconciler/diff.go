@@ -16,7 +16,8 @@ import (
 type SecretDiff struct {
 	Namespace string   `json:"namespace"`
 	Name      string   `json:"name"`
-	Action    string   `json:"action"` // create, change, prune
+	Kind      string   `json:"kind,omitempty"` // ConfigMap for a ConfigMap target
+	Action    string   `json:"action"`         // create, change, prune
 	Added     []string `json:"added,omitempty"`
 	Changed   []string `json:"changed,omitempty"`
 	Removed   []string `json:"removed,omitempty"`
@@ -63,7 +64,7 @@ func (r *Reconciler) Diff(ctx context.Context) ([]SecretDiff, Result) {
 		}
 		if current == nil {
 			if desired.CreationPolicy(d.es) != desired.PolicyMerge {
-				out = append(out, SecretDiff{Namespace: d.target.namespace, Name: d.target.name, Action: "create", Added: d.shape.data})
+				out = append(out, SecretDiff{Namespace: d.target.namespace, Name: d.target.name, Kind: d.target.kind, Action: "create", Added: d.shape.data})
 			}
 			continue
 		}
@@ -84,7 +85,7 @@ func (r *Reconciler) Diff(ctx context.Context) ([]SecretDiff, Result) {
 	if len(set.Errors) == 0 {
 		for _, e := range inv.Entries {
 			if !inGit[e.key()] && !blocked[e.key()] {
-				out = append(out, SecretDiff{Namespace: e.Namespace, Name: e.Name, Action: "prune"})
+				out = append(out, SecretDiff{Namespace: e.Namespace, Name: e.Name, Kind: e.Kind, Action: "prune"})
 			}
 		}
 	}
@@ -95,7 +96,7 @@ func (r *Reconciler) Diff(ctx context.Context) ([]SecretDiff, Result) {
 }
 
 func compare(live *corev1.Secret, d desiredSecret) SecretDiff {
-	sd := SecretDiff{Namespace: d.target.namespace, Name: d.target.name, Action: "change"}
+	sd := SecretDiff{Namespace: d.target.namespace, Name: d.target.name, Kind: d.target.kind, Action: "change"}
 	for _, k := range d.shape.data {
 		v, ok := live.Data[k]
 		switch {

@@ -74,7 +74,7 @@ func (r *Reconciler) watchNamespace(ctx context.Context, ns string, notify func(
 }
 
 func (r *Reconciler) drifted(t watch.EventType, s *corev1.Secret) bool {
-	v, ok := r.expected.Load(targetKey{s.Namespace, s.Name})
+	v, ok := r.expected.Load(secretKey(s.Namespace, s.Name))
 	if !ok {
 		return false
 	}

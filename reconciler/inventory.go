@@ -22,6 +22,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/secretsync/secretsync/render"
 )
 
 // inventoryKey holds the inventory as gzipped JSON in the ConfigMap's
@@ -67,21 +69,24 @@ type Inventory struct {
 	Entries  []Entry `json:"entries"`
 	// Status has one row per ExternalSecret in the last rendered revision.
 	Status []Status `json:"status,omitempty"`
+	// wanted is the ConfigMap's AnnotationRevisionWanted.
+	wanted string
 }
 
-// Entry is one Secret secretsync applied.
+// Entry is one Secret (or ConfigMap target) secretsync applied.
 type Entry struct {
 	Namespace      string `json:"namespace"`
 	Name           string `json:"name"`
+	Kind           string `json:"kind,omitempty"` // empty for a Secret
 	ExternalSecret string `json:"externalSecret"`
 	Source         string `json:"source"`
 }
 
-func (e Entry) key() targetKey { return targetKey{e.Namespace, e.Name} }
+func (e Entry) key() targetKey { return targetKey{e.Namespace, e.Name, e.Kind} }
 
-type targetKey struct{ namespace, name string }
-
-func (k targetKey) String() string { return k.namespace + "/" + k.name }
+func entryOf(t targetKey, externalSecret, source string) Entry {
+	return Entry{Namespace: t.namespace, Name: t.name, Kind: t.kind, ExternalSecret: externalSecret, Source: source}
+}
 
 // InventoryName is the name of an instance's inventory ConfigMap.
 func InventoryName(instance string) string { return "secretsync-inventory-" + instance }
@@ -117,6 +122,7 @@ func (r *Reconciler) loadInventory(ctx context.Context) (inv Inventory, lost str
 			break
 		}
 		inv.Revision = InventoryRevision(cm, inv)
+		inv.wanted = cm.Annotations[AnnotationRevisionWanted]
 		return inv, "", nil
 	}
 	entries, err := r.labelledSecrets(ctx)
@@ -129,9 +135,11 @@ func (r *Reconciler) loadInventory(ctx context.Context) (inv Inventory, lost str
 	return Inventory{Entries: entries}, lost, nil
 }
 
-// labelledSecrets lists, by metadata only, the Secrets that carry this
-// instance's labels: one LIST across the cluster, or one per namespace
-// when secretsync is limited to some.
+// labelledSecrets lists, by metadata only, the Secrets and ConfigMap
+// targets that carry this instance's labels: one LIST of each kind across
+// the cluster, or one per namespace when secretsync is limited to some.
+// Without the right to list ConfigMaps no ConfigMap target can exist, so a
+// Forbidden there is no loss.
 func (r *Reconciler) labelledSecrets(ctx context.Context) ([]Entry, error) {
 	namespaces := r.cfg.Namespaces
 	if len(namespaces) == 0 {
@@ -140,39 +148,44 @@ func (r *Reconciler) labelledSecrets(ctx context.Context) ([]Entry, error) {
 	sel := labels.SelectorFromSet(r.labels()).String()
 	var out []Entry
 	for _, ns := range namespaces {
-		err := r.listMetadata(ctx, ns, sel, func(m metav1.PartialObjectMetadata) {
-			out = append(out, Entry{Namespace: m.Namespace, Name: m.Name,
-				ExternalSecret: m.Annotations[AnnotationExternalSecret], Source: m.Annotations[AnnotationSource]})
-		})
-		if err != nil {
-			return nil, fmt.Errorf("list secrets labelled %s: %w", sel, err)
+		for _, kind := range []string{"", render.KindConfigMap} {
+			scope := targetKey{namespace: ns, kind: kind}
+			err := r.listMetadata(ctx, scope, sel, func(m metav1.PartialObjectMetadata) {
+				if r.owns(kind, m.ObjectMeta) {
+					out = append(out, entryOf(targetKey{m.Namespace, m.Name, kind}, m.Annotations[AnnotationExternalSecret], m.Annotations[AnnotationSource]))
+				}
+			})
+			if kind != "" && apierrors.IsForbidden(err) {
+				continue
+			}
+			if err != nil {
+				return nil, fmt.Errorf("list %ss labelled %s: %w", scope.noun(), sel, err)
+			}
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].key().String() < out[j].key().String() })
 	return out, nil
 }
 
-// saveInventory writes inv when it differs from old.
-func (r *Reconciler) saveInventory(ctx context.Context, old, inv Inventory) error {
+// saveInventory writes inv when it differs from old. When only the
+// revision moved (a commit that changes no Secret), it writes nothing,
+// unless wanted (the ConfigMap's AnnotationRevisionWanted) asks for that
+// revision: then one small patch records it.
+func (r *Reconciler) saveInventory(ctx context.Context, old, inv Inventory, wanted string) error {
 	sort.Slice(inv.Entries, func(i, j int) bool {
 		return inv.Entries[i].key().String() < inv.Entries[j].key().String()
 	})
-	if slices.Equal(old.Entries, inv.Entries) && sameJSON(old.Status, inv.Status) {
-		if old.Revision == inv.Revision {
+	// old.Revision is empty when no ConfigMap holds a record yet: the
+	// first pass writes it whole, even with nothing in it.
+	if old.Revision != "" && slices.Equal(old.Entries, inv.Entries) && sameJSON(old.Status, inv.Status) {
+		if old.Revision == inv.Revision || !RevisionMatches(inv.Revision, wanted) {
 			return nil
 		}
-		// Only the revision moved (a commit that changes no Secret): one
-		// small patch of an annotation, so that `status --wait --revision`
-		// sees it was handled, rather than writing the whole record.
-		patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]string{AnnotationRevision: inv.Revision}}})
-		_, err := r.kube.CoreV1().ConfigMaps(r.cfg.InventoryNamespace).Patch(ctx, r.inventoryName(), types.MergePatchType, patch, metav1.PatchOptions{FieldManager: FieldManager})
-		if err == nil {
-			return nil
-		}
+		err := r.recordRevision(ctx, inv.Revision)
 		if !apierrors.IsNotFound(err) {
-			return fmt.Errorf("write inventory configmap %s/%s: %w", r.cfg.InventoryNamespace, r.inventoryName(), err)
+			return err
 		}
-		// No ConfigMap yet (a first pass with nothing to record): write it whole.
+		// The ConfigMap went away meanwhile: write it whole.
 	}
 	raw, err := encodeInventory(inv)
 	if err != nil {
@@ -277,9 +290,49 @@ func decodeInventory(raw []byte, inv *Inventory) error {
 	return json.NewDecoder(io.LimitReader(zr, 64<<20)).Decode(inv)
 }
 
-// InventoryRevision is the last revision the instance handled: the
-// ConfigMap's annotation, which moves on every new revision, else the
-// record's.
+// recordRevision moves the inventory's revision annotation to rev and
+// clears the request for it.
+func (r *Reconciler) recordRevision(ctx context.Context, rev string) error {
+	patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]any{AnnotationRevision: rev, AnnotationRevisionWanted: nil}}})
+	_, err := r.kube.CoreV1().ConfigMaps(r.cfg.InventoryNamespace).Patch(ctx, r.inventoryName(), types.MergePatchType, patch, metav1.PatchOptions{FieldManager: FieldManager})
+	if err != nil {
+		return fmt.Errorf("write inventory configmap %s/%s: %w", r.cfg.InventoryNamespace, r.inventoryName(), err)
+	}
+	return nil
+}
+
+// RecordWantedRevision answers a `status --wait --revision` that asked
+// (AnnotationRevisionWanted on cm, the inventory) after the pass for that
+// revision had already run without recording it: it records the last
+// pass's revision if that is the one wanted and the pass succeeded. It
+// waits for a running pass to end.
+func (r *Reconciler) RecordWantedRevision(ctx context.Context, cm *corev1.ConfigMap) error {
+	wanted := cm.Annotations[AnnotationRevisionWanted]
+	if wanted == "" || RevisionMatches(cm.Annotations[AnnotationRevision], wanted) {
+		return nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.lastOK || !RevisionMatches(r.lastRev, wanted) {
+		return nil // the pass that handles it records it
+	}
+	return r.recordRevision(ctx, r.lastRev)
+}
+
+// RevisionMatches says whether a revision (ref@sha1:commit) is the one
+// wanted: a prefix of the whole or of the commit.
+func RevisionMatches(have, want string) bool {
+	if have == "" || want == "" {
+		return false
+	}
+	_, commit, _ := strings.Cut(have, "@sha1:")
+	return strings.HasPrefix(have, want) || strings.HasPrefix(commit, want)
+}
+
+// InventoryRevision is the last revision the instance recorded: the
+// ConfigMap's annotation, which moves with every write of the record and
+// when `status --wait --revision` asks (AnnotationRevisionWanted), else
+// the record's.
 func InventoryRevision(cm *corev1.ConfigMap, inv Inventory) string {
 	if rev := cm.Annotations[AnnotationRevision]; rev != "" {
 		return rev

@@ -66,7 +66,7 @@ func TestTenThousandEntriesAreAcceptedByTheAPIServer(t *testing.T) {
 	}
 	r := &Reconciler{cfg: Config{Instance: "big", InventoryNamespace: ns}, kube: kube}
 	inv := bigInventory(10000, false)
-	if err := r.saveInventory(context.Background(), Inventory{}, inv); err != nil {
+	if err := r.saveInventory(context.Background(), Inventory{}, inv, ""); err != nil {
 		t.Fatal(err)
 	}
 	got, _, err := r.loadInventory(context.Background())
@@ -96,7 +96,7 @@ func TestFiftyThousandEntriesAreShardedAcrossConfigMaps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := r.saveInventory(ctx, Inventory{}, inv); err != nil {
+	if err := r.saveInventory(ctx, Inventory{}, inv, ""); err != nil {
 		t.Fatal(err)
 	}
 	main, err := kube.CoreV1().ConfigMaps(ns).Get(ctx, r.inventoryName(), metav1.GetOptions{})

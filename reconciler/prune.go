@@ -7,7 +7,6 @@ import (
 	"sync"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/secretsync/secretsync/desired"
 	"github.com/secretsync/secretsync/internal/parallel"
@@ -26,7 +25,7 @@ func (r *Reconciler) prune(ctx context.Context, old Inventory, set *render.Set, 
 	next := Inventory{Revision: old.Revision}
 	for _, t := range sortedKeys(applied) {
 		if es := applied[t]; desired.CreationPolicy(es) == desired.PolicyOwner {
-			next.Entries = append(next.Entries, Entry{Namespace: t.namespace, Name: t.name, ExternalSecret: esID(es), Source: es.Source})
+			next.Entries = append(next.Entries, entryOf(t, esID(es), es.Source))
 		}
 	}
 	inGit := map[targetKey]bool{}
@@ -72,7 +71,7 @@ func (r *Reconciler) prune(ctx context.Context, old Inventory, set *render.Set, 
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
-				res.fail(PruneFailed, fmt.Errorf("prune secret %s: %w", e.key(), err))
+				res.fail(PruneFailed, fmt.Errorf("prune %s: %w", e.key().named(), err))
 				next.Entries = append(next.Entries, e)
 				return
 			}
@@ -86,29 +85,29 @@ func (r *Reconciler) prune(ctx context.Context, old Inventory, set *render.Set, 
 	return next
 }
 
-// pruneOne deletes one Secret after checking, right before the delete, that
-// it still carries this instance's labels; the delete is conditional on the
-// version checked. A Secret that is gone, no longer ours, or opted out is
+// pruneOne deletes one target after checking, right before the delete,
+// that it is still this instance's (owns); the delete is conditional on the
+// version checked. A target that is gone, no longer ours, or opted out is
 // dropped from the inventory without a delete.
 func (r *Reconciler) pruneOne(ctx context.Context, e Entry) (deleted bool, err error) {
-	secrets := r.kube.CoreV1().Secrets(e.Namespace)
-	s, err := secrets.Get(ctx, e.Name, metav1.GetOptions{})
+	t := e.key()
+	s, err := r.getTarget(ctx, t)
 	if apierrors.IsNotFound(err) {
 		return false, nil
 	}
 	if err != nil {
 		return false, err
 	}
-	l := r.log.With().Str("namespace", e.Namespace).Str("secret", e.Name).Logger()
-	if s.Labels[LabelManagedBy] != ManagedByValue || s.Labels[LabelInstance] != r.cfg.Instance {
-		l.Warn().Msg("not pruned: the secret no longer carries this instance's labels")
+	l := r.log.With().Str("namespace", e.Namespace).Str(t.noun(), e.Name).Logger()
+	if !r.owns(t.kind, s.ObjectMeta) {
+		l.Warn().Msg("not pruned: the " + t.noun() + " no longer carries this instance's labels")
 		return false, nil
 	}
 	if s.Annotations[AnnotationPrune] == "disabled" {
 		l.Info().Msg("not pruned: annotated " + AnnotationPrune + "=disabled")
 		return false, nil
 	}
-	err = secrets.Delete(ctx, e.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &s.UID, ResourceVersion: &s.ResourceVersion}})
+	err = r.deleteTarget(ctx, t, s)
 	if apierrors.IsNotFound(err) {
 		return false, nil
 	}

@@ -33,6 +33,11 @@ const (
 	ManagedByValue = "secretsync"
 
 	AnnotationRevision       = "secretsync.io/revision"
+	// AnnotationRevisionWanted on the inventory ConfigMap asks the
+	// instance to record a revision (a commit prefix) once it has handled
+	// it, for `status --wait --revision`. Without it a commit that changes
+	// no Secret writes nothing at all.
+	AnnotationRevisionWanted = "secretsync.io/revision-wanted"
 	AnnotationSource         = "secretsync.io/source"
 	AnnotationExternalSecret = "secretsync.io/external-secret"
 	AnnotationDataHash       = "secretsync.io/data-hash"
@@ -216,7 +221,7 @@ func (r *Reconciler) Pass(ctx context.Context, force bool) (res Result) {
 	next.Revision = snap.Revision
 	next.Status = r.statuses(set, &res, inv.Status)
 	r.emitEvents(ctx, next.Status, inv.Status, &res, set)
-	if err := r.saveInventory(ctx, saved, next); err != nil {
+	if err := r.saveInventory(ctx, saved, next, inv.wanted); err != nil {
 		res.fail(ApplyFailed, err)
 	}
 	res.Managed = len(next.Entries)
@@ -245,7 +250,7 @@ type observed struct {
 	inv      Inventory
 	lost     string // why the inventory was rebuilt, if it was
 	live     map[targetKey]*corev1.Secret
-	listErr  map[string]error
+	listErr  map[targetKey]error
 	merged   map[targetKey]*corev1.Secret
 	mergeErr map[targetKey]error
 }
@@ -509,8 +514,6 @@ func (r *Reconciler) namespaceAllowed(ns string) bool {
 	return desired.NamespaceAllowed(r.cfg.Namespaces, ns)
 }
 
-func target(es *render.ExternalSecret) targetKey { return targetKey{es.Namespace, es.TargetName()} }
-
 // build makes the whole Secret an owning ExternalSecret applies: the
 // template's type, labels and annotations, then ours, which win.
 func (r *Reconciler) build(es *render.ExternalSecret, t targetKey, c desired.Shaped, revision string) desiredSecret {
@@ -518,7 +521,10 @@ func (r *Reconciler) build(es *render.ExternalSecret, t targetKey, c desired.Sha
 	for k, v := range c.Data {
 		raw[k] = v.Bytes()
 	}
-	s := &corev1.Secret{Type: corev1.SecretType(c.Type), Data: raw}
+	s := &corev1.Secret{Data: raw}
+	if t.kind == "" {
+		s.Type = corev1.SecretType(c.Type) // a ConfigMap has none
+	}
 	s.Name, s.Namespace = t.name, t.namespace
 	s.Labels = desired.CopyMap(c.Labels)
 	for k, v := range r.labels() {

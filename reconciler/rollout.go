@@ -56,7 +56,7 @@ func (r *Reconciler) rollout(ctx context.Context, changed map[string]bool, hashe
 			h := sha256.New()
 			found := false
 			for _, n := range names {
-				if v, ok := hashes[targetKey{ns, n}]; ok {
+				if v, ok := hashes[secretKey(ns, n)]; ok {
 					fmt.Fprintf(h, "%s=%s;", n, v)
 					found = true
 				}

@@ -179,7 +179,7 @@ func (r *Reconciler) emitEvents(ctx context.Context, statuses, old []Status, res
 	all := append(warnings, normal...)
 	var jobs []func()
 	for _, e := range all[:min(len(all), r.cfg.EventsPerPass)] {
-		jobs = append(jobs, func() { r.event(ctx, secretRef(e.t), e.typ, e.reason, e.msg) })
+		jobs = append(jobs, func() { r.event(ctx, e.t.ref(), e.typ, e.reason, e.msg) })
 	}
 	rest := map[string]int{}
 	var order []event
@@ -195,10 +195,6 @@ func (r *Reconciler) emitEvents(ctx context.Context, statuses, old []Status, res
 		jobs = append(jobs, func() { r.event(ctx, inventory, e.typ, e.reason, msg) })
 	}
 	parallel.Run(r.cfg.Concurrency, jobs)
-}
-
-func secretRef(t targetKey) corev1.ObjectReference {
-	return corev1.ObjectReference{APIVersion: "v1", Kind: "Secret", Namespace: t.namespace, Name: t.name}
 }
 
 func (r *Reconciler) event(ctx context.Context, about corev1.ObjectReference, typ, reason, msg string) {
@@ -219,11 +215,6 @@ func (r *Reconciler) event(ctx context.Context, about corev1.ObjectReference, ty
 	if _, err := r.kube.CoreV1().Events(about.Namespace).Create(ctx, ev, metav1.CreateOptions{}); err != nil {
 		r.log.Debug().Err(err).Str("namespace", about.Namespace).Str("kind", about.Kind).Str("name", about.Name).Str("reason", reason).Msg("event not recorded")
 	}
-}
-
-func parseKey(s string) (targetKey, bool) {
-	ns, name, ok := strings.Cut(s, "/")
-	return targetKey{ns, name}, ok
 }
 
 func truncate(s string, n int) string {

@@ -23,6 +23,9 @@ const (
 	KindExternalSecret     = "ExternalSecret"
 	KindSecretStore        = "SecretStore"
 	KindClusterSecretStore = "ClusterSecretStore"
+	// The kinds an ExternalSecret may write.
+	KindSecret    = "Secret"
+	KindConfigMap = "ConfigMap"
 	// KindClusterExternalSecret expands into one ExternalSecret per
 	// namespace it selects, at each pass (Expand).
 	KindClusterExternalSecret = "ClusterExternalSecret"
@@ -137,9 +140,16 @@ type Target struct {
 	DeletionPolicy string    `json:"deletionPolicy,omitempty"`
 	Template       *Template `json:"template,omitempty"`
 	Immutable      bool      `json:"immutable,omitempty"`
-	// Manifest (a target other than a Secret) is ESO's; it is read so that
-	// it is refused by name.
-	Manifest json.RawMessage `json:"manifest,omitempty"`
+	// Manifest writes the values into another kind of object; secretsync
+	// writes v1 ConfigMaps this way and refuses every other kind.
+	Manifest *ManifestRef `json:"manifest,omitempty"`
+}
+
+// ManifestRef is ESO's target.manifest: the kind of object to write
+// instead of a Secret.
+type ManifestRef struct {
+	APIVersion string `json:"apiVersion,omitempty"`
+	Kind       string `json:"kind,omitempty"`
 }
 
 // Template shapes the Secret from the resolved values (engineVersion v2).
@@ -343,6 +353,15 @@ func (es *ExternalSecret) StoreRef(src *SourceRef) (kind, namespace, name string
 
 // TargetName is the Secret the ExternalSecret writes: target.name, else
 // its own name.
+// TargetKind is the kind of object es writes: KindConfigMap for a
+// target.manifest, KindSecret otherwise.
+func (es *ExternalSecret) TargetKind() string {
+	if m := es.Spec.Target.Manifest; m != nil && m.Kind == KindConfigMap {
+		return KindConfigMap
+	}
+	return KindSecret
+}
+
 func (es *ExternalSecret) TargetName() string {
 	if es.Spec.Target.Name != "" {
 		return es.Spec.Target.Name

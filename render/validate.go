@@ -49,8 +49,8 @@ func validateExternalSecret(es *ExternalSecret) []fieldError {
 	default:
 		check("spec.secretStoreRef.kind", fmt.Errorf("must be SecretStore or ClusterSecretStore, not %q", s.SecretStoreRef.Kind))
 	}
-	if len(s.Target.Manifest) > 0 {
-		check("spec.target.manifest", notYet("a target other than a Secret"))
+	if s.Target.Manifest != nil {
+		check(validateManifest(s.Target))
 	}
 	if len(s.SyncWindows) > 0 {
 		check("spec.syncWindows", notYet("syncWindows"))
@@ -179,6 +179,29 @@ func validateDataFrom(i int, d DataFrom) (string, error) {
 	}
 	if storeField, err := validateSourceRef(d.SourceRef); err != nil {
 		return f + ".sourceRef" + storeField, err
+	}
+	return "", nil
+}
+
+// validateManifest checks a target.manifest: only a v1 ConfigMap, written
+// whole by its owner. Any other kind is refused, since a generic target
+// writes whatever fields its template names into any object (ESO too keeps
+// them behind --unsafe-allow-generic-targets).
+func validateManifest(t Target) (string, error) {
+	m := t.Manifest
+	switch {
+	case m.APIVersion == "":
+		return "spec.target.manifest.apiVersion", errors.New("required")
+	case m.Kind == "":
+		return "spec.target.manifest.kind", errors.New("required")
+	case m.APIVersion != "v1" || m.Kind != KindConfigMap:
+		return "spec.target.manifest", fmt.Errorf("%s %s is refused: secretsync writes Secrets and v1 ConfigMaps only, since a generic target can write any field of any object", m.APIVersion, m.Kind)
+	case t.CreationPolicy == "Merge" || t.CreationPolicy == "CreateOrMerge":
+		return "spec.target.creationPolicy", fmt.Errorf("%s is refused for a ConfigMap target: secretsync merges only into Secrets", t.CreationPolicy)
+	case t.Template != nil && t.Template.Type != "":
+		return "spec.target.template.type", errors.New("is refused for a ConfigMap target: a ConfigMap has no type")
+	case t.Template != nil && t.Template.MergePolicy == "Merge":
+		return "spec.target.template.mergePolicy", errors.New("Merge is refused for a ConfigMap target: ESO writes only the template's keys into it")
 	}
 	return "", nil
 }

@@ -33,7 +33,8 @@ type Summary struct {
 type SecretPlan struct {
 	Namespace      string      `json:"namespace"`
 	Name           string      `json:"name"`
-	Action         string      `json:"action"` // create, delete, change
+	Kind           string      `json:"kind,omitempty"` // ConfigMap for a ConfigMap target
+	Action         string      `json:"action"`         // create, delete, change
 	ExternalSecret string      `json:"externalSecret"`
 	Source         string      `json:"source"`
 	Keys           []KeyChange `json:"keys"`
@@ -182,7 +183,7 @@ func index(set *render.Set) map[string]secretMap {
 		return out
 	}
 	for _, es := range set.ExternalSecrets {
-		out[es.Namespace+"/"+es.TargetName()] = secretMap{es: es, mappings: mappings(es)}
+		out[desired.Target(es)] = secretMap{es: es, mappings: mappings(es)}
 	}
 	return out
 }
@@ -204,16 +205,20 @@ func MakePlan(baseName, headName string, base, head *render.Set) Plan {
 	for _, t := range keysOfBoth(b, h) {
 		before, hadB := b[t]
 		after, hasH := h[t]
-		ns, name, _ := strings.Cut(t, "/")
-		sp := SecretPlan{Namespace: ns, Name: name}
 		ref := after
+		if !hasH {
+			ref = before
+		}
+		sp := SecretPlan{Namespace: ref.es.Namespace, Name: ref.es.TargetName()}
+		if k := ref.es.TargetKind(); k != render.KindSecret {
+			sp.Kind = k
+		}
 		switch {
 		case !hadB:
 			sp.Action = "create"
 			p.Summary.Create++
 		case !hasH:
 			sp.Action = "delete"
-			ref = before
 			p.Summary.Delete++
 		default:
 			sp.Action = "change"

@@ -237,3 +237,36 @@ func TestAWrongTypeNamesItsLine(t *testing.T) {
 		t.Fatalf("findings = %+v", findings)
 	}
 }
+
+// TestAConfigMapTargetIsPlannedApartFromASecretOfItsName: a ConfigMap
+// target and a Secret of the same name are two rows, the ConfigMap marked.
+func TestAConfigMapTargetIsPlannedApartFromASecretOfItsName(t *testing.T) {
+	base, head := t.TempDir(), t.TempDir()
+	es := func(name, target string) string {
+		return fmt.Sprintf("apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: {name: %s, namespace: shop}\nspec:\n  secretStoreRef: {name: aws}\n  target: {%s}\n  data: [{secretKey: k, remoteRef: {key: r}}]\n", name, target)
+	}
+	write(t, head, "store.yaml", "apiVersion: external-secrets.io/v1\nkind: SecretStore\nmetadata: {name: aws, namespace: shop}\nspec: {provider: {aws: {service: SecretsManager, region: us-east-1}}}\n")
+	write(t, head, "cm.yaml", es("settings-cm", "name: settings, manifest: {apiVersion: v1, kind: ConfigMap}"))
+	write(t, head, "secret.yaml", es("settings", "name: settings"))
+	p := review.MakePlan("base", "head", renderAt(t, base), renderAt(t, head))
+	if len(p.Secrets) != 2 || p.Summary.Create != 2 {
+		t.Fatalf("plan has %d targets (%d created), want 2: %+v", len(p.Secrets), p.Summary.Create, p.Secrets)
+	}
+	kinds := map[string]string{}
+	for _, s := range p.Secrets {
+		kinds[s.ExternalSecret] = s.Kind
+	}
+	if kinds["shop/settings-cm"] != "ConfigMap" || kinds["shop/settings"] != "" {
+		t.Fatalf("kinds = %v", kinds)
+	}
+	var table, md bytes.Buffer
+	if err := review.WriteTable(&table, p, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := review.WriteMarkdown(&md, p); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(table.String(), "shop/settings (ConfigMap)") || !strings.Contains(md.String(), "**settings** (ConfigMap)") {
+		t.Fatalf("the ConfigMap is not marked:\n%s\n%s", table.String(), md.String())
+	}
+}

@@ -163,7 +163,7 @@ func TestTheCommandLineBehavesAsKubectlAndFlux(t *testing.T) {
 		{"a value as an argument to encrypt is refused without echoing it", []string{"encrypt", "hunter2-seeded"}, 2,
 			[]string{"err:the value is read from stdin"}},
 		{"a ClusterExternalSecret is shown in the namespaces it names, with a note on its selectors", []string{"validate", "../../examples/policies"}, 0,
-			[]string{"err:ClusterExternalSecret platform-pull (examples/policies/cluster-wide.yaml) also chooses namespaces by label", "err:8 ExternalSecrets"}},
+			[]string{"err:ClusterExternalSecret platform-pull (examples/policies/cluster-wide.yaml) also chooses namespaces by label", "err:9 ExternalSecrets"}},
 		{"render -o json is one List", []string{"render", "../../examples/basic", "-o", "json"}, 0, []string{`out:"kind": "List"`}},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -155,14 +155,14 @@ func (s *service) watchControls(ctx context.Context) {
 		list, err := s.kube.CoreV1().ConfigMaps(s.cfg.inventoryNS).List(ctx, opts)
 		if err == nil {
 			for i := range list.Items {
-				s.control(&list.Items[i])
+				s.control(ctx, &list.Items[i])
 			}
 			w, werr := s.kube.CoreV1().ConfigMaps(s.cfg.inventoryNS).Watch(ctx, metav1.ListOptions{
 				FieldSelector: opts.FieldSelector, ResourceVersion: list.ResourceVersion})
 			if err = werr; err == nil {
 				for ev := range w.ResultChan() {
 					if cm, ok := ev.Object.(*corev1.ConfigMap); ok && (ev.Type == watch.Added || ev.Type == watch.Modified) {
-						s.control(cm)
+						s.control(ctx, cm)
 					}
 				}
 				w.Stop()
@@ -179,7 +179,8 @@ func (s *service) watchControls(ctx context.Context) {
 }
 
 // control acts on the inventory's annotations.
-func (s *service) control(cm *corev1.ConfigMap) {
+func (s *service) control(ctx context.Context, cm *corev1.ConfigMap) {
+	s.answerRevisionWanted(ctx, cm)
 	now := suspended(cm)
 	if was := s.suspended.Swap(now); was != now {
 		s.metrics.setSuspended(now)
@@ -202,6 +203,22 @@ func (s *service) control(cm *corev1.ConfigMap) {
 	default:
 	}
 	s.requests <- r
+}
+
+// answerRevisionWanted records the revision `status --wait --revision`
+// asks for, when the pass that handled it had nothing to write. One at a
+// time, off the watch: it waits for a running pass.
+func (s *service) answerRevisionWanted(ctx context.Context, cm *corev1.ConfigMap) {
+	wanted := cm.Annotations[reconciler.AnnotationRevisionWanted]
+	if wanted == "" || reconciler.RevisionMatches(cm.Annotations[reconciler.AnnotationRevision], wanted) || !s.recording.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		defer s.recording.Store(false)
+		if err := s.rec.RecordWantedRevision(ctx, cm); err != nil {
+			s.log.Warn().Err(err).Msg("record the revision status --wait asks for")
+		}
+	}()
 }
 
 // answer records on the inventory that req was handled, with the result of

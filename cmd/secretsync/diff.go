@@ -106,6 +106,9 @@ then be incomplete).`,
 func writeDiffTable(w io.Writer, diffs []reconciler.SecretDiff) {
 	for _, d := range diffs {
 		line := fmt.Sprintf("%-7s %s/%s", d.Action, d.Namespace, d.Name)
+		if d.Kind != "" {
+			line += " (" + d.Kind + ")"
+		}
 		for _, part := range []struct {
 			label string
 			keys  []string

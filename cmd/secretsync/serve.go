@@ -45,6 +45,8 @@ type service struct {
 	suspended   atomic.Bool
 	requests    chan request
 	lastRequest string // only watchControls reads and writes it
+	// recording is set while a wanted revision is being recorded.
+	recording atomic.Bool
 }
 
 func newService(ctx context.Context, c *runConfig, rec *reconciler.Reconciler, pf *aws.Factory, kube kubernetes.Interface, log zerolog.Logger) (*service, error) {

@@ -63,7 +63,15 @@ the timeout passed first.`,
 		if *wait {
 			ctx, cancel := context.WithTimeout(cmd.Context(), *timeout)
 			defer cancel()
+			asked := *revision == ""
 			for err != nil || !handled(st.Revision, *revision) {
+				if !asked && err == nil {
+					// A commit that changes no Secret is recorded only when asked.
+					asked = true
+					if aerr := annotate(ctx, kube, inst, map[string]any{reconciler.AnnotationRevisionWanted: *revision}); aerr != nil {
+						fmt.Fprintf(s.err, "note: cannot ask instance %s to record revision %s (%v); waiting for a pass that changes a Secret\n", inst.instance, *revision, aerr)
+					}
+				}
 				select {
 				case <-ctx.Done():
 					if err != nil {
@@ -109,16 +117,12 @@ the timeout passed first.`,
 }
 
 // handled says whether the inventory's revision (ref@sha1:commit) is the
-// one waited for.
+// one waited for; any recorded revision when want is empty.
 func handled(have, want string) bool {
-	if have == "" {
-		return false
-	}
 	if want == "" {
-		return true
+		return have != ""
 	}
-	_, commit, _ := strings.Cut(have, "@sha1:")
-	return strings.HasPrefix(have, want) || strings.HasPrefix(commit, want)
+	return reconciler.RevisionMatches(have, want)
 }
 
 func scopeName(namespace string) string {

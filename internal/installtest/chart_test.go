@@ -97,6 +97,10 @@ func kustomizeBuild(t *testing.T, dir string) map[string]object {
 	return out
 }
 
+// allToggles turns on every opt-in object of the chart.
+var allToggles = map[string]any{"prometheusRule": map[string]any{"enabled": true}, "serviceMonitor": map[string]any{"enabled": true},
+	"configMapTargets": map[string]any{"enabled": true}}
+
 // TestTheChartYieldsTheKustomizeBase: with default values, the chart
 // renders exactly the objects of manifests/base, so the two ways to install
 // cannot drift apart; the opt-in monitoring objects equal the components.
@@ -119,21 +123,25 @@ func TestTheChartYieldsTheKustomizeBase(t *testing.T) {
 		}
 	}
 
-	t.Run("the PrometheusRule and ServiceMonitor equal the components", func(t *testing.T) {
-		chart := renderChart(t, map[string]any{"prometheusRule": map[string]any{"enabled": true}, "serviceMonitor": map[string]any{"enabled": true}})
-		for _, file := range []string{"prometheus-rule/prometheusrule.yaml", "service-monitor/servicemonitor.yaml"} {
+	t.Run("the opt-in objects equal the components", func(t *testing.T) {
+		chart := renderChart(t, allToggles)
+		for _, file := range []string{"prometheus-rule/prometheusrule.yaml", "service-monitor/servicemonitor.yaml", "configmap-targets/rbac.yaml"} {
 			b, err := os.ReadFile("../../manifests/components/" + file)
 			if err != nil {
 				t.Fatal(err)
 			}
-			var o object
-			if err := yaml.Unmarshal(b, &o); err != nil {
-				t.Fatal(err)
-			}
-			o["metadata"].(map[string]any)["namespace"] = "secretsync" // as the overlay's namespace sets it
-			o = normalise(t, o)
-			if d := cmp.Diff(o, chart[key(o)]); d != "" {
-				t.Errorf("%s differs (-component +helm):\n%s", file, d)
+			for _, doc := range strings.Split(string(b), "\n---") {
+				var o object
+				if err := yaml.Unmarshal([]byte(doc), &o); err != nil {
+					t.Fatal(err)
+				}
+				if !strings.HasPrefix(fmt.Sprint(o["kind"]), "Cluster") {
+					o["metadata"].(map[string]any)["namespace"] = "secretsync" // as the overlay's namespace sets it
+				}
+				o = normalise(t, o)
+				if d := cmp.Diff(o, chart[key(o)]); d != "" {
+					t.Errorf("%s: %s differs (-component +helm):\n%s", file, key(o), d)
+				}
 			}
 		}
 	})
@@ -172,7 +180,7 @@ func TestTheChartsValuesReachTheObjects(t *testing.T) {
 // TestTheChartLints runs Helm's own linter (helm lint) on the chart, with
 // defaults and with every toggle on; warnings fail too.
 func TestTheChartLints(t *testing.T) {
-	for _, values := range []map[string]any{nil, {"prometheusRule": map[string]any{"enabled": true}, "serviceMonitor": map[string]any{"enabled": true}}} {
+	for _, values := range []map[string]any{nil, allToggles} {
 		l := lint.All(chartDir, values, "secretsync", false)
 		for _, m := range l.Messages {
 			if m.Severity >= support.WarningSev {
