@@ -32,7 +32,7 @@ const (
 	LabelInstance  = "secretsync.io/instance"
 	ManagedByValue = "secretsync"
 
-	AnnotationRevision       = "secretsync.io/revision"
+	AnnotationRevision = "secretsync.io/revision"
 	// AnnotationRevisionWanted on the inventory ConfigMap asks the
 	// instance to record a revision (a commit prefix) once it has handled
 	// it, for `status --wait --revision`. Without it a commit that changes
