@@ -69,8 +69,6 @@ type Inventory struct {
 	Entries  []Entry `json:"entries"`
 	// Status has one row per ExternalSecret in the last rendered revision.
 	Status []Status `json:"status,omitempty"`
-	// wanted is the ConfigMap's AnnotationRevisionWanted.
-	wanted string
 }
 
 // Entry is one Secret (or ConfigMap target) secretsync applied.
@@ -100,9 +98,10 @@ func (r *Reconciler) inventoryRef() corev1.ObjectReference {
 // loadInventory reads the inventory ConfigMap. One that is missing or
 // cannot be read as an inventory is rebuilt from the Secrets that carry
 // this instance's labels, which are ownership records of their own, and
-// lost says what happened, for a Warning. A missing inventory with no
+// lost says what happened, for a Warning. wanted is the revision
+// `status --wait` asks to be recorded (AnnotationRevisionWanted). A missing inventory with no
 // labelled Secret is a fresh install: empty, and nothing lost.
-func (r *Reconciler) loadInventory(ctx context.Context) (inv Inventory, lost string, err error) {
+func (r *Reconciler) loadInventory(ctx context.Context) (inv Inventory, wanted, lost string, err error) {
 	name := r.cfg.InventoryNamespace + "/" + r.inventoryName()
 	cm, err := r.kube.CoreV1().ConfigMaps(r.cfg.InventoryNamespace).Get(ctx, r.inventoryName(), metav1.GetOptions{})
 	missing := apierrors.IsNotFound(err)
@@ -110,7 +109,7 @@ func (r *Reconciler) loadInventory(ctx context.Context) (inv Inventory, lost str
 	case missing:
 		lost = "inventory configmap " + name + " is missing"
 	case err != nil:
-		return Inventory{}, "", fmt.Errorf("read inventory configmap %s: %w", name, err)
+		return Inventory{}, "", "", fmt.Errorf("read inventory configmap %s: %w", name, err)
 	default:
 		raw, err := readRecord(ctx, r.kube, cm)
 		if err != nil {
@@ -122,17 +121,16 @@ func (r *Reconciler) loadInventory(ctx context.Context) (inv Inventory, lost str
 			break
 		}
 		inv.Revision = InventoryRevision(cm, inv)
-		inv.wanted = cm.Annotations[AnnotationRevisionWanted]
-		return inv, "", nil
+		return inv, cm.Annotations[AnnotationRevisionWanted], "", nil
 	}
 	entries, err := r.labelledSecrets(ctx)
 	if err != nil {
-		return Inventory{}, "", fmt.Errorf("%s, and rebuilding it from the labelled secrets failed: %w", lost, err)
+		return Inventory{}, "", "", fmt.Errorf("%s, and rebuilding it from the labelled secrets failed: %w", lost, err)
 	}
 	if missing && len(entries) == 0 {
-		return Inventory{}, "", nil
+		return Inventory{}, "", "", nil
 	}
-	return Inventory{Entries: entries}, lost, nil
+	return Inventory{Entries: entries}, "", lost, nil
 }
 
 // labelledSecrets lists, by metadata only, the Secrets and ConfigMap
@@ -304,8 +302,9 @@ func (r *Reconciler) recordRevision(ctx context.Context, rev string) error {
 // RecordWantedRevision answers a `status --wait --revision` that asked
 // (AnnotationRevisionWanted on cm, the inventory) after the pass for that
 // revision had already run without recording it: it records the last
-// pass's revision if that is the one wanted and the pass succeeded. It
-// waits for a running pass to end.
+// pass's revision if that is the one wanted (a pass that ran to its end,
+// failing ExternalSecrets or not: status reports those). It waits for a
+// running pass to end.
 func (r *Reconciler) RecordWantedRevision(ctx context.Context, cm *corev1.ConfigMap) error {
 	wanted := cm.Annotations[AnnotationRevisionWanted]
 	if wanted == "" || RevisionMatches(cm.Annotations[AnnotationRevision], wanted) {
@@ -313,7 +312,7 @@ func (r *Reconciler) RecordWantedRevision(ctx context.Context, cm *corev1.Config
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if !r.lastOK || !RevisionMatches(r.lastRev, wanted) {
+	if !RevisionMatches(r.lastRev, wanted) {
 		return nil // the pass that handles it records it
 	}
 	return r.recordRevision(ctx, r.lastRev)

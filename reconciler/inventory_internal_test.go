@@ -69,7 +69,7 @@ func TestTenThousandEntriesAreAcceptedByTheAPIServer(t *testing.T) {
 	if err := r.saveInventory(context.Background(), Inventory{}, inv, ""); err != nil {
 		t.Fatal(err)
 	}
-	got, _, err := r.loadInventory(context.Background())
+	got, _, _, err := r.loadInventory(context.Background())
 	if err != nil || len(got.Entries) != 10000 || len(got.Status) != 10000 {
 		t.Fatalf("loaded %d entries, %d statuses: %v", len(got.Entries), len(got.Status), err)
 	}
@@ -109,7 +109,7 @@ func TestFiftyThousandEntriesAreShardedAcrossConfigMaps(t *testing.T) {
 		t.Fatalf("%d bytes in one ConfigMap", len(raw))
 	}
 	start := time.Now()
-	got, lost, err := r.loadInventory(ctx)
+	got, _, lost, err := r.loadInventory(ctx)
 	if err != nil || lost != "" || len(got.Entries) != 50000 || len(got.Status) != 50000 {
 		t.Fatalf("loaded %d entries, %d statuses: %v %s", len(got.Entries), len(got.Status), err, lost)
 	}
@@ -127,7 +127,7 @@ func TestFiftyThousandEntriesAreShardedAcrossConfigMaps(t *testing.T) {
 	if _, err := kube.CoreV1().ConfigMaps(ns).Update(ctx, s1, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if got, lost, err := r.loadInventory(ctx); err != nil || !strings.Contains(lost, "do not add up") || len(got.Entries) != 0 {
+	if got, _, lost, err := r.loadInventory(ctx); err != nil || !strings.Contains(lost, "do not add up") || len(got.Entries) != 0 {
 		t.Fatalf("a damaged shard: %d entries, lost %q, %v", len(got.Entries), lost, err)
 	}
 }

@@ -221,7 +221,7 @@ func (r *Reconciler) Pass(ctx context.Context, force bool) (res Result) {
 	next.Revision = snap.Revision
 	next.Status = r.statuses(set, &res, inv.Status)
 	r.emitEvents(ctx, next.Status, inv.Status, &res, set)
-	if err := r.saveInventory(ctx, saved, next, inv.wanted); err != nil {
+	if err := r.saveInventory(ctx, saved, next, obs.wanted); err != nil {
 		res.fail(ApplyFailed, err)
 	}
 	res.Managed = len(next.Entries)
@@ -249,6 +249,7 @@ type observed struct {
 	set      *render.Set
 	inv      Inventory
 	lost     string // why the inventory was rebuilt, if it was
+	wanted   string // the revision status --wait asks to be recorded
 	live     map[targetKey]*corev1.Secret
 	listErr  map[targetKey]error
 	merged   map[targetKey]*corev1.Secret
@@ -265,14 +266,14 @@ func (r *Reconciler) observe(ctx context.Context, snap gitsource.Snapshot, res *
 		return nil, false
 	}
 	r.expandClusterExternalSecrets(ctx, set, res)
-	inv, lost, err := r.loadInventory(ctx)
+	inv, wanted, lost, err := r.loadInventory(ctx)
 	if err != nil {
 		res.fail(ApplyFailed, err)
 		res.PruneSkipped = "inventory unreadable"
 		return nil, false
 	}
 	res.enter(StageResolve, r.now())
-	obs = &observed{set: set, inv: inv, lost: lost}
+	obs = &observed{set: set, inv: inv, lost: lost, wanted: wanted}
 	obs.live, obs.listErr = r.listManaged(ctx, set)
 	obs.merged, obs.mergeErr = r.listMerged(ctx, set)
 	return obs, true

@@ -37,7 +37,8 @@ NAME shows one ExternalSecret.
 --wait waits until the instance has handled the revision (--revision, a
 prefix of the commit or the ref@sha1:... it reports; any when empty) and
 exits 0 when every ExternalSecret in scope is ready, 1 when one failed or
-the timeout passed first.`,
+the timeout passed first. A commit that changes no Secret is recorded only
+when asked: --wait --revision annotates the inventory to ask.`,
 		Example: `  secretsync status -A
   secretsync status database -n payments -o yaml
   secretsync status -A --wait --revision "$(git rev-parse HEAD)" --timeout 5m`,

@@ -106,16 +106,17 @@ func naive(ctx context.Context, kube kubernetes.Interface, sm *secretsmanager.Cl
 }
 
 // procRun runs the secretsync binary and returns its peak RSS in MiB,
-// read as VmHWM from /proc while it runs. (wait4's ru_maxrss would report
-// this much larger bench process: Go starts children with a shared-memory
-// fork, and Linux carries that address space's peak across exec.)
-func procRun(bin string, env []string, args ...string) (float64, []byte, error) {
+// read as VmHWM from /proc while it runs, and its CPU seconds (user+sys).
+// (wait4's ru_maxrss would report this much larger bench process: Go
+// starts children with a shared-memory fork, and Linux carries that
+// address space's peak across exec. Its CPU times are the child's own.)
+func procRun(bin string, env []string, args ...string) (rssMiB, cpuSeconds float64, output []byte, err error) {
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), env...)
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
-		return 0, nil, err
+		return 0, 0, nil, err
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
@@ -127,9 +128,10 @@ func procRun(bin string, env []string, args ...string) (float64, []byte, error) 
 		select {
 		case err := <-done:
 			if err != nil {
-				return 0, []byte(out.String()), fmt.Errorf("%s: %v\n%s", strings.Join(args, " "), err, tail([]byte(out.String())))
+				return 0, 0, []byte(out.String()), fmt.Errorf("%s: %v\n%s", strings.Join(args, " "), err, tail([]byte(out.String())))
 			}
-			return peak, []byte(out.String()), nil
+			cpu := (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds()
+			return peak, cpu, []byte(out.String()), nil
 		case <-tick.C:
 			if b, err := os.ReadFile(status); err == nil {
 				for _, line := range strings.Split(string(b), "\n") {
