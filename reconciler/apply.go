@@ -12,7 +12,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/secretsync/secretsync/desired"
 	"github.com/secretsync/secretsync/internal/parallel"
@@ -23,8 +22,7 @@ import (
 type applier struct {
 	r        *Reconciler
 	ctx      context.Context
-	live     map[targetKey]*corev1.Secret
-	listErr  map[targetKey]error // by scope
+	live     *liveTargets
 	merged   map[targetKey]*corev1.Secret
 	mergeErr map[targetKey]error
 	res      *Result
@@ -33,7 +31,7 @@ type applier struct {
 }
 
 func (r *Reconciler) newApplier(ctx context.Context, obs *observed, res *Result) *applier {
-	return &applier{r: r, ctx: ctx, live: obs.live, listErr: obs.listErr, merged: obs.merged, mergeErr: obs.mergeErr, res: res,
+	return &applier{r: r, ctx: ctx, live: obs.live, merged: obs.merged, mergeErr: obs.mergeErr, res: res,
 		done: map[targetKey]*render.ExternalSecret{}}
 }
 
@@ -68,8 +66,10 @@ func (a *applier) apply(want []desiredSecret) {
 	for _, d := range want {
 		if !d.gone && d.secret != nil {
 			exp := expected{hash: d.hash, shape: d.shape}
-			if current := live[d.target]; current != nil && len(current.ManagedFields) > 0 && !desired.Merges(d.es) {
-				exp.prior = d.shape.fingerprint(current) // ownByApply writes first
+			if !desired.Merges(d.es) {
+				if current, _ := live.get(ctx, d.target); current != nil && len(current.ManagedFields) > 0 {
+					exp.prior = d.shape.fingerprint(current) // ownByApply writes first
+				}
 			}
 			r.expected.Store(d.target, exp)
 		}
@@ -79,9 +79,13 @@ func (a *applier) apply(want []desiredSecret) {
 	// expects the version the previous one wrote.
 	mergeJobs := map[targetKey][]desiredSecret{}
 	for _, d := range want {
-		current, readErr := live[d.target], a.listErr[d.target.scope()]
-		if desired.Merges(d.es) {
+		var current *corev1.Secret
+		var readErr error
+		switch {
+		case desired.Merges(d.es):
 			current, readErr = merged[d.target], a.mergeErr[d.target]
+		case !d.reused: // a reused one is known to match: no need to read it
+			current, readErr = live.get(ctx, d.target)
 		}
 		switch {
 		case readErr != nil:
@@ -147,51 +151,6 @@ func (a *applier) apply(want []desiredSecret) {
 		})
 	}
 	parallel.Run(r.cfg.Concurrency, jobs)
-}
-
-// listManaged lists this instance's targets in each namespace the
-// ExternalSecrets write to: one label-selected LIST per namespace and kind
-// (ConfigMaps only where a ConfigMap target is). A failed LIST is the
-// error of its scope's targets only.
-func (r *Reconciler) listManaged(ctx context.Context, set *render.Set) (map[targetKey]*corev1.Secret, map[targetKey]error) {
-	live := map[targetKey]*corev1.Secret{}
-	errs := map[targetKey]error{}
-	seen := map[targetKey]bool{}
-	sel := labels.SelectorFromSet(r.labels()).String()
-	for _, es := range set.ExternalSecrets {
-		scope := target(es).scope()
-		if seen[scope] || !r.namespaceAllowed(scope.namespace) {
-			continue
-		}
-		seen[scope] = true
-		// Pages of 500 keep the peak memory of a large namespace down.
-		opts := metav1.ListOptions{LabelSelector: sel, Limit: 500}
-		for {
-			items, cont, err := r.listTargets(ctx, scope, opts)
-			if err != nil {
-				errs[scope] = fmt.Errorf("list managed %ss in %s: %w", scope.noun(), scope.namespace, err)
-				break
-			}
-			for _, s := range items {
-				if !r.owns(scope.kind, s.ObjectMeta) {
-					continue
-				}
-				// Keep what the comparison reads and let the page go: at
-				// 10,000 Secrets, the rest (managed fields first) is most of it.
-				slim := &corev1.Secret{Type: s.Type, Data: s.Data, Immutable: s.Immutable}
-				slim.Name, slim.Namespace, slim.ResourceVersion = s.Name, s.Namespace, s.ResourceVersion
-				slim.Labels, slim.Annotations = s.Labels, s.Annotations
-				if createdByUpdate(s) {
-					slim.ManagedFields = s.ManagedFields // to be converted before the next apply
-				}
-				live[targetKey{s.Namespace, s.Name, scope.kind}] = slim
-			}
-			if opts.Continue = cont; opts.Continue == "" {
-				break
-			}
-		}
-	}
-	return live, errs
 }
 
 // beforeCreate, when set by a test, runs between the pass's LIST and the

@@ -41,7 +41,7 @@ func (r *Reconciler) Diff(ctx context.Context) ([]SecretDiff, Result) {
 		return nil, res
 	}
 	res.Revision = snap.Revision
-	obs, ok := r.observe(ctx, snap, &res)
+	obs, ok := r.observe(ctx, snap, true, &res)
 	if !ok {
 		return nil, res
 	}
@@ -58,7 +58,7 @@ func (r *Reconciler) Diff(ctx context.Context) ([]SecretDiff, Result) {
 		if d.gone || desired.CreationPolicy(d.es) == desired.PolicyNone {
 			continue
 		}
-		current := live[d.target]
+		current, _ := live.get(ctx, d.target)
 		if desired.Merges(d.es) {
 			current = merged[d.target]
 		}

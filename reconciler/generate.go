@@ -38,10 +38,14 @@ type generated struct {
 // values: refreshInterval, none for refreshPolicy OnChange or CreatedOnce
 // or an interval of 0) or its spec changes; a restart or a change elsewhere
 // in the ExternalSecret does not make a new password.
-func (r *Reconciler) generate(ctx context.Context, es *render.ExternalSecret, entries []desired.Entry, live *corev1.Secret,
+func (r *Reconciler) generate(ctx context.Context, es *render.ExternalSecret, entries []desired.Entry, targets *liveTargets,
 	gens map[desired.GeneratorKey]*render.Generator) (map[string]map[string]providers.Value, string, error) {
 	if !slices.ContainsFunc(entries, func(e desired.Entry) bool { return e.Generator != nil }) {
 		return nil, "", nil
+	}
+	live, err := targets.get(ctx, target(es))
+	if err != nil {
+		return nil, "", fmt.Errorf("read the secret its generated values are kept in: %w", err)
 	}
 	var prev map[string]generated
 	if live != nil {

@@ -8,7 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -189,7 +191,7 @@ func (r *Reconciler) Pass(ctx context.Context, force bool) (res Result) {
 		return res
 	}
 
-	obs, ok := r.observe(ctx, snap, &res)
+	obs, ok := r.observe(ctx, snap, false, &res)
 	if !ok {
 		return res
 	}
@@ -208,9 +210,12 @@ func (r *Reconciler) Pass(ctx context.Context, force bool) (res Result) {
 			res.enter(StageApply, r.now())
 		}
 		a.apply(part)
+		last := ""
 		for i := range part {
 			part[i].secret = nil // written: drop the values, so a pass holds one part's at a time
+			last = max(last, part[i].target.namespace)
 		}
+		obs.live.passed(last) // later parts are in this namespace or after it
 		want = append(want, part...)
 	}
 	applied := a.done
@@ -250,8 +255,7 @@ type observed struct {
 	inv      Inventory
 	lost     string // why the inventory was rebuilt, if it was
 	wanted   string // the revision status --wait asks to be recorded
-	live     map[targetKey]*corev1.Secret
-	listErr  map[targetKey]error
+	live     *liveTargets
 	merged   map[targetKey]*corev1.Secret
 	mergeErr map[targetKey]error
 }
@@ -259,7 +263,7 @@ type observed struct {
 // observe renders a fetched revision and reads the inventory and the live
 // Secrets: the start that Pass and Diff share. ok false means res holds why
 // it stopped.
-func (r *Reconciler) observe(ctx context.Context, snap gitsource.Snapshot, res *Result) (obs *observed, ok bool) {
+func (r *Reconciler) observe(ctx context.Context, snap gitsource.Snapshot, keepLive bool, res *Result) (obs *observed, ok bool) {
 	res.enter(StageRender, r.now())
 	set, err := r.renderSnapshot(ctx, snap.Dir, res)
 	if err != nil {
@@ -274,7 +278,7 @@ func (r *Reconciler) observe(ctx context.Context, snap gitsource.Snapshot, res *
 	}
 	res.enter(StageResolve, r.now())
 	obs = &observed{set: set, inv: inv, lost: lost, wanted: wanted}
-	obs.live, obs.listErr = r.listManaged(ctx, set)
+	obs.live = r.liveTargets(keepLive)
 	obs.merged, obs.mergeErr = r.listMerged(ctx, set)
 	return obs, true
 }
@@ -346,13 +350,13 @@ type desiredSecret struct {
 // are fetched. It writes nothing. An ExternalSecret that is in Git but
 // fails is marked failed in its outcome: its Secret is kept as it is and
 // never pruned. The caller must range over every part.
-func (r *Reconciler) desired(ctx context.Context, set *render.Set, revision string, live, merged map[targetKey]*corev1.Secret, force bool, res *Result) iter.Seq[[]desiredSecret] {
+func (r *Reconciler) desired(ctx context.Context, set *render.Set, revision string, live *liveTargets, merged map[targetKey]*corev1.Secret, force bool, res *Result) iter.Seq[[]desiredSecret] {
 	return func(yield func([]desiredSecret) bool) {
 		r.yieldDesired(ctx, set, revision, live, merged, force, res, yield)
 	}
 }
 
-func (r *Reconciler) yieldDesired(ctx context.Context, set *render.Set, revision string, live, merged map[targetKey]*corev1.Secret, force bool, res *Result,
+func (r *Reconciler) yieldDesired(ctx context.Context, set *render.Set, revision string, live *liveTargets, merged map[targetKey]*corev1.Secret, force bool, res *Result,
 	yield func([]desiredSecret) bool) {
 	stores := desired.IndexStores(set)
 	gens := desired.IndexGenerators(set)
@@ -369,9 +373,14 @@ func (r *Reconciler) yieldDesired(ctx context.Context, set *render.Set, revision
 	specs := map[*render.ExternalSecret]string{}
 	// Each ExternalSecret's references, worked out once for the pass.
 	refs := make(map[*render.ExternalSecret][]desired.Entry, len(set.ExternalSecrets))
-	for _, it := range desired.Compile(set, desired.Options{Namespaces: r.cfg.Namespaces, NamespaceLabels: r.namespaceLabels(ctx)}) {
+	compiled := desired.Compile(set, desired.Options{Namespaces: r.cfg.Namespaces, NamespaceLabels: r.namespaceLabels(ctx)})
+	// In namespace order, so that the live targets read to check reuse can
+	// go namespace by namespace.
+	slices.SortStableFunc(compiled, func(a, b desired.Item) int { return strings.Compare(a.ES.Namespace, b.ES.Namespace) })
+	for _, it := range compiled {
 		es := it.ES
 		t := target(es)
+		live.passed(t.namespace)
 		if len(it.Problems) > 0 {
 			var err error = it.Problems[0]
 			for _, p := range it.Problems[1:] {
@@ -383,9 +392,12 @@ func (r *Reconciler) yieldDesired(ctx context.Context, set *render.Set, revision
 		refs[es] = it.Entries
 		spec := specFingerprint(es, refs[es], stores, gens)
 		specs[es] = spec
-		current := live[t]
-		if desired.Merges(es) {
-			current = merged[t]
+		current := func() *corev1.Secret {
+			if desired.Merges(es) {
+				return merged[t]
+			}
+			s, _ := live.get(ctx, t) // an error is the apply's to report
+			return s
 		}
 		if st := r.states[esID(es)]; !force && desired.CreationPolicy(es) != desired.PolicyNone && r.reusable(st, es, spec, current) {
 			reused = append(reused, desiredSecret{es: es, target: t, shape: st.shape, hash: st.hash, spec: st.spec, reused: true})
@@ -403,7 +415,7 @@ func (r *Reconciler) yieldDesired(ctx context.Context, set *render.Set, revision
 		out := p.reused
 		for _, es := range p.fresh {
 			t := target(es)
-			gen, genNote, err := r.generate(ctx, es, refs[es], live[t], gens)
+			gen, genNote, err := r.generate(ctx, es, refs[es], live, gens)
 			if err != nil {
 				fail(es, ResolveFailed, err)
 				continue

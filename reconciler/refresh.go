@@ -75,14 +75,16 @@ func (r *Reconciler) nextRefresh(es *render.ExternalSecret) time.Time {
 // reusable reports whether the live Secret can stand for an ExternalSecret
 // without fetching its values: same spec, refresh not due, and the live
 // data still what was last applied.
-func (r *Reconciler) reusable(st *esState, es *render.ExternalSecret, spec string, live *corev1.Secret) bool {
-	if st == nil || !st.shape.matches(live, st.hash) {
+// live is read last: only an ExternalSecret that is otherwise reusable
+// needs its target read.
+func (r *Reconciler) reusable(st *esState, es *render.ExternalSecret, spec string, live func() *corev1.Secret) bool {
+	if st == nil {
 		return false
 	}
-	if es.Spec.RefreshPolicy == "CreatedOnce" {
-		return true
+	if es.Spec.RefreshPolicy != "CreatedOnce" && (st.spec != spec || st.touched || !st.next.IsZero() && !r.now().Before(st.next)) {
+		return false
 	}
-	return st.spec == spec && !st.touched && (st.next.IsZero() || r.now().Before(st.next))
+	return st.shape.matches(live(), st.hash)
 }
 
 // anyDue reports whether some ExternalSecret's refresh time has come.
