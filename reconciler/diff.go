@@ -47,7 +47,7 @@ func (r *Reconciler) Diff(ctx context.Context) ([]SecretDiff, Result) {
 	}
 	set, inv, live, merged := obs.set, obs.inv, obs.live, obs.merged
 	var want []desiredSecret
-	for part := range r.desired(ctx, set, snap.Revision, live, merged, true, &res) {
+	for part := range r.desired(ctx, set, snap.Revision, live, merged, true, false, &res) {
 		want = append(want, part...)
 	}
 	blocked := res.failedTargets(set)

@@ -35,6 +35,8 @@ func (r *Reconciler) WatchDrift(ctx context.Context, notify func()) {
 	if len(namespaces) == 0 {
 		namespaces = []string{metav1.NamespaceAll}
 	}
+	r.watchesWanted.Add(int32(len(namespaces)))
+	defer r.watchesWanted.Add(-int32(len(namespaces)))
 	for _, ns := range namespaces {
 		go r.watchNamespace(ctx, ns, notify)
 	}
@@ -58,6 +60,8 @@ func (r *Reconciler) watchNamespace(ctx context.Context, ns string, notify func(
 			sleep(ctx, 5*time.Second)
 			continue
 		}
+		r.watchesUp.Add(1)
+		r.watchGen.Add(1)
 		for ev := range w.ResultChan() {
 			s, ok := ev.Object.(*corev1.Secret)
 			if !ok {
@@ -70,6 +74,8 @@ func (r *Reconciler) watchNamespace(ctx context.Context, ns string, notify func(
 			}
 		}
 		w.Stop()
+		r.watchesUp.Add(-1)
+		r.watchGen.Add(1) // a gap: the next pass reads the Secrets again
 	}
 }
 

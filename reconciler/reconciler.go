@@ -122,6 +122,15 @@ type Reconciler struct {
 	// for the drift watch; drift is set when the watch saw a change.
 	expected sync.Map
 	drift    atomic.Bool
+	// The drift watch's health: watchesWanted watches, watchesUp of them
+	// established, watchGen counting every start and end of one. A pass
+	// that finds them all up and no start or end since the last pass
+	// (lastWatchGen), with no drift seen, trusts that the Secrets still
+	// hold what it wrote, and reads none of them to check reuse.
+	watchesWanted atomic.Int32
+	watchesUp     atomic.Int32
+	watchGen      atomic.Int64
+	lastWatchGen  int64
 	// rolledOnce: the first pass checks every opted-in workload once.
 	rolledOnce bool
 }
@@ -185,7 +194,10 @@ func (r *Reconciler) Pass(ctx context.Context, force bool) (res Result) {
 		return res
 	}
 	res.Revision = snap.Revision
+	gen := r.watchGen.Load()
 	drifted := r.drift.Swap(false)
+	trusted := !drifted && gen == r.lastWatchGen && r.watchesWanted.Load() > 0 && r.watchesUp.Load() == r.watchesWanted.Load()
+	r.lastWatchGen = gen
 	if !force && r.lastOK && snap.Revision == r.lastRev && !r.anyDue() && !drifted {
 		res.enter(StageSkipped, r.now())
 		return res
@@ -205,7 +217,7 @@ func (r *Reconciler) Pass(ctx context.Context, force bool) (res Result) {
 	}
 	a := r.newApplier(ctx, obs, &res)
 	var want []desiredSecret
-	for part := range r.desired(ctx, set, snap.Revision, obs.live, obs.merged, force, &res) {
+	for part := range r.desired(ctx, set, snap.Revision, obs.live, obs.merged, force, trusted, &res) {
 		if res.Stage == StageResolve {
 			res.enter(StageApply, r.now())
 		}
@@ -350,13 +362,16 @@ type desiredSecret struct {
 // are fetched. It writes nothing. An ExternalSecret that is in Git but
 // fails is marked failed in its outcome: its Secret is kept as it is and
 // never pruned. The caller must range over every part.
-func (r *Reconciler) desired(ctx context.Context, set *render.Set, revision string, live *liveTargets, merged map[targetKey]*corev1.Secret, force bool, res *Result) iter.Seq[[]desiredSecret] {
+//
+// trusted says the drift watch has seen every change of this instance's
+// Secrets since the last pass: reuse then needs no read of them.
+func (r *Reconciler) desired(ctx context.Context, set *render.Set, revision string, live *liveTargets, merged map[targetKey]*corev1.Secret, force, trusted bool, res *Result) iter.Seq[[]desiredSecret] {
 	return func(yield func([]desiredSecret) bool) {
-		r.yieldDesired(ctx, set, revision, live, merged, force, res, yield)
+		r.yieldDesired(ctx, set, revision, live, merged, force, trusted, res, yield)
 	}
 }
 
-func (r *Reconciler) yieldDesired(ctx context.Context, set *render.Set, revision string, live *liveTargets, merged map[targetKey]*corev1.Secret, force bool, res *Result,
+func (r *Reconciler) yieldDesired(ctx context.Context, set *render.Set, revision string, live *liveTargets, merged map[targetKey]*corev1.Secret, force, trusted bool, res *Result,
 	yield func([]desiredSecret) bool) {
 	stores := desired.IndexStores(set)
 	gens := desired.IndexGenerators(set)
@@ -392,14 +407,17 @@ func (r *Reconciler) yieldDesired(ctx context.Context, set *render.Set, revision
 		refs[es] = it.Entries
 		spec := specFingerprint(es, refs[es], stores, gens)
 		specs[es] = spec
-		current := func() *corev1.Secret {
+		holds := func(st *esState) bool {
 			if desired.Merges(es) {
-				return merged[t]
+				return st.shape.matches(merged[t], st.hash)
+			}
+			if trusted && t.kind == "" {
+				return true // the watch sees our labelled Secrets, not ConfigMaps
 			}
 			s, _ := live.get(ctx, t) // an error is the apply's to report
-			return s
+			return st.shape.matches(s, st.hash)
 		}
-		if st := r.states[esID(es)]; !force && desired.CreationPolicy(es) != desired.PolicyNone && r.reusable(st, es, spec, current) {
+		if st := r.states[esID(es)]; !force && desired.CreationPolicy(es) != desired.PolicyNone && r.reusable(st, es, spec, holds) {
 			reused = append(reused, desiredSecret{es: es, target: t, shape: st.shape, hash: st.hash, spec: st.spec, reused: true})
 			continue
 		}

@@ -280,6 +280,32 @@ func TestDriftIsSeenByTheWatchAndRepairedOnTheNextPass(t *testing.T) {
 			t.Fatalf("the repair's own writes were reported as drift %d times", n)
 		}
 	})
+
+	t.Run("with the watch up and no drift, a new commit reads no Secret; after drift it reads and repairs", func(t *testing.T) {
+		if _, err := f.repo.Commit("docs", map[string]string{"README.md": "one"}); err != nil {
+			t.Fatal(err)
+		}
+		f.counter.Reset()
+		mustOK(t, f.passWith(false))
+		if n := f.counter.ByVerb()["list secrets"]; n != 0 {
+			t.Fatalf("%d LISTs of Secrets while the watch saw no change (%v)", n, f.counter.ByVerb())
+		}
+		s := f.secret("a")
+		s.Data["v"] = []byte("edited again")
+		if _, err := secrets.Update(ctx, s, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-notified:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the drift watch did not notice the second hand edit")
+		}
+		if _, err := f.repo.Commit("docs", map[string]string{"README.md": "two"}); err != nil {
+			t.Fatal(err)
+		}
+		mustOK(t, f.passWith(false))
+		sameData(t, "secret a after a second hand edit", data(f.secret("a")), map[string]string{"v": "value-a-seeded"})
+	})
 }
 
 func TestAnUnchangedRevisionSkipsWorkUntilARefreshIsDue(t *testing.T) {

@@ -7,8 +7,6 @@ import (
 	"math/rand/v2"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-
 	"github.com/secretsync/secretsync/desired"
 	"github.com/secretsync/secretsync/render"
 )
@@ -75,16 +73,17 @@ func (r *Reconciler) nextRefresh(es *render.ExternalSecret) time.Time {
 // reusable reports whether the live Secret can stand for an ExternalSecret
 // without fetching its values: same spec, refresh not due, and the live
 // data still what was last applied.
-// live is read last: only an ExternalSecret that is otherwise reusable
-// needs its target read.
-func (r *Reconciler) reusable(st *esState, es *render.ExternalSecret, spec string, live func() *corev1.Secret) bool {
+// holds, which says whether the target still holds what st records, is
+// asked last: only an ExternalSecret that is otherwise reusable needs its
+// target read.
+func (r *Reconciler) reusable(st *esState, es *render.ExternalSecret, spec string, holds func(*esState) bool) bool {
 	if st == nil {
 		return false
 	}
 	if es.Spec.RefreshPolicy != "CreatedOnce" && (st.spec != spec || st.touched || !st.next.IsZero() && !r.now().Before(st.next)) {
 		return false
 	}
-	return st.shape.matches(live(), st.hash)
+	return holds(st)
 }
 
 // anyDue reports whether some ExternalSecret's refresh time has come.

@@ -70,23 +70,27 @@ var targets = map[string]struct {
 	atLeast bool
 	v       float64
 }{
-	"cold_apply_10k_vs_raw":                 {true, 0.8},
-	"cold_apply_50k_vs_raw":                 {true, 0.8},
-	"rss_10k_mib":                           {false, 120},
-	"rss_50k_mib":                           {false, 200},
-	"noop_pass_50k_seconds":                 {false, 2},
-	"noop_pass_1k_writes":                   {false, 0},
-	"noop_pass_10k_writes":                  {false, 0},
-	"noop_pass_50k_writes":                  {false, 0},
-	"noop_pass_1k_aws_calls":                {false, 0},
-	"noop_pass_10k_aws_calls":               {false, 0},
-	"noop_pass_50k_aws_calls":               {false, 0},
-	"commit_to_applied_p50_seconds":         {false, 1},
-	"rotation_to_updated_event_p50_seconds": {false, 1},
-	"rotation_event_aws_calls":              {false, 2},
-	"refresh_aws_calls_ratio_10k":           {true, 15},
-	"validate_1k_seconds":                   {false, 3},
-	"plan_1k_seconds":                       {false, 3},
+	"cold_apply_10k_vs_raw":                  {true, 0.8},
+	"cold_apply_50k_vs_raw":                  {true, 0.8},
+	"rss_10k_mib":                            {false, 120},
+	"rss_50k_mib":                            {false, 200},
+	"noop_pass_50k_seconds":                  {false, 2},
+	"noop_pass_1k_writes":                    {false, 0},
+	"noop_pass_10k_writes":                   {false, 0},
+	"noop_pass_50k_writes":                   {false, 0},
+	"noop_pass_1k_aws_calls":                 {false, 0},
+	"noop_pass_10k_aws_calls":                {false, 0},
+	"noop_pass_50k_aws_calls":                {false, 0},
+	"commit_to_applied_p50_seconds":          {false, 1},
+	"rotation_to_updated_event_p50_seconds":  {false, 1},
+	"rotation_event_aws_calls":               {false, 2},
+	"refresh_aws_calls_ratio_10k":            {true, 15},
+	"validate_1k_seconds":                    {false, 3},
+	"plan_1k_seconds":                        {false, 3},
+	"render_10k_seconds":                     {false, 2},
+	"render_10k_one_changed_seconds":         {false, 0.2},
+	"cold_apply_10k_speedup":                 {true, 10},
+	"refresh_aws_calls_ratio_parameterstore": {true, 9},
 }
 
 // goal is a figure's target and whether its value meets it, or "".
@@ -403,7 +407,7 @@ func scenario(kube *testenv.Env, dir string, n int) error {
 		record("naive_apply_per_second", naiveRate, "/s", "ESO's default way: concurrency 1, GetSecretValue, GET, then Create or Update")
 	}
 	if naiveRate > 0 {
-		record("cold_apply_"+l+"_speedup", ourRate/naiveRate, "x", "our Secrets/s over the naive baseline's (measured at 1k; linear at concurrency 1); target >= 10")
+		record("cold_apply_"+l+"_speedup", ourRate/naiveRate, "x", "our Secrets/s over the naive baseline's (measured at 1k; linear at concurrency 1)")
 	}
 
 	// The secretsync process itself: RSS of one --once pass over n managed
@@ -452,7 +456,7 @@ func scenario(kube *testenv.Env, dir string, n int) error {
 		if err != nil {
 			return fmt.Errorf("%w\n%s", err, logs())
 		}
-		record("commit_to_applied_p50_seconds", percentile(lat, 0.5), "s", "webhook-triggered, 10 commits to a 10k repo; target <= 2")
+		record("commit_to_applied_p50_seconds", percentile(lat, 0.5), "s", "webhook-triggered, 10 commits to a 10k repo")
 		record("commit_to_applied_p99_seconds", percentile(lat, 0.99), "s", "the slowest of the 10")
 
 		stop, logs, err = startService(secretsyncBin, env, append(args, "--interval", "10s", "--jitter", "0", "--leader-elect=false", "--metrics-addr", ""))
@@ -513,9 +517,9 @@ func scenario(kube *testenv.Env, dir string, n int) error {
 		if err != nil {
 			return err
 		}
-		record("rotation_to_updated_event_p50_seconds", percentile(evLat, 0.5), "s", "PutSecretValue then its event on SQS → Secret updated, 10k managed, intervals 1h; 20 rotations; target <= 1")
+		record("rotation_to_updated_event_p50_seconds", percentile(evLat, 0.5), "s", "PutSecretValue then its event on SQS → Secret updated, 10k managed, intervals 1h; 20 rotations")
 		record("rotation_to_updated_event_p99_seconds", percentile(evLat, 0.99), "s", "the slowest of the 20")
-		record("rotation_event_aws_calls", evCalls, "", "Secrets Manager calls one event costs (median); target <= 2")
+		record("rotation_event_aws_calls", evCalls, "", "Secrets Manager calls one event costs (median)")
 
 		// Prune 1,000: every tenth ExternalSecret leaves Git.
 		files := map[string]string{}
