@@ -43,14 +43,14 @@ func TestManifestsAreAcceptedByTheAPIServer(t *testing.T) {
 	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disc))
 	ctx := context.Background()
 
-	for _, dir := range []string{"../../manifests/base", "../../manifests/overlays/production"} {
+	for _, dir := range []string{"../../manifests/base", "../../manifests/overlays/production", "testdata/configmap-targets"} {
 		t.Run(dir, func(t *testing.T) {
 			abs, _ := os.Getwd()
 			rm, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(filesys.MakeFsOnDisk(), abs+"/"+dir)
 			if err != nil {
 				t.Fatalf("kustomize build: %v", err)
 			}
-			kinds := map[string]bool{}
+			kinds, names := map[string]bool{}, map[string]bool{}
 			for _, res := range rm.Resources() {
 				m, err := res.Map()
 				if err != nil {
@@ -59,6 +59,7 @@ func TestManifestsAreAcceptedByTheAPIServer(t *testing.T) {
 				obj := &unstructured.Unstructured{Object: m}
 				gvk := obj.GroupVersionKind()
 				kinds[gvk.Kind] = true
+				names[gvk.Kind+"/"+obj.GetName()] = true
 				mapping, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
 				if err != nil {
 					t.Fatalf("%s: %v", gvk, err)
@@ -77,6 +78,9 @@ func TestManifestsAreAcceptedByTheAPIServer(t *testing.T) {
 				if gvk.Kind == "Deployment" {
 					dryRunPod(t, kube, obj)
 				}
+			}
+			if dir == "testdata/configmap-targets" && !names["ClusterRole/secretsync-configmap-targets"] {
+				t.Error("the configmap-targets component adds no ClusterRole secretsync-configmap-targets")
 			}
 			for _, k := range []string{"Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "Deployment", "Service", "PodDisruptionBudget", "NetworkPolicy"} {
 				if !kinds[k] {
