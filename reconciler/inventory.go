@@ -117,9 +117,14 @@ func (r *Reconciler) loadInventory(ctx context.Context) (inv Inventory, wanted, 
 			lost = fmt.Sprintf("inventory configmap %s cannot be read (%v)", name, err)
 			break
 		}
-		if err := decodeInventory(raw, &inv); err != nil {
-			lost = fmt.Sprintf("inventory configmap %s is corrupt (%v)", name, err)
-			break
+		if sum := sha256.Sum256(raw); sum == r.decoded.digest {
+			inv = r.decoded.inv
+		} else {
+			if err := decodeInventory(raw, &inv); err != nil {
+				lost = fmt.Sprintf("inventory configmap %s is corrupt (%v)", name, err)
+				break
+			}
+			r.decoded = decodedInventory{digest: sum, inv: inv}
 		}
 		inv.Revision = InventoryRevision(cm, inv)
 		return inv, cm.Annotations[AnnotationRevisionWanted], "", nil
@@ -213,12 +218,26 @@ func (r *Reconciler) saveInventory(ctx context.Context, old, inv Inventory, want
 		}
 	}
 	sum := sha256.Sum256(raw)
-	return apply(corev1ac.ConfigMap(r.inventoryName(), r.cfg.InventoryNamespace).
+	err = apply(corev1ac.ConfigMap(r.inventoryName(), r.cfg.InventoryNamespace).
 		WithLabels(r.labels()).
 		WithAnnotations(map[string]string{AnnotationRevision: inv.Revision,
 			annotationShards: strconv.Itoa(len(shards)), annotationDigest: hex.EncodeToString(sum[:])}).
 		WithData(map[string]string{summaryKey: summary(inv)}).
 		WithBinaryData(map[string][]byte{inventoryKey: shards[0]}))
+	if err == nil {
+		r.decoded = decodedInventory{digest: sum, inv: inv}
+	}
+	return err
+}
+
+// decodedInventory is the record as this instance last wrote or decoded
+// it, by the sha256 of its bytes: a pass that reads the same bytes again
+// reuses it instead of decoding them (about 0.1 s at 10,000 entries). Any
+// change of the bytes, a hand corruption included, is decoded and checked
+// as before. A pass treats it as read-only.
+type decodedInventory struct {
+	digest [sha256.Size]byte
+	inv    Inventory
 }
 
 // shardBytes is how much of the record one ConfigMap holds, under the

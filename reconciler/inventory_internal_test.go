@@ -73,6 +73,23 @@ func TestTenThousandEntriesAreAcceptedByTheAPIServer(t *testing.T) {
 	if err != nil || len(got.Entries) != 10000 || len(got.Status) != 10000 {
 		t.Fatalf("loaded %d entries, %d statuses: %v", len(got.Entries), len(got.Status), err)
 	}
+	// A fresh reconciler decodes the bytes; one that wrote or decoded the
+	// same bytes reuses what it holds, and decodes again once they change.
+	fresh := &Reconciler{cfg: r.cfg, kube: kube}
+	if got, _, _, err := fresh.loadInventory(context.Background()); err != nil || len(got.Entries) != 10000 {
+		t.Fatalf("a fresh reconciler loaded %d entries: %v", len(got.Entries), err)
+	}
+	fresh.decoded.inv = Inventory{Entries: []Entry{{Namespace: "held", Name: "in-memory"}}}
+	if got, _, _, _ := fresh.loadInventory(context.Background()); len(got.Entries) != 1 {
+		t.Fatalf("the same bytes were decoded again (%d entries), not reused", len(got.Entries))
+	}
+	inv.Entries = inv.Entries[:9999]
+	if err := (&Reconciler{cfg: r.cfg, kube: kube}).saveInventory(context.Background(), Inventory{}, inv, ""); err != nil {
+		t.Fatal(err)
+	}
+	if got, _, _, _ := fresh.loadInventory(context.Background()); len(got.Entries) != 9999 {
+		t.Fatalf("changed bytes were not decoded: %d entries", len(got.Entries))
+	}
 }
 
 // TestFiftyThousandEntriesAreShardedAcrossConfigMaps: past one ConfigMap's

@@ -117,6 +117,7 @@ type Reconciler struct {
 	lastOK  bool
 	states  map[string]*esState // by namespace/name of the ExternalSecret
 	remotes remoteIndex         // for Touch
+	decoded decodedInventory    // the inventory as last written or decoded
 
 	// expected maps each managed Secret's targetKey to what it should hold,
 	// for the drift watch; drift is set when the watch saw a change.
