@@ -68,6 +68,7 @@ func (r *Reconciler) watchNamespace(ctx context.Context, ns string, notify func(
 				continue
 			}
 			if r.drifted(ev.Type, s) {
+				r.watchGen.Add(1) // the next pass reads the Secrets again
 				r.drift.Store(true)
 				r.log.Info().Str("namespace", s.Namespace).Str("secret", s.Name).Str("event", string(ev.Type)).Msg("drift: a managed secret changed outside secretsync")
 				notify()

@@ -124,10 +124,11 @@ type Reconciler struct {
 	expected sync.Map
 	drift    atomic.Bool
 	// The drift watch's health: watchesWanted watches, watchesUp of them
-	// established, watchGen counting every start and end of one. A pass
-	// that finds them all up and no start or end since the last pass
-	// (lastWatchGen), with no drift seen, trusts that the Secrets still
-	// hold what it wrote, and reads none of them to check reuse.
+	// established, watchGen counting every start and end of one and every
+	// drift seen. A pass that finds them all up and watchGen where the last
+	// pass that ran to its end read it (lastWatchGen) trusts that the
+	// Secrets still hold what was written, and reads none of them to check
+	// reuse.
 	watchesWanted atomic.Int32
 	watchesUp     atomic.Int32
 	watchGen      atomic.Int64
@@ -196,9 +197,8 @@ func (r *Reconciler) Pass(ctx context.Context, force bool) (res Result) {
 	}
 	res.Revision = snap.Revision
 	gen := r.watchGen.Load()
+	trusted := gen == r.lastWatchGen && r.watchesWanted.Load() > 0 && r.watchesUp.Load() == r.watchesWanted.Load()
 	drifted := r.drift.Swap(false)
-	trusted := !drifted && gen == r.lastWatchGen && r.watchesWanted.Load() > 0 && r.watchesUp.Load() == r.watchesWanted.Load()
-	r.lastWatchGen = gen
 	if !force && r.lastOK && snap.Revision == r.lastRev && !r.anyDue() && !drifted {
 		res.enter(StageSkipped, r.now())
 		return res
@@ -258,6 +258,7 @@ func (r *Reconciler) Pass(ctx context.Context, force bool) (res Result) {
 
 	res.enter(StageDone, r.now())
 	r.lastRev, r.lastOK = snap.Revision, res.OK()
+	r.lastWatchGen = gen // this pass read what the watch could not vouch for
 	return res
 }
 

@@ -306,6 +306,28 @@ func TestDriftIsSeenByTheWatchAndRepairedOnTheNextPass(t *testing.T) {
 		mustOK(t, f.passWith(false))
 		sameData(t, "secret a after a second hand edit", data(f.secret("a")), map[string]string{"v": "value-a-seeded"})
 	})
+
+	t.Run("an edit while the watch was down is repaired even after an idle poll", func(t *testing.T) {
+		cancel()
+		time.Sleep(300 * time.Millisecond) // the watch ends
+		s := f.secret("a")
+		s.Data["v"] = []byte("edited unwatched")
+		if _, err := secrets.Update(context.Background(), s, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		ctx2, cancel2 := context.WithCancel(context.Background())
+		defer cancel2()
+		go f.rec.WatchDrift(ctx2, func() {})
+		time.Sleep(300 * time.Millisecond) // the watch starts again
+		if res := f.passWith(false); res.Stage != reconciler.StageSkipped {
+			t.Fatalf("the idle poll ran to stage %s", res.Stage)
+		}
+		if _, err := f.repo.Commit("docs", map[string]string{"README.md": "three"}); err != nil {
+			t.Fatal(err)
+		}
+		mustOK(t, f.passWith(false))
+		sameData(t, "secret a after an edit the watch could not see", data(f.secret("a")), map[string]string{"v": "value-a-seeded"})
+	})
 }
 
 func TestAnUnchangedRevisionSkipsWorkUntilARefreshIsDue(t *testing.T) {
