@@ -59,8 +59,8 @@ func Target(es *render.ExternalSecret) string {
 	return t
 }
 
-// Noun is the kind of es's target as messages name it.
-func Noun(es *render.ExternalSecret) string { return strings.ToLower(es.TargetKind()) }
+// noun is the kind of es's target as messages name it.
+func noun(es *render.ExternalSecret) string { return strings.ToLower(es.TargetKind()) }
 
 // IsKMS reports a store that decrypts ciphertext kept in Git.
 func IsKMS(st *render.SecretStore) bool {
@@ -164,7 +164,7 @@ type Conflict struct {
 }
 
 func (c Conflict) Error() string {
-	return fmt.Sprintf("%s %s is written by %d ExternalSecrets, and %s: %s", Noun(c.Writers[0]), c.Target, len(c.Writers), c.Why, Names(c.Writers))
+	return fmt.Sprintf("%s %s is written by %d ExternalSecrets, and %s: %s", noun(c.Writers[0]), c.Target, len(c.Writers), c.Why, Names(c.Writers))
 }
 
 // Conflicts finds, per Secret, the writers that would fight over it: every

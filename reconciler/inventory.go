@@ -99,9 +99,10 @@ func (r *Reconciler) inventoryRef() corev1.ObjectReference {
 // loadInventory reads the inventory ConfigMap. One that is missing or
 // cannot be read as an inventory is rebuilt from the Secrets that carry
 // this instance's labels, which are ownership records of their own, and
-// lost says what happened, for a Warning. wanted is the revision
-// `status --wait` asks to be recorded (AnnotationRevisionWanted). A missing inventory with no
-// labelled Secret is a fresh install: empty, and nothing lost.
+// lost says what happened, for a Warning. A missing inventory with no
+// labelled Secret is a fresh install: empty, and nothing lost. wanted is
+// the revision `status --wait` asks to be recorded
+// (AnnotationRevisionWanted).
 func (r *Reconciler) loadInventory(ctx context.Context) (inv Inventory, wanted, lost string, err error) {
 	name := r.cfg.InventoryNamespace + "/" + r.inventoryName()
 	cm, err := r.kube.CoreV1().ConfigMaps(r.cfg.InventoryNamespace).Get(ctx, r.inventoryName(), metav1.GetOptions{})
@@ -329,8 +330,8 @@ func (r *Reconciler) recordRevision(ctx context.Context, rev string) error {
 // failing ExternalSecrets or not: status reports those). It waits for a
 // running pass to end.
 func (r *Reconciler) RecordWantedRevision(ctx context.Context, cm *corev1.ConfigMap) error {
-	wanted := cm.Annotations[AnnotationRevisionWanted]
-	if wanted == "" || RevisionMatches(cm.Annotations[AnnotationRevision], wanted) {
+	wanted := UnansweredRevision(cm)
+	if wanted == "" {
 		return nil
 	}
 	r.mu.Lock()
@@ -339,6 +340,16 @@ func (r *Reconciler) RecordWantedRevision(ctx context.Context, cm *corev1.Config
 		return nil // the pass that handles it records it
 	}
 	return r.recordRevision(ctx, r.lastRev)
+}
+
+// UnansweredRevision is the revision `status --wait` asks the inventory cm
+// to record and that it does not record yet, or "".
+func UnansweredRevision(cm *corev1.ConfigMap) string {
+	wanted := cm.Annotations[AnnotationRevisionWanted]
+	if RevisionMatches(cm.Annotations[AnnotationRevision], wanted) {
+		return ""
+	}
+	return wanted
 }
 
 // RevisionMatches says whether a revision (ref@sha1:commit) is the one

@@ -98,7 +98,7 @@ func (r *Reconciler) pruneOne(ctx context.Context, e Entry) (deleted bool, err e
 	if err != nil {
 		return false, err
 	}
-	l := r.log.With().Str("namespace", e.Namespace).Str(t.noun(), e.Name).Logger()
+	l := r.log.With().Str("namespace", e.Namespace).Str("secret", e.Name).Str("kind", t.ref().Kind).Logger()
 	if !r.owns(t.kind, s.ObjectMeta) {
 		l.Warn().Msg("not pruned: the " + t.noun() + " no longer carries this instance's labels")
 		return false, nil

@@ -209,8 +209,7 @@ func (s *service) control(ctx context.Context, cm *corev1.ConfigMap) {
 // asks for, when the pass that handled it had nothing to write. One at a
 // time, off the watch: it waits for a running pass.
 func (s *service) answerRevisionWanted(ctx context.Context, cm *corev1.ConfigMap) {
-	wanted := cm.Annotations[reconciler.AnnotationRevisionWanted]
-	if wanted == "" || reconciler.RevisionMatches(cm.Annotations[reconciler.AnnotationRevision], wanted) || !s.recording.CompareAndSwap(false, true) {
+	if reconciler.UnansweredRevision(cm) == "" || !s.recording.CompareAndSwap(false, true) {
 		return
 	}
 	go func() {
