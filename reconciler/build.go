@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"hash/maphash"
 	"maps"
 	"slices"
 	"sync"
@@ -174,6 +175,8 @@ var partSize = 500 // a variable so that tests can make parts small
 type part struct {
 	reused    []desiredSecret
 	fresh     []*render.ExternalSecret
+	refs      map[*render.ExternalSecret][]desired.Entry // of fresh
+	specs     map[*render.ExternalSecret]string          // of fresh
 	fetched   map[fetchKey]providers.Fetched
 	fetchTime time.Duration
 }
@@ -223,10 +226,10 @@ func split(reused []desiredSecret, fresh []*render.ExternalSecret, size int) []*
 }
 
 // keys lists the references a part's ExternalSecrets need.
-func (p *part) keys(refs map[*render.ExternalSecret][]desired.Entry, found map[findKey]findResult) map[fetchKey]struct{} {
+func (p *part) keys(found map[findKey]findResult) map[fetchKey]struct{} {
 	keys := map[fetchKey]struct{}{}
 	for _, es := range p.fresh {
-		for _, e := range refs[es] {
+		for _, e := range p.refs[es] {
 			if e.Generator != nil {
 				continue // made, not fetched (generate.go)
 			}
@@ -246,13 +249,15 @@ func (p *part) keys(refs map[*render.ExternalSecret][]desired.Entry, found map[f
 // reader, and sends it on; the reader must drain the channel. A reference
 // several parts need is fetched once and kept only until the last of them
 // has it.
-func (r *Reconciler) fetchParts(ctx context.Context, sp *storeProviders, refs map[*render.ExternalSecret][]desired.Entry, found map[findKey]findResult, parts []*part) <-chan *part {
-	keys := make([]map[fetchKey]struct{}, len(parts))
-	users := map[fetchKey]int{}
+func (r *Reconciler) fetchParts(ctx context.Context, sp *storeProviders, found map[findKey]findResult, parts []*part) <-chan *part {
+	// The last part that reads each reference, by a hash of it: one number
+	// per reference, rather than every part's references held at once. A
+	// collision only keeps a value a little longer.
+	seed := maphash.MakeSeed()
+	last := map[uint64]int{}
 	for i, p := range parts {
-		keys[i] = p.keys(refs, found)
-		for k := range keys[i] {
-			users[k]++
+		for k := range p.keys(found) {
+			last[maphash.Comparable(seed, k)] = i
 		}
 	}
 	ch := make(chan *part, 1)
@@ -260,8 +265,10 @@ func (r *Reconciler) fetchParts(ctx context.Context, sp *storeProviders, refs ma
 		defer close(ch)
 		kept := map[fetchKey]providers.Fetched{}
 		for i, p := range parts {
+			parts[i] = nil // the reader's from here: let it go once read
+			keys := p.keys(found)
 			need := map[fetchKey]struct{}{}
-			for k := range keys[i] {
+			for k := range keys {
 				if _, ok := kept[k]; !ok {
 					need[k] = struct{}{}
 				}
@@ -269,10 +276,10 @@ func (r *Reconciler) fetchParts(ctx context.Context, sp *storeProviders, refs ma
 			start := r.now()
 			maps.Copy(kept, r.resolveAll(ctx, sp, need))
 			p.fetchTime = r.now().Sub(start)
-			p.fetched = make(map[fetchKey]providers.Fetched, len(keys[i]))
-			for k := range keys[i] {
+			p.fetched = make(map[fetchKey]providers.Fetched, len(keys))
+			for k := range keys {
 				p.fetched[k] = kept[k]
-				if users[k]--; users[k] == 0 {
+				if last[maphash.Comparable(seed, k)] == i {
 					delete(kept, k)
 				}
 			}

@@ -3,6 +3,7 @@ package reconciler
 import (
 	"bytes"
 	"context"
+	"slices"
 	"sort"
 
 	corev1 "k8s.io/api/core/v1"
@@ -64,7 +65,7 @@ func (r *Reconciler) Diff(ctx context.Context) ([]SecretDiff, Result) {
 		}
 		if current == nil {
 			if desired.CreationPolicy(d.es) != desired.PolicyMerge {
-				out = append(out, SecretDiff{Namespace: d.target.namespace, Name: d.target.name, Kind: d.target.kind, Action: "create", Added: d.shape.data})
+				out = append(out, SecretDiff{Namespace: d.target.namespace, Name: d.target.name, Kind: d.target.kind, Action: "create", Added: slices.Clone(d.shape.data)})
 			}
 			continue
 		}

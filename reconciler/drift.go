@@ -13,15 +13,18 @@ import (
 // expected is what a managed Secret should hold, for the drift watch.
 type expected struct {
 	hash  string
-	shape shape
+	shape *shape
 	// prior, when set, is the content the Secret held before this pass's
 	// first write to it (see fingerprint). The one write that precedes our
 	// apply (ownByApply) leaves that content as it was, and is not drift.
 	prior string
+	// pass is the pass that remembered it; 0 until remember confirms it
+	// (an entry written before a write that then failed).
+	pass uint64
 }
 
 // fingerprint is what a live Secret holds, as far as shape sees it.
-func (sh shape) fingerprint(s *corev1.Secret) string {
+func (sh *shape) fingerprint(s *corev1.Secret) string {
 	return sh.hash(s) + "/" + s.Annotations[sh.hashKey]
 }
 

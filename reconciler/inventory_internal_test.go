@@ -2,6 +2,7 @@ package reconciler
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -31,7 +32,7 @@ func bigInventory(n int, long bool) Inventory {
 		inv.Entries = append(inv.Entries, Entry{Namespace: ns, Name: name, ExternalSecret: ns + "/" + name, Source: "overlays/" + ns + "/secrets.yaml"})
 		inv.Status = append(inv.Status, Status{ExternalSecret: ns + "/" + name, Source: "overlays/" + ns + "/secrets.yaml", Target: ns + "/" + name,
 			LastSync: &now, Ready: true, Reason: "Synced",
-			Versions: map[string]string{"prod/" + name: fmt.Sprintf("%08x-%04x-4%03x-8%03x-%012x", i*2654435761, i*40503%65536, i%4096, (i*7)%4096, (i*2246822519)%(1<<48))}})
+			Versions: Versions{{"prod/" + name, fmt.Sprintf("%08x-%04x-4%03x-8%03x-%012x", i*2654435761, i*40503%65536, i%4096, (i*7)%4096, (i*2246822519)%(1<<48))}}})
 	}
 	return inv
 }
@@ -146,5 +147,36 @@ func TestFiftyThousandEntriesAreShardedAcrossConfigMaps(t *testing.T) {
 	}
 	if got, _, lost, err := r.loadInventory(ctx); err != nil || !strings.Contains(lost, "do not add up") || len(got.Entries) != 0 {
 		t.Fatalf("a damaged shard: %d entries, lost %q, %v", len(got.Entries), lost, err)
+	}
+}
+
+// Versions is written as the map it replaced was, and read back from it.
+func TestVersionsJSONIsTheMapsJSON(t *testing.T) {
+	m := map[string]string{"prod/b": "v2", "prod/a#x": "v1", `odd"ref`: "v3"}
+	want, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v Versions
+	if err := json.Unmarshal(want, &v); err != nil {
+		t.Fatal(err)
+	}
+	got, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(want) {
+		t.Fatalf("got %s, want %s", got, want)
+	}
+	for ref, id := range m {
+		if v.Get(ref) != id {
+			t.Errorf("Get(%q) = %q, want %q", ref, v.Get(ref), id)
+		}
+	}
+	if v.Get("missing") != "" || len(v.set("prod/a#x", "v4")) != 3 || v.Get("prod/a#x") != "v4" {
+		t.Errorf("set replaced nothing or Get found a missing ref: %v", v)
+	}
+	if got, _ := json.Marshal(Status{}); strings.Contains(string(got), "versions") {
+		t.Errorf("empty versions are written: %s", got)
 	}
 }

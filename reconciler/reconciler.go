@@ -133,6 +133,9 @@ type Reconciler struct {
 	watchesUp     atomic.Int32
 	watchGen      atomic.Int64
 	lastWatchGen  int64
+	// passes counts the passes that remembered their ExternalSecrets; an
+	// expected entry carries the one that last confirmed it.
+	passes uint64
 	// rolledOnce: the first pass checks every opted-in workload once.
 	rolledOnce bool
 }
@@ -217,7 +220,15 @@ func (r *Reconciler) Pass(ctx context.Context, force bool) (res Result) {
 		saved = Inventory{}
 	}
 	a := r.newApplier(ctx, obs, &res)
-	var want []desiredSecret
+	r.passes++
+	states := make(map[string]*esState, len(set.ExternalSecrets))
+	// What rollout needs, only when it is on: a pass keeps no list of
+	// every desired Secret.
+	var hashes map[targetKey]string
+	changed := map[string]bool{}
+	if r.cfg.ReloadWorkloads {
+		hashes = map[targetKey]string{}
+	}
 	for part := range r.desired(ctx, set, snap.Revision, obs.live, obs.merged, force, trusted, &res) {
 		if res.Stage == StageResolve {
 			res.enter(StageApply, r.now())
@@ -229,10 +240,19 @@ func (r *Reconciler) Pass(ctx context.Context, force bool) (res Result) {
 			last = max(last, part[i].target.namespace)
 		}
 		obs.live.passed(last) // later parts are in this namespace or after it
-		want = append(want, part...)
+		r.remember(states, part, a.done)
+		if hashes != nil {
+			for _, d := range part {
+				hashes[d.target] = d.hash
+				if o := res.outcomes[esID(d.es)]; o != nil && o.written || !r.rolledOnce {
+					changed[d.target.namespace] = true
+				}
+			}
+		}
 	}
 	applied := a.done
-	r.remember(set, want, applied)
+	r.states = states
+	r.forgetExpected()
 
 	res.enter(StagePrune, r.now())
 	next := r.prune(ctx, inv, set, applied, res.failedTargets(set), &res)
@@ -244,14 +264,6 @@ func (r *Reconciler) Pass(ctx context.Context, force bool) (res Result) {
 	}
 	res.Managed = len(next.Entries)
 	if r.cfg.ReloadWorkloads {
-		changed := map[string]bool{}
-		hashes := map[targetKey]string{}
-		for _, d := range want {
-			hashes[d.target] = d.hash
-			if o := res.outcomes[esID(d.es)]; o != nil && o.written || !r.rolledOnce {
-				changed[d.target.namespace] = true
-			}
-		}
 		r.rollout(ctx, changed, hashes, &res)
 		r.rolledOnce = true
 	}
@@ -351,7 +363,7 @@ type desiredSecret struct {
 	es     *render.ExternalSecret
 	target targetKey
 	secret *corev1.Secret
-	shape  shape
+	shape  *shape // nil when gone
 	hash   string
 	spec   string
 	reused bool
@@ -429,10 +441,23 @@ func (r *Reconciler) yieldDesired(ctx context.Context, set *render.Set, revision
 	r.remotes = indexRemotes(refs, stores) // Pass holds r.mu
 	sp := r.storeProviders(stores)
 	found := r.findAll(ctx, sp, fresh, refs)
-	parts := r.fetchParts(ctx, sp, refs, found, split(reused, fresh, partSize))
+	all := split(reused, fresh, partSize)
+	// Each part takes its own ExternalSecrets' references and specs, and
+	// lets them go when it is done: nothing of the whole set stays.
+	for _, p := range all {
+		p.refs = make(map[*render.ExternalSecret][]desired.Entry, len(p.fresh))
+		p.specs = make(map[*render.ExternalSecret]string, len(p.fresh))
+		for _, es := range p.fresh {
+			p.refs[es], p.specs[es] = refs[es], specs[es]
+		}
+	}
+	refs, specs, fresh, reused = nil, nil, nil, nil
+	parts := r.fetchParts(ctx, sp, found, all)
+	all = nil
 	for p := range parts {
 		res.FetchTime += p.fetchTime
 		out := p.reused
+		refs := p.refs
 		for _, es := range p.fresh {
 			t := target(es)
 			gen, genNote, err := r.generate(ctx, es, refs[es], live, gens)
@@ -470,7 +495,7 @@ func (r *Reconciler) yieldDesired(ctx context.Context, set *render.Set, revision
 			} else {
 				d = r.build(es, t, content, revision)
 			}
-			d.spec = specs[es]
+			d.spec = p.specs[es]
 			out = append(out, d)
 		}
 		if !yield(refuseSharedKeys(out, fail)) {
@@ -490,6 +515,9 @@ func refuseSharedKeys(out []desiredSecret, fail func(*render.ExternalSecret, Rea
 	}
 	byTarget := map[targetKey][]writer{}
 	for _, d := range out {
+		if d.shape == nil {
+			continue
+		}
 		for _, k := range d.shape.data {
 			byTarget[d.target] = append(byTarget[d.target], writer{d.es, k})
 		}
@@ -519,12 +547,13 @@ func refuseSharedKeys(out []desiredSecret, fail func(*render.ExternalSecret, Rea
 	return kept
 }
 
-// remember records, for each ExternalSecret now in its desired state, what
-// the next pass needs to skip it until its refresh is due, and forgets the
-// rest.
-func (r *Reconciler) remember(set *render.Set, want []desiredSecret, done map[targetKey]*render.ExternalSecret) {
-	next := make(map[string]*esState, len(set.ExternalSecrets))
-	for _, d := range want {
+// remember records in next, for each ExternalSecret of a written part now
+// in its desired state, what the next pass needs to skip it until its
+// refresh is due, and what the drift watch should expect of its Secret.
+// ExternalSecrets left out are forgotten when the pass ends (Pass sets
+// r.states to next, then forgetExpected).
+func (r *Reconciler) remember(next map[string]*esState, part []desiredSecret, done map[targetKey]*render.ExternalSecret) {
+	for _, d := range part {
 		id := esID(d.es)
 		switch {
 		case done[d.target] != d.es:
@@ -533,14 +562,21 @@ func (r *Reconciler) remember(set *render.Set, want []desiredSecret, done map[ta
 		default:
 			next[id] = &esState{spec: d.spec, hash: d.hash, shape: d.shape, next: r.nextRefresh(d.es)}
 		}
-	}
-	r.states = next
-	r.expected.Clear()
-	for _, d := range want {
-		if st := next[esID(d.es)]; st != nil {
-			r.expected.Store(d.target, expected{hash: st.hash, shape: st.shape})
+		if st := next[id]; st != nil {
+			r.expected.Store(d.target, expected{hash: st.hash, shape: st.shape, pass: r.passes})
 		}
 	}
+}
+
+// forgetExpected drops what the drift watch expects of Secrets this pass
+// did not remember: failed, pruned, or no longer in Git.
+func (r *Reconciler) forgetExpected() {
+	r.expected.Range(func(k, v any) bool {
+		if v.(expected).pass != r.passes {
+			r.expected.Delete(k)
+		}
+		return true
+	})
 }
 
 func (r *Reconciler) namespaceAllowed(ns string) bool {

@@ -17,7 +17,7 @@ import (
 type esState struct {
 	spec  string    // fingerprint of everything in Git that shapes the Secret
 	hash  string    // content hash last applied or confirmed live
-	shape shape     // what the hash covers, to re-check the live Secret without values
+	shape *shape    // what the hash covers, to re-check the live Secret without values
 	next  time.Time // when values are next fetched; zero: only on change
 	// touched: an AWS event named one of its remote secrets (Touch); its
 	// values are fetched in the next pass, whatever next says.

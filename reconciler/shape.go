@@ -5,6 +5,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"sort"
+	"strings"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 )
@@ -21,8 +23,11 @@ type shape struct {
 	annotations []string // ours, without the hash and the revision
 }
 
-func shapeOf(s *corev1.Secret, hashKey string, typed bool) shape {
-	sh := shape{hashKey: hashKey, typed: typed}
+// shapeOf returns the shape of s, shared with every Secret of the same
+// shape (shapes are never modified): a pass holds one per ExternalSecret
+// in its states and the drift watch's expectations, and most are alike.
+func shapeOf(s *corev1.Secret, hashKey string, typed bool) *shape {
+	sh := &shape{hashKey: hashKey, typed: typed}
 	for k := range s.Data {
 		sh.data = append(sh.data, k)
 	}
@@ -37,12 +42,44 @@ func shapeOf(s *corev1.Secret, hashKey string, typed bool) shape {
 	sort.Strings(sh.data)
 	sort.Strings(sh.labels)
 	sort.Strings(sh.annotations)
+	return shapes.share(sh)
+}
+
+// shapes holds the distinct shapes seen, up to a bound past which it
+// starts again: enough for the few shapes a repository uses, with no
+// growth from one that makes every shape different.
+var shapes = shapeSet{m: map[string]*shape{}}
+
+type shapeSet struct {
+	mu sync.Mutex
+	m  map[string]*shape
+}
+
+func (ss *shapeSet) share(sh *shape) *shape {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s\x00%v", sh.hashKey, sh.typed)
+	for _, keys := range [][]string{sh.data, sh.labels, sh.annotations} {
+		fmt.Fprintf(&b, "\x00%d", len(keys))
+		for _, k := range keys {
+			b.WriteString("\x00" + k)
+		}
+	}
+	key := b.String()
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if have, ok := ss.m[key]; ok {
+		return have
+	}
+	if len(ss.m) >= 4096 {
+		clear(ss.m)
+	}
+	ss.m[key] = sh
 	return sh
 }
 
 // hash fingerprints the parts of s the shape names, values included. It is
 // stored only on the Secret itself, where the values are readable anyway.
-func (sh shape) hash(s *corev1.Secret) string {
+func (sh *shape) hash(s *corev1.Secret) string {
 	h := sha256.New()
 	write := func(b []byte) { fmt.Fprintf(h, "%d:", len(b)); h.Write(b) }
 	if sh.typed {
@@ -75,6 +112,6 @@ func (sh shape) hash(s *corev1.Secret) string {
 }
 
 // matches reports whether live carries hash and still hashes to it.
-func (sh shape) matches(live *corev1.Secret, hash string) bool {
-	return live != nil && live.Annotations[sh.hashKey] == hash && sh.hash(live) == hash
+func (sh *shape) matches(live *corev1.Secret, hash string) bool {
+	return sh != nil && live != nil && live.Annotations[sh.hashKey] == hash && sh.hash(live) == hash
 }

@@ -26,10 +26,10 @@ type Status struct {
 	// LastSync is when secretsync last wrote the Secret.
 	LastSync *metav1.Time `json:"lastSync,omitempty"`
 	// Versions maps each remote reference to the version id last read.
-	Versions map[string]string `json:"versions,omitempty"`
-	Ready    bool              `json:"ready"`
-	Reason   string            `json:"reason"`
-	Message  string            `json:"message,omitempty"`
+	Versions Versions `json:"versions,omitempty"`
+	Ready    bool     `json:"ready"`
+	Reason   string   `json:"reason"`
+	Message  string   `json:"message,omitempty"`
 }
 
 // outcome is what one pass did for one ExternalSecret.
@@ -40,7 +40,7 @@ type outcome struct {
 	err      error
 	class    string
 	resolved bool
-	versions map[string]string
+	versions Versions
 	written  bool
 	created  bool
 }
@@ -96,8 +96,10 @@ func (r *Reconciler) statuses(set *render.Set, res *Result, old []Status) []Stat
 	var out []Status
 	for _, es := range set.ExternalSecrets {
 		id := esID(es)
-		t := target(es)
-		st := Status{ExternalSecret: id, Source: es.Source, Target: t.String(), Ready: true, Reason: "Synced"}
+		st := Status{ExternalSecret: id, Source: es.Source, Target: target(es).String(), Ready: true, Reason: "Synced"}
+		if st.Target == id {
+			st.Target = id // one copy of the string for both: a pass holds 10,000 rows
+		}
 		p, had := prev[id]
 		if had {
 			st.LastSync, st.Versions = p.LastSync, p.Versions
@@ -225,11 +227,11 @@ func truncate(s string, n int) string {
 }
 
 // versionsOf lists the version ids an ExternalSecret's values came from.
-func versionsOf(refs []desired.Entry, found map[findKey]findResult, fetched map[fetchKey]providers.Fetched) map[string]string {
-	out := map[string]string{}
+func versionsOf(refs []desired.Entry, found map[findKey]findResult, fetched map[fetchKey]providers.Fetched) Versions {
+	var out Versions
 	add := func(store desired.StoreKey, ref providers.Ref, name string) {
 		if f := fetched[fetchKey{store, ref}]; f.VersionID != "" {
-			out[name] = f.VersionID
+			out = out.set(name, f.VersionID)
 		}
 	}
 	for _, e := range refs {

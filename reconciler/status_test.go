@@ -43,18 +43,18 @@ func TestEventsAndStatusRecordEachExternalSecret(t *testing.T) {
 		t.Fatalf("events (-want +got):\n%s", diff)
 	}
 	st := f.inventory().Status
-	if len(st) != 2 || !st[0].Ready || st[0].Reason != "Synced" || st[0].Source != "a.yaml" || st[0].Target != f.ns+"/a" || st[0].LastSync == nil || st[0].Versions["k/a"] == "" {
+	if len(st) != 2 || !st[0].Ready || st[0].Reason != "Synced" || st[0].Source != "a.yaml" || st[0].Target != f.ns+"/a" || st[0].LastSync == nil || st[0].Versions.Get("k/a") == "" {
 		t.Fatalf("status = %+v", st)
 	}
 
 	t.Run("a rotation is an Updated event and a new version id", func(t *testing.T) {
-		old := f.inventory().Status[0].Versions["k/a"]
+		old := f.inventory().Status[0].Versions.Get("k/a")
 		f.rotate("k/a", "value-a2-seeded")
 		mustOK(t, f.pass())
 		if got := reasons(f.events()); !contains(strings.Join(got, ","), "a/Updated") {
 			t.Fatalf("events = %v", got)
 		}
-		if v := f.inventory().Status[0].Versions["k/a"]; v == old || v == "" {
+		if v := f.inventory().Status[0].Versions.Get("k/a"); v == old || v == "" {
 			t.Fatalf("version id did not move: %s", v)
 		}
 	})

@@ -27,7 +27,15 @@ type Cache struct {
 	// re-parses and re-decodes only what changed. Entries a render did not
 	// use are dropped at its end.
 	files, filesNext     map[string]cachedFile
-	decoded, decodedNext map[[32]byte]*Set
+	decoded, decodedNext map[[32]byte]decoded
+}
+
+// decoded is what one document decoded to: most often one ExternalSecret,
+// kept without a Set around it (a Set is six slices; a render of 10,000
+// documents would hold 10,000 of them).
+type decoded struct {
+	es  *ExternalSecret
+	set *Set // anything else
 }
 
 type cachedFile struct {
@@ -43,7 +51,7 @@ type cachedBuild struct {
 // NewCache returns an empty cache.
 func NewCache() *Cache {
 	return &Cache{builds: map[string]cachedBuild{}, files: map[string]cachedFile{}, filesNext: map[string]cachedFile{},
-		decoded: map[[32]byte]*Set{}, decodedNext: map[[32]byte]*Set{}}
+		decoded: map[[32]byte]decoded{}, decodedNext: map[[32]byte]decoded{}}
 }
 
 func (c *Cache) file(path string, content []byte) ([]doc, bool) {
@@ -79,16 +87,25 @@ func (c *Cache) decode(set *Set, d doc, opt Options) {
 	copy(key[:], h.Sum(nil))
 	part, ok := c.decoded[key]
 	if !ok {
-		part = &Set{}
-		decodeInto(part, d, opt)
+		one := &Set{}
+		decodeInto(one, d, opt)
+		if len(one.ExternalSecrets) == 1 && len(one.ClusterExternalSecrets)+len(one.Stores)+len(one.Generators)+len(one.Skipped)+len(one.Errors) == 0 {
+			part.es = one.ExternalSecrets[0]
+		} else {
+			part.set = one
+		}
 	}
 	c.decodedNext[key] = part
-	set.ExternalSecrets = append(set.ExternalSecrets, part.ExternalSecrets...)
-	set.ClusterExternalSecrets = append(set.ClusterExternalSecrets, part.ClusterExternalSecrets...)
-	set.Stores = append(set.Stores, part.Stores...)
-	set.Generators = append(set.Generators, part.Generators...)
-	set.Skipped = append(set.Skipped, part.Skipped...)
-	set.Errors = append(set.Errors, part.Errors...)
+	if part.es != nil {
+		set.ExternalSecrets = append(set.ExternalSecrets, part.es)
+		return
+	}
+	set.ExternalSecrets = append(set.ExternalSecrets, part.set.ExternalSecrets...)
+	set.ClusterExternalSecrets = append(set.ClusterExternalSecrets, part.set.ClusterExternalSecrets...)
+	set.Stores = append(set.Stores, part.set.Stores...)
+	set.Generators = append(set.Generators, part.set.Generators...)
+	set.Skipped = append(set.Skipped, part.set.Skipped...)
+	set.Errors = append(set.Errors, part.set.Errors...)
 }
 
 // sweep ends a render: what it did not use is dropped.
@@ -97,7 +114,7 @@ func (c *Cache) sweep() {
 		return
 	}
 	c.files, c.filesNext = c.filesNext, map[string]cachedFile{}
-	c.decoded, c.decodedNext = c.decodedNext, map[[32]byte]*Set{}
+	c.decoded, c.decodedNext = c.decodedNext, map[[32]byte]decoded{}
 }
 
 func (c *Cache) build(mem filesys.FileSystem, dir string) ([]doc, error) {

@@ -40,6 +40,11 @@ func (c *clusterFlags) restConfig() (*rest.Config, error) {
 	// bounded by the reconciler's concurrency.
 	cfg.RateLimiter = flowcontrol.NewFakeAlwaysRateLimiter()
 	cfg.UserAgent = "secretsync/" + version
+	// Protobuf for the built-in kinds it reads and writes: listing a
+	// namespace of Secrets decodes with a fraction of JSON's garbage and CPU.
+	// Server-side apply still sends its patch as JSON.
+	cfg.ContentType = "application/vnd.kubernetes.protobuf"
+	cfg.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
 	return cfg, nil
 }
 

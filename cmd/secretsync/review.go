@@ -6,10 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -567,8 +565,8 @@ func writeExplanation(w io.Writer, e explanation) {
 	}
 	for _, st := range e.Conditions {
 		fmt.Fprintf(w, "  condition:       ready=%v reason=%s %s\n", st.Ready, st.Reason, st.Message)
-		for _, ref := range slices.Sorted(maps.Keys(st.Versions)) {
-			fmt.Fprintf(w, "  version:         %s = %s\n", ref, st.Versions[ref])
+		for _, v := range st.Versions {
+			fmt.Fprintf(w, "  version:         %s = %s\n", v.Ref, v.ID)
 		}
 	}
 	if e.Producer == nil {

@@ -166,6 +166,8 @@ func describe(r *http.Request) string {
 func (e *Env) CountingClient(c *Counter) (kubernetes.Interface, error) {
 	cfg := rest.CopyConfig(e.Config)
 	cfg.RateLimiter = flowcontrol.NewFakeAlwaysRateLimiter() // as secretsync run does
+	cfg.ContentType = "application/vnd.kubernetes.protobuf"  // as secretsync run does
+	cfg.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
 	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper {
 		return roundTripper(func(r *http.Request) (*http.Response, error) {
 			c.count(r)
