@@ -258,7 +258,7 @@ func (r *Reconciler) Pass(ctx context.Context, force bool) (res Result) {
 	next := r.prune(ctx, inv, set, applied, res.failedTargets(set), &res)
 	next.Revision = snap.Revision
 	next.Status = r.statuses(set, &res, inv.Status)
-	r.emitEvents(ctx, next.Status, inv.Status, &res, set)
+	r.emitEvents(ctx, next.Status, inv.Status, &res)
 	if err := r.saveInventory(ctx, saved, next, obs.wanted); err != nil {
 		res.fail(ApplyFailed, err)
 	}

@@ -24,7 +24,7 @@ type esState struct {
 	touched bool
 }
 
-func esID(es *render.ExternalSecret) string { return es.Namespace + "/" + es.Name }
+func esID(es *render.ExternalSecret) string { return es.ID() }
 
 // specFingerprint covers the ExternalSecret, its file, and the stores and
 // generators it reads through: a change to any of them makes its values be

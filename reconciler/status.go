@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -88,10 +89,7 @@ func errorClass(reason Reason, err error) string {
 // statuses builds every rendered ExternalSecret's status, keeping what this
 // pass did not learn (last sync, versions) from the previous inventory.
 func (r *Reconciler) statuses(set *render.Set, res *Result, old []Status) []Status {
-	prev := make(map[string]Status, len(old))
-	for _, s := range old {
-		prev[s.ExternalSecret] = s
-	}
+	prev := statusIndex(old)
 	now := metav1.NewTime(r.now().UTC().Truncate(time.Second))
 	var out []Status
 	for _, es := range set.ExternalSecrets {
@@ -100,7 +98,7 @@ func (r *Reconciler) statuses(set *render.Set, res *Result, old []Status) []Stat
 		if st.Target == id {
 			st.Target = id // one copy of the string for both: a pass holds 10,000 rows
 		}
-		p, had := prev[id]
+		p, had := prev(id)
 		if had {
 			st.LastSync, st.Versions = p.LastSync, p.Versions
 		}
@@ -128,7 +126,7 @@ func (r *Reconciler) statuses(set *render.Set, res *Result, old []Status) []Stat
 			continue
 		}
 		st := Status{ExternalSecret: id, Source: e.Source, Ready: false, Reason: "Invalid", Message: e.Error()}
-		if p, had := prev[id]; had {
+		if p, had := prev(id); had {
 			st.Target, st.LastSync, st.Versions = p.Target, p.LastSync, p.Versions
 		}
 		invalid[id] = len(out)
@@ -143,30 +141,26 @@ func (r *Reconciler) statuses(set *render.Set, res *Result, old []Status) []Stat
 // different. Past Config.EventsPerPass, warnings go first and one Event per
 // reason on the inventory ConfigMap counts the rest. An unchanged pass
 // emits none. Events are best effort.
-func (r *Reconciler) emitEvents(ctx context.Context, statuses, old []Status, res *Result, set *render.Set) {
-	prev := make(map[string]Status, len(old))
-	for _, s := range old {
-		prev[s.ExternalSecret] = s
-	}
-	byID := map[string]*render.ExternalSecret{}
-	for _, es := range set.ExternalSecrets {
-		byID[esID(es)] = es
-	}
+func (r *Reconciler) emitEvents(ctx context.Context, statuses, old []Status, res *Result) {
+	prev := statusIndex(old)
 	type event struct {
 		t                targetKey
 		typ, reason, msg string
 	}
 	var warnings, normal []event
 	for _, st := range statuses {
-		es := byID[st.ExternalSecret]
 		o := res.outcomes[st.ExternalSecret]
+		t, ok := parseKey(st.Target)
+		if !ok {
+			continue // an invalid ExternalSecret that never had a target
+		}
 		switch {
 		case o != nil && o.written && o.created:
-			normal = append(normal, event{target(es), corev1.EventTypeNormal, "Created", "created from ExternalSecret " + st.ExternalSecret + " (" + st.Source + ") at " + res.Revision})
+			normal = append(normal, event{t, corev1.EventTypeNormal, "Created", "created from ExternalSecret " + st.ExternalSecret + " (" + st.Source + ") at " + res.Revision})
 		case o != nil && o.written:
-			normal = append(normal, event{target(es), corev1.EventTypeNormal, "Updated", "updated from ExternalSecret " + st.ExternalSecret + " (" + st.Source + ") at " + res.Revision})
-		case !st.Ready && (prev[st.ExternalSecret].Ready || prev[st.ExternalSecret].Message != st.Message):
-			if t, ok := parseKey(st.Target); ok {
+			normal = append(normal, event{t, corev1.EventTypeNormal, "Updated", "updated from ExternalSecret " + st.ExternalSecret + " (" + st.Source + ") at " + res.Revision})
+		case !st.Ready:
+			if p, _ := prev(st.ExternalSecret); p.Ready || p.Message != st.Message {
 				warnings = append(warnings, event{t, corev1.EventTypeWarning, "SyncFailed", st.Reason + ": " + st.Message})
 			}
 		}
@@ -217,6 +211,27 @@ func (r *Reconciler) event(ctx context.Context, about corev1.ObjectReference, ty
 	if _, err := r.kube.CoreV1().Events(about.Namespace).Create(ctx, ev, metav1.CreateOptions{}); err != nil {
 		r.log.Debug().Err(err).Str("namespace", about.Namespace).Str("kind", about.Kind).Str("name", about.Name).Str("reason", reason).Msg("event not recorded")
 	}
+}
+
+// statusIndex finds a row of old by ExternalSecret. Rows are written
+// sorted, so it searches them in place rather than building a map of
+// every row; an inventory edited out of order gets the map.
+func statusIndex(old []Status) func(id string) (Status, bool) {
+	byID := func(a Status, id string) int { return strings.Compare(a.ExternalSecret, id) }
+	if slices.IsSortedFunc(old, func(a, b Status) int { return strings.Compare(a.ExternalSecret, b.ExternalSecret) }) {
+		return func(id string) (Status, bool) {
+			i, ok := slices.BinarySearchFunc(old, id, byID)
+			if !ok {
+				return Status{}, false
+			}
+			return old[i], true
+		}
+	}
+	m := make(map[string]Status, len(old))
+	for _, s := range old {
+		m[s.ExternalSecret] = s
+	}
+	return func(id string) (Status, bool) { s, ok := m[id]; return s, ok }
 }
 
 func truncate(s string, n int) string {

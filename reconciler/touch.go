@@ -1,6 +1,8 @@
 package reconciler
 
 import (
+	"cmp"
+	"slices"
 	"strings"
 
 	"github.com/secretsync/secretsync/desired"
@@ -12,13 +14,29 @@ import (
 // ExternalSecrets to them, for Touch: by name (a store's prefix applied,
 // ARNs turned into names), and the ExternalSecrets with a find.
 type remoteIndex struct {
-	byName  map[string][]string // remote name -> namespace/name of ExternalSecrets
+	// byName is sorted by remote name: a list of pairs rather than a map
+	// of lists, since a process holds it between passes for every
+	// ExternalSecret.
+	byName  []remoteUse
 	finders []string
+}
+
+// remoteUse is one ExternalSecret (namespace/name) reading one remote name.
+type remoteUse struct{ name, id string }
+
+// readers returns the ExternalSecrets that read name.
+func (x remoteIndex) readers(name string) []remoteUse {
+	i, _ := slices.BinarySearchFunc(x.byName, name, func(u remoteUse, n string) int { return strings.Compare(u.name, n) })
+	j := i
+	for j < len(x.byName) && x.byName[j].name == name {
+		j++
+	}
+	return x.byName[i:j]
 }
 
 // indexRemotes builds the index from each ExternalSecret's entries.
 func indexRemotes(refs map[*render.ExternalSecret][]desired.Entry, stores map[desired.StoreKey]*render.SecretStore) remoteIndex {
-	idx := remoteIndex{byName: map[string][]string{}}
+	var idx remoteIndex
 	for es, entries := range refs {
 		id := esID(es)
 		hasFind := false
@@ -32,12 +50,13 @@ func indexRemotes(refs map[*render.ExternalSecret][]desired.Entry, stores map[de
 				continue
 			}
 			name := remoteName(st.Spec.Provider.AWS, e.Ref.Key)
-			idx.byName[name] = append(idx.byName[name], id)
+			idx.byName = append(idx.byName, remoteUse{name, id})
 		}
 		if hasFind {
 			idx.finders = append(idx.finders, id)
 		}
 	}
+	slices.SortFunc(idx.byName, func(a, b remoteUse) int { return cmp.Or(strings.Compare(a.name, b.name), strings.Compare(a.id, b.id)) })
 	return idx
 }
 
@@ -66,8 +85,8 @@ func (r *Reconciler) Touch(names []string, listing bool) []string {
 		out = append(out, id)
 	}
 	for _, n := range names {
-		for _, id := range r.remotes.byName[n] {
-			mark(id)
+		for _, u := range r.remotes.readers(n) {
+			mark(u.id)
 		}
 	}
 	if listing {

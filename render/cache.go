@@ -28,6 +28,14 @@ type Cache struct {
 	// use are dropped at its end.
 	files, filesNext     map[string]cachedFile
 	decoded, decodedNext map[[32]byte]decoded
+
+	// Cached documents keep the key of their decode, not their JSON: at
+	// 10,000 ExternalSecrets the JSON would be megabytes held between
+	// passes. Keys depend on the default namespace they were made with
+	// (ns); missed says a render met a cached document whose decode was
+	// gone, and must be run again without the cache.
+	ns     string
+	missed bool
 }
 
 // decoded is what one document decoded to: most often one ExternalSecret,
@@ -54,6 +62,47 @@ func NewCache() *Cache {
 		decoded: map[[32]byte]decoded{}, decodedNext: map[[32]byte]decoded{}}
 }
 
+// begin starts a render with opt; the cache starts over if its keys were
+// made for another default namespace.
+func (c *Cache) begin(opt Options) {
+	if c == nil {
+		return
+	}
+	if c.ns != opt.DefaultNamespace {
+		c.reset()
+		c.ns = opt.DefaultNamespace
+	}
+	c.missed = false
+}
+
+// reset forgets everything.
+func (c *Cache) reset() {
+	fresh := NewCache()
+	c.builds, c.files, c.filesNext, c.decoded, c.decodedNext = fresh.builds, fresh.files, fresh.filesNext, fresh.decoded, fresh.decodedNext
+}
+
+// light is docs as the cache keeps them: each decodable one with its
+// decode key instead of its JSON.
+func (c *Cache) light(docs []doc) []doc {
+	out := make([]doc, len(docs))
+	for i, d := range docs {
+		if d.err == nil && d.json != nil {
+			d.key, d.json = c.keyOf(d), nil
+		}
+		out[i] = d
+	}
+	return out
+}
+
+func (c *Cache) keyOf(d doc) [32]byte {
+	h := sha256.New()
+	h.Write([]byte(d.source + "\x00" + c.ns + "\x00"))
+	h.Write(d.json)
+	var key [32]byte
+	copy(key[:], h.Sum(nil))
+	return key
+}
+
 func (c *Cache) file(path string, content []byte) ([]doc, bool) {
 	if c == nil {
 		return nil, false
@@ -68,7 +117,7 @@ func (c *Cache) file(path string, content []byte) ([]doc, bool) {
 
 func (c *Cache) keepFile(path string, content []byte, docs []doc) {
 	if c != nil {
-		c.filesNext[path] = cachedFile{sum: sha256.Sum256(content), docs: append([]doc(nil), docs...)}
+		c.filesNext[path] = cachedFile{sum: sha256.Sum256(content), docs: c.light(docs)}
 	}
 }
 
@@ -80,12 +129,15 @@ func (c *Cache) decode(set *Set, d doc, opt Options) {
 		decodeInto(set, d, opt)
 		return
 	}
-	h := sha256.New()
-	h.Write([]byte(d.source + "\x00" + opt.DefaultNamespace + "\x00"))
-	h.Write(d.json)
-	var key [32]byte
-	copy(key[:], h.Sum(nil))
+	key := d.key
+	if d.json != nil {
+		key = c.keyOf(d)
+	}
 	part, ok := c.decoded[key]
+	if !ok && d.json == nil {
+		c.missed = true // its JSON is gone: Render runs again without the cache
+		return
+	}
 	if !ok {
 		one := &Set{}
 		decodeInto(one, d, opt)
@@ -136,7 +188,7 @@ func (c *Cache) build(mem filesys.FileSystem, dir string) ([]doc, error) {
 		return nil, err
 	}
 	c.mu.Lock()
-	c.builds[dir] = cachedBuild{reads: rec.snapshot(), docs: docs}
+	c.builds[dir] = cachedBuild{reads: rec.snapshot(), docs: c.light(docs)}
 	c.Built++
 	c.mu.Unlock()
 	return docs, nil

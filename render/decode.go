@@ -130,6 +130,7 @@ func decodeInto(set *Set, d doc, opt Options) {
 			}
 			return
 		}
+		es.makeID()
 		set.ExternalSecrets = append(set.ExternalSecrets, es)
 	case h.Kind == KindClusterExternalSecret:
 		ces := &ClusterExternalSecret{}

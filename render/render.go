@@ -100,6 +100,7 @@ func Render(ctx context.Context, dir, subpath string, opt Options) (*Set, error)
 	if err != nil {
 		return nil, err
 	}
+	opt.Cache.begin(opt)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -144,6 +145,10 @@ func Render(ctx context.Context, dir, subpath string, opt Options) (*Set, error)
 	for _, d := range b.docs {
 		opt.Cache.decode(set, d, opt)
 	}
+	if opt.Cache != nil && opt.Cache.missed {
+		opt.Cache.reset() // the next run reads every file afresh: no miss
+		return Render(ctx, dir, subpath, opt)
+	}
 	opt.Cache.sweep()
 	sortSet(set)
 	return set, nil
@@ -180,7 +185,8 @@ type doc struct {
 	source string
 	json   []byte
 	err    error
-	id     string // apiVersion/kind/namespace/name, when known
+	id     string   // apiVersion/kind/namespace/name, when known
+	key    [32]byte // the decode's cache key, in place of json, in a Cache
 }
 
 // ignoreFile lists, in gitignore syntax, paths a folder render leaves out;

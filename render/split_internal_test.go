@@ -165,4 +165,50 @@ func TestPlainYAMLIsParsedAndDecodedOnlyWhenItChanges(t *testing.T) {
 	if len(cache.files) != 2 || len(cache.decoded) != 2 {
 		t.Fatalf("the cache keeps %d files and %d decodes; want only the current 2", len(cache.files), len(cache.decoded))
 	}
+	for path, f := range cache.files {
+		for _, d := range f.docs {
+			if d.json != nil {
+				t.Errorf("the cache keeps the JSON of %s", path)
+			}
+		}
+	}
+
+	// A cached file whose decodes are gone (a render cut short) is read
+	// again, not dropped.
+	clear(cache.decoded)
+	third, err := Render(context.Background(), dir, ".", Options{Cache: cache})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(third.ExternalSecrets) != 2 || third.ExternalSecrets[1].Spec.Data[0].RemoteRef.Key != "k/b2" {
+		t.Fatalf("after the decodes were lost the render has %d ExternalSecrets", len(third.ExternalSecrets))
+	}
+	// Another default namespace is another decode.
+	other, err := Render(context.Background(), dir, ".", Options{Cache: cache, DefaultNamespace: "team"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(other.ExternalSecrets) != 2 || other.ExternalSecrets[0].Namespace != "team" {
+		t.Fatalf("a render with another default namespace: %d, %v", len(other.ExternalSecrets), other.ExternalSecrets)
+	}
+}
+
+// ID is made once at decode, and still follows a hand change of the name.
+func TestExternalSecretID(t *testing.T) {
+	set := &Set{}
+	decodeInto(set, doc{source: "a.yaml", json: []byte(`{"apiVersion":"external-secrets.io/v1","kind":"ExternalSecret","metadata":{"name":"db"},"spec":{"secretStoreRef":{"name":"aws"},"data":[{"secretKey":"k","remoteRef":{"key":"r"}}]}}`)}, Options{DefaultNamespace: "team"})
+	if len(set.ExternalSecrets) != 1 {
+		t.Fatalf("decoded %d ExternalSecrets, errors %v", len(set.ExternalSecrets), set.Errors)
+	}
+	es := set.ExternalSecrets[0]
+	if es.id != "team/db" || es.ID() != "team/db" {
+		t.Fatalf("id %q, ID() %q", es.id, es.ID())
+	}
+	es.Name = "dc"
+	if es.ID() != "team/dc" {
+		t.Errorf("after a rename ID() = %q", es.ID())
+	}
+	if (&ExternalSecret{ObjectMeta: es.ObjectMeta}).ID() != "team/dc" {
+		t.Error("an ExternalSecret built by hand has no ID")
+	}
 }

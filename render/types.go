@@ -101,6 +101,7 @@ func (c *ClusterExternalSecret) Expand(ns string) *ExternalSecret {
 	es := &ExternalSecret{Spec: c.Spec.ExternalSecretSpec, Source: c.Source}
 	es.APIVersion, es.Kind = c.APIVersion, KindExternalSecret
 	es.Namespace, es.Name = ns, c.ExternalSecretName()
+	es.makeID()
 	es.Labels = maps.Clone(c.Spec.ExternalSecretMetadata.Labels)
 	es.Annotations = maps.Clone(c.Spec.ExternalSecretMetadata.Annotations)
 	return es
@@ -116,7 +117,22 @@ type ExternalSecret struct {
 	Status json.RawMessage `json:"status,omitempty"`
 	// Source is the repo-relative file the object came from.
 	Source string `json:"-"`
+	id     string
 }
+
+// ID is "namespace/name". A decoded object makes it once: a pass keys
+// several records per ExternalSecret by it, and 10,000 copies of each add
+// up. It is checked against the fields, so an object built or changed by
+// hand still answers right.
+func (es *ExternalSecret) ID() string {
+	ns, name := es.Namespace, es.Name
+	if id := es.id; len(id) == len(ns)+1+len(name) && id[:len(ns)] == ns && id[len(ns)] == '/' && id[len(ns)+1:] == name {
+		return id
+	}
+	return ns + "/" + name
+}
+
+func (es *ExternalSecret) makeID() { es.id = es.Namespace + "/" + es.Name }
 
 type ExternalSecretSpec struct {
 	SecretStoreRef  SecretStoreRef `json:"secretStoreRef,omitzero"`
