@@ -176,7 +176,7 @@ type part struct {
 	reused    []desiredSecret
 	fresh     []*render.ExternalSecret
 	refs      map[*render.ExternalSecret][]desired.Entry // of fresh
-	specs     map[*render.ExternalSecret]string          // of fresh
+	specs     map[*render.ExternalSecret]specSum         // of fresh
 	fetched   map[fetchKey]providers.Fetched
 	fetchTime time.Duration
 }

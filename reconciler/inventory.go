@@ -102,7 +102,11 @@ func (r *Reconciler) inventoryRef() corev1.ObjectReference {
 // labelled Secret is a fresh install: empty, and nothing lost. wanted is
 // the revision `status --wait` asks to be recorded
 // (AnnotationRevisionWanted).
-func (r *Reconciler) loadInventory(ctx context.Context) (inv Inventory, wanted, lost string, err error) {
+//
+// raw is the record's bytes when they were decoded afresh (not the record
+// this instance last wrote or decoded), for a pass that lets the decoded
+// record go until it needs it again (decodeAgain).
+func (r *Reconciler) loadInventory(ctx context.Context) (inv Inventory, raw []byte, wanted, lost string, err error) {
 	name := r.cfg.InventoryNamespace + "/" + r.inventoryName()
 	cm, err := r.kube.CoreV1().ConfigMaps(r.cfg.InventoryNamespace).Get(ctx, r.inventoryName(), metav1.GetOptions{})
 	missing := apierrors.IsNotFound(err)
@@ -110,33 +114,33 @@ func (r *Reconciler) loadInventory(ctx context.Context) (inv Inventory, wanted, 
 	case missing:
 		lost = "inventory configmap " + name + " is missing"
 	case err != nil:
-		return Inventory{}, "", "", fmt.Errorf("read inventory configmap %s: %w", name, err)
+		return Inventory{}, nil, "", "", fmt.Errorf("read inventory configmap %s: %w", name, err)
 	default:
-		raw, err := readRecord(ctx, r.kube, cm)
+		record, err := readRecord(ctx, r.kube, cm)
 		if err != nil {
 			lost = fmt.Sprintf("inventory configmap %s cannot be read (%v)", name, err)
 			break
 		}
-		if sum := sha256.Sum256(raw); sum == r.decoded.digest {
+		if sha256.Sum256(record) == r.decoded.digest {
 			inv = r.decoded.inv
 		} else {
-			if err := decodeInventory(raw, &inv); err != nil {
+			if err := decodeInventory(record, &inv); err != nil {
 				lost = fmt.Sprintf("inventory configmap %s is corrupt (%v)", name, err)
 				break
 			}
-			r.decoded = decodedInventory{digest: sum, inv: inv}
+			raw = record
 		}
 		inv.Revision = InventoryRevision(cm, inv)
-		return inv, cm.Annotations[AnnotationRevisionWanted], "", nil
+		return inv, raw, cm.Annotations[AnnotationRevisionWanted], "", nil
 	}
 	entries, err := r.labelledSecrets(ctx)
 	if err != nil {
-		return Inventory{}, "", "", fmt.Errorf("%s, and rebuilding it from the labelled secrets failed: %w", lost, err)
+		return Inventory{}, nil, "", "", fmt.Errorf("%s, and rebuilding it from the labelled secrets failed: %w", lost, err)
 	}
 	if missing && len(entries) == 0 {
-		return Inventory{}, "", "", nil
+		return Inventory{}, nil, "", "", nil
 	}
-	return Inventory{Entries: entries}, "", lost, nil
+	return Inventory{Entries: entries}, nil, "", lost, nil
 }
 
 // labelledSecrets lists, by metadata only, the Secrets and ConfigMap
@@ -230,6 +234,19 @@ func (r *Reconciler) saveInventory(ctx context.Context, old, inv Inventory, want
 	return err
 }
 
+// decodeAgain decodes a record loadInventory read and decoded afresh
+// (raw), which the pass let go meanwhile, and keeps it as the record last
+// decoded. The same bytes decoded before, so it fails only if memory does.
+func (r *Reconciler) decodeAgain(raw []byte, revision string) (Inventory, error) {
+	var inv Inventory
+	if err := decodeInventory(raw, &inv); err != nil {
+		return Inventory{}, fmt.Errorf("decode the inventory again: %w", err)
+	}
+	r.decoded = decodedInventory{digest: sha256.Sum256(raw), inv: inv}
+	inv.Revision = revision
+	return inv, nil
+}
+
 // decodedInventory is the record as this instance last wrote or decoded
 // it, by the sha256 of its bytes: a pass that reads the same bytes again
 // reuses it instead of decoding them (about 0.1 s at 10,000 entries). Any
@@ -308,10 +325,67 @@ func decodeInventory(raw []byte, inv *Inventory) error {
 	if err != nil {
 		return err
 	}
-	if err := json.NewDecoder(io.LimitReader(zr, 64<<20)).Decode(inv); err != nil {
+	// Row by row: decoding the record as one value would hold all of its
+	// JSON (megabytes at 10,000 rows) in the decoder's buffer.
+	dec := json.NewDecoder(io.LimitReader(zr, 64<<20))
+	if err := expectDelim(dec, '{'); err != nil {
+		return err
+	}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		switch t {
+		case "revision":
+			err = dec.Decode(&inv.Revision)
+		case "entries":
+			inv.Entries, err = decodeRows[Entry](dec)
+		case "status":
+			inv.Status, err = decodeRows[Status](dec)
+		default:
+			var skip json.RawMessage
+			err = dec.Decode(&skip)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if err := expectDelim(dec, '}'); err != nil {
 		return err
 	}
 	inv.share()
+	return nil
+}
+
+// decodeRows reads a JSON array (or null) one element at a time.
+func decodeRows[T any](dec *json.Decoder) ([]T, error) {
+	t, err := dec.Token()
+	if err != nil || t == nil {
+		return nil, err
+	}
+	if t != json.Delim('[') {
+		return nil, fmt.Errorf("want an array, have %v", t)
+	}
+	var out []T
+	for dec.More() {
+		var row T
+		if err := dec.Decode(&row); err != nil {
+			return nil, err
+		}
+		out = append(out, row)
+	}
+	return out, expectDelim(dec, ']')
+}
+
+func expectDelim(dec *json.Decoder, d json.Delim) error {
+	t, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	if t != d {
+		return fmt.Errorf("want %v, have %v", d, t)
+	}
 	return nil
 }
 

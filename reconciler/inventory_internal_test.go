@@ -70,25 +70,30 @@ func TestTenThousandEntriesAreAcceptedByTheAPIServer(t *testing.T) {
 	if err := r.saveInventory(context.Background(), Inventory{}, inv, ""); err != nil {
 		t.Fatal(err)
 	}
-	got, _, _, err := r.loadInventory(context.Background())
+	got, _, _, _, err := r.loadInventory(context.Background())
 	if err != nil || len(got.Entries) != 10000 || len(got.Status) != 10000 {
 		t.Fatalf("loaded %d entries, %d statuses: %v", len(got.Entries), len(got.Status), err)
 	}
-	// A fresh reconciler decodes the bytes; one that wrote or decoded the
+	// A fresh reconciler decodes the bytes, and hands them back for the
+	// pass to decode again after its parts; one that wrote or decoded the
 	// same bytes reuses what it holds, and decodes again once they change.
 	fresh := &Reconciler{cfg: r.cfg, kube: kube}
-	if got, _, _, err := fresh.loadInventory(context.Background()); err != nil || len(got.Entries) != 10000 {
-		t.Fatalf("a fresh reconciler loaded %d entries: %v", len(got.Entries), err)
+	got, raw, _, _, err := fresh.loadInventory(context.Background())
+	if err != nil || len(got.Entries) != 10000 || raw == nil {
+		t.Fatalf("a fresh reconciler loaded %d entries (bytes handed back: %v): %v", len(got.Entries), raw != nil, err)
+	}
+	if again, err := fresh.decodeAgain(raw, got.Revision); err != nil || !cmp.Equal(again, got) {
+		t.Fatalf("decoded again, the record differs (%v): %s", err, cmp.Diff(got, again))
 	}
 	fresh.decoded.inv = Inventory{Entries: []Entry{{Namespace: "held", Name: "in-memory"}}}
-	if got, _, _, _ := fresh.loadInventory(context.Background()); len(got.Entries) != 1 {
+	if got, raw, _, _, _ := fresh.loadInventory(context.Background()); len(got.Entries) != 1 || raw != nil {
 		t.Fatalf("the same bytes were decoded again (%d entries), not reused", len(got.Entries))
 	}
 	inv.Entries = inv.Entries[:9999]
 	if err := (&Reconciler{cfg: r.cfg, kube: kube}).saveInventory(context.Background(), Inventory{}, inv, ""); err != nil {
 		t.Fatal(err)
 	}
-	if got, _, _, _ := fresh.loadInventory(context.Background()); len(got.Entries) != 9999 {
+	if got, _, _, _, _ := fresh.loadInventory(context.Background()); len(got.Entries) != 9999 {
 		t.Fatalf("changed bytes were not decoded: %d entries", len(got.Entries))
 	}
 }
@@ -127,7 +132,7 @@ func TestFiftyThousandEntriesAreShardedAcrossConfigMaps(t *testing.T) {
 		t.Fatalf("%d bytes in one ConfigMap", len(raw))
 	}
 	start := time.Now()
-	got, _, lost, err := r.loadInventory(ctx)
+	got, _, _, lost, err := r.loadInventory(ctx)
 	if err != nil || lost != "" || len(got.Entries) != 50000 || len(got.Status) != 50000 {
 		t.Fatalf("loaded %d entries, %d statuses: %v %s", len(got.Entries), len(got.Status), err, lost)
 	}
@@ -145,7 +150,7 @@ func TestFiftyThousandEntriesAreShardedAcrossConfigMaps(t *testing.T) {
 	if _, err := kube.CoreV1().ConfigMaps(ns).Update(ctx, s1, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if got, _, lost, err := r.loadInventory(ctx); err != nil || !strings.Contains(lost, "do not add up") || len(got.Entries) != 0 {
+	if got, _, _, lost, err := r.loadInventory(ctx); err != nil || !strings.Contains(lost, "do not add up") || len(got.Entries) != 0 {
 		t.Fatalf("a damaged shard: %d entries, lost %q, %v", len(got.Entries), lost, err)
 	}
 }

@@ -219,6 +219,13 @@ func (r *Reconciler) Pass(ctx context.Context, force bool) (res Result) {
 		r.event(ctx, r.inventoryRef(), corev1.EventTypeWarning, "InventoryRebuilt", msg)
 		saved = Inventory{}
 	}
+	// A record decoded afresh (the first pass, or after another writer) is
+	// held only as its compressed bytes until prune needs it: decoded,
+	// 50,000 rows weigh some 20 MB beside everything the parts hold.
+	revision := inv.Revision
+	if obs.raw != nil {
+		inv, saved, obs.inv = Inventory{}, Inventory{}, Inventory{}
+	}
 	a := r.newApplier(ctx, obs, &res)
 	r.passes++
 	states := make(map[string]*esState, len(set.ExternalSecrets))
@@ -254,6 +261,14 @@ func (r *Reconciler) Pass(ctx context.Context, force bool) (res Result) {
 	r.states = states
 	r.forgetExpected()
 
+	if obs.raw != nil {
+		if inv, err = r.decodeAgain(obs.raw, revision); err != nil {
+			res.fail(ApplyFailed, err)
+			res.PruneSkipped = "inventory unreadable"
+			return res
+		}
+		saved = inv
+	}
 	res.enter(StagePrune, r.now())
 	next := r.prune(ctx, inv, set, applied, res.failedTargets(set), &res)
 	next.Revision = snap.Revision
@@ -279,6 +294,7 @@ func (r *Reconciler) Pass(ctx context.Context, force bool) (res Result) {
 type observed struct {
 	set      *render.Set
 	inv      Inventory
+	raw      []byte // inv's bytes, when this pass decoded them afresh
 	lost     string // why the inventory was rebuilt, if it was
 	wanted   string // the revision status --wait asks to be recorded
 	live     *liveTargets
@@ -296,14 +312,14 @@ func (r *Reconciler) observe(ctx context.Context, snap gitsource.Snapshot, keepL
 		return nil, false
 	}
 	r.expandClusterExternalSecrets(ctx, set, res)
-	inv, wanted, lost, err := r.loadInventory(ctx)
+	inv, raw, wanted, lost, err := r.loadInventory(ctx)
 	if err != nil {
 		res.fail(ApplyFailed, err)
 		res.PruneSkipped = "inventory unreadable"
 		return nil, false
 	}
 	res.enter(StageResolve, r.now())
-	obs = &observed{set: set, inv: inv, lost: lost, wanted: wanted}
+	obs = &observed{set: set, inv: inv, raw: raw, lost: lost, wanted: wanted}
 	obs.live = r.liveTargets(keepLive)
 	obs.merged, obs.mergeErr = r.listMerged(ctx, set)
 	return obs, true
@@ -365,7 +381,7 @@ type desiredSecret struct {
 	secret *corev1.Secret
 	shape  *shape // nil when gone
 	hash   string
-	spec   string
+	spec   specSum
 	reused bool
 	// gone: deletionPolicy Delete and every remote source is gone.
 	gone bool
@@ -399,7 +415,7 @@ func (r *Reconciler) yieldDesired(ctx context.Context, set *render.Set, revision
 
 	var fresh []*render.ExternalSecret
 	var reused []desiredSecret
-	specs := map[*render.ExternalSecret]string{}
+	specs := map[*render.ExternalSecret]specSum{}
 	// Each ExternalSecret's references, worked out once for the pass.
 	refs := make(map[*render.ExternalSecret][]desired.Entry, len(set.ExternalSecrets))
 	compiled := desired.Compile(set, desired.Options{Namespaces: r.cfg.Namespaces, NamespaceLabels: r.namespaceLabels(ctx)})
@@ -446,7 +462,7 @@ func (r *Reconciler) yieldDesired(ctx context.Context, set *render.Set, revision
 	// lets them go when it is done: nothing of the whole set stays.
 	for _, p := range all {
 		p.refs = make(map[*render.ExternalSecret][]desired.Entry, len(p.fresh))
-		p.specs = make(map[*render.ExternalSecret]string, len(p.fresh))
+		p.specs = make(map[*render.ExternalSecret]specSum, len(p.fresh))
 		for _, es := range p.fresh {
 			p.refs[es], p.specs[es] = refs[es], specs[es]
 		}

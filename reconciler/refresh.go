@@ -2,7 +2,6 @@ package reconciler
 
 import (
 	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"math/rand/v2"
 	"time"
@@ -15,7 +14,7 @@ import (
 // passes, so that an ExternalSecret whose refresh is not due costs no AWS
 // call. It holds no values.
 type esState struct {
-	spec  string    // fingerprint of everything in Git that shapes the Secret
+	spec  specSum   // fingerprint of everything in Git that shapes the Secret
 	hash  string    // content hash last applied or confirmed live
 	shape *shape    // what the hash covers, to re-check the live Secret without values
 	next  time.Time // when values are next fetched; zero: only on change
@@ -30,7 +29,7 @@ func esID(es *render.ExternalSecret) string { return es.ID() }
 // generators it reads through: a change to any of them makes its values be
 // fetched again (generated values are then kept unless their own
 // generator changed: generate.go).
-func specFingerprint(es *render.ExternalSecret, refs []desired.Entry, stores map[desired.StoreKey]*render.SecretStore, gens map[desired.GeneratorKey]*render.Generator) string {
+func specFingerprint(es *render.ExternalSecret, refs []desired.Entry, stores map[desired.StoreKey]*render.SecretStore, gens map[desired.GeneratorKey]*render.Generator) specSum {
 	h := sha256.New()
 	enc := json.NewEncoder(h)
 	_ = enc.Encode(es.Spec)
@@ -48,8 +47,12 @@ func specFingerprint(es *render.ExternalSecret, refs []desired.Entry, stores map
 			_ = enc.Encode(st.Spec)
 		}
 	}
-	return hex.EncodeToString(h.Sum(nil))
+	return specSum(h.Sum(nil))
 }
+
+// specSum is a sha256, kept as its 32 bytes: a process holds one per
+// ExternalSecret between passes.
+type specSum [sha256.Size]byte
 
 // nextRefresh is when an ExternalSecret's values are next due:
 // spec.refreshInterval (else the configured default) from now, plus up to
@@ -76,7 +79,7 @@ func (r *Reconciler) nextRefresh(es *render.ExternalSecret) time.Time {
 // holds, which says whether the target still holds what st records, is
 // asked last: only an ExternalSecret that is otherwise reusable needs its
 // target read.
-func (r *Reconciler) reusable(st *esState, es *render.ExternalSecret, spec string, holds func(*esState) bool) bool {
+func (r *Reconciler) reusable(st *esState, es *render.ExternalSecret, spec specSum, holds func(*esState) bool) bool {
 	if st == nil {
 		return false
 	}

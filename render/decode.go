@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"unique"
 
 	sigsjson "sigs.k8s.io/json"
 )
@@ -131,6 +132,7 @@ func decodeInto(set *Set, d doc, opt Options) {
 			return
 		}
 		es.makeID()
+		shareStrings(es)
 		set.ExternalSecrets = append(set.ExternalSecrets, es)
 	case h.Kind == KindClusterExternalSecret:
 		ces := &ClusterExternalSecret{}
@@ -248,4 +250,24 @@ func strictStore(b []byte, st *SecretStore) error {
 		}
 	}
 	return strict(b, st)
+}
+
+// shareStrings makes the strings that repeat across ExternalSecrets (kind,
+// namespace, store, keys, policies) one copy each: a decode allocates
+// every one anew, and a render of 50,000 holds them all.
+func shareStrings(es *ExternalSecret) {
+	one := func(ps ...*string) {
+		for _, p := range ps {
+			if *p != "" {
+				*p = unique.Make(*p).Value()
+			}
+		}
+	}
+	sp := &es.Spec
+	one(&es.APIVersion, &es.Kind, &es.Namespace, &sp.SecretStoreRef.Name, &sp.SecretStoreRef.Kind, &sp.RefreshPolicy,
+		&sp.Target.CreationPolicy, &sp.Target.DeletionPolicy)
+	for i := range sp.Data {
+		r := &sp.Data[i].RemoteRef
+		one(&sp.Data[i].SecretKey, &r.Property, &r.Version, &r.MetadataPolicy, &r.ConversionStrategy, &r.DecodingStrategy, &r.NullBytePolicy)
+	}
 }
