@@ -311,9 +311,23 @@ func sameStatus(a, b Status) bool {
 func encodeInventory(inv Inventory) ([]byte, error) {
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
-	if err := json.NewEncoder(zw).Encode(inv); err != nil {
+	// Row by row, as decodeInventory reads it: encoding the record as one
+	// value would build all of its JSON in memory before compressing it.
+	rev, err := json.Marshal(inv.Revision)
+	if err != nil {
 		return nil, err
 	}
+	fmt.Fprintf(zw, `{"revision":%s,"entries":`, rev)
+	if err := encodeRows(zw, inv.Entries); err != nil {
+		return nil, err
+	}
+	if len(inv.Status) > 0 {
+		fmt.Fprint(zw, `,"status":`)
+		if err := encodeRows(zw, inv.Status); err != nil {
+			return nil, err
+		}
+	}
+	fmt.Fprintln(zw, "}")
 	if err := zw.Close(); err != nil {
 		return nil, err
 	}
@@ -358,6 +372,27 @@ func decodeInventory(raw []byte, inv *Inventory) error {
 	return nil
 }
 
+// encodeRows writes rows as a JSON array (null when there are none, as
+// encoding/json writes a nil slice).
+func encodeRows[T any](w io.Writer, rows []T) error {
+	if rows == nil {
+		_, err := io.WriteString(w, "null")
+		return err
+	}
+	enc := json.NewEncoder(w)
+	io.WriteString(w, "[")
+	for i := range rows {
+		if i > 0 {
+			io.WriteString(w, ",")
+		}
+		if err := enc.Encode(rows[i]); err != nil {
+			return err
+		}
+	}
+	_, err := io.WriteString(w, "]")
+	return err
+}
+
 // decodeRows reads a JSON array (or null) one element at a time.
 func decodeRows[T any](dec *json.Decoder) ([]T, error) {
 	t, err := dec.Token()
@@ -367,7 +402,7 @@ func decodeRows[T any](dec *json.Decoder) ([]T, error) {
 	if t != json.Delim('[') {
 		return nil, fmt.Errorf("want an array, have %v", t)
 	}
-	var out []T
+	out := []T{} // [] is an empty list, not null, as encoding/json reads it
 	for dec.More() {
 		var row T
 		if err := dec.Decode(&row); err != nil {

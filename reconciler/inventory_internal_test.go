@@ -1,6 +1,8 @@
 package reconciler
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -183,5 +185,31 @@ func TestVersionsJSONIsTheMapsJSON(t *testing.T) {
 	}
 	if got, _ := json.Marshal(Status{}); strings.Contains(string(got), "versions") {
 		t.Errorf("empty versions are written: %s", got)
+	}
+}
+
+// The record written row by row reads back as encoding/json would read it
+// whole, and encoding/json reads it too.
+func TestInventoryRecordRoundTrip(t *testing.T) {
+	for _, inv := range []Inventory{{}, {Revision: "abc", Entries: []Entry{}}, bigInventory(3, false)} {
+		raw, err := encodeInventory(inv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got Inventory
+		if err := decodeInventory(raw, &got); err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(inv, got); diff != "" {
+			t.Errorf("round trip (-wrote +read):\n%s", diff)
+		}
+		zr, err := gzip.NewReader(bytes.NewReader(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var whole Inventory
+		if err := json.NewDecoder(zr).Decode(&whole); err != nil || !cmp.Equal(whole, got) {
+			t.Errorf("encoding/json reads %+v (%v)", whole, err)
+		}
 	}
 }
