@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unique"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -354,9 +355,9 @@ func decodeInventory(raw []byte, inv *Inventory) error {
 		case "revision":
 			err = dec.Decode(&inv.Revision)
 		case "entries":
-			inv.Entries, err = decodeRows[Entry](dec)
+			inv.Entries, err = decodeRows(dec, shareEntry)
 		case "status":
-			inv.Status, err = decodeRows[Status](dec)
+			inv.Status, err = decodeRows(dec, shareStatus(map[int64]*metav1.Time{}))
 		default:
 			var skip json.RawMessage
 			err = dec.Decode(&skip)
@@ -365,11 +366,7 @@ func decodeInventory(raw []byte, inv *Inventory) error {
 			return err
 		}
 	}
-	if err := expectDelim(dec, '}'); err != nil {
-		return err
-	}
-	inv.share()
-	return nil
+	return expectDelim(dec, '}')
 }
 
 // encodeRows writes rows as a JSON array (null when there are none, as
@@ -393,8 +390,9 @@ func encodeRows[T any](w io.Writer, rows []T) error {
 	return err
 }
 
-// decodeRows reads a JSON array (or null) one element at a time.
-func decodeRows[T any](dec *json.Decoder) ([]T, error) {
+// decodeRows reads a JSON array (or null) one element at a time, and
+// hands each to each.
+func decodeRows[T any](dec *json.Decoder, each func(*T)) ([]T, error) {
 	t, err := dec.Token()
 	if err != nil || t == nil {
 		return nil, err
@@ -408,6 +406,7 @@ func decodeRows[T any](dec *json.Decoder) ([]T, error) {
 		if err := dec.Decode(&row); err != nil {
 			return nil, err
 		}
+		each(&row)
 		out = append(out, row)
 	}
 	return out, expectDelim(dec, ']')
@@ -424,40 +423,36 @@ func expectDelim(dec *json.Decoder, d json.Delim) error {
 	return nil
 }
 
-// share makes equal strings and times of a decoded inventory one copy: a
-// decode allocates each field anew, though most rows repeat their
-// namespace, file and reason, and name their ExternalSecret and target
-// alike. At 10,000 rows that is megabytes a pass holds.
-func (inv *Inventory) share() {
-	strs := map[string]string{}
-	one := func(s *string) {
-		if v, ok := strs[*s]; ok {
-			*s = v
-		} else {
-			strs[*s] = *s
-		}
+// A decode allocates each field of each row anew, though most rows repeat
+// their namespace, file and reason, and name their ExternalSecret and
+// target alike: shareEntry and shareStatus make equal strings one copy
+// (unique), row by row as they are read, so that 50,000 rows never hold
+// their copies at once.
+func shareEntry(e *Entry) {
+	shareStrings(&e.Namespace, &e.Kind, &e.Source, &e.ExternalSecret)
+	if e.ExternalSecret == e.Namespace+"/"+e.Name {
+		e.Name = e.ExternalSecret[len(e.Namespace)+1:]
 	}
-	times := map[int64]*metav1.Time{}
-	for i := range inv.Entries {
-		e := &inv.Entries[i]
-		for _, s := range []*string{&e.Namespace, &e.Kind, &e.Source, &e.ExternalSecret} {
-			one(s)
-		}
-		if e.ExternalSecret == e.Namespace+"/"+e.Name {
-			e.Name = e.ExternalSecret[len(e.Namespace)+1:]
-		}
-	}
-	for i := range inv.Status {
-		st := &inv.Status[i]
-		for _, s := range []*string{&st.ExternalSecret, &st.Source, &st.Target, &st.Reason} {
-			one(s)
-		}
+}
+
+// shareStatus also makes equal times one: a cold pass writes every row's.
+func shareStatus(times map[int64]*metav1.Time) func(*Status) {
+	return func(st *Status) {
+		shareStrings(&st.ExternalSecret, &st.Source, &st.Target, &st.Reason)
 		if st.LastSync != nil {
 			if t, ok := times[st.LastSync.UnixNano()]; ok {
 				st.LastSync = t
 			} else {
 				times[st.LastSync.UnixNano()] = st.LastSync
 			}
+		}
+	}
+}
+
+func shareStrings(ps ...*string) {
+	for _, p := range ps {
+		if *p != "" {
+			*p = unique.Make(*p).Value()
 		}
 	}
 }
