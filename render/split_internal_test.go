@@ -2,6 +2,7 @@ package render
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -208,7 +209,35 @@ func TestExternalSecretID(t *testing.T) {
 	if es.ID() != "team/dc" {
 		t.Errorf("after a rename ID() = %q", es.ID())
 	}
-	if (&ExternalSecret{ObjectMeta: es.ObjectMeta}).ID() != "team/dc" {
+	if (&ExternalSecret{Meta: es.Meta}).ID() != "team/dc" {
 		t.Error("an ExternalSecret built by hand has no ID")
+	}
+}
+
+// An ExternalSecret exported from a cluster carries every ObjectMeta field:
+// it decodes, keeps what secretsync uses, and a typo in metadata is still
+// an error.
+func TestExternalSecretMetadata(t *testing.T) {
+	exported := `{"apiVersion":"external-secrets.io/v1","kind":"ExternalSecret","metadata":{"name":"db","namespace":"team","labels":{"a":"1"},"annotations":{"b":"2"},
+"uid":"0b4c","resourceVersion":"12","generation":3,"creationTimestamp":"2026-01-01T00:00:00Z","managedFields":[{"manager":"kubectl"}],
+"ownerReferences":[{"kind":"ClusterExternalSecret","name":"x"}],"finalizers":["f"],"generateName":"db-","selfLink":"/x","deletionTimestamp":null,"deletionGracePeriodSeconds":30},
+"spec":{"secretStoreRef":{"name":"aws"},"data":[{"secretKey":"k","remoteRef":{"key":"r"}}]}}`
+	set := &Set{}
+	decodeInto(set, doc{source: "a.yaml", json: []byte(exported)}, Options{DefaultNamespace: "default"})
+	if len(set.ExternalSecrets) != 1 {
+		t.Fatalf("decoded %d ExternalSecrets, errors %v", len(set.ExternalSecrets), set.Errors)
+	}
+	es := set.ExternalSecrets[0]
+	if es.Name != "db" || es.Namespace != "team" || es.Labels["a"] != "1" || es.Annotations["b"] != "2" {
+		t.Fatalf("metadata %+v", es.Meta)
+	}
+	out, err := json.Marshal(es.Meta)
+	if err != nil || string(out) != `{"name":"db","namespace":"team","labels":{"a":"1"},"annotations":{"b":"2"}}` {
+		t.Errorf("written back as %s (%v)", out, err)
+	}
+	typo := &Set{}
+	decodeInto(typo, doc{source: "a.yaml", json: []byte(strings.Replace(exported, `"labels"`, `"lables"`, 1))}, Options{})
+	if len(typo.ExternalSecrets) != 0 || len(typo.Errors) == 0 {
+		t.Errorf("metadata.lables was accepted")
 	}
 }

@@ -107,11 +107,39 @@ func (c *ClusterExternalSecret) Expand(ns string) *ExternalSecret {
 	return es
 }
 
+// Meta is an ExternalSecret's metadata as secretsync keeps it. A render
+// holds one per ExternalSecret, and metav1.ObjectMeta is five times its
+// size; the fields secretsync has no use for are accepted, so that objects
+// exported from a cluster decode, and dropped.
+type Meta struct {
+	GenerateName               dropped `json:"generateName,omitzero"`
+	SelfLink                   dropped `json:"selfLink,omitzero"`
+	UID                        dropped `json:"uid,omitzero"`
+	ResourceVersion            dropped `json:"resourceVersion,omitzero"`
+	Generation                 dropped `json:"generation,omitzero"`
+	CreationTimestamp          dropped `json:"creationTimestamp,omitzero"`
+	DeletionTimestamp          dropped `json:"deletionTimestamp,omitzero"`
+	DeletionGracePeriodSeconds dropped `json:"deletionGracePeriodSeconds,omitzero"`
+	OwnerReferences            dropped `json:"ownerReferences,omitzero"`
+	Finalizers                 dropped `json:"finalizers,omitzero"`
+	ManagedFields              dropped `json:"managedFields,omitzero"`
+
+	Name        string            `json:"name,omitempty"`
+	Namespace   string            `json:"namespace,omitempty"`
+	Labels      map[string]string `json:"labels,omitempty"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+}
+
+// dropped reads any JSON value and keeps none of it.
+type dropped struct{}
+
+func (*dropped) UnmarshalJSON([]byte) error { return nil }
+
 // ExternalSecret maps remote values to one Kubernetes Secret.
 type ExternalSecret struct {
-	metav1.TypeMeta   `json:",inline"`
-	metav1.ObjectMeta `json:"metadata"`
-	Spec              ExternalSecretSpec `json:"spec"`
+	metav1.TypeMeta `json:",inline"`
+	Meta            `json:"metadata"`
+	Spec            ExternalSecretSpec `json:"spec"`
 	// Status is accepted so that objects exported from a cluster decode; it
 	// is ignored.
 	Status json.RawMessage `json:"status,omitempty"`
