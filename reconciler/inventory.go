@@ -14,7 +14,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"unique"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -24,6 +23,7 @@ import (
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/secretsync/secretsync/internal/intern"
 	"github.com/secretsync/secretsync/render"
 )
 
@@ -429,7 +429,7 @@ func expectDelim(dec *json.Decoder, d json.Delim) error {
 // (unique), row by row as they are read, so that 50,000 rows never hold
 // their copies at once.
 func shareEntry(e *Entry) {
-	shareStrings(&e.Namespace, &e.Kind, &e.Source, &e.ExternalSecret)
+	intern.Strings(&e.Namespace, &e.Kind, &e.Source, &e.ExternalSecret)
 	if e.ExternalSecret == e.Namespace+"/"+e.Name {
 		e.Name = e.ExternalSecret[len(e.Namespace)+1:]
 	}
@@ -438,21 +438,13 @@ func shareEntry(e *Entry) {
 // shareStatus also makes equal times one: a cold pass writes every row's.
 func shareStatus(times map[int64]*metav1.Time) func(*Status) {
 	return func(st *Status) {
-		shareStrings(&st.ExternalSecret, &st.Source, &st.Target, &st.Reason)
+		intern.Strings(&st.ExternalSecret, &st.Source, &st.Target, &st.Reason)
 		if st.LastSync != nil {
 			if t, ok := times[st.LastSync.UnixNano()]; ok {
 				st.LastSync = t
 			} else {
 				times[st.LastSync.UnixNano()] = st.LastSync
 			}
-		}
-	}
-}
-
-func shareStrings(ps ...*string) {
-	for _, p := range ps {
-		if *p != "" {
-			*p = unique.Make(*p).Value()
 		}
 	}
 }

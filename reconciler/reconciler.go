@@ -459,7 +459,8 @@ func (r *Reconciler) yieldDesired(ctx context.Context, set *render.Set, revision
 	found := r.findAll(ctx, sp, fresh, refs)
 	all := split(reused, fresh, partSize)
 	// Each part takes its own ExternalSecrets' references and specs, and
-	// lets them go when it is done: nothing of the whole set stays.
+	// lets them go when it is done: past this point nothing holds those of
+	// the whole set.
 	for _, p := range all {
 		p.refs = make(map[*render.ExternalSecret][]desired.Entry, len(p.fresh))
 		p.specs = make(map[*render.ExternalSecret]specSum, len(p.fresh))
@@ -467,9 +468,7 @@ func (r *Reconciler) yieldDesired(ctx context.Context, set *render.Set, revision
 			p.refs[es], p.specs[es] = refs[es], specs[es]
 		}
 	}
-	refs, specs, fresh, reused = nil, nil, nil, nil
 	parts := r.fetchParts(ctx, sp, found, all)
-	all = nil
 	for p := range parts {
 		res.FetchTime += p.fetchTime
 		out := p.reused

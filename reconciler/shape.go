@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -56,10 +57,12 @@ type shapeSet struct {
 }
 
 func (ss *shapeSet) share(sh *shape) *shape {
+	// Every Secret a pass builds comes here: no fmt on the way.
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s\x00%v", sh.hashKey, sh.typed)
+	b.WriteString(sh.hashKey)
+	b.WriteString(strconv.FormatBool(sh.typed))
 	for _, keys := range [][]string{sh.data, sh.labels, sh.annotations} {
-		fmt.Fprintf(&b, "\x00%d", len(keys))
+		b.WriteString("\x00" + strconv.Itoa(len(keys)))
 		for _, k := range keys {
 			b.WriteString("\x00" + k)
 		}

@@ -19,15 +19,20 @@ type Version struct{ Ref, ID string }
 
 // Get returns the version id of ref, or "".
 func (v Versions) Get(ref string) string {
-	if i, ok := slices.BinarySearchFunc(v, ref, func(e Version, ref string) int { return strings.Compare(e.Ref, ref) }); ok {
+	if i, ok := v.find(ref); ok {
 		return v[i].ID
 	}
 	return ""
 }
 
+// find is where ref is, or would go.
+func (v Versions) find(ref string) (int, bool) {
+	return slices.BinarySearchFunc(v, ref, func(e Version, ref string) int { return strings.Compare(e.Ref, ref) })
+}
+
 // set adds or replaces ref's version id, keeping the order.
 func (v Versions) set(ref, id string) Versions {
-	i, ok := slices.BinarySearchFunc(v, ref, func(e Version, ref string) int { return strings.Compare(e.Ref, ref) })
+	i, ok := v.find(ref)
 	if ok {
 		v[i].ID = id
 		return v

@@ -81,15 +81,17 @@ func (c *Cache) reset() {
 	c.builds, c.files, c.filesNext, c.decoded, c.decodedNext = fresh.builds, fresh.files, fresh.filesNext, fresh.decoded, fresh.decodedNext
 }
 
-// light is docs as the cache keeps them: each decodable one with its
-// decode key instead of its JSON.
+// light gives each decodable document of docs its decode key, for this
+// render's decode too, and returns them as the cache keeps them: with the
+// key instead of the JSON.
 func (c *Cache) light(docs []doc) []doc {
 	out := make([]doc, len(docs))
-	for i, d := range docs {
-		if d.err == nil && d.json != nil {
-			d.key, d.json = c.keyOf(d), nil
+	for i := range docs {
+		if docs[i].err == nil && docs[i].json != nil {
+			docs[i].key = c.keyOf(docs[i])
 		}
-		out[i] = d
+		out[i] = docs[i]
+		out[i].json = nil
 	}
 	return out
 }
@@ -130,7 +132,7 @@ func (c *Cache) decode(set *Set, d doc, opt Options) {
 		return
 	}
 	key := d.key
-	if d.json != nil {
+	if key == ([32]byte{}) { // not through light
 		key = c.keyOf(d)
 	}
 	part, ok := c.decoded[key]

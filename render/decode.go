@@ -7,9 +7,10 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"unique"
 
 	sigsjson "sigs.k8s.io/json"
+
+	"github.com/secretsync/secretsync/internal/intern"
 )
 
 // header is what every object is first decoded into, to route it.
@@ -253,21 +254,14 @@ func strictStore(b []byte, st *SecretStore) error {
 }
 
 // shareStrings makes the strings that repeat across ExternalSecrets (kind,
-// namespace, store, keys, policies) one copy each: a decode allocates
-// every one anew, and a render of 50,000 holds them all.
+// namespace, store, keys, policies) one copy each: a render of 50,000
+// holds them all.
 func shareStrings(es *ExternalSecret) {
-	one := func(ps ...*string) {
-		for _, p := range ps {
-			if *p != "" {
-				*p = unique.Make(*p).Value()
-			}
-		}
-	}
 	sp := &es.Spec
-	one(&es.APIVersion, &es.Kind, &es.Namespace, &sp.SecretStoreRef.Name, &sp.SecretStoreRef.Kind, &sp.RefreshPolicy,
+	intern.Strings(&es.APIVersion, &es.Kind, &es.Namespace, &sp.SecretStoreRef.Name, &sp.SecretStoreRef.Kind, &sp.RefreshPolicy,
 		&sp.Target.CreationPolicy, &sp.Target.DeletionPolicy)
 	for i := range sp.Data {
 		r := &sp.Data[i].RemoteRef
-		one(&sp.Data[i].SecretKey, &r.Property, &r.Version, &r.MetadataPolicy, &r.ConversionStrategy, &r.DecodingStrategy, &r.NullBytePolicy)
+		intern.Strings(&sp.Data[i].SecretKey, &r.Property, &r.Version, &r.MetadataPolicy, &r.ConversionStrategy, &r.DecodingStrategy, &r.NullBytePolicy)
 	}
 }
