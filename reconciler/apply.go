@@ -71,7 +71,7 @@ func (a *applier) apply(want []desiredSecret) {
 					exp.prior = d.shape.fingerprint(current) // ownByApply writes first
 				}
 			}
-			r.expected.Store(d.target, exp)
+			r.expected.store(d.target, exp)
 		}
 	}
 	var jobs []func()

@@ -46,7 +46,7 @@ func (r *Reconciler) Diff(ctx context.Context) ([]SecretDiff, Result) {
 	if !ok {
 		return nil, res
 	}
-	set, inv, live, merged := obs.set, obs.inv, obs.live, obs.merged
+	set, inv, live, merged := obs.set, obs.old.Inventory, obs.live, obs.merged
 	var want []desiredSecret
 	for part := range r.desired(ctx, set, snap.Revision, live, merged, true, false, &res) {
 		want = append(want, part...)

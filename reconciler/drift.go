@@ -2,6 +2,7 @@ package reconciler
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -21,6 +22,41 @@ type expected struct {
 	// pass is the pass that remembered it; 0 until remember confirms it
 	// (an entry written before a write that then failed).
 	pass uint64
+}
+
+// expectations maps each managed Secret to what it should hold. A plain
+// map of values under a lock: a sync.Map boxes every key and value, which
+// at 50,000 Secrets is twice the memory.
+type expectations struct {
+	mu sync.RWMutex
+	m  map[targetKey]expected
+}
+
+func (e *expectations) store(t targetKey, x expected) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.m == nil {
+		e.m = map[targetKey]expected{}
+	}
+	e.m[t] = x
+}
+
+func (e *expectations) load(t targetKey) (expected, bool) {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	x, ok := e.m[t]
+	return x, ok
+}
+
+// keepPass drops every entry the pass did not confirm.
+func (e *expectations) keepPass(pass uint64) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for t, x := range e.m {
+		if x.pass != pass {
+			delete(e.m, t)
+		}
+	}
 }
 
 // fingerprint is what a live Secret holds, as far as shape sees it.
@@ -84,7 +120,7 @@ func (r *Reconciler) watchNamespace(ctx context.Context, ns string, notify func(
 }
 
 func (r *Reconciler) drifted(t watch.EventType, s *corev1.Secret) bool {
-	v, ok := r.expected.Load(secretKey(s.Namespace, s.Name))
+	exp, ok := r.expected.load(secretKey(s.Namespace, s.Name))
 	if !ok {
 		return false
 	}
@@ -92,7 +128,6 @@ func (r *Reconciler) drifted(t watch.EventType, s *corev1.Secret) bool {
 	case watch.Deleted:
 		return true
 	case watch.Modified:
-		exp := v.(expected)
 		if exp.prior != "" && exp.shape.fingerprint(s) == exp.prior {
 			return false
 		}

@@ -10,8 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -83,6 +83,8 @@ type Entry struct {
 
 func (e Entry) key() targetKey { return targetKey{e.Namespace, e.Name, e.Kind} }
 
+func compareEntries(a, b Entry) int { return compareKeys(a.key(), b.key()) }
+
 func entryOf(t targetKey, externalSecret, source string) Entry {
 	return Entry{Namespace: t.namespace, Name: t.name, Kind: t.kind, ExternalSecret: externalSecret, Source: source}
 }
@@ -104,10 +106,10 @@ func (r *Reconciler) inventoryRef() corev1.ObjectReference {
 // the revision `status --wait` asks to be recorded
 // (AnnotationRevisionWanted).
 //
-// raw is the record's bytes when they were decoded afresh (not the record
-// this instance last wrote or decoded), for a pass that lets the decoded
-// record go until it needs it again (decodeAgain).
-func (r *Reconciler) loadInventory(ctx context.Context) (inv Inventory, raw []byte, wanted, lost string, err error) {
+// A record decoded afresh (not the one this instance last wrote or
+// decoded) keeps its bytes (raw), for a pass that lets the decoded rows go
+// until it needs them again.
+func (r *Reconciler) loadInventory(ctx context.Context) (old *record, wanted, lost string, err error) {
 	name := r.cfg.InventoryNamespace + "/" + r.inventoryName()
 	cm, err := r.kube.CoreV1().ConfigMaps(r.cfg.InventoryNamespace).Get(ctx, r.inventoryName(), metav1.GetOptions{})
 	missing := apierrors.IsNotFound(err)
@@ -115,33 +117,35 @@ func (r *Reconciler) loadInventory(ctx context.Context) (inv Inventory, raw []by
 	case missing:
 		lost = "inventory configmap " + name + " is missing"
 	case err != nil:
-		return Inventory{}, nil, "", "", fmt.Errorf("read inventory configmap %s: %w", name, err)
+		return nil, "", "", fmt.Errorf("read inventory configmap %s: %w", name, err)
 	default:
-		record, err := readRecord(ctx, r.kube, cm)
+		raw, err := readRecord(ctx, r.kube, cm)
 		if err != nil {
 			lost = fmt.Sprintf("inventory configmap %s cannot be read (%v)", name, err)
 			break
 		}
-		if sha256.Sum256(record) == r.decoded.digest {
-			inv = r.decoded.inv
+		old = &record{}
+		if sha256.Sum256(raw) == r.decoded.digest {
+			old.Inventory = r.decoded.inv
 		} else {
-			if err := decodeInventory(record, &inv); err != nil {
+			if err := decodeInventory(raw, &old.Inventory); err != nil {
 				lost = fmt.Sprintf("inventory configmap %s is corrupt (%v)", name, err)
 				break
 			}
-			raw = record
+			old.raw = raw
 		}
-		inv.Revision = InventoryRevision(cm, inv)
-		return inv, raw, cm.Annotations[AnnotationRevisionWanted], "", nil
+		old.sorted = slices.IsSortedFunc(old.Status, func(a, b Status) int { return strings.Compare(a.ExternalSecret, b.ExternalSecret) })
+		old.Revision = InventoryRevision(cm, old.Inventory)
+		return old, cm.Annotations[AnnotationRevisionWanted], "", nil
 	}
 	entries, err := r.labelledSecrets(ctx)
 	if err != nil {
-		return Inventory{}, nil, "", "", fmt.Errorf("%s, and rebuilding it from the labelled secrets failed: %w", lost, err)
+		return nil, "", "", fmt.Errorf("%s, and rebuilding it from the labelled secrets failed: %w", lost, err)
 	}
 	if missing && len(entries) == 0 {
-		return Inventory{}, nil, "", "", nil
+		return &record{sorted: true}, "", "", nil
 	}
-	return Inventory{Entries: entries}, nil, "", lost, nil
+	return &record{Inventory: Inventory{Entries: entries}, sorted: true}, "", lost, nil
 }
 
 // labelledSecrets lists, by metadata only, the Secrets and ConfigMap
@@ -172,21 +176,25 @@ func (r *Reconciler) labelledSecrets(ctx context.Context) ([]Entry, error) {
 			}
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].key().String() < out[j].key().String() })
+	slices.SortFunc(out, compareEntries)
 	return out, nil
 }
 
-// saveInventory writes inv when it differs from old. When only the
-// revision moved (a commit that changes no Secret), it writes nothing,
-// unless wanted (the ConfigMap's AnnotationRevisionWanted) asks for that
+// saveInventory writes inv when it differs from old; sameRows says its
+// status rows are old's (statuses compared them). When only the revision
+// moved (a commit that changes no Secret), it writes nothing, unless
+// wanted (the ConfigMap's AnnotationRevisionWanted) asks for that
 // revision: then one small patch records it.
-func (r *Reconciler) saveInventory(ctx context.Context, old, inv Inventory, wanted string) error {
-	sort.Slice(inv.Entries, func(i, j int) bool {
-		return inv.Entries[i].key().String() < inv.Entries[j].key().String()
-	})
+func (r *Reconciler) saveInventory(ctx context.Context, old *record, inv Inventory, sameRows bool, wanted string) error {
+	slices.SortFunc(inv.Entries, compareEntries)
 	// old.Revision is empty when no ConfigMap holds a record yet: the
 	// first pass writes it whole, even with nothing in it.
-	if old.Revision != "" && slices.Equal(old.Entries, inv.Entries) && slices.EqualFunc(old.Status, inv.Status, sameStatus) {
+	if old.Revision != "" && sameRows && old.sameEntries(inv.Entries) {
+		if old.raw != nil { // the same record: keep it decoded, as if read
+			held := inv
+			held.Revision = old.Revision
+			r.decoded = decodedInventory{digest: sha256.Sum256(old.raw), inv: held}
+		}
 		if old.Revision == inv.Revision || !RevisionMatches(inv.Revision, wanted) {
 			return nil
 		}
@@ -235,17 +243,83 @@ func (r *Reconciler) saveInventory(ctx context.Context, old, inv Inventory, want
 	return err
 }
 
-// decodeAgain decodes a record loadInventory read and decoded afresh
-// (raw), which the pass let go meanwhile, and keeps it as the record last
-// decoded. The same bytes decoded before, so it fails only if memory does.
-func (r *Reconciler) decodeAgain(raw []byte, revision string) (Inventory, error) {
-	var inv Inventory
-	if err := decodeInventory(raw, &inv); err != nil {
-		return Inventory{}, fmt.Errorf("decode the inventory again: %w", err)
+// record is the inventory a pass started from. One decoded afresh is held
+// as its bytes (raw) while the pass works, and read again row by row where
+// the pass needs its rows (prune, statuses, the comparison before a
+// write): decoded whole, 50,000 rows weigh some 25 MB beside everything
+// else a pass holds at its end.
+type record struct {
+	Inventory // the revision; the rows too, unless raw holds them
+	raw       []byte
+	// sorted: the status rows are in ExternalSecret order, as secretsync
+	// writes them, so they can be read alongside the new rows.
+	sorted bool
+	// err is the first failure to read raw again (the same bytes decoded
+	// once already, so only memory can make it fail).
+	err error
+}
+
+func (o *record) entries() iter.Seq[Entry] {
+	if o.raw == nil {
+		return slices.Values(o.Entries)
 	}
-	r.decoded = decodedInventory{digest: sha256.Sum256(raw), inv: inv}
-	inv.Revision = revision
-	return inv, nil
+	return func(yield func(Entry) bool) { o.fail(streamField(o.raw, "entries", yield)) }
+}
+
+func (o *record) statuses() iter.Seq[Status] {
+	if o.raw == nil {
+		return slices.Values(o.Status)
+	}
+	return func(yield func(Status) bool) { o.fail(streamField(o.raw, "status", yield)) }
+}
+
+func (o *record) fail(err error) {
+	if err != nil && o.err == nil {
+		o.err = err
+	}
+}
+
+// sameEntries says whether the record's entries are entries, in order.
+func (o *record) sameEntries(entries []Entry) bool {
+	i := 0
+	for e := range o.entries() {
+		if i == len(entries) || e != entries[i] {
+			return false
+		}
+		i++
+	}
+	return i == len(entries) && o.err == nil
+}
+
+// statusFinder finds the record's rows by ExternalSecret for ids asked in
+// ascending order, reading the rows once, alongside. unpaired says whether
+// a row was passed over or is left; stop ends the reading.
+func (o *record) statusFinder() (find func(id string) (Status, bool), unpaired func() bool, stop func()) {
+	rows := o.statuses()
+	if !o.sorted { // edited by hand: sorted here, and never the same as rows written in order
+		sorted := slices.SortedStableFunc(rows, func(a, b Status) int { return strings.Compare(a.ExternalSecret, b.ExternalSecret) })
+		rows = slices.Values(sorted)
+	}
+	next, stop := iter.Pull(rows)
+	cur, ok := next()
+	skipped := !o.sorted
+	var last Status
+	find = func(id string) (Status, bool) {
+		for ok && cur.ExternalSecret < id {
+			skipped = true
+			cur, ok = next()
+		}
+		if ok && cur.ExternalSecret == id {
+			last = cur
+			cur, ok = next()
+			return last, true
+		}
+		if last.ExternalSecret == id && id != "" { // asked again: an id with two rows
+			return last, true
+		}
+		return Status{}, false
+	}
+	return find, func() bool { return skipped || ok }, stop
 }
 
 // decodedInventory is the record as this instance last wrote or decoded
@@ -336,12 +410,30 @@ func encodeInventory(inv Inventory) ([]byte, error) {
 }
 
 func decodeInventory(raw []byte, inv *Inventory) error {
+	return walkRecord(raw, func(field string, dec *json.Decoder) (err error) {
+		switch field {
+		case "revision":
+			err = dec.Decode(&inv.Revision)
+		case "entries":
+			inv.Entries, err = decodeRows(dec, shareEntry)
+		case "status":
+			inv.Status, err = decodeRows(dec, shareStatus(map[int64]*metav1.Time{}))
+		default:
+			err = skipField(field, dec)
+		}
+		return err
+	})
+}
+
+// walkRecord reads a record's top-level object, handing the decoder to
+// field at each field, which must read its value. Row by row: decoding
+// the record as one value would hold all of its JSON (megabytes at 10,000
+// rows) in the decoder's buffer.
+func walkRecord(raw []byte, field func(name string, dec *json.Decoder) error) error {
 	zr, err := gzip.NewReader(bytes.NewReader(raw))
 	if err != nil {
 		return err
 	}
-	// Row by row: decoding the record as one value would hold all of its
-	// JSON (megabytes at 10,000 rows) in the decoder's buffer.
 	dec := json.NewDecoder(io.LimitReader(zr, 64<<20))
 	if err := expectDelim(dec, '{'); err != nil {
 		return err
@@ -351,22 +443,41 @@ func decodeInventory(raw []byte, inv *Inventory) error {
 		if err != nil {
 			return err
 		}
-		switch t {
-		case "revision":
-			err = dec.Decode(&inv.Revision)
-		case "entries":
-			inv.Entries, err = decodeRows(dec, shareEntry)
-		case "status":
-			inv.Status, err = decodeRows(dec, shareStatus(map[int64]*metav1.Time{}))
-		default:
-			var skip json.RawMessage
-			err = dec.Decode(&skip)
-		}
-		if err != nil {
+		name, _ := t.(string)
+		if err := field(name, dec); err != nil {
 			return err
 		}
 	}
 	return expectDelim(dec, '}')
+}
+
+// skipField reads past a field's value; a list of rows a row at a time.
+func skipField(name string, dec *json.Decoder) error {
+	if name == "entries" || name == "status" {
+		_, err := streamRows(dec, func(*json.RawMessage) bool { return true })
+		return err
+	}
+	var skip json.RawMessage
+	return dec.Decode(&skip)
+}
+
+// errStopped ends a walk whose reader has what it wanted.
+var errStopped = errors.New("stopped")
+
+// streamField hands yield the rows of one list field of a record, one at
+// a time, until it returns false.
+func streamField[T any](raw []byte, name string, yield func(T) bool) error {
+	err := walkRecord(raw, func(field string, dec *json.Decoder) error {
+		if field != name {
+			return skipField(field, dec)
+		}
+		_, err := streamRows(dec, func(row *T) bool { return yield(*row) })
+		return err
+	})
+	if errors.Is(err, errStopped) {
+		return nil
+	}
+	return err
 }
 
 // encodeRows writes rows as a JSON array (null when there are none, as
@@ -390,26 +501,41 @@ func encodeRows[T any](w io.Writer, rows []T) error {
 	return err
 }
 
-// decodeRows reads a JSON array (or null) one element at a time, and
-// hands each to each.
+// decodeRows reads a JSON array (or null) into a slice, handing each row
+// to each as it is read.
 func decodeRows[T any](dec *json.Decoder, each func(*T)) ([]T, error) {
-	t, err := dec.Token()
-	if err != nil || t == nil {
+	out := []T{} // [] is an empty list, not null, as encoding/json reads it
+	null, err := streamRows(dec, func(row *T) bool {
+		each(row)
+		out = append(out, *row)
+		return true
+	})
+	if null {
 		return nil, err
 	}
-	if t != json.Delim('[') {
-		return nil, fmt.Errorf("want an array, have %v", t)
+	return out, err
+}
+
+// streamRows reads a JSON array (or null) one element at a time, handing
+// each to yield; it returns errStopped if yield returns false.
+func streamRows[T any](dec *json.Decoder, yield func(*T) bool) (null bool, err error) {
+	t, err := dec.Token()
+	if err != nil || t == nil {
+		return t == nil, err
 	}
-	out := []T{} // [] is an empty list, not null, as encoding/json reads it
+	if t != json.Delim('[') {
+		return false, fmt.Errorf("want an array, have %v", t)
+	}
 	for dec.More() {
 		var row T
 		if err := dec.Decode(&row); err != nil {
-			return nil, err
+			return false, err
 		}
-		each(&row)
-		out = append(out, row)
+		if !yield(&row) {
+			return false, errStopped
+		}
 	}
-	return out, expectDelim(dec, ']')
+	return false, expectDelim(dec, ']')
 }
 
 func expectDelim(dec *json.Decoder, d json.Delim) error {

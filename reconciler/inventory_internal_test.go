@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -36,6 +38,9 @@ func bigInventory(n int, long bool) Inventory {
 			LastSync: &now, Ready: true, Reason: "Synced",
 			Versions: Versions{{"prod/" + name, fmt.Sprintf("%08x-%04x-4%03x-8%03x-%012x", i*2654435761, i*40503%65536, i%4096, (i*7)%4096, (i*2246822519)%(1<<48))}}})
 	}
+	// In the order a pass writes them.
+	slices.SortFunc(inv.Entries, compareEntries)
+	slices.SortFunc(inv.Status, func(a, b Status) int { return strings.Compare(a.ExternalSecret, b.ExternalSecret) })
 	return inv
 }
 
@@ -69,33 +74,43 @@ func TestTenThousandEntriesAreAcceptedByTheAPIServer(t *testing.T) {
 	}
 	r := &Reconciler{cfg: Config{Instance: "big", InventoryNamespace: ns}, kube: kube}
 	inv := bigInventory(10000, false)
-	if err := r.saveInventory(context.Background(), Inventory{}, inv, ""); err != nil {
+	if err := r.saveInventory(context.Background(), &record{}, inv, false, ""); err != nil {
 		t.Fatal(err)
 	}
-	got, _, _, _, err := r.loadInventory(context.Background())
+	got, _, _, err := r.loadInventory(context.Background())
 	if err != nil || len(got.Entries) != 10000 || len(got.Status) != 10000 {
 		t.Fatalf("loaded %d entries, %d statuses: %v", len(got.Entries), len(got.Status), err)
 	}
-	// A fresh reconciler decodes the bytes, and hands them back for the
-	// pass to decode again after its parts; one that wrote or decoded the
+	// A fresh reconciler decodes the bytes, and keeps them for the pass to
+	// read the rows again, one at a time; one that wrote or decoded the
 	// same bytes reuses what it holds, and decodes again once they change.
 	fresh := &Reconciler{cfg: r.cfg, kube: kube}
-	got, raw, _, _, err := fresh.loadInventory(context.Background())
-	if err != nil || len(got.Entries) != 10000 || raw == nil {
-		t.Fatalf("a fresh reconciler loaded %d entries (bytes handed back: %v): %v", len(got.Entries), raw != nil, err)
+	got, _, _, err = fresh.loadInventory(context.Background())
+	if err != nil || len(got.Entries) != 10000 || got.raw == nil || !got.sorted {
+		t.Fatalf("a fresh reconciler loaded %d entries (bytes kept: %v, sorted: %v): %v", len(got.Entries), got.raw != nil, got.sorted, err)
 	}
-	if again, err := fresh.decodeAgain(raw, got.Revision); err != nil || !cmp.Equal(again, got) {
-		t.Fatalf("decoded again, the record differs (%v): %s", err, cmp.Diff(got, again))
+	held := &record{Inventory: got.Inventory}
+	streamed := &record{Inventory: Inventory{Revision: got.Revision}, raw: got.raw}
+	for name, seq := range map[string]func(*record) any{
+		"entries":  func(o *record) any { return slices.Collect(o.entries()) },
+		"statuses": func(o *record) any { return slices.Collect(o.statuses()) },
+	} {
+		if diff := cmp.Diff(seq(held), seq(streamed)); diff != "" || streamed.err != nil {
+			t.Fatalf("%s read again row by row differ (%v): %s", name, streamed.err, diff[:min(len(diff), 500)])
+		}
 	}
-	fresh.decoded.inv = Inventory{Entries: []Entry{{Namespace: "held", Name: "in-memory"}}}
-	if got, raw, _, _, _ := fresh.loadInventory(context.Background()); len(got.Entries) != 1 || raw != nil {
+	if !streamed.sameEntries(inv.Entries) || streamed.sameEntries(inv.Entries[1:]) || streamed.sameEntries(append(slices.Clone(inv.Entries), Entry{Name: "more"})) {
+		t.Fatal("sameEntries does not tell the record's entries from others")
+	}
+	fresh.decoded = decodedInventory{digest: sha256.Sum256(got.raw), inv: Inventory{Entries: []Entry{{Namespace: "held", Name: "in-memory"}}}}
+	if got, _, _, _ := fresh.loadInventory(context.Background()); len(got.Entries) != 1 || got.raw != nil {
 		t.Fatalf("the same bytes were decoded again (%d entries), not reused", len(got.Entries))
 	}
 	inv.Entries = inv.Entries[:9999]
-	if err := (&Reconciler{cfg: r.cfg, kube: kube}).saveInventory(context.Background(), Inventory{}, inv, ""); err != nil {
+	if err := (&Reconciler{cfg: r.cfg, kube: kube}).saveInventory(context.Background(), &record{}, inv, false, ""); err != nil {
 		t.Fatal(err)
 	}
-	if got, _, _, _, _ := fresh.loadInventory(context.Background()); len(got.Entries) != 9999 {
+	if got, _, _, _ := fresh.loadInventory(context.Background()); len(got.Entries) != 9999 {
 		t.Fatalf("changed bytes were not decoded: %d entries", len(got.Entries))
 	}
 }
@@ -121,7 +136,7 @@ func TestFiftyThousandEntriesAreShardedAcrossConfigMaps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := r.saveInventory(ctx, Inventory{}, inv, ""); err != nil {
+	if err := r.saveInventory(ctx, &record{}, inv, false, ""); err != nil {
 		t.Fatal(err)
 	}
 	main, err := kube.CoreV1().ConfigMaps(ns).Get(ctx, r.inventoryName(), metav1.GetOptions{})
@@ -134,7 +149,7 @@ func TestFiftyThousandEntriesAreShardedAcrossConfigMaps(t *testing.T) {
 		t.Fatalf("%d bytes in one ConfigMap", len(raw))
 	}
 	start := time.Now()
-	got, _, _, lost, err := r.loadInventory(ctx)
+	got, _, lost, err := r.loadInventory(ctx)
 	if err != nil || lost != "" || len(got.Entries) != 50000 || len(got.Status) != 50000 {
 		t.Fatalf("loaded %d entries, %d statuses: %v %s", len(got.Entries), len(got.Status), err, lost)
 	}
@@ -152,7 +167,7 @@ func TestFiftyThousandEntriesAreShardedAcrossConfigMaps(t *testing.T) {
 	if _, err := kube.CoreV1().ConfigMaps(ns).Update(ctx, s1, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if got, _, _, lost, err := r.loadInventory(ctx); err != nil || !strings.Contains(lost, "do not add up") || len(got.Entries) != 0 {
+	if got, _, lost, err := r.loadInventory(ctx); err != nil || !strings.Contains(lost, "do not add up") || len(got.Entries) != 0 {
 		t.Fatalf("a damaged shard: %d entries, lost %q, %v", len(got.Entries), lost, err)
 	}
 }

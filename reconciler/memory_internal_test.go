@@ -1,10 +1,13 @@
 package reconciler
 
 import (
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/secretsync/secretsync/render"
 )
 
 // Secrets of one shape share it; a different key set gets its own, and the
@@ -30,20 +33,76 @@ func TestShapesAreShared(t *testing.T) {
 	}
 }
 
-// Rows are found by ExternalSecret whether the inventory holds them in
-// order (binary search) or not (a map).
-func TestStatusIndex(t *testing.T) {
+// The previous rows are found by ExternalSecret, asked in order, whether
+// the record is held decoded or as its bytes, and whether its rows are in
+// order or were edited out of it; unpaired tells a record whose every row
+// was asked for from one with rows left over or passed by.
+func TestStatusFinder(t *testing.T) {
 	sorted := []Status{{ExternalSecret: "a/x", Reason: "1"}, {ExternalSecret: "b/y", Reason: "2"}, {ExternalSecret: "c/z", Reason: "3"}}
-	unsorted := []Status{sorted[2], sorted[0], sorted[1]}
-	for name, rows := range map[string][]Status{"sorted": sorted, "unsorted": unsorted} {
-		find := statusIndex(rows)
+	raw, err := encodeInventory(Inventory{Revision: "r", Status: sorted})
+	if err != nil {
+		t.Fatal(err)
+	}
+	records := map[string]func() *record{
+		"held":  func() *record { return &record{Inventory: Inventory{Status: sorted}, sorted: true} },
+		"bytes": func() *record { return &record{raw: raw, sorted: true} },
+		"unsorted": func() *record {
+			return &record{Inventory: Inventory{Status: []Status{sorted[2], sorted[0], sorted[1]}}}
+		},
+	}
+	for name, rec := range records {
+		old := rec()
+		find, unpaired, stop := old.statusFinder()
+		if _, ok := find("a/w"); ok {
+			t.Errorf("%s: found a row that is not there", name)
+		}
 		for _, want := range sorted {
 			if got, ok := find(want.ExternalSecret); !ok || got.Reason != want.Reason {
 				t.Errorf("%s: %s = %v, %v", name, want.ExternalSecret, got, ok)
 			}
 		}
-		if _, ok := find("b/x"); ok {
-			t.Errorf("%s: found a row that is not there", name)
+		if got, ok := find("c/z"); !ok || got.Reason != "3" {
+			t.Errorf("%s: asked again, c/z = %v, %v", name, got, ok)
 		}
+		if unpaired() != (name == "unsorted") || old.err != nil {
+			t.Errorf("%s: every row paired, yet unpaired = %v (%v)", name, unpaired(), old.err)
+		}
+		stop()
+
+		find, unpaired, stop = rec().statusFinder()
+		if _, ok := find("b/y"); !ok || !unpaired() {
+			t.Errorf("%s: a/x was passed by, yet unpaired = %v", name, unpaired())
+		}
+		stop()
+		find, unpaired, stop = rec().statusFinder()
+		find("a/x")
+		if !unpaired() {
+			t.Errorf("%s: rows are left, yet unpaired = false", name)
+		}
+		stop()
+	}
+}
+
+// compareKeys orders keys exactly as their String forms do, prefixes,
+// separators inside names and ConfigMap targets included.
+func TestCompareKeysIsStringOrder(t *testing.T) {
+	parts := []string{"", "a", "a/b", "a-", "ab", "b", "a (", "z"}
+	var keys []targetKey
+	for _, ns := range parts {
+		for _, name := range parts {
+			for _, kind := range []string{"", render.KindConfigMap} {
+				keys = append(keys, targetKey{ns, name, kind})
+			}
+		}
+	}
+	for _, a := range keys {
+		for _, b := range keys {
+			if got, want := compareKeys(a, b), strings.Compare(a.String(), b.String()); got != want {
+				t.Fatalf("compareKeys(%q, %q) = %d, the strings compare %d", a, b, got, want)
+			}
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { compareKeys(keys[3], keys[len(keys)-1]) }); n != 0 {
+		t.Errorf("compareKeys allocates %v times a call", n)
 	}
 }

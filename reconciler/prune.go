@@ -21,19 +21,21 @@ const AnnotationPrune = "secretsync.io/prune"
 // produces any more, and returns the next inventory: what was applied, the
 // kept entries of ExternalSecrets that failed, and whatever could not be
 // pruned, so that nothing is orphaned.
-func (r *Reconciler) prune(ctx context.Context, old Inventory, set *render.Set, applied map[targetKey]*render.ExternalSecret, blocked map[targetKey]bool, res *Result) Inventory {
-	next := Inventory{Revision: old.Revision}
+func (r *Reconciler) prune(ctx context.Context, old *record, set *render.Set, applied map[targetKey]*render.ExternalSecret, blocked map[targetKey]bool, res *Result) Inventory {
+	next := Inventory{Revision: old.Revision, Entries: make([]Entry, 0, len(applied))}
 	for _, t := range sortedKeys(applied) {
 		if es := applied[t]; desired.CreationPolicy(es) == desired.PolicyOwner {
 			next.Entries = append(next.Entries, entryOf(t, esID(es), es.Source))
 		}
 	}
-	inGit := map[targetKey]bool{}
+	inGit := make(map[targetKey]bool, len(set.ExternalSecrets))
 	for _, es := range set.ExternalSecrets {
 		inGit[target(es)] = true
 	}
 	var candidates []Entry
-	for _, e := range old.Entries {
+	recorded := 0
+	for e := range old.entries() {
+		recorded++
 		switch {
 		case applied[e.key()] != nil && desired.CreationPolicy(applied[e.key()]) == desired.PolicyOwner:
 		case blocked[e.key()]:
@@ -45,9 +47,6 @@ func (r *Reconciler) prune(ctx context.Context, old Inventory, set *render.Set, 
 			candidates = append(candidates, e)
 		}
 	}
-	if len(candidates) == 0 {
-		return next
-	}
 	refuse := func(reason string) Inventory {
 		res.PruneSkipped = reason
 		for _, e := range candidates {
@@ -56,10 +55,16 @@ func (r *Reconciler) prune(ctx context.Context, old Inventory, set *render.Set, 
 		next.Entries = append(next.Entries, candidates...)
 		return next
 	}
+	if old.err != nil { // rows it could not read: Pass fails before saving
+		return refuse("inventory unreadable")
+	}
+	if len(candidates) == 0 {
+		return next
+	}
 	if n := len(set.Errors); n > 0 {
 		return refuse(fmt.Sprintf("render reported %d errors", n))
 	}
-	if reason := pruneGuard(len(candidates), len(old.Entries), len(set.ExternalSecrets), r.cfg); reason != "" {
+	if reason := pruneGuard(len(candidates), recorded, len(set.ExternalSecrets), r.cfg); reason != "" {
 		res.fail(PruneFailed, fmt.Errorf("prune refused: %s; would delete %s", reason, strings.Join(keysOf(candidates), ", ")))
 		return refuse(reason)
 	}

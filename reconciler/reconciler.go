@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"iter"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -121,7 +120,7 @@ type Reconciler struct {
 
 	// expected maps each managed Secret's targetKey to what it should hold,
 	// for the drift watch; drift is set when the watch saw a change.
-	expected sync.Map
+	expected expectations
 	drift    atomic.Bool
 	// The drift watch's health: watchesWanted watches, watchesUp of them
 	// established, watchGen counting every start and end of one and every
@@ -211,20 +210,17 @@ func (r *Reconciler) Pass(ctx context.Context, force bool) (res Result) {
 	if !ok {
 		return res
 	}
-	set, inv := obs.set, obs.inv
-	saved := inv // what the ConfigMap holds: nothing, when it was rebuilt
+	set, old := obs.set, obs.old
 	if obs.lost != "" {
-		msg := fmt.Sprintf("%s; rebuilt from the %d Secrets labelled %s=%s; prune guards apply to the rebuilt set", obs.lost, len(inv.Entries), LabelInstance, r.cfg.Instance)
+		msg := fmt.Sprintf("%s; rebuilt from the %d Secrets labelled %s=%s; prune guards apply to the rebuilt set", obs.lost, len(old.Entries), LabelInstance, r.cfg.Instance)
 		r.log.Warn().Msg(msg)
 		r.event(ctx, r.inventoryRef(), corev1.EventTypeWarning, "InventoryRebuilt", msg)
-		saved = Inventory{}
 	}
 	// A record decoded afresh (the first pass, or after another writer) is
-	// held only as its compressed bytes until prune needs it: decoded,
-	// 50,000 rows weigh some 20 MB beside everything the parts hold.
-	revision := inv.Revision
-	if obs.raw != nil {
-		inv, saved, obs.inv = Inventory{}, Inventory{}, Inventory{}
+	// held only as its compressed bytes: prune and statuses read its rows
+	// again, one at a time.
+	if old.raw != nil {
+		old.Entries, old.Status = nil, nil
 	}
 	a := r.newApplier(ctx, obs, &res)
 	r.passes++
@@ -261,20 +257,19 @@ func (r *Reconciler) Pass(ctx context.Context, force bool) (res Result) {
 	r.states = states
 	r.forgetExpected()
 
-	if obs.raw != nil {
-		if inv, err = r.decodeAgain(obs.raw, revision); err != nil {
-			res.fail(ApplyFailed, err)
-			res.PruneSkipped = "inventory unreadable"
-			return res
-		}
-		saved = inv
-	}
 	res.enter(StagePrune, r.now())
-	next := r.prune(ctx, inv, set, applied, res.failedTargets(set), &res)
+	next := r.prune(ctx, old, set, applied, res.failedTargets(set), &res)
 	next.Revision = snap.Revision
-	next.Status = r.statuses(set, &res, inv.Status)
-	r.emitEvents(ctx, next.Status, inv.Status, &res)
-	if err := r.saveInventory(ctx, saved, next, obs.wanted); err != nil {
+	var newFailures map[string]bool
+	var sameRows bool
+	next.Status, newFailures, sameRows = r.statuses(set, &res, old)
+	if old.err != nil {
+		res.fail(ApplyFailed, fmt.Errorf("read the inventory again: %w", old.err))
+		res.PruneSkipped = "inventory unreadable"
+		return res
+	}
+	r.emitEvents(ctx, next.Status, newFailures, &res)
+	if err := r.saveInventory(ctx, old, next, sameRows, obs.wanted); err != nil {
 		res.fail(ApplyFailed, err)
 	}
 	res.Managed = len(next.Entries)
@@ -293,10 +288,9 @@ func (r *Reconciler) Pass(ctx context.Context, force bool) (res Result) {
 // revision, the inventory, and the live Secrets it writes to.
 type observed struct {
 	set      *render.Set
-	inv      Inventory
-	raw      []byte // inv's bytes, when this pass decoded them afresh
-	lost     string // why the inventory was rebuilt, if it was
-	wanted   string // the revision status --wait asks to be recorded
+	old      *record // the inventory
+	lost     string  // why the inventory was rebuilt, if it was
+	wanted   string  // the revision status --wait asks to be recorded
 	live     *liveTargets
 	merged   map[targetKey]*corev1.Secret
 	mergeErr map[targetKey]error
@@ -312,14 +306,14 @@ func (r *Reconciler) observe(ctx context.Context, snap gitsource.Snapshot, keepL
 		return nil, false
 	}
 	r.expandClusterExternalSecrets(ctx, set, res)
-	inv, raw, wanted, lost, err := r.loadInventory(ctx)
+	old, wanted, lost, err := r.loadInventory(ctx)
 	if err != nil {
 		res.fail(ApplyFailed, err)
 		res.PruneSkipped = "inventory unreadable"
 		return nil, false
 	}
 	res.enter(StageResolve, r.now())
-	obs = &observed{set: set, inv: inv, raw: raw, lost: lost, wanted: wanted}
+	obs = &observed{set: set, old: old, lost: lost, wanted: wanted}
 	obs.live = r.liveTargets(keepLive)
 	obs.merged, obs.mergeErr = r.listMerged(ctx, set)
 	return obs, true
@@ -578,7 +572,7 @@ func (r *Reconciler) remember(next map[string]*esState, part []desiredSecret, do
 			next[id] = &esState{spec: d.spec, hash: d.hash, shape: d.shape, next: r.nextRefresh(d.es)}
 		}
 		if st := next[id]; st != nil {
-			r.expected.Store(d.target, expected{hash: st.hash, shape: st.shape, pass: r.passes})
+			r.expected.store(d.target, expected{hash: st.hash, shape: st.shape, pass: r.passes})
 		}
 	}
 }
@@ -586,12 +580,7 @@ func (r *Reconciler) remember(next map[string]*esState, part []desiredSecret, do
 // forgetExpected drops what the drift watch expects of Secrets this pass
 // did not remember: failed, pruned, or no longer in Git.
 func (r *Reconciler) forgetExpected() {
-	r.expected.Range(func(k, v any) bool {
-		if v.(expected).pass != r.passes {
-			r.expected.Delete(k)
-		}
-		return true
-	})
+	r.expected.keepPass(r.passes)
 }
 
 func (r *Reconciler) namespaceAllowed(ns string) bool {
@@ -632,6 +621,6 @@ func sortedKeys[V any](m map[targetKey]V) []targetKey {
 	for k := range m {
 		out = append(out, k)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].String() < out[j].String() })
+	slices.SortFunc(out, compareKeys)
 	return out
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -86,32 +85,22 @@ func errorClass(reason Reason, err error) string {
 	return string(reason)
 }
 
-// statuses builds every rendered ExternalSecret's status, keeping what this
-// pass did not learn (last sync, versions) from the previous inventory.
-func (r *Reconciler) statuses(set *render.Set, res *Result, old []Status) []Status {
-	prev := statusIndex(old)
+// statuses builds every rendered ExternalSecret's status, in
+// ExternalSecret order, keeping what this pass did not learn (last sync,
+// versions) from the previous record's rows, which it reads alongside.
+// newFailures are the failing rows whose failure is new or different;
+// same says the rows are old's.
+func (r *Reconciler) statuses(set *render.Set, res *Result, old *record) (out []Status, newFailures map[string]bool, same bool) {
 	now := metav1.NewTime(r.now().UTC().Truncate(time.Second))
-	var out []Status
+	out = make([]Status, 0, len(set.ExternalSecrets))
 	for _, es := range set.ExternalSecrets {
 		id := esID(es)
 		st := Status{ExternalSecret: id, Source: es.Source, Target: target(es).String(), Ready: true, Reason: "Synced"}
 		if st.Target == id {
 			st.Target = id // one copy of the string for both: a pass holds 10,000 rows
 		}
-		p, had := prev(id)
-		if had {
-			st.LastSync, st.Versions = p.LastSync, p.Versions
-		}
-		if o := res.outcomes[id]; o != nil {
-			if o.resolved && len(o.versions) > 0 {
-				st.Versions = o.versions
-			}
-			if o.written {
-				st.LastSync = &now
-			}
-			if o.err != nil {
-				st.Ready, st.Reason, st.Message = false, o.class, o.err.Error()
-			}
+		if o := res.outcomes[id]; o != nil && o.err != nil {
+			st.Ready, st.Reason, st.Message = false, o.class, o.err.Error()
 		}
 		out = append(out, st)
 	}
@@ -125,15 +114,42 @@ func (r *Reconciler) statuses(set *render.Set, res *Result, old []Status) []Stat
 			out[i].Message += "; " + e.Error()
 			continue
 		}
-		st := Status{ExternalSecret: id, Source: e.Source, Ready: false, Reason: "Invalid", Message: e.Error()}
-		if p, had := prev(id); had {
-			st.Target, st.LastSync, st.Versions = p.Target, p.LastSync, p.Versions
-		}
 		invalid[id] = len(out)
-		out = append(out, st)
+		// No target: an invalid row takes its previous one, below.
+		out = append(out, Status{ExternalSecret: id, Source: e.Source, Ready: false, Reason: "Invalid", Message: e.Error()})
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ExternalSecret < out[j].ExternalSecret })
-	return out
+	slices.SortStableFunc(out, func(a, b Status) int { return strings.Compare(a.ExternalSecret, b.ExternalSecret) })
+
+	prev, unpaired, stop := old.statusFinder()
+	defer stop()
+	newFailures = map[string]bool{}
+	same = true
+	for i := range out {
+		st := &out[i]
+		p, had := prev(st.ExternalSecret)
+		if st.Target == "" { // invalid
+			if had {
+				st.Target, st.LastSync, st.Versions = p.Target, p.LastSync, p.Versions
+			}
+		} else {
+			if had {
+				st.LastSync, st.Versions = p.LastSync, p.Versions
+			}
+			if o := res.outcomes[st.ExternalSecret]; o != nil {
+				if o.resolved && len(o.versions) > 0 {
+					st.Versions = o.versions
+				}
+				if o.written {
+					st.LastSync = &now
+				}
+			}
+		}
+		if !st.Ready && (p.Ready || p.Message != st.Message) {
+			newFailures[st.ExternalSecret] = true
+		}
+		same = same && had && sameStatus(p, *st) && (i == 0 || out[i-1].ExternalSecret != st.ExternalSecret)
+	}
+	return out, newFailures, same && !unpaired()
 }
 
 // emitEvents records Kubernetes Events on the Secrets: Created and Updated
@@ -141,8 +157,7 @@ func (r *Reconciler) statuses(set *render.Set, res *Result, old []Status) []Stat
 // different. Past Config.EventsPerPass, warnings go first and one Event per
 // reason on the inventory ConfigMap counts the rest. An unchanged pass
 // emits none. Events are best effort.
-func (r *Reconciler) emitEvents(ctx context.Context, statuses, old []Status, res *Result) {
-	prev := statusIndex(old)
+func (r *Reconciler) emitEvents(ctx context.Context, statuses []Status, newFailures map[string]bool, res *Result) {
 	type event struct {
 		t                targetKey
 		typ, reason, msg string
@@ -159,10 +174,8 @@ func (r *Reconciler) emitEvents(ctx context.Context, statuses, old []Status, res
 			normal = append(normal, event{t, corev1.EventTypeNormal, "Created", "created from ExternalSecret " + st.ExternalSecret + " (" + st.Source + ") at " + res.Revision})
 		case o != nil && o.written:
 			normal = append(normal, event{t, corev1.EventTypeNormal, "Updated", "updated from ExternalSecret " + st.ExternalSecret + " (" + st.Source + ") at " + res.Revision})
-		case !st.Ready:
-			if p, _ := prev(st.ExternalSecret); p.Ready || p.Message != st.Message {
-				warnings = append(warnings, event{t, corev1.EventTypeWarning, "SyncFailed", st.Reason + ": " + st.Message})
-			}
+		case !st.Ready && newFailures[st.ExternalSecret]:
+			warnings = append(warnings, event{t, corev1.EventTypeWarning, "SyncFailed", st.Reason + ": " + st.Message})
 		}
 	}
 	for _, k := range res.takenOver {
@@ -211,27 +224,6 @@ func (r *Reconciler) event(ctx context.Context, about corev1.ObjectReference, ty
 	if _, err := r.kube.CoreV1().Events(about.Namespace).Create(ctx, ev, metav1.CreateOptions{}); err != nil {
 		r.log.Debug().Err(err).Str("namespace", about.Namespace).Str("kind", about.Kind).Str("name", about.Name).Str("reason", reason).Msg("event not recorded")
 	}
-}
-
-// statusIndex finds a row of old by ExternalSecret. Rows are written
-// sorted, so it searches them in place rather than building a map of
-// every row; an inventory edited out of order gets the map.
-func statusIndex(old []Status) func(id string) (Status, bool) {
-	byID := func(a Status, id string) int { return strings.Compare(a.ExternalSecret, id) }
-	if slices.IsSortedFunc(old, func(a, b Status) int { return strings.Compare(a.ExternalSecret, b.ExternalSecret) }) {
-		return func(id string) (Status, bool) {
-			i, ok := slices.BinarySearchFunc(old, id, byID)
-			if !ok {
-				return Status{}, false
-			}
-			return old[i], true
-		}
-	}
-	m := make(map[string]Status, len(old))
-	for _, s := range old {
-		m[s.ExternalSecret] = s
-	}
-	return func(id string) (Status, bool) { s, ok := m[id]; return s, ok }
 }
 
 func truncate(s string, n int) string {

@@ -35,6 +35,44 @@ func (k targetKey) String() string {
 	return s
 }
 
+// compareKeys orders keys as their String forms would order, without
+// building them: sorting 50,000 keys by String made some 1.6 million
+// strings.
+func compareKeys(a, b targetKey) int {
+	var ba, bb [6]string
+	return compareJoined(a.parts(ba[:0]), b.parts(bb[:0]))
+}
+
+// parts are the pieces String joins.
+func (k targetKey) parts(buf []string) []string {
+	buf = append(buf, k.namespace, "/", k.name)
+	if k.kind != "" {
+		buf = append(buf, " (", k.kind, ")")
+	}
+	return buf
+}
+
+// compareJoined compares strings.Join(a, "") with strings.Join(b, "").
+func compareJoined(a, b []string) int {
+	var x, y string
+	for {
+		for x == "" && len(a) > 0 {
+			x, a = a[0], a[1:]
+		}
+		for y == "" && len(b) > 0 {
+			y, b = b[0], b[1:]
+		}
+		if x == "" || y == "" {
+			return strings.Compare(x, y) // one or both ran out
+		}
+		n := min(len(x), len(y))
+		if c := strings.Compare(x[:n], y[:n]); c != 0 {
+			return c
+		}
+		x, y = x[n:], y[n:]
+	}
+}
+
 // parseKey reads String's form back.
 func parseKey(s string) (targetKey, bool) {
 	kind := ""

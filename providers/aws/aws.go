@@ -521,7 +521,7 @@ func (p *provider) batch(ctx context.Context, refs []providers.Ref) map[provider
 	}
 	byID := map[string]providers.Fetched{}
 	for _, v := range res.SecretValues {
-		f := providers.Fetched{Value: providers.NewValue(valueBytes(v.SecretString, v.SecretBinary)), VersionID: aws.ToString(v.VersionId)}
+		f := providers.Fetched{Value: providers.NewValue(valueBytes(v.SecretString, v.SecretBinary)), VersionID: versionID(v.VersionId)}
 		byID[aws.ToString(v.Name)] = f
 		byID[aws.ToString(v.ARN)] = f
 	}
@@ -559,6 +559,12 @@ func batchUnsupported(err error) bool {
 
 func smRef(id string) string { return "secretsmanager:" + id }
 
+// versionID copies a version id out of its response. The SDK cuts a
+// response's strings from one block (its string arena), the value's bytes
+// included: a pass keeps 50,000 version ids, and each would keep its whole
+// block, the value too, alive.
+func versionID(id *string) string { return strings.Clone(aws.ToString(id)) }
+
 func valueBytes(s *string, b []byte) []byte {
 	if s != nil {
 		return []byte(*s)
@@ -585,7 +591,7 @@ func (p *provider) get(ctx context.Context, ref providers.Ref) providers.Fetched
 	if err != nil {
 		return providers.Fetched{Err: classify(smRef(id), err)}
 	}
-	return providers.Fetched{Value: providers.NewValue(valueBytes(res.SecretString, res.SecretBinary)), VersionID: aws.ToString(res.VersionId)}
+	return providers.Fetched{Value: providers.NewValue(valueBytes(res.SecretString, res.SecretBinary)), VersionID: versionID(res.VersionId)}
 }
 
 // classify maps an SDK error to a provider error class. AWS error messages
