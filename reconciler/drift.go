@@ -24,17 +24,36 @@ type expected struct {
 	pass uint64
 }
 
-// expectations maps each managed Secret to what it should hold. A plain
-// map of values under a lock: a sync.Map boxes every key and value, which
-// at 50,000 Secrets is twice the memory.
+// expectations maps each managed Secret to what it should hold, while a
+// drift watch runs: `run --once` and a standby keep none (at 50,000
+// Secrets they weigh some 7 MB). A plain map of values under a lock: a
+// sync.Map boxes every key and value, twice the memory.
 type expectations struct {
 	mu sync.RWMutex
 	m  map[targetKey]expected
+	// watched: a drift watch reads them. missed: an entry was not kept
+	// because none did, so a watch that starts cannot vouch for the
+	// Secrets until a pass has read them (watch).
+	watched, missed bool
+}
+
+// watch marks the expectations wanted, or no longer, and says whether
+// entries were missed while they were not.
+func (e *expectations) watch(on bool) (missed bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.watched, missed, e.missed = on, e.missed, false
+	return missed
 }
 
 func (e *expectations) store(t targetKey, x expected) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if !e.watched {
+		e.missed = true
+		e.m = nil // entries kept before a watch ended
+		return
+	}
 	if e.m == nil {
 		e.m = map[targetKey]expected{}
 	}
@@ -76,6 +95,13 @@ func (r *Reconciler) WatchDrift(ctx context.Context, notify func()) {
 	}
 	r.watchesWanted.Add(int32(len(namespaces)))
 	defer r.watchesWanted.Add(-int32(len(namespaces)))
+	if r.expected.watch(true) {
+		// A pass ran without recording what its Secrets hold: until one
+		// has, a change to them would go unseen. Ask for that pass now.
+		r.drift.Store(true)
+		notify()
+	}
+	defer r.expected.watch(false)
 	for _, ns := range namespaces {
 		go r.watchNamespace(ctx, ns, notify)
 	}

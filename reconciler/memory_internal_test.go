@@ -1,6 +1,9 @@
 package reconciler
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -104,5 +107,57 @@ func TestCompareKeysIsStringOrder(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(100, func() { compareKeys(keys[3], keys[len(keys)-1]) }); n != 0 {
 		t.Errorf("compareKeys allocates %v times a call", n)
+	}
+}
+
+// The hash's framing is written without fmt, and hashes exactly the bytes
+// it did with fmt: a changed hash would rewrite every managed Secret once.
+func TestShapeHashIsStable(t *testing.T) {
+	withFmt := func(sh *shape, s *corev1.Secret) string {
+		h := sha256.New()
+		write := func(b []byte) { fmt.Fprintf(h, "%d:", len(b)); h.Write(b) }
+		if sh.typed {
+			write([]byte(s.Type))
+		}
+		fmt.Fprintf(h, "d%d;", len(sh.data))
+		for _, k := range sh.data {
+			v, ok := s.Data[k]
+			if !ok {
+				fmt.Fprint(h, "missing;")
+			}
+			write([]byte(k))
+			write(v)
+		}
+		for _, part := range []struct {
+			keys []string
+			m    map[string]string
+		}{{sh.labels, s.Labels}, {sh.annotations, s.Annotations}} {
+			fmt.Fprintf(h, "m%d;", len(part.keys))
+			for _, k := range part.keys {
+				v, ok := part.m[k]
+				if !ok {
+					fmt.Fprint(h, "missing;")
+				}
+				write([]byte(k))
+				write([]byte(v))
+			}
+		}
+		return hex.EncodeToString(h.Sum(nil))
+	}
+	long := strings.Repeat("x", 1234)
+	s := &corev1.Secret{Type: corev1.SecretTypeOpaque,
+		Data:       map[string][]byte{"user": []byte("admin"), "password": []byte(long), "empty": {}},
+		ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "api", "tier": ""}, Annotations: map[string]string{"note": long, AnnotationDataHash: "h", AnnotationRevision: "r"}}}
+	for _, typed := range []bool{true, false} {
+		sh := shapeOf(s, AnnotationDataHash, typed)
+		if got, want := sh.hash(s), withFmt(sh, s); got != want {
+			t.Errorf("typed %v: hash %s, with fmt %s", typed, got, want)
+		}
+		other := s.DeepCopy() // keys missing from the live Secret
+		delete(other.Data, "user")
+		delete(other.Labels, "app")
+		if got, want := sh.hash(other), withFmt(sh, other); got != want {
+			t.Errorf("typed %v, keys missing: hash %s, with fmt %s", typed, got, want)
+		}
 	}
 }

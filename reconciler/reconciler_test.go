@@ -244,7 +244,18 @@ func TestDriftIsSeenByTheWatchAndRepairedOnTheNextPass(t *testing.T) {
 	defer cancel()
 	notified := make(chan struct{}, 16)
 	go f.rec.WatchDrift(ctx, func() { notified <- struct{}{} })
+	// The pass above ran with no watch, so it kept no expectations (as
+	// `run --once` keeps none): the watch asks at once for a pass that
+	// reads the Secrets and records them, even with nothing due.
+	select {
+	case <-notified:
+	case <-time.After(10 * time.Second):
+		t.Fatal("a watch that started after an unwatched pass asked for no pass")
+	}
 	time.Sleep(300 * time.Millisecond) // let the watch start
+	if res := f.passWith(false); !res.OK() || res.Stage != reconciler.StageDone || res.Applied != 0 {
+		t.Fatalf("the pass the watch asked for: stage %s, applied %d, %v", res.Stage, res.Applied, res.Errors)
+	}
 
 	secrets := env.Client.CoreV1().Secrets(f.ns)
 	s := f.secret("a")

@@ -3,7 +3,6 @@ package reconciler
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"sort"
 	"strconv"
 	"strings"
@@ -82,36 +81,47 @@ func (ss *shapeSet) share(sh *shape) *shape {
 
 // hash fingerprints the parts of s the shape names, values included. It is
 // stored only on the Secret itself, where the values are readable anyway.
+// Every Secret built and every live one compared is hashed, so it writes
+// its framing with strconv into one buffer, not with fmt; the bytes hashed
+// are the same (TestShapeHashIsStable).
 func (sh *shape) hash(s *corev1.Secret) string {
 	h := sha256.New()
-	write := func(b []byte) { fmt.Fprintf(h, "%d:", len(b)); h.Write(b) }
-	if sh.typed {
-		write([]byte(s.Type))
+	var buf []byte
+	frame := func(prefix string, n int, suffix byte) {
+		buf = append(buf[:0], prefix...)
+		buf = strconv.AppendInt(buf, int64(n), 10)
+		h.Write(append(buf, suffix))
 	}
-	fmt.Fprintf(h, "d%d;", len(sh.data))
+	write := func(b []byte) { frame("", len(b), ':'); h.Write(b) }
+	writeString := func(v string) { frame("", len(v), ':'); buf = append(buf[:0], v...); h.Write(buf) }
+	if sh.typed {
+		writeString(string(s.Type))
+	}
+	frame("d", len(sh.data), ';')
 	for _, k := range sh.data {
 		v, ok := s.Data[k]
 		if !ok {
-			fmt.Fprint(h, "missing;")
+			h.Write([]byte("missing;"))
 		}
-		write([]byte(k))
+		writeString(k)
 		write(v)
 	}
-	for _, part := range []struct {
+	for _, part := range [2]struct {
 		keys []string
 		m    map[string]string
 	}{{sh.labels, s.Labels}, {sh.annotations, s.Annotations}} {
-		fmt.Fprintf(h, "m%d;", len(part.keys))
+		frame("m", len(part.keys), ';')
 		for _, k := range part.keys {
 			v, ok := part.m[k]
 			if !ok {
-				fmt.Fprint(h, "missing;")
+				h.Write([]byte("missing;"))
 			}
-			write([]byte(k))
-			write([]byte(v))
+			writeString(k)
+			writeString(v)
 		}
 	}
-	return hex.EncodeToString(h.Sum(nil))
+	var sum [sha256.Size]byte
+	return hex.EncodeToString(h.Sum(sum[:0]))
 }
 
 // matches reports whether live carries hash and still hashes to it.
