@@ -93,7 +93,7 @@ func Assemble(es *render.ExternalSecret, refs []Entry, found Found, fetched Fetc
 			return nil, fmt.Errorf("%s: %s: %w", e.Field, e.Ref, err)
 		}
 		if e.SecretKey != "" {
-			if v, err = convert(v, e.Remote); err != nil {
+			if v, err = convert(v, *e.Remote); err != nil {
 				return nil, fmt.Errorf("%s: %s: %w", e.Field, e.Ref, err)
 			}
 			data[e.SecretKey] = v
@@ -107,7 +107,7 @@ func Assemble(es *render.ExternalSecret, refs []Entry, found Found, fetched Fetc
 			return nil, fmt.Errorf("%s: %s: %w", e.Field, e.Ref, err)
 		}
 		for k, v := range kv {
-			if v, err = convert(v, e.Remote); err != nil {
+			if v, err = convert(v, *e.Remote); err != nil {
 				return nil, fmt.Errorf("%s: %s key %q: %w", e.Field, e.Ref, k, err)
 			}
 			data[k] = v

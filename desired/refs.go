@@ -58,15 +58,37 @@ func NamespaceAllowed(namespaces []string, ns string) bool {
 // set), a dataFrom extract (SecretKey empty), a dataFrom find (Find set,
 // Ref unset) or a dataFrom generator (Generator set; no store).
 type Entry struct {
-	Field     string // where it is in the manifest, e.g. spec.data[0]
-	Store     StoreKey
-	Ref       providers.Ref
-	Remote    render.RemoteRef
+	Field string // where it is in the manifest, e.g. spec.data[0]
+	Store StoreKey
+	Ref   providers.Ref
+	// Remote is the ExternalSecret's own remoteRef, shared and read-only
+	// (a pass holds the entries of 50,000 ExternalSecrets at once); a find
+	// or generator entry points at an empty one.
+	Remote    *render.RemoteRef
 	SecretKey string
 	Find      *render.Find
 	Generator *GeneratorKey
 	Rewrite   []render.Rewrite
 }
+
+// dataFields are the Fields of the first data items, made once: most
+// ExternalSecrets have a few, and a pass lists the entries of every one.
+var dataFields = func() (out [16]string) {
+	for i := range out {
+		out[i] = fmt.Sprintf("spec.data[%d]", i)
+	}
+	return out
+}()
+
+func dataField(i int) string {
+	if i < len(dataFields) {
+		return dataFields[i]
+	}
+	return fmt.Sprintf("spec.data[%d]", i)
+}
+
+// noRemote is the Remote of entries that have none; never written.
+var noRemote render.RemoteRef
 
 // GeneratorKey names a generator: its namespace, kind and name.
 type GeneratorKey struct{ Namespace, Kind, Name string }
@@ -104,6 +126,7 @@ func Entries(es *render.ExternalSecret, stores map[StoreKey]*render.SecretStore)
 			out = append(out, Entry{
 				Field:     fmt.Sprintf("spec.dataFrom[%d].sourceRef.generatorRef", i),
 				Generator: &GeneratorKey{es.Namespace, ref.Kind, ref.Name},
+				Remote:    &noRemote,
 				Rewrite:   d.Rewrite,
 			})
 			continue
@@ -113,6 +136,7 @@ func Entries(es *render.ExternalSecret, stores map[StoreKey]*render.SecretStore)
 				Field:   fmt.Sprintf("spec.dataFrom[%d].find", i),
 				Store:   StoreOf(es, d.SourceRef),
 				Find:    d.Find,
+				Remote:  &noRemote,
 				Rewrite: d.Rewrite,
 			})
 			continue
@@ -121,16 +145,17 @@ func Entries(es *render.ExternalSecret, stores map[StoreKey]*render.SecretStore)
 			Field:   fmt.Sprintf("spec.dataFrom[%d].extract", i),
 			Store:   StoreOf(es, d.SourceRef),
 			Ref:     providers.Ref{Key: d.Extract.Key, Version: d.Extract.Version, Metadata: d.Extract.MetadataPolicy == "Fetch"},
-			Remote:  *d.Extract,
+			Remote:  d.Extract,
 			Rewrite: d.Rewrite,
 		})
 	}
-	for i, d := range es.Spec.Data {
+	for i := range es.Spec.Data {
+		d := &es.Spec.Data[i]
 		e := Entry{
-			Field:     fmt.Sprintf("spec.data[%d]", i),
+			Field:     dataField(i),
 			Store:     StoreOf(es, d.SourceRef),
 			Ref:       providers.Ref{Key: d.RemoteRef.Key, Version: d.RemoteRef.Version, Metadata: d.RemoteRef.MetadataPolicy == "Fetch"},
-			Remote:    d.RemoteRef,
+			Remote:    &d.RemoteRef,
 			SecretKey: d.SecretKey,
 		}
 		if st := stores[e.Store]; st != nil && IsKMS(st) {

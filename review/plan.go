@@ -73,7 +73,7 @@ func mappings(es *render.ExternalSecret) map[string]string {
 	for _, e := range desired.Entries(es, nil) {
 		store := e.Store.Kind + "/" + e.Store.Name
 		if e.SecretKey != "" {
-			out[e.SecretKey] = store + ": " + ref(e.Remote)
+			out[e.SecretKey] = store + ": " + ref(*e.Remote)
 			continue
 		}
 		key, _, _ := strings.Cut(strings.TrimPrefix(e.Field, "spec."), ".") // dataFrom[i]
@@ -81,7 +81,7 @@ func mappings(es *render.ExternalSecret) map[string]string {
 		case e.Generator != nil:
 			out["("+key+")"] = "generator " + e.Generator.Kind + "/" + e.Generator.Name + ": values made in the cluster, kept in the Secret"
 		case e.Find == nil:
-			out["("+key+")"] = store + ": every key of the remote secret, " + ref(e.Remote)
+			out["("+key+")"] = store + ": every key of the remote secret, " + ref(*e.Remote)
 		default:
 			var sel []string
 			if e.Find.Path != nil {
