@@ -68,10 +68,10 @@ func (sp *storeProviders) get(ctx context.Context, sk desired.StoreKey) (provide
 }
 
 // findAll runs every distinct find once.
-func (r *Reconciler) findAll(ctx context.Context, sp *storeProviders, list []*render.ExternalSecret, refs map[*render.ExternalSecret][]desired.Entry) map[findKey]findResult {
+func (r *Reconciler) findAll(ctx context.Context, sp *storeProviders, list []pending) map[findKey]findResult {
 	out := map[findKey]findResult{}
-	for _, es := range list {
-		for _, e := range refs[es] {
+	for _, f := range list {
+		for _, e := range f.refs {
 			if e.Find == nil {
 				continue
 			}
@@ -174,47 +174,50 @@ var partSize = 500 // a variable so that tests can make parts small
 // part, so the checks across writers of one Secret still see them all.
 type part struct {
 	reused    []desiredSecret
-	fresh     []*render.ExternalSecret
-	refs      map[*render.ExternalSecret][]desired.Entry // of fresh
-	specs     map[*render.ExternalSecret]specSum         // of fresh
+	fresh     []pending
 	fetched   map[fetchKey]providers.Fetched
 	fetchTime time.Duration
 }
 
+// pending is an ExternalSecret whose values a pass fetches, with its
+// references and spec fingerprint, worked out once.
+type pending struct {
+	es   *render.ExternalSecret
+	refs []desired.Entry
+	spec specSum
+}
+
 // split groups ExternalSecrets by target, in target order, into parts of
-// about size ExternalSecrets to fetch.
-func split(reused []desiredSecret, fresh []*render.ExternalSecret, size int) []*part {
-	byTarget := map[targetKey]*part{}
-	at := func(t targetKey) *part {
-		p := byTarget[t]
-		if p == nil {
-			p = &part{}
-			byTarget[t] = p
-		}
-		return p
+// about size ExternalSecrets to fetch; the writers of one target stay in
+// one part.
+func split(reused []desiredSecret, fresh []pending, size int) []*part {
+	// One sorted list of positions, not a group per target: at 50,000
+	// targets those would be 50,000 small allocations.
+	type item struct {
+		t     targetKey
+		i     int
+		fresh bool
 	}
-	for _, d := range reused {
-		p := at(d.target)
-		p.reused = append(p.reused, d)
+	items := make([]item, 0, len(reused)+len(fresh))
+	for i, d := range reused {
+		items = append(items, item{d.target, i, false})
 	}
-	for _, es := range fresh {
-		p := at(target(es))
-		p.fresh = append(p.fresh, es)
+	for i, f := range fresh {
+		items = append(items, item{target(f.es), i, true})
 	}
-	targets := make([]targetKey, 0, len(byTarget))
-	for t := range byTarget {
-		targets = append(targets, t)
-	}
-	slices.SortFunc(targets, func(a, b targetKey) int {
-		return cmp.Or(cmp.Compare(a.namespace, b.namespace), cmp.Compare(a.name, b.name))
+	slices.SortStableFunc(items, func(a, b item) int {
+		return cmp.Or(cmp.Compare(a.t.namespace, b.t.namespace), cmp.Compare(a.t.name, b.t.name))
 	})
 	var parts []*part
 	cur := &part{}
-	for _, t := range targets {
-		p := byTarget[t]
-		cur.reused = append(cur.reused, p.reused...)
-		cur.fresh = append(cur.fresh, p.fresh...)
-		if len(cur.fresh) >= size {
+	for j, it := range items {
+		if it.fresh {
+			cur.fresh = append(cur.fresh, fresh[it.i])
+		} else {
+			cur.reused = append(cur.reused, reused[it.i])
+		}
+		sameTarget := j+1 < len(items) && items[j+1].t.namespace == it.t.namespace && items[j+1].t.name == it.t.name
+		if len(cur.fresh) >= size && !sameTarget {
 			parts = append(parts, cur)
 			cur = &part{}
 		}
@@ -228,8 +231,8 @@ func split(reused []desiredSecret, fresh []*render.ExternalSecret, size int) []*
 // keys lists the references a part's ExternalSecrets need.
 func (p *part) keys(found map[findKey]findResult) map[fetchKey]struct{} {
 	keys := map[fetchKey]struct{}{}
-	for _, es := range p.fresh {
-		for _, e := range p.refs[es] {
+	for _, f := range p.fresh {
+		for _, e := range f.refs {
 			if e.Generator != nil {
 				continue // made, not fetched (generate.go)
 			}

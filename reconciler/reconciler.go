@@ -407,11 +407,9 @@ func (r *Reconciler) yieldDesired(ctx context.Context, set *render.Set, revision
 		o.failed, o.err, o.class = true, err, errorClass(reason, err)
 	}
 
-	var fresh []*render.ExternalSecret
+	var fresh []pending
 	var reused []desiredSecret
-	specs := map[*render.ExternalSecret]specSum{}
-	// Each ExternalSecret's references, worked out once for the pass.
-	refs := make(map[*render.ExternalSecret][]desired.Entry, len(set.ExternalSecrets))
+	var remotes remoteIndex
 	compiled := desired.Compile(set, desired.Options{Namespaces: r.cfg.Namespaces, NamespaceLabels: r.namespaceLabels(ctx)})
 	// In namespace order, so that the live targets read to check reuse can
 	// go namespace by namespace.
@@ -428,9 +426,8 @@ func (r *Reconciler) yieldDesired(ctx context.Context, set *render.Set, revision
 			fail(es, ResolveFailed, err)
 			continue
 		}
-		refs[es] = it.Entries
-		spec := specFingerprint(es, refs[es], stores, gens)
-		specs[es] = spec
+		remotes.add(es, it.Entries, stores)
+		spec := specFingerprint(es, it.Entries, stores, gens)
 		holds := func(st *esState) bool {
 			if desired.Merges(es) {
 				return st.shape.matches(merged[t], st.hash)
@@ -445,36 +442,28 @@ func (r *Reconciler) yieldDesired(ctx context.Context, set *render.Set, revision
 			reused = append(reused, desiredSecret{es: es, target: t, shape: st.shape, hash: st.hash, spec: st.spec, reused: true})
 			continue
 		}
-		fresh = append(fresh, es)
+		fresh = append(fresh, pending{es: es, refs: it.Entries, spec: spec})
 	}
-
-	r.remotes = indexRemotes(refs, stores) // Pass holds r.mu
+	remotes.sort()
+	r.remotes = remotes // Pass holds r.mu
 	sp := r.storeProviders(stores)
-	found := r.findAll(ctx, sp, fresh, refs)
-	all := split(reused, fresh, partSize)
+	found := r.findAll(ctx, sp, fresh)
 	// Each part takes its own ExternalSecrets' references and specs, and
 	// lets them go when it is done: past this point nothing holds those of
 	// the whole set.
-	for _, p := range all {
-		p.refs = make(map[*render.ExternalSecret][]desired.Entry, len(p.fresh))
-		p.specs = make(map[*render.ExternalSecret]specSum, len(p.fresh))
-		for _, es := range p.fresh {
-			p.refs[es], p.specs[es] = refs[es], specs[es]
-		}
-	}
-	parts := r.fetchParts(ctx, sp, found, all)
+	parts := r.fetchParts(ctx, sp, found, split(reused, fresh, partSize))
 	for p := range parts {
 		res.FetchTime += p.fetchTime
 		out := p.reused
-		refs := p.refs
-		for _, es := range p.fresh {
+		for _, f := range p.fresh {
+			es, refs := f.es, f.refs
 			t := target(es)
-			gen, genNote, err := r.generate(ctx, es, refs[es], live, gens)
+			gen, genNote, err := r.generate(ctx, es, refs, live, gens)
 			if err != nil {
 				fail(es, ResolveFailed, err)
 				continue
 			}
-			data, err := secretData(es, refs[es], found, p.fetched, gen)
+			data, err := secretData(es, refs, found, p.fetched, gen)
 			if errors.Is(err, desired.ErrAllGone) {
 				out = append(out, desiredSecret{es: es, target: t, gone: true})
 				continue
@@ -493,7 +482,7 @@ func (r *Reconciler) yieldDesired(ctx context.Context, set *render.Set, revision
 			}
 			res.Resolved++
 			o := res.outcome(esID(es))
-			o.resolved, o.versions = true, versionsOf(refs[es], found, p.fetched)
+			o.resolved, o.versions = true, versionsOf(refs, found, p.fetched)
 			var d desiredSecret
 			if desired.Merges(es) {
 				raw := make(map[string][]byte, len(content.Data))
@@ -504,7 +493,7 @@ func (r *Reconciler) yieldDesired(ctx context.Context, set *render.Set, revision
 			} else {
 				d = r.build(es, t, content, revision)
 			}
-			d.spec = p.specs[es]
+			d.spec = f.spec
 			out = append(out, d)
 		}
 		if !yield(refuseSharedKeys(out, fail)) {

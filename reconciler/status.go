@@ -32,15 +32,17 @@ type Status struct {
 	Message  string   `json:"message,omitempty"`
 }
 
-// outcome is what one pass did for one ExternalSecret.
+// outcome is what one pass did for one ExternalSecret. A pass holds one
+// per ExternalSecret: the flags go last, together, so that it packs into
+// 64 bytes.
 type outcome struct {
+	err      error
+	class    string
+	versions Versions
 	// failed: the ExternalSecret is in Git but could not be applied; its
 	// Secret is kept as it is and never pruned.
 	failed   bool
-	err      error
-	class    string
 	resolved bool
-	versions Versions
 	written  bool
 	created  bool
 }

@@ -34,30 +34,28 @@ func (x remoteIndex) readers(name string) []remoteUse {
 	return x.byName[i:j]
 }
 
-// indexRemotes builds the index from each ExternalSecret's entries.
-func indexRemotes(refs map[*render.ExternalSecret][]desired.Entry, stores map[desired.StoreKey]*render.SecretStore) remoteIndex {
-	var idx remoteIndex
-	for es, entries := range refs {
-		id := esID(es)
-		hasFind := false
-		for _, e := range entries {
-			st := stores[e.Store]
-			if e.Generator != nil || st == nil || st.Spec.Provider.AWS == nil || desired.IsKMS(st) {
-				continue
-			}
-			if e.Find != nil {
-				hasFind = true
-				continue
-			}
-			name := remoteName(st.Spec.Provider.AWS, e.Ref.Key)
-			idx.byName = append(idx.byName, remoteUse{name, id})
+// add indexes one ExternalSecret's entries; sort ends the index.
+func (x *remoteIndex) add(es *render.ExternalSecret, entries []desired.Entry, stores map[desired.StoreKey]*render.SecretStore) {
+	id := esID(es)
+	hasFind := false
+	for _, e := range entries {
+		st := stores[e.Store]
+		if e.Generator != nil || st == nil || st.Spec.Provider.AWS == nil || desired.IsKMS(st) {
+			continue
 		}
-		if hasFind {
-			idx.finders = append(idx.finders, id)
+		if e.Find != nil {
+			hasFind = true
+			continue
 		}
+		x.byName = append(x.byName, remoteUse{remoteName(st.Spec.Provider.AWS, e.Ref.Key), id})
 	}
-	slices.SortFunc(idx.byName, func(a, b remoteUse) int { return cmp.Or(strings.Compare(a.name, b.name), strings.Compare(a.id, b.id)) })
-	return idx
+	if hasFind {
+		x.finders = append(x.finders, id)
+	}
+}
+
+func (x *remoteIndex) sort() {
+	slices.SortFunc(x.byName, func(a, b remoteUse) int { return cmp.Or(strings.Compare(a.name, b.name), strings.Compare(a.id, b.id)) })
 }
 
 // remoteName is the name a reference reads, as events name it.

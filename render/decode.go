@@ -258,7 +258,7 @@ func strictStore(b []byte, st *SecretStore) error {
 // holds them all.
 func shareStrings(es *ExternalSecret) {
 	sp := &es.Spec
-	intern.Strings(&es.APIVersion, &es.Kind, &es.Namespace, &sp.SecretStoreRef.Name, &sp.SecretStoreRef.Kind, &sp.RefreshPolicy,
+	intern.Strings(&es.APIVersion, &es.Namespace, &sp.SecretStoreRef.Name, &sp.SecretStoreRef.Kind, &sp.RefreshPolicy,
 		&sp.Target.CreationPolicy, &sp.Target.DeletionPolicy)
 	for i := range sp.Data {
 		r := &sp.Data[i].RemoteRef

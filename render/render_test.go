@@ -71,7 +71,7 @@ func summarize(set *render.Set) []summary {
 		out = append(out, summary{s.Kind, s.Namespace, s.Name, s.Source})
 	}
 	for _, e := range set.ExternalSecrets {
-		out = append(out, summary{e.Kind, e.Namespace, e.Name, e.Source})
+		out = append(out, summary{render.KindExternalSecret, e.Namespace, e.Name, e.Source})
 	}
 	return out
 }

@@ -221,7 +221,8 @@ func TestExternalSecretMetadata(t *testing.T) {
 	exported := `{"apiVersion":"external-secrets.io/v1","kind":"ExternalSecret","metadata":{"name":"db","namespace":"team","labels":{"a":"1"},"annotations":{"b":"2"},
 "uid":"0b4c","resourceVersion":"12","generation":3,"creationTimestamp":"2026-01-01T00:00:00Z","managedFields":[{"manager":"kubectl"}],
 "ownerReferences":[{"kind":"ClusterExternalSecret","name":"x"}],"finalizers":["f"],"generateName":"db-","selfLink":"/x","deletionTimestamp":null,"deletionGracePeriodSeconds":30},
-"spec":{"secretStoreRef":{"name":"aws"},"data":[{"secretKey":"k","remoteRef":{"key":"r"}}]}}`
+"spec":{"secretStoreRef":{"name":"aws"},"data":[{"secretKey":"k","remoteRef":{"key":"r"}}]},
+"status":{"conditions":[{"type":"Ready","status":"True"}],"refreshTime":"2026-01-01T00:00:00Z"}}`
 	set := &Set{}
 	decodeInto(set, doc{source: "a.yaml", json: []byte(exported)}, Options{DefaultNamespace: "default"})
 	if len(set.ExternalSecrets) != 1 {
@@ -239,5 +240,15 @@ func TestExternalSecretMetadata(t *testing.T) {
 	decodeInto(typo, doc{source: "a.yaml", json: []byte(strings.Replace(exported, `"labels"`, `"lables"`, 1))}, Options{})
 	if len(typo.ExternalSecrets) != 0 || len(typo.Errors) == 0 {
 		t.Errorf("metadata.lables was accepted")
+	}
+	// status and kind are accepted and not kept; syncWindows, even null,
+	// is refused by name.
+	if spec, err := json.Marshal(es.Spec); err != nil || strings.Contains(string(spec), "syncWindows") {
+		t.Errorf("the spec writes %s (%v)", spec, err)
+	}
+	windows := &Set{}
+	decodeInto(windows, doc{source: "a.yaml", json: []byte(strings.Replace(exported, `"spec":{`, `"spec":{"syncWindows":null,`, 1))}, Options{})
+	if len(windows.ExternalSecrets) != 0 || len(windows.Errors) != 1 || !strings.Contains(windows.Errors[0].Error(), "syncWindows") {
+		t.Errorf("spec.syncWindows: null was not refused: %v", windows.Errors)
 	}
 }

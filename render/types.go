@@ -99,7 +99,7 @@ func (c *ClusterExternalSecret) selectors() []*metav1.LabelSelector {
 // spec, the name, and externalSecretMetadata as its labels and annotations.
 func (c *ClusterExternalSecret) Expand(ns string) *ExternalSecret {
 	es := &ExternalSecret{Spec: c.Spec.ExternalSecretSpec, Source: c.Source}
-	es.APIVersion, es.Kind = c.APIVersion, KindExternalSecret
+	es.APIVersion = c.APIVersion
 	es.Namespace, es.Name = ns, c.ExternalSecretName()
 	es.makeID()
 	es.Labels = maps.Clone(c.Spec.ExternalSecretMetadata.Labels)
@@ -137,16 +137,30 @@ func (*dropped) UnmarshalJSON([]byte) error { return nil }
 
 // ExternalSecret maps remote values to one Kubernetes Secret.
 type ExternalSecret struct {
-	metav1.TypeMeta `json:",inline"`
-	Meta            `json:"metadata"`
-	Spec            ExternalSecretSpec `json:"spec"`
+	APIVersion string `json:"apiVersion,omitempty"`
+	// Kind is always ExternalSecret (the decode dispatched on it): it is
+	// accepted and not kept, as a pass holds 50,000 of these.
+	Kind ignored `json:"kind,omitzero"`
+	Meta `json:"metadata"`
+	Spec ExternalSecretSpec `json:"spec"`
 	// Status is accepted so that objects exported from a cluster decode; it
-	// is ignored.
-	Status json.RawMessage `json:"status,omitempty"`
+	// is ignored, and takes no room.
+	Status ignored `json:"status,omitzero"`
 	// Source is the repo-relative file the object came from.
 	Source string `json:"-"`
 	id     string
 }
+
+// ignored accepts any JSON value and keeps none of it.
+type ignored struct{}
+
+func (*ignored) UnmarshalJSON([]byte) error { return nil }
+
+// present records that a field is there, whatever its value (null too),
+// and keeps none of the value.
+type present bool
+
+func (p *present) UnmarshalJSON([]byte) error { *p = true; return nil }
 
 // ID is "namespace/name". A decoded object makes it once: a pass keys
 // several records per ExternalSecret by it, and 10,000 copies of each add
@@ -169,8 +183,8 @@ type ExternalSecretSpec struct {
 	RefreshPolicy   string         `json:"refreshPolicy,omitempty"`
 	Data            []Data         `json:"data,omitempty"`
 	DataFrom        []DataFrom     `json:"dataFrom,omitempty"`
-	// SyncWindows is ESO's; it is read so that it is refused by name.
-	SyncWindows json.RawMessage `json:"syncWindows,omitempty"`
+	// SyncWindows is ESO's; it is noted so that it is refused by name.
+	SyncWindows present `json:"syncWindows,omitempty"`
 }
 
 type SecretStoreRef struct {

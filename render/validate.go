@@ -52,7 +52,7 @@ func validateExternalSecret(es *ExternalSecret) []fieldError {
 	if s.Target.Manifest != nil {
 		check(validateManifest(s.Target))
 	}
-	if len(s.SyncWindows) > 0 {
+	if s.SyncWindows {
 		check("spec.syncWindows", notYet("syncWindows"))
 	}
 	needStore := false

@@ -145,7 +145,7 @@ func Validate(root string, set *render.Set, opt Options) []Finding {
 				}
 				storeUsers[k][es.Namespace+"/"+es.Name] = true
 			default:
-				out = append(out, Finding{File: es.Source, Line: locate(root, es.Source, es.Kind, es.Name, p.Field),
+				out = append(out, Finding{File: es.Source, Line: locate(root, es.Source, render.KindExternalSecret, es.Name, p.Field),
 					Kind: render.KindExternalSecret, Namespace: es.Namespace, Name: es.Name, Field: p.Field, Message: p.Err.Error()})
 			}
 		}
@@ -165,7 +165,7 @@ func Validate(root string, set *render.Set, opt Options) []Finding {
 		for _, w := range c.Writers {
 			stops = append(stops, w.Namespace+"/"+w.Name)
 		}
-		out = append(out, Finding{File: es.Source, Line: locate(root, es.Source, es.Kind, es.Name, "spec.target"),
+		out = append(out, Finding{File: es.Source, Line: locate(root, es.Source, render.KindExternalSecret, es.Name, "spec.target"),
 			Kind: render.KindExternalSecret, Namespace: es.Namespace, Name: es.Name, Field: "spec.target", Message: c.Error(), Stops: stops})
 	}
 	// Sorted on every field, so that the same input gives the same output.
