@@ -8,6 +8,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/secretsync/secretsync/internal/intern"
 )
 
 // liveTargets reads this instance's targets one scope (a namespace and a
@@ -82,7 +84,7 @@ func (l *liveTargets) list(ctx context.Context, scope targetKey) *liveScope {
 			// rest (managed fields first) is most of it.
 			slim := &corev1.Secret{Type: s.Type, Data: s.Data, Immutable: s.Immutable}
 			slim.Name, slim.Namespace, slim.ResourceVersion = s.Name, s.Namespace, s.ResourceVersion
-			slim.Labels, slim.Annotations = s.Labels, s.Annotations
+			slim.Labels, slim.Annotations = shareKeys(s.Labels), shareKeys(s.Annotations)
 			if createdByUpdate(s) {
 				slim.ManagedFields = s.ManagedFields // to be converted before the next apply
 			}
@@ -92,4 +94,23 @@ func (l *liveTargets) list(ctx context.Context, scope targetKey) *liveScope {
 			return sc
 		}
 	}
+}
+
+// shareKeys makes a decoded map's keys, and the values that repeat from
+// Secret to Secret (ours: the instance, the file, the revision), one copy
+// each: a namespace of 2,500 Secrets decodes every one of them anew.
+func shareKeys(m map[string]string) map[string]string {
+	if len(m) == 0 {
+		return m
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		intern.Strings(&k)
+		switch k {
+		case LabelManagedBy, LabelInstance, AnnotationSource, AnnotationRevision:
+			intern.Strings(&v)
+		}
+		out[k] = v
+	}
+	return out
 }

@@ -4,8 +4,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"strings"
 	"testing"
+	"unsafe"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -159,5 +161,35 @@ func TestShapeHashIsStable(t *testing.T) {
 		if got, want := sh.hash(other), withFmt(sh, other); got != want {
 			t.Errorf("typed %v, keys missing: hash %s, with fmt %s", typed, got, want)
 		}
+	}
+}
+
+// Live Secrets' label and annotation keys, and our repeated values, are
+// one copy across Secrets; the maps hold what they held.
+func TestShareKeys(t *testing.T) {
+	decoded := func() map[string]string { // as a decode makes them: every string its own
+		return map[string]string{strings.Clone(LabelInstance): strings.Clone("prod"), strings.Clone("team"): strings.Clone("payments-" + "x")}
+	}
+	a, b := shareKeys(decoded()), shareKeys(decoded())
+	if !maps.Equal(a, decoded()) || !maps.Equal(b, decoded()) {
+		t.Fatalf("shared maps differ: %v %v", a, b)
+	}
+	same := func(x, y string) bool { return unsafe.StringData(x) == unsafe.StringData(y) }
+	for k := range a {
+		var kb string
+		for k2 := range b {
+			if k2 == k {
+				kb = k2
+			}
+		}
+		if !same(k, kb) {
+			t.Errorf("key %q is two copies", k)
+		}
+	}
+	if !same(a[LabelInstance], b[LabelInstance]) {
+		t.Error("the instance label's value is two copies")
+	}
+	if same(a["team"], b["team"]) {
+		t.Error("a value of someone else's label was shared (only ours repeat)")
 	}
 }

@@ -185,8 +185,8 @@ type doc struct {
 	source string
 	json   []byte
 	err    error
-	id     string   // apiVersion/kind/namespace/name, when known
-	key    [32]byte // the decode's cache key, in place of json, in a Cache
+	id     string // apiVersion/kind/namespace/name, when known
+	key    docKey // the decode's cache key, in place of json, in a Cache
 }
 
 // ignoreFile lists, in gitignore syntax, paths a folder render leaves out;
