@@ -75,6 +75,7 @@ var targets = map[string]struct {
 	"rss_10k_mib":                            {false, 120},
 	"rss_50k_mib":                            {false, 200},
 	"noop_pass_50k_seconds":                  {false, 2},
+	"status_read_50k_seconds":                {false, 1},
 	"noop_pass_1k_writes":                    {false, 0},
 	"noop_pass_10k_writes":                   {false, 0},
 	"noop_pass_50k_writes":                   {false, 0},
@@ -446,6 +447,22 @@ func scenario(kube *testenv.Env, dir string, n int) error {
 	}
 	recordSpread("rss_"+l+"_mib", rsss, "MiB", fmt.Sprintf("peak RSS of secretsync run --once over %d managed Secrets of ~1 KiB, GOMEMLIMIT unset", n))
 	recordSpread("once_pass_"+l+"_cpu_seconds", onceCPU, "s", "user+sys of that process (exact: its own rusage)")
+
+	// `secretsync status -A` over the inventory of n rows (sharded past
+	// about 20,000): the whole command, as a user runs it.
+	var reads []float64
+	for range reps {
+		start := time.Now()
+		_, _, out, err := procRun(secretsyncBin, env, "status", "-A", "-o", "json", "--instance", instance, "--inventory-namespace", "default", "--kubeconfig", kube.Kubeconfig)
+		if err != nil {
+			return fmt.Errorf("status: %v: %s", err, out[:min(len(out), 300)])
+		}
+		if rows := strings.Count(string(out), `"externalSecret":`); rows != n {
+			return fmt.Errorf("status listed %d rows, want %d", rows, n)
+		}
+		reads = append(reads, time.Since(start).Seconds())
+	}
+	recordSpread("status_read_"+l+"_seconds", reads, "s", "secretsync status -A -o json: the whole command, reading the inventory's shards")
 	if n == 10000 {
 		if err := fillUnrelated(ctx, kube, 30000); err != nil {
 			return err
