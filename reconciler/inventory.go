@@ -23,7 +23,6 @@ import (
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/secretsync/secretsync/internal/intern"
 	"github.com/secretsync/secretsync/render"
 )
 
@@ -106,10 +105,10 @@ func (r *Reconciler) inventoryRef() corev1.ObjectReference {
 // the revision `status --wait` asks to be recorded
 // (AnnotationRevisionWanted).
 //
-// A record decoded afresh (not the one this instance last wrote or
-// decoded) keeps its bytes (raw), for a pass that lets the decoded rows go
-// until it needs them again.
-func (r *Reconciler) loadInventory(ctx context.Context) (old *record, wanted, lost string, err error) {
+// A record read afresh (not the one this instance last wrote or kept) is
+// checked row by row; keep holds its rows, otherwise only its bytes are
+// kept (raw), for a pass that reads the rows again where it needs them.
+func (r *Reconciler) loadInventory(ctx context.Context, keep bool) (old *record, wanted, lost string, err error) {
 	name := r.cfg.InventoryNamespace + "/" + r.inventoryName()
 	cm, err := r.kube.CoreV1().ConfigMaps(r.cfg.InventoryNamespace).Get(ctx, r.inventoryName(), metav1.GetOptions{})
 	missing := apierrors.IsNotFound(err)
@@ -125,16 +124,21 @@ func (r *Reconciler) loadInventory(ctx context.Context) (old *record, wanted, lo
 			break
 		}
 		old = &record{}
-		if sha256.Sum256(raw) == r.decoded.digest {
+		switch {
+		case sha256.Sum256(raw) == r.decoded.digest:
 			old.Inventory = r.decoded.inv
-		} else {
-			if err := decodeInventory(raw, &old.Inventory); err != nil {
-				lost = fmt.Sprintf("inventory configmap %s is corrupt (%v)", name, err)
-				break
-			}
+			old.sorted = slices.IsSortedFunc(old.Status, byExternalSecret)
+		case keep:
+			err = decodeInventory(raw, &old.Inventory)
+			old.sorted = slices.IsSortedFunc(old.Status, byExternalSecret)
+		default:
+			old.Revision, old.sorted, err = checkRecord(raw)
 			old.raw = raw
 		}
-		old.sorted = slices.IsSortedFunc(old.Status, func(a, b Status) int { return strings.Compare(a.ExternalSecret, b.ExternalSecret) })
+		if err != nil {
+			lost = fmt.Sprintf("inventory configmap %s is corrupt (%v)", name, err)
+			break
+		}
 		old.Revision = InventoryRevision(cm, old.Inventory)
 		return old, cm.Annotations[AnnotationRevisionWanted], "", nil
 	}
@@ -297,7 +301,7 @@ func (o *record) sameEntries(entries []Entry) bool {
 func (o *record) statusFinder() (find func(id string) (Status, bool), unpaired func() bool, stop func()) {
 	rows := o.statuses()
 	if !o.sorted { // edited by hand: sorted here, and never the same as rows written in order
-		sorted := slices.SortedStableFunc(rows, func(a, b Status) int { return strings.Compare(a.ExternalSecret, b.ExternalSecret) })
+		sorted := slices.SortedStableFunc(rows, byExternalSecret)
 		rows = slices.Values(sorted)
 	}
 	next, stop := iter.Pull(rows)
@@ -415,15 +419,43 @@ func decodeInventory(raw []byte, inv *Inventory) error {
 		case "revision":
 			err = dec.Decode(&inv.Revision)
 		case "entries":
-			inv.Entries, err = decodeRows(dec, shareEntry)
+			inv.Entries, err = decodeRows[Entry](dec)
 		case "status":
-			inv.Status, err = decodeRows(dec, shareStatus(map[int64]*metav1.Time{}))
+			inv.Status, err = decodeRows[Status](dec)
 		default:
 			err = skipField(field, dec)
 		}
 		return err
 	})
 }
+
+// checkRecord decodes every row of a record, as decodeInventory does, and
+// keeps none: it returns the record's revision and whether its status rows
+// are in ExternalSecret order.
+func checkRecord(raw []byte) (revision string, sorted bool, err error) {
+	sorted = true
+	last := ""
+	err = walkRecord(raw, func(field string, dec *json.Decoder) (err error) {
+		switch field {
+		case "revision":
+			err = dec.Decode(&revision)
+		case "entries":
+			_, err = streamRows(dec, func(*Entry) bool { return true })
+		case "status":
+			_, err = streamRows(dec, func(st *Status) bool {
+				sorted = sorted && last <= st.ExternalSecret
+				last = st.ExternalSecret
+				return true
+			})
+		default:
+			err = skipField(field, dec)
+		}
+		return err
+	})
+	return revision, sorted, err
+}
+
+func byExternalSecret(a, b Status) int { return strings.Compare(a.ExternalSecret, b.ExternalSecret) }
 
 // walkRecord reads a record's top-level object, handing the decoder to
 // field at each field, which must read its value. Row by row: decoding
@@ -501,12 +533,10 @@ func encodeRows[T any](w io.Writer, rows []T) error {
 	return err
 }
 
-// decodeRows reads a JSON array (or null) into a slice, handing each row
-// to each as it is read.
-func decodeRows[T any](dec *json.Decoder, each func(*T)) ([]T, error) {
+// decodeRows reads a JSON array (or null) into a slice.
+func decodeRows[T any](dec *json.Decoder) ([]T, error) {
 	out := []T{} // [] is an empty list, not null, as encoding/json reads it
 	null, err := streamRows(dec, func(row *T) bool {
-		each(row)
 		out = append(out, *row)
 		return true
 	})
@@ -547,32 +577,6 @@ func expectDelim(dec *json.Decoder, d json.Delim) error {
 		return fmt.Errorf("want %v, have %v", d, t)
 	}
 	return nil
-}
-
-// A decode allocates each field of each row anew, though most rows repeat
-// their namespace, file and reason, and name their ExternalSecret and
-// target alike: shareEntry and shareStatus make equal strings one copy
-// (unique), row by row as they are read, so that 50,000 rows never hold
-// their copies at once.
-func shareEntry(e *Entry) {
-	intern.Strings(&e.Namespace, &e.Kind, &e.Source, &e.ExternalSecret)
-	if e.ExternalSecret == e.Namespace+"/"+e.Name {
-		e.Name = e.ExternalSecret[len(e.Namespace)+1:]
-	}
-}
-
-// shareStatus also makes equal times one: a cold pass writes every row's.
-func shareStatus(times map[int64]*metav1.Time) func(*Status) {
-	return func(st *Status) {
-		intern.Strings(&st.ExternalSecret, &st.Source, &st.Target, &st.Reason)
-		if st.LastSync != nil {
-			if t, ok := times[st.LastSync.UnixNano()]; ok {
-				st.LastSync = t
-			} else {
-				times[st.LastSync.UnixNano()] = st.LastSync
-			}
-		}
-	}
 }
 
 // recordRevision moves the inventory's revision annotation to rev and
@@ -634,6 +638,32 @@ func InventoryRevision(cm *corev1.ConfigMap, inv Inventory) string {
 		return rev
 	}
 	return inv.Revision
+}
+
+// ReadStatus reads the status rows of an inventory ConfigMap's record,
+// with its shards, and its revision, for `secretsync status`: the entries
+// are passed over, not decoded.
+func ReadStatus(ctx context.Context, kube kubernetes.Interface, cm *corev1.ConfigMap) (Inventory, error) {
+	raw, err := readRecord(ctx, kube, cm)
+	if err != nil {
+		return Inventory{}, err
+	}
+	inv := Inventory{Status: []Status{}}
+	err = walkRecord(raw, func(field string, dec *json.Decoder) (err error) {
+		switch field {
+		case "revision":
+			err = dec.Decode(&inv.Revision)
+		case "status":
+			_, err = streamRows(dec, func(st *Status) bool {
+				inv.Status = append(inv.Status, *st)
+				return true
+			})
+		default:
+			err = skipField(field, dec)
+		}
+		return err
+	})
+	return inv, err
 }
 
 // ReadInventory reads an inventory ConfigMap's record, with its shards,

@@ -77,20 +77,25 @@ func TestTenThousandEntriesAreAcceptedByTheAPIServer(t *testing.T) {
 	if err := r.saveInventory(context.Background(), &record{}, inv, false, ""); err != nil {
 		t.Fatal(err)
 	}
-	got, _, _, err := r.loadInventory(context.Background())
+	got, _, _, err := r.loadInventory(context.Background(), false)
 	if err != nil || len(got.Entries) != 10000 || len(got.Status) != 10000 {
 		t.Fatalf("loaded %d entries, %d statuses: %v", len(got.Entries), len(got.Status), err)
 	}
-	// A fresh reconciler decodes the bytes, and keeps them for the pass to
-	// read the rows again, one at a time; one that wrote or decoded the
-	// same bytes reuses what it holds, and decodes again once they change.
+	// A fresh reconciler checks the bytes row by row and keeps only them,
+	// for the pass to read the rows again, one at a time (or decodes and
+	// keeps the rows when asked); one that wrote or kept the same bytes
+	// reuses what it holds, and reads again once they change.
 	fresh := &Reconciler{cfg: r.cfg, kube: kube}
-	got, _, _, err = fresh.loadInventory(context.Background())
-	if err != nil || len(got.Entries) != 10000 || got.raw == nil || !got.sorted {
-		t.Fatalf("a fresh reconciler loaded %d entries (bytes kept: %v, sorted: %v): %v", len(got.Entries), got.raw != nil, got.sorted, err)
+	got, _, _, err = fresh.loadInventory(context.Background(), false)
+	if err != nil || len(got.Entries)+len(got.Status) != 0 || got.raw == nil || !got.sorted || got.Revision != inv.Revision {
+		t.Fatalf("a fresh reconciler loaded %d entries (bytes kept: %v, sorted: %v, revision %q): %v", len(got.Entries), got.raw != nil, got.sorted, got.Revision, err)
 	}
-	held := &record{Inventory: got.Inventory}
-	streamed := &record{Inventory: Inventory{Revision: got.Revision}, raw: got.raw}
+	kept, _, _, err := fresh.loadInventory(context.Background(), true)
+	if err != nil || len(kept.Entries) != 10000 || len(kept.Status) != 10000 || kept.raw != nil || !kept.sorted {
+		t.Fatalf("kept %d entries, %d statuses (sorted %v): %v", len(kept.Entries), len(kept.Status), kept.sorted, err)
+	}
+	held := &record{Inventory: kept.Inventory}
+	streamed := got
 	for name, seq := range map[string]func(*record) any{
 		"entries":  func(o *record) any { return slices.Collect(o.entries()) },
 		"statuses": func(o *record) any { return slices.Collect(o.statuses()) },
@@ -103,14 +108,14 @@ func TestTenThousandEntriesAreAcceptedByTheAPIServer(t *testing.T) {
 		t.Fatal("sameEntries does not tell the record's entries from others")
 	}
 	fresh.decoded = decodedInventory{digest: sha256.Sum256(got.raw), inv: Inventory{Entries: []Entry{{Namespace: "held", Name: "in-memory"}}}}
-	if got, _, _, _ := fresh.loadInventory(context.Background()); len(got.Entries) != 1 || got.raw != nil {
+	if got, _, _, _ := fresh.loadInventory(context.Background(), false); len(got.Entries) != 1 || got.raw != nil {
 		t.Fatalf("the same bytes were decoded again (%d entries), not reused", len(got.Entries))
 	}
 	inv.Entries = inv.Entries[:9999]
 	if err := (&Reconciler{cfg: r.cfg, kube: kube}).saveInventory(context.Background(), &record{}, inv, false, ""); err != nil {
 		t.Fatal(err)
 	}
-	if got, _, _, _ := fresh.loadInventory(context.Background()); len(got.Entries) != 9999 {
+	if got, _, _, _ := fresh.loadInventory(context.Background(), true); len(got.Entries) != 9999 {
 		t.Fatalf("changed bytes were not decoded: %d entries", len(got.Entries))
 	}
 }
@@ -149,7 +154,7 @@ func TestFiftyThousandEntriesAreShardedAcrossConfigMaps(t *testing.T) {
 		t.Fatalf("%d bytes in one ConfigMap", len(raw))
 	}
 	start := time.Now()
-	got, _, lost, err := r.loadInventory(ctx)
+	got, _, lost, err := r.loadInventory(ctx, true)
 	if err != nil || lost != "" || len(got.Entries) != 50000 || len(got.Status) != 50000 {
 		t.Fatalf("loaded %d entries, %d statuses: %v %s", len(got.Entries), len(got.Status), err, lost)
 	}
@@ -167,7 +172,7 @@ func TestFiftyThousandEntriesAreShardedAcrossConfigMaps(t *testing.T) {
 	if _, err := kube.CoreV1().ConfigMaps(ns).Update(ctx, s1, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if got, _, lost, err := r.loadInventory(ctx); err != nil || !strings.Contains(lost, "do not add up") || len(got.Entries) != 0 {
+	if got, _, lost, err := r.loadInventory(ctx, true); err != nil || !strings.Contains(lost, "do not add up") || len(got.Entries) != 0 {
 		t.Fatalf("a damaged shard: %d entries, lost %q, %v", len(got.Entries), lost, err)
 	}
 }

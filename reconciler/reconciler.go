@@ -216,12 +216,6 @@ func (r *Reconciler) Pass(ctx context.Context, force bool) (res Result) {
 		r.log.Warn().Msg(msg)
 		r.event(ctx, r.inventoryRef(), corev1.EventTypeWarning, "InventoryRebuilt", msg)
 	}
-	// A record decoded afresh (the first pass, or after another writer) is
-	// held only as its compressed bytes: prune and statuses read its rows
-	// again, one at a time.
-	if old.raw != nil {
-		old.Entries, old.Status = nil, nil
-	}
 	a := r.newApplier(ctx, obs, &res)
 	r.passes++
 	states := make(map[string]*esState, len(set.ExternalSecrets))
@@ -306,7 +300,7 @@ func (r *Reconciler) observe(ctx context.Context, snap gitsource.Snapshot, keepL
 		return nil, false
 	}
 	r.expandClusterExternalSecrets(ctx, set, res)
-	old, wanted, lost, err := r.loadInventory(ctx)
+	old, wanted, lost, err := r.loadInventory(ctx, keepLive)
 	if err != nil {
 		res.fail(ApplyFailed, err)
 		res.PruneSkipped = "inventory unreadable"

@@ -120,7 +120,7 @@ func (r *Reconciler) statuses(set *render.Set, res *Result, old *record) (out []
 		// No target: an invalid row takes its previous one, below.
 		out = append(out, Status{ExternalSecret: id, Source: e.Source, Ready: false, Reason: "Invalid", Message: e.Error()})
 	}
-	slices.SortStableFunc(out, func(a, b Status) int { return strings.Compare(a.ExternalSecret, b.ExternalSecret) })
+	slices.SortStableFunc(out, byExternalSecret)
 
 	prev, unpaired, stop := old.statusFinder()
 	defer stop()

@@ -1,10 +1,16 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -91,7 +97,9 @@ when asked: --wait --revision annotates the inventory to ask.`,
 			return fail(exitFindings, "no ExternalSecret %s in namespace %s in the revision %s", name, orDash(namespace), st.Revision)
 		}
 		switch output.value {
-		case "json", "yaml":
+		case "json":
+			err = writeStatusJSON(s.out, st)
+		case "yaml":
 			err = writeData(s.out, output.value, st)
 		default:
 			writeStatusTable(s.out, st, namespace == "", output.value == "wide")
@@ -142,7 +150,7 @@ func readStatus(ctx context.Context, kube kubernetes.Interface, inst *instanceFl
 	if err != nil {
 		return statusJSON{}, err
 	}
-	inv, err := reconciler.ReadInventory(ctx, kube, cm)
+	inv, err := reconciler.ReadStatus(ctx, kube, cm)
 	if err != nil {
 		return statusJSON{}, fmt.Errorf("inventory %s/%s: %w", cm.Namespace, cm.Name, err)
 	}
@@ -154,6 +162,57 @@ func readStatus(ctx context.Context, kube kubernetes.Interface, inst *instanceFl
 		}
 	}
 	return out, nil
+}
+
+// writeStatusJSON writes st exactly as writeData would, its rows encoded
+// on every core: 50,000 rows are 20 MB of JSON, most of `status -A -o
+// json`'s time.
+func writeStatusJSON(w io.Writer, st statusJSON) error {
+	head, err := json.MarshalIndent(statusJSON{Revision: st.Revision, Suspended: st.Suspended}, "", "  ")
+	if err != nil {
+		return err
+	}
+	rows := st.ExternalSecrets
+	if len(rows) == 0 { // an empty list is written as [], on the same line
+		_, err = fmt.Fprintf(w, "%s\n", strings.Replace(string(head), `"externalSecrets": null`, `"externalSecrets": []`, 1))
+		return err
+	}
+	open := string(head[:bytes.LastIndex(head, []byte("null"))]) // the list's place, after the other fields
+	chunks := make([][]byte, runtime.GOMAXPROCS(0))
+	size := (len(rows) + len(chunks) - 1) / len(chunks)
+	errs := make([]error, len(chunks))
+	var wg sync.WaitGroup
+	for c := range chunks {
+		lo, hi := min(c*size, len(rows)), min((c+1)*size, len(rows))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var b []byte
+			for i := lo; i < hi; i++ {
+				row, err := json.MarshalIndent(rows[i], "    ", "  ")
+				if err != nil {
+					errs[c] = err
+					return
+				}
+				if i > 0 {
+					b = append(b, ",\n"...)
+				}
+				b = append(append(b, "    "...), row...)
+			}
+			chunks[c] = b
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	bw := bufio.NewWriter(w)
+	bw.WriteString(open + "[\n")
+	for _, b := range chunks {
+		bw.Write(b)
+	}
+	bw.WriteString("\n  ]\n}\n")
+	return bw.Flush()
 }
 
 func suspended(cm *corev1.ConfigMap) bool {
