@@ -641,21 +641,22 @@ func InventoryRevision(cm *corev1.ConfigMap, inv Inventory) string {
 }
 
 // ReadStatus reads the status rows of an inventory ConfigMap's record,
-// with its shards, and its revision, for `secretsync status`: the entries
-// are passed over, not decoded.
-func ReadStatus(ctx context.Context, kube kubernetes.Interface, cm *corev1.ConfigMap) (Inventory, error) {
+// with its shards, for `secretsync status`, handing each to each as it is
+// decoded (the entries are passed over, not decoded). It returns the
+// revision the instance last recorded.
+func ReadStatus(ctx context.Context, kube kubernetes.Interface, cm *corev1.ConfigMap, each func(Status)) (revision string, err error) {
 	raw, err := readRecord(ctx, kube, cm)
 	if err != nil {
-		return Inventory{}, err
+		return "", err
 	}
-	inv := Inventory{Status: []Status{}}
+	var inv Inventory
 	err = walkRecord(raw, func(field string, dec *json.Decoder) (err error) {
 		switch field {
 		case "revision":
 			err = dec.Decode(&inv.Revision)
 		case "status":
 			_, err = streamRows(dec, func(st *Status) bool {
-				inv.Status = append(inv.Status, *st)
+				each(*st)
 				return true
 			})
 		default:
@@ -663,7 +664,7 @@ func ReadStatus(ctx context.Context, kube kubernetes.Interface, cm *corev1.Confi
 		}
 		return err
 	})
-	return inv, err
+	return InventoryRevision(cm, inv), err
 }
 
 // ReadInventory reads an inventory ConfigMap's record, with its shards,

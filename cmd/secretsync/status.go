@@ -66,7 +66,11 @@ when asked: --wait --revision annotates the inventory to ask.`,
 		if len(args) > 0 {
 			name = args[0]
 		}
-		st, err := readStatus(cmd.Context(), kube, inst, namespace, name)
+		var rows *jsonRows
+		if output.value == "json" && !*wait {
+			rows = newJSONRows()
+		}
+		st, err := readStatus(cmd.Context(), kube, inst, namespace, name, rows)
 		if *wait {
 			ctx, cancel := context.WithTimeout(cmd.Context(), *timeout)
 			defer cancel()
@@ -87,7 +91,7 @@ when asked: --wait --revision annotates the inventory to ask.`,
 					return fail(exitFindings, "timed out after %s waiting for revision %s; the instance is at %s", *timeout, *revision, st.Revision)
 				case <-time.After(time.Second):
 				}
-				st, err = readStatus(ctx, kube, inst, namespace, name)
+				st, err = readStatus(ctx, kube, inst, namespace, name, nil)
 			}
 		}
 		if err != nil {
@@ -97,10 +101,12 @@ when asked: --wait --revision annotates the inventory to ask.`,
 			return fail(exitFindings, "no ExternalSecret %s in namespace %s in the revision %s", name, orDash(namespace), st.Revision)
 		}
 		switch output.value {
-		case "json":
-			err = writeStatusJSON(s.out, st)
-		case "yaml":
-			err = writeData(s.out, output.value, st)
+		case "json", "yaml":
+			if rows != nil {
+				err = writeStatusJSON(s.out, st, rows)
+			} else {
+				err = writeData(s.out, output.value, st)
+			}
 		default:
 			writeStatusTable(s.out, st, namespace == "", output.value == "wide")
 		}
@@ -143,72 +149,107 @@ func scopeName(namespace string) string {
 
 // readStatus reads the inventory and keeps the ExternalSecrets in
 // namespace ("" for all) named name ("" for all).
-func readStatus(ctx context.Context, kube kubernetes.Interface, inst *instanceFlags, namespace, name string) (statusJSON, error) {
+// rows, when set, encodes the kept rows as JSON while they are read.
+func readStatus(ctx context.Context, kube kubernetes.Interface, inst *instanceFlags, namespace, name string, rows *jsonRows) (statusJSON, error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	cm, err := inst.inventory(ctx, kube)
 	if err != nil {
 		return statusJSON{}, err
 	}
-	inv, err := reconciler.ReadStatus(ctx, kube, cm)
-	if err != nil {
-		return statusJSON{}, fmt.Errorf("inventory %s/%s: %w", cm.Namespace, cm.Name, err)
-	}
-	out := statusJSON{Revision: reconciler.InventoryRevision(cm, inv), Suspended: suspended(cm), ExternalSecrets: []reconciler.Status{}}
-	for _, st := range inv.Status {
+	out := statusJSON{Suspended: suspended(cm), ExternalSecrets: []reconciler.Status{}}
+	out.Revision, err = reconciler.ReadStatus(ctx, kube, cm, func(st reconciler.Status) {
 		ns, n, _ := strings.Cut(st.ExternalSecret, "/")
 		if (namespace == "" || ns == namespace) && (name == "" || n == name) {
 			out.ExternalSecrets = append(out.ExternalSecrets, st)
+			if rows != nil {
+				rows.add(st)
+			}
 		}
+	})
+	if err != nil {
+		return statusJSON{}, fmt.Errorf("inventory %s/%s: %w", cm.Namespace, cm.Name, err)
 	}
 	return out, nil
 }
 
-// writeStatusJSON writes st exactly as writeData would, its rows encoded
-// on every core: 50,000 rows are 20 MB of JSON, most of `status -A -o
-// json`'s time.
-func writeStatusJSON(w io.Writer, st statusJSON) error {
-	head, err := json.MarshalIndent(statusJSON{Revision: st.Revision, Suspended: st.Suspended}, "", "  ")
+// jsonRows encodes status rows for `-o json` in batches, on the other
+// cores, while the record is still being read: 50,000 rows are 20 MB of
+// JSON, and reading and encoding them one after the other took most of
+// `status -A -o json`'s time.
+type jsonRows struct {
+	pending []reconciler.Status
+	slots   chan struct{} // encoders in flight
+	wg      sync.WaitGroup
+	mu      sync.Mutex
+	batches [][]byte // in the rows' order
+	err     error
+}
+
+func newJSONRows() *jsonRows { return &jsonRows{slots: make(chan struct{}, runtime.GOMAXPROCS(0))} }
+
+func (j *jsonRows) add(st reconciler.Status) {
+	if j.pending = append(j.pending, st); len(j.pending) == 512 {
+		j.flush()
+	}
+}
+
+func (j *jsonRows) flush() {
+	if len(j.pending) == 0 {
+		return
+	}
+	rows := j.pending
+	j.pending = nil
+	j.mu.Lock()
+	i := len(j.batches)
+	j.batches = append(j.batches, nil)
+	j.mu.Unlock()
+	j.slots <- struct{}{}
+	j.wg.Add(1)
+	go func() {
+		defer j.wg.Done()
+		defer func() { <-j.slots }()
+		var b []byte
+		var err error
+		for k, st := range rows {
+			var row []byte
+			if row, err = json.MarshalIndent(st, "    ", "  "); err != nil {
+				break
+			}
+			if k > 0 {
+				b = append(b, ",\n"...)
+			}
+			b = append(append(b, "    "...), row...)
+		}
+		j.mu.Lock()
+		defer j.mu.Unlock()
+		j.batches[i], j.err = b, errors.Join(j.err, err)
+	}()
+}
+
+// writeStatusJSON writes st, whose rows rows encoded, exactly as writeData
+// would write it (tested).
+func writeStatusJSON(w io.Writer, st statusJSON, rows *jsonRows) error {
+	rows.flush()
+	rows.wg.Wait()
+	if rows.err != nil {
+		return rows.err
+	}
+	head, err := json.MarshalIndent(statusJSON{Revision: st.Revision, Suspended: st.Suspended, ExternalSecrets: []reconciler.Status{}}, "", "  ")
 	if err != nil {
 		return err
 	}
-	rows := st.ExternalSecrets
-	if len(rows) == 0 { // an empty list is written as [], on the same line
-		_, err = fmt.Fprintf(w, "%s\n", strings.Replace(string(head), `"externalSecrets": null`, `"externalSecrets": []`, 1))
-		return err
-	}
-	open := string(head[:bytes.LastIndex(head, []byte("null"))]) // the list's place, after the other fields
-	chunks := make([][]byte, runtime.GOMAXPROCS(0))
-	size := (len(rows) + len(chunks) - 1) / len(chunks)
-	errs := make([]error, len(chunks))
-	var wg sync.WaitGroup
-	for c := range chunks {
-		lo, hi := min(c*size, len(rows)), min((c+1)*size, len(rows))
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var b []byte
-			for i := lo; i < hi; i++ {
-				row, err := json.MarshalIndent(rows[i], "    ", "  ")
-				if err != nil {
-					errs[c] = err
-					return
-				}
-				if i > 0 {
-					b = append(b, ",\n"...)
-				}
-				b = append(append(b, "    "...), row...)
-			}
-			chunks[c] = b
-		}()
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	if len(rows.batches) == 0 {
+		_, err = fmt.Fprintf(w, "%s\n", head)
 		return err
 	}
 	bw := bufio.NewWriter(w)
-	bw.WriteString(open + "[\n")
-	for _, b := range chunks {
+	bw.Write(head[:bytes.LastIndex(head, []byte("[]"))]) // up to the list, after the other fields
+	bw.WriteString("[\n")
+	for i, b := range rows.batches {
+		if i > 0 {
+			bw.WriteString(",\n")
+		}
 		bw.Write(b)
 	}
 	bw.WriteString("\n  ]\n}\n")
