@@ -8,9 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"runtime"
 	"strings"
-	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -68,7 +66,7 @@ when asked: --wait --revision annotates the inventory to ask.`,
 		}
 		var rows *jsonRows
 		if output.value == "json" && !*wait {
-			rows = newJSONRows()
+			rows = &jsonRows{}
 		}
 		st, err := readStatus(cmd.Context(), kube, inst, namespace, name, rows)
 		if *wait {
@@ -97,7 +95,7 @@ when asked: --wait --revision annotates the inventory to ask.`,
 		if err != nil {
 			return fail(exitUsage, "%v", err)
 		}
-		if name != "" && len(st.ExternalSecrets) == 0 {
+		if name != "" && len(st.ExternalSecrets) == 0 && (rows == nil || rows.n == 0) {
 			return fail(exitFindings, "no ExternalSecret %s in namespace %s in the revision %s", name, orDash(namespace), st.Revision)
 		}
 		switch output.value {
@@ -149,7 +147,7 @@ func scopeName(namespace string) string {
 
 // readStatus reads the inventory and keeps the ExternalSecrets in
 // namespace ("" for all) named name ("" for all).
-// rows, when set, encodes the kept rows as JSON while they are read.
+// rows, when set, takes the kept rows as JSON instead of st.
 func readStatus(ctx context.Context, kube kubernetes.Interface, inst *instanceFlags, namespace, name string, rows *jsonRows) (statusJSON, error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
@@ -158,100 +156,64 @@ func readStatus(ctx context.Context, kube kubernetes.Interface, inst *instanceFl
 		return statusJSON{}, err
 	}
 	out := statusJSON{Suspended: suspended(cm), ExternalSecrets: []reconciler.Status{}}
-	out.Revision, err = reconciler.ReadStatus(ctx, kube, cm, func(st reconciler.Status) {
-		ns, n, _ := strings.Cut(st.ExternalSecret, "/")
-		if (namespace == "" || ns == namespace) && (name == "" || n == name) {
-			out.ExternalSecrets = append(out.ExternalSecrets, st)
-			if rows != nil {
-				rows.add(st)
+	keep := func(id string) bool {
+		ns, n, _ := strings.Cut(id, "/")
+		return (namespace == "" || ns == namespace) && (name == "" || n == name)
+	}
+	if rows != nil {
+		var rowErr error
+		out.Revision, err = reconciler.ReadStatusRows(ctx, kube, cm, func(id string, row json.RawMessage) {
+			if keep(id) && rowErr == nil {
+				rowErr = rows.add(row)
 			}
-		}
-	})
+		})
+		err = errors.Join(err, rowErr)
+	} else {
+		out.Revision, err = reconciler.ReadStatus(ctx, kube, cm, func(st reconciler.Status) {
+			if keep(st.ExternalSecret) {
+				out.ExternalSecrets = append(out.ExternalSecrets, st)
+			}
+		})
+	}
 	if err != nil {
 		return statusJSON{}, fmt.Errorf("inventory %s/%s: %w", cm.Namespace, cm.Name, err)
 	}
 	return out, nil
 }
 
-// jsonRows encodes status rows for `-o json` in batches, on the other
-// cores, while the record is still being read: 50,000 rows are 20 MB of
-// JSON, and reading and encoding them one after the other took most of
-// `status -A -o json`'s time.
+// jsonRows holds the kept rows of `-o json`, indented as they are read:
+// the record's rows are the JSON encoding/json writes for a Status, so
+// indenting them gives the bytes writeData would write, without decoding
+// 50,000 rows and encoding them again (most of that command's time).
 type jsonRows struct {
-	pending []reconciler.Status
-	slots   chan struct{} // encoders in flight
-	wg      sync.WaitGroup
-	mu      sync.Mutex
-	batches [][]byte // in the rows' order
-	err     error
+	buf bytes.Buffer
+	n   int
 }
 
-func newJSONRows() *jsonRows { return &jsonRows{slots: make(chan struct{}, runtime.GOMAXPROCS(0))} }
-
-func (j *jsonRows) add(st reconciler.Status) {
-	if j.pending = append(j.pending, st); len(j.pending) == 512 {
-		j.flush()
+func (j *jsonRows) add(row []byte) error {
+	if j.n > 0 {
+		j.buf.WriteString(",\n")
 	}
+	j.buf.WriteString("    ")
+	j.n++
+	return json.Indent(&j.buf, row, "    ", "  ")
 }
 
-func (j *jsonRows) flush() {
-	if len(j.pending) == 0 {
-		return
-	}
-	rows := j.pending
-	j.pending = nil
-	j.mu.Lock()
-	i := len(j.batches)
-	j.batches = append(j.batches, nil)
-	j.mu.Unlock()
-	j.slots <- struct{}{}
-	j.wg.Add(1)
-	go func() {
-		defer j.wg.Done()
-		defer func() { <-j.slots }()
-		var b []byte
-		var err error
-		for k, st := range rows {
-			var row []byte
-			if row, err = json.MarshalIndent(st, "    ", "  "); err != nil {
-				break
-			}
-			if k > 0 {
-				b = append(b, ",\n"...)
-			}
-			b = append(append(b, "    "...), row...)
-		}
-		j.mu.Lock()
-		defer j.mu.Unlock()
-		j.batches[i], j.err = b, errors.Join(j.err, err)
-	}()
-}
-
-// writeStatusJSON writes st, whose rows rows encoded, exactly as writeData
-// would write it (tested).
+// writeStatusJSON writes st with rows as its list, as writeData would
+// write st holding those rows (tested).
 func writeStatusJSON(w io.Writer, st statusJSON, rows *jsonRows) error {
-	rows.flush()
-	rows.wg.Wait()
-	if rows.err != nil {
-		return rows.err
-	}
 	head, err := json.MarshalIndent(statusJSON{Revision: st.Revision, Suspended: st.Suspended, ExternalSecrets: []reconciler.Status{}}, "", "  ")
 	if err != nil {
 		return err
 	}
-	if len(rows.batches) == 0 {
+	if rows.n == 0 {
 		_, err = fmt.Fprintf(w, "%s\n", head)
 		return err
 	}
 	bw := bufio.NewWriter(w)
 	bw.Write(head[:bytes.LastIndex(head, []byte("[]"))]) // up to the list, after the other fields
 	bw.WriteString("[\n")
-	for i, b := range rows.batches {
-		if i > 0 {
-			bw.WriteString(",\n")
-		}
-		bw.Write(b)
-	}
+	bw.Write(rows.buf.Bytes())
 	bw.WriteString("\n  ]\n}\n")
 	return bw.Flush()
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
@@ -11,9 +12,9 @@ import (
 	"github.com/secretsync/secretsync/reconciler"
 )
 
-// status -o json encodes its rows in batches on the other cores as they
-// are read, and writes exactly the bytes writeData writes, with none, one,
-// a batch's worth or many rows.
+// status -o json indents the rows as the record holds them (what
+// encoding/json writes for a Status) and writes exactly the bytes
+// writeData writes for the decoded rows, with none, one or many rows.
 func TestStatusJSONIsWriteData(t *testing.T) {
 	now := metav1.NewTime(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 	var rows []reconciler.Status
@@ -21,15 +22,21 @@ func TestStatusJSONIsWriteData(t *testing.T) {
 		rows = append(rows, reconciler.Status{ExternalSecret: fmt.Sprintf("ns/es-%d", i), Source: "a.yaml", Target: fmt.Sprintf("ns/s-%d", i),
 			LastSync: &now, Versions: reconciler.Versions{{Ref: "prod/x", ID: "v1"}}, Ready: i%3 != 0, Reason: "Synced", Message: "a \"quoted\" null"})
 	}
-	for _, n := range []int{0, 1, 2, 512, 513, 1001} {
+	for _, n := range []int{0, 1, 2, 1001} {
 		st := statusJSON{Revision: "nullable@sha1:0123", Suspended: n == 1, ExternalSecrets: append([]reconciler.Status{}, rows[:n]...)}
 		var want, got bytes.Buffer
 		if err := writeData(&want, "json", st); err != nil {
 			t.Fatal(err)
 		}
-		rows := newJSONRows()
+		rows := &jsonRows{}
 		for _, r := range st.ExternalSecrets {
-			rows.add(r)
+			stored, err := json.Marshal(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := rows.add(stored); err != nil {
+				t.Fatal(err)
+			}
 		}
 		if err := writeStatusJSON(&got, st, rows); err != nil {
 			t.Fatal(err)
