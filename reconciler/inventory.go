@@ -645,26 +645,10 @@ func InventoryRevision(cm *corev1.ConfigMap, inv Inventory) string {
 // decoded (the entries are passed over, not decoded). It returns the
 // revision the instance last recorded.
 func ReadStatus(ctx context.Context, kube kubernetes.Interface, cm *corev1.ConfigMap, each func(Status)) (revision string, err error) {
-	raw, err := readRecord(ctx, kube, cm)
-	if err != nil {
-		return "", err
-	}
-	var inv Inventory
-	err = walkRecord(raw, func(field string, dec *json.Decoder) (err error) {
-		switch field {
-		case "revision":
-			err = dec.Decode(&inv.Revision)
-		case "status":
-			_, err = streamRows(dec, func(st *Status) bool {
-				each(*st)
-				return true
-			})
-		default:
-			err = skipField(field, dec)
-		}
-		return err
+	return readStatusRows(ctx, kube, cm, func(st *Status) error {
+		each(*st)
+		return nil
 	})
-	return InventoryRevision(cm, inv), err
 }
 
 // ReadStatusRows is ReadStatus for `status -o json`: each row as the
@@ -672,6 +656,21 @@ func ReadStatus(ctx context.Context, kube kubernetes.Interface, cm *corev1.Confi
 // ExternalSecret, and no row decoded further: decoding 50,000 rows and
 // encoding them again was most of that command's time.
 func ReadStatusRows(ctx context.Context, kube kubernetes.Interface, cm *corev1.ConfigMap, each func(externalSecret string, row json.RawMessage)) (revision string, err error) {
+	return readStatusRows(ctx, kube, cm, func(row *json.RawMessage) error {
+		var id struct {
+			ExternalSecret string `json:"externalSecret"`
+		}
+		if err := json.Unmarshal(*row, &id); err != nil {
+			return err
+		}
+		each(id.ExternalSecret, *row)
+		return nil
+	})
+}
+
+// readStatusRows reads a record's status rows as T, one at a time, and
+// the revision the instance last recorded.
+func readStatusRows[T any](ctx context.Context, kube kubernetes.Interface, cm *corev1.ConfigMap, each func(*T) error) (string, error) {
 	raw, err := readRecord(ctx, kube, cm)
 	if err != nil {
 		return "", err
@@ -680,26 +679,20 @@ func ReadStatusRows(ctx context.Context, kube kubernetes.Interface, cm *corev1.C
 	err = walkRecord(raw, func(field string, dec *json.Decoder) (err error) {
 		switch field {
 		case "revision":
-			err = dec.Decode(&inv.Revision)
+			return dec.Decode(&inv.Revision)
 		case "status":
 			var rowErr error
-			_, err = streamRows(dec, func(row *json.RawMessage) bool {
-				var id struct {
-					ExternalSecret string `json:"externalSecret"`
-				}
-				if rowErr = json.Unmarshal(*row, &id); rowErr != nil {
-					return false
-				}
-				each(id.ExternalSecret, *row)
-				return true
+			_, err = streamRows(dec, func(row *T) bool {
+				rowErr = each(row)
+				return rowErr == nil
 			})
 			if rowErr != nil {
-				err = rowErr
+				return rowErr // it stopped the rows
 			}
+			return err
 		default:
-			err = skipField(field, dec)
+			return skipField(field, dec)
 		}
-		return err
 	})
 	return InventoryRevision(cm, inv), err
 }
