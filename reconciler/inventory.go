@@ -65,10 +65,11 @@ func summary(inv Inventory) string {
 // It holds names and sources, never values or hashes.
 type Inventory struct {
 	// Revision is the revision of the last pass that recorded the inventory.
-	Revision string  `json:"revision"`
-	Entries  []Entry `json:"entries"`
+	Revision string `json:"revision"`
 	// Status has one row per ExternalSecret in the last rendered revision.
-	Status []Status `json:"status,omitempty"`
+	// It goes before the entries so that `status` stops reading there.
+	Status  []Status `json:"status,omitempty"`
+	Entries []Entry  `json:"entries"`
 }
 
 // Entry is one Secret (or ConfigMap target) secretsync applied.
@@ -396,15 +397,17 @@ func encodeInventory(inv Inventory) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(zw, `{"revision":%s,"entries":`, rev)
-	if err := encodeRows(zw, inv.Entries); err != nil {
-		return nil, err
-	}
+	fmt.Fprintf(zw, `{"revision":%s,`, rev)
 	if len(inv.Status) > 0 {
-		fmt.Fprint(zw, `,"status":`)
+		fmt.Fprint(zw, `"status":`)
 		if err := encodeRows(zw, inv.Status); err != nil {
 			return nil, err
 		}
+		fmt.Fprint(zw, `,`)
+	}
+	fmt.Fprint(zw, `"entries":`)
+	if err := encodeRows(zw, inv.Entries); err != nil {
+		return nil, err
 	}
 	fmt.Fprintln(zw, "}")
 	if err := zw.Close(); err != nil {
@@ -497,14 +500,17 @@ func skipField(name string, dec *json.Decoder) error {
 var errStopped = errors.New("stopped")
 
 // streamField hands yield the rows of one list field of a record, one at
-// a time, until it returns false.
+// a time, until it returns false. It reads no further than that field:
+// the record was checked whole when it was loaded.
 func streamField[T any](raw []byte, name string, yield func(T) bool) error {
 	err := walkRecord(raw, func(field string, dec *json.Decoder) error {
 		if field != name {
 			return skipField(field, dec)
 		}
-		_, err := streamRows(dec, func(row *T) bool { return yield(*row) })
-		return err
+		if _, err := streamRows(dec, func(row *T) bool { return yield(*row) }); err != nil {
+			return err
+		}
+		return errStopped
 	})
 	if errors.Is(err, errStopped) {
 		return nil
@@ -642,35 +648,28 @@ func InventoryRevision(cm *corev1.ConfigMap, inv Inventory) string {
 
 // ReadStatus reads the status rows of an inventory ConfigMap's record,
 // with its shards, for `secretsync status`, handing each to each as it is
-// decoded (the entries are passed over, not decoded). It returns the
-// revision the instance last recorded.
+// decoded. It reads no further than the rows (the entries go after them).
+// It returns the revision the instance last recorded.
 func ReadStatus(ctx context.Context, kube kubernetes.Interface, cm *corev1.ConfigMap, each func(Status)) (revision string, err error) {
-	return readStatusRows(ctx, kube, cm, func(st *Status) error {
+	return readStatusRows(ctx, kube, cm, func(_ string, st *Status) error {
 		each(*st)
 		return nil
 	})
 }
 
 // ReadStatusRows is ReadStatus for `status -o json`: each row as the
-// record holds it (the JSON encoding/json writes for a Status), with its
-// ExternalSecret, and no row decoded further: decoding 50,000 rows and
-// encoding them again was most of that command's time.
-func ReadStatusRows(ctx context.Context, kube kubernetes.Interface, cm *corev1.ConfigMap, each func(externalSecret string, row json.RawMessage)) (revision string, err error) {
-	return readStatusRows(ctx, kube, cm, func(row *json.RawMessage) error {
-		var id struct {
-			ExternalSecret string `json:"externalSecret"`
-		}
-		if err := json.Unmarshal(*row, &id); err != nil {
-			return err
-		}
-		each(id.ExternalSecret, *row)
-		return nil
+// record holds it (the JSON encoding/json writes for a Status), decoded no
+// further, with the revision as far as it is known (the record writes it
+// first), so that a caller can write the rows out as they come.
+func ReadStatusRows(ctx context.Context, kube kubernetes.Interface, cm *corev1.ConfigMap, each func(revision string, row json.RawMessage) error) (revision string, err error) {
+	return readStatusRows(ctx, kube, cm, func(revision string, row *json.RawMessage) error {
+		return each(revision, *row)
 	})
 }
 
 // readStatusRows reads a record's status rows as T, one at a time, and
 // the revision the instance last recorded.
-func readStatusRows[T any](ctx context.Context, kube kubernetes.Interface, cm *corev1.ConfigMap, each func(*T) error) (string, error) {
+func readStatusRows[T any](ctx context.Context, kube kubernetes.Interface, cm *corev1.ConfigMap, each func(revision string, row *T) error) (string, error) {
 	raw, err := readRecord(ctx, kube, cm)
 	if err != nil {
 		return "", err
@@ -681,19 +680,26 @@ func readStatusRows[T any](ctx context.Context, kube kubernetes.Interface, cm *c
 		case "revision":
 			return dec.Decode(&inv.Revision)
 		case "status":
+			revision := InventoryRevision(cm, inv)
 			var rowErr error
 			_, err = streamRows(dec, func(row *T) bool {
-				rowErr = each(row)
+				rowErr = each(revision, row)
 				return rowErr == nil
 			})
-			if rowErr != nil {
+			switch {
+			case rowErr != nil:
 				return rowErr // it stopped the rows
+			case err != nil:
+				return err
 			}
-			return err
+			return errStopped
 		default:
 			return skipField(field, dec)
 		}
 	})
+	if errors.Is(err, errStopped) {
+		err = nil
+	}
 	return InventoryRevision(cm, inv), err
 }
 

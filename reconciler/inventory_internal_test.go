@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"testing"
@@ -230,6 +231,68 @@ func TestInventoryRecordRoundTrip(t *testing.T) {
 		var whole Inventory
 		if err := json.NewDecoder(zr).Decode(&whole); err != nil || !cmp.Equal(whole, got) {
 			t.Errorf("encoding/json reads %+v (%v)", whole, err)
+		}
+	}
+}
+
+// The record holds the status rows before the entries, and `status` reads
+// no further than the rows: a record whose entries are cut off still gives
+// every row. A record in the order earlier releases wrote (entries first)
+// is still read whole.
+func TestStatusIsReadBeforeTheEntries(t *testing.T) {
+	inv := bigInventory(3, false)
+	gz := func(s string) []byte {
+		var b bytes.Buffer
+		zw := gzip.NewWriter(&b)
+		zw.Write([]byte(s))
+		zw.Close()
+		return b.Bytes()
+	}
+	raw, err := encodeInventory(inv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries := bytes.Index(plain, []byte(`"entries":`))
+	if status := bytes.Index(plain, []byte(`"status":`)); status < 0 || entries < status {
+		t.Fatalf("status rows at %d, entries at %d: %.200s", status, entries, plain)
+	}
+	oldOrder, err := json.Marshal(struct {
+		Revision string   `json:"revision"`
+		Entries  []Entry  `json:"entries"`
+		Status   []Status `json:"status"`
+	}{inv.Revision, inv.Entries, inv.Status})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, c := range map[string]struct {
+		record      []byte
+		wholeBroken bool
+	}{
+		"written":         {raw, false},
+		"entries cut off": {gz(string(plain[:entries]) + `"entries":[{"namespace":"ns`), true},
+		"entries first":   {gz(string(oldOrder)), false},
+	} {
+		cm := &corev1.ConfigMap{BinaryData: map[string][]byte{inventoryKey: c.record}}
+		var rows []Status
+		rev, err := ReadStatus(context.Background(), nil, cm, func(st Status) { rows = append(rows, st) })
+		if err != nil || rev != inv.Revision || !cmp.Equal(rows, inv.Status) {
+			t.Errorf("%s: status read revision %q and %d rows (%v)", name, rev, len(rows), err)
+		}
+		rows = nil
+		if err := streamField(c.record, "status", func(st Status) bool { rows = append(rows, st); return true }); err != nil || !cmp.Equal(rows, inv.Status) {
+			t.Errorf("%s: streamed %d status rows (%v)", name, len(rows), err)
+		}
+		var whole Inventory
+		if err := decodeInventory(c.record, &whole); (err != nil) != c.wholeBroken || (!c.wholeBroken && !cmp.Equal(whole, inv)) {
+			t.Errorf("%s: read whole: %v", name, err)
 		}
 	}
 }

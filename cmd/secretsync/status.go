@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -66,7 +65,7 @@ when asked: --wait --revision annotates the inventory to ask.`,
 		}
 		var rows *jsonRows
 		if output.value == "json" && !*wait {
-			rows = &jsonRows{}
+			rows = newJSONRows(s.out)
 		}
 		st, err := readStatus(cmd.Context(), kube, inst, namespace, name, rows)
 		if *wait {
@@ -101,7 +100,7 @@ when asked: --wait --revision annotates the inventory to ask.`,
 		switch output.value {
 		case "json", "yaml":
 			if rows != nil {
-				err = writeStatusJSON(s.out, st, rows)
+				err = rows.end(st)
 			} else {
 				err = writeData(s.out, output.value, st)
 			}
@@ -161,13 +160,21 @@ func readStatus(ctx context.Context, kube kubernetes.Interface, inst *instanceFl
 		return (namespace == "" || ns == namespace) && (name == "" || n == name)
 	}
 	if rows != nil {
-		var rowErr error
-		out.Revision, err = reconciler.ReadStatusRows(ctx, kube, cm, func(id string, row json.RawMessage) {
-			if keep(id) && rowErr == nil {
-				rowErr = rows.add(row)
+		filtered := namespace != "" || name != ""
+		out.Revision, err = reconciler.ReadStatusRows(ctx, kube, cm, func(revision string, row json.RawMessage) error {
+			if filtered {
+				var id struct {
+					ExternalSecret string `json:"externalSecret"`
+				}
+				if err := json.Unmarshal(row, &id); err != nil {
+					return err
+				}
+				if !keep(id.ExternalSecret) {
+					return nil
+				}
 			}
+			return rows.add(statusJSON{Revision: revision, Suspended: out.Suspended}, row)
 		})
-		err = errors.Join(err, rowErr)
 	} else {
 		out.Revision, err = reconciler.ReadStatus(ctx, kube, cm, func(st reconciler.Status) {
 			if keep(st.ExternalSecret) {
@@ -181,41 +188,59 @@ func readStatus(ctx context.Context, kube kubernetes.Interface, inst *instanceFl
 	return out, nil
 }
 
-// jsonRows holds the kept rows of `-o json`, indented as they are read:
-// the record's rows are the JSON encoding/json writes for a Status, so
-// indenting them gives the bytes writeData would write, without decoding
-// 50,000 rows and encoding them again (most of that command's time).
+// jsonRows writes `-o json` as the record's rows are read: they are the
+// JSON encoding/json writes for a Status, so indenting them gives the
+// bytes writeData would write (tested), without decoding 50,000 rows and
+// encoding them again, or holding the 20 MB document. A record that fails
+// midway (its digest matched, so one made by hand) ends the output there.
 type jsonRows struct {
-	buf bytes.Buffer
+	w   *bufio.Writer
+	row bytes.Buffer // the row being indented
 	n   int
 }
 
-func (j *jsonRows) add(row []byte) error {
-	if j.n > 0 {
-		j.buf.WriteString(",\n")
+func newJSONRows(w io.Writer) *jsonRows { return &jsonRows{w: bufio.NewWriterSize(w, 64<<10)} }
+
+// add writes one row, the first after the document's head, made from head.
+func (j *jsonRows) add(head statusJSON, row []byte) error {
+	j.row.Reset()
+	if j.n == 0 {
+		b, err := jsonHead(head)
+		if err != nil {
+			return err
+		}
+		j.row.Write(b[:bytes.LastIndex(b, []byte("[]"))]) // up to the list, after the other fields
+		j.row.WriteString("[\n    ")
+	} else {
+		j.row.WriteString(",\n    ")
 	}
-	j.buf.WriteString("    ")
+	if err := json.Indent(&j.row, row, "    ", "  "); err != nil {
+		return err
+	}
 	j.n++
-	return json.Indent(&j.buf, row, "    ", "  ")
+	_, err := j.w.Write(j.row.Bytes())
+	return err
 }
 
-// writeStatusJSON writes st with rows as its list, as writeData would
-// write st holding those rows (tested).
-func writeStatusJSON(w io.Writer, st statusJSON, rows *jsonRows) error {
-	head, err := json.MarshalIndent(statusJSON{Revision: st.Revision, Suspended: st.Suspended, ExternalSecrets: []reconciler.Status{}}, "", "  ")
-	if err != nil {
-		return err
+// end finishes the document: all of st's, with an empty list, when no row
+// was added.
+func (j *jsonRows) end(st statusJSON) error {
+	if j.n == 0 {
+		b, err := jsonHead(st)
+		if err != nil {
+			return err
+		}
+		j.w.Write(b)
+		j.w.WriteString("\n")
+	} else {
+		j.w.WriteString("\n  ]\n}\n")
 	}
-	if rows.n == 0 {
-		_, err = fmt.Fprintf(w, "%s\n", head)
-		return err
-	}
-	bw := bufio.NewWriter(w)
-	bw.Write(head[:bytes.LastIndex(head, []byte("[]"))]) // up to the list, after the other fields
-	bw.WriteString("[\n")
-	bw.Write(rows.buf.Bytes())
-	bw.WriteString("\n  ]\n}\n")
-	return bw.Flush()
+	return j.w.Flush()
+}
+
+// jsonHead is st's document with an empty list, as writeData writes it.
+func jsonHead(st statusJSON) ([]byte, error) {
+	return json.MarshalIndent(statusJSON{Revision: st.Revision, Suspended: st.Suspended, ExternalSecrets: []reconciler.Status{}}, "", "  ")
 }
 
 func suspended(cm *corev1.ConfigMap) bool {

@@ -28,17 +28,17 @@ func TestStatusJSONIsWriteData(t *testing.T) {
 		if err := writeData(&want, "json", st); err != nil {
 			t.Fatal(err)
 		}
-		rows := &jsonRows{}
+		rows := newJSONRows(&got)
 		for _, r := range st.ExternalSecrets {
 			stored, err := json.Marshal(r)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := rows.add(stored); err != nil {
+			if err := rows.add(st, stored); err != nil {
 				t.Fatal(err)
 			}
 		}
-		if err := writeStatusJSON(&got, st, rows); err != nil {
+		if err := rows.end(st); err != nil {
 			t.Fatal(err)
 		}
 		if got.String() != want.String() {
