@@ -2,6 +2,7 @@ package review
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -96,7 +97,7 @@ func WriteMarkdown(w io.Writer, p Plan) error {
 		byNS[s.Namespace] = append(byNS[s.Namespace], s)
 	}
 	for _, ns := range namespaces {
-		fmt.Fprintf(w, "<details><summary><b>%s</b>: %s</summary>\n\n", ns, count(len(byNS[ns]), "Secret"))
+		fmt.Fprintf(w, "<details><summary><b>%s</b>: %s</summary>\n\n", ns, countKinds(byNS[ns]))
 		fmt.Fprintln(w, "| Secret | Key | Before | After |")
 		fmt.Fprintln(w, "|---|---|---|---|")
 		for _, s := range byNS[ns] {
@@ -138,6 +139,27 @@ func count(n int, noun string) string {
 		return "1 " + noun
 	}
 	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// countKinds is "2 Secrets", or "1 Secret, 1 ConfigMap" when targets of
+// other kinds are among them.
+func countKinds(plans []SecretPlan) string {
+	kinds := []string{"Secret"} // Secrets first, the others as they come
+	n := map[string]int{}
+	for _, s := range plans {
+		kind := cmp.Or(s.Kind, "Secret")
+		if n[kind] == 0 && kind != "Secret" {
+			kinds = append(kinds, kind)
+		}
+		n[kind]++
+	}
+	var parts []string
+	for _, kind := range kinds {
+		if n[kind] > 0 {
+			parts = append(parts, count(n[kind], kind))
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 // kindNote marks a target that is not a Secret.

@@ -269,4 +269,7 @@ func TestAConfigMapTargetIsPlannedApartFromASecretOfItsName(t *testing.T) {
 	if !strings.Contains(table.String(), "shop/settings (ConfigMap)") || !strings.Contains(md.String(), "**settings** (ConfigMap)") {
 		t.Fatalf("the ConfigMap is not marked:\n%s\n%s", table.String(), md.String())
 	}
+	if !strings.Contains(md.String(), "<b>shop</b>: 1 Secret, 1 ConfigMap</summary>") {
+		t.Fatalf("the namespace's summary does not count the ConfigMap apart:\n%s", md.String())
+	}
 }
