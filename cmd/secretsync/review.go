@@ -520,12 +520,13 @@ for a Secret that was never created), and which ExternalSecret in PATH (default
 			e.LastWrittenAt = sec.Annotations[reconciler.AnnotationRevision]
 		}
 		if cm, err := inst.inventory(ctx, kube); err == nil {
-			if inv, err := reconciler.ReadInventory(ctx, kube, cm); err == nil {
-				for _, st := range inv.Status {
-					if st.Target == e.Secret {
-						e.Conditions = append(e.Conditions, st)
-					}
+			var conditions []reconciler.Status
+			if _, err := reconciler.ReadStatus(ctx, kube, cm, func(st reconciler.Status) {
+				if st.Target == e.Secret {
+					conditions = append(conditions, st)
 				}
+			}); err == nil {
+				e.Conditions = conditions
 			}
 		}
 		_, set, err := renderDir(path, rf.defaultNamespace)
@@ -533,7 +534,7 @@ for a Secret that was never created), and which ExternalSecret in PATH (default
 			return fail(exitUsage, "render %s: %v", path, err)
 		}
 		for _, sp := range review.MakePlan("", "", nil, set).Secrets {
-			if sp.Namespace+"/"+sp.Name == e.Secret {
+			if sp.Kind == "" && sp.Namespace+"/"+sp.Name == e.Secret { // a ConfigMap target of that name is not it
 				e.Producer = &sp
 				break
 			}

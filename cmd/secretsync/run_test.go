@@ -131,6 +131,17 @@ spec:
 			!strings.Contains(out.String(), "in the cluster:  does not exist") || !strings.Contains(out.String(), "no ExternalSecret in") {
 			t.Fatalf("exit %d:\n%s%s", code, out.String(), errOut.String())
 		}
+		// A ConfigMap target of the name does not produce the Secret.
+		cmDir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(cmDir, "settings.yaml"), []byte("apiVersion: external-secrets.io/v1\nkind: SecretStore\nmetadata: {name: aws, namespace: default}\nspec: {provider: {aws: {service: SecretsManager, region: us-east-1}}}\n---\n"+
+			"apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: {name: settings, namespace: default}\nspec:\n  secretStoreRef: {name: aws}\n  target: {name: never, manifest: {apiVersion: v1, kind: ConfigMap}}\n  data: [{secretKey: k, remoteRef: {key: app/key}}]\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out.Reset()
+		if code := cli("explain", []string{"--kubeconfig", kube.Kubeconfig, "--inventory-namespace", "default", "default/never", cmDir}, &out, &errOut); code != 0 ||
+			!strings.Contains(out.String(), "no ExternalSecret in") {
+			t.Fatalf("a ConfigMap target explains the Secret: exit %d:\n%s%s", code, out.String(), errOut.String())
+		}
 		foreign := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "theirs", Namespace: "default"}, StringData: map[string]string{"k": "v"}}
 		if _, err := kube.Client.CoreV1().Secrets("default").Create(context.Background(), foreign, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
