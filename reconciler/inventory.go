@@ -128,13 +128,14 @@ func (r *Reconciler) loadInventory(ctx context.Context, keep bool) (old *record,
 		switch {
 		case sha256.Sum256(raw) == r.decoded.digest:
 			old.Inventory = r.decoded.inv
-			old.sorted = slices.IsSortedFunc(old.Status, byExternalSecret)
 		case keep:
 			err = decodeInventory(raw, &old.Inventory)
-			old.sorted = slices.IsSortedFunc(old.Status, byExternalSecret)
 		default:
 			old.Revision, old.sorted, err = checkRecord(raw)
 			old.raw = raw
+		}
+		if old.raw == nil {
+			old.sorted = slices.IsSortedFunc(old.Status, byExternalSecret)
 		}
 		if err != nil {
 			lost = fmt.Sprintf("inventory configmap %s is corrupt (%v)", name, err)
@@ -443,12 +444,12 @@ func checkRecord(raw []byte) (revision string, sorted bool, err error) {
 		case "revision":
 			err = dec.Decode(&revision)
 		case "entries":
-			_, err = streamRows(dec, func(*Entry) bool { return true })
+			_, err = streamRows(dec, func(*Entry) error { return nil })
 		case "status":
-			_, err = streamRows(dec, func(st *Status) bool {
+			_, err = streamRows(dec, func(st *Status) error {
 				sorted = sorted && last <= st.ExternalSecret
 				last = st.ExternalSecret
-				return true
+				return nil
 			})
 		default:
 			err = skipField(field, dec)
@@ -489,7 +490,7 @@ func walkRecord(raw []byte, field func(name string, dec *json.Decoder) error) er
 // skipField reads past a field's value; a list of rows a row at a time.
 func skipField(name string, dec *json.Decoder) error {
 	if name == "entries" || name == "status" {
-		_, err := streamRows(dec, func(*json.RawMessage) bool { return true })
+		_, err := streamRows(dec, func(*json.RawMessage) error { return nil })
 		return err
 	}
 	var skip json.RawMessage
@@ -507,7 +508,13 @@ func streamField[T any](raw []byte, name string, yield func(T) bool) error {
 		if field != name {
 			return skipField(field, dec)
 		}
-		if _, err := streamRows(dec, func(row *T) bool { return yield(*row) }); err != nil {
+		_, err := streamRows(dec, func(row *T) error {
+			if !yield(*row) {
+				return errStopped
+			}
+			return nil
+		})
+		if err != nil {
 			return err
 		}
 		return errStopped
@@ -542,9 +549,9 @@ func encodeRows[T any](w io.Writer, rows []T) error {
 // decodeRows reads a JSON array (or null) into a slice.
 func decodeRows[T any](dec *json.Decoder) ([]T, error) {
 	out := []T{} // [] is an empty list, not null, as encoding/json reads it
-	null, err := streamRows(dec, func(row *T) bool {
+	null, err := streamRows(dec, func(row *T) error {
 		out = append(out, *row)
-		return true
+		return nil
 	})
 	if null {
 		return nil, err
@@ -553,8 +560,8 @@ func decodeRows[T any](dec *json.Decoder) ([]T, error) {
 }
 
 // streamRows reads a JSON array (or null) one element at a time, handing
-// each to yield; it returns errStopped if yield returns false.
-func streamRows[T any](dec *json.Decoder, yield func(*T) bool) (null bool, err error) {
+// each to each, and stops at the first error each returns.
+func streamRows[T any](dec *json.Decoder, each func(*T) error) (null bool, err error) {
 	t, err := dec.Token()
 	if err != nil || t == nil {
 		return t == nil, err
@@ -567,8 +574,8 @@ func streamRows[T any](dec *json.Decoder, yield func(*T) bool) (null bool, err e
 		if err := dec.Decode(&row); err != nil {
 			return false, err
 		}
-		if !yield(&row) {
-			return false, errStopped
+		if err := each(&row); err != nil {
+			return false, err
 		}
 	}
 	return false, expectDelim(dec, ']')
@@ -681,15 +688,7 @@ func readStatusRows[T any](ctx context.Context, kube kubernetes.Interface, cm *c
 			return dec.Decode(&inv.Revision)
 		case "status":
 			revision := InventoryRevision(cm, inv)
-			var rowErr error
-			_, err = streamRows(dec, func(row *T) bool {
-				rowErr = each(revision, row)
-				return rowErr == nil
-			})
-			switch {
-			case rowErr != nil:
-				return rowErr // it stopped the rows
-			case err != nil:
+			if _, err := streamRows(dec, func(row *T) error { return each(revision, row) }); err != nil {
 				return err
 			}
 			return errStopped

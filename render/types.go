@@ -112,28 +112,23 @@ func (c *ClusterExternalSecret) Expand(ns string) *ExternalSecret {
 // size; the fields secretsync has no use for are accepted, so that objects
 // exported from a cluster decode, and dropped.
 type Meta struct {
-	GenerateName               dropped `json:"generateName,omitzero"`
-	SelfLink                   dropped `json:"selfLink,omitzero"`
-	UID                        dropped `json:"uid,omitzero"`
-	ResourceVersion            dropped `json:"resourceVersion,omitzero"`
-	Generation                 dropped `json:"generation,omitzero"`
-	CreationTimestamp          dropped `json:"creationTimestamp,omitzero"`
-	DeletionTimestamp          dropped `json:"deletionTimestamp,omitzero"`
-	DeletionGracePeriodSeconds dropped `json:"deletionGracePeriodSeconds,omitzero"`
-	OwnerReferences            dropped `json:"ownerReferences,omitzero"`
-	Finalizers                 dropped `json:"finalizers,omitzero"`
-	ManagedFields              dropped `json:"managedFields,omitzero"`
+	GenerateName               ignored `json:"generateName,omitzero"`
+	SelfLink                   ignored `json:"selfLink,omitzero"`
+	UID                        ignored `json:"uid,omitzero"`
+	ResourceVersion            ignored `json:"resourceVersion,omitzero"`
+	Generation                 ignored `json:"generation,omitzero"`
+	CreationTimestamp          ignored `json:"creationTimestamp,omitzero"`
+	DeletionTimestamp          ignored `json:"deletionTimestamp,omitzero"`
+	DeletionGracePeriodSeconds ignored `json:"deletionGracePeriodSeconds,omitzero"`
+	OwnerReferences            ignored `json:"ownerReferences,omitzero"`
+	Finalizers                 ignored `json:"finalizers,omitzero"`
+	ManagedFields              ignored `json:"managedFields,omitzero"`
 
 	Name        string            `json:"name,omitempty"`
 	Namespace   string            `json:"namespace,omitempty"`
 	Labels      map[string]string `json:"labels,omitempty"`
 	Annotations map[string]string `json:"annotations,omitempty"`
 }
-
-// dropped reads any JSON value and keeps none of it.
-type dropped struct{}
-
-func (*dropped) UnmarshalJSON([]byte) error { return nil }
 
 // ExternalSecret maps remote values to one Kubernetes Secret.
 type ExternalSecret struct {
