@@ -71,6 +71,10 @@ func ApplyTemplate(ctx context.Context, es *render.ExternalSecret, data map[stri
 			m.to[k] = v
 		}
 	}
+	// Checked again on what was rendered, whatever validate saw.
+	if err := render.PrivilegedSecret(out.Type, out.Annotations, false); err != nil {
+		return out, fmt.Errorf("spec.target.template.type: %w", err)
+	}
 	return out, nil
 }
 

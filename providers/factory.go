@@ -20,7 +20,10 @@ type Factory interface {
 	CostPer10k() float64
 }
 
-// Cluster is what a store's auth may read from the cluster.
+// Cluster is what a store's or generator's auth may read from the cluster.
+// The reconciler hands each a Cluster bound to that object's scope
+// (render.Asker.Scope): a namespace it may not read is refused before any
+// request, whatever the provider asks.
 type Cluster interface {
 	// SecretValue is one key of a Secret (auth.secretRef).
 	SecretValue(ctx context.Context, namespace, name, key string) (Value, error)

@@ -43,7 +43,11 @@ func (r *Reconciler) generate(ctx context.Context, es *render.ExternalSecret, en
 	if !slices.ContainsFunc(entries, func(e desired.Entry) bool { return e.Generator != nil }) {
 		return nil, "", nil
 	}
-	live, err := targets.get(ctx, target(es))
+	t := target(es)
+	if _, err := render.AskerFor(es).Scope(t.namespace); err != nil {
+		return nil, "", fmt.Errorf("read the secret its generated values are kept in: %w", err)
+	}
+	live, err := targets.get(ctx, t)
 	if err != nil {
 		return nil, "", fmt.Errorf("read the secret its generated values are kept in: %w", err)
 	}
@@ -126,7 +130,7 @@ func (r *Reconciler) runGenerator(ctx context.Context, g *render.Generator) (map
 		return generators.Generate(g)
 	}
 	if rg, ok := r.providers.(providers.Generators); ok {
-		return rg.Generate(ctx, g, kubeCluster{r})
+		return rg.Generate(ctx, g, r.scoped(render.AskerOfGenerator(g)))
 	}
 	return nil, errors.New("no provider runs this generator")
 }

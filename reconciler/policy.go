@@ -36,7 +36,7 @@ func (r *Reconciler) listMerged(ctx context.Context, set *render.Set) (map[targe
 		if _, done := out[t]; done {
 			continue
 		}
-		s, err := r.kube.CoreV1().Secrets(t.namespace).Get(ctx, t.name, metav1.GetOptions{})
+		s, err := r.scoped(render.AskerFor(es)).secret(ctx, t.namespace, t.name)
 		switch {
 		case apierrors.IsNotFound(err):
 			out[t] = nil

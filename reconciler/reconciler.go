@@ -466,7 +466,7 @@ func (r *Reconciler) yieldDesired(ctx context.Context, set *render.Set, revision
 				fail(es, ResolveFailed, err)
 				continue
 			}
-			content, err := desired.ApplyTemplate(ctx, es, data, templateSources{r})
+			content, err := desired.ApplyTemplate(ctx, es, data, r.scoped(render.AskerFor(es)))
 			if err != nil {
 				fail(es, ResolveFailed, err)
 				continue

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	authv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -14,18 +15,36 @@ import (
 )
 
 // provider builds the provider for a store; its auth reads the cluster
-// through the Reconciler (providers.Cluster).
+// through the store's own scope.
 func (r *Reconciler) provider(ctx context.Context, st *render.SecretStore) (providers.Provider, error) {
-	return r.providers.ForStore(ctx, st, kubeCluster{r})
+	return r.providers.ForStore(ctx, st, r.scoped(render.AskerOf(st)))
 }
 
-// kubeCluster is the cluster as a store's auth sees it.
-type kubeCluster struct{ r *Reconciler }
+// scoped is the cluster as one manifest object sees it: every namespaced
+// read made for a manifest (store and generator auth, templateFrom, merge
+// targets, kept generator values) goes through it, and each passes
+// render.Asker.Scope before any request leaves, so a provider or feature
+// that forgets the rule still cannot read outside it.
+type scoped struct {
+	r     *Reconciler
+	asker render.Asker
+}
 
-var _ providers.Cluster = kubeCluster{}
+func (r *Reconciler) scoped(a render.Asker) scoped { return scoped{r: r, asker: a} }
 
-func (c kubeCluster) SecretValue(ctx context.Context, ns, name, key string) (providers.Value, error) {
-	s, err := c.r.kube.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
+var _ providers.Cluster = scoped{}
+
+// secret reads a Secret the asker names.
+func (c scoped) secret(ctx context.Context, named, name string) (*corev1.Secret, error) {
+	ns, err := c.asker.Scope(named)
+	if err != nil {
+		return nil, err
+	}
+	return c.r.kube.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
+}
+
+func (c scoped) SecretValue(ctx context.Context, ns, name, key string) (providers.Value, error) {
+	s, err := c.secret(ctx, ns, name)
 	if err != nil {
 		if apierrors.IsNotFound(err) {
 			return providers.Value{}, fmt.Errorf("credentials secret %s/%s not found", ns, name)
@@ -39,7 +58,11 @@ func (c kubeCluster) SecretValue(ctx context.Context, ns, name, key string) (pro
 	return providers.NewValue(b), nil
 }
 
-func (c kubeCluster) ServiceAccountAnnotation(ctx context.Context, ns, name, annotation string) (string, error) {
+func (c scoped) ServiceAccountAnnotation(ctx context.Context, named, name, annotation string) (string, error) {
+	ns, err := c.asker.Scope(named)
+	if err != nil {
+		return "", err
+	}
 	acct, err := c.r.kube.CoreV1().ServiceAccounts(ns).Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
 		return "", err
@@ -49,9 +72,13 @@ func (c kubeCluster) ServiceAccountAnnotation(ctx context.Context, ns, name, ann
 
 // ServiceAccountToken fetches a token from the TokenRequest API each time
 // it is called: the provider calls it whenever STS credentials are renewed.
-func (c kubeCluster) ServiceAccountToken(ns, name string, audiences []string) func() ([]byte, error) {
+func (c scoped) ServiceAccountToken(named, name string, audiences []string) func() ([]byte, error) {
 	kube := c.r.kube
+	ns, scopeErr := c.asker.Scope(named)
 	return func() ([]byte, error) {
+		if scopeErr != nil {
+			return nil, fmt.Errorf("token request for service account %s/%s: %w", named, name, scopeErr)
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		expiry := int64(600)

@@ -8,22 +8,24 @@ import (
 	"github.com/secretsync/secretsync/desired"
 )
 
-// templateSources reads templateFrom's ConfigMaps and Secrets from the
-// cluster.
-type templateSources struct{ r *Reconciler }
+// templateFrom's ConfigMaps and Secrets are read through the
+// ExternalSecret's scope.
+var _ desired.TemplateSources = scoped{}
 
-var _ desired.TemplateSources = templateSources{}
-
-func (s templateSources) ConfigMap(ctx context.Context, ns, name string) (map[string]string, error) {
-	cm, err := s.r.kube.CoreV1().ConfigMaps(ns).Get(ctx, name, metav1.GetOptions{})
+func (c scoped) ConfigMap(ctx context.Context, named, name string) (map[string]string, error) {
+	ns, err := c.asker.Scope(named)
+	if err != nil {
+		return nil, err
+	}
+	cm, err := c.r.kube.CoreV1().ConfigMaps(ns).Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
 		return nil, err
 	}
 	return cm.Data, nil
 }
 
-func (s templateSources) Secret(ctx context.Context, ns, name string) (map[string]string, error) {
-	sec, err := s.r.kube.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
+func (c scoped) Secret(ctx context.Context, named, name string) (map[string]string, error) {
+	sec, err := c.secret(ctx, named, name)
 	if err != nil {
 		return nil, err
 	}

@@ -161,18 +161,23 @@ func validateGenerator(g *Generator) (string, error) {
 		if s.Scope != "" && s.Scope != "private" {
 			return "spec.scope", notYet("scope " + s.Scope + " (ECR Public)")
 		}
-		if s.Auth.SecretRef != nil && s.Auth.JWT != nil {
-			return "spec.auth", errors.New("secretRef and jwt are exclusive")
-		}
+		return validateGeneratorAuth(g, s.Auth)
 	case *STSSessionTokenSpec:
 		if s.Region == "" {
 			return "spec.region", errors.New("required")
 		}
-		if s.Auth.SecretRef != nil && s.Auth.JWT != nil {
-			return "spec.auth", errors.New("secretRef and jwt are exclusive")
-		}
+		return validateGeneratorAuth(g, s.Auth)
 	}
 	return "", nil
+}
+
+// validateGeneratorAuth checks an AWS generator's auth: one method, and
+// only Secrets and service accounts of the generator's own namespace.
+func validateGeneratorAuth(g *Generator, a AWSAuth) (string, error) {
+	if a.SecretRef != nil && a.JWT != nil {
+		return "spec.auth", errors.New("secretRef and jwt are exclusive")
+	}
+	return authScope(AskerOfGenerator(g), a, "spec.auth")
 }
 
 // parseGeneratorRef reads a sourceRef.generatorRef.

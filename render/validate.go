@@ -280,10 +280,6 @@ func validateStore(st *SecretStore) (string, error) {
 		return "spec.provider.aws.auth", errors.New("secretRef and jwt are exclusive")
 	case a.Auth.JWT != nil && (a.Auth.JWT.ServiceAccountRef == nil || a.Auth.JWT.ServiceAccountRef.Name == ""):
 		return "spec.provider.aws.auth.jwt.serviceAccountRef.name", errors.New("required")
-	case a.Auth.JWT != nil && st.Kind == KindClusterSecretStore && a.Auth.JWT.ServiceAccountRef.Namespace == "":
-		return "spec.provider.aws.auth.jwt.serviceAccountRef.namespace", errors.New("required in a ClusterSecretStore")
-	case a.Auth.JWT != nil && st.Kind == KindSecretStore && a.Auth.JWT.ServiceAccountRef.Namespace != "" && a.Auth.JWT.ServiceAccountRef.Namespace != st.Namespace:
-		return "spec.provider.aws.auth.jwt.serviceAccountRef.namespace", errors.New("a SecretStore may only use service accounts in its own namespace")
 	case len(st.Spec.Conditions) > 0 && st.Kind != KindClusterSecretStore:
 		return "spec.conditions", errors.New("only a ClusterSecretStore has conditions; a SecretStore serves its own namespace")
 	}
@@ -315,14 +311,10 @@ func validateStore(st *SecretStore) (string, error) {
 				return f + ".name", errors.New("required")
 			case sel.Key == "":
 				return f + ".key", errors.New("required")
-			case st.Kind == KindClusterSecretStore && sel.Namespace == "":
-				return f + ".namespace", errors.New("required in a ClusterSecretStore")
-			case st.Kind == KindSecretStore && sel.Namespace != "" && sel.Namespace != st.Namespace:
-				return f + ".namespace", errors.New("a SecretStore may only read Secrets in its own namespace")
 			}
 		}
 	}
-	return "", nil
+	return authScope(AskerOf(st), a.Auth, "spec.provider.aws.auth")
 }
 
 func validateStrategies(conversion, decoding string) (string, error) {
@@ -425,6 +417,10 @@ func validateTemplate(t *Template) (string, error) {
 				return m.field + k, err
 			}
 		}
+	}
+	fromAnnotations := slices.ContainsFunc(t.TemplateFrom, func(tf TemplateFrom) bool { return tf.Target == "Annotations" })
+	if err := PrivilegedSecret(t.Type, t.Metadata.Annotations, fromAnnotations); err != nil {
+		return ".type", err
 	}
 	for i, tf := range t.TemplateFrom {
 		f := fmt.Sprintf(".templateFrom[%d]", i)

@@ -81,6 +81,7 @@ type Counter struct {
 	writes, reads atomic.Int64
 	mu            sync.Mutex
 	verbs         map[string]int64
+	paths         map[string]int64 // "<verb> <URL path>"
 }
 
 // Writes is the number of create, update, patch and delete requests seen.
@@ -97,12 +98,21 @@ func (c *Counter) ByVerb() map[string]int64 {
 	return maps.Clone(c.verbs)
 }
 
+// Path counts the requests of one verb (as ByVerb names them) to one URL
+// path, as in Path("get", "/api/v1/namespaces/b/secrets/creds"): proof that
+// an object was, or was never, read.
+func (c *Counter) Path(verb, path string) int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.paths[verb+" "+path]
+}
+
 // Reset zeroes every count.
 func (c *Counter) Reset() {
 	c.writes.Store(0)
 	c.reads.Store(0)
 	c.mu.Lock()
-	c.verbs = nil
+	c.verbs, c.paths = nil, nil
 	c.mu.Unlock()
 }
 
@@ -116,9 +126,11 @@ func (c *Counter) count(r *http.Request) {
 	key := describe(r)
 	c.mu.Lock()
 	if c.verbs == nil {
-		c.verbs = map[string]int64{}
+		c.verbs, c.paths = map[string]int64{}, map[string]int64{}
 	}
 	c.verbs[key]++
+	verb, _, _ := strings.Cut(key, " ")
+	c.paths[verb+" "+r.URL.Path]++
 	c.mu.Unlock()
 }
 
