@@ -15,6 +15,9 @@ type Options struct {
 	// NamespaceLabels reads namespace labels for store conditions; nil
 	// offline (review), where a namespaceSelector counts as a match.
 	NamespaceLabels NamespaceLabels
+	// OwnNamespaces are secretsync's own, where nothing may merge
+	// (ForcedWriteProblem); none when unknown.
+	OwnNamespaces []string
 }
 
 // Item is one ExternalSecret as run treats it: its references, and the
@@ -48,10 +51,12 @@ func (p Problem) Error() string {
 func Compile(set *render.Set, opt Options) []Item {
 	stores := IndexStores(set)
 	broken := map[StoreKey]bool{}
+	brokenGen := map[GeneratorKey]bool{}
 	for _, e := range set.Errors {
 		if IsStoreKind(e.Kind) {
 			broken[StoreKeyOf(e.Kind, e.Namespace, e.Name)] = true
 		}
+		brokenGen[GeneratorKey{e.Namespace, e.Kind, e.Name}] = true
 	}
 	conflicts := map[*render.ExternalSecret]Conflict{}
 	for _, c := range Conflicts(set) {
@@ -69,6 +74,9 @@ func Compile(set *render.Set, opt Options) []Item {
 			it.Problems = append(it.Problems, Problem{Field: "metadata.namespace",
 				Err: fmt.Errorf("namespace %s is not one secretsync may write to (--namespaces %s)", es.Namespace, strings.Join(opt.Namespaces, ","))})
 		}
+		if err := ForcedWriteProblem(es, opt.OwnNamespaces, ""); err != nil {
+			it.Problems = append(it.Problems, Problem{Field: "spec.target.creationPolicy", Err: err})
+		}
 		if c, ok := conflicts[es]; ok {
 			it.Problems = append(it.Problems, Problem{Field: "spec.target", Err: c})
 		}
@@ -79,6 +87,10 @@ func Compile(set *render.Set, opt Options) []Item {
 		seen := map[use]bool{} // one problem per store and kind of entry
 		for _, e := range it.Entries {
 			if e.Generator != nil {
+				if brokenGen[*e.Generator] {
+					it.Problems = append(it.Problems, Problem{Field: e.Field, Err: fmt.Errorf("generator %s is invalid; its own error says why", e.Generator)})
+					continue
+				}
 				if err := GeneratorProblem(es, *e.Generator, generators); err != nil {
 					it.Problems = append(it.Problems, Problem{Field: e.Field, Err: err})
 				}

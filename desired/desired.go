@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -40,6 +41,25 @@ func CreationPolicy(es *render.ExternalSecret) string {
 func Merges(es *render.ExternalSecret) bool {
 	p := CreationPolicy(es)
 	return p == PolicyMerge || p == PolicyCreateOrMerge
+}
+
+// ForcedWriteProblem is why a merging ExternalSecret (Merge,
+// CreateOrMerge: writes into a Secret secretsync does not own) may not
+// write its target: never in secretsync's own namespaces (own: where its
+// Git credentials, webhook secret and inventory are; none offline), and
+// never into a service-account token Secret (liveType: the live target's
+// type, "" when absent or not read yet).
+func ForcedWriteProblem(es *render.ExternalSecret, own []string, liveType string) error {
+	if !Merges(es) {
+		return nil
+	}
+	if slices.Contains(own, es.Namespace) {
+		return fmt.Errorf("creationPolicy %s is refused in namespace %s: it is secretsync's own, holding its Git credentials, webhook secret and inventory", CreationPolicy(es), es.Namespace)
+	}
+	if liveType == render.SecretTypeServiceAccountToken {
+		return fmt.Errorf("creationPolicy %s is refused: the Secret is a service-account token (type %s), which secretsync never writes into", CreationPolicy(es), liveType)
+	}
+	return nil
 }
 
 // Owning reports a policy that writes the whole Secret under our labels.

@@ -36,6 +36,10 @@ func (r *Reconciler) listMerged(ctx context.Context, set *render.Set) (map[targe
 		if _, done := out[t]; done {
 			continue
 		}
+		if err := desired.ForcedWriteProblem(es, r.cfg.OwnNamespaces, ""); err != nil {
+			out[t], errs[t] = nil, fmt.Errorf("secret %s: %w", t, err) // not even read
+			continue
+		}
 		s, err := r.scoped(render.AskerFor(es)).secret(ctx, t.namespace, t.name)
 		switch {
 		case apierrors.IsNotFound(err):
@@ -43,6 +47,9 @@ func (r *Reconciler) listMerged(ctx context.Context, set *render.Set) (map[targe
 		case err != nil:
 			errs[t] = fmt.Errorf("read secret %s: %w", t, err)
 		default:
+			if err := desired.ForcedWriteProblem(es, nil, string(s.Type)); err != nil {
+				errs[t] = fmt.Errorf("secret %s: %w", t, err)
+			}
 			out[t] = s
 		}
 	}

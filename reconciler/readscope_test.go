@@ -150,3 +150,54 @@ spec:
 	}
 	sameData(t, "secret a (the last good one)", data(f.secret("a")), map[string]string{"v": "cluster-store-value-seeded"})
 }
+
+// TestNamespacedOnlyRefusesClusterKinds: with Render.NamespacedOnly (run's
+// --namespaced-only) a ClusterSecretStore and a ClusterExternalSecret are
+// each an error naming them; the Secrets they made stay (no prune runs
+// while they are there, so a Secret whose ExternalSecret left Git stays
+// too), and the namespaced ExternalSecrets are still applied.
+func TestNamespacedOnlyRefusesClusterKinds(t *testing.T) {
+	f := newFixture(t)
+	f.seed("k/a", "namespaced-only-a-seeded")
+	f.seed("k/b", "namespaced-only-b-seeded")
+	cluster := fmt.Sprintf(`apiVersion: external-secrets.io/v1
+kind: ClusterSecretStore
+metadata: {name: shared-%[1]s}
+spec: {provider: {aws: {service: SecretsManager, region: us-east-1}}}
+---
+apiVersion: external-secrets.io/v1
+kind: ClusterExternalSecret
+metadata: {name: everywhere-%[1]s}
+spec:
+  externalSecretName: everywhere
+  namespaces: [%[1]s]
+  externalSecretSpec:
+    secretStoreRef: {kind: ClusterSecretStore, name: shared-%[1]s}
+    data: [{secretKey: v, remoteRef: {key: k/a}}]
+`, f.ns)
+	f.commit(map[string]string{"store.yaml": f.store(), "cluster.yaml": cluster, "fine.yaml": f.es("fine", "v=k/a"), "gone.yaml": f.es("gone", "v=k/a")})
+	mustOK(t, f.pass())
+	if f.secret("everywhere") == nil || f.secret("gone") == nil {
+		t.Fatal("the first pass did not apply everything")
+	}
+
+	f.rec = f.newReconciler(func(c *reconciler.Config) { c.Render.NamespacedOnly = true })
+	f.commit(map[string]string{"gone.yaml": "", "fine.yaml": f.es("fine", "v=k/b")})
+	res := f.pass()
+	all := fmt.Sprint(res.Errors)
+	for _, want := range []string{
+		"cluster.yaml: ClusterSecretStore shared-" + f.ns + ": kind: ClusterSecretStore is refused: this instance accepts only namespaced kinds",
+		"cluster.yaml: ClusterExternalSecret everywhere-" + f.ns + ": kind: ClusterExternalSecret is refused",
+	} {
+		if !strings.Contains(all, want) {
+			t.Fatalf("no error %q in %v", want, res.Errors)
+		}
+	}
+	if res.Pruned != 0 || res.PruneSkipped == "" {
+		t.Fatalf("pruned %d, prune skipped %q", res.Pruned, res.PruneSkipped)
+	}
+	if f.secret("everywhere") == nil || f.secret("gone") == nil {
+		t.Fatal("a Secret was deleted while a refused object was in the repo")
+	}
+	sameData(t, "secret fine", data(f.secret("fine")), map[string]string{"v": "namespaced-only-b-seeded"})
+}

@@ -74,6 +74,10 @@ type Config struct {
 	Instance string
 	// InventoryNamespace holds the inventory ConfigMap.
 	InventoryNamespace string
+	// OwnNamespaces are where secretsync keeps its Git credentials,
+	// webhook secret and inventory (the pod's namespace and the
+	// inventory's): no Merge or CreateOrMerge writes there.
+	OwnNamespaces []string
 	// Path is the folder in the repo to render.
 	Path string
 	// RefreshInterval is how often every remote value is fetched again
@@ -404,7 +408,7 @@ func (r *Reconciler) yieldDesired(ctx context.Context, set *render.Set, revision
 	var fresh []pending
 	var reused []desiredSecret
 	var remotes remoteIndex
-	compiled := desired.Compile(set, desired.Options{Namespaces: r.cfg.Namespaces, NamespaceLabels: r.namespaceLabels(ctx)})
+	compiled := desired.Compile(set, desired.Options{Namespaces: r.cfg.Namespaces, NamespaceLabels: r.namespaceLabels(ctx), OwnNamespaces: r.cfg.OwnNamespaces})
 	// In namespace order, so that the live targets read to check reuse can
 	// go namespace by namespace.
 	slices.SortStableFunc(compiled, func(a, b desired.Item) int { return strings.Compare(a.ES.Namespace, b.ES.Namespace) })

@@ -34,8 +34,10 @@ type Cache struct {
 	// passes. Keys depend on the default namespace they were made with
 	// (ns); missed says a render met a cached document whose decode was
 	// gone, and must be run again without the cache.
-	ns     string
-	missed bool
+	ns string
+	// namespacedOnly is the Options field the decodes were made with.
+	namespacedOnly bool
+	missed         bool
 }
 
 // decoded is what one document decoded to: most often one ExternalSecret,
@@ -68,9 +70,9 @@ func (c *Cache) begin(opt Options) {
 	if c == nil {
 		return
 	}
-	if c.ns != opt.DefaultNamespace {
+	if c.ns != opt.DefaultNamespace || c.namespacedOnly != opt.NamespacedOnly {
 		c.reset()
-		c.ns = opt.DefaultNamespace
+		c.ns, c.namespacedOnly = opt.DefaultNamespace, opt.NamespacedOnly
 	}
 	c.missed = false
 }

@@ -114,6 +114,8 @@ func decodeInto(set *Set, d doc, opt Options) {
 			msg = fmt.Sprintf("kind %s is not an External Secrets Operator kind; did you mean %s?", h.Kind, near)
 		}
 		set.Errors = append(set.Errors, oerr("kind", errors.New(msg)))
+	case opt.NamespacedOnly && (h.Kind == KindClusterSecretStore || h.Kind == KindClusterExternalSecret):
+		set.Errors = append(set.Errors, oerr("kind", fmt.Errorf("%s is refused: this instance accepts only namespaced kinds from its repo path (--namespaced-only); a %s reaches every namespace secretsync may write to", h.Kind, h.Kind)))
 	case version != "v1" && version != "v1beta1":
 		set.Errors = append(set.Errors, oerr("apiVersion", fmt.Errorf("version %q is not supported; use v1 or v1beta1", version)))
 	case h.Kind == KindExternalSecret:

@@ -34,6 +34,11 @@ type Options struct {
 	DefaultNamespace string
 	// Cache, when set, reuses kustomize builds whose inputs are unchanged.
 	Cache *Cache
+	// NamespacedOnly refuses the cluster-scoped kinds (ClusterSecretStore,
+	// ClusterExternalSecret), each an error naming it, for an instance
+	// whose repo path belongs to one team: either kind reaches every
+	// namespace secretsync may write to.
+	NamespacedOnly bool
 }
 
 // Set is everything rendered from one revision.

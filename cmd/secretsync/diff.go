@@ -15,7 +15,6 @@ import (
 	"github.com/secretsync/secretsync/gitsource"
 	"github.com/secretsync/secretsync/providers/aws"
 	"github.com/secretsync/secretsync/reconciler"
-	"github.com/secretsync/secretsync/render"
 )
 
 // localSource is a folder on disk, as the next revision would render it.
@@ -63,7 +62,7 @@ then be incomplete).`,
 			return fail(exitUsage, "%v", err)
 		}
 		rec, err := reconciler.New(reconciler.Config{Instance: inst.instance, InventoryNamespace: inst.namespace, Path: rel,
-			Namespaces: splitList(rf.namespaces), Render: render.Options{DefaultNamespace: rf.defaultNamespace}},
+			Namespaces: splitList(rf.namespaces), Render: rf.renderOptions()},
 			localSource{root}, kube, aws.NewFactory(aws.Options{Endpoint: *endpoint, KMSEndpoint: *kmsEndpoint, SSMEndpoint: *ssmEndpoint, ACMEndpoint: *acmEndpoint, DefaultRegion: *region}), zerolog.Nop())
 		if err != nil {
 			return fail(exitUsage, "%v", err)

@@ -27,6 +27,16 @@ import (
 // they judge a folder as the reconciler would.
 type reviewFlags struct {
 	defaultNamespace, namespaces string
+	namespacedOnly               bool
+}
+
+// namespacedOnlyUsage is --namespaced-only's help, shared by run and the
+// review commands.
+const namespacedOnlyUsage = "refuse ClusterSecretStore and ClusterExternalSecret from the repo path, each an error naming it (nothing pruned while one is there): for an instance that serves one team [SECRETSYNC_NAMESPACED_ONLY]"
+
+// renderOptions are the render settings run would use.
+func (f *reviewFlags) renderOptions() render.Options {
+	return render.Options{DefaultNamespace: f.defaultNamespace, NamespacedOnly: f.namespacedOnly}
 }
 
 func addReviewFlags(cmd *cobra.Command, withNamespaces bool) *reviewFlags {
@@ -35,17 +45,18 @@ func addReviewFlags(cmd *cobra.Command, withNamespaces bool) *reviewFlags {
 	if withNamespaces {
 		cmd.Flags().StringVar(&f.namespaces, "namespaces", env("SECRETSYNC_NAMESPACES", ""), "comma-separated namespaces secretsync may write to; empty allows all [SECRETSYNC_NAMESPACES]")
 	}
+	cmd.Flags().BoolVar(&f.namespacedOnly, "namespaced-only", env("SECRETSYNC_NAMESPACED_ONLY", "") == "true", namespacedOnlyUsage)
 	return f
 }
 
 // renderDir renders path (a folder on disk) the way the reconciler does,
 // relative to the repository that holds it when there is one.
-func renderDir(path, defNS string) (root string, set *render.Set, err error) {
+func renderDir(path string, opts render.Options) (root string, set *render.Set, err error) {
 	root, rel, err := reviewRoot(path)
 	if err != nil {
 		return "", nil, err
 	}
-	set, err = renderOffline(root, rel, render.Options{DefaultNamespace: defNS}, nil)
+	set, err = renderOffline(root, rel, opts, nil)
 	return root, set, err
 }
 
@@ -126,7 +137,7 @@ skipped and counted; errors are printed to stderr with file and line.`,
 	rf := addReviewFlags(cmd, false)
 	output := addOutput(cmd, "yaml", "json")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		root, set, err := renderDir(pathArg(args), rf.defaultNamespace)
+		root, set, err := renderDir(pathArg(args), rf.renderOptions())
 		if err != nil {
 			return fail(exitUsage, "%v", err)
 		}
@@ -230,7 +241,7 @@ Exit codes: 0 clean, 1 findings, 2 the folder could not be read.`,
 	base := cmd.Flags().String("base", "", "a git revision to compare with: each finding is marked new or existing, and only new ones fail")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		path := pathArg(args)
-		root, set, err := renderDir(path, rf.defaultNamespace)
+		root, set, err := renderDir(path, rf.renderOptions())
 		if err != nil {
 			return fail(exitUsage, "%v", err)
 		}
@@ -238,7 +249,7 @@ Exit codes: 0 clean, 1 findings, 2 the folder could not be read.`,
 		findings := review.Validate(root, set, opt)
 		failing := len(findings)
 		if *base != "" {
-			baseFindings, err := validateAt(root, path, *base, rf.defaultNamespace, opt)
+			baseFindings, err := validateAt(root, path, *base, rf.renderOptions(), opt)
 			if err != nil {
 				return fail(exitUsage, "base %s: %v", *base, err)
 			}
@@ -263,7 +274,7 @@ Exit codes: 0 clean, 1 findings, 2 the folder could not be read.`,
 
 // validateAt validates path as it is at revision rev of the checkout at
 // root; a path the revision does not have has no findings.
-func validateAt(root, path, rev, defNS string, opt review.Options) ([]review.Finding, error) {
+func validateAt(root, path, rev string, opts render.Options, opt review.Options) ([]review.Finding, error) {
 	_, rel, err := reviewRoot(path)
 	if err != nil {
 		return nil, err
@@ -276,7 +287,7 @@ func validateAt(root, path, rev, defNS string, opt review.Options) ([]review.Fin
 	if _, err := gitsource.Export(root, rev, dir); err != nil {
 		return nil, err
 	}
-	set, err := renderOffline(dir, rel, render.Options{DefaultNamespace: defNS}, nil)
+	set, err := renderOffline(dir, rel, opts, nil)
 	if errors.Is(err, render.ErrPathMissing) {
 		return nil, nil
 	}
@@ -393,7 +404,7 @@ func makePlan(path, base, head string, rf *reviewFlags, namespaces []desired.Nam
 		return nil, err
 	}
 	rel, _ := filepath.Rel(root, abs)
-	opts := render.Options{DefaultNamespace: rf.defaultNamespace}
+	opts := rf.renderOptions()
 	// renderSide renders one side of the change; a path absent on that side
 	// is an empty set (the folder is added or deleted).
 	renderSide := func(dir string) (*render.Set, error) {
@@ -529,7 +540,7 @@ for a Secret that was never created), and which ExternalSecret in PATH (default
 				e.Conditions = conditions
 			}
 		}
-		_, set, err := renderDir(path, rf.defaultNamespace)
+		_, set, err := renderDir(path, rf.renderOptions())
 		if err != nil {
 			return fail(exitUsage, "render %s: %v", path, err)
 		}

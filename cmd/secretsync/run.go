@@ -64,6 +64,7 @@ type runConfig struct {
 	configFile                string
 	namespaces                string
 	allowEmpty                bool
+	namespacedOnly            bool
 	pruneBudget               int
 	eventsPerPass             int
 	logLevel                  string
@@ -151,6 +152,15 @@ func splitList(s string) []string {
 	return out
 }
 
+// ownNamespaces are the namespaces of secretsync's own objects: the pod's
+// (its Git and webhook Secrets are mounted from there) and the inventory's.
+func ownNamespaces(inventoryNS string) []string {
+	if pod := defaultNamespace(); pod != inventoryNS {
+		return []string{pod, inventoryNS}
+	}
+	return []string{inventoryNS}
+}
+
 func defaultNamespace() string {
 	if ns := env("POD_NAMESPACE", ""); ns != "" {
 		return ns
@@ -191,6 +201,7 @@ func addRunFlags(fs *pflag.FlagSet) *runConfig {
 	fs.StringVar(&c.stsEndpoint, "sts-endpoint", env("SECRETSYNC_STS_ENDPOINT", ""), "STS endpoint URL, for role assumption; empty uses AWS [SECRETSYNC_STS_ENDPOINT]")
 	fs.DurationVar(&c.passTimeout, "pass-timeout", envDuration("SECRETSYNC_PASS_TIMEOUT", 5*time.Minute), "bound on one pass; AWS retries and rate-limit waits end there [SECRETSYNC_PASS_TIMEOUT]")
 	fs.StringVar(&c.namespaces, "namespaces", env("SECRETSYNC_NAMESPACES", ""), "comma-separated namespaces secretsync may write Secrets to; empty allows all [SECRETSYNC_NAMESPACES]")
+	fs.BoolVar(&c.namespacedOnly, "namespaced-only", env("SECRETSYNC_NAMESPACED_ONLY", "") == "true", namespacedOnlyUsage)
 	fs.BoolVar(&c.allowEmpty, "allow-empty", env("SECRETSYNC_ALLOW_EMPTY", "") == "true", "let a revision that renders no ExternalSecret prune everything [SECRETSYNC_ALLOW_EMPTY]")
 	fs.IntVar(&c.eventsPerPass, "events-per-pass", envInt("SECRETSYNC_EVENTS_PER_PASS", 100), "per-Secret Events one pass may record; past it, one Event per reason on the inventory ConfigMap counts the rest: fewer writes on a large first pass, less detail in kubectl get events [SECRETSYNC_EVENTS_PER_PASS]")
 	fs.IntVar(&c.pruneBudget, "prune-budget", envInt("SECRETSYNC_PRUNE_BUDGET", 0), "most Secrets one pass may delete; 0: the larger of 25% of the inventory and 50; negative: no cap [SECRETSYNC_PRUNE_BUDGET]")
@@ -342,7 +353,8 @@ func (c *runConfig) run(ctx context.Context, cluster *clusterFlags, stderr io.Wr
 		PruneBudget:        c.pruneBudget,
 		EventsPerPass:      c.eventsPerPass,
 		ReloadWorkloads:    c.reloadWorkloads,
-		Render:             render.Options{DefaultNamespace: c.defaultNamespace},
+		OwnNamespaces:      ownNamespaces(c.inventoryNS),
+		Render:             render.Options{DefaultNamespace: c.defaultNamespace, NamespacedOnly: c.namespacedOnly},
 	}, src, kube, pf, log)
 	if err != nil {
 		log.Error().Err(err).Msg("startup")

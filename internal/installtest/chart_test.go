@@ -150,7 +150,7 @@ func TestTheChartYieldsTheKustomizeBase(t *testing.T) {
 func TestTheChartsValuesReachTheObjects(t *testing.T) {
 	objs := renderChart(t, map[string]any{
 		"replicas":       1,
-		"repo":           map[string]any{"url": "ssh://git@example.com/acme/secrets.git", "ref": "release", "path": "prod"},
+		"repo":           map[string]any{"url": "ssh://git@example.com/acme/secrets.git", "ref": "release", "path": "prod", "namespacedOnly": true},
 		"aws":            map[string]any{"region": "ap-south-1"},
 		"serviceAccount": map[string]any{"roleArn": "arn:aws:iam::999999999999:role/ss"},
 		"resources":      map[string]any{"limits": map[string]any{"memory": "1Gi"}},
@@ -162,7 +162,8 @@ func TestTheChartsValuesReachTheObjects(t *testing.T) {
 	b, _ := json.Marshal(objs)
 	text := string(b)
 	for _, want := range []string{`"replicas":1`, "ssh://git@example.com/acme/secrets.git", `"value":"release"`, `"value":"prod"`, "ap-south-1",
-		"arn:aws:iam::999999999999:role/ss", `"memory":"1Gi"`, "ghcr.io/secretsync/secretsync:v9.9.9", "SECRETSYNC_NAMESPACES", "https://sqs.example/1/q"} {
+		"arn:aws:iam::999999999999:role/ss", `"memory":"1Gi"`, "ghcr.io/secretsync/secretsync:v9.9.9", "SECRETSYNC_NAMESPACES", "https://sqs.example/1/q",
+		`{"name":"SECRETSYNC_NAMESPACED_ONLY","value":"true"}`} {
 		if !strings.Contains(text, want) {
 			t.Errorf("the rendered chart lacks %s", want)
 		}
