@@ -75,7 +75,7 @@ func TestPrivilegedSecretsAreNeverWritten(t *testing.T) {
 			"minted.yaml": "", "bootstrap.yaml": ""})
 		f.counter.Reset()
 		res := f.pass()
-		if all := fmt.Sprint(res.Errors); !strings.Contains(all, "ExternalSecret "+f.ns+"/merged") || !strings.Contains(all, "creationPolicy Merge is refused in namespace "+f.ns+": it is secretsync's own") {
+		if all := fmt.Sprint(res.Errors); !strings.Contains(all, "externalsecret "+f.ns+"/merged") || !strings.Contains(all, "creationPolicy Merge is refused in namespace "+f.ns+": it is secretsync's own") {
 			t.Fatalf("errors = %v", res.Errors)
 		}
 		if n := f.counter.Path("get", "/api/v1/namespaces/"+f.ns+"/secrets/secretsync-git"); n != 0 {

@@ -104,9 +104,9 @@ func TestAClusterSecretStoreReadsOnlyTheNamespaceItNames(t *testing.T) {
 	f := newFixture(t)
 	other := otherNamespace(t, f)
 	const role = "arn:aws:iam::111122223333:role/other-team"
+	f.seed("k/a", "cluster-store-value-seeded")
 	f.sm.SM.RequireAccessKeys(stsserver.AccessKeyFor(role))
 	f.sts.AcceptToken = func(tok string) bool { return strings.Count(tok, ".") == 2 }
-	f.seed("k/a", "cluster-store-value-seeded")
 	css := fmt.Sprintf(`apiVersion: external-secrets.io/v1
 kind: ClusterSecretStore
 metadata: {name: shared-%[2]s}

@@ -152,6 +152,25 @@ func splitList(s string) []string {
 	return out
 }
 
+// reconcilerConfig is the reconciler's part of the settings.
+func (c *runConfig) reconcilerConfig() reconciler.Config {
+	return reconciler.Config{
+		Instance:           c.instance,
+		InventoryNamespace: c.inventoryNS,
+		Path:               c.path,
+		RefreshInterval:    c.refreshInterval,
+		PassTimeout:        c.passTimeout,
+		Concurrency:        c.concurrency,
+		Namespaces:         splitList(c.namespaces),
+		AllowEmpty:         c.allowEmpty,
+		PruneBudget:        c.pruneBudget,
+		EventsPerPass:      c.eventsPerPass,
+		ReloadWorkloads:    c.reloadWorkloads,
+		OwnNamespaces:      ownNamespaces(c.inventoryNS),
+		Render:             render.Options{DefaultNamespace: c.defaultNamespace, NamespacedOnly: c.namespacedOnly},
+	}
+}
+
 // ownNamespaces are the namespaces of secretsync's own objects: the pod's
 // (its Git and webhook Secrets are mounted from there) and the inventory's.
 func ownNamespaces(inventoryNS string) []string {
@@ -341,21 +360,7 @@ func (c *runConfig) run(ctx context.Context, cluster *clusterFlags, stderr io.Wr
 		return 2
 	}
 	pf := aws.NewFactory(aws.Options{Endpoint: c.awsEndpoint, KMSEndpoint: c.kmsEndpoint, STSEndpoint: c.stsEndpoint, SSMEndpoint: c.ssmEndpoint, ACMEndpoint: c.acmEndpoint, SQSEndpoint: c.sqsEndpoint, DefaultRegion: c.awsRegion, Concurrency: c.awsConcurrency})
-	rec, err := reconciler.New(reconciler.Config{
-		Instance:           c.instance,
-		InventoryNamespace: c.inventoryNS,
-		Path:               c.path,
-		RefreshInterval:    c.refreshInterval,
-		PassTimeout:        c.passTimeout,
-		Concurrency:        c.concurrency,
-		Namespaces:         splitList(c.namespaces),
-		AllowEmpty:         c.allowEmpty,
-		PruneBudget:        c.pruneBudget,
-		EventsPerPass:      c.eventsPerPass,
-		ReloadWorkloads:    c.reloadWorkloads,
-		OwnNamespaces:      ownNamespaces(c.inventoryNS),
-		Render:             render.Options{DefaultNamespace: c.defaultNamespace, NamespacedOnly: c.namespacedOnly},
-	}, src, kube, pf, log)
+	rec, err := reconciler.New(c.reconcilerConfig(), src, kube, pf, log)
 	if err != nil {
 		log.Error().Err(err).Msg("startup")
 		return 2

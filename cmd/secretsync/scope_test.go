@@ -48,8 +48,8 @@ spec:
 		t.Fatalf("exit %d\n%s%s", got, out.String(), errOut.String())
 	}
 	for _, want := range []string{
-		"gen.yaml:1: STSSessionToken a/session: spec.auth.secretRef.accessKeyIDSecretRef.namespace: out of scope: STSSessionToken a/session may only read its own namespace a, not b",
-		"es.yaml:6: ExternalSecret a/stolen: spec.dataFrom[0].sourceRef.generatorRef: generator STSSessionToken/a/session is invalid",
+		"gen.yaml:8: STSSessionToken a/session: spec.auth.secretRef.accessKeyIDSecretRef.namespace: out of scope: STSSessionToken a/session may only read its own namespace a, not b",
+		"es.yaml:5: ExternalSecret a/stolen: spec.dataFrom[0].sourceRef.generatorRef: generator STSSessionToken/a/session is invalid",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Fatalf("no finding %q in:\n%s", want, out.String())
@@ -83,8 +83,8 @@ func TestNamespacedOnlyRefusesClusterKindsInValidate(t *testing.T) {
 				t.Fatalf("exit %d\n%s%s", got, out.String(), errOut.String())
 			}
 			for _, want := range []string{
-				"css.yaml:1: ClusterSecretStore shared: kind: ClusterSecretStore is refused: this instance accepts only namespaced kinds",
-				"ces.yaml:1: ClusterExternalSecret everywhere: kind: ClusterExternalSecret is refused",
+				"css.yaml:2: ClusterSecretStore shared: kind: ClusterSecretStore is refused: this instance accepts only namespaced kinds",
+				"ces.yaml:2: ClusterExternalSecret everywhere: kind: ClusterExternalSecret is refused",
 			} {
 				if !strings.Contains(out.String(), want) {
 					t.Fatalf("no finding %q in:\n%s", want, out.String())
@@ -94,5 +94,28 @@ func TestNamespacedOnlyRefusesClusterKindsInValidate(t *testing.T) {
 				t.Fatalf("the namespaced objects are not findings:\n%s%s", out.String(), errOut.String())
 			}
 		})
+	}
+}
+
+// TestRunsSettingsReachTheReconciler: --namespaced-only and
+// SECRETSYNC_NAMESPACED_ONLY turn on the refusal of cluster-scoped kinds
+// (off by default), and merges are kept out of secretsync's own namespaces
+// (the pod's and the inventory's) by default.
+func TestRunsSettingsReachTheReconciler(t *testing.T) {
+	t.Setenv("POD_NAMESPACE", "secretsync-system")
+	c, err := parseRun([]string{"--repo", "file:///r", "--inventory-namespace", "inventories"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := c.reconcilerConfig()
+	if cfg.Render.NamespacedOnly || strings.Join(cfg.OwnNamespaces, ",") != "secretsync-system,inventories" {
+		t.Fatalf("defaults: namespaced-only %v, own namespaces %v", cfg.Render.NamespacedOnly, cfg.OwnNamespaces)
+	}
+	if c, err = parseRun([]string{"--repo", "file:///r", "--namespaced-only"}); err != nil || !c.reconcilerConfig().Render.NamespacedOnly {
+		t.Fatalf("the flag: %v", err)
+	}
+	t.Setenv("SECRETSYNC_NAMESPACED_ONLY", "true")
+	if c, err = parseRun([]string{"--repo", "file:///r"}); err != nil || !c.reconcilerConfig().Render.NamespacedOnly {
+		t.Fatalf("the environment: %v", err)
 	}
 }
