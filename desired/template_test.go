@@ -126,3 +126,22 @@ func TestApplyTemplate(t *testing.T) {
 		})
 	}
 }
+
+// TestTheRenderedSecretIsCheckedForPrivilegedTypes: whatever validate saw
+// (a spec built in code here, never decoded), the build refuses a
+// service-account token whose rendered annotations name a service account,
+// and a bootstrap token, and says so without the value.
+func TestTheRenderedSecretIsCheckedForPrivilegedTypes(t *testing.T) {
+	for _, tpl := range []*render.Template{
+		{Type: render.SecretTypeServiceAccountToken, Metadata: render.TemplateMetadata{Annotations: map[string]string{render.AnnotationServiceAccountName: "{{ .sa }}"}}},
+		{Type: render.SecretTypeBootstrapToken},
+	} {
+		_, err := desired.ApplyTemplate(context.Background(), withTemplate(tpl), values("sa", "privileged-canary-seeded"), sources{})
+		if err == nil || !strings.Contains(err.Error(), "spec.target.template.type: type "+tpl.Type) || strings.Contains(err.Error(), "privileged-canary-seeded") {
+			t.Fatalf("type %s: err %v", tpl.Type, err)
+		}
+	}
+	if _, err := desired.ApplyTemplate(context.Background(), withTemplate(&render.Template{Type: render.SecretTypeServiceAccountToken}), values("sa", "x"), sources{}); err != nil {
+		t.Fatalf("a token type that names no service account: %v", err)
+	}
+}
