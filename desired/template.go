@@ -64,7 +64,7 @@ func ApplyTemplate(ctx context.Context, es *render.ExternalSecret, data map[stri
 		to    map[string]string
 	}{{"labels", t.Metadata.Labels, out.Labels}, {"annotations", t.Metadata.Annotations, out.Annotations}} {
 		for _, k := range slices.Sorted(maps.Keys(m.from)) {
-			v, err := render.Execute("spec.target.template.metadata."+m.field+"."+k, m.from[k], values)
+			v, err := render.Execute(ctx, "spec.target.template.metadata."+m.field+"."+k, m.from[k], values)
 			if err != nil {
 				return out, err
 			}
@@ -100,7 +100,7 @@ func applyData(ctx context.Context, es *render.ExternalSecret, t *render.Templat
 	for i, tf := range t.TemplateFrom {
 		field := fmt.Sprintf("spec.target.template.templateFrom[%d]", i)
 		if tf.Literal != nil {
-			kv, err := executeKeysAndValues(field+".literal", *tf.Literal, values)
+			kv, err := executeKeysAndValues(ctx, field+".literal", *tf.Literal, values)
 			if err != nil {
 				return nil, err
 			}
@@ -123,7 +123,7 @@ func applyData(ctx context.Context, es *render.ExternalSecret, t *render.Templat
 				return nil, fmt.Errorf("%s: key %q not found in %s", field, it.Key, ref.Name)
 			}
 			if it.TemplateAs == "KeysAndValues" {
-				kv, err := executeKeysAndValues(field+"."+it.Key, body, values)
+				kv, err := executeKeysAndValues(ctx, field+"."+it.Key, body, values)
 				if err != nil {
 					return nil, err
 				}
@@ -132,7 +132,7 @@ func applyData(ctx context.Context, es *render.ExternalSecret, t *render.Templat
 				}
 				continue
 			}
-			v, err := render.Execute(field+"."+it.Key, body, values)
+			v, err := render.Execute(ctx, field+"."+it.Key, body, values)
 			if err != nil {
 				return nil, err
 			}
@@ -140,7 +140,7 @@ func applyData(ctx context.Context, es *render.ExternalSecret, t *render.Templat
 		}
 	}
 	for _, k := range slices.Sorted(maps.Keys(t.Data)) { // the same first error on every run
-		v, err := render.Execute("spec.target.template.data."+k, t.Data[k], values)
+		v, err := render.Execute(ctx, "spec.target.template.data."+k, t.Data[k], values)
 		if err != nil {
 			return nil, err
 		}
@@ -151,8 +151,8 @@ func applyData(ctx context.Context, es *render.ExternalSecret, t *render.Templat
 
 // executeKeysAndValues renders a template whose output is a YAML map of
 // keys to values.
-func executeKeysAndValues(name, body string, values map[string]string) (map[string]string, error) {
-	text, err := render.Execute(name, body, values)
+func executeKeysAndValues(ctx context.Context, name, body string, values map[string]string) (map[string]string, error) {
+	text, err := render.Execute(ctx, name, body, values)
 	if err != nil {
 		return nil, err
 	}

@@ -44,6 +44,9 @@ func TemplateFuncs() template.FuncMap {
 		err := yaml.Unmarshal([]byte(s), &v)
 		return v, err
 	}
+	// text/template's own print functions, as functions of ours, so that
+	// the budget measures them as any other.
+	f["print"], f["printf"], f["println"] = fmt.Sprint, fmt.Sprintf, fmt.Sprintln
 	for name, fn := range pkiFuncs() {
 		f[name] = fn
 	}

@@ -1,6 +1,7 @@
 package render_test
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
@@ -81,15 +82,15 @@ func TestPKCS12FunctionsReadModernArchives(t *testing.T) {
 				t.Fatal(err)
 			}
 			values := map[string]string{"p12": string(p12), "pass": "pkcs12-seeded-pass"}
-			key, err := render.Execute("data.key", `{{ .p12 | pkcs12keyPass .pass }}`, values)
+			key, err := render.Execute(context.Background(), "data.key", `{{ .p12 | pkcs12keyPass .pass }}`, values)
 			if err != nil || key != wantKey {
 				t.Fatalf("pkcs12keyPass: err %v, same key: %v", err, key == wantKey)
 			}
-			chain, err := render.Execute("data.crt", `{{ .p12 | pkcs12certPass .pass }}`, values)
+			chain, err := render.Execute(context.Background(), "data.crt", `{{ .p12 | pkcs12certPass .pass }}`, values)
 			if err != nil || chain != wantChain {
 				t.Fatalf("pkcs12certPass: err %v, same chain in order: %v", err, chain == wantChain)
 			}
-			if _, err := render.Execute("data.key", `{{ .p12 | pkcs12keyPass "wrong" }}`, values); err == nil {
+			if _, err := render.Execute(context.Background(), "data.key", `{{ .p12 | pkcs12keyPass "wrong" }}`, values); err == nil {
 				t.Fatal("a wrong password was accepted")
 			}
 		})
@@ -167,7 +168,7 @@ func TestPKIFunctions(t *testing.T) {
 		{"rsaDecrypt None is the input", `{{ rsaDecrypt "None" "SHA1" "as-is" .rsaKey }}`, "as-is"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			got, err := render.Execute("data.k", c.tpl, values)
+			got, err := render.Execute(context.Background(), "data.k", c.tpl, values)
 			if err != nil || got != c.want {
 				t.Fatalf("err %v, output matches: %v (%d bytes, want %d)", err, got == c.want, len(got), len(c.want))
 			}
@@ -179,7 +180,7 @@ func TestPKIFunctions(t *testing.T) {
 			`{{ pemToPkcs12Pass (filterCertChain "leaf" .chain) .key "p" }}`:                                   nil,
 			`{{ fullPemToPkcs12Pass (printf "%s%s" .leaf (filterCertChain "intermediate" .chain)) .key "p" }}`: {mid},
 		} {
-			out, err := render.Execute("data.p12", tpl, values)
+			out, err := render.Execute(context.Background(), "data.p12", tpl, values)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -189,7 +190,7 @@ func TestPKIFunctions(t *testing.T) {
 				t.Fatalf("%s: %v, %d CAs", tpl, err, len(cas))
 			}
 		}
-		out, err := render.Execute("data.ts", `{{ pemTruststoreToPKCS12Pass .shuffled "p" }}`, values)
+		out, err := render.Execute(context.Background(), "data.ts", `{{ pemTruststoreToPKCS12Pass .shuffled "p" }}`, values)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,11 +1,11 @@
 package render
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"reflect"
 	"regexp"
-	"strings"
 	"text/template"
 )
 
@@ -61,16 +61,38 @@ func guard(funcs template.FuncMap) template.FuncMap {
 // Execute parses and runs one template over values. Its error never holds
 // a byte of a value: it names the template, the place in the template's own
 // text (which comes from Git) and, for a failed function, the function.
-func Execute(name, body string, values map[string]string) (string, error) {
+//
+// It runs under ctx and the budget (budget.go): its steps, its functions'
+// sizes and its output are bounded, and it stops when ctx ends.
+func Execute(ctx context.Context, name, body string, values map[string]string) (string, error) {
 	tpl, err := ParseTemplate(name, body)
 	if err != nil {
 		return "", err
 	}
-	var b strings.Builder
-	if err := tpl.Execute(&b, values); err != nil {
+	ctx, cancel := context.WithTimeout(ctx, MaxRunTime)
+	defer cancel()
+	b := &execBudget{ctx: ctx}
+	b.instrument(tpl)
+	var w limitedWriter
+	if err := tpl.Execute(&w, values); err != nil {
+		if over := (*budgetError)(nil); errors.As(err, &over) {
+			return "", fmt.Errorf("template %s%s: %w", name, place(err), over)
+		}
+		if ctx.Err() != nil {
+			return "", fmt.Errorf("template %s%s: stopped: %w", name, place(err), ctx.Err())
+		}
 		return "", redact(name, err)
 	}
-	return b.String(), nil
+	return string(w.buf), nil
+}
+
+// place is " line L col C" of an execution error, from the template's own
+// text; empty when the error has none.
+func place(err error) string {
+	if m := execPlace.FindStringSubmatch(err.Error()); m != nil {
+		return " line " + m[1] + " col " + m[2]
+	}
+	return ""
 }
 
 // execPlace matches the start of a text/template execution error, which

@@ -1,6 +1,7 @@
 package render_test
 
 import (
+	"context"
 	"reflect"
 	"sort"
 	"strings"
@@ -18,8 +19,8 @@ const (
 
 func checkRedacted(t *testing.T, name, body string) {
 	t.Helper()
-	_, errA := render.Execute(name, body, map[string]string{"v": canaryA})
-	_, errB := render.Execute(name, body, map[string]string{"v": canaryB})
+	_, errA := render.Execute(context.Background(), name, body, map[string]string{"v": canaryA})
+	_, errB := render.Execute(context.Background(), name, body, map[string]string{"v": canaryB})
 	for _, err := range []error{errA, errB} {
 		if err != nil && strings.Contains(err.Error(), "EAKCANARY") {
 			t.Fatalf("%s: the error holds the value", body)
@@ -66,7 +67,7 @@ func TestTemplateErrorsCarryNoValue(t *testing.T) {
 		}
 	})
 	t.Run("a failure still names the template, its place and the function", func(t *testing.T) {
-		_, err := render.Execute("data.k", "x\n{{ mustRegexMatch .v \"a\" }}", map[string]string{"v": canaryA})
+		_, err := render.Execute(context.Background(), "data.k", "x\n{{ mustRegexMatch .v \"a\" }}", map[string]string{"v": canaryA})
 		if err == nil || !strings.Contains(err.Error(), "data.k: line 2") || !strings.Contains(err.Error(), "function mustRegexMatch failed") {
 			t.Fatalf("err = %v", err)
 		}
@@ -97,13 +98,13 @@ func FuzzTemplateExecute(f *testing.F) {
 		if len(value) < 8 || strings.Contains(body, value) {
 			return
 		}
-		_, err := render.Execute("data.k", body, map[string]string{"v": value})
+		_, err := render.Execute(context.Background(), "data.k", body, map[string]string{"v": value})
 		if err == nil {
 			return
 		}
 		// The same template over another value gives the text that is not
 		// the value's; the value itself must not be in the error.
-		_, other := render.Execute("data.k", body, map[string]string{"v": strings.Repeat("\x00", len(value))})
+		_, other := render.Execute(context.Background(), "data.k", body, map[string]string{"v": strings.Repeat("\x00", len(value))})
 		if strings.Contains(err.Error(), value) && (other == nil || !strings.Contains(other.Error(), value)) {
 			t.Fatalf("the error holds the %d-byte value", len(value))
 		}

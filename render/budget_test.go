@@ -1,0 +1,61 @@
+package render_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/secretsync/secretsync/render"
+)
+
+// TestTemplateBombsStopAtTheBudget: templates that would take unbounded
+// time or memory (sprig repeat/until/untilStep/seq, a doubling string,
+// nested ranges, recursion, a huge output) end with an error naming the
+// budget, not the count (it may come from a value), and a template within
+// the budget still runs.
+func TestTemplateBombsStopAtTheBudget(t *testing.T) {
+	const count = "987654321" // a value: never in an error
+	values := map[string]string{"n": count}
+	for name, body := range map[string]string{
+		"repeat":            `{{ repeat 100000000 "x" }}`,
+		"repeat of a value": `{{ repeat (atoi .n) "x" }}`,
+		"until":             `{{ range until 100000000 }}{{ end }}`,
+		"untilStep":         `{{ range untilStep 0 987654321 1 }}{{ end }}`,
+		"seq":               `{{ seq 1 100000000 }}`,
+		"randAlpha":         `{{ randAlpha 100000000 }}`,
+		"indent":            `{{ indent 100000000 "a" }}`,
+		"replace":           `{{ $s := repeat 100000 "x" }}{{ replace "" (repeat 1000 "y") $s }}`,
+		"doubling":          `{{ $s := "xxxxxxxx" }}{{ range until 40 }}{{ $s = print $s $s }}{{ end }}{{ len $s }}`,
+		"nested ranges":     `{{ range until 10000 }}{{ range until 10000 }}{{ end }}{{ end }}`,
+		"range integer":     `{{ range 100000000000 }}{{ end }}`,
+		"recursion":         `{{ define "a" }}{{ if lt (len .) 40 }}{{ template "a" (print . "x") }}{{ template "a" (print . "x") }}{{ end }}{{ end }}{{ template "a" "" }}`,
+		"output":            `{{ range until 50000 }}{{ "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" }}{{ end }}`,
+		"join":              `{{ $l := list }}{{ $b := repeat 60000 "x" }}{{ range until 2000 }}{{ $l = append $l "" }}{{ end }}{{ join $b $l | len }}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := render.Execute(context.Background(), "data.k", body, values)
+			if !errors.Is(err, render.ErrBudget) {
+				t.Fatalf("want a budget error, got %v", err)
+			}
+			if !strings.Contains(err.Error(), "template data.k") || strings.Contains(err.Error(), count) {
+				t.Fatalf("the error must name the template and not quote the value: %v", err)
+			}
+		})
+	}
+	out, err := render.Execute(context.Background(), "data.k", `{{ range until 3 }}{{ repeat 2 "ab" }}{{ end }}{{ printf "%s" .n | len }}`, values)
+	if err != nil || out != "abababababab9" {
+		t.Fatalf("a template within the budget: %q, %v", out, err)
+	}
+}
+
+// TestTemplateStopsWithItsContext: a template runs under the pass's
+// context, and ends once it is done.
+func TestTemplateStopsWithItsContext(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := render.Execute(ctx, "data.k", `{{ range until 1000 }}{{ end }}`, nil)
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "template data.k") {
+		t.Fatalf("want the template stopped by its context, got %v", err)
+	}
+}
