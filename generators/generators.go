@@ -5,6 +5,7 @@
 package generators
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
@@ -17,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"slices"
 	"strings"
 
 	"golang.org/x/crypto/ssh"
@@ -31,7 +33,16 @@ func Local(kind string) bool {
 }
 
 // Generate runs a local generator and returns its values by output key.
-func Generate(g *render.Generator) (map[string]providers.Value, error) {
+// It runs under ctx and render's budget: the spec is checked as validate
+// checks it, every loop is bounded, and key generation, which cannot watch
+// ctx, is waited for only until ctx or render.MaxRunTime ends.
+func Generate(ctx context.Context, g *render.Generator) (map[string]providers.Value, error) {
+	return render.Bounded(ctx, "generator "+g.Kind+"/"+g.Name, func() (map[string]providers.Value, error) {
+		return generate(g)
+	})
+}
+
+func generate(g *render.Generator) (map[string]providers.Value, error) {
 	spec, err := g.DecodeSpec()
 	if err != nil {
 		return nil, err
@@ -39,6 +50,9 @@ func Generate(g *render.Generator) (map[string]providers.Value, error) {
 	out := map[string]providers.Value{}
 	switch s := spec.(type) {
 	case *render.PasswordSpec:
+		if len(s.SecretKeys) > render.MaxGeneratorKeys {
+			return nil, fmt.Errorf("password: at most %d secretKeys", render.MaxGeneratorKeys)
+		}
 		for _, k := range g.OutputKeys() {
 			p, err := password(s)
 			if err != nil {
@@ -47,6 +61,9 @@ func Generate(g *render.Generator) (map[string]providers.Value, error) {
 			out[k] = providers.NewValue(p)
 		}
 	case *render.SSHKeySpec:
+		if _, err := s.Check(); err != nil {
+			return nil, fmt.Errorf("sshkey: %w", err)
+		}
 		priv, pub, err := sshKey(s)
 		if err != nil {
 			return nil, err
@@ -61,92 +78,66 @@ func Generate(g *render.Generator) (map[string]providers.Value, error) {
 	return out, nil
 }
 
-// The character sets of ESO's password generator.
-const (
-	lowerLetters  = "abcdefghijklmnopqrstuvwxyz"
-	upperLetters  = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	digitChars    = "0123456789"
-	defaultSymbol = "~!@#$%^&*()_+`-={}|[]\\:\"<>?,./"
-)
-
-// password makes one password as ESO does: length (24) characters, of which
-// digits and symbols (each 25% of the length by default) are placed at
-// random among letters; without allowRepeat no character repeats.
+// password makes one password as ESO does: digits and symbols placed at
+// random among letters; without allowRepeat no character repeats. Each
+// character is one draw from what its set has left, so it ends whatever
+// the spec: render's Plan has refused what cannot be made.
 func password(s *render.PasswordSpec) ([]byte, error) {
-	length := 24
-	if s.Length > 0 {
-		length = s.Length
+	p, _, err := s.Plan()
+	if err != nil {
+		return nil, fmt.Errorf("password: %w", err)
 	}
-	digits, symbols := int(float32(length)*0.25), int(float32(length)*0.25)
-	if s.Digits != nil {
-		digits = *s.Digits
-	}
-	if s.Symbols != nil {
-		symbols = *s.Symbols
-	}
-	symbolChars := defaultSymbol
-	if s.SymbolCharacters != nil {
-		symbolChars = *s.SymbolCharacters
-	}
-	letters := lowerLetters
-	if !s.NoUpper {
-		letters += upperLetters
-	}
-	nLetters := length - digits - symbols
-	switch {
-	case digits < 0 || symbols < 0 || nLetters < 0:
-		return nil, errors.New("password: digits and symbols exceed the length")
-	case !s.AllowRepeat && (digits > len(digitChars) || symbols > len(symbolChars) || nLetters > len(letters)):
-		return nil, errors.New("password: without allowRepeat, there are not enough distinct characters for this length")
-	case symbols > 0 && symbolChars == "":
-		return nil, errors.New("password: symbols asked for, and symbolCharacters is empty")
-	}
-	var out []byte
-	used := map[byte]bool{}
-	pick := func(set string) error {
-		for {
-			n, err := rand.Int(rand.Reader, big.NewInt(int64(len(set))))
+	var out []rune
+	pool := p.Pool()
+	sets := []string{p.Letters, p.Digits, p.Symbols}
+	// pick draws one character of sets[i]; without repeats, from the ones
+	// left whose use keeps the rest makeable: at most one draw per
+	// character of the set.
+	pick := func(i int) (rune, error) {
+		left := []rune(sets[i])
+		for len(left) > 0 {
+			n, err := rand.Int(rand.Reader, big.NewInt(int64(len(left))))
 			if err != nil {
-				return err
+				return 0, err
 			}
-			c := set[n.Int64()]
-			if s.AllowRepeat || !used[c] {
-				used[c] = true
-				out = append(out, c)
-				return nil
+			c := left[n.Int64()]
+			if s.AllowRepeat || pool.Take(i, c) {
+				return c, nil
 			}
+			left = slices.Delete(left, int(n.Int64()), int(n.Int64())+1)
 		}
+		return 0, errors.New("password: not enough distinct characters")
 	}
-	insert := func(set string) error {
-		if err := pick(set); err != nil {
-			return err
+	for range p.NLetters {
+		c, err := pick(0)
+		if err != nil {
+			return nil, err
 		}
-		c := out[len(out)-1]
-		n, err := rand.Int(rand.Reader, big.NewInt(int64(len(out))))
+		out = append(out, c)
+	}
+	insert := func(set int) error {
+		c, err := pick(set)
 		if err != nil {
 			return err
 		}
-		i := n.Int64()
-		copy(out[i+1:], out[i:len(out)-1])
-		out[i] = c
+		n, err := rand.Int(rand.Reader, big.NewInt(int64(len(out)+1)))
+		if err != nil {
+			return err
+		}
+		out = slices.Insert(out, int(n.Int64()), c)
 		return nil
 	}
-	for range nLetters {
-		if err := pick(letters); err != nil {
+	for range p.NDigits {
+		if err := insert(1); err != nil {
 			return nil, err
 		}
 	}
-	for range digits {
-		if err := insert(digitChars); err != nil {
+	for range p.NSymbols {
+		if err := insert(2); err != nil {
 			return nil, err
 		}
 	}
-	for range symbols {
-		if err := insert(symbolChars); err != nil {
-			return nil, err
-		}
-	}
-	return encode(out, s.Encoding), nil
+	return encode([]byte(string(out)), s.Encoding), nil
 }
 
 func encode(b []byte, encoding *string) []byte {

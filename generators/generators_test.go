@@ -1,7 +1,11 @@
 package generators_test
 
 import (
+	"context"
 	"encoding/base64"
+	"errors"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -16,7 +20,7 @@ func gen(t *testing.T, kind, spec string) map[string]string {
 	t.Helper()
 	g := &render.Generator{Spec: []byte(spec)}
 	g.Kind, g.Name = kind, "g"
-	got, err := generators.Generate(g)
+	got, err := generators.Generate(context.Background(), g)
 	if err != nil {
 		t.Fatalf("%s %s: %v", kind, spec, err)
 	}
@@ -66,7 +70,7 @@ func TestPasswordAsESO(t *testing.T) {
 	}
 	g := &render.Generator{Spec: []byte(`{"length": 4, "digits": 3, "symbols": 3}`)}
 	g.Kind = "Password"
-	if _, err := generators.Generate(g); err == nil {
+	if _, err := generators.Generate(context.Background(), g); err == nil {
 		t.Fatal("more digits and symbols than the length was accepted")
 	}
 }
@@ -90,4 +94,75 @@ func TestUUIDAndSSHKey(t *testing.T) {
 			t.Fatalf("comment %q", comment)
 		}
 	}
+}
+
+// TestGeneratorLimits: specs that would loop forever or take unbounded
+// time or memory end at once with an error naming the field; the same
+// check is what validate reports offline (render's Plan and Check).
+func TestGeneratorLimits(t *testing.T) {
+	for _, c := range []struct{ kind, spec, field string }{
+		{"Password", `{"symbols": 2, "symbolCharacters": "!!"}`, "spec.symbolCharacters"},
+		{"Password", `{"length": 30, "digits": 0, "symbols": 4, "symbolCharacters": "abcd", "noUpper": true}`, "spec.symbolCharacters"},
+		{"Password", `{"length": 40, "digits": 11}`, "spec.symbolCharacters"},
+		{"Password", `{"length": 100000000, "allowRepeat": true}`, "spec.length"},
+		{"Password", `{"symbols": -1}`, "spec.symbols"},
+		{"SSHKey", `{"keySize": 65536}`, "spec.keySize"},
+		{"SSHKey", `{"keySize": 512}`, "spec.keySize"},
+		{"SSHKey", `{"keyType": "ecdsa", "keySize": 1024}`, "spec.keySize"},
+	} {
+		g := &render.Generator{Spec: []byte(c.spec)}
+		g.Kind, g.Name = c.kind, "g"
+		if _, err := generators.Generate(context.Background(), g); err == nil {
+			t.Errorf("%s %s: generated", c.kind, c.spec)
+		}
+		set, err := render.Render(context.Background(), generatorRepo(t, c.kind, c.spec), "", render.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(set.Errors) != 1 || !strings.Contains(set.Errors[0].Error(), c.field) {
+			t.Errorf("%s %s: validate should name %s, got %v", c.kind, c.spec, c.field, set.Errors)
+		}
+	}
+	// What is allowed with repeats: two symbols from a one-character set.
+	p := gen(t, "Password", `{"length": 6, "symbols": 2, "symbolCharacters": "!", "allowRepeat": true}`)["password"]
+	if len(p) != 6 || count(p, "!") != 2 {
+		t.Fatalf("allowRepeat password %d long, %d symbols", len(p), count(p, "!"))
+	}
+	// Symbols that are letters too: the letters leave them to the symbols.
+	for range 50 {
+		p = gen(t, "Password", `{"length": 26, "digits": 0, "symbols": 4, "symbolCharacters": "abcd", "noUpper": true}`)["password"]
+		distinct := map[rune]bool{}
+		for _, c := range p {
+			distinct[c] = true
+		}
+		if len(p) != 26 || len(distinct) != 26 {
+			t.Fatalf("overlapping sets: %d long", len(p))
+		}
+	}
+	// Without repeats, exactly as many distinct characters as asked for.
+	p = gen(t, "Password", `{"length": 10, "digits": 10, "symbols": 0}`)["password"]
+	if count(p, "0123456789") != 10 {
+		t.Fatalf("all ten digits: %d", count(p, "0123456789"))
+	}
+}
+
+// TestGeneratorStopsWithItsContext: a generator runs under the pass's
+// context.
+func TestGeneratorStopsWithItsContext(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	g := &render.Generator{Spec: []byte(`{"keySize": 8192}`)}
+	g.Kind, g.Name = "SSHKey", "g"
+	if _, err := generators.Generate(ctx, g); !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "SSHKey/g") {
+		t.Fatalf("want the generator stopped by its context, got %v", err)
+	}
+}
+
+func generatorRepo(t *testing.T, kind, spec string) string {
+	dir := t.TempDir()
+	doc := "apiVersion: generators.external-secrets.io/v1alpha1\nkind: " + kind + "\nmetadata: {name: g, namespace: app}\nspec: " + spec + "\n"
+	if err := os.WriteFile(filepath.Join(dir, "g.yaml"), []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }

@@ -127,7 +127,7 @@ func readBack(g *render.Generator, e desired.Entry, live *corev1.Secret) (map[st
 
 func (r *Reconciler) runGenerator(ctx context.Context, g *render.Generator) (map[string]providers.Value, error) {
 	if generators.Local(g.Kind) {
-		return generators.Generate(g)
+		return generators.Generate(ctx, g)
 	}
 	if rg, ok := r.providers.(providers.Generators); ok {
 		return rg.Generate(ctx, g, r.scoped(render.AskerOfGenerator(g)))

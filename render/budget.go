@@ -18,6 +18,8 @@ import (
 const (
 	// MaxPasswordLength bounds a Password generator's length.
 	MaxPasswordLength = 4096
+	// MaxSymbolCharacters bounds a Password generator's symbolCharacters.
+	MaxSymbolCharacters = 1024
 	// MaxGeneratorKeys bounds a Password generator's secretKeys.
 	MaxGeneratorKeys = 64
 	// MinRSAKeySize and MaxRSAKeySize bound an SSHKey's RSA keySize: ESO

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -61,6 +62,153 @@ type PasswordSpec struct {
 	AllowRepeat      bool     `json:"allowRepeat,omitempty"`
 	SecretKeys       []string `json:"secretKeys,omitempty"`
 	Encoding         *string  `json:"encoding,omitempty"`
+}
+
+// The character sets of ESO's password generator.
+const (
+	lowerLetters  = "abcdefghijklmnopqrstuvwxyz"
+	upperLetters  = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	digitChars    = "0123456789"
+	defaultSymbol = "~!@#$%^&*()_+`-={}|[]\\:\"<>?,./"
+)
+
+// PasswordPlan is what a Password spec asks for, with ESO's defaults:
+// how many characters of each set.
+type PasswordPlan struct {
+	Letters, Digits, Symbols    string
+	NLetters, NDigits, NSymbols int
+}
+
+// Plan works out s with ESO's defaults (24 characters, 25% digits, 25%
+// symbols) and refuses what cannot be made: a length over
+// MaxPasswordLength, counts that do not add up, and, without allowRepeat,
+// too few distinct characters (duplicates in symbolCharacters, or sets
+// that share characters, count once). field names the spec field at fault.
+func (s *PasswordSpec) Plan() (p PasswordPlan, field string, err error) {
+	length := 24
+	if s.Length > 0 {
+		length = s.Length
+	}
+	if s.Length < 0 || length > MaxPasswordLength {
+		return p, "spec.length", fmt.Errorf("must be between 1 and %d", MaxPasswordLength)
+	}
+	p.NDigits, p.NSymbols = int(float32(length)*0.25), int(float32(length)*0.25)
+	if s.Digits != nil {
+		p.NDigits = *s.Digits
+	}
+	if s.Symbols != nil {
+		p.NSymbols = *s.Symbols
+	}
+	p.Digits, p.Symbols, p.Letters = digitChars, defaultSymbol, lowerLetters
+	if s.SymbolCharacters != nil {
+		p.Symbols = *s.SymbolCharacters
+	}
+	if !s.NoUpper {
+		p.Letters += upperLetters
+	}
+	p.NLetters = length - p.NDigits - p.NSymbols
+	switch {
+	case p.NDigits < 0:
+		return p, "spec.digits", errors.New("must not be negative")
+	case p.NSymbols < 0:
+		return p, "spec.symbols", errors.New("must not be negative")
+	case p.NLetters < 0:
+		return p, "spec.length", fmt.Errorf("digits and symbols (%d) exceed the length (%d)", p.NDigits+p.NSymbols, length)
+	case utf8.RuneCountInString(p.Symbols) > MaxSymbolCharacters:
+		return p, "spec.symbolCharacters", fmt.Errorf("at most %d characters", MaxSymbolCharacters)
+	case p.NSymbols > 0 && p.Symbols == "":
+		return p, "spec.symbolCharacters", errors.New("symbols asked for, and symbolCharacters is empty")
+	}
+	if s.AllowRepeat {
+		return p, "", nil
+	}
+	if !s.AllowRepeat && !p.Pool().Feasible() {
+		return p, "spec.symbolCharacters", errors.New("without allowRepeat, the character sets hold too few distinct characters for this length (duplicates count once)")
+	}
+	return p, "", nil
+}
+
+// PasswordPool is what a password without repeats has left to draw from:
+// the unused characters, counted by which of the three sets (letters,
+// digits, symbols) hold them, and how many each set still needs.
+type PasswordPool struct {
+	owner map[rune]uint8
+	free  [8]int
+	need  [3]int
+}
+
+// Pool is p's characters, none used yet.
+func (p PasswordPlan) Pool() *PasswordPool {
+	q := &PasswordPool{owner: map[rune]uint8{}, need: [3]int{p.NLetters, p.NDigits, p.NSymbols}}
+	for i, set := range []string{p.Letters, p.Digits, p.Symbols} {
+		for _, c := range set {
+			q.owner[c] |= 1 << i
+		}
+	}
+	for _, m := range q.owner {
+		q.free[m]++
+	}
+	return q
+}
+
+// Feasible reports whether every group of sets holds as many unused
+// characters as the group still needs (Hall's condition): then the
+// password can be finished whatever was drawn so far.
+func (q *PasswordPool) Feasible() bool {
+	for m := 1; m < 8; m++ {
+		have, want := 0, 0
+		for k := 1; k < 8; k++ {
+			if k&m != 0 {
+				have += q.free[k]
+			}
+		}
+		for i := range 3 {
+			if m&(1<<i) != 0 {
+				want += q.need[i]
+			}
+		}
+		if want > have {
+			return false
+		}
+	}
+	return true
+}
+
+// Take uses c for set (0 letters, 1 digits, 2 symbols) when what is left
+// stays feasible, and reports whether it did.
+func (q *PasswordPool) Take(set int, c rune) bool {
+	m := q.owner[c]
+	if m&(1<<set) == 0 || q.free[m] == 0 {
+		return false
+	}
+	q.free[m]--
+	q.need[set]--
+	if q.Feasible() {
+		delete(q.owner, c)
+		return true
+	}
+	q.free[m]++
+	q.need[set]++
+	return false
+}
+
+// Check refuses an SSHKey spec that cannot be made, or whose RSA key
+// would take unbounded time: keySize as ESO accepts it.
+func (s *SSHKeySpec) Check() (field string, err error) {
+	switch s.KeyType {
+	case "", "rsa":
+		if s.KeySize != nil && (*s.KeySize < MinRSAKeySize || *s.KeySize > MaxRSAKeySize) {
+			return "spec.keySize", fmt.Errorf("an rsa key size must be between %d and %d", MinRSAKeySize, MaxRSAKeySize)
+		}
+	case "ecdsa":
+		if s.KeySize != nil && *s.KeySize != 256 && *s.KeySize != 384 && *s.KeySize != 521 {
+			return "spec.keySize", errors.New("an ecdsa key size must be 256, 384 or 521")
+		}
+	case "ed25519":
+	default:
+		return "spec.keyType", fmt.Errorf("must be rsa, ed25519 or ecdsa, not %q", s.KeyType)
+	}
+	return "", nil
 }
 
 type SSHKeySpec struct {
@@ -134,6 +282,12 @@ func validateGenerator(g *Generator) (string, error) {
 	}
 	switch s := spec.(type) {
 	case *PasswordSpec:
+		if _, field, err := s.Plan(); err != nil {
+			return field, err
+		}
+		if len(s.SecretKeys) > MaxGeneratorKeys {
+			return "spec.secretKeys", fmt.Errorf("at most %d keys", MaxGeneratorKeys)
+		}
 		seen := map[string]bool{}
 		for i, k := range s.SecretKeys {
 			if k == "" || seen[k] {
@@ -149,10 +303,8 @@ func validateGenerator(g *Generator) (string, error) {
 			}
 		}
 	case *SSHKeySpec:
-		switch s.KeyType {
-		case "", "rsa", "ed25519", "ecdsa":
-		default:
-			return "spec.keyType", fmt.Errorf("must be rsa, ed25519 or ecdsa, not %q", s.KeyType)
+		if field, err := s.Check(); err != nil {
+			return field, err
 		}
 	case *ECRAuthorizationTokenSpec:
 		if s.Region == "" {
