@@ -1,6 +1,7 @@
 package reconciler_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -112,5 +113,58 @@ spec:
 	}
 	if a := f.secret("app").Annotations[reconciler.AnnotationGenerators]; !strings.Contains(a, `"spec.dataFrom[0].sourceRef.generatorRef"`) || strings.Contains(a, got["password"]) {
 		t.Fatalf("the generators annotation: %s", strings.ReplaceAll(a, got["password"], "[VALUE]"))
+	}
+}
+
+// TestABadGeneratorOrTemplateBlocksOnlyItsExternalSecret: a Password
+// generator that could never finish (two symbols from "!!" without
+// repeats) and a template bomb (sprig repeat) fail their own
+// ExternalSecrets with a reason naming the generator or the template; the
+// pass ends, and the other ExternalSecret's Secret is applied.
+func TestABadGeneratorOrTemplateBlocksOnlyItsExternalSecret(t *testing.T) {
+	f := newFixture(t)
+	gen := func(kind, name, spec string) string {
+		return fmt.Sprintf("apiVersion: generators.external-secrets.io/v1alpha1\nkind: %s\nmetadata: {name: %s, namespace: %s}\nspec: %s\n---\n", kind, name, f.ns, spec)
+	}
+	es := func(name, gen, template string) string {
+		return fmt.Sprintf(`apiVersion: external-secrets.io/v1
+kind: ExternalSecret
+metadata: {name: %s, namespace: %s}
+spec:
+  target: {template: {mergePolicy: Merge, data: {out: %q}}}
+  dataFrom:
+    - sourceRef: {generatorRef: {kind: %s}}
+---
+`, name, f.ns, template, gen)
+	}
+	f.commit(map[string]string{
+		"gens.yaml": gen("Password", "bang", `{symbols: 2, symbolCharacters: "!!"}`) + gen("UUID", "id", "{}"),
+		"es.yaml": es("bad", "Password, name: bang", "{{ .password }}") +
+			es("bomb", "UUID, name: id", `{{ repeat 1000000000 .uuid }}`) +
+			es("good", "UUID, name: id", "{{ .uuid }}"),
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute) // a safety net only
+	defer cancel()
+	res := f.rec.Pass(ctx, true)
+	for _, e := range res.Errors {
+		f.errs = append(f.errs, e.Error())
+	}
+	if ctx.Err() != nil {
+		t.Fatal("the pass did not end")
+	}
+	if got := data(f.secret("good"))["out"]; len(got) != 36 {
+		t.Fatalf("the good ExternalSecret's Secret: out %d bytes, errors %v", len(got), res.Errors)
+	}
+	if f.secret("bad") != nil || f.secret("bomb") != nil {
+		t.Fatal("a Secret was written for a failing ExternalSecret")
+	}
+	all := fmt.Sprint(res.Errors)
+	for _, want := range []string{"bad", "Password", "bang", "symbolCharacters", "bomb", "spec.target.template.data.out", "repeat"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("the errors do not name %q: %v", want, res.Errors)
+		}
+	}
+	if res.OK() {
+		t.Fatal("the pass reported no failure")
 	}
 }
