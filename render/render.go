@@ -93,6 +93,14 @@ func (e *ObjectError) ID() string {
 	return e.Namespace + "/" + e.Name
 }
 
+// building is held by the one build that runs at a time in this process:
+// a build cannot be stopped, so one abandoned on timeout must not run
+// beside the next (nor share its cache).
+var building = make(chan struct{}, 1)
+
+// buildStarted is called as a build starts; tests hold a build there.
+var buildStarted = func() {}
+
 // Render builds dir/subpath. A folder with a kustomization file is built by
 // kustomize; any other folder means every *.yaml and *.yml below it. The
 // returned error means nothing could be rendered; per-object problems are in
@@ -118,7 +126,13 @@ func Render(ctx context.Context, dir, subpath string, opt Options) (*Set, error)
 		return nil, fmt.Errorf("path %q: %w", subpath, ErrPathMissing)
 	}
 	// kustomize does not watch ctx: the build runs aside, so that a pass
-	// cut off (SIGTERM, its deadline) returns at once.
+	// cut off (SIGTERM, its deadline) returns at once. The build it leaves
+	// still holds building until it ends: the next one waits for it.
+	select {
+	case building <- struct{}{}:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("wait for the build an earlier pass left running: %w", ctx.Err())
+	}
 	type built struct {
 		docs    []doc
 		skipped []Skipped
@@ -127,11 +141,13 @@ func Render(ctx context.Context, dir, subpath string, opt Options) (*Set, error)
 	done := make(chan built, 1)
 	go func() {
 		var b built
+		buildStarted()
 		if k := kustomizationIn(repo, root); k != "" {
 			b.docs, b.err = build(repo, root, k, opt.Cache)
 		} else {
 			b.docs, b.skipped, b.err = readYAMLFiles(repo, root, opt.Cache)
 		}
+		<-building
 		done <- b
 	}()
 	var b built
