@@ -218,7 +218,7 @@ func addRunFlags(fs *pflag.FlagSet) *runConfig {
 	fs.StringVar(&c.eventsQueueURL, "events-queue-url", env("SECRETSYNC_EVENTS_QUEUE_URL", ""), "SQS queue that an EventBridge rule fills with Secrets Manager and Parameter Store change events: the leader refreshes the ExternalSecrets an event names at once (docs/events.md) [SECRETSYNC_EVENTS_QUEUE_URL]")
 	fs.StringVar(&c.sqsEndpoint, "sqs-endpoint", env("SECRETSYNC_SQS_ENDPOINT", ""), "SQS endpoint URL, for --events-queue-url; empty uses AWS [SECRETSYNC_SQS_ENDPOINT]")
 	fs.StringVar(&c.stsEndpoint, "sts-endpoint", env("SECRETSYNC_STS_ENDPOINT", ""), "STS endpoint URL, for role assumption; empty uses AWS [SECRETSYNC_STS_ENDPOINT]")
-	fs.DurationVar(&c.passTimeout, "pass-timeout", envDuration("SECRETSYNC_PASS_TIMEOUT", 5*time.Minute), "bound on one pass; AWS retries and rate-limit waits end there [SECRETSYNC_PASS_TIMEOUT]")
+	fs.DurationVar(&c.passTimeout, "pass-timeout", envDuration("SECRETSYNC_PASS_TIMEOUT", 5*time.Minute), "bound on one pass; AWS retries and rate-limit waits end there; /healthz fails once a pass runs past twice this [SECRETSYNC_PASS_TIMEOUT]")
 	fs.StringVar(&c.namespaces, "namespaces", env("SECRETSYNC_NAMESPACES", ""), "comma-separated namespaces secretsync may write Secrets to; empty allows all [SECRETSYNC_NAMESPACES]")
 	fs.BoolVar(&c.namespacedOnly, "namespaced-only", env("SECRETSYNC_NAMESPACED_ONLY", "") == "true", namespacedOnlyUsage)
 	fs.BoolVar(&c.allowEmpty, "allow-empty", env("SECRETSYNC_ALLOW_EMPTY", "") == "true", "let a revision that renders no ExternalSecret prune everything [SECRETSYNC_ALLOW_EMPTY]")

@@ -33,6 +33,7 @@ type service struct {
 	log      zerolog.Logger
 	metrics  *metrics
 	ready    *readiness
+	live     *liveness
 	trigger  chan struct{}
 	schedule cron.Schedule
 	secret   []byte
@@ -50,7 +51,7 @@ type service struct {
 }
 
 func newService(ctx context.Context, c *runConfig, rec *reconciler.Reconciler, pf *aws.Factory, kube kubernetes.Interface, log zerolog.Logger) (*service, error) {
-	s := &service{cfg: c, rec: rec, kube: kube, log: log, metrics: newMetrics(), ready: &readiness{}, trigger: make(chan struct{}, 1), requests: make(chan request, 1)}
+	s := &service{cfg: c, rec: rec, kube: kube, log: log, metrics: newMetrics(), ready: &readiness{}, live: newLiveness(c.passTimeout), trigger: make(chan struct{}, 1), requests: make(chan request, 1)}
 	if c.interval <= 0 {
 		return nil, errors.New("--interval must be positive")
 	}
@@ -80,6 +81,40 @@ func newService(ctx context.Context, c *runConfig, rec *reconciler.Reconciler, p
 	return s, nil
 }
 
+// livenessFactor times --pass-timeout is how long a pass may run before
+// /healthz fails: a pass ends at --pass-timeout unless some work ignores
+// its context, and then only a restart (which moves the lease) frees it.
+const livenessFactor = 2
+
+// liveness is /healthz: ok, unless a pass has run past its bound.
+type liveness struct {
+	bound time.Duration
+	since atomic.Int64 // start of the pass in flight, unix ns; 0 between passes
+}
+
+func newLiveness(passTimeout time.Duration) *liveness {
+	if passTimeout <= 0 {
+		passTimeout = 5 * time.Minute // the reconciler's default
+	}
+	return &liveness{bound: livenessFactor * passTimeout}
+}
+
+func (l *liveness) begin() { l.since.Store(time.Now().UnixNano()) }
+func (l *liveness) end()   { l.since.Store(0) }
+
+func (l *liveness) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
+	if at := l.since.Load(); at != 0 {
+		if d := time.Since(time.Unix(0, at)); d > l.bound {
+			http.Error(w, fmt.Sprintf("a pass has run for %s, over %s (%d × --pass-timeout): it cannot end", d.Round(time.Second), l.bound, livenessFactor), http.StatusServiceUnavailable)
+			return
+		}
+	}
+	_, _ = w.Write([]byte("ok\n"))
+}
+
+// passFunc runs one pass; a test puts a pass that never ends in its place.
+var passFunc = (*reconciler.Reconciler).Pass
+
 // poke asks for a pass as soon as the loop is free; pokes coalesce.
 func (s *service) poke() {
 	select {
@@ -94,7 +129,7 @@ func (s *service) poke() {
 func (s *service) run(sigCtx context.Context) int {
 	if s.cfg.metricsAddr != "" {
 		mux := http.NewServeMux()
-		mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+		mux.Handle("/healthz", s.live)
 		mux.Handle("/readyz", s.ready)
 		mux.Handle("/metrics", s.metrics.handler())
 		s.listen(sigCtx, "metrics", s.cfg.metricsAddr, mux)
@@ -194,7 +229,9 @@ func (s *service) loop(ctx, work context.Context) {
 		if s.suspended.Load() {
 			s.log.Info().Msg("suspended: pass skipped")
 		} else {
-			r := s.rec.Pass(work, force)
+			s.live.begin()
+			r := passFunc(s.rec, work, force)
+			s.live.end()
 			s.metrics.record(r)
 			s.ready.record(r)
 			res = &r
