@@ -3,8 +3,10 @@ package render
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"path"
 	"runtime"
+	"slices"
 	"strings"
 
 	"sigs.k8s.io/kustomize/api/krusty"
@@ -214,9 +216,10 @@ func enableOrigins(mem filesys.FileSystem, kustFile string) error {
 }
 
 // checkLocal walks the kustomizations reachable from dir, before kustomize
-// runs, and refuses entries that would reach the network: a
-// resources/bases/components entry must be a file or folder in the repo,
-// and no file-loading field may be a URL.
+// runs, and refuses entries that would reach the network or run a
+// program: a resources/bases/components/generators/transformers/validators
+// entry must be a file or folder in the repo (or, for the last three,
+// inline YAML), no file-loading field may be a URL, and helm is refused.
 func checkLocal(fsys *repoFS, dir string, seen map[string]bool) error {
 	kustFile := kustomizationIn(fsys, dir)
 	if kustFile == "" || seen[kustFile] {
@@ -248,34 +251,70 @@ func checkLocal(fsys *repoFS, dir string, seen map[string]bool) error {
 			}
 		}
 	}
-	if _, ok := k["helmCharts"]; ok {
-		return fmt.Errorf("%s: helmCharts are refused; commit the rendered manifests instead", name)
+	for _, field := range []string{"helmCharts", "helmGlobals", "helmChartInflationGenerator"} {
+		if _, ok := k[field]; ok {
+			return fmt.Errorf("%s: %s is refused (it runs helm); commit the rendered manifests instead", name, field)
+		}
 	}
-	var loaded []string
-	for _, field := range []string{"crds", "configurations", "generators", "transformers", "validators", "patchesStrategicMerge"} {
-		loaded = append(loaded, stringList(k[field])...)
+	// kustomize loads a generators, transformers or validators entry that
+	// is not inline YAML as a file, else as a folder, else from a remote
+	// repo (running git): each must be a file or folder in the repo.
+	for _, field := range []string{"generators", "transformers", "validators"} {
+		for _, e := range stringList(k[field]) {
+			if inlineYAML(e) {
+				continue
+			}
+			p := path.Join(dir, e)
+			if isURL(e) || fsys.outside(p) || !fsys.Exists(p) {
+				return fmt.Errorf("%s: %s entry %q is not a file or folder in the repo; remote %s are refused", name, field, e, field)
+			}
+			if fsys.IsDir(p) {
+				if err := checkLocal(fsys, p, seen); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	// The other fields load files only, over HTTP for a URL.
+	loaded := map[string][]string{}
+	for _, field := range []string{"crds", "configurations", "patchesStrategicMerge"} {
+		loaded[field] = stringList(k[field])
 	}
 	for _, field := range []string{"patches", "patchesJson6902", "replacements"} {
 		for _, m := range objectList(k[field]) {
-			loaded = append(loaded, stringList(m["path"])...)
+			loaded[field+"[].path"] = append(loaded[field+"[].path"], stringList(m["path"])...)
 		}
 	}
 	for _, field := range []string{"configMapGenerator", "secretGenerator"} {
 		for _, m := range objectList(k[field]) {
-			loaded = append(loaded, stringList(m["files"])...)
-			loaded = append(loaded, stringList(m["envs"])...)
-			loaded = append(loaded, stringList(m["env"])...)
+			for _, sub := range []string{"files", "envs", "env"} {
+				for _, f := range stringList(m[sub]) {
+					if _, file, ok := strings.Cut(f, "="); ok && sub == "files" {
+						f = file
+					}
+					loaded[field+"[]."+sub] = append(loaded[field+"[]."+sub], f)
+				}
+			}
 		}
 	}
 	if o, ok := k["openapi"].(map[string]any); ok {
-		loaded = append(loaded, stringList(o["path"])...)
+		loaded["openapi.path"] = stringList(o["path"])
 	}
-	for _, e := range loaded {
-		if !strings.Contains(e, "\n") && isURL(e) {
-			return fmt.Errorf("%s: %q is remote; secretsync reads only files in the repo", name, e)
+	for _, field := range slices.Sorted(maps.Keys(loaded)) {
+		for _, e := range loaded[field] {
+			if !strings.Contains(e, "\n") && isURL(e) {
+				return fmt.Errorf("%s: %s entry %q is remote; secretsync reads only files in the repo", name, field, e)
+			}
 		}
 	}
 	return nil
+}
+
+// inlineYAML reports a generators/transformers/validators entry that is a
+// YAML object itself, which kustomize takes as inline configuration.
+func inlineYAML(e string) bool {
+	var m map[string]any
+	return yaml.Unmarshal([]byte(e), &m) == nil && m != nil
 }
 
 // repoPath is a path of the in-memory repo as the user knows it.
