@@ -224,3 +224,89 @@ func mustRead(t *testing.T, path string) string {
 	}
 	return string(b)
 }
+
+// TestTheCommentWorkflowBelievesOnlyTheEventsPullRequest: the comment
+// workflow takes the pull request number from an artifact the pull
+// request's run (a fork's code) wrote; it posts only when that number is
+// the workflow_run event's own pull request and that pull request's head
+// is the event's head_sha and repository, and otherwise fails, posting
+// nothing. Its script runs with a stub gh for each case.
+func TestTheCommentWorkflowBelievesOnlyTheEventsPullRequest(t *testing.T) {
+	wf := readYAML(t, filepath.Join(ciDir, "github", "secretsync-comment.yaml"))
+	var step map[string]any
+	for _, job := range wf["jobs"].(map[string]any) {
+		for _, s := range job.(map[string]any)["steps"].([]any) {
+			if run, ok := s.(map[string]any)["run"].(string); ok && strings.Contains(run, "pr-number") {
+				step = s.(map[string]any)
+			}
+		}
+	}
+	if step == nil {
+		t.Fatal("no step reads the artifact's pr-number")
+	}
+	env, _ := step["env"].(map[string]any)
+	for k, want := range map[string]string{
+		"EVENT_PR":  "${{ github.event.workflow_run.pull_requests[0].number }}",
+		"HEAD_SHA":  "${{ github.event.workflow_run.head_sha }}",
+		"HEAD_REPO": "${{ github.event.workflow_run.head_repository.full_name }}",
+	} {
+		if env[k] != want {
+			t.Errorf("the step's %s is %v, want %s", k, env[k], want)
+		}
+	}
+	script := step["run"].(string)
+	if strings.Contains(script, "${{") {
+		t.Error("the script interpolates expressions; it must read them from env")
+	}
+	for _, c := range []struct {
+		name, artifact, eventPR, pulls string
+		wantExit                       int
+		wantWrite                      string
+	}{
+		{"the event's own pull request is commented on", "7", "7", "7 abc o/r", 0, "POST repos/o/r/issues/7/comments"},
+		{"an artifact naming another pull request posts nothing", "8", "7", "8 abc o/r", 1, ""},
+		{"a fork (no pull_requests) naming a pull request of another head posts nothing", "8", "", "8 zzz o/r", 1, ""},
+		{"a fork naming a pull request of the same commit from another repository posts nothing", "8", "", "8 abc o/r", 1, ""},
+		{"a fork's pull request whose head is the planned commit is commented on", "9", "", "9 abc fork/r", 0, "POST repos/o/r/issues/9/comments"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.MkdirAll(filepath.Join(dir, "out"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			for name, body := range map[string]string{"out/pr-number": c.artifact + "\n", "out/plan.md": "plan\n", "pulls": c.pulls + "\n"} {
+				if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			gh := `case "$*" in
+*"-X POST"*|*"-X PATCH"*) echo "$3 $4" >> "$STUB_DIR/calls";;
+*/pulls/*) n="${2##*/}"; grep "^$n " "$STUB_DIR/pulls" | cut -d' ' -f2-;;
+esac
+exit 0
+`
+			if err := os.WriteFile(filepath.Join(dir, "gh"), []byte("#!/bin/sh\n"+gh), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			head := "abc fork/r"
+			if c.eventPR != "" {
+				head = "abc o/r"
+			}
+			sha, repo, _ := strings.Cut(head, " ")
+			cmd := exec.Command("bash", "-e", "-c", script)
+			cmd.Dir = dir
+			cmd.Env = []string{"PATH=" + dir + ":/usr/bin:/bin", "STUB_DIR=" + dir, "REPO=o/r", "EVENT_PR=" + c.eventPR, "HEAD_SHA=" + sha, "HEAD_REPO=" + repo}
+			out, err := cmd.CombinedOutput()
+			code := 0
+			if ee, ok := err.(*exec.ExitError); ok {
+				code = ee.ExitCode()
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			calls, _ := os.ReadFile(filepath.Join(dir, "calls"))
+			if code != c.wantExit || strings.TrimSpace(string(calls)) != c.wantWrite {
+				t.Fatalf("exit %d (want %d), writes %q (want %q)\n%s", code, c.wantExit, calls, c.wantWrite, out)
+			}
+		})
+	}
+}
