@@ -2,6 +2,7 @@ package desired
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -197,15 +198,9 @@ func rewriteKey(key string, rw render.Rewrite) (string, error) {
 		}
 		return re.ReplaceAllString(key, rw.Regexp.Target), nil
 	}
-	t, err := render.ParseRewrite(rw.Transform.Template)
-	if err != nil {
-		return "", err
-	}
-	var b strings.Builder
-	if err := t.Execute(&b, map[string]string{"value": key}); err != nil {
-		return "", err
-	}
-	return b.String(), nil
+	// Under the template budget; a key name is small, and Assemble has no
+	// context of its own: the budget's own time bound holds.
+	return render.Execute(context.Background(), "rewrite", rw.Transform.Template, map[string]string{"value": key})
 }
 
 // convertKey replaces characters a Secret key cannot hold: with "_" for
