@@ -57,3 +57,20 @@ func Encrypt(t testing.TB, url, keyID string, target providers.Target, plaintext
 	}
 	return ct
 }
+
+// DisableKey disables a key: Decrypt under it then fails with DisabledException.
+func DisableKey(t testing.TB, url, keyID string) {
+	t.Helper()
+	if _, err := KMSClient(url).DisableKey(context.Background(), &kms.DisableKeyInput{KeyId: aws.String(keyID)}); err != nil {
+		t.Fatalf("disable kms key: %v", err)
+	}
+}
+
+// ScheduleKeyDeletion puts a key in PendingDeletion: Decrypt under it then
+// fails with KMSInvalidStateException.
+func ScheduleKeyDeletion(t testing.TB, url, keyID string) {
+	t.Helper()
+	if _, err := KMSClient(url).ScheduleKeyDeletion(context.Background(), &kms.ScheduleKeyDeletionInput{KeyId: aws.String(keyID), PendingWindowInDays: aws.Int32(7)}); err != nil {
+		t.Fatalf("schedule kms key deletion: %v", err)
+	}
+}

@@ -621,7 +621,7 @@ func classify(ref string, err error) error {
 			class = providers.Decrypt
 		case "IncorrectKeyException":
 			class = providers.KeyMismatch
-		case "NotFoundException", "DisabledException", "KMSInvalidStateException":
+		case "NotFoundException":
 			class = providers.NotFound
 		case "ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded":
 			class = providers.Throttled

@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/smithy-go"
 
 	"github.com/secretsync/secretsync/internal/parallel"
 	"github.com/secretsync/secretsync/providers"
@@ -78,7 +79,7 @@ func (p *kmsProvider) decrypt(ctx context.Context, ref providers.Ref) providers.
 	res, err := p.client.Decrypt(ctx, in)
 	p.calls.add("Decrypt", err)
 	if err != nil {
-		return providers.Fetched{Err: classify(name, err)}
+		return providers.Fetched{Err: classifyKMS(name, err)}
 	}
 	return providers.Fetched{Value: providers.NewValue(res.Plaintext)}
 }
@@ -88,7 +89,22 @@ func (p *kmsProvider) decrypt(ctx context.Context, ref providers.Ref) providers.
 func Encrypt(ctx context.Context, client KMSAPI, keyID string, target providers.Target, plaintext providers.Value) (string, error) {
 	res, err := client.Encrypt(ctx, &kms.EncryptInput{KeyId: aws.String(keyID), Plaintext: plaintext.Bytes(), EncryptionContext: EncryptionContext(target)})
 	if err != nil {
-		return "", classify("kms:"+keyID, err)
+		return "", classifyKMS("kms:"+keyID, err)
 	}
 	return base64.StdEncoding.EncodeToString(res.CiphertextBlob), nil
+}
+
+// classifyKMS is classify for KMS: only NotFoundException (the key does not
+// exist) is NotFound, the class deletionPolicy Delete and Merge take for a
+// source that is gone. A key that is disabled, pending deletion or
+// unavailable (DisabledException, KMSInvalidStateException,
+// KeyUnavailableException) is Unavailable: the ciphertext is still there,
+// so the Secret is kept and the failure reported.
+func classifyKMS(ref string, err error) error {
+	e := classify(ref, err)
+	var api smithy.APIError
+	if pe, ok := e.(*providers.Error); ok && pe.Class == providers.NotFound && (!errors.As(err, &api) || api.ErrorCode() != "NotFoundException") {
+		pe.Class = providers.Unavailable
+	}
+	return e
 }

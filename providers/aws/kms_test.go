@@ -2,6 +2,7 @@ package aws_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -89,4 +90,38 @@ func TestARequiredKMSKeyIsCheckedWithDescribeSecret(t *testing.T) {
 			t.Fatalf("DescribeSecret called %d times", n)
 		}
 	})
+}
+
+// TestKMSKeyDisabledOrPendingDeletionIsNotNotFound: local-kms's real
+// DisabledException and KMSInvalidStateException from Decrypt reach the
+// caller as Unavailable, never NotFound (which deletionPolicy Delete takes
+// for a source that is gone).
+func TestKMSKeyDisabledOrPendingDeletionIsNotNotFound(t *testing.T) {
+	awstest.Isolate(t)
+	url := awstest.StartKMS(t)
+	f := awsprov.NewFactory(awsprov.Options{KMSEndpoint: url, DefaultRegion: awstest.Region})
+	target := providers.Target{Namespace: "payments", Secret: "db", Key: "password"}
+	// local-kms names the key's state only when the store names the key
+	// (without it, it answers AccessDeniedException, which keeps too).
+	for name, fault := range map[string]func(testing.TB, string, string){
+		"DisabledException":        awstest.DisableKey,
+		"KMSInvalidStateException": awstest.ScheduleKeyDeletion,
+	} {
+		t.Run(name+" is Unavailable", func(t *testing.T) {
+			key := awstest.CreateKey(t, url)
+			ct, err := awsprov.Encrypt(context.Background(), awstest.KMSClient(url), key, target, providers.NewValue([]byte(kmsSeed)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := f.Provider(context.Background(), awsprov.Store{Service: "KMS", KMSKeyID: key})
+			if err != nil {
+				t.Fatal(err)
+			}
+			fault(t, url, key)
+			got := resolveOne(t, p, providers.Ref{Key: ct, Target: target})
+			if providers.ClassOf(got.Err) != providers.Unavailable || !strings.Contains(got.Err.Error(), name) {
+				t.Fatalf("err = %v (class %s)", got.Err, providers.ClassOf(got.Err))
+			}
+		})
+	}
 }
