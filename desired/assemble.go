@@ -27,6 +27,11 @@ type (
 // every remote source is gone: its Secret is deleted.
 var ErrAllGone = errors.New("every remote source is gone")
 
+// ErrRetained marks an ExternalSecret with deletionPolicy Retain (the
+// default) whose sources gave no data at all, such as a find that matches
+// nothing: as in ESO, its Secret is kept as it is, and none is created.
+var ErrRetained = errors.New("the remote sources gave no data; the Secret is kept as it is (deletionPolicy Retain)")
+
 // Assemble turns one ExternalSecret's fetched values into its Secret's
 // keys, as ESO does: dataFrom first, then data (later keys win), with
 // properties, decoding, rewrites, key conversion and the deletion policy
@@ -114,8 +119,14 @@ func Assemble(es *render.ExternalSecret, refs []Entry, found Found, fetched Fetc
 			data[k] = v
 		}
 	}
-	if len(data) == 0 && es.Spec.Target.DeletionPolicy == "Delete" {
-		return nil, ErrAllGone
+	if len(data) == 0 {
+		switch es.Spec.Target.DeletionPolicy {
+		case "Delete":
+			return nil, ErrAllGone
+		case "Merge": // written with no keys, as ESO does
+		default:
+			return nil, ErrRetained
+		}
 	}
 	return data, nil
 }

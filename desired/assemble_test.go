@@ -34,7 +34,7 @@ func (r remote) found(e desired.Entry) ([]providers.Found, error) {
 }
 
 func TestAssemble(t *testing.T) {
-	prefix := "app/"
+	prefix, none := "app/", "nothing/"
 	aws := &render.SecretStore{}
 	aws.Kind, aws.Namespace, aws.Name = render.KindSecretStore, "apps", "aws"
 	aws.Spec.Provider.AWS = &render.AWSProvider{Service: "SecretsManager"}
@@ -88,6 +88,17 @@ func TestAssemble(t *testing.T) {
 			e.Spec.Target.DeletionPolicy = "Delete"
 			e.Spec.Data = []render.Data{{SecretKey: "v", RemoteRef: render.RemoteRef{Key: "app/gone"}}}
 		}), nil, desired.ErrAllGone.Error()},
+		{"a find that matches nothing under Retain keeps the Secret", spec(func(e *render.ExternalSecret) {
+			e.Spec.DataFrom = []render.DataFrom{{Find: &render.Find{Path: &none}}}
+		}), nil, desired.ErrRetained.Error()},
+		{"a find that matches nothing under Delete deletes it", spec(func(e *render.ExternalSecret) {
+			e.Spec.Target.DeletionPolicy = "Delete"
+			e.Spec.DataFrom = []render.DataFrom{{Find: &render.Find{Path: &none}}}
+		}), nil, desired.ErrAllGone.Error()},
+		{"a find that matches nothing under Merge writes no keys", spec(func(e *render.ExternalSecret) {
+			e.Spec.Target.DeletionPolicy = "Merge"
+			e.Spec.DataFrom = []render.DataFrom{{Find: &render.Find{Path: &none}}}
+		}), map[string]string{}, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

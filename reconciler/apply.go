@@ -92,6 +92,12 @@ func (a *applier) apply(want []desiredSecret) {
 			fail(d, readErr)
 		case desired.CreationPolicy(d.es) == desired.PolicyNone:
 			// resolved and reported only
+		case d.retained:
+			res.outcome(esID(d.es)).retained = true
+			if current != nil {
+				res.Unchanged++
+				done[d.target] = d.es // kept, so it stays in the inventory
+			}
 		case d.gone:
 			jobs = append(jobs, func() {
 				e := entryOf(d.target, esID(d.es), d.es.Source)

@@ -56,7 +56,7 @@ func (r *Reconciler) Diff(ctx context.Context) ([]SecretDiff, Result) {
 	inGit := map[targetKey]bool{}
 	for _, d := range want {
 		inGit[d.target] = true
-		if d.gone || desired.CreationPolicy(d.es) == desired.PolicyNone {
+		if d.gone || d.retained || desired.CreationPolicy(d.es) == desired.PolicyNone {
 			continue
 		}
 		current, _ := live.get(ctx, d.target)

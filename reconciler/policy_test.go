@@ -2,6 +2,8 @@ package reconciler_test
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -177,5 +179,63 @@ func TestImmutableSecretsAreNotUpdated(t *testing.T) {
 	st := f.inventory().Status[0]
 	if diff := cmp.Diff([]any{false, "Immutable"}, []any{st.Ready, st.Reason}); diff != "" {
 		t.Fatalf("status (-want +got):\n%s", diff)
+	}
+}
+
+// TestAFindThatMatchesNothingUnderEachDeletionPolicy: once every remote
+// secret a dataFrom.find matched is deleted, as ESO does when the provider
+// returns no data: Retain (the default) keeps the Secret as it is, pass
+// after pass, and stays in the inventory; Delete deletes it; Merge writes
+// it with no keys. A find that never matched creates nothing under Retain.
+func TestAFindThatMatchesNothingUnderEachDeletionPolicy(t *testing.T) {
+	f := newFixture(t)
+	for _, k := range []string{"retain/a", "retain/b", "delete/a", "merge/a"} {
+		f.seed(k, "value-"+strings.ReplaceAll(k, "/", "-")+"-seeded")
+	}
+	find := func(name, prefix, target string) string {
+		return f.esSpec(name, target+"  dataFrom:\n    - find: {name: {regexp: \"^"+prefix+"/\"}}\n      rewrite: [{regexp: {source: \"^"+prefix+"/\", target: \"\"}}]\n")
+	}
+	f.commit(map[string]string{"store.yaml": f.store(),
+		"retain.yaml": find("retain", "retain", ""),
+		"delete.yaml": find("delete", "delete", "  target: {deletionPolicy: Delete}\n"),
+		"merge.yaml":  find("merge", "merge", "  target: {deletionPolicy: Merge}\n"),
+		"never.yaml":  find("never", "never", ""),
+	})
+	mustOK(t, f.pass())
+	retained := map[string]string{"a": "value-retain-a-seeded", "b": "value-retain-b-seeded"}
+	sameData(t, "retain", data(f.secret("retain")), retained)
+	for _, k := range []string{"retain/a", "retain/b", "delete/a", "merge/a"} {
+		f.sm.Delete(t, k)
+	}
+	for pass := 2; pass <= 3; pass++ {
+		res := f.pass()
+		mustOK(t, res)
+		t.Run(fmt.Sprintf("pass %d: Retain keeps the Secret as it is and in the inventory", pass), func(t *testing.T) {
+			sameData(t, "retain", data(f.secret("retain")), retained)
+			inv := f.inventory()
+			if !slices.ContainsFunc(inv.Entries, func(e reconciler.Entry) bool { return e.Name == "retain" }) {
+				t.Fatalf("the retained Secret left the inventory: %+v", inv.Entries)
+			}
+			for _, st := range inv.Status {
+				if st.ExternalSecret == f.ns+"/retain" && (!st.Ready || st.Reason != "SecretRetained") {
+					t.Fatalf("status %+v", st)
+				}
+			}
+		})
+		t.Run(fmt.Sprintf("pass %d: Delete deletes it", pass), func(t *testing.T) {
+			if f.secret("delete") != nil {
+				t.Fatal("the Secret is still there")
+			}
+		})
+		t.Run(fmt.Sprintf("pass %d: Merge leaves it with no keys", pass), func(t *testing.T) {
+			if s := f.secret("merge"); s == nil || len(s.Data) != 0 {
+				t.Fatalf("merge: %v", s != nil)
+			}
+		})
+		t.Run(fmt.Sprintf("pass %d: a find that never matched creates nothing", pass), func(t *testing.T) {
+			if f.secret("never") != nil {
+				t.Fatal("a Secret was created")
+			}
+		})
 	}
 }

@@ -377,6 +377,23 @@ type desiredSecret struct {
 	reused bool
 	// gone: deletionPolicy Delete and every remote source is gone.
 	gone bool
+	// retained: deletionPolicy Retain and the sources gave no data; the
+	// Secret is kept as it is (hash is its live one, for rollout).
+	retained bool
+}
+
+// retain is an ExternalSecret whose Secret is kept as it is
+// (desired.ErrRetained), carrying the live Secret's content hash.
+func (r *Reconciler) retain(ctx context.Context, es *render.ExternalSecret, t targetKey, live *liveTargets, merged map[targetKey]*corev1.Secret, spec specSum) desiredSecret {
+	d := desiredSecret{es: es, target: t, spec: spec, retained: true}
+	if !desired.Merges(es) {
+		if s, _ := live.get(ctx, t); s != nil { // an error is the apply's to report
+			d.hash = s.Annotations[AnnotationDataHash]
+		}
+	} else if s := merged[t]; s != nil {
+		d.hash = s.Annotations["secretsync.io/merge-"+mergeID(es)]
+	}
+	return d
 }
 
 // desired resolves every reference once and yields the Secrets to build,
@@ -466,6 +483,10 @@ func (r *Reconciler) yieldDesired(ctx context.Context, set *render.Set, revision
 				out = append(out, desiredSecret{es: es, target: t, gone: true})
 				continue
 			}
+			if errors.Is(err, desired.ErrRetained) {
+				out = append(out, r.retain(ctx, es, t, live, merged, f.spec))
+				continue
+			}
 			if err != nil {
 				fail(es, ResolveFailed, err)
 				continue
@@ -552,6 +573,9 @@ func (r *Reconciler) remember(next map[string]*esState, part []desiredSecret, do
 	for _, d := range part {
 		id := esID(d.es)
 		switch {
+		case d.retained: // fetched again when due; nothing to expect of the Secret
+			next[id] = &esState{spec: d.spec, next: r.nextRefresh(d.es)}
+			continue
 		case done[d.target] != d.es:
 		case d.reused:
 			next[id] = r.states[id]

@@ -80,7 +80,7 @@ func (r *Reconciler) nextRefresh(es *render.ExternalSecret) time.Time {
 // asked last: only an ExternalSecret that is otherwise reusable needs its
 // target read.
 func (r *Reconciler) reusable(st *esState, es *render.ExternalSecret, spec specSum, holds func(*esState) bool) bool {
-	if st == nil {
+	if st == nil || st.shape == nil { // no shape: retained, so fetched again
 		return false
 	}
 	if es.Spec.RefreshPolicy != "CreatedOnce" && (st.spec != spec || st.touched || !st.next.IsZero() && !r.now().Before(st.next)) {

@@ -45,6 +45,9 @@ type outcome struct {
 	resolved bool
 	written  bool
 	created  bool
+	// retained: its sources gave no data and deletionPolicy Retain kept
+	// the Secret as it is (desired.ErrRetained); Ready, with a reason.
+	retained bool
 }
 
 // failedTargets are the Secrets of the ExternalSecrets that failed.
@@ -103,6 +106,8 @@ func (r *Reconciler) statuses(set *render.Set, res *Result, old *record) (out []
 		}
 		if o := res.outcomes[id]; o != nil && o.err != nil {
 			st.Ready, st.Reason, st.Message = false, o.class, o.err.Error()
+		} else if o != nil && o.retained {
+			st.Reason, st.Message = "SecretRetained", desired.ErrRetained.Error()
 		}
 		out = append(out, st)
 	}
