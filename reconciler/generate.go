@@ -7,7 +7,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -20,8 +22,13 @@ import (
 
 // AnnotationGenerators records on a Secret, for each generator entry of
 // its ExternalSecret, when its values were made and from which generator
-// spec (a digest): never the values, which live only in the Secret.
+// spec (a digest): never the values, which live only in the Secret. Each
+// entry is keyed by its identity (stateKey), never by its place in dataFrom.
 const AnnotationGenerators = "secretsync.io/generators"
+
+// legacyPrefix starts the keys of the annotation's first form, by the
+// entry's dataFrom index; read once, written in the new form.
+const legacyPrefix = "spec.dataFrom["
 
 // tokenMaxAge renews an ECR or STS session token (both last 12 hours by
 // default) before it expires, whatever the refresh interval says.
@@ -66,9 +73,17 @@ func (r *Reconciler) generate(ctx context.Context, es *render.ExternalSecret, en
 			return nil, "", fmt.Errorf("%s: generator %s is not in the rendered manifests", e.Field, e.Generator)
 		}
 		spec := generatorDigest(g)
-		if st, ok := prev[e.Field]; ok && st.Spec == spec && !r.generatorDue(es, g, st.At) {
+		id, err := stateKey(g, e)
+		if err != nil {
+			return nil, "", fmt.Errorf("%s: generator %s: %w", e.Field, e.Generator, err)
+		}
+		st, ok := prev[id]
+		if !ok {
+			st, ok = legacyState(prev, e.Field, spec)
+		}
+		if ok && st.Spec == spec && !r.generatorDue(es, g, st.At) {
 			if kv, ok := readBack(g, e, live); ok {
-				out[e.Field], next[e.Field] = kv, st
+				out[e.Field], next[id] = kv, st
 				continue
 			}
 		}
@@ -76,13 +91,44 @@ func (r *Reconciler) generate(ctx context.Context, es *render.ExternalSecret, en
 		if err != nil {
 			return nil, "", fmt.Errorf("%s: generator %s: %w", e.Field, e.Generator, err)
 		}
-		out[e.Field], next[e.Field] = kv, generated{At: r.now().UTC().Truncate(time.Second), Spec: spec}
+		out[e.Field], next[id] = kv, generated{At: r.now().UTC().Truncate(time.Second), Spec: spec}
 	}
 	if len(next) == 0 {
 		return out, "", nil
 	}
 	b, err := json.Marshal(next)
 	return out, string(b), err
+}
+
+// stateKey is a generator entry's identity in AnnotationGenerators: the
+// generator's kind and name (always in the ExternalSecret's namespace) and
+// the Secret keys its entry fills, e.g. "Password/db:password". Inserting
+// or moving other entries leaves it as it is.
+func stateKey(g *render.Generator, e desired.Entry) (string, error) {
+	keys, err := desired.GeneratedKeys(g, e.Rewrite)
+	if err != nil {
+		return "", err
+	}
+	return g.Kind + "/" + g.Name + ":" + strings.Join(slices.Sorted(maps.Values(keys)), ","), nil
+}
+
+// legacyState finds an entry's state in the annotation's index-keyed first
+// form: under its own field, else the one state of the same generator spec,
+// so that a commit that moves the entry along with the upgrade keeps it.
+func legacyState(prev map[string]generated, field, spec string) (generated, bool) {
+	if st, ok := prev[field]; ok && st.Spec == spec {
+		return st, true
+	}
+	var found []generated
+	for k, st := range prev {
+		if strings.HasPrefix(k, legacyPrefix) && st.Spec == spec {
+			found = append(found, st)
+		}
+	}
+	if len(found) == 1 {
+		return found[0], true
+	}
+	return generated{}, false
 }
 
 func generatorDigest(g *render.Generator) string {

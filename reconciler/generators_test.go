@@ -2,10 +2,13 @@ package reconciler_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/secretsync/secretsync/reconciler"
 )
@@ -111,7 +114,7 @@ spec:
 	if got["password"] == second["password"] || got["instance-id"] == second["instance-id"] {
 		t.Fatal("values were kept past their refresh interval")
 	}
-	if a := f.secret("app").Annotations[reconciler.AnnotationGenerators]; !strings.Contains(a, `"spec.dataFrom[0].sourceRef.generatorRef"`) || strings.Contains(a, got["password"]) {
+	if a := f.secret("app").Annotations[reconciler.AnnotationGenerators]; !strings.Contains(a, `"Password/db:password"`) || strings.Contains(a, got["password"]) {
 		t.Fatalf("the generators annotation: %s", strings.ReplaceAll(a, got["password"], "[VALUE]"))
 	}
 }
@@ -166,5 +169,94 @@ spec:
 	}
 	if res.OK() {
 		t.Fatal("the pass reported no failure")
+	}
+}
+
+// TestGeneratedValuesAreKeyedByGeneratorNotPosition: a generator entry's
+// state is keyed by the generator and the Secret keys it fills, never by its
+// index in dataFrom, so inserting an entry before it keeps the password; a
+// Secret written with the old index-keyed annotation keeps its values after
+// the upgrade, even when the same commit moves the entry, and the
+// annotation is rewritten in the new form.
+func TestGeneratedValuesAreKeyedByGeneratorNotPosition(t *testing.T) {
+	f := newFixture(t)
+	f.seed("gen/extra", `{"extra":"generator-position-extra-seeded"}`)
+	es := func(name string, before bool) string {
+		extract := ""
+		if before {
+			extract = "    - extract: {key: gen/extra}\n"
+		}
+		return fmt.Sprintf(`apiVersion: external-secrets.io/v1
+kind: ExternalSecret
+metadata: {name: %[1]s, namespace: %[2]s}
+spec:
+  refreshInterval: 0s
+  secretStoreRef: {name: aws}
+  dataFrom:
+%[3]s    - sourceRef: {generatorRef: {kind: Password, name: db}}
+    - sourceRef: {generatorRef: {kind: UUID, name: id}}
+      rewrite: [{regexp: {source: "uuid", target: "instance-id"}}]
+`, name, f.ns, extract)
+	}
+	gens := fmt.Sprintf(`apiVersion: generators.external-secrets.io/v1alpha1
+kind: Password
+metadata: {name: db, namespace: %[1]s}
+spec: {length: 24}
+---
+apiVersion: generators.external-secrets.io/v1alpha1
+kind: UUID
+metadata: {name: id, namespace: %[1]s}
+`, f.ns)
+	f.commit(map[string]string{"store.yaml": f.store(), "gens.yaml": gens, "app.yaml": es("app", false), "old.yaml": es("old", false)})
+	mustOK(t, f.pass())
+	first := map[string]map[string]string{}
+	for _, name := range []string{"app", "old"} {
+		d := data(f.secret(name))
+		if len(d["password"]) != 24 || len(d["instance-id"]) != 36 {
+			t.Fatalf("%s: password %d long, instance-id %d long", name, len(d["password"]), len(d["instance-id"]))
+		}
+		f.remember(d["password"])
+		f.remember(d["instance-id"])
+		first[name] = d
+	}
+	// "old" now carries the annotation an earlier secretsync wrote: each
+	// state under its entry's dataFrom index.
+	s := f.secret("old")
+	var states map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(s.Annotations[reconciler.AnnotationGenerators]), &states); err != nil || len(states) != 2 {
+		t.Fatalf("the generators annotation (%v): %s", err, s.Annotations[reconciler.AnnotationGenerators])
+	}
+	legacy := map[string]json.RawMessage{}
+	for k, v := range states {
+		i := 0
+		if strings.HasPrefix(k, "UUID/") {
+			i = 1
+		}
+		legacy[fmt.Sprintf("spec.dataFrom[%d].sourceRef.generatorRef", i)] = v
+	}
+	b, _ := json.Marshal(legacy)
+	s.Annotations[reconciler.AnnotationGenerators] = string(b)
+	if _, err := env.Client.CoreV1().Secrets(f.ns).Update(context.Background(), s, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
+	f.commit(map[string]string{"app.yaml": es("app", true), "old.yaml": es("old", true)})
+	for pass := 2; pass <= 3; pass++ {
+		mustOK(t, f.pass())
+		for _, name := range []string{"app", "old"} {
+			t.Run(fmt.Sprintf("pass %d: %s keeps its generated values after an entry is inserted before them", pass, name), func(t *testing.T) {
+				d := data(f.secret(name))
+				if d["password"] != first[name]["password"] || d["instance-id"] != first[name]["instance-id"] {
+					t.Fatalf("new values: password %v, instance-id %v", d["password"] != first[name]["password"], d["instance-id"] != first[name]["instance-id"])
+				}
+				if d["extra"] != "generator-position-extra-seeded" {
+					t.Fatal("the inserted entry's key is missing")
+				}
+				a := f.secret(name).Annotations[reconciler.AnnotationGenerators]
+				if strings.Contains(a, "spec.dataFrom[") || !strings.Contains(a, `"Password/db:password"`) || !strings.Contains(a, `"UUID/id:instance-id"`) {
+					t.Fatalf("the generators annotation: %s", a)
+				}
+			})
+		}
 	}
 }
