@@ -17,6 +17,15 @@ import (
 // deleting it; secretsync then forgets it.
 const AnnotationPrune = "secretsync.io/prune"
 
+// AnnotationOrphaned marks a Secret secretsync left behind on purpose: one
+// written under creationPolicy Orphan, or released from the inventory while
+// its ExternalSecret is in Git under a policy that does not own it. It keeps
+// our labels (an Orphan ExternalSecret still updates it), but an inventory
+// rebuilt from the labels skips it and prune never deletes it: an orphan is
+// never adopted again, as ESO leaves an orphaned Secret unowned. Removing
+// the annotation hands it back.
+const AnnotationOrphaned = "secretsync.io/orphaned"
+
 // prune deletes the Secrets in the inventory that no ExternalSecret in Git
 // produces any more, and returns the next inventory: what was applied, the
 // kept entries of ExternalSecrets that failed, and whatever could not be
@@ -32,7 +41,7 @@ func (r *Reconciler) prune(ctx context.Context, old *record, set *render.Set, ap
 	for _, es := range set.ExternalSecrets {
 		inGit[target(es)] = true
 	}
-	var candidates []Entry
+	var candidates, released []Entry
 	recorded := 0
 	for e := range old.entries() {
 		recorded++
@@ -43,8 +52,15 @@ func (r *Reconciler) prune(ctx context.Context, old *record, set *render.Set, ap
 		case inGit[e.key()]:
 			// Still in Git under a policy that does not own it (Orphan,
 			// Merge, None) or deleted with its sources: released, kept.
+			released = append(released, e)
 		default:
 			candidates = append(candidates, e)
+		}
+	}
+	for _, e := range released {
+		if err := r.release(ctx, e); err != nil {
+			res.fail(PruneFailed, fmt.Errorf("release %s: %w", e.key().named(), err))
+			next.Entries = append(next.Entries, e) // released on a later pass
 		}
 	}
 	refuse := func(reason string) Inventory {
@@ -112,6 +128,10 @@ func (r *Reconciler) pruneOne(ctx context.Context, e Entry) (deleted bool, err e
 		l.Info().Msg("not pruned: annotated " + AnnotationPrune + "=disabled")
 		return false, nil
 	}
+	if s.Annotations[AnnotationOrphaned] != "" {
+		l.Info().Msg("not pruned: orphaned (" + AnnotationOrphaned + ")")
+		return false, nil
+	}
 	err = r.deleteTarget(ctx, t, s)
 	if apierrors.IsNotFound(err) {
 		return false, nil
@@ -121,6 +141,28 @@ func (r *Reconciler) pruneOne(ctx context.Context, e Entry) (deleted bool, err e
 	}
 	l.Info().Msg("pruned")
 	return true, nil
+}
+
+// release marks a target that leaves the inventory but stays (see
+// AnnotationOrphaned), so that a rebuild never takes it back; one that is
+// gone, no longer ours or already marked needs nothing.
+func (r *Reconciler) release(ctx context.Context, e Entry) error {
+	t := e.key()
+	s, err := r.getTarget(ctx, t)
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if !r.owns(t.kind, s.ObjectMeta) || s.Annotations[AnnotationOrphaned] != "" {
+		return nil
+	}
+	err = r.mergePatchTarget(ctx, t, []byte(`{"metadata":{"annotations":{"`+AnnotationOrphaned+`":"true"}}}`))
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	return err
 }
 
 // pruneGuard says why a prune of n Secrets out of an inventory of inv, after

@@ -617,6 +617,9 @@ func (r *Reconciler) build(es *render.ExternalSecret, t targetKey, c desired.Sha
 	s.Annotations = desired.CopyMap(c.Annotations)
 	s.Annotations[AnnotationSource] = es.Source
 	s.Annotations[AnnotationExternalSecret] = es.Namespace + "/" + es.Name
+	if desired.CreationPolicy(es) == desired.PolicyOrphan {
+		s.Annotations[AnnotationOrphaned] = "true"
+	}
 	if es.Spec.Target.Immutable {
 		s.Immutable = &es.Spec.Target.Immutable
 	}

@@ -213,3 +213,41 @@ func TestTheInventoryHasAReadableSummary(t *testing.T) {
 		}
 	}
 }
+
+// TestAnOrphanedSecretIsNeverAdoptedByARebuild: a Secret left behind on
+// purpose (creationPolicy Orphan, or an ExternalSecret switched from Owner to
+// a policy that does not own, then removed from Git) stays when its
+// ExternalSecret leaves Git, and stays through a lost inventory: the
+// rebuild does not take it for ours, so no later pass prunes it.
+func TestAnOrphanedSecretIsNeverAdoptedByARebuild(t *testing.T) {
+	f := newFixture(t)
+	for _, k := range []string{"keep", "orphan", "released"} {
+		f.seed("orph/"+k, "value-"+k+"-seeded")
+	}
+	f.commit(map[string]string{"store.yaml": f.store(),
+		"keep.yaml":     f.es("keep", "v=orph/keep"),
+		"orphan.yaml":   withTarget(f.es("orphan", "v=orph/orphan"), "{creationPolicy: Orphan}"),
+		"released.yaml": f.es("released", "v=orph/released"),
+	})
+	mustOK(t, f.pass())
+	f.commit(map[string]string{"released.yaml": withTarget(f.es("released", "v=orph/released"), "{creationPolicy: None}")})
+	mustOK(t, f.pass())
+	f.commit(map[string]string{"orphan.yaml": "", "released.yaml": ""})
+	mustOK(t, f.pass())
+	if err := env.Client.CoreV1().ConfigMaps(f.ns).Delete(context.Background(), "secretsync-inventory-"+f.ns, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for pass := 1; pass <= 2; pass++ {
+		res := f.pass()
+		mustOK(t, res)
+		if res.Pruned != 0 {
+			t.Fatalf("pass %d after the loss pruned %d", pass, res.Pruned)
+		}
+		for _, name := range []string{"orphan", "released"} {
+			sameData(t, fmt.Sprintf("pass %d after the loss: secret %s", pass, name), data(f.secret(name)), map[string]string{"v": "value-" + name + "-seeded"})
+		}
+		if inv := f.inventory(); len(inv.Entries) != 1 || inv.Entries[0].Name != "keep" {
+			t.Fatalf("pass %d after the loss: inventory = %+v", pass, inv.Entries)
+		}
+	}
+}
