@@ -50,6 +50,9 @@ type Set struct {
 	Stores                 []*SecretStore // SecretStores and ClusterSecretStores
 	Generators             []*Generator
 	Skipped                []Skipped
+	// Dropped are the folders and files a folder render leaves out (Helm
+	// charts, .secretsyncignore) that hold ESO objects.
+	Dropped []Dropped
 	// Errors are per-object problems. Each blocks only its object, but the
 	// pass that sees any of them prunes nothing.
 	Errors []*ObjectError
@@ -136,6 +139,7 @@ func Render(ctx context.Context, dir, subpath string, opt Options) (*Set, error)
 	type built struct {
 		docs    []doc
 		skipped []Skipped
+		dropped []Dropped
 		err     error
 	}
 	done := make(chan built, 1)
@@ -145,7 +149,7 @@ func Render(ctx context.Context, dir, subpath string, opt Options) (*Set, error)
 		if k := kustomizationIn(repo, root); k != "" {
 			b.docs, b.err = build(repo, root, k, opt.Cache)
 		} else {
-			b.docs, b.skipped, b.err = readYAMLFiles(repo, root, opt.Cache)
+			b.docs, b.skipped, b.dropped, b.err = readYAMLFiles(repo, root, opt.Cache)
 		}
 		<-building
 		done <- b
@@ -162,7 +166,8 @@ func Render(ctx context.Context, dir, subpath string, opt Options) (*Set, error)
 	if len(b.docs) > maxObjects {
 		return nil, fmt.Errorf("path %q renders %d objects, over the limit of %d", subpath, len(b.docs), maxObjects)
 	}
-	set := &Set{Skipped: b.skipped}
+	set := &Set{Skipped: b.skipped, Dropped: b.dropped}
+	defaultNamespaces(set.Dropped, opt.DefaultNamespace)
 	for _, d := range b.docs {
 		opt.Cache.decode(set, d, opt)
 	}
@@ -216,8 +221,9 @@ const ignoreFile = ".secretsyncignore"
 
 // readYAMLFiles reads every YAML file below root, except what an
 // ignoreFile excludes and Helm charts (a folder with a Chart.yaml holds
-// templates, not manifests), which are noted in skipped.
-func readYAMLFiles(fsys filesys.FileSystem, root string, cache *Cache) (docs []doc, skipped []Skipped, err error) {
+// templates, not manifests), which are noted in skipped; those of them that
+// hold ESO objects are listed in dropped.
+func readYAMLFiles(fsys filesys.FileSystem, root string, cache *Cache) (docs []doc, skipped []Skipped, dropped []Dropped, err error) {
 	var files []string
 	var patterns []gitignore.Pattern
 	segments := func(p string) []string {
@@ -232,6 +238,9 @@ func readYAMLFiles(fsys filesys.FileSystem, root string, cache *Cache) (docs []d
 			return err
 		}
 		if len(patterns) > 0 && gitignore.NewMatcher(patterns).Match(segments(p), info.IsDir()) {
+			if info.IsDir() || isYAMLName(p) {
+				dropped = dropPath(fsys, dropped, p, "excluded by "+ignoreFile, info.IsDir())
+			}
 			if info.IsDir() {
 				return filepath.SkipDir
 			}
@@ -246,6 +255,7 @@ func readYAMLFiles(fsys filesys.FileSystem, root string, cache *Cache) (docs []d
 		if chart := path.Join(p, "Chart.yaml"); fsys.Exists(chart) && !fsys.IsDir(chart) {
 			skipped = append(skipped, Skipped{Source: repoPath(p), Kind: "HelmChart",
 				Reason: "a Helm chart: its templates are not manifests until Helm renders them; commit the rendered output to have it read"})
+			dropped = dropPath(fsys, dropped, p, "a Helm chart ("+repoPath(chart)+")", true)
 			return filepath.SkipDir
 		}
 		if b, err := fsys.ReadFile(path.Join(p, ignoreFile)); err == nil {
@@ -258,7 +268,7 @@ func readYAMLFiles(fsys filesys.FileSystem, root string, cache *Cache) (docs []d
 		return nil
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	sort.Strings(files)
 	for _, f := range files {
@@ -297,7 +307,7 @@ func readYAMLFiles(fsys filesys.FileSystem, root string, cache *Cache) (docs []d
 		}
 		cache.keepFile(f, b, docs[first:])
 	}
-	return docs, skipped, nil
+	return docs, skipped, dropped, nil
 }
 
 // isYAMLName reports whether a file name ends in .yaml or .yml, in any case.

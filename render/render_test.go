@@ -576,3 +576,45 @@ spec:
 		t.Fatal("an invalid ExternalSecret was kept")
 	}
 }
+
+// TestDroppedFoldersThatHoldESOObjectsAreNamed: a folder render leaves out
+// a Helm chart and what a .secretsyncignore excludes; each dropped folder
+// (or file) that holds an ESO document is named with its reason and the
+// objects in it, templated names included, and ones that hold none are not.
+func TestDroppedFoldersThatHoldESOObjectsAreNamed(t *testing.T) {
+	dir := tree(t, map[string]string{
+		"es.yaml":                 es("x", "k"),
+		"chart/Chart.yaml":        "apiVersion: v2\nname: app\nversion: 1.0.0\n",
+		"chart/templates/es.yaml": "apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: {name: {{ .Release.Name }}}\n",
+		"plain/Chart.yaml":        "apiVersion: v2\nname: plain\nversion: 1.0.0\n",
+		"plain/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm}\n",
+		".secretsyncignore":       "old/\n*.draft.yaml\nnotes/\n",
+		"old/db.yaml":             es("db", "k") + "---\n" + strings.Replace(es("cache", "k"), "name: cache", "name: cache, namespace: shop", 1),
+		"old/store.yml":           "apiVersion: external-secrets.io/v1\nkind: SecretStore\nmetadata: {name: aws}\nspec: {provider: {aws: {service: SecretsManager}}}\n",
+		"notes/readme.yaml":       "title: nothing of ESO here\n",
+		"team/wip.draft.yaml":     es("wip", "k"),
+		"team/gen.draft.yaml":     "apiVersion: generators.external-secrets.io/v1alpha1\nkind: Password\nmetadata: {name: pw, namespace: team}\n",
+		"team/keep.yaml":          es("team-x", "k"),
+	})
+	set := mustRender(t, dir, ".")
+	if diff := cmp.Diff([]string{"default/team-x", "default/x"}, esNames(set)); diff != "" {
+		t.Fatalf("ExternalSecrets (-want +got):\n%s", diff)
+	}
+	var got []string
+	for _, d := range set.Dropped {
+		var objs []string
+		for _, o := range d.Objects {
+			objs = append(objs, o.String())
+		}
+		got = append(got, d.Path+" ["+d.Reason+"]: "+strings.Join(objs, "; "))
+	}
+	want := []string{
+		"chart [a Helm chart (chart/Chart.yaml)]: ExternalSecret in chart/templates/es.yaml",
+		"old [excluded by .secretsyncignore]: ExternalSecret default/db in old/db.yaml; ExternalSecret shop/cache in old/db.yaml; SecretStore default/aws in old/store.yml",
+		"team/gen.draft.yaml [excluded by .secretsyncignore]: Password team/pw in team/gen.draft.yaml",
+		"team/wip.draft.yaml [excluded by .secretsyncignore]: ExternalSecret default/wip in team/wip.draft.yaml",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("dropped (-want +got):\n%s", diff)
+	}
+}
