@@ -20,7 +20,8 @@ import (
 // run never reads them, so Secrets they made before are pruned. The review
 // commands name each one (review.Validate, review.MakePlan).
 type Dropped struct {
-	Path    string          `json:"path"` // repo-relative
+	Path    string          `json:"path"`   // repo-relative
+	Folder  bool            `json:"folder"` // false: one file
 	Reason  string          `json:"reason"`
 	Objects []DroppedObject `json:"objects"`
 }
@@ -43,6 +44,14 @@ func (o DroppedObject) String() string {
 		id = o.Namespace + "/" + o.Name
 	}
 	return o.Kind + " " + id + " in " + o.Source
+}
+
+// Noun is "folder" or "file".
+func (d Dropped) Noun() string {
+	if d.Folder {
+		return "folder"
+	}
+	return "file"
 }
 
 // ID is namespace/name, as an ExternalSecret's ID.
@@ -137,7 +146,7 @@ func defaultNamespaces(dropped []Dropped, ns string) {
 // dropPath records p, left out for reason, when it holds ESO objects.
 func dropPath(fsys filesys.FileSystem, dropped []Dropped, p, reason string, isDir bool) []Dropped {
 	if objs := droppedObjects(fsys, p, isDir); len(objs) > 0 {
-		return append(dropped, Dropped{Path: repoPath(p), Reason: reason, Objects: objs})
+		return append(dropped, Dropped{Path: repoPath(p), Folder: isDir, Reason: reason, Objects: objs})
 	}
 	return dropped
 }

@@ -36,7 +36,7 @@ func WriteTable(w io.Writer, p Plan, color bool) error {
 	actions := []string{""} // one per line of the table: the header has none
 	fmt.Fprintln(tw, "SECRET\tKEY\tBEFORE\tAFTER")
 	for _, s := range p.Secrets {
-		fmt.Fprintf(tw, "%s\t\t\t%s\n", marks[s.Action]+" "+s.Namespace+"/"+s.Name+kindNote(s.Kind), "("+s.Action+", "+s.ExternalSecret+" in "+s.Source+")")
+		fmt.Fprintf(tw, "%s\t\t\t%s\n", marks[s.Action]+" "+s.Namespace+"/"+s.Name+kindNote(s.Kind), "("+s.Action+", "+s.ExternalSecret+" in "+s.Source+droppedNote(s)+")")
 		actions = append(actions, s.Action)
 		for _, k := range s.Keys {
 			fmt.Fprintf(tw, "\t%s\t%s\t%s\n", marks[k.Action]+" "+k.Key, dash(k.Before), dash(k.After))
@@ -101,7 +101,7 @@ func WriteMarkdown(w io.Writer, p Plan) error {
 		fmt.Fprintln(w, "| Secret | Key | Before | After |")
 		fmt.Fprintln(w, "|---|---|---|---|")
 		for _, s := range byNS[ns] {
-			fmt.Fprintf(w, "| %s **%s**%s (%s) | | | `%s` in `%s` |\n", marks[s.Action], s.Name, kindNote(s.Kind), s.Action, s.ExternalSecret, s.Source)
+			fmt.Fprintf(w, "| %s **%s**%s (%s) | | | `%s` in `%s`%s |\n", marks[s.Action], s.Name, kindNote(s.Kind), s.Action, s.ExternalSecret, s.Source, md(droppedNote(s)))
 			for _, k := range s.Keys {
 				fmt.Fprintf(w, "| | %s `%s` | %s | %s |\n", marks[k.Action], md(k.Key), code(k.Before), code(k.After))
 			}
@@ -168,4 +168,12 @@ func kindNote(kind string) string {
 		return ""
 	}
 	return " (" + kind + ")"
+}
+
+// droppedNote says which left-out folder or file a deleted Secret goes with.
+func droppedNote(s SecretPlan) string {
+	if s.DroppedWith == "" {
+		return ""
+	}
+	return "; dropped with " + s.DroppedWith
 }

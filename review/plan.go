@@ -38,6 +38,9 @@ type SecretPlan struct {
 	ExternalSecret string      `json:"externalSecret"`
 	Source         string      `json:"source"`
 	Keys           []KeyChange `json:"keys"`
+	// DroppedWith names the folder or file (and why) that the head's render
+	// leaves out with this deleted Secret's ExternalSecret in it.
+	DroppedWith string `json:"droppedWith,omitempty"`
 }
 
 // KeyChange is one key's mapping before and after; an empty side means the
@@ -202,6 +205,14 @@ func keysOfBoth[V any](a, b map[string]V) []string {
 func MakePlan(baseName, headName string, base, head *render.Set) Plan {
 	p := Plan{Base: baseName, Head: headName, Secrets: []SecretPlan{}, Findings: []Finding{}}
 	b, h := index(base), index(head)
+	droppedWith := map[string]string{} // ExternalSecret ID -> folder (reason)
+	for _, d := range head.Dropped {
+		for _, o := range d.Objects {
+			if o.Kind == render.KindExternalSecret && o.Name != "" {
+				droppedWith[o.ID()] = d.Noun() + " " + d.Path + " (" + d.Reason + ")"
+			}
+		}
+	}
 	for _, t := range keysOfBoth(b, h) {
 		before, hadB := b[t]
 		after, hasH := h[t]
@@ -219,6 +230,7 @@ func MakePlan(baseName, headName string, base, head *render.Set) Plan {
 			p.Summary.Create++
 		case !hasH:
 			sp.Action = "delete"
+			sp.DroppedWith = droppedWith[ref.es.Namespace+"/"+ref.es.Name]
 			p.Summary.Delete++
 		default:
 			sp.Action = "change"

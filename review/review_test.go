@@ -273,3 +273,71 @@ func TestAConfigMapTargetIsPlannedApartFromASecretOfItsName(t *testing.T) {
 		t.Fatalf("the namespace's summary does not count the ConfigMap apart:\n%s", md.String())
 	}
 }
+
+// TestADroppedFolderIsAFindingAndNamesTheSecretsItPrunes: a folder that a
+// .secretsyncignore or a Chart.yaml takes out of the render is one finding
+// that names it, why, and the ESO objects in it (the ExternalSecrets it
+// stops); the plan marks each Secret it deletes because of that folder.
+func TestADroppedFolderIsAFindingAndNamesTheSecretsItPrunes(t *testing.T) {
+	base, head := t.TempDir(), t.TempDir()
+	es := func(name string) string {
+		return fmt.Sprintf("apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: {name: %s, namespace: shop}\nspec:\n  secretStoreRef: {name: aws}\n  data: [{secretKey: k, remoteRef: {key: r}}]\n", name)
+	}
+	for _, dir := range []string{base, head} {
+		write(t, dir, "store.yaml", "apiVersion: external-secrets.io/v1\nkind: SecretStore\nmetadata: {name: aws, namespace: shop}\nspec: {provider: {aws: {service: SecretsManager, region: us-east-1}}}\n")
+		write(t, dir, "keep.yaml", es("keep"))
+		for _, sub := range []string{"legacy", "app"} {
+			if err := os.Mkdir(filepath.Join(dir, sub), 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		write(t, dir, "legacy/db.yaml", es("db"))
+		write(t, dir, "app/api.yaml", es("api"))
+	}
+	write(t, head, ".secretsyncignore", "legacy/\n")
+	write(t, head, "app/Chart.yaml", "apiVersion: v2\nname: app\nversion: 1.0.0\n")
+	headSet := renderAt(t, head)
+
+	findings := review.Validate(head, headSet, review.Options{})
+	var got []string
+	stops := map[string][]string{}
+	for _, f := range findings {
+		got = append(got, f.String())
+		stops[f.File] = f.Stops
+	}
+	want := []string{
+		"app: folder left out of the render (a Helm chart (app/Chart.yaml)), but it holds ESO objects that run never reads: ExternalSecret shop/api in app/api.yaml; a Secret they made is pruned",
+		"legacy: folder left out of the render (excluded by .secretsyncignore), but it holds ESO objects that run never reads: ExternalSecret shop/db in legacy/db.yaml; a Secret they made is pruned",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("findings (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(map[string][]string{"app": {"shop/api"}, "legacy": {"shop/db"}}, stops); diff != "" {
+		t.Fatalf("stops (-want +got):\n%s", diff)
+	}
+
+	p := review.MakePlan("base", "head", renderAt(t, base), headSet)
+	dropped := map[string]string{}
+	for _, s := range p.Secrets {
+		dropped[s.Action+" "+s.Namespace+"/"+s.Name] = s.DroppedWith
+	}
+	wantPlan := map[string]string{
+		"delete shop/api": "folder app (a Helm chart (app/Chart.yaml))",
+		"delete shop/db":  "folder legacy (excluded by .secretsyncignore)",
+	}
+	if diff := cmp.Diff(wantPlan, dropped); diff != "" {
+		t.Fatalf("plan (-want +got):\n%s", diff)
+	}
+	var table, markdown bytes.Buffer
+	if err := review.WriteTable(&table, p, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := review.WriteMarkdown(&markdown, p); err != nil {
+		t.Fatal(err)
+	}
+	for name, out := range map[string]string{"table": table.String(), "markdown": markdown.String()} {
+		if !strings.Contains(out, "dropped with folder legacy (excluded by .secretsyncignore)") || !strings.Contains(out, "dropped with folder app (a Helm chart (app/Chart.yaml))") {
+			t.Fatalf("%s does not name the dropped folders:\n%s", name, out)
+		}
+	}
+}

@@ -168,6 +168,18 @@ func Validate(root string, set *render.Set, opt Options) []Finding {
 		out = append(out, Finding{File: es.Source, Line: locate(root, es.Source, render.KindExternalSecret, es.Name, "spec.target"),
 			Kind: render.KindExternalSecret, Namespace: es.Namespace, Name: es.Name, Field: "spec.target", Message: c.Error(), Stops: stops})
 	}
+	// A folder the render leaves out is not read at all: say so when ESO
+	// objects are in it, since Secrets they made before are pruned.
+	for _, d := range set.Dropped {
+		f := Finding{File: d.Path, Message: fmt.Sprintf("%s left out of the render (%s), but it holds ESO objects that run never reads: %s; a Secret they made is pruned",
+			d.Noun(), d.Reason, joinObjects(d.Objects))}
+		for _, o := range d.Objects {
+			if o.Kind == render.KindExternalSecret && o.Name != "" {
+				f.Stops = append(f.Stops, o.ID())
+			}
+		}
+		out = append(out, f)
+	}
 	// Sorted on every field, so that the same input gives the same output.
 	sort.Slice(out, func(i, j int) bool {
 		a, b := out[i], out[j]
@@ -182,4 +194,12 @@ func Validate(root string, set *render.Set, opt Options) []Finding {
 		return a.Message < b.Message
 	})
 	return out
+}
+
+func joinObjects(objs []render.DroppedObject) string {
+	out := make([]string, len(objs))
+	for i, o := range objs {
+		out[i] = o.String()
+	}
+	return strings.Join(out, "; ")
 }
