@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -296,5 +297,44 @@ func TestVersion(t *testing.T) {
 	}
 	if code := cli("version", []string{"-o", "xml"}, &out, &errOut); code != exitUsage {
 		t.Fatalf("-o xml exited %d", code)
+	}
+}
+
+// TestReviewCommandsNameAFolderLeftOutOfTheRender: a change that adds a
+// .secretsyncignore over a folder of ExternalSecrets fails validate with a
+// finding that names the folder and its objects, and plan names the folder
+// beside each Secret it deletes because of it.
+func TestReviewCommandsNameAFolderLeftOutOfTheRender(t *testing.T) {
+	dir := t.TempDir()
+	repo, err := gittest.Init(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	es := func(name string) string {
+		return fmt.Sprintf("apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: {name: %s, namespace: shop}\nspec:\n  secretStoreRef: {name: aws}\n  data: [{secretKey: k, remoteRef: {key: r}}]\n", name)
+	}
+	if _, err := repo.Commit("secrets", map[string]string{
+		"secrets/store.yaml":     "apiVersion: external-secrets.io/v1\nkind: SecretStore\nmetadata: {name: aws, namespace: shop}\nspec: {provider: {aws: {service: SecretsManager, region: us-east-1}}}\n",
+		"secrets/keep.yaml":      es("keep"),
+		"secrets/legacy/db.yaml": es("db"),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "secrets")
+	if err := os.WriteFile(filepath.Join(path, ".secretsyncignore"), []byte("legacy/\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const finding = "secrets/legacy: folder left out of the render (excluded by .secretsyncignore), but it holds ESO objects that run never reads: ExternalSecret shop/db in secrets/legacy/db.yaml"
+	for _, args := range [][]string{{path}, {"--base", "main", path}} {
+		var out, errOut bytes.Buffer
+		if code := cli("validate", args, &out, &errOut); code != exitFindings || !strings.Contains(out.String(), finding) {
+			t.Fatalf("validate %v: exit %d:\n%s%s", args, code, out.String(), errOut.String())
+		}
+	}
+	var out, errOut bytes.Buffer
+	code := cli("plan", []string{"--base", "main", path}, &out, &errOut)
+	if code != exitFindings || !strings.Contains(out.String(), finding) ||
+		!strings.Contains(out.String(), "(delete, shop/db in secrets/legacy/db.yaml; dropped with folder secrets/legacy (excluded by .secretsyncignore))") {
+		t.Fatalf("plan: exit %d:\n%s%s", code, out.String(), errOut.String())
 	}
 }
