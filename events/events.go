@@ -31,6 +31,58 @@ type Change struct {
 // ErrForeign marks a message that is not an event secretsync acts on.
 var ErrForeign = errors.New("not a Secrets Manager or Parameter Store change event")
 
+// ErrFailedCall marks the event of a call that failed (CloudTrail's
+// errorCode set): it changed nothing, so it must cost no pass.
+var ErrFailedCall = errors.New("the call it records failed")
+
+// ErrOtherAccount marks an event of an account the instance does not read,
+// or one that names a resource of such an account.
+var ErrOtherAccount = errors.New("from an account this instance does not read")
+
+// Accounts are the AWS account ids whose events an instance acts on.
+type Accounts map[string]bool
+
+// ParseAccounts reads a comma-separated list of 12-digit account ids.
+func ParseAccounts(list string) (Accounts, error) {
+	a := Accounts{}
+	for _, id := range strings.Split(list, ",") {
+		id = strings.TrimSpace(id)
+		if id == "" {
+			continue
+		}
+		if !isAccount(id) {
+			return nil, fmt.Errorf("account id %q: want 12 digits", id)
+		}
+		a[id] = true
+	}
+	return a, nil
+}
+
+func isAccount(id string) bool {
+	if len(id) != 12 {
+		return false
+	}
+	for _, r := range id {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// arnAccount is the account field of an ARN (arn:partition:service:region:account:...),
+// and false for a plain name.
+func arnAccount(id string) (string, bool) {
+	if !strings.HasPrefix(id, "arn:") {
+		return "", false
+	}
+	f := strings.SplitN(id, ":", 6)
+	if len(f) < 6 {
+		return "", true // an ARN with no account field is no account we read
+	}
+	return f[4], true
+}
+
 // listing are the events that can change what a dataFrom.find selects.
 var listing = map[string]bool{
 	"CreateSecret": true, "DeleteSecret": true, "RestoreSecret": true, "TagResource": true, "UntagResource": true,
@@ -47,6 +99,7 @@ var acted = map[string]bool{
 }
 
 type envelope struct {
+	Account    string          `json:"account"`
 	Source     string          `json:"source"`
 	DetailType string          `json:"detail-type"`
 	Time       time.Time       `json:"time"`
@@ -57,6 +110,8 @@ type envelope struct {
 type cloudTrail struct {
 	EventSource       string         `json:"eventSource"`
 	EventName         string         `json:"eventName"`
+	ErrorCode         string         `json:"errorCode"`
+	RecipientAccount  string         `json:"recipientAccountId"`
 	RequestParameters map[string]any `json:"requestParameters"`
 	ResponseElements  map[string]any `json:"responseElements"`
 	AdditionalData    map[string]any `json:"additionalEventData"`
@@ -67,8 +122,11 @@ type cloudTrail struct {
 
 // Parse reads one EventBridge event (an SQS message body). An event of
 // another service, or one that changes nothing secretsync reads, is
-// ErrForeign; a body that is not an event is another error.
-func Parse(body []byte) (Change, error) {
+// ErrForeign; one of an account not in accounts (the envelope's, the
+// CloudTrail recipient's, or that of an ARN it names) is ErrOtherAccount;
+// a failed call's is ErrFailedCall; a body that is not an event is another
+// error. No error quotes the body.
+func Parse(body []byte, accounts Accounts) (Change, error) {
 	var e envelope
 	if err := json.Unmarshal(body, &e); err != nil {
 		return Change{}, fmt.Errorf("not an EventBridge event: %w", err)
@@ -80,10 +138,12 @@ func Parse(body []byte) (Change, error) {
 		}
 	}
 	c := Change{Time: e.Time}
+	var ids []string // the names as the event gives them, ARNs included
 	switch {
 	case e.Source == "aws.ssm" && e.DetailType == "Parameter Store Change":
 		c.Service, c.Event = "ssm", d.Operation
 		if d.Name != "" {
+			ids = []string{d.Name}
 			c.Names = []string{d.Name}
 		}
 	case d.EventSource == "secretsmanager.amazonaws.com":
@@ -91,6 +151,7 @@ func Parse(body []byte) (Change, error) {
 		for _, m := range []map[string]any{d.RequestParameters, d.ResponseElements, d.AdditionalData} {
 			for _, k := range []string{"secretId", "SecretId", "name", "arn", "ARN"} {
 				if s, ok := m[k].(string); ok && s != "" {
+					ids = append(ids, s)
 					c.Names = append(c.Names, SecretName(s))
 				}
 			}
@@ -99,18 +160,26 @@ func Parse(body []byte) (Change, error) {
 		c.Service, c.Event = "ssm", d.EventName
 		for _, k := range []string{"name", "resourceId"} {
 			if s, ok := d.RequestParameters[k].(string); ok && s != "" {
+				ids = append(ids, s)
 				c.Names = append(c.Names, ParameterName(s))
 			}
 		}
 		if names, ok := d.RequestParameters["names"].([]any); ok {
 			for _, n := range names {
 				if s, ok := n.(string); ok {
+					ids = append(ids, s)
 					c.Names = append(c.Names, ParameterName(s))
 				}
 			}
 		}
 	default:
 		return Change{}, ErrForeign
+	}
+	if err := fromAccounts(e.Account, d.RecipientAccount, ids, accounts); err != nil {
+		return Change{}, err
+	}
+	if d.ErrorCode != "" {
+		return Change{}, fmt.Errorf("%s %s: %w", c.Service, c.Event, ErrFailedCall)
 	}
 	c.Listing = listing[c.Event]
 	if !acted[c.Event] && !c.Listing {
@@ -121,6 +190,32 @@ func Parse(body []byte) (Change, error) {
 		return Change{}, errors.New("the event names no secret or parameter")
 	}
 	return c, nil
+}
+
+// fromAccounts checks every account an event shows: it must carry its
+// account (EventBridge always sets one), and each must be read here.
+func fromAccounts(account, recipient string, ids []string, accounts Accounts) error {
+	if account == "" {
+		return fmt.Errorf("an event with no account: %w", ErrOtherAccount)
+	}
+	shown := []string{account}
+	if recipient != "" {
+		shown = append(shown, recipient)
+	}
+	for _, id := range ids {
+		if a, ok := arnAccount(id); ok {
+			shown = append(shown, a)
+		}
+	}
+	for _, a := range shown {
+		if !accounts[a] {
+			if !isAccount(a) {
+				return fmt.Errorf("an account that is not 12 digits: %w", ErrOtherAccount)
+			}
+			return fmt.Errorf("account %s: %w", a, ErrOtherAccount)
+		}
+	}
+	return nil
 }
 
 // SecretName is the name of a Secrets Manager secret given by name or by

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
@@ -35,6 +37,12 @@ type eventConsumer struct {
 	metrics  *metrics
 	log      zerolog.Logger
 	batches  chan []received
+	// accounts are the AWS accounts whose events act here; others are
+	// dropped (eventAccounts).
+	accounts events.Accounts
+	// visibility hides a received message for the wait of the event bound
+	// and a pass after it.
+	visibility int32
 	// paused holds off receiving (while suspended): messages wait in the
 	// queue instead of running out their deliveries on passes that apply
 	// nothing.
@@ -58,8 +66,40 @@ func newEventConsumer(ctx context.Context, c *runConfig, pf *aws.Factory, rec *r
 	if err != nil {
 		return nil, fmt.Errorf("--events-queue-url: %w", err)
 	}
+	accounts, err := eventAccounts(c.eventsAccounts, c.eventsQueueURL)
+	if err != nil {
+		return nil, err
+	}
+	if c.eventsMinInterval <= 0 || c.eventsMinInterval > time.Hour {
+		return nil, fmt.Errorf("--events-min-interval %s: want more than 0 and at most 1h", c.eventsMinInterval)
+	}
 	return &eventConsumer{client: client, queueURL: c.eventsQueueURL, rec: rec, metrics: m, log: log.With().Str("queue", c.eventsQueueURL).Logger(),
-		batches: make(chan []received, 16)}, nil
+		batches: make(chan []received, 16), accounts: accounts, visibility: int32((c.eventsMinInterval + 120*time.Second).Seconds())}, nil
+}
+
+// eventAccounts are the accounts whose events the instance acts on: those
+// of --events-accounts, or else the queue's own account (the path's first
+// segment of https://sqs.REGION.amazonaws.com/ACCOUNT/NAME), which is where
+// an EventBridge rule of the default bus runs. Stores' role ARNs are not
+// taken: they come from Git, and a repo writer must not widen the set.
+func eventAccounts(list, queueURL string) (events.Accounts, error) {
+	if strings.TrimSpace(list) != "" {
+		a, err := events.ParseAccounts(list)
+		if err != nil {
+			return nil, fmt.Errorf("--events-accounts: %w", err)
+		}
+		return a, nil
+	}
+	u, err := url.Parse(queueURL)
+	if err != nil {
+		return nil, fmt.Errorf("--events-queue-url: %w", err)
+	}
+	first, _, _ := strings.Cut(strings.TrimPrefix(u.Path, "/"), "/")
+	a, err := events.ParseAccounts(first)
+	if err != nil || len(a) == 0 {
+		return nil, fmt.Errorf("--events-queue-url %s names no account id; list the accounts to act on with --events-accounts", queueURL)
+	}
+	return a, nil
 }
 
 // eventBatches is the channel of received batches; nil (never ready)
@@ -84,7 +124,7 @@ func (e *eventConsumer) consume(ctx context.Context) {
 			continue
 		}
 		out, err := e.client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
-			QueueUrl: awssdk.String(e.queueURL), MaxNumberOfMessages: 10, WaitTimeSeconds: 20, VisibilityTimeout: 120,
+			QueueUrl: awssdk.String(e.queueURL), MaxNumberOfMessages: 10, WaitTimeSeconds: 20, VisibilityTimeout: e.visibility,
 			MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameApproximateReceiveCount},
 		})
 		if err != nil {
@@ -101,11 +141,19 @@ func (e *eventConsumer) consume(ctx context.Context) {
 		for _, m := range out.Messages {
 			e.metrics.events.WithLabelValues("received").Inc()
 			id := awssdk.ToString(m.MessageId)
-			c, err := events.Parse([]byte(awssdk.ToString(m.Body)))
+			c, err := events.Parse([]byte(awssdk.ToString(m.Body)), e.accounts)
 			deliveries, _ := strconv.Atoi(m.Attributes[string(sqstypes.MessageSystemAttributeNameApproximateReceiveCount)])
+			outcome := "ignored"
 			switch {
 			case errors.Is(err, events.ErrForeign):
 				e.log.Info().Str("message", id).Msg("event ignored: not a change secretsync reads")
+			case errors.Is(err, events.ErrOtherAccount):
+				// The reason names the account, never the body.
+				outcome = "other_account"
+				e.log.Warn().Str("message", id).Str("reason", err.Error()).Msg("event dropped: not an account this instance reads (--events-accounts)")
+			case errors.Is(err, events.ErrFailedCall):
+				outcome = "failed_call"
+				e.log.Info().Str("message", id).Str("reason", err.Error()).Msg("event ignored: the call failed")
 			case err != nil:
 				// The reason names the JSON problem, not the body.
 				e.log.Warn().Str("message", id).Str("reason", err.Error()).Msg("event dropped: malformed")
@@ -115,7 +163,7 @@ func (e *eventConsumer) consume(ctx context.Context) {
 				batch = append(batch, received{id: id, handle: awssdk.ToString(m.ReceiptHandle), change: c})
 				continue
 			}
-			e.metrics.events.WithLabelValues("ignored").Inc()
+			e.metrics.events.WithLabelValues(outcome).Inc()
 			e.delete(ctx, id, awssdk.ToString(m.ReceiptHandle))
 		}
 		if len(batch) > 0 {

@@ -65,7 +65,7 @@ func newMetrics() *metrics {
 		suspended: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "secretsync_suspended", Help: "1 while the instance is suspended (secretsync suspend), else 0."}),
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "secretsync_events_total", Help: "AWS change events from the queue, by outcome: received, matched (named an ExternalSecret's secret), unmatched, ignored (foreign, malformed or dropped)."}, []string{"outcome"}),
+			Name: "secretsync_events_total", Help: "AWS change events from the queue, by outcome: received, matched (named an ExternalSecret's secret), unmatched, ignored (foreign, malformed or dropped), failed_call (errorCode set), other_account (not in --events-accounts)."}, []string{"outcome"}),
 		eventLag: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "secretsync_event_lag_seconds", Help: "From an AWS change event's time to the end of the pass that applied it.",
 			Buckets: []float64{0.25, 0.5, 1, 2, 5, 10, 30, 60, 300}}),

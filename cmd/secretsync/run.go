@@ -49,6 +49,8 @@ type runConfig struct {
 	sqsEndpoint               string
 	acmEndpoint               string
 	eventsQueueURL            string
+	eventsAccounts            string
+	eventsMinInterval         time.Duration
 	passTimeout               time.Duration
 	schedule                  string
 	jitter                    float64
@@ -216,6 +218,8 @@ func addRunFlags(fs *pflag.FlagSet) *runConfig {
 	fs.StringVar(&c.ssmEndpoint, "ssm-endpoint", env("SECRETSYNC_SSM_ENDPOINT", ""), "Parameter Store (SSM) endpoint URL, for stores with service ParameterStore; empty uses AWS [SECRETSYNC_SSM_ENDPOINT]")
 	fs.StringVar(&c.acmEndpoint, "acm-endpoint", env("SECRETSYNC_ACM_ENDPOINT", ""), "Certificate Manager endpoint URL, for stores with service CertificateManager; empty uses AWS [SECRETSYNC_ACM_ENDPOINT]")
 	fs.StringVar(&c.eventsQueueURL, "events-queue-url", env("SECRETSYNC_EVENTS_QUEUE_URL", ""), "SQS queue that an EventBridge rule fills with Secrets Manager and Parameter Store change events: the leader refreshes the ExternalSecrets an event names at once (docs/events.md) [SECRETSYNC_EVENTS_QUEUE_URL]")
+	fs.StringVar(&c.eventsAccounts, "events-accounts", env("SECRETSYNC_EVENTS_ACCOUNTS", ""), "comma-separated AWS account ids whose change events act; an event of another account, or naming another account's ARN, is dropped; empty: the queue URL's account [SECRETSYNC_EVENTS_ACCOUNTS]")
+	fs.DurationVar(&c.eventsMinInterval, "events-min-interval", envDuration("SECRETSYNC_EVENTS_MIN_INTERVAL", 10*time.Second), "at most one event-driven pass per this interval (up to 1h); events received in between wait and share the next one [SECRETSYNC_EVENTS_MIN_INTERVAL]")
 	fs.StringVar(&c.sqsEndpoint, "sqs-endpoint", env("SECRETSYNC_SQS_ENDPOINT", ""), "SQS endpoint URL, for --events-queue-url; empty uses AWS [SECRETSYNC_SQS_ENDPOINT]")
 	fs.StringVar(&c.stsEndpoint, "sts-endpoint", env("SECRETSYNC_STS_ENDPOINT", ""), "STS endpoint URL, for role assumption; empty uses AWS [SECRETSYNC_STS_ENDPOINT]")
 	fs.DurationVar(&c.passTimeout, "pass-timeout", envDuration("SECRETSYNC_PASS_TIMEOUT", 5*time.Minute), "bound on one pass; AWS retries and rate-limit waits end there; /healthz fails once a pass runs past twice this [SECRETSYNC_PASS_TIMEOUT]")

@@ -223,8 +223,15 @@ func (s *service) loop(ctx, work context.Context) {
 	}
 	force := false
 	var req *request
+	// pending are the events taken since the last pass; eventPass fires
+	// when their pass may run: --events-min-interval after the start of
+	// the last pass that carried events, so a burst makes one pass per
+	// interval, however many messages it sends.
 	var pending []eventItem
+	var eventPass <-chan time.Time
+	var lastEvents time.Time
 	for {
+		started := time.Now()
 		var res *reconciler.Result
 		if s.suspended.Load() {
 			s.log.Info().Msg("suspended: pass skipped")
@@ -242,7 +249,7 @@ func (s *service) loop(ctx, work context.Context) {
 		}
 		if pending != nil {
 			s.events.settle(ctx, pending, res)
-			pending = nil
+			pending, eventPass, lastEvents = nil, nil, started
 		}
 		force = false
 		poll := time.NewTimer(s.jittered(s.cfg.interval))
@@ -268,10 +275,17 @@ func (s *service) loop(ctx, work context.Context) {
 			req, force = &r, r.refresh
 		case b := <-s.eventBatches():
 			// Events that name no ExternalSecret are settled at once, and
-			// cost no pass; the others make one targeted pass.
-			if pending = s.events.take(ctx, b); pending == nil {
-				goto wait
+			// cost no pass; the others wait for the event bound and then
+			// share one targeted pass (or ride on any pass before it).
+			pending = append(pending, s.events.take(ctx, b)...)
+			if pending != nil && eventPass == nil {
+				eventPass = time.After(time.Until(lastEvents.Add(s.cfg.eventsMinInterval)))
 			}
+			if pending != nil {
+				s.log.Debug().Int("events", len(pending)).Msg("events wait for their pass (--events-min-interval)")
+			}
+			goto wait
+		case <-eventPass:
 			poll.Stop()
 		}
 	}
