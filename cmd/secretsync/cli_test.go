@@ -5,9 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -406,8 +411,10 @@ func TestOperatorControlsOnARunningInstance(t *testing.T) {
 // TestAWSEventsRefreshOnlyWhatTheyName runs `secretsync run` with
 // --events-queue-url against kumo's SQS (long polling, visibility
 // timeouts, receive counts), smserver and the real control plane, with
-// hour-long poll and refresh intervals so that only events can explain a
-// change.
+// hour-long poll and refresh intervals and an hour-long
+// --events-min-interval, so that only events (and `reconcile`) can explain
+// a pass. The SQS endpoint secretsync talks to is a proxy that reads the
+// Secret at every DeleteMessage, so the test sees what a deletion followed.
 func TestAWSEventsRefreshOnlyWhatTheyName(t *testing.T) {
 	awstest.Isolate(t)
 	dir := t.TempDir()
@@ -418,11 +425,41 @@ func TestAWSEventsRefreshOnlyWhatTheyName(t *testing.T) {
 	t.Cleanup(func() { _ = kube.Stop() }) // after startRun's cleanup stops the process
 	sm := awstest.StartSM(t)
 	const first, rotated = "event-seeded-one", "event-seeded-two"
+	// bodyMark is in every message body, and must never reach the log.
+	const bodyMark = "body-mark-5d1e7c"
+	const account, foreign = "111122223333", "999988887777"
 	sm.Create(t, "app/key", first)
 	sm.Create(t, "other/key", "event-seeded-other")
 	k := kumo.NewServer()
 	defer k.Close()
 	ctx := context.Background()
+	secret := func() (string, string) {
+		s, err := kube.Client.CoreV1().Secrets("default").Get(ctx, "app", metav1.GetOptions{})
+		if err != nil {
+			return "", ""
+		}
+		return string(s.Data["key"]), s.ResourceVersion
+	}
+	// deleted is the Secret's value and resourceVersion at each DeleteMessage.
+	var deletedMu sync.Mutex
+	var deleted [][2]string
+	kumoURL, err := url.Parse(k.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forward := httputil.NewSingleHostReverseProxy(kumoURL)
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-Amz-Target") == "AmazonSQS.DeleteMessage" {
+			v, rv := secret()
+			deletedMu.Lock()
+			deleted = append(deleted, [2]string{v, rv})
+			deletedMu.Unlock()
+		}
+		forward.ServeHTTP(w, r)
+	}))
+	defer proxy.Close()
+	deletes := func() [][2]string { deletedMu.Lock(); defer deletedMu.Unlock(); return slices.Clone(deleted) }
+
 	q := sqs.New(sqs.Options{Region: awstest.Region, BaseEndpoint: aws.String(k.URL), Credentials: credentials.NewStaticCredentialsProvider("AKIDSEED", "seed", "")})
 	created, err := q.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("secretsync-events")})
 	if err != nil {
@@ -435,9 +472,11 @@ func TestAWSEventsRefreshOnlyWhatTheyName(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	event := func(secretID string) string {
-		return fmt.Sprintf(`{"source":"aws.secretsmanager","detail-type":"AWS API Call via CloudTrail","time":%q,"detail":{"eventSource":"secretsmanager.amazonaws.com","eventName":"PutSecretValue","requestParameters":{"secretId":%q}}}`,
-			time.Now().UTC().Format(time.RFC3339), secretID)
+	// event is a PutSecretValue of secretID recorded in acct's trail; a
+	// non-empty errorCode makes it a failed call.
+	event := func(acct, secretID, errorCode string) string {
+		return fmt.Sprintf(`{"account":%q,"source":"aws.secretsmanager","detail-type":"AWS API Call via CloudTrail","time":%q,"detail":{"eventSource":"secretsmanager.amazonaws.com","eventName":"PutSecretValue","errorCode":%q,"requestParameters":{"secretId":%q,"clientRequestToken":%q}}}`,
+			acct, time.Now().UTC().Format(time.RFC3339), errorCode, secretID, bodyMark)
 	}
 	repo, err := gittest.Init(filepath.Join(dir, "repo"))
 	if err != nil {
@@ -458,15 +497,8 @@ spec:
 		t.Fatal(err)
 	}
 	logs := startRun(t, kube.Kubeconfig, []string{first, rotated}, "--repo", "file://"+repo.Dir, "--interval", "1h", "--refresh-interval", "1h", "--jitter", "0",
-		"--inventory-namespace", "default", "--aws-endpoint", sm.URL, "--workdir", filepath.Join(dir, "work"),
-		"--events-queue-url", queue, "--sqs-endpoint", k.URL)
-	secret := func() (string, string) {
-		s, err := kube.Client.CoreV1().Secrets("default").Get(ctx, "app", metav1.GetOptions{})
-		if err != nil {
-			return "", ""
-		}
-		return string(s.Data["key"]), s.ResourceVersion
-	}
+		"--inventory-namespace", "default", "--aws-endpoint", sm.URL, "--workdir", filepath.Join(dir, "work"), "--log-level", "debug",
+		"--events-queue-url", queue, "--sqs-endpoint", proxy.URL, "--events-accounts", account, "--events-min-interval", "1h")
 	waitFor := func(what string, ok func() bool) {
 		t.Helper()
 		for deadline := time.Now().Add(30 * time.Second); !ok(); time.Sleep(100 * time.Millisecond) {
@@ -475,7 +507,9 @@ spec:
 			}
 		}
 	}
-	waitFor("the first pass", func() bool { v, _ := secret(); return v == first })
+	// passes counts the summary lines: one per pass.
+	passes := func() int { return strings.Count(logs.String(), `"message":"pass"}`) }
+	waitFor("the first pass", func() bool { v, _ := secret(); return v == first && passes() == 1 })
 	queueEmpty := func() bool {
 		out, err := q.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(queue),
 			AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameApproximateNumberOfMessages, sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible}})
@@ -483,33 +517,104 @@ spec:
 	}
 
 	t.Run("an event for a secret no ExternalSecret reads costs no AWS call and is deleted", func(t *testing.T) {
-		calls := sm.SM.TotalCalls()
-		send(event("other/key"))
-		send("not an event")
+		calls, before := sm.SM.TotalCalls(), passes()
+		send(event(account, "other/key", ""))
+		send("not an event " + bodyMark)
 		waitFor("the queue to empty", queueEmpty)
 		if n := sm.SM.TotalCalls(); n != calls {
 			t.Fatalf("%d AWS calls for events that name nothing secretsync reads", n-calls)
 		}
+		if n := passes() - before; n != 0 {
+			t.Fatalf("%d passes for events that name nothing secretsync reads", n)
+		}
 	})
 
-	t.Run("a rotation and its event reach the Secret at once", func(t *testing.T) {
+	t.Run("failed calls and other accounts' events are deleted, with no pass and no AWS call", func(t *testing.T) {
+		calls, before := sm.SM.TotalCalls(), passes()
+		send(event(account, "app/key", "AccessDenied"))
+		send(event(foreign, "app/key", ""))
+		send(event(account, "arn:aws:secretsmanager:us-east-1:"+foreign+":secret:app/key-AbCdEf", ""))
+		waitFor("the queue to empty", queueEmpty)
+		if n := sm.SM.TotalCalls(); n != calls {
+			t.Fatalf("%d AWS calls for dropped events", n-calls)
+		}
+		if n := passes() - before; n != 0 {
+			t.Fatalf("%d passes for dropped events", n)
+		}
+		if v, _ := secret(); v != first {
+			t.Fatal("a dropped event changed the Secret")
+		}
+		l := logs.String()
+		if strings.Count(l, "event ignored: the call failed") != 1 || strings.Count(l, "event dropped: not an account this instance reads") != 2 || !strings.Contains(l, "account "+foreign) {
+			t.Fatal("the dropped events are not each logged with their reason")
+		}
+	})
+
+	t.Run("a rotation and its event reach the Secret at once, and the message is deleted after", func(t *testing.T) {
 		sm.Put(t, "app/key", rotated)
+		had := len(deletes())
 		began := time.Now()
-		send(event("arn:aws:secretsmanager:us-east-1:111122223333:secret:app/key-AbCdEf"))
+		send(event(account, "arn:aws:secretsmanager:us-east-1:"+account+":secret:app/key-AbCdEf", ""))
 		waitFor("the rotated value", func() bool { v, _ := secret(); return v == rotated })
 		t.Logf("event to Secret: %s", time.Since(began).Round(10*time.Millisecond))
 		waitFor("the message to be deleted", queueEmpty)
-	})
-
-	t.Run("a duplicate event writes nothing", func(t *testing.T) {
+		got := deletes()[had:]
 		_, rv := secret()
-		send(event("app/key"))
-		waitFor("the duplicate to be handled", queueEmpty)
-		if _, now := secret(); now != rv {
-			t.Fatal("a duplicate event rewrote the Secret")
+		if len(got) != 1 || got[0] != [2]string{rotated, rv} {
+			t.Fatalf("%d deletions for the rotation's message; want one made once the Secret held the rotated value at resourceVersion %s, got resourceVersions %v",
+				len(got), rv, resourceVersions(got))
 		}
 	})
-	if strings.Contains(logs.String(), first) || strings.Contains(logs.String(), rotated) {
-		t.Fatal("a value appears in run's log")
+
+	t.Run("a burst of events waits for --events-min-interval and makes one pass that writes nothing", func(t *testing.T) {
+		calls, before := sm.SM.TotalCalls(), passes()
+		_, rv := secret()
+		const burst = 10
+		for i := 1; i <= burst; i++ {
+			send(event(account, "app/key", ""))
+			// Each is received before the next is sent: without the bound,
+			// each would make its own pass.
+			waitFor(fmt.Sprintf("event %d to wait for its pass", i), func() bool {
+				for _, line := range strings.Split(logs.String(), "\n") {
+					if strings.Contains(line, fmt.Sprintf(`"events":%d,`, i)) && strings.Contains(line, `"message":"events wait for their pass (--events-min-interval)"`) {
+						return true
+					}
+				}
+				return false
+			})
+		}
+		if n := passes() - before; n != 0 {
+			t.Fatalf("%d passes for %d events less than --events-min-interval after the last event pass; want 0 until it elapses", n, burst)
+		}
+		if n := sm.SM.TotalCalls(); n != calls {
+			t.Fatalf("%d AWS calls before the events' pass", n-calls)
+		}
+		// Any pass carries the touches that wait: reconcile asks for one.
+		if r := sh(t, []string{"KUBECONFIG=" + kube.Kubeconfig}, "reconcile", "--inventory-namespace", "default", "--timeout", "60s"); r.code != 0 {
+			t.Fatalf("reconcile: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+		}
+		waitFor("the burst's messages to be deleted", queueEmpty)
+		if n := passes() - before; n != 1 {
+			t.Fatalf("%d passes for a burst of %d events and one reconcile; want 1", n, burst)
+		}
+		if sm.SM.TotalCalls() == calls {
+			t.Fatal("the pass did not fetch what the events named")
+		}
+		if _, now := secret(); now != rv {
+			t.Fatal("duplicate events rewrote the Secret")
+		}
+	})
+	for what, v := range map[string]string{"the first value": first, "the rotated value": rotated, "a message body": bodyMark} {
+		if strings.Contains(logs.String(), v) {
+			t.Fatalf("run's debug log holds %s", what)
+		}
 	}
+}
+
+func resourceVersions(d [][2]string) []string {
+	var out []string
+	for _, x := range d {
+		out = append(out, x[1])
+	}
+	return out
 }

@@ -146,19 +146,19 @@ func (e *eventConsumer) consume(ctx context.Context) {
 			outcome := "ignored"
 			switch {
 			case errors.Is(err, events.ErrForeign):
-				e.log.Info().Str("message", id).Msg("event ignored: not a change secretsync reads")
+				e.log.Info().Str("message_id", id).Msg("event ignored: not a change secretsync reads")
 			case errors.Is(err, events.ErrOtherAccount):
 				// The reason names the account, never the body.
 				outcome = "other_account"
-				e.log.Warn().Str("message", id).Str("reason", err.Error()).Msg("event dropped: not an account this instance reads (--events-accounts)")
+				e.log.Warn().Str("message_id", id).Str("reason", err.Error()).Msg("event dropped: not an account this instance reads (--events-accounts)")
 			case errors.Is(err, events.ErrFailedCall):
 				outcome = "failed_call"
-				e.log.Info().Str("message", id).Str("reason", err.Error()).Msg("event ignored: the call failed")
+				e.log.Info().Str("message_id", id).Str("reason", err.Error()).Msg("event ignored: the call failed")
 			case err != nil:
 				// The reason names the JSON problem, not the body.
-				e.log.Warn().Str("message", id).Str("reason", err.Error()).Msg("event dropped: malformed")
+				e.log.Warn().Str("message_id", id).Str("reason", err.Error()).Msg("event dropped: malformed")
 			case deliveries > maxDeliveries:
-				e.log.Warn().Str("message", id).Int("deliveries", deliveries).Strs("names", c.Names).Msg("event dropped: its passes kept failing")
+				e.log.Warn().Str("message_id", id).Int("deliveries", deliveries).Strs("names", c.Names).Msg("event dropped: its passes kept failing")
 			default:
 				batch = append(batch, received{id: id, handle: awssdk.ToString(m.ReceiptHandle), change: c})
 				continue
@@ -212,7 +212,7 @@ func (e *eventConsumer) settle(ctx context.Context, items []eventItem, res *reco
 			ok = ok && !res.ExternalSecretFailed(id)
 		}
 		if !ok {
-			e.log.Warn().Str("message", it.id).Strs("externalSecrets", it.touched).Msg("event kept for a retry: its pass did not apply every ExternalSecret it names")
+			e.log.Warn().Str("message_id", it.id).Strs("externalSecrets", it.touched).Msg("event kept for a retry: its pass did not apply every ExternalSecret it names")
 			continue
 		}
 		if !it.change.Time.IsZero() {
@@ -224,6 +224,6 @@ func (e *eventConsumer) settle(ctx context.Context, items []eventItem, res *reco
 
 func (e *eventConsumer) delete(ctx context.Context, id, handle string) {
 	if _, err := e.client.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: awssdk.String(e.queueURL), ReceiptHandle: awssdk.String(handle)}); err != nil {
-		e.log.Warn().Err(err).Str("message", id).Msg("delete event message; it will be received again")
+		e.log.Warn().Err(err).Str("message_id", id).Msg("delete event message; it will be received again")
 	}
 }
