@@ -119,22 +119,59 @@ func TestLeaderFailover(t *testing.T) {
 	t.Logf("takeover and apply after killing the leader: %s", took.Round(100*time.Millisecond))
 	waitFor("the new leader to label its pod", 10*time.Second, func() bool { return labelled(holder()) })
 
-	t.Run("SIGTERM during a pass stuck on AWS ends the process at --shutdown-timeout", func(t *testing.T) {
+	t.Run("SIGTERM during a pass stuck on AWS cuts the pass at --shutdown-timeout, records it as failed, and exits 0", func(t *testing.T) {
 		sm.SM.SetLatency(time.Minute)
+		calls := sm.SM.TotalCalls()
 		if _, err := repo.Commit("three", map[string]string{"three.yaml": es("three")}); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(2 * time.Second) // the next poll starts a pass that waits on AWS
-		proc := procs[holder()]
+		// smserver counts a call when it arrives and then holds it for a
+		// minute: once the count moves, a pass is waiting on AWS.
+		waitFor("the next pass to wait on AWS", 60*time.Second, func() bool { return sm.SM.TotalCalls() > calls })
+		name := holder()
+		proc := procs[name]
+		logPath := filepath.Join(dir, name+".log")
+		logged, err := os.ReadFile(logPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		passesBefore := strings.Count(string(logged), `"message":"pass"}`)
+		began := time.Now()
 		if err := proc.Process.Signal(syscall.SIGTERM); err != nil {
 			t.Fatal(err)
 		}
-		exited := make(chan struct{})
-		go func() { _, _ = proc.Process.Wait(); close(exited) }()
+		exited := make(chan error, 1)
+		go func() { exited <- proc.Wait() }()
 		select {
-		case <-exited:
+		case err := <-exited:
+			if err != nil || proc.ProcessState.ExitCode() != 0 {
+				t.Fatalf("the process exited with %v (status %d), want 0", err, proc.ProcessState.ExitCode())
+			}
 		case <-time.After(30 * time.Second): // 2 s of grace, and far more than a clean exit needs
 			t.Fatal("the process was still running 30 s after SIGTERM with --shutdown-timeout 2s")
+		}
+		t.Logf("SIGTERM to exit: %s (--shutdown-timeout 2s)", time.Since(began).Round(10*time.Millisecond))
+		logged, err = os.ReadFile(logPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The pass in flight ends once, cut off: a failed pass, never a success.
+		after := strings.Split(string(logged), "\n")
+		var cut []string
+		for _, line := range after {
+			if strings.Contains(line, `"message":"pass"}`) {
+				cut = append(cut, line)
+			}
+		}
+		cut = cut[passesBefore:]
+		if len(cut) != 1 || !strings.Contains(cut[0], `"reason":"ResolveFailed"`) || !strings.Contains(string(logged), "context canceled") {
+			t.Fatalf("%d passes ended after SIGTERM, want one recorded as failed (ResolveFailed, context canceled): %q", len(cut), cut)
+		}
+		if !strings.Contains(string(logged), `"message":"stopping"`) {
+			t.Fatal("no stopping line after SIGTERM")
+		}
+		if secretExists("three") {
+			t.Fatal("the cut-off pass applied the Secret it was fetching")
 		}
 	})
 }

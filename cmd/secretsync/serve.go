@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -161,7 +162,26 @@ func (s *service) run(sigCtx context.Context) int {
 	}
 	s.ready.set(true, "") // a standby is ready to take over
 	lost := false
-	leaderelection.RunOrDie(sigCtx, leaderelection.LeaderElectionConfig{
+	// The election runs until the loop has ended, not until the signal:
+	// client-go returns from RunOrDie (and releases the lease) as soon as
+	// its context ends, without waiting for OnStartedLeading, which would
+	// exit the process with a pass in flight and let a standby start one
+	// beside it. So SIGTERM ends the loop, and the loop's end (or the
+	// signal, when not leading) ends the election.
+	election, endElection := context.WithCancel(context.Background())
+	defer endElection()
+	var mu sync.Mutex
+	leading := false
+	loopDone := make(chan struct{})
+	go func() {
+		<-sigCtx.Done()
+		mu.Lock()
+		defer mu.Unlock()
+		if !leading {
+			endElection()
+		}
+	}()
+	leaderelection.RunOrDie(election, leaderelection.LeaderElectionConfig{
 		Lock: lock,
 		// A dead leader's lease expires after 10 s; a standby retries every
 		// 2 s, so it takes over within 12 s.
@@ -172,6 +192,18 @@ func (s *service) run(sigCtx context.Context) int {
 		Name:            "secretsync-" + s.cfg.instance,
 		Callbacks: leaderelection.LeaderCallbacks{
 			OnStartedLeading: func(ctx context.Context) {
+				mu.Lock()
+				if sigCtx.Err() != nil {
+					mu.Unlock()
+					return
+				}
+				leading = true
+				mu.Unlock()
+				defer close(loopDone)
+				defer endElection()
+				ctx, cancel := context.WithCancel(ctx)
+				defer cancel()
+				defer context.AfterFunc(sigCtx, cancel)()
 				s.log.Info().Str("identity", id).Msg("leading")
 				s.markLeader(ctx)
 				s.ready.set(false, "leader: no successful pass yet")
@@ -190,6 +222,15 @@ func (s *service) run(sigCtx context.Context) int {
 			},
 		},
 	})
+	if lost {
+		cancelWork() // a pass of a lost lease must not write on
+	}
+	mu.Lock()
+	led := leading
+	mu.Unlock()
+	if led {
+		<-loopDone
+	}
 	if lost {
 		return 1
 	}
