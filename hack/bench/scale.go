@@ -355,7 +355,7 @@ func eventRotationLatency(ctx context.Context, kube kubernetes.Interface, client
 			return nil, 0, err
 		}
 		sm.ResetCalls()
-		body := fmt.Sprintf(`{"source":"aws.secretsmanager","detail-type":"AWS API Call via CloudTrail","time":%q,"detail":{"eventSource":"secretsmanager.amazonaws.com","eventName":"PutSecretValue","requestParameters":{"secretId":%q}}}`,
+		body := fmt.Sprintf(`{"account":"000000000000","source":"aws.secretsmanager","detail-type":"AWS API Call via CloudTrail","time":%q,"detail":{"eventSource":"secretsmanager.amazonaws.com","eventName":"PutSecretValue","requestParameters":{"secretId":%q}}}`,
 			start.UTC().Format(time.RFC3339), remote)
 		if _, err := q.client.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(q.url), MessageBody: aws.String(body)}); err != nil {
 			return nil, 0, err
