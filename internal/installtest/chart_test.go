@@ -157,13 +157,14 @@ func TestTheChartsValuesReachTheObjects(t *testing.T) {
 		"webhook":        map[string]any{"enabled": false},
 		"image":          map[string]any{"tag": "v9.9.9"},
 		"extraEnv":       []any{map[string]any{"name": "SECRETSYNC_NAMESPACES", "value": "a,b"}},
-		"events":         map[string]any{"queueURL": "https://sqs.example/1/q"},
+		"events":         map[string]any{"queueURL": "https://sqs.example/1/q", "accounts": "111122223333", "minInterval": "30s"},
 	})
 	b, _ := json.Marshal(objs)
 	text := string(b)
 	for _, want := range []string{`"replicas":1`, "ssh://git@example.com/acme/secrets.git", `"value":"release"`, `"value":"prod"`, "ap-south-1",
 		"arn:aws:iam::999999999999:role/ss", `"memory":"1Gi"`, "ghcr.io/secretsync/secretsync:v9.9.9", "SECRETSYNC_NAMESPACES", "https://sqs.example/1/q",
-		`{"name":"SECRETSYNC_NAMESPACED_ONLY","value":"true"}`} {
+		`{"name":"SECRETSYNC_NAMESPACED_ONLY","value":"true"}`,
+		`{"name":"SECRETSYNC_EVENTS_ACCOUNTS","value":"111122223333"}`, `{"name":"SECRETSYNC_EVENTS_MIN_INTERVAL","value":"30s"}`} {
 		if !strings.Contains(text, want) {
 			t.Errorf("the rendered chart lacks %s", want)
 		}
