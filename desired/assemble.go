@@ -15,11 +15,11 @@ import (
 )
 
 // Found returns what a find entry matched; Fetched returns one fetched
-// value of a store; Generated returns a generator entry's values (its
+// value of an entry's store (for the namespace it serves); Generated returns a generator entry's values (its
 // output keys). Assemble reads the pass's results through them.
 type (
 	Found     func(e Entry) ([]providers.Found, error)
-	Fetched   func(store StoreKey, ref providers.Ref) providers.Fetched
+	Fetched   func(e Entry, ref providers.Ref) providers.Fetched
 	Generated func(e Entry) (map[string]providers.Value, error)
 )
 
@@ -59,7 +59,7 @@ func Assemble(es *render.ExternalSecret, refs []Entry, found Found, fetched Fetc
 			}
 			kv := map[string]providers.Value{}
 			for _, it := range list {
-				f := fetched(e.Store, it.Ref)
+				f := fetched(e, it.Ref)
 				if f.Err != nil && sourceGone(es, f.Err) {
 					continue
 				}
@@ -81,7 +81,7 @@ func Assemble(es *render.ExternalSecret, refs []Entry, found Found, fetched Fetc
 			}
 			continue
 		}
-		f := fetched(e.Store, e.Ref)
+		f := fetched(e, e.Ref)
 		if f.Err != nil && sourceGone(es, f.Err) {
 			continue
 		}

@@ -15,7 +15,7 @@ import (
 // remote is the pass's fetched values by key; a missing key is NotFound.
 type remote map[string]string
 
-func (r remote) fetched(_ desired.StoreKey, ref providers.Ref) providers.Fetched {
+func (r remote) fetched(_ desired.Entry, ref providers.Ref) providers.Fetched {
 	v, ok := r[ref.Key]
 	if !ok {
 		return providers.Fetched{Err: &providers.Error{Class: providers.NotFound, Ref: ref.Key, Err: errors.New("gone")}}

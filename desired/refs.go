@@ -60,7 +60,12 @@ func NamespaceAllowed(namespaces []string, ns string) bool {
 type Entry struct {
 	Field string // where it is in the manifest, e.g. spec.data[0]
 	Store StoreKey
-	Ref   providers.Ref
+	// Serving is the ExternalSecret's namespace when Store is referent
+	// (render.Referent), else empty: such a store's provider and values are
+	// that namespace's, so they are built, fetched and shared per Store and
+	// Serving, never across namespaces.
+	Serving string
+	Ref     providers.Ref
 	// Remote is the ExternalSecret's own remoteRef, shared and read-only
 	// (a pass holds the entries of 50,000 ExternalSecrets at once); a find
 	// or generator entry points at an empty one.
@@ -120,6 +125,16 @@ func (e Entry) Query() providers.Query {
 // them: dataFrom first, then data, later keys winning. A reference through a
 // KMS store is bound to the Secret key it is written to.
 func Entries(es *render.ExternalSecret, stores map[StoreKey]*render.SecretStore) []Entry {
+	out := entries(es, stores)
+	for i := range out {
+		if st := stores[out[i].Store]; st != nil && out[i].Generator == nil && render.Referent(st) {
+			out[i].Serving = es.Namespace
+		}
+	}
+	return out
+}
+
+func entries(es *render.ExternalSecret, stores map[StoreKey]*render.SecretStore) []Entry {
 	var out []Entry
 	for i, d := range es.Spec.DataFrom {
 		if ref, ok := d.GeneratorRef(); ok {

@@ -25,6 +25,10 @@ type Factory interface {
 // (render.Asker.Scope): a namespace it may not read is refused before any
 // request, whatever the provider asks.
 type Cluster interface {
+	// Namespace is the namespace a reference naming named ("" for none)
+	// reads: the asker's own, or for a ClusterSecretStore the one named,
+	// else that of the ExternalSecret it serves.
+	Namespace(named string) (string, error)
 	// SecretValue is one key of a Secret (auth.secretRef).
 	SecretValue(ctx context.Context, namespace, name, key string) (Value, error)
 	// ServiceAccountAnnotation is one annotation of a service account.

@@ -16,15 +16,32 @@ import (
 	"github.com/secretsync/secretsync/render"
 )
 
+// served is a store as it serves one entry: its key, and for a referent
+// store the namespace whose credentials it uses (desired.Entry.Serving).
+// Providers are built, and references fetched and shared, per served.
+type served struct {
+	store   desired.StoreKey
+	serving string
+}
+
+func (s served) String() string {
+	if s.serving == "" {
+		return s.store.String()
+	}
+	return s.store.String() + " (for namespace " + s.serving + ")"
+}
+
+func servedOf(e desired.Entry) served { return served{e.Store, e.Serving} }
+
 // findKey identifies one distinct find across all ExternalSecrets.
 type findKey struct {
-	store desired.StoreKey
+	store served
 	query string
 }
 
 func findKeyOf(e desired.Entry) findKey {
 	b, _ := json.Marshal(e.Query())
-	return findKey{e.Store, string(b)}
+	return findKey{servedOf(e), string(b)}
 }
 
 type findResult struct {
@@ -33,7 +50,7 @@ type findResult struct {
 }
 
 type fetchKey struct {
-	store desired.StoreKey
+	store served
 	ref   providers.Ref
 }
 
@@ -42,7 +59,7 @@ type fetchKey struct {
 type storeProviders struct {
 	r      *Reconciler
 	stores map[desired.StoreKey]*render.SecretStore
-	built  map[desired.StoreKey]builtProvider
+	built  map[served]builtProvider
 }
 
 type builtProvider struct {
@@ -51,14 +68,14 @@ type builtProvider struct {
 }
 
 func (r *Reconciler) storeProviders(stores map[desired.StoreKey]*render.SecretStore) *storeProviders {
-	return &storeProviders{r: r, stores: stores, built: map[desired.StoreKey]builtProvider{}}
+	return &storeProviders{r: r, stores: stores, built: map[served]builtProvider{}}
 }
 
 // get is not safe for concurrent use; the pass builds providers serially.
-func (sp *storeProviders) get(ctx context.Context, sk desired.StoreKey) (providers.Provider, error) {
+func (sp *storeProviders) get(ctx context.Context, sk served) (providers.Provider, error) {
 	b, ok := sp.built[sk]
 	if !ok {
-		b.p, b.err = sp.r.provider(ctx, sp.stores[sk])
+		b.p, b.err = sp.r.provider(ctx, sp.stores[sk.store], sk.serving)
 		if b.err != nil {
 			b.err = fmt.Errorf("store %s: %w", sk, b.err)
 		}
@@ -79,7 +96,7 @@ func (r *Reconciler) findAll(ctx context.Context, sp *storeProviders, list []pen
 			if _, done := out[k]; done {
 				continue
 			}
-			p, err := sp.get(ctx, e.Store)
+			p, err := sp.get(ctx, k.store)
 			if err != nil {
 				out[k] = findResult{err: err}
 				continue
@@ -102,7 +119,7 @@ func (r *Reconciler) findAll(ctx context.Context, sp *storeProviders, list []pen
 // cannot be built fail all their references with that error.
 func (r *Reconciler) resolveAll(ctx context.Context, sp *storeProviders, keys map[fetchKey]struct{}) map[fetchKey]providers.Fetched {
 	out := make(map[fetchKey]providers.Fetched, len(keys))
-	byStore := map[desired.StoreKey][]providers.Ref{}
+	byStore := map[served][]providers.Ref{}
 	for k := range keys {
 		byStore[k.store] = append(byStore[k.store], k.ref)
 	}
@@ -161,7 +178,7 @@ func (r *Reconciler) resolveAll(ctx context.Context, sp *storeProviders, keys ma
 func secretData(es *render.ExternalSecret, refs []desired.Entry, found map[findKey]findResult, fetched map[fetchKey]providers.Fetched, gen map[string]map[string]providers.Value) (map[string]providers.Value, error) {
 	return desired.Assemble(es, refs,
 		func(e desired.Entry) ([]providers.Found, error) { fr := found[findKeyOf(e)]; return fr.found, fr.err },
-		func(st desired.StoreKey, ref providers.Ref) providers.Fetched { return fetched[fetchKey{st, ref}] },
+		func(e desired.Entry, ref providers.Ref) providers.Fetched { return fetched[fetchKey{servedOf(e), ref}] },
 		func(e desired.Entry) (map[string]providers.Value, error) { return gen[e.Field], nil })
 }
 
@@ -237,11 +254,11 @@ func (p *part) keys(found map[findKey]findResult) map[fetchKey]struct{} {
 				continue // made, not fetched (generate.go)
 			}
 			if e.Find == nil {
-				keys[fetchKey{e.Store, e.Ref}] = struct{}{}
+				keys[fetchKey{servedOf(e), e.Ref}] = struct{}{}
 				continue
 			}
 			for _, it := range found[findKeyOf(e)].found {
-				keys[fetchKey{e.Store, it.Ref}] = struct{}{}
+				keys[fetchKey{servedOf(e), it.Ref}] = struct{}{}
 			}
 		}
 	}

@@ -243,8 +243,8 @@ func truncate(s string, n int) string {
 // versionsOf lists the version ids an ExternalSecret's values came from.
 func versionsOf(refs []desired.Entry, found map[findKey]findResult, fetched map[fetchKey]providers.Fetched) Versions {
 	var out Versions
-	add := func(store desired.StoreKey, ref providers.Ref, name string) {
-		if f := fetched[fetchKey{store, ref}]; f.VersionID != "" {
+	add := func(e desired.Entry, ref providers.Ref, name string) {
+		if f := fetched[fetchKey{servedOf(e), ref}]; f.VersionID != "" {
 			out = out.set(name, f.VersionID)
 		}
 	}
@@ -253,11 +253,11 @@ func versionsOf(refs []desired.Entry, found map[findKey]findResult, fetched map[
 			continue
 		}
 		if e.Find == nil {
-			add(e.Store, e.Ref, e.Ref.String())
+			add(e, e.Ref, e.Ref.String())
 			continue
 		}
 		for _, it := range found[findKeyOf(e)].found {
-			add(e.Store, it.Ref, it.Name)
+			add(e, it.Ref, it.Name)
 		}
 	}
 	return out

@@ -14,10 +14,11 @@ import (
 	"github.com/secretsync/secretsync/render"
 )
 
-// provider builds the provider for a store; its auth reads the cluster
-// through the store's own scope.
-func (r *Reconciler) provider(ctx context.Context, st *render.SecretStore) (providers.Provider, error) {
-	return r.providers.ForStore(ctx, st, r.scoped(render.AskerOf(st)))
+// provider builds the provider for a store serving ExternalSecrets of
+// namespace serving ("" unless the store is render.Referent); its auth
+// reads the cluster through the store's own scope.
+func (r *Reconciler) provider(ctx context.Context, st *render.SecretStore, serving string) (providers.Provider, error) {
+	return r.providers.ForStore(ctx, st, r.scoped(render.AskerServing(st, serving)))
 }
 
 // scoped is the cluster as one manifest object sees it: every namespaced
@@ -33,6 +34,8 @@ type scoped struct {
 func (r *Reconciler) scoped(a render.Asker) scoped { return scoped{r: r, asker: a} }
 
 var _ providers.Cluster = scoped{}
+
+func (c scoped) Namespace(named string) (string, error) { return c.asker.Scope(named) }
 
 // secret reads a Secret the asker names.
 func (c scoped) secret(ctx context.Context, named, name string) (*corev1.Secret, error) {

@@ -17,25 +17,37 @@ type Asker struct {
 	Namespace string
 	// Name is the object's name, for messages.
 	Name string
+	// Serving is the namespace of the ExternalSecret a ClusterSecretStore
+	// serves (set only then): what a reference naming no namespace reads,
+	// as ESO's referent auth.
+	Serving string
 }
 
 // ErrOutOfScope marks a read the asking object may not make.
 var ErrOutOfScope = errors.New("out of scope")
 
+// ErrNotServing marks, within ErrOutOfScope, a referent reference (a
+// ClusterSecretStore's naming no namespace) read for no ExternalSecret:
+// there is no namespace to read. validate, which checks a store alone,
+// accepts it, as ESO's does.
+var ErrNotServing = errors.New("serves no ExternalSecret")
+
 // Scope is the one rule for every namespaced read made for a manifest, as
 // ESO's: it returns the namespace a reference of a naming named ("" for
 // none) may read, or why not. A namespaced object (SecretStore,
 // ExternalSecret, generator) reads only its own namespace; a
-// ClusterSecretStore reads the namespace it names, and must name one:
-// ESO's referent auth (a reference without namespace reads the namespace of
-// the ExternalSecret being served) is not supported, since one provider is
-// built per store and pass.
+// ClusterSecretStore reads the namespace it names, and where it names none
+// the namespace of the ExternalSecret it serves (ESO's referent auth), so
+// its provider is made per store and served namespace (Referent).
 func (a Asker) Scope(named string) (string, error) {
 	if a.Kind == KindClusterSecretStore {
-		if named == "" {
-			return "", fmt.Errorf("%w: a ClusterSecretStore must name the namespace of what it reads (ESO's referent auth, the ExternalSecret's namespace, is not supported)", ErrOutOfScope)
+		if named != "" {
+			return named, nil
 		}
-		return named, nil
+		if a.Serving == "" {
+			return "", fmt.Errorf("%w: %w: ClusterSecretStore %s names no namespace, so it reads that of the ExternalSecret it serves", ErrOutOfScope, ErrNotServing, a.Name)
+		}
+		return a.Serving, nil
 	}
 	if a.Namespace == "" {
 		return "", fmt.Errorf("%w: %s %s has no namespace to read in", ErrOutOfScope, a.Kind, a.Name)
@@ -51,6 +63,34 @@ func AskerOf(st *SecretStore) Asker {
 	return Asker{Kind: st.Kind, Namespace: st.Namespace, Name: st.Name}
 }
 
+// AskerServing is the asker for a store serving an ExternalSecret of
+// namespace ns: a ClusterSecretStore's references naming no namespace read
+// ns.
+func AskerServing(st *SecretStore, ns string) Asker {
+	a := AskerOf(st)
+	if st.Kind == KindClusterSecretStore {
+		a.Serving = ns
+	}
+	return a
+}
+
+// Referent reports whether a store reads the namespace of the
+// ExternalSecret it serves (a ClusterSecretStore with a reference naming no
+// namespace): its provider and credentials are that namespace's, so one is
+// made, and values fetched, per served namespace, never shared across them.
+func Referent(st *SecretStore) bool {
+	if st.Kind != KindClusterSecretStore || st.Spec.Provider.AWS == nil {
+		return false // only a ClusterSecretStore's scope has a served namespace
+	}
+	a := AskerOf(st)
+	for _, r := range authRefs(st.Spec.Provider.AWS.Auth) {
+		if _, err := a.Scope(r.namespace); errors.Is(err, ErrNotServing) {
+			return true
+		}
+	}
+	return false
+}
+
 // AskerFor is the asker for an ExternalSecret's own reads (templateFrom,
 // merge targets, kept generator values).
 func AskerFor(es *ExternalSecret) Asker {
@@ -62,26 +102,33 @@ func AskerOfGenerator(g *Generator) Asker {
 	return Asker{Kind: g.Kind, Namespace: g.Namespace, Name: g.Name}
 }
 
-// authScope checks every namespace an AWS auth block names against the
-// asker's scope; field is the auth block's path. It returns the first
-// refusal's field.
-func authScope(a Asker, auth AWSAuth, field string) (string, error) {
+// authRef is one namespace an AWS auth block names, with its field.
+type authRef struct{ field, namespace string }
+
+// authRefs lists the namespaces an AWS auth block names ("" for none).
+func authRefs(auth AWSAuth) []authRef {
+	var out []authRef
 	if j := auth.JWT; j != nil && j.ServiceAccountRef != nil {
-		if _, err := a.Scope(j.ServiceAccountRef.Namespace); err != nil {
-			return field + ".jwt.serviceAccountRef.namespace", err
-		}
+		out = append(out, authRef{".jwt.serviceAccountRef.namespace", j.ServiceAccountRef.Namespace})
 	}
 	if r := auth.SecretRef; r != nil {
-		for _, s := range []struct {
-			name string
-			sel  *SecretKeySelector
-		}{{"accessKeyIDSecretRef", &r.AccessKeyID}, {"secretAccessKeySecretRef", &r.SecretAccessKey}, {"sessionTokenSecretRef", r.SessionToken}} {
-			if s.sel == nil {
-				continue
-			}
-			if _, err := a.Scope(s.sel.Namespace); err != nil {
-				return field + ".secretRef." + s.name + ".namespace", err
-			}
+		out = append(out, authRef{".secretRef.accessKeyIDSecretRef.namespace", r.AccessKeyID.Namespace},
+			authRef{".secretRef.secretAccessKeySecretRef.namespace", r.SecretAccessKey.Namespace})
+		if r.SessionToken != nil {
+			out = append(out, authRef{".secretRef.sessionTokenSecretRef.namespace", r.SessionToken.Namespace})
+		}
+	}
+	return out
+}
+
+// authScope checks every namespace an AWS auth block names against the
+// asker's scope; field is the auth block's path. It returns the first
+// refusal's field. A referent reference is accepted: it is checked when
+// it serves an ExternalSecret.
+func authScope(a Asker, auth AWSAuth, field string) (string, error) {
+	for _, r := range authRefs(auth) {
+		if _, err := a.Scope(r.namespace); err != nil && !errors.Is(err, ErrNotServing) {
+			return field + r.field, err
 		}
 	}
 	return "", nil

@@ -26,7 +26,7 @@ const irsaAnnotation = "eks.amazonaws.com/role-arn"
 // static credentials its auth.secretRef names, or the role and tokens of
 // the service account its auth.jwt names, from the cluster.
 func (f *Factory) ForStore(ctx context.Context, st *render.SecretStore, cluster providers.Cluster) (providers.Provider, error) {
-	cfg, err := storeConfig(ctx, st.Spec.Provider.AWS, st.Namespace, cluster)
+	cfg, err := storeConfig(ctx, st.Spec.Provider.AWS, cluster)
 	if err != nil {
 		return nil, err
 	}
@@ -34,9 +34,9 @@ func (f *Factory) ForStore(ctx context.Context, st *render.SecretStore, cluster 
 }
 
 // storeConfig is a provider.aws block's settings, with the credentials its
-// auth names read from the cluster; namespace is its object's, for
-// references that name none.
-func storeConfig(ctx context.Context, a *render.AWSProvider, namespace string, cluster providers.Cluster) (Store, error) {
+// auth names read from the cluster, each in the namespace the cluster's
+// scope gives it (a referent store's: the served ExternalSecret's).
+func storeConfig(ctx context.Context, a *render.AWSProvider, cluster providers.Cluster) (Store, error) {
 	cfg := Store{Service: a.Service, Region: a.Region, Prefix: a.Prefix, KMSKeyID: a.KMSKeyID,
 		Role: a.Role, AdditionalRoles: a.AdditionalRoles, ExternalID: a.ExternalID, TransitiveTagKeys: a.TransitiveTagKeys}
 	if len(a.SessionTags) > 0 {
@@ -47,9 +47,9 @@ func storeConfig(ctx context.Context, a *render.AWSProvider, namespace string, c
 	}
 	if j := a.Auth.JWT; j != nil {
 		sa := j.ServiceAccountRef
-		ns := sa.Namespace
-		if ns == "" {
-			ns = namespace
+		ns, err := cluster.Namespace(sa.Namespace)
+		if err != nil {
+			return Store{}, fmt.Errorf("service account %s for jwt auth: %w", sa.Name, err)
 		}
 		role, err := cluster.ServiceAccountAnnotation(ctx, ns, sa.Name, irsaAnnotation)
 		if err != nil {
@@ -66,9 +66,9 @@ func storeConfig(ctx context.Context, a *render.AWSProvider, namespace string, c
 	}
 	if ref := a.Auth.SecretRef; ref != nil {
 		read := func(sel render.SecretKeySelector) (providers.Value, error) {
-			ns := sel.Namespace
-			if ns == "" {
-				ns = namespace
+			ns, err := cluster.Namespace(sel.Namespace)
+			if err != nil {
+				return providers.Value{}, fmt.Errorf("credentials secret %s: %w", sel.Name, err)
 			}
 			return cluster.SecretValue(ctx, ns, sel.Name, sel.Key)
 		}
