@@ -173,3 +173,45 @@ func TestCompile(t *testing.T) {
 		t.Fatalf("problems (-want +got):\n%s", diff)
 	}
 }
+
+// TestEntriesOfAReferentStoreCarryTheirNamespace: an entry served by a
+// referent ClusterSecretStore (a reference naming no namespace) carries its
+// ExternalSecret's namespace, so two namespaces' entries never share a
+// provider or a fetch; entries of a ClusterSecretStore naming its
+// namespaces, and of a SecretStore, carry none and stay shared.
+func TestEntriesOfAReferentStoreCarryTheirNamespace(t *testing.T) {
+	aws := func(auth render.AWSAuth) render.Provider {
+		return render.Provider{AWS: &render.AWSProvider{Service: "SecretsManager", Auth: auth}}
+	}
+	unnamed := render.AWSAuth{SecretRef: &render.AWSAuthSecretRef{AccessKeyID: render.SecretKeySelector{Name: "c", Key: "id"}, SecretAccessKey: render.SecretKeySelector{Name: "c", Key: "s"}}}
+	named := render.AWSAuth{SecretRef: &render.AWSAuthSecretRef{AccessKeyID: render.SecretKeySelector{Name: "c", Key: "id", Namespace: "creds"}, SecretAccessKey: render.SecretKeySelector{Name: "c", Key: "s", Namespace: "creds"}}}
+	referent, explicit := clusterStore(), clusterStore()
+	referent.Name, referent.Spec.Provider = "referent", aws(unnamed)
+	explicit.Name, explicit.Spec.Provider = "explicit", aws(named)
+	own := &render.SecretStore{Spec: render.SecretStoreSpec{Provider: aws(unnamed)}}
+	own.Kind, own.Namespace, own.Name = render.KindSecretStore, "apps", "own"
+	stores := map[desired.StoreKey]*render.SecretStore{}
+	for _, st := range []*render.SecretStore{referent, explicit, own} {
+		stores[desired.StoreKeyOf(st.Kind, st.Namespace, st.Name)] = st
+	}
+	for _, c := range []struct {
+		kind, name, want string
+	}{
+		{render.KindClusterSecretStore, "referent", "apps"},
+		{render.KindClusterSecretStore, "explicit", ""},
+		{render.KindSecretStore, "own", ""},
+	} {
+		e := es("e", "s", "", "k")
+		e.Spec.SecretStoreRef = render.SecretStoreRef{Kind: c.kind, Name: c.name}
+		e.Spec.DataFrom = []render.DataFrom{{Find: &render.Find{Path: new("p")}}}
+		entries := desired.Entries(e, stores)
+		if len(entries) != 2 {
+			t.Fatalf("%s: %d entries", c.name, len(entries))
+		}
+		for _, en := range entries {
+			if en.Serving != c.want {
+				t.Errorf("%s: %s serves %q, want %q", c.name, en.Field, en.Serving, c.want)
+			}
+		}
+	}
+}

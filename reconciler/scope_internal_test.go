@@ -35,8 +35,8 @@ func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { retu
 
 // TestTheClusterAProviderGetsIsBoundToItsAsker: whatever a provider or a
 // template source asks for, the cluster it is handed refuses a namespace
-// outside the asker's scope before any request leaves; inside it, the read
-// works.
+// outside the asker's scope before any request leaves; inside it (for a
+// referent ClusterSecretStore, the served namespace), the read works.
 func TestTheClusterAProviderGetsIsBoundToItsAsker(t *testing.T) {
 	ctx := context.Background()
 	admin, err := kubernetes.NewForConfig(testConfig)
@@ -91,7 +91,10 @@ func TestTheClusterAProviderGetsIsBoundToItsAsker(t *testing.T) {
 		t.Fatalf("a ClusterSecretStore naming a namespace: %v", err)
 	}
 	if _, err := r.scoped(render.Asker{Kind: render.KindClusterSecretStore, Name: "c"}).SecretValue(ctx, "", "creds", "id"); !errors.Is(err, render.ErrOutOfScope) {
-		t.Fatalf("a ClusterSecretStore naming none: %v", err)
+		t.Fatalf("a ClusterSecretStore naming none, serving no ExternalSecret: %v", err)
+	}
+	if v, err := r.scoped(render.Asker{Kind: render.KindClusterSecretStore, Name: "c", Serving: "bound-a"}).SecretValue(ctx, "", "creds", "id"); err != nil || string(v.Bytes()) != "id-of-bound-a" {
+		t.Fatalf("a ClusterSecretStore naming none, serving bound-a: %v", err)
 	}
 	log.mu.Lock()
 	defer log.mu.Unlock()
@@ -100,7 +103,7 @@ func TestTheClusterAProviderGetsIsBoundToItsAsker(t *testing.T) {
 			t.Errorf("unexpected request %s", p)
 		}
 	}
-	if n := len(log.paths); n != 4 {
-		t.Fatalf("%d requests, want 4 (three own reads, one explicit cluster-store read): %v", n, log.paths)
+	if n := len(log.paths); n != 5 {
+		t.Fatalf("%d requests, want 5 (three own reads, one explicit and one referent cluster-store read): %v", n, log.paths)
 	}
 }

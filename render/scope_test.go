@@ -8,7 +8,7 @@ import (
 	"github.com/secretsync/secretsync/render"
 )
 
-func TestScopeIsTheObjectsOwnNamespaceUnlessAClusterStoreNamesOne(t *testing.T) {
+func TestScopeIsTheObjectsOwnNamespaceOrWhatAClusterStoreNamesOrServes(t *testing.T) {
 	cases := []struct {
 		name  string
 		asker render.Asker
@@ -24,7 +24,10 @@ func TestScopeIsTheObjectsOwnNamespaceUnlessAClusterStoreNamesOne(t *testing.T) 
 		{"a generator may not name another", render.Asker{Kind: render.KindSTSSessionToken, Namespace: "a", Name: "g"}, "b", ""},
 		{"a namespaced kind without a namespace reads nothing", render.Asker{Kind: render.KindExternalSecret, Name: "e"}, "", ""},
 		{"a ClusterSecretStore reads the namespace it names", render.Asker{Kind: render.KindClusterSecretStore, Name: "c"}, "b", "b"},
-		{"a ClusterSecretStore that names none is refused (no referent auth)", render.Asker{Kind: render.KindClusterSecretStore, Name: "c"}, "", ""},
+		{"a ClusterSecretStore that names none reads the served ExternalSecret's namespace (referent auth)", render.Asker{Kind: render.KindClusterSecretStore, Name: "c", Serving: "a"}, "", "a"},
+		{"a ClusterSecretStore that names one reads it, whatever it serves", render.Asker{Kind: render.KindClusterSecretStore, Name: "c", Serving: "a"}, "b", "b"},
+		{"a ClusterSecretStore that names none, serving no ExternalSecret, reads nothing", render.Asker{Kind: render.KindClusterSecretStore, Name: "c"}, "", ""},
+		{"a served namespace does not widen a SecretStore's scope", render.Asker{Kind: render.KindSecretStore, Namespace: "a", Name: "s", Serving: "b"}, "b", ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -61,10 +64,6 @@ func TestValidateRefusesEveryOutOfScopeReference(t *testing.T) {
 			"x.yaml: SecretStore a/s: spec.provider.aws.auth.secretRef.secretAccessKeySecretRef.namespace: out of scope: SecretStore a/s may only read its own namespace a, not b"},
 		{"a SecretStore's service account in another namespace", ss + "{jwt: {serviceAccountRef: {name: sa, namespace: b}}}\n",
 			"x.yaml: SecretStore a/s: spec.provider.aws.auth.jwt.serviceAccountRef.namespace: out of scope"},
-		{"a ClusterSecretStore's service account without namespace", css + "{jwt: {serviceAccountRef: {name: sa}}}\n",
-			"x.yaml: ClusterSecretStore c: spec.provider.aws.auth.jwt.serviceAccountRef.namespace: out of scope: a ClusterSecretStore must name the namespace"},
-		{"a ClusterSecretStore's secret without namespace", css + "{secretRef: {accessKeyIDSecretRef: {name: k, key: id, namespace: b}, secretAccessKeySecretRef: {name: k, key: s}}}\n",
-			"x.yaml: ClusterSecretStore c: spec.provider.aws.auth.secretRef.secretAccessKeySecretRef.namespace: out of scope"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -79,17 +78,57 @@ func TestValidateRefusesEveryOutOfScopeReference(t *testing.T) {
 			}
 		})
 	}
-	t.Run("references in the object's own namespace, or named by a ClusterSecretStore, are accepted", func(t *testing.T) {
+	t.Run("references in the object's own namespace, named by a ClusterSecretStore, or left to a ClusterSecretStore's served namespace are accepted", func(t *testing.T) {
 		dir := tree(t, map[string]string{
-			"gen.yaml":   sts + "{secretRef: {accessKeyIDSecretRef: {name: k, key: id, namespace: a}, secretAccessKeySecretRef: {name: k, key: s}}}\n",
-			"store.yaml": ss + "{jwt: {serviceAccountRef: {name: sa, namespace: a}}}\n",
-			"css.yaml":   css + "{jwt: {serviceAccountRef: {name: sa, namespace: b}}}\n",
+			"gen.yaml":          sts + "{secretRef: {accessKeyIDSecretRef: {name: k, key: id, namespace: a}, secretAccessKeySecretRef: {name: k, key: s}}}\n",
+			"store.yaml":        ss + "{jwt: {serviceAccountRef: {name: sa, namespace: a}}}\n",
+			"css.yaml":          css + "{jwt: {serviceAccountRef: {name: sa, namespace: b}}}\n",
+			"referent-jwt.yaml": strings.Replace(css, "name: c", "name: referent-jwt", 1) + "{jwt: {serviceAccountRef: {name: sa}}}\n",
+			"referent-key.yaml": strings.Replace(css, "name: c", "name: referent-key", 1) + "{secretRef: {accessKeyIDSecretRef: {name: k, key: id, namespace: b}, secretAccessKeySecretRef: {name: k, key: s}}}\n",
 		})
 		set := mustRender(t, dir, ".")
-		if errs := errorTexts(set); len(errs) != 0 || len(set.Generators) != 1 || len(set.Stores) != 2 {
+		if errs := errorTexts(set); len(errs) != 0 || len(set.Generators) != 1 || len(set.Stores) != 4 {
 			t.Fatalf("errors %q, %d generators, %d stores", errs, len(set.Generators), len(set.Stores))
 		}
 	})
+}
+
+// TestReferentIsAClusterStoreReferenceNamingNoNamespace: as ESO's
+// IsReferentSpec, a ClusterSecretStore is referent when any of its auth
+// references (service account, access key, secret key, session token)
+// names no namespace; a SecretStore, or a ClusterSecretStore naming every
+// namespace or using no auth, is not.
+func TestReferentIsAClusterStoreReferenceNamingNoNamespace(t *testing.T) {
+	sel := func(ns string) render.SecretKeySelector {
+		return render.SecretKeySelector{Name: "k", Key: "x", Namespace: ns}
+	}
+	store := func(kind string, auth render.AWSAuth) *render.SecretStore {
+		st := &render.SecretStore{Spec: render.SecretStoreSpec{Provider: render.Provider{AWS: &render.AWSProvider{Service: "SecretsManager", Auth: auth}}}}
+		st.Kind, st.Name = kind, "s"
+		if kind == render.KindSecretStore {
+			st.Namespace = "a"
+		}
+		return st
+	}
+	none, named := sel(""), sel("b")
+	cases := []struct {
+		name string
+		st   *render.SecretStore
+		want bool
+	}{
+		{"no auth", store(render.KindClusterSecretStore, render.AWSAuth{}), false},
+		{"every reference named", store(render.KindClusterSecretStore, render.AWSAuth{SecretRef: &render.AWSAuthSecretRef{AccessKeyID: named, SecretAccessKey: named, SessionToken: &named}}), false},
+		{"the access key unnamed", store(render.KindClusterSecretStore, render.AWSAuth{SecretRef: &render.AWSAuthSecretRef{AccessKeyID: none, SecretAccessKey: named}}), true},
+		{"the session token unnamed", store(render.KindClusterSecretStore, render.AWSAuth{SecretRef: &render.AWSAuthSecretRef{AccessKeyID: named, SecretAccessKey: named, SessionToken: &none}}), true},
+		{"the service account unnamed", store(render.KindClusterSecretStore, render.AWSAuth{JWT: &render.AWSJWTAuth{ServiceAccountRef: &render.ServiceAccountSelector{Name: "sa"}}}), true},
+		{"the service account named", store(render.KindClusterSecretStore, render.AWSAuth{JWT: &render.AWSJWTAuth{ServiceAccountRef: &render.ServiceAccountSelector{Name: "sa", Namespace: "b"}}}), false},
+		{"a SecretStore naming none", store(render.KindSecretStore, render.AWSAuth{SecretRef: &render.AWSAuthSecretRef{AccessKeyID: none, SecretAccessKey: none}}), false},
+	}
+	for _, c := range cases {
+		if got := render.Referent(c.st); got != c.want {
+			t.Errorf("%s: Referent = %v, want %v", c.name, got, c.want)
+		}
+	}
 }
 
 // TestPrivilegedSecretTypesAreRefused follows ESO 2.9.0's validator: a
