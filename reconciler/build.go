@@ -54,8 +54,9 @@ type fetchKey struct {
 	ref   providers.Ref
 }
 
-// storeProviders builds each store's provider at most once per pass:
-// building one reads its credentials from the cluster.
+// storeProviders builds each store's provider at most once per pass (a
+// referent store's once per served namespace): building one reads its
+// credentials from the cluster.
 type storeProviders struct {
 	r      *Reconciler
 	stores map[desired.StoreKey]*render.SecretStore
@@ -115,8 +116,10 @@ func (r *Reconciler) findAll(ctx context.Context, sp *storeProviders, list []pen
 
 // resolveAll fetches every distinct reference once. References are made
 // canonical by their store's provider and grouped by provider identity, so
-// stores that share a region and credentials share batches. Stores that
-// cannot be built fail all their references with that error.
+// stores that share a region and credentials share batches (a referent
+// store's namespaces share one only when their credentials are the same
+// keys: the same AWS identity). Stores that cannot be built fail all their
+// references with that error.
 func (r *Reconciler) resolveAll(ctx context.Context, sp *storeProviders, keys map[fetchKey]struct{}) map[fetchKey]providers.Fetched {
 	out := make(map[fetchKey]providers.Fetched, len(keys))
 	byStore := map[served][]providers.Ref{}
