@@ -140,3 +140,63 @@ spec:
 		})
 	}
 }
+
+// TestAClusterSecretStoreNamingItsNamespaceKeepsOneProvider: a
+// ClusterSecretStore whose references all name their namespace is not
+// referent, so serving ExternalSecrets in three namespaces it builds one
+// provider per pass (its credentials Secret read once per key) and fetches
+// a remote key they share once.
+func TestAClusterSecretStoreNamingItsNamespaceKeepsOneProvider(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	f.remember("explicit-secret-key-seeded")
+	creds := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "aws-creds", Namespace: f.ns},
+		Data: map[string][]byte{"id": []byte("AKIAEXPLICIT00000001"), "secret": []byte("explicit-secret-key-seeded")}}
+	if _, err := env.Client.CoreV1().Secrets(f.ns).Create(ctx, creds, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	f.seed("k/shared", "explicit-shared-value-seeded")
+	f.sm.SM.RequireAccessKeys("AKIAEXPLICIT00000001")
+	files := map[string]string{"css.yaml": fmt.Sprintf(`apiVersion: external-secrets.io/v1
+kind: ClusterSecretStore
+metadata: {name: shared-%[1]s}
+spec:
+  provider:
+    aws:
+      service: SecretsManager
+      region: us-east-1
+      auth: {secretRef: {accessKeyIDSecretRef: {name: aws-creds, key: id, namespace: %[1]s}, secretAccessKeySecretRef: {name: aws-creds, key: secret, namespace: %[1]s}}}
+`, f.ns)}
+	namespaces := []string{f.ns, "explicit-b-" + randomSuffix(), "explicit-c-" + randomSuffix()}
+	for _, ns := range namespaces {
+		if ns != f.ns {
+			if _, err := env.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		files[ns+".yaml"] = fmt.Sprintf(`apiVersion: external-secrets.io/v1
+kind: ExternalSecret
+metadata: {name: app, namespace: %s}
+spec:
+  secretStoreRef: {kind: ClusterSecretStore, name: shared-%s}
+  data: [{secretKey: v, remoteRef: {key: k/shared}}]
+`, ns, f.ns)
+	}
+	f.commit(files)
+	f.counter.Reset()
+	f.sm.SM.ResetCalls()
+	mustOK(t, f.pass())
+	for _, ns := range namespaces {
+		s, err := env.Client.CoreV1().Secrets(ns).Get(ctx, "app", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameData(t, "secret app in "+ns, data(s), map[string]string{"v": "explicit-shared-value-seeded"})
+	}
+	if n := f.counter.Path("get", "/api/v1/namespaces/"+f.ns+"/secrets/aws-creds"); n != 2 {
+		t.Fatalf("the credentials Secret was read %d times, want 2 (one provider: its two keys)", n)
+	}
+	if n := f.sm.SM.Reads()["k/shared"]; n != 1 {
+		t.Fatalf("k/shared was fetched %d times, want once for the three namespaces", n)
+	}
+}
