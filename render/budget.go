@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"strings"
 	"text/template"
 	"text/template/parse"
 	"time"
@@ -210,7 +211,7 @@ func (b *execBudget) wrap(name string, fn any) any {
 		return []reflect.Value{reflect.Zero(t.Out(0)), reflect.ValueOf(&err).Elem()}
 	}
 	return reflect.MakeFunc(t, func(args []reflect.Value) []reflect.Value {
-		in := 0
+		in, steps := 0, b.steps
 		for _, a := range args {
 			n, err := b.measure(a)
 			if err != nil {
@@ -221,7 +222,7 @@ func (b *execBudget) wrap(name string, fn any) any {
 		if err := b.spend(name, in); err != nil {
 			return fail(err)
 		}
-		if err := predict(name, args); err != nil {
+		if err := predict(name, args, in, b.steps-steps); err != nil {
 			return fail(err)
 		}
 		var res []reflect.Value
@@ -318,8 +319,9 @@ func (b *execBudget) measure(v reflect.Value) (int, error) {
 }
 
 // predict refuses, before they run, the functions whose result grows with
-// a count argument or multiplies its inputs, when it would be over budget.
-func predict(name string, args []reflect.Value) error {
+// a count argument or multiplies its inputs, when it would be over budget;
+// in and elems are the bytes and elements args hold (measure).
+func predict(name string, args []reflect.Value, in, elems int) error {
 	num := func(i int) float64 {
 		if i >= len(args) || !args[i].CanInt() {
 			return 0
@@ -362,6 +364,12 @@ func predict(name string, args []reflect.Value) error {
 		bytes = items * 21
 	case "replace":
 		bytes = 2 * (str(2) + 1) * (str(1) + 1)
+	case "wrapWith":
+		bytes = (str(2) + 1) * (str(1) + 1)
+	case "printf":
+		if len(args) > 0 && args[0].Kind() == reflect.String {
+			bytes = printfSize(args[0].String(), in, elems)
+		}
 	case "regexReplaceAll", "regexReplaceAllLiteral":
 		bytes = 2 * (str(1) + 1) * (str(2) + 1)
 	case "join":
@@ -390,4 +398,36 @@ func span(start, stop, step float64) float64 {
 		return 0
 	}
 	return math.Ceil((stop - start) / step)
+}
+
+// printfSize bounds what fmt.Sprintf(format, args) makes: every verb may
+// pad to its width and precision (fmt caps each at 1e6) and, with an
+// explicit index, print any operand again, escaped (%q, % #x: up to 6
+// bytes a byte) and with each element's punctuation.
+func printfSize(format string, in, elems int) float64 {
+	const maxPad = 1e6 // fmt's own cap on a width or precision
+	operand := 6*float64(in) + 64*float64(elems) + 64
+	size := float64(len(format))
+	for i := 0; i < len(format); i++ {
+		if format[i] != '%' {
+			continue
+		}
+		if i+1 < len(format) && format[i+1] == '%' {
+			i++
+			continue
+		}
+		pad, num := 0.0, 0.0
+		for i++; i < len(format) && strings.IndexByte("+-# 0123456789.*[]", format[i]) >= 0; i++ {
+			switch c := format[i]; {
+			case c >= '0' && c <= '9':
+				num = min(num*10+float64(c-'0'), maxPad)
+			case c == '*':
+				num = maxPad
+			default:
+				pad, num = pad+num, 0
+			}
+		}
+		size += pad + num + operand
+	}
+	return size
 }

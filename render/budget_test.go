@@ -3,6 +3,7 @@ package render_test
 import (
 	"context"
 	"errors"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -57,5 +58,43 @@ func TestTemplateStopsWithItsContext(t *testing.T) {
 	_, err := render.Execute(ctx, "data.k", `{{ range until 1000 }}{{ end }}`, nil)
 	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "template data.k") {
 		t.Fatalf("want the template stopped by its context, got %v", err)
+	}
+}
+
+// TestTemplateFunctionsThatMultiplyTheirInputStopAtTheBudget: a function
+// whose result is a multiple of its input (printf padding every verb of
+// one operand, wrapWith's separator between every character, text/template's
+// own js/html/urlquery escapers nested) is refused at the budget, before it
+// allocates gigabytes: what a whole execution allocates stays under a few
+// times the budget's 64 MiB of work.
+func TestTemplateFunctionsThatMultiplyTheirInputStopAtTheBudget(t *testing.T) {
+	const secret = "s3cr3t-canary-value" // a value: never in an error
+	values := map[string]string{"v": secret}
+	for name, body := range map[string]string{
+		"printf":   `{{ printf "` + strings.Repeat("%01000000[1]d", 300) + `" 1 | len }}`,
+		"wrapWith": `{{ wrapWith 1 (repeat 20000 "b") (repeat 10000 "a") | len }}`,
+		"js":       `{{ $s := repeat 10000 "\\" }}{{ js (js (js (js (js (js (js (js (js (js (js (js $s))))))))))) | len }}`,
+		"html":     `{{ $s := repeat 1000000 "&" }}{{ html (html $s) | len }}`,
+		"urlquery": `{{ $s := repeat 1000000 "%" }}{{ urlquery (urlquery $s) | len }}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			_, err := render.Execute(context.Background(), "data.k", body, values)
+			runtime.ReadMemStats(&after)
+			if !errors.Is(err, render.ErrBudget) {
+				t.Fatalf("want a budget error, got %v", err)
+			}
+			if strings.Contains(err.Error(), secret[:8]) {
+				t.Fatalf("the error quotes the value: %v", err)
+			}
+			if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 256<<20 {
+				t.Fatalf("the execution allocated %d MiB before it stopped", alloc>>20)
+			}
+		})
+	}
+	out, err := render.Execute(context.Background(), "data.k", `{{ printf "%s-%05d-%[1]q" .v 7 }} {{ wrapWith 4 "-" "abcdefgh" }} {{ js "a'b" }}`, values)
+	if want := secret + `-00007-"` + secret + `" abcd-efgh a\'b`; err != nil || out != want {
+		t.Fatalf("a template within the budget: %q, %v; want %q", out, err, want)
 	}
 }

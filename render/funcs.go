@@ -44,9 +44,12 @@ func TemplateFuncs() template.FuncMap {
 		err := yaml.Unmarshal([]byte(s), &v)
 		return v, err
 	}
-	// text/template's own print functions, as functions of ours, so that
-	// the budget measures them as any other.
+	// text/template's own print and escaping functions, as functions of
+	// ours, so that the budget measures them as any other (nested js
+	// doubles every backslash: a builtin left unmeasured grows without
+	// bound).
 	f["print"], f["printf"], f["println"] = fmt.Sprint, fmt.Sprintf, fmt.Sprintln
+	f["html"], f["js"], f["urlquery"] = template.HTMLEscaper, template.JSEscaper, template.URLQueryEscaper
 	for name, fn := range pkiFuncs() {
 		f[name] = fn
 	}
