@@ -2,13 +2,16 @@ package render
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"path"
 	"runtime"
 	"slices"
 	"strings"
 
+	yamlv3 "go.yaml.in/yaml/v3"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
@@ -262,6 +265,9 @@ func checkLocal(fsys *repoFS, dir string, seen map[string]bool) error {
 	for _, field := range []string{"generators", "transformers", "validators"} {
 		for _, e := range stringList(k[field]) {
 			if inlineYAML(e) {
+				if err := checkPluginConfig(name+": "+field+" (inline)", e); err != nil {
+					return err
+				}
 				continue
 			}
 			p := path.Join(dir, e)
@@ -272,6 +278,14 @@ func checkLocal(fsys *repoFS, dir string, seen map[string]bool) error {
 				if err := checkLocal(fsys, p, seen); err != nil {
 					return err
 				}
+				continue
+			}
+			body, err := fsys.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			if err := checkPluginConfig(repoPath(p), string(body)); err != nil {
+				return err
 			}
 		}
 	}
@@ -308,6 +322,60 @@ func checkLocal(fsys *repoFS, dir string, seen map[string]bool) error {
 		}
 	}
 	return nil
+}
+
+// pluginLoads are the fields of builtin plugin configurations
+// (PatchTransformer, PatchStrategicMergeTransformer, ReplacementTransformer,
+// ConfigMapGenerator, ...) that kustomize loads as files, over HTTP for a
+// URL.
+var pluginLoads = map[string]bool{"path": true, "paths": true, "files": true, "envs": true, "env": true}
+
+// checkPluginConfig refuses a plugin configuration (each YAML document of
+// a generators, transformers or validators file or inline entry) that
+// would load a URL, at any depth.
+func checkPluginConfig(name, body string) error {
+	var walk func(v any) error
+	walk = func(v any) error {
+		switch t := v.(type) {
+		case map[string]any:
+			for _, key := range slices.Sorted(maps.Keys(t)) {
+				if pluginLoads[key] {
+					for _, e := range stringList(t[key]) {
+						if _, file, ok := strings.Cut(e, "="); ok && key == "files" {
+							e = file
+						}
+						if isURL(e) {
+							return fmt.Errorf("%s: %s entry %q is remote; secretsync reads only files in the repo", name, key, e)
+						}
+					}
+				}
+				if err := walk(t[key]); err != nil {
+					return err
+				}
+			}
+		case []any:
+			for _, e := range t {
+				if err := walk(e); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	dec := yamlv3.NewDecoder(strings.NewReader(body))
+	for {
+		var v any
+		switch err := dec.Decode(&v); {
+		case errors.Is(err, io.EOF):
+			return nil
+		case err != nil:
+			// Unchecked is refused: what kustomize would load is unknown.
+			return fmt.Errorf("%s: not YAML secretsync can check for remote loads", name)
+		}
+		if err := walk(v); err != nil {
+			return err
+		}
+	}
 }
 
 // inlineYAML reports a generators/transformers/validators entry that is a
