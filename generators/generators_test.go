@@ -166,3 +166,23 @@ func generatorRepo(t *testing.T, kind, spec string) string {
 	}
 	return dir
 }
+
+// TestPasswordCountsThatOverflowAreRefused: digits and symbols so large
+// that length - digits - symbols wraps round to a small positive number
+// (both 2^63-1 leave 26 letters) are refused by validate and by a run,
+// naming spec.length, instead of a run that inserts 2^63 characters.
+func TestPasswordCountsThatOverflowAreRefused(t *testing.T) {
+	const spec = `{"digits": 9223372036854775807, "symbols": 9223372036854775807, "allowRepeat": true}`
+	set, err := render.Render(context.Background(), generatorRepo(t, "Password", spec), "", render.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(set.Errors) != 1 || !strings.Contains(set.Errors[0].Error(), "spec.length") {
+		t.Fatalf("validate should name spec.length, got %v", set.Errors)
+	}
+	g := &render.Generator{Spec: []byte(spec)}
+	g.Kind, g.Name = "Password", "g"
+	if _, err := generators.Generate(context.Background(), g); err == nil || !strings.Contains(err.Error(), "exceed the length") {
+		t.Fatalf("a run should refuse it, got %v", err)
+	}
+}

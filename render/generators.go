@@ -106,19 +106,21 @@ func (s *PasswordSpec) Plan() (p PasswordPlan, field string, err error) {
 	if !s.NoUpper {
 		p.Letters += upperLetters
 	}
-	p.NLetters = length - p.NDigits - p.NSymbols
 	switch {
 	case p.NDigits < 0:
 		return p, "spec.digits", errors.New("must not be negative")
 	case p.NSymbols < 0:
 		return p, "spec.symbols", errors.New("must not be negative")
-	case p.NLetters < 0:
-		return p, "spec.length", fmt.Errorf("digits and symbols (%d) exceed the length (%d)", p.NDigits+p.NSymbols, length)
+	// Each against what is left, never their sum: two huge counts would
+	// wrap round to a small one.
+	case p.NDigits > length || p.NSymbols > length-p.NDigits:
+		return p, "spec.length", fmt.Errorf("digits (%d) and symbols (%d) exceed the length (%d)", p.NDigits, p.NSymbols, length)
 	case utf8.RuneCountInString(p.Symbols) > MaxSymbolCharacters:
 		return p, "spec.symbolCharacters", fmt.Errorf("at most %d characters", MaxSymbolCharacters)
 	case p.NSymbols > 0 && p.Symbols == "":
 		return p, "spec.symbolCharacters", errors.New("symbols asked for, and symbolCharacters is empty")
 	}
+	p.NLetters = length - p.NDigits - p.NSymbols
 	if s.AllowRepeat {
 		return p, "", nil
 	}
