@@ -2,10 +2,14 @@ package render_test
 
 import (
 	"context"
+	"encoding/asn1"
+	"encoding/base64"
 	"errors"
+	"math"
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/secretsync/secretsync/render"
 )
@@ -96,5 +100,56 @@ func TestTemplateFunctionsThatMultiplyTheirInputStopAtTheBudget(t *testing.T) {
 	out, err := render.Execute(context.Background(), "data.k", `{{ printf "%s-%05d-%[1]q" .v 7 }} {{ wrapWith 4 "-" "abcdefgh" }} {{ js "a'b" }}`, values)
 	if want := secret + `-00007-"` + secret + `" abcd-efgh a\'b`; err != nil || out != want {
 		t.Fatalf("a template within the budget: %q, %v; want %q", out, err, want)
+	}
+}
+
+// TestATemplateFunctionThatIgnoresItsContextDoesNotHoldThePass: a
+// 73-byte PKCS#12 archive in a template's own text whose MAC asks 2^31-1
+// key-derivation rounds keeps pkcs12key busy for many minutes, and the
+// budget checks the context only between steps. Execute returns once its
+// context ends, with that context's error naming the template; the 60 s
+// wait is only a safety net (the context ends after one second).
+func TestATemplateFunctionThatIgnoresItsContextDoesNotHoldThePass(t *testing.T) {
+	type algID struct {
+		Algorithm  asn1.ObjectIdentifier
+		Parameters asn1.RawValue `asn1:"optional"`
+	}
+	type digestInfo struct {
+		Algorithm algID
+		Digest    []byte
+	}
+	type macData struct {
+		Mac        digestInfo
+		MacSalt    []byte
+		Iterations int
+	}
+	type contentInfo struct {
+		ContentType asn1.ObjectIdentifier
+		Content     asn1.RawValue
+	}
+	type pfx struct {
+		Version  int
+		AuthSafe contentInfo
+		MacData  macData `asn1:"optional"`
+	}
+	inner, _ := asn1.Marshal([]byte{0x30, 0x00})
+	der, err := asn1.Marshal(pfx{Version: 3,
+		AuthSafe: contentInfo{ContentType: asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 1}, Content: asn1.RawValue{Class: 2, Tag: 0, IsCompound: true, Bytes: inner}},
+		MacData:  macData{Mac: digestInfo{Algorithm: algID{Algorithm: asn1.ObjectIdentifier{1, 3, 14, 3, 2, 26}}, Digest: make([]byte, 20)}, MacSalt: make([]byte, 8), Iterations: math.MaxInt32}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := `{{ pkcs12key (b64dec "` + base64.StdEncoding.EncodeToString(der) + `") }}`
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { _, err := render.Execute(ctx, "data.k", body, nil); done <- err }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "template data.k") {
+			t.Fatalf("want the template stopped at its context's end, got %v", err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("Execute kept the pass a minute after its context ended")
 	}
 }

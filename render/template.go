@@ -73,6 +73,14 @@ func Execute(ctx context.Context, name, body string, values map[string]string) (
 	defer cancel()
 	b := &execBudget{ctx: ctx}
 	b.instrument(tpl)
+	// The budget checks the context between steps only: one function call
+	// that ignores it (a PKCS#12 archive asking 2^31 key-derivation
+	// rounds) would hold the pass, so the pass stops waiting at its end.
+	return Bounded(ctx, "template "+name, func() (string, error) { return execute(ctx, name, tpl, values) })
+}
+
+// execute runs a parsed, instrumented template.
+func execute(ctx context.Context, name string, tpl *template.Template, values map[string]string) (string, error) {
 	var w limitedWriter
 	if err := tpl.Execute(&w, values); err != nil {
 		if over := (*budgetError)(nil); errors.As(err, &over) {
