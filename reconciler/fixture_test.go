@@ -23,6 +23,7 @@ import (
 	"github.com/secretsync/secretsync/internal/acmserver"
 	"github.com/secretsync/secretsync/internal/awstest"
 	"github.com/secretsync/secretsync/internal/gittest"
+	"github.com/secretsync/secretsync/internal/leaktest"
 	"github.com/secretsync/secretsync/internal/stsserver"
 	"github.com/secretsync/secretsync/internal/testenv"
 	"github.com/secretsync/secretsync/providers"
@@ -141,13 +142,66 @@ func (f *fixture) remember(value string) {
 	}
 }
 
+// checkNoValueLeaked is the leak check every test of the fixture runs
+// when it ends (leaktest): no 8-byte piece of a seeded value, or of a value
+// a Secret or ConfigMap target of the namespace holds (generated
+// passwords and tokens, templated output), in the logs at debug level, the
+// pass errors, the Events of the namespace and of the instance, or the
+// inventory's ConfigMaps (summary, annotations and every shard's rows).
 func (f *fixture) checkNoValueLeaked() {
-	out := f.logs.String() + strings.Join(f.errs, "\n")
-	for _, s := range f.seeds {
-		if strings.Contains(out, s) {
-			f.t.Errorf("a seeded secret value (%d bytes) appears in the logs or errors", len(s))
+	f.t.Helper()
+	var c leaktest.Canaries
+	c.Add(f.seeds...)
+	ctx := context.Background()
+	secrets, err := env.Client.CoreV1().Secrets(f.ns).List(ctx, metav1.ListOptions{LabelSelector: reconciler.LabelManagedBy + "=" + reconciler.ManagedByValue})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	for _, s := range secrets.Items {
+		for _, v := range s.Data {
+			if len(v) >= leaktest.Window {
+				c.Add(string(v))
+			}
 		}
 	}
+	cms, err := env.Client.CoreV1().ConfigMaps(f.ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	var inventory []string
+	for _, cm := range cms.Items {
+		if strings.HasPrefix(cm.Name, "secretsync-inventory-") {
+			meta, _ := json.Marshal(cm.Annotations)
+			inventory = append(inventory, cm.Data["summary"], string(meta))
+			if inv, err := reconciler.ReadInventory(ctx, env.Client, &cm); err == nil {
+				rows, _ := json.Marshal(inv)
+				inventory = append(inventory, string(rows))
+			}
+			continue
+		}
+		if cm.Annotations[reconciler.AnnotationExternalSecret] == "" {
+			continue // not a target
+		}
+		for _, v := range cm.Data {
+			if len(v) >= leaktest.Window {
+				c.Add(v)
+			}
+		}
+	}
+	events, err := env.Client.CoreV1().Events("").List(ctx, metav1.ListOptions{})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	var evs []string
+	for _, e := range events.Items {
+		if e.Namespace == f.ns || strings.HasPrefix(e.ReportingInstance, f.ns) {
+			evs = append(evs, e.InvolvedObject.Name+"/"+e.Reason+": "+e.Message)
+		}
+	}
+	c.Check(f.t, "the logs", f.logs.String())
+	c.Check(f.t, "the pass errors", strings.Join(f.errs, "\n"))
+	c.Check(f.t, "the Events", strings.Join(evs, "\n"))
+	c.Check(f.t, "the inventory", strings.Join(inventory, "\n"))
 }
 
 func (f *fixture) commit(files map[string]string) {

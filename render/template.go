@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"regexp"
 	"text/template"
 )
 
@@ -59,8 +58,9 @@ func guard(funcs template.FuncMap) template.FuncMap {
 }
 
 // Execute parses and runs one template over values. Its error never holds
-// a byte of a value: it names the template, the place in the template's own
-// text (which comes from Git) and, for a failed function, the function.
+// a byte of a value, nor where in the template execution stopped (which
+// branch ran, how far a loop got, depends on the value): it names the
+// template and, for a failed function or a budget, what failed.
 //
 // It runs under ctx and the budget (budget.go): its steps, its functions'
 // sizes and its output are bounded, and it stops when ctx ends.
@@ -84,37 +84,23 @@ func execute(ctx context.Context, name string, tpl *template.Template, values ma
 	var w limitedWriter
 	if err := tpl.Execute(&w, values); err != nil {
 		if over := (*budgetError)(nil); errors.As(err, &over) {
-			return "", fmt.Errorf("template %s%s: %w", name, place(err), over)
+			return "", fmt.Errorf("template %s: %w", name, over)
 		}
 		if ctx.Err() != nil {
-			return "", fmt.Errorf("template %s%s: stopped: %w", name, place(err), ctx.Err())
+			return "", fmt.Errorf("template %s: stopped: %w", name, ctx.Err())
 		}
 		return "", redact(name, err)
 	}
 	return string(w.buf), nil
 }
 
-// place is " line L col C" of an execution error, from the template's own
-// text; empty when the error has none.
-func place(err error) string {
-	if m := execPlace.FindStringSubmatch(err.Error()); m != nil {
-		return " line " + m[1] + " col " + m[2]
-	}
-	return ""
-}
-
-// execPlace matches the start of a text/template execution error, which
-// quotes only the template's source: `template: NAME:LINE:COL: executing
-// "NAME" at <NODE>: `. What follows it may quote a value and is dropped.
-var execPlace = regexp.MustCompile(`^template: .*?:(\d+):(\d+): executing ".*?" at <(.*?)>: `)
-
+// redact rebuilds an execution error from nothing that execution chose:
+// text/template's own message quotes the line, column and node where it
+// stopped, and what follows may quote a value; all of it is dropped.
 func redact(name string, err error) error {
 	reason := "a value does not fit the template (wrong type, missing key or index out of range)"
 	if fe := (*funcError)(nil); errors.As(err, &fe) {
 		reason = fe.Error()
-	}
-	if m := execPlace.FindStringSubmatch(err.Error()); m != nil {
-		return fmt.Errorf("template %s: line %s col %s at <%s>: %s", name, m[1], m[2], m[3], reason)
 	}
 	return fmt.Errorf("template %s: %s", name, reason)
 }
