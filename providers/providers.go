@@ -106,6 +106,11 @@ type Error struct {
 func (e *Error) Error() string { return fmt.Sprintf("%s %s: %v", e.Class, e.Ref, e.Err) }
 func (e *Error) Unwrap() error { return e.Err }
 
+// Scrub is e with its cause scrubbed (internal/scrub), its class kept.
+func (e *Error) Scrub(scrub func(error) error) error {
+	return &Error{Class: e.Class, Ref: e.Ref, Err: scrub(e.Err)}
+}
+
 // ClassOf returns the class of a provider error; unknown errors count as
 // Unavailable so that they are retried rather than trusted.
 func ClassOf(err error) Class {

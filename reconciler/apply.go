@@ -45,7 +45,7 @@ func (a *applier) apply(want []desiredSecret) {
 	fail := func(d desiredSecret, err error) {
 		res.Failed++
 		err = fmt.Errorf("apply %s for externalsecret %s: %w", d.target.named(), esID(d.es), err)
-		res.fail(ApplyFailed, err)
+		err = res.fail(ApplyFailed, err)
 		o := res.outcome(esID(d.es))
 		o.failed, o.err, o.class = true, err, string(ApplyFailed)
 	}

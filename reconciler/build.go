@@ -163,11 +163,20 @@ func (r *Reconciler) resolveAll(ctx context.Context, sp *storeProviders, keys ma
 				refs = append(refs, c)
 			}
 			got := g.p.Resolve(ctx, refs)
+			// The values first, so that an error the provider returned
+			// beside them is scrubbed of them too, before anything wraps it.
+			for _, f := range got {
+				if f.Err == nil {
+					r.scrub.Add(f.Value.Bytes())
+				}
+			}
 			mu.Lock()
 			defer mu.Unlock()
 			for c, askers := range g.refs {
+				f := got[c]
+				f.Err = r.scrub.Error(f.Err)
 				for _, k := range askers {
-					out[k] = got[c]
+					out[k] = f
 				}
 			}
 		}()

@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/secretsync/secretsync/desired"
+	"github.com/secretsync/secretsync/internal/scrub"
 )
 
 // SecretDiff is what the next pass would do to one Secret: create it,
@@ -35,7 +36,9 @@ type SecretDiff struct {
 func (r *Reconciler) Diff(ctx context.Context) ([]SecretDiff, Result) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	var res Result
+	r.scrub = scrub.New()
+	defer func() { r.scrub = nil }()
+	res := Result{scrub: r.scrub}
 	snap, err := r.src.Fetch(ctx)
 	if err != nil {
 		res.fail(FetchFailed, err)
@@ -88,6 +91,21 @@ func (r *Reconciler) Diff(ctx context.Context) ([]SecretDiff, Result) {
 			if !inGit[e.key()] && !blocked[e.key()] {
 				out = append(out, SecretDiff{Namespace: e.Namespace, Name: e.Name, Kind: e.Kind, Action: "prune"})
 			}
+		}
+	}
+	for i := range out { // key names a template or a remote JSON made are values too
+		d := &out[i]
+		for _, keys := range [][]string{d.Added, d.Changed, d.Removed} {
+			for j, k := range keys {
+				keys[j] = r.scrub.String(k)
+			}
+		}
+		if d.TakenFrom != nil {
+			taken := make(map[string]string, len(d.TakenFrom))
+			for k, m := range d.TakenFrom {
+				taken[r.scrub.String(k)] = m
+			}
+			d.TakenFrom = taken
 		}
 	}
 	sort.Slice(out, func(i, j int) bool {

@@ -113,5 +113,6 @@ func (r *Reconciler) applyMerge(ctx context.Context, d desiredSecret, live *core
 	if live != nil {
 		ac = ac.WithResourceVersion(live.ResourceVersion) // it must still be the Secret we read
 	}
-	return r.kube.CoreV1().Secrets(d.target.namespace).Apply(ctx, ac, metav1.ApplyOptions{FieldManager: mergeManager(d.es), Force: true})
+	s, err := r.kube.CoreV1().Secrets(d.target.namespace).Apply(ctx, ac, metav1.ApplyOptions{FieldManager: mergeManager(d.es), Force: true})
+	return s, r.scrub.Error(err) // as the writes of targets.go
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/secretsync/secretsync/desired"
 	"github.com/secretsync/secretsync/gitsource"
+	"github.com/secretsync/secretsync/internal/scrub"
 	"github.com/secretsync/secretsync/providers"
 	"github.com/secretsync/secretsync/render"
 )
@@ -141,6 +142,11 @@ type Reconciler struct {
 	passes uint64
 	// rolledOnce: the first pass checks every opted-in workload once.
 	rolledOnce bool
+	// scrub is the running pass's redactor (Result.scrub), nil between
+	// passes: it learns each value as the pass reads, generates or renders
+	// it, and scrubs the API server's and the providers' errors where they
+	// come in.
+	scrub *scrub.Redactor
 }
 
 // New returns a Reconciler.
@@ -181,6 +187,8 @@ func (r *Reconciler) Pass(ctx context.Context, force bool) (res Result) {
 	defer cancel()
 	start := r.now()
 	before := r.providers.CallCounts()
+	r.scrub = scrub.New()
+	res.scrub = r.scrub
 	defer func() {
 		res.AWSCalls = map[string]int64{}
 		for k, n := range r.providers.CallCounts() {
@@ -192,6 +200,7 @@ func (r *Reconciler) Pass(ctx context.Context, force bool) (res Result) {
 		res.enter(res.Stage, r.now())
 		res.Duration = r.now().Sub(start)
 		res.log(r.log)
+		r.scrub, res.scrub = nil, nil // what it knows dies with the pass
 	}()
 
 	res.enter(StageFetch, r.now())
@@ -417,9 +426,10 @@ func (r *Reconciler) yieldDesired(ctx context.Context, set *render.Set, revision
 	fail := func(es *render.ExternalSecret, reason Reason, err error) {
 		res.Failed++
 		err = fmt.Errorf("externalsecret %s/%s (%s): %w", es.Namespace, es.Name, es.Source, err)
-		res.fail(reason, err)
+		class := errorClass(reason, err)
+		err = res.fail(reason, err)
 		o := res.outcome(esID(es))
-		o.failed, o.err, o.class = true, err, errorClass(reason, err)
+		o.failed, o.err, o.class = true, err, class
 	}
 
 	var fresh []pending
@@ -474,11 +484,19 @@ func (r *Reconciler) yieldDesired(ctx context.Context, set *render.Set, revision
 			es, refs := f.es, f.refs
 			t := target(es)
 			gen, genNote, err := r.generate(ctx, es, refs, live, gens)
+			for _, kv := range gen {
+				for _, v := range kv {
+					r.scrub.Add(v.Bytes())
+				}
+			}
 			if err != nil {
 				fail(es, ResolveFailed, err)
 				continue
 			}
 			data, err := secretData(es, refs, found, p.fetched, gen)
+			for _, v := range data {
+				r.scrub.Add(v.Bytes())
+			}
 			if errors.Is(err, desired.ErrAllGone) {
 				out = append(out, desiredSecret{es: es, target: t, gone: true})
 				continue
@@ -496,6 +514,7 @@ func (r *Reconciler) yieldDesired(ctx context.Context, set *render.Set, revision
 				fail(es, ResolveFailed, err)
 				continue
 			}
+			learnShaped(r.scrub, es, content)
 			if genNote != "" {
 				content.Annotations[AnnotationGenerators] = genNote
 			}

@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/secretsync/secretsync/internal/scrub"
 )
 
 // Stage is how far a pass got.
@@ -74,6 +76,9 @@ type Result struct {
 	deleted    []Entry             // Secrets this pass deleted, for their Events
 	takenOver  []takeover          // keys a merge took from another field manager
 	costPer10k float64             // USD for 10,000 remote calls, for the log line
+	// scrub knows the values of the pass: every error it records and
+	// every line it logs goes through it. Pass drops it when it ends.
+	scrub *scrub.Redactor
 }
 
 // enter moves the result to stage at now, timing the stage it leaves.
@@ -90,18 +95,22 @@ func (r *Result) enter(stage Stage, now time.Time) {
 // OK reports a pass with no failure of any kind.
 func (r Result) OK() bool { return r.Reason == "" }
 
-func (r *Result) fail(reason Reason, err error) {
+// fail records a failure and returns err as recorded: scrubbed of the
+// pass's values, for the caller's outcome.
+func (r *Result) fail(reason Reason, err error) error {
 	if r.Reason == "" {
 		r.Reason = reason
 	}
+	err = r.scrub.Error(err)
 	r.Errors = append(r.Errors, err)
+	return err
 }
 
 // log writes the one summary line of a pass; errors follow, one line each,
 // so that each names its object.
 func (r Result) log(l zerolog.Logger) {
 	for _, err := range r.Errors {
-		l.Error().Str("revision", r.Revision).Str("stage", string(r.Stage)).Err(err).Msg("pass error")
+		l.Error().Str("revision", r.Revision).Str("stage", string(r.Stage)).Err(r.scrub.Error(err)).Msg("pass error")
 	}
 	ev := l.Info()
 	if !r.OK() {

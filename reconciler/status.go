@@ -105,7 +105,7 @@ func (r *Reconciler) statuses(set *render.Set, res *Result, old *record) (out []
 			st.Target = id // one copy of the string for both: a pass holds 10,000 rows
 		}
 		if o := res.outcomes[id]; o != nil && o.err != nil {
-			st.Ready, st.Reason, st.Message = false, o.class, o.err.Error()
+			st.Ready, st.Reason, st.Message = false, o.class, res.scrub.String(o.err.Error())
 		} else if o != nil && o.retained {
 			st.Reason, st.Message = "SecretRetained", desired.ErrRetained.Error()
 		}
@@ -118,12 +118,12 @@ func (r *Reconciler) statuses(set *render.Set, res *Result, old *record) (out []
 		}
 		id := e.ID()
 		if i, seen := invalid[id]; seen { // one row per ExternalSecret, every problem in it
-			out[i].Message += "; " + e.Error()
+			out[i].Message += "; " + res.scrub.String(e.Error())
 			continue
 		}
 		invalid[id] = len(out)
 		// No target: an invalid row takes its previous one, below.
-		out = append(out, Status{ExternalSecret: id, Source: e.Source, Ready: false, Reason: "Invalid", Message: e.Error()})
+		out = append(out, Status{ExternalSecret: id, Source: e.Source, Ready: false, Reason: "Invalid", Message: res.scrub.String(e.Error())})
 	}
 	slices.SortStableFunc(out, byExternalSecret)
 
@@ -213,7 +213,9 @@ func (r *Reconciler) emitEvents(ctx context.Context, statuses []Status, newFailu
 	parallel.Run(r.cfg.Concurrency, jobs)
 }
 
+// event records one Event; its message goes through the pass's redactor.
 func (r *Reconciler) event(ctx context.Context, about corev1.ObjectReference, typ, reason, msg string) {
+	msg = r.scrub.String(msg)
 	now := metav1.NewTime(r.now())
 	ev := &corev1.Event{
 		ObjectMeta:          metav1.ObjectMeta{GenerateName: about.Name + ".", Namespace: about.Namespace},
@@ -229,7 +231,7 @@ func (r *Reconciler) event(ctx context.Context, about corev1.ObjectReference, ty
 		ReportingInstance:   r.cfg.Instance,
 	}
 	if _, err := r.kube.CoreV1().Events(about.Namespace).Create(ctx, ev, metav1.CreateOptions{}); err != nil {
-		r.log.Debug().Err(err).Str("namespace", about.Namespace).Str("kind", about.Kind).Str("name", about.Name).Str("reason", reason).Msg("event not recorded")
+		r.log.Debug().Err(r.scrub.Error(err)).Str("namespace", about.Namespace).Str("kind", about.Kind).Str("name", about.Name).Str("reason", reason).Msg("event not recorded")
 	}
 }
 

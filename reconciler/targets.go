@@ -195,15 +195,20 @@ func (r *Reconciler) listTargets(ctx context.Context, scope targetKey, opts meta
 	return out, list.Continue, nil
 }
 
+// The writes below return the API server's errors scrubbed of the pass's
+// values (Reconciler.scrub): the server quotes what it refuses (a label, a
+// key name), and the caller wraps the error into every outlet.
+
 // createTarget creates s, which fails when the name is taken.
 func (r *Reconciler) createTarget(ctx context.Context, t targetKey, s *corev1.Secret) error {
 	opts := metav1.CreateOptions{FieldManager: FieldManager}
+	var err error
 	if t.kind == "" {
-		_, err := r.kube.CoreV1().Secrets(t.namespace).Create(ctx, s, opts)
-		return err
+		_, err = r.kube.CoreV1().Secrets(t.namespace).Create(ctx, s, opts)
+	} else {
+		_, err = r.kube.CoreV1().ConfigMaps(t.namespace).Create(ctx, configMapOf(s), opts)
 	}
-	_, err := r.kube.CoreV1().ConfigMaps(t.namespace).Create(ctx, configMapOf(s), opts)
-	return err
+	return r.scrub.Error(err)
 }
 
 // applyTarget server-side applies the whole of s as secretsync.
@@ -219,7 +224,7 @@ func (r *Reconciler) applyTarget(ctx context.Context, t targetKey, s *corev1.Sec
 			ac = ac.WithImmutable(*s.Immutable)
 		}
 		_, err := r.kube.CoreV1().Secrets(t.namespace).Apply(ctx, ac, opts)
-		return err
+		return r.scrub.Error(err)
 	}
 	cm := configMapOf(s)
 	ac := corev1ac.ConfigMap(t.name, t.namespace).
@@ -235,7 +240,7 @@ func (r *Reconciler) applyTarget(ctx context.Context, t targetKey, s *corev1.Sec
 		ac = ac.WithImmutable(*cm.Immutable)
 	}
 	_, err := r.kube.CoreV1().ConfigMaps(t.namespace).Apply(ctx, ac, opts)
-	return err
+	return r.scrub.Error(err)
 }
 
 // mergePatchTarget sends a JSON merge patch to one target.
@@ -247,7 +252,7 @@ func (r *Reconciler) mergePatchTarget(ctx context.Context, t targetKey, patch []
 	} else {
 		_, err = r.kube.CoreV1().ConfigMaps(t.namespace).Patch(ctx, t.name, types.MergePatchType, patch, opts)
 	}
-	return err
+	return r.scrub.Error(err)
 }
 
 // deleteTarget deletes one target, only if it is still the object seen.

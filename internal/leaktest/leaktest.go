@@ -91,3 +91,20 @@ func (c *Canaries) Check(t testing.TB, outlet, text string) {
 			outlet, off, min(off+Window, n), i, n, at, len(text))
 	}
 }
+
+// Mask returns text with every piece of a canary replaced, for a test's
+// failure message.
+func (c *Canaries) Mask(text string) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, v := range c.list {
+		if len(v) < Window {
+			text = strings.ReplaceAll(text, v, "[CANARY]")
+			continue
+		}
+		for j := 0; j+Window <= len(v); j++ {
+			text = strings.ReplaceAll(text, v[j:j+Window], "[CANARY]")
+		}
+	}
+	return text
+}
