@@ -143,49 +143,30 @@ func (f *fixture) remember(value string) {
 }
 
 // checkNoValueLeaked is the leak check every test of the fixture runs
-// when it ends (leaktest): no 8-byte piece of a seeded value, or of a value
-// a Secret or ConfigMap target of the namespace holds (generated
-// passwords and tokens, templated output), in the logs at debug level, the
-// pass errors, the Events of the namespace and of the instance, or the
-// inventory's ConfigMaps (summary, annotations and every shard's rows).
+// when it ends (leaktest): no 8-byte piece of a value the test seeded or
+// remembered (generated passwords and tokens read back from their Secret
+// too) in the logs at debug level, the pass errors, the Events of the
+// namespace and of the instance, or the inventory's ConfigMaps (summary,
+// annotations and every shard's rows).
 func (f *fixture) checkNoValueLeaked() {
 	f.t.Helper()
 	var c leaktest.Canaries
 	c.Add(f.seeds...)
 	ctx := context.Background()
-	secrets, err := env.Client.CoreV1().Secrets(f.ns).List(ctx, metav1.ListOptions{LabelSelector: reconciler.LabelManagedBy + "=" + reconciler.ManagedByValue})
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	for _, s := range secrets.Items {
-		for _, v := range s.Data {
-			if len(v) >= leaktest.Window {
-				c.Add(string(v))
-			}
-		}
-	}
 	cms, err := env.Client.CoreV1().ConfigMaps(f.ns).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		f.t.Fatal(err)
 	}
 	var inventory []string
 	for _, cm := range cms.Items {
-		if strings.HasPrefix(cm.Name, "secretsync-inventory-") {
-			meta, _ := json.Marshal(cm.Annotations)
-			inventory = append(inventory, cm.Data["summary"], string(meta))
-			if inv, err := reconciler.ReadInventory(ctx, env.Client, &cm); err == nil {
-				rows, _ := json.Marshal(inv)
-				inventory = append(inventory, string(rows))
-			}
+		if !strings.HasPrefix(cm.Name, reconciler.InventoryName("")) {
 			continue
 		}
-		if cm.Annotations[reconciler.AnnotationExternalSecret] == "" {
-			continue // not a target
-		}
-		for _, v := range cm.Data {
-			if len(v) >= leaktest.Window {
-				c.Add(v)
-			}
+		meta, _ := json.Marshal(cm.Annotations)
+		inventory = append(inventory, cm.Data["summary"], string(meta))
+		if inv, err := reconciler.ReadInventory(ctx, env.Client, &cm); err == nil { // a shard is read with its main ConfigMap
+			rows, _ := json.Marshal(inv)
+			inventory = append(inventory, string(rows))
 		}
 	}
 	events, err := env.Client.CoreV1().Events("").List(ctx, metav1.ListOptions{})

@@ -73,6 +73,7 @@ spec:
 		}
 		d := data(f.secret("app"))
 		f.remember(d["password"])
+		f.remember(d["instance-id"])
 		return d
 	}
 	first := pass(false)
@@ -80,6 +81,9 @@ spec:
 		t.Fatalf("keys %d, password %d long, instance-id %d long", len(first), len(first["password"]), len(first["instance-id"]))
 	}
 	reg := data(f.secret("registry"))
+	f.remember(reg["password"]) // generated tokens are canaries like the seeds
+	f.remember(reg["secret_access_key"])
+	f.remember(reg["session_token"])
 	if reg["username"] != "AWS" || reg["password"] == "" || !strings.HasPrefix(reg["proxy_endpoint"], "https://") || reg["expires_at"] == "" {
 		t.Fatalf("ECR keys: username %q, proxy_endpoint %q, expires_at %q", reg["username"], reg["proxy_endpoint"], reg["expires_at"])
 	}

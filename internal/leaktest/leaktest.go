@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/secretsync/secretsync/internal/scrub"
 )
 
 // Window is the length of the pieces looked for: any 8 bytes of a canary
@@ -34,7 +36,9 @@ type Canaries struct {
 
 // Add makes each value a canary. A JSON object counts by its string
 // values: its structure (key names, braces) is not secret, and its
-// 8-byte pieces would match innocent text.
+// 8-byte pieces would match innocent text. A value shorter than MinLen is
+// no canary: it would match innocent text, and secretsync's redactor
+// leaves such values too (scrub.MinLen).
 func (c *Canaries) Add(values ...string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -42,15 +46,20 @@ func (c *Canaries) Add(values ...string) {
 		var m map[string]any
 		if json.Unmarshal([]byte(v), &m) == nil {
 			for _, x := range m {
-				if s, ok := x.(string); ok {
+				if s, ok := x.(string); ok && len(s) >= MinLen {
 					c.list = append(c.list, s)
 				}
 			}
 			continue
 		}
-		c.list = append(c.list, v)
+		if len(v) >= MinLen {
+			c.list = append(c.list, v)
+		}
 	}
 }
+
+// MinLen is the shortest canary.
+const MinLen = scrub.MinLen
 
 // Find returns the index of the first canary with a piece in text, and
 // the offset of that piece in the canary; ok false when there is none. A
