@@ -28,6 +28,7 @@ import (
 
 	"github.com/secretsync/secretsync/internal/awstest"
 	"github.com/secretsync/secretsync/internal/gittest"
+	"github.com/secretsync/secretsync/internal/leaktest"
 	"github.com/secretsync/secretsync/internal/testenv"
 	"github.com/secretsync/secretsync/reconciler"
 )
@@ -403,9 +404,9 @@ func TestOperatorControlsOnARunningInstance(t *testing.T) {
 			t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
 		}
 	})
-	if strings.Contains(logs.String(), first) || strings.Contains(logs.String(), rotated) {
-		t.Fatal("a value appears in run's log")
-	}
+	var seeded leaktest.Canaries
+	seeded.Add(first, rotated)
+	checkOutlets(t, &seeded, kube, "default", map[string]string{"run's log": logs.String()})
 }
 
 // TestAWSEventsRefreshOnlyWhatTheyName runs `secretsync run` with
@@ -609,6 +610,9 @@ spec:
 			t.Fatalf("run's debug log holds %s", what)
 		}
 	}
+	var seeded leaktest.Canaries
+	seeded.Add(first, rotated, "event-seeded-other")
+	checkOutlets(t, &seeded, kube, "default", map[string]string{"run's log": logs.String()})
 }
 
 func resourceVersions(d [][2]string) []string {
