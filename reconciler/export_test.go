@@ -28,3 +28,11 @@ func SetBeforeCreate(t interface{ Cleanup(func()) }, fn func(namespace, name str
 
 // SetNow replaces r's clock.
 func SetNow(r *Reconciler, now func() time.Time) { r.now = now }
+
+// SetShardBytes cuts the inventory record into shards of n bytes until
+// the test ends.
+func SetShardBytes(t interface{ Cleanup(func()) }, n int) {
+	old := shardBytes
+	shardBytes = n
+	t.Cleanup(func() { shardBytes = old })
+}

@@ -7,7 +7,10 @@ import (
 	"strings"
 	"testing"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/secretsync/secretsync/internal/leaktest"
+	"github.com/secretsync/secretsync/reconciler"
 )
 
 // refusedCanary is a random value the API server refuses as a label
@@ -22,10 +25,13 @@ func refusedCanary() string { return leaktest.Canary()[:16] + "!" + leaktest.Can
 // server quotes what it refuses; each ExternalSecret must fail with that
 // cause named, and no 8-byte piece of a canary may reach the logs at debug
 // level, the pass errors, the Events, the inventory (summary, status rows,
-// every shard) or a diff (the fixture's leak check, when the test ends).
+// every shard, the record cut small) or a diff (the fixture's leak
+// check, when the test ends).
 func TestAValueTheAPIServerRefusesNeverLeavesTheProcess(t *testing.T) {
 	f := newFixture(t)
-	var seeded leaktest.Canaries // to mask them in this test's own messages
+	reconciler.SetPartSize(t, 1)     // each ExternalSecret's values in a part of their own
+	reconciler.SetShardBytes(t, 200) // the leak check reads every shard
+	var seeded leaktest.Canaries     // to mask them in this test's own messages
 	cases := []struct{ name, target string }{
 		{"label", "target: {template: {metadata: {labels: {x: '{{ .v }}'}}}}"},
 		{"annotation", "target: {template: {templateFrom: [{target: Annotations, literal: '{{ .v }}: x'}]}}"},
@@ -53,6 +59,10 @@ func TestAValueTheAPIServerRefusesNeverLeavesTheProcess(t *testing.T) {
 				t.Fatalf("externalsecret %s did not fail: %s", c.name, seeded.Mask(fmt.Sprint(res.Errors)))
 			}
 		}
+	}
+	cms, err := env.Client.CoreV1().ConfigMaps(f.ns).List(context.Background(), metav1.ListOptions{})
+	if err != nil || len(cms.Items) < 3 {
+		t.Fatalf("the inventory is not sharded: %d ConfigMaps, %v", len(cms.Items), err)
 	}
 	rows := map[string]string{}
 	for _, st := range f.inventory().Status {
