@@ -25,7 +25,7 @@ func (c scoped) ConfigMap(ctx context.Context, named, name string) (map[string]s
 		return nil, err
 	}
 	for _, v := range cm.Data {
-		s.r.scrub.AddString(v)
+		c.r.scrub.AddString(v)
 	}
 	return cm.Data, nil
 }
@@ -37,7 +37,7 @@ func (c scoped) Secret(ctx context.Context, named, name string) (map[string]stri
 	}
 	out := make(map[string]string, len(sec.Data))
 	for k, v := range sec.Data {
-		s.r.scrub.Add(v)
+		c.r.scrub.Add(v)
 		out[k] = string(v)
 	}
 	return out, nil
