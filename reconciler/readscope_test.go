@@ -158,8 +158,8 @@ spec:
 // too), and the namespaced ExternalSecrets are still applied.
 func TestNamespacedOnlyRefusesClusterKinds(t *testing.T) {
 	f := newFixture(t)
-	f.seed("k/a", "namespaced-only-a-seeded")
-	f.seed("k/b", "namespaced-only-b-seeded")
+	f.seed("k/a", "nso-a-value-seeded")
+	f.seed("k/b", "nso-b-value-seeded")
 	cluster := fmt.Sprintf(`apiVersion: external-secrets.io/v1
 kind: ClusterSecretStore
 metadata: {name: shared-%[1]s}
@@ -199,5 +199,5 @@ spec:
 	if f.secret("everywhere") == nil || f.secret("gone") == nil {
 		t.Fatal("a Secret was deleted while a refused object was in the repo")
 	}
-	sameData(t, "secret fine", data(f.secret("fine")), map[string]string{"v": "namespaced-only-b-seeded"})
+	sameData(t, "secret fine", data(f.secret("fine")), map[string]string{"v": "nso-b-value-seeded"})
 }
