@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 
+	"github.com/secretsync/secretsync/internal/leaktest"
 	"github.com/secretsync/secretsync/reconciler"
 )
 
@@ -221,8 +222,10 @@ func TestTheInventoryHasAReadableSummary(t *testing.T) {
 // rebuild does not take it for ours, so no later pass prunes it.
 func TestAnOrphanedSecretIsNeverAdoptedByARebuild(t *testing.T) {
 	f := newFixture(t)
+	seeded := map[string]string{} // random: "released" is a word of the log
 	for _, k := range []string{"keep", "orphan", "released"} {
-		f.seed("orph/"+k, "value-"+k+"-seeded")
+		seeded[k] = leaktest.Canary()
+		f.seed("orph/"+k, seeded[k])
 	}
 	f.commit(map[string]string{"store.yaml": f.store(),
 		"keep.yaml":     f.es("keep", "v=orph/keep"),
@@ -244,7 +247,7 @@ func TestAnOrphanedSecretIsNeverAdoptedByARebuild(t *testing.T) {
 			t.Fatalf("pass %d after the loss pruned %d", pass, res.Pruned)
 		}
 		for _, name := range []string{"orphan", "released"} {
-			sameData(t, fmt.Sprintf("pass %d after the loss: secret %s", pass, name), data(f.secret(name)), map[string]string{"v": "value-" + name + "-seeded"})
+			sameData(t, fmt.Sprintf("pass %d after the loss: secret %s", pass, name), data(f.secret(name)), map[string]string{"v": seeded[name]})
 		}
 		if inv := f.inventory(); len(inv.Entries) != 1 || inv.Entries[0].Name != "keep" {
 			t.Fatalf("pass %d after the loss: inventory = %+v", pass, inv.Entries)
