@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/secretsync/secretsync/internal/awstest"
+	"github.com/secretsync/secretsync/internal/leaktest"
 	"github.com/secretsync/secretsync/providers"
 	"github.com/secretsync/secretsync/reconciler"
 )
@@ -56,11 +57,12 @@ func TestKMSKeyDisabledOrPendingDeletionKeepsTheSecret(t *testing.T) {
 		{"pending", "KMSInvalidStateException", awstest.ScheduleKeyDeletion},
 	}
 	files := map[string]string{}
-	keys := map[string]string{}
+	keys, plains := map[string]string{}, map[string]string{}
 	for _, c := range cases {
 		key := awstest.CreateKey(t, f.kmsURL)
 		keys[c.secret] = key
-		plain := "kms-" + c.secret + "-value-seeded"
+		plain := leaktest.Canary() // random: "disabled" is a word of the error
+		plains[c.secret] = plain
 		f.seeds = append(f.seeds, plain)
 		ct := awstest.Encrypt(t, f.kmsURL, key, providers.Target{Namespace: f.ns, Secret: c.secret, Key: "password"}, plain)
 		files[c.secret+".yaml"] = fmt.Sprintf(`apiVersion: external-secrets.io/v1
@@ -93,7 +95,7 @@ spec:
 			}) {
 				t.Fatalf("pass %d: no error names %s for %s: %v", i+2, c.code, c.secret, res.Errors)
 			}
-			sameData(t, "secret "+c.secret, data(f.secret(c.secret)), map[string]string{"password": "kms-" + c.secret + "-value-seeded"})
+			sameData(t, "secret "+c.secret, data(f.secret(c.secret)), map[string]string{"password": plains[c.secret]})
 		}
 	}
 }
