@@ -9,8 +9,13 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/secretsync/secretsync/internal/leaktest"
 	"github.com/secretsync/secretsync/internal/stsserver"
 )
+
+// Random seeds: "referent" and "explicit" are words of these tests'
+// namespace names and messages, so their pieces would match innocent text.
+var referentShared, explicitKey, explicitShared = leaktest.Canary(), leaktest.Canary(), leaktest.Canary()
 
 // TestAReferentClusterSecretStoreUsesEachExternalSecretsOwnNamespace is
 // ESO's referent auth: a ClusterSecretStore whose auth.secretRef (or
@@ -54,7 +59,7 @@ func TestAReferentClusterSecretStoreUsesEachExternalSecretsOwnNamespace(t *testi
 				if ns == nsC {
 					continue
 				}
-				key, secret := fmt.Sprintf("AKIAREFERENT%08d", i), "referent-secret-key-seeded-"+ns
+				key, secret := fmt.Sprintf("AKIAREFERENT%08d", i), leaktest.Canary() // random: "referent" names namespaces here
 				f.remember(secret)
 				creds := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "aws-creds", Namespace: ns},
 					Data: map[string][]byte{"id": []byte(key), "secret": []byte(secret)}}
@@ -72,7 +77,7 @@ func TestAReferentClusterSecretStoreUsesEachExternalSecretsOwnNamespace(t *testi
 					identity[ns] = stsserver.AccessKeyFor(role)
 				}
 			}
-			f.seed("k/shared", "referent-shared-value-seeded")
+			f.seed("k/shared", referentShared)
 			files := map[string]string{"css.yaml": fmt.Sprintf(`apiVersion: external-secrets.io/v1
 kind: ClusterSecretStore
 metadata: {name: shared-%s}
@@ -111,13 +116,13 @@ spec:
 				if len(res.Errors) != 2 || !strings.Contains(all, "externalsecret "+p.refused+"/app") || strings.Contains(all, "externalsecret "+p.accepted+"/app") {
 					t.Fatalf("accepting only %s's identity, errors = %v; want %s's ExternalSecret (and C's) to fail, %s's to succeed", p.accepted, res.Errors, p.refused, p.accepted)
 				}
-				sameData(t, "secret app in "+p.accepted, app(p.accepted), map[string]string{"v": "referent-shared-value-seeded"})
+				sameData(t, "secret app in "+p.accepted, app(p.accepted), map[string]string{"v": referentShared})
 				if p.accepted == nsA && app(nsB) != nil {
 					t.Fatalf("%s's Secret was written with a value fetched with %s's credentials", nsB, nsA)
 				}
 				if p.accepted == nsB {
 					// The refused namespace keeps its last good Secret.
-					sameData(t, "secret app in "+nsA+" (the last good one)", app(nsA), map[string]string{"v": "referent-shared-value-seeded"})
+					sameData(t, "secret app in "+nsA+" (the last good one)", app(nsA), map[string]string{"v": referentShared})
 				}
 				var reads int64
 				verb, _ := c.read(nsA)
@@ -149,13 +154,13 @@ spec:
 func TestAClusterSecretStoreNamingItsNamespaceKeepsOneProvider(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	f.remember("explicit-secret-key-seeded")
+	f.remember(explicitKey)
 	creds := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "aws-creds", Namespace: f.ns},
-		Data: map[string][]byte{"id": []byte("AKIAEXPLICIT00000001"), "secret": []byte("explicit-secret-key-seeded")}}
+		Data: map[string][]byte{"id": []byte("AKIAEXPLICIT00000001"), "secret": []byte(explicitKey)}}
 	if _, err := env.Client.CoreV1().Secrets(f.ns).Create(ctx, creds, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	f.seed("k/shared", "explicit-shared-value-seeded")
+	f.seed("k/shared", explicitShared)
 	f.sm.SM.RequireAccessKeys("AKIAEXPLICIT00000001")
 	files := map[string]string{"css.yaml": fmt.Sprintf(`apiVersion: external-secrets.io/v1
 kind: ClusterSecretStore
@@ -191,7 +196,7 @@ spec:
 		if err != nil {
 			t.Fatal(err)
 		}
-		sameData(t, "secret app in "+ns, data(s), map[string]string{"v": "explicit-shared-value-seeded"})
+		sameData(t, "secret app in "+ns, data(s), map[string]string{"v": explicitShared})
 	}
 	if n := f.counter.Path("get", "/api/v1/namespaces/"+f.ns+"/secrets/aws-creds"); n != 2 {
 		t.Fatalf("the credentials Secret was read %d times, want 2 (one provider: its two keys)", n)
