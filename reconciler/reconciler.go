@@ -515,6 +515,12 @@ func (r *Reconciler) yieldDesired(ctx context.Context, set *render.Set, revision
 				continue
 			}
 			learnShaped(r.scrub, es, content)
+			// Our state annotations are ours alone: a template (or, without
+			// one, the ExternalSecret's own annotations) cannot mark the
+			// Secret orphaned, which prune would then never delete, nor
+			// forge a generator's record.
+			delete(content.Annotations, AnnotationOrphaned)
+			delete(content.Annotations, AnnotationGenerators)
 			if genNote != "" {
 				content.Annotations[AnnotationGenerators] = genNote
 			}
