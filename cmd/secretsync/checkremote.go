@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"strings"
 
 	"github.com/secretsync/secretsync/desired"
 	"github.com/secretsync/secretsync/providers"
@@ -13,7 +14,7 @@ import (
 // checkRemote confirms that every data[] reference of set exists in
 // Secrets Manager: DescribeSecret for each distinct secret, and
 // GetSecretValue only for those whose property must be checked. Values are
-// never printed. Stores are used with the AWS default credential chain,
+// never printed, and only a plain key path is checked (plainProperty). Stores are used with the AWS default credential chain,
 // since plan runs without a cluster to read store credentials from.
 func checkRemote(ctx context.Context, set *render.Set, f *aws.Factory) []review.Finding {
 	stores := desired.IndexStores(set)
@@ -37,7 +38,7 @@ func checkRemote(ctx context.Context, set *render.Set, f *aws.Factory) []review.
 					described[k] = derr
 				}
 				err = derr
-				if err == nil && e.Remote.Property != "" {
+				if err == nil && plainProperty(e.Remote.Property) {
 					got := p.Resolve(ctx, []providers.Ref{ref})[ref]
 					if err = got.Err; err == nil {
 						_, err = providers.Property(got.Value, e.Remote.Property)
@@ -51,4 +52,13 @@ func checkRemote(ctx context.Context, set *render.Set, f *aws.Factory) []review.
 		}
 	}
 	return out
+}
+
+// plainProperty reports a property that names keys only. A gjson query,
+// wildcard, modifier or multipath (`[@this]|#(password%"c*")`) tests the
+// value itself, so its found or not found would let a pull request ask
+// about a value that CI's credentials read, a character at a time: such a
+// property is not checked.
+func plainProperty(p string) bool {
+	return p != "" && !strings.ContainsAny(p, `*?#@|\[]{}!%=<>()"'~`)
 }
