@@ -249,6 +249,13 @@ func readYAMLFiles(fsys filesys.FileSystem, root string, cache *Cache) (docs []d
 		if !info.IsDir() {
 			if isYAMLName(p) {
 				files = append(files, p)
+			} else if to, ok := symlinkedFolder(fsys, p); ok && !within(to, root) {
+				// Not entered: what it leads to outside this folder is not
+				// rendered, and is named like an ignored folder.
+				if objs := droppedObjects(fsys, to, true); len(objs) > 0 {
+					dropped = append(dropped, Dropped{Path: repoPath(p), Folder: true, Objects: objs,
+						Reason: "a symlinked folder (to " + repoPath(to) + "), which a folder render does not enter"})
+				}
 			}
 			return nil
 		}
@@ -308,6 +315,30 @@ func readYAMLFiles(fsys filesys.FileSystem, root string, cache *Cache) (docs []d
 		cache.keepFile(f, b, docs[first:])
 	}
 	return docs, skipped, dropped, nil
+}
+
+// symlinkedFolder returns the repo path a symlink at p leads to when that
+// is a folder inside the repo.
+func symlinkedFolder(fsys filesys.FileSystem, p string) (string, bool) {
+	r, ok := fsys.(*repoFS)
+	if !ok || !fsys.IsDir(p) {
+		return "", false
+	}
+	rp, err := r.real(p)
+	if err != nil {
+		return "", false
+	}
+	rel, err := filepath.Rel(r.root, rp)
+	if err != nil {
+		return "", false
+	}
+	return clean(filepath.ToSlash(rel)), true
+}
+
+// within reports whether repo path p is dir or below it.
+func within(p, dir string) bool {
+	p, dir = clean(p), clean(dir)
+	return p == dir || dir == "/" || strings.HasPrefix(p, dir+"/")
 }
 
 // isYAMLName reports whether a file name ends in .yaml or .yml, in any case.
