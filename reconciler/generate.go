@@ -131,6 +131,31 @@ func legacyState(prev map[string]generated, field, spec string) (generated, bool
 	return generated{}, false
 }
 
+// keptAsMade checks that the Secret about to be written holds each
+// generator entry's values as they were made: they are read back from it as
+// the kept state, so a template or another source that writes one of those
+// keys (password: "x{{ .password }}") would turn into a new value at every
+// restart or change of the ExternalSecret. Tokens are not kept so.
+func keptAsMade(entries []desired.Entry, gens map[desired.GeneratorKey]*render.Generator, made map[string]map[string]providers.Value, data map[string]providers.Value) error {
+	for _, e := range entries {
+		// A token is made again when it cannot be read back, and is
+		// renewed within hours whatever the Secret holds.
+		if e.Generator == nil || gens[*e.Generator] == nil || render.IsToken(e.Generator.Kind) {
+			continue
+		}
+		keys, err := desired.GeneratedKeys(gens[*e.Generator], e.Rewrite)
+		if err != nil {
+			return fmt.Errorf("%s: generator %s: %w", e.Field, e.Generator, err)
+		}
+		for _, outKey := range slices.Sorted(maps.Keys(keys)) {
+			if v, ok := data[keys[outKey]]; !ok || !v.Equal(made[e.Field][outKey]) {
+				return fmt.Errorf("%s: key %q of generator %s is rewritten by the template or another entry; its value is kept in that key, so it must be written as generated", e.Field, keys[outKey], e.Generator)
+			}
+		}
+	}
+	return nil
+}
+
 func generatorDigest(g *render.Generator) string {
 	sum := sha256.Sum256(append([]byte(g.Kind+"\x00"), g.Spec...))
 	return hex.EncodeToString(sum[:8])

@@ -1,6 +1,7 @@
 package reconciler_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -43,4 +44,42 @@ func TestATemplateCannotMarkItsSecretOrphaned(t *testing.T) {
 			t.Fatalf("secret %s left Git but was not pruned", name)
 		}
 	}
+}
+
+// TestATemplateThatRewritesAGeneratedKeyIsRefused: a template (mergePolicy
+// Merge) that writes a generator's own key from its value
+// (password: "x{{ .password }}") would read its own output back as the
+// kept value, so each restart or change made a new password ("xxP", ...):
+// the ExternalSecret fails, naming the key, and nothing is written.
+func TestATemplateThatRewritesAGeneratedKeyIsRefused(t *testing.T) {
+	f := newFixture(t)
+	f.commit(map[string]string{"es.yaml": `apiVersion: generators.external-secrets.io/v1alpha1
+kind: Password
+metadata: {name: db, namespace: ` + f.ns + `}
+spec: {length: 24, symbols: 0}
+---
+apiVersion: external-secrets.io/v1
+kind: ExternalSecret
+metadata: {name: app, namespace: ` + f.ns + `}
+spec:
+  refreshPolicy: OnChange
+  target: {template: {mergePolicy: Merge, data: {password: "x{{ .password }}"}}}
+  dataFrom:
+    - sourceRef: {generatorRef: {apiVersion: generators.external-secrets.io/v1alpha1, kind: Password, name: db}}
+`})
+	res := f.pass()
+	if res.OK() || !strings.Contains(strings.Join(errStrings(res), "\n"), `"password"`) {
+		t.Fatalf("pass: %v", res.Errors)
+	}
+	if f.secret("app") != nil {
+		t.Fatal("the Secret was written")
+	}
+}
+
+func errStrings(res reconciler.Result) []string {
+	var out []string
+	for _, e := range res.Errors {
+		out = append(out, fmt.Sprint(e))
+	}
+	return out
 }

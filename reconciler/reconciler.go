@@ -515,6 +515,10 @@ func (r *Reconciler) yieldDesired(ctx context.Context, set *render.Set, revision
 				continue
 			}
 			learnShaped(r.scrub, es, content)
+			if err := keptAsMade(refs, gens, gen, content.Data); err != nil {
+				fail(es, ResolveFailed, err)
+				continue
+			}
 			// Our state annotations are ours alone: a template (or, without
 			// one, the ExternalSecret's own annotations) cannot mark the
 			// Secret orphaned, which prune would then never delete, nor
