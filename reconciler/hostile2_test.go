@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/secretsync/secretsync/internal/leaktest"
 	"github.com/secretsync/secretsync/reconciler"
 )
 
@@ -15,7 +16,7 @@ import (
 // Secrets are pruned when their ExternalSecrets leave Git.
 func TestATemplateCannotMarkItsSecretOrphaned(t *testing.T) {
 	f := newFixture(t)
-	f.seed("k/a", "hostile2-orphan-seeded-value")
+	f.seed("k/a", leaktest.Canary()) // random: "orphan" is a word of its log
 	forged := `{secretsync.io/orphaned: "true", secretsync.io/generators: "{}"}`
 	bare := strings.Replace(f.es("bare", "a=k/a"), "metadata: {name: bare,", "metadata: {annotations: "+forged+", name: bare,", 1)
 	f.commit(map[string]string{"store.yaml": f.store(),
