@@ -218,6 +218,8 @@ func TestPerObjectErrorsNameFileObjectAndField(t *testing.T) {
 			"spec.syncWindows: syncWindows is not supported yet"},
 		{"valuesDecodingStrategy", strings.Replace(es("x", "k"), "spec:\n", "spec:\n  target: {template: {templateFrom: [{literal: 'a: b', valuesDecodingStrategy: Base64}]}}\n", 1),
 			"spec.target.template.templateFrom[0].valuesDecodingStrategy: valuesDecodingStrategy Base64 is not supported yet"},
+		{"template.metadata.finalizers", strings.Replace(es("x", "k"), "spec:\n", "spec:\n  target: {template: {metadata: {finalizers: [example.com/hold]}}}\n", 1),
+			"spec.target.template.metadata.finalizers: is refused: a finalizer that no controller removes makes the Secret undeletable"},
 		{"a ClusterExternalSecret that chooses no namespace", "apiVersion: external-secrets.io/v1\nkind: ClusterExternalSecret\nmetadata: {name: c}\nspec:\n  externalSecretSpec: {secretStoreRef: {name: aws}, data: [{secretKey: k, remoteRef: {key: k}}]}\n",
 			"x.yaml: ClusterExternalSecret c: spec: namespaces or namespaceSelectors is required"},
 		{"a ClusterExternalSecret's spec is checked as its ExternalSecrets' are", "apiVersion: external-secrets.io/v1\nkind: ClusterExternalSecret\nmetadata: {name: c}\nspec:\n  namespaces: [a]\n  externalSecretSpec: {secretStoreRef: {name: aws}, data: [{secretKey: 'bad key', remoteRef: {key: k}}]}\n",

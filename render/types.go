@@ -218,6 +218,8 @@ type Template struct {
 type TemplateMetadata struct {
 	Labels      map[string]string `json:"labels,omitempty"`
 	Annotations map[string]string `json:"annotations,omitempty"`
+	// Finalizers is ESO's; it is noted so that it is refused by name.
+	Finalizers present `json:"finalizers,omitempty"`
 }
 
 // TemplateFrom takes templates from a literal, or from keys of a ConfigMap

@@ -390,6 +390,9 @@ func validateTemplate(t *Template) (string, error) {
 	if t.EngineVersion != "" && t.EngineVersion != "v2" {
 		return ".engineVersion", fmt.Errorf("only v2 is supported, not %q", t.EngineVersion)
 	}
+	if t.Metadata.Finalizers {
+		return ".metadata.finalizers", errors.New("is refused: a finalizer that no controller removes makes the Secret undeletable, so a repo writer could block prune and every deletion of it")
+	}
 	switch t.MergePolicy {
 	case "", "Replace", "Merge":
 	default:
