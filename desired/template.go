@@ -105,7 +105,7 @@ func applyData(ctx context.Context, es *render.ExternalSecret, t *render.Templat
 				return nil, err
 			}
 			for k, v := range kv {
-				put(tf.Target, k, v)
+				put(tf.Into(), k, v)
 			}
 			continue
 		}
@@ -128,7 +128,7 @@ func applyData(ctx context.Context, es *render.ExternalSecret, t *render.Templat
 					return nil, err
 				}
 				for k, v := range kv {
-					put(tf.Target, k, v)
+					put(tf.Into(), k, v)
 				}
 				continue
 			}
@@ -136,7 +136,7 @@ func applyData(ctx context.Context, es *render.ExternalSecret, t *render.Templat
 			if err != nil {
 				return nil, err
 			}
-			put(tf.Target, it.Key, v)
+			put(tf.Into(), it.Key, v)
 		}
 	}
 	for _, k := range slices.Sorted(maps.Keys(t.Data)) { // the same first error on every run

@@ -85,6 +85,8 @@ func TestApplyTemplate(t *testing.T) {
 			map[string]string{"token": "t-p"}, "Opaque", map[string]string{}, ""},
 		{"a literal into labels", &render.Template{TemplateFrom: []render.TemplateFrom{{Literal: &literal, Target: "Labels"}}},
 			map[string]string{}, "Opaque", map[string]string{"user": "U"}, ""},
+		{"a literal into labels, the target matched in any case as ESO does", &render.Template{TemplateFrom: []render.TemplateFrom{{Literal: &literal, Target: "lAbElS"}}},
+			map[string]string{}, "Opaque", map[string]string{"user": "U"}, ""},
 		{"metadata labels are templates, rendered with the values", &render.Template{Metadata: render.TemplateMetadata{Labels: map[string]string{"user": "{{ .user | upper }}", "fixed": "f"}}},
 			map[string]string{"user": "u", "password": "p", "json": `{"b":"x","a":1}`}, "Opaque", map[string]string{"user": "U", "fixed": "f"}, ""},
 		{"metadata labels win over templateFrom's", &render.Template{Metadata: render.TemplateMetadata{Labels: map[string]string{"user": "meta"}},

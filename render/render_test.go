@@ -220,6 +220,8 @@ func TestPerObjectErrorsNameFileObjectAndField(t *testing.T) {
 			"spec.target.template.templateFrom[0].valuesDecodingStrategy: valuesDecodingStrategy Base64 is not supported yet"},
 		{"template.metadata.finalizers", strings.Replace(es("x", "k"), "spec:\n", "spec:\n  target: {template: {metadata: {finalizers: [example.com/hold]}}}\n", 1),
 			"spec.target.template.metadata.finalizers: is refused: a finalizer that no controller removes makes the Secret undeletable"},
+		{"a templateFrom target ESO does not know", strings.Replace(es("x", "k"), "spec:\n", "spec:\n  target: {template: {templateFrom: [{literal: 'a: b', target: spec}]}}\n", 1),
+			`spec.target.template.templateFrom[0].target: must be Data, Labels or Annotations (in any case), not "spec"`},
 		{"a ClusterExternalSecret that chooses no namespace", "apiVersion: external-secrets.io/v1\nkind: ClusterExternalSecret\nmetadata: {name: c}\nspec:\n  externalSecretSpec: {secretStoreRef: {name: aws}, data: [{secretKey: k, remoteRef: {key: k}}]}\n",
 			"x.yaml: ClusterExternalSecret c: spec: namespaces or namespaceSelectors is required"},
 		{"a ClusterExternalSecret's spec is checked as its ExternalSecrets' are", "apiVersion: external-secrets.io/v1\nkind: ClusterExternalSecret\nmetadata: {name: c}\nspec:\n  namespaces: [a]\n  externalSecretSpec: {secretStoreRef: {name: aws}, data: [{secretKey: 'bad key', remoteRef: {key: k}}]}\n",
@@ -247,6 +249,23 @@ func TestPerObjectErrorsNameFileObjectAndField(t *testing.T) {
 			}
 			if strings.Contains(strings.Join(errs, ""), "hunter2") {
 				t.Fatal("an error quotes the Secret's value")
+			}
+		})
+	}
+}
+
+// TestTemplateFromTargetIsMatchedInAnyCase: ESO 2.9.0 matches Data, Labels
+// and Annotations case-blind, so each spelling decodes without an error.
+func TestTemplateFromTargetIsMatchedInAnyCase(t *testing.T) {
+	for _, target := range []string{"Data", "data", "DATA", "Labels", "labels", "Annotations", "annotations", "aNNotations"} {
+		t.Run(target, func(t *testing.T) {
+			dir := tree(t, map[string]string{"x.yaml": strings.Replace(es("x", "k"), "spec:\n", "spec:\n  target: {template: {templateFrom: [{literal: 'a: b', target: "+target+"}]}}\n", 1)})
+			set := mustRender(t, dir, ".")
+			if errs := errorTexts(set); len(errs) > 0 {
+				t.Fatalf("target %q: %q", target, errs)
+			}
+			if got := set.ExternalSecrets[0].Spec.Target.Template.TemplateFrom[0].Into(); strings.ToLower(got) != strings.ToLower(target) {
+				t.Fatalf("target %q is read as %q", target, got)
 			}
 		})
 	}

@@ -146,6 +146,8 @@ func TestPrivilegedSecretTypesAreRefused(t *testing.T) {
 			"spec.target.template.type: type kubernetes.io/service-account-token with annotation"},
 		{"a service-account token with templateFrom targeting Annotations", "{type: kubernetes.io/service-account-token, templateFrom: [{target: Annotations, literal: 'a: b'}]}",
 			"spec.target.template.type: type kubernetes.io/service-account-token with a templateFrom that targets Annotations is refused"},
+		{"a service-account token with templateFrom targeting annotations, in any case", "{type: kubernetes.io/service-account-token, templateFrom: [{target: annotations, literal: 'a: b'}]}",
+			"spec.target.template.type: type kubernetes.io/service-account-token with a templateFrom that targets Annotations is refused"},
 		{"a bootstrap token", "{type: bootstrap.kubernetes.io/token}",
 			"spec.target.template.type: type bootstrap.kubernetes.io/token is refused"},
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"strings"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -231,6 +232,21 @@ type TemplateFrom struct {
 	Target    string       `json:"target,omitzero"`
 	// ValuesDecodingStrategy other than None is refused by name.
 	ValuesDecodingStrategy string `json:"valuesDecodingStrategy,omitempty"`
+}
+
+// Into is where the entry's output goes: "Data", "Labels" or
+// "Annotations", target matched in any case as ESO 2.9.0 does (empty is
+// Data); "" for any other target, which validate refuses.
+func (tf TemplateFrom) Into() string {
+	if tf.Target == "" {
+		return "Data"
+	}
+	for _, t := range []string{"Data", "Labels", "Annotations"} {
+		if strings.EqualFold(tf.Target, t) {
+			return t
+		}
+	}
+	return ""
 }
 
 type TemplateRef struct {

@@ -421,7 +421,7 @@ func validateTemplate(t *Template) (string, error) {
 			}
 		}
 	}
-	fromAnnotations := slices.ContainsFunc(t.TemplateFrom, func(tf TemplateFrom) bool { return tf.Target == "Annotations" })
+	fromAnnotations := slices.ContainsFunc(t.TemplateFrom, func(tf TemplateFrom) bool { return tf.Into() == "Annotations" })
 	if err := PrivilegedSecret(t.Type, t.Metadata.Annotations, fromAnnotations); err != nil {
 		return ".type", err
 	}
@@ -436,10 +436,8 @@ func validateTemplate(t *Template) (string, error) {
 		if n != 1 {
 			return f, errors.New("exactly one of configMap, secret and literal is required")
 		}
-		switch tf.Target {
-		case "", "Data", "Labels", "Annotations":
-		default:
-			return f + ".target", fmt.Errorf("must be Data, Labels or Annotations, not %q", tf.Target)
+		if tf.Into() == "" {
+			return f + ".target", fmt.Errorf("must be Data, Labels or Annotations (in any case), not %q", tf.Target)
 		}
 		if v := tf.ValuesDecodingStrategy; v != "" && v != "None" {
 			return f + ".valuesDecodingStrategy", notYet("valuesDecodingStrategy " + v)
