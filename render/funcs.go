@@ -18,7 +18,6 @@ var refusedFuncs = map[string]string{
 	"env":           "it reads secretsync's environment",
 	"expandenv":     "it reads secretsync's environment",
 	"getHostByName": "it sends a DNS query, which can carry a value out of the cluster",
-	"fail":          "its message could carry a value",
 }
 
 // TemplateFuncs are the functions a target.template may use: sprig without
@@ -39,6 +38,9 @@ func TemplateFuncs() template.FuncMap {
 		b, err := yaml.Marshal(v)
 		return strings.TrimSuffix(string(b), "\n"), err
 	}
+	// fail stops the template, as in ESO; its message is told only when
+	// it is text of the template (redact, staticFailMessage).
+	f["fail"] = func(string) (string, error) { return "", errFail }
 	f["fromYaml"] = func(s string) (any, error) {
 		var v any
 		err := yaml.Unmarshal([]byte(s), &v)

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strconv"
 	"text/template"
+	"text/template/parse"
 )
 
 // guardedFuncs is TemplateFuncs with every function wrapped so that its
@@ -71,16 +73,19 @@ func Execute(ctx context.Context, name, body string, values map[string]string) (
 	}
 	ctx, cancel := context.WithTimeout(ctx, MaxRunTime)
 	defer cancel()
+	// Read before instrument adds its own nodes.
+	failText := staticFailMessage(tpl)
 	b := &execBudget{ctx: ctx}
 	b.instrument(tpl)
 	// The budget checks the context between steps only: one function call
 	// that ignores it (a PKCS#12 archive asking 2^31 key-derivation
 	// rounds) would hold the pass, so the pass stops waiting at its end.
-	return Bounded(ctx, "template "+name, func() (string, error) { return execute(ctx, name, tpl, values) })
+	return Bounded(ctx, "template "+name, func() (string, error) { return execute(ctx, name, tpl, values, failText) })
 }
 
-// execute runs a parsed, instrumented template.
-func execute(ctx context.Context, name string, tpl *template.Template, values map[string]string) (string, error) {
+// execute runs a parsed, instrumented template; failText is what a call
+// of fail may report (staticFailMessage).
+func execute(ctx context.Context, name string, tpl *template.Template, values map[string]string, failText string) (string, error) {
 	var w limitedWriter
 	if err := tpl.Execute(&w, values); err != nil {
 		if over := (*budgetError)(nil); errors.As(err, &over) {
@@ -89,18 +94,101 @@ func execute(ctx context.Context, name string, tpl *template.Template, values ma
 		if ctx.Err() != nil {
 			return "", fmt.Errorf("template %s: stopped: %w", name, ctx.Err())
 		}
-		return "", redact(name, err)
+		return "", redact(name, err, failText)
 	}
 	return string(w.buf), nil
 }
 
 // redact rebuilds an execution error from nothing that execution chose:
 // text/template's own message quotes the line, column and node where it
-// stopped, and what follows may quote a value; all of it is dropped.
-func redact(name string, err error) error {
+// stopped, and what follows may quote a value; all of it is dropped. A
+// call of fail reports failText, text of the template itself, if any.
+func redact(name string, err error, failText string) error {
 	reason := "a value does not fit the template (wrong type, missing key or index out of range)"
 	if fe := (*funcError)(nil); errors.As(err, &fe) {
-		reason = fe.Error()
+		switch {
+		case fe.fn != "fail":
+			reason = fe.Error()
+		case failText != "":
+			reason = "the template called fail: " + strconv.Quote(failText)
+		default:
+			reason = "the template called fail (its message is withheld: it is not one literal of the template)"
+		}
 	}
 	return fmt.Errorf("template %s: %s", name, reason)
+}
+
+// errFail is what fail returns; the guard turns it into a funcError for
+// fail, and redact decides what of its message is told.
+var errFail = errors.New("fail")
+
+// staticFailMessage is the message a call of fail in tpl may report: the
+// string literal that every fail of tpl is called with directly
+// (fail "text"). If any fail takes anything else (a value, a function's
+// result, a pipe), or two take different literals (which one ran would
+// tell which branch a value chose), it is "": the message is withheld.
+func staticFailMessage(tpl *template.Template) string {
+	msg, ok := "", true
+	var visit func(n parse.Node)
+	visit = func(n parse.Node) {
+		switch n := n.(type) {
+		case *parse.ListNode:
+			if n != nil {
+				for _, c := range n.Nodes {
+					visit(c)
+				}
+			}
+		case *parse.ActionNode:
+			visit(n.Pipe)
+		case *parse.TemplateNode:
+			visit(n.Pipe)
+		case *parse.IfNode:
+			visit(&n.BranchNode)
+		case *parse.WithNode:
+			visit(&n.BranchNode)
+		case *parse.RangeNode:
+			visit(&n.BranchNode)
+		case *parse.BranchNode:
+			visit(n.Pipe)
+			visit(n.List)
+			visit(n.ElseList)
+		case *parse.ChainNode:
+			visit(n.Node)
+		case *parse.PipeNode:
+			if n == nil {
+				return
+			}
+			for i, c := range n.Cmds {
+				if id, isID := c.Args[0].(*parse.IdentifierNode); isID && id.Ident == "fail" {
+					lit, isLit := (parse.Node)(nil), false
+					if len(c.Args) == 2 {
+						lit = c.Args[1]
+						_, isLit = lit.(*parse.StringNode)
+					}
+					if i > 0 || !isLit || (msg != "" && msg != lit.(*parse.StringNode).Text) {
+						ok = false
+					} else {
+						msg = lit.(*parse.StringNode).Text
+					}
+					c = &parse.CommandNode{Args: c.Args[1:]}
+				}
+				for _, a := range c.Args {
+					visit(a)
+				}
+			}
+		case *parse.IdentifierNode:
+			if n.Ident == "fail" { // fail as an argument: not a literal call
+				ok = false
+			}
+		}
+	}
+	for _, t := range tpl.Templates() {
+		if t.Tree != nil {
+			visit(t.Root)
+		}
+	}
+	if !ok {
+		return ""
+	}
+	return msg
 }

@@ -86,11 +86,47 @@ func TestTemplateErrorsCarryNoValue(t *testing.T) {
 }
 
 func TestNetworkAndEnvironmentFunctionsAreRefused(t *testing.T) {
-	for _, fn := range []string{"getHostByName", "env", "expandenv", "fail"} {
+	for _, fn := range []string{"getHostByName", "env", "expandenv"} {
 		t.Run(fn+" is refused by name", func(t *testing.T) {
 			_, err := render.ParseTemplate("data.k", `{{ `+fn+` (printf "%s.exfil.invalid" .v) }}`)
 			if err == nil || !strings.Contains(err.Error(), "function "+fn+" is not allowed") {
 				t.Fatalf("err = %v", err)
+			}
+		})
+	}
+}
+
+// TestFailQuotesOnlyStaticTemplateText: fail is allowed, as in ESO; its
+// message is reported only when it is a literal of the template, the same
+// in every fail the template calls (so it cannot tell which branch ran);
+// a message built at run time, from a value or not, is withheld.
+func TestFailQuotesOnlyStaticTemplateText(t *testing.T) {
+	t.Run("a literal message is reported", func(t *testing.T) {
+		for _, body := range []string{`{{ if .v }}{{ fail "password is required" }}{{ end }}`,
+			`{{ if eq .v "x" }}{{ fail "password is required" }}{{ else }}{{ fail "password is required" }}{{ end }}`} {
+			_, err := render.Execute(context.Background(), "data.k", body, map[string]string{"v": canaryA})
+			if err == nil || err.Error() != `template data.k: the template called fail: "password is required"` {
+				t.Fatalf("%s: err = %v", body, err)
+			}
+		}
+	})
+	for _, body := range []string{
+		`{{ fail .v }}`,
+		`{{ .v | fail }}`,
+		`{{ fail (printf "bad value %s" .v) }}`,
+		`{{ fail (print "static" "text") }}`,
+		`{{ fail (.v | trunc 4) }}`,
+		`{{ if hasPrefix "L" .v }}{{ fail "first branch" }}{{ else }}{{ fail "second branch" }}{{ end }}`,
+		`{{ define "t" }}{{ fail . }}{{ end }}{{ fail "static" }}{{ template "t" .v }}`,
+		`{{ if hasPrefix "L" .v }}{{ fail "static" }}{{ else }}{{ fail .v }}{{ end }}`,
+	} {
+		t.Run("a message that is not one literal is withheld: "+body, func(t *testing.T) {
+			checkRedacted(t, "data.k", body)
+			for _, v := range []string{canaryA, canaryB} {
+				_, err := render.Execute(context.Background(), "data.k", body, map[string]string{"v": v})
+				if err == nil || err.Error() != "template data.k: the template called fail (its message is withheld: it is not one literal of the template)" {
+					t.Fatalf("err = %v", err)
+				}
 			}
 		})
 	}
@@ -114,6 +150,8 @@ func FuzzTemplateExecute(f *testing.F) {
 	f.Add(`{{ if eq .v "LEAKCANARY" }}{{ index .v 99 }}{{ end }}`, "LEAKCANARY")
 	f.Add(`{{ .v | sha256sum | trunc 8 | mustToDate "2006" }}`, "anyvalue-1")
 	f.Add("{{A0000000", "0000000 ")
+	f.Add(`{{ if hasPrefix "L" .v }}{{ fail "one" }}{{ else }}{{ fail "two" }}{{ end }}`, "LEAKCANARY")
+	f.Add(`{{ fail (printf "%s!" .v) }}`, "LEAKCANARY")
 	f.Fuzz(func(t *testing.T, body, a string) {
 		if len(a) < 8 || !utf8.ValidString(a) {
 			return
