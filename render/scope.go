@@ -74,13 +74,17 @@ func AskerServing(st *SecretStore, ns string) Asker {
 	return a
 }
 
-// Referent reports whether a store reads the namespace of the
+// Referent reports whether a store depends on the namespace of the
 // ExternalSecret it serves (a ClusterSecretStore with a reference naming no
-// namespace): its provider and credentials are that namespace's, so one is
-// made, and values fetched, per served namespace, never shared across them.
+// namespace, or whose sessionTagsPolicy tags the session with it): its
+// provider and credentials are that namespace's, so one is made, and
+// values fetched, per served namespace, never shared across them.
 func Referent(st *SecretStore) bool {
 	if st.Kind != KindClusterSecretStore || st.Spec.Provider.AWS == nil {
 		return false // only a ClusterSecretStore's scope has a served namespace
+	}
+	if st.Spec.Provider.AWS.TagsByPolicy() {
+		return true
 	}
 	a := AskerOf(st)
 	for _, r := range authRefs(st.Spec.Provider.AWS.Auth) {

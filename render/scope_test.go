@@ -110,6 +110,10 @@ func TestReferentIsAClusterStoreReferenceNamingNoNamespace(t *testing.T) {
 		}
 		return st
 	}
+	withPolicy := func(st *render.SecretStore, policy string) *render.SecretStore {
+		st.Spec.Provider.AWS.SessionTagsPolicy = policy
+		return st
+	}
 	none, named := sel(""), sel("b")
 	cases := []struct {
 		name string
@@ -123,6 +127,12 @@ func TestReferentIsAClusterStoreReferenceNamingNoNamespace(t *testing.T) {
 		{"the service account unnamed", store(render.KindClusterSecretStore, render.AWSAuth{JWT: &render.AWSJWTAuth{ServiceAccountRef: &render.ServiceAccountSelector{Name: "sa"}}}), true},
 		{"the service account named", store(render.KindClusterSecretStore, render.AWSAuth{JWT: &render.AWSJWTAuth{ServiceAccountRef: &render.ServiceAccountSelector{Name: "sa", Namespace: "b"}}}), false},
 		{"a SecretStore naming none", store(render.KindSecretStore, render.AWSAuth{SecretRef: &render.AWSAuthSecretRef{AccessKeyID: none, SecretAccessKey: none}}), false},
+		// ESO's sessionTagsPolicy tags the session with the served
+		// ExternalSecret's namespace: a provider per served namespace.
+		{"sessionTagsPolicy Simple", withPolicy(store(render.KindClusterSecretStore, render.AWSAuth{}), "Simple"), true},
+		{"sessionTagsPolicy Custom", withPolicy(store(render.KindClusterSecretStore, render.AWSAuth{}), "Custom"), true},
+		{"sessionTagsPolicy None", withPolicy(store(render.KindClusterSecretStore, render.AWSAuth{}), "None"), false},
+		{"a SecretStore with sessionTagsPolicy Simple", withPolicy(store(render.KindSecretStore, render.AWSAuth{}), "Simple"), false},
 	}
 	for _, c := range cases {
 		if got := render.Referent(c.st); got != c.want {

@@ -362,11 +362,47 @@ type AWSProvider struct {
 	SessionTags       []Tag           `json:"sessionTags,omitempty"`
 	TransitiveTagKeys []string        `json:"transitiveTagKeys,omitempty"`
 	SecretsManager    json.RawMessage `json:"secretsManager,omitempty"`
+	// SessionTagsPolicy Simple or Custom tags the role session as ESO
+	// 2.9.0 does: esoNamespace (the served ExternalSecret's), esoStoreName
+	// and esoStoreKind, plus CustomSessionTags with Custom (SessionTags).
+	SessionTagsPolicy string            `json:"sessionTagsPolicy,omitempty"`
+	CustomSessionTags map[string]string `json:"customSessionTags,omitempty"`
 	// KMSKeyID is a secretsync extension. With service SecretsManager, every
 	// secret read through the store must be encrypted with this key; with
 	// service KMS, ciphertext must have been made with it.
 	KMSKeyID string `json:"kmsKeyId,omitempty"`
 }
+
+// TagsByPolicy reports whether sessionTagsPolicy sets the session's tags
+// (Simple or Custom).
+func (a *AWSProvider) TagsByPolicy() bool {
+	return a.SessionTagsPolicy == "Simple" || a.SessionTagsPolicy == "Custom"
+}
+
+// SessionTagsFor are the tags of the role session of the store named
+// storeName, of kind storeKind, serving an ExternalSecret in namespace ns:
+// sessionTags, or with sessionTagsPolicy Simple or Custom what ESO 2.9.0
+// puts in their place.
+func (a *AWSProvider) SessionTagsFor(ns, storeName, storeKind string) map[string]string {
+	var out map[string]string
+	if a.TagsByPolicy() {
+		out = map[string]string{"esoNamespace": ns, "esoStoreName": storeName, "esoStoreKind": storeKind}
+		if a.SessionTagsPolicy == "Custom" {
+			maps.Copy(out, a.CustomSessionTags)
+		}
+		return out
+	}
+	for _, t := range a.SessionTags {
+		if out == nil {
+			out = map[string]string{}
+		}
+		out[t.Key] = t.Value
+	}
+	return out
+}
+
+// reservedSessionTags are the tags sessionTagsPolicy sets.
+var reservedSessionTags = []string{"esoNamespace", "esoStoreName", "esoStoreKind"}
 
 // Tag is an STS session tag.
 type Tag struct {

@@ -274,14 +274,31 @@ func validateStore(st *SecretStore) (string, error) {
 			return "spec.provider.aws.service", errors.New("required")
 		}
 		return "spec.provider.aws.service", fmt.Errorf("must be SecretsManager, ParameterStore, CertificateManager or KMS, not %q", a.Service)
-	case a.Role == "" && (a.ExternalID != "" || len(a.SessionTags) > 0 || len(a.TransitiveTagKeys) > 0):
-		return "spec.provider.aws.role", errors.New("required when externalID, sessionTags or transitiveTagKeys are set")
+	case a.SessionTagsPolicy != "" && a.SessionTagsPolicy != "None" && a.SessionTagsPolicy != "Simple" && a.SessionTagsPolicy != "Custom":
+		return "spec.provider.aws.sessionTagsPolicy", fmt.Errorf("must be None, Simple or Custom, not %q", a.SessionTagsPolicy)
+	case a.Role == "" && (a.ExternalID != "" || len(a.SessionTags) > 0 || a.TagsByPolicy() || len(a.TransitiveTagKeys) > 0):
+		return "spec.provider.aws.role", errors.New("required when externalID, sessionTags, sessionTagsPolicy or transitiveTagKeys are set")
+	case a.TagsByPolicy() && len(a.SessionTags) > 0:
+		return "spec.provider.aws.sessionTags", fmt.Errorf("is refused with sessionTagsPolicy %s: ESO replaces these tags with the policy's, so put them in customSessionTags with sessionTagsPolicy Custom", a.SessionTagsPolicy)
+	case len(a.CustomSessionTags) > 0 && a.SessionTagsPolicy != "Custom":
+		return "spec.provider.aws.customSessionTags", errors.New("is refused without sessionTagsPolicy Custom: ESO uses them only then")
 	case a.Auth.JWT != nil && a.Auth.SecretRef != nil:
 		return "spec.provider.aws.auth", errors.New("secretRef and jwt are exclusive")
 	case a.Auth.JWT != nil && (a.Auth.JWT.ServiceAccountRef == nil || a.Auth.JWT.ServiceAccountRef.Name == ""):
 		return "spec.provider.aws.auth.jwt.serviceAccountRef.name", errors.New("required")
 	case len(st.Spec.Conditions) > 0 && st.Kind != KindClusterSecretStore:
 		return "spec.conditions", errors.New("only a ClusterSecretStore has conditions; a SecretStore serves its own namespace")
+	}
+	for _, k := range slices.Sorted(maps.Keys(a.CustomSessionTags)) {
+		f := "spec.provider.aws.customSessionTags." + k
+		switch {
+		case slices.Contains(reservedSessionTags, k):
+			return f, errors.New("is refused: esoNamespace, esoStoreName and esoStoreKind are set by sessionTagsPolicy")
+		case k == "":
+			return "spec.provider.aws.customSessionTags", errors.New("an empty key is refused: ESO drops such a tag")
+		case a.CustomSessionTags[k] == "":
+			return f, errors.New("an empty value is refused: ESO drops such a tag")
+		}
 	}
 	for i, c := range st.Spec.Conditions {
 		f := fmt.Sprintf("spec.conditions[%d]", i)

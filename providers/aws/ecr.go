@@ -44,7 +44,7 @@ func (f *Factory) Generate(ctx context.Context, g *render.Generator, cluster pro
 
 // generatorConfig is the SDK config of a generator's region, role and auth.
 func (f *Factory) generatorConfig(ctx context.Context, g *render.Generator, a render.AWSProvider, cluster providers.Cluster) (aws.Config, error) {
-	st, err := storeConfig(ctx, &a, cluster)
+	st, err := storeConfig(ctx, &a, cluster, g.Name, g.Kind)
 	if err != nil {
 		return aws.Config{}, err
 	}

@@ -26,7 +26,7 @@ const irsaAnnotation = "eks.amazonaws.com/role-arn"
 // static credentials its auth.secretRef names, or the role and tokens of
 // the service account its auth.jwt names, from the cluster.
 func (f *Factory) ForStore(ctx context.Context, st *render.SecretStore, cluster providers.Cluster) (providers.Provider, error) {
-	cfg, err := storeConfig(ctx, st.Spec.Provider.AWS, cluster)
+	cfg, err := storeConfig(ctx, st.Spec.Provider.AWS, cluster, st.Name, st.Kind)
 	if err != nil {
 		return nil, err
 	}
@@ -35,16 +35,22 @@ func (f *Factory) ForStore(ctx context.Context, st *render.SecretStore, cluster 
 
 // storeConfig is a provider.aws block's settings, with the credentials its
 // auth names read from the cluster, each in the namespace the cluster's
-// scope gives it (a referent store's: the served ExternalSecret's).
-func storeConfig(ctx context.Context, a *render.AWSProvider, cluster providers.Cluster) (Store, error) {
+// scope gives it (a referent store's: the served ExternalSecret's); name
+// and kind are the store's, for sessionTagsPolicy.
+func storeConfig(ctx context.Context, a *render.AWSProvider, cluster providers.Cluster, name, kind string) (Store, error) {
 	cfg := Store{Service: a.Service, Region: a.Region, Prefix: a.Prefix, KMSKeyID: a.KMSKeyID,
 		Role: a.Role, AdditionalRoles: a.AdditionalRoles, ExternalID: a.ExternalID, TransitiveTagKeys: a.TransitiveTagKeys}
-	if len(a.SessionTags) > 0 {
-		cfg.SessionTags = map[string]string{}
-		for _, t := range a.SessionTags {
-			cfg.SessionTags[t.Key] = t.Value
+	served := ""
+	if a.TagsByPolicy() {
+		// esoNamespace: a SecretStore's own, a ClusterSecretStore's served
+		// ExternalSecret's (render.Referent makes one provider each).
+		ns, err := cluster.Namespace("")
+		if err != nil {
+			return Store{}, fmt.Errorf("sessionTagsPolicy %s: %w", a.SessionTagsPolicy, err)
 		}
+		served = ns
 	}
+	cfg.SessionTags = a.SessionTagsFor(served, name, kind)
 	if j := a.Auth.JWT; j != nil {
 		sa := j.ServiceAccountRef
 		ns, err := cluster.Namespace(sa.Namespace)
