@@ -234,6 +234,18 @@ func TestPerObjectErrorsNameFileObjectAndField(t *testing.T) {
 			"spec.provider.aws.customSessionTags.esoNamespace: is refused: esoNamespace, esoStoreName and esoStoreKind are set by sessionTagsPolicy"},
 		{"customSessionTags with an empty value", "apiVersion: external-secrets.io/v1\nkind: ClusterSecretStore\nmetadata: {name: s}\nspec: {provider: {aws: {service: SecretsManager, role: arn:aws:iam::1:role/r, sessionTagsPolicy: Custom, customSessionTags: {a: ''}}}}\n",
 			"spec.provider.aws.customSessionTags.a: an empty value is refused: ESO drops such a tag"},
+		// Store fields ESO reads and secretsync has no use for are refused
+		// by name, never accepted and ignored.
+		{"a store's controller", "apiVersion: external-secrets.io/v1\nkind: SecretStore\nmetadata: {name: s}\nspec: {controller: dev, provider: {aws: {service: SecretsManager}}}\n",
+			"x.yaml: SecretStore default/s: spec.controller: is refused: secretsync has no controller class, so it would serve a store meant for another controller"},
+		{"a store's retrySettings", "apiVersion: external-secrets.io/v1\nkind: SecretStore\nmetadata: {name: s}\nspec: {retrySettings: {maxRetries: 3, retryInterval: 10s}, provider: {aws: {service: SecretsManager}}}\n",
+			"spec.retrySettings: is refused: secretsync retries with the AWS SDK's default retryer and again at a later pass, not with ESO's fixed settings"},
+		{"a store's refreshInterval, in seconds", "apiVersion: external-secrets.io/v1\nkind: SecretStore\nmetadata: {name: s}\nspec: {refreshInterval: 60, provider: {aws: {service: SecretsManager}}}\n",
+			"spec.refreshInterval: is refused: it is how often ESO checks the store; secretsync checks every store at every pass"},
+		{"a store's refreshInterval, as a duration", "apiVersion: external-secrets.io/v1\nkind: SecretStore\nmetadata: {name: s}\nspec: {refreshInterval: 1h, provider: {aws: {service: SecretsManager}}}\n",
+			"spec.refreshInterval: is refused: it is how often ESO checks the store"},
+		{"provider.aws.secretsManager", "apiVersion: external-secrets.io/v1\nkind: SecretStore\nmetadata: {name: s}\nspec: {provider: {aws: {service: SecretsManager, secretsManager: {forceDeleteWithoutRecovery: true}}}}\n",
+			"spec.provider.aws.secretsManager: is refused: it sets how PushSecret deletes secrets in AWS, and secretsync never writes or deletes in AWS"},
 		{"a ClusterExternalSecret that chooses no namespace", "apiVersion: external-secrets.io/v1\nkind: ClusterExternalSecret\nmetadata: {name: c}\nspec:\n  externalSecretSpec: {secretStoreRef: {name: aws}, data: [{secretKey: k, remoteRef: {key: k}}]}\n",
 			"x.yaml: ClusterExternalSecret c: spec: namespaces or namespaceSelectors is required"},
 		{"a ClusterExternalSecret's spec is checked as its ExternalSecrets' are", "apiVersion: external-secrets.io/v1\nkind: ClusterExternalSecret\nmetadata: {name: c}\nspec:\n  namespaces: [a]\n  externalSecretSpec: {secretStoreRef: {name: aws}, data: [{secretKey: 'bad key', remoteRef: {key: k}}]}\n",

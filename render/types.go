@@ -328,10 +328,12 @@ type SecretStore struct {
 }
 
 type SecretStoreSpec struct {
-	Controller      string          `json:"controller,omitempty"`
-	Provider        Provider        `json:"provider"`
-	RetrySettings   json.RawMessage `json:"retrySettings,omitempty"`
-	RefreshInterval int             `json:"refreshInterval,omitempty"`
+	Provider Provider `json:"provider"`
+	// Controller, RetrySettings and RefreshInterval are ESO's; they are
+	// noted so that they are refused by name (validateStore).
+	Controller      string  `json:"controller,omitempty"`
+	RetrySettings   present `json:"retrySettings,omitempty"`
+	RefreshInterval present `json:"refreshInterval,omitempty"`
 	// Conditions limit the namespaces a ClusterSecretStore serves; an
 	// ExternalSecret's namespace must match one of them.
 	Conditions []StoreCondition `json:"conditions,omitempty"`
@@ -352,16 +354,18 @@ type Provider struct {
 }
 
 type AWSProvider struct {
-	Service           string          `json:"service"`
-	Region            string          `json:"region,omitempty"`
-	Prefix            string          `json:"prefix,omitempty"`
-	Auth              AWSAuth         `json:"auth,omitzero"`
-	Role              string          `json:"role,omitempty"`
-	AdditionalRoles   []string        `json:"additionalRoles,omitempty"`
-	ExternalID        string          `json:"externalID,omitempty"`
-	SessionTags       []Tag           `json:"sessionTags,omitempty"`
-	TransitiveTagKeys []string        `json:"transitiveTagKeys,omitempty"`
-	SecretsManager    json.RawMessage `json:"secretsManager,omitempty"`
+	Service           string   `json:"service"`
+	Region            string   `json:"region,omitempty"`
+	Prefix            string   `json:"prefix,omitempty"`
+	Auth              AWSAuth  `json:"auth,omitzero"`
+	Role              string   `json:"role,omitempty"`
+	AdditionalRoles   []string `json:"additionalRoles,omitempty"`
+	ExternalID        string   `json:"externalID,omitempty"`
+	SessionTags       []Tag    `json:"sessionTags,omitempty"`
+	TransitiveTagKeys []string `json:"transitiveTagKeys,omitempty"`
+	// SecretsManager is ESO's (PushSecret's deletion); it is noted so that
+	// it is refused by name.
+	SecretsManager present `json:"secretsManager,omitempty"`
 	// SessionTagsPolicy Simple or Custom tags the role session as ESO
 	// 2.9.0 does: esoNamespace (the served ExternalSecret's), esoStoreName
 	// and esoStoreKind, plus CustomSessionTags with Custom (SessionTags).

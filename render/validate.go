@@ -267,8 +267,16 @@ func validateStore(st *SecretStore) (string, error) {
 	}
 	a := st.Spec.Provider.AWS
 	switch {
+	case st.Spec.Controller != "":
+		return "spec.controller", errors.New("is refused: secretsync has no controller class, so it would serve a store meant for another controller")
+	case bool(st.Spec.RetrySettings):
+		return "spec.retrySettings", errors.New("is refused: secretsync retries with the AWS SDK's default retryer and again at a later pass, not with ESO's fixed settings")
+	case bool(st.Spec.RefreshInterval):
+		return "spec.refreshInterval", errors.New("is refused: it is how often ESO checks the store; secretsync checks every store at every pass")
 	case a == nil:
 		return "spec.provider", errors.New("provider.aws is required")
+	case bool(a.SecretsManager):
+		return "spec.provider.aws.secretsManager", errors.New("is refused: it sets how PushSecret deletes secrets in AWS, and secretsync never writes or deletes in AWS")
 	case a.Service != "SecretsManager" && a.Service != "ParameterStore" && a.Service != "CertificateManager" && a.Service != "KMS":
 		if a.Service == "" {
 			return "spec.provider.aws.service", errors.New("required")
