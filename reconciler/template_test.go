@@ -74,4 +74,33 @@ func TestTemplates(t *testing.T) {
 			t.Fatalf("failed %d errors %v", res.Failed, res.Errors)
 		}
 	})
+	// fail is ESO's; its message reaches the pass's errors (and so logs,
+	// Events and status) only as a literal of the template; one made of a
+	// value is withheld, and the fixture's leak check sweeps every outlet.
+	t.Run("fail quotes a literal message and withholds one made of a value", func(t *testing.T) {
+		f.commit(map[string]string{"bad.yaml": "",
+			"static.yaml": extract("static", `
+    template:
+      data: {x: '{{ if .password }}{{ fail "blocked by policy" }}{{ end }}'}`),
+			"dynamic.yaml": extract("dynamic", `
+    template:
+      data: {x: '{{ fail (printf "password %s is weak" .password) }}'}`)})
+		res := f.pass()
+		got := map[string]string{}
+		for _, err := range res.Errors {
+			for _, name := range []string{"static", "dynamic"} {
+				if strings.Contains(err.Error(), f.ns+"/"+name+" ") || strings.Contains(err.Error(), f.ns+"/"+name+":") {
+					got[name] = err.Error()
+				}
+			}
+		}
+		if res.Failed != 2 || !strings.Contains(got["static"], `the template called fail: "blocked by policy"`) ||
+			!strings.Contains(got["dynamic"], "the template called fail (its message is withheld") {
+			t.Fatalf("failed %d errors %v", res.Failed, res.Errors)
+		}
+		if strings.Contains(got["dynamic"], "is weak") {
+			t.Fatalf("the error of dynamic quotes the message built at run time: %s", got["dynamic"])
+		}
+		f.commit(map[string]string{"static.yaml": "", "dynamic.yaml": ""})
+	})
 }
