@@ -36,13 +36,13 @@ const MinLen = 4
 type Redactor struct {
 	mu    sync.RWMutex
 	base  uint64
-	byLen map[int]map[uint64]struct{}
+	byLen map[int]map[uint64]bool
 }
 
 // New returns a Redactor that knows no value yet.
 func New() *Redactor {
 	var seed maphash.Hash
-	return &Redactor{base: seed.Sum64() | 1, byLen: map[int]map[uint64]struct{}{}}
+	return &Redactor{base: seed.Sum64() | 1, byLen: map[int]map[uint64]bool{}}
 }
 
 // Add makes v, and the forms it takes when quoted in text, known.
@@ -52,10 +52,14 @@ func (r *Redactor) Add(v []byte) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.add(v)
+	// A value is often added twice in a pass (as fetched, then as assembled
+	// data): its quoted forms were made the first time.
+	if !r.add(v, true) {
+		return
+	}
 	if !plain(v) {
 		for _, f := range forms(string(v)) {
-			r.add([]byte(f))
+			r.add([]byte(f), false)
 		}
 	}
 }
@@ -68,16 +72,22 @@ func (r *Redactor) AddString(s string) {
 	r.Add([]byte(s))
 }
 
-func (r *Redactor) add(v []byte) {
+// add makes v's bytes known; whole says v was added as a value (its quoted
+// forms are made by the caller), not as a form of another. It reports
+// whether v was not yet known as a value.
+func (r *Redactor) add(v []byte, whole bool) bool {
 	if len(v) < MinLen {
-		return
+		return false
 	}
 	set := r.byLen[len(v)]
 	if set == nil {
-		set = map[uint64]struct{}{}
+		set = map[uint64]bool{}
 		r.byLen[len(v)] = set
 	}
-	set[r.hash(v)] = struct{}{}
+	h := r.hash(v)
+	was := set[h]
+	set[h] = was || whole
+	return !was
 }
 
 // plain reports a value that every quoting leaves as it is.

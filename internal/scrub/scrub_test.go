@@ -64,3 +64,14 @@ func TestErrorKeepsTheAPIStatusAndDropsTheValue(t *testing.T) {
 		t.Fatal("an error with no value was rebuilt")
 	}
 }
+
+func TestAValueThatIsAnotherValuesQuotedFormKeepsItsOwnForms(t *testing.T) {
+	r := scrub.New()
+	r.Add([]byte(`a"b-c"d`))   // its Go-quoted form is a\"b-c\"d
+	r.Add([]byte(`a\"b-c\"d`)) // that form, as a value of its own
+	r.Add([]byte(`a\"b-c\"d`)) // added again: nothing changes
+	in := "got " + strconv.Quote(`a\"b-c\"d`)
+	if got, want := r.String(in), `got "[REDACTED]"`; got != want {
+		t.Errorf("the quoted form of a value first known as another's form: got %q, want %q", got, want)
+	}
+}
