@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/secretsync/secretsync/internal/hostile"
 	"github.com/secretsync/secretsync/internal/smserver"
 	"github.com/secretsync/secretsync/reconciler"
 )
@@ -47,7 +48,7 @@ func TestFaultsAndBadInput(t *testing.T) {
 			f.commit(map[string]string{"other.yaml": f.es("other", "v=fault/other") + "# " + strings.Repeat("x", 9<<20) + "\n"})
 		}, reconciler.RenderFailed, reconciler.StageDone, []string{"other.yaml is 9.0 MiB, over the 8 MiB limit on one file"}},
 		{"a YAML alias bomb", func(f *fixture) {
-			f.commit(map[string]string{"bomb.yaml": bomb(), "other.yaml": ""})
+			f.commit(map[string]string{"bomb.yaml": hostile.AliasBomb(), "other.yaml": ""})
 		}, reconciler.RenderFailed, reconciler.StageDone, []string{"bomb.yaml: file not read", "refused as an alias bomb"}},
 		{"broken YAML", func(f *fixture) {
 			f.commit(map[string]string{"other.yaml": "apiVersion: external-secrets.io/v1\nkind: [unclosed\n"})
@@ -177,16 +178,4 @@ func anErrorHolds(errs []error, pieces []string, ns string) bool {
 		}
 	}
 	return false
-}
-
-// bomb is nine levels of YAML aliases, about 387 million nodes expanded.
-func bomb() string {
-	var b strings.Builder
-	b.WriteString("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: bomb}\ndata:\n  a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n")
-	prev := "a"
-	for _, n := range "bcdefghi" {
-		b.WriteString("  " + string(n) + ": &" + string(n) + " [" + strings.TrimSuffix(strings.Repeat("*"+prev+",", 9), ",") + "]\n")
-		prev = string(n)
-	}
-	return b.String()
 }

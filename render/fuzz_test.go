@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/secretsync/secretsync/internal/hostile"
 	"github.com/secretsync/secretsync/render"
 )
 
@@ -19,7 +20,7 @@ func FuzzFolderRender(f *testing.F) {
 	f.Add(store + "---\n" + es("y", "k"))
 	f.Add("apiVersion: external-secret.io/v1\nkind: ExternalSecret\nmetadata: {name: t}\n")
 	f.Add("apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData: {p: hunter2}\n")
-	f.Add(bomb())
+	f.Add(hostile.AliasBomb())
 	f.Add("a: &a [*a]\n")
 	f.Add("kind: [unclosed\n")
 	f.Fuzz(func(t *testing.T, content string) {
@@ -51,7 +52,7 @@ func FuzzKustomizationRender(f *testing.F) {
 	f.Add("resources: [../outside]\n", es("x", "k"))
 	f.Add("resources: [https://example.com/x]\n", es("x", "k"))
 	f.Add("resources: [es.yaml]\npatches: [{path: /etc/passwd}]\n", es("x", "k"))
-	f.Add("resources: [es.yaml]\n", bomb())
+	f.Add("resources: [es.yaml]\n", hostile.AliasBomb())
 	f.Add("resources: [es.yaml]\nnamePrefix: p-\ncommonLabels: {a: b}\n", es("x", "k"))
 	f.Fuzz(func(t *testing.T, kustomization, resource string) {
 		root := t.TempDir()

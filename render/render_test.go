@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -15,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/secretsync/secretsync/internal/hostile"
 	"github.com/secretsync/secretsync/render"
 )
 
@@ -399,24 +399,10 @@ func TestAnyFileNameAnywhereIsFine(t *testing.T) {
 	})
 }
 
-// bomb is nine levels of aliases, each nine times the last: about 387
-// million nodes when expanded, in about 440 bytes.
-func bomb() string {
-	var b strings.Builder
-	b.WriteString("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: bomb}\ndata:\n")
-	b.WriteString("  a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n")
-	prev := "a"
-	for _, n := range []string{"b", "c", "d", "e", "f", "g", "h", "i"} {
-		fmt.Fprintf(&b, "  %s: &%s [*%s,*%s,*%s,*%s,*%s,*%s,*%s,*%s,*%s]\n", n, n, prev, prev, prev, prev, prev, prev, prev, prev, prev)
-		prev = n
-	}
-	return b.String()
-}
-
 func TestAYAMLAliasBombIsRefused(t *testing.T) {
 	for _, layout := range []string{"folder", "kustomization"} {
 		t.Run("in a "+layout+", refused with a message naming the file", func(t *testing.T) {
-			files := map[string]string{"bomb.yaml": bomb(), "ok.yaml": es("fine", "k")}
+			files := map[string]string{"bomb.yaml": hostile.AliasBomb(), "ok.yaml": es("fine", "k")}
 			if layout == "kustomization" {
 				files["kustomization.yaml"] = "resources: [bomb.yaml, ok.yaml]\n"
 			}

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/secretsync/secretsync/internal/gittest"
+	"github.com/secretsync/secretsync/internal/hostile"
 	"github.com/secretsync/secretsync/internal/smserver"
 	"github.com/secretsync/secretsync/internal/testenv"
 	"github.com/secretsync/secretsync/render"
@@ -31,7 +32,7 @@ func timingBench(kube *testenv.Env, dir string) error {
 	if err := os.MkdirAll(bombDir, 0o755); err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(bombDir, "bomb.yaml"), []byte(aliasBomb()), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(bombDir, "bomb.yaml"), []byte(hostile.AliasBomb()), 0o644); err != nil {
 		return err
 	}
 	var refused []float64
@@ -55,18 +56,6 @@ func timingBench(kube *testenv.Env, dir string) error {
 	}
 	recordSpread("sigterm_in_flight_exit_seconds", exits, "s", fmt.Sprintf("SIGTERM while a pass waits on AWS (1 min latency) to exit 0, --shutdown-timeout 2s; median of %d", reps))
 	return nil
-}
-
-// aliasBomb is nine levels of YAML aliases, each nine times the last.
-func aliasBomb() string {
-	var b strings.Builder
-	b.WriteString("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: bomb}\ndata:\n  a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n")
-	prev := "a"
-	for _, n := range "bcdefghi" {
-		b.WriteString("  " + string(n) + ": &" + string(n) + " [" + strings.TrimSuffix(strings.Repeat("*"+prev+",", 9), ",") + "]\n")
-		prev = string(n)
-	}
-	return b.String()
 }
 
 // sigtermExits starts `secretsync run` n times; each time a new commit
