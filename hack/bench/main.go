@@ -131,6 +131,7 @@ func cpuSeconds() float64 {
 // Set in main: the binary, and rates measured once for ratios.
 var (
 	secretsyncBin string
+	coldProfile   string // -cpuprofile: where the cold passes' CPU profile goes
 	rawRate       float64
 	naiveRate     float64
 )
@@ -142,8 +143,10 @@ func record(name string, value float64, unit, note string) {
 func main() {
 	sizes := flag.String("sizes", "1000,10000", "ExternalSecret counts to run")
 	bin := flag.String("secretsync", "bin/secretsync", "the secretsync binary, for the review commands")
+	profile := flag.String("cpuprofile", "", "write a CPU profile of the cold passes of the largest size to this file")
 	flag.Parse()
 	secretsyncBin = *bin
+	coldProfile = *profile
 	if err := reviewBench(*bin); err != nil {
 		fmt.Fprintln(os.Stderr, "bench failed:", err)
 		os.Exit(1)
@@ -319,9 +322,14 @@ func scenario(kube *testenv.Env, dir string, n int) error {
 		runtime.GC()
 		sm.ResetCalls()
 		counter.Reset()
+		stopProfile, err := startColdProfile(n, rep)
+		if err != nil {
+			return err
+		}
 		c0 := cpuSeconds()
 		cold = rec.Pass(ctx, true)
 		coldCPU = append(coldCPU, cpuSeconds()-c0)
+		stopProfile()
 		if !cold.OK() || cold.Applied != n {
 			return fmt.Errorf("cold pass: applied %d of %d, errors %v", cold.Applied, n, first(cold.Errors))
 		}

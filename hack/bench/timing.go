@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -126,4 +127,22 @@ func sigtermExits(kube *testenv.Env, dir string, n int) ([]float64, error) {
 		out = append(out, took.Seconds())
 	}
 	return out, nil
+}
+
+// startColdProfile starts the CPU profile of the first cold pass over n
+// ExternalSecrets when -cpuprofile is set, into that file suffixed by n;
+// the returned function stops it.
+func startColdProfile(n, rep int) (stop func(), err error) {
+	if coldProfile == "" || rep > 0 {
+		return func() {}, nil
+	}
+	f, err := os.Create(fmt.Sprintf("%s.%d", coldProfile, n))
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
