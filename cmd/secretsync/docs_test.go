@@ -13,17 +13,17 @@ import (
 	"github.com/spf13/pflag"
 )
 
-var updateDocs = flag.Bool("update", false, "rewrite README.md's command reference from the command tree")
+var updateDocs = flag.Bool("update", false, "rewrite docs/cli.md's command reference from the command tree")
 
 const (
-	refBegin = "<!-- command reference: generated from the command tree by `go test ./cmd/secretsync -run TestTheREADMEsCommandReference -update` -->\n"
+	refBegin = "<!-- command reference: generated from the command tree by `go test ./cmd/secretsync -run TestTheCommandReference -update` -->\n"
 	refEnd   = "<!-- end of command reference -->\n"
 )
 
-// TestTheREADMEsCommandReference: README.md's command reference is what
+// TestTheCommandReference: docs/cli.md's command reference is what
 // the command tree says (every command, argument and flag, with its
 // environment variable and default), so the two cannot drift apart.
-func TestTheREADMEsCommandReference(t *testing.T) {
+func TestTheCommandReference(t *testing.T) {
 	// Defaults come from the environment: document those of a clean one.
 	for _, kv := range os.Environ() {
 		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "SECRETSYNC_") || k == "AWS_REGION" || k == "POD_NAMESPACE" || k == "KUBECONFIG" {
@@ -33,26 +33,26 @@ func TestTheREADMEsCommandReference(t *testing.T) {
 	}
 	t.Setenv("TMPDIR", "/tmp")
 	want := refBegin + commandReference(newRootCmd(streams{nil, io.Discard, io.Discard})) + refEnd
-	b, err := os.ReadFile("../../README.md")
+	b, err := os.ReadFile("../../docs/cli.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	readme := string(b)
-	i, j := strings.Index(readme, refBegin), strings.Index(readme, refEnd)
+	doc := string(b)
+	i, j := strings.Index(doc, refBegin), strings.Index(doc, refEnd)
 	if i < 0 || j < i {
-		t.Fatal("README.md has no command reference markers")
+		t.Fatal("docs/cli.md has no command reference markers")
 	}
-	got := readme[i : j+len(refEnd)]
+	got := doc[i : j+len(refEnd)]
 	if got == want {
 		return
 	}
 	if *updateDocs {
-		if err := os.WriteFile("../../README.md", []byte(readme[:i]+want+readme[j+len(refEnd):]), 0o644); err != nil {
+		if err := os.WriteFile("../../docs/cli.md", []byte(doc[:i]+want+doc[j+len(refEnd):]), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		return
 	}
-	t.Fatal("README.md's command reference is out of date: run go test ./cmd/secretsync -run TestTheREADMEsCommandReference -update")
+	t.Fatal("docs/cli.md's command reference is out of date: run go test ./cmd/secretsync -run TestTheCommandReference -update")
 }
 
 var envInUsage = regexp.MustCompile(`\s*\[([A-Z_]+(?:, else [A-Z_]+)?(?:, else [^\]]+)?)\]$`)
@@ -66,7 +66,7 @@ func commandReference(root *cobra.Command) string {
 		if c.Hidden || c.Name() == "help" || c.Name() == "completion" {
 			continue
 		}
-		fmt.Fprintf(&b, "\n#### `secretsync %s`\n\n%s.", c.Use, c.Short)
+		fmt.Fprintf(&b, "\n## `secretsync %s`\n\n%s.", c.Use, c.Short)
 		if c.Example != "" {
 			first, _, _ := strings.Cut(strings.TrimSpace(c.Example), "\n")
 			fmt.Fprintf(&b, " Example: `%s`", first)
@@ -74,7 +74,7 @@ func commandReference(root *cobra.Command) string {
 		fmt.Fprintf(&b, "\n\n")
 		flagTable(&b, c.LocalNonPersistentFlags())
 	}
-	fmt.Fprintf(&b, "\n#### `secretsync completion bash|zsh|fish|powershell`\n\nPrints a shell completion script, e.g. `source <(secretsync completion bash)`.\n")
+	fmt.Fprintf(&b, "\n## `secretsync completion bash|zsh|fish|powershell`\n\nPrints a shell completion script, e.g. `source <(secretsync completion bash)`.\n")
 	return b.String()
 }
 
