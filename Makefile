@@ -1,6 +1,7 @@
 # secretsync: `make test` and `make demo` need nothing installed beyond Go
-# and git; the control plane is built from the Go module proxy on first use
-# and cached outside the clone (hack/testbin.sh).
+# and git; the control plane comes from KUBEBUILDER_ASSETS, envtest's
+# released archive or a build from the Go module proxy on first use, and is
+# cached outside the clone (hack/testbin.sh says which).
 
 GO      ?= go
 BIN     := bin/secretsync
