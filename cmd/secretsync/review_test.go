@@ -96,13 +96,14 @@ func TestPlanAgainstACommit(t *testing.T) {
 	}
 }
 
-// TestCIExamplesRunTheReviewCommands keeps examples/ci in step with the
-// command tree: every secretsync command line in them names a command and
-// flags that exist, with values they accept.
+// TestCIExamplesRunTheReviewCommands keeps examples/ci and the GitHub
+// Action (action.yml) in step with the command tree: every secretsync
+// command line in them names a command and flags that exist, with values
+// they accept.
 func TestCIExamplesRunTheReviewCommands(t *testing.T) {
 	files, _ := filepath.Glob("../../examples/ci/*/*.yaml")
 	more, _ := filepath.Glob("../../examples/ci/*.yaml")
-	files = append(files, more...)
+	files = append(append(files, more...), "../../action.yml")
 	line := regexp.MustCompile(`(?m)^[ \t]*secretsync ((?:validate|plan)[^|>\n]*)`)
 	seen := map[string]bool{}
 	for _, f := range files {

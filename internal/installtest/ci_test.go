@@ -16,31 +16,62 @@ import (
 const ciDir = "../../examples/ci"
 
 // TestTheGitHubWorkflowsLint runs actionlint (its Go package: workflow
-// syntax, expressions, action inputs, permissions) on the examples, and
-// checks what they promise: validate and plan both run, the version is
-// pinned and cached, the untrusted half cannot write, and the comment is
-// one sticky comment.
+// syntax, expressions, action inputs, permissions) on the example
+// workflows and on the GitHub Action at the root (action.yml): on the
+// examples as published; on the examples using the action from the
+// checkout (uses: ./), which checks their inputs against action.yml and
+// its runs section; and on the action's steps as the job of a reusable
+// workflow with the same inputs, which checks their expressions and the
+// inputs of the actions they use. It also checks what they promise:
+// validate and plan both run with -o github, the binary is pinned, checked
+// and cached, the untrusted half cannot write, and the comment half never
+// checks out code.
 func TestTheGitHubWorkflowsLint(t *testing.T) {
 	files, _ := filepath.Glob(filepath.Join(ciDir, "github", "*.yaml"))
 	if len(files) != 2 {
 		t.Fatalf("workflows: %v", files)
 	}
-	l, err := actionlint.NewLinter(io.Discard, &actionlint.LinterOptions{})
+	actionLint(t, files, nil)
+
+	// The examples with the action from this checkout.
+	proj := t.TempDir()
+	uses := regexp.MustCompile(`uses: secretsync/secretsync@\S+`)
+	var local []string
+	for _, f := range files {
+		body := mustRead(t, f)
+		if !uses.MatchString(body) {
+			t.Errorf("%s does not use secretsync's action", f)
+		}
+		local = append(local, writeFile(t, filepath.Join(proj, ".github", "workflows", filepath.Base(f)), uses.ReplaceAllString(body, "uses: ./")))
+	}
+	writeFile(t, filepath.Join(proj, "action.yml"), mustRead(t, "../../action.yml"))
+	p, err := actionlint.NewProject(proj)
 	if err != nil {
 		t.Fatal(err)
 	}
-	errs, err := l.LintFiles(files, nil)
+	actionLint(t, local, p)
+
+	// The action's steps, as a reusable workflow's job.
+	action := readYAML(t, "../../action.yml")
+	steps := actionSteps(t, action)
+	inputs := map[string]any{}
+	for name := range action["inputs"].(map[string]any) {
+		inputs[name] = map[string]any{"type": "string", "required": false}
+	}
+	wf, err := yaml.Marshal(map[string]any{
+		"on":          map[string]any{"workflow_call": map[string]any{"inputs": inputs}},
+		"permissions": map[string]any{},
+		"jobs":        map[string]any{"action": map[string]any{"runs-on": "ubuntu-latest", "steps": steps}},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, e := range errs {
-		t.Errorf("actionlint: %s:%d:%d: %s [%s]", e.Filepath, e.Line, e.Column, e.Message, e.Kind)
-	}
+	actionLint(t, []string{writeFile(t, filepath.Join(t.TempDir(), "action-as-workflow.yaml"), string(wf))}, nil)
+	checkActionSteps(t, action, steps)
 
 	plan := readYAML(t, filepath.Join(ciDir, "github", "secretsync-plan.yaml"))
 	comment := readYAML(t, filepath.Join(ciDir, "github", "secretsync-comment.yaml"))
-	on := triggers(plan)
-	if _, ok := on["pull_request_target"]; ok {
+	if _, ok := triggers(plan)["pull_request_target"]; ok {
 		t.Error("the plan workflow runs the pull request's files with pull_request_target")
 	}
 	if p := plan["permissions"].(map[string]any); len(p) != 1 || p["contents"] != "read" {
@@ -52,17 +83,151 @@ func TestTheGitHubWorkflowsLint(t *testing.T) {
 	if _, ok := triggers(comment)["workflow_run"]; !ok {
 		t.Error("the comment workflow does not run on workflow_run")
 	}
-	script := runScripts(t, plan)
-	checkReviewScript(t, "github", script)
+	v := releaseVersion(t)
+	for name, c := range map[string]struct {
+		wf   map[string]any
+		with map[string]string
+	}{
+		"plan":    {plan, map[string]string{"mode": "plan", "version": v}},
+		"comment": {comment, map[string]string{"mode": "comment"}},
+	} {
+		step := actionStep(t, c.wf)
+		if step["uses"] != "secretsync/secretsync@"+v {
+			t.Errorf("the %s workflow uses %v, want the release secretsync/secretsync@%s", name, step["uses"], v)
+		}
+		with, _ := step["with"].(map[string]any)
+		for k, want := range c.with {
+			if with[k] != want {
+				t.Errorf("the %s workflow's %s is %v, want %s", name, k, with[k], want)
+			}
+		}
+	}
+
+	script := stepScripts(steps, "plan")
+	checkReviewScript(t, "action", script)
 	if !strings.Contains(script, "-o github") {
 		t.Error("validate does not write GitHub annotations")
 	}
-	if !strings.Contains(mustRead(t, filepath.Join(ciDir, "github", "secretsync-plan.yaml")), "actions/cache@") {
+	if !strings.Contains(stepScripts(steps, "plan"), "sha256sum -c") {
+		t.Error("the downloaded binary is not checked against checksums.txt")
+	}
+	if !strings.Contains(mustRead(t, "../../action.yml"), "actions/cache@") {
 		t.Error("the secretsync binary is not cached")
 	}
-	for name, s := range map[string]string{"plan": script, "comment": runScripts(t, comment)} {
-		checkShell(t, name, s)
+	for _, mode := range []string{"plan", "comment"} {
+		checkShell(t, mode, stepScripts(steps, mode))
 	}
+}
+
+// checkActionSteps: what actionlint does not check in a composite action.
+// Every run step names its shell and reads inputs and contexts from env
+// (never ${{ }} in the script, where a branch name or a title could be
+// shell code), every action it uses is pinned, every input it reads is
+// declared, and every step belongs to one mode.
+func checkActionSteps(t *testing.T, action map[string]any, steps []any) {
+	t.Helper()
+	if runs := action["runs"].(map[string]any); runs["using"] != "composite" {
+		t.Errorf("action.yml runs %v, want composite", runs["using"])
+	}
+	declared := action["inputs"].(map[string]any)
+	for _, name := range []string{"mode", "path", "version", "base"} {
+		if declared[name] == nil {
+			t.Errorf("action.yml has no input %s", name)
+		}
+	}
+	for _, m := range regexp.MustCompile(`inputs\.([a-z-]+)`).FindAllStringSubmatch(mustRead(t, "../../action.yml"), -1) {
+		if declared[m[1]] == nil {
+			t.Errorf("action.yml reads inputs.%s, which it does not declare", m[1])
+		}
+	}
+	for i, s := range steps {
+		step := s.(map[string]any)
+		if run, ok := step["run"].(string); ok {
+			if step["shell"] != "bash" {
+				t.Errorf("step %d (%v) has shell %v; a composite action's run step must name one", i, step["name"], step["shell"])
+			}
+			if strings.Contains(run, "${{") {
+				t.Errorf("step %d (%v) interpolates expressions into its script; read them from env", i, step["name"])
+			}
+		}
+		if u, ok := step["uses"].(string); ok && !regexp.MustCompile(`^[\w-]+/[\w-]+@v\d+$`).MatchString(u) {
+			t.Errorf("step %d uses %s, not a pinned major version", i, u)
+		}
+		if i > 0 {
+			cond, _ := step["if"].(string)
+			if !strings.Contains(cond, "inputs.mode == 'plan'") && !strings.Contains(cond, "inputs.mode == 'comment'") {
+				t.Errorf("step %d (%v) runs in every mode: if %q", i, step["name"], cond)
+			}
+		}
+	}
+}
+
+// actionLint runs actionlint on files and fails the test on each error.
+func actionLint(t *testing.T, files []string, p *actionlint.Project) {
+	t.Helper()
+	l, err := actionlint.NewLinter(io.Discard, &actionlint.LinterOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs, err := l.LintFiles(files, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range errs {
+		t.Errorf("actionlint: %s:%d:%d: %s [%s]", e.Filepath, e.Line, e.Column, e.Message, e.Kind)
+	}
+}
+
+func writeFile(t *testing.T, path, body string) string {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// actionSteps is action.yml's runs.steps.
+func actionSteps(t *testing.T, action map[string]any) []any {
+	t.Helper()
+	runs, _ := action["runs"].(map[string]any)
+	steps, _ := runs["steps"].([]any)
+	if len(steps) == 0 {
+		t.Fatal("action.yml has no steps")
+	}
+	return steps
+}
+
+// actionStep is the one step of a workflow that uses secretsync's action.
+func actionStep(t *testing.T, wf map[string]any) map[string]any {
+	t.Helper()
+	var found []map[string]any
+	for _, job := range wf["jobs"].(map[string]any) {
+		for _, s := range job.(map[string]any)["steps"].([]any) {
+			if u, _ := s.(map[string]any)["uses"].(string); strings.HasPrefix(u, "secretsync/secretsync@") {
+				found = append(found, s.(map[string]any))
+			}
+		}
+	}
+	if len(found) != 1 {
+		t.Fatalf("%d steps use secretsync's action", len(found))
+	}
+	return found[0]
+}
+
+// stepScripts joins the run: scripts of the action's steps for mode.
+func stepScripts(steps []any, mode string) string {
+	var out []string
+	for _, s := range steps {
+		step := s.(map[string]any)
+		cond, _ := step["if"].(string)
+		if run, ok := step["run"].(string); ok && strings.Contains(cond, "inputs.mode == '"+mode+"'") {
+			out = append(out, run)
+		}
+	}
+	return strings.Join(out, "\n")
 }
 
 // TestTheGitLabJobIsWellFormed is a structural check of the GitLab job
@@ -183,21 +348,6 @@ func triggers(wf map[string]any) map[string]any {
 	return on
 }
 
-// runScripts joins a workflow's run: steps, with ${{ }} expressions
-// replaced by a word, for a shell syntax check.
-func runScripts(t *testing.T, wf map[string]any) string {
-	t.Helper()
-	var out []string
-	for _, job := range wf["jobs"].(map[string]any) {
-		for _, step := range job.(map[string]any)["steps"].([]any) {
-			if run, ok := step.(map[string]any)["run"].(string); ok {
-				out = append(out, regexp.MustCompile(`\$\{\{[^}]*\}\}`).ReplaceAllString(run, "X"))
-			}
-		}
-	}
-	return strings.Join(out, "\n")
-}
-
 func checkShell(t *testing.T, name, script string) {
 	t.Helper()
 	cmd := exec.Command("sh", "-n")
@@ -226,23 +376,23 @@ func mustRead(t *testing.T, path string) string {
 }
 
 // TestTheCommentWorkflowBelievesOnlyTheEventsPullRequest: the comment
-// workflow takes the pull request number from an artifact the pull
-// request's run (a fork's code) wrote; it posts only when that number is
-// the workflow_run event's own pull request and that pull request's head
-// is the event's head_sha and repository, and otherwise fails, posting
-// nothing. Its script runs with a stub gh for each case.
+// half of the action (mode: comment) takes the pull request number from an
+// artifact the pull request's run (a fork's code) wrote; it posts only when
+// that number is the workflow_run event's own pull request and that pull
+// request's head is the event's head_sha and repository, and otherwise
+// fails, posting nothing. Its script runs with a stub gh for each case.
 func TestTheCommentWorkflowBelievesOnlyTheEventsPullRequest(t *testing.T) {
-	wf := readYAML(t, filepath.Join(ciDir, "github", "secretsync-comment.yaml"))
 	var step map[string]any
-	for _, job := range wf["jobs"].(map[string]any) {
-		for _, s := range job.(map[string]any)["steps"].([]any) {
-			if run, ok := s.(map[string]any)["run"].(string); ok && strings.Contains(run, "pr-number") {
-				step = s.(map[string]any)
-			}
+	for _, s := range actionSteps(t, readYAML(t, "../../action.yml")) {
+		if run, ok := s.(map[string]any)["run"].(string); ok && strings.Contains(run, "pr-number") && strings.Contains(run, "gh api") {
+			step = s.(map[string]any)
 		}
 	}
 	if step == nil {
 		t.Fatal("no step reads the artifact's pr-number")
+	}
+	if cond, _ := step["if"].(string); !strings.Contains(cond, "github.event.workflow_run.event == 'pull_request'") {
+		t.Errorf("the comment step runs for workflow_run events of %q", cond)
 	}
 	env, _ := step["env"].(map[string]any)
 	for k, want := range map[string]string{
@@ -259,22 +409,23 @@ func TestTheCommentWorkflowBelievesOnlyTheEventsPullRequest(t *testing.T) {
 		t.Error("the script interpolates expressions; it must read them from env")
 	}
 	for _, c := range []struct {
-		name, artifact, eventPR, pulls string
-		wantExit                       int
-		wantWrite                      string
+		name, artifact, eventPR, pulls, existing string
+		wantExit                                 int
+		wantWrite                                string
 	}{
-		{"the event's own pull request is commented on", "7", "7", "7 abc o/r", 0, "POST repos/o/r/issues/7/comments"},
-		{"an artifact naming another pull request posts nothing", "8", "7", "8 abc o/r", 1, ""},
-		{"a fork (no pull_requests) naming a pull request of another head posts nothing", "8", "", "8 zzz o/r", 1, ""},
-		{"a fork naming a pull request of the same commit from another repository posts nothing", "8", "", "8 abc o/r", 1, ""},
-		{"a fork's pull request whose head is the planned commit is commented on", "9", "", "9 abc fork/r", 0, "POST repos/o/r/issues/9/comments"},
+		{"the event's own pull request is commented on", "7", "7", "7 abc o/r", "", 0, "POST repos/o/r/issues/7/comments"},
+		{"a later push edits the one comment", "7", "7", "7 abc o/r", "55", 0, "PATCH repos/o/r/issues/comments/55"},
+		{"an artifact naming another pull request posts nothing", "8", "7", "8 abc o/r", "", 1, ""},
+		{"a fork (no pull_requests) naming a pull request of another head posts nothing", "8", "", "8 zzz o/r", "", 1, ""},
+		{"a fork naming a pull request of the same commit from another repository posts nothing", "8", "", "8 abc o/r", "", 1, ""},
+		{"a fork's pull request whose head is the planned commit is commented on", "9", "", "9 abc fork/r", "", 0, "POST repos/o/r/issues/9/comments"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()
-			if err := os.MkdirAll(filepath.Join(dir, "out"), 0o755); err != nil {
+			if err := os.MkdirAll(filepath.Join(dir, "secretsync-out"), 0o755); err != nil {
 				t.Fatal(err)
 			}
-			for name, body := range map[string]string{"out/pr-number": c.artifact + "\n", "out/plan.md": "plan\n", "pulls": c.pulls + "\n"} {
+			for name, body := range map[string]string{"secretsync-out/pr-number": c.artifact + "\n", "secretsync-out/plan.md": "plan\n", "pulls": c.pulls + "\n", "existing": c.existing} {
 				if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
 					t.Fatal(err)
 				}
@@ -282,6 +433,7 @@ func TestTheCommentWorkflowBelievesOnlyTheEventsPullRequest(t *testing.T) {
 			gh := `case "$*" in
 *"-X POST"*|*"-X PATCH"*) echo "$3 $4" >> "$STUB_DIR/calls";;
 */pulls/*) n="${2##*/}"; grep "^$n " "$STUB_DIR/pulls" | cut -d' ' -f2-;;
+*/comments*) cat "$STUB_DIR/existing";;
 esac
 exit 0
 `
@@ -306,6 +458,58 @@ exit 0
 			calls, _ := os.ReadFile(filepath.Join(dir, "calls"))
 			if code != c.wantExit || strings.TrimSpace(string(calls)) != c.wantWrite {
 				t.Fatalf("exit %d (want %d), writes %q (want %q)\n%s", code, c.wantExit, calls, c.wantWrite, out)
+			}
+		})
+	}
+}
+
+// TestTheActionsPlanStepRunsBothAndKeepsTheirCodes runs the action's
+// validate-and-plan script with a stub secretsync: validate's findings do
+// not stop the plan, both exit codes reach the step's outputs, the
+// artifact holds the pull request's number and the plan, and a failed plan
+// leaves its reason in plan.md instead of an empty comment.
+func TestTheActionsPlanStepRunsBothAndKeepsTheirCodes(t *testing.T) {
+	var step map[string]any
+	for _, s := range actionSteps(t, readYAML(t, "../../action.yml")) {
+		if s.(map[string]any)["id"] == "review" {
+			step = s.(map[string]any)
+		}
+	}
+	if step == nil {
+		t.Fatal("action.yml has no review step")
+	}
+	for _, c := range []struct {
+		name, validate, plan, wantOutputs, wantPlan string
+	}{
+		{"findings: validate fails, the plan is still made", "1", "0", "validate=1\nplan=0\n", "plan of clusters/prod --base origin/main"},
+		{"a failed plan says why", "0", "2", "validate=0\nplan=2\n", "secretsync plan failed for abc123:\n```\nrender: broken.yaml: bad\n```\n"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			writeFile(t, filepath.Join(dir, "bin", "secretsync"), `#!/bin/sh
+case "$1" in
+validate) echo "validate $*" >> "$RUNNER_TEMP/calls"; exit "$STUB_VALIDATE";;
+plan) [ "$STUB_PLAN" -le 1 ] && echo "plan of $2 $3 $4"; [ "$STUB_PLAN" -gt 1 ] && echo "render: broken.yaml: bad" >&2; exit "$STUB_PLAN";;
+esac`)
+			if err := os.Chmod(filepath.Join(dir, "bin", "secretsync"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			cmd := exec.Command("bash", "-e", "-c", step["run"].(string))
+			cmd.Dir = dir
+			cmd.Env = []string{"PATH=/usr/bin:/bin", "BIN_DIR=" + filepath.Join(dir, "bin"), "RUNNER_TEMP=" + dir, "GITHUB_OUTPUT=" + filepath.Join(dir, "output"),
+				"REVIEW_PATH=clusters/prod", "BASE=origin/main", "PR=42", "HEAD_SHA=abc123", "STUB_VALIDATE=" + c.validate, "STUB_PLAN=" + c.plan}
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("the step failed: %v\n%s", err, out)
+			}
+			for file, want := range map[string]string{
+				"output": c.wantOutputs, "secretsync-out/pr-number": "42\n", "calls": "validate validate clusters/prod --base origin/main -o github\n",
+			} {
+				if got := mustRead(t, filepath.Join(dir, file)); got != want {
+					t.Errorf("%s: %q, want %q", file, got, want)
+				}
+			}
+			if got := mustRead(t, filepath.Join(dir, "secretsync-out", "plan.md")); !strings.HasPrefix(got, c.wantPlan) {
+				t.Errorf("plan.md: %q, want %q", got, c.wantPlan)
 			}
 		})
 	}
