@@ -12,7 +12,7 @@ RELEASE   := v$(shell cat VERSION)
 PLATFORMS ?= linux/amd64 linux/arm64 darwin/amd64 darwin/arm64
 DIST      ?= dist
 
-.PHONY: all build test testbin demo bench bench-large vet fmt-check clean fuzz release image
+.PHONY: all build test testbin demo bench bench-large vet fmt-check clean fuzz release image vuln
 
 all: build
 
@@ -38,16 +38,35 @@ clean:
 	rm -rf bin $(DIST)
 
 # `make release`: static binaries for each of PLATFORMS, stamped with
-# RELEASE, and their SHA-256 sums, for the GitHub release of tag RELEASE.
-# CI jobs download one binary and check it against checksums.txt.
+# RELEASE, a CycloneDX SBOM of each (read from the binary's build info), and
+# the SHA-256 sums of all of them, for the GitHub release of tag RELEASE.
+# CI jobs download one binary and check it against checksums.txt; the
+# release workflow (examples/release) signs checksums.txt with cosign.
+# The tools come at a pinned version (`go install`/`go run` module@version),
+# outside go.mod. The SBOM tool runs with the binary's GOOS and GOARCH,
+# which it records, so it is installed into bin/tools rather than run.
+CYCLONEDX   := github.com/CycloneDX/cyclonedx-gomod/cmd/cyclonedx-gomod@v1.10.0
+GOVULNCHECK := golang.org/x/vuln/cmd/govulncheck@v1.9.0
+VULNDB      ?= https://vuln.go.dev
 release:
 	rm -rf $(DIST) && mkdir -p $(DIST)
+	GOBIN="$(abspath bin/tools)" $(GO) install $(CYCLONEDX)
 	@set -e; for p in $(PLATFORMS); do \
 		os=$${p%/*}; arch=$${p#*/}; out=$(DIST)/secretsync-$(RELEASE)-$$os-$$arch; \
 		echo "build $$out"; \
 		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags "-s -w -X main.version=$(RELEASE)" -o $$out ./cmd/secretsync; \
+		echo "sbom $$out.cdx.json"; \
+		GOOS=$$os GOARCH=$$arch bin/tools/cyclonedx-gomod bin -json -std -version $(RELEASE) -output $$out.cdx.json $$out; \
 	done
 	cd $(DIST) && sha256sum secretsync-* > checksums.txt
+
+# `make vuln`: govulncheck over the module's code, against VULNDB. It says
+# so and fails when the database cannot be reached (nothing was checked).
+vuln:
+	@if ! curl -fsS --max-time 15 -o /dev/null "$(VULNDB)/index/db.json"; then \
+		echo "make vuln: the Go vulnerability database $(VULNDB) cannot be reached from here: nothing was checked" >&2; exit 1; \
+	fi
+	$(GO) run $(GOVULNCHECK) -db $(VULNDB) ./...
 
 # `make image`: the container image of RELEASE (needs a Docker engine).
 image:

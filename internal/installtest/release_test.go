@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"debug/macho"
 	"encoding/hex"
+	"encoding/json"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,8 +22,11 @@ func releaseVersion(t *testing.T) string {
 
 // TestTheReleaseRecipeBuildsStampedBinariesWithChecksums runs `make
 // release` for two of its platforms: the native binary reports the
-// release's version, the cross-built one is a Mach-O arm64 binary, and
-// checksums.txt holds the SHA-256 of each, in sha256sum's format.
+// release's version, the cross-built one is a Mach-O arm64 binary, each has
+// a CycloneDX SBOM naming our module at the release for its platform with
+// the pinned versions of go.mod, and checksums.txt holds the SHA-256 of each
+// binary and SBOM, in sha256sum's format (`sha256sum -c` passes, as
+// docs/install.md tells users to run).
 func TestTheReleaseRecipeBuildsStampedBinariesWithChecksums(t *testing.T) {
 	v := releaseVersion(t)
 	dist := t.TempDir()
@@ -43,16 +48,75 @@ func TestTheReleaseRecipeBuildsStampedBinariesWithChecksums(t *testing.T) {
 		t.Fatalf("%s is for %v", mac, f.Cpu)
 	}
 	f.Close()
+	cobra := regexp.MustCompile(`(?m)^\s*github\.com/spf13/cobra (v\S+)`).FindStringSubmatch(mustRead(t, "../../go.mod"))
+	if cobra == nil {
+		t.Fatal("go.mod pins no github.com/spf13/cobra")
+	}
+	for bin, platform := range map[string]string{native: "goarch=amd64&goos=linux", mac: "goarch=arm64&goos=darwin"} {
+		checkSBOM(t, bin+".cdx.json", v, platform, "github.com/spf13/cobra", cobra[1])
+	}
 	sums := mustRead(t, filepath.Join(dist, "checksums.txt"))
-	for _, bin := range []string{native, mac} {
-		b, err := os.ReadFile(bin)
+	for _, file := range []string{native, mac, native + ".cdx.json", mac + ".cdx.json"} {
+		b, err := os.ReadFile(file)
 		if err != nil {
 			t.Fatal(err)
 		}
 		sum := sha256.Sum256(b)
-		if line := hex.EncodeToString(sum[:]) + "  " + filepath.Base(bin); !strings.Contains(sums, line+"\n") {
+		if line := hex.EncodeToString(sum[:]) + "  " + filepath.Base(file); !strings.Contains(sums, line+"\n") {
 			t.Fatalf("checksums.txt lacks %q:\n%s", line, sums)
 		}
+	}
+	check := exec.Command("sha256sum", "-c", "checksums.txt")
+	check.Dir = dist
+	if out, err := check.CombinedOutput(); err != nil {
+		t.Fatalf("sha256sum -c checksums.txt: %v\n%s", err, out)
+	}
+}
+
+// checkSBOM: path is a CycloneDX JSON document whose main component is our
+// module at version, built for platform (its package URL's qualifiers),
+// and which lists module dep at depVersion.
+func checkSBOM(t *testing.T, path, version, platform, dep, depVersion string) {
+	t.Helper()
+	var bom struct {
+		BOMFormat, SpecVersion string
+		Metadata               struct {
+			Component struct{ Name, Version, Purl string }
+		}
+		Components []struct{ Name, Version string }
+	}
+	if err := json.Unmarshal([]byte(mustRead(t, path)), &bom); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	main := bom.Metadata.Component
+	if bom.BOMFormat != "CycloneDX" || bom.SpecVersion == "" || main.Name != "github.com/secretsync/secretsync" || main.Version != version ||
+		!strings.HasPrefix(main.Purl, "pkg:golang/github.com/secretsync/secretsync@"+version+"?"+platform) {
+		t.Fatalf("%s: %s %s, main component %+v", path, bom.BOMFormat, bom.SpecVersion, main)
+	}
+	for _, c := range bom.Components {
+		if c.Name == dep {
+			if c.Version != depVersion {
+				t.Fatalf("%s: %s at %s, go.mod pins %s", path, dep, c.Version, depVersion)
+			}
+			return
+		}
+	}
+	t.Fatalf("%s lists no %s among %d components", path, dep, len(bom.Components))
+}
+
+// TestMakeVulnSaysWhenItCannotCheck: with the vulnerability database out of
+// reach (a local port nothing listens on), `make vuln` fails and says that
+// nothing was checked, rather than passing.
+func TestMakeVulnSaysWhenItCannotCheck(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := "http://" + l.Addr().String()
+	l.Close()
+	out, err := exec.Command("make", "-s", "-C", "../..", "vuln", "VULNDB="+db).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "make vuln: the Go vulnerability database "+db+" cannot be reached from here: nothing was checked") {
+		t.Fatalf("make vuln: %v\n%s", err, out)
 	}
 }
 
