@@ -141,3 +141,77 @@ func TestTheImageIsStampedWithTheRelease(t *testing.T) {
 		t.Fatal("the Dockerfile does not stamp the version into the binary")
 	}
 }
+
+// TestTheReleaseWorkflowSignsWhatItPublishes: the example release workflow
+// passes actionlint, runs on a tag that must be VERSION's release, builds
+// with `make release`, signs checksums.txt, the image and the chart with
+// keyless cosign (an OIDC token, no key), and pushes the chart as an OCI
+// artifact; docs/install.md verifies each of them against that workflow's
+// identity for the tag, with the bundle name the workflow publishes.
+func TestTheReleaseWorkflowSignsWhatItPublishes(t *testing.T) {
+	const path = "../../examples/release/release.yaml"
+	actionLint(t, []string{path}, nil)
+	wf := readYAML(t, path)
+	tags, _ := triggers(wf)["push"].(map[string]any)["tags"].([]any)
+	if len(tags) != 1 || tags[0] != "v*" {
+		t.Errorf("the release workflow runs on tags %v", tags)
+	}
+	if p := wf["permissions"].(map[string]any); p["id-token"] != "write" || p["contents"] != "write" || p["packages"] != "write" {
+		t.Errorf("permissions %v: keyless signing needs id-token: write, the release contents: write, ghcr.io packages: write", p)
+	}
+	text := mustRead(t, path)
+	for _, want := range []string{
+		`test "$TAG" = "v$(cat VERSION)"`,
+		"run: make release",
+		"cosign sign-blob --yes --bundle dist/checksums.txt.sigstore.json dist/checksums.txt",
+		"dist/secretsync-* dist/checksums.txt dist/checksums.txt.sigstore.json",
+		`cosign sign --yes "$IMAGE@$DIGEST"`,
+		"IMAGE: ghcr.io/secretsync/secretsync",
+		"CHARTS: oci://ghcr.io/secretsync/charts",
+		`helm push "dist/chart/secretsync-$version.tgz" "$CHARTS"`,
+		`cosign sign --yes "${CHARTS#oci://}/secretsync@$digest"`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the release workflow lacks %q", want)
+		}
+	}
+	if strings.Contains(text, "--key") || strings.Contains(text, "COSIGN_PRIVATE_KEY") {
+		t.Error("the release workflow signs with a key, not keyless")
+	}
+	if !strings.HasPrefix(text, "# .github/workflows/release.yaml ") {
+		t.Error("the release workflow does not say where it runs; the docs' certificate identity names .github/workflows/release.yaml")
+	}
+	var scripts []string
+	for _, job := range wf["jobs"].(map[string]any) {
+		for _, step := range job.(map[string]any)["steps"].([]any) {
+			if run, ok := step.(map[string]any)["run"].(string); ok {
+				if strings.Contains(run, "${{") {
+					t.Errorf("a run script interpolates an expression; read it from env: %s", run)
+				}
+				scripts = append(scripts, run)
+			}
+		}
+	}
+	checkShell(t, "release", strings.Join(scripts, "\n"))
+
+	doc := mustRead(t, "../../docs/install.md")
+	identity := `--certificate-identity "https://github.com/secretsync/secretsync/.github/workflows/release.yaml@refs/tags/$v"`
+	for _, want := range []string{
+		"v=" + releaseVersion(t) + "\n",
+		"cosign verify-blob checksums.txt --bundle checksums.txt.sigstore.json \\\n  " + identity,
+		"sha256sum -c checksums.txt --ignore-missing",
+		`cosign verify "ghcr.io/secretsync/secretsync:$v" \` + "\n  " + identity,
+		`helm pull oci://ghcr.io/secretsync/charts/secretsync --version "${v#v}"`,
+		`cosign verify "ghcr.io/secretsync/charts/secretsync:${v#v}" \` + "\n  " + identity,
+		"--certificate-oidc-issuer https://token.actions.githubusercontent.com",
+	} {
+		if !strings.Contains(doc, want) {
+			t.Errorf("docs/install.md lacks %q", want)
+		}
+	}
+	m := regexp.MustCompile("(?s)## Verify a release.*?```sh\n(.*?)```").FindStringSubmatch(doc)
+	if m == nil {
+		t.Fatal("docs/install.md has no verify commands")
+	}
+	checkShell(t, "docs/install.md", m[1])
+}
