@@ -5,6 +5,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -30,7 +31,9 @@ var notInThePolicy = map[string]string{
 // stscreds providers: AssumeRole for role and additionalRoles, TagSession
 // when sessionTags or transitiveTagKeys are passed), and compares it with
 // the actions docs/iam-policy.json allows, both ways: an operation the
-// policy lacks fails, and so does an action nothing calls.
+// policy lacks fails, and so does an action nothing calls. A policy the docs
+// show for secretsync's role grants nothing beyond that file. -v lists each
+// action with the files that call it.
 func TestTheIAMPolicyGrantsExactlyWhatTheCodeCalls(t *testing.T) {
 	called := map[string][]string{} // action -> files that call it
 	for dir, label := range map[string]string{".": "providers/aws", "../../cmd/secretsync": "cmd/secretsync", "../../events": "events"} {
@@ -69,6 +72,73 @@ func TestTheIAMPolicyGrantsExactlyWhatTheCodeCalls(t *testing.T) {
 			t.Errorf("docs/iam-policy.json grants %s, which no code calls", action)
 		}
 	}
+
+	// The policy snippets the docs show for secretsync's own role (a
+	// statement without a Principal) grant nothing beyond the policy.
+	docs, _ := filepath.Glob("../../docs/*.md")
+	for _, doc := range append(docs, "../../README.md") {
+		b, err := os.ReadFile(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, block := range regexp.MustCompile("(?s)```json\n(.*?)```").FindAllStringSubmatch(string(b), -1) {
+			for _, st := range statements([]byte(block[1])) {
+				for _, a := range st {
+					if !granted[a] {
+						t.Errorf("%s shows a policy granting %s, which docs/iam-policy.json does not", doc, a)
+					}
+				}
+			}
+		}
+	}
+	if testing.Verbose() {
+		for _, a := range slices.Sorted(maps.Keys(called)) {
+			t.Logf("%-40s %s", a, strings.Join(called[a], ", "))
+		}
+	}
+}
+
+// statements is the actions of each statement without a Principal (an
+// identity policy's) in a JSON policy, statement or list of statements;
+// nothing for other JSON.
+func statements(b []byte) [][]string {
+	var doc any
+	if json.Unmarshal(b, &doc) != nil {
+		return nil
+	}
+	var out [][]string
+	var walk func(v any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case []any:
+			for _, e := range v {
+				walk(e)
+			}
+		case map[string]any:
+			if st, ok := v["Statement"]; ok {
+				walk(st)
+				return
+			}
+			if _, ok := v["Principal"]; ok {
+				return
+			}
+			var actions []string
+			switch a := v["Action"].(type) {
+			case string:
+				actions = []string{a}
+			case []any:
+				for _, e := range a {
+					s, _ := e.(string)
+					actions = append(actions, s)
+				}
+			}
+			if len(actions) > 0 {
+				out = append(out, actions)
+			}
+		}
+	}
+	walk(doc)
+	return out
 }
 
 // policyActions is every action an Allow statement of the policy names.
