@@ -514,3 +514,30 @@ esac`)
 		})
 	}
 }
+
+// TestTheActionRunsEachModeOnlyOnItsEvent: plan mode, which runs the pull
+// request's files, refuses every event but pull_request (pull_request_target
+// would run them with a token that can write), and comment mode, which can
+// write, every event but workflow_run.
+func TestTheActionRunsEachModeOnlyOnItsEvent(t *testing.T) {
+	first := actionSteps(t, readYAML(t, "../../action.yml"))[0].(map[string]any)
+	for _, c := range []struct {
+		mode, event string
+		ok          bool
+	}{
+		{"plan", "pull_request", true},
+		{"comment", "workflow_run", true},
+		{"plan", "pull_request_target", false},
+		{"plan", "workflow_run", false},
+		{"comment", "pull_request", false},
+		{"comment", "pull_request_target", false},
+		{"both", "pull_request", false},
+	} {
+		cmd := exec.Command("bash", "-e", "-c", first["run"].(string))
+		cmd.Env = []string{"PATH=/usr/bin:/bin", "MODE=" + c.mode, "EVENT=" + c.event}
+		out, err := cmd.CombinedOutput()
+		if (err == nil) != c.ok {
+			t.Errorf("mode %s on %s: %v, want ok=%v\n%s", c.mode, c.event, err, c.ok, out)
+		}
+	}
+}
