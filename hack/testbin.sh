@@ -67,7 +67,7 @@ fi
 # fetch: envtest's archive into $envtest, or a reason on stderr and 1.
 fetch() {
 	local name="envtest-$K8S_VERSION-$os-$arch.tar.gz" want tmp
-	want="$(awk -v n="$name" '$2 == n { print $1 }' "$sums" 2>/dev/null)"
+	want="$(awk -v n="$name" '$2 == n { print $1 }' "$sums" 2>/dev/null || true)"
 	if [[ -z "$want" ]]; then
 		say "no SHA-256 pinned for $name in $sums"
 		return 1
