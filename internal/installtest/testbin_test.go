@@ -4,7 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
-	"crypto/sha256"
+	"crypto/sha512"
 	"encoding/hex"
 	"net"
 	"net/http"
@@ -106,34 +106,35 @@ func envtestArchive(t *testing.T) []byte {
 // its cases, with a stand-in go command and a private cache: working
 // KUBEBUILDER_ASSETS are used as they are; broken ones are ignored; an
 // envtest archive from the (local) release server is used only when it
-// matches its pinned SHA-256; a wrong checksum or an unreachable server
+// matches its pinned SHA-512; a wrong checksum or an unreachable server
 // falls through to the build; and a cached build or archive is reused
 // without building or downloading. Each run says on stderr which it did.
 func TestTestbinTakesTheFastestSourceThatWorks(t *testing.T) {
 	script := mustRead(t, "../../hack/testbin.sh")
 	k8s := regexp.MustCompile(`(?m)^K8S_VERSION=(\S+)$`).FindStringSubmatch(script)
+	envtestVersion := regexp.MustCompile(`(?m)^ENVTEST_VERSION=(\S+)$`).FindStringSubmatch(script)
 	etcd := regexp.MustCompile(`(?m)^ETCD_VERSION=(\S+)$`).FindStringSubmatch(script)
-	if k8s == nil || etcd == nil {
-		t.Fatal("hack/testbin.sh names no K8S_VERSION or ETCD_VERSION")
+	if k8s == nil || etcd == nil || envtestVersion == nil {
+		t.Fatal("hack/testbin.sh names no K8S_VERSION, ETCD_VERSION or ENVTEST_VERSION")
 	}
 	platform := runtime.GOOS + "-" + runtime.GOARCH
-	name := "envtest-" + k8s[1] + "-" + platform + ".tar.gz"
+	name := "envtest-" + envtestVersion[1] + "-" + platform + ".tar.gz"
 	archive := envtestArchive(t)
-	sum := sha256.Sum256(archive)
+	sum := sha512.Sum512(archive)
 	var served []string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		served = append(served, r.URL.Path)
 		switch r.URL.Path {
-		case "/good/envtest-" + k8s[1] + "/" + name:
+		case "/good/envtest-" + envtestVersion[1] + "/" + name:
 			w.Write(archive)
-		case "/tampered/envtest-" + k8s[1] + "/" + name:
+		case "/tampered/envtest-" + envtestVersion[1] + "/" + name:
 			w.Write(append(append([]byte(nil), archive...), 0))
 		default:
 			http.NotFound(w, r)
 		}
 	}))
 	defer srv.Close()
-	pins := filepath.Join(t.TempDir(), "envtest.sha256")
+	pins := filepath.Join(t.TempDir(), "envtest.sha512")
 	if err := os.WriteFile(pins, []byte("# pinned\n"+hex.EncodeToString(sum[:])+"  "+name+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +149,9 @@ func TestTestbinTakesTheFastestSourceThatWorks(t *testing.T) {
 	builtDir := func(cache string) string {
 		return filepath.Join(cache, "testbin", "k8s-"+k8s[1]+"-etcd-"+etcd[1]+"-"+platform)
 	}
-	envtestDir := func(cache string) string { return filepath.Join(cache, "testbin", "envtest-"+k8s[1]+"-"+platform) }
+	envtestDir := func(cache string) string {
+		return filepath.Join(cache, "testbin", "envtest-"+envtestVersion[1]+"-"+platform)
+	}
 	checkBuilt := func(t *testing.T, r testbinRun, cache string) {
 		t.Helper()
 		dir := builtDir(cache)
@@ -173,12 +176,21 @@ func TestTestbinTakesTheFastestSourceThatWorks(t *testing.T) {
 			t.Fatalf("printed %q, built %v\n%s", r.dir, r.builds, r.why)
 		}
 	})
+	t.Run("the committed pins cover the release platforms with SHA-512 sums", func(t *testing.T) {
+		pinned := mustRead(t, "../../hack/testbin/envtest.sha512")
+		for _, p := range []string{"linux-amd64", "linux-arm64", "darwin-amd64", "darwin-arm64"} {
+			line := regexp.MustCompile(`(?m)^[0-9a-f]{128}  envtest-` + regexp.QuoteMeta(envtestVersion[1]) + `-` + p + `\.tar\.gz$`)
+			if !line.MatchString(pinned) {
+				t.Errorf("hack/testbin/envtest.sha512 pins no SHA-512 for envtest-%s-%s.tar.gz", envtestVersion[1], p)
+			}
+		}
+	})
 	t.Run("KUBEBUILDER_ASSETS whose binaries fail are ignored", func(t *testing.T) {
 		assets := t.TempDir()
 		fakeBinaries(t, assets, 1)
 		cache := t.TempDir()
 		r := runTestbin(t, cache, "KUBEBUILDER_ASSETS="+assets)
-		if !strings.Contains(r.why, "has no kube-apiserver and etcd that run; ignoring it") || !strings.Contains(r.why, "no SHA-256 pinned for "+name) {
+		if !strings.Contains(r.why, "has no kube-apiserver and etcd that run; ignoring it") || !strings.Contains(r.why, "no SHA-512 pinned for "+name) {
 			t.Fatalf("why:\n%s", r.why)
 		}
 		checkBuilt(t, r, cache)
@@ -205,7 +217,7 @@ func TestTestbinTakesTheFastestSourceThatWorks(t *testing.T) {
 	t.Run("an archive that does not match its pin is not used", func(t *testing.T) {
 		cache := t.TempDir()
 		r := runTestbin(t, cache, "SECRETSYNC_ENVTEST_SUMS="+pins, "SECRETSYNC_ENVTEST_URL="+srv.URL+"/tampered")
-		if !strings.Contains(r.why, "does not match its pinned SHA-256") {
+		if !strings.Contains(r.why, "does not match its pinned SHA-512") {
 			t.Fatalf("why:\n%s", r.why)
 		}
 		checkBuilt(t, r, cache)
