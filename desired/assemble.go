@@ -2,13 +2,12 @@ package desired
 
 import (
 	"bytes"
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
-	"strings"
+	"maps"
+	"slices"
 
 	"github.com/secretsync/secretsync/providers"
 	"github.com/secretsync/secretsync/render"
@@ -34,22 +33,22 @@ var ErrRetained = errors.New("the remote sources gave no data; the Secret is kep
 
 // Assemble turns one ExternalSecret's fetched values into its Secret's
 // keys, as ESO does: dataFrom first, then data (later keys win), with
-// properties, decoding, rewrites, key conversion and the deletion policy
-// for sources that are gone. Errors name the entry, never a value.
+// properties, rewrites (merges included) and key conversion, then decoding
+// and the null-byte policy, and the deletion policy for sources that are
+// gone. Errors name the entry, never a value.
 func Assemble(es *render.ExternalSecret, refs []Entry, found Found, fetched Fetched, generated Generated) (map[string]providers.Value, error) {
 	data := map[string]providers.Value{}
+	budget := &mergeBudget{left: render.MaxMergeBytes}
 	for _, e := range refs {
 		if e.Generator != nil {
 			kv, err := generated(e)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", e.Field, err)
 			}
-			if kv, err = renameKeys(kv, e.Rewrite, ""); err != nil {
+			if kv, err = rewrite(kv, e.Rewrite, "", budget); err != nil {
 				return nil, fmt.Errorf("%s: %w", e.Field, err)
 			}
-			for k, v := range kv {
-				data[k] = v
-			}
+			maps.Copy(data, kv)
 			continue
 		}
 		if e.Find != nil {
@@ -66,19 +65,17 @@ func Assemble(es *render.ExternalSecret, refs []Entry, found Found, fetched Fetc
 				if f.Err != nil {
 					return nil, fmt.Errorf("%s: %w", e.Field, f.Err)
 				}
-				v, err := convert(f.Value, render.RemoteRef{DecodingStrategy: e.Find.DecodingStrategy})
-				if err != nil {
-					return nil, fmt.Errorf("%s: %s: %w", e.Field, it.Name, err)
-				}
-				kv[it.Name] = v
+				kv[it.Name] = f.Value
 			}
-			kv, err = renameKeys(kv, e.Rewrite, e.Find.ConversionStrategy)
-			if err != nil {
+			// ESO's order: rewrite (or convert), then decode, then the
+			// null-byte check, so a merge reads the values as fetched.
+			if kv, err = rewrite(kv, e.Rewrite, e.Find.ConversionStrategy, budget); err != nil {
 				return nil, fmt.Errorf("%s: %w", e.Field, err)
 			}
-			for k, v := range kv {
-				data[k] = v
+			if err := decodeAll(kv, e.Find.DecodingStrategy, e.Find.NullBytePolicy); err != nil {
+				return nil, fmt.Errorf("%s: %w", e.Field, err)
 			}
+			maps.Copy(data, kv)
 			continue
 		}
 		f := fetched(e, e.Ref)
@@ -99,8 +96,8 @@ func Assemble(es *render.ExternalSecret, refs []Entry, found Found, fetched Fetc
 			return nil, fmt.Errorf("%s: %s: %w", e.Field, e.Ref, err)
 		}
 		if e.SecretKey != "" {
-			if v, err = convert(v, *e.Remote); err != nil {
-				return nil, fmt.Errorf("%s: %s: %w", e.Field, e.Ref, err)
+			if v, err = convert(v, e.Remote.DecodingStrategy, e.Remote.NullBytePolicy); err != nil {
+				return nil, fmt.Errorf("%s: %s: key %q: %w", e.Field, e.Ref, e.SecretKey, err)
 			}
 			data[e.SecretKey] = v
 			continue
@@ -109,15 +106,13 @@ func Assemble(es *render.ExternalSecret, refs []Entry, found Found, fetched Fetc
 		if err != nil {
 			return nil, fmt.Errorf("%s: %s: %w", e.Field, e.Ref, err)
 		}
-		if kv, err = renameKeys(kv, e.Rewrite, e.Remote.ConversionStrategy); err != nil {
+		if kv, err = rewrite(kv, e.Rewrite, e.Remote.ConversionStrategy, budget); err != nil {
 			return nil, fmt.Errorf("%s: %s: %w", e.Field, e.Ref, err)
 		}
-		for k, v := range kv {
-			if v, err = convert(v, *e.Remote); err != nil {
-				return nil, fmt.Errorf("%s: %s key %q: %w", e.Field, e.Ref, k, err)
-			}
-			data[k] = v
+		if err := decodeAll(kv, e.Remote.DecodingStrategy, e.Remote.NullBytePolicy); err != nil {
+			return nil, fmt.Errorf("%s: %s: %w", e.Field, e.Ref, err)
 		}
+		maps.Copy(data, kv)
 	}
 	if len(data) == 0 {
 		switch es.Spec.Target.DeletionPolicy {
@@ -139,96 +134,74 @@ func sourceGone(es *render.ExternalSecret, err error) bool {
 	return (p == "Delete" || p == "Merge") && providers.ClassOf(err) == providers.NotFound
 }
 
-// convert applies decodingStrategy and nullBytePolicy. Errors never quote
-// the value.
-func convert(v providers.Value, rr render.RemoteRef) (providers.Value, error) {
-	b := v.Bytes()
-	switch rr.DecodingStrategy {
-	case "Base64":
-		d, err := base64.StdEncoding.DecodeString(string(b))
+// decodeAll applies a dataFrom entry's decodingStrategy to every value,
+// then its nullBytePolicy, each in key order: the error is ESO's first,
+// naming the key, never the value.
+func decodeAll(kv map[string]providers.Value, decoding, nullBytes string) error {
+	keys := slices.Sorted(maps.Keys(kv))
+	for _, k := range keys {
+		b, err := decode(kv[k].Bytes(), decoding)
 		if err != nil {
-			return providers.Value{}, errors.New("decodingStrategy Base64: value is not base64")
+			return fmt.Errorf("key %q: decodingStrategy %s: %w", k, decoding, err)
 		}
-		b = d
-	case "Base64URL":
-		d, err := base64.URLEncoding.DecodeString(string(b))
-		if err != nil {
-			return providers.Value{}, errors.New("decodingStrategy Base64URL: value is not base64url")
-		}
-		b = d
-	case "Auto":
-		if d, err := base64.StdEncoding.DecodeString(string(b)); err == nil {
-			b = d
-		} else if d, err := base64.URLEncoding.DecodeString(string(b)); err == nil {
-			b = d
+		kv[k] = providers.NewValue(b)
+	}
+	for _, k := range keys {
+		if err := nullByte(kv[k].Bytes(), nullBytes); err != nil {
+			return fmt.Errorf("key %q: %w", k, err)
 		}
 	}
-	if rr.NullBytePolicy == "Fail" && bytes.IndexByte(b, 0) >= 0 {
-		return providers.Value{}, errors.New("nullBytePolicy Fail: value contains a null byte")
+	return nil
+}
+
+// convert applies decodingStrategy and nullBytePolicy to one value.
+// Errors never quote the value.
+func convert(v providers.Value, decoding, nullBytes string) (providers.Value, error) {
+	b, err := decode(v.Bytes(), decoding)
+	if err != nil {
+		return providers.Value{}, fmt.Errorf("decodingStrategy %s: %w", decoding, err)
+	}
+	if err := nullByte(b, nullBytes); err != nil {
+		return providers.Value{}, err
 	}
 	return providers.NewValue(b), nil
 }
 
-// renameKeys applies dataFrom rewrites in order; without rewrites, keys are
-// made valid Secret keys by the conversion strategy, as ESO does.
-func renameKeys(in map[string]providers.Value, rewrites []render.Rewrite, conversion string) (map[string]providers.Value, error) {
-	out := make(map[string]providers.Value, len(in))
-	for k, v := range in {
-		name, err := renameKey(k, rewrites, conversion)
+// decode is ESO's decoding of a value (decodingStrategy, and a templateFrom
+// entry's valuesDecodingStrategy): Auto tries base64, then base64url, and
+// keeps a value that is neither.
+func decode(b []byte, strategy string) ([]byte, error) {
+	switch strategy {
+	case "Base64":
+		d, err := base64.StdEncoding.DecodeString(string(b))
 		if err != nil {
-			return nil, err
+			return nil, errors.New("the value is not base64")
 		}
-		if _, dup := out[name]; dup {
-			return nil, fmt.Errorf("two remote keys become the Secret key %q", name)
-		}
-		out[name] = v
-	}
-	return out, nil
-}
-
-// renameKey is the Secret key renameKeys makes of key.
-func renameKey(key string, rewrites []render.Rewrite, conversion string) (string, error) {
-	name := key
-	if len(rewrites) == 0 {
-		name = convertKey(key, conversion)
-	}
-	for i, rw := range rewrites {
-		var err error
-		if name, err = rewriteKey(name, rw); err != nil {
-			return "", fmt.Errorf("rewrite[%d] of key %q: %w", i, key, err)
-		}
-	}
-	return name, nil
-}
-
-func rewriteKey(key string, rw render.Rewrite) (string, error) {
-	if rw.Regexp != nil {
-		re, err := regexp.Compile(rw.Regexp.Source)
+		return d, nil
+	case "Base64URL":
+		d, err := base64.URLEncoding.DecodeString(string(b))
 		if err != nil {
-			return "", err
+			return nil, errors.New("the value is not base64url")
 		}
-		return re.ReplaceAllString(key, rw.Regexp.Target), nil
+		return d, nil
+	case "Auto":
+		if d, err := base64.StdEncoding.DecodeString(string(b)); err == nil {
+			return d, nil
+		}
+		if d, err := base64.URLEncoding.DecodeString(string(b)); err == nil {
+			return d, nil
+		}
 	}
-	// Under the template budget; a key name is small, and Assemble has no
-	// context of its own: the budget's own time bound holds.
-	return render.Execute(context.Background(), "rewrite", rw.Transform.Template, map[string]string{"value": key})
+	return b, nil
 }
 
-// convertKey replaces characters a Secret key cannot hold: with "_" for
-// the Default strategy, with "_U<hex code point>_" for Unicode.
-func convertKey(key, strategy string) string {
-	var b strings.Builder
-	for _, r := range key {
-		switch {
-		case r == '-' || r == '.' || r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9':
-			b.WriteRune(r)
-		case strategy == "Unicode":
-			fmt.Fprintf(&b, "_U%04x_", r)
-		default:
-			b.WriteByte('_')
-		}
+// nullByte is nullBytePolicy: Fail refuses a value holding a NUL byte,
+// Ignore (the default) keeps it.
+func nullByte(b []byte, policy string) error {
+	if policy == "Fail" && bytes.IndexByte(b, 0) >= 0 {
+		return errors.New("nullBytePolicy Fail: the value contains a null byte")
 	}
-	return b.String()
+	return nil
 }
 
 // tag returns one tag of a metadataPolicy: Fetch value: property names the

@@ -29,7 +29,8 @@ type TemplateSources interface {
 
 // ApplyTemplate renders target.template (engine v2) over the resolved
 // values, which templates see as strings: .password. templateFrom comes
-// first, then template.data; with mergePolicy Merge the resolved keys stay
+// first (each rendered value decoded by its valuesDecodingStrategy, as
+// ESO's), then template.data; with mergePolicy Merge the resolved keys stay
 // under the templated ones. ConfigMap and Secret templates are read from
 // the ExternalSecret's namespace. Errors name the template, never a value.
 func ApplyTemplate(ctx context.Context, es *render.ExternalSecret, data map[string]providers.Value, sources TemplateSources) (Shaped, error) {
@@ -99,13 +100,25 @@ func applyData(ctx context.Context, es *render.ExternalSecret, t *render.Templat
 	}
 	for i, tf := range t.TemplateFrom {
 		field := fmt.Sprintf("spec.target.template.templateFrom[%d]", i)
+		// putAll puts a KeysAndValues map, its values decoded; a key can be
+		// value-made, so the error names only the template.
+		putAll := func(name string, kv map[string]string) error {
+			for _, k := range slices.Sorted(maps.Keys(kv)) {
+				v, err := decode([]byte(kv[k]), tf.ValuesDecodingStrategy)
+				if err != nil {
+					return fmt.Errorf("%s: valuesDecodingStrategy %s: a rendered value: %w", name, tf.ValuesDecodingStrategy, err)
+				}
+				put(tf.Into(), k, string(v))
+			}
+			return nil
+		}
 		if tf.Literal != nil {
 			kv, err := executeKeysAndValues(ctx, field+".literal", *tf.Literal, values)
 			if err != nil {
 				return nil, err
 			}
-			for k, v := range kv {
-				put(tf.Into(), k, v)
+			if err := putAll(field+".literal", kv); err != nil {
+				return nil, err
 			}
 			continue
 		}
@@ -127,8 +140,8 @@ func applyData(ctx context.Context, es *render.ExternalSecret, t *render.Templat
 				if err != nil {
 					return nil, err
 				}
-				for k, v := range kv {
-					put(tf.Into(), k, v)
+				if err := putAll(field+"."+it.Key, kv); err != nil {
+					return nil, err
 				}
 				continue
 			}
@@ -136,7 +149,11 @@ func applyData(ctx context.Context, es *render.ExternalSecret, t *render.Templat
 			if err != nil {
 				return nil, err
 			}
-			put(tf.Into(), it.Key, v)
+			d, err := decode([]byte(v), tf.ValuesDecodingStrategy)
+			if err != nil {
+				return nil, fmt.Errorf("%s.%s: valuesDecodingStrategy %s: %w", field, it.Key, tf.ValuesDecodingStrategy, err)
+			}
+			put(tf.Into(), it.Key, string(d))
 		}
 	}
 	for _, k := range slices.Sorted(maps.Keys(t.Data)) { // the same first error on every run

@@ -30,6 +30,10 @@ const (
 	// MaxRunTime bounds one generator run or template execution, inside
 	// the pass's own deadline, so that one object cannot spend a pass.
 	MaxRunTime = time.Minute
+	// MaxMergeBytes bounds the JSON one ExternalSecret's rewrite merges
+	// read and write together: a Secret holds at most 1 MiB, and a repo
+	// writer chooses what a merge reads and how often.
+	MaxMergeBytes = 16 << 20
 
 	// maxTemplateBytes bounds a template's output and any one value a
 	// template function returns: a Secret holds at most 1 MiB.

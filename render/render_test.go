@@ -139,6 +139,41 @@ func TestV1beta1DecodesLikeV1(t *testing.T) {
 	}
 }
 
+// TestNullBytePolicyMergeAndValuesDecodingAreRead: ESO 2.9.0's
+// find.nullBytePolicy, rewrite[].merge and templateFrom[].valuesDecodingStrategy
+// decode into their fields, neither unknown nor refused.
+func TestNullBytePolicyMergeAndValuesDecodingAreRead(t *testing.T) {
+	dir := tree(t, map[string]string{"es.yaml": `apiVersion: external-secrets.io/v1
+kind: ExternalSecret
+metadata: {name: x}
+spec:
+  secretStoreRef: {name: aws}
+  target:
+    template:
+      templateFrom: [{literal: 'a: b', valuesDecodingStrategy: Base64URL}]
+  dataFrom:
+    - find: {path: app/, nullBytePolicy: Fail}
+      rewrite:
+        - regexp: {source: "app/(.*)", target: "$1"}
+        - merge: {into: all, priority: [b, a], priorityPolicy: IgnoreNotFound, conflictPolicy: Ignore, strategy: JSON}
+`})
+	set := mustRender(t, dir, ".")
+	if len(set.Errors) > 0 {
+		t.Fatal(errorTexts(set))
+	}
+	sp := set.ExternalSecrets[0].Spec
+	if got := sp.DataFrom[0].Find.NullBytePolicy; got != "Fail" {
+		t.Fatalf("find.nullBytePolicy = %q", got)
+	}
+	want := &render.RewriteMerge{Into: "all", Priority: []string{"b", "a"}, PriorityPolicy: "IgnoreNotFound", ConflictPolicy: "Ignore", Strategy: "JSON"}
+	if diff := cmp.Diff(want, sp.DataFrom[0].Rewrite[1].Merge); diff != "" {
+		t.Fatalf("merge (-want +got):\n%s", diff)
+	}
+	if got := sp.Target.Template.TemplateFrom[0].ValuesDecodingStrategy; got != "Base64URL" {
+		t.Fatalf("valuesDecodingStrategy = %q", got)
+	}
+}
+
 func TestNestedFieldsDecode(t *testing.T) {
 	dir := tree(t, map[string]string{"es.yaml": `apiVersion: external-secrets.io/v1
 kind: ExternalSecret
@@ -212,12 +247,26 @@ func TestPerObjectErrorsNameFileObjectAndField(t *testing.T) {
 			"spec.target.template.type: is refused for a ConfigMap target"},
 		{"a ConfigMap target with mergePolicy Merge", strings.Replace(es("x", "k"), "spec:\n", "spec:\n  target: {manifest: {apiVersion: v1, kind: ConfigMap}, template: {mergePolicy: Merge}}\n", 1),
 			"spec.target.template.mergePolicy: Merge is refused for a ConfigMap target"},
-		{"rewrite.merge", "apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: {name: x}\nspec:\n  secretStoreRef: {name: aws}\n  dataFrom: [{extract: {key: k}, rewrite: [{merge: {into: all}}]}]\n",
-			"spec.dataFrom[0].rewrite[0]: merge (joining keys into one JSON value) is not supported yet"},
+		{"rewrite.merge with strategy JSON and no into", "apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: {name: x}\nspec:\n  secretStoreRef: {name: aws}\n  dataFrom: [{extract: {key: k}, rewrite: [{merge: {strategy: JSON}}]}]\n",
+			"spec.dataFrom[0].rewrite[0].merge.into: required with strategy JSON"},
+		{"rewrite.merge into a key the API server would refuse", "apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: {name: x}\nspec:\n  secretStoreRef: {name: aws}\n  dataFrom: [{extract: {key: k}, rewrite: [{merge: {strategy: JSON, into: 'a/b'}}]}]\n",
+			`spec.dataFrom[0].rewrite[0].merge.into: "a/b" is not a valid Secret key`},
+		{"rewrite.merge with a strategy ESO lacks", "apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: {name: x}\nspec:\n  secretStoreRef: {name: aws}\n  dataFrom: [{extract: {key: k}, rewrite: [{merge: {strategy: Deep}}]}]\n",
+			`spec.dataFrom[0].rewrite[0].merge.strategy: must be Extract or JSON, not "Deep"`},
+		{"rewrite.merge with a conflictPolicy ESO lacks", "apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: {name: x}\nspec:\n  secretStoreRef: {name: aws}\n  dataFrom: [{extract: {key: k}, rewrite: [{merge: {conflictPolicy: Last}}]}]\n",
+			`spec.dataFrom[0].rewrite[0].merge.conflictPolicy: must be Ignore or Error, not "Last"`},
+		{"rewrite.merge with a priorityPolicy ESO lacks", "apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: {name: x}\nspec:\n  secretStoreRef: {name: aws}\n  dataFrom: [{extract: {key: k}, rewrite: [{merge: {priorityPolicy: Loose}}]}]\n",
+			`spec.dataFrom[0].rewrite[0].merge.priorityPolicy: must be IgnoreNotFound or Strict, not "Loose"`},
+		{"a rewrite with merge and regexp", "apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: {name: x}\nspec:\n  secretStoreRef: {name: aws}\n  dataFrom: [{extract: {key: k}, rewrite: [{merge: {}, regexp: {source: a, target: b}}]}]\n",
+			"spec.dataFrom[0].rewrite[0]: exactly one of merge, regexp and transform is required"},
+		{"rewrite.merge of a generator's values", "apiVersion: generators.external-secrets.io/v1alpha1\nkind: Password\nmetadata: {name: p}\n---\napiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: {name: x}\nspec:\n  dataFrom: [{sourceRef: {generatorRef: {apiVersion: generators.external-secrets.io/v1alpha1, kind: Password, name: p}}, rewrite: [{merge: {}}]}]\n",
+			"spec.dataFrom[0].rewrite[0].merge: is refused for a generator: its values are not JSON objects, so ESO's merge fails on every sync"},
+		{"find.nullBytePolicy other than Ignore or Fail", "apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: {name: x}\nspec:\n  secretStoreRef: {name: aws}\n  dataFrom: [{find: {path: a/, nullBytePolicy: Drop}}]\n",
+			`spec.dataFrom[0].find.nullBytePolicy: must be Ignore or Fail, not "Drop"`},
 		{"syncWindows", strings.Replace(es("x", "k"), "spec:\n", "spec:\n  syncWindows: {windows: []}\n", 1),
 			"spec.syncWindows: syncWindows is not supported yet"},
-		{"valuesDecodingStrategy", strings.Replace(es("x", "k"), "spec:\n", "spec:\n  target: {template: {templateFrom: [{literal: 'a: b', valuesDecodingStrategy: Base64}]}}\n", 1),
-			"spec.target.template.templateFrom[0].valuesDecodingStrategy: valuesDecodingStrategy Base64 is not supported yet"},
+		{"valuesDecodingStrategy other than None, Base64, Base64URL or Auto", strings.Replace(es("x", "k"), "spec:\n", "spec:\n  target: {template: {templateFrom: [{literal: 'a: b', valuesDecodingStrategy: Hex}]}}\n", 1),
+			`spec.target.template.templateFrom[0].valuesDecodingStrategy: must be None, Base64, Base64URL or Auto, not "Hex"`},
 		{"template.metadata.finalizers", strings.Replace(es("x", "k"), "spec:\n", "spec:\n  target: {template: {metadata: {finalizers: [example.com/hold]}}}\n", 1),
 			"spec.target.template.metadata.finalizers: is refused: a finalizer that no controller removes makes the Secret undeletable"},
 		{"a templateFrom target ESO does not know", strings.Replace(es("x", "k"), "spec:\n", "spec:\n  target: {template: {templateFrom: [{literal: 'a: b', target: spec}]}}\n", 1),

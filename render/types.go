@@ -230,7 +230,9 @@ type TemplateFrom struct {
 	Secret    *TemplateRef `json:"secret,omitempty"`
 	Literal   *string      `json:"literal,omitempty"`
 	Target    string       `json:"target,omitzero"`
-	// ValuesDecodingStrategy other than None is refused by name.
+	// ValuesDecodingStrategy decodes each rendered value (never a key), as
+	// a remoteRef's decodingStrategy does: None (empty), Base64, Base64URL
+	// or Auto.
 	ValuesDecodingStrategy string `json:"valuesDecodingStrategy,omitempty"`
 }
 
@@ -290,18 +292,30 @@ type Find struct {
 	Tags               map[string]string `json:"tags,omitempty"`
 	ConversionStrategy string            `json:"conversionStrategy,omitempty"`
 	DecodingStrategy   string            `json:"decodingStrategy,omitempty"`
+	NullBytePolicy     string            `json:"nullBytePolicy,omitempty"`
 }
 
 type FindName struct {
 	RegExp string `json:"regexp"`
 }
 
-// Rewrite renames keys: a regexp replacement or a Go template of .value.
+// Rewrite renames keys (a regexp replacement or a Go template of .value),
+// or merges the values, each a JSON object, into keys of their own.
 type Rewrite struct {
 	Regexp    *RewriteRegexp    `json:"regexp,omitempty"`
 	Transform *RewriteTransform `json:"transform,omitempty"`
-	// Merge is ESO's; it is read so that it is refused by name.
-	Merge json.RawMessage `json:"merge,omitempty"`
+	Merge     *RewriteMerge     `json:"merge,omitempty"`
+}
+
+// RewriteMerge is ESO's merge: every value is a JSON object, read in key
+// order with the priority keys last; Extract makes each of their keys a
+// key, JSON writes them all as one JSON object into Into.
+type RewriteMerge struct {
+	Into           string   `json:"into,omitempty"`
+	Priority       []string `json:"priority,omitempty"`
+	PriorityPolicy string   `json:"priorityPolicy,omitempty"` // Strict (empty) or IgnoreNotFound
+	ConflictPolicy string   `json:"conflictPolicy,omitempty"` // Error (empty) or Ignore
+	Strategy       string   `json:"strategy,omitempty"`       // Extract (empty) or JSON
 }
 
 type RewriteRegexp struct {

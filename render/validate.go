@@ -150,8 +150,11 @@ func validateDataFrom(i int, d DataFrom) (string, error) {
 			return f + ".sourceRef.generatorRef", err
 		}
 		for j, rw := range d.Rewrite {
-			if err := ValidateRewrite(rw); err != nil {
-				return fmt.Sprintf("%s.rewrite[%d]", f, j), err
+			if field, err := ValidateRewrite(rw); err != nil {
+				return fmt.Sprintf("%s.rewrite[%d]%s", f, j, field), err
+			}
+			if rw.Merge != nil {
+				return fmt.Sprintf("%s.rewrite[%d].merge", f, j), errors.New("is refused for a generator: its values are not JSON objects, so ESO's merge fails on every sync")
 			}
 		}
 		return "", nil
@@ -173,8 +176,8 @@ func validateDataFrom(i int, d DataFrom) (string, error) {
 		}
 	}
 	for j, rw := range d.Rewrite {
-		if err := ValidateRewrite(rw); err != nil {
-			return fmt.Sprintf("%s.rewrite[%d]", f, j), err
+		if field, err := ValidateRewrite(rw); err != nil {
+			return fmt.Sprintf("%s.rewrite[%d]%s", f, j, field), err
 		}
 	}
 	if storeField, err := validateSourceRef(d.SourceRef); err != nil {
@@ -237,12 +240,15 @@ func validateRemoteRef(r RemoteRef) (string, error) {
 	if field, err := validateStrategies(r.ConversionStrategy, r.DecodingStrategy); err != nil {
 		return field, err
 	}
-	switch r.NullBytePolicy {
+	return validateNullBytePolicy(r.NullBytePolicy)
+}
+
+func validateNullBytePolicy(p string) (string, error) {
+	switch p {
 	case "", "Ignore", "Fail":
-	default:
-		return "nullBytePolicy", fmt.Errorf("must be Ignore or Fail, not %q", r.NullBytePolicy)
+		return "", nil
 	}
-	return "", nil
+	return "nullBytePolicy", fmt.Errorf("must be Ignore or Fail, not %q", p)
 }
 
 func validateSourceRef(r *SourceRef) (string, error) {
@@ -348,12 +354,18 @@ func validateStrategies(conversion, decoding string) (string, error) {
 	default:
 		return "conversionStrategy", fmt.Errorf("must be Default or Unicode, not %q", conversion)
 	}
-	switch decoding {
-	case "", "None", "Base64", "Base64URL", "Auto":
-	default:
-		return "decodingStrategy", fmt.Errorf("must be None, Base64, Base64URL or Auto, not %q", decoding)
+	if err := validateDecoding(decoding); err != nil {
+		return "decodingStrategy", err
 	}
 	return "", nil
+}
+
+func validateDecoding(d string) error {
+	switch d {
+	case "", "None", "Base64", "Base64URL", "Auto":
+		return nil
+	}
+	return fmt.Errorf("must be None, Base64, Base64URL or Auto, not %q", d)
 }
 
 func validateFind(f *Find) (string, error) {
@@ -368,26 +380,64 @@ func validateFind(f *Find) (string, error) {
 	if field, err := validateStrategies(f.ConversionStrategy, f.DecodingStrategy); err != nil {
 		return "." + field, err
 	}
+	if field, err := validateNullBytePolicy(f.NullBytePolicy); err != nil {
+		return "." + field, err
+	}
 	return "", nil
 }
 
-// ValidateRewrite checks that a rewrite has exactly one valid operation.
-func ValidateRewrite(rw Rewrite) error {
+// ValidateRewrite checks that a rewrite has exactly one valid operation;
+// the field is under the rewrite, empty for the rewrite itself.
+func ValidateRewrite(rw Rewrite) (string, error) {
+	n := 0
+	for _, set := range []bool{rw.Merge != nil, rw.Regexp != nil, rw.Transform != nil} {
+		if set {
+			n++
+		}
+	}
 	switch {
-	case len(rw.Merge) > 0:
-		return notYet("merge (joining keys into one JSON value)")
-	case (rw.Regexp == nil) == (rw.Transform == nil):
-		return errors.New("exactly one of regexp and transform is required")
+	case n != 1:
+		return "", errors.New("exactly one of merge, regexp and transform is required")
+	case rw.Merge != nil:
+		return validateMerge(*rw.Merge)
 	case rw.Regexp != nil:
 		if _, err := regexp.Compile(rw.Regexp.Source); err != nil {
-			return fmt.Errorf("regexp.source: %w", err)
+			return ".regexp.source", err
 		}
 	default:
 		if _, err := ParseRewrite(rw.Transform.Template); err != nil {
-			return fmt.Errorf("transform.template: %w", err)
+			return ".transform.template", err
 		}
 	}
-	return nil
+	return "", nil
+}
+
+// validateMerge checks a merge's policies, as ESO's CRD does, and that a
+// JSON merge has a key to write (ESO fails at every sync without one).
+func validateMerge(m RewriteMerge) (string, error) {
+	switch m.Strategy {
+	case "", "Extract":
+	case "JSON":
+		if m.Into == "" {
+			return ".merge.into", errors.New("required with strategy JSON")
+		}
+		if err := secretKeyError(m.Into); err != nil {
+			return ".merge.into", err
+		}
+	default:
+		return ".merge.strategy", fmt.Errorf("must be Extract or JSON, not %q", m.Strategy)
+	}
+	switch m.ConflictPolicy {
+	case "", "Ignore", "Error":
+	default:
+		return ".merge.conflictPolicy", fmt.Errorf("must be Ignore or Error, not %q", m.ConflictPolicy)
+	}
+	switch m.PriorityPolicy {
+	case "", "IgnoreNotFound", "Strict":
+	default:
+		return ".merge.priorityPolicy", fmt.Errorf("must be IgnoreNotFound or Strict, not %q", m.PriorityPolicy)
+	}
+	return "", nil
 }
 
 // ParseRewrite parses a rewrite transform template, which sees the key as
@@ -464,8 +514,8 @@ func validateTemplate(t *Template) (string, error) {
 		if tf.Into() == "" {
 			return f + ".target", fmt.Errorf("must be Data, Labels or Annotations (in any case), not %q", tf.Target)
 		}
-		if v := tf.ValuesDecodingStrategy; v != "" && v != "None" {
-			return f + ".valuesDecodingStrategy", notYet("valuesDecodingStrategy " + v)
+		if err := validateDecoding(tf.ValuesDecodingStrategy); err != nil {
+			return f + ".valuesDecodingStrategy", err
 		}
 		if tf.Literal != nil {
 			if _, err := ParseTemplate("literal", *tf.Literal); err != nil {

@@ -101,14 +101,23 @@ func mappings(es *render.ExternalSecret) map[string]string {
 			if len(tags) > 0 {
 				sel = append(sel, "tags "+strings.Join(tags, ","))
 			}
+			for _, kv := range [][2]string{{"decoding", e.Find.DecodingStrategy}, {"conversion", e.Find.ConversionStrategy}, {"nullBytes", e.Find.NullBytePolicy}} {
+				if kv[1] != "" {
+					sel = append(sel, kv[0]+" "+kv[1])
+				}
+			}
 			out["("+key+")"] = store + ": find " + strings.Join(sel, ", ")
 		}
 		for j, rw := range e.Rewrite {
 			k := fmt.Sprintf("(%s.rewrite[%d])", key, j)
-			if rw.Regexp != nil {
+			switch {
+			case rw.Regexp != nil:
 				out[k] = "regexp " + rw.Regexp.Source + " -> " + rw.Regexp.Target
-			} else if rw.Transform != nil {
+			case rw.Transform != nil:
 				out[k] = "transform " + rw.Transform.Template
+			case rw.Merge != nil:
+				m := rw.Merge
+				out[k] = fmt.Sprintf("merge strategy %q into %q, priority %q, priorityPolicy %q, conflictPolicy %q", m.Strategy, m.Into, m.Priority, m.PriorityPolicy, m.ConflictPolicy)
 			}
 		}
 	}
@@ -140,6 +149,9 @@ func mappings(es *render.ExternalSecret) map[string]string {
 				out[k] = "configMap " + tf.ConfigMap.Name + " " + items(tf.ConfigMap.Items)
 			case tf.Secret != nil:
 				out[k] = "secret " + tf.Secret.Name + " " + items(tf.Secret.Items)
+			}
+			if tf.ValuesDecodingStrategy != "" {
+				out[k] += ", values decoded " + tf.ValuesDecodingStrategy
 			}
 		}
 		for k, v := range tp.Metadata.Labels {

@@ -274,6 +274,39 @@ func TestAConfigMapTargetIsPlannedApartFromASecretOfItsName(t *testing.T) {
 	}
 }
 
+// TestAPlanShowsMergeNullBytesAndValuesDecoding: a change to a rewrite
+// merge, a find's nullBytePolicy or a templateFrom's valuesDecodingStrategy
+// changes what run writes, so the plan shows each.
+func TestAPlanShowsMergeNullBytesAndValuesDecoding(t *testing.T) {
+	base, head := t.TempDir(), t.TempDir()
+	es := func(conflicts, nullBytes, decoding string) string {
+		return "apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: {name: app, namespace: shop}\nspec:\n  secretStoreRef: {name: aws}\n" +
+			"  target: {template: {templateFrom: [{literal: 'a: b', valuesDecodingStrategy: " + decoding + "}]}}\n" +
+			"  dataFrom: [{find: {path: app/, nullBytePolicy: " + nullBytes + "}, rewrite: [{merge: {conflictPolicy: " + conflicts + "}}]}]\n"
+	}
+	store := "apiVersion: external-secrets.io/v1\nkind: SecretStore\nmetadata: {name: aws, namespace: shop}\nspec: {provider: {aws: {service: SecretsManager, region: us-east-1}}}\n"
+	write(t, base, "store.yaml", store)
+	write(t, head, "store.yaml", store)
+	write(t, base, "es.yaml", es("Error", "Ignore", "None"))
+	write(t, head, "es.yaml", es("Ignore", "Fail", "Base64"))
+	p := review.MakePlan("base", "head", renderAt(t, base), renderAt(t, head))
+	if len(p.Secrets) != 1 {
+		t.Fatalf("plan has %d targets, want 1: %+v", len(p.Secrets), p.Secrets)
+	}
+	got := map[string]string{}
+	for _, k := range p.Secrets[0].Keys {
+		got[k.Key] = k.After
+	}
+	want := map[string]string{
+		"(dataFrom[0])":            "SecretStore/aws: find path app/, nullBytes Fail",
+		"(dataFrom[0].rewrite[0])": `merge strategy "" into "", priority [], priorityPolicy "", conflictPolicy "Ignore"`,
+		"(templateFrom[0])":        "literal a: b, values decoded Base64",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("changed keys (-want +got):\n%s", diff)
+	}
+}
+
 // TestADroppedFolderIsAFindingAndNamesTheSecretsItPrunes: a folder that a
 // .secretsyncignore or a Chart.yaml takes out of the render is one finding
 // that names it, why, and the ESO objects in it (the ExternalSecrets it
