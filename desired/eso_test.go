@@ -86,7 +86,7 @@ func strip(prefix string) render.Rewrite {
 func TestKeyConversionKeepsLettersAndNumbersOfAnyScript(t *testing.T) {
 	r := remote{
 		"conv/all": `{"plain-Key.1_x":"1","café":"2","naïve/path":"3","密码":"4","key🔑":"5","a b":"6","١٢٣":"7","Ⅻ½²":"8","e\u0301":"9","tab\there":"10","ǅungla@x":"11","Ωmega":"12"}`,
-		"team/api":  "13",
+		"team/api": "13",
 	}
 	extract := func(strategy string) *render.ExternalSecret {
 		return withDataFrom(render.DataFrom{Extract: &render.RemoteRef{Key: "conv/all", ConversionStrategy: strategy}})
