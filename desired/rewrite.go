@@ -103,7 +103,7 @@ func rewriteKey(key string, rw render.Rewrite) (string, error) {
 // a number (in any script, as unicode.IsLetter and unicode.IsNumber say)
 // nor '-', '.' or '_' becomes "_" (Default) or "_U<hex code point>_"
 // (Unicode). A letter the API server refuses in a key (é) stays, as in
-// ESO, and the write names it.
+// ESO, and that ExternalSecret's write fails.
 func convertKey(key, strategy string) string {
 	var b strings.Builder
 	for _, r := range key {
