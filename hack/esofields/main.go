@@ -130,4 +130,3 @@ func typeOf(s *schema) string {
 	}
 	return s.Type
 }
-
