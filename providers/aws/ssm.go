@@ -171,9 +171,8 @@ func (p *ssmProvider) tags(ctx context.Context, ref providers.Ref) providers.Fet
 
 // Find lists the parameters a dataFrom.find selects, as ESO does: by name,
 // every parameter below path (default "/", recursive) whose name matches
-// (with GetParametersByPath, or DescribeParameters filtered by the path
-// when that is denied, as ESO falls back)
-// the regexp; by tags, DescribeParameters with tag filters (and path). The
+// the regexp (GetParametersByPath, or, when that is denied, as ESO falls
+// back, DescribeParameters filtered by the path); by tags, DescribeParameters with tag filters (and path). The
 // prefix does not apply to find, as in ESO.
 func (p *ssmProvider) Find(ctx context.Context, q providers.Query) ([]providers.Found, error) {
 	if q.NameRegexp == "" && len(q.Tags) == 0 {
