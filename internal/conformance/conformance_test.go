@@ -1,5 +1,5 @@
-// Package conformance checks the README's "Conformance with ESO 2.9.0 on
-// AWS" table against the code: the table is the contract of what a repo
+// Package conformance checks the "Conformance with ESO 2.9.0 on AWS"
+// table (docs/conformance.md) against the code: the table is the contract of what a repo
 // written for ESO gets.
 package conformance
 
