@@ -73,6 +73,9 @@ func TestStoreProblem(t *testing.T) {
 	kms := &render.SecretStore{}
 	kms.Kind, kms.Namespace, kms.Name = render.KindSecretStore, "apps", "kms"
 	kms.Spec.Provider.AWS = &render.AWSProvider{Service: "KMS"}
+	acm := &render.SecretStore{}
+	acm.Kind, acm.Namespace, acm.Name = render.KindSecretStore, "apps", "acm"
+	acm.Spec.Provider.AWS = &render.AWSProvider{Service: "CertificateManager"}
 	cases := []struct {
 		name     string
 		st       *render.SecretStore
@@ -82,6 +85,8 @@ func TestStoreProblem(t *testing.T) {
 		{"a store not rendered", nil, false, "SecretStore/apps/x is not in the rendered manifests"},
 		{"a KMS store for dataFrom", kms, true, "is a KMS store: ciphertext is bound to one key, so use data[], not dataFrom"},
 		{"a KMS store for data", kms, false, ""},
+		{"a CertificateManager store for dataFrom", acm, true, "is a CertificateManager store: a certificate is one PEM bundle, so use data[], not dataFrom"},
+		{"a CertificateManager store for data", acm, false, ""},
 		{"a store that does not serve the namespace", clusterStore(render.StoreCondition{Namespaces: []string{"web"}}), false, "does not serve namespace apps"},
 	}
 	for _, c := range cases {

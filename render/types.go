@@ -343,14 +343,51 @@ type SecretStore struct {
 
 type SecretStoreSpec struct {
 	Provider Provider `json:"provider"`
-	// Controller, RetrySettings and RefreshInterval are ESO's; they are
-	// noted so that they are refused by name (validateStore).
+	// Controller and RefreshInterval are ESO's; they are noted so that
+	// they are refused by name (validateStore).
 	Controller      string  `json:"controller,omitempty"`
-	RetrySettings   present `json:"retrySettings,omitempty"`
 	RefreshInterval present `json:"refreshInterval,omitempty"`
+	// RetrySettings sets how the AWS SDK retries each call, as ESO's AWS
+	// provider does.
+	RetrySettings *RetrySettings `json:"retrySettings,omitempty"`
 	// Conditions limit the namespaces a ClusterSecretStore serves; an
 	// ExternalSecret's namespace must match one of them.
 	Conditions []StoreCondition `json:"conditions,omitempty"`
+}
+
+// RetrySettings is a store's retrySettings. ESO's AWS provider gives the
+// SDK's standard retryer maxRetries as its maximum number of attempts
+// (the first call included; 3 when unset) and, when retryInterval is a
+// positive duration, that fixed delay between attempts instead of the
+// SDK's jittered backoff. STS calls keep the SDK's default retryer.
+type RetrySettings struct {
+	MaxRetries    *int32  `json:"maxRetries,omitempty"`
+	RetryInterval *string `json:"retryInterval,omitempty"`
+}
+
+// Bounds on retrySettings: every attempt is a call AWS bills and that holds
+// the pass.
+const (
+	MaxRetryAttempts = 10
+	MaxRetryInterval = time.Minute
+)
+
+// Attempts and Interval are what the SDK is given: ESO's default of 3
+// attempts, and 0 (the SDK's own backoff) without a positive interval.
+// They assume validateStore accepted the settings.
+func (r *RetrySettings) Attempts() int {
+	if r.MaxRetries == nil {
+		return 3
+	}
+	return int(*r.MaxRetries)
+}
+
+func (r *RetrySettings) Interval() time.Duration {
+	if r.RetryInterval == nil {
+		return 0
+	}
+	d, _ := time.ParseDuration(*r.RetryInterval)
+	return max(d, 0)
 }
 
 // StoreCondition matches a namespace by label selector, by name, or by

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"text/template"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -267,16 +268,39 @@ func validateSourceRef(r *SourceRef) (string, error) {
 	return ".storeRef.kind", fmt.Errorf("must be SecretStore or ClusterSecretStore, not %q", r.StoreRef.Kind)
 }
 
+// validateRetrySettings refuses what ESO would turn into retries without
+// end (maxRetries 0 or below), a retryInterval ESO cannot parse, and more
+// work than the bounds allow.
+func validateRetrySettings(r *RetrySettings) (string, error) {
+	if m := r.MaxRetries; m != nil && (*m < 1 || *m > MaxRetryAttempts) {
+		return "spec.retrySettings.maxRetries", fmt.Errorf("must be between 1 and %d, not %d: it is the number of attempts of each AWS call (ESO retries without end at 0 or below)", MaxRetryAttempts, *m)
+	}
+	if r.RetryInterval == nil {
+		return "", nil
+	}
+	d, err := time.ParseDuration(*r.RetryInterval)
+	if err != nil {
+		return "spec.retrySettings.retryInterval", fmt.Errorf("is not a duration such as \"10s\": %w", err)
+	}
+	if d > MaxRetryInterval {
+		return "spec.retrySettings.retryInterval", fmt.Errorf("must be at most %s, not %s: each retry of a call holds the pass", MaxRetryInterval, d)
+	}
+	return "", nil
+}
+
 func validateStore(st *SecretStore) (string, error) {
 	if st.Name == "" {
 		return "metadata.name", errors.New("required")
+	}
+	if r := st.Spec.RetrySettings; r != nil {
+		if field, err := validateRetrySettings(r); err != nil {
+			return field, err
+		}
 	}
 	a := st.Spec.Provider.AWS
 	switch {
 	case st.Spec.Controller != "":
 		return "spec.controller", errors.New("is refused: secretsync has no controller class, so it would serve a store meant for another controller")
-	case bool(st.Spec.RetrySettings):
-		return "spec.retrySettings", errors.New("is refused: secretsync retries with the AWS SDK's default retryer and again at a later pass, not with ESO's fixed settings")
 	case bool(st.Spec.RefreshInterval):
 		return "spec.refreshInterval", errors.New("is refused: it is how often ESO checks the store; secretsync checks every store at every pass")
 	case a == nil:

@@ -27,9 +27,10 @@ import (
 // are not found. SecureString values are masked unless WithDecryption is
 // set; there is no KMS behind them.
 type SSM struct {
-	URL string
-	mu  *sync.Mutex
-	log *[]Request
+	URL    string
+	mu     *sync.Mutex
+	log    *[]Request
+	denied map[string]bool // under mu
 }
 
 // Request is one call the SSM server received.
@@ -46,7 +47,7 @@ func StartSSM(t testing.TB) SSM {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := SSM{mu: &sync.Mutex{}, log: &[]Request{}}
+	s := SSM{mu: &sync.Mutex{}, log: &[]Request{}, denied: map[string]bool{}}
 	proxy := httputil.NewSingleHostReverseProxy(target)
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
@@ -57,12 +58,27 @@ func StartSSM(t testing.TB) SSM {
 		}
 		s.mu.Lock()
 		*s.log = append(*s.log, Request{Operation: op, Body: string(body)})
+		denied := s.denied[op]
 		s.mu.Unlock()
+		if denied {
+			w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = io.WriteString(w, `{"__type":"AccessDeniedException","message":"User is not authorized to perform this action"}`)
+			return
+		}
 		proxy.ServeHTTP(w, r)
 	}))
 	t.Cleanup(ts.Close)
 	s.URL = ts.URL
 	return s
+}
+
+// Deny makes every later call of operation op fail with AccessDenied, as
+// for a role without that permission.
+func (s SSM) Deny(op string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.denied[op] = true
 }
 
 // Requests returns the calls received so far and forgets them.

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
@@ -96,7 +97,31 @@ type Store struct {
 	ExternalID        string
 	SessionTags       map[string]string
 	TransitiveTagKeys []string
+	// Retry, when set, is the store's retrySettings for the service's
+	// calls; nil keeps the SDK's default retryer.
+	Retry *Retry
 }
+
+// Retry is a store's retrySettings as ESO's AWS provider applies them:
+// the SDK's standard retryer with MaxAttempts attempts per call, waiting
+// Interval between them when positive, else the SDK's jittered backoff.
+type Retry struct {
+	MaxAttempts int
+	Interval    time.Duration
+}
+
+func (r *Retry) retryer() aws.Retryer {
+	return retry.AddWithMaxAttempts(retry.NewStandard(func(o *retry.StandardOptions) {
+		if r.Interval > 0 {
+			o.Backoff = fixedDelay(r.Interval)
+		}
+	}), r.MaxAttempts)
+}
+
+// fixedDelay waits the same time before every retry.
+type fixedDelay time.Duration
+
+func (d fixedDelay) BackoffDelay(int, error) (time.Duration, error) { return time.Duration(d), nil }
 
 // WebIdentity is a role and a source of web identity tokens for it.
 type WebIdentity struct {
@@ -170,6 +195,9 @@ func (f *Factory) Provider(ctx context.Context, st Store) (providers.Provider, e
 		sum := sha256.Sum256(id)
 		key += "/roles:" + hex.EncodeToString(sum[:8])
 	}
+	if r := st.Retry; r != nil {
+		key += fmt.Sprintf("/retry:%d:%d", r.MaxAttempts, r.Interval)
+	}
 
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -219,6 +247,11 @@ func cached[C any](ctx context.Context, f *Factory, m map[string]C, key, region 
 	if err != nil {
 		var zero C
 		return zero, err
+	}
+	// Set after the roles' STS clients are made, as ESO does: they keep
+	// the SDK's default retryer.
+	if r := st.Retry; r != nil {
+		cfg.Retryer = r.retryer
 	}
 	c := mk(cfg)
 	m[key] = c

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -248,5 +249,43 @@ func TestPerSecretDenialInABatchIsThatSecretsError(t *testing.T) {
 	got := p.Resolve(context.Background(), []providers.Ref{{Key: "ok"}, {Key: "no"}})
 	if got[providers.Ref{Key: "ok"}].Err != nil || providers.ClassOf(got[providers.Ref{Key: "no"}].Err) != providers.AccessDenied {
 		t.Fatalf("ok: %v; no: %v", got[providers.Ref{Key: "ok"}].Err, got[providers.Ref{Key: "no"}].Err)
+	}
+}
+
+// TestRetrySettingsSetTheSDKsAttempts: a store's retrySettings give each
+// call as many attempts as ESO's AWS provider gives it (maxRetries, 3
+// when unset), counted at the server while every call is throttled; a
+// store without them keeps the SDK's default. Stores alike but for their
+// retrySettings do not share a client.
+func TestRetrySettingsSetTheSDKsAttempts(t *testing.T) {
+	awstest.Isolate(t)
+	b := awstest.StartSM(t)
+	b.Create(t, "throttled", "x")
+	b.SM.SetFault(func(op, id string) error { return smserver.ErrThrottled })
+	f := aws.NewFactory(aws.Options{Endpoint: b.URL, DefaultRegion: awstest.Region})
+	for _, c := range []struct {
+		name  string
+		retry *aws.Retry
+		want  int
+	}{
+		{"no retrySettings: the SDK's default", nil, 3},
+		{"maxRetries 5, retryInterval 1ms", &aws.Retry{MaxAttempts: 5, Interval: time.Millisecond}, 5},
+		{"maxRetries 1: no retry", &aws.Retry{MaxAttempts: 1}, 1},
+		{"maxRetries 2 with the SDK's backoff", &aws.Retry{MaxAttempts: 2}, 2},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p, err := f.Provider(context.Background(), aws.Store{Retry: c.retry})
+			if err != nil {
+				t.Fatal(err)
+			}
+			b.SM.ResetCalls()
+			got := resolveOne(t, p, providers.Ref{Key: "throttled"})
+			if providers.ClassOf(got.Err) != providers.Throttled {
+				t.Fatalf("err = %v, want throttled", got.Err)
+			}
+			if n := b.SM.Calls()["BatchGetSecretValue"]; n != c.want {
+				t.Fatalf("BatchGetSecretValue attempts = %d, want %d", n, c.want)
+			}
+		})
 	}
 }

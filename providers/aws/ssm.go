@@ -171,7 +171,8 @@ func (p *ssmProvider) tags(ctx context.Context, ref providers.Ref) providers.Fet
 
 // Find lists the parameters a dataFrom.find selects, as ESO does: by name,
 // every parameter below path (default "/", recursive) whose name matches
-// the regexp; by tags, DescribeParameters with tag filters (and path). The
+// the regexp (GetParametersByPath, or, when that is denied, as ESO falls
+// back, DescribeParameters filtered by the path); by tags, DescribeParameters with tag filters (and path). The
 // prefix does not apply to find, as in ESO.
 func (p *ssmProvider) Find(ctx context.Context, q providers.Query) ([]providers.Found, error) {
 	if q.NameRegexp == "" && len(q.Tags) == 0 {
@@ -200,6 +201,11 @@ func (p *ssmProvider) findByName(ctx context.Context, q providers.Query) ([]prov
 		}
 		page, err := p.client.api.GetParametersByPath(ctx, in)
 		p.calls.add("GetParametersByPath", err)
+		if err != nil && providers.ClassOf(classifySSM("", err)) == providers.AccessDenied {
+			// ESO 2.9.0 falls back to DescribeParameters, which a role may
+			// hold without GetParametersByPath.
+			return p.describe(ctx, []ssmtypes.ParameterStringFilter{pathFilter(path)}, re)
+		}
 		if err != nil {
 			return nil, classifySSM("parameterstore:find "+path, err)
 		}
@@ -220,8 +226,18 @@ func (p *ssmProvider) findByTags(ctx context.Context, q providers.Query) ([]prov
 		filters = append(filters, ssmtypes.ParameterStringFilter{Key: aws.String("tag:" + k), Option: aws.String("Equals"), Values: []string{v}})
 	}
 	if q.Path != "" {
-		filters = append(filters, ssmtypes.ParameterStringFilter{Key: aws.String("Path"), Option: aws.String("Recursive"), Values: []string{q.Path}})
+		filters = append(filters, pathFilter(q.Path))
 	}
+	return p.describe(ctx, filters, nil)
+}
+
+func pathFilter(path string) ssmtypes.ParameterStringFilter {
+	return ssmtypes.ParameterStringFilter{Key: aws.String("Path"), Option: aws.String("Recursive"), Values: []string{path}}
+}
+
+// describe lists the parameters DescribeParameters finds with filters,
+// keeping those whose name re matches (every one when re is nil).
+func (p *ssmProvider) describe(ctx context.Context, filters []ssmtypes.ParameterStringFilter, re *regexp.Regexp) ([]providers.Found, error) {
 	var out []providers.Found
 	in := &ssm.DescribeParametersInput{ParameterFilters: filters}
 	for {
@@ -234,8 +250,9 @@ func (p *ssmProvider) findByTags(ctx context.Context, q providers.Query) ([]prov
 			return nil, classifySSM("parameterstore:find", err)
 		}
 		for _, prm := range page.Parameters {
-			name := aws.ToString(prm.Name)
-			out = append(out, providers.Found{Name: name, Ref: providers.Ref{Key: name, Found: true}})
+			if name := aws.ToString(prm.Name); re == nil || re.MatchString(name) {
+				out = append(out, providers.Found{Name: name, Ref: providers.Ref{Key: name, Found: true}})
+			}
 		}
 		if in.NextToken = page.NextToken; in.NextToken == nil {
 			return out, nil

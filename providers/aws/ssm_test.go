@@ -148,3 +148,47 @@ func TestParameterStoreFind(t *testing.T) {
 		t.Fatalf("a find with neither name nor tags: %v", err)
 	}
 }
+
+// TestParameterStoreFindByNameWithoutGetParametersByPath: a role denied
+// GetParametersByPath finds by name as ESO 2.9.0 does, through
+// DescribeParameters filtered by the path (recursive), keeping the names
+// the regexp matches; their values are then read as every parameter's.
+func TestParameterStoreFindByNameWithoutGetParametersByPath(t *testing.T) {
+	awstest.Isolate(t)
+	s := awstest.StartSSM(t)
+	s.Put(t, "/team/a/db-user", "String", "u", nil)
+	s.Put(t, "/team/a/db-pass", "SecureString", "ssm-fallback-seeded", nil)
+	s.Put(t, "/team/a/api", "String", "x", nil)
+	s.Deny("GetParametersByPath")
+	p, _ := ssmProvider(t, s, "")
+	s.Requests()
+	found, err := p.(providers.Finder).Find(context.Background(), providers.Query{Path: "/team/a", NameRegexp: "^/team/a/db-"})
+	if err != nil {
+		t.Fatalf("find with GetParametersByPath denied: %v", err)
+	}
+	var names []string
+	var refs []providers.Ref
+	for _, f := range found {
+		names = append(names, f.Name)
+		refs = append(refs, f.Ref)
+	}
+	slices.Sort(names)
+	if !slices.Equal(names, []string{"/team/a/db-pass", "/team/a/db-user"}) {
+		t.Fatalf("found %v", names)
+	}
+	var described bool
+	for _, r := range s.Requests() {
+		if r.Operation == "DescribeParameters" {
+			described = strings.Contains(r.Body, `"Key":"Path"`) && strings.Contains(r.Body, `"Option":"Recursive"`) && strings.Contains(r.Body, `"Values":["/team/a"]`)
+		}
+	}
+	if !described {
+		t.Fatal("no DescribeParameters filtered by the path (recursive)")
+	}
+	got := p.Resolve(context.Background(), refs)
+	for _, ref := range refs {
+		if got[ref].Err != nil {
+			t.Fatalf("%s: %v", ref.Key, got[ref].Err)
+		}
+	}
+}

@@ -30,6 +30,9 @@ func (f *Factory) ForStore(ctx context.Context, st *render.SecretStore, cluster 
 	if err != nil {
 		return nil, err
 	}
+	if r := st.Spec.RetrySettings; r != nil {
+		cfg.Retry = &Retry{MaxAttempts: r.Attempts(), Interval: r.Interval()}
+	}
 	return f.Provider(ctx, cfg)
 }
 
