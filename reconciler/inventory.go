@@ -90,7 +90,7 @@ func entryOf(t targetKey, externalSecret, source string) Entry {
 }
 
 // InventoryName is the name of an instance's inventory ConfigMap.
-func InventoryName(instance string) string { return "secretsync-inventory-" + instance }
+func InventoryName(instance string) string { return render.InventoryPrefix + instance }
 
 func (r *Reconciler) inventoryName() string { return InventoryName(r.cfg.Instance) }
 

@@ -205,3 +205,69 @@ func TestPeriodicRefreshIsDueFromTheLastRefreshNotTheProcessStart(t *testing.T) 
 		step(183*time.Minute, 3, "hourly-second-seeded")
 	})
 }
+
+// TestTheRefreshStateCannotBeForgedFromGit: the refresh state lives in the
+// inventory's rows, which only secretsync writes. An ExternalSecret
+// carrying ESO's status (a refresh time far ahead, a synced resource
+// version) is fetched as one never synced; a template that sets the
+// annotations the state is checked against (data hash, external secret,
+// source, revision) gets none of them on its Secret; and an ExternalSecret
+// whose ConfigMap target is named as the inventory, which would replace
+// the rows with its own, is refused by name and writes nothing there. The
+// next process then decides from the real rows.
+func TestTheRefreshStateCannotBeForgedFromGit(t *testing.T) {
+	f := newFixture(t)
+	f.seed("k/app", "forge-first-seeded")
+	forged := `{secretsync.io/data-hash: forged, secretsync.io/external-secret: other/es, secretsync.io/source: forged.yaml, secretsync.io/revision: forged}`
+	app := withTarget(f.es("app", "v=k/app"), "{template: {metadata: {annotations: "+forged+"}}}") +
+		"  refreshPolicy: OnChange\nstatus: {refreshTime: \"2099-01-01T00:00:00Z\", syncedResourceVersion: \"1-forged\"}\n"
+	inv := reconciler.InventoryName(f.ns)
+	forge := withTarget(f.es("forge", "v=k/app"), "{name: "+inv+", manifest: {apiVersion: v1, kind: ConfigMap}, template: {data: {summary: forged}, metadata: {annotations: {secretsync.io/inventory-shards: \"1\"}}}}")
+	f.commit(map[string]string{"store.yaml": f.store(), "app.yaml": app, "forge.yaml": forge})
+	t0 := start()
+	f.restart(t0)
+	res := f.passWith(false)
+	if msg := strings.Join(errStrings(res), "\n"); res.OK() || !strings.Contains(msg, "forge") || !strings.Contains(msg, "a ConfigMap named "+inv+" is refused") {
+		t.Fatalf("the inventory-named target was not refused by name: %s", msg)
+	}
+	if n := f.reads("k/app"); n != 1 {
+		t.Fatalf("k/app read %d times; want 1: a status in Git is not a sync", n)
+	}
+	s := f.secret("app")
+	if s == nil {
+		t.Fatal("no secret app")
+	}
+	want := map[string]string{reconciler.AnnotationExternalSecret: f.ns + "/app", reconciler.AnnotationSource: "app.yaml", reconciler.AnnotationRevision: res.Revision}
+	for k, v := range want {
+		if s.Annotations[k] != v {
+			t.Fatalf("annotation %s is %q, want %q", k, s.Annotations[k], v)
+		}
+	}
+	if s.Annotations[reconciler.AnnotationDataHash] == "forged" {
+		t.Fatal("the template set the data hash")
+	}
+	cm, err := env.Client.CoreV1().ConfigMaps(f.ns).Get(context.Background(), inv, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cm.Data["summary"] == "forged" || cm.Annotations[reconciler.AnnotationExternalSecret] != "" {
+		t.Fatal("the ExternalSecret wrote into the inventory")
+	}
+	var row *reconciler.Status
+	for _, st := range f.inventory().Status {
+		if st.ExternalSecret == f.ns+"/app" {
+			row = &st
+		}
+	}
+	if row == nil || row.Synced == "" || row.Refreshed == nil || !row.Refreshed.Time.Equal(t0) {
+		t.Fatalf("the inventory's row for app: %+v", row)
+	}
+
+	f.rotate("k/app", "forge-second-seeded")
+	f.restart(t0.Add(48 * time.Hour))
+	f.passWith(false)
+	if n := f.reads("k/app"); n != 1 {
+		t.Fatalf("k/app read %d times; want 1: the next process decides from the real rows", n)
+	}
+	sameData(t, "secret app", data(f.secret("app")), map[string]string{"v": "forge-first-seeded"})
+}
