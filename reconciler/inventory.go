@@ -386,7 +386,9 @@ func readRecord(ctx context.Context, kube kubernetes.Interface, cm *corev1.Confi
 // sameStatus compares two rows as their JSON would (times to the second),
 // without encoding 10,000 rows twice on every pass.
 func sameStatus(a, b Status) bool {
-	sameTime := func(a, b *metav1.Time) bool { return a == nil && b == nil || a != nil && b != nil && a.Unix() == b.Unix() }
+	sameTime := func(a, b *metav1.Time) bool {
+		return a == nil && b == nil || a != nil && b != nil && a.Unix() == b.Unix()
+	}
 	return sameTime(a.LastSync, b.LastSync) && sameTime(a.Refreshed, b.Refreshed) && a.Synced == b.Synced && a.ExternalSecret == b.ExternalSecret && a.Source == b.Source && a.Target == b.Target &&
 		a.Ready == b.Ready && a.Reason == b.Reason && a.Message == b.Message && slices.Equal(a.Versions, b.Versions)
 }

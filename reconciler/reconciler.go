@@ -52,8 +52,8 @@ const (
 	// AnnotationReconcileRequested asks the leader for a pass; its value is
 	// the request's id (a timestamp).
 	AnnotationReconcileRequested = "secretsync.io/reconcile-requested-at"
-	// AnnotationReconcileRefresh, "true" beside a request, makes its pass
-	// fetch every value again.
+	// AnnotationReconcileRefresh, "true" beside a request, makes its pass a
+	// forced one (Pass: ESO's force-sync for every ExternalSecret).
 	AnnotationReconcileRefresh = "secretsync.io/reconcile-refresh"
 	// AnnotationReconcileHandled is the id of the last request handled, and
 	// AnnotationReconcileResult the outcome of its pass, one line.
@@ -125,9 +125,9 @@ type Reconciler struct {
 	restored map[string]restoredRow
 	// passAt is when the running pass started, to the second: the refresh
 	// time of the values it fetches (ESO's refreshTime).
-	passAt time.Time
-	remotes remoteIndex         // for Touch
-	decoded decodedInventory    // the inventory as last written or decoded
+	passAt  time.Time
+	remotes remoteIndex      // for Touch
+	decoded decodedInventory // the inventory as last written or decoded
 
 	// expected maps each managed Secret's targetKey to what it should hold,
 	// for the drift watch; drift is set when the watch saw a change.
@@ -184,8 +184,10 @@ func (r *Reconciler) labels() map[string]string {
 
 // Pass runs one reconcile pass. A pass whose revision is unchanged, after a
 // successful one, with no ExternalSecret's refresh due, stops after the
-// fetch: no render, no AWS call, no API request. force makes the pass fetch
-// every value and compare every Secret.
+// fetch: no render, no AWS call, no API request. force counts every
+// ExternalSecret as changed, as ESO's force-sync annotation does (values
+// fetched again but for CreatedOnce and refreshInterval 0: refreshCheck),
+// and reads every Secret it keeps.
 func (r *Reconciler) Pass(ctx context.Context, force bool) (res Result) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -221,6 +223,7 @@ func (r *Reconciler) Pass(ctx context.Context, force bool) (res Result) {
 	gen := r.watchGen.Load()
 	trusted := gen == r.lastWatchGen && r.watchesWanted.Load() > 0 && r.watchesUp.Load() == r.watchesWanted.Load()
 	drifted := r.drift.Swap(false)
+	trusted = trusted && !force
 	if !force && r.lastOK && snap.Revision == r.lastRev && !r.anyDue() && !drifted {
 		res.enter(StageSkipped, r.now())
 		return res
@@ -390,11 +393,11 @@ func (r *Reconciler) expandClusterExternalSecrets(ctx context.Context, set *rend
 // desiredSecret is one Secret to apply, with the ExternalSecret behind it.
 // A reused one had no values fetched: the live Secret already holds them.
 type desiredSecret struct {
-	es     *render.ExternalSecret
-	target targetKey
-	secret *corev1.Secret
-	shape  *shape // nil when gone
-	hash   string
+	es      *render.ExternalSecret
+	target  targetKey
+	secret  *corev1.Secret
+	shape   *shape // nil when gone
+	hash    string
 	version resourceVersion
 	// prior is a reused ExternalSecret's state, kept as it is.
 	prior  *esState

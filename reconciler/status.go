@@ -34,9 +34,9 @@ type Status struct {
 	// from them whether a refresh is due (restore).
 	Synced    string       `json:"synced,omitempty"`
 	Refreshed *metav1.Time `json:"refreshed,omitempty"`
-	Ready    bool     `json:"ready"`
-	Reason   string   `json:"reason"`
-	Message  string   `json:"message,omitempty"`
+	Ready     bool         `json:"ready"`
+	Reason    string       `json:"reason"`
+	Message   string       `json:"message,omitempty"`
 }
 
 // outcome is what one pass did for one ExternalSecret. A pass holds one
@@ -52,9 +52,9 @@ type outcome struct {
 	resolved bool
 	// fetched: its values were fetched in this pass (resolved, retained
 	// or gone); with no error, the inventory records it as its refresh.
-	fetched  bool
-	written  bool
-	created  bool
+	fetched bool
+	written bool
+	created bool
 	// retained: its sources gave no data and deletionPolicy Retain kept
 	// the Secret as it is (desired.ErrRetained); Ready, with a reason.
 	retained bool
