@@ -70,6 +70,18 @@ func TestCreatedOnceIsNeverFetchedAgainByAnotherProcess(t *testing.T) {
 	}
 	sameData(t, "secret once", data(f.secret("once")), map[string]string{"v": "once-first-seeded"})
 
+	t.Run("with the inventory lost, the Secret still stands for its sync", func(t *testing.T) {
+		if err := env.Client.CoreV1().ConfigMaps(f.ns).Delete(context.Background(), reconciler.InventoryName(f.ns), metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		f.restart(t0.Add(50*time.Hour + time.Minute))
+		mustOK(t, f.passWith(false))
+		if n := f.reads("k/once"); n != 0 {
+			t.Fatalf("k/once read %d times; want 0", n)
+		}
+		sameData(t, "secret once", data(f.secret("once")), map[string]string{"v": "once-first-seeded"})
+	})
+
 	t.Run("a hand edit of the Secret's data makes the next process fetch it again, as ESO's data hash does", func(t *testing.T) {
 		patch := []byte(`{"data":{"v":"` + "ZWRpdGVkLWJ5LWhhbmQ=" + `"}}`) // "edited-by-hand"
 		if _, err := env.Client.CoreV1().Secrets(f.ns).Patch(context.Background(), "once", types.MergePatchType, patch, metav1.PatchOptions{FieldManager: "kubectl-edit"}); err != nil {
