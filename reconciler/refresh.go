@@ -149,7 +149,7 @@ func (r *Reconciler) state(es *render.ExternalSecret) *esState {
 		return st
 	}
 	if row, ok := r.restored[id]; ok {
-		return &esState{version: row.version, synced: true, at: row.at}
+		return &esState{version: row.version, synced: true, at: row.at, next: r.nextDue(es, row.at)}
 	}
 	if es.Spec.RefreshPolicy == "CreatedOnce" {
 		return &esState{synced: true}

@@ -216,6 +216,17 @@ func TestPeriodicRefreshIsDueFromTheLastRefreshNotTheProcessStart(t *testing.T) 
 		step(152*time.Minute, 2, "hourly-second-seeded")
 		step(183*time.Minute, 3, "hourly-second-seeded")
 	})
+
+	t.Run("a process that restored the state refreshes when it falls due, without a restart", func(t *testing.T) {
+		f.rotate("k/hourly", "hourly-third-seeded")
+		step(200*time.Minute, 3, "hourly-second-seeded") // restored, not due (refreshed at +183m)
+		reconciler.SetNow(f.rec, func() time.Time { return t0.Add(245 * time.Minute) })
+		mustOK(t, f.passWith(false)) // same revision, same process: only a due refresh makes it work
+		if n := f.reads("k/hourly"); n != 4 {
+			t.Fatalf("k/hourly read %d times; want 4", n)
+		}
+		sameData(t, "secret hourly", data(f.secret("hourly")), map[string]string{"v": "hourly-third-seeded"})
+	})
 }
 
 // TestTheRefreshStateCannotBeForgedFromGit: the refresh state lives in the
