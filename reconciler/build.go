@@ -209,11 +209,11 @@ type part struct {
 }
 
 // pending is an ExternalSecret whose values a pass fetches, with its
-// references and spec fingerprint, worked out once.
+// references and resource version, worked out once.
 type pending struct {
-	es   *render.ExternalSecret
-	refs []desired.Entry
-	spec specSum
+	es      *render.ExternalSecret
+	refs    []desired.Entry
+	version resourceVersion
 }
 
 // split groups ExternalSecrets by target, in target order, into parts of

@@ -117,10 +117,13 @@ func TestAConfigMapTargetIsWrittenAndPrunedLikeASecret(t *testing.T) {
 		if res.OK() {
 			t.Fatal("the pass succeeded while writing ConfigMaps it does not own")
 		}
-		for _, name := range []string{"hand-made", inventoryName} {
-			if !contains(errorsText(res), "apply configmap "+f.ns+"/"+name+" for") || !contains(errorsText(res), "not managed by secretsync") {
-				t.Fatalf("errors do not name configmap %s as not ours: %s", name, errorsText(res))
-			}
+		if !contains(errorsText(res), "apply configmap "+f.ns+"/hand-made for") || !contains(errorsText(res), "not managed by secretsync") {
+			t.Fatalf("errors do not name configmap hand-made as not ours: %s", errorsText(res))
+		}
+		// The inventory's name is refused before any write (render), even
+		// where no inventory exists yet (TestTheRefreshStateCannotBeForgedFromGit).
+		if !contains(errorsText(res), "inv: spec.target.name: a ConfigMap named "+inventoryName+" is refused") {
+			t.Fatalf("errors do not refuse the inventory's name: %s", errorsText(res))
 		}
 		if got := f.configMap("hand-made"); len(got.Data) != 1 || got.Data["k"] != "v" || got.Labels != nil {
 			t.Fatalf("the hand-made ConfigMap was changed: %v %v", got.Data, got.Labels)

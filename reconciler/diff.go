@@ -50,6 +50,11 @@ func (r *Reconciler) Diff(ctx context.Context) ([]SecretDiff, Result) {
 		return nil, res
 	}
 	set, inv, live, merged := obs.set, obs.old.Inventory, obs.live, obs.merged
+	if !obs.old.ours { // as Pass: what a forced pass would do starts from the recorded state
+		r.restore(obs.old)
+		live.managed = true
+		defer func() { r.restored = nil }()
+	}
 	var want []desiredSecret
 	for part := range r.desired(ctx, set, snap.Revision, live, merged, true, false, &res) {
 		want = append(want, part...)

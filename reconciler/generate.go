@@ -161,21 +161,22 @@ func generatorDigest(g *render.Generator) string {
 	return hex.EncodeToString(sum[:8])
 }
 
-// generatorDue reports whether values made at at are due for renewal.
+// generatorDue reports whether values made at at are due for renewal: a
+// token past tokenMaxAge, else the refresh rule (refreshCheck) with the
+// time they were made as the last refresh. A change of the ExternalSecret
+// or an AWS event does not count: a generator's values change only with
+// its own spec (generate) or its refresh.
 func (r *Reconciler) generatorDue(es *render.ExternalSecret, g *render.Generator, at time.Time) bool {
-	age := r.now().Sub(at)
-	if render.IsToken(g.Kind) && age >= tokenMaxAge {
+	now := r.now()
+	if render.IsToken(g.Kind) && now.Sub(at) >= tokenMaxAge {
 		return true
 	}
-	switch es.Spec.RefreshPolicy {
-	case "OnChange", "CreatedOnce":
-		return false
+	// A time ahead of this clock is another leader's, whose clock runs
+	// ahead: taken as now, so that a skew never makes a new password.
+	if at.After(now) {
+		at = now
 	}
-	interval := r.cfg.RefreshInterval
-	if ri := es.Spec.RefreshInterval; ri != nil {
-		interval = ri.Duration
-	}
-	return interval > 0 && age >= interval
+	return refreshCheck{policy: es.Spec.RefreshPolicy, interval: r.interval(es), synced: true, at: at}.due(now)
 }
 
 // readBack takes a generator entry's values from the live Secret, under the

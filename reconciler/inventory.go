@@ -90,7 +90,7 @@ func entryOf(t targetKey, externalSecret, source string) Entry {
 }
 
 // InventoryName is the name of an instance's inventory ConfigMap.
-func InventoryName(instance string) string { return "secretsync-inventory-" + instance }
+func InventoryName(instance string) string { return render.InventoryPrefix + instance }
 
 func (r *Reconciler) inventoryName() string { return InventoryName(r.cfg.Instance) }
 
@@ -127,7 +127,7 @@ func (r *Reconciler) loadInventory(ctx context.Context, keep bool) (old *record,
 		old = &record{}
 		switch {
 		case sha256.Sum256(raw) == r.decoded.digest:
-			old.Inventory = r.decoded.inv
+			old.Inventory, old.ours = r.decoded.inv, true
 		case keep:
 			err = decodeInventory(raw, &old.Inventory)
 		default:
@@ -260,6 +260,9 @@ type record struct {
 	// sorted: the status rows are in ExternalSecret order, as secretsync
 	// writes them, so they can be read alongside the new rows.
 	sorted bool
+	// ours: the record is the one this process last wrote or read, so its
+	// memory of each ExternalSecret is current (decodedInventory).
+	ours bool
 	// err is the first failure to read raw again (the same bytes decoded
 	// once already, so only memory can make it fail).
 	err error
@@ -383,9 +386,10 @@ func readRecord(ctx context.Context, kube kubernetes.Interface, cm *corev1.Confi
 // sameStatus compares two rows as their JSON would (times to the second),
 // without encoding 10,000 rows twice on every pass.
 func sameStatus(a, b Status) bool {
-	sameTime := a.LastSync == nil && b.LastSync == nil ||
-		a.LastSync != nil && b.LastSync != nil && a.LastSync.Unix() == b.LastSync.Unix()
-	return sameTime && a.ExternalSecret == b.ExternalSecret && a.Source == b.Source && a.Target == b.Target &&
+	sameTime := func(a, b *metav1.Time) bool {
+		return a == nil && b == nil || a != nil && b != nil && a.Unix() == b.Unix()
+	}
+	return sameTime(a.LastSync, b.LastSync) && sameTime(a.Refreshed, b.Refreshed) && a.Synced == b.Synced && a.ExternalSecret == b.ExternalSecret && a.Source == b.Source && a.Target == b.Target &&
 		a.Ready == b.Ready && a.Reason == b.Reason && a.Message == b.Message && slices.Equal(a.Versions, b.Versions)
 }
 

@@ -23,14 +23,18 @@ type liveTargets struct {
 	// keep holds every scope read until the pass ends (Diff compares
 	// after the last part).
 	keep bool
+	// managed keeps, for each target, the shape secretsync's field manager
+	// holds in it (managedShape), for states restored without one (vouch).
+	managed bool
 
 	mu     sync.Mutex
 	scopes map[targetKey]*liveScope
 }
 
 type liveScope struct {
-	items map[targetKey]*corev1.Secret
-	err   error
+	items  map[targetKey]*corev1.Secret
+	shapes map[targetKey]*shape // when managed
+	err    error
 }
 
 func (r *Reconciler) liveTargets(keep bool) *liveTargets {
@@ -50,6 +54,17 @@ func (l *liveTargets) get(ctx context.Context, t targetKey) (*corev1.Secret, err
 		l.scopes[t.scope()] = sc
 	}
 	return sc.items[t], sc.err
+}
+
+// shape is the shape secretsync's field manager holds in the live target
+// t, read when the scope was listed; nil unless managed.
+func (l *liveTargets) shape(t targetKey) *shape {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if sc := l.scopes[t.scope()]; sc != nil {
+		return sc.shapes[t]
+	}
+	return nil
 }
 
 // passed lets go of the scopes of namespaces before ns: the pass works
@@ -88,7 +103,14 @@ func (l *liveTargets) list(ctx context.Context, scope targetKey) *liveScope {
 			if createdByUpdate(s) {
 				slim.ManagedFields = s.ManagedFields // to be converted before the next apply
 			}
-			sc.items[targetKey{s.Namespace, s.Name, scope.kind}] = slim
+			k := targetKey{s.Namespace, s.Name, scope.kind}
+			sc.items[k] = slim
+			if l.managed {
+				if sc.shapes == nil {
+					sc.shapes = map[targetKey]*shape{}
+				}
+				sc.shapes[k] = managedShape(s, FieldManager, AnnotationDataHash, true)
+			}
 		}
 		if opts.Continue = cont; opts.Continue == "" {
 			return sc

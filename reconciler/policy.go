@@ -62,7 +62,7 @@ func (r *Reconciler) buildMerge(es *render.ExternalSecret, t targetKey, raw map[
 	s := &corev1.Secret{Data: raw}
 	s.Name, s.Namespace = t.name, t.namespace
 	s.Annotations = map[string]string{}
-	key := "secretsync.io/merge-" + mergeID(es)
+	key := mergeKey(es)
 	sh := shapeOf(s, key, false)
 	hash := sh.hash(s)
 	s.Annotations[key] = hash
@@ -99,6 +99,9 @@ func foreignOwners(live *corev1.Secret, keys []string, self string) map[string]s
 }
 
 func mergeManager(es *render.ExternalSecret) string { return FieldManager + "-merge-" + mergeID(es) }
+
+// mergeKey is the annotation that carries a merging ExternalSecret's hash.
+func mergeKey(es *render.ExternalSecret) string { return "secretsync.io/merge-" + mergeID(es) }
 
 // applyMerge writes a merging ExternalSecret's keys under its own field
 // manager, so that other writers' keys stay theirs. Merge never creates the

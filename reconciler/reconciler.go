@@ -52,8 +52,8 @@ const (
 	// AnnotationReconcileRequested asks the leader for a pass; its value is
 	// the request's id (a timestamp).
 	AnnotationReconcileRequested = "secretsync.io/reconcile-requested-at"
-	// AnnotationReconcileRefresh, "true" beside a request, makes its pass
-	// fetch every value again.
+	// AnnotationReconcileRefresh, "true" beside a request, makes its pass a
+	// forced one (Pass: ESO's force-sync for every ExternalSecret).
 	AnnotationReconcileRefresh = "secretsync.io/reconcile-refresh"
 	// AnnotationReconcileHandled is the id of the last request handled, and
 	// AnnotationReconcileResult the outcome of its pass, one line.
@@ -120,8 +120,14 @@ type Reconciler struct {
 	lastRev string
 	lastOK  bool
 	states  map[string]*esState // by namespace/name of the ExternalSecret
-	remotes remoteIndex         // for Touch
-	decoded decodedInventory    // the inventory as last written or decoded
+	// restored holds, for a pass that restores its states (restore), the
+	// inventory's refresh state of each ExternalSecret; nil otherwise.
+	restored map[string]restoredRow
+	// passAt is when the running pass started, to the second: the refresh
+	// time of the values it fetches (ESO's refreshTime).
+	passAt  time.Time
+	remotes remoteIndex      // for Touch
+	decoded decodedInventory // the inventory as last written or decoded
 
 	// expected maps each managed Secret's targetKey to what it should hold,
 	// for the drift watch; drift is set when the watch saw a change.
@@ -178,14 +184,17 @@ func (r *Reconciler) labels() map[string]string {
 
 // Pass runs one reconcile pass. A pass whose revision is unchanged, after a
 // successful one, with no ExternalSecret's refresh due, stops after the
-// fetch: no render, no AWS call, no API request. force makes the pass fetch
-// every value and compare every Secret.
+// fetch: no render, no AWS call, no API request. force counts every
+// ExternalSecret as changed, as ESO's force-sync annotation does (values
+// fetched again but for CreatedOnce and refreshInterval 0: refreshCheck),
+// and reads every Secret it keeps.
 func (r *Reconciler) Pass(ctx context.Context, force bool) (res Result) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.PassTimeout)
 	defer cancel()
 	start := r.now()
+	r.passAt = start.UTC().Truncate(time.Second)
 	before := r.providers.CallCounts()
 	r.scrub = scrub.New()
 	res.scrub = r.scrub
@@ -214,6 +223,7 @@ func (r *Reconciler) Pass(ctx context.Context, force bool) (res Result) {
 	gen := r.watchGen.Load()
 	trusted := gen == r.lastWatchGen && r.watchesWanted.Load() > 0 && r.watchesUp.Load() == r.watchesWanted.Load()
 	drifted := r.drift.Swap(false)
+	trusted = trusted && !force
 	if !force && r.lastOK && snap.Revision == r.lastRev && !r.anyDue() && !drifted {
 		res.enter(StageSkipped, r.now())
 		return res
@@ -224,6 +234,12 @@ func (r *Reconciler) Pass(ctx context.Context, force bool) (res Result) {
 		return res
 	}
 	set, old := obs.set, obs.old
+	if !old.ours { // a new process, or another leader wrote since: memory may be stale
+		r.states = nil
+		r.restore(old)
+		obs.live.managed = true
+		defer func() { r.restored = nil }()
+	}
 	if obs.lost != "" {
 		msg := fmt.Sprintf("%s; rebuilt from the %d Secrets labelled %s=%s; prune guards apply to the rebuilt set", obs.lost, len(old.Entries), LabelInstance, r.cfg.Instance)
 		r.log.Warn().Msg(msg)
@@ -377,12 +393,14 @@ func (r *Reconciler) expandClusterExternalSecrets(ctx context.Context, set *rend
 // desiredSecret is one Secret to apply, with the ExternalSecret behind it.
 // A reused one had no values fetched: the live Secret already holds them.
 type desiredSecret struct {
-	es     *render.ExternalSecret
-	target targetKey
-	secret *corev1.Secret
-	shape  *shape // nil when gone
-	hash   string
-	spec   specSum
+	es      *render.ExternalSecret
+	target  targetKey
+	secret  *corev1.Secret
+	shape   *shape // nil when gone
+	hash    string
+	version resourceVersion
+	// prior is a reused ExternalSecret's state, kept as it is.
+	prior  *esState
 	reused bool
 	// gone: deletionPolicy Delete and every remote source is gone.
 	gone bool
@@ -393,14 +411,14 @@ type desiredSecret struct {
 
 // retain is an ExternalSecret whose Secret is kept as it is
 // (desired.ErrRetained), carrying the live Secret's content hash.
-func (r *Reconciler) retain(ctx context.Context, es *render.ExternalSecret, t targetKey, live *liveTargets, merged map[targetKey]*corev1.Secret, spec specSum) desiredSecret {
-	d := desiredSecret{es: es, target: t, spec: spec, retained: true}
+func (r *Reconciler) retain(ctx context.Context, es *render.ExternalSecret, t targetKey, live *liveTargets, merged map[targetKey]*corev1.Secret, version resourceVersion) desiredSecret {
+	d := desiredSecret{es: es, target: t, version: version, retained: true}
 	if !desired.Merges(es) {
 		if s, _ := live.get(ctx, t); s != nil { // an error is the apply's to report
 			d.hash = s.Annotations[AnnotationDataHash]
 		}
 	} else if s := merged[t]; s != nil {
-		d.hash = s.Annotations["secretsync.io/merge-"+mergeID(es)]
+		d.hash = s.Annotations[mergeKey(es)]
 	}
 	return d
 }
@@ -452,8 +470,11 @@ func (r *Reconciler) yieldDesired(ctx context.Context, set *render.Set, revision
 			continue
 		}
 		remotes.add(es, it.Entries, stores)
-		spec := specFingerprint(es, it.Entries, stores, gens)
+		version := versionOf(es)
 		holds := func(st *esState) bool {
+			if st.shape == nil { // restored
+				return r.vouch(ctx, st, es, t, live, merged)
+			}
 			if desired.Merges(es) {
 				return st.shape.matches(merged[t], st.hash)
 			}
@@ -463,11 +484,14 @@ func (r *Reconciler) yieldDesired(ctx context.Context, set *render.Set, revision
 			s, _ := live.get(ctx, t) // an error is the apply's to report
 			return st.shape.matches(s, st.hash)
 		}
-		if st := r.states[esID(es)]; !force && desired.CreationPolicy(es) != desired.PolicyNone && r.reusable(st, es, spec, holds) {
-			reused = append(reused, desiredSecret{es: es, target: t, shape: st.shape, hash: st.hash, spec: st.spec, reused: true})
+		// ESO skips a refresh that is not due while the target is valid;
+		// holds is asked last, as only such an ExternalSecret needs its
+		// target read.
+		if st := r.state(es); desired.CreationPolicy(es) != desired.PolicyNone && !r.fetchDue(st, es, version, force) && holds(st) {
+			reused = append(reused, desiredSecret{es: es, target: t, shape: st.shape, hash: st.hash, version: st.version, prior: st, reused: true})
 			continue
 		}
-		fresh = append(fresh, pending{es: es, refs: it.Entries, spec: spec})
+		fresh = append(fresh, pending{es: es, refs: it.Entries, version: version})
 	}
 	remotes.sort()
 	r.remotes = remotes // Pass holds r.mu
@@ -498,11 +522,13 @@ func (r *Reconciler) yieldDesired(ctx context.Context, set *render.Set, revision
 				r.scrub.Add(v.Bytes())
 			}
 			if errors.Is(err, desired.ErrAllGone) {
-				out = append(out, desiredSecret{es: es, target: t, gone: true})
+				res.outcome(esID(es)).fetched = true
+				out = append(out, desiredSecret{es: es, target: t, version: f.version, gone: true})
 				continue
 			}
 			if errors.Is(err, desired.ErrRetained) {
-				out = append(out, r.retain(ctx, es, t, live, merged, f.spec))
+				res.outcome(esID(es)).fetched = true
+				out = append(out, r.retain(ctx, es, t, live, merged, f.version))
 				continue
 			}
 			if err != nil {
@@ -530,7 +556,7 @@ func (r *Reconciler) yieldDesired(ctx context.Context, set *render.Set, revision
 			}
 			res.Resolved++
 			o := res.outcome(esID(es))
-			o.resolved, o.versions = true, versionsOf(refs, found, p.fetched)
+			o.resolved, o.fetched, o.versions = true, true, versionsOf(refs, found, p.fetched)
 			var d desiredSecret
 			if desired.Merges(es) {
 				raw := make(map[string][]byte, len(content.Data))
@@ -541,7 +567,7 @@ func (r *Reconciler) yieldDesired(ctx context.Context, set *render.Set, revision
 			} else {
 				d = r.build(es, t, content, revision)
 			}
-			d.spec = f.spec
+			d.version = f.version
 			out = append(out, d)
 		}
 		if !yield(refuseSharedKeys(out, fail)) {
@@ -603,13 +629,13 @@ func (r *Reconciler) remember(next map[string]*esState, part []desiredSecret, do
 		id := esID(d.es)
 		switch {
 		case d.retained: // fetched again when due; nothing to expect of the Secret
-			next[id] = &esState{spec: d.spec, next: r.nextRefresh(d.es)}
+			next[id] = &esState{version: d.version, synced: true, at: r.passAt, next: r.nextDue(d.es, r.passAt)}
 			continue
 		case done[d.target] != d.es:
 		case d.reused:
-			next[id] = r.states[id]
+			next[id] = d.prior
 		default:
-			next[id] = &esState{spec: d.spec, hash: d.hash, shape: d.shape, next: r.nextRefresh(d.es)}
+			next[id] = &esState{version: d.version, synced: true, at: r.passAt, next: r.nextDue(d.es, r.passAt), hash: d.hash, shape: d.shape}
 		}
 		if st := next[id]; st != nil {
 			r.expected.store(d.target, expected{hash: st.hash, shape: st.shape, pass: r.passes})

@@ -1,99 +1,221 @@
 package reconciler
 
 import (
+	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
-	"math/rand/v2"
 	"time"
+
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/secretsync/secretsync/desired"
 	"github.com/secretsync/secretsync/render"
 )
 
-// esState is what the reconciler remembers of one ExternalSecret between
+// esState is what the reconciler knows of one ExternalSecret between
 // passes, so that an ExternalSecret whose refresh is not due costs no AWS
-// call. It holds no values.
+// call. It holds no values. What ESO keeps in the ExternalSecret's status
+// (syncedResourceVersion, refreshTime) is also in the inventory's status
+// row (Status.Synced, Status.Refreshed), so that a new process, a new
+// leader or `run --once` starts from it (restore).
 type esState struct {
-	spec  specSum   // fingerprint of everything in Git that shapes the Secret
-	hash  string    // content hash last applied or confirmed live
-	shape *shape    // what the hash covers, to re-check the live Secret without values
-	next  time.Time // when values are next fetched; zero: only on change
-	// touched: an AWS event named one of its remote secrets (Touch); its
-	// values are fetched in the next pass, whatever next says.
+	version resourceVersion // the ExternalSecret's, when its values were last fetched
+	synced  bool            // its values were fetched before (or, CreatedOnce, its Secret stands for that)
+	at      time.Time       // when they were last fetched; zero: not known
+	next    time.Time       // when they are next due by time; zero: never by time
+	hash    string          // content hash last applied or confirmed live
+	// shape is what the hash covers, to re-check the live Secret without
+	// values; nil in a state restored from the inventory, until vouch reads
+	// it from the live Secret.
+	shape *shape
+	// touched: an AWS event named one of its remote secrets (Touch), and
+	// its refresh is periodic: its values are fetched in the next pass.
 	touched bool
 }
 
 func esID(es *render.ExternalSecret) string { return es.ID() }
 
-// specFingerprint covers the ExternalSecret, its file, and the stores and
-// generators it reads through: a change to any of them makes its values be
-// fetched again (generated values are then kept unless their own
-// generator changed: generate.go).
-func specFingerprint(es *render.ExternalSecret, refs []desired.Entry, stores map[desired.StoreKey]*render.SecretStore, gens map[desired.GeneratorKey]*render.Generator) specSum {
+// resourceVersion is ESO's GetResourceVersion of an ExternalSecret
+// (generation and a hash of labels and annotations) with the spec itself
+// in place of the generation, which counts its changes: a change of the
+// spec, the labels or the annotations (ESO's force-sync annotation among
+// them) is a change. The file it is in, its stores and its generators are
+// not, as for ESO. 16 bytes of a sha256: a process holds one per
+// ExternalSecret.
+type resourceVersion [16]byte
+
+func versionOf(es *render.ExternalSecret) resourceVersion {
 	h := sha256.New()
 	enc := json.NewEncoder(h)
 	_ = enc.Encode(es.Spec)
-	_ = enc.Encode(es.Source)
-	for _, e := range refs {
-		if e.Generator != nil {
-			if g := gens[*e.Generator]; g != nil {
-				_ = enc.Encode(e.Generator.String())
-				_ = enc.Encode(g.Spec)
-			}
+	_ = enc.Encode(es.Labels) // maps encode in key order
+	_ = enc.Encode(es.Annotations)
+	var v resourceVersion
+	copy(v[:], h.Sum(nil))
+	return v
+}
+
+func (v resourceVersion) String() string { return hex.EncodeToString(v[:]) }
+
+func parseVersion(s string) (resourceVersion, bool) {
+	var v resourceVersion
+	b, err := hex.DecodeString(s)
+	if err != nil || len(b) != len(v) {
+		return v, false
+	}
+	copy(v[:], b)
+	return v, true
+}
+
+// refreshCheck is what ESO's shouldRefresh reads of one ExternalSecret.
+type refreshCheck struct {
+	policy   string        // spec.refreshPolicy
+	interval time.Duration // spec.refreshInterval, or the configured default
+	synced   bool          // values were fetched before (ESO: a syncedResourceVersion)
+	at       time.Time     // when (ESO: refreshTime); zero: not known
+	// changed: the resource version is not the one they were fetched for,
+	// or a force asked (`reconcile --refresh`, --schedule), which ESO's
+	// force-sync annotation does by changing it.
+	changed bool
+	// touched: an AWS event named one of its remote secrets.
+	touched bool
+}
+
+// due is the one refresh rule, for ExternalSecrets and their generators:
+// ESO 2.9.0's shouldRefresh and shouldRefreshPeriodic. CreatedOnce is
+// fetched once; OnChange again when it changes; an interval of 0 (with
+// Periodic or no policy) once, a change included; Periodic with an
+// interval on a change, on an AWS event (not ESO's: it has none), or once
+// the interval has passed since the last refresh (or that time is in the
+// future).
+func (c refreshCheck) due(now time.Time) bool {
+	if !c.synced {
+		return true
+	}
+	switch c.policy {
+	case "CreatedOnce":
+		return false
+	case "OnChange":
+		return c.changed
+	}
+	if c.interval <= 0 {
+		return false
+	}
+	return c.changed || c.touched || c.at.IsZero() || c.at.After(now) || c.at.Add(c.interval).Before(now)
+}
+
+// interval is an ExternalSecret's refreshInterval, else the configured default.
+func (r *Reconciler) interval(es *render.ExternalSecret) time.Duration {
+	if ri := es.Spec.RefreshInterval; ri != nil {
+		return ri.Duration
+	}
+	return r.cfg.RefreshInterval
+}
+
+// periodic reports whether time alone makes es due.
+func (r *Reconciler) periodic(es *render.ExternalSecret) bool {
+	p := es.Spec.RefreshPolicy
+	return p != "CreatedOnce" && p != "OnChange" && r.interval(es) > 0
+}
+
+// nextDue is when values fetched at at are next due by time (zero: never):
+// anyDue reads it to skip a pass.
+func (r *Reconciler) nextDue(es *render.ExternalSecret, at time.Time) time.Time {
+	if !r.periodic(es) {
+		return time.Time{}
+	}
+	return at.Add(r.interval(es))
+}
+
+// fetchDue reports whether es's values must be fetched in this pass.
+func (r *Reconciler) fetchDue(st *esState, es *render.ExternalSecret, version resourceVersion, force bool) bool {
+	if st == nil {
+		return true
+	}
+	c := refreshCheck{policy: es.Spec.RefreshPolicy, interval: r.interval(es), synced: st.synced, at: st.at,
+		changed: force || st.version != version, touched: st.touched}
+	return c.due(r.now())
+}
+
+// state is what the pass knows of es: this process's memory, else the
+// inventory's row (restore). A CreatedOnce ExternalSecret with neither
+// (an inventory lost, or written before the rows kept it) is taken as
+// synced: its Secret, if vouch finds it ours and intact, is never fetched
+// again.
+func (r *Reconciler) state(es *render.ExternalSecret) *esState {
+	id := esID(es)
+	if st := r.states[id]; st != nil {
+		return st
+	}
+	if row, ok := r.restored[id]; ok {
+		return &esState{version: row.version, synced: true, at: row.at, next: r.nextDue(es, row.at)}
+	}
+	if es.Spec.RefreshPolicy == "CreatedOnce" {
+		return &esState{synced: true}
+	}
+	return nil
+}
+
+// restoredRow is one status row's refresh state.
+type restoredRow struct {
+	version resourceVersion
+	at      time.Time
+}
+
+// restore reads the refresh state of every ExternalSecret from the
+// inventory's status rows: for a pass that does not hold the record it
+// last wrote (a new process, or another leader wrote since; Pass then
+// forgets its memory, which may be stale). Rows of failing ExternalSecrets are left out: as in
+// a running process, they are fetched again.
+func (r *Reconciler) restore(old *record) {
+	r.restored = map[string]restoredRow{}
+	for st := range old.statuses() {
+		v, ok := parseVersion(st.Synced)
+		if !ok || !st.Ready || st.Refreshed == nil {
 			continue
 		}
-		if st := stores[e.Store]; st != nil {
-			_ = enc.Encode(e.Store.String())
-			_ = enc.Encode(st.Spec)
+		r.restored[st.ExternalSecret] = restoredRow{version: v, at: st.Refreshed.Time}
+	}
+}
+
+// vouch checks, for a state without a shape (restored), that the live
+// target still holds what secretsync last wrote, as ESO's isSecretValid
+// does: the fields secretsync's field manager holds in it (its managed
+// fields, which the API server keeps) give the shape, and the target must
+// still hash to the hash it carries. A hand edit of one of those fields
+// takes it from secretsync's manager or breaks the hash: either way the
+// values are fetched again.
+func (r *Reconciler) vouch(ctx context.Context, st *esState, es *render.ExternalSecret, t targetKey, live *liveTargets, merged map[targetKey]*corev1.Secret) bool {
+	var s *corev1.Secret
+	var sh *shape
+	if desired.Merges(es) {
+		if s = merged[t]; s != nil {
+			sh = managedShape(s, mergeManager(es), mergeKey(es), false)
 		}
+	} else {
+		s, _ = live.get(ctx, t) // an error is the apply's to report
+		if s == nil || s.Annotations[AnnotationExternalSecret] != esID(es) {
+			return false
+		}
+		sh = live.shape(t)
 	}
-	return specSum(h.Sum(nil))
-}
-
-// specSum is a sha256, kept as its 32 bytes: a process holds one per
-// ExternalSecret between passes.
-type specSum [sha256.Size]byte
-
-// nextRefresh is when an ExternalSecret's values are next due:
-// spec.refreshInterval (else the configured default) from now, plus up to
-// 10% jitter so that Secrets created together do not refresh together.
-// refreshInterval 0, and refreshPolicy OnChange or CreatedOnce, mean never.
-func (r *Reconciler) nextRefresh(es *render.ExternalSecret) time.Time {
-	switch es.Spec.RefreshPolicy {
-	case "OnChange", "CreatedOnce":
-		return time.Time{}
+	hash := ""
+	if sh != nil {
+		hash = s.Annotations[sh.hashKey]
 	}
-	interval := r.cfg.RefreshInterval
-	if ri := es.Spec.RefreshInterval; ri != nil {
-		interval = ri.Duration
-	}
-	if interval <= 0 {
-		return time.Time{}
-	}
-	return r.now().Add(interval + rand.N(interval/10+1))
-}
-
-// reusable reports whether the live Secret can stand for an ExternalSecret
-// without fetching its values: same spec, refresh not due, and the live
-// data still what was last applied.
-// holds, which says whether the target still holds what st records, is
-// asked last: only an ExternalSecret that is otherwise reusable needs its
-// target read.
-func (r *Reconciler) reusable(st *esState, es *render.ExternalSecret, spec specSum, holds func(*esState) bool) bool {
-	if st == nil || st.shape == nil { // no shape: retained, so fetched again
+	if hash == "" || !sh.matches(s, hash) {
 		return false
 	}
-	if es.Spec.RefreshPolicy != "CreatedOnce" && (st.spec != spec || st.touched || !st.next.IsZero() && !r.now().Before(st.next)) {
-		return false
-	}
-	return holds(st)
+	st.shape, st.hash = sh, hash
+	return true
 }
 
 // anyDue reports whether some ExternalSecret's refresh time has come.
 func (r *Reconciler) anyDue() bool {
 	now := r.now()
 	for _, st := range r.states {
-		if st.touched || !st.next.IsZero() && !now.Before(st.next) {
+		if st.touched || !st.next.IsZero() && now.After(st.next) {
 			return true
 		}
 	}

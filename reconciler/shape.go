@@ -3,12 +3,14 @@ package reconciler
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // shape is which parts of a Secret secretsync writes for one
@@ -127,4 +129,49 @@ func (sh *shape) hash(s *corev1.Secret) string {
 // matches reports whether live carries hash and still hashes to it.
 func (sh *shape) matches(live *corev1.Secret, hash string) bool {
 	return sh != nil && live != nil && live.Annotations[sh.hashKey] == hash && sh.hash(live) == hash
+}
+
+// managedShape is the shape of what manager wrote in s, read from the
+// fields the API server records it holds (metadata.managedFields): after a
+// restart it stands for the shape a process kept in memory. nil when
+// manager holds nothing in s, or its record cannot be read.
+func managedShape(s *corev1.Secret, manager, hashKey string, typed bool) *shape {
+	held := &corev1.Secret{Data: map[string][]byte{}, ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{}, Annotations: map[string]string{}}}
+	found := false
+	for _, m := range s.ManagedFields {
+		if m.Manager != manager || m.FieldsV1 == nil {
+			continue
+		}
+		var f struct {
+			Data       map[string]json.RawMessage `json:"f:data"`
+			BinaryData map[string]json.RawMessage `json:"f:binaryData"` // a ConfigMap target's
+			Meta       struct {
+				Labels      map[string]json.RawMessage `json:"f:labels"`
+				Annotations map[string]json.RawMessage `json:"f:annotations"`
+			} `json:"f:metadata"`
+		}
+		if json.Unmarshal(m.FieldsV1.Raw, &f) != nil {
+			return nil
+		}
+		found = true
+		for _, part := range []struct {
+			from map[string]json.RawMessage
+			add  func(string)
+		}{
+			{f.Data, func(k string) { held.Data[k] = nil }},
+			{f.BinaryData, func(k string) { held.Data[k] = nil }},
+			{f.Meta.Labels, func(k string) { held.Labels[k] = "" }},
+			{f.Meta.Annotations, func(k string) { held.Annotations[k] = "" }},
+		} {
+			for k := range part.from {
+				if name, ok := strings.CutPrefix(k, "f:"); ok {
+					part.add(name)
+				}
+			}
+		}
+	}
+	if !found {
+		return nil
+	}
+	return shapeOf(held, hashKey, typed)
 }

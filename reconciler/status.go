@@ -27,9 +27,16 @@ type Status struct {
 	LastSync *metav1.Time `json:"lastSync,omitempty"`
 	// Versions maps each remote reference to the version id last read.
 	Versions Versions `json:"versions,omitempty"`
-	Ready    bool     `json:"ready"`
-	Reason   string   `json:"reason"`
-	Message  string   `json:"message,omitempty"`
+	// Synced and Refreshed are ESO's status.syncedResourceVersion and
+	// status.refreshTime: the ExternalSecret's resource version
+	// (versionOf: a digest of its spec, labels and annotations) when its
+	// values were last fetched, and when. A new process or leader decides
+	// from them whether a refresh is due (restore).
+	Synced    string       `json:"synced,omitempty"`
+	Refreshed *metav1.Time `json:"refreshed,omitempty"`
+	Ready     bool         `json:"ready"`
+	Reason    string       `json:"reason"`
+	Message   string       `json:"message,omitempty"`
 }
 
 // outcome is what one pass did for one ExternalSecret. A pass holds one
@@ -43,8 +50,11 @@ type outcome struct {
 	// Secret is kept as it is and never pruned.
 	failed   bool
 	resolved bool
-	written  bool
-	created  bool
+	// fetched: its values were fetched in this pass (resolved, retained
+	// or gone); with no error, the inventory records it as its refresh.
+	fetched bool
+	written bool
+	created bool
 	// retained: its sources gave no data and deletionPolicy Retain kept
 	// the Secret as it is (desired.ErrRetained); Ready, with a reason.
 	retained bool
@@ -97,6 +107,7 @@ func errorClass(reason Reason, err error) string {
 // same says the rows are old's.
 func (r *Reconciler) statuses(set *render.Set, res *Result, old *record) (out []Status, newFailures map[string]bool, same bool) {
 	now := metav1.NewTime(r.now().UTC().Truncate(time.Second))
+	refreshed := metav1.NewTime(r.passAt)
 	out = make([]Status, 0, len(set.ExternalSecrets))
 	for _, es := range set.ExternalSecrets {
 		id := esID(es)
@@ -104,10 +115,14 @@ func (r *Reconciler) statuses(set *render.Set, res *Result, old *record) (out []
 		if st.Target == id {
 			st.Target = id // one copy of the string for both: a pass holds 10,000 rows
 		}
-		if o := res.outcomes[id]; o != nil && o.err != nil {
+		o := res.outcomes[id]
+		if o != nil && o.err != nil {
 			st.Ready, st.Reason, st.Message = false, o.class, res.scrub.String(o.err.Error())
 		} else if o != nil && o.retained {
 			st.Reason, st.Message = "SecretRetained", desired.ErrRetained.Error()
+		}
+		if st.Ready && o != nil && o.fetched { // as ESO's markAsDone: only on success
+			st.Synced, st.Refreshed = versionOf(es).String(), &refreshed
 		}
 		out = append(out, st)
 	}
@@ -137,10 +152,14 @@ func (r *Reconciler) statuses(set *render.Set, res *Result, old *record) (out []
 		if st.Target == "" { // invalid
 			if had {
 				st.Target, st.LastSync, st.Versions = p.Target, p.LastSync, p.Versions
+				st.Synced, st.Refreshed = p.Synced, p.Refreshed
 			}
 		} else {
 			if had {
 				st.LastSync, st.Versions = p.LastSync, p.Versions
+				if st.Refreshed == nil {
+					st.Synced, st.Refreshed = p.Synced, p.Refreshed
+				}
 			}
 			if o := res.outcomes[st.ExternalSecret]; o != nil {
 				if o.resolved && len(o.versions) > 0 {

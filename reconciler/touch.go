@@ -77,7 +77,10 @@ func (r *Reconciler) Touch(names []string, listing bool) []string {
 	defer r.mu.Unlock()
 	var out []string
 	mark := func(id string) {
-		if st := r.states[id]; st != nil && !st.touched {
+		// Only a periodic refresh is brought forward: an OnChange, a
+		// CreatedOnce or an interval of 0 is never fetched for a remote
+		// change alone, as in ESO.
+		if st := r.states[id]; st != nil && !st.next.IsZero() {
 			st.touched = true
 		}
 		out = append(out, id)

@@ -239,6 +239,8 @@ func TestPerObjectErrorsNameFileObjectAndField(t *testing.T) {
 			`x.yaml: Password default/p: spec: unknown field "lenght"`},
 		{"a target.manifest of a kind other than ConfigMap", strings.Replace(es("x", "k"), "spec:\n", "spec:\n  target: {manifest: {apiVersion: apps/v1, kind: Deployment}}\n", 1),
 			"spec.target.manifest: apps/v1 Deployment is refused: secretsync writes Secrets and v1 ConfigMaps only"},
+		{"a ConfigMap target named as an inventory (its rows decide prune and refresh)", strings.Replace(es("secretsync-inventory-prod", "k"), "spec:\n", "spec:\n  target: {manifest: {apiVersion: v1, kind: ConfigMap}}\n", 1),
+			"spec.target.name: a ConfigMap named secretsync-inventory-prod is refused"},
 		{"a target.manifest without a kind", strings.Replace(es("x", "k"), "spec:\n", "spec:\n  target: {manifest: {apiVersion: v1}}\n", 1),
 			"spec.target.manifest.kind: required"},
 		{"a ConfigMap target merged into", strings.Replace(es("x", "k"), "spec:\n", "spec:\n  target: {creationPolicy: Merge, manifest: {apiVersion: v1, kind: ConfigMap}}\n", 1),

@@ -150,6 +150,11 @@ const (
 	AnnotationServiceAccountName = "kubernetes.io/service-account.name"
 )
 
+// InventoryPrefix starts the name of every instance's inventory ConfigMap
+// and of its shards: no ConfigMap target may take one of those names, whose
+// rows decide what is pruned and when values are fetched again.
+const InventoryPrefix = "secretsync-inventory-"
+
 // PrivilegedSecret is the one rule, as ESO 2.9.0's, for Secrets secretsync
 // never writes: a bootstrap token, and a service-account token that names
 // (or, when annotationsFromTemplates, may name through templateFrom) its

@@ -52,6 +52,9 @@ func validateExternalSecret(es *ExternalSecret) []fieldError {
 	}
 	if s.Target.Manifest != nil {
 		check(validateManifest(s.Target))
+		if n := es.TargetName(); strings.HasPrefix(n, InventoryPrefix) {
+			check("spec.target.name", fmt.Errorf("a ConfigMap named %s is refused: %s* are secretsync's inventories, the record of what it owns and when each ExternalSecret was refreshed", n, InventoryPrefix))
+		}
 	}
 	if s.SyncWindows {
 		check("spec.syncWindows", notYet("syncWindows"))

@@ -244,7 +244,7 @@ func TestOperatorControlsOnARunningInstance(t *testing.T) {
 		}
 	}
 	es := func(ns, name, key string) string {
-		return "apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: {name: " + name + ", namespace: " + ns + "}\nspec:\n  refreshInterval: 0s\n  secretStoreRef: {name: aws, kind: ClusterSecretStore}\n  data: [{secretKey: key, remoteRef: {key: " + key + "}}]\n"
+		return "apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: {name: " + name + ", namespace: " + ns + "}\nspec:\n  refreshInterval: 1h\n  secretStoreRef: {name: aws, kind: ClusterSecretStore}\n  data: [{secretKey: key, remoteRef: {key: " + key + "}}]\n"
 	}
 	store := "apiVersion: external-secrets.io/v1\nkind: ClusterSecretStore\nmetadata: {name: aws}\nspec: {provider: {aws: {service: SecretsManager, region: us-east-1}}}\n"
 	commit, err := repo.Commit("one", map[string]string{"store.yaml": store, "a.yaml": es("team-a", "app", "app/key"), "b.yaml": es("team-b", "broken", "app/missing")})

@@ -46,8 +46,9 @@ waiting for the next poll: the request is an annotation on the inventory
 ConfigMap, which the leader watches. The command waits until the leader has
 handled it and prints the pass's result.
 
---refresh makes the pass fetch every value again (ESO's force-sync), not only
-those whose refreshInterval is due.
+--refresh makes the pass count every ExternalSecret as changed, as ESO's
+force-sync annotation does: values are fetched again for OnChange and for
+Periodic with an interval, not for CreatedOnce or a refreshInterval of 0.
 
 Exit codes: 0 the pass succeeded, 1 it failed or the timeout passed first, 2 the
 request could not be made.`,
@@ -56,7 +57,7 @@ request could not be made.`,
 		Args: cobra.NoArgs,
 	}
 	inst := addInstanceFlags(cmd)
-	refresh := cmd.Flags().Bool("refresh", false, "fetch every value again, not only those whose refresh is due")
+	refresh := cmd.Flags().Bool("refresh", false, "count every ExternalSecret as changed (ESO's force-sync): fetch again all values but CreatedOnce and refreshInterval 0 ones")
 	timeout := cmd.Flags().Duration("timeout", 2*time.Minute, "how long to wait for the pass")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		kube, err := cluster.client()

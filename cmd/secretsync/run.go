@@ -200,7 +200,7 @@ func addRunFlags(fs *pflag.FlagSet) *runConfig {
 	fs.StringVar(&c.path, "path", env("SECRETSYNC_PATH", "."), "folder in the repo to render; kustomization.yaml if present, else every YAML file below it [SECRETSYNC_PATH]")
 	fs.DurationVar(&c.interval, "interval", envDuration("SECRETSYNC_INTERVAL", time.Minute), "how often to poll the repo [SECRETSYNC_INTERVAL]")
 	fs.DurationVar(&c.refreshInterval, "refresh-interval", envDuration("SECRETSYNC_REFRESH_INTERVAL", time.Hour), "how often to fetch every remote value again when the revision is unchanged [SECRETSYNC_REFRESH_INTERVAL]")
-	fs.BoolVar(&c.once, "once", false, "run one full pass and exit; the exit code is 1 if the pass failed")
+	fs.BoolVar(&c.once, "once", false, "run one pass and exit (values are fetched when each ExternalSecret's refresh rules say so, as in a running instance); the exit code is 1 if the pass failed")
 	fs.StringVar(&c.instance, "instance", env("SECRETSYNC_INSTANCE", "secretsync"), "instance name: the secretsync.io/instance label and the inventory's name [SECRETSYNC_INSTANCE]")
 	fs.StringVar(&c.inventoryNS, "inventory-namespace", env("SECRETSYNC_NAMESPACE", defaultNamespace()), "namespace of the inventory ConfigMap [SECRETSYNC_NAMESPACE, else POD_NAMESPACE, else the pod's namespace]")
 	fs.StringVar(&c.defaultNamespace, "default-namespace", env("SECRETSYNC_DEFAULT_NAMESPACE", "default"), "namespace for manifests that name none [SECRETSYNC_DEFAULT_NAMESPACE]")
@@ -228,7 +228,7 @@ func addRunFlags(fs *pflag.FlagSet) *runConfig {
 	fs.BoolVar(&c.allowEmpty, "allow-empty", env("SECRETSYNC_ALLOW_EMPTY", "") == "true", "let a revision that renders no ExternalSecret prune everything [SECRETSYNC_ALLOW_EMPTY]")
 	fs.IntVar(&c.eventsPerPass, "events-per-pass", envInt("SECRETSYNC_EVENTS_PER_PASS", 100), "per-Secret Events one pass may record; past it, one Event per reason on the inventory ConfigMap counts the rest: fewer writes on a large first pass, less detail in kubectl get events [SECRETSYNC_EVENTS_PER_PASS]")
 	fs.IntVar(&c.pruneBudget, "prune-budget", envInt("SECRETSYNC_PRUNE_BUDGET", 0), "most Secrets one pass may delete; 0: the larger of 25% of the inventory and 50; negative: no cap [SECRETSYNC_PRUNE_BUDGET]")
-	fs.StringVar(&c.schedule, "schedule", env("SECRETSYNC_SCHEDULE", ""), "cron expression (5 fields, or @every 30m) for full refreshes that fetch every value; empty: each ExternalSecret's refreshInterval [SECRETSYNC_SCHEDULE]")
+	fs.StringVar(&c.schedule, "schedule", env("SECRETSYNC_SCHEDULE", ""), "cron expression (5 fields, or @every 30m) for full refreshes, as reconcile --refresh (ESO's force-sync: all but CreatedOnce and refreshInterval 0); empty: each ExternalSecret's refreshInterval [SECRETSYNC_SCHEDULE]")
 	fs.Float64Var(&c.jitter, "jitter", envFloat("SECRETSYNC_JITTER", 0.1), "random extra delay added to each poll and scheduled refresh, as a fraction of the interval [SECRETSYNC_JITTER]")
 	fs.BoolVar(&c.leaderElect, "leader-elect", env("SECRETSYNC_LEADER_ELECT", "true") == "true", "elect one leader through a Lease; only the leader reconciles [SECRETSYNC_LEADER_ELECT]")
 	fs.StringVar(&c.metricsAddr, "metrics-addr", env("SECRETSYNC_METRICS_ADDR", ":8080"), "address for /healthz, /readyz and /metrics; empty disables [SECRETSYNC_METRICS_ADDR]")
@@ -374,7 +374,9 @@ func (c *runConfig) run(ctx context.Context, cluster *clusterFlags, stderr io.Wr
 	defer stop()
 	log.Info().Str("repo", src.URL()).Str("ref", c.ref).Str("path", c.path).Msg("starting")
 	if c.once {
-		if res := rec.Pass(ctx, true); !res.OK() {
+		// Not forced: a new process decides from the inventory's rows what
+		// is due, as a running instance does (ESO's refresh rules).
+		if res := rec.Pass(ctx, false); !res.OK() {
 			return 1
 		}
 		return 0

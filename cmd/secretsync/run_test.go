@@ -109,6 +109,28 @@ spec:
 		}
 	}
 
+	// Each run --once is a new process: it decides from the inventory's
+	// rows, as a running instance does from memory (ESO's status).
+	t.Run("a second run --once fetches no value whose refresh is not due", func(t *testing.T) {
+		const rotated = "run-once-rotated-value"
+		sm.Put(t, "app/key", rotated)
+		sm.SM.ResetCalls()
+		var again bytes.Buffer
+		if code := cli("run", args, io.Discard, &again); code != 0 {
+			t.Fatalf("exit %d; logs:\n%s", code, redact(redact(again.String(), value), rotated))
+		}
+		if n := sm.SM.Reads()["app/key"]; n != 0 {
+			t.Fatalf("app/key read %d times; its refreshInterval (1h) has not passed", n)
+		}
+		s, err := kube.Client.CoreV1().Secrets("default").Get(context.Background(), "app", metav1.GetOptions{})
+		if err != nil || string(s.Data["key"]) != value {
+			t.Fatalf("secret default/app changed (%v)", err)
+		}
+		if strings.Contains(again.String(), rotated) {
+			t.Fatal("the rotated value appears in the logs")
+		}
+	})
+
 	t.Run("status shows the ExternalSecret as ready, in a table and as JSON", func(t *testing.T) {
 		var out, errOut bytes.Buffer
 		sargs := []string{"--kubeconfig", kube.Kubeconfig, "--inventory-namespace", "default"}
@@ -180,7 +202,11 @@ spec:
 		}
 	})
 
+	// Without its Secret the values are due: the pass fetches, and fails.
 	sm.Delete(t, "app/key")
+	if err := kube.Client.CoreV1().Secrets("default").Delete(context.Background(), "app", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	logs.Reset()
 	if code := cli("run", args, io.Discard, &logs); code != 1 {
 		t.Fatalf("a failed pass exited %d, want 1", code)
