@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -102,4 +105,91 @@ func flagTable(b *strings.Builder, fs *pflag.FlagSet) {
 		}
 		fmt.Fprintf(b, "| %s | %s | %s | %s |\n", name, env, def, strings.ReplaceAll(usage, "|", `\|`))
 	})
+}
+
+// TestTheRootHelpNamesEveryValueSource: `secretsync --help` names every
+// place a value can come from: each AWS service a store can name
+// (render's `service` values) and generators.
+func TestTheRootHelpNamesEveryValueSource(t *testing.T) {
+	long := strings.Join(strings.Fields(newRootCmd(streams{nil, io.Discard, io.Discard}).Long), " ")
+	for service, words := range map[string]string{
+		"SecretsManager": "Secrets Manager", "ParameterStore": "Parameter Store",
+		"CertificateManager": "Certificate Manager", "KMS": "KMS",
+	} {
+		if !strings.Contains(long, words) {
+			t.Errorf("secretsync --help does not name %s (service: %s)", words, service)
+		}
+	}
+	if !strings.Contains(long, "generators") {
+		t.Error("secretsync --help does not name generators")
+	}
+}
+
+// TestTheREADMEStaysShort: README.md is what secretsync is, the two
+// commands, install and a minimal repo, and links; the rest is in docs/.
+func TestTheREADMEStaysShort(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(b), "\n"); n >= 250 {
+		t.Errorf("README.md has %d lines; keep it under 250 and move the detail to a page of docs/", n)
+	}
+}
+
+var mdLink = regexp.MustCompile(`\]\(([^)#\s]*)(#[^)\s]*)?\)`)
+
+// TestTheDocsLinksResolve: every relative link of README.md, docs/*.md,
+// DEVELOPERS.md and CHANGELOG.md names a file that exists, and an anchor
+// into a markdown file names one of its headings.
+func TestTheDocsLinksResolve(t *testing.T) {
+	docs := append(userDocs(t), "../../DEVELOPERS.md", "../../CHANGELOG.md")
+	for _, path := range docs {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range mdLink.FindAllStringSubmatch(string(b), -1) {
+			target, anchor := m[1], strings.TrimPrefix(m[2], "#")
+			if strings.Contains(target, "://") || strings.HasPrefix(target, "mailto:") {
+				continue
+			}
+			file := path
+			if target != "" {
+				file = filepath.Join(filepath.Dir(path), target)
+			}
+			doc, err := os.ReadFile(file)
+			if err != nil {
+				t.Errorf("%s: link %s: %v", strings.TrimPrefix(path, "../../"), m[0], err)
+				continue
+			}
+			if anchor != "" && strings.HasSuffix(file, ".md") && !slices.Contains(headingAnchors(string(doc)), anchor) {
+				t.Errorf("%s: link %s: no heading of %s has the anchor #%s", strings.TrimPrefix(path, "../../"), m[0], strings.TrimPrefix(file, "../../"), anchor)
+			}
+		}
+	}
+}
+
+// headingAnchors are the anchors GitHub gives a markdown file's headings:
+// lower case, punctuation dropped, spaces as hyphens.
+func headingAnchors(doc string) []string {
+	var out []string
+	for _, l := range proseLines(doc) {
+		h, ok := strings.CutPrefix(l, "#")
+		if !ok {
+			continue
+		}
+		h = strings.ToLower(strings.TrimSpace(strings.TrimLeft(h, "#")))
+		var b strings.Builder
+		for _, r := range h {
+			switch {
+			case r == ' ':
+				b.WriteRune('-')
+			case r == '-' || r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r):
+				b.WriteRune(r)
+			}
+		}
+		out = append(out, b.String())
+	}
+	return out
 }
