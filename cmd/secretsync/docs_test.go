@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -192,4 +193,64 @@ func headingAnchors(doc string) []string {
 		out = append(out, b.String())
 	}
 	return out
+}
+
+// TestTheInstallPageExplainsEveryIAMStatement: docs/install.md's table of
+// the IAM policy names each statement of docs/iam-policy.json with exactly
+// its actions, so the page cannot say the policy "needs only" part of it.
+func TestTheInstallPageExplainsEveryIAMStatement(t *testing.T) {
+	b, err := os.ReadFile("../../docs/iam-policy.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var policy struct {
+		Statement []struct {
+			Sid    string
+			Action json.RawMessage
+		}
+	}
+	if err := json.Unmarshal(b, &policy); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]string{}
+	for _, s := range policy.Statement {
+		var actions []string
+		if err := json.Unmarshal(s.Action, &actions); err != nil {
+			var one string
+			if err := json.Unmarshal(s.Action, &one); err != nil {
+				t.Fatalf("statement %s: Action: %v", s.Sid, err)
+			}
+			actions = []string{one}
+		}
+		slices.Sort(actions)
+		want[s.Sid] = actions
+	}
+	page, err := os.ReadFile("../../docs/install.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][]string{}
+	row := regexp.MustCompile("^\\| `(\\w+)` \\| ([^|]+) \\|")
+	for _, l := range strings.Split(string(page), "\n") {
+		m := row.FindStringSubmatch(l)
+		if m == nil {
+			continue
+		}
+		var actions []string
+		for _, a := range codeSpan.FindAllString(m[2], -1) {
+			actions = append(actions, strings.Trim(a, "`"))
+		}
+		slices.Sort(actions)
+		got[m[1]] = actions
+	}
+	for sid, actions := range want {
+		if !slices.Equal(got[sid], actions) {
+			t.Errorf("docs/install.md gives statement %s the actions %v; docs/iam-policy.json gives %v", sid, got[sid], actions)
+		}
+	}
+	for sid := range got {
+		if want[sid] == nil {
+			t.Errorf("docs/install.md names statement %s, which docs/iam-policy.json does not have", sid)
+		}
+	}
 }
