@@ -254,3 +254,50 @@ func TestTheInstallPageExplainsEveryIAMStatement(t *testing.T) {
 		}
 	}
 }
+
+// TestTheLayoutNamesEveryPackage: DEVELOPERS.md's Layout table names each
+// folder of Go code (or a folder above it), so no package goes undescribed.
+func TestTheLayoutNamesEveryPackage(t *testing.T) {
+	b, err := os.ReadFile("../../DEVELOPERS.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(b)
+	start := strings.Index(doc, "## Layout\n")
+	if start < 0 {
+		t.Fatal("DEVELOPERS.md has no Layout section")
+	}
+	named := map[string]bool{}
+	for _, l := range strings.Split(doc[start:], "\n")[1:] {
+		if strings.HasPrefix(l, "## ") {
+			break
+		}
+		if first, _, ok := strings.Cut(strings.TrimPrefix(l, "| "), " |"); ok {
+			for _, s := range codeSpan.FindAllString(first, -1) {
+				named[strings.TrimSuffix(strings.Trim(s, "`"), "/")] = true
+			}
+		}
+	}
+	err = filepath.WalkDir("../..", func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (strings.HasPrefix(d.Name(), ".") && path != "../.." || d.Name() == "testdata") {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		dir, _ := filepath.Rel("../..", filepath.Dir(path))
+		for p := dir; p != "."; p = filepath.Dir(p) {
+			if named[filepath.ToSlash(p)] {
+				return nil
+			}
+		}
+		t.Errorf("DEVELOPERS.md's Layout table names neither %s nor a folder above it", dir)
+		return filepath.SkipDir
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
