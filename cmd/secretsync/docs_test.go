@@ -301,3 +301,50 @@ func TestTheLayoutNamesEveryPackage(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+var envName = regexp.MustCompile(`SECRETSYNC_[A-Z0-9_]*[A-Z0-9]`)
+
+// TestEveryEnvironmentVariableInTheDocsExists: each SECRETSYNC_ variable
+// README.md and docs/*.md name is read by the code (a flag's variable, a
+// secret read only from the environment) or set by the chart, a script or
+// a CI example: named in a file that is not documentation or a test.
+func TestEveryEnvironmentVariableInTheDocsExists(t *testing.T) {
+	inSource := map[string]bool{}
+	err := filepath.WalkDir("../..", func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if strings.HasPrefix(d.Name(), ".") && path != "../.." || d.Name() == "testdata" || d.Name() == "docs" || path == "../../bin" || path == "../../dist" {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if strings.HasSuffix(path, ".md") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for _, n := range envName.FindAllString(string(b), -1) {
+			inSource[n] = true
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range userDocs(t) {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range envName.FindAllString(string(b), -1) {
+			if !inSource[n] {
+				t.Errorf("%s names %s, which nothing reads or sets", strings.TrimPrefix(path, "../../"), n)
+				inSource[n] = true // once
+			}
+		}
+	}
+}
