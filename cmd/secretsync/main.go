@@ -89,8 +89,9 @@ func newRootCmd(s streams) *cobra.Command {
 		Use:   "secretsync",
 		Short: "GitOps for Kubernetes Secrets, with values from AWS",
 		Long: `secretsync reconciles Kubernetes Secrets from External Secrets Operator
-manifests (ExternalSecret, SecretStore, ClusterSecretStore) kept in Git, with
-values from AWS Secrets Manager or KMS ciphertext. Git holds references, never
+manifests (ExternalSecret, SecretStore, ClusterSecretStore, ClusterExternalSecret)
+kept in Git, with values from AWS Secrets Manager, Parameter Store, Certificate
+Manager or KMS ciphertext, or from generators. Git holds references, never
 values.
 
 In the cluster, "secretsync run" polls the repo, applies Secrets with

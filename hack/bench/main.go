@@ -4,7 +4,8 @@
 // namespaces. In the same run it measures a baseline that works the way
 // External Secrets Operator does by default: one GetSecretValue per
 // reference on every refresh. It prints a table, then one line per figure:
-// `bench: <name> <value> <unit>`.
+// `bench: <name> <value> <unit>`, and with -figures records them in the
+// figures file the docs quote (figures.go).
 package main
 
 import (
@@ -55,7 +56,8 @@ type figure struct {
 	unit  string
 	note  string
 	// spread is "[min–max]" of a figure's repetitions, empty for one sample.
-	spread string
+	spread   string
+	min, max float64
 }
 
 var figures []figure
@@ -113,7 +115,7 @@ func recordSpread(name string, samples []float64, unit, note string) {
 	s := slices.Clone(samples)
 	slices.Sort(s)
 	figures = append(figures, figure{name: name, value: percentile(s, 0.5), unit: unit, note: note,
-		spread: fmt.Sprintf("[%s–%s]", format(s[0]), format(s[len(s)-1]))})
+		spread: fmt.Sprintf("[%s–%s]", format(s[0]), format(s[len(s)-1])), min: s[0], max: s[len(s)-1]})
 }
 
 // cpuSeconds is the user and system time this process has used: it
@@ -144,7 +146,21 @@ func main() {
 	sizes := flag.String("sizes", "1000,10000", "ExternalSecret counts to run")
 	bin := flag.String("secretsync", "bin/secretsync", "the secretsync binary, for the review commands")
 	profile := flag.String("cpuprofile", "", "write a CPU profile of the cold passes of the largest size to this file")
+	figuresPath := flag.String("figures", "", "record the figures in this file (docs/bench-figures.json), as run -name")
+	name := flag.String("name", "bench", "the run's name in the figures file: bench or bench-large")
+	fromLog := flag.String("from-log", "", "measure nothing: record the figures of this saved output of make bench in -figures")
 	flag.Parse()
+	if *fromLog != "" {
+		run, figs, err := figuresFromLog(*fromLog)
+		if err == nil {
+			err = writeFigures(*figuresPath, *name, run, figs)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench failed:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	secretsyncBin = *bin
 	coldProfile = *profile
 	if err := reviewBench(*bin); err != nil {
@@ -155,15 +171,25 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bench failed:", err)
 		os.Exit(1)
 	}
-	fmt.Printf("\n%-38s %12s  %-4s %-19s %-14s %s\n", "figure", "value", "unit", "[min–max]", "target", "note")
+	fmt.Printf("\n"+tableRow, "figure", "value", "unit", "[min–max]", "target", "note")
 	for _, f := range figures {
-		fmt.Printf("%-38s %12s  %-4s %-19s %-14s %s\n", f.name, format(f.value), f.unit, f.spread, goal(f), f.note)
+		fmt.Printf(tableRow, f.name, format(f.value), f.unit, f.spread, goal(f), f.note)
 	}
 	fmt.Println()
 	for _, f := range figures {
 		fmt.Printf("bench: %s %s %s %s %s\n", f.name, format(f.value), f.unit, f.spread, goal(f))
 	}
+	if *figuresPath != "" {
+		if err := writeFigures(*figuresPath, *name, thisRun(*sizes), figures); err != nil {
+			fmt.Fprintln(os.Stderr, "bench failed:", err)
+			os.Exit(1)
+		}
+	}
 }
+
+// tableRow is one row of the printed table; figuresFromLog reads the note
+// from column noteColumn.
+const tableRow = "%-38s %12s  %-4s %-19s %-14s %s\n"
 
 // verbsNote lists API requests by verb and resource, most first.
 func verbsNote(c *testenv.Counter) string {

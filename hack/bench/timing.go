@@ -24,7 +24,7 @@ import (
 	"github.com/secretsync/secretsync/render"
 )
 
-// timingBench measures the README's two timing claims: a YAML alias bomb
+// timingBench measures the two timing claims of the docs' Safety table: a YAML alias bomb
 // is refused in milliseconds, and SIGTERM during a pass stuck on AWS ends
 // the process at --shutdown-timeout. Each is a median of reps runs.
 func timingBench(kube *testenv.Env, dir string) error {
