@@ -173,7 +173,7 @@ func entries(es *render.ExternalSecret, stores map[StoreKey]*render.SecretStore)
 			Remote:    &d.RemoteRef,
 			SecretKey: d.SecretKey,
 		}
-		if st := stores[e.Store]; st != nil && IsKMS(st) {
+		if st := stores[e.Store]; st != nil && Service(st).InGit() {
 			e.Ref.Target = providers.Target{Namespace: es.Namespace, Secret: es.TargetName(), Key: d.SecretKey}
 		}
 		out = append(out, e)

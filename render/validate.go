@@ -12,6 +12,8 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/secretsync/secretsync/providers/aws/awsservice"
 )
 
 // errNotYet marks schema features secretsync accepts in the schema but does
@@ -277,11 +279,8 @@ func validateStore(st *SecretStore) (string, error) {
 		return "spec.provider", errors.New("provider.aws is required")
 	case bool(a.SecretsManager):
 		return "spec.provider.aws.secretsManager", errors.New("is refused: it sets how PushSecret deletes secrets in AWS, and secretsync never writes or deletes in AWS")
-	case a.Service != "SecretsManager" && a.Service != "ParameterStore" && a.Service != "CertificateManager" && a.Service != "KMS":
-		if a.Service == "" {
-			return "spec.provider.aws.service", errors.New("required")
-		}
-		return "spec.provider.aws.service", fmt.Errorf("must be SecretsManager, ParameterStore, CertificateManager or KMS, not %q", a.Service)
+	case awsservice.Check(a.Service) != nil:
+		return "spec.provider.aws.service", awsservice.Check(a.Service)
 	case a.SessionTagsPolicy != "" && a.SessionTagsPolicy != "None" && a.SessionTagsPolicy != "Simple" && a.SessionTagsPolicy != "Custom":
 		return "spec.provider.aws.sessionTagsPolicy", fmt.Errorf("must be None, Simple or Custom, not %q", a.SessionTagsPolicy)
 	case a.Role == "" && (a.ExternalID != "" || len(a.SessionTags) > 0 || a.TagsByPolicy() || len(a.TransitiveTagKeys) > 0):
