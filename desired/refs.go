@@ -156,6 +156,9 @@ func entries(es *render.ExternalSecret, stores map[StoreKey]*render.SecretStore)
 			})
 			continue
 		}
+		if d.Extract == nil {
+			continue // neither find nor extract: render refused the ExternalSecret (validate still compiles it)
+		}
 		out = append(out, Entry{
 			Field:   fmt.Sprintf("spec.dataFrom[%d].extract", i),
 			Store:   StoreOf(es, d.SourceRef),
