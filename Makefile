@@ -76,7 +76,7 @@ image:
 # their seed corpora. A crash is saved under the package's testdata/fuzz/.
 FUZZTIME ?= 30s
 FUZZ_TARGETS := ./render:FuzzFolderRender ./render:FuzzKustomizationRender ./render:FuzzTemplateExecute \
-	./providers:FuzzProperty ./cmd/secretsync:FuzzWebhook
+	./providers:FuzzProperty ./service:FuzzWebhook
 
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \

@@ -96,8 +96,8 @@ func Compile(set *render.Set, opt Options) []Item {
 				}
 				continue
 			}
-			if st := stores[e.Store]; st != nil && IsACM(st) && e.SecretKey != "" {
-				if err := ACMProblem(e); err != nil {
+			if st := stores[e.Store]; st != nil && e.SecretKey != "" {
+				if err := Service(st).RefProblem(e.Remote.Property, e.Remote.Version, e.Remote.MetadataPolicy == "Fetch"); err != nil {
 					it.Problems = append(it.Problems, Problem{Field: e.Field + ".remoteRef", Err: err})
 				}
 			}

@@ -6,7 +6,6 @@
 package desired
 
 import (
-	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -16,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
+	"github.com/secretsync/secretsync/providers/aws/awsservice"
 	"github.com/secretsync/secretsync/render"
 )
 
@@ -82,9 +82,14 @@ func Target(es *render.ExternalSecret) string {
 // noun is the kind of es's target as messages name it.
 func noun(es *render.ExternalSecret) string { return strings.ToLower(es.TargetKind()) }
 
-// IsKMS reports a store that decrypts ciphertext kept in Git.
-func IsKMS(st *render.SecretStore) bool {
-	return st.Spec.Provider.AWS != nil && st.Spec.Provider.AWS.Service == "KMS"
+// Service is st's AWS service ("" without provider.aws). What a service
+// means (ciphertext in Git, what it refuses, the names it reads) is asked
+// of it: providers/aws/awsservice owns that, not desired.
+func Service(st *render.SecretStore) awsservice.Service {
+	if st.Spec.Provider.AWS == nil {
+		return ""
+	}
+	return awsservice.Service(st.Spec.Provider.AWS.Service)
 }
 
 // NamespaceLabels returns a namespace's labels. Offline callers pass nil:
@@ -133,23 +138,6 @@ func Serves(st *render.SecretStore, ns string, nsLabels NamespaceLabels) (bool, 
 	return false, nil
 }
 
-// IsACM reports a store of service CertificateManager.
-func IsACM(st *render.SecretStore) bool {
-	return st.Spec.Provider.AWS != nil && st.Spec.Provider.AWS.Service == "CertificateManager"
-}
-
-// ACMProblem is why a data[] entry cannot read through a CertificateManager
-// store: the value is the whole PEM bundle of the certificate named by its
-// ARN, so property, version and metadataPolicy have no meaning (ESO ignores
-// them; secretsync says so rather than write something unexpected).
-func ACMProblem(e Entry) error {
-	r := e.Remote
-	if r.Property != "" || r.Version != "" || r.MetadataPolicy == "Fetch" {
-		return errors.New("a CertificateManager reference is a certificate ARN and gives the whole PEM bundle (certificate, chain, private key): property, version and metadataPolicy do not apply")
-	}
-	return nil
-}
-
 // StoreProblem says why the store key names cannot serve one entry of an
 // ExternalSecret in namespace ns, or returns nil. st is nil when the store
 // is not in the rendered manifests; dataFrom marks an entry of
@@ -159,10 +147,8 @@ func StoreProblem(st *render.SecretStore, key StoreKey, ns string, dataFrom bool
 	switch {
 	case st == nil:
 		return fmt.Errorf("%s is not in the rendered manifests", id)
-	case IsKMS(st) && dataFrom:
-		return fmt.Errorf("%s is a KMS store: ciphertext is bound to one key, so use data[], not dataFrom", id)
-	case IsACM(st) && dataFrom:
-		return fmt.Errorf("%s is a CertificateManager store: a certificate is one PEM bundle, so use data[], not dataFrom (ESO does not implement it either)", id)
+	case dataFrom && Service(st).DataFromProblem() != nil:
+		return fmt.Errorf("%s is %w", id, Service(st).DataFromProblem())
 	}
 	allowed, err := Serves(st, ns, nsLabels)
 	if err != nil {

@@ -156,6 +156,9 @@ func entries(es *render.ExternalSecret, stores map[StoreKey]*render.SecretStore)
 			})
 			continue
 		}
+		if d.Extract == nil {
+			continue // neither find nor extract: render refused the ExternalSecret (validate still compiles it)
+		}
 		out = append(out, Entry{
 			Field:   fmt.Sprintf("spec.dataFrom[%d].extract", i),
 			Store:   StoreOf(es, d.SourceRef),
@@ -173,7 +176,7 @@ func entries(es *render.ExternalSecret, stores map[StoreKey]*render.SecretStore)
 			Remote:    &d.RemoteRef,
 			SecretKey: d.SecretKey,
 		}
-		if st := stores[e.Store]; st != nil && IsKMS(st) {
+		if st := stores[e.Store]; st != nil && Service(st).InGit() {
 			e.Ref.Target = providers.Target{Namespace: es.Namespace, Secret: es.TargetName(), Key: d.SecretKey}
 		}
 		out = append(out, e)

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/secretsync/secretsync/desired"
-	"github.com/secretsync/secretsync/events"
 	"github.com/secretsync/secretsync/render"
 )
 
@@ -40,14 +39,16 @@ func (x *remoteIndex) add(es *render.ExternalSecret, entries []desired.Entry, st
 	hasFind := false
 	for _, e := range entries {
 		st := stores[e.Store]
-		if e.Generator != nil || st == nil || st.Spec.Provider.AWS == nil || desired.IsKMS(st) {
+		if e.Generator != nil || st == nil || st.Spec.Provider.AWS == nil {
 			continue
 		}
 		if e.Find != nil {
 			hasFind = true
 			continue
 		}
-		x.byName = append(x.byName, remoteUse{remoteName(st.Spec.Provider.AWS, e.Ref.Key), id})
+		if name := desired.Service(st).EventName(st.Spec.Provider.AWS.Prefix, e.Ref.Key); name != "" {
+			x.byName = append(x.byName, remoteUse{name, id})
+		}
 	}
 	if hasFind {
 		x.finders = append(x.finders, id)
@@ -56,17 +57,6 @@ func (x *remoteIndex) add(es *render.ExternalSecret, entries []desired.Entry, st
 
 func (x *remoteIndex) sort() {
 	slices.SortFunc(x.byName, func(a, b remoteUse) int { return cmp.Or(strings.Compare(a.name, b.name), strings.Compare(a.id, b.id)) })
-}
-
-// remoteName is the name a reference reads, as events name it.
-func remoteName(a *render.AWSProvider, key string) string {
-	if a.Service == "ParameterStore" {
-		return events.ParameterName(a.Prefix + key)
-	}
-	if strings.HasPrefix(key, "arn:") {
-		return events.SecretName(key)
-	}
-	return a.Prefix + key
 }
 
 // Touch marks for the next pass the ExternalSecrets that read any of

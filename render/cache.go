@@ -167,6 +167,7 @@ func (c *Cache) decode(set *Set, d doc, opt Options) {
 	set.Generators = append(set.Generators, part.set.Generators...)
 	set.Skipped = append(set.Skipped, part.set.Skipped...)
 	set.Errors = append(set.Errors, part.set.Errors...)
+	set.Refused = append(set.Refused, part.set.Refused...)
 }
 
 // sweep ends a render: what it did not use is dropped.

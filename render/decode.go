@@ -132,6 +132,7 @@ func decodeInto(set *Set, d doc, opt Options) {
 			for _, fe := range errs {
 				set.Errors = append(set.Errors, oerr(fe.field, fe.err))
 			}
+			set.Refused = append(set.Refused, es)
 			return
 		}
 		es.makeID()

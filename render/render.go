@@ -56,6 +56,10 @@ type Set struct {
 	// Errors are per-object problems. Each blocks only its object, but the
 	// pass that sees any of them prunes nothing.
 	Errors []*ObjectError
+	// Refused are the ExternalSecrets that decoded but failed validation
+	// (their problems are in Errors): run never builds them; validate asks
+	// desired for their other problems, to report them all at once.
+	Refused []*ExternalSecret
 }
 
 // Skipped is an object secretsync does not act on.

@@ -6,13 +6,14 @@ import (
 	"maps"
 	"regexp"
 	"slices"
-	"sort"
 	"strings"
 	"text/template"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/secretsync/secretsync/providers/aws/awsservice"
 )
 
 // errNotYet marks schema features secretsync accepts in the schema but does
@@ -74,8 +75,9 @@ func validateExternalSecret(es *ExternalSecret) []fieldError {
 	}
 	check(validateTarget(s.Target))
 	if s.Target.Template != nil {
-		field, err := validateTemplate(s.Target.Template)
-		check("spec.target.template"+field, err)
+		for _, fe := range validateTemplate(s.Target.Template) {
+			check("spec.target.template"+fe.field, fe.err)
+		}
 	}
 	switch s.RefreshPolicy {
 	case "", "Periodic", "OnChange", "CreatedOnce":
@@ -310,11 +312,8 @@ func validateStore(st *SecretStore) (string, error) {
 		return "spec.provider", errors.New("provider.aws is required")
 	case bool(a.SecretsManager):
 		return "spec.provider.aws.secretsManager", errors.New("is refused: it sets how PushSecret deletes secrets in AWS, and secretsync never writes or deletes in AWS")
-	case a.Service != "SecretsManager" && a.Service != "ParameterStore" && a.Service != "CertificateManager" && a.Service != "KMS":
-		if a.Service == "" {
-			return "spec.provider.aws.service", errors.New("required")
-		}
-		return "spec.provider.aws.service", fmt.Errorf("must be SecretsManager, ParameterStore, CertificateManager or KMS, not %q", a.Service)
+	case awsservice.Check(a.Service) != nil:
+		return "spec.provider.aws.service", awsservice.Check(a.Service)
 	case a.SessionTagsPolicy != "" && a.SessionTagsPolicy != "None" && a.SessionTagsPolicy != "Simple" && a.SessionTagsPolicy != "Custom":
 		return "spec.provider.aws.sessionTagsPolicy", fmt.Errorf("must be None, Simple or Custom, not %q", a.SessionTagsPolicy)
 	case a.Role == "" && (a.ExternalID != "" || len(a.SessionTags) > 0 || a.TagsByPolicy() || len(a.TransitiveTagKeys) > 0):
@@ -488,81 +487,87 @@ func secretKeyError(k string) error {
 	return nil
 }
 
-func validateTemplate(t *Template) (string, error) {
+// validateTemplate returns every problem of a target.template: one per
+// data, label and annotation key and per templateFrom entry, and one per
+// other part, each at its field below spec.target.template.
+func validateTemplate(t *Template) []fieldError {
+	var errs []fieldError
+	check := func(field string, err error) {
+		if err != nil {
+			errs = append(errs, fieldError{field, err})
+		}
+	}
 	if t.EngineVersion != "" && t.EngineVersion != "v2" {
-		return ".engineVersion", fmt.Errorf("only v2 is supported, not %q", t.EngineVersion)
+		check(".engineVersion", fmt.Errorf("only v2 is supported, not %q", t.EngineVersion))
 	}
 	if t.Metadata.Finalizers {
-		return ".metadata.finalizers", errors.New("is refused: a finalizer that no controller removes makes the Secret undeletable, so a repo writer could block prune and every deletion of it")
+		check(".metadata.finalizers", errors.New("is refused: a finalizer that no controller removes makes the Secret undeletable, so a repo writer could block prune and every deletion of it"))
 	}
 	switch t.MergePolicy {
 	case "", "Replace", "Merge":
 	default:
-		return ".mergePolicy", fmt.Errorf("must be Replace or Merge, not %q", t.MergePolicy)
+		check(".mergePolicy", fmt.Errorf("must be Replace or Merge, not %q", t.MergePolicy))
 	}
-	dataKeys := make([]string, 0, len(t.Data))
-	for k := range t.Data {
-		dataKeys = append(dataKeys, k)
-	}
-	sort.Strings(dataKeys) // one finding, the same on every run
-	for _, k := range dataKeys {
-		if err := secretKeyError(k); err != nil {
-			return ".data." + k, err
+	for _, k := range slices.Sorted(maps.Keys(t.Data)) { // the same order on every run
+		err := secretKeyError(k)
+		if err == nil {
+			_, err = ParseTemplate(k, t.Data[k])
 		}
-		if _, err := ParseTemplate(k, t.Data[k]); err != nil {
-			return ".data." + k, err
-		}
+		check(".data."+k, err)
 	}
 	for _, m := range []struct {
 		field string
 		kv    map[string]string
 	}{{".metadata.labels.", t.Metadata.Labels}, {".metadata.annotations.", t.Metadata.Annotations}} {
 		for _, k := range slices.Sorted(maps.Keys(m.kv)) {
-			if _, err := ParseTemplate(k, m.kv[k]); err != nil {
-				return m.field + k, err
-			}
+			_, err := ParseTemplate(k, m.kv[k])
+			check(m.field+k, err)
 		}
 	}
 	fromAnnotations := slices.ContainsFunc(t.TemplateFrom, func(tf TemplateFrom) bool { return tf.Into() == "Annotations" })
-	if err := PrivilegedSecret(t.Type, t.Metadata.Annotations, fromAnnotations); err != nil {
-		return ".type", err
-	}
+	check(".type", PrivilegedSecret(t.Type, t.Metadata.Annotations, fromAnnotations))
 	for i, tf := range t.TemplateFrom {
-		f := fmt.Sprintf(".templateFrom[%d]", i)
-		n := 0
-		for _, set := range []bool{tf.ConfigMap != nil, tf.Secret != nil, tf.Literal != nil} {
-			if set {
-				n++
-			}
+		check(validateTemplateFrom(i, tf))
+	}
+	return errs
+}
+
+// validateTemplateFrom checks target.template.templateFrom[i].
+func validateTemplateFrom(i int, tf TemplateFrom) (string, error) {
+	f := fmt.Sprintf(".templateFrom[%d]", i)
+	n := 0
+	for _, set := range []bool{tf.ConfigMap != nil, tf.Secret != nil, tf.Literal != nil} {
+		if set {
+			n++
 		}
-		if n != 1 {
-			return f, errors.New("exactly one of configMap, secret and literal is required")
+	}
+	if n != 1 {
+		return f, errors.New("exactly one of configMap, secret and literal is required")
+	}
+	if tf.Into() == "" {
+		return f + ".target", fmt.Errorf("must be Data, Labels or Annotations (in any case), not %q", tf.Target)
+	}
+	if err := validateDecoding(tf.ValuesDecodingStrategy); err != nil {
+		return f + ".valuesDecodingStrategy", err
+	}
+	if tf.Literal != nil {
+		if _, err := ParseTemplate("literal", *tf.Literal); err != nil {
+			return f + ".literal", err
 		}
-		if tf.Into() == "" {
-			return f + ".target", fmt.Errorf("must be Data, Labels or Annotations (in any case), not %q", tf.Target)
-		}
-		if err := validateDecoding(tf.ValuesDecodingStrategy); err != nil {
-			return f + ".valuesDecodingStrategy", err
-		}
-		if tf.Literal != nil {
-			if _, err := ParseTemplate("literal", *tf.Literal); err != nil {
-				return f + ".literal", err
-			}
-			continue
-		}
-		ref := tf.ConfigMap
-		if ref == nil {
-			ref = tf.Secret
-		}
-		if ref.Name == "" || len(ref.Items) == 0 {
-			return f, errors.New("name and items are required")
-		}
-		for j, it := range ref.Items {
-			switch it.TemplateAs {
-			case "", "Values", "KeysAndValues":
-			default:
-				return fmt.Sprintf("%s.items[%d].templateAs", f, j), fmt.Errorf("must be Values or KeysAndValues, not %q", it.TemplateAs)
-			}
+		return "", nil
+	}
+	ref := tf.ConfigMap
+	if ref == nil {
+		ref = tf.Secret
+	}
+	if ref.Name == "" || len(ref.Items) == 0 {
+		return f, errors.New("name and items are required")
+	}
+	for j, it := range ref.Items {
+		switch it.TemplateAs {
+		case "", "Values", "KeysAndValues":
+		default:
+			return fmt.Sprintf("%s.items[%d].templateAs", f, j), fmt.Errorf("must be Values or KeysAndValues, not %q", it.TemplateAs)
 		}
 	}
 	return "", nil

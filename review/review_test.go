@@ -374,3 +374,76 @@ func TestADroppedFolderIsAFindingAndNamesTheSecretsItPrunes(t *testing.T) {
 		}
 	}
 }
+
+// TestValidateReportsEveryProblemOfAnObject: an ExternalSecret with many
+// independent problems gets one finding for each, at once: one per template
+// key, per data and dataFrom entry, and per other part of the spec, render's
+// and desired's alike (a store it names that is missing, a namespace it may
+// not write to), so that a pull request is not fixed one push at a time.
+func TestValidateReportsEveryProblemOfAnObject(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "store.yaml", "apiVersion: external-secrets.io/v1\nkind: SecretStore\nmetadata: {name: aws, namespace: team}\nspec: {provider: {aws: {service: SecretsManager, region: us-east-1}}}\n")
+	write(t, dir, "many.yaml", `apiVersion: external-secrets.io/v1
+kind: ExternalSecret
+metadata: {name: many, namespace: team}
+spec:
+  secretStoreRef: {name: aws}
+  refreshPolicy: Sometimes
+  target:
+    template:
+      mergePolicy: Merge
+      data:
+        "bad key": "x"
+        "bad/two": "x"
+        three: "{{ .a"
+        four: "{{ nosuchfunc }}"
+        "five!": "x"
+        fine: "{{ .a }}"
+      metadata:
+        labels: {l: "{{ .b"}
+  data:
+    - {secretKey: "not a key", remoteRef: {key: k}}
+    - {secretKey: b, remoteRef: {key: ""}}
+    - {secretKey: c, remoteRef: {key: k}, sourceRef: {storeRef: {name: missing}}}
+    - {secretKey: d, remoteRef: {key: k}}
+  dataFrom:
+    - {}
+`)
+	want := []struct{ field, reason string }{
+		{"metadata.namespace", "namespace team is not one secretsync may write to"},
+		{"spec.refreshPolicy", `must be Periodic, OnChange or CreatedOnce, not "Sometimes"`},
+		{"spec.target.template.data.bad key", `"bad key" is not a valid Secret key`},
+		{"spec.target.template.data.bad/two", `"bad/two" is not a valid Secret key`},
+		{"spec.target.template.data.three", "three:1: unclosed action"},
+		{"spec.target.template.data.four", "function nosuchfunc is not supported"},
+		{"spec.target.template.data.five!", `"five!" is not a valid Secret key`},
+		{"spec.target.template.metadata.labels.l", "l:1: unclosed action"},
+		{"spec.data[0].secretKey", `"not a key" is not a valid Secret key`},
+		{"spec.data[1].remoteRef.key", "required"},
+		{"spec.data[2]", "SecretStore/team/missing is not in the rendered manifests"},
+		{"spec.dataFrom[0]", "one of extract or find is required"},
+	}
+	findings := review.Validate(dir, renderAt(t, dir), review.Options{Namespaces: []string{"other"}})
+	var got []string
+	for _, f := range findings {
+		got = append(got, f.String())
+		if f.Name != "many" || f.File != "many.yaml" {
+			t.Errorf("a finding not of the ExternalSecret: %s", f)
+		}
+	}
+	for _, w := range want {
+		found := false
+		for _, f := range findings {
+			found = found || (f.Field == w.field && strings.Contains(f.Message, w.reason))
+		}
+		if !found {
+			t.Errorf("no finding at %s saying %q", w.field, w.reason)
+		}
+	}
+	if len(findings) != len(want) {
+		t.Errorf("%d findings, want %d, one per problem", len(findings), len(want))
+	}
+	if t.Failed() {
+		t.Logf("findings:\n%s", strings.Join(got, "\n"))
+	}
+}

@@ -132,7 +132,9 @@ func Validate(root string, set *render.Set, opt Options) []Finding {
 	}
 	// What run refuses without AWS, decided once (desired.Compile). Writers
 	// of one Secret are reported once per Secret below, not per writer.
-	for _, it := range desired.Compile(set, desired.Options{Namespaces: opt.Namespaces}) {
+	compiled := desired.Compile(set, desired.Options{Namespaces: opt.Namespaces})
+	compiled = append(compiled, compileRefused(set, desired.Options{Namespaces: opt.Namespaces})...)
+	for _, it := range compiled {
 		es := it.ES
 		for _, p := range it.Problems {
 			var c desired.Conflict
@@ -194,6 +196,57 @@ func Validate(root string, set *render.Set, opt Options) []Finding {
 		return a.Message < b.Message
 	})
 	return out
+}
+
+// compileRefused compiles the ExternalSecrets render refused (set.Refused),
+// which run never builds, so that validate reports their other problems (a
+// missing store, a namespace it may not write to) beside render's, every
+// problem of an object at once. A data or dataFrom entry render flagged
+// keeps render's finding alone (one per entry), and an entry with no store
+// name is render's "secretStoreRef.name: required".
+func compileRefused(set *render.Set, opt desired.Options) []desired.Item {
+	if len(set.Refused) == 0 {
+		return nil
+	}
+	flagged := map[string]bool{} // ID and entry
+	for _, e := range set.Errors {
+		if e.Kind == render.KindExternalSecret {
+			flagged[e.ID()+" "+entryOf(e.Field)] = true
+		}
+	}
+	alone := *set
+	alone.ExternalSecrets = set.Refused
+	items := desired.Compile(&alone, opt)
+	for i := range items {
+		it := &items[i]
+		noStore := map[string]bool{}
+		for _, e := range it.Entries {
+			noStore[e.Field] = e.Generator == nil && e.Store.Name == ""
+		}
+		var kept []desired.Problem
+		for _, p := range it.Problems {
+			entry := entryOf(p.Field)
+			if entry != "" && (flagged[it.ES.ID()+" "+entry] || noStore[p.Field]) {
+				continue
+			}
+			kept = append(kept, p)
+		}
+		it.Problems = kept
+	}
+	return items
+}
+
+// entryOf is the data or dataFrom entry a field is in ("spec.data[2]"),
+// or "" for a field of no entry.
+func entryOf(field string) string {
+	for _, list := range []string{"spec.data[", "spec.dataFrom["} {
+		if rest, ok := strings.CutPrefix(field, list); ok {
+			if i := strings.IndexByte(rest, ']'); i >= 0 {
+				return list + rest[:i+1]
+			}
+		}
+	}
+	return ""
 }
 
 func joinObjects(objs []render.DroppedObject) string {

@@ -7,6 +7,7 @@ import (
 	"github.com/secretsync/secretsync/desired"
 	"github.com/secretsync/secretsync/providers"
 	"github.com/secretsync/secretsync/providers/aws"
+	"github.com/secretsync/secretsync/providers/aws/awsservice"
 	"github.com/secretsync/secretsync/render"
 	"github.com/secretsync/secretsync/review"
 )
@@ -23,8 +24,8 @@ func checkRemote(ctx context.Context, set *render.Set, f *aws.Factory) []review.
 	for _, es := range set.ExternalSecrets {
 		for _, e := range desired.Entries(es, stores) {
 			st := stores[e.Store]
-			if e.SecretKey == "" || st == nil || st.Spec.Provider.AWS.Service != "SecretsManager" || e.Ref.Metadata {
-				continue // data[] only; validate reports missing stores; KMS values are in Git
+			if e.SecretKey == "" || st == nil || desired.Service(st) != awsservice.SecretsManager || e.Ref.Metadata {
+				continue // data[] of Secrets Manager (the one provider that describes) only; validate reports missing stores
 			}
 			a := st.Spec.Provider.AWS
 			p, err := f.Provider(ctx, aws.Store{Region: a.Region, Prefix: a.Prefix})

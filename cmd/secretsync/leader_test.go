@@ -16,6 +16,7 @@ import (
 	"github.com/secretsync/secretsync/internal/awstest"
 	"github.com/secretsync/secretsync/internal/gittest"
 	"github.com/secretsync/secretsync/internal/testenv"
+	"github.com/secretsync/secretsync/service"
 )
 
 // TestLeaderFailover runs two secretsync processes against the real control
@@ -101,7 +102,7 @@ func TestLeaderFailover(t *testing.T) {
 	t.Logf("leader: %s", leader)
 	labelled := func(name string) bool {
 		p, err := kube.Client.CoreV1().Pods("default").Get(ctx, name, metav1.GetOptions{})
-		return err == nil && p.Labels[LabelLeader] == "true"
+		return err == nil && p.Labels[service.LabelLeader] == "true"
 	}
 	waitFor("the leader to label its pod for the webhook Service", 10*time.Second, func() bool { return labelled(leader) })
 

@@ -24,6 +24,7 @@ import (
 	"github.com/secretsync/secretsync/providers/aws"
 	"github.com/secretsync/secretsync/reconciler"
 	"github.com/secretsync/secretsync/render"
+	"github.com/secretsync/secretsync/service"
 )
 
 // runConfig is every setting of `secretsync run`. Each flag has an
@@ -170,6 +171,25 @@ func (c *runConfig) reconcilerConfig() reconciler.Config {
 		ReloadWorkloads:    c.reloadWorkloads,
 		OwnNamespaces:      ownNamespaces(c.inventoryNS),
 		Render:             render.Options{DefaultNamespace: c.defaultNamespace, NamespacedOnly: c.namespacedOnly},
+	}
+}
+
+func (c *runConfig) serviceConfig() service.Config {
+	return service.Config{
+		Instance:           c.instance,
+		InventoryNamespace: c.inventoryNS,
+		Interval:           c.interval,
+		Schedule:           c.schedule,
+		Jitter:             c.jitter,
+		PassTimeout:        c.passTimeout,
+		ShutdownTimeout:    c.shutdownTimeout,
+		LeaderElect:        c.leaderElect,
+		MetricsAddr:        c.metricsAddr,
+		WebhookAddr:        c.webhookAddr,
+		WebhookSecretFile:  c.webhookSecretFile,
+		EventsQueueURL:     c.eventsQueueURL,
+		EventsAccounts:     c.eventsAccounts,
+		EventsMinInterval:  c.eventsMinInterval,
 	}
 }
 
@@ -381,10 +401,10 @@ func (c *runConfig) run(ctx context.Context, cluster *clusterFlags, stderr io.Wr
 		}
 		return 0
 	}
-	svc, err := newService(ctx, c, rec, pf, kube, log)
+	svc, err := service.New(ctx, c.serviceConfig(), rec, pf, kube, log)
 	if err != nil {
 		log.Error().Err(err).Msg("startup")
 		return 2
 	}
-	return svc.run(ctx)
+	return svc.Run(ctx)
 }

@@ -12,10 +12,10 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/secretsync/secretsync/reconciler"
+	"github.com/secretsync/secretsync/service"
 )
 
 // statusJSON is the documented shape of `secretsync status -o json`.
@@ -154,7 +154,7 @@ func readStatus(ctx context.Context, kube kubernetes.Interface, inst *instanceFl
 	if err != nil {
 		return statusJSON{}, err
 	}
-	out := statusJSON{Suspended: suspended(cm), ExternalSecrets: []reconciler.Status{}}
+	out := statusJSON{Suspended: service.Suspended(cm), ExternalSecrets: []reconciler.Status{}}
 	keep := func(id string) bool {
 		ns, n, _ := strings.Cut(id, "/")
 		return (namespace == "" || ns == namespace) && (name == "" || n == name)
@@ -243,10 +243,6 @@ func jsonHead(st statusJSON) ([]byte, error) {
 	return json.MarshalIndent(statusJSON{Revision: st.Revision, Suspended: st.Suspended, ExternalSecrets: []reconciler.Status{}}, "", "  ")
 }
 
-func suspended(cm *corev1.ConfigMap) bool {
-	return cm.Annotations[reconciler.AnnotationSuspended] == "true"
-}
-
 func writeStatusTable(w io.Writer, st statusJSON, allNamespaces, wide bool) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	cols := []string{"NAME", "TARGET", "READY", "REASON", "LAST SYNC"}
@@ -292,3 +288,10 @@ func orDash(s string) string {
 func oneLine(s string) string { return strings.ReplaceAll(s, "\n", " ") }
 
 func short(s string, n int) string { return truncate(oneLine(s), n) }
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}

@@ -33,6 +33,7 @@ import (
 
 	"github.com/secretsync/secretsync/internal/parallel"
 	"github.com/secretsync/secretsync/providers"
+	"github.com/secretsync/secretsync/providers/aws/awsservice"
 )
 
 // SecretsManagerAPI lists the Secrets Manager calls secretsync makes.
@@ -74,9 +75,9 @@ type Credentials struct {
 
 // Store is one SecretStore's provider.aws settings.
 type Store struct {
-	// Service is SecretsManager (the default), ParameterStore,
+	// Service is awsservice.SecretsManager (the default), ParameterStore,
 	// CertificateManager or KMS.
-	Service string
+	Service awsservice.Service
 	Region  string
 	Prefix  string
 	// KMSKeyID, with SecretsManager, is the key every secret read must be
@@ -202,7 +203,7 @@ func (f *Factory) Provider(ctx context.Context, st Store) (providers.Provider, e
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	switch st.Service {
-	case "KMS":
+	case awsservice.KMS:
 		k, err := cached(ctx, f, f.kms, key, region, st, func(cfg aws.Config) KMSAPI {
 			return kms.NewFromConfig(cfg, func(o *kms.Options) { o.BaseEndpoint = endpoint(f.opts.KMSEndpoint) })
 		})
@@ -210,7 +211,7 @@ func (f *Factory) Provider(ctx context.Context, st Store) (providers.Provider, e
 			return nil, err
 		}
 		return &kmsProvider{id: key, client: k, keyID: st.KMSKeyID, concurrency: f.opts.Concurrency, calls: f.calls}, nil
-	case "CertificateManager":
+	case awsservice.CertificateManager:
 		c, err := cached(ctx, f, f.acm, key, region, st, func(cfg aws.Config) *acmClient {
 			return &acmClient{api: acm.NewFromConfig(cfg, func(o *acm.Options) { o.BaseEndpoint = endpoint(f.opts.ACMEndpoint) })}
 		})
@@ -218,7 +219,7 @@ func (f *Factory) Provider(ctx context.Context, st Store) (providers.Provider, e
 			return nil, err
 		}
 		return &acmProvider{id: key, client: c, concurrency: f.opts.Concurrency, calls: f.calls}, nil
-	case "ParameterStore":
+	case awsservice.ParameterStore:
 		c, err := cached(ctx, f, f.ssm, key, region, st, func(cfg aws.Config) *ssmClient {
 			return &ssmClient{api: ssm.NewFromConfig(cfg, func(o *ssm.Options) { o.BaseEndpoint = endpoint(f.opts.SSMEndpoint) }), limits: newSSMLimits()}
 		})
@@ -284,7 +285,7 @@ func (f *Factory) SQS(ctx context.Context) (*sqs.Client, error) {
 // KMS returns a KMS client for region with the default credential chain,
 // for `secretsync encrypt`.
 func (f *Factory) KMS(ctx context.Context, region string) (KMSAPI, error) {
-	p, err := f.Provider(ctx, Store{Service: "KMS", Region: region})
+	p, err := f.Provider(ctx, Store{Service: awsservice.KMS, Region: region})
 	if err != nil {
 		return nil, err
 	}
@@ -375,9 +376,7 @@ func (p *provider) ID() string { return "aws-secretsmanager/" + p.id + "/" + p.r
 
 // Canonical applies the store's prefix to names; ARNs are taken as they are.
 func (p *provider) Canonical(ref providers.Ref) providers.Ref {
-	if !strings.HasPrefix(ref.Key, "arn:") {
-		ref.Key = p.prefix + ref.Key
-	}
+	ref.Key = awsservice.SecretsManager.Canonical(p.prefix, ref.Key)
 	return ref
 }
 

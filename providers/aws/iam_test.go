@@ -26,8 +26,8 @@ var notInThePolicy = map[string]string{
 }
 
 // TestTheIAMPolicyGrantsExactlyWhatTheCodeCalls lists every AWS operation the
-// controller's code can call, read from the source of providers/aws and
-// cmd/secretsync (each SDK operation's input type or paginator, and the
+// controller's code can call, read from the source of providers/aws,
+// cmd/secretsync and service (each SDK operation's input type or paginator, and the
 // stscreds providers: AssumeRole for role and additionalRoles, TagSession
 // when sessionTags or transitiveTagKeys are passed), and compares it with
 // the actions docs/iam-policy.json allows, both ways: an operation the
@@ -36,7 +36,7 @@ var notInThePolicy = map[string]string{
 // action with the files that call it.
 func TestTheIAMPolicyGrantsExactlyWhatTheCodeCalls(t *testing.T) {
 	called := map[string][]string{} // action -> files that call it
-	for dir, label := range map[string]string{".": "providers/aws", "../../cmd/secretsync": "cmd/secretsync", "../../events": "events"} {
+	for dir, label := range map[string]string{".": "providers/aws", "../../cmd/secretsync": "cmd/secretsync", "../../service": "service", "../../events": "events"} {
 		for action, files := range awsCalls(t, dir, label) {
 			called[action] = append(called[action], files...)
 		}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/secretsync/secretsync/internal/parallel"
 	"github.com/secretsync/secretsync/providers"
+	"github.com/secretsync/secretsync/providers/aws/awsservice"
 )
 
 // SSMAPI lists the Parameter Store calls secretsync makes.
@@ -65,7 +66,7 @@ func (p *ssmProvider) ID() string { return "aws-parameterstore/" + p.id }
 
 // Canonical applies the prefix, as ESO does for every key.
 func (p *ssmProvider) Canonical(ref providers.Ref) providers.Ref {
-	ref.Key = p.prefix + ref.Key
+	ref.Key = awsservice.ParameterStore.Canonical(p.prefix, ref.Key)
 	return ref
 }
 

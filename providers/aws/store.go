@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/secretsync/secretsync/providers"
+	"github.com/secretsync/secretsync/providers/aws/awsservice"
 	"github.com/secretsync/secretsync/render"
 )
 
@@ -41,7 +42,7 @@ func (f *Factory) ForStore(ctx context.Context, st *render.SecretStore, cluster 
 // scope gives it (a referent store's: the served ExternalSecret's); name
 // and kind are the store's, for sessionTagsPolicy.
 func storeConfig(ctx context.Context, a *render.AWSProvider, cluster providers.Cluster, name, kind string) (Store, error) {
-	cfg := Store{Service: a.Service, Region: a.Region, Prefix: a.Prefix, KMSKeyID: a.KMSKeyID,
+	cfg := Store{Service: awsservice.Service(a.Service), Region: a.Region, Prefix: a.Prefix, KMSKeyID: a.KMSKeyID,
 		Role: a.Role, AdditionalRoles: a.AdditionalRoles, ExternalID: a.ExternalID, TransitiveTagKeys: a.TransitiveTagKeys}
 	served := ""
 	if a.TagsByPolicy() {

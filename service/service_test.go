@@ -1,7 +1,6 @@
-package main
+package service
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"net"
@@ -11,13 +10,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
+
+	"github.com/secretsync/secretsync/gitsource"
 	"github.com/secretsync/secretsync/internal/awstest"
 	"github.com/secretsync/secretsync/internal/gittest"
 	"github.com/secretsync/secretsync/internal/testenv"
 	"github.com/secretsync/secretsync/reconciler"
 )
 
-// TestHealthzFailsWhenAPassCannotEnd: `secretsync run` whose pass never
+// TestHealthzFailsWhenAPassCannotEnd: the service whose pass never
 // returns (work that ignores its context) serves /healthz 503, naming the
 // bound, once the pass has run past 2 × --pass-timeout, so that the
 // kubelet restarts the pod and the lease moves.
@@ -36,8 +38,31 @@ func TestHealthzFailsWhenAPassCannotEnd(t *testing.T) {
 	if _, err := repo.Commit("add", map[string]string{"README.md": "empty\n"}); err != nil {
 		t.Fatal(err)
 	}
+	src, err := gitsource.New(gitsource.Options{URL: "file://" + repo.Dir, Ref: "main", Dir: filepath.Join(dir, "work")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := reconciler.New(reconciler.Config{Instance: "secretsync", InventoryNamespace: "default", PassTimeout: 200 * time.Millisecond},
+		src, kube.Client, awstest.Factory(awstest.Endpoints{}), zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	_ = l.Close()
+	// As `secretsync run --metrics-addr ADDR --interval 1h --pass-timeout 200ms --shutdown-timeout 1s` (leader election on).
+	ctx, cancel := context.WithCancel(context.Background())
+	s, err := New(ctx, Config{Instance: "secretsync", InventoryNamespace: "default", Interval: time.Hour, Jitter: 0.1,
+		PassTimeout: 200 * time.Millisecond, ShutdownTimeout: time.Second, LeaderElect: true, MetricsAddr: addr}, rec, nil, kube.Client, zerolog.Nop())
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
 	started, release := make(chan struct{}, 1), make(chan struct{})
-	passFunc = func(*reconciler.Reconciler, context.Context, bool) reconciler.Result {
+	s.pass = func(context.Context, bool) reconciler.Result {
 		select {
 		case started <- struct{}{}:
 		default:
@@ -45,23 +70,8 @@ func TestHealthzFailsWhenAPassCannotEnd(t *testing.T) {
 		<-release // as work that ignores the pass's context
 		return reconciler.Result{}
 	}
-	defer func() { passFunc = (*reconciler.Reconciler).Pass }()
-
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	_ = l.Close()
-	c, err := parseRun([]string{"--repo", "file://" + repo.Dir, "--inventory-namespace", "default", "--workdir", filepath.Join(dir, "work"),
-		"--metrics-addr", addr, "--interval", "1h", "--pass-timeout", "200ms", "--shutdown-timeout", "1s"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var logs bytes.Buffer
 	exited := make(chan int, 1)
-	go func() { exited <- c.run(ctx, &clusterFlags{kubeconfig: kube.Kubeconfig}, &logs) }()
+	go func() { exited <- s.Run(ctx) }()
 	defer func() {
 		cancel()
 		close(release)

@@ -1,4 +1,4 @@
-package main
+package service
 
 import (
 	"context"
@@ -61,20 +61,20 @@ type eventItem struct {
 	touched []string
 }
 
-func newEventConsumer(ctx context.Context, c *runConfig, pf *aws.Factory, rec *reconciler.Reconciler, m *metrics, log zerolog.Logger) (*eventConsumer, error) {
+func newEventConsumer(ctx context.Context, c Config, pf *aws.Factory, rec *reconciler.Reconciler, m *metrics, log zerolog.Logger) (*eventConsumer, error) {
 	client, err := pf.SQS(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("--events-queue-url: %w", err)
 	}
-	accounts, err := eventAccounts(c.eventsAccounts, c.eventsQueueURL)
+	accounts, err := eventAccounts(c.EventsAccounts, c.EventsQueueURL)
 	if err != nil {
 		return nil, err
 	}
-	if c.eventsMinInterval <= 0 || c.eventsMinInterval > time.Hour {
-		return nil, fmt.Errorf("--events-min-interval %s: want more than 0 and at most 1h", c.eventsMinInterval)
+	if c.EventsMinInterval <= 0 || c.EventsMinInterval > time.Hour {
+		return nil, fmt.Errorf("--events-min-interval %s: want more than 0 and at most 1h", c.EventsMinInterval)
 	}
-	return &eventConsumer{client: client, queueURL: c.eventsQueueURL, rec: rec, metrics: m, log: log.With().Str("queue", c.eventsQueueURL).Logger(),
-		batches: make(chan []received, 16), accounts: accounts, visibility: int32((c.eventsMinInterval + 120*time.Second).Seconds())}, nil
+	return &eventConsumer{client: client, queueURL: c.EventsQueueURL, rec: rec, metrics: m, log: log.With().Str("queue", c.EventsQueueURL).Logger(),
+		batches: make(chan []received, 16), accounts: accounts, visibility: int32((c.EventsMinInterval + 120*time.Second).Seconds())}, nil
 }
 
 // eventAccounts are the accounts whose events the instance acts on: those
@@ -104,7 +104,7 @@ func eventAccounts(list, queueURL string) (events.Accounts, error) {
 
 // eventBatches is the channel of received batches; nil (never ready)
 // without a consumer.
-func (s *service) eventBatches() <-chan []received {
+func (s *Service) eventBatches() <-chan []received {
 	if s.events == nil {
 		return nil
 	}

@@ -1,4 +1,4 @@
-package main
+package service
 
 import (
 	"encoding/json"
@@ -67,7 +67,7 @@ func TestMetricsAndReadiness(t *testing.T) {
 // TestTheDashboardUsesRealMetrics keeps docs/grafana-dashboard.json in
 // step with the metrics.
 func TestTheDashboardUsesRealMetrics(t *testing.T) {
-	b, err := os.ReadFile("../../docs/grafana-dashboard.json")
+	b, err := os.ReadFile("../docs/grafana-dashboard.json")
 	if err != nil {
 		t.Fatal(err)
 	}

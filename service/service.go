@@ -1,4 +1,9 @@
-package main
+// Package service is `secretsync run` without --once: the poll loop,
+// scheduled refreshes, the drift watch, the webhook trigger, the AWS change
+// events queue and the operator controls, behind leader election, with
+// health, readiness and metrics endpoints. cmd/secretsync parses the flags
+// into a Config and calls New and Run.
+package service
 
 import (
 	"context"
@@ -24,12 +29,33 @@ import (
 	"github.com/secretsync/secretsync/reconciler"
 )
 
-// service is `secretsync run` without --once: the poll loop, scheduled
-// refreshes, the drift watch and the webhook trigger, behind leader
-// election, with health, readiness and metrics endpoints.
-type service struct {
-	cfg      *runConfig
-	rec      *reconciler.Reconciler
+// Config is what the service needs beyond its collaborators; each field is
+// the `secretsync run` flag named in its comment, whose name the errors and
+// /healthz quote.
+type Config struct {
+	Instance           string        // --instance
+	InventoryNamespace string        // --inventory-namespace
+	Interval           time.Duration // --interval
+	Schedule           string        // --schedule
+	Jitter             float64       // --jitter
+	PassTimeout        time.Duration // --pass-timeout
+	ShutdownTimeout    time.Duration // --shutdown-timeout
+	LeaderElect        bool          // --leader-elect
+	MetricsAddr        string        // --metrics-addr
+	WebhookAddr        string        // --webhook-addr
+	WebhookSecretFile  string        // --webhook-secret-file (else SECRETSYNC_WEBHOOK_SECRET)
+	EventsQueueURL     string        // --events-queue-url
+	EventsAccounts     string        // --events-accounts
+	EventsMinInterval  time.Duration // --events-min-interval
+}
+
+// Service runs passes until it is stopped.
+type Service struct {
+	cfg Config
+	rec *reconciler.Reconciler
+	// pass runs one pass (rec.Pass); a test puts a pass that never ends in
+	// its place.
+	pass     func(ctx context.Context, force bool) reconciler.Result
 	kube     kubernetes.Interface
 	log      zerolog.Logger
 	metrics  *metrics
@@ -51,19 +77,21 @@ type service struct {
 	recording atomic.Bool
 }
 
-func newService(ctx context.Context, c *runConfig, rec *reconciler.Reconciler, pf *aws.Factory, kube kubernetes.Interface, log zerolog.Logger) (*service, error) {
-	s := &service{cfg: c, rec: rec, kube: kube, log: log, metrics: newMetrics(), ready: &readiness{}, live: newLiveness(c.passTimeout), trigger: make(chan struct{}, 1), requests: make(chan request, 1)}
-	if c.interval <= 0 {
+// New checks c and returns the service; pf is needed only with
+// EventsQueueURL (its SQS client).
+func New(ctx context.Context, c Config, rec *reconciler.Reconciler, pf *aws.Factory, kube kubernetes.Interface, log zerolog.Logger) (*Service, error) {
+	s := &Service{cfg: c, rec: rec, pass: rec.Pass, kube: kube, log: log, metrics: newMetrics(), ready: &readiness{}, live: newLiveness(c.PassTimeout), trigger: make(chan struct{}, 1), requests: make(chan request, 1)}
+	if c.Interval <= 0 {
 		return nil, errors.New("--interval must be positive")
 	}
-	if c.schedule != "" {
-		sched, err := cron.ParseStandard(c.schedule)
+	if c.Schedule != "" {
+		sched, err := cron.ParseStandard(c.Schedule)
 		if err != nil {
 			return nil, fmt.Errorf("--schedule: %w", err)
 		}
 		s.schedule = sched
 	}
-	if c.eventsQueueURL != "" {
+	if c.EventsQueueURL != "" {
 		ec, err := newEventConsumer(ctx, c, pf, rec, s.metrics, log)
 		if err != nil {
 			return nil, err
@@ -72,8 +100,8 @@ func newService(ctx context.Context, c *runConfig, rec *reconciler.Reconciler, p
 		s.events = ec
 	}
 	s.secret = []byte(os.Getenv("SECRETSYNC_WEBHOOK_SECRET"))
-	if c.webhookSecretFile != "" {
-		b, err := os.ReadFile(c.webhookSecretFile)
+	if c.WebhookSecretFile != "" {
+		b, err := os.ReadFile(c.WebhookSecretFile)
 		if err != nil {
 			return nil, fmt.Errorf("read webhook secret: %w", err)
 		}
@@ -113,40 +141,38 @@ func (l *liveness) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
 	_, _ = w.Write([]byte("ok\n"))
 }
 
-// passFunc runs one pass; a test puts a pass that never ends in its place.
-var passFunc = (*reconciler.Reconciler).Pass
-
 // poke asks for a pass as soon as the loop is free; pokes coalesce.
-func (s *service) poke() {
+func (s *Service) poke() {
 	select {
 	case s.trigger <- struct{}{}:
 	default:
 	}
 }
 
-// run serves until SIGTERM. On the signal, no new pass starts; the pass in
+// Run serves until sigCtx ends (SIGTERM) and returns the exit code: 0, or
+// 1 when the lease was lost. On the signal, no new pass starts; the pass in
 // flight has --shutdown-timeout to finish before its context is cut, and a
 // pass cut off is recorded as failed, never as a success.
-func (s *service) run(sigCtx context.Context) int {
-	if s.cfg.metricsAddr != "" {
+func (s *Service) Run(sigCtx context.Context) int {
+	if s.cfg.MetricsAddr != "" {
 		mux := http.NewServeMux()
 		mux.Handle("/healthz", s.live)
 		mux.Handle("/readyz", s.ready)
 		mux.Handle("/metrics", s.metrics.handler())
-		s.listen(sigCtx, "metrics", s.cfg.metricsAddr, mux)
+		s.listen(sigCtx, "metrics", s.cfg.MetricsAddr, mux)
 	}
-	if len(s.secret) > 0 && s.cfg.webhookAddr != "" {
-		s.listen(sigCtx, "webhook", s.cfg.webhookAddr, newWebhook(s.secret, s.poke, s.log))
+	if len(s.secret) > 0 && s.cfg.WebhookAddr != "" {
+		s.listen(sigCtx, "webhook", s.cfg.WebhookAddr, newWebhook(s.secret, s.poke, s.log))
 	}
 
 	work, cancelWork := context.WithCancel(context.Background())
 	defer cancelWork()
 	go func() {
 		<-sigCtx.Done()
-		time.AfterFunc(s.cfg.shutdownTimeout, cancelWork)
+		time.AfterFunc(s.cfg.ShutdownTimeout, cancelWork)
 	}()
 
-	if !s.cfg.leaderElect {
+	if !s.cfg.LeaderElect {
 		s.loop(sigCtx, work)
 		return 0
 	}
@@ -156,7 +182,7 @@ func (s *service) run(sigCtx context.Context) int {
 	}
 	id += "_" + fmt.Sprintf("%08x", rand.Uint32())
 	lock := &resourcelock.LeaseLock{
-		LeaseMeta:  metav1.ObjectMeta{Name: "secretsync-" + s.cfg.instance, Namespace: s.cfg.inventoryNS},
+		LeaseMeta:  metav1.ObjectMeta{Name: "secretsync-" + s.cfg.Instance, Namespace: s.cfg.InventoryNamespace},
 		Client:     s.kube.CoordinationV1(),
 		LockConfig: resourcelock.ResourceLockConfig{Identity: id},
 	}
@@ -189,7 +215,7 @@ func (s *service) run(sigCtx context.Context) int {
 		RenewDeadline:   7 * time.Second,
 		RetryPeriod:     2 * time.Second,
 		ReleaseOnCancel: true,
-		Name:            "secretsync-" + s.cfg.instance,
+		Name:            "secretsync-" + s.cfg.Instance,
 		Callbacks: leaderelection.LeaderCallbacks{
 			OnStartedLeading: func(ctx context.Context) {
 				mu.Lock()
@@ -237,7 +263,7 @@ func (s *service) run(sigCtx context.Context) int {
 	return 0
 }
 
-func (s *service) listen(ctx context.Context, name, addr string, h http.Handler) {
+func (s *Service) listen(ctx context.Context, name, addr string, h http.Handler) {
 	srv := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -256,7 +282,7 @@ func (s *service) listen(ctx context.Context, name, addr string, h http.Handler)
 // a full refresh at each --schedule time, and at once on a webhook, on
 // drift or on `secretsync reconcile`. Passes never overlap: the loop runs
 // one at a time. While suspended it keeps its schedule and runs none.
-func (s *service) loop(ctx, work context.Context) {
+func (s *Service) loop(ctx, work context.Context) {
 	go s.rec.WatchDrift(ctx, s.poke)
 	go s.watchControls(ctx)
 	if s.events != nil {
@@ -278,7 +304,7 @@ func (s *service) loop(ctx, work context.Context) {
 			s.log.Info().Msg("suspended: pass skipped")
 		} else {
 			s.live.begin()
-			r := passFunc(s.rec, work, force)
+			r := s.pass(work, force)
 			s.live.end()
 			s.metrics.record(r)
 			s.ready.record(r)
@@ -293,7 +319,7 @@ func (s *service) loop(ctx, work context.Context) {
 			pending, eventPass, lastEvents = nil, nil, started
 		}
 		force = false
-		poll := time.NewTimer(s.jittered(s.cfg.interval))
+		poll := time.NewTimer(s.jittered(s.cfg.Interval))
 		var refresh <-chan time.Time
 		if s.schedule != nil {
 			next := s.schedule.Next(time.Now())
@@ -320,7 +346,7 @@ func (s *service) loop(ctx, work context.Context) {
 			// share one targeted pass (or ride on any pass before it).
 			pending = append(pending, s.events.take(ctx, b)...)
 			if pending != nil && eventPass == nil {
-				eventPass = time.After(time.Until(lastEvents.Add(s.cfg.eventsMinInterval)))
+				eventPass = time.After(time.Until(lastEvents.Add(s.cfg.EventsMinInterval)))
 			}
 			if pending != nil {
 				s.log.Debug().Int("events", len(pending)).Msg("events wait for their pass (--events-min-interval)")
@@ -333,15 +359,15 @@ func (s *service) loop(ctx, work context.Context) {
 }
 
 // jittered adds up to --jitter of d (or of the poll interval when d is 0).
-func (s *service) jittered(d time.Duration) time.Duration {
+func (s *Service) jittered(d time.Duration) time.Duration {
 	base := d
 	if base == 0 {
-		base = s.cfg.interval
+		base = s.cfg.Interval
 	}
-	if s.cfg.jitter <= 0 {
+	if s.cfg.Jitter <= 0 {
 		return d
 	}
-	return d + time.Duration(rand.Float64()*s.cfg.jitter*float64(base))
+	return d + time.Duration(rand.Float64()*s.cfg.Jitter*float64(base))
 }
 
 // LabelLeader marks the leader's pod, so that the webhook Service, which
@@ -351,7 +377,7 @@ const LabelLeader = "secretsync.io/leader"
 // markLeader labels this pod as the leader when it runs in a pod
 // (POD_NAME and POD_NAMESPACE from the downward API). A pod that loses the
 // lease exits, and its replacement starts without the label.
-func (s *service) markLeader(ctx context.Context) {
+func (s *Service) markLeader(ctx context.Context) {
 	name, ns := os.Getenv("POD_NAME"), os.Getenv("POD_NAMESPACE")
 	if name == "" || ns == "" {
 		return

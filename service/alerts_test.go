@@ -1,4 +1,4 @@
-package main
+package service
 
 import (
 	"os"
@@ -20,7 +20,7 @@ import (
 // parser, and checks that every metric an alert reads is one secretsync
 // exports.
 func TestTheAlertsParseAndUseExportedMetrics(t *testing.T) {
-	b, err := os.ReadFile("../../manifests/components/prometheus-rule/prometheusrule.yaml")
+	b, err := os.ReadFile("../manifests/components/prometheus-rule/prometheusrule.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
