@@ -49,7 +49,9 @@ type Set struct {
 	ClusterExternalSecrets []*ClusterExternalSecret
 	Stores                 []*SecretStore // SecretStores and ClusterSecretStores
 	Generators             []*Generator
-	Skipped                []Skipped
+	// PushSecrets write a Secret of their own namespace to AWS.
+	PushSecrets []*PushSecret
+	Skipped     []Skipped
 	// Dropped are the folders and files a folder render leaves out (Helm
 	// charts, .secretsyncignore) that hold ESO objects.
 	Dropped []Dropped

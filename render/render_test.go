@@ -326,7 +326,8 @@ func TestESOObjectsSecretsyncDoesNotHandleAreErrors(t *testing.T) {
 		{"a plural kind", esWith("external-secrets.io/v1", "ExternalSecrets"), "did you mean ExternalSecret?"},
 		{"a kind in the wrong case", esWith("external-secrets.io/v1", "Externalsecret"), "did you mean ExternalSecret?"},
 		{"an ESO kind under the core group", esWith("v1", "ExternalSecret"), "did you mean apiVersion external-secrets.io/v1, kind ExternalSecret?"},
-		{"a PushSecret", esWith("external-secrets.io/v1alpha1", "PushSecret"), "kind PushSecret of external-secrets.io is not supported"},
+		{"a PushSecret with an ExternalSecret's spec", esWith("external-secrets.io/v1alpha1", "PushSecret"), `unknown field "spec.data[0].remoteRef"`},
+		{"a ClusterPushSecret", esWith("external-secrets.io/v1alpha1", "ClusterPushSecret"), "ClusterPushSecret is refused: secretsync does not expand it yet"},
 		{"a ClusterExternalSecret with an ExternalSecret's spec", esWith("external-secrets.io/v1", "ClusterExternalSecret"), `unknown field "spec.data"`},
 		{"a generator secretsync does not run", esWith("generators.external-secrets.io/v1alpha1", "Webhook"), "kind Webhook (generators.external-secrets.io) is an External Secrets Operator generator secretsync does not run"},
 	}
