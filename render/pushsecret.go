@@ -15,8 +15,8 @@ const KindPushSecret = "PushSecret"
 // Fields kept as json.RawMessage are in ESO's schema and refused by name
 // (validatePushSecret) until secretsync runs them.
 type PushSecret struct {
-	APIVersion string          `json:"apiVersion,omitempty"`
-	Kind       ignored         `json:"kind,omitzero"`
+	APIVersion string  `json:"apiVersion,omitempty"`
+	Kind       ignored `json:"kind,omitzero"`
 	Meta       `json:"metadata"`
 	Spec       PushSecretSpec  `json:"spec"`
 	Status     json.RawMessage `json:"status,omitempty"`
