@@ -120,8 +120,10 @@ type Reconciler struct {
 	lastRev string
 	lastOK  bool
 	states  map[string]*esState // by namespace/name of the ExternalSecret
-	remotes remoteIndex         // for Touch
-	decoded decodedInventory    // the inventory as last written or decoded
+	// pushStates are the PushSecrets' (push.go), by namespace/name.
+	pushStates map[string]*pushState
+	remotes    remoteIndex      // for Touch
+	decoded    decodedInventory // the inventory as last written or decoded
 
 	// expected maps each managed Secret's targetKey to what it should hold,
 	// for the drift watch; drift is set when the watch saw a change.
@@ -214,7 +216,7 @@ func (r *Reconciler) Pass(ctx context.Context, force bool) (res Result) {
 	gen := r.watchGen.Load()
 	trusted := gen == r.lastWatchGen && r.watchesWanted.Load() > 0 && r.watchesUp.Load() == r.watchesWanted.Load()
 	drifted := r.drift.Swap(false)
-	if !force && r.lastOK && snap.Revision == r.lastRev && !r.anyDue() && !drifted {
+	if !force && r.lastOK && snap.Revision == r.lastRev && !r.anyDue() && !r.pushDue() && !drifted {
 		res.enter(StageSkipped, r.now())
 		return res
 	}
@@ -264,9 +266,12 @@ func (r *Reconciler) Pass(ctx context.Context, force bool) (res Result) {
 	r.states = states
 	r.forgetExpected()
 
+	pushed := r.pushAll(ctx, set, old.pushed(), &res)
+
 	res.enter(StagePrune, r.now())
 	next := r.prune(ctx, old, set, applied, res.failedTargets(set), &res)
 	next.Revision = snap.Revision
+	next.Pushed = pushed
 	var newFailures map[string]bool
 	var sameRows bool
 	next.Status, newFailures, sameRows = r.statuses(set, &res, old)
