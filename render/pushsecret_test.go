@@ -53,6 +53,7 @@ func TestPushSecretRefusesFieldsByName(t *testing.T) {
 		{"no store", edit("secretStoreRefs: [{name: aws}, {name: shared, kind: ClusterSecretStore}]", "secretStoreRefs: []"), "spec.secretStoreRefs: required"},
 		{"a generatorRef", edit("selector: {secret: {name: src}}", "selector: {generatorRef: {apiVersion: generators.external-secrets.io/v1alpha1, kind: Password, name: pw}}"), "spec.selector.generatorRef: is refused: secretsync does not run generators for PushSecret yet"},
 		{"a label-selected source", edit("{secret: {name: src}}", "{secret: {selector: {matchLabels: {a: b}}}}"), "spec.selector.secret.selector: is refused"},
+		{"a source Secret in another namespace", edit("{secret: {name: src}}", "{secret: {name: src, namespace: b}}"), `unknown field "spec.selector.secret.namespace"`},
 		{"no source", edit("selector: {secret: {name: src}}", "selector: {}"), "spec.selector.secret: required"},
 		{"dataTo", edit("  data:\n", "  dataTo: [{storeRef: {name: aws}}]\n  data:\n"), "spec.dataTo: is refused"},
 		{"a template", edit("  data:\n", "  template: {data: {a: b}}\n  data:\n"), "spec.template: is refused: secretsync does not run templates"},
