@@ -185,8 +185,12 @@ func (r *Reconciler) pushOne(ctx context.Context, ps *render.PushSecret, stores 
 		r.event(ctx, pushRef(id), corev1.EventTypeWarning, "PushFailed", err.Error())
 		return rows
 	}
-	if !r.namespaceAllowed(ps.Namespace) {
-		return fail(fmt.Errorf("namespace %s is not one this instance may read", ps.Namespace))
+	if probs := desired.PushProblems(ps, stores, desired.Options{Namespaces: r.cfg.Namespaces, NamespaceLabels: nsLabels}); len(probs) > 0 {
+		errs := make([]error, len(probs))
+		for i, p := range probs {
+			errs[i] = p
+		}
+		return fail(errors.Join(errs...))
 	}
 	values, sum, err := r.pushValues(ctx, ps)
 	if err != nil {
@@ -206,7 +210,7 @@ func (r *Reconciler) pushOne(ctx context.Context, ps *render.PushSecret, stores 
 	i := 0
 	for _, ref := range ps.Spec.SecretStoreRefs {
 		key := desired.StoreKeyOf(ref.StoreKind(), ps.Namespace, ref.Name)
-		pusher, perr := r.pusher(ctx, stores[key], key, ps.Namespace, nsLabels)
+		pusher, perr := r.pusher(ctx, stores[key], key, ps.Namespace)
 		for j, d := range ps.Spec.Data {
 			row := &rows[i]
 			i++
@@ -243,12 +247,11 @@ func (r *Reconciler) pushOne(ctx context.Context, ps *render.PushSecret, stores 
 
 // pusher is the provider that writes to the store key names, for a
 // PushSecret of namespace ns.
-func (r *Reconciler) pusher(ctx context.Context, st *render.SecretStore, key desired.StoreKey, ns string, nsLabels desired.NamespaceLabels) (providers.Pusher, error) {
-	if err := desired.StoreProblem(st, key, ns, false, nsLabels); err != nil {
-		return nil, err
-	}
-	if s := st.Spec.Provider.AWS.Service; s != "SecretsManager" {
-		return nil, fmt.Errorf("%s is a %s store: secretsync pushes only to SecretsManager", key, s)
+func (r *Reconciler) pusher(ctx context.Context, st *render.SecretStore, key desired.StoreKey, ns string) (providers.Pusher, error) {
+	// A store that fails PushProblems is refused before any push; one that
+	// left Git since is still missing here.
+	if st == nil || st.Spec.Provider.AWS.Service != "SecretsManager" {
+		return nil, fmt.Errorf("%s is not a SecretsManager store in the rendered manifests", key)
 	}
 	p, err := r.provider(ctx, st, ns)
 	if err != nil {
@@ -308,7 +311,7 @@ func (r *Reconciler) pushPrune(ctx context.Context, set *render.Set, stores map[
 		}
 		ns, _, _ := strings.Cut(row.PushSecret, "/")
 		key := storeKeyOfString(row.Store)
-		pusher, err := r.pusher(ctx, stores[key], key, ns, r.namespaceLabels(ctx))
+		pusher, err := r.pusher(ctx, stores[key], key, ns)
 		if err == nil {
 			remoteKey := pusher.(providers.Provider).Canonical(providers.Ref{Key: row.RemoteKey}).Key
 			var gone bool
