@@ -14,6 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/secretsync/secretsync/desired"
 	"github.com/secretsync/secretsync/providers"
@@ -356,4 +357,14 @@ func (o *record) pushed() []PushRow {
 	var rows []PushRow
 	o.fail(streamField(o.raw, "pushed", func(row PushRow) bool { rows = append(rows, row); return true }))
 	return rows
+}
+
+// ReadPushed hands each the push rows of an inventory ConfigMap's record,
+// with its shards, for `secretsync status`.
+func ReadPushed(ctx context.Context, kube kubernetes.Interface, cm *corev1.ConfigMap, each func(PushRow)) error {
+	raw, err := readRecord(ctx, kube, cm)
+	if err != nil {
+		return err
+	}
+	return streamField(raw, "pushed", func(row PushRow) bool { each(row); return true })
 }
