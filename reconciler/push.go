@@ -59,6 +59,10 @@ type pushState struct {
 	last     time.Time
 	interval time.Duration
 	ok       bool
+	// The source Secret and its resourceVersion when it was read: a pass
+	// that would otherwise be skipped reads it (one GET) and runs when it
+	// changed, so a changed source is pushed by the next poll.
+	srcNS, srcName, srcRV string
 }
 
 // pushDefaultInterval is ESO's default refreshInterval for a PushSecret.
@@ -73,10 +77,17 @@ func pushInterval(ps *render.PushSecret) time.Duration {
 
 // pushDue reports whether some PushSecret's refresh has come, or one failed:
 // a pass then runs even when nothing else changed.
-func (r *Reconciler) pushDue() bool {
+func (r *Reconciler) pushDue(ctx context.Context) bool {
 	now := r.now()
 	for _, st := range r.pushStates {
 		if !st.ok || st.interval > 0 && !now.Before(st.last.Add(st.interval)) {
+			return true
+		}
+	}
+	for _, st := range r.pushStates {
+		// Read as pushValues read it: the same scope, the same Secret.
+		src, err := r.scoped(render.Asker{Kind: render.KindPushSecret, Namespace: st.srcNS, Name: st.srcName}).secret(ctx, "", st.srcName)
+		if err != nil || src.ResourceVersion != st.srcRV {
 			return true
 		}
 	}
@@ -114,14 +125,14 @@ func (r *Reconciler) pushAll(ctx context.Context, set *render.Set, old []PushRow
 // pushValues reads the PushSecret's source Secret through the single scope
 // (its own namespace) and returns the value of each data entry, and a
 // digest of the spec and those values.
-func (r *Reconciler) pushValues(ctx context.Context, ps *render.PushSecret) ([][]byte, [32]byte, error) {
+func (r *Reconciler) pushValues(ctx context.Context, ps *render.PushSecret) ([][]byte, [32]byte, string, error) {
 	name := ps.Spec.Selector.Secret.Name
 	src, err := r.scoped(render.Asker{Kind: render.KindPushSecret, Namespace: ps.Namespace, Name: ps.Name}).secret(ctx, "", name)
 	if err != nil {
 		if apierrors.IsNotFound(err) {
-			return nil, [32]byte{}, fmt.Errorf("source Secret %s/%s not found", ps.Namespace, name)
+			return nil, [32]byte{}, "", fmt.Errorf("source Secret %s/%s not found", ps.Namespace, name)
 		}
-		return nil, [32]byte{}, fmt.Errorf("read source Secret %s/%s: %w", ps.Namespace, name, err)
+		return nil, [32]byte{}, "", fmt.Errorf("read source Secret %s/%s: %w", ps.Namespace, name, err)
 	}
 	for _, v := range src.Data {
 		r.scrub.Add(v)
@@ -142,14 +153,14 @@ func (r *Reconciler) pushValues(ctx context.Context, ps *render.PushSecret) ([][
 			enc := json.NewEncoder(&buf)
 			enc.SetEscapeHTML(false)
 			if err := enc.Encode(all); err != nil {
-				return nil, [32]byte{}, err
+				return nil, [32]byte{}, "", err
 			}
 			values[i] = bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 			r.scrub.Add(values[i])
 		} else {
 			v, ok := src.Data[key]
 			if !ok {
-				return nil, [32]byte{}, fmt.Errorf("spec.data[%d]: source Secret %s/%s has no key %s", i, ps.Namespace, name, key)
+				return nil, [32]byte{}, "", fmt.Errorf("spec.data[%d]: source Secret %s/%s has no key %s", i, ps.Namespace, name, key)
 			}
 			values[i] = v
 		}
@@ -158,7 +169,7 @@ func (r *Reconciler) pushValues(ctx context.Context, ps *render.PushSecret) ([][
 	}
 	var sum [32]byte
 	h.Sum(sum[:0])
-	return values, sum, nil
+	return values, sum, src.ResourceVersion, nil
 }
 
 func (r *Reconciler) pushOne(ctx context.Context, ps *render.PushSecret, stores map[desired.StoreKey]*render.SecretStore, nsLabels desired.NamespaceLabels,
@@ -193,7 +204,7 @@ func (r *Reconciler) pushOne(ctx context.Context, ps *render.PushSecret, stores 
 		}
 		return fail(errors.Join(errs...))
 	}
-	values, sum, err := r.pushValues(ctx, ps)
+	values, sum, rv, err := r.pushValues(ctx, ps)
 	if err != nil {
 		return fail(err)
 	}
@@ -201,6 +212,7 @@ func (r *Reconciler) pushOne(ctx context.Context, ps *render.PushSecret, stores 
 	now := r.now()
 	interval := pushInterval(ps)
 	if prev != nil && prev.ok && prev.sum == sum && (interval == 0 || now.Before(prev.last.Add(interval))) {
+		prev.srcRV = rv
 		states[id] = prev
 		for i := range rows {
 			rows[i] = last[rows[i].key()]
@@ -242,7 +254,8 @@ func (r *Reconciler) pushOne(ctx context.Context, ps *render.PushSecret, stores 
 		err := res.fail(ApplyFailed, fmt.Errorf("PushSecret %s (%s): %w", id, ps.Source, errors.Join(errs...)))
 		r.event(ctx, pushRef(id), corev1.EventTypeWarning, "PushFailed", err.Error())
 	}
-	states[id] = &pushState{sum: sum, last: now, ok: len(errs) == 0, interval: interval}
+	states[id] = &pushState{sum: sum, last: now, ok: len(errs) == 0, interval: interval,
+		srcNS: ps.Namespace, srcName: ps.Spec.Selector.Secret.Name, srcRV: rv}
 	return rows
 }
 

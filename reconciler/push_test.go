@@ -139,10 +139,15 @@ func TestPushSecretPushesUpdatesAndWritesNothingWhenUnchanged(t *testing.T) {
 		t.Fatalf("pass after a restart: ok %v, pushed %d, calls %v", res.OK(), res.Pushed, f.sm.SM.Calls())
 	}
 
-	// A changed source is pushed by the next pass, refreshInterval or not.
+	// A poll with nothing changed is skipped: no AWS call.
+	f.sm.SM.ResetCalls()
+	if res := f.passWith(false); res.Stage != reconciler.StageSkipped || f.sm.SM.TotalCalls() != 0 {
+		t.Fatalf("unforced no-op pass: stage %s, calls %v", res.Stage, f.sm.SM.Calls())
+	}
+	// A changed source is pushed by the next poll, refreshInterval or not.
 	f.source(f.ns, "src", map[string]string{"k": "push-value-two", "u": "alice-user-1"})
 	f.sm.SM.ResetCalls()
-	if res := f.pass(); !res.OK() || res.Pushed != 2 {
+	if res := f.passWith(false); !res.OK() || res.Pushed != 2 {
 		t.Fatalf("pass after the source changed: ok %v, pushed %d, errors %v", res.OK(), res.Pushed, res.Errors)
 	}
 	if c := f.sm.SM.Calls(); c["PutSecretValue"] != 2 || c["CreateSecret"] != 0 {

@@ -216,7 +216,7 @@ func (r *Reconciler) Pass(ctx context.Context, force bool) (res Result) {
 	gen := r.watchGen.Load()
 	trusted := gen == r.lastWatchGen && r.watchesWanted.Load() > 0 && r.watchesUp.Load() == r.watchesWanted.Load()
 	drifted := r.drift.Swap(false)
-	if !force && r.lastOK && snap.Revision == r.lastRev && !r.anyDue() && !r.pushDue() && !drifted {
+	if !force && r.lastOK && snap.Revision == r.lastRev && !r.anyDue() && !r.pushDue(ctx) && !drifted {
 		res.enter(StageSkipped, r.now())
 		return res
 	}
