@@ -103,7 +103,8 @@ func pushRef(ps string) corev1.ObjectReference {
 // pushAll pushes every PushSecret that is due and returns the rows for the
 // inventory: the pushed ones, those carried over, and those whose deletion
 // was refused or failed (so that a later pass tries again).
-func (r *Reconciler) pushAll(ctx context.Context, set *render.Set, old []PushRow, res *Result) []PushRow {
+func (r *Reconciler) pushAll(ctx context.Context, set *render.Set, rec *record, res *Result) []PushRow {
+	old := rec.pushed()
 	stores := desired.IndexStores(set)
 	oldBy := map[string][]PushRow{}
 	for _, row := range old {
@@ -117,7 +118,7 @@ func (r *Reconciler) pushAll(ctx context.Context, set *render.Set, old []PushRow
 		next = append(next, rows...)
 	}
 	r.pushStates = states
-	next = append(next, r.pushPrune(ctx, set, stores, old, next, res)...)
+	next = append(next, r.pushPrune(ctx, set, stores, old, rec.err != nil, next, res)...)
 	slices.SortFunc(next, comparePushRows)
 	return next
 }
@@ -284,7 +285,7 @@ func (r *Reconciler) pusher(ctx context.Context, st *render.SecretStore, key des
 // inventory holds pushes, the budget. It returns the rows to keep: those
 // it was refused or failed to delete. A remote secret some current row
 // still pushes to is never deleted.
-func (r *Reconciler) pushPrune(ctx context.Context, set *render.Set, stores map[desired.StoreKey]*render.SecretStore, old, current []PushRow, res *Result) []PushRow {
+func (r *Reconciler) pushPrune(ctx context.Context, set *render.Set, stores map[desired.StoreKey]*render.SecretStore, old []PushRow, unreadable bool, current []PushRow, res *Result) []PushRow {
 	now := map[string]bool{}
 	inUse := map[string]bool{}
 	for _, row := range current {
@@ -308,6 +309,9 @@ func (r *Reconciler) pushPrune(ctx context.Context, set *render.Set, stores map[
 			res.PruneRefused = append(res.PruneRefused, "remote "+row.Store+" "+row.RemoteKey)
 		}
 		return candidates
+	}
+	if unreadable { // rows it could not read: Pass fails before saving
+		return refuse("inventory unreadable")
 	}
 	if n := len(set.Errors); n > 0 {
 		return refuse(fmt.Sprintf("render reported %d errors", n))

@@ -266,7 +266,7 @@ func (r *Reconciler) Pass(ctx context.Context, force bool) (res Result) {
 	r.states = states
 	r.forgetExpected()
 
-	pushed := r.pushAll(ctx, set, old.pushed(), &res)
+	pushed := r.pushAll(ctx, set, old, &res)
 
 	res.enter(StagePrune, r.now())
 	next := r.prune(ctx, old, set, applied, res.failedTargets(set), &res)
