@@ -41,9 +41,9 @@ func TestFaultsAndBadInput(t *testing.T) {
 			f.commit(map[string]string{"other.yaml": strings.Replace(f.es("other", "v=fault/other"), "kind: ExternalSecret", "kind: ExternalSecrets", 1)})
 		}, reconciler.RenderFailed, reconciler.StageDone, []string{"other.yaml: ExternalSecrets {ns}/other", "kind ExternalSecrets is not an External Secrets Operator kind"}},
 		{"an ESO kind secretsync does not handle", func(f *fixture) {
-			f.commit(map[string]string{"push.yaml": "apiVersion: external-secrets.io/v1alpha1\nkind: PushSecret\nmetadata: {name: p, namespace: " + f.ns + "}\nspec: {}\n",
+			f.commit(map[string]string{"push.yaml": "apiVersion: external-secrets.io/v1alpha1\nkind: ClusterPushSecret\nmetadata: {name: p}\nspec: {}\n",
 				"other.yaml": ""})
-		}, reconciler.RenderFailed, reconciler.StageDone, []string{"push.yaml: PushSecret {ns}/p", "kind PushSecret of external-secrets.io is not supported"}},
+		}, reconciler.RenderFailed, reconciler.StageDone, []string{"push.yaml: ClusterPushSecret p", "ClusterPushSecret is refused"}},
 		{"a file over the read limit", func(f *fixture) {
 			f.commit(map[string]string{"other.yaml": f.es("other", "v=fault/other") + "# " + strings.Repeat("x", 9<<20) + "\n"})
 		}, reconciler.RenderFailed, reconciler.StageDone, []string{"other.yaml is 9.0 MiB, over the 8 MiB limit on one file"}},

@@ -68,8 +68,10 @@ type Inventory struct {
 	Revision string `json:"revision"`
 	// Status has one row per ExternalSecret in the last rendered revision.
 	// It goes before the entries so that `status` stops reading there.
-	Status  []Status `json:"status,omitempty"`
-	Entries []Entry  `json:"entries"`
+	Status []Status `json:"status,omitempty"`
+	// Pushed has one row per remote secret a PushSecret pushes to (push.go).
+	Pushed  []PushRow `json:"pushed,omitempty"`
+	Entries []Entry   `json:"entries"`
 }
 
 // Entry is one Secret (or ConfigMap target) secretsync applied.
@@ -195,7 +197,7 @@ func (r *Reconciler) saveInventory(ctx context.Context, old *record, inv Invento
 	slices.SortFunc(inv.Entries, compareEntries)
 	// old.Revision is empty when no ConfigMap holds a record yet: the
 	// first pass writes it whole, even with nothing in it.
-	if old.Revision != "" && sameRows && old.sameEntries(inv.Entries) {
+	if old.Revision != "" && sameRows && old.sameEntries(inv.Entries) && slices.Equal(old.pushed(), inv.Pushed) {
 		if old.raw != nil { // the same record: keep it decoded, as if read
 			held := inv
 			held.Revision = old.Revision
@@ -410,6 +412,13 @@ func encodeInventory(inv Inventory) ([]byte, error) {
 		}
 		fmt.Fprint(zw, `,`)
 	}
+	if len(inv.Pushed) > 0 {
+		fmt.Fprint(zw, `"pushed":`)
+		if err := encodeRows(zw, inv.Pushed); err != nil {
+			return nil, err
+		}
+		fmt.Fprint(zw, `,`)
+	}
 	fmt.Fprint(zw, `"entries":`)
 	if err := encodeRows(zw, inv.Entries); err != nil {
 		return nil, err
@@ -430,6 +439,8 @@ func decodeInventory(raw []byte, inv *Inventory) error {
 			inv.Entries, err = decodeRows[Entry](dec)
 		case "status":
 			inv.Status, err = decodeRows[Status](dec)
+		case "pushed":
+			inv.Pushed, err = decodeRows[PushRow](dec)
 		default:
 			err = skipField(field, dec)
 		}
@@ -449,6 +460,8 @@ func checkRecord(raw []byte) (revision string, sorted bool, err error) {
 			err = dec.Decode(&revision)
 		case "entries":
 			_, err = streamRows(dec, func(*Entry) error { return nil })
+		case "pushed":
+			_, err = streamRows(dec, func(*PushRow) error { return nil })
 		case "status":
 			_, err = streamRows(dec, func(st *Status) error {
 				sorted = sorted && last <= st.ExternalSecret
@@ -493,7 +506,7 @@ func walkRecord(raw []byte, field func(name string, dec *json.Decoder) error) er
 
 // skipField reads past a field's value; a list of rows a row at a time.
 func skipField(name string, dec *json.Decoder) error {
-	if name == "entries" || name == "status" {
+	if name == "entries" || name == "status" || name == "pushed" {
 		_, err := streamRows(dec, func(*json.RawMessage) error { return nil })
 		return err
 	}

@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 // bigInventory has n entries and statuses with realistic names (padded
@@ -212,10 +213,17 @@ func TestVersionsJSONIsTheMapsJSON(t *testing.T) {
 // The record written row by row reads back as encoding/json would read it
 // whole, and encoding/json reads it too.
 func TestInventoryRecordRoundTrip(t *testing.T) {
-	for _, inv := range []Inventory{{}, {Revision: "abc", Entries: []Entry{}}, bigInventory(3, false)} {
+	pushed := Inventory{Revision: "p", Entries: []Entry{}, Pushed: []PushRow{{PushSecret: "a/p", Source: "p.yaml", Secret: "a/src", Store: "SecretStore/a/aws", RemoteKey: "k", Property: "x", Delete: true, Ready: true, Reason: "created"}}}
+	for _, inv := range []Inventory{{}, {Revision: "abc", Entries: []Entry{}}, bigInventory(3, false), pushed} {
 		raw, err := encodeInventory(inv)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if _, _, err := checkRecord(raw); err != nil {
+			t.Fatalf("checkRecord: %v", err)
+		}
+		if rows := (&record{raw: raw}).pushed(); !cmp.Equal(rows, inv.Pushed, cmpopts.EquateEmpty()) {
+			t.Errorf("pushed rows streamed: %+v, want %+v", rows, inv.Pushed)
 		}
 		var got Inventory
 		if err := decodeInventory(raw, &got); err != nil {

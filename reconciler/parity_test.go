@@ -55,6 +55,11 @@ func TestValidateFlagsWhatRunRefuses(t *testing.T) {
 					refused[st.ExternalSecret] = true
 				}
 			}
+			for _, p := range f.inventory().Pushed {
+				if !p.Ready {
+					refused[p.PushSecret] = true
+				}
+			}
 			for _, e := range res.Errors {
 				var oe *render.ObjectError
 				if errors.As(e, &oe) && oe.Name != "" && !desired.IsStoreKind(oe.Kind) {

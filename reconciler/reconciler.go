@@ -125,9 +125,11 @@ type Reconciler struct {
 	restored map[string]restoredRow
 	// passAt is when the running pass started, to the second: the refresh
 	// time of the values it fetches (ESO's refreshTime).
-	passAt  time.Time
-	remotes remoteIndex      // for Touch
-	decoded decodedInventory // the inventory as last written or decoded
+	passAt time.Time
+	// pushStates are the PushSecrets' (push.go), by namespace/name.
+	pushStates map[string]*pushState
+	remotes    remoteIndex      // for Touch
+	decoded    decodedInventory // the inventory as last written or decoded
 
 	// expected maps each managed Secret's targetKey to what it should hold,
 	// for the drift watch; drift is set when the watch saw a change.
@@ -224,7 +226,7 @@ func (r *Reconciler) Pass(ctx context.Context, force bool) (res Result) {
 	trusted := gen == r.lastWatchGen && r.watchesWanted.Load() > 0 && r.watchesUp.Load() == r.watchesWanted.Load()
 	drifted := r.drift.Swap(false)
 	trusted = trusted && !force
-	if !force && r.lastOK && snap.Revision == r.lastRev && !r.anyDue() && !drifted {
+	if !force && r.lastOK && snap.Revision == r.lastRev && !r.anyDue() && !r.pushDue(ctx) && !drifted {
 		res.enter(StageSkipped, r.now())
 		return res
 	}
@@ -280,9 +282,12 @@ func (r *Reconciler) Pass(ctx context.Context, force bool) (res Result) {
 	r.states = states
 	r.forgetExpected()
 
+	pushed := r.pushAll(ctx, set, old, &res)
+
 	res.enter(StagePrune, r.now())
 	next := r.prune(ctx, old, set, applied, res.failedTargets(set), &res)
 	next.Revision = snap.Revision
+	next.Pushed = pushed
 	var newFailures map[string]bool
 	var sameRows bool
 	next.Status, newFailures, sameRows = r.statuses(set, &res, old)

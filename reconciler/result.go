@@ -47,6 +47,10 @@ type Result struct {
 	Unchanged int
 	Pruned    int
 	Failed    int
+	// Pushed counts remote secrets a PushSecret created or updated;
+	// PushDeleted, those deleted under deletionPolicy Delete.
+	Pushed      int
+	PushDeleted int
 	// PruneSkipped says why no prune ran, when none did.
 	PruneSkipped string
 	// PruneRefused lists the Secrets (namespace/name) a refused prune would

@@ -150,7 +150,7 @@ func (c *Cache) decode(set *Set, d doc, opt Options) {
 	if !ok {
 		one := &Set{}
 		decodeInto(one, d, opt)
-		if len(one.ExternalSecrets) == 1 && len(one.ClusterExternalSecrets)+len(one.Stores)+len(one.Generators)+len(one.Skipped)+len(one.Errors) == 0 {
+		if len(one.ExternalSecrets) == 1 && len(one.ClusterExternalSecrets)+len(one.Stores)+len(one.Generators)+len(one.PushSecrets)+len(one.Skipped)+len(one.Errors) == 0 {
 			part.es = one.ExternalSecrets[0]
 		} else {
 			part.set = one
@@ -165,6 +165,7 @@ func (c *Cache) decode(set *Set, d doc, opt Options) {
 	set.ClusterExternalSecrets = append(set.ClusterExternalSecrets, part.set.ClusterExternalSecrets...)
 	set.Stores = append(set.Stores, part.set.Stores...)
 	set.Generators = append(set.Generators, part.set.Generators...)
+	set.PushSecrets = append(set.PushSecrets, part.set.PushSecrets...)
 	set.Skipped = append(set.Skipped, part.set.Skipped...)
 	set.Errors = append(set.Errors, part.set.Errors...)
 	set.Refused = append(set.Refused, part.set.Refused...)

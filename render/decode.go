@@ -58,7 +58,7 @@ func decodeInto(set *Set, d doc, opt Options) {
 	}
 	oerr := func(field string, err error) *ObjectError {
 		ns := h.Metadata.Namespace
-		if ns == "" && h.Kind != KindClusterSecretStore && h.Kind != KindClusterExternalSecret {
+		if ns == "" && h.Kind != KindClusterSecretStore && h.Kind != KindClusterExternalSecret && h.Kind != "ClusterPushSecret" {
 			ns = opt.DefaultNamespace
 		}
 		return &ObjectError{Source: d.source, Kind: h.Kind, Namespace: ns, Name: h.Metadata.Name, Field: field, Err: err}
@@ -107,9 +107,30 @@ func decodeInto(set *Set, d doc, opt Options) {
 			return
 		}
 		set.Generators = append(set.Generators, g)
+	case h.Kind == "ClusterPushSecret":
+		set.Errors = append(set.Errors, oerr("kind", errors.New("ClusterPushSecret is refused: secretsync does not expand it yet (write one PushSecret per namespace); nothing is pushed for it")))
+	case h.Kind == KindPushSecret && version != "v1alpha1":
+		set.Errors = append(set.Errors, oerr("apiVersion", fmt.Errorf("version %q is not supported for PushSecret; use v1alpha1", version)))
+	case h.Kind == KindPushSecret:
+		ps := &PushSecret{}
+		if err := strict(d.json, ps); err != nil {
+			set.Errors = append(set.Errors, oerr("", err))
+			return
+		}
+		ps.Source = d.source
+		if ps.Namespace == "" {
+			ps.Namespace = opt.DefaultNamespace
+		}
+		if errs := validatePushSecret(ps); len(errs) > 0 {
+			for _, fe := range errs {
+				set.Errors = append(set.Errors, oerr(fe.field, fe.err))
+			}
+			return
+		}
+		set.PushSecrets = append(set.PushSecrets, ps)
 	case h.Kind != KindExternalSecret && h.Kind != KindSecretStore && h.Kind != KindClusterSecretStore && h.Kind != KindClusterExternalSecret:
-		msg := fmt.Sprintf("kind %s of %s is not supported by secretsync (it handles %s, %s, %s and %s); nothing is applied for it and prune waits until it is removed",
-			h.Kind, group, KindExternalSecret, KindClusterExternalSecret, KindSecretStore, KindClusterSecretStore)
+		msg := fmt.Sprintf("kind %s of %s is not supported by secretsync (it handles %s, %s, %s, %s and %s); nothing is applied for it and prune waits until it is removed",
+			h.Kind, group, KindExternalSecret, KindClusterExternalSecret, KindSecretStore, KindClusterSecretStore, KindPushSecret)
 		if near := nearest(h.Kind, esoKinds, 2); near != "" {
 			msg = fmt.Sprintf("kind %s is not an External Secrets Operator kind; did you mean %s?", h.Kind, near)
 		}
@@ -173,7 +194,7 @@ func decodeInto(set *Set, d doc, opt Options) {
 	}
 }
 
-var esoKinds = []string{KindExternalSecret, KindClusterExternalSecret, KindSecretStore, KindClusterSecretStore}
+var esoKinds = []string{KindExternalSecret, KindClusterExternalSecret, KindSecretStore, KindClusterSecretStore, KindPushSecret}
 
 // typoHint says what an object outside the ESO groups was probably meant to
 // be, when its apiVersion or kind is a near miss of ESO's; "" when it is

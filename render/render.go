@@ -49,7 +49,9 @@ type Set struct {
 	ClusterExternalSecrets []*ClusterExternalSecret
 	Stores                 []*SecretStore // SecretStores and ClusterSecretStores
 	Generators             []*Generator
-	Skipped                []Skipped
+	// PushSecrets write a Secret of their own namespace to AWS.
+	PushSecrets []*PushSecret
+	Skipped     []Skipped
 	// Dropped are the folders and files a folder render leaves out (Helm
 	// charts, .secretsyncignore) that hold ESO objects.
 	Dropped []Dropped
@@ -357,6 +359,7 @@ func sortSet(s *Set) {
 		return a.Namespace+"/"+a.Name < b.Namespace+"/"+b.Name
 	})
 	sort.Slice(s.ClusterExternalSecrets, func(i, j int) bool { return s.ClusterExternalSecrets[i].Name < s.ClusterExternalSecrets[j].Name })
+	sort.Slice(s.PushSecrets, func(i, j int) bool { return s.PushSecrets[i].ID() < s.PushSecrets[j].ID() })
 	sort.Slice(s.Generators, func(i, j int) bool {
 		a, b := s.Generators[i], s.Generators[j]
 		return a.Namespace+"/"+a.Kind+"/"+a.Name < b.Namespace+"/"+b.Kind+"/"+b.Name

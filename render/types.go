@@ -404,6 +404,12 @@ type Provider struct {
 	AWS *AWSProvider `json:"aws,omitempty"`
 }
 
+// AWSSecretsManager is ESO's store setting for PushSecret's deletes.
+type AWSSecretsManager struct {
+	ForceDeleteWithoutRecovery bool  `json:"forceDeleteWithoutRecovery,omitempty"`
+	RecoveryWindowInDays       int64 `json:"recoveryWindowInDays,omitempty"`
+}
+
 type AWSProvider struct {
 	Service           string   `json:"service"`
 	Region            string   `json:"region,omitempty"`
@@ -414,9 +420,8 @@ type AWSProvider struct {
 	ExternalID        string   `json:"externalID,omitempty"`
 	SessionTags       []Tag    `json:"sessionTags,omitempty"`
 	TransitiveTagKeys []string `json:"transitiveTagKeys,omitempty"`
-	// SecretsManager is ESO's (PushSecret's deletion); it is noted so that
-	// it is refused by name.
-	SecretsManager present `json:"secretsManager,omitempty"`
+	// SecretsManager is how PushSecret deletes in Secrets Manager.
+	SecretsManager *AWSSecretsManager `json:"secretsManager,omitempty"`
 	// SessionTagsPolicy Simple or Custom tags the role session as ESO
 	// 2.9.0 does: esoNamespace (the served ExternalSecret's), esoStoreName
 	// and esoStoreKind, plus CustomSessionTags with Custom (SessionTags).

@@ -310,8 +310,12 @@ func validateStore(st *SecretStore) (string, error) {
 		return "spec.refreshInterval", errors.New("is refused: it is how often ESO checks the store; secretsync checks every store at every pass")
 	case a == nil:
 		return "spec.provider", errors.New("provider.aws is required")
-	case bool(a.SecretsManager):
-		return "spec.provider.aws.secretsManager", errors.New("is refused: it sets how PushSecret deletes secrets in AWS, and secretsync never writes or deletes in AWS")
+	case a.SecretsManager != nil && awsservice.Service(a.Service) != awsservice.SecretsManager:
+		return "spec.provider.aws.secretsManager", fmt.Errorf("is refused with service %s: it sets how PushSecret deletes in Secrets Manager", a.Service)
+	case a.SecretsManager != nil && a.SecretsManager.ForceDeleteWithoutRecovery && a.SecretsManager.RecoveryWindowInDays != 0:
+		return "spec.provider.aws.secretsManager", errors.New("forceDeleteWithoutRecovery and recoveryWindowInDays are refused together: AWS takes one or the other")
+	case a.SecretsManager != nil && a.SecretsManager.RecoveryWindowInDays != 0 && (a.SecretsManager.RecoveryWindowInDays < 7 || a.SecretsManager.RecoveryWindowInDays > 30):
+		return "spec.provider.aws.secretsManager.recoveryWindowInDays", errors.New("must be from 7 to 30 days, as AWS requires")
 	case awsservice.Check(a.Service) != nil:
 		return "spec.provider.aws.service", awsservice.Check(a.Service)
 	case a.SessionTagsPolicy != "" && a.SessionTagsPolicy != "None" && a.SessionTagsPolicy != "Simple" && a.SessionTagsPolicy != "Custom":

@@ -27,6 +27,7 @@ func WriteTable(w io.Writer, p Plan, color bool) error {
 	for _, f := range p.Findings {
 		fmt.Fprintf(w, "finding: %s\n", f)
 	}
+	defer writeRemote(w, p.Remote, false)
 	if len(p.Secrets) == 0 {
 		fmt.Fprintln(w, "no Secret changes")
 		return nil
@@ -111,6 +112,7 @@ func WriteMarkdown(w io.Writer, p Plan) error {
 	if len(p.Secrets) == 0 {
 		fmt.Fprintln(w, "No Secret changes.")
 	}
+	writeRemote(w, p.Remote, true)
 	return nil
 }
 

@@ -15,10 +15,12 @@ import (
 // or changed, the mapping of every key before and after. Mappings name
 // stores, keys, properties, versions and templates; never values.
 type Plan struct {
-	Base     string       `json:"base"`
-	Head     string       `json:"head"`
-	Summary  Summary      `json:"summary"`
-	Secrets  []SecretPlan `json:"secrets"`
+	Base    string       `json:"base"`
+	Head    string       `json:"head"`
+	Summary Summary      `json:"summary"`
+	Secrets []SecretPlan `json:"secrets"`
+	// Remote are the secrets in AWS that PushSecrets start or stop writing.
+	Remote   []RemotePlan `json:"remote,omitempty"`
 	Findings []Finding    `json:"findings"`
 }
 
@@ -270,5 +272,6 @@ func MakePlan(baseName, headName string, base, head *render.Set) Plan {
 		}
 		p.Secrets = append(p.Secrets, sp)
 	}
+	p.Remote = remotePlans(base, head)
 	return p
 }

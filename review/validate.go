@@ -152,6 +152,13 @@ func Validate(root string, set *render.Set, opt Options) []Finding {
 			}
 		}
 	}
+	stores := desired.IndexStores(set)
+	for _, ps := range set.PushSecrets {
+		for _, p := range desired.PushProblems(ps, stores, desired.Options{Namespaces: opt.Namespaces}) {
+			out = append(out, Finding{File: ps.Source, Line: locate(root, ps.Source, render.KindPushSecret, ps.Name, p.Field),
+				Kind: render.KindPushSecret, Namespace: ps.Namespace, Name: ps.Name, Field: p.Field, Message: p.Err.Error()})
+		}
+	}
 	for key, users := range storeUsers {
 		f := &out[brokenStore[key]]
 		f.Message += fmt.Sprintf("; %d ExternalSecrets use it", len(users))

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -247,19 +248,25 @@ func TestOperatorControlsOnARunningInstance(t *testing.T) {
 		return "apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: {name: " + name + ", namespace: " + ns + "}\nspec:\n  refreshInterval: 1h\n  secretStoreRef: {name: aws, kind: ClusterSecretStore}\n  data: [{secretKey: key, remoteRef: {key: " + key + "}}]\n"
 	}
 	store := "apiVersion: external-secrets.io/v1\nkind: ClusterSecretStore\nmetadata: {name: aws}\nspec: {provider: {aws: {service: SecretsManager, region: us-east-1}}}\n"
-	commit, err := repo.Commit("one", map[string]string{"store.yaml": store, "a.yaml": es("team-a", "app", "app/key"), "b.yaml": es("team-b", "broken", "app/missing")})
+	const pushed = "controls-pushed-value"
+	if _, err := kube.Client.CoreV1().Secrets("team-a").Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "src", Namespace: "team-a"}, Data: map[string][]byte{"k": []byte(pushed)}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	push := "apiVersion: external-secrets.io/v1alpha1\nkind: PushSecret\nmetadata: {name: pub, namespace: team-a}\nspec:\n  secretStoreRefs: [{name: aws, kind: ClusterSecretStore}]\n  selector: {secret: {name: src}}\n  data: [{match: {secretKey: k, remoteRef: {remoteKey: pushed/key}}}]\n"
+	commit, err := repo.Commit("one", map[string]string{"store.yaml": store, "a.yaml": es("team-a", "app", "app/key"), "b.yaml": es("team-b", "broken", "app/missing"), "p.yaml": push})
 	if err != nil {
 		t.Fatal(err)
 	}
 	kc := "KUBECONFIG=" + kube.Kubeconfig
 	common := []string{"--inventory-namespace", "default"}
 	// A poll interval of an hour: only the controls start passes after the first.
-	logs := startRun(t, kube.Kubeconfig, []string{first, rotated}, "--repo", "file://"+repo.Dir, "--interval", "1h", "--jitter", "0",
+	logs := startRun(t, kube.Kubeconfig, []string{first, rotated, pushed}, "--repo", "file://"+repo.Dir, "--interval", "1h", "--jitter", "0",
 		"--inventory-namespace", "default", "--aws-endpoint", sm.URL, "--workdir", filepath.Join(dir, "work"))
 
 	t.Run("status --wait waits for the revision and fails on a failing ExternalSecret", func(t *testing.T) {
 		r := sh(t, []string{kc}, append([]string{"status", "-A", "--wait", "--revision", commit[:10], "--timeout", "60s"}, common...)...)
-		if r.code != 1 || !strings.Contains(r.stdout, "team-a") || !strings.Contains(r.stdout, "team-b") || !strings.Contains(r.stdout, "NAMESPACE") {
+		if r.code != 1 || !strings.Contains(r.stdout, "team-a") || !strings.Contains(r.stdout, "team-b") || !strings.Contains(r.stdout, "NAMESPACE") ||
+			!regexp.MustCompile(`team-a +pub +ClusterSecretStore/aws +pushed/key +true +created `).MatchString(r.stdout) {
 			t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
 		}
 		r = sh(t, []string{kc}, append([]string{"status", "-n", "team-a", "--wait", "--revision", commit[:10], "--timeout", "60s"}, common...)...)

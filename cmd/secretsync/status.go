@@ -106,6 +106,9 @@ when asked: --wait --revision annotates the inventory to ask.`,
 			}
 		default:
 			writeStatusTable(s.out, st, namespace == "", output.value == "wide")
+			err = readPushed(cmd.Context(), kube, inst, namespace, name, func(rows []reconciler.PushRow) {
+				writePushTable(s.out, rows, namespace == "", output.value == "wide")
+			})
 		}
 		if err != nil {
 			return fail(exitUsage, "%v", err)
@@ -294,4 +297,68 @@ func truncate(s string, n int) string {
 		return s[:n] + "…"
 	}
 	return s
+}
+
+// readPushed reads the inventory's PushSecret rows in scope (namespace, and
+// PushSecret name when set) and hands them to show when there are any.
+func readPushed(ctx context.Context, kube kubernetes.Interface, inst *instanceFlags, namespace, name string, show func([]reconciler.PushRow)) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	cm, err := inst.inventory(ctx, kube)
+	if err != nil {
+		return err
+	}
+	var rows []reconciler.PushRow
+	err = reconciler.ReadPushed(ctx, kube, cm, func(r reconciler.PushRow) {
+		ns, n, _ := strings.Cut(r.PushSecret, "/")
+		if (namespace == "" || ns == namespace) && (name == "" || n == name) {
+			rows = append(rows, r)
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("inventory %s/%s: %w", cm.Namespace, cm.Name, err)
+	}
+	if len(rows) > 0 {
+		show(rows)
+	}
+	return nil
+}
+
+// writePushTable lists each remote secret a PushSecret pushes to: names,
+// outcome and time, never values.
+func writePushTable(w io.Writer, rows []reconciler.PushRow, allNamespaces, wide bool) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	cols := []string{"PUSHSECRET", "STORE", "REMOTE KEY", "READY", "REASON", "LAST PUSH"}
+	if allNamespaces {
+		cols = append([]string{"NAMESPACE"}, cols...)
+	}
+	if wide {
+		cols = append(cols, "SECRET", "SOURCE", "MESSAGE")
+	} else {
+		cols = append(cols, "MESSAGE")
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(tw, strings.Join(cols, "\t"))
+	for _, r := range rows {
+		ns, name, _ := strings.Cut(r.PushSecret, "/")
+		last := "-"
+		if r.LastPush != nil {
+			last = r.LastPush.UTC().Format(time.RFC3339)
+		}
+		key := r.RemoteKey
+		if r.Property != "" {
+			key += "#" + r.Property
+		}
+		row := []string{name, r.Store, key, fmt.Sprint(r.Ready), orDash(r.Reason), last}
+		if allNamespaces {
+			row = append([]string{ns}, row...)
+		}
+		if wide {
+			row = append(row, r.Secret, r.Source, oneLine(r.Message))
+		} else {
+			row = append(row, short(r.Message, 80))
+		}
+		fmt.Fprintln(tw, strings.Join(row, "\t"))
+	}
+	_ = tw.Flush()
 }

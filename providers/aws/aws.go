@@ -42,6 +42,10 @@ type SecretsManagerAPI interface {
 	BatchGetSecretValue(ctx context.Context, in *secretsmanager.BatchGetSecretValueInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.BatchGetSecretValueOutput, error)
 	DescribeSecret(ctx context.Context, in *secretsmanager.DescribeSecretInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.DescribeSecretOutput, error)
 	ListSecrets(ctx context.Context, in *secretsmanager.ListSecretsInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.ListSecretsOutput, error)
+	// PushSecret's writes (push.go).
+	CreateSecret(ctx context.Context, in *secretsmanager.CreateSecretInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.CreateSecretOutput, error)
+	PutSecretValue(ctx context.Context, in *secretsmanager.PutSecretValueInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.PutSecretValueOutput, error)
+	DeleteSecret(ctx context.Context, in *secretsmanager.DeleteSecretInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.DeleteSecretOutput, error)
 }
 
 // Options are process-wide settings shared by every store.
@@ -101,6 +105,11 @@ type Store struct {
 	// Retry, when set, is the store's retrySettings for the service's
 	// calls; nil keeps the SDK's default retryer.
 	Retry *Retry
+	// ForceDeleteWithoutRecovery and RecoveryWindowInDays are how a
+	// PushSecret's deletes go (spec.provider.aws.secretsManager); the
+	// window is AWS's default (30 days) when 0.
+	ForceDeleteWithoutRecovery bool
+	RecoveryWindowInDays       int64
 }
 
 // Retry is a store's retrySettings as ESO's AWS provider applies them:
@@ -234,7 +243,8 @@ func (f *Factory) Provider(ctx context.Context, st Store) (providers.Provider, e
 	if err != nil {
 		return nil, err
 	}
-	return &provider{id: key, client: c, prefix: st.Prefix, requireKey: st.KMSKeyID, concurrency: f.opts.Concurrency, calls: f.calls}, nil
+	return &provider{id: key, client: c, prefix: st.Prefix, requireKey: st.KMSKeyID, concurrency: f.opts.Concurrency, calls: f.calls,
+		forceDelete: st.ForceDeleteWithoutRecovery, recoveryDays: st.RecoveryWindowInDays}, nil
 }
 
 // cached is the client stored under key in m, made by mk from the store's
@@ -370,6 +380,9 @@ type provider struct {
 	requireKey  string
 	concurrency int
 	calls       *Calls
+	// How PushSecret's deletes go (the store's secretsManager settings).
+	forceDelete  bool
+	recoveryDays int64
 }
 
 func (p *provider) ID() string { return "aws-secretsmanager/" + p.id + "/" + p.requireKey }

@@ -44,6 +44,9 @@ func (f *Factory) ForStore(ctx context.Context, st *render.SecretStore, cluster 
 func storeConfig(ctx context.Context, a *render.AWSProvider, cluster providers.Cluster, name, kind string) (Store, error) {
 	cfg := Store{Service: awsservice.Service(a.Service), Region: a.Region, Prefix: a.Prefix, KMSKeyID: a.KMSKeyID,
 		Role: a.Role, AdditionalRoles: a.AdditionalRoles, ExternalID: a.ExternalID, TransitiveTagKeys: a.TransitiveTagKeys}
+	if sm := a.SecretsManager; sm != nil {
+		cfg.ForceDeleteWithoutRecovery, cfg.RecoveryWindowInDays = sm.ForceDeleteWithoutRecovery, sm.RecoveryWindowInDays
+	}
 	served := ""
 	if a.TagsByPolicy() {
 		// esoNamespace: a SecretStore's own, a ClusterSecretStore's served

@@ -1,0 +1,180 @@
+package aws
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
+
+	"github.com/secretsync/secretsync/providers"
+)
+
+// What ESO 2.9.0's Secrets Manager push sets on a secret it creates when
+// the PushSecret gives no metadata: the description, the key, and the
+// first version's id.
+const (
+	pushDescription    = "secret '" + providers.ManagedByTag + ":" + providers.ManagedByValue + "'"
+	pushKMSKeyID       = "alias/aws/secretsmanager"
+	pushInitialVersion = "00000000-0000-0000-0000-000000000001"
+)
+
+var _ providers.Pusher = (*provider)(nil)
+
+// Push writes p as ESO's Secrets Manager push does: a secret that does not
+// exist is created with the managed-by tag; one that exists without it is
+// refused; otherwise a new version is put only when the current one holds
+// another value (read and compared first: no version churn).
+func (p *provider) Push(ctx context.Context, in providers.Push) (providers.Pushed, error) {
+	ref := smRef(in.Key)
+	desc, err := p.describe(ctx, in.Key)
+	if providers.ClassOf(err) == providers.NotFound {
+		value, err := withProperty(nil, in.Property, in.Value)
+		if err != nil {
+			return "", &providers.Error{Class: providers.Invalid, Ref: ref, Err: err}
+		}
+		_, err = p.client.api.CreateSecret(ctx, &secretsmanager.CreateSecretInput{
+			Name: aws.String(in.Key), SecretBinary: value, Description: aws.String(pushDescription),
+			KmsKeyId: aws.String(pushKMSKeyID), ClientRequestToken: aws.String(pushInitialVersion),
+			Tags: []smtypes.Tag{{Key: aws.String(providers.ManagedByTag), Value: aws.String(providers.ManagedByValue)}},
+		})
+		p.calls.add("CreateSecret", err)
+		if err != nil {
+			return "", classify(ref, err)
+		}
+		return providers.Created, nil
+	}
+	if err != nil {
+		return "", err
+	}
+	if desc.DeletedDate != nil {
+		return "", &providers.Error{Class: providers.Invalid, Ref: ref, Err: errors.New("is scheduled for deletion; restore it or wait for its recovery window to end")}
+	}
+	if in.IfNotExists {
+		return providers.Exists, nil
+	}
+	if !managed(desc.Tags) {
+		return "", &providers.Error{Class: providers.NotManaged, Ref: ref, Err: fmt.Errorf("exists without the tag %s=%s: it was not made by a push, so it is never overwritten", providers.ManagedByTag, providers.ManagedByValue)}
+	}
+	var current []byte
+	if len(desc.VersionIdsToStages) > 0 {
+		f := p.get(ctx, providers.Ref{Key: in.Key})
+		if f.Err != nil {
+			return "", f.Err
+		}
+		current = f.Value.Bytes()
+	}
+	value, err := withProperty(current, in.Property, in.Value)
+	if err != nil {
+		return "", &providers.Error{Class: providers.Invalid, Ref: ref, Err: err}
+	}
+	if current != nil && bytes.Equal(current, value) {
+		return providers.Unchanged, nil
+	}
+	_, err = p.client.api.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{SecretId: desc.ARN, SecretBinary: value})
+	p.calls.add("PutSecretValue", err)
+	if err != nil {
+		return "", classify(ref, err)
+	}
+	return providers.Updated, nil
+}
+
+// DeleteRemote deletes key if it carries the managed-by tag, with the
+// store's recovery window, or at once under forceDeleteWithoutRecovery.
+func (p *provider) DeleteRemote(ctx context.Context, key string) (bool, error) {
+	ref := smRef(key)
+	desc, err := p.describe(ctx, key)
+	if providers.ClassOf(err) == providers.NotFound {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if desc.DeletedDate != nil {
+		return true, nil
+	}
+	if !managed(desc.Tags) {
+		return false, &providers.Error{Class: providers.NotManaged, Ref: ref, Err: fmt.Errorf("has no tag %s=%s: it was not made by a push, so it is never deleted", providers.ManagedByTag, providers.ManagedByValue)}
+	}
+	in := &secretsmanager.DeleteSecretInput{SecretId: desc.ARN}
+	if p.forceDelete {
+		in.ForceDeleteWithoutRecovery = aws.Bool(true)
+	} else if p.recoveryDays > 0 {
+		in.RecoveryWindowInDays = aws.Int64(p.recoveryDays)
+	}
+	_, err = p.client.api.DeleteSecret(ctx, in)
+	p.calls.add("DeleteSecret", err)
+	if err != nil {
+		return false, classify(ref, err)
+	}
+	return false, nil
+}
+
+func (p *provider) describe(ctx context.Context, key string) (*secretsmanager.DescribeSecretOutput, error) {
+	if err := p.client.wait(ctx, "DescribeSecret"); err != nil {
+		return nil, err
+	}
+	out, err := p.client.api.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(key)})
+	p.calls.add("DescribeSecret", err)
+	if err != nil {
+		return nil, classify(smRef(key), err)
+	}
+	return out, nil
+}
+
+func managed(tags []smtypes.Tag) bool {
+	for _, t := range tags {
+		if aws.ToString(t.Key) == providers.ManagedByTag && aws.ToString(t.Value) == providers.ManagedByValue {
+			return true
+		}
+	}
+	return false
+}
+
+// withProperty is what a push writes: value itself, or, with a property,
+// current (a JSON object, or nothing) with value as the string at that
+// property, dots nesting, as ESO sets it. When current already holds it,
+// current is returned as it is, so an unchanged push writes nothing.
+func withProperty(current []byte, property string, value []byte) ([]byte, error) {
+	if property == "" {
+		return value, nil
+	}
+	obj := map[string]any{}
+	if len(bytes.TrimSpace(current)) > 0 {
+		dec := json.NewDecoder(bytes.NewReader(current))
+		dec.UseNumber()
+		if err := dec.Decode(&obj); err != nil {
+			return nil, errors.New("holds no JSON object, so property " + property + " cannot be written into it")
+		}
+	}
+	path := strings.Split(property, ".")
+	node := obj
+	for _, k := range path[:len(path)-1] {
+		next, ok := node[k].(map[string]any)
+		if !ok {
+			if _, taken := node[k]; taken {
+				return nil, fmt.Errorf("property %s: %s holds no JSON object", property, k)
+			}
+			next = map[string]any{}
+			node[k] = next
+		}
+		node = next
+	}
+	last := path[len(path)-1]
+	if s, ok := node[last].(string); ok && s == string(value) && current != nil {
+		return current, nil
+	}
+	node[last] = string(value)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(obj); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}

@@ -1,0 +1,151 @@
+package aws_test
+
+import (
+	"context"
+	"testing"
+
+	awssdk "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/secretsync/secretsync/internal/awstest"
+	"github.com/secretsync/secretsync/providers"
+	"github.com/secretsync/secretsync/providers/aws"
+)
+
+func pusher(t *testing.T, b awstest.Backend, st aws.Store) providers.Pusher {
+	t.Helper()
+	p, ok := provider(t, b, st).(providers.Pusher)
+	if !ok {
+		t.Fatal("the Secrets Manager provider is no Pusher")
+	}
+	return p
+}
+
+func remote(t *testing.T, b awstest.Backend, name string) (value string, tags map[string]string, versions int) {
+	t.Helper()
+	ctx := context.Background()
+	d, err := b.Client().DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: awssdk.String(name)})
+	if err != nil {
+		t.Fatalf("describe %s: %v", name, err)
+	}
+	tags = map[string]string{}
+	for _, tg := range d.Tags {
+		tags[awssdk.ToString(tg.Key)] = awssdk.ToString(tg.Value)
+	}
+	g, err := b.Client().GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: awssdk.String(name)})
+	if err != nil {
+		t.Fatalf("get %s: %v", name, err)
+	}
+	if g.SecretString != nil {
+		value = *g.SecretString
+	} else {
+		value = string(g.SecretBinary)
+	}
+	ls, err := b.Client().ListSecretVersionIds(ctx, &secretsmanager.ListSecretVersionIdsInput{SecretId: awssdk.String(name)})
+	if err == nil {
+		versions = len(ls.Versions)
+	} else {
+		versions = len(d.VersionIdsToStages)
+	}
+	return value, tags, versions
+}
+
+func TestPushCreatesTagsAndWritesOnlyChanges(t *testing.T) {
+	awstest.Isolate(t)
+	b := awstest.StartSM(t)
+	p := pusher(t, b, aws.Store{})
+	ctx := context.Background()
+	push := func(in providers.Push, want providers.Pushed) {
+		t.Helper()
+		got, err := p.Push(ctx, in)
+		if err != nil || got != want {
+			t.Fatalf("push %s = %q, %v; want %q", in.Key, got, err, want)
+		}
+	}
+	push(providers.Push{Key: "app/k", Value: []byte("v1-secret")}, providers.Created)
+	v, tags, n := remote(t, b, "app/k")
+	if v != "v1-secret" || tags[providers.ManagedByTag] != providers.ManagedByValue || n != 1 {
+		t.Fatalf("after create: value %q, tags %v, %d versions", v, tags, n)
+	}
+	b.SM.ResetCalls()
+	push(providers.Push{Key: "app/k", Value: []byte("v1-secret")}, providers.Unchanged)
+	if c := b.SM.Calls(); c["PutSecretValue"]+c["CreateSecret"]+c["TagResource"] != 0 {
+		t.Fatalf("an unchanged push wrote: %v", c)
+	}
+	push(providers.Push{Key: "app/k", Value: []byte("v2-secret")}, providers.Updated)
+	if v, _, _ := remote(t, b, "app/k"); v != "v2-secret" {
+		t.Fatalf("after update: %q", v)
+	}
+
+	// Properties go into one JSON object, the others kept.
+	push(providers.Push{Key: "app/json", Property: "user", Value: []byte("alice")}, providers.Created)
+	push(providers.Push{Key: "app/json", Property: "db.pass", Value: []byte("pw-secret")}, providers.Updated)
+	push(providers.Push{Key: "app/json", Property: "user", Value: []byte("alice")}, providers.Unchanged)
+	if v, _, _ := remote(t, b, "app/json"); v != `{"db":{"pass":"pw-secret"},"user":"alice"}` {
+		t.Fatalf("json = %s", v)
+	}
+}
+
+func TestPushNeverTouchesASecretNotOurs(t *testing.T) {
+	awstest.Isolate(t)
+	b := awstest.StartSM(t)
+	b.Create(t, "hand/made", "by-hand-value")
+	b.CreateTagged(t, "other/tagged", "other-value", map[string]string{providers.ManagedByTag: "someone-else"})
+	p := pusher(t, b, aws.Store{})
+	ctx := context.Background()
+	for _, name := range []string{"hand/made", "other/tagged"} {
+		b.SM.ResetCalls()
+		if _, err := p.Push(ctx, providers.Push{Key: name, Value: []byte("pushed-value")}); providers.ClassOf(err) != providers.NotManaged {
+			t.Fatalf("push over %s: %v, want NotManaged", name, err)
+		}
+		if _, err := p.DeleteRemote(ctx, name); providers.ClassOf(err) != providers.NotManaged {
+			t.Fatalf("delete of %s: %v, want NotManaged", name, err)
+		}
+		if c := b.SM.Calls(); c["PutSecretValue"]+c["DeleteSecret"]+c["CreateSecret"] != 0 {
+			t.Fatalf("%s: writes %v", name, c)
+		}
+	}
+	if v, _, n := remote(t, b, "hand/made"); v != "by-hand-value" || n != 1 {
+		t.Fatalf("hand/made is now %q with %d versions", v, n)
+	}
+	// IfNotExists leaves it, whoever made it.
+	if got, err := p.Push(ctx, providers.Push{Key: "hand/made", Value: []byte("pushed-value"), IfNotExists: true}); err != nil || got != providers.Exists {
+		t.Fatalf("IfNotExists over hand/made = %q, %v", got, err)
+	}
+	if got, err := p.Push(ctx, providers.Push{Key: "fresh", Value: []byte("pushed-value"), IfNotExists: true}); err != nil || got != providers.Created {
+		t.Fatalf("IfNotExists on a new name = %q, %v", got, err)
+	}
+}
+
+func TestDeleteRemoteRecoveryWindow(t *testing.T) {
+	awstest.Isolate(t)
+	ctx := context.Background()
+	for _, c := range []struct {
+		name     string
+		st       aws.Store
+		restores bool
+	}{
+		{"recovery window", aws.Store{RecoveryWindowInDays: 7}, true},
+		{"force", aws.Store{ForceDeleteWithoutRecovery: true}, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			b := awstest.StartSM(t)
+			p := pusher(t, b, c.st)
+			if _, err := p.Push(ctx, providers.Push{Key: "gone", Value: []byte("some-value")}); err != nil {
+				t.Fatal(err)
+			}
+			if gone, err := p.DeleteRemote(ctx, "gone"); err != nil || gone {
+				t.Fatalf("delete = %v, %v", gone, err)
+			}
+			_, err := b.Client().RestoreSecret(ctx, &secretsmanager.RestoreSecretInput{SecretId: awssdk.String("gone")})
+			if (err == nil) != c.restores {
+				t.Fatalf("restore after delete: %v, want restorable %v", err, c.restores)
+			}
+			if !c.restores {
+				if gone, err := p.DeleteRemote(ctx, "gone"); err != nil || !gone {
+					t.Fatalf("second delete = %v, %v; want gone", gone, err)
+				}
+			}
+		})
+	}
+}

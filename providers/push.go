@@ -1,0 +1,47 @@
+package providers
+
+import "context"
+
+// ManagedByTag and ManagedByValue are the tag ESO's AWS provider sets on
+// every secret a PushSecret creates, and requires before it overwrites or
+// deletes one; secretsync sets and requires the same, so a secret either
+// of them pushed stays manageable by the other, and no other is touched.
+const (
+	ManagedByTag   = "managed-by"
+	ManagedByValue = "external-secrets"
+)
+
+// NotManaged is the class of a push or delete refused because the remote
+// secret exists without the managed-by tag: it was not made by a push.
+const NotManaged Class = "NotManaged"
+
+// Push is one value to write to a remote secret.
+type Push struct {
+	// Key is the remote secret's name, canonical (the store's prefix applied).
+	Key string
+	// Property, when set, writes Value into that key of the remote JSON
+	// object (dots nest), keeping its other keys.
+	Property string
+	Value    []byte
+	// IfNotExists leaves a remote secret that exists as it is, whoever made it.
+	IfNotExists bool
+}
+
+// Pushed says what a push did.
+type Pushed string
+
+const (
+	Created   Pushed = "created"
+	Updated   Pushed = "updated"   // a new version
+	Unchanged Pushed = "unchanged" // the current version holds the value: nothing written
+	Exists    Pushed = "exists"    // IfNotExists, and the secret exists: nothing written
+)
+
+// Pusher is a Provider that can write to its store.
+type Pusher interface {
+	Push(ctx context.Context, p Push) (Pushed, error)
+	// DeleteRemote deletes the remote secret key (canonical) if it carries
+	// the managed-by tag; gone reports it was already absent or scheduled
+	// for deletion. One without the tag is refused (NotManaged).
+	DeleteRemote(ctx context.Context, key string) (gone bool, err error)
+}
