@@ -25,7 +25,7 @@ func PushProblems(ps *render.PushSecret, stores map[StoreKey]*render.SecretStore
 			out = append(out, Problem{Field: field, Err: err})
 			continue
 		}
-		if s := st.Spec.Provider.AWS.Service; s != "SecretsManager" {
+		if s := Service(st); !s.Pushes() {
 			out = append(out, Problem{Field: field, Err: fmt.Errorf("%s is a %s store: secretsync pushes only to SecretsManager", key, s)})
 		}
 	}

@@ -265,7 +265,7 @@ func (r *Reconciler) pushOne(ctx context.Context, ps *render.PushSecret, stores 
 func (r *Reconciler) pusher(ctx context.Context, st *render.SecretStore, key desired.StoreKey, ns string) (providers.Pusher, error) {
 	// A store that fails PushProblems is refused before any push; one that
 	// left Git since is still missing here.
-	if st == nil || st.Spec.Provider.AWS.Service != "SecretsManager" {
+	if st == nil || !desired.Service(st).Pushes() {
 		return nil, fmt.Errorf("%s is not a SecretsManager store in the rendered manifests", key)
 	}
 	p, err := r.provider(ctx, st, ns)

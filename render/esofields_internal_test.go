@@ -67,13 +67,6 @@ func TestEveryESOFieldIsHandledOrRefusedByName(t *testing.T) {
 			msgs = append(msgs, e.Error())
 		}
 		all := strings.Join(msgs, "\n")
-		if pending[kind+" "+path] {
-			seen[kind+" "+path] = true
-			if !strings.Contains(all, "unknown field") {
-				t.Errorf("%s %s is no longer an unknown field: take it off pending", kind, path)
-			}
-			continue
-		}
 		switch {
 		case strings.Contains(all, "unknown field"):
 			t.Errorf("%s %s (%s): neither handled nor refused by name: %s", kind, path, typ, all)
@@ -94,25 +87,12 @@ func TestEveryESOFieldIsHandledOrRefusedByName(t *testing.T) {
 			t.Errorf("acceptedUnused lists %s, which is not an ESO field", k)
 		}
 	}
-	for k := range pending {
-		if !seen[k] {
-			t.Errorf("pending lists %s, which is not an ESO field", k)
-		}
-	}
 }
 
 // acceptedUnused are ESO fields secretsync accepts and does not need, and
 // why; every other field is acted on or refused by name.
 var acceptedUnused = map[string]string{
 	"ClusterExternalSecret spec.refreshTime": "how often ESO looks at namespaces again; secretsync looks at every pass",
-}
-
-// pending are ESO fields another change implements (issue 24's
-// nullBytePolicy for find); until it lands they are unknown fields, and
-// the test fails once one is not, so that it is taken off.
-var pending = map[string]bool{
-	"ExternalSecret spec.dataFrom[].find.nullBytePolicy":                           true,
-	"ClusterExternalSecret spec.externalSecretSpec.dataFrom[].find.nullBytePolicy": true,
 }
 
 // schemaRoots are secretsync's type for each kind the walk reads; a
