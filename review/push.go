@@ -38,6 +38,9 @@ type pushMap struct {
 
 func pushIndex(set *render.Set) map[string]pushMap {
 	out := map[string]pushMap{}
+	if set == nil { // a side that did not render
+		return out
+	}
 	for _, ps := range set.PushSecrets {
 		for _, ref := range ps.Spec.SecretStoreRefs {
 			store := desired.StoreKeyOf(ref.StoreKind(), ps.Namespace, ref.Name).String()
