@@ -22,6 +22,7 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -132,12 +133,16 @@ func run(bin, example string, keep bool) error {
 		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stdout
 		return cmd
 	}
+	// A refresh interval of 1s (the default is 1h) makes database's values due
+	// again by pass 2, as ESO's Periodic refresh would: run --once fetches
+	// only what is due.
 	secretsync := func() error {
-		fmt.Printf("    $ %s run --once --repo %s/secrets ...\n", bin, git.URL)
-		return runCmd("--once").Run()
+		fmt.Printf("    $ %s run --once --refresh-interval 1s --repo %s/secrets ...\n", bin, git.URL)
+		return runCmd("--once", "--refresh-interval", "1s").Run()
 	}
 
 	step("pass 1: secretsync run --once")
+	passOne := time.Now()
 	if err := secretsync(); err != nil {
 		return fmt.Errorf("pass 1: %w", err)
 	}
@@ -157,7 +162,9 @@ func run(bin, example string, keep bool) error {
 		return err
 	}
 
-	step("pass 2: secretsync run --once")
+	// Refresh times are kept to the second: be past pass 1's by more than 1s.
+	time.Sleep(time.Until(passOne.Truncate(time.Second).Add(2 * time.Second)))
+	step("pass 2: secretsync run --once (database's refresh is due: its interval has passed)")
 	if err := secretsync(); err != nil {
 		return fmt.Errorf("pass 2: %w", err)
 	}
