@@ -294,7 +294,9 @@ func (r *Reconciler) pushPrune(ctx context.Context, set *render.Set, stores map[
 	}
 	var candidates []PushRow
 	for _, row := range old {
-		if !now[row.key()] && row.Delete && !inUse[row.remote()] {
+		// LastPush nil: secretsync never wrote it (IfNotExists found it, or
+		// every push failed), so it is not ours to delete.
+		if !now[row.key()] && row.Delete && row.LastPush != nil && !inUse[row.remote()] {
 			candidates = append(candidates, row)
 		}
 	}

@@ -188,8 +188,9 @@ func TestPushSecretNeverTouchesARemoteSecretNotOurs(t *testing.T) {
 	if c := f.sm.SM.Calls(); c["DeleteSecret"] != 0 {
 		t.Fatalf("calls %v", c)
 	}
-	if len(res.Errors) != 1 || !strings.Contains(res.Errors[0].Error(), "never deleted") {
-		t.Fatalf("errors %v, want the delete refused", res.Errors)
+	// It never wrote hand/other, so it does not even try to delete it.
+	if !res.OK() || res.PushDeleted != 0 {
+		t.Fatalf("errors %v, deleted %d; want nothing tried", res.Errors, res.PushDeleted)
 	}
 	f.remoteValue("hand/other", "hand-other-value")
 	if got := pushRows(f.inventory()); !slices.Equal(got, want[:1]) {
@@ -280,3 +281,36 @@ func TestPushSecretReadsOnlyItsOwnNamespace(t *testing.T) {
 		t.Fatal("pushed from another namespace")
 	}
 }
+
+// A PushSecret whose IfNotExists push found a remote secret already there
+// (tagged by another team's push, or by ESO) never wrote it: when it leaves
+// Git under deletionPolicy Delete, that secret is not deleted. Nor is one a
+// PushSecret failed to push to (its source missing) and so never wrote.
+func TestPushSecretNeverDeletesWhatItNeverWrote(t *testing.T) {
+	f := newFixture(t)
+	tag := map[string]string{providers.ManagedByTag: providers.ManagedByValue}
+	f.seedTagged("team-b/pushed", "team-b-pushed-value", tag)
+	f.seedTagged("team-b/other", "team-b-other-value", tag)
+	f.source(f.ns, "src", map[string]string{"k": "team-a-value"})
+	f.commit(map[string]string{"store.yaml": f.store(),
+		"claim.yaml":  f.push("claim", "src", "  updatePolicy: IfNotExists\n  deletionPolicy: Delete\n", "k=team-b/pushed"),
+		"failed.yaml": f.push("failed", "missing", "  deletionPolicy: Delete\n", "k=team-b/other")})
+	res := f.pass()
+	if len(res.Errors) != 1 || !strings.Contains(res.Errors[0].Error(), "missing not found") {
+		t.Fatalf("errors %v, want failed's source not found", res.Errors)
+	}
+	f.remoteValue("team-b/pushed", "team-b-pushed-value")
+	// Both leave Git: neither remote secret was written by secretsync.
+	f.commit(map[string]string{"claim.yaml": "", "failed.yaml": "", "keep.yaml": f.push("keep", "src", "", "k=team-a/keep")})
+	f.sm.SM.ResetCalls()
+	res = f.pass()
+	if c := f.sm.SM.Calls(); c["DeleteSecret"] != 0 || res.PushDeleted != 0 {
+		t.Fatalf("calls %v, deleted %d: a remote secret secretsync never wrote was deleted", c, res.PushDeleted)
+	}
+	f.remoteValue("team-b/pushed", "team-b-pushed-value")
+	f.remoteValue("team-b/other", "team-b-other-value")
+	if got := pushRows(f.inventory()); len(got) != 1 || !strings.Contains(got[0], "/keep ") {
+		t.Fatalf("rows %q, want keep's only", got)
+	}
+}
+
