@@ -135,6 +135,12 @@ func (r *Reconciler) pushValues(ctx context.Context, ps *render.PushSecret) ([][
 		}
 		return nil, [32]byte{}, "", fmt.Errorf("read source Secret %s/%s: %w", ps.Namespace, name, err)
 	}
+	// A cluster credential never leaves the cluster, as secretsync never
+	// writes one (render.PrivilegedSecret): a repo writer who cannot read
+	// the namespace's Secrets must not copy its tokens out to AWS.
+	if t := src.Type; t == corev1.SecretTypeServiceAccountToken || t == corev1.SecretTypeBootstrapToken {
+		return nil, [32]byte{}, "", fmt.Errorf("source Secret %s/%s is refused: its type %s holds a credential to this cluster, which secretsync never pushes", ps.Namespace, name, t)
+	}
 	for _, v := range src.Data {
 		r.scrub.Add(v)
 	}

@@ -314,3 +314,42 @@ func TestPushSecretNeverDeletesWhatItNeverWrote(t *testing.T) {
 	}
 }
 
+// A service-account or bootstrap token is a credential to this cluster: a
+// PushSecret never copies one out to AWS, as secretsync never writes one.
+func TestPushSecretNeverPushesAClusterToken(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	for name, typ := range map[string]corev1.SecretType{"sa": corev1.SecretTypeServiceAccountToken, "boot": corev1.SecretTypeBootstrapToken} {
+		s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: f.ns,
+			Annotations: map[string]string{corev1.ServiceAccountNameKey: "default"}}, Type: typ,
+			Data: map[string][]byte{"token": []byte("cluster-token-" + name)}}
+		if typ == corev1.SecretTypeBootstrapToken {
+			s.Namespace = f.ns
+			s.Data = map[string][]byte{"token-id": []byte("abcdef"), "token": []byte("cluster-token-" + name)}
+		}
+		f.remember("cluster-token-" + name)
+		if _, err := env.Client.CoreV1().Secrets(f.ns).Create(ctx, s, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.commit(map[string]string{"store.yaml": f.store(),
+		"sa.yaml":   f.push("sa", "sa", "", "token=stolen/sa"),
+		"boot.yaml": f.push("boot", "boot", "", "=stolen/boot")})
+	res := f.pass()
+	if len(res.Errors) != 2 {
+		t.Fatalf("errors %v, want both PushSecrets refused", res.Errors)
+	}
+	for _, err := range res.Errors {
+		if !strings.Contains(err.Error(), "is refused") {
+			t.Fatalf("error %v, want the token type refused", err)
+		}
+	}
+	for _, n := range []string{"stolen/sa", "stolen/boot"} {
+		if _, _, _, ok := f.remote(n); ok {
+			t.Fatalf("%s pushed", n)
+		}
+	}
+	if c := f.sm.SM.Calls(); writes(c) != 0 {
+		t.Fatalf("calls %v", c)
+	}
+}
