@@ -123,3 +123,29 @@ func TestMergeNullByteAndDecodingErrorsCarryNoValue(t *testing.T) {
 		c.Check(t, "the error", err.Error())
 	})
 }
+
+// TestARewriteAfterAMergeNamesNoKeyOfAValue: after an Extract merge the
+// keys come from inside the values, so a later rewrite's errors (a template
+// that fails on a key, two keys that become one) must not name them.
+func TestARewriteAfterAMergeNamesNoKeyOfAValue(t *testing.T) {
+	var c leaktest.Canaries
+	inner := leaktest.Canary()
+	other := inner[:8] + leaktest.Canary() // the same first 8 bytes
+	c.Add(inner, other)
+	r := remote{"m/a": `{"` + inner + `":"1","` + other + `":"2"}`}
+	cases := map[string]render.Rewrite{
+		"a transform that fails":   {Transform: &render.RewriteTransform{Template: `{{ fail .value }}`}},
+		"a transform that panics":  {Transform: &render.RewriteTransform{Template: `{{ index .value 999 }}`}},
+		"two keys that become one": {Regexp: &render.RewriteRegexp{Source: "^(.{8}).*$", Target: "$1"}},
+	}
+	for name, rw := range cases {
+		t.Run(name, func(t *testing.T) {
+			es := withDataFrom(render.DataFrom{Find: findPath("m/"), Rewrite: []render.Rewrite{strip("m/"), {Merge: &render.RewriteMerge{}}, rw}})
+			_, err := desired.Assemble(es, desired.Entries(es, nil), r.found, r.fetched, nil)
+			if err == nil || !strings.Contains(err.Error(), "rewrite[2]") {
+				t.Fatalf("err = %v, want rewrite[2]'s", err)
+			}
+			c.Check(t, "the error", err.Error())
+		})
+	}
+}

@@ -27,27 +27,41 @@ func rewrite(in map[string]providers.Value, rewrites []render.Rewrite, conversio
 		return renameAll(in, func(k string) (string, error) { return convertKey(k, conversion), nil })
 	}
 	out := in
+	fromValues := false // an Extract merge made the keys from inside the values
 	for i, rw := range rewrites {
 		var err error
 		if rw.Merge != nil {
 			if out, err = merge(out, *rw.Merge, b); err != nil {
 				return nil, fmt.Errorf("rewrite[%d]: merge: %w", i, err)
 			}
+			fromValues = fromValues || rw.Merge.Strategy != "JSON"
 			continue
 		}
 		out, err = renameAll(out, func(k string) (string, error) {
 			name, err := rewriteKey(k, rw)
-			if err != nil {
+			switch {
+			case err == nil:
+				return name, nil
+			case !fromValues:
 				return "", fmt.Errorf("rewrite[%d] of key %q: %w", i, k, err)
+			case errors.Is(err, render.ErrBudget):
+				return "", fmt.Errorf("rewrite[%d] of a key a merge made: %w", i, render.ErrBudget)
 			}
-			return name, nil
+			// The key, and a cause that may quote it, are a value's.
+			return "", fmt.Errorf("rewrite[%d] failed on a key a merge made of a value (the key and the cause are withheld)", i)
 		})
 		if err != nil {
+			if fromValues && errors.Is(err, errDuplicateKey) {
+				return nil, fmt.Errorf("rewrite[%d]: two keys a merge made of values become one Secret key (withheld)", i)
+			}
 			return nil, err
 		}
 	}
 	return out, nil
 }
+
+// errDuplicateKey is renameAll's error when two keys become one.
+var errDuplicateKey = errors.New("two remote keys become one Secret key")
 
 // renameAll renames every key of in; two keys that become one are an
 // error (ESO keeps either, by map order).
@@ -59,7 +73,7 @@ func renameAll(in map[string]providers.Value, name func(string) (string, error))
 			return nil, err
 		}
 		if _, dup := out[n]; dup {
-			return nil, fmt.Errorf("two remote keys become the Secret key %q", n)
+			return nil, fmt.Errorf("%w: %q", errDuplicateKey, n)
 		}
 		out[n] = in[k]
 	}
