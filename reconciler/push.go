@@ -113,8 +113,9 @@ func (r *Reconciler) pushAll(ctx context.Context, set *render.Set, rec *record, 
 	states := make(map[string]*pushState, len(set.PushSecrets))
 	var next []PushRow
 	nsLabels := r.namespaceLabels(ctx)
+	shared := desired.SharedRemotes(set.PushSecrets)
 	for _, ps := range set.PushSecrets {
-		rows := r.pushOne(ctx, ps, stores, nsLabels, oldBy[ps.ID()], states, res)
+		rows := r.pushOne(ctx, ps, stores, nsLabels, oldBy[ps.ID()], states, shared[ps.ID()], res)
 		next = append(next, rows...)
 	}
 	r.pushStates = states
@@ -180,7 +181,7 @@ func (r *Reconciler) pushValues(ctx context.Context, ps *render.PushSecret) ([][
 }
 
 func (r *Reconciler) pushOne(ctx context.Context, ps *render.PushSecret, stores map[desired.StoreKey]*render.SecretStore, nsLabels desired.NamespaceLabels,
-	old []PushRow, states map[string]*pushState, res *Result) []PushRow {
+	old []PushRow, states map[string]*pushState, shared *desired.Problem, res *Result) []PushRow {
 	id := ps.ID()
 	rows := make([]PushRow, 0, len(ps.Spec.SecretStoreRefs)*len(ps.Spec.Data))
 	for _, ref := range ps.Spec.SecretStoreRefs {
@@ -210,6 +211,9 @@ func (r *Reconciler) pushOne(ctx context.Context, ps *render.PushSecret, stores 
 			errs[i] = p
 		}
 		return fail(errors.Join(errs...))
+	}
+	if shared != nil {
+		return fail(*shared)
 	}
 	values, sum, rv, err := r.pushValues(ctx, ps)
 	if err != nil {

@@ -353,3 +353,39 @@ func TestPushSecretNeverPushesAClusterToken(t *testing.T) {
 		t.Fatalf("calls %v", c)
 	}
 }
+
+// Two namespaces' PushSecrets that push to one remote secret of a shared
+// ClusterSecretStore would overwrite each other's value in turn: team a
+// could replace what team b's consumers read. Both are refused, and the
+// remote secret keeps the value it holds.
+func TestPushSecretsOfTwoNamespacesNeverShareARemoteSecret(t *testing.T) {
+	f := newFixture(t)
+	other := "t-" + randomSuffix()
+	if _, err := env.Client.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: other}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	css := "apiVersion: external-secrets.io/v1\nkind: ClusterSecretStore\nmetadata: {name: shared}\nspec: {provider: {aws: {service: SecretsManager, region: us-east-1}}}\n"
+	pushIn := func(ns, value string) string {
+		f.source(ns, "src", map[string]string{"k": value})
+		return fmt.Sprintf("apiVersion: external-secrets.io/v1alpha1\nkind: PushSecret\nmetadata: {name: p, namespace: %s}\nspec:\n  secretStoreRefs: [{name: shared, kind: ClusterSecretStore}]\n  selector: {secret: {name: src}}\n  data: [{match: {secretKey: k, remoteRef: {remoteKey: team-b/db}}}]\n", ns)
+	}
+	f.commit(map[string]string{"css.yaml": css, "b.yaml": pushIn(other, "team-b-db-password")})
+	if res := f.pass(); !res.OK() || res.Pushed != 1 {
+		t.Fatalf("team b's push: %v, pushed %d", res.Errors, res.Pushed)
+	}
+	f.commit(map[string]string{"a.yaml": pushIn(f.ns, "team-a-takeover")})
+	f.sm.SM.ResetCalls()
+	res := f.pass()
+	if len(res.Errors) != 2 {
+		t.Fatalf("errors %v, want both PushSecrets refused", res.Errors)
+	}
+	for _, err := range res.Errors {
+		if !strings.Contains(err.Error(), "team-b/db") || !strings.Contains(err.Error(), "also pushed") {
+			t.Fatalf("error %v, want the shared remote secret named", err)
+		}
+	}
+	if c := f.sm.SM.Calls(); writes(c) != 0 {
+		t.Fatalf("calls %v", c)
+	}
+	f.remoteValue("team-b/db", "team-b-db-password")
+}

@@ -153,8 +153,13 @@ func Validate(root string, set *render.Set, opt Options) []Finding {
 		}
 	}
 	stores := desired.IndexStores(set)
+	shared := desired.SharedRemotes(set.PushSecrets)
 	for _, ps := range set.PushSecrets {
-		for _, p := range desired.PushProblems(ps, stores, desired.Options{Namespaces: opt.Namespaces}) {
+		probs := desired.PushProblems(ps, stores, desired.Options{Namespaces: opt.Namespaces})
+		if p := shared[ps.ID()]; p != nil {
+			probs = append(probs, *p)
+		}
+		for _, p := range probs {
 			out = append(out, Finding{File: ps.Source, Line: locate(root, ps.Source, render.KindPushSecret, ps.Name, p.Field),
 				Kind: render.KindPushSecret, Namespace: ps.Namespace, Name: ps.Name, Field: p.Field, Message: p.Err.Error()})
 		}
