@@ -61,7 +61,8 @@ func TestNamesAReferenceReads(t *testing.T) {
 }
 
 // TestWhatEachServiceRefuses: dataFrom through KMS and CertificateManager,
-// and property, version or metadata of a certificate.
+// property, version or metadata of a certificate, and a PushSecret to
+// anything but Secrets Manager.
 func TestWhatEachServiceRefuses(t *testing.T) {
 	for _, s := range []Service{SecretsManager, ParameterStore, CertificateManager, KMS} {
 		refusesDataFrom := s == KMS || s == CertificateManager
@@ -70,6 +71,9 @@ func TestWhatEachServiceRefuses(t *testing.T) {
 		}
 		if s.InGit() != (s == KMS) {
 			t.Errorf("%s.InGit() = %v", s, s.InGit())
+		}
+		if s.Pushes() != (s == SecretsManager) {
+			t.Errorf("%s.Pushes() = %v: only Secrets Manager is pushed to", s, s.Pushes())
 		}
 		for _, r := range []struct {
 			property, version string
