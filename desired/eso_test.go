@@ -41,26 +41,7 @@ func runESOCases(t *testing.T, r remote, cases []esoCase) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			got, err := desired.Assemble(c.es, desired.Entries(c.es, stores), r.found, r.fetched, nil)
-			if len(c.wantErr) > 0 {
-				if err == nil {
-					t.Fatalf("no error; data %q", plain(got))
-				}
-				for _, w := range c.wantErr {
-					if !strings.Contains(err.Error(), w) {
-						t.Fatalf("error %q lacks %q", err, w)
-					}
-				}
-				if strings.Contains(err.Error(), canary) {
-					t.Fatal("the error quotes a value")
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(c.want, plain(got)); diff != "" {
-				t.Fatalf("data (-want +got):\n%s", diff)
-			}
+			checkData(t, plain(got), err, c.wantErr, c.want)
 		})
 	}
 }
@@ -270,29 +251,40 @@ func TestValuesDecodingStrategy(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			got, err := desired.ApplyTemplate(t.Context(), withTemplate(c.tpl), data, src)
-			if len(c.wantErr) > 0 {
-				if err == nil {
-					t.Fatalf("no error; data %q", plain(got.Data))
-				}
-				for _, w := range c.wantErr {
-					if !strings.Contains(err.Error(), w) {
-						t.Fatalf("error %q lacks %q", err, w)
-					}
-				}
-				if strings.Contains(err.Error(), canary) {
-					t.Fatal("the error quotes a value")
-				}
+			if !checkData(t, plain(got.Data), err, c.wantErr, c.want) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(c.want, plain(got.Data)); diff != "" {
-				t.Fatalf("data (-want +got):\n%s", diff)
 			}
 			if diff := cmp.Diff(c.wantLabels, got.Labels); diff != "" {
 				t.Fatalf("labels (-want +got):\n%s", diff)
 			}
 		})
 	}
+}
+
+// checkData holds one case's outcome: with wantErr, an error holding each
+// of them and never the canary; else no error and data equal to want. It
+// reports whether the case expected data (so that its caller checks more).
+func checkData(t *testing.T, got map[string]string, err error, wantErr []string, want map[string]string) bool {
+	t.Helper()
+	if len(wantErr) > 0 {
+		if err == nil {
+			t.Fatalf("no error; data %q", got)
+		}
+		for _, w := range wantErr {
+			if !strings.Contains(err.Error(), w) {
+				t.Fatalf("error %q lacks %q", err, w)
+			}
+		}
+		if strings.Contains(err.Error(), canary) {
+			t.Fatal("the error quotes a value")
+		}
+		return false
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("data (-want +got):\n%s", diff)
+	}
+	return true
 }
