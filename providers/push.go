@@ -25,6 +25,10 @@ type Push struct {
 	Value    []byte
 	// IfNotExists leaves a remote secret that exists as it is, whoever made it.
 	IfNotExists bool
+	// Metadata is the data entry's metadata as written in Git (JSON, nil when
+	// absent): what it means (format, key, tags, tier) is the provider's to decode
+	// and refuse by name.
+	Metadata []byte
 }
 
 // Pushed says what a push did.
