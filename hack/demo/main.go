@@ -54,126 +54,155 @@ func random() string {
 	return hex.EncodeToString(b)
 }
 
+// demo is the running demo: its folder, cluster, AWS server and Git server.
+type demo struct {
+	ctx         context.Context
+	bin         string
+	work        string
+	kube        *testenv.Env
+	smURL       string
+	client      *secretsmanager.Client
+	repo        *gittest.Repo
+	git         *gittest.Server
+	gitPassword string
+}
+
 func run(bin, example string, keep bool) error {
-	ctx := context.Background()
 	work, err := os.MkdirTemp("", "secretsync-demo-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(work)
+	d := &demo{ctx: context.Background(), bin: bin, work: work}
 
 	step("starting kube-apiserver and etcd (KUBEBUILDER_ASSETS=%s)", os.Getenv("KUBEBUILDER_ASSETS"))
-	kube, err := testenv.Start(work)
-	if err != nil {
+	if d.kube, err = testenv.Start(work); err != nil {
 		return err
 	}
-	defer kube.Stop()
+	defer d.kube.Stop()
 	for _, ns := range []string{"demo", "secretsync"} {
-		if _, err := kube.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+		if _, err := d.kube.Client.CoreV1().Namespaces().Create(d.ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
 			return err
 		}
 	}
-
 	step("starting the AWS Secrets Manager-compatible server and seeding two secrets")
-	sm := smserver.New()
+	if err := d.startAWS(); err != nil {
+		return err
+	}
+	step("committing %s to a Git repo served over HTTP with basic auth", example)
+	if err := d.startGit(example); err != nil {
+		return err
+	}
+	defer d.git.Close()
+	fmt.Println("    " + d.git.URL + "/secrets")
+
+	if err := d.twoPasses(); err != nil {
+		return err
+	}
+	if keep {
+		return d.keepRunning()
+	}
+	return nil
+}
+
+// startAWS serves the Secrets Manager-compatible server and seeds two secrets.
+func (d *demo) startAWS() error {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
 	}
-	smURL := "http://" + ln.Addr().String()
-	go func() { _ = http.Serve(ln, sm) }()
-	client := secretsmanager.New(secretsmanager.Options{Region: "us-east-1", BaseEndpoint: aws.String(smURL),
+	d.smURL = "http://" + ln.Addr().String()
+	go func() { _ = http.Serve(ln, smserver.New()) }()
+	d.client = secretsmanager.New(secretsmanager.Options{Region: "us-east-1", BaseEndpoint: aws.String(d.smURL),
 		Credentials: credentials.NewStaticCredentialsProvider("AKIDDEMO", "demo", "")})
-	put := func(name, value string, create bool) error {
-		var err error
-		if create {
-			_, err = client.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(name), SecretString: aws.String(value)})
-		} else {
-			_, err = client.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{SecretId: aws.String(name), SecretString: aws.String(value)})
-		}
+	if _, err := d.client.CreateSecret(d.ctx, &secretsmanager.CreateSecretInput{Name: aws.String("demo/database"),
+		SecretString: aws.String(fmt.Sprintf(`{"username":"app","password":%q}`, random()))}); err != nil {
 		return err
 	}
-	if err := put("demo/database", fmt.Sprintf(`{"username":"app","password":%q}`, random()), true); err != nil {
-		return err
-	}
-	if err := put("demo/payments", fmt.Sprintf(`{"stripe_key":%q,"webhook_secret":%q}`, random(), random()), true); err != nil {
+	if _, err := d.client.CreateSecret(d.ctx, &secretsmanager.CreateSecretInput{Name: aws.String("demo/payments"),
+		SecretString: aws.String(fmt.Sprintf(`{"stripe_key":%q,"webhook_secret":%q}`, random(), random()))}); err != nil {
 		return err
 	}
 	fmt.Println("    demo/database  {username, password}")
 	fmt.Println("    demo/payments  {stripe_key, webhook_secret}")
+	return nil
+}
 
-	step("committing %s to a Git repo served over HTTP with basic auth", example)
-	repo, err := gittest.Init(filepath.Join(work, "git", "secrets"))
+// startGit commits the example to a repo and serves it with basic auth.
+func (d *demo) startGit(example string) error {
+	repo, err := gittest.Init(filepath.Join(d.work, "git", "secrets"))
 	if err != nil {
 		return err
 	}
 	if _, err := repo.CopyDir("add secret mappings", example, "."); err != nil {
 		return err
 	}
-	gitPassword := random()
-	git, err := gittest.Serve(filepath.Join(work, "git"), "demo", gitPassword, "")
-	if err != nil {
-		return err
-	}
-	defer git.Close()
-	fmt.Println("    " + git.URL + "/secrets")
+	d.repo = repo
+	d.gitPassword = random()
+	d.git, err = gittest.Serve(filepath.Join(d.work, "git"), "demo", d.gitPassword, "")
+	return err
+}
 
-	// runCmd is `secretsync run` against the demo's Git, cluster and AWS,
-	// with extra flags.
-	runCmd := func(extra ...string) *exec.Cmd {
-		cmd := exec.CommandContext(ctx, bin, append([]string{"run",
-			"--repo", git.URL + "/secrets", "--ref", "main", "--path", ".",
-			"--git-username", "demo",
-			"--kubeconfig", kube.Kubeconfig, "--inventory-namespace", "secretsync",
-			"--aws-endpoint", smURL, "--workdir", filepath.Join(work, "secretsync")}, extra...)...)
-		cmd.Env = append(os.Environ(),
-			"SECRETSYNC_GIT_PASSWORD="+gitPassword,
-			"AWS_ACCESS_KEY_ID=AKIDDEMO", "AWS_SECRET_ACCESS_KEY=demo",
-			"AWS_EC2_METADATA_DISABLED=true", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null")
-		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stdout
-		return cmd
-	}
-	// A refresh interval of 1s (the default is 1h) makes database's values due
-	// again by pass 2, as ESO's Periodic refresh would: run --once fetches
-	// only what is due.
-	secretsync := func() error {
-		fmt.Printf("    $ %s run --once --refresh-interval 1s --repo %s/secrets ...\n", bin, git.URL)
-		return runCmd("--once", "--refresh-interval", "1s").Run()
-	}
+// runCmd is `secretsync run` against the demo's Git, cluster and AWS, with
+// extra flags.
+func (d *demo) runCmd(extra ...string) *exec.Cmd {
+	cmd := exec.CommandContext(d.ctx, d.bin, append([]string{"run",
+		"--repo", d.git.URL + "/secrets", "--ref", "main", "--path", ".",
+		"--git-username", "demo",
+		"--kubeconfig", d.kube.Kubeconfig, "--inventory-namespace", "secretsync",
+		"--aws-endpoint", d.smURL, "--workdir", filepath.Join(d.work, "secretsync")}, extra...)...)
+	cmd.Env = append(os.Environ(),
+		"SECRETSYNC_GIT_PASSWORD="+d.gitPassword,
+		"AWS_ACCESS_KEY_ID=AKIDDEMO", "AWS_SECRET_ACCESS_KEY=demo",
+		"AWS_EC2_METADATA_DISABLED=true", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null")
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stdout
+	return cmd
+}
 
+// once runs one pass. A refresh interval of 1s (the default is 1h) makes
+// database's values due again by pass 2, as ESO's Periodic refresh would:
+// run --once fetches only what is due.
+func (d *demo) once() error {
+	fmt.Printf("    $ %s run --once --refresh-interval 1s --repo %s/secrets ...\n", d.bin, d.git.URL)
+	return d.runCmd("--once", "--refresh-interval", "1s").Run()
+}
+
+// twoPasses runs pass 1, commits a removal and rotates a value, runs pass 2,
+// and checks what the demo claims: a prune, an update, an unchanged key.
+func (d *demo) twoPasses() error {
 	step("pass 1: secretsync run --once")
 	passOne := time.Now()
-	if err := secretsync(); err != nil {
+	if err := d.once(); err != nil {
 		return fmt.Errorf("pass 1: %w", err)
 	}
-	before, err := show(ctx, kube)
+	before, err := show(d.ctx, d.kube)
 	if err != nil {
 		return err
 	}
 
 	step("commit: remove the payments-api ExternalSecret; rotate demo/database's password")
-	if _, err := repo.Commit("drop payments", map[string]string{
+	if _, err := d.repo.Commit("drop payments", map[string]string{
 		"payments.yaml":      "",
 		"kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: demo\nresources:\n  - store.yaml\n  - database.yaml\n",
 	}); err != nil {
 		return err
 	}
-	if err := put("demo/database", fmt.Sprintf(`{"username":"app","password":%q}`, random()), false); err != nil {
+	if _, err := d.client.PutSecretValue(d.ctx, &secretsmanager.PutSecretValueInput{SecretId: aws.String("demo/database"),
+		SecretString: aws.String(fmt.Sprintf(`{"username":"app","password":%q}`, random()))}); err != nil {
 		return err
 	}
 
 	// Refresh times are kept to the second: be past pass 1's by more than 1s.
 	time.Sleep(time.Until(passOne.Truncate(time.Second).Add(2 * time.Second)))
 	step("pass 2: secretsync run --once (database's refresh is due: its interval has passed)")
-	if err := secretsync(); err != nil {
+	if err := d.once(); err != nil {
 		return fmt.Errorf("pass 2: %w", err)
 	}
-	after, err := show(ctx, kube)
+	after, err := show(d.ctx, d.kube)
 	if err != nil {
 		return err
 	}
 
-	// The demo checks what it claims.
 	switch {
 	case before["payments-api"] == nil || after["payments-api"] != nil:
 		return errors.New("payments-api was not created and then pruned")
@@ -183,33 +212,36 @@ func run(bin, example string, keep bool) error {
 		return errors.New("the unchanged username changed")
 	}
 	step("done: payments-api was pruned, database-credentials.password was updated, username unchanged")
-	if keep {
-		// A running instance, as in a cluster, for reconcile, suspend and
-		// resume to talk to; its log goes to a file.
-		logPath := filepath.Join(work, "secretsync-run.log")
-		logf, err := os.Create(logPath)
-		if err != nil {
-			return err
-		}
-		defer logf.Close()
-		svc := runCmd("--interval", "1m", "--leader-elect=false", "--metrics-addr", "")
-		svc.Stdout, svc.Stderr = logf, logf
-		if err := svc.Start(); err != nil {
-			return err
-		}
-		defer func() { _ = svc.Process.Kill(); _ = svc.Wait() }()
-		step("kept running until Ctrl-C, with `secretsync run` polling (log: %s); try, in another shell:", logPath)
-		fmt.Printf("    export KUBECONFIG=%s SECRETSYNC_NAMESPACE=secretsync\n", kube.Kubeconfig)
-		fmt.Printf("    %s status -A\n", bin)
-		fmt.Printf("    %s explain demo/database-credentials %s\n", bin, repo.Dir)
-		fmt.Printf("    %s reconcile --refresh\n", bin)
-		fmt.Printf("    %s suspend; %s status -A; %s resume\n", bin, bin, bin)
-		fmt.Printf("    AWS_ACCESS_KEY_ID=AKIDDEMO AWS_SECRET_ACCESS_KEY=demo %s diff --aws-endpoint %s %s\n", bin, smURL, repo.Dir)
-		fmt.Printf("    git clone http://demo:%s@%s/secrets   # the repo secretsync polls\n", gitPassword, strings.TrimPrefix(git.URL, "http://"))
-		sig := make(chan os.Signal, 1)
-		signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
-		<-sig
+	return nil
+}
+
+// keepRunning leaves a running instance, as in a cluster, for reconcile,
+// suspend and resume to talk to, until interrupted; its log goes to a file.
+func (d *demo) keepRunning() error {
+	bin := d.bin
+	logPath := filepath.Join(d.work, "secretsync-run.log")
+	logf, err := os.Create(logPath)
+	if err != nil {
+		return err
 	}
+	defer logf.Close()
+	svc := d.runCmd("--interval", "1m", "--leader-elect=false", "--metrics-addr", "")
+	svc.Stdout, svc.Stderr = logf, logf
+	if err := svc.Start(); err != nil {
+		return err
+	}
+	defer func() { _ = svc.Process.Kill(); _ = svc.Wait() }()
+	step("kept running until Ctrl-C, with `secretsync run` polling (log: %s); try, in another shell:", logPath)
+	fmt.Printf("    export KUBECONFIG=%s SECRETSYNC_NAMESPACE=secretsync\n", d.kube.Kubeconfig)
+	fmt.Printf("    %s status -A\n", bin)
+	fmt.Printf("    %s explain demo/database-credentials %s\n", bin, d.repo.Dir)
+	fmt.Printf("    %s reconcile --refresh\n", bin)
+	fmt.Printf("    %s suspend; %s status -A; %s resume\n", bin, bin, bin)
+	fmt.Printf("    AWS_ACCESS_KEY_ID=AKIDDEMO AWS_SECRET_ACCESS_KEY=demo %s diff --aws-endpoint %s %s\n", bin, d.smURL, d.repo.Dir)
+	fmt.Printf("    git clone http://demo:%s@%s/secrets   # the repo secretsync polls\n", d.gitPassword, strings.TrimPrefix(d.git.URL, "http://"))
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	<-sig
 	return nil
 }
 
