@@ -40,77 +40,18 @@ func Assemble(es *render.ExternalSecret, refs []Entry, found Found, fetched Fetc
 	data := map[string]providers.Value{}
 	budget := &mergeBudget{left: render.MaxMergeBytes}
 	for _, e := range refs {
-		if e.Generator != nil {
-			kv, err := generated(e)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", e.Field, err)
-			}
-			if kv, err = rewrite(kv, e.Rewrite, "", budget); err != nil {
-				return nil, fmt.Errorf("%s: %w", e.Field, err)
-			}
-			maps.Copy(data, kv)
-			continue
-		}
-		if e.Find != nil {
-			list, err := found(e)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", e.Field, err)
-			}
-			kv := map[string]providers.Value{}
-			for _, it := range list {
-				f := fetched(e, it.Ref)
-				if f.Err != nil && sourceGone(es, f.Err) {
-					continue
-				}
-				if f.Err != nil {
-					return nil, fmt.Errorf("%s: %w", e.Field, f.Err)
-				}
-				kv[it.Name] = f.Value
-			}
-			// ESO's order: rewrite (or convert), then decode, then the
-			// null-byte check, so a merge reads the values as fetched.
-			if kv, err = rewrite(kv, e.Rewrite, e.Find.ConversionStrategy, budget); err != nil {
-				return nil, fmt.Errorf("%s: %w", e.Field, err)
-			}
-			if err := decodeAll(kv, e.Find.DecodingStrategy, e.Find.NullBytePolicy); err != nil {
-				return nil, fmt.Errorf("%s: %w", e.Field, err)
-			}
-			maps.Copy(data, kv)
-			continue
-		}
-		f := fetched(e, e.Ref)
-		if f.Err != nil && sourceGone(es, f.Err) {
-			continue
-		}
-		if f.Err != nil {
-			return nil, fmt.Errorf("%s: %w", e.Field, f.Err)
-		}
-		var v providers.Value
+		var kv map[string]providers.Value
 		var err error
-		if e.Ref.Metadata && e.Remote.Property != "" {
-			v, err = tag(f.Value, e.Remote.Property)
-		} else {
-			v, err = providers.Property(f.Value, e.Remote.Property)
+		switch {
+		case e.Generator != nil:
+			kv, err = assembleGenerated(e, generated, budget)
+		case e.Find != nil:
+			kv, err = assembleFound(es, e, found, fetched, budget)
+		default:
+			kv, err = assembleRef(es, e, fetched, budget)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s: %s: %w", e.Field, e.Ref, err)
-		}
-		if e.SecretKey != "" {
-			if v, err = convert(v, e.Remote.DecodingStrategy, e.Remote.NullBytePolicy); err != nil {
-				return nil, fmt.Errorf("%s: %s: key %q: %w", e.Field, e.Ref, e.SecretKey, err)
-			}
-			data[e.SecretKey] = v
-			continue
-		}
-		kv, err := providers.Extract(v)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %s: %w", e.Field, e.Ref, err)
-		}
-		if kv, err = rewrite(kv, e.Rewrite, e.Remote.ConversionStrategy, budget); err != nil {
-			return nil, fmt.Errorf("%s: %s: %w", e.Field, e.Ref, err)
-		}
-		if err := decodeAll(kv, e.Remote.DecodingStrategy, e.Remote.NullBytePolicy); err != nil {
-			return nil, fmt.Errorf("%s: %s: %w", e.Field, e.Ref, err)
+			return nil, err
 		}
 		maps.Copy(data, kv)
 	}
@@ -124,6 +65,87 @@ func Assemble(es *render.ExternalSecret, refs []Entry, found Found, fetched Fetc
 		}
 	}
 	return data, nil
+}
+
+// assembleGenerated is a generator entry's keys, rewritten.
+func assembleGenerated(e Entry, generated Generated, budget *mergeBudget) (map[string]providers.Value, error) {
+	kv, err := generated(e)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", e.Field, err)
+	}
+	if kv, err = rewrite(kv, e.Rewrite, "", budget); err != nil {
+		return nil, fmt.Errorf("%s: %w", e.Field, err)
+	}
+	return kv, nil
+}
+
+// assembleFound is a find entry's keys: each remote found, by its name,
+// rewritten and decoded; a source that is gone is left out.
+func assembleFound(es *render.ExternalSecret, e Entry, found Found, fetched Fetched, budget *mergeBudget) (map[string]providers.Value, error) {
+	list, err := found(e)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", e.Field, err)
+	}
+	kv := map[string]providers.Value{}
+	for _, it := range list {
+		f := fetched(e, it.Ref)
+		if f.Err != nil && sourceGone(es, f.Err) {
+			continue
+		}
+		if f.Err != nil {
+			return nil, fmt.Errorf("%s: %w", e.Field, f.Err)
+		}
+		kv[it.Name] = f.Value
+	}
+	// ESO's order: rewrite (or convert), then decode, then the
+	// null-byte check, so a merge reads the values as fetched.
+	if kv, err = rewrite(kv, e.Rewrite, e.Find.ConversionStrategy, budget); err != nil {
+		return nil, fmt.Errorf("%s: %w", e.Field, err)
+	}
+	if err := decodeAll(kv, e.Find.DecodingStrategy, e.Find.NullBytePolicy); err != nil {
+		return nil, fmt.Errorf("%s: %w", e.Field, err)
+	}
+	return kv, nil
+}
+
+// assembleRef is one reference's keys: its property under secretKey (data),
+// or its keys extracted, rewritten and decoded (dataFrom); none if its
+// source is gone.
+func assembleRef(es *render.ExternalSecret, e Entry, fetched Fetched, budget *mergeBudget) (map[string]providers.Value, error) {
+	f := fetched(e, e.Ref)
+	if f.Err != nil && sourceGone(es, f.Err) {
+		return nil, nil
+	}
+	if f.Err != nil {
+		return nil, fmt.Errorf("%s: %w", e.Field, f.Err)
+	}
+	var v providers.Value
+	var err error
+	if e.Ref.Metadata && e.Remote.Property != "" {
+		v, err = tag(f.Value, e.Remote.Property)
+	} else {
+		v, err = providers.Property(f.Value, e.Remote.Property)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %s: %w", e.Field, e.Ref, err)
+	}
+	if e.SecretKey != "" {
+		if v, err = convert(v, e.Remote.DecodingStrategy, e.Remote.NullBytePolicy); err != nil {
+			return nil, fmt.Errorf("%s: %s: key %q: %w", e.Field, e.Ref, e.SecretKey, err)
+		}
+		return map[string]providers.Value{e.SecretKey: v}, nil
+	}
+	kv, err := providers.Extract(v)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %s: %w", e.Field, e.Ref, err)
+	}
+	if kv, err = rewrite(kv, e.Rewrite, e.Remote.ConversionStrategy, budget); err != nil {
+		return nil, fmt.Errorf("%s: %s: %w", e.Field, e.Ref, err)
+	}
+	if err := decodeAll(kv, e.Remote.DecodingStrategy, e.Remote.NullBytePolicy); err != nil {
+		return nil, fmt.Errorf("%s: %s: %w", e.Field, e.Ref, err)
+	}
+	return kv, nil
 }
 
 // sourceGone reports a reference whose remote secret no longer exists under

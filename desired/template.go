@@ -82,78 +82,15 @@ func ApplyTemplate(ctx context.Context, es *render.ExternalSecret, data map[stri
 // applyData renders templateFrom, then template.data, into the Secret's
 // keys; templateFrom entries that target Labels or Annotations go to out.
 func applyData(ctx context.Context, es *render.ExternalSecret, t *render.Template, data map[string]providers.Value, values map[string]string, sources TemplateSources, out *Shaped) (map[string]providers.Value, error) {
-	result := map[string]providers.Value{}
+	w := dataWriter{result: map[string]providers.Value{}, out: out}
 	if t.MergePolicy == "Merge" {
 		for k, v := range data {
-			result[k] = v
-		}
-	}
-	put := func(target, k, v string) {
-		switch target {
-		case "Labels":
-			out.Labels[k] = v
-		case "Annotations":
-			out.Annotations[k] = v
-		default:
-			result[k] = providers.NewValue([]byte(v))
+			w.result[k] = v
 		}
 	}
 	for i, tf := range t.TemplateFrom {
-		field := fmt.Sprintf("spec.target.template.templateFrom[%d]", i)
-		// putAll puts a KeysAndValues map, its values decoded; a key can be
-		// value-made, so the error names only the template.
-		putAll := func(name string, kv map[string]string) error {
-			for _, k := range slices.Sorted(maps.Keys(kv)) {
-				v, err := decode([]byte(kv[k]), tf.ValuesDecodingStrategy)
-				if err != nil {
-					return fmt.Errorf("%s: valuesDecodingStrategy %s: a rendered value: %w", name, tf.ValuesDecodingStrategy, err)
-				}
-				put(tf.Into(), k, string(v))
-			}
-			return nil
-		}
-		if tf.Literal != nil {
-			kv, err := executeKeysAndValues(ctx, field+".literal", *tf.Literal, values)
-			if err != nil {
-				return nil, err
-			}
-			if err := putAll(field+".literal", kv); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		keys, err := templateSource(ctx, sources, es.Namespace, tf)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", field, err)
-		}
-		ref := tf.ConfigMap
-		if ref == nil {
-			ref = tf.Secret
-		}
-		for _, it := range ref.Items {
-			body, ok := keys[it.Key]
-			if !ok {
-				return nil, fmt.Errorf("%s: key %q not found in %s", field, it.Key, ref.Name)
-			}
-			if it.TemplateAs == "KeysAndValues" {
-				kv, err := executeKeysAndValues(ctx, field+"."+it.Key, body, values)
-				if err != nil {
-					return nil, err
-				}
-				if err := putAll(field+"."+it.Key, kv); err != nil {
-					return nil, err
-				}
-				continue
-			}
-			v, err := render.Execute(ctx, field+"."+it.Key, body, values)
-			if err != nil {
-				return nil, err
-			}
-			d, err := decode([]byte(v), tf.ValuesDecodingStrategy)
-			if err != nil {
-				return nil, fmt.Errorf("%s.%s: valuesDecodingStrategy %s: %w", field, it.Key, tf.ValuesDecodingStrategy, err)
-			}
-			put(tf.Into(), it.Key, string(d))
+		if err := applyTemplateFrom(ctx, es, fmt.Sprintf("spec.target.template.templateFrom[%d]", i), tf, values, sources, w); err != nil {
+			return nil, err
 		}
 	}
 	for _, k := range slices.Sorted(maps.Keys(t.Data)) { // the same first error on every run
@@ -161,9 +98,86 @@ func applyData(ctx context.Context, es *render.ExternalSecret, t *render.Templat
 		if err != nil {
 			return nil, err
 		}
-		result[k] = providers.NewValue([]byte(v))
+		w.result[k] = providers.NewValue([]byte(v))
 	}
-	return result, nil
+	return w.result, nil
+}
+
+// dataWriter puts rendered keys where a templateFrom entry sends them: the
+// Secret's data, labels or annotations.
+type dataWriter struct {
+	result map[string]providers.Value
+	out    *Shaped
+}
+
+func (w dataWriter) put(target, k, v string) {
+	switch target {
+	case "Labels":
+		w.out.Labels[k] = v
+	case "Annotations":
+		w.out.Annotations[k] = v
+	default:
+		w.result[k] = providers.NewValue([]byte(v))
+	}
+}
+
+// putAll puts a KeysAndValues map, its values decoded; a key can be
+// value-made, so the error names only the template.
+func (w dataWriter) putAll(tf render.TemplateFrom, name string, kv map[string]string) error {
+	for _, k := range slices.Sorted(maps.Keys(kv)) {
+		v, err := decode([]byte(kv[k]), tf.ValuesDecodingStrategy)
+		if err != nil {
+			return fmt.Errorf("%s: valuesDecodingStrategy %s: a rendered value: %w", name, tf.ValuesDecodingStrategy, err)
+		}
+		w.put(tf.Into(), k, string(v))
+	}
+	return nil
+}
+
+// applyTemplateFrom renders one templateFrom entry (at field): its literal,
+// or each item of its ConfigMap or Secret.
+func applyTemplateFrom(ctx context.Context, es *render.ExternalSecret, field string, tf render.TemplateFrom, values map[string]string, sources TemplateSources, w dataWriter) error {
+	if tf.Literal != nil {
+		kv, err := executeKeysAndValues(ctx, field+".literal", *tf.Literal, values)
+		if err != nil {
+			return err
+		}
+		return w.putAll(tf, field+".literal", kv)
+	}
+	keys, err := templateSource(ctx, sources, es.Namespace, tf)
+	if err != nil {
+		return fmt.Errorf("%s: %w", field, err)
+	}
+	ref := tf.ConfigMap
+	if ref == nil {
+		ref = tf.Secret
+	}
+	for _, it := range ref.Items {
+		body, ok := keys[it.Key]
+		if !ok {
+			return fmt.Errorf("%s: key %q not found in %s", field, it.Key, ref.Name)
+		}
+		if it.TemplateAs == "KeysAndValues" {
+			kv, err := executeKeysAndValues(ctx, field+"."+it.Key, body, values)
+			if err != nil {
+				return err
+			}
+			if err := w.putAll(tf, field+"."+it.Key, kv); err != nil {
+				return err
+			}
+			continue
+		}
+		v, err := render.Execute(ctx, field+"."+it.Key, body, values)
+		if err != nil {
+			return err
+		}
+		d, err := decode([]byte(v), tf.ValuesDecodingStrategy)
+		if err != nil {
+			return fmt.Errorf("%s.%s: valuesDecodingStrategy %s: %w", field, it.Key, tf.ValuesDecodingStrategy, err)
+		}
+		w.put(tf.Into(), it.Key, string(d))
+	}
+	return nil
 }
 
 // executeKeysAndValues renders a template whose output is a YAML map of

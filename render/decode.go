@@ -56,142 +56,205 @@ func decodeInto(set *Set, d doc, opt Options) {
 	if version == "" {
 		group, version = "", group
 	}
-	oerr := func(field string, err error) *ObjectError {
-		ns := h.Metadata.Namespace
-		if ns == "" && h.Kind != KindClusterSecretStore && h.Kind != KindClusterExternalSecret && h.Kind != "ClusterPushSecret" {
-			ns = opt.DefaultNamespace
-		}
-		return &ObjectError{Source: d.source, Kind: h.Kind, Namespace: ns, Name: h.Metadata.Name, Field: field, Err: err}
+	dc := &decoding{set: set, d: d, h: h, group: group, version: version, opt: opt}
+	if dc.settledByHeader() {
+		return
 	}
-	skip := func(reason string) {
-		set.Skipped = append(set.Skipped, Skipped{Source: d.source, APIVersion: h.APIVersion, Kind: h.Kind,
-			Namespace: h.Metadata.Namespace, Name: h.Metadata.Name, Reason: reason})
+	dc.decodeKind()
+}
+
+// decoding is one document on its way into a Set: its header, its options,
+// and where its errors and skips go.
+type decoding struct {
+	set            *Set
+	d              doc
+	h              header
+	group, version string
+	opt            Options
+}
+
+// oerr is an error about the object, in the namespace it will land in.
+func (dc *decoding) oerr(field string, err error) *ObjectError {
+	h := dc.h
+	ns := h.Metadata.Namespace
+	if ns == "" && h.Kind != KindClusterSecretStore && h.Kind != KindClusterExternalSecret && h.Kind != "ClusterPushSecret" {
+		ns = dc.opt.DefaultNamespace
 	}
+	return &ObjectError{Source: dc.d.source, Kind: h.Kind, Namespace: ns, Name: h.Metadata.Name, Field: field, Err: err}
+}
+
+func (dc *decoding) fail(field string, err error) {
+	dc.set.Errors = append(dc.set.Errors, dc.oerr(field, err))
+}
+
+// failAll records each field error; it reports whether there was one.
+func (dc *decoding) failAll(errs []fieldError) bool {
+	for _, fe := range errs {
+		dc.fail(fe.field, fe.err)
+	}
+	return len(errs) > 0
+}
+
+func (dc *decoding) skip(reason string) {
+	h := dc.h
+	dc.set.Skipped = append(dc.set.Skipped, Skipped{Source: dc.d.source, APIVersion: h.APIVersion, Kind: h.Kind,
+		Namespace: h.Metadata.Namespace, Name: h.Metadata.Name, Reason: reason})
+}
+
+// settledByHeader refuses or skips what is not an external-secrets.io
+// object, or not a whole one; it reports whether it did.
+func (dc *decoding) settledByHeader() bool {
+	h, group := dc.h, dc.group
 	switch {
 	case h.APIVersion == "" && h.Kind == "" && h.esoShaped():
-		set.Errors = append(set.Errors, oerr("", errors.New("no apiVersion and no kind, but a spec only External Secrets Operator objects have; did you mean apiVersion external-secrets.io/v1, kind ExternalSecret?")))
+		dc.fail("", errors.New("no apiVersion and no kind, but a spec only External Secrets Operator objects have; did you mean apiVersion external-secrets.io/v1, kind ExternalSecret?"))
 	case h.APIVersion == "" && h.Kind == "":
 		// Values files, CI configs, Chart.yaml: YAML, but no object.
-		skip("not a Kubernetes object: no apiVersion and no kind")
+		dc.skip("not a Kubernetes object: no apiVersion and no kind")
 	case h.APIVersion == "":
-		set.Errors = append(set.Errors, oerr("apiVersion", errors.New("required: the object has a kind but no apiVersion")))
+		dc.fail("apiVersion", errors.New("required: the object has a kind but no apiVersion"))
 	case h.Kind == "":
-		set.Errors = append(set.Errors, oerr("kind", errors.New("required: the object has an apiVersion but no kind")))
+		dc.fail("kind", errors.New("required: the object has an apiVersion but no kind"))
 	case group == "" && h.Kind == "Secret":
 		if len(h.Data) > 0 || len(h.StringData) > 0 {
-			set.Errors = append(set.Errors, oerr("data", errors.New("a Secret with values is refused: values do not belong in Git; reference them with an ExternalSecret")))
-			return
+			dc.fail("data", errors.New("a Secret with values is refused: values do not belong in Git; reference them with an ExternalSecret"))
+			return true
 		}
-		skip("Secret without data")
+		dc.skip("Secret without data")
 	case group != Group && group != GeneratorsGroup:
 		if hint := typoHint(h.APIVersion, group, h.Kind); hint != "" {
-			set.Errors = append(set.Errors, oerr("", errors.New(hint)))
-			return
+			dc.fail("", errors.New(hint))
+			return true
 		}
-		skip("not an external-secrets.io object")
+		dc.skip("not an external-secrets.io object")
+	default:
+		return false
+	}
+	return true
+}
+
+// decodeKind decodes an object of the external-secrets.io groups by its
+// kind and version, refusing the kinds and versions secretsync does not run.
+func (dc *decoding) decodeKind() {
+	h, group, version := dc.h, dc.group, dc.version
+	switch {
 	case group == GeneratorsGroup && generatorSpecs[h.Kind] == nil:
-		set.Errors = append(set.Errors, oerr("kind", fmt.Errorf("kind %s (%s) is an External Secrets Operator generator secretsync does not run (it runs %s); nothing is applied for it and prune waits until it is removed",
-			h.Kind, group, strings.Join(slices.Sorted(maps.Keys(generatorSpecs)), ", "))))
+		dc.fail("kind", fmt.Errorf("kind %s (%s) is an External Secrets Operator generator secretsync does not run (it runs %s); nothing is applied for it and prune waits until it is removed",
+			h.Kind, group, strings.Join(slices.Sorted(maps.Keys(generatorSpecs)), ", ")))
 	case group == GeneratorsGroup:
-		g := &Generator{}
-		if err := strict(d.json, g); err != nil {
-			set.Errors = append(set.Errors, oerr("", err))
-			return
-		}
-		g.Source = d.source
-		if g.Namespace == "" {
-			g.Namespace = opt.DefaultNamespace
-		}
-		if field, err := validateGenerator(g); err != nil {
-			set.Errors = append(set.Errors, oerr(field, err))
-			return
-		}
-		set.Generators = append(set.Generators, g)
+		dc.generator()
 	case h.Kind == "ClusterPushSecret":
-		set.Errors = append(set.Errors, oerr("kind", errors.New("ClusterPushSecret is refused: secretsync does not expand it yet (write one PushSecret per namespace); nothing is pushed for it")))
+		dc.fail("kind", errors.New("ClusterPushSecret is refused: secretsync does not expand it yet (write one PushSecret per namespace); nothing is pushed for it"))
 	case h.Kind == KindPushSecret && version != "v1alpha1":
-		set.Errors = append(set.Errors, oerr("apiVersion", fmt.Errorf("version %q is not supported for PushSecret; use v1alpha1", version)))
+		dc.fail("apiVersion", fmt.Errorf("version %q is not supported for PushSecret; use v1alpha1", version))
 	case h.Kind == KindPushSecret:
-		ps := &PushSecret{}
-		if err := strict(d.json, ps); err != nil {
-			set.Errors = append(set.Errors, oerr("", err))
-			return
-		}
-		ps.Source = d.source
-		if ps.Namespace == "" {
-			ps.Namespace = opt.DefaultNamespace
-		}
-		if errs := validatePushSecret(ps); len(errs) > 0 {
-			for _, fe := range errs {
-				set.Errors = append(set.Errors, oerr(fe.field, fe.err))
-			}
-			return
-		}
-		set.PushSecrets = append(set.PushSecrets, ps)
+		dc.pushSecret()
 	case h.Kind != KindExternalSecret && h.Kind != KindSecretStore && h.Kind != KindClusterSecretStore && h.Kind != KindClusterExternalSecret:
 		msg := fmt.Sprintf("kind %s of %s is not supported by secretsync (it handles %s, %s, %s, %s and %s); nothing is applied for it and prune waits until it is removed",
 			h.Kind, group, KindExternalSecret, KindClusterExternalSecret, KindSecretStore, KindClusterSecretStore, KindPushSecret)
 		if near := nearest(h.Kind, esoKinds, 2); near != "" {
 			msg = fmt.Sprintf("kind %s is not an External Secrets Operator kind; did you mean %s?", h.Kind, near)
 		}
-		set.Errors = append(set.Errors, oerr("kind", errors.New(msg)))
-	case opt.NamespacedOnly && (h.Kind == KindClusterSecretStore || h.Kind == KindClusterExternalSecret):
-		set.Errors = append(set.Errors, oerr("kind", fmt.Errorf("%s is refused: this instance accepts only namespaced kinds from its repo path (--namespaced-only); a %s reaches every namespace secretsync may write to", h.Kind, h.Kind)))
+		dc.fail("kind", errors.New(msg))
+	case dc.opt.NamespacedOnly && (h.Kind == KindClusterSecretStore || h.Kind == KindClusterExternalSecret):
+		dc.fail("kind", fmt.Errorf("%s is refused: this instance accepts only namespaced kinds from its repo path (--namespaced-only); a %s reaches every namespace secretsync may write to", h.Kind, h.Kind))
 	case version != "v1" && version != "v1beta1":
-		set.Errors = append(set.Errors, oerr("apiVersion", fmt.Errorf("version %q is not supported; use v1 or v1beta1", version)))
+		dc.fail("apiVersion", fmt.Errorf("version %q is not supported; use v1 or v1beta1", version))
 	case h.Kind == KindExternalSecret:
-		es := &ExternalSecret{}
-		if err := strict(d.json, es); err != nil {
-			set.Errors = append(set.Errors, oerr("", err))
-			return
-		}
-		es.Source = d.source
-		if es.Namespace == "" {
-			es.Namespace = opt.DefaultNamespace
-		}
-		if errs := validateExternalSecret(es); len(errs) > 0 {
-			for _, fe := range errs {
-				set.Errors = append(set.Errors, oerr(fe.field, fe.err))
-			}
-			set.Refused = append(set.Refused, es)
-			return
-		}
-		es.makeID()
-		shareStrings(es)
-		set.ExternalSecrets = append(set.ExternalSecrets, es)
+		dc.externalSecret()
 	case h.Kind == KindClusterExternalSecret:
-		ces := &ClusterExternalSecret{}
-		if err := strict(d.json, ces); err != nil {
-			set.Errors = append(set.Errors, oerr("", err))
-			return
-		}
-		ces.Source, ces.Namespace = d.source, ""
-		if errs := validateClusterExternalSecret(ces); len(errs) > 0 {
-			for _, fe := range errs {
-				set.Errors = append(set.Errors, oerr(fe.field, fe.err))
-			}
-			return
-		}
-		set.ClusterExternalSecrets = append(set.ClusterExternalSecrets, ces)
+		dc.clusterExternalSecret()
 	default:
-		st := &SecretStore{}
-		if err := strictStore(d.json, st); err != nil {
-			set.Errors = append(set.Errors, oerr("", err))
-			return
-		}
-		st.Source = d.source
-		if st.Kind == KindSecretStore && st.Namespace == "" {
-			st.Namespace = opt.DefaultNamespace
-		}
-		if st.Kind == KindClusterSecretStore {
-			st.Namespace = ""
-		}
-		if field, err := validateStore(st); err != nil {
-			set.Errors = append(set.Errors, oerr(field, err))
-			return
-		}
-		set.Stores = append(set.Stores, st)
+		dc.store()
 	}
+}
+
+func (dc *decoding) generator() {
+	g := &Generator{}
+	if err := strict(dc.d.json, g); err != nil {
+		dc.fail("", err)
+		return
+	}
+	g.Source = dc.d.source
+	if g.Namespace == "" {
+		g.Namespace = dc.opt.DefaultNamespace
+	}
+	if field, err := validateGenerator(g); err != nil {
+		dc.fail(field, err)
+		return
+	}
+	dc.set.Generators = append(dc.set.Generators, g)
+}
+
+func (dc *decoding) pushSecret() {
+	ps := &PushSecret{}
+	if err := strict(dc.d.json, ps); err != nil {
+		dc.fail("", err)
+		return
+	}
+	ps.Source = dc.d.source
+	if ps.Namespace == "" {
+		ps.Namespace = dc.opt.DefaultNamespace
+	}
+	if dc.failAll(validatePushSecret(ps)) {
+		return
+	}
+	dc.set.PushSecrets = append(dc.set.PushSecrets, ps)
+}
+
+// externalSecret decodes an ExternalSecret; an invalid one is kept as
+// Refused as well as reported.
+func (dc *decoding) externalSecret() {
+	es := &ExternalSecret{}
+	if err := strict(dc.d.json, es); err != nil {
+		dc.fail("", err)
+		return
+	}
+	es.Source = dc.d.source
+	if es.Namespace == "" {
+		es.Namespace = dc.opt.DefaultNamespace
+	}
+	if dc.failAll(validateExternalSecret(es)) {
+		dc.set.Refused = append(dc.set.Refused, es)
+		return
+	}
+	es.makeID()
+	shareStrings(es)
+	dc.set.ExternalSecrets = append(dc.set.ExternalSecrets, es)
+}
+
+func (dc *decoding) clusterExternalSecret() {
+	ces := &ClusterExternalSecret{}
+	if err := strict(dc.d.json, ces); err != nil {
+		dc.fail("", err)
+		return
+	}
+	ces.Source, ces.Namespace = dc.d.source, ""
+	if dc.failAll(validateClusterExternalSecret(ces)) {
+		return
+	}
+	dc.set.ClusterExternalSecrets = append(dc.set.ClusterExternalSecrets, ces)
+}
+
+// store decodes a SecretStore or ClusterSecretStore.
+func (dc *decoding) store() {
+	st := &SecretStore{}
+	if err := strictStore(dc.d.json, st); err != nil {
+		dc.fail("", err)
+		return
+	}
+	st.Source = dc.d.source
+	if st.Kind == KindSecretStore && st.Namespace == "" {
+		st.Namespace = dc.opt.DefaultNamespace
+	}
+	if st.Kind == KindClusterSecretStore {
+		st.Namespace = ""
+	}
+	if field, err := validateStore(st); err != nil {
+		dc.fail(field, err)
+		return
+	}
+	dc.set.Stores = append(dc.set.Stores, st)
 }
 
 var esoKinds = []string{KindExternalSecret, KindClusterExternalSecret, KindSecretStore, KindClusterSecretStore, KindPushSecret}

@@ -238,6 +238,24 @@ func checkLocal(fsys *repoFS, dir string, seen map[string]bool) error {
 		return nil // kustomize reports the syntax error itself
 	}
 	name := strings.TrimPrefix(kustFile, "/")
+	if err := checkResources(fsys, dir, name, k, seen); err != nil {
+		return err
+	}
+	for _, field := range []string{"helmCharts", "helmGlobals", "helmChartInflationGenerator"} {
+		if _, ok := k[field]; ok {
+			return fmt.Errorf("%s: %s is refused (it runs helm); commit the rendered manifests instead", name, field)
+		}
+	}
+	if err := checkPlugins(fsys, dir, name, k, seen); err != nil {
+		return err
+	}
+	return checkLoadedFiles(name, k)
+}
+
+// checkResources: each resources, bases and components entry of the
+// kustomization name (in dir) is a file or folder in the repo; folders are
+// checked in turn.
+func checkResources(fsys *repoFS, dir, name string, k map[string]any, seen map[string]bool) error {
 	for _, field := range []string{"resources", "bases", "components"} {
 		for _, e := range stringList(k[field]) {
 			p := path.Join(dir, e)
@@ -254,14 +272,13 @@ func checkLocal(fsys *repoFS, dir string, seen map[string]bool) error {
 			}
 		}
 	}
-	for _, field := range []string{"helmCharts", "helmGlobals", "helmChartInflationGenerator"} {
-		if _, ok := k[field]; ok {
-			return fmt.Errorf("%s: %s is refused (it runs helm); commit the rendered manifests instead", name, field)
-		}
-	}
-	// kustomize loads a generators, transformers or validators entry that
-	// is not inline YAML as a file, else as a folder, else from a remote
-	// repo (running git): each must be a file or folder in the repo.
+	return nil
+}
+
+// checkPlugins: kustomize loads a generators, transformers or validators
+// entry that is not inline YAML as a file, else as a folder, else from a
+// remote repo (running git): each must be a file or folder in the repo.
+func checkPlugins(fsys *repoFS, dir, name string, k map[string]any, seen map[string]bool) error {
 	for _, field := range []string{"generators", "transformers", "validators"} {
 		for _, e := range stringList(k[field]) {
 			if inlineYAML(e) {
@@ -289,7 +306,26 @@ func checkLocal(fsys *repoFS, dir string, seen map[string]bool) error {
 			}
 		}
 	}
-	// The other fields load files only, over HTTP for a URL.
+	return nil
+}
+
+// checkLoadedFiles: the other fields load files only, over HTTP for a URL;
+// none may be a URL.
+func checkLoadedFiles(name string, k map[string]any) error {
+	loaded := loadedFiles(k)
+	for _, field := range slices.Sorted(maps.Keys(loaded)) {
+		for _, e := range loaded[field] {
+			if !strings.Contains(e, "\n") && isURL(e) {
+				return fmt.Errorf("%s: %s entry %q is remote; secretsync reads only files in the repo", name, field, e)
+			}
+		}
+	}
+	return nil
+}
+
+// loadedFiles is every file a kustomization loads outside resources and
+// plugins, by the field path that names it.
+func loadedFiles(k map[string]any) map[string][]string {
 	loaded := map[string][]string{}
 	for _, field := range []string{"crds", "configurations", "patchesStrategicMerge"} {
 		loaded[field] = stringList(k[field])
@@ -314,14 +350,7 @@ func checkLocal(fsys *repoFS, dir string, seen map[string]bool) error {
 	if o, ok := k["openapi"].(map[string]any); ok {
 		loaded["openapi.path"] = stringList(o["path"])
 	}
-	for _, field := range slices.Sorted(maps.Keys(loaded)) {
-		for _, e := range loaded[field] {
-			if !strings.Contains(e, "\n") && isURL(e) {
-				return fmt.Errorf("%s: %s entry %q is remote; secretsync reads only files in the repo", name, field, e)
-			}
-		}
-	}
-	return nil
+	return loaded
 }
 
 // pluginLoads are the fields of builtin plugin configurations

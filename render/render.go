@@ -230,7 +230,17 @@ const ignoreFile = ".secretsyncignore"
 // templates, not manifests), which are noted in skipped; those of them that
 // hold ESO objects are listed in dropped.
 func readYAMLFiles(fsys filesys.FileSystem, root string, cache *Cache) (docs []doc, skipped []Skipped, dropped []Dropped, err error) {
-	var files []string
+	files, skipped, dropped, err := listYAMLFiles(fsys, root)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return splitYAMLFiles(fsys, files, cache), skipped, dropped, nil
+}
+
+// listYAMLFiles walks root for the YAML files a folder render reads, sorted,
+// honouring ignoreFile and skipping Helm charts and symlinked folders that
+// lead outside root (each named in skipped or dropped).
+func listYAMLFiles(fsys filesys.FileSystem, root string) (files []string, skipped []Skipped, dropped []Dropped, err error) {
 	var patterns []gitignore.Pattern
 	segments := func(p string) []string {
 		rel := strings.Trim(strings.TrimPrefix(p, root), "/")
@@ -284,6 +294,13 @@ func readYAMLFiles(fsys filesys.FileSystem, root string, cache *Cache) (docs []d
 		return nil, nil, nil, err
 	}
 	sort.Strings(files)
+	return files, skipped, dropped, nil
+}
+
+// splitYAMLFiles reads each file and splits it into documents as JSON; a
+// file or document that cannot be read is a doc with its error.
+func splitYAMLFiles(fsys filesys.FileSystem, files []string, cache *Cache) []doc {
+	var docs []doc
 	for _, f := range files {
 		src := strings.TrimPrefix(f, "/")
 		b, err := fsys.ReadFile(f)
@@ -320,7 +337,7 @@ func readYAMLFiles(fsys filesys.FileSystem, root string, cache *Cache) (docs []d
 		}
 		cache.keepFile(f, b, docs[first:])
 	}
-	return docs, skipped, dropped, nil
+	return docs
 }
 
 // symlinkedFolder returns the repo path a symlink at p leads to when that

@@ -333,18 +333,39 @@ func validateStore(st *SecretStore) (string, error) {
 	case len(st.Spec.Conditions) > 0 && st.Kind != KindClusterSecretStore:
 		return "spec.conditions", errors.New("only a ClusterSecretStore has conditions; a SecretStore serves its own namespace")
 	}
-	for _, k := range slices.Sorted(maps.Keys(a.CustomSessionTags)) {
+	if field, err := validateCustomSessionTags(a.CustomSessionTags); err != nil {
+		return field, err
+	}
+	if field, err := validateConditions(st.Spec.Conditions); err != nil {
+		return field, err
+	}
+	if field, err := validateAuthSecretRef(a.Auth.SecretRef); err != nil {
+		return field, err
+	}
+	return authScope(AskerOf(st), a.Auth, "spec.provider.aws.auth")
+}
+
+// validateCustomSessionTags refuses the tags ESO would drop or that
+// sessionTagsPolicy sets itself.
+func validateCustomSessionTags(tags map[string]string) (string, error) {
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
 		f := "spec.provider.aws.customSessionTags." + k
 		switch {
 		case slices.Contains(reservedSessionTags, k):
 			return f, errors.New("is refused: esoNamespace, esoStoreName and esoStoreKind are set by sessionTagsPolicy")
 		case k == "":
 			return "spec.provider.aws.customSessionTags", errors.New("an empty key is refused: ESO drops such a tag")
-		case a.CustomSessionTags[k] == "":
+		case tags[k] == "":
 			return f, errors.New("an empty value is refused: ESO drops such a tag")
 		}
 	}
-	for i, c := range st.Spec.Conditions {
+	return "", nil
+}
+
+// validateConditions: each condition selects namespaces, by a valid
+// selector or regexes.
+func validateConditions(conds []StoreCondition) (string, error) {
+	for i, c := range conds {
 		f := fmt.Sprintf("spec.conditions[%d]", i)
 		if c.NamespaceSelector == nil && len(c.Namespaces) == 0 && len(c.NamespaceRegexes) == 0 {
 			return f, errors.New("one of namespaceSelector, namespaces or namespaceRegexes is required")
@@ -360,22 +381,29 @@ func validateStore(st *SecretStore) (string, error) {
 			}
 		}
 	}
-	if r := a.Auth.SecretRef; r != nil {
-		sels := map[string]*SecretKeySelector{"accessKeyIDSecretRef": &r.AccessKeyID, "secretAccessKeySecretRef": &r.SecretAccessKey}
-		if r.SessionToken != nil {
-			sels["sessionTokenSecretRef"] = r.SessionToken
-		}
-		for name, sel := range sels {
-			f := "spec.provider.aws.auth.secretRef." + name
-			switch {
-			case sel.Name == "":
-				return f + ".name", errors.New("required")
-			case sel.Key == "":
-				return f + ".key", errors.New("required")
-			}
+	return "", nil
+}
+
+// validateAuthSecretRef: each key selector of the static credentials names
+// a Secret and a key.
+func validateAuthSecretRef(r *AWSAuthSecretRef) (string, error) {
+	if r == nil {
+		return "", nil
+	}
+	sels := map[string]*SecretKeySelector{"accessKeyIDSecretRef": &r.AccessKeyID, "secretAccessKeySecretRef": &r.SecretAccessKey}
+	if r.SessionToken != nil {
+		sels["sessionTokenSecretRef"] = r.SessionToken
+	}
+	for name, sel := range sels {
+		f := "spec.provider.aws.auth.secretRef." + name
+		switch {
+		case sel.Name == "":
+			return f + ".name", errors.New("required")
+		case sel.Key == "":
+			return f + ".key", errors.New("required")
 		}
 	}
-	return authScope(AskerOf(st), a.Auth, "spec.provider.aws.auth")
+	return "", nil
 }
 
 func validateStrategies(conversion, decoding string) (string, error) {
