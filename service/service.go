@@ -176,18 +176,19 @@ func (s *Service) Run(sigCtx context.Context) int {
 		s.loop(sigCtx, work)
 		return 0
 	}
-	id := os.Getenv("POD_NAME") // from the downward API in the manifests
-	if id == "" {
-		id, _ = os.Hostname()
-	}
-	id += "_" + fmt.Sprintf("%08x", rand.Uint32())
+	return s.runElected(sigCtx, work, cancelWork)
+}
+
+// runElected runs the loop only while this process holds the Lease; it
+// returns 1 when the lease was lost.
+func (s *Service) runElected(sigCtx, work context.Context, cancelWork context.CancelFunc) int {
+	c := &candidacy{s: s, id: leaderIdentity(), sigCtx: sigCtx, work: work, loopDone: make(chan struct{})}
 	lock := &resourcelock.LeaseLock{
 		LeaseMeta:  metav1.ObjectMeta{Name: "secretsync-" + s.cfg.Instance, Namespace: s.cfg.InventoryNamespace},
 		Client:     s.kube.CoordinationV1(),
-		LockConfig: resourcelock.ResourceLockConfig{Identity: id},
+		LockConfig: resourcelock.ResourceLockConfig{Identity: c.id},
 	}
 	s.ready.set(true, "") // a standby is ready to take over
-	lost := false
 	// The election runs until the loop has ended, not until the signal:
 	// client-go returns from RunOrDie (and releases the lease) as soon as
 	// its context ends, without waiting for OnStartedLeading, which would
@@ -196,17 +197,8 @@ func (s *Service) Run(sigCtx context.Context) int {
 	// signal, when not leading) ends the election.
 	election, endElection := context.WithCancel(context.Background())
 	defer endElection()
-	var mu sync.Mutex
-	leading := false
-	loopDone := make(chan struct{})
-	go func() {
-		<-sigCtx.Done()
-		mu.Lock()
-		defer mu.Unlock()
-		if !leading {
-			endElection()
-		}
-	}()
+	c.endElection = endElection
+	go c.endOnSignalUnlessLeading()
 	leaderelection.RunOrDie(election, leaderelection.LeaderElectionConfig{
 		Lock: lock,
 		// A dead leader's lease expires after 10 s; a standby retries every
@@ -217,50 +209,94 @@ func (s *Service) Run(sigCtx context.Context) int {
 		ReleaseOnCancel: true,
 		Name:            "secretsync-" + s.cfg.Instance,
 		Callbacks: leaderelection.LeaderCallbacks{
-			OnStartedLeading: func(ctx context.Context) {
-				mu.Lock()
-				if sigCtx.Err() != nil {
-					mu.Unlock()
-					return
-				}
-				leading = true
-				mu.Unlock()
-				defer close(loopDone)
-				defer endElection()
-				ctx, cancel := context.WithCancel(ctx)
-				defer cancel()
-				defer context.AfterFunc(sigCtx, cancel)()
-				s.log.Info().Str("identity", id).Msg("leading")
-				s.markLeader(ctx)
-				s.ready.set(false, "leader: no successful pass yet")
-				s.loop(ctx, work)
-			},
-			OnStoppedLeading: func() {
-				if sigCtx.Err() == nil {
-					lost = true
-					s.log.Error().Str("identity", id).Msg("lost the lease; exiting so that a clean process takes over")
-				}
-			},
-			OnNewLeader: func(identity string) {
-				if identity != id {
-					s.log.Info().Str("leader", identity).Msg("standing by")
-				}
-			},
+			OnStartedLeading: c.lead,
+			OnStoppedLeading: c.stoppedLeading,
+			OnNewLeader:      c.newLeader,
 		},
 	})
-	if lost {
+	if c.lost {
 		cancelWork() // a pass of a lost lease must not write on
 	}
-	mu.Lock()
-	led := leading
-	mu.Unlock()
+	c.mu.Lock()
+	led := c.leading
+	c.mu.Unlock()
 	if led {
-		<-loopDone
+		<-c.loopDone
 	}
-	if lost {
+	if c.lost {
 		return 1
 	}
 	return 0
+}
+
+// leaderIdentity is this process in the Lease: its pod's name (or host
+// name) and a random suffix, so a restarted pod is a new candidate.
+func leaderIdentity() string {
+	id := os.Getenv("POD_NAME") // from the downward API in the manifests
+	if id == "" {
+		id, _ = os.Hostname()
+	}
+	return id + "_" + fmt.Sprintf("%08x", rand.Uint32())
+}
+
+// candidacy is this process in one leader election: whether it led, whether
+// it lost the lease, and the end of the loop it ran while leading.
+type candidacy struct {
+	s           *Service
+	id          string
+	sigCtx      context.Context // the signal
+	work        context.Context // a pass's context, ended after the shutdown timeout
+	endElection context.CancelFunc
+	loopDone    chan struct{}
+	lost        bool // set by RunOrDie's OnStoppedLeading, before it returns
+
+	mu      sync.Mutex
+	leading bool
+}
+
+// endOnSignalUnlessLeading ends the election at the signal when this
+// process is not leading; a leader's loop ends it instead.
+func (c *candidacy) endOnSignalUnlessLeading() {
+	<-c.sigCtx.Done()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.leading {
+		c.endElection()
+	}
+}
+
+// lead runs the loop until the lease is lost or the signal comes, then ends
+// the election.
+func (c *candidacy) lead(ctx context.Context) {
+	c.mu.Lock()
+	if c.sigCtx.Err() != nil {
+		c.mu.Unlock()
+		return
+	}
+	c.leading = true
+	c.mu.Unlock()
+	defer close(c.loopDone)
+	defer c.endElection()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(c.sigCtx, cancel)()
+	c.s.log.Info().Str("identity", c.id).Msg("leading")
+	c.s.markLeader(ctx)
+	c.s.ready.set(false, "leader: no successful pass yet")
+	c.s.loop(ctx, c.work)
+}
+
+func (c *candidacy) stoppedLeading() {
+	if c.sigCtx.Err() == nil {
+		c.lost = true
+		c.s.log.Error().Str("identity", c.id).Msg("lost the lease; exiting so that a clean process takes over")
+	}
+}
+
+func (c *candidacy) newLeader(identity string) {
+	if identity != c.id {
+		c.s.log.Info().Str("leader", identity).Msg("standing by")
+	}
 }
 
 func (s *Service) listen(ctx context.Context, name, addr string, h http.Handler) {

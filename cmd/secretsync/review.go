@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/secretsync/secretsync/desired"
 	"github.com/secretsync/secretsync/gitsource"
@@ -513,42 +514,11 @@ for a Secret that was never created), and which ExternalSecret in PATH (default
 		ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
 		defer cancel()
 		e := explanation{Secret: namespace + "/" + name, Path: path}
-		sec, err := kube.CoreV1().Secrets(namespace).Get(ctx, name, metav1.GetOptions{})
-		switch {
-		case apierrors.IsNotFound(err):
-			// Never created, or deleted: the inventory's condition says why.
-		case err != nil:
+		if err := explainLive(ctx, kube, inst, &e, namespace, name); err != nil {
 			return fail(exitUsage, "%v", err)
-		default:
-			e.Exists = true
-			e.ManagedBy, e.Instance = sec.Labels[reconciler.LabelManagedBy], sec.Labels[reconciler.LabelInstance]
-			if e.ManagedBy != reconciler.ManagedByValue || e.Instance != inst.instance {
-				e.NotOurs = fmt.Sprintf("it lacks the labels %s=%s and %s=%s, so secretsync instance %s will not take it over: an ExternalSecret targeting it fails until it is deleted or the target renamed (creationPolicy Merge adds keys to it instead)",
-					reconciler.LabelManagedBy, reconciler.ManagedByValue, reconciler.LabelInstance, inst.instance, inst.instance)
-			}
-			e.ExternalSecret = sec.Annotations[reconciler.AnnotationExternalSecret]
-			e.File = sec.Annotations[reconciler.AnnotationSource]
-			e.LastWrittenAt = sec.Annotations[reconciler.AnnotationRevision]
 		}
-		if cm, err := inst.inventory(ctx, kube); err == nil {
-			var conditions []reconciler.Status
-			if _, err := reconciler.ReadStatus(ctx, kube, cm, func(st reconciler.Status) {
-				if st.Target == e.Secret {
-					conditions = append(conditions, st)
-				}
-			}); err == nil {
-				e.Conditions = conditions
-			}
-		}
-		_, set, err := renderDir(path, rf.renderOptions())
-		if err != nil {
-			return fail(exitUsage, "render %s: %v", path, err)
-		}
-		for _, sp := range review.MakePlan("", "", nil, set).Secrets {
-			if sp.Kind == "" && sp.Namespace+"/"+sp.Name == e.Secret { // a ConfigMap target of that name is not it
-				e.Producer = &sp
-				break
-			}
+		if err := explainProducer(&e, path, rf.renderOptions()); err != nil {
+			return fail(exitUsage, "%v", err)
 		}
 		if output.value != "table" {
 			if err := writeData(s.out, output.value, e); err != nil {
@@ -560,6 +530,56 @@ for a Secret that was never created), and which ExternalSecret in PATH (default
 		return nil
 	}
 	return cmd
+}
+
+// explainLive fills in what the cluster says of the Secret: whether it
+// exists and is ours, what last wrote it, and its conditions in the
+// inventory (also for a Secret never created).
+func explainLive(ctx context.Context, kube kubernetes.Interface, inst *instanceFlags, e *explanation, namespace, name string) error {
+	sec, err := kube.CoreV1().Secrets(namespace).Get(ctx, name, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		// Never created, or deleted: the inventory's condition says why.
+	case err != nil:
+		return err
+	default:
+		e.Exists = true
+		e.ManagedBy, e.Instance = sec.Labels[reconciler.LabelManagedBy], sec.Labels[reconciler.LabelInstance]
+		if e.ManagedBy != reconciler.ManagedByValue || e.Instance != inst.instance {
+			e.NotOurs = fmt.Sprintf("it lacks the labels %s=%s and %s=%s, so secretsync instance %s will not take it over: an ExternalSecret targeting it fails until it is deleted or the target renamed (creationPolicy Merge adds keys to it instead)",
+				reconciler.LabelManagedBy, reconciler.ManagedByValue, reconciler.LabelInstance, inst.instance, inst.instance)
+		}
+		e.ExternalSecret = sec.Annotations[reconciler.AnnotationExternalSecret]
+		e.File = sec.Annotations[reconciler.AnnotationSource]
+		e.LastWrittenAt = sec.Annotations[reconciler.AnnotationRevision]
+	}
+	if cm, err := inst.inventory(ctx, kube); err == nil {
+		var conditions []reconciler.Status
+		if _, err := reconciler.ReadStatus(ctx, kube, cm, func(st reconciler.Status) {
+			if st.Target == e.Secret {
+				conditions = append(conditions, st)
+			}
+		}); err == nil {
+			e.Conditions = conditions
+		}
+	}
+	return nil
+}
+
+// explainProducer finds the ExternalSecret in path that produces the
+// Secret now, if one does.
+func explainProducer(e *explanation, path string, opts render.Options) error {
+	_, set, err := renderDir(path, opts)
+	if err != nil {
+		return fmt.Errorf("render %s: %w", path, err)
+	}
+	for _, sp := range review.MakePlan("", "", nil, set).Secrets {
+		if sp.Kind == "" && sp.Namespace+"/"+sp.Name == e.Secret { // a ConfigMap target of that name is not it
+			e.Producer = &sp
+			break
+		}
+	}
+	return nil
 }
 
 func writeExplanation(w io.Writer, e explanation) {

@@ -69,26 +69,8 @@ when asked: --wait --revision annotates the inventory to ask.`,
 		}
 		st, err := readStatus(cmd.Context(), kube, inst, namespace, name, rows)
 		if *wait {
-			ctx, cancel := context.WithTimeout(cmd.Context(), *timeout)
-			defer cancel()
-			asked := *revision == ""
-			for err != nil || !handled(st.Revision, *revision) {
-				if !asked && err == nil {
-					// A commit that changes no Secret is recorded only when asked.
-					asked = true
-					if aerr := annotate(ctx, kube, inst, map[string]any{reconciler.AnnotationRevisionWanted: *revision}); aerr != nil {
-						fmt.Fprintf(s.err, "note: cannot ask instance %s to record revision %s (%v); waiting for a pass that changes a Secret\n", inst.instance, *revision, aerr)
-					}
-				}
-				select {
-				case <-ctx.Done():
-					if err != nil {
-						return fail(exitFindings, "timed out after %s: %v", *timeout, err)
-					}
-					return fail(exitFindings, "timed out after %s waiting for revision %s; the instance is at %s", *timeout, *revision, st.Revision)
-				case <-time.After(time.Second):
-				}
-				st, err = readStatus(ctx, kube, inst, namespace, name, nil)
+			if st, err = waitForStatus(cmd.Context(), s, kube, inst, namespace, name, *revision, *timeout, st, err); err != nil {
+				return err
 			}
 		}
 		if err != nil {
@@ -97,27 +79,8 @@ when asked: --wait --revision annotates the inventory to ask.`,
 		if name != "" && len(st.ExternalSecrets) == 0 && (rows == nil || rows.n == 0) {
 			return fail(exitFindings, "no ExternalSecret %s in namespace %s in the revision %s", name, orDash(namespace), st.Revision)
 		}
-		switch output.value {
-		case "json", "yaml":
-			if rows != nil {
-				err = rows.end(st)
-			} else {
-				err = writeData(s.out, output.value, st)
-			}
-		default:
-			writeStatusTable(s.out, st, namespace == "", output.value == "wide")
-			err = readPushed(cmd.Context(), kube, inst, namespace, name, func(rows []reconciler.PushRow) {
-				writePushTable(s.out, rows, namespace == "", output.value == "wide")
-			})
-		}
-		if err != nil {
-			return fail(exitUsage, "%v", err)
-		}
-		if st.Suspended {
-			fmt.Fprintf(s.err, "instance %s is suspended: it applies nothing until `secretsync resume`\n", inst.instance)
-		}
-		if len(st.ExternalSecrets) == 0 && output.value != "json" && output.value != "yaml" {
-			fmt.Fprintf(s.err, "No ExternalSecrets in %s (revision %s).\n", scopeName(namespace), orDash(st.Revision))
+		if err := printStatus(cmd.Context(), s, kube, inst, namespace, name, output.value, rows, st); err != nil {
+			return err
 		}
 		if *wait {
 			for _, es := range st.ExternalSecrets {
@@ -129,6 +92,63 @@ when asked: --wait --revision annotates the inventory to ask.`,
 		return nil
 	}
 	return cmd
+}
+
+// waitForStatus reads the status each second until the instance has handled
+// revision (any when empty), st and err being the first read; it asks the
+// instance once to record the revision. Its error is the command's exit.
+func waitForStatus(ctx context.Context, s streams, kube kubernetes.Interface, inst *instanceFlags, namespace, name, revision string, timeout time.Duration, st statusJSON, err error) (statusJSON, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	asked := revision == ""
+	for err != nil || !handled(st.Revision, revision) {
+		if !asked && err == nil {
+			// A commit that changes no Secret is recorded only when asked.
+			asked = true
+			if aerr := annotate(ctx, kube, inst, map[string]any{reconciler.AnnotationRevisionWanted: revision}); aerr != nil {
+				fmt.Fprintf(s.err, "note: cannot ask instance %s to record revision %s (%v); waiting for a pass that changes a Secret\n", inst.instance, revision, aerr)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			if err != nil {
+				return st, fail(exitFindings, "timed out after %s: %v", timeout, err)
+			}
+			return st, fail(exitFindings, "timed out after %s waiting for revision %s; the instance is at %s", timeout, revision, st.Revision)
+		case <-time.After(time.Second):
+		}
+		st, err = readStatus(ctx, kube, inst, namespace, name, nil)
+	}
+	return st, nil
+}
+
+// printStatus writes st as output asks (rows, when streaming JSON), then
+// the push table and the notes for a person reading it.
+func printStatus(ctx context.Context, s streams, kube kubernetes.Interface, inst *instanceFlags, namespace, name, output string, rows *jsonRows, st statusJSON) error {
+	var err error
+	switch output {
+	case "json", "yaml":
+		if rows != nil {
+			err = rows.end(st)
+		} else {
+			err = writeData(s.out, output, st)
+		}
+	default:
+		writeStatusTable(s.out, st, namespace == "", output == "wide")
+		err = readPushed(ctx, kube, inst, namespace, name, func(rows []reconciler.PushRow) {
+			writePushTable(s.out, rows, namespace == "", output == "wide")
+		})
+	}
+	if err != nil {
+		return fail(exitUsage, "%v", err)
+	}
+	if st.Suspended {
+		fmt.Fprintf(s.err, "instance %s is suspended: it applies nothing until `secretsync resume`\n", inst.instance)
+	}
+	if len(st.ExternalSecrets) == 0 && output != "json" && output != "yaml" {
+		fmt.Fprintf(s.err, "No ExternalSecrets in %s (revision %s).\n", scopeName(namespace), orDash(st.Revision))
+	}
+	return nil
 }
 
 // handled says whether the inventory's revision (ref@sha1:commit) is the
