@@ -153,7 +153,7 @@ func Validate(root string, set *render.Set, opt Options) []Finding {
 		}
 	}
 	stores := desired.IndexStores(set)
-	shared := desired.SharedRemotes(set.PushSecrets)
+	shared := desired.SharedRemotes(set.PushSecrets, func(ps *render.PushSecret) []desired.PushRemote { return desired.StaticRemotes(ps, stores) })
 	for _, ps := range set.PushSecrets {
 		probs := desired.PushProblems(ps, stores, desired.Options{Namespaces: opt.Namespaces})
 		if p := shared[ps.ID()]; p != nil {
