@@ -1,0 +1,158 @@
+package reconciler_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// labelled writes Secret name in ns with labels and data, and remembers
+// its values for the leak check.
+func (f *fixture) labelled(ns, name string, labels, data map[string]string) {
+	f.t.Helper()
+	s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: labels}, Data: map[string][]byte{}}
+	for k, v := range data {
+		s.Data[k] = []byte(v)
+		f.remember(v)
+	}
+	ctx := context.Background()
+	if _, err := env.Client.CoreV1().Secrets(ns).Update(ctx, s, metav1.UpdateOptions{}); err != nil {
+		if _, err := env.Client.CoreV1().Secrets(ns).Create(ctx, s, metav1.CreateOptions{}); err != nil {
+			f.t.Fatal(err)
+		}
+	}
+}
+
+// pushSpec is a PushSecret of the fixture's namespace to store aws with
+// the given spec lines (selector, data, dataTo, template).
+func (f *fixture) pushSpec(name, spec string) string {
+	return fmt.Sprintf("apiVersion: external-secrets.io/v1alpha1\nkind: PushSecret\nmetadata: {name: %s, namespace: %s}\nspec:\n  secretStoreRefs: [{name: aws}]\n%s", name, f.ns, spec)
+}
+
+// A label selector reads the Secrets of the PushSecret's own namespace
+// only: a Secret of another namespace with the same labels is never pushed
+// (a repo writer of one namespace cannot publish another's Secret). Each
+// matched Secret's keys are pushed, one remote secret per key through
+// dataTo, and a Secret that gains the label is pushed by the next poll.
+func TestPushSecretPushesLabelSelectedSecretsOfItsOwnNamespaceOnly(t *testing.T) {
+	f := newFixture(t)
+	other := "t-" + randomSuffix()
+	if _, err := env.Client.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: other}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	push := map[string]string{"push": "yes"}
+	f.labelled(other, "theirs", push, map[string]string{"db_stolen": "other-namespace-db-secret"})
+	f.labelled(f.ns, "a", push, map[string]string{"db_user": "label-selected-user"})
+	f.labelled(f.ns, "b", push, map[string]string{"db_pass": "label-selected-pass"})
+	f.labelled(f.ns, "c", nil, map[string]string{"db_late": "late-labelled-value"})
+	f.commit(map[string]string{"store.yaml": f.store(), "push.yaml": f.pushSpec("p", `  selector: {secret: {selector: {matchLabels: {push: "yes"}}}}
+  dataTo: [{storeRef: {name: aws}, match: {regexp: "^db_"}, rewrite: [{regexp: {source: "^db_", target: "app/"}}]}]
+`)})
+	if res := f.pass(); !res.OK() || res.Pushed != 2 {
+		t.Fatalf("first pass: ok %v, pushed %d, errors %v", res.OK(), res.Pushed, res.Errors)
+	}
+	f.remoteValue("app/user", "label-selected-user")
+	f.remoteValue("app/pass", "label-selected-pass")
+	for _, n := range []string{"app/stolen", "app/late"} {
+		if _, _, _, ok := f.remote(n); ok {
+			t.Fatalf("%s pushed", n)
+		}
+	}
+	var secrets []string
+	for _, r := range f.inventory().Pushed {
+		secrets = append(secrets, r.Secret+" "+r.RemoteKey)
+	}
+	slices.Sort(secrets)
+	if want := []string{f.ns + "/a app/user", f.ns + "/b app/pass"}; !slices.Equal(secrets, want) {
+		t.Fatalf("rows %q, want %q", secrets, want)
+	}
+
+	f.labelled(f.ns, "c", push, map[string]string{"db_late": "late-labelled-value"})
+	if res := f.passWith(false); !res.OK() || res.Pushed != 1 {
+		t.Fatalf("poll after a Secret gained the label: ok %v, pushed %d, errors %v", res.OK(), res.Pushed, res.Errors)
+	}
+	f.remoteValue("app/late", "late-labelled-value")
+}
+
+// A label selector that matches no Secret is an error, not "push
+// nothing": under deletionPolicy Delete that would delete every remote
+// secret the PushSecret wrote. Its rows are kept and nothing is deleted.
+func TestPushSecretWhoseSelectorMatchesNothingKeepsWhatItPushed(t *testing.T) {
+	f := newFixture(t)
+	f.labelled(f.ns, "a", map[string]string{"push": "yes"}, map[string]string{"k": "kept-pushed-value"})
+	f.commit(map[string]string{"store.yaml": f.store(), "push.yaml": f.pushSpec("p", `  deletionPolicy: Delete
+  selector: {secret: {selector: {matchLabels: {push: "yes"}}}}
+  dataTo: [{storeRef: {name: aws}}]
+`)})
+	if res := f.pass(); !res.OK() || res.Pushed != 1 {
+		t.Fatalf("first pass: ok %v, pushed %d, errors %v", res.OK(), res.Pushed, res.Errors)
+	}
+	f.labelled(f.ns, "a", nil, map[string]string{"k": "kept-pushed-value"})
+	f.sm.SM.ResetCalls()
+	res := f.pass()
+	if len(res.Errors) != 1 || !strings.Contains(res.Errors[0].Error(), "matches no Secret") {
+		t.Fatalf("errors %v, want the empty selection named", res.Errors)
+	}
+	if c := f.sm.SM.Calls(); writes(c) != 0 || res.PushDeleted != 0 {
+		t.Fatalf("calls %v, deleted %d", c, res.PushDeleted)
+	}
+	f.remoteValue("k", "kept-pushed-value")
+	if rows := pushRows(f.inventory()); len(rows) != 1 || !strings.Contains(rows[0], " k# false ApplyFailed") {
+		t.Fatalf("rows %q, want k kept, not ready", rows)
+	}
+}
+
+// dataTo with remoteKey pushes the matched keys as one JSON object; data
+// wins over dataTo for its key; ReverseUnicode turns _U002f_ back into /
+// before the match; the template shapes the source before both.
+func TestPushSecretDataToBundleDataOverrideAndTemplate(t *testing.T) {
+	f := newFixture(t)
+	f.source(f.ns, "src", map[string]string{"db_user": "bundle-user-1", "db_pass": "bundle-pass-1", "path_U002f_x": "unicode-key-value"})
+	f.commit(map[string]string{"store.yaml": f.store(), "push.yaml": f.pushSpec("p", `  selector: {secret: {name: src}}
+  dataTo:
+  - {storeRef: {name: aws}, remoteKey: app/bundle, match: {regexp: "^db_"}}
+  - {storeRef: {name: aws}, conversionStrategy: ReverseUnicode, match: {regexp: "^path/"}}
+  data:
+  - match: {secretKey: db_pass, remoteRef: {remoteKey: app/pass}}
+`), "tpl.yaml": f.pushSpec("t", `  selector: {secret: {name: src}}
+  template: {data: {dsn: "postgres://{{ .db_user }}:{{ .db_pass }}@db"}}
+  data:
+  - match: {secretKey: dsn, remoteRef: {remoteKey: app/dsn}}
+`)})
+	if res := f.pass(); !res.OK() || res.Pushed != 4 {
+		t.Fatalf("first pass: ok %v, pushed %d, errors %v", res.OK(), res.Pushed, res.Errors)
+	}
+	f.remoteValue("app/bundle", `{"db_user":"bundle-user-1"}`)
+	f.remoteValue("app/pass", "bundle-pass-1")
+	f.remoteValue("path/x", "unicode-key-value")
+	f.remoteValue("app/dsn", "postgres://bundle-user-1:bundle-pass-1@db")
+	f.sm.SM.ResetCalls()
+	if res := f.pass(); !res.OK() || res.Pushed != 0 || f.sm.SM.TotalCalls() != 0 {
+		t.Fatalf("no-op pass: ok %v, pushed %d, calls %v", res.OK(), res.Pushed, f.sm.SM.Calls())
+	}
+}
+
+// A template is bounded by the work budget: one that would mint a huge
+// value from a small source stops with the budget's error, names no value,
+// and pushes nothing.
+func TestPushSecretTemplateIsBounded(t *testing.T) {
+	f := newFixture(t)
+	f.source(f.ns, "src", map[string]string{"k": "q7Zx3vKp9wLm2bombseed"})
+	f.commit(map[string]string{"store.yaml": f.store(), "push.yaml": f.pushSpec("p", `  selector: {secret: {name: src}}
+  template: {data: {big: "{{ range $i := until 100000000 }}{{ $.k }}{{ end }}"}}
+  data:
+  - match: {secretKey: big, remoteRef: {remoteKey: app/big}}
+`)})
+	res := f.pass()
+	if len(res.Errors) != 1 || !strings.Contains(res.Errors[0].Error(), "budget") {
+		t.Fatalf("errors %v, want the template stopped by the budget", res.Errors)
+	}
+	if _, _, _, ok := f.remote("app/big"); ok || writes(f.sm.SM.Calls()) != 0 {
+		t.Fatal("a value over the budget was pushed")
+	}
+}
