@@ -97,3 +97,22 @@ func SharedRemotes(pss []*render.PushSecret, remotes func(*render.PushSecret) []
 	}
 	return out
 }
+
+// PushGenerator is the generator a PushSecret pushes from, when its
+// selector names one, and the reason it is refused: it must render from
+// the same path in the PushSecret's namespace (as an ExternalSecret's).
+// Both run and validate use it.
+func PushGenerator(ps *render.PushSecret, gens map[GeneratorKey]*render.Generator) (*render.Generator, error) {
+	if len(ps.Spec.Selector.GeneratorRef) == 0 {
+		return nil, nil
+	}
+	ref, err := ps.Spec.Selector.Generator()
+	if err != nil {
+		return nil, err
+	}
+	k := GeneratorKey{ps.Namespace, ref.Kind, ref.Name}
+	if gens[k] == nil {
+		return nil, fmt.Errorf("generator %s is not in the rendered manifests; it must render from the same path, in the PushSecret's namespace", k)
+	}
+	return gens[k], nil
+}

@@ -28,6 +28,10 @@ type PushRow struct {
 	RemoteKey  string `json:"remoteKey"`  // as written, before the store's prefix
 	Property   string `json:"property,omitempty"`
 	Delete     bool   `json:"delete,omitempty"` // deletionPolicy Delete
+	// Generator is the generator (kind/name@spec digest) whose values were
+	// pushed, for a PushSecret of selectors.generatorRef: they are kept, in
+	// AWS only, until its spec changes or its refreshInterval passes.
+	Generator string `json:"generator,omitempty"`
 	// LastPush is when secretsync last wrote the remote secret for it.
 	LastPush *metav1.Time `json:"lastPush,omitempty"`
 	Ready    bool         `json:"ready"`
@@ -108,13 +112,14 @@ func (r *Reconciler) pushAll(ctx context.Context, set *render.Set, rec *record, 
 		oldBy[row.PushSecret] = append(oldBy[row.PushSecret], row)
 	}
 	nsLabels := r.namespaceLabels(ctx)
+	gens := desired.IndexGenerators(set)
 	plans := make(map[string]*pushPlan, len(set.PushSecrets))
 	for _, ps := range set.PushSecrets {
-		p := r.planPush(ctx, ps, stores, nsLabels)
+		p := r.planPush(ctx, ps, stores, gens, nsLabels, oldBy[ps.ID()])
 		plans[ps.ID()] = &p
 	}
 	shared := desired.SharedRemotes(set.PushSecrets, func(ps *render.PushSecret) []desired.PushRemote {
-		if p := plans[ps.ID()]; p.err == nil {
+		if p := plans[ps.ID()]; p.err == nil && !p.kept {
 			return remotesOf(p.entries)
 		}
 		return desired.StaticRemotes(ps, stores)
@@ -142,12 +147,18 @@ func (r *Reconciler) pushOne(ctx context.Context, ps *render.PushSecret, p *push
 	if p.err != nil {
 		err := res.fail(ApplyFailed, fmt.Errorf("PushSecret %s (%s): %w", id, ps.Source, p.err))
 		states[id] = &pushState{interval: pushInterval(ps), ps: ps}
-		rows := slices.Clone(old)
+		rows := failedRows(ps, stores, old)
 		for i := range rows {
 			rows[i].Ready, rows[i].Reason, rows[i].Message = false, string(ApplyFailed), err.Error()
 		}
 		r.event(ctx, pushRef(id), corev1.EventTypeWarning, "PushFailed", err.Error())
 		return rows
+	}
+	now := r.now()
+	interval := pushInterval(ps)
+	if p.kept { // generated values already in AWS, not due
+		states[id] = &pushState{last: now, ok: true, interval: interval, ps: ps, versions: p.versions}
+		return old
 	}
 	last := map[string]PushRow{}
 	for _, o := range old {
@@ -156,11 +167,9 @@ func (r *Reconciler) pushOne(ctx context.Context, ps *render.PushSecret, p *push
 	rows := make([]PushRow, len(p.entries))
 	for i, e := range p.entries {
 		rows[i] = PushRow{PushSecret: id, Source: ps.Source, Secret: ps.Namespace + "/" + e.Source, Store: e.Store.String(),
-			RemoteKey: e.RemoteKey, Property: e.Property, Delete: ps.Deletes()}
+			RemoteKey: e.RemoteKey, Property: e.Property, Delete: ps.Deletes(), Generator: p.generator}
 	}
 	prev := r.pushStates[id]
-	now := r.now()
-	interval := pushInterval(ps)
 	if prev != nil && prev.ok && prev.sum == p.sum && (interval == 0 || now.Before(prev.last.Add(interval))) {
 		prev.versions, prev.ps = p.versions, ps
 		states[id] = prev
@@ -175,6 +184,29 @@ func (r *Reconciler) pushOne(ctx context.Context, ps *render.PushSecret, p *push
 		r.event(ctx, pushRef(id), corev1.EventTypeWarning, "PushFailed", err.Error())
 	}
 	states[id] = &pushState{sum: p.sum, last: now, ok: len(errs) == 0, interval: interval, ps: ps, versions: p.versions}
+	return rows
+}
+
+// failedRows are the rows of a PushSecret refused before it pushed: its
+// rows as they were (nothing it wrote is pruned for it), one for each
+// remote secret Git names for it that none covers, or one without a
+// remote key, so that status shows it refused.
+func failedRows(ps *render.PushSecret, stores map[desired.StoreKey]*render.SecretStore, old []PushRow) []PushRow {
+	rows := slices.Clone(old)
+	have := map[string]bool{}
+	for _, row := range old {
+		have[row.remote()] = true
+	}
+	for _, rm := range desired.StaticRemotes(ps, stores) {
+		row := PushRow{PushSecret: ps.ID(), Source: ps.Source, Store: rm.Store.String(), RemoteKey: rm.RemoteKey, Delete: ps.Deletes()}
+		if !have[row.remote()] {
+			have[row.remote()] = true
+			rows = append(rows, row)
+		}
+	}
+	if len(rows) == 0 {
+		rows = append(rows, PushRow{PushSecret: ps.ID(), Source: ps.Source})
+	}
 	return rows
 }
 

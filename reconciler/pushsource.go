@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -26,11 +27,16 @@ type pushPlan struct {
 	sum      [32]byte
 	versions string
 	err      error
+	// generator is the generator state the entries' values come from; kept
+	// says its values are already pushed and not due: nothing to write.
+	generator string
+	kept      bool
 }
 
 // planPush reads ps's sources through its scope, applies its template and
 // decides its writes (desired.PushEntries). It asks nothing of AWS.
-func (r *Reconciler) planPush(ctx context.Context, ps *render.PushSecret, stores map[desired.StoreKey]*render.SecretStore, nsLabels desired.NamespaceLabels) pushPlan {
+func (r *Reconciler) planPush(ctx context.Context, ps *render.PushSecret, stores map[desired.StoreKey]*render.SecretStore,
+	gens map[desired.GeneratorKey]*render.Generator, nsLabels desired.NamespaceLabels, old []PushRow) pushPlan {
 	if probs := desired.PushProblems(ps, stores, desired.Options{Namespaces: r.cfg.Namespaces, NamespaceLabels: nsLabels}); len(probs) > 0 {
 		errs := make([]error, len(probs))
 		for i, p := range probs {
@@ -38,7 +44,22 @@ func (r *Reconciler) planPush(ctx context.Context, ps *render.PushSecret, stores
 		}
 		return pushPlan{err: errors.Join(errs...)}
 	}
-	srcs, versions, err := r.pushSources(ctx, ps)
+	g, err := desired.PushGenerator(ps, gens)
+	if err != nil {
+		return pushPlan{err: err}
+	}
+	var srcs []desired.PushSource
+	var versions, generator string
+	if g != nil {
+		generator = g.Kind + "/" + g.Name + "@" + generatorDigest(g)
+		if keptGenerated(ps, stores, old, generator, r.now()) {
+			return pushPlan{kept: true, generator: generator, versions: generatedVersion}
+		}
+		srcs, err = r.generatedSource(ctx, g)
+		versions = generatedVersion
+	} else {
+		srcs, versions, err = r.pushSources(ctx, ps)
+	}
 	if err != nil {
 		return pushPlan{err: err}
 	}
@@ -74,7 +95,7 @@ func (r *Reconciler) planPush(ctx context.Context, ps *render.PushSecret, stores
 		fmt.Fprintf(h, "\x00%s\x00%s\x00%s\x00%s\x00%d\x00", e.Field, e.Store, e.RemoteKey, e.Property, len(e.Value.Bytes()))
 		h.Write(e.Value.Bytes())
 	}
-	p := pushPlan{entries: entries, versions: versions}
+	p := pushPlan{entries: entries, versions: versions, generator: generator}
 	h.Sum(p.sum[:0])
 	return p
 }
@@ -150,6 +171,9 @@ func (c scoped) secrets(ctx context.Context, sel *metav1.LabelSelector) ([]corev
 // sourceVersions reads ps's sources' names and resourceVersions again, as
 // pushSources read them, for pushDue; an error reads as changed.
 func (r *Reconciler) sourceVersions(ctx context.Context, ps *render.PushSecret) string {
+	if ps.Spec.Selector.Secret == nil {
+		return generatedVersion
+	}
 	_, v, err := r.pushSources(ctx, ps)
 	if err != nil {
 		return ""
@@ -168,4 +192,49 @@ func remotesOf(entries []desired.PushEntry) []desired.PushRemote {
 		}
 	}
 	return out
+}
+
+// generatedVersion stands for a generator's source, which has no version:
+// its values change only by its spec or refresh (keptGenerated).
+const generatedVersion = "generated"
+
+// generatedSource runs the generator a PushSecret pushes from, under the
+// budget (runGenerator), as one source.
+func (r *Reconciler) generatedSource(ctx context.Context, g *render.Generator) ([]desired.PushSource, error) {
+	kv, err := r.runGenerator(ctx, g)
+	if err != nil {
+		return nil, fmt.Errorf("generator %s/%s: %w", g.Kind, g.Name, err)
+	}
+	data := make(map[string][]byte, len(kv))
+	for k, v := range kv {
+		r.scrub.Add(v.Bytes())
+		data[k] = v.Bytes()
+	}
+	return []desired.PushSource{{Name: "generator " + g.Kind + "/" + g.Name, Data: data}}, nil
+}
+
+// keptGenerated reports whether a PushSecret's generated values are in
+// AWS and not due, so that it is not run again: every row pushed them
+// from this generator spec without error, rows cover every remote secret
+// Git names for it, and none was written more than refreshInterval ago
+// (none for 0). The values are kept in AWS only, as an ExternalSecret's
+// in its Secret: a restart, or a pass with nothing due, makes no new one.
+func keptGenerated(ps *render.PushSecret, stores map[desired.StoreKey]*render.SecretStore, old []PushRow, generator string, now time.Time) bool {
+	if len(old) == 0 {
+		return false
+	}
+	have := map[string]bool{}
+	interval := pushInterval(ps)
+	for _, row := range old {
+		if row.Generator != generator || !row.Ready || row.LastPush != nil && interval > 0 && !now.Before(row.LastPush.Add(interval)) {
+			return false
+		}
+		have[row.Store+"\x00"+row.RemoteKey] = true
+	}
+	for _, rm := range desired.StaticRemotes(ps, stores) {
+		if !have[rm.Store.String()+"\x00"+rm.RemoteKey] {
+			return false
+		}
+	}
+	return true
 }

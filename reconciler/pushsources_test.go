@@ -6,9 +6,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/secretsync/secretsync/reconciler"
 )
 
 // labelled writes Secret name in ns with labels and data, and remembers
@@ -154,5 +157,64 @@ func TestPushSecretTemplateIsBounded(t *testing.T) {
 	}
 	if _, _, _, ok := f.remote("app/big"); ok || writes(f.sm.SM.Calls()) != 0 {
 		t.Fatal("a value over the budget was pushed")
+	}
+}
+
+// A generator's value is pushed once and kept, in AWS only: passes and a
+// restart (a new Reconciler, nothing in memory) make no new password and
+// no AWS call; a change of the generator's spec or its refreshInterval
+// passing makes one, pushed.
+func TestPushSecretGeneratedValueIsStableAcrossPassesAndRestarts(t *testing.T) {
+	f := newFixture(t)
+	clock := time.Now()
+	reconciler.SetNow(f.rec, func() time.Time { return clock })
+	gen := func(length int) string {
+		return fmt.Sprintf("apiVersion: generators.external-secrets.io/v1alpha1\nkind: Password\nmetadata: {name: pw, namespace: %s}\nspec: {length: %d, symbols: 0}\n", f.ns, length)
+	}
+	push := f.pushSpec("p", `  selector: {generatorRef: {apiVersion: generators.external-secrets.io/v1alpha1, kind: Password, name: pw}}
+  data: [{match: {secretKey: password, remoteRef: {remoteKey: app/generated}}}]
+`)
+	generated := func(wantLen int) string {
+		t.Helper()
+		v, _, _, ok := f.remote("app/generated")
+		if !ok || len(v) != wantLen {
+			t.Fatalf("remote app/generated: exists %v, length %d, want %d", ok, len(v), wantLen)
+		}
+		f.remember(v)
+		return v
+	}
+	f.commit(map[string]string{"store.yaml": f.store(), "gen.yaml": gen(24), "push.yaml": push})
+	if res := f.pass(); !res.OK() || res.Pushed != 1 {
+		t.Fatalf("first pass: ok %v, pushed %d, errors %v", res.OK(), res.Pushed, res.Errors)
+	}
+	first := generated(24)
+	if rows := f.inventory().Pushed; len(rows) != 1 || !strings.HasPrefix(rows[0].Generator, "Password/pw@") {
+		t.Fatalf("rows %+v, want the generator recorded", rows)
+	}
+	for _, restart := range []bool{false, true} {
+		if restart {
+			f.rec = f.newReconciler()
+			reconciler.SetNow(f.rec, func() time.Time { return clock })
+		}
+		f.sm.SM.ResetCalls()
+		if res := f.pass(); !res.OK() || res.Pushed != 0 || f.sm.SM.TotalCalls() != 0 {
+			t.Fatalf("pass (restart %v): ok %v, pushed %d, calls %v", restart, res.OK(), res.Pushed, f.sm.SM.Calls())
+		}
+		if generated(24) != first {
+			t.Fatalf("restart %v: the generated value changed", restart)
+		}
+	}
+
+	f.commit(map[string]string{"gen.yaml": gen(32)})
+	if res := f.pass(); !res.OK() || res.Pushed != 1 {
+		t.Fatalf("pass after the generator changed: ok %v, pushed %d, errors %v", res.OK(), res.Pushed, res.Errors)
+	}
+	second := generated(32)
+	clock = clock.Add(2 * time.Hour) // refreshInterval's default is 1h
+	if res := f.pass(); !res.OK() || res.Pushed != 1 {
+		t.Fatalf("pass after refreshInterval: ok %v, pushed %d, errors %v", res.OK(), res.Pushed, res.Errors)
+	}
+	if generated(32) == second {
+		t.Fatal("refreshInterval passed and the generated value stayed")
 	}
 }

@@ -122,9 +122,10 @@ func (s PushSecretStoreRef) StoreKind() string {
 	return s.Kind
 }
 
-// pushRefused refuses a field of ESO's schema secretsync does not run yet.
-func pushRefused(what string) error {
-	return fmt.Errorf("is refused: secretsync does not run %s for PushSecret yet; nothing is pushed for this PushSecret", what)
+// Generator is the generator the source comes from, when generatorRef
+// names one (of the PushSecret's own namespace, as ESO's).
+func (s PushSecretSelector) Generator() (GeneratorRef, error) {
+	return parseGeneratorRef(s.GeneratorRef)
 }
 
 // MaxRemoteKeyBytes bounds a remote key a PushSecret writes, as dataTo's
@@ -224,8 +225,12 @@ func validatePushStoreRef(ref PushSecretStoreRef) (string, error) {
 // Secrets by label, a generator.
 func validatePushSelector(sel PushSecretSelector) (string, error) {
 	switch {
+	case len(sel.GeneratorRef) > 0 && sel.Secret != nil:
+		return "", errors.New("secret and generatorRef are exclusive")
 	case len(sel.GeneratorRef) > 0:
-		return ".generatorRef", pushRefused("generators")
+		if _, err := sel.Generator(); err != nil {
+			return ".generatorRef", err
+		}
 	case sel.Secret == nil:
 		return ".secret", errors.New("required: the Secret to push")
 	case sel.Secret.Selector != nil && sel.Secret.Name != "":

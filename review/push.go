@@ -45,9 +45,15 @@ func pushIndex(set *render.Set) map[string]pushMap {
 	}
 	stores := desired.IndexStores(set)
 	for _, ps := range set.PushSecrets {
-		source := "Secret " + ps.Namespace + "/" + ps.Spec.Selector.Secret.Name
-		if ps.Spec.Selector.Secret.Selector != nil {
-			source = "Secrets of " + ps.Namespace + " labelled " + metav1.FormatLabelSelector(ps.Spec.Selector.Secret.Selector)
+		var source string
+		switch sel := ps.Spec.Selector; {
+		case sel.Secret == nil:
+			g, _ := sel.Generator()
+			source = "generator " + g.Kind + "/" + g.Name
+		case sel.Secret.Selector != nil:
+			source = "Secrets of " + ps.Namespace + " labelled " + metav1.FormatLabelSelector(sel.Secret.Selector)
+		default:
+			source = "Secret " + ps.Namespace + "/" + sel.Secret.Name
 		}
 		if ps.Spec.Template != nil {
 			source += " through spec.template"
