@@ -218,3 +218,44 @@ func TestPushSecretGeneratedValueIsStableAcrossPassesAndRestarts(t *testing.T) {
 		t.Fatal("refreshInterval passed and the generated value stayed")
 	}
 }
+
+// dataTo names remote secrets after the source's keys, which Git does not
+// show: run checks the expanded names against other namespaces' pushes. A
+// namespace whose Secret gains a key named like another team's remote
+// secret in a shared store cannot overwrite it through dataTo.
+func TestPushSecretDataToNeverWritesAnotherNamespacesRemoteSecret(t *testing.T) {
+	f := newFixture(t)
+	other := "t-" + randomSuffix()
+	if _, err := env.Client.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: other}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	css := "apiVersion: external-secrets.io/v1\nkind: ClusterSecretStore\nmetadata: {name: shared}\nspec: {provider: {aws: {service: SecretsManager, region: us-east-1}}}\n"
+	pushIn := func(ns, spec string) string {
+		return fmt.Sprintf("apiVersion: external-secrets.io/v1alpha1\nkind: PushSecret\nmetadata: {name: p, namespace: %s}\nspec:\n  secretStoreRefs: [{name: shared, kind: ClusterSecretStore}]\n  selector: {secret: {name: src}}\n%s", ns, spec)
+	}
+	f.source(other, "src", map[string]string{"k": "team-b-dataTo-owner"})
+	f.source(f.ns, "src", map[string]string{"mine": "team-a-own-value"})
+	f.commit(map[string]string{"css.yaml": css,
+		"b.yaml": pushIn(other, "  data: [{match: {secretKey: k, remoteRef: {remoteKey: team-b/db}}}]\n"),
+		"a.yaml": pushIn(f.ns, "  dataTo: [{storeRef: {name: shared, kind: ClusterSecretStore}, rewrite: [{regexp: {source: '^', target: 'team-a/'}}]}]\n")})
+	if res := f.pass(); !res.OK() || res.Pushed != 2 {
+		t.Fatalf("first pass: ok %v, pushed %d, errors %v", res.OK(), res.Pushed, res.Errors)
+	}
+	// Team a's Secret gains a key its rewrite turns into team b's name.
+	f.commit(map[string]string{"a.yaml": pushIn(f.ns, "  dataTo: [{storeRef: {name: shared, kind: ClusterSecretStore}, rewrite: [{regexp: {source: '^takeover$', target: 'team-b/db'}}]}]\n")})
+	f.source(f.ns, "src", map[string]string{"takeover": "team-a-takeover-value"})
+	f.sm.SM.ResetCalls()
+	res := f.pass()
+	if len(res.Errors) != 2 {
+		t.Fatalf("errors %v, want both PushSecrets refused", res.Errors)
+	}
+	for _, err := range res.Errors {
+		if !strings.Contains(err.Error(), "team-b/db") || !strings.Contains(err.Error(), "also pushed") {
+			t.Fatalf("error %v, want the shared remote secret named", err)
+		}
+	}
+	if c := f.sm.SM.Calls(); writes(c) != 0 {
+		t.Fatalf("calls %v", c)
+	}
+	f.remoteValue("team-b/db", "team-b-dataTo-owner")
+}
