@@ -187,3 +187,22 @@ func TestStaticRemotesAndSharedRemotes(t *testing.T) {
 		t.Fatalf("shared = %v, want both refused", shared)
 	}
 }
+
+// metadata goes to the provider as written, per entry: data's own, and a
+// dataTo entry's on each key it expands to.
+func TestPushEntriesCarryEachEntrysMetadata(t *testing.T) {
+	ps := pushSecret(t, `{secretStoreRefs: [{name: aws}], dataTo: [{storeRef: {name: aws}, metadata: {spec: {description: bulk}}}],
+  data: [{match: {secretKey: k, remoteRef: {remoteKey: app/k}}, metadata: {spec: {secretPushFormat: string}}}]}`)
+	got, err := desired.PushEntries(ps, pushStores(), []desired.PushSource{src("s", "k", "first-v", "x", "second-v")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	meta := map[string]string{}
+	for _, e := range got {
+		meta[e.RemoteKey] = string(e.Metadata)
+	}
+	want := map[string]string{"x": `{"spec":{"description":"bulk"}}`, "app/k": `{"spec":{"secretPushFormat":"string"}}`}
+	if diff := cmp.Diff(want, meta); diff != "" {
+		t.Fatalf("metadata (-want +got):\n%s", diff)
+	}
+}

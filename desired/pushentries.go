@@ -147,15 +147,14 @@ func pushEntriesOf(ps *render.PushSecret, key StoreKey, stores map[StoreKey]*ren
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", field, err)
 		}
-		var v []byte
-		if d.Match.SecretKey == "" {
+		v, ok := data[d.Match.SecretKey]
+		switch {
+		case d.Match.SecretKey == "":
 			if v, err = wholeSecret(data); err != nil {
 				return nil, fmt.Errorf("%s: %w", field, err)
 			}
-		} else if v = data[d.Match.SecretKey]; v == nil {
-			if _, ok := data[d.Match.SecretKey]; !ok {
-				return nil, fmt.Errorf("%s: source Secret has no key %s", field, d.Match.SecretKey)
-			}
+		case !ok:
+			return nil, fmt.Errorf("%s: source Secret has no key %s", field, d.Match.SecretKey)
 		}
 		out = append(out, PushEntry{Field: field, Source: src.Name, RemoteKey: d.Match.RemoteRef.RemoteKey, Property: d.Match.RemoteRef.Property,
 			Value: providers.NewValue(v), Metadata: d.Metadata})
