@@ -69,6 +69,13 @@ type pushState struct {
 // pushDefaultInterval is ESO's default refreshInterval for a PushSecret.
 const pushDefaultInterval = time.Hour
 
+// pushRefreshDue is the periodic refresh rule (refreshCheck, its one
+// home) for a push made at at: due once refreshInterval has passed, never
+// for an interval of 0.
+func pushRefreshDue(interval time.Duration, at, now time.Time) bool {
+	return refreshCheck{interval: interval, synced: true, at: at}.due(now)
+}
+
 func pushInterval(ps *render.PushSecret) time.Duration {
 	if ps.Spec.RefreshInterval == nil {
 		return pushDefaultInterval
@@ -81,7 +88,7 @@ func pushInterval(ps *render.PushSecret) time.Duration {
 func (r *Reconciler) pushDue(ctx context.Context) bool {
 	now := r.now()
 	for _, st := range r.pushStates {
-		if !st.ok || st.interval > 0 && !now.Before(st.last.Add(st.interval)) {
+		if !st.ok || pushRefreshDue(st.interval, st.last, now) {
 			return true
 		}
 	}
@@ -170,7 +177,7 @@ func (r *Reconciler) pushOne(ctx context.Context, ps *render.PushSecret, p *push
 			RemoteKey: e.RemoteKey, Property: e.Property, Delete: ps.Deletes(), Generator: p.generator}
 	}
 	prev := r.pushStates[id]
-	if prev != nil && prev.ok && prev.sum == p.sum && (interval == 0 || now.Before(prev.last.Add(interval))) {
+	if prev != nil && prev.ok && prev.sum == p.sum && !pushRefreshDue(interval, prev.last, now) {
 		prev.versions, prev.ps = p.versions, ps
 		states[id] = prev
 		for i := range rows {

@@ -226,7 +226,7 @@ func keptGenerated(ps *render.PushSecret, stores map[desired.StoreKey]*render.Se
 	have := map[string]bool{}
 	interval := pushInterval(ps)
 	for _, row := range old {
-		if row.Generator != generator || !row.Ready || row.LastPush != nil && interval > 0 && !now.Before(row.LastPush.Add(interval)) {
+		if row.Generator != generator || !row.Ready || row.LastPush != nil && pushRefreshDue(interval, row.LastPush.Time, now) {
 			return false
 		}
 		have[row.Store+"\x00"+row.RemoteKey] = true

@@ -32,8 +32,6 @@ var longFuncExemptions = map[string]string{
 	"reconciler/diff.go:Reconciler.Diff":               "H2",
 	"review/plan.go:mappings":                          "H2",
 	"review/validate.go:Validate":                      "H2",
-	"reconciler/push.go:Reconciler.pushOne":            "H5",
-	"render/pushsecret.go:validatePushSecret":          "H5",
 }
 
 // reconcilerShrunk turns on the size measures of reconciler/ (issue 25). The

@@ -64,8 +64,6 @@ var knownRules = []rule{
 var knownRestatements = map[string]string{
 	// explain compares the labels itself instead of asking owns.
 	"ownership: the labels that make a Secret this instance's @ cmd/secretsync/review.go": "H2",
-	// pushDue restates the periodic rule (an interval of 0: never again).
-	"refresh due: when values (and generators) are fetched again @ reconciler/push.go": "H5",
 }
 
 // codeTokens is a file's code as its tokens separated by one space, without
