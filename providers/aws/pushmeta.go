@@ -32,11 +32,11 @@ func decodePushMeta(raw []byte, spec any) error {
 		Kind       string          `json:"kind"`
 		Spec       json.RawMessage `json:"spec"`
 	}
+	if err := json.Unmarshal(raw, &env); err != nil || env.APIVersion != pushMetaAPIVersion || env.Kind != pushMetaKind {
+		return fmt.Errorf("metadata must be ESO's envelope: apiVersion %s, kind %s, the keys under spec", pushMetaAPIVersion, pushMetaKind)
+	}
 	if err := strict(raw, &env); err != nil {
 		return fmt.Errorf("metadata: %w", err)
-	}
-	if env.APIVersion != pushMetaAPIVersion || env.Kind != pushMetaKind {
-		return fmt.Errorf("metadata must be apiVersion %s, kind %s (ESO's envelope, keys under spec), not %q, %q", pushMetaAPIVersion, pushMetaKind, env.APIVersion, env.Kind)
 	}
 	if len(env.Spec) == 0 {
 		return nil
