@@ -111,7 +111,8 @@ func TestParameterStorePushNeverTouchesAParameterNotOurs(t *testing.T) {
 	ctx := context.Background()
 	for _, name := range []string{"/push-notours/hand", "/push-notours/other"} {
 		s.Requests()
-		if _, err := p.Push(ctx, providers.Push{Key: name, Value: []byte("pushed-value")}); providers.ClassOf(err) != providers.NotManaged {
+		// Metadata tags change nothing on a parameter not ours either.
+		if _, err := p.Push(ctx, providers.Push{Key: name, Value: []byte("pushed-value"), Metadata: pushMeta(`{"tags":{"team":"x"}}`)}); providers.ClassOf(err) != providers.NotManaged {
 			t.Fatalf("push over %s: %v, want NotManaged", name, err)
 		}
 		if _, err := p.DeleteRemote(ctx, name); providers.ClassOf(err) != providers.NotManaged {

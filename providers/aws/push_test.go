@@ -95,13 +95,13 @@ func TestPushNeverTouchesASecretNotOurs(t *testing.T) {
 	ctx := context.Background()
 	for _, name := range []string{"hand/made", "other/tagged"} {
 		b.SM.ResetCalls()
-		if _, err := p.Push(ctx, providers.Push{Key: name, Value: []byte("pushed-value")}); providers.ClassOf(err) != providers.NotManaged {
+		if _, err := p.Push(ctx, providers.Push{Key: name, Value: []byte("pushed-value"), Metadata: pushMeta(`{"tags":{"team":"x"}}`)}); providers.ClassOf(err) != providers.NotManaged {
 			t.Fatalf("push over %s: %v, want NotManaged", name, err)
 		}
 		if _, err := p.DeleteRemote(ctx, name); providers.ClassOf(err) != providers.NotManaged {
 			t.Fatalf("delete of %s: %v, want NotManaged", name, err)
 		}
-		if c := b.SM.Calls(); c["PutSecretValue"]+c["DeleteSecret"]+c["CreateSecret"] != 0 {
+		if c := b.SM.Calls(); c["PutSecretValue"]+c["DeleteSecret"]+c["CreateSecret"]+c["TagResource"]+c["UntagResource"] != 0 {
 			t.Fatalf("%s: writes %v", name, c)
 		}
 	}
