@@ -10,7 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
-func rows(entries []Entry, err error) iter.Seq2[Entry, error] {
+func seq(entries []Entry, err error) iter.Seq2[Entry, error] {
 	return func(yield func(Entry, error) bool) {
 		for _, e := range entries {
 			if !yield(e, nil) {
@@ -61,7 +61,7 @@ func TestStale(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got, err := Stale(rows(old, nil), Entry.Key, c.applied, c.rendered, c.blocked)
+			got, err := Stale(seq(old, nil), Entry.Key, c.applied, c.rendered, c.blocked)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -74,7 +74,7 @@ func TestStale(t *testing.T) {
 
 func TestStaleReturnsTheReadError(t *testing.T) {
 	boom := errors.New("read again")
-	got, err := Stale(rows([]Entry{{Name: "read"}}, boom), Entry.Key, nil, nil, nil)
+	got, err := Stale(seq([]Entry{{Name: "read"}}, boom), Entry.Key, nil, nil, nil)
 	if !errors.Is(err, boom) {
 		t.Fatalf("err = %v, want %v", err, boom)
 	}

@@ -159,12 +159,12 @@ func (f *fixture) checkNoValueLeaked() {
 	}
 	var inventory []string
 	for _, cm := range cms.Items {
-		if !strings.HasPrefix(cm.Name, reconciler.InventoryName("")) {
+		if !strings.HasPrefix(cm.Name, inventory.Name("")) {
 			continue
 		}
 		meta, _ := json.Marshal(cm.Annotations)
 		inventory = append(inventory, cm.Data["summary"], string(meta))
-		if inv, err := reconciler.ReadInventory(ctx, env.Client, &cm); err == nil { // a shard is read with its main ConfigMap
+		if inv, err := inventory.ReadInventory(ctx, env.Client, &cm); err == nil { // a shard is read with its main ConfigMap
 			rows, _ := json.Marshal(inv)
 			inventory = append(inventory, string(rows))
 		}
@@ -218,13 +218,13 @@ func (f *fixture) secret(name string) *corev1.Secret {
 	return s
 }
 
-func (f *fixture) inventory() reconciler.Inventory {
+func (f *fixture) inventory() inventory.Inventory {
 	f.t.Helper()
 	cm, err := env.Client.CoreV1().ConfigMaps(f.ns).Get(context.Background(), "secretsync-inventory-"+f.ns, metav1.GetOptions{})
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	inv, err := reconciler.ReadInventory(context.Background(), env.Client, cm)
+	inv, err := inventory.ReadInventory(context.Background(), env.Client, cm)
 	if err != nil {
 		f.t.Fatal(err)
 	}

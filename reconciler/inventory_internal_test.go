@@ -24,8 +24,8 @@ import (
 // bigInventory has n entries and statuses with realistic names (padded
 // to 63 characters when long is set) and random-looking version ids, which
 // compress worst.
-func bigInventory(n int, long bool) Inventory {
-	inv := Inventory{Revision: "main@sha1:0123456789abcdef0123456789abcdef01234567"}
+func bigInventory(n int, long bool) inventory.Inventory {
+	inv := inventory.Inventory{Revision: "main@sha1:0123456789abcdef0123456789abcdef01234567"}
 	now := metav1.NewTime(time.Now().UTC().Truncate(time.Second))
 	for i := range n {
 		ns := fmt.Sprintf("team-%02d-production", i%20)
@@ -35,14 +35,14 @@ func bigInventory(n int, long bool) Inventory {
 			name = fmt.Sprintf("%-51s-%05d-creds", "service-with-a-rather-long-descriptive-name", i)
 			ns, name = strings.ReplaceAll(ns, " ", "x"), strings.ReplaceAll(name, " ", "x")
 		}
-		inv.Entries = append(inv.Entries, Entry{Namespace: ns, Name: name, ExternalSecret: ns + "/" + name, Source: "overlays/" + ns + "/secrets.yaml"})
-		inv.Status = append(inv.Status, Status{ExternalSecret: ns + "/" + name, Source: "overlays/" + ns + "/secrets.yaml", Target: ns + "/" + name,
+		inv.Entries = append(inv.Entries, inventory.Entry{Namespace: ns, Name: name, ExternalSecret: ns + "/" + name, Source: "overlays/" + ns + "/secrets.yaml"})
+		inv.Status = append(inv.Status, inventory.Status{ExternalSecret: ns + "/" + name, Source: "overlays/" + ns + "/secrets.yaml", Target: ns + "/" + name,
 			LastSync: &now, Ready: true, Reason: "Synced",
-			Versions: Versions{{"prod/" + name, fmt.Sprintf("%08x-%04x-4%03x-8%03x-%012x", i*2654435761, i*40503%65536, i%4096, (i*7)%4096, (i*2246822519)%(1<<48))}}})
+			Versions: inventory.Versions{{"prod/" + name, fmt.Sprintf("%08x-%04x-4%03x-8%03x-%012x", i*2654435761, i*40503%65536, i%4096, (i*7)%4096, (i*2246822519)%(1<<48))}}})
 	}
 	// In the order a pass writes them.
 	slices.SortFunc(inv.Entries, compareEntries)
-	slices.SortFunc(inv.Status, func(a, b Status) int { return strings.Compare(a.ExternalSecret, b.ExternalSecret) })
+	slices.SortFunc(inv.Status, func(a, b inventory.Status) int { return strings.Compare(a.ExternalSecret, b.ExternalSecret) })
 	return inv
 }
 
@@ -56,7 +56,7 @@ func TestTenThousandEntriesFitOneConfigMap(t *testing.T) {
 	if len(raw) > 900<<10 {
 		t.Fatalf("10,000 entries encode to %d bytes; a ConfigMap holds 1 MiB", len(raw))
 	}
-	var back Inventory
+	var back inventory.Inventory
 	if err := decodeInventory(raw, &back); err != nil {
 		t.Fatal(err)
 	}
@@ -106,10 +106,10 @@ func TestTenThousandEntriesAreAcceptedByTheAPIServer(t *testing.T) {
 			t.Fatalf("%s read again row by row differ (%v): %s", name, streamed.err, diff[:min(len(diff), 500)])
 		}
 	}
-	if !streamed.sameEntries(inv.Entries) || streamed.sameEntries(inv.Entries[1:]) || streamed.sameEntries(append(slices.Clone(inv.Entries), Entry{Name: "more"})) {
+	if !streamed.sameEntries(inv.Entries) || streamed.sameEntries(inv.Entries[1:]) || streamed.sameEntries(append(slices.Clone(inv.Entries), inventory.Entry{Name: "more"})) {
 		t.Fatal("sameEntries does not tell the record's entries from others")
 	}
-	fresh.decoded = decodedInventory{digest: sha256.Sum256(got.raw), inv: Inventory{Entries: []Entry{{Namespace: "held", Name: "in-memory"}}}}
+	fresh.decoded = decodedInventory{digest: sha256.Sum256(got.raw), inv: inventory.Inventory{Entries: []inventory.Entry{{Namespace: "held", Name: "in-memory"}}}}
 	if got, _, _, _ := fresh.loadInventory(context.Background(), false); len(got.Entries) != 1 || got.raw != nil {
 		t.Fatalf("the same bytes were decoded again (%d entries), not reused", len(got.Entries))
 	}
@@ -186,7 +186,7 @@ func TestVersionsJSONIsTheMapsJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var v Versions
+	var v inventory.Versions
 	if err := json.Unmarshal(want, &v); err != nil {
 		t.Fatal(err)
 	}
@@ -205,7 +205,7 @@ func TestVersionsJSONIsTheMapsJSON(t *testing.T) {
 	if v.Get("missing") != "" || len(v.set("prod/a#x", "v4")) != 3 || v.Get("prod/a#x") != "v4" {
 		t.Errorf("set replaced nothing or Get found a missing ref: %v", v)
 	}
-	if got, _ := json.Marshal(Status{}); strings.Contains(string(got), "versions") {
+	if got, _ := json.Marshal(inventory.Status{}); strings.Contains(string(got), "versions") {
 		t.Errorf("empty versions are written: %s", got)
 	}
 }
@@ -213,8 +213,8 @@ func TestVersionsJSONIsTheMapsJSON(t *testing.T) {
 // The record written row by row reads back as encoding/json would read it
 // whole, and encoding/json reads it too.
 func TestInventoryRecordRoundTrip(t *testing.T) {
-	pushed := Inventory{Revision: "p", Entries: []Entry{}, Pushed: []PushRow{{PushSecret: "a/p", Source: "p.yaml", Secret: "a/src", Store: "SecretStore/a/aws", RemoteKey: "k", Property: "x", Delete: true, Ready: true, Reason: "created"}}}
-	for _, inv := range []Inventory{{}, {Revision: "abc", Entries: []Entry{}}, bigInventory(3, false), pushed} {
+	pushed := inventory.Inventory{Revision: "p", Entries: []inventory.Entry{}, Pushed: []inventory.PushRow{{PushSecret: "a/p", Source: "p.yaml", Secret: "a/src", Store: "SecretStore/a/aws", RemoteKey: "k", Property: "x", Delete: true, Ready: true, Reason: "created"}}}
+	for _, inv := range []inventory.Inventory{{}, {Revision: "abc", Entries: []inventory.Entry{}}, bigInventory(3, false), pushed} {
 		raw, err := encodeInventory(inv)
 		if err != nil {
 			t.Fatal(err)
@@ -225,7 +225,7 @@ func TestInventoryRecordRoundTrip(t *testing.T) {
 		if rows := (&record{raw: raw}).pushed(); !cmp.Equal(rows, inv.Pushed, cmpopts.EquateEmpty()) {
 			t.Errorf("pushed rows streamed: %+v, want %+v", rows, inv.Pushed)
 		}
-		var got Inventory
+		var got inventory.Inventory
 		if err := decodeInventory(raw, &got); err != nil {
 			t.Fatal(err)
 		}
@@ -236,7 +236,7 @@ func TestInventoryRecordRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var whole Inventory
+		var whole inventory.Inventory
 		if err := json.NewDecoder(zr).Decode(&whole); err != nil || !cmp.Equal(whole, got) {
 			t.Errorf("encoding/json reads %+v (%v)", whole, err)
 		}
@@ -273,9 +273,9 @@ func TestStatusIsReadBeforeTheEntries(t *testing.T) {
 		t.Fatalf("status rows at %d, entries at %d: %.200s", status, entries, plain)
 	}
 	oldOrder, err := json.Marshal(struct {
-		Revision string   `json:"revision"`
-		Entries  []Entry  `json:"entries"`
-		Status   []Status `json:"status"`
+		Revision string             `json:"revision"`
+		Entries  []inventory.Entry  `json:"entries"`
+		Status   []inventory.Status `json:"status"`
 	}{inv.Revision, inv.Entries, inv.Status})
 	if err != nil {
 		t.Fatal(err)
@@ -289,16 +289,16 @@ func TestStatusIsReadBeforeTheEntries(t *testing.T) {
 		"entries first":   {gz(string(oldOrder)), false},
 	} {
 		cm := &corev1.ConfigMap{BinaryData: map[string][]byte{inventoryKey: c.record}}
-		var rows []Status
-		rev, err := ReadStatus(context.Background(), nil, cm, func(st Status) { rows = append(rows, st) })
+		var rows []inventory.Status
+		rev, err := ReadStatus(context.Background(), nil, cm, func(st inventory.Status) { rows = append(rows, st) })
 		if err != nil || rev != inv.Revision || !cmp.Equal(rows, inv.Status) {
 			t.Errorf("%s: status read revision %q and %d rows (%v)", name, rev, len(rows), err)
 		}
 		rows = nil
-		if err := streamField(c.record, "status", func(st Status) bool { rows = append(rows, st); return true }); err != nil || !cmp.Equal(rows, inv.Status) {
+		if err := streamField(c.record, "status", func(st inventory.Status) bool { rows = append(rows, st); return true }); err != nil || !cmp.Equal(rows, inv.Status) {
 			t.Errorf("%s: streamed %d status rows (%v)", name, len(rows), err)
 		}
-		var whole Inventory
+		var whole inventory.Inventory
 		if err := decodeInventory(c.record, &whole); (err != nil) != c.wholeBroken || (!c.wholeBroken && !cmp.Equal(whole, inv)) {
 			t.Errorf("%s: read whole: %v", name, err)
 		}

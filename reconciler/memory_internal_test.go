@@ -43,16 +43,16 @@ func TestShapesAreShared(t *testing.T) {
 // order or were edited out of it; unpaired tells a record whose every row
 // was asked for from one with rows left over or passed by.
 func TestStatusFinder(t *testing.T) {
-	sorted := []Status{{ExternalSecret: "a/x", Reason: "1"}, {ExternalSecret: "b/y", Reason: "2"}, {ExternalSecret: "c/z", Reason: "3"}}
-	raw, err := encodeInventory(Inventory{Revision: "r", Status: sorted})
+	sorted := []inventory.Status{{ExternalSecret: "a/x", Reason: "1"}, {ExternalSecret: "b/y", Reason: "2"}, {ExternalSecret: "c/z", Reason: "3"}}
+	raw, err := encodeInventory(inventory.Inventory{Revision: "r", Status: sorted})
 	if err != nil {
 		t.Fatal(err)
 	}
 	records := map[string]func() *record{
-		"held":  func() *record { return &record{Inventory: Inventory{Status: sorted}, sorted: true} },
+		"held":  func() *record { return &record{Inventory: inventory.Inventory{Status: sorted}, sorted: true} },
 		"bytes": func() *record { return &record{raw: raw, sorted: true} },
 		"unsorted": func() *record {
-			return &record{Inventory: Inventory{Status: []Status{sorted[2], sorted[0], sorted[1]}}}
+			return &record{Inventory: inventory.Inventory{Status: []inventory.Status{sorted[2], sorted[0], sorted[1]}}}
 		},
 	}
 	for name, rec := range records {

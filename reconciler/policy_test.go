@@ -215,7 +215,7 @@ func TestAFindThatMatchesNothingUnderEachDeletionPolicy(t *testing.T) {
 		t.Run(fmt.Sprintf("pass %d: Retain keeps the Secret as it is and in the inventory", pass), func(t *testing.T) {
 			sameData(t, "retain", data(f.secret("retain")), retained)
 			inv := f.inventory()
-			if !slices.ContainsFunc(inv.Entries, func(e reconciler.Entry) bool { return e.Name == "retain" }) {
+			if !slices.ContainsFunc(inv.Entries, func(e inventory.Entry) bool { return e.Name == "retain" }) {
 				t.Fatalf("the retained Secret left the inventory: %+v", inv.Entries)
 			}
 			for _, st := range inv.Status {

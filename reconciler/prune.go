@@ -31,9 +31,10 @@ const AnnotationOrphaned = "secretsync.io/orphaned"
 // produces any more, and returns the next inventory: what was applied, the
 // kept entries of ExternalSecrets that failed, and whatever could not be
 // pruned, so that nothing is orphaned. A record it cannot read whole
-// releases and prunes nothing (inventory.Stale, inventory.PruneGuard).
-func (r *Reconciler) prune(ctx context.Context, old *record, set *render.Set, applied map[targetKey]*render.ExternalSecret, blocked map[targetKey]bool, res *Result) Inventory {
-	next := Inventory{Revision: old.Revision, Entries: make([]Entry, 0, len(applied))}
+// releases and prunes nothing (inventory.Stale, inventory.PruneGuard), and
+// is the error.
+func (r *Reconciler) prune(ctx context.Context, old *record, set *render.Set, applied map[targetKey]*render.ExternalSecret, blocked map[targetKey]bool, res *Result) (inventory.Inventory, error) {
+	next := inventory.Inventory{Revision: old.Revision, Entries: make([]inventory.Entry, 0, len(applied))}
 	owned := make(map[targetKey]bool, len(applied))
 	for _, t := range sortedKeys(applied) {
 		if es := applied[t]; desired.CreationPolicy(es) == desired.PolicyOwner {
@@ -45,7 +46,7 @@ func (r *Reconciler) prune(ctx context.Context, old *record, set *render.Set, ap
 	for _, es := range set.ExternalSecrets {
 		inGit[target(es)] = true
 	}
-	split, readErr := inventory.Stale(old.entryRows(), keyOf, owned, inGit, blocked)
+	split, readErr := inventory.Stale(old.Entries(), keyOf, owned, inGit, blocked)
 	next.Entries = append(next.Entries, split.Kept...)
 	candidates := split.Stale
 	verdict := r.pruneGuard(inventory.Prune{Noun: "ExternalSecret", Unreadable: readErr != nil,
@@ -67,7 +68,7 @@ func (r *Reconciler) prune(ctx context.Context, old *record, set *render.Set, ap
 		res.PruneSkipped = verdict.Reason
 		res.PruneRefused = append(res.PruneRefused, keysOf(candidates)...)
 		next.Entries = append(next.Entries, candidates...)
-		return next
+		return next, readErr
 	}
 	var mu sync.Mutex
 	jobs := make([]func(), 0, len(candidates))
@@ -88,14 +89,14 @@ func (r *Reconciler) prune(ctx context.Context, old *record, set *render.Set, ap
 		})
 	}
 	parallel.Run(r.cfg.Concurrency, jobs)
-	return next
+	return next, nil
 }
 
 // pruneOne deletes one target after checking, right before the delete,
 // that it is still this instance's (owns); the delete is conditional on the
 // version checked. A target that is gone, no longer ours, or opted out is
 // dropped from the inventory without a delete.
-func (r *Reconciler) pruneOne(ctx context.Context, e Entry) (deleted bool, err error) {
+func (r *Reconciler) pruneOne(ctx context.Context, e inventory.Entry) (deleted bool, err error) {
 	t := keyOf(e)
 	s, err := r.getTarget(ctx, t)
 	if apierrors.IsNotFound(err) {
@@ -131,7 +132,7 @@ func (r *Reconciler) pruneOne(ctx context.Context, e Entry) (deleted bool, err e
 // release marks a target that leaves the inventory but stays (see
 // AnnotationOrphaned), so that a rebuild never takes it back; one that is
 // gone, no longer ours or already marked needs nothing.
-func (r *Reconciler) release(ctx context.Context, e Entry) error {
+func (r *Reconciler) release(ctx context.Context, e inventory.Entry) error {
 	t := keyOf(e)
 	s, err := r.getTarget(ctx, t)
 	if apierrors.IsNotFound(err) {
@@ -156,7 +157,7 @@ func (r *Reconciler) pruneGuard(p inventory.Prune) inventory.Verdict {
 	return inventory.PruneGuard(p)
 }
 
-func keysOf(entries []Entry) []string {
+func keysOf(entries []inventory.Entry) []string {
 	out := make([]string, len(entries))
 	for i, e := range entries {
 		out[i] = keyOf(e).String()

@@ -4,6 +4,7 @@
 package reconciler
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -22,6 +23,7 @@ import (
 	"github.com/secretsync/secretsync/desired"
 	"github.com/secretsync/secretsync/gitsource"
 	"github.com/secretsync/secretsync/internal/scrub"
+	"github.com/secretsync/secretsync/inventory"
 	"github.com/secretsync/secretsync/providers"
 	"github.com/secretsync/secretsync/render"
 )
@@ -34,12 +36,9 @@ const (
 	LabelInstance  = "secretsync.io/instance"
 	ManagedByValue = "secretsync"
 
-	AnnotationRevision = "secretsync.io/revision"
-	// AnnotationRevisionWanted on the inventory ConfigMap asks the
-	// instance to record a revision (a commit prefix) once it has handled
-	// it, for `status --wait --revision`. Without it a commit that changes
-	// no Secret writes nothing at all.
-	AnnotationRevisionWanted = "secretsync.io/revision-wanted"
+	// AnnotationRevision: the revision a Secret was last written at, as
+	// the inventory ConfigMap records its own.
+	AnnotationRevision       = inventory.AnnotationRevision
 	AnnotationSource         = "secretsync.io/source"
 	AnnotationExternalSecret = "secretsync.io/external-secret"
 	AnnotationDataHash       = "secretsync.io/data-hash"
@@ -238,12 +237,14 @@ func (r *Reconciler) Pass(ctx context.Context, force bool) (res Result) {
 	set, old := obs.set, obs.old
 	if !old.ours { // a new process, or another leader wrote since: memory may be stale
 		r.states = nil
-		r.restore(old)
+		if err := r.restore(old); err != nil {
+			return unreadable(res, err)
+		}
 		obs.live.managed = true
 		defer func() { r.restored = nil }()
 	}
 	if obs.lost != "" {
-		msg := fmt.Sprintf("%s; rebuilt from the %d Secrets labelled %s=%s; prune guards apply to the rebuilt set", obs.lost, len(old.Entries), LabelInstance, r.cfg.Instance)
+		msg := fmt.Sprintf("%s; rebuilt from the %d Secrets labelled %s=%s; prune guards apply to the rebuilt set", obs.lost, len(old.Inventory.Entries), LabelInstance, r.cfg.Instance)
 		r.log.Warn().Msg(msg)
 		r.event(ctx, r.inventoryRef(), corev1.EventTypeWarning, "InventoryRebuilt", msg)
 	}
@@ -282,19 +283,16 @@ func (r *Reconciler) Pass(ctx context.Context, force bool) (res Result) {
 	r.states = states
 	r.forgetExpected()
 
-	pushed := r.pushAll(ctx, set, old, &res)
+	pushed, pushErr := r.pushAll(ctx, set, old, &res)
 
 	res.enter(StagePrune, r.now())
-	next := r.prune(ctx, old, set, applied, res.failedTargets(set), &res)
+	next, pruneErr := r.prune(ctx, old, set, applied, res.failedTargets(set), &res)
 	next.Revision = snap.Revision
 	next.Pushed = pushed
-	var newFailures map[string]bool
-	var sameRows bool
-	next.Status, newFailures, sameRows = r.statuses(set, &res, old)
-	if old.err != nil {
-		res.fail(ApplyFailed, fmt.Errorf("read the inventory again: %w", old.err))
-		res.PruneSkipped = "inventory unreadable"
-		return res
+	statuses, newFailures, sameRows, statusErr := r.statuses(set, &res, old)
+	next.Status = statuses
+	if err := cmp.Or(pushErr, pruneErr, statusErr); err != nil {
+		return unreadable(res, err)
 	}
 	r.emitEvents(ctx, next.Status, newFailures, &res)
 	if err := r.saveInventory(ctx, old, next, sameRows, obs.wanted); err != nil {
@@ -309,6 +307,14 @@ func (r *Reconciler) Pass(ctx context.Context, force bool) (res Result) {
 	res.enter(StageDone, r.now())
 	r.lastRev, r.lastOK = snap.Revision, res.OK()
 	r.lastWatchGen = gen // this pass read what the watch could not vouch for
+	return res
+}
+
+// unreadable ends a pass whose inventory could not be read again (the
+// bytes were checked when loaded: only memory can fail it) before it saves.
+func unreadable(res Result, err error) Result {
+	res.fail(ApplyFailed, fmt.Errorf("read the inventory again: %w", err))
+	res.PruneSkipped = "inventory unreadable"
 	return res
 }
 

@@ -567,15 +567,15 @@ func TestACommitThatChangesNoSecretWritesNothing(t *testing.T) {
 	f.commit(map[string]string{"store.yaml": f.store(), "a.yaml": f.es("a", "v=app/quiet")})
 	mustOK(t, f.pass())
 	inventory := func() *corev1.ConfigMap {
-		cm, err := env.Client.CoreV1().ConfigMaps(f.ns).Get(ctx, reconciler.InventoryName(f.ns), metav1.GetOptions{})
+		cm, err := env.Client.CoreV1().ConfigMaps(f.ns).Get(ctx, inventory.Name(f.ns), metav1.GetOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return cm
 	}
 	want := func(rev string) {
-		patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, reconciler.AnnotationRevisionWanted, rev)
-		if _, err := env.Client.CoreV1().ConfigMaps(f.ns).Patch(ctx, reconciler.InventoryName(f.ns), types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
+		patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, inventory.AnnotationRevisionWanted, rev)
+		if _, err := env.Client.CoreV1().ConfigMaps(f.ns).Patch(ctx, inventory.Name(f.ns), types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -600,7 +600,7 @@ func TestACommitThatChangesNoSecretWritesNothing(t *testing.T) {
 				t.Fatal(err)
 			}
 			cm := inventory()
-			if !strings.HasSuffix(cm.Annotations[reconciler.AnnotationRevision], commit) || cm.Annotations[reconciler.AnnotationRevisionWanted] != "" {
+			if !strings.HasSuffix(cm.Annotations[reconciler.AnnotationRevision], commit) || cm.Annotations[inventory.AnnotationRevisionWanted] != "" {
 				t.Fatalf("annotations after the ask: %v", cm.Annotations)
 			}
 		})
@@ -618,7 +618,7 @@ func TestACommitThatChangesNoSecretWritesNothing(t *testing.T) {
 			t.Fatalf("writes %v, want one patch", f.counter.ByVerb())
 		}
 		cm := inventory()
-		if !strings.HasSuffix(cm.Annotations[reconciler.AnnotationRevision], commit) || cm.Annotations[reconciler.AnnotationRevisionWanted] != "" {
+		if !strings.HasSuffix(cm.Annotations[reconciler.AnnotationRevision], commit) || cm.Annotations[inventory.AnnotationRevisionWanted] != "" {
 			t.Fatalf("annotations: %v", cm.Annotations)
 		}
 		t.Run("a revision asked for but not yet handled is left to its pass", func(t *testing.T) {
