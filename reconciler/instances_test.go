@@ -11,6 +11,7 @@ import (
 
 	"github.com/secretsync/secretsync/gitsource"
 	"github.com/secretsync/secretsync/internal/gittest"
+	"github.com/secretsync/secretsync/inventory"
 	"github.com/secretsync/secretsync/reconciler"
 )
 
