@@ -3,6 +3,7 @@ package reconciler
 import (
 	"context"
 	"fmt"
+	"iter"
 	"strings"
 	"sync"
 
@@ -27,14 +28,14 @@ const AnnotationPrune = "secretsync.io/prune"
 // the annotation hands it back.
 const AnnotationOrphaned = "secretsync.io/orphaned"
 
-// prune deletes the Secrets in the inventory that no ExternalSecret in Git
+// prune deletes the Secrets in the inventory (old, its entries) that no ExternalSecret in Git
 // produces any more, and returns the next inventory: what was applied, the
 // kept entries of ExternalSecrets that failed, and whatever could not be
 // pruned, so that nothing is orphaned. A record it cannot read whole
 // releases and prunes nothing (inventory.Stale, inventory.PruneGuard), and
 // is the error.
-func (r *Reconciler) prune(ctx context.Context, old *record, set *render.Set, applied map[targetKey]*render.ExternalSecret, blocked map[targetKey]bool, res *Result) (inventory.Inventory, error) {
-	next := inventory.Inventory{Revision: old.Revision, Entries: make([]inventory.Entry, 0, len(applied))}
+func (r *Reconciler) prune(ctx context.Context, old iter.Seq2[inventory.Entry, error], set *render.Set, applied map[targetKey]*render.ExternalSecret, blocked map[targetKey]bool, res *Result) (inventory.Inventory, error) {
+	next := inventory.Inventory{Entries: make([]inventory.Entry, 0, len(applied))}
 	owned := make(map[targetKey]bool, len(applied))
 	for _, t := range sortedKeys(applied) {
 		if es := applied[t]; desired.CreationPolicy(es) == desired.PolicyOwner {
@@ -46,7 +47,7 @@ func (r *Reconciler) prune(ctx context.Context, old *record, set *render.Set, ap
 	for _, es := range set.ExternalSecrets {
 		inGit[target(es)] = true
 	}
-	split, readErr := inventory.Stale(old.Entries(), keyOf, owned, inGit, blocked)
+	split, readErr := inventory.Stale(old, keyOf, owned, inGit, blocked)
 	next.Entries = append(next.Entries, split.Kept...)
 	candidates := split.Stale
 	verdict := r.pruneGuard(inventory.Prune{Noun: "ExternalSecret", Unreadable: readErr != nil,

@@ -286,7 +286,7 @@ func (r *Reconciler) Pass(ctx context.Context, force bool) (res Result) {
 	pushed, pushErr := r.pushAll(ctx, set, old, &res)
 
 	res.enter(StagePrune, r.now())
-	next, pruneErr := r.prune(ctx, old, set, applied, res.failedTargets(set), &res)
+	next, pruneErr := r.prune(ctx, old.Entries(), set, applied, res.failedTargets(set), &res)
 	next.Revision = snap.Revision
 	next.Pushed = pushed
 	statuses, newFailures, sameRows, statusErr := r.statuses(set, &res, old)
