@@ -158,7 +158,7 @@ func TestStatusIsReadBeforeTheEntries(t *testing.T) {
 		t.Fatalf("status rows at %d, entries at %d: %.200s", status, entries, plain)
 	}
 	oldOrder, err := json.Marshal(struct {
-		Revision string             `json:"revision"`
+		Revision string   `json:"revision"`
 		Entries  []Entry  `json:"entries"`
 		Status   []Status `json:"status"`
 	}{inv.Revision, inv.Entries, inv.Status})
