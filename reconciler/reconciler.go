@@ -4,7 +4,6 @@
 package reconciler
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -283,15 +282,23 @@ func (r *Reconciler) Pass(ctx context.Context, force bool) (res Result) {
 	r.states = states
 	r.forgetExpected()
 
-	pushed, pushErr := r.pushAll(ctx, set, old, &res)
-
+	// A record that cannot be read again (only memory can fail it) ends
+	// the pass before the next step acts, and nothing is saved.
+	pushed, err := r.pushAll(ctx, set, old, &res)
+	if err != nil {
+		return unreadable(res, err)
+	}
 	res.enter(StagePrune, r.now())
-	next, pruneErr := r.prune(ctx, old.Entries(), set, applied, res.failedTargets(set), &res)
+	next, err := r.prune(ctx, old.Entries(), set, applied, res.failedTargets(set), &res)
+	if err != nil {
+		return unreadable(res, err)
+	}
 	next.Revision = snap.Revision
 	next.Pushed = pushed
-	statuses, newFailures, sameRows, statusErr := r.statuses(set, &res, old)
-	next.Status = statuses
-	if err := cmp.Or(pushErr, pruneErr, statusErr); err != nil {
+	var newFailures map[string]bool
+	var sameRows bool
+	next.Status, newFailures, sameRows, err = r.statuses(set, &res, old)
+	if err != nil {
 		return unreadable(res, err)
 	}
 	r.emitEvents(ctx, next.Status, newFailures, &res)
