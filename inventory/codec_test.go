@@ -97,7 +97,7 @@ func TestVersionsJSONIsTheMapsJSON(t *testing.T) {
 // The record written row by row reads back as encoding/json would read it
 // whole, and encoding/json reads it too.
 func TestInventoryRecordRoundTrip(t *testing.T) {
-	pushed := Inventory{Revision: "p", Entries: []Entry{}, Pushed: []PushRow{{PushSecret: "a/p", Source: "p.yaml", Secret: "a/src", Store: "SecretStore/a/aws", RemoteKey: "k", Property: "x", Delete: true, Ready: true, Reason: "created"}}}
+	pushed := Inventory{Revision: "p", Entries: []Entry{}, Pushed: []PushRow{{PushSecret: "a/p", Source: "p.yaml", Secret: "a/src", Store: "SecretStore/a/aws", RemoteKey: "k", Property: "x", Delete: true, Generator: "Password/p@abc", Ready: true, Reason: "created"}}}
 	for _, inv := range []Inventory{{}, {Revision: "abc", Entries: []Entry{}}, bigInventory(3, false), pushed} {
 		raw, err := Encode(inv)
 		if err != nil {
