@@ -10,6 +10,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/secretsync/secretsync/inventory"
 	"github.com/secretsync/secretsync/reconciler"
 )
 
@@ -111,7 +112,7 @@ func TestAConfigMapTargetIsWrittenAndPrunedLikeASecret(t *testing.T) {
 		if _, err := env.Client.CoreV1().ConfigMaps(f.ns).Create(ctx, foreign, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		inventoryName := reconciler.InventoryName(f.ns)
+		inventoryName := inventory.Name(f.ns)
 		before := f.configMap(inventoryName)
 		f.commit(map[string]string{
 			"foreign.yaml": toConfigMap(f.es("foreign", "token=app/cfg#token"), "hand-made"),
@@ -161,7 +162,7 @@ func TestAConfigMapTargetIsWrittenAndPrunedLikeASecret(t *testing.T) {
 	t.Run("an inventory rebuilt from the labels finds ConfigMap targets, never the inventory", func(t *testing.T) {
 		f.commit(map[string]string{"cfg.yaml": cfgES})
 		mustOK(t, f.pass())
-		if err := env.Client.CoreV1().ConfigMaps(f.ns).Delete(ctx, reconciler.InventoryName(f.ns), metav1.DeleteOptions{}); err != nil {
+		if err := env.Client.CoreV1().ConfigMaps(f.ns).Delete(ctx, inventory.Name(f.ns), metav1.DeleteOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		f.commit(map[string]string{"cfg.yaml": ""})

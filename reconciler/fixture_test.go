@@ -26,6 +26,7 @@ import (
 	"github.com/secretsync/secretsync/internal/leaktest"
 	"github.com/secretsync/secretsync/internal/stsserver"
 	"github.com/secretsync/secretsync/internal/testenv"
+	"github.com/secretsync/secretsync/inventory"
 	"github.com/secretsync/secretsync/providers"
 	"github.com/secretsync/secretsync/reconciler"
 )
@@ -157,16 +158,16 @@ func (f *fixture) checkNoValueLeaked() {
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	var inventory []string
+	var record []string
 	for _, cm := range cms.Items {
-		if !strings.HasPrefix(cm.Name, reconciler.InventoryName("")) {
+		if !strings.HasPrefix(cm.Name, inventory.Name("")) {
 			continue
 		}
 		meta, _ := json.Marshal(cm.Annotations)
-		inventory = append(inventory, cm.Data["summary"], string(meta))
-		if inv, err := reconciler.ReadInventory(ctx, env.Client, &cm); err == nil { // a shard is read with its main ConfigMap
+		record = append(record, cm.Data["summary"], string(meta))
+		if inv, err := inventory.ReadInventory(ctx, env.Client, &cm); err == nil { // a shard is read with its main ConfigMap
 			rows, _ := json.Marshal(inv)
-			inventory = append(inventory, string(rows))
+			record = append(record, string(rows))
 		}
 	}
 	events, err := env.Client.CoreV1().Events("").List(ctx, metav1.ListOptions{})
@@ -182,7 +183,7 @@ func (f *fixture) checkNoValueLeaked() {
 	c.Check(f.t, "the logs", f.logs.String())
 	c.Check(f.t, "the pass errors", strings.Join(f.errs, "\n"))
 	c.Check(f.t, "the Events", strings.Join(evs, "\n"))
-	c.Check(f.t, "the inventory", strings.Join(inventory, "\n"))
+	c.Check(f.t, "the inventory", strings.Join(record, "\n"))
 }
 
 func (f *fixture) commit(files map[string]string) {
@@ -218,13 +219,13 @@ func (f *fixture) secret(name string) *corev1.Secret {
 	return s
 }
 
-func (f *fixture) inventory() reconciler.Inventory {
+func (f *fixture) inventory() inventory.Inventory {
 	f.t.Helper()
 	cm, err := env.Client.CoreV1().ConfigMaps(f.ns).Get(context.Background(), "secretsync-inventory-"+f.ns, metav1.GetOptions{})
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	inv, err := reconciler.ReadInventory(context.Background(), env.Client, cm)
+	inv, err := inventory.ReadInventory(context.Background(), env.Client, cm)
 	if err != nil {
 		f.t.Fatal(err)
 	}

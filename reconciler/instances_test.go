@@ -11,6 +11,7 @@ import (
 
 	"github.com/secretsync/secretsync/gitsource"
 	"github.com/secretsync/secretsync/internal/gittest"
+	"github.com/secretsync/secretsync/inventory"
 	"github.com/secretsync/secretsync/reconciler"
 )
 
@@ -66,11 +67,11 @@ func TestTwoInstancesInOneNamespace(t *testing.T) {
 	}
 	names := func(instance string) []string {
 		t.Helper()
-		cm, err := f.kube.CoreV1().ConfigMaps(f.ns).Get(ctx, reconciler.InventoryName(instance), metav1.GetOptions{})
+		cm, err := f.kube.CoreV1().ConfigMaps(f.ns).Get(ctx, inventory.Name(instance), metav1.GetOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		inv, err := reconciler.ReadInventory(ctx, f.kube, cm)
+		inv, err := inventory.ReadInventory(ctx, f.kube, cm)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -140,7 +141,7 @@ func TestTwoInstancesInOneNamespace(t *testing.T) {
 
 	t.Run("B's inventory rebuilt from the labels adopts none of A's Secrets", func(t *testing.T) {
 		beforeA := snapshot("a1", "shared")
-		if err := f.kube.CoreV1().ConfigMaps(f.ns).Delete(ctx, reconciler.InventoryName(instB), metav1.DeleteOptions{}); err != nil {
+		if err := f.kube.CoreV1().ConfigMaps(f.ns).Delete(ctx, inventory.Name(instB), metav1.DeleteOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		mustOK(t, passB())

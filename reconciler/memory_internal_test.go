@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 	"testing"
 	"unsafe"
@@ -12,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/secretsync/secretsync/inventory"
 	"github.com/secretsync/secretsync/render"
 )
 
@@ -38,53 +40,76 @@ func TestShapesAreShared(t *testing.T) {
 	}
 }
 
-// The previous rows are found by ExternalSecret, asked in order, whether
+// Each new row takes its previous row, found by ExternalSecret, whether
 // the record is held decoded or as its bytes, and whether its rows are in
-// order or were edited out of it; unpaired tells a record whose every row
-// was asked for from one with rows left over or passed by.
-func TestStatusFinder(t *testing.T) {
-	sorted := []Status{{ExternalSecret: "a/x", Reason: "1"}, {ExternalSecret: "b/y", Reason: "2"}, {ExternalSecret: "c/z", Reason: "3"}}
-	raw, err := encodeInventory(Inventory{Revision: "r", Status: sorted})
+// order or were edited out of it; a row asked twice (two new rows of one
+// ExternalSecret) gets the same previous row. same tells a record whose
+// every row was paired, in order, from one out of order, with rows left
+// over, or with a row missing.
+func TestCarryPairsEachRowWithItsPrevious(t *testing.T) {
+	prev := []inventory.Status{{ExternalSecret: "a/x", Target: "a/x", Reason: "1"}, {ExternalSecret: "b/y", Target: "b/y", Reason: "2"}, {ExternalSecret: "c/z", Target: "c/z", Reason: "3"}}
+	raw, err := inventory.Encode(inventory.Inventory{Revision: "r", Status: prev})
 	if err != nil {
 		t.Fatal(err)
 	}
-	records := map[string]func() *record{
-		"held":  func() *record { return &record{Inventory: Inventory{Status: sorted}, sorted: true} },
-		"bytes": func() *record { return &record{raw: raw, sorted: true} },
-		"unsorted": func() *record {
-			return &record{Inventory: Inventory{Status: []Status{sorted[2], sorted[0], sorted[1]}}}
-		},
+	held := func(rows ...inventory.Status) *record {
+		return &record{Record: &inventory.Record{Inventory: inventory.Inventory{Status: rows}}}
 	}
-	for name, rec := range records {
-		old := rec()
-		find, unpaired, stop := old.statusFinder()
-		if _, ok := find("a/w"); ok {
-			t.Errorf("%s: found a row that is not there", name)
+	bytes, err := inventory.Checked(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Invalid rows (no target) take their previous row's target, so the
+	// pairing shows in out.
+	invalid := func(ids ...string) []inventory.Status {
+		out := make([]inventory.Status, len(ids))
+		for i, id := range ids {
+			out[i] = inventory.Status{ExternalSecret: id}
 		}
-		for _, want := range sorted {
-			if got, ok := find(want.ExternalSecret); !ok || got.Reason != want.Reason {
-				t.Errorf("%s: %s = %v, %v", name, want.ExternalSecret, got, ok)
+		return out
+	}
+	cases := []struct {
+		name   string
+		old    *record
+		ids    []string
+		paired []string // the target each new row took
+		same   bool
+	}{
+		{"held", held(prev...), []string{"a/x", "b/y", "c/z"}, []string{"a/x", "b/y", "c/z"}, false},
+		{"bytes", &record{Record: bytes}, []string{"a/x", "b/y", "c/z"}, []string{"a/x", "b/y", "c/z"}, false},
+		{"unsorted", held(prev[2], prev[0], prev[1]), []string{"a/x", "b/y", "c/z"}, []string{"a/x", "b/y", "c/z"}, false},
+		{"a row not there", held(prev...), []string{"a/w", "a/x", "b/y", "c/z"}, []string{"", "a/x", "b/y", "c/z"}, false},
+		{"asked twice", held(prev...), []string{"a/x", "b/y", "c/z", "c/z"}, []string{"a/x", "b/y", "c/z", "c/z"}, false},
+		{"a row passed by", held(prev...), []string{"b/y", "c/z"}, []string{"b/y", "c/z"}, false},
+		{"rows left", held(prev...), []string{"a/x"}, []string{"a/x"}, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			out := invalid(c.ids...)
+			_, same, err := carry(out, c.old, &Result{}, nil)
+			if err != nil {
+				t.Fatal(err)
 			}
-		}
-		if got, ok := find("c/z"); !ok || got.Reason != "3" {
-			t.Errorf("%s: asked again, c/z = %v, %v", name, got, ok)
-		}
-		if unpaired() != (name == "unsorted") || old.err != nil {
-			t.Errorf("%s: every row paired, yet unpaired = %v (%v)", name, unpaired(), old.err)
-		}
-		stop()
-
-		find, unpaired, stop = rec().statusFinder()
-		if _, ok := find("b/y"); !ok || !unpaired() {
-			t.Errorf("%s: a/x was passed by, yet unpaired = %v", name, unpaired())
-		}
-		stop()
-		find, unpaired, stop = rec().statusFinder()
-		find("a/x")
-		if !unpaired() {
-			t.Errorf("%s: rows are left, yet unpaired = false", name)
-		}
-		stop()
+			for i, st := range out {
+				if st.Target != c.paired[i] {
+					t.Errorf("%s took the row of %q, want %q", c.ids[i], st.Target, c.paired[i])
+				}
+			}
+			if same != c.same {
+				t.Errorf("same = %v, want %v", same, c.same)
+			}
+		})
+	}
+	// The same rows, in order, every one paired, are the same.
+	out := slices.Clone(prev)
+	if _, same, err := carry(out, &record{Record: bytes}, &Result{}, nil); !same || err != nil {
+		t.Errorf("the rows written again are not the same (%v)", err)
+	}
+	if _, same, _ := carry(slices.Clone(prev), held(prev[2], prev[0], prev[1]), &Result{}, nil); same {
+		t.Error("rows out of order are the same as rows in order")
+	}
+	if _, same, _ := carry(slices.Clone(prev), held(prev[0], prev[1], prev[1], prev[2]), &Result{}, nil); same {
+		t.Error("a record with two rows of one ExternalSecret is the same")
 	}
 }
 

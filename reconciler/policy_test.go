@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/secretsync/secretsync/inventory"
 	"github.com/secretsync/secretsync/reconciler"
 )
 
@@ -215,7 +216,7 @@ func TestAFindThatMatchesNothingUnderEachDeletionPolicy(t *testing.T) {
 		t.Run(fmt.Sprintf("pass %d: Retain keeps the Secret as it is and in the inventory", pass), func(t *testing.T) {
 			sameData(t, "retain", data(f.secret("retain")), retained)
 			inv := f.inventory()
-			if !slices.ContainsFunc(inv.Entries, func(e reconciler.Entry) bool { return e.Name == "retain" }) {
+			if !slices.ContainsFunc(inv.Entries, func(e inventory.Entry) bool { return e.Name == "retain" }) {
 				t.Fatalf("the retained Secret left the inventory: %+v", inv.Entries)
 			}
 			for _, st := range inv.Status {

@@ -10,44 +10,14 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/secretsync/secretsync/desired"
+	"github.com/secretsync/secretsync/inventory"
 	"github.com/secretsync/secretsync/providers"
 	"github.com/secretsync/secretsync/render"
 )
 
-// PushRow is one remote secret (and property) a PushSecret pushes to, as
-// the inventory records it: names, never values. The rows of PushSecrets
-// that leave Git are what deletionPolicy Delete deletes.
-type PushRow struct {
-	PushSecret string `json:"pushSecret"` // namespace/name
-	Source     string `json:"source"`     // the manifest's file
-	Secret     string `json:"secret"`     // the source Secret, namespace/name
-	Store      string `json:"store"`      // desired.StoreKey's form
-	RemoteKey  string `json:"remoteKey"`  // as written, before the store's prefix
-	Property   string `json:"property,omitempty"`
-	Delete     bool   `json:"delete,omitempty"` // deletionPolicy Delete
-	// Generator is the generator (kind/name@spec digest) whose values were
-	// pushed, for a PushSecret of selectors.generatorRef: they are kept, in
-	// AWS only, until its spec changes or its refreshInterval passes.
-	Generator string `json:"generator,omitempty"`
-	// LastPush is when secretsync last wrote the remote secret for it.
-	LastPush *metav1.Time `json:"lastPush,omitempty"`
-	Ready    bool         `json:"ready"`
-	Reason   string       `json:"reason,omitempty"`
-	Message  string       `json:"message,omitempty"`
-}
-
-func (p PushRow) key() string {
-	return p.PushSecret + "\x00" + p.Store + "\x00" + p.RemoteKey + "\x00" + p.Property
-}
-
-// remote is the remote secret itself: two rows on one remote key (two
-// properties, or a key moved between PushSecrets) share it.
-func (p PushRow) remote() string { return p.Store + "\x00" + p.RemoteKey }
-
-func comparePushRows(a, b PushRow) int { return strings.Compare(a.key(), b.key()) }
+func comparePushRows(a, b inventory.PushRow) int { return strings.Compare(a.Key(), b.Key()) }
 
 // pushState is what the last push of a PushSecret left in memory: the
 // digest of its spec and of the values it pushed, and when. A PushSecret
@@ -110,11 +80,12 @@ func pushRef(ps string) corev1.ObjectReference {
 // secrets PushSecrets of two namespaces write, pushes those due, and
 // returns the rows for the inventory: the pushed ones, those carried over,
 // and those whose deletion was refused or failed (so that a later pass
-// tries again).
-func (r *Reconciler) pushAll(ctx context.Context, set *render.Set, rec *record, res *Result) []PushRow {
-	old := rec.pushed()
+// tries again). A record whose rows cannot be read again deletes nothing,
+// and is the error.
+func (r *Reconciler) pushAll(ctx context.Context, set *render.Set, rec *record, res *Result) ([]inventory.PushRow, error) {
+	old, readErr := rec.Pushed()
 	stores := desired.IndexStores(set)
-	oldBy := map[string][]PushRow{}
+	oldBy := map[string][]inventory.PushRow{}
 	for _, row := range old {
 		oldBy[row.PushSecret] = append(oldBy[row.PushSecret], row)
 	}
@@ -132,7 +103,7 @@ func (r *Reconciler) pushAll(ctx context.Context, set *render.Set, rec *record, 
 		return desired.StaticRemotes(ps, stores)
 	})
 	states := make(map[string]*pushState, len(set.PushSecrets))
-	var next []PushRow
+	var next []inventory.PushRow
 	for _, ps := range set.PushSecrets {
 		p := plans[ps.ID()]
 		if shared[ps.ID()] != nil && p.err == nil {
@@ -141,15 +112,15 @@ func (r *Reconciler) pushAll(ctx context.Context, set *render.Set, rec *record, 
 		next = append(next, r.pushOne(ctx, ps, p, stores, oldBy[ps.ID()], states, res)...)
 	}
 	r.pushStates = states
-	next = append(next, r.pushPrune(ctx, set, stores, old, rec.err != nil, next, res)...)
+	next = append(next, r.pushPrune(ctx, set, stores, old, readErr != nil, next, res)...)
 	slices.SortFunc(next, comparePushRows)
-	return next
+	return next, readErr
 }
 
 // pushOne executes p for ps. A PushSecret that fails before it pushes
 // keeps its rows as they were, so that nothing it wrote is pruned for it.
 func (r *Reconciler) pushOne(ctx context.Context, ps *render.PushSecret, p *pushPlan, stores map[desired.StoreKey]*render.SecretStore,
-	old []PushRow, states map[string]*pushState, res *Result) []PushRow {
+	old []inventory.PushRow, states map[string]*pushState, res *Result) []inventory.PushRow {
 	id := ps.ID()
 	if p.err != nil {
 		err := res.fail(ApplyFailed, fmt.Errorf("PushSecret %s (%s): %w", id, ps.Source, p.err))
@@ -167,13 +138,13 @@ func (r *Reconciler) pushOne(ctx context.Context, ps *render.PushSecret, p *push
 		states[id] = &pushState{last: now, ok: true, interval: interval, ps: ps, versions: p.versions}
 		return old
 	}
-	last := map[string]PushRow{}
+	last := map[string]inventory.PushRow{}
 	for _, o := range old {
-		last[o.key()] = o
+		last[o.Key()] = o
 	}
-	rows := make([]PushRow, len(p.entries))
+	rows := make([]inventory.PushRow, len(p.entries))
 	for i, e := range p.entries {
-		rows[i] = PushRow{PushSecret: id, Source: ps.Source, Secret: ps.Namespace + "/" + e.Source, Store: e.Store.String(),
+		rows[i] = inventory.PushRow{PushSecret: id, Source: ps.Source, Secret: ps.Namespace + "/" + e.Source, Store: e.Store.String(),
 			RemoteKey: e.RemoteKey, Property: e.Property, Delete: ps.Deletes(), Generator: p.generator}
 	}
 	prev := r.pushStates[id]
@@ -181,7 +152,7 @@ func (r *Reconciler) pushOne(ctx context.Context, ps *render.PushSecret, p *push
 		prev.versions, prev.ps = p.versions, ps
 		states[id] = prev
 		for i := range rows {
-			rows[i] = last[rows[i].key()]
+			rows[i] = last[rows[i].Key()]
 		}
 		return rows
 	}
@@ -198,33 +169,33 @@ func (r *Reconciler) pushOne(ctx context.Context, ps *render.PushSecret, p *push
 // rows as they were (nothing it wrote is pruned for it), one for each
 // remote secret Git names for it that none covers, or one without a
 // remote key, so that status shows it refused.
-func failedRows(ps *render.PushSecret, stores map[desired.StoreKey]*render.SecretStore, old []PushRow) []PushRow {
+func failedRows(ps *render.PushSecret, stores map[desired.StoreKey]*render.SecretStore, old []inventory.PushRow) []inventory.PushRow {
 	rows := slices.Clone(old)
 	have := map[string]bool{}
 	for _, row := range old {
-		have[row.remote()] = true
+		have[row.Remote()] = true
 	}
 	for _, rm := range desired.StaticRemotes(ps, stores) {
-		row := PushRow{PushSecret: ps.ID(), Source: ps.Source, Store: rm.Store.String(), RemoteKey: rm.RemoteKey, Delete: ps.Deletes()}
-		if !have[row.remote()] {
-			have[row.remote()] = true
+		row := inventory.PushRow{PushSecret: ps.ID(), Source: ps.Source, Store: rm.Store.String(), RemoteKey: rm.RemoteKey, Delete: ps.Deletes()}
+		if !have[row.Remote()] {
+			have[row.Remote()] = true
 			rows = append(rows, row)
 		}
 	}
 	if len(rows) == 0 {
-		rows = append(rows, PushRow{PushSecret: ps.ID(), Source: ps.Source})
+		rows = append(rows, inventory.PushRow{PushSecret: ps.ID(), Source: ps.Source})
 	}
 	return rows
 }
 
 // pushEntries writes each entry through its store's provider and fills its
 // row; it returns the errors.
-func (r *Reconciler) pushEntries(ctx context.Context, ps *render.PushSecret, entries []desired.PushEntry, rows []PushRow, last map[string]PushRow,
+func (r *Reconciler) pushEntries(ctx context.Context, ps *render.PushSecret, entries []desired.PushEntry, rows []inventory.PushRow, last map[string]inventory.PushRow,
 	stores map[desired.StoreKey]*render.SecretStore, now time.Time, res *Result) []error {
 	var errs []error
 	for i, e := range entries {
 		row := &rows[i]
-		row.LastPush = last[row.key()].LastPush
+		row.LastPush = last[row.Key()].LastPush
 		pusher, err := r.pusher(ctx, stores[e.Store], e.Store, ps.Namespace)
 		var did providers.Pushed
 		var remoteKey string
@@ -273,52 +244,44 @@ func (r *Reconciler) pusher(ctx context.Context, st *render.SecretStore, key des
 
 // pushPrune deletes, under deletionPolicy Delete, the remote secrets of
 // rows no PushSecret in Git pushes any more, behind the guards of Secret
-// prune: a render with errors, a revision with no PushSecret while the
-// inventory holds pushes, the budget. It returns the rows to keep: those
+// prune (inventory.PruneGuard: an unreadable record, a render with errors,
+// a revision with no PushSecret while the inventory holds pushes, the
+// budget). It returns the rows to keep: those
 // it was refused or failed to delete. A remote secret some current row
 // still pushes to is never deleted.
-func (r *Reconciler) pushPrune(ctx context.Context, set *render.Set, stores map[desired.StoreKey]*render.SecretStore, old []PushRow, unreadable bool, current []PushRow, res *Result) []PushRow {
+func (r *Reconciler) pushPrune(ctx context.Context, set *render.Set, stores map[desired.StoreKey]*render.SecretStore, old []inventory.PushRow, unreadable bool, current []inventory.PushRow, res *Result) []inventory.PushRow {
 	now := map[string]bool{}
 	inUse := map[string]bool{}
 	for _, row := range current {
-		now[row.key()] = true
-		inUse[row.remote()] = true
+		now[row.Key()] = true
+		inUse[row.Remote()] = true
 	}
-	var candidates []PushRow
+	var candidates []inventory.PushRow
 	for _, row := range old {
 		// LastPush nil: secretsync never wrote it (IfNotExists found it, or
 		// every push failed), so it is not ours to delete.
-		if !now[row.key()] && row.Delete && row.LastPush != nil && !inUse[row.remote()] {
+		if !now[row.Key()] && row.Delete && row.LastPush != nil && !inUse[row.Remote()] {
 			candidates = append(candidates, row)
 		}
 	}
-	if len(candidates) == 0 {
-		return nil
-	}
-	refuse := func(reason string) []PushRow {
+	verdict := r.pruneGuard(inventory.Prune{Noun: "PushSecret", Unreadable: unreadable,
+		RenderErrors: len(set.Errors), Candidates: len(candidates), Recorded: len(old), Rendered: len(set.PushSecrets)})
+	if !verdict.Allowed() {
+		if verdict.Failure {
+			res.fail(PruneFailed, fmt.Errorf("remote delete refused: %s", verdict.Reason))
+		}
 		if res.PruneSkipped == "" {
-			res.PruneSkipped = reason
+			res.PruneSkipped = verdict.Reason
 		}
 		for _, row := range candidates {
 			res.PruneRefused = append(res.PruneRefused, "remote "+row.Store+" "+row.RemoteKey)
 		}
 		return candidates
 	}
-	if unreadable { // rows it could not read: Pass fails before saving
-		return refuse("inventory unreadable")
-	}
-	if n := len(set.Errors); n > 0 {
-		return refuse(fmt.Sprintf("render reported %d errors", n))
-	}
-	if reason := pruneGuard(len(candidates), len(old), len(set.PushSecrets), r.cfg); reason != "" {
-		reason = strings.Replace(reason, "renders no ExternalSecret", "renders no PushSecret", 1)
-		res.fail(PruneFailed, fmt.Errorf("remote delete refused: %s", reason))
-		return refuse(reason)
-	}
-	var keep []PushRow
+	var keep []inventory.PushRow
 	deleted := map[string]bool{}
 	for _, row := range candidates {
-		if deleted[row.remote()] {
+		if deleted[row.Remote()] {
 			continue
 		}
 		ns, _, _ := strings.Cut(row.PushSecret, "/")
@@ -329,7 +292,7 @@ func (r *Reconciler) pushPrune(ctx context.Context, set *render.Set, stores map[
 			var gone bool
 			gone, err = pusher.DeleteRemote(ctx, remoteKey)
 			if err == nil {
-				deleted[row.remote()] = true
+				deleted[row.Remote()] = true
 				if !gone {
 					res.PushDeleted++
 					r.event(ctx, pushRef(row.PushSecret), corev1.EventTypeNormal, "PushDeleted", fmt.Sprintf("deleted %s in %s: PushSecret %s (deletionPolicy Delete) no longer pushes it", remoteKey, row.Store, row.PushSecret))
@@ -358,24 +321,4 @@ func storeKeyOfString(s string) desired.StoreKey {
 		return desired.StoreKeyOf(parts[0], parts[1], parts[2])
 	}
 	return desired.StoreKey{}
-}
-
-// pushed is the record's push rows.
-func (o *record) pushed() []PushRow {
-	if o.raw == nil {
-		return o.Pushed
-	}
-	var rows []PushRow
-	o.fail(streamField(o.raw, "pushed", func(row PushRow) bool { rows = append(rows, row); return true }))
-	return rows
-}
-
-// ReadPushed hands each the push rows of an inventory ConfigMap's record,
-// with its shards, for `secretsync status`.
-func ReadPushed(ctx context.Context, kube kubernetes.Interface, cm *corev1.ConfigMap, each func(PushRow)) error {
-	raw, err := readRecord(ctx, kube, cm)
-	if err != nil {
-		return err
-	}
-	return streamField(raw, "pushed", func(row PushRow) bool { each(row); return true })
 }

@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/secretsync/secretsync/inventory"
 	"github.com/secretsync/secretsync/providers"
 	"github.com/secretsync/secretsync/reconciler"
 )
@@ -87,7 +88,7 @@ func writes(c map[string]int) int {
 	return c["CreateSecret"] + c["PutSecretValue"] + c["DeleteSecret"] + c["TagResource"] + c["UntagResource"]
 }
 
-func pushRows(inv reconciler.Inventory) []string {
+func pushRows(inv inventory.Inventory) []string {
 	var out []string
 	for _, r := range inv.Pushed {
 		out = append(out, fmt.Sprintf("%s %s %s#%s %v %s", r.PushSecret, r.Store, r.RemoteKey, r.Property, r.Ready, r.Reason))

@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/secretsync/secretsync/desired"
+	"github.com/secretsync/secretsync/inventory"
 	"github.com/secretsync/secretsync/providers"
 	"github.com/secretsync/secretsync/render"
 )
@@ -36,7 +37,7 @@ type pushPlan struct {
 // planPush reads ps's sources through its scope, applies its template and
 // decides its writes (desired.PushEntries). It asks nothing of AWS.
 func (r *Reconciler) planPush(ctx context.Context, ps *render.PushSecret, stores map[desired.StoreKey]*render.SecretStore,
-	gens map[desired.GeneratorKey]*render.Generator, nsLabels desired.NamespaceLabels, old []PushRow) pushPlan {
+	gens map[desired.GeneratorKey]*render.Generator, nsLabels desired.NamespaceLabels, old []inventory.PushRow) pushPlan {
 	if probs := desired.PushProblems(ps, stores, desired.Options{Namespaces: r.cfg.Namespaces, NamespaceLabels: nsLabels}); len(probs) > 0 {
 		errs := make([]error, len(probs))
 		for i, p := range probs {
@@ -219,7 +220,7 @@ func (r *Reconciler) generatedSource(ctx context.Context, g *render.Generator) (
 // Git names for it, and none was written more than refreshInterval ago
 // (none for 0). The values are kept in AWS only, as an ExternalSecret's
 // in its Secret: a restart, or a pass with nothing due, makes no new one.
-func keptGenerated(ps *render.PushSecret, stores map[desired.StoreKey]*render.SecretStore, old []PushRow, generator string, now time.Time) bool {
+func keptGenerated(ps *render.PushSecret, stores map[desired.StoreKey]*render.SecretStore, old []inventory.PushRow, generator string, now time.Time) bool {
 	if len(old) == 0 {
 		return false
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/secretsync/secretsync/desired"
 	"github.com/secretsync/secretsync/gitsource"
 	"github.com/secretsync/secretsync/internal/scrub"
+	"github.com/secretsync/secretsync/inventory"
 	"github.com/secretsync/secretsync/providers"
 	"github.com/secretsync/secretsync/render"
 )
@@ -34,12 +35,9 @@ const (
 	LabelInstance  = "secretsync.io/instance"
 	ManagedByValue = "secretsync"
 
-	AnnotationRevision = "secretsync.io/revision"
-	// AnnotationRevisionWanted on the inventory ConfigMap asks the
-	// instance to record a revision (a commit prefix) once it has handled
-	// it, for `status --wait --revision`. Without it a commit that changes
-	// no Secret writes nothing at all.
-	AnnotationRevisionWanted = "secretsync.io/revision-wanted"
+	// AnnotationRevision: the revision a Secret was last written at, as
+	// the inventory ConfigMap records its own.
+	AnnotationRevision       = inventory.AnnotationRevision
 	AnnotationSource         = "secretsync.io/source"
 	AnnotationExternalSecret = "secretsync.io/external-secret"
 	AnnotationDataHash       = "secretsync.io/data-hash"
@@ -238,12 +236,14 @@ func (r *Reconciler) Pass(ctx context.Context, force bool) (res Result) {
 	set, old := obs.set, obs.old
 	if !old.ours { // a new process, or another leader wrote since: memory may be stale
 		r.states = nil
-		r.restore(old)
+		if err := r.restore(old); err != nil {
+			return unreadable(res, err)
+		}
 		obs.live.managed = true
 		defer func() { r.restored = nil }()
 	}
 	if obs.lost != "" {
-		msg := fmt.Sprintf("%s; rebuilt from the %d Secrets labelled %s=%s; prune guards apply to the rebuilt set", obs.lost, len(old.Entries), LabelInstance, r.cfg.Instance)
+		msg := fmt.Sprintf("%s; rebuilt from the %d Secrets labelled %s=%s; prune guards apply to the rebuilt set", obs.lost, len(old.Inventory.Entries), LabelInstance, r.cfg.Instance)
 		r.log.Warn().Msg(msg)
 		r.event(ctx, r.inventoryRef(), corev1.EventTypeWarning, "InventoryRebuilt", msg)
 	}
@@ -282,19 +282,24 @@ func (r *Reconciler) Pass(ctx context.Context, force bool) (res Result) {
 	r.states = states
 	r.forgetExpected()
 
-	pushed := r.pushAll(ctx, set, old, &res)
-
+	// A record that cannot be read again (only memory can fail it) ends
+	// the pass before the next step acts, and nothing is saved.
+	pushed, err := r.pushAll(ctx, set, old, &res)
+	if err != nil {
+		return unreadable(res, err)
+	}
 	res.enter(StagePrune, r.now())
-	next := r.prune(ctx, old, set, applied, res.failedTargets(set), &res)
+	next, err := r.prune(ctx, old.Entries(), set, applied, res.failedTargets(set), &res)
+	if err != nil {
+		return unreadable(res, err)
+	}
 	next.Revision = snap.Revision
 	next.Pushed = pushed
 	var newFailures map[string]bool
 	var sameRows bool
-	next.Status, newFailures, sameRows = r.statuses(set, &res, old)
-	if old.err != nil {
-		res.fail(ApplyFailed, fmt.Errorf("read the inventory again: %w", old.err))
-		res.PruneSkipped = "inventory unreadable"
-		return res
+	next.Status, newFailures, sameRows, err = r.statuses(set, &res, old)
+	if err != nil {
+		return unreadable(res, err)
 	}
 	r.emitEvents(ctx, next.Status, newFailures, &res)
 	if err := r.saveInventory(ctx, old, next, sameRows, obs.wanted); err != nil {
@@ -309,6 +314,14 @@ func (r *Reconciler) Pass(ctx context.Context, force bool) (res Result) {
 	res.enter(StageDone, r.now())
 	r.lastRev, r.lastOK = snap.Revision, res.OK()
 	r.lastWatchGen = gen // this pass read what the watch could not vouch for
+	return res
+}
+
+// unreadable ends a pass whose inventory could not be read again (the
+// bytes were checked when loaded: only memory can fail it) before it saves.
+func unreadable(res Result, err error) Result {
+	res.fail(ApplyFailed, fmt.Errorf("read the inventory again: %w", err))
+	res.PruneSkipped = "inventory unreadable"
 	return res
 }
 

@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/secretsync/secretsync/internal/smserver"
+	"github.com/secretsync/secretsync/inventory"
 	"github.com/secretsync/secretsync/reconciler"
 )
 
@@ -566,20 +567,20 @@ func TestACommitThatChangesNoSecretWritesNothing(t *testing.T) {
 	f.seed("app/quiet", "quiet-value-seeded")
 	f.commit(map[string]string{"store.yaml": f.store(), "a.yaml": f.es("a", "v=app/quiet")})
 	mustOK(t, f.pass())
-	inventory := func() *corev1.ConfigMap {
-		cm, err := env.Client.CoreV1().ConfigMaps(f.ns).Get(ctx, reconciler.InventoryName(f.ns), metav1.GetOptions{})
+	inventoryCM := func() *corev1.ConfigMap {
+		cm, err := env.Client.CoreV1().ConfigMaps(f.ns).Get(ctx, inventory.Name(f.ns), metav1.GetOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return cm
 	}
 	want := func(rev string) {
-		patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, reconciler.AnnotationRevisionWanted, rev)
-		if _, err := env.Client.CoreV1().ConfigMaps(f.ns).Patch(ctx, reconciler.InventoryName(f.ns), types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
+		patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, inventory.AnnotationRevisionWanted, rev)
+		if _, err := env.Client.CoreV1().ConfigMaps(f.ns).Patch(ctx, inventory.Name(f.ns), types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	before := inventory().Annotations[reconciler.AnnotationRevision]
+	before := inventoryCM().Annotations[reconciler.AnnotationRevision]
 
 	t.Run("unasked, the pass writes nothing", func(t *testing.T) {
 		commit, err := f.repo.Commit("docs", map[string]string{"README.md": "one"})
@@ -591,16 +592,16 @@ func TestACommitThatChangesNoSecretWritesNothing(t *testing.T) {
 		if w := f.counter.Writes(); w != 0 {
 			t.Fatalf("%d API writes for a commit that changes no Secret (%v)", w, f.counter.ByVerb())
 		}
-		if got := inventory().Annotations[reconciler.AnnotationRevision]; got != before {
+		if got := inventoryCM().Annotations[reconciler.AnnotationRevision]; got != before {
 			t.Fatalf("revision moved to %s unasked", got)
 		}
 		t.Run("asked after the pass, the revision is recorded once", func(t *testing.T) {
 			want(commit[:10])
-			if err := f.rec.RecordWantedRevision(ctx, inventory()); err != nil {
+			if err := f.rec.RecordWantedRevision(ctx, inventoryCM()); err != nil {
 				t.Fatal(err)
 			}
-			cm := inventory()
-			if !strings.HasSuffix(cm.Annotations[reconciler.AnnotationRevision], commit) || cm.Annotations[reconciler.AnnotationRevisionWanted] != "" {
+			cm := inventoryCM()
+			if !strings.HasSuffix(cm.Annotations[reconciler.AnnotationRevision], commit) || cm.Annotations[inventory.AnnotationRevisionWanted] != "" {
 				t.Fatalf("annotations after the ask: %v", cm.Annotations)
 			}
 		})
@@ -617,16 +618,16 @@ func TestACommitThatChangesNoSecretWritesNothing(t *testing.T) {
 		if w := f.counter.ByVerb()["patch configmaps"]; w != 1 || f.counter.Writes() != 1 {
 			t.Fatalf("writes %v, want one patch", f.counter.ByVerb())
 		}
-		cm := inventory()
-		if !strings.HasSuffix(cm.Annotations[reconciler.AnnotationRevision], commit) || cm.Annotations[reconciler.AnnotationRevisionWanted] != "" {
+		cm := inventoryCM()
+		if !strings.HasSuffix(cm.Annotations[reconciler.AnnotationRevision], commit) || cm.Annotations[inventory.AnnotationRevisionWanted] != "" {
 			t.Fatalf("annotations: %v", cm.Annotations)
 		}
 		t.Run("a revision asked for but not yet handled is left to its pass", func(t *testing.T) {
 			want("0000000")
-			if err := f.rec.RecordWantedRevision(ctx, inventory()); err != nil {
+			if err := f.rec.RecordWantedRevision(ctx, inventoryCM()); err != nil {
 				t.Fatal(err)
 			}
-			if got := inventory().Annotations[reconciler.AnnotationRevision]; !strings.HasSuffix(got, commit) {
+			if got := inventoryCM().Annotations[reconciler.AnnotationRevision]; !strings.HasSuffix(got, commit) {
 				t.Fatalf("revision moved to %s", got)
 			}
 		})

@@ -167,16 +167,21 @@ type restoredRow struct {
 // inventory's status rows: for a pass that does not hold the record it
 // last wrote (a new process, or another leader wrote since; Pass then
 // forgets its memory, which may be stale). Rows of failing ExternalSecrets are left out: as in
-// a running process, they are fetched again.
-func (r *Reconciler) restore(old *record) {
+// a running process, they are fetched again. A row it cannot read again
+// is the error: the pass then stops before acting.
+func (r *Reconciler) restore(old *record) error {
 	r.restored = map[string]restoredRow{}
-	for st := range old.statuses() {
+	for st, err := range old.Statuses() {
+		if err != nil {
+			return err
+		}
 		v, ok := parseVersion(st.Synced)
 		if !ok || !st.Ready || st.Refreshed == nil {
 			continue
 		}
 		r.restored[st.ExternalSecret] = restoredRow{version: v, at: st.Refreshed.Time}
 	}
+	return nil
 }
 
 // vouch checks, for a state without a shape (restored), that the live

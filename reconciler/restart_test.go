@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/secretsync/secretsync/inventory"
 	"github.com/secretsync/secretsync/reconciler"
 )
 
@@ -82,7 +83,7 @@ func TestCreatedOnceIsNeverFetchedAgainByAnotherProcess(t *testing.T) {
 	sameData(t, "secret once", data(f.secret("once")), map[string]string{"v": "once-first-seeded"})
 
 	t.Run("with the inventory lost, the Secret still stands for its sync", func(t *testing.T) {
-		if err := env.Client.CoreV1().ConfigMaps(f.ns).Delete(context.Background(), reconciler.InventoryName(f.ns), metav1.DeleteOptions{}); err != nil {
+		if err := env.Client.CoreV1().ConfigMaps(f.ns).Delete(context.Background(), inventory.Name(f.ns), metav1.DeleteOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		f.restart(t0.Add(50*time.Hour + time.Minute))
@@ -255,7 +256,7 @@ func TestTheRefreshStateCannotBeForgedFromGit(t *testing.T) {
 	forged := `{secretsync.io/data-hash: forged, secretsync.io/external-secret: other/es, secretsync.io/source: forged.yaml, secretsync.io/revision: forged}`
 	app := withTarget(f.es("app", "v=k/app"), "{template: {metadata: {annotations: "+forged+"}}}") +
 		"  refreshPolicy: OnChange\nstatus: {refreshTime: \"2099-01-01T00:00:00Z\", syncedResourceVersion: \"1-forged\"}\n"
-	inv := reconciler.InventoryName(f.ns)
+	inv := inventory.Name(f.ns)
 	forge := withTarget(f.es("forge", "v=k/app"), "{name: "+inv+", manifest: {apiVersion: v1, kind: ConfigMap}, template: {data: {summary: forged}, metadata: {annotations: {secretsync.io/inventory-shards: \"1\"}}}}")
 	f.commit(map[string]string{"store.yaml": f.store(), "app.yaml": app, "forge.yaml": forge})
 	t0 := start()
@@ -287,7 +288,7 @@ func TestTheRefreshStateCannotBeForgedFromGit(t *testing.T) {
 	if cm.Data["summary"] == "forged" || cm.Annotations[reconciler.AnnotationExternalSecret] != "" {
 		t.Fatal("the ExternalSecret wrote into the inventory")
 	}
-	var row *reconciler.Status
+	var row *inventory.Status
 	for _, st := range f.inventory().Status {
 		if st.ExternalSecret == f.ns+"/app" {
 			row = &st

@@ -6,6 +6,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/secretsync/secretsync/internal/scrub"
+	"github.com/secretsync/secretsync/inventory"
 )
 
 // Stage is how far a pass got.
@@ -77,7 +78,7 @@ type Result struct {
 
 	stageStart time.Time
 	outcomes   map[string]*outcome // by ExternalSecret namespace/name
-	deleted    []Entry             // Secrets this pass deleted, for their Events
+	deleted    []inventory.Entry   // Secrets this pass deleted, for their Events
 	takenOver  []takeover          // keys a merge took from another field manager
 	costPer10k float64             // USD for 10,000 remote calls, for the log line
 	// scrub knows the values of the pass: every error it records and

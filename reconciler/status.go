@@ -13,31 +13,10 @@ import (
 
 	"github.com/secretsync/secretsync/desired"
 	"github.com/secretsync/secretsync/internal/parallel"
+	"github.com/secretsync/secretsync/inventory"
 	"github.com/secretsync/secretsync/providers"
 	"github.com/secretsync/secretsync/render"
 )
-
-// Status is the state of one ExternalSecret, kept in the inventory so that
-// it is visible without CRDs. It holds no values.
-type Status struct {
-	ExternalSecret string `json:"externalSecret"` // namespace/name
-	Source         string `json:"source"`
-	Target         string `json:"target"` // namespace/name of the Secret
-	// LastSync is when secretsync last wrote the Secret.
-	LastSync *metav1.Time `json:"lastSync,omitempty"`
-	// Versions maps each remote reference to the version id last read.
-	Versions Versions `json:"versions,omitempty"`
-	// Synced and Refreshed are ESO's status.syncedResourceVersion and
-	// status.refreshTime: the ExternalSecret's resource version
-	// (versionOf: a digest of its spec, labels and annotations) when its
-	// values were last fetched, and when. A new process or leader decides
-	// from them whether a refresh is due (restore).
-	Synced    string       `json:"synced,omitempty"`
-	Refreshed *metav1.Time `json:"refreshed,omitempty"`
-	Ready     bool         `json:"ready"`
-	Reason    string       `json:"reason"`
-	Message   string       `json:"message,omitempty"`
-}
 
 // outcome is what one pass did for one ExternalSecret. A pass holds one
 // per ExternalSecret: the flags go last, together, so that it packs into
@@ -45,7 +24,7 @@ type Status struct {
 type outcome struct {
 	err      error
 	class    string
-	versions Versions
+	versions inventory.Versions
 	// failed: the ExternalSecret is in Git but could not be applied; its
 	// Secret is kept as it is and never pruned.
 	failed   bool
@@ -102,16 +81,14 @@ func errorClass(reason Reason, err error) string {
 
 // statuses builds every rendered ExternalSecret's status, in
 // ExternalSecret order, keeping what this pass did not learn (last sync,
-// versions) from the previous record's rows, which it reads alongside.
-// newFailures are the failing rows whose failure is new or different;
-// same says the rows are old's.
-func (r *Reconciler) statuses(set *render.Set, res *Result, old *record) (out []Status, newFailures map[string]bool, same bool) {
+// versions) from the previous record's rows (carry).
+func (r *Reconciler) statuses(set *render.Set, res *Result, old *record) (out []inventory.Status, newFailures map[string]bool, same bool, err error) {
 	now := metav1.NewTime(r.now().UTC().Truncate(time.Second))
 	refreshed := metav1.NewTime(r.passAt)
-	out = make([]Status, 0, len(set.ExternalSecrets))
+	out = make([]inventory.Status, 0, len(set.ExternalSecrets))
 	for _, es := range set.ExternalSecrets {
 		id := esID(es)
-		st := Status{ExternalSecret: id, Source: es.Source, Target: target(es).String(), Ready: true, Reason: "Synced"}
+		st := inventory.Status{ExternalSecret: id, Source: es.Source, Target: target(es).String(), Ready: true, Reason: "Synced"}
 		if st.Target == id {
 			st.Target = id // one copy of the string for both: a pass holds 10,000 rows
 		}
@@ -138,44 +115,81 @@ func (r *Reconciler) statuses(set *render.Set, res *Result, old *record) (out []
 		}
 		invalid[id] = len(out)
 		// No target: an invalid row takes its previous one, below.
-		out = append(out, Status{ExternalSecret: id, Source: e.Source, Ready: false, Reason: "Invalid", Message: res.scrub.String(e.Error())})
+		out = append(out, inventory.Status{ExternalSecret: id, Source: e.Source, Ready: false, Reason: "Invalid", Message: res.scrub.String(e.Error())})
 	}
-	slices.SortStableFunc(out, byExternalSecret)
+	slices.SortStableFunc(out, inventory.CompareStatus)
+	newFailures, same, err = carry(out, old, res, &now)
+	return out, newFailures, same, err
+}
 
-	prev, unpaired, stop := old.statusFinder()
-	defer stop()
+// carry gives each new row (out, in ExternalSecret order) what it keeps
+// from old's row of its ExternalSecret, reading old's rows once, in
+// whatever order they are, and finding each row's new one by binary
+// search. newFailures are the failing rows whose failure is new or
+// different; same says the rows are old's, in the same order. A row that
+// cannot be read again is returned as the error.
+func carry(out []inventory.Status, old *record, res *Result, now *metav1.Time) (newFailures map[string]bool, same bool, err error) {
+	had := make([]bool, len(out))
 	newFailures = map[string]bool{}
 	same = true
+	last := ""
+	for p, err := range old.Statuses() {
+		if err != nil {
+			return nil, false, err
+		}
+		same = same && last <= p.ExternalSecret // edited out of order: written again in order
+		last = p.ExternalSecret
+		i, found := slices.BinarySearchFunc(out, p.ExternalSecret, func(st inventory.Status, id string) int { return strings.Compare(st.ExternalSecret, id) })
+		if !found || had[i] { // gone from Git, or a second row of one ExternalSecret
+			same = false
+			continue
+		}
+		for j := i; j < len(out) && out[j].ExternalSecret == p.ExternalSecret; j++ {
+			had[j] = true
+			if carryRow(&out[j], p, true, res.outcomes[p.ExternalSecret], now) {
+				newFailures[p.ExternalSecret] = true
+			}
+			same = same && j == i && inventory.SameStatus(p, out[j])
+		}
+	}
 	for i := range out {
-		st := &out[i]
-		p, had := prev(st.ExternalSecret)
-		if st.Target == "" { // invalid
-			if had {
-				st.Target, st.LastSync, st.Versions = p.Target, p.LastSync, p.Versions
+		if !had[i] {
+			same = false
+			if carryRow(&out[i], inventory.Status{}, false, res.outcomes[out[i].ExternalSecret], now) {
+				newFailures[out[i].ExternalSecret] = true
+			}
+		}
+	}
+	return newFailures, same, nil
+}
+
+// carryRow fills st from its previous row p (had: there is one) and from
+// this pass's outcome o: an invalid row (no target) keeps p's target and
+// times; a valid one keeps p's last sync and versions unless this pass
+// wrote or read new ones. It says whether st's failure is new or different.
+func carryRow(st *inventory.Status, p inventory.Status, had bool, o *outcome, now *metav1.Time) (newFailure bool) {
+	if st.Target == "" { // invalid
+		if had {
+			st.Target, st.LastSync, st.Versions = p.Target, p.LastSync, p.Versions
+			st.Synced, st.Refreshed = p.Synced, p.Refreshed
+		}
+	} else {
+		if had {
+			st.LastSync, st.Versions = p.LastSync, p.Versions
+			if st.Refreshed == nil {
 				st.Synced, st.Refreshed = p.Synced, p.Refreshed
 			}
-		} else {
-			if had {
-				st.LastSync, st.Versions = p.LastSync, p.Versions
-				if st.Refreshed == nil {
-					st.Synced, st.Refreshed = p.Synced, p.Refreshed
-				}
+		}
+		if o != nil {
+			if o.resolved && len(o.versions) > 0 {
+				st.Versions = o.versions
 			}
-			if o := res.outcomes[st.ExternalSecret]; o != nil {
-				if o.resolved && len(o.versions) > 0 {
-					st.Versions = o.versions
-				}
-				if o.written {
-					st.LastSync = &now
-				}
+			if o.written {
+				st.LastSync = now
 			}
 		}
-		if !st.Ready && (p.Ready || p.Message != st.Message) {
-			newFailures[st.ExternalSecret] = true
-		}
-		same = same && had && sameStatus(p, *st) && (i == 0 || out[i-1].ExternalSecret != st.ExternalSecret)
 	}
-	return out, newFailures, same && !unpaired()
+	return !st.Ready && (p.Ready || p.Message != st.Message)
 }
 
 // emitEvents records Kubernetes Events on the Secrets: Created and Updated
@@ -183,7 +197,7 @@ func (r *Reconciler) statuses(set *render.Set, res *Result, old *record) (out []
 // different. Past Config.EventsPerPass, warnings go first and one Event per
 // reason on the inventory ConfigMap counts the rest. An unchanged pass
 // emits none. Events are best effort.
-func (r *Reconciler) emitEvents(ctx context.Context, statuses []Status, newFailures map[string]bool, res *Result) {
+func (r *Reconciler) emitEvents(ctx context.Context, statuses []inventory.Status, newFailures map[string]bool, res *Result) {
 	type event struct {
 		t                targetKey
 		typ, reason, msg string
@@ -209,7 +223,7 @@ func (r *Reconciler) emitEvents(ctx context.Context, statuses []Status, newFailu
 			fmt.Sprintf("key %q was held by field manager %q and is now written by ExternalSecret %s (creationPolicy merge)", k.key, k.manager, k.es)})
 	}
 	for _, e := range res.deleted {
-		normal = append(normal, event{e.key(), corev1.EventTypeNormal, "Deleted", "pruned: ExternalSecret " + e.ExternalSecret + " (" + e.Source + ") left Git"})
+		normal = append(normal, event{keyOf(e), corev1.EventTypeNormal, "Deleted", "pruned: ExternalSecret " + e.ExternalSecret + " (" + e.Source + ") left Git"})
 	}
 	all := append(warnings, normal...)
 	var jobs []func()
@@ -262,11 +276,11 @@ func truncate(s string, n int) string {
 }
 
 // versionsOf lists the version ids an ExternalSecret's values came from.
-func versionsOf(refs []desired.Entry, found map[findKey]findResult, fetched map[fetchKey]providers.Fetched) Versions {
-	var out Versions
+func versionsOf(refs []desired.Entry, found map[findKey]findResult, fetched map[fetchKey]providers.Fetched) inventory.Versions {
+	var out inventory.Versions
 	add := func(e desired.Entry, ref providers.Ref, name string) {
 		if f := fetched[fetchKey{servedOf(e), ref}]; f.VersionID != "" {
-			out = out.set(name, f.VersionID)
+			out = out.Set(name, f.VersionID)
 		}
 	}
 	for _, e := range refs {

@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/secretsync/secretsync/inventory"
 	"github.com/secretsync/secretsync/reconciler"
 )
 
@@ -27,7 +28,7 @@ func Annotate(ctx context.Context, kube kubernetes.Interface, namespace, instanc
 	if err != nil {
 		return err
 	}
-	_, err = kube.CoreV1().ConfigMaps(namespace).Patch(ctx, reconciler.InventoryName(instance), types.MergePatchType, patch,
+	_, err = kube.CoreV1().ConfigMaps(namespace).Patch(ctx, inventory.Name(instance), types.MergePatchType, patch,
 		metav1.PatchOptions{FieldManager: "secretsync-cli"})
 	return err
 }
@@ -48,7 +49,7 @@ type request struct {
 // until ctx ends: it keeps s.suspended current, pokes a pass on resume,
 // and hands each new reconcile request to the loop.
 func (s *Service) watchControls(ctx context.Context) {
-	name := reconciler.InventoryName(s.cfg.Instance)
+	name := inventory.Name(s.cfg.Instance)
 	opts := metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("metadata.name", name).String()}
 	for ctx.Err() == nil {
 		list, err := s.kube.CoreV1().ConfigMaps(s.cfg.InventoryNamespace).List(ctx, opts)
@@ -108,7 +109,7 @@ func (s *Service) control(ctx context.Context, cm *corev1.ConfigMap) {
 // asks for, when the pass that handled it had nothing to write. One at a
 // time, off the watch: it waits for a running pass.
 func (s *Service) answerRevisionWanted(ctx context.Context, cm *corev1.ConfigMap) {
-	if reconciler.UnansweredRevision(cm) == "" || !s.recording.CompareAndSwap(false, true) {
+	if inventory.UnansweredRevision(cm) == "" || !s.recording.CompareAndSwap(false, true) {
 		return
 	}
 	go func() {

@@ -31,6 +31,7 @@ import (
 	"github.com/secretsync/secretsync/internal/gittest"
 	"github.com/secretsync/secretsync/internal/leaktest"
 	"github.com/secretsync/secretsync/internal/testenv"
+	"github.com/secretsync/secretsync/inventory"
 	"github.com/secretsync/secretsync/reconciler"
 )
 
@@ -352,7 +353,7 @@ func TestOperatorControlsOnARunningInstance(t *testing.T) {
 			}
 			time.Sleep(200 * time.Millisecond)
 		}
-		cm, err := kube.Client.CoreV1().ConfigMaps("default").Get(ctx, reconciler.InventoryName("secretsync"), metav1.GetOptions{})
+		cm, err := kube.Client.CoreV1().ConfigMaps("default").Get(ctx, inventory.Name("secretsync"), metav1.GetOptions{})
 		if err != nil || cm.Annotations[reconciler.AnnotationSuspended] != "" {
 			t.Fatalf("the suspend annotation is still there: %v %v", err, cm.Annotations)
 		}

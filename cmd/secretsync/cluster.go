@@ -13,7 +13,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/client-go/util/flowcontrol"
 
-	"github.com/secretsync/secretsync/reconciler"
+	"github.com/secretsync/secretsync/inventory"
 )
 
 // clusterFlags are --kubeconfig and --context, read as kubectl reads them
@@ -79,7 +79,7 @@ func addInstanceFlags(cmd *cobra.Command) *instanceFlags {
 	return f
 }
 
-func (f *instanceFlags) inventoryName() string { return reconciler.InventoryName(f.instance) }
+func (f *instanceFlags) inventoryName() string { return inventory.Name(f.instance) }
 
 // inventory reads the instance's inventory ConfigMap; a missing one says
 // that the instance has not completed a pass.

@@ -18,6 +18,7 @@ import (
 
 	"github.com/secretsync/secretsync/desired"
 	"github.com/secretsync/secretsync/gitsource"
+	"github.com/secretsync/secretsync/inventory"
 	"github.com/secretsync/secretsync/providers/aws"
 	"github.com/secretsync/secretsync/reconciler"
 	"github.com/secretsync/secretsync/render"
@@ -468,7 +469,7 @@ type explanation struct {
 	LastWrittenAt  string `json:"lastWrittenAt,omitempty"`
 	// Conditions are the inventory's rows for the ExternalSecrets that
 	// target the Secret.
-	Conditions []reconciler.Status `json:"conditions,omitempty"`
+	Conditions []inventory.Status `json:"conditions,omitempty"`
 	// Path is the folder explained against, and Producer what in it makes
 	// the Secret now (nil: nothing does any more).
 	Path     string             `json:"path"`
@@ -554,8 +555,8 @@ func explainLive(ctx context.Context, kube kubernetes.Interface, inst *instanceF
 		e.LastWrittenAt = sec.Annotations[reconciler.AnnotationRevision]
 	}
 	if cm, err := inst.inventory(ctx, kube); err == nil {
-		var conditions []reconciler.Status
-		if _, err := reconciler.ReadStatus(ctx, kube, cm, func(st reconciler.Status) {
+		var conditions []inventory.Status
+		if _, err := inventory.ReadStatus(ctx, kube, cm, func(st inventory.Status) {
 			if st.Target == e.Secret {
 				conditions = append(conditions, st)
 			}

@@ -16,7 +16,7 @@ import (
 	"github.com/secretsync/secretsync/internal/gittest"
 	"github.com/secretsync/secretsync/internal/leaktest"
 	"github.com/secretsync/secretsync/internal/testenv"
-	"github.com/secretsync/secretsync/reconciler"
+	"github.com/secretsync/secretsync/inventory"
 )
 
 // checkOutlets is the leak check of the command tests (internal/leaktest's,
@@ -40,12 +40,12 @@ func checkOutlets(t *testing.T, c *leaktest.Canaries, kube *testenv.Env, namespa
 		t.Fatal(err)
 	}
 	for _, cm := range cms.Items {
-		if !strings.HasPrefix(cm.Name, reconciler.InventoryName("")) {
+		if !strings.HasPrefix(cm.Name, inventory.Name("")) {
 			continue
 		}
 		meta, _ := json.Marshal(cm.Annotations)
 		text := cm.Data["summary"] + "\n" + string(meta)
-		if inv, err := reconciler.ReadInventory(ctx, kube.Client, &cm); err == nil {
+		if inv, err := inventory.ReadInventory(ctx, kube.Client, &cm); err == nil {
 			rows, _ := json.Marshal(inv)
 			text += "\n" + string(rows)
 		}

@@ -14,15 +14,15 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/secretsync/secretsync/reconciler"
+	"github.com/secretsync/secretsync/inventory"
 	"github.com/secretsync/secretsync/service"
 )
 
 // statusJSON is the documented shape of `secretsync status -o json`.
 type statusJSON struct {
-	Revision        string              `json:"revision"`
-	Suspended       bool                `json:"suspended"`
-	ExternalSecrets []reconciler.Status `json:"externalSecrets"`
+	Revision        string             `json:"revision"`
+	Suspended       bool               `json:"suspended"`
+	ExternalSecrets []inventory.Status `json:"externalSecrets"`
 }
 
 func newStatusCmd(s streams, cluster *clusterFlags) *cobra.Command {
@@ -105,7 +105,7 @@ func waitForStatus(ctx context.Context, s streams, kube kubernetes.Interface, in
 		if !asked && err == nil {
 			// A commit that changes no Secret is recorded only when asked.
 			asked = true
-			if aerr := annotate(ctx, kube, inst, map[string]any{reconciler.AnnotationRevisionWanted: revision}); aerr != nil {
+			if aerr := annotate(ctx, kube, inst, map[string]any{inventory.AnnotationRevisionWanted: revision}); aerr != nil {
 				fmt.Fprintf(s.err, "note: cannot ask instance %s to record revision %s (%v); waiting for a pass that changes a Secret\n", inst.instance, revision, aerr)
 			}
 		}
@@ -135,7 +135,7 @@ func printStatus(ctx context.Context, s streams, kube kubernetes.Interface, inst
 		}
 	default:
 		writeStatusTable(s.out, st, namespace == "", output == "wide")
-		err = readPushed(ctx, kube, inst, namespace, name, func(rows []reconciler.PushRow) {
+		err = readPushed(ctx, kube, inst, namespace, name, func(rows []inventory.PushRow) {
 			writePushTable(s.out, rows, namespace == "", output == "wide")
 		})
 	}
@@ -157,7 +157,7 @@ func handled(have, want string) bool {
 	if want == "" {
 		return have != ""
 	}
-	return reconciler.RevisionMatches(have, want)
+	return inventory.RevisionMatches(have, want)
 }
 
 func scopeName(namespace string) string {
@@ -177,14 +177,14 @@ func readStatus(ctx context.Context, kube kubernetes.Interface, inst *instanceFl
 	if err != nil {
 		return statusJSON{}, err
 	}
-	out := statusJSON{Suspended: service.Suspended(cm), ExternalSecrets: []reconciler.Status{}}
+	out := statusJSON{Suspended: service.Suspended(cm), ExternalSecrets: []inventory.Status{}}
 	keep := func(id string) bool {
 		ns, n, _ := strings.Cut(id, "/")
 		return (namespace == "" || ns == namespace) && (name == "" || n == name)
 	}
 	if rows != nil {
 		filtered := namespace != "" || name != ""
-		out.Revision, err = reconciler.ReadStatusRows(ctx, kube, cm, func(revision string, row json.RawMessage) error {
+		out.Revision, err = inventory.ReadStatusRows(ctx, kube, cm, func(revision string, row json.RawMessage) error {
 			if filtered {
 				var id struct {
 					ExternalSecret string `json:"externalSecret"`
@@ -199,7 +199,7 @@ func readStatus(ctx context.Context, kube kubernetes.Interface, inst *instanceFl
 			return rows.add(statusJSON{Revision: revision, Suspended: out.Suspended}, row)
 		})
 	} else {
-		out.Revision, err = reconciler.ReadStatus(ctx, kube, cm, func(st reconciler.Status) {
+		out.Revision, err = inventory.ReadStatus(ctx, kube, cm, func(st inventory.Status) {
 			if keep(st.ExternalSecret) {
 				out.ExternalSecrets = append(out.ExternalSecrets, st)
 			}
@@ -263,7 +263,7 @@ func (j *jsonRows) end(st statusJSON) error {
 
 // jsonHead is st's document with an empty list, as writeData writes it.
 func jsonHead(st statusJSON) ([]byte, error) {
-	return json.MarshalIndent(statusJSON{Revision: st.Revision, Suspended: st.Suspended, ExternalSecrets: []reconciler.Status{}}, "", "  ")
+	return json.MarshalIndent(statusJSON{Revision: st.Revision, Suspended: st.Suspended, ExternalSecrets: []inventory.Status{}}, "", "  ")
 }
 
 func writeStatusTable(w io.Writer, st statusJSON, allNamespaces, wide bool) {
@@ -321,15 +321,15 @@ func truncate(s string, n int) string {
 
 // readPushed reads the inventory's PushSecret rows in scope (namespace, and
 // PushSecret name when set) and hands them to show when there are any.
-func readPushed(ctx context.Context, kube kubernetes.Interface, inst *instanceFlags, namespace, name string, show func([]reconciler.PushRow)) error {
+func readPushed(ctx context.Context, kube kubernetes.Interface, inst *instanceFlags, namespace, name string, show func([]inventory.PushRow)) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	cm, err := inst.inventory(ctx, kube)
 	if err != nil {
 		return err
 	}
-	var rows []reconciler.PushRow
-	err = reconciler.ReadPushed(ctx, kube, cm, func(r reconciler.PushRow) {
+	var rows []inventory.PushRow
+	err = inventory.ReadPushed(ctx, kube, cm, func(r inventory.PushRow) {
 		ns, n, _ := strings.Cut(r.PushSecret, "/")
 		if (namespace == "" || ns == namespace) && (name == "" || n == name) {
 			rows = append(rows, r)
@@ -346,7 +346,7 @@ func readPushed(ctx context.Context, kube kubernetes.Interface, inst *instanceFl
 
 // writePushTable lists each remote secret a PushSecret pushes to: names,
 // outcome and time, never values.
-func writePushTable(w io.Writer, rows []reconciler.PushRow, allNamespaces, wide bool) {
+func writePushTable(w io.Writer, rows []inventory.PushRow, allNamespaces, wide bool) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	cols := []string{"PUSHSECRET", "STORE", "REMOTE KEY", "READY", "REASON", "LAST PUSH"}
 	if allNamespaces {

@@ -40,10 +40,10 @@ var knownRules = []rule{
 	},
 	{
 		name: "prune guard: the budget and the empty-revision refusal",
-		home: "reconciler/prune.go",
+		home: "inventory/guard.go",
 		tells: []string{
 			`\+ 3 \) / 4\b`, // a quarter of the inventory, rounded up
-			`renders no ExternalSecret while the inventory holds`,
+			`renders no (?:ExternalSecret|%s) while the inventory holds`,
 		},
 	},
 	{

@@ -1,4 +1,4 @@
-package reconciler
+package inventory
 
 import (
 	"bytes"
@@ -30,8 +30,8 @@ func (v Versions) find(ref string) (int, bool) {
 	return slices.BinarySearchFunc(v, ref, func(e Version, ref string) int { return strings.Compare(e.Ref, ref) })
 }
 
-// set adds or replaces ref's version id, keeping the order.
-func (v Versions) set(ref, id string) Versions {
+// Set adds or replaces ref's version id, keeping the order.
+func (v Versions) Set(ref, id string) Versions {
 	i, ok := v.find(ref)
 	if ok {
 		v[i].ID = id
