@@ -40,6 +40,9 @@ type figureRecord struct {
 	Max    *float64      `json:"max,omitempty"`
 	Target *targetRecord `json:"target,omitempty"`
 	Note   string        `json:"note,omitempty"`
+	// Measured is set on a figure merged in by a run of some scenarios
+	// (-scenarios): its commit and date, which the run's own may not be.
+	Measured string `json:"measured,omitempty"`
 }
 
 type targetRecord struct {
@@ -69,23 +72,63 @@ func recordOf(f figure) figureRecord {
 // writeFigures replaces run name's record in path with figs, keeping the
 // other runs' records.
 func writeFigures(path, name string, run runRecord, figs []figure) error {
-	file := figuresFile{Runs: map[string]*runRecord{}}
-	b, err := os.ReadFile(path)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-	case err != nil:
+	file, err := readFigures(path)
+	if err != nil {
 		return err
-	default:
-		if err := json.Unmarshal(b, &file); err != nil {
-			return fmt.Errorf("figures file %s: %w", path, err)
-		}
 	}
-	file.Comment = figuresComment
 	run.Figures = map[string]figureRecord{}
 	for _, f := range figs {
 		run.Figures[f.name] = recordOf(f)
 	}
 	file.Runs[name] = &run
+	return saveFigures(path, file)
+}
+
+// mergeFigures adds figs to run name's record in path, replacing those of
+// the same names and keeping the others and the record's commit and date:
+// a run of some scenarios does not erase the last full run's figures. Each
+// merged figure says when it was measured.
+func mergeFigures(path, name string, run runRecord, figs []figure) error {
+	file, err := readFigures(path)
+	if err != nil {
+		return err
+	}
+	old := file.Runs[name]
+	if old == nil {
+		old = &run
+	}
+	if old.Figures == nil {
+		old.Figures = map[string]figureRecord{}
+	}
+	for _, f := range figs {
+		r := recordOf(f)
+		r.Measured = fmt.Sprintf("commit %s on %s, -scenarios run", run.Commit, run.Date)
+		old.Figures[f.name] = r
+	}
+	file.Runs[name] = old
+	return saveFigures(path, file)
+}
+
+func readFigures(path string) (figuresFile, error) {
+	file := figuresFile{Runs: map[string]*runRecord{}}
+	b, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return file, err
+	default:
+		if err := json.Unmarshal(b, &file); err != nil {
+			return file, fmt.Errorf("figures file %s: %w", path, err)
+		}
+	}
+	if file.Runs == nil {
+		file.Runs = map[string]*runRecord{}
+	}
+	return file, nil
+}
+
+func saveFigures(path string, file figuresFile) error {
+	file.Comment = figuresComment
 	var out bytes.Buffer
 	enc := json.NewEncoder(&out)
 	enc.SetEscapeHTML(false)

@@ -65,3 +65,53 @@ func TestASavedRunIsRecordedBesideTheOtherRuns(t *testing.T) {
 		t.Errorf("cold_aws_calls_10k: %+v", calls)
 	}
 }
+
+// TestARunOfSomeScenariosKeepsTheRunsOtherFigures: -scenarios push with
+// -figures merges its figures into the run's record, marked with their own
+// commit, and keeps the record's commit and every other figure.
+func TestARunOfSomeScenariosKeepsTheRunsOtherFigures(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "figures.json")
+	if err := writeFigures(path, "bench", runRecord{Commit: "full"}, []figure{{name: "cold_apply_1k_seconds", value: 1.5, unit: "s"}, {name: "push_1k_cold_s", value: 60, unit: "s"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := mergeFigures(path, "bench", runRecord{Commit: "partial", Date: "2026-12-05"}, []figure{{name: "push_1k_cold_s", value: 54, unit: "s"}, {name: "push_1k_noop_writes", value: 0}}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got figuresFile
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	bench := got.Runs["bench"]
+	if bench == nil || bench.Commit != "full" || len(bench.Figures) != 3 {
+		t.Fatalf("the run's record was not kept: %s", b)
+	}
+	if f := bench.Figures["cold_apply_1k_seconds"]; f.Value != 1.5 || f.Measured != "" {
+		t.Errorf("a figure of the full run changed: %+v", f)
+	}
+	cold, writes := bench.Figures["push_1k_cold_s"], bench.Figures["push_1k_noop_writes"]
+	if cold.Value != 54 || cold.Measured != "commit partial on 2026-12-05, -scenarios run" {
+		t.Errorf("push_1k_cold_s: %+v", cold)
+	}
+	if writes.Target == nil || writes.Target.Value != 0 || !writes.Target.Met {
+		t.Errorf("push_1k_noop_writes has no target 0 met: %+v", writes)
+	}
+}
+
+// TestScenariosChooseWhatRuns: -scenarios push runs only the push
+// scenario; all runs every one; an unknown name is refused.
+func TestScenariosChooseWhatRuns(t *testing.T) {
+	got, err := chooseScenarios("push")
+	if err != nil || len(got) != 1 || !got["push"] {
+		t.Errorf("push: %v, %v", got, err)
+	}
+	if all, err := chooseScenarios("all"); err != nil || len(all) != len(scenarioNames) {
+		t.Errorf("all: %v, %v", all, err)
+	}
+	if _, err := chooseScenarios("push,pushes"); err == nil {
+		t.Error("an unknown scenario was accepted")
+	}
+}

@@ -87,6 +87,7 @@ var targets = map[string]struct {
 	"refresh_aws_calls_ratio_parameterstore": {true, 9},
 	"alias_bomb_refused_ms":                  {false, 100},
 	"sigterm_in_flight_exit_seconds":         {false, 3},
+	"push_1k_noop_writes":                    {false, 0},
 }
 
 // goal is a figure's target and whether its value meets it, or "".
@@ -140,7 +141,13 @@ func main() {
 	figuresPath := flag.String("figures", "", "record the figures in this file (docs/bench-figures.json), as run -name")
 	name := flag.String("name", "bench", "the run's name in the figures file: bench or bench-large")
 	fromLog := flag.String("from-log", "", "measure nothing: record the figures of this saved output of make bench in -figures")
+	only := flag.String("scenarios", "all", "the scenarios to run, comma-separated: "+strings.Join(scenarioNames, ",")+"; with -figures, a subset's figures are merged into the run's record")
 	flag.Parse()
+	chosen, err := chooseScenarios(*only)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(2)
+	}
 	if *fromLog != "" {
 		run, figs, err := figuresFromLog(*fromLog)
 		if err == nil {
@@ -154,11 +161,13 @@ func main() {
 	}
 	secretsyncBin = *bin
 	coldProfile = *profile
-	if err := reviewBench(*bin); err != nil {
-		fmt.Fprintln(os.Stderr, "bench failed:", err)
-		os.Exit(1)
+	if chosen["review"] {
+		if err := reviewBench(*bin); err != nil {
+			fmt.Fprintln(os.Stderr, "bench failed:", err)
+			os.Exit(1)
+		}
 	}
-	if err := run(*sizes); err != nil {
+	if err := run(*sizes, chosen); err != nil {
 		fmt.Fprintln(os.Stderr, "bench failed:", err)
 		os.Exit(1)
 	}
@@ -171,7 +180,11 @@ func main() {
 		fmt.Printf("bench: %s %s %s %s %s\n", f.name, format(f.value), f.unit, f.spread, goal(f))
 	}
 	if *figuresPath != "" {
-		if err := writeFigures(*figuresPath, *name, thisRun(*sizes), figures); err != nil {
+		write := writeFigures
+		if *only != "all" {
+			write = mergeFigures
+		}
+		if err := write(*figuresPath, *name, thisRun(*sizes), figures); err != nil {
 			fmt.Fprintln(os.Stderr, "bench failed:", err)
 			os.Exit(1)
 		}
@@ -201,7 +214,31 @@ func format(v float64) string {
 	return strconv.FormatFloat(v, 'f', 3, 64)
 }
 
-func run(sizes string) error {
+// scenarioNames are what -scenarios chooses from; make bench runs them all.
+var scenarioNames = []string{"review", "externalsecrets", "parameterstore", "push", "timing"}
+
+func chooseScenarios(list string) (map[string]bool, error) {
+	chosen := map[string]bool{}
+	if list == "all" {
+		for _, s := range scenarioNames {
+			chosen[s] = true
+		}
+		return chosen, nil
+	}
+	for _, s := range strings.Split(list, ",") {
+		s = strings.TrimSpace(s)
+		if !slices.Contains(scenarioNames, s) {
+			return nil, fmt.Errorf("-scenarios: unknown scenario %q (known: all, %s)", s, strings.Join(scenarioNames, ", "))
+		}
+		chosen[s] = true
+	}
+	return chosen, nil
+}
+
+// pushSize is how many PushSecrets the push scenario runs (issue 26).
+const pushSize = 1000
+
+func run(sizes string, chosen map[string]bool) error {
 	for _, k := range []string{"AWS_EC2_METADATA_DISABLED=true", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null",
 		"AWS_ACCESS_KEY_ID=AKIDBENCH", "AWS_SECRET_ACCESS_KEY=bench", "AWS_REGION=us-east-1"} {
 		kv := strings.SplitN(k, "=", 2)
@@ -217,6 +254,30 @@ func run(sizes string) error {
 		return err
 	}
 	defer kube.Stop()
+	if chosen["externalsecrets"] {
+		if err := externalSecretsScenarios(kube, work, sizes); err != nil {
+			return err
+		}
+	}
+	if chosen["parameterstore"] {
+		if err := parameterStoreScenario(kube, filepath.Join(work, "parameterstore"), 1000); err != nil {
+			return fmt.Errorf("parameter store: %w", err)
+		}
+	}
+	if chosen["push"] {
+		if err := pushScenario(kube, filepath.Join(work, "push"), pushSize); err != nil {
+			return fmt.Errorf("%d PushSecrets: %w", pushSize, err)
+		}
+	}
+	if chosen["timing"] {
+		return timingBench(kube, filepath.Join(work, "timing"))
+	}
+	return nil
+}
+
+// externalSecretsScenarios measures the API server's raw apply rate, then
+// the ExternalSecret scenario at each size.
+func externalSecretsScenarios(kube *testenv.Env, work, sizes string) error {
 	ctx := context.Background()
 	var raws []float64
 	for i := range reps {
@@ -242,10 +303,7 @@ func run(sizes string) error {
 			return fmt.Errorf("%d ExternalSecrets: %w", n, err)
 		}
 	}
-	if err := parameterStoreScenario(kube, filepath.Join(work, "parameterstore"), 1000); err != nil {
-		return fmt.Errorf("parameter store: %w", err)
-	}
-	return timingBench(kube, filepath.Join(work, "timing"))
+	return nil
 }
 
 func label(n int) string {
