@@ -15,6 +15,9 @@ import (
 type Kind string
 
 const (
+	// Nothing: the desired Secret is resolved and reported only (policy
+	// None, or retained with no target to keep).
+	Nothing Kind = ""
 	// Create makes a new object with a plain create, which fails when the
 	// name is taken: a Secret someone else made is never taken over.
 	Create Kind = "create"
@@ -101,49 +104,44 @@ type Live struct {
 	Err error
 }
 
-// Writes plans one part of desired Secrets: want[i] against live[i]. Merging
-// writers of one target are planned in order, each seeing the target the
-// previous one leaves (a CreateOrMerge creates it for the next). A Want of
-// creationPolicy None gives no action: it is resolved and reported only.
+// Writes plans one part of desired Secrets: want[i] against live[i] gives
+// the action at i. Merging writers of one target are planned in order, each
+// seeing the target the previous one leaves (a CreateOrMerge creates it
+// for the next).
 func Writes(want []Want, live []Live) []Action {
-	out := make([]Action, 0, len(want))
+	out := make([]Action, len(want))
 	created := map[Target]bool{} // by a merging writer earlier in this part
 	for i, w := range want {
 		l := live[i]
 		if w.Merges && created[w.Target] {
 			l = Live{Exists: true}
 		}
-		a, ok := write(w, l)
-		if !ok {
-			continue
-		}
-		if a.Kind == Merge && !l.Exists {
+		out[i] = write(w, l)
+		if out[i].Kind == Merge && !l.Exists {
 			created[w.Target] = true
 		}
-		out = append(out, a)
 	}
 	return out
 }
 
-// write is the decision for one desired Secret; ok false means none.
-func write(w Want, l Live) (Action, bool) {
+// write is the decision for one desired Secret.
+func write(w Want, l Live) Action {
 	a := Action{Target: w.Target, ExternalSecret: w.ExternalSecret}
-	refuse := func(would Kind, reason string, err error) (Action, bool) {
+	refuse := func(would Kind, reason string, err error) Action {
 		if reason == "" {
 			reason = err.Error()
 		}
 		a.Kind, a.Would, a.Reason, a.Err = Refused, would, reason, err
-		return a, true
+		return a
 	}
 	switch {
 	case l.Err != nil:
 		return refuse(Apply, "its target could not be read", l.Err)
 	case w.Policy == desired.PolicyNone:
-		return a, false
+		a.Kind = Nothing
+	case w.Retained && !l.Exists:
+		a.Kind = Nothing
 	case w.Retained:
-		if !l.Exists {
-			return a, false
-		}
 		a.Kind = Keep
 	case w.Gone:
 		a.Kind = Delete
@@ -160,5 +158,5 @@ func write(w Want, l Live) (Action, bool) {
 	default:
 		a.Kind, a.FieldManager, a.Force = Apply, FieldManager, true
 	}
-	return a, true
+	return a
 }

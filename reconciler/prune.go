@@ -3,13 +3,13 @@ package reconciler
 import (
 	"context"
 	"fmt"
-	"strings"
 	"sync"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	"github.com/secretsync/secretsync/desired"
 	"github.com/secretsync/secretsync/internal/parallel"
+	"github.com/secretsync/secretsync/plan"
 	"github.com/secretsync/secretsync/render"
 )
 
@@ -26,10 +26,11 @@ const AnnotationPrune = "secretsync.io/prune"
 // the annotation hands it back.
 const AnnotationOrphaned = "secretsync.io/orphaned"
 
-// prune deletes the Secrets in the inventory that no ExternalSecret in Git
-// produces any more, and returns the next inventory: what was applied, the
-// kept entries of ExternalSecrets that failed, and whatever could not be
-// pruned, so that nothing is orphaned.
+// prune executes the prune plan (planPrune): it deletes the Secrets in the
+// inventory that no ExternalSecret in Git produces any more, and returns
+// the next inventory: what was applied, the kept entries of ExternalSecrets
+// that failed, and whatever could not be pruned, so that nothing is
+// orphaned.
 func (r *Reconciler) prune(ctx context.Context, old *record, set *render.Set, applied map[targetKey]*render.ExternalSecret, blocked map[targetKey]bool, res *Result) Inventory {
 	next := Inventory{Revision: old.Revision, Entries: make([]Entry, 0, len(applied))}
 	for _, t := range sortedKeys(applied) {
@@ -37,56 +38,31 @@ func (r *Reconciler) prune(ctx context.Context, old *record, set *render.Set, ap
 			next.Entries = append(next.Entries, entryOf(t, esID(es), es.Source))
 		}
 	}
-	inGit := make(map[targetKey]bool, len(set.ExternalSecrets))
-	for _, es := range set.ExternalSecrets {
-		inGit[target(es)] = true
-	}
-	var candidates, released []Entry
-	recorded := 0
-	for e := range old.entries() {
-		recorded++
-		switch {
-		case applied[e.key()] != nil && desired.CreationPolicy(applied[e.key()]) == desired.PolicyOwner:
-		case blocked[e.key()]:
-			next.Entries = append(next.Entries, e) // in Git but failing: keep
-		case inGit[e.key()]:
-			// Still in Git under a policy that does not own it (Orphan,
-			// Merge, None) or deleted with its sources: released, kept.
-			released = append(released, e)
-		default:
-			candidates = append(candidates, e)
-		}
-	}
+	kept, released, candidates, prunes, refusal := r.planPrune(old, set, applied, blocked)
+	next.Entries = append(next.Entries, kept...)
 	for _, e := range released {
+		r.executed(plan.Action{Kind: plan.Orphan, Target: e.key().plan()})
 		if err := r.release(ctx, e); err != nil {
 			res.fail(PruneFailed, fmt.Errorf("release %s: %w", e.key().named(), err))
 			next.Entries = append(next.Entries, e) // released on a later pass
 		}
 	}
-	refuse := func(reason string) Inventory {
-		res.PruneSkipped = reason
-		for _, e := range candidates {
+	if refusal != nil {
+		res.fail(PruneFailed, refusal)
+	}
+	if len(prunes) > 0 && prunes[0].Kind == plan.Refused {
+		res.PruneSkipped = prunes[0].Reason
+		for i, e := range candidates {
+			r.executed(prunes[i])
 			res.PruneRefused = append(res.PruneRefused, e.key().String())
 		}
 		next.Entries = append(next.Entries, candidates...)
 		return next
 	}
-	if old.err != nil { // rows it could not read: Pass fails before saving
-		return refuse("inventory unreadable")
-	}
-	if len(candidates) == 0 {
-		return next
-	}
-	if n := len(set.Errors); n > 0 {
-		return refuse(fmt.Sprintf("render reported %d errors", n))
-	}
-	if reason := pruneGuard(len(candidates), recorded, len(set.ExternalSecrets), r.cfg); reason != "" {
-		res.fail(PruneFailed, fmt.Errorf("prune refused: %s; would delete %s", reason, strings.Join(keysOf(candidates), ", ")))
-		return refuse(reason)
-	}
 	var mu sync.Mutex
 	jobs := make([]func(), 0, len(candidates))
-	for _, e := range candidates {
+	for i, e := range candidates {
+		r.executed(prunes[i])
 		jobs = append(jobs, func() {
 			deleted, err := r.pruneOne(ctx, e)
 			mu.Lock()
@@ -179,12 +155,4 @@ func pruneGuard(n, inv, rendered int, cfg Config) string {
 		return fmt.Sprintf("%d deletions exceed the budget of %d per pass; raise --prune-budget if that is meant", n, budget)
 	}
 	return ""
-}
-
-func keysOf(entries []Entry) []string {
-	out := make([]string, len(entries))
-	for i, e := range entries {
-		out[i] = e.key().String()
-	}
-	return out
 }

@@ -22,17 +22,18 @@ import (
 	"github.com/secretsync/secretsync/desired"
 	"github.com/secretsync/secretsync/gitsource"
 	"github.com/secretsync/secretsync/internal/scrub"
+	"github.com/secretsync/secretsync/plan"
 	"github.com/secretsync/secretsync/providers"
 	"github.com/secretsync/secretsync/render"
 )
 
 // Labels and annotations secretsync puts on every Secret it applies.
 const (
-	FieldManager = "secretsync"
+	FieldManager = plan.FieldManager
 
-	LabelManagedBy = "app.kubernetes.io/managed-by"
-	LabelInstance  = "secretsync.io/instance"
-	ManagedByValue = "secretsync"
+	LabelManagedBy = plan.LabelManagedBy
+	LabelInstance  = plan.LabelInstance
+	ManagedByValue = plan.ManagedByValue
 
 	AnnotationRevision = "secretsync.io/revision"
 	// AnnotationRevisionWanted on the inventory ConfigMap asks the
@@ -41,7 +42,7 @@ const (
 	// no Secret writes nothing at all.
 	AnnotationRevisionWanted = "secretsync.io/revision-wanted"
 	AnnotationSource         = "secretsync.io/source"
-	AnnotationExternalSecret = "secretsync.io/external-secret"
+	AnnotationExternalSecret = plan.AnnotationExternalSecret
 	AnnotationDataHash       = "secretsync.io/data-hash"
 )
 
@@ -150,6 +151,9 @@ type Reconciler struct {
 	passes uint64
 	// rolledOnce: the first pass checks every opted-in workload once.
 	rolledOnce bool
+	// onAction, when a test sets it, sees every action of the plan a pass
+	// executes (executed).
+	onAction func(plan.Action)
 	// scrub is the running pass's redactor (Result.scrub), nil between
 	// passes: it learns each value as the pass reads, generates or renders
 	// it, and scrubs the API server's and the providers' errors where they
