@@ -14,7 +14,9 @@ import (
 // inputs and asks it for the pass's actions: Pass executes them (apply.go,
 // prune.go), Diff prints them (diff.go). Nothing here decides.
 
-func (k targetKey) plan() plan.Target { return plan.Target{Namespace: k.namespace, Name: k.name, Kind: k.kind} }
+func (k targetKey) plan() plan.Target {
+	return plan.Target{Namespace: k.namespace, Name: k.name, Kind: k.kind}
+}
 
 func keyOf(t plan.Target) targetKey { return targetKey{t.Namespace, t.Name, t.Kind} }
 
