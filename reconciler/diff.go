@@ -93,7 +93,7 @@ func (r *Reconciler) Diff(ctx context.Context) ([]SecretDiff, Result) {
 	}
 	if len(set.Errors) == 0 {
 		for _, e := range inv.Entries {
-			if !inGit[e.key()] && !blocked[e.key()] {
+			if !inGit[keyOf(e)] && !blocked[keyOf(e)] {
 				out = append(out, SecretDiff{Namespace: e.Namespace, Name: e.Name, Kind: e.Kind, Action: "prune"})
 			}
 		}

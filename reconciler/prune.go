@@ -10,6 +10,7 @@ import (
 
 	"github.com/secretsync/secretsync/desired"
 	"github.com/secretsync/secretsync/internal/parallel"
+	"github.com/secretsync/secretsync/inventory"
 	"github.com/secretsync/secretsync/render"
 )
 
@@ -29,60 +30,44 @@ const AnnotationOrphaned = "secretsync.io/orphaned"
 // prune deletes the Secrets in the inventory that no ExternalSecret in Git
 // produces any more, and returns the next inventory: what was applied, the
 // kept entries of ExternalSecrets that failed, and whatever could not be
-// pruned, so that nothing is orphaned.
+// pruned, so that nothing is orphaned. A record it cannot read whole
+// releases and prunes nothing (inventory.Stale, inventory.PruneGuard).
 func (r *Reconciler) prune(ctx context.Context, old *record, set *render.Set, applied map[targetKey]*render.ExternalSecret, blocked map[targetKey]bool, res *Result) Inventory {
 	next := Inventory{Revision: old.Revision, Entries: make([]Entry, 0, len(applied))}
+	owned := make(map[targetKey]bool, len(applied))
 	for _, t := range sortedKeys(applied) {
 		if es := applied[t]; desired.CreationPolicy(es) == desired.PolicyOwner {
 			next.Entries = append(next.Entries, entryOf(t, esID(es), es.Source))
+			owned[t] = true
 		}
 	}
 	inGit := make(map[targetKey]bool, len(set.ExternalSecrets))
 	for _, es := range set.ExternalSecrets {
 		inGit[target(es)] = true
 	}
-	var candidates, released []Entry
-	recorded := 0
-	for e := range old.entries() {
-		recorded++
-		switch {
-		case applied[e.key()] != nil && desired.CreationPolicy(applied[e.key()]) == desired.PolicyOwner:
-		case blocked[e.key()]:
-			next.Entries = append(next.Entries, e) // in Git but failing: keep
-		case inGit[e.key()]:
-			// Still in Git under a policy that does not own it (Orphan,
-			// Merge, None) or deleted with its sources: released, kept.
-			released = append(released, e)
-		default:
-			candidates = append(candidates, e)
+	split, readErr := inventory.Stale(old.entryRows(), keyOf, owned, inGit, blocked)
+	next.Entries = append(next.Entries, split.Kept...)
+	candidates := split.Stale
+	verdict := r.pruneGuard(inventory.Prune{Noun: "ExternalSecret", Unreadable: readErr != nil,
+		RenderErrors: len(set.Errors), Candidates: len(candidates), Recorded: split.Recorded, Rendered: len(set.ExternalSecrets)})
+	if readErr != nil { // nothing is released either: Pass fails before saving
+		next.Entries = append(next.Entries, split.Released...)
+	} else {
+		for _, e := range split.Released {
+			if err := r.release(ctx, e); err != nil {
+				res.fail(PruneFailed, fmt.Errorf("release %s: %w", keyOf(e).named(), err))
+				next.Entries = append(next.Entries, e) // released on a later pass
+			}
 		}
 	}
-	for _, e := range released {
-		if err := r.release(ctx, e); err != nil {
-			res.fail(PruneFailed, fmt.Errorf("release %s: %w", e.key().named(), err))
-			next.Entries = append(next.Entries, e) // released on a later pass
+	if !verdict.Allowed() {
+		if verdict.Failure {
+			res.fail(PruneFailed, fmt.Errorf("prune refused: %s; would delete %s", verdict.Reason, strings.Join(keysOf(candidates), ", ")))
 		}
-	}
-	refuse := func(reason string) Inventory {
-		res.PruneSkipped = reason
-		for _, e := range candidates {
-			res.PruneRefused = append(res.PruneRefused, e.key().String())
-		}
+		res.PruneSkipped = verdict.Reason
+		res.PruneRefused = append(res.PruneRefused, keysOf(candidates)...)
 		next.Entries = append(next.Entries, candidates...)
 		return next
-	}
-	if old.err != nil { // rows it could not read: Pass fails before saving
-		return refuse("inventory unreadable")
-	}
-	if len(candidates) == 0 {
-		return next
-	}
-	if n := len(set.Errors); n > 0 {
-		return refuse(fmt.Sprintf("render reported %d errors", n))
-	}
-	if reason := pruneGuard(len(candidates), recorded, len(set.ExternalSecrets), r.cfg); reason != "" {
-		res.fail(PruneFailed, fmt.Errorf("prune refused: %s; would delete %s", reason, strings.Join(keysOf(candidates), ", ")))
-		return refuse(reason)
 	}
 	var mu sync.Mutex
 	jobs := make([]func(), 0, len(candidates))
@@ -92,7 +77,7 @@ func (r *Reconciler) prune(ctx context.Context, old *record, set *render.Set, ap
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
-				res.fail(PruneFailed, fmt.Errorf("prune %s: %w", e.key().named(), err))
+				res.fail(PruneFailed, fmt.Errorf("prune %s: %w", keyOf(e).named(), err))
 				next.Entries = append(next.Entries, e)
 				return
 			}
@@ -111,7 +96,7 @@ func (r *Reconciler) prune(ctx context.Context, old *record, set *render.Set, ap
 // version checked. A target that is gone, no longer ours, or opted out is
 // dropped from the inventory without a delete.
 func (r *Reconciler) pruneOne(ctx context.Context, e Entry) (deleted bool, err error) {
-	t := e.key()
+	t := keyOf(e)
 	s, err := r.getTarget(ctx, t)
 	if apierrors.IsNotFound(err) {
 		return false, nil
@@ -147,7 +132,7 @@ func (r *Reconciler) pruneOne(ctx context.Context, e Entry) (deleted bool, err e
 // AnnotationOrphaned), so that a rebuild never takes it back; one that is
 // gone, no longer ours or already marked needs nothing.
 func (r *Reconciler) release(ctx context.Context, e Entry) error {
-	t := e.key()
+	t := keyOf(e)
 	s, err := r.getTarget(ctx, t)
 	if apierrors.IsNotFound(err) {
 		return nil
@@ -165,26 +150,16 @@ func (r *Reconciler) release(ctx context.Context, e Entry) error {
 	return err
 }
 
-// pruneGuard says why a prune of n Secrets out of an inventory of inv, after
-// rendering rendered ExternalSecrets, cannot be trusted; "" allows it.
-func pruneGuard(n, inv, rendered int, cfg Config) string {
-	if rendered == 0 && inv > 0 && !cfg.AllowEmpty {
-		return fmt.Sprintf("the revision renders no ExternalSecret while the inventory holds %d; pass --allow-empty if that is meant", inv)
-	}
-	budget := cfg.PruneBudget
-	if budget == 0 {
-		budget = max((inv+3)/4, 50)
-	}
-	if budget > 0 && n > budget {
-		return fmt.Sprintf("%d deletions exceed the budget of %d per pass; raise --prune-budget if that is meant", n, budget)
-	}
-	return ""
+// pruneGuard asks inventory.PruneGuard with this instance's settings.
+func (r *Reconciler) pruneGuard(p inventory.Prune) inventory.Verdict {
+	p.AllowEmpty, p.Budget = r.cfg.AllowEmpty, r.cfg.PruneBudget
+	return inventory.PruneGuard(p)
 }
 
 func keysOf(entries []Entry) []string {
 	out := make([]string, len(entries))
 	for i, e := range entries {
-		out[i] = e.key().String()
+		out[i] = keyOf(e).String()
 	}
 	return out
 }
