@@ -77,12 +77,12 @@ func (r *Reconciler) Diff(ctx context.Context) ([]SecretDiff, Result) {
 			}
 		}
 	}
-	_, released, _, prunes, _ := r.planPrune(obs.old, obs.set, done, res.failedTargets(obs.set))
-	for _, e := range released {
+	split, prunes, _ := r.planPrune(obs.old, obs.set, done, res.failedTargets(obs.set))
+	for _, e := range split.Released {
 		out = append(out, SecretDiff{Namespace: e.Namespace, Name: e.Name, Kind: e.Kind, Action: string(plan.Orphan)})
 	}
 	for _, p := range prunes {
-		sd, _ := diffOf(p, desiredSecret{target: keyOf(p.Target)}, nil)
+		sd, _ := diffOf(p, desiredSecret{target: targetOf(p.Target)}, nil)
 		out = append(out, sd)
 	}
 	r.scrubDiffs(out)

@@ -23,6 +23,7 @@ import (
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/secretsync/secretsync/inventory"
 	"github.com/secretsync/secretsync/render"
 )
 
@@ -75,17 +76,12 @@ type Inventory struct {
 }
 
 // Entry is one Secret (or ConfigMap target) secretsync applied.
-type Entry struct {
-	Namespace      string `json:"namespace"`
-	Name           string `json:"name"`
-	Kind           string `json:"kind,omitempty"` // empty for a Secret
-	ExternalSecret string `json:"externalSecret"`
-	Source         string `json:"source"`
-}
+type Entry = inventory.Entry
 
-func (e Entry) key() targetKey { return targetKey{e.Namespace, e.Name, e.Kind} }
+// keyOf is the target an entry records.
+func keyOf(e Entry) targetKey { return targetKey{e.Namespace, e.Name, e.Kind} }
 
-func compareEntries(a, b Entry) int { return compareKeys(a.key(), b.key()) }
+func compareEntries(a, b Entry) int { return compareKeys(keyOf(a), keyOf(b)) }
 
 func entryOf(t targetKey, externalSecret, source string) Entry {
 	return Entry{Namespace: t.namespace, Name: t.name, Kind: t.kind, ExternalSecret: externalSecret, Source: source}
@@ -275,6 +271,23 @@ func (o *record) entries() iter.Seq[Entry] {
 		return slices.Values(o.Entries)
 	}
 	return func(yield func(Entry) bool) { o.fail(streamField(o.raw, "entries", yield)) }
+}
+
+// entryRows is entries with its read error as the last pair, for
+// inventory.Stale.
+func (o *record) entryRows() iter.Seq2[Entry, error] {
+	return func(yield func(Entry, error) bool) {
+		stopped := false
+		for e := range o.entries() {
+			if !yield(e, nil) {
+				stopped = true
+				break
+			}
+		}
+		if o.err != nil && !stopped {
+			yield(Entry{}, o.err)
+		}
+	}
 }
 
 func (o *record) statuses() iter.Seq[Status] {

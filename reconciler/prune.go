@@ -9,6 +9,7 @@ import (
 
 	"github.com/secretsync/secretsync/desired"
 	"github.com/secretsync/secretsync/internal/parallel"
+	"github.com/secretsync/secretsync/inventory"
 	"github.com/secretsync/secretsync/plan"
 	"github.com/secretsync/secretsync/render"
 )
@@ -30,7 +31,7 @@ const AnnotationOrphaned = "secretsync.io/orphaned"
 // inventory that no ExternalSecret in Git produces any more, and returns
 // the next inventory: what was applied, the kept entries of ExternalSecrets
 // that failed, and whatever could not be pruned, so that nothing is
-// orphaned.
+// orphaned. A record it cannot read whole releases and prunes nothing.
 func (r *Reconciler) prune(ctx context.Context, old *record, set *render.Set, applied map[targetKey]*render.ExternalSecret, blocked map[targetKey]bool, res *Result) Inventory {
 	next := Inventory{Revision: old.Revision, Entries: make([]Entry, 0, len(applied))}
 	for _, t := range sortedKeys(applied) {
@@ -38,15 +39,16 @@ func (r *Reconciler) prune(ctx context.Context, old *record, set *render.Set, ap
 			next.Entries = append(next.Entries, entryOf(t, esID(es), es.Source))
 		}
 	}
-	kept, released, candidates, prunes, refusal := r.planPrune(old, set, applied, blocked)
-	next.Entries = append(next.Entries, kept...)
-	for _, e := range released {
-		r.executed(plan.Action{Kind: plan.Orphan, Target: e.key().plan()})
+	split, prunes, refusal := r.planPrune(old, set, applied, blocked)
+	next.Entries = append(next.Entries, split.Kept...)
+	for _, e := range split.Released {
+		r.executed(plan.Action{Kind: plan.Orphan, Target: keyOf(e).plan()})
 		if err := r.release(ctx, e); err != nil {
-			res.fail(PruneFailed, fmt.Errorf("release %s: %w", e.key().named(), err))
+			res.fail(PruneFailed, fmt.Errorf("release %s: %w", keyOf(e).named(), err))
 			next.Entries = append(next.Entries, e) // released on a later pass
 		}
 	}
+	candidates := split.Stale
 	if refusal != nil {
 		res.fail(PruneFailed, refusal)
 	}
@@ -54,7 +56,7 @@ func (r *Reconciler) prune(ctx context.Context, old *record, set *render.Set, ap
 		res.PruneSkipped = prunes[0].Reason
 		for i, e := range candidates {
 			r.executed(prunes[i])
-			res.PruneRefused = append(res.PruneRefused, e.key().String())
+			res.PruneRefused = append(res.PruneRefused, keyOf(e).String())
 		}
 		next.Entries = append(next.Entries, candidates...)
 		return next
@@ -68,7 +70,7 @@ func (r *Reconciler) prune(ctx context.Context, old *record, set *render.Set, ap
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
-				res.fail(PruneFailed, fmt.Errorf("prune %s: %w", e.key().named(), err))
+				res.fail(PruneFailed, fmt.Errorf("prune %s: %w", keyOf(e).named(), err))
 				next.Entries = append(next.Entries, e)
 				return
 			}
@@ -87,7 +89,7 @@ func (r *Reconciler) prune(ctx context.Context, old *record, set *render.Set, ap
 // version checked. A target that is gone, no longer ours, or opted out is
 // dropped from the inventory without a delete.
 func (r *Reconciler) pruneOne(ctx context.Context, e Entry) (deleted bool, err error) {
-	t := e.key()
+	t := keyOf(e)
 	s, err := r.getTarget(ctx, t)
 	if apierrors.IsNotFound(err) {
 		return false, nil
@@ -123,7 +125,7 @@ func (r *Reconciler) pruneOne(ctx context.Context, e Entry) (deleted bool, err e
 // AnnotationOrphaned), so that a rebuild never takes it back; one that is
 // gone, no longer ours or already marked needs nothing.
 func (r *Reconciler) release(ctx context.Context, e Entry) error {
-	t := e.key()
+	t := keyOf(e)
 	s, err := r.getTarget(ctx, t)
 	if apierrors.IsNotFound(err) {
 		return nil
@@ -141,18 +143,8 @@ func (r *Reconciler) release(ctx context.Context, e Entry) error {
 	return err
 }
 
-// pruneGuard says why a prune of n Secrets out of an inventory of inv, after
-// rendering rendered ExternalSecrets, cannot be trusted; "" allows it.
-func pruneGuard(n, inv, rendered int, cfg Config) string {
-	if rendered == 0 && inv > 0 && !cfg.AllowEmpty {
-		return fmt.Sprintf("the revision renders no ExternalSecret while the inventory holds %d; pass --allow-empty if that is meant", inv)
-	}
-	budget := cfg.PruneBudget
-	if budget == 0 {
-		budget = max((inv+3)/4, 50)
-	}
-	if budget > 0 && n > budget {
-		return fmt.Sprintf("%d deletions exceed the budget of %d per pass; raise --prune-budget if that is meant", n, budget)
-	}
-	return ""
+// pruneGuard asks inventory.PruneGuard with this instance's settings.
+func (r *Reconciler) pruneGuard(p inventory.Prune) inventory.Verdict {
+	p.AllowEmpty, p.Budget = r.cfg.AllowEmpty, r.cfg.PruneBudget
+	return inventory.PruneGuard(p)
 }

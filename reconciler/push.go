@@ -17,6 +17,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/secretsync/secretsync/desired"
+	"github.com/secretsync/secretsync/inventory"
 	"github.com/secretsync/secretsync/providers"
 	"github.com/secretsync/secretsync/render"
 )
@@ -291,8 +292,9 @@ func (r *Reconciler) pusher(ctx context.Context, st *render.SecretStore, key des
 
 // pushPrune deletes, under deletionPolicy Delete, the remote secrets of
 // rows no PushSecret in Git pushes any more, behind the guards of Secret
-// prune: a render with errors, a revision with no PushSecret while the
-// inventory holds pushes, the budget. It returns the rows to keep: those
+// prune (inventory.PruneGuard: an unreadable record, a render with errors,
+// a revision with no PushSecret while the inventory holds pushes, the
+// budget). It returns the rows to keep: those
 // it was refused or failed to delete. A remote secret some current row
 // still pushes to is never deleted.
 func (r *Reconciler) pushPrune(ctx context.Context, set *render.Set, stores map[desired.StoreKey]*render.SecretStore, old []PushRow, unreadable bool, current []PushRow, res *Result) []PushRow {
@@ -310,28 +312,19 @@ func (r *Reconciler) pushPrune(ctx context.Context, set *render.Set, stores map[
 			candidates = append(candidates, row)
 		}
 	}
-	if len(candidates) == 0 {
-		return nil
-	}
-	refuse := func(reason string) []PushRow {
+	verdict := r.pruneGuard(inventory.Prune{Noun: "PushSecret", Unreadable: unreadable,
+		RenderErrors: len(set.Errors), Candidates: len(candidates), Recorded: len(old), Rendered: len(set.PushSecrets)})
+	if !verdict.Allowed() {
+		if verdict.Failure {
+			res.fail(PruneFailed, fmt.Errorf("remote delete refused: %s", verdict.Reason))
+		}
 		if res.PruneSkipped == "" {
-			res.PruneSkipped = reason
+			res.PruneSkipped = verdict.Reason
 		}
 		for _, row := range candidates {
 			res.PruneRefused = append(res.PruneRefused, "remote "+row.Store+" "+row.RemoteKey)
 		}
 		return candidates
-	}
-	if unreadable { // rows it could not read: Pass fails before saving
-		return refuse("inventory unreadable")
-	}
-	if n := len(set.Errors); n > 0 {
-		return refuse(fmt.Sprintf("render reported %d errors", n))
-	}
-	if reason := pruneGuard(len(candidates), len(old), len(set.PushSecrets), r.cfg); reason != "" {
-		reason = strings.Replace(reason, "renders no ExternalSecret", "renders no PushSecret", 1)
-		res.fail(PruneFailed, fmt.Errorf("remote delete refused: %s", reason))
-		return refuse(reason)
 	}
 	var keep []PushRow
 	deleted := map[string]bool{}

@@ -209,7 +209,7 @@ func (r *Reconciler) emitEvents(ctx context.Context, statuses []Status, newFailu
 			fmt.Sprintf("key %q was held by field manager %q and is now written by ExternalSecret %s (creationPolicy merge)", k.key, k.manager, k.es)})
 	}
 	for _, e := range res.deleted {
-		normal = append(normal, event{e.key(), corev1.EventTypeNormal, "Deleted", "pruned: ExternalSecret " + e.ExternalSecret + " (" + e.Source + ") left Git"})
+		normal = append(normal, event{keyOf(e), corev1.EventTypeNormal, "Deleted", "pruned: ExternalSecret " + e.ExternalSecret + " (" + e.Source + ") left Git"})
 	}
 	all := append(warnings, normal...)
 	var jobs []func()
