@@ -88,42 +88,57 @@ func mappings(es *render.ExternalSecret) map[string]string {
 		case e.Find == nil:
 			out["("+key+")"] = store + ": every key of the remote secret, " + ref(*e.Remote)
 		default:
-			var sel []string
-			if e.Find.Path != nil {
-				sel = append(sel, "path "+*e.Find.Path)
-			}
-			if e.Find.Name != nil {
-				sel = append(sel, "name ~ "+e.Find.Name.RegExp)
-			}
-			tags := make([]string, 0, len(e.Find.Tags))
-			for k, v := range e.Find.Tags {
-				tags = append(tags, k+"="+v)
-			}
-			sort.Strings(tags)
-			if len(tags) > 0 {
-				sel = append(sel, "tags "+strings.Join(tags, ","))
-			}
-			for _, kv := range [][2]string{{"decoding", e.Find.DecodingStrategy}, {"conversion", e.Find.ConversionStrategy}, {"nullBytes", e.Find.NullBytePolicy}} {
-				if kv[1] != "" {
-					sel = append(sel, kv[0]+" "+kv[1])
-				}
-			}
-			out["("+key+")"] = store + ": find " + strings.Join(sel, ", ")
+			out["("+key+")"] = store + ": find " + findSelector(e.Find)
 		}
-		for j, rw := range e.Rewrite {
-			k := fmt.Sprintf("(%s.rewrite[%d])", key, j)
-			switch {
-			case rw.Regexp != nil:
-				out[k] = "regexp " + rw.Regexp.Source + " -> " + rw.Regexp.Target
-			case rw.Transform != nil:
-				out[k] = "transform " + rw.Transform.Template
-			case rw.Merge != nil:
-				m := rw.Merge
-				out[k] = fmt.Sprintf("merge strategy %q into %q, priority %q, priorityPolicy %q, conflictPolicy %q", m.Strategy, m.Into, m.Priority, m.PriorityPolicy, m.ConflictPolicy)
-			}
+		rewrites(out, key, e.Rewrite)
+	}
+	targetMappings(out, es.Spec.Target)
+	return out
+}
+
+// findSelector describes a dataFrom find: what it selects and how.
+func findSelector(f *render.Find) string {
+	var sel []string
+	if f.Path != nil {
+		sel = append(sel, "path "+*f.Path)
+	}
+	if f.Name != nil {
+		sel = append(sel, "name ~ "+f.Name.RegExp)
+	}
+	tags := make([]string, 0, len(f.Tags))
+	for k, v := range f.Tags {
+		tags = append(tags, k+"="+v)
+	}
+	sort.Strings(tags)
+	if len(tags) > 0 {
+		sel = append(sel, "tags "+strings.Join(tags, ","))
+	}
+	for _, kv := range [][2]string{{"decoding", f.DecodingStrategy}, {"conversion", f.ConversionStrategy}, {"nullBytes", f.NullBytePolicy}} {
+		if kv[1] != "" {
+			sel = append(sel, kv[0]+" "+kv[1])
 		}
 	}
-	t := es.Spec.Target
+	return strings.Join(sel, ", ")
+}
+
+// rewrites describes a dataFrom entry's rewrites, one mapping each.
+func rewrites(out map[string]string, key string, list []render.Rewrite) {
+	for j, rw := range list {
+		k := fmt.Sprintf("(%s.rewrite[%d])", key, j)
+		switch {
+		case rw.Regexp != nil:
+			out[k] = "regexp " + rw.Regexp.Source + " -> " + rw.Regexp.Target
+		case rw.Transform != nil:
+			out[k] = "transform " + rw.Transform.Template
+		case rw.Merge != nil:
+			m := rw.Merge
+			out[k] = fmt.Sprintf("merge strategy %q into %q, priority %q, priorityPolicy %q, conflictPolicy %q", m.Strategy, m.Into, m.Priority, m.PriorityPolicy, m.ConflictPolicy)
+		}
+	}
+}
+
+// targetMappings describes the target's policies and template.
+func targetMappings(out map[string]string, t render.Target) {
 	for _, kv := range [][2]string{{"(creationPolicy)", t.CreationPolicy}, {"(deletionPolicy)", t.DeletionPolicy}} {
 		if kv[1] != "" {
 			out[kv[0]] = kv[1]
@@ -163,7 +178,6 @@ func mappings(es *render.ExternalSecret) map[string]string {
 			out["(annotation "+k+")"] = v
 		}
 	}
-	return out
 }
 
 func items(list []render.TemplateRefItem) string {
