@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/secretsync/secretsync/desired"
+	"github.com/secretsync/secretsync/inventory"
+	actions "github.com/secretsync/secretsync/plan"
 	"github.com/secretsync/secretsync/render"
 )
 
@@ -43,6 +45,9 @@ type SecretPlan struct {
 	// DroppedWith names the folder or file (and why) that the head's render
 	// leaves out with this deleted Secret's ExternalSecret in it.
 	DroppedWith string `json:"droppedWith,omitempty"`
+	// PruneRefused is why run's prune guard refuses to delete it, as the
+	// plan of actions says (pruneVerdicts); "" when it would delete it.
+	PruneRefused string `json:"pruneRefused,omitempty"`
 }
 
 // KeyChange is one key's mapping before and after; an empty side means the
@@ -286,6 +291,36 @@ func MakePlan(baseName, headName string, base, head *render.Set) Plan {
 		}
 		p.Secrets = append(p.Secrets, sp)
 	}
+	pruneVerdicts(&p, b, head)
 	p.Remote = remotePlans(base, head)
 	return p
+}
+
+// pruneVerdicts asks the prune guard run asks (inventory.PruneGuard, at the
+// default budget, through plan.Prunes) about the Secrets the change
+// deletes, and marks each it refuses with the reason. The base's owned
+// Secrets stand for the inventory, which a review does not read.
+func pruneVerdicts(p *Plan, base map[string]secretMap, head *render.Set) {
+	var stale []actions.Target
+	var at []int
+	for i, sp := range p.Secrets {
+		if sp.Action == "delete" {
+			stale = append(stale, actions.Target{Namespace: sp.Namespace, Name: sp.Name, Kind: sp.Kind})
+			at = append(at, i)
+		}
+	}
+	recorded := 0
+	for _, m := range base {
+		if desired.CreationPolicy(m.es) == desired.PolicyOwner {
+			recorded++
+		}
+	}
+	v := inventory.PruneGuard(inventory.Prune{Noun: "ExternalSecret", RenderErrors: len(head.Errors),
+		Candidates: len(stale), Recorded: recorded, Rendered: len(head.ExternalSecrets)})
+	prunes, _ := actions.Prunes(stale, v.Reason, v.Failure)
+	for j, a := range prunes {
+		if a.Kind == actions.Refused {
+			p.Secrets[at[j]].PruneRefused = a.Reason
+		}
+	}
 }
