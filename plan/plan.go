@@ -76,6 +76,8 @@ type Action struct {
 	// that could not be read, a Merge target that does not exist, a
 	// prune past its budget); a refusal without it is only said.
 	Err error
+	// Hash is a Rollout's new secrets-hash for the pod template.
+	Hash string
 }
 
 // Want is one desired Secret, as the plan needs to know it.

@@ -180,3 +180,24 @@ func TestOwnsIsTheOwnershipRule(t *testing.T) {
 		})
 	}
 }
+
+func TestRollOutOnlyWhenTheSecretsHashChanges(t *testing.T) {
+	hashes := map[string]string{"db": "h1", "api": "h2"}
+	lookup := func(n string) (string, bool) { v, ok := hashes[n]; return v, ok }
+	w := Workload{Kind: "Deployment", Namespace: "ns", Name: "web", Secrets: []string{"db", "api"}}
+	first, ok := RollOut(w, lookup)
+	if !ok || first.Kind != Rollout || first.Target != (Target{Namespace: "ns", Name: "web", Kind: "Deployment"}) || len(first.Hash) != 16 {
+		t.Fatalf("a workload without the hash: %+v, %v; want a rollout", first, ok)
+	}
+	w.Hash = first.Hash
+	if a, ok := RollOut(w, lookup); ok {
+		t.Errorf("an unchanged hash rolls out: %+v", a)
+	}
+	hashes["db"] = "h3"
+	if a, ok := RollOut(w, lookup); !ok || a.Hash == first.Hash {
+		t.Errorf("a changed Secret does not roll out: %+v, %v", a, ok)
+	}
+	if a, ok := RollOut(Workload{Secrets: []string{"not-ours"}}, lookup); ok {
+		t.Errorf("a workload of no managed Secret rolls out: %+v", a)
+	}
+}
