@@ -100,49 +100,27 @@ func TestWritesDecidesEachDesiredSecret(t *testing.T) {
 	})
 }
 
-func TestStaleSaysWhatBecomesOfAnEntry(t *testing.T) {
-	for _, c := range []struct {
-		name  string
-		entry Entry
-		want  Kind
-	}{
-		{"written by an owner this pass: kept", Entry{Owned: true, InGit: true}, Keep},
-		{"its ExternalSecret failed: kept", Entry{Blocked: true, InGit: true}, Keep},
-		{"in Git under a policy that does not own it: orphaned", Entry{InGit: true}, Orphan},
-		{"left Git: a prune candidate", Entry{}, Prune},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			if got := Stale(c.entry); got != c.want {
-				t.Errorf("Stale = %s, want %s", got, c.want)
-			}
-		})
-	}
-}
-
 func TestPrunesCarriesTheGuardsVerdict(t *testing.T) {
 	a, b := Target{Namespace: "ns", Name: "a"}, Target{Namespace: "ns", Name: "b", Kind: "ConfigMap"}
-	allow := func(int) string { return "" }
-	budget := func(n int) string { return strconv.Itoa(n) + " deletions exceed the budget" }
 	for _, c := range []struct {
 		name     string
-		g        Guards
+		refusal  string
+		failure  bool
 		kind     Kind
-		reason   string
 		reported bool
 	}{
-		{"allowed: every candidate pruned", Guards{Verdict: allow}, Prune, "", false},
-		{"refused by the guard: reported as a failure", Guards{Verdict: budget}, Refused, "2 deletions exceed the budget", true},
-		{"refused by render errors: said, not reported again", Guards{RenderErrors: 3, Verdict: allow}, Refused, "render reported 3 errors", false},
-		{"refused by an unreadable inventory", Guards{Unreadable: true, RenderErrors: 3, Verdict: budget}, Refused, "inventory unreadable", false},
+		{"allowed: every candidate pruned", "", false, Prune, false},
+		{"refused by the budget: every candidate refused, reported as a failure", "2 deletions exceed the budget", true, Refused, true},
+		{"refused by render errors: refused, not reported again", "render reported 3 errors", false, Refused, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			got, err := Prunes([]Target{a, b}, c.g)
+			got, err := Prunes([]Target{a, b}, c.refusal, c.failure)
 			if len(got) != 2 {
 				t.Fatalf("got %+v", got)
 			}
 			for _, x := range got {
-				if x.Kind != c.kind || x.Reason != c.reason || (c.kind == Refused && x.Would != Prune) {
-					t.Errorf("action %+v, want kind %s reason %q", x, c.kind, c.reason)
+				if x.Kind != c.kind || x.Reason != c.refusal || (c.kind == Refused && x.Would != Prune) {
+					t.Errorf("action %+v, want kind %s reason %q", x, c.kind, c.refusal)
 				}
 			}
 			if (err != nil) != c.reported {
@@ -153,7 +131,7 @@ func TestPrunesCarriesTheGuardsVerdict(t *testing.T) {
 			}
 		})
 	}
-	if got, err := Prunes(nil, Guards{Verdict: budget}); got != nil || err != nil {
+	if got, err := Prunes(nil, "refused", true); got != nil || err != nil {
 		t.Errorf("no candidates: got %v, %v", got, err)
 	}
 }

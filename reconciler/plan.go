@@ -6,6 +6,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/secretsync/secretsync/desired"
+	"github.com/secretsync/secretsync/inventory"
 	"github.com/secretsync/secretsync/plan"
 	"github.com/secretsync/secretsync/render"
 )
@@ -18,7 +19,7 @@ func (k targetKey) plan() plan.Target {
 	return plan.Target{Namespace: k.namespace, Name: k.name, Kind: k.kind}
 }
 
-func keyOf(t plan.Target) targetKey { return targetKey{t.Namespace, t.Name, t.Kind} }
+func targetOf(t plan.Target) targetKey { return targetKey{t.Namespace, t.Name, t.Kind} }
 
 // planWrites plans one part of desired Secrets against the targets as the
 // pass read them; current[i] is want[i]'s target (nil: none, or not read).
@@ -43,37 +44,33 @@ func (r *Reconciler) planWrites(ctx context.Context, want []desiredSecret, live 
 	return plan.Writes(wants, lives), current
 }
 
-// planPrune reads the old inventory against the targets in their desired
-// state after the writes (done) and the failed ones (blocked): the entries
-// that stay, those released (orphaned) and the prune actions with the
-// guards' verdict (prunes[i] is candidates[i]'s), and the refusal the pass
-// reports, if the guard refused.
-func (r *Reconciler) planPrune(old *record, set *render.Set, done map[targetKey]*render.ExternalSecret, blocked map[targetKey]bool) (kept, released, candidates []Entry, prunes []plan.Action, refusal error) {
+// planPrune splits the old inventory against the targets in their desired
+// state after the writes (done) and the failed ones (blocked) with
+// inventory.Stale, and asks the prune guard (inventory.PruneGuard) about the
+// stale ones: the prune actions (prunes[i] is split.Stale[i]'s) and the
+// refusal the pass reports, if the guard's refusal is a failure of its own.
+// A record it cannot read whole releases nothing: split.Kept holds those.
+func (r *Reconciler) planPrune(old *record, set *render.Set, done map[targetKey]*render.ExternalSecret, blocked map[targetKey]bool) (split inventory.Split, prunes []plan.Action, refusal error) {
+	owned := make(map[targetKey]bool, len(done))
+	for t, es := range done {
+		owned[t] = desired.CreationPolicy(es) == desired.PolicyOwner
+	}
 	inGit := make(map[targetKey]bool, len(set.ExternalSecrets))
 	for _, es := range set.ExternalSecrets {
 		inGit[target(es)] = true
 	}
-	var stale []plan.Target
-	recorded := 0
-	for e := range old.entries() {
-		recorded++
-		es := done[e.key()]
-		switch plan.Stale(plan.Entry{Target: e.key().plan(), Owned: es != nil && desired.CreationPolicy(es) == desired.PolicyOwner,
-			Blocked: blocked[e.key()], InGit: inGit[e.key()]}) {
-		case plan.Keep:
-			if es == nil || desired.CreationPolicy(es) != desired.PolicyOwner {
-				kept = append(kept, e) // in Git but failing; the written ones are recorded anew
-			}
-		case plan.Orphan:
-			released = append(released, e)
-		case plan.Prune:
-			candidates = append(candidates, e)
-			stale = append(stale, e.key().plan())
-		}
+	split, readErr := inventory.Stale(old.entryRows(), keyOf, owned, inGit, blocked)
+	if readErr != nil {
+		split.Kept, split.Released = append(split.Kept, split.Released...), nil
 	}
-	prunes, refusal = plan.Prunes(stale, plan.Guards{Unreadable: old.err != nil, RenderErrors: len(set.Errors),
-		Verdict: func(n int) string { return pruneGuard(n, recorded, len(set.ExternalSecrets), r.cfg) }})
-	return kept, released, candidates, prunes, refusal
+	verdict := r.pruneGuard(inventory.Prune{Noun: "ExternalSecret", Unreadable: readErr != nil,
+		RenderErrors: len(set.Errors), Candidates: len(split.Stale), Recorded: split.Recorded, Rendered: len(set.ExternalSecrets)})
+	stale := make([]plan.Target, len(split.Stale))
+	for i, e := range split.Stale {
+		stale[i] = keyOf(e).plan()
+	}
+	prunes, refusal = plan.Prunes(stale, verdict.Reason, verdict.Failure)
+	return split, prunes, refusal
 }
 
 // doneAfter is the target an action leaves in its desired state, when it
