@@ -23,7 +23,7 @@ type rule struct {
 var knownRules = []rule{
 	{
 		name: "ownership: the labels that make a Secret this instance's",
-		home: "reconciler/targets.go",
+		home: "plan/owns.go",
 		tells: []string{
 			`(?:==|!=) (?:reconciler \. )?ManagedByValue\b`,
 			`\bLabels \[ (?:reconciler \. )?Label(?:ManagedBy|Instance) \] (?:==|!=)`,
@@ -40,7 +40,7 @@ var knownRules = []rule{
 	},
 	{
 		name: "prune guard: the budget and the empty-revision refusal",
-		home: "reconciler/prune.go",
+		home: "inventory/guard.go",
 		tells: []string{
 			`\+ 3 \) / 4\b`, // a quarter of the inventory, rounded up
 			`renders no ExternalSecret while the inventory holds`,
@@ -62,8 +62,6 @@ var knownRules = []rule{
 // its owner's branch lands; the test fails on an entry that is no longer a
 // copy.
 var knownRestatements = map[string]string{
-	// explain compares the labels itself instead of asking owns.
-	"ownership: the labels that make a Secret this instance's @ cmd/secretsync/review.go": "H2",
 	// pushDue restates the periodic rule (an interval of 0: never again).
 	"refresh due: when values (and generators) are fetched again @ reconciler/push.go": "H5",
 }
