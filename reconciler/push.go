@@ -1,10 +1,7 @@
 package reconciler
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -12,7 +9,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
@@ -33,6 +29,10 @@ type PushRow struct {
 	RemoteKey  string `json:"remoteKey"`  // as written, before the store's prefix
 	Property   string `json:"property,omitempty"`
 	Delete     bool   `json:"delete,omitempty"` // deletionPolicy Delete
+	// Generator is the generator (kind/name@spec digest) whose values were
+	// pushed, for a PushSecret of selectors.generatorRef: they are kept, in
+	// AWS only, until its spec changes or its refreshInterval passes.
+	Generator string `json:"generator,omitempty"`
 	// LastPush is when secretsync last wrote the remote secret for it.
 	LastPush *metav1.Time `json:"lastPush,omitempty"`
 	Ready    bool         `json:"ready"`
@@ -60,14 +60,22 @@ type pushState struct {
 	last     time.Time
 	interval time.Duration
 	ok       bool
-	// The source Secret and its resourceVersion when it was read: a pass
-	// that would otherwise be skipped reads it (one GET) and runs when it
+	// The PushSecret and its sources' versions when they were read: a pass
+	// that would otherwise be skipped reads them and runs when they
 	// changed, so a changed source is pushed by the next poll.
-	srcNS, srcName, srcRV string
+	ps       *render.PushSecret
+	versions string
 }
 
 // pushDefaultInterval is ESO's default refreshInterval for a PushSecret.
 const pushDefaultInterval = time.Hour
+
+// pushRefreshDue is the periodic refresh rule (refreshCheck, its one
+// home) for a push made at at: due once refreshInterval has passed, never
+// for an interval of 0.
+func pushRefreshDue(interval time.Duration, at, now time.Time) bool {
+	return refreshCheck{interval: interval, synced: true, at: at}.due(now)
+}
 
 func pushInterval(ps *render.PushSecret) time.Duration {
 	if ps.Spec.RefreshInterval == nil {
@@ -81,14 +89,12 @@ func pushInterval(ps *render.PushSecret) time.Duration {
 func (r *Reconciler) pushDue(ctx context.Context) bool {
 	now := r.now()
 	for _, st := range r.pushStates {
-		if !st.ok || st.interval > 0 && !now.Before(st.last.Add(st.interval)) {
+		if !st.ok || pushRefreshDue(st.interval, st.last, now) {
 			return true
 		}
 	}
 	for _, st := range r.pushStates {
-		// Read as pushValues read it: the same scope, the same Secret.
-		src, err := r.scoped(render.Asker{Kind: render.KindPushSecret, Namespace: st.srcNS, Name: st.srcName}).secret(ctx, "", st.srcName)
-		if err != nil || src.ResourceVersion != st.srcRV {
+		if st.ps != nil && r.sourceVersions(ctx, st.ps) != st.versions {
 			return true
 		}
 	}
@@ -101,9 +107,11 @@ func pushRef(ps string) corev1.ObjectReference {
 	return corev1.ObjectReference{APIVersion: render.Group + "/v1alpha1", Kind: render.KindPushSecret, Namespace: ns, Name: name}
 }
 
-// pushAll pushes every PushSecret that is due and returns the rows for the
-// inventory: the pushed ones, those carried over, and those whose deletion
-// was refused or failed (so that a later pass tries again).
+// pushAll decides every PushSecret's writes (planPush), refuses remote
+// secrets PushSecrets of two namespaces write, pushes those due, and
+// returns the rows for the inventory: the pushed ones, those carried over,
+// and those whose deletion was refused or failed (so that a later pass
+// tries again).
 func (r *Reconciler) pushAll(ctx context.Context, set *render.Set, rec *record, res *Result) []PushRow {
 	old := rec.pushed()
 	stores := desired.IndexStores(set)
@@ -111,13 +119,27 @@ func (r *Reconciler) pushAll(ctx context.Context, set *render.Set, rec *record, 
 	for _, row := range old {
 		oldBy[row.PushSecret] = append(oldBy[row.PushSecret], row)
 	}
+	nsLabels := r.namespaceLabels(ctx)
+	gens := desired.IndexGenerators(set)
+	plans := make(map[string]*pushPlan, len(set.PushSecrets))
+	for _, ps := range set.PushSecrets {
+		p := r.planPush(ctx, ps, stores, gens, nsLabels, oldBy[ps.ID()])
+		plans[ps.ID()] = &p
+	}
+	shared := desired.SharedRemotes(set.PushSecrets, func(ps *render.PushSecret) []desired.PushRemote {
+		if p := plans[ps.ID()]; p.err == nil && !p.kept {
+			return remotesOf(p.entries)
+		}
+		return desired.StaticRemotes(ps, stores)
+	})
 	states := make(map[string]*pushState, len(set.PushSecrets))
 	var next []PushRow
-	nsLabels := r.namespaceLabels(ctx)
-	shared := desired.SharedRemotes(set.PushSecrets)
 	for _, ps := range set.PushSecrets {
-		rows := r.pushOne(ctx, ps, stores, nsLabels, oldBy[ps.ID()], states, shared[ps.ID()], res)
-		next = append(next, rows...)
+		p := plans[ps.ID()]
+		if shared[ps.ID()] != nil && p.err == nil {
+			p.err = *shared[ps.ID()]
+		}
+		next = append(next, r.pushOne(ctx, ps, p, stores, oldBy[ps.ID()], states, res)...)
 	}
 	r.pushStates = states
 	next = append(next, r.pushPrune(ctx, set, stores, old, rec.err != nil, next, res)...)
@@ -125,150 +147,110 @@ func (r *Reconciler) pushAll(ctx context.Context, set *render.Set, rec *record, 
 	return next
 }
 
-// pushValues reads the PushSecret's source Secret through the single scope
-// (its own namespace) and returns the value of each data entry, and a
-// digest of the spec and those values.
-func (r *Reconciler) pushValues(ctx context.Context, ps *render.PushSecret) ([][]byte, [32]byte, string, error) {
-	name := ps.Spec.Selector.Secret.Name
-	src, err := r.scoped(render.Asker{Kind: render.KindPushSecret, Namespace: ps.Namespace, Name: ps.Name}).secret(ctx, "", name)
-	if err != nil {
-		if apierrors.IsNotFound(err) {
-			return nil, [32]byte{}, "", fmt.Errorf("source Secret %s/%s not found", ps.Namespace, name)
-		}
-		return nil, [32]byte{}, "", fmt.Errorf("read source Secret %s/%s: %w", ps.Namespace, name, err)
-	}
-	// A cluster credential never leaves the cluster, as secretsync never
-	// writes one (render.PrivilegedSecret): a repo writer who cannot read
-	// the namespace's Secrets must not copy its tokens out to AWS.
-	if t := src.Type; t == corev1.SecretTypeServiceAccountToken || t == corev1.SecretTypeBootstrapToken {
-		return nil, [32]byte{}, "", fmt.Errorf("source Secret %s/%s is refused: its type %s holds a credential to this cluster, which secretsync never pushes", ps.Namespace, name, t)
-	}
-	for _, v := range src.Data {
-		r.scrub.Add(v)
-	}
-	h := sha256.New()
-	spec, _ := json.Marshal(ps.Spec)
-	h.Write(spec)
-	values := make([][]byte, len(ps.Spec.Data))
-	for i, d := range ps.Spec.Data {
-		key := d.Match.SecretKey
-		if key == "" {
-			// The whole Secret as a JSON object of strings, as ESO pushes it.
-			all := make(map[string]string, len(src.Data))
-			for k, v := range src.Data {
-				all[k] = string(v)
-			}
-			var buf bytes.Buffer
-			enc := json.NewEncoder(&buf)
-			enc.SetEscapeHTML(false)
-			if err := enc.Encode(all); err != nil {
-				return nil, [32]byte{}, "", err
-			}
-			values[i] = bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
-			r.scrub.Add(values[i])
-		} else {
-			v, ok := src.Data[key]
-			if !ok {
-				return nil, [32]byte{}, "", fmt.Errorf("spec.data[%d]: source Secret %s/%s has no key %s", i, ps.Namespace, name, key)
-			}
-			values[i] = v
-		}
-		fmt.Fprintf(h, "\x00%d\x00", len(values[i]))
-		h.Write(values[i])
-	}
-	var sum [32]byte
-	h.Sum(sum[:0])
-	return values, sum, src.ResourceVersion, nil
-}
-
-func (r *Reconciler) pushOne(ctx context.Context, ps *render.PushSecret, stores map[desired.StoreKey]*render.SecretStore, nsLabels desired.NamespaceLabels,
-	old []PushRow, states map[string]*pushState, shared *desired.Problem, res *Result) []PushRow {
+// pushOne executes p for ps. A PushSecret that fails before it pushes
+// keeps its rows as they were, so that nothing it wrote is pruned for it.
+func (r *Reconciler) pushOne(ctx context.Context, ps *render.PushSecret, p *pushPlan, stores map[desired.StoreKey]*render.SecretStore,
+	old []PushRow, states map[string]*pushState, res *Result) []PushRow {
 	id := ps.ID()
-	rows := make([]PushRow, 0, len(ps.Spec.SecretStoreRefs)*len(ps.Spec.Data))
-	for _, ref := range ps.Spec.SecretStoreRefs {
-		key := desired.StoreKeyOf(ref.StoreKind(), ps.Namespace, ref.Name)
-		for _, d := range ps.Spec.Data {
-			rows = append(rows, PushRow{PushSecret: id, Source: ps.Source, Secret: ps.Namespace + "/" + ps.Spec.Selector.Secret.Name,
-				Store: key.String(), RemoteKey: d.Match.RemoteRef.RemoteKey, Property: d.Match.RemoteRef.Property, Delete: ps.Deletes()})
+	if p.err != nil {
+		err := res.fail(ApplyFailed, fmt.Errorf("PushSecret %s (%s): %w", id, ps.Source, p.err))
+		states[id] = &pushState{interval: pushInterval(ps), ps: ps}
+		rows := failedRows(ps, stores, old)
+		for i := range rows {
+			rows[i].Ready, rows[i].Reason, rows[i].Message = false, string(ApplyFailed), err.Error()
 		}
+		r.event(ctx, pushRef(id), corev1.EventTypeWarning, "PushFailed", err.Error())
+		return rows
+	}
+	now := r.now()
+	interval := pushInterval(ps)
+	if p.kept { // generated values already in AWS, not due
+		states[id] = &pushState{last: now, ok: true, interval: interval, ps: ps, versions: p.versions}
+		return old
 	}
 	last := map[string]PushRow{}
 	for _, o := range old {
 		last[o.key()] = o
 	}
-	fail := func(err error) []PushRow {
-		err = res.fail(ApplyFailed, fmt.Errorf("PushSecret %s (%s): %w", id, ps.Source, err))
-		states[id] = &pushState{interval: pushInterval(ps)}
-		for i := range rows {
-			rows[i].LastPush = last[rows[i].key()].LastPush
-			rows[i].Reason, rows[i].Message = string(ApplyFailed), err.Error()
-		}
-		r.event(ctx, pushRef(id), corev1.EventTypeWarning, "PushFailed", err.Error())
-		return rows
-	}
-	if probs := desired.PushProblems(ps, stores, desired.Options{Namespaces: r.cfg.Namespaces, NamespaceLabels: nsLabels}); len(probs) > 0 {
-		errs := make([]error, len(probs))
-		for i, p := range probs {
-			errs[i] = p
-		}
-		return fail(errors.Join(errs...))
-	}
-	if shared != nil {
-		return fail(*shared)
-	}
-	values, sum, rv, err := r.pushValues(ctx, ps)
-	if err != nil {
-		return fail(err)
+	rows := make([]PushRow, len(p.entries))
+	for i, e := range p.entries {
+		rows[i] = PushRow{PushSecret: id, Source: ps.Source, Secret: ps.Namespace + "/" + e.Source, Store: e.Store.String(),
+			RemoteKey: e.RemoteKey, Property: e.Property, Delete: ps.Deletes(), Generator: p.generator}
 	}
 	prev := r.pushStates[id]
-	now := r.now()
-	interval := pushInterval(ps)
-	if prev != nil && prev.ok && prev.sum == sum && (interval == 0 || now.Before(prev.last.Add(interval))) {
-		prev.srcRV = rv
+	if prev != nil && prev.ok && prev.sum == p.sum && !pushRefreshDue(interval, prev.last, now) {
+		prev.versions, prev.ps = p.versions, ps
 		states[id] = prev
 		for i := range rows {
 			rows[i] = last[rows[i].key()]
 		}
 		return rows
 	}
-	var errs []error
-	i := 0
-	for _, ref := range ps.Spec.SecretStoreRefs {
-		key := desired.StoreKeyOf(ref.StoreKind(), ps.Namespace, ref.Name)
-		pusher, perr := r.pusher(ctx, stores[key], key, ps.Namespace)
-		for j, d := range ps.Spec.Data {
-			row := &rows[i]
-			i++
-			row.LastPush = last[row.key()].LastPush
-			if perr != nil {
-				errs = append(errs, perr)
-				row.Reason, row.Message = string(ApplyFailed), res.scrub.String(perr.Error())
-				continue
-			}
-			remoteKey := pusher.(providers.Provider).Canonical(providers.Ref{Key: d.Match.RemoteRef.RemoteKey}).Key
-			did, err := pusher.Push(ctx, providers.Push{Key: remoteKey, Property: d.Match.RemoteRef.Property, Value: values[j], IfNotExists: ps.Updates() == render.PushIfNotExists})
-			if err != nil {
-				err = fmt.Errorf("push spec.data[%d] to %s: %w", j, key, err)
-				errs = append(errs, err)
-				row.Reason, row.Message = string(ApplyFailed), res.scrub.String(err.Error())
-				continue
-			}
-			row.Ready, row.Reason = true, string(did)
-			if did == providers.Created || did == providers.Updated {
-				t := metav1.NewTime(now)
-				row.LastPush = &t
-				res.Pushed++
-				r.event(ctx, pushRef(id), corev1.EventTypeNormal, "Pushed", fmt.Sprintf("%s %s in %s from Secret %s", did, remoteKey, key, row.Secret))
-			}
-		}
-	}
+	errs := r.pushEntries(ctx, ps, p.entries, rows, last, stores, now, res)
 	if len(errs) > 0 {
 		err := res.fail(ApplyFailed, fmt.Errorf("PushSecret %s (%s): %w", id, ps.Source, errors.Join(errs...)))
 		r.event(ctx, pushRef(id), corev1.EventTypeWarning, "PushFailed", err.Error())
 	}
-	states[id] = &pushState{sum: sum, last: now, ok: len(errs) == 0, interval: interval,
-		srcNS: ps.Namespace, srcName: ps.Spec.Selector.Secret.Name, srcRV: rv}
+	states[id] = &pushState{sum: p.sum, last: now, ok: len(errs) == 0, interval: interval, ps: ps, versions: p.versions}
 	return rows
+}
+
+// failedRows are the rows of a PushSecret refused before it pushed: its
+// rows as they were (nothing it wrote is pruned for it), one for each
+// remote secret Git names for it that none covers, or one without a
+// remote key, so that status shows it refused.
+func failedRows(ps *render.PushSecret, stores map[desired.StoreKey]*render.SecretStore, old []PushRow) []PushRow {
+	rows := slices.Clone(old)
+	have := map[string]bool{}
+	for _, row := range old {
+		have[row.remote()] = true
+	}
+	for _, rm := range desired.StaticRemotes(ps, stores) {
+		row := PushRow{PushSecret: ps.ID(), Source: ps.Source, Store: rm.Store.String(), RemoteKey: rm.RemoteKey, Delete: ps.Deletes()}
+		if !have[row.remote()] {
+			have[row.remote()] = true
+			rows = append(rows, row)
+		}
+	}
+	if len(rows) == 0 {
+		rows = append(rows, PushRow{PushSecret: ps.ID(), Source: ps.Source})
+	}
+	return rows
+}
+
+// pushEntries writes each entry through its store's provider and fills its
+// row; it returns the errors.
+func (r *Reconciler) pushEntries(ctx context.Context, ps *render.PushSecret, entries []desired.PushEntry, rows []PushRow, last map[string]PushRow,
+	stores map[desired.StoreKey]*render.SecretStore, now time.Time, res *Result) []error {
+	var errs []error
+	for i, e := range entries {
+		row := &rows[i]
+		row.LastPush = last[row.key()].LastPush
+		pusher, err := r.pusher(ctx, stores[e.Store], e.Store, ps.Namespace)
+		var did providers.Pushed
+		var remoteKey string
+		if err == nil {
+			remoteKey = pusher.(providers.Provider).Canonical(providers.Ref{Key: e.RemoteKey}).Key
+			did, err = pusher.Push(ctx, providers.Push{Key: remoteKey, Property: e.Property, Value: e.Value.Bytes(),
+				IfNotExists: ps.Updates() == render.PushIfNotExists, Metadata: e.Metadata})
+			if err != nil {
+				err = fmt.Errorf("push %s to %s: %w", e.Field, e.Store, err)
+			}
+		}
+		if err != nil {
+			errs = append(errs, err)
+			row.Reason, row.Message = string(ApplyFailed), res.scrub.String(err.Error())
+			continue
+		}
+		row.Ready, row.Reason = true, string(did)
+		if did == providers.Created || did == providers.Updated {
+			t := metav1.NewTime(now)
+			row.LastPush = &t
+			res.Pushed++
+			r.event(ctx, pushRef(ps.ID()), corev1.EventTypeNormal, "Pushed", fmt.Sprintf("%s %s in %s from Secret %s", did, remoteKey, e.Store, row.Secret))
+		}
+	}
+	return errs
 }
 
 // pusher is the provider that writes to the store key names, for a

@@ -4,7 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // KindPushSecret writes a Secret of the cluster to AWS (ESO's
@@ -30,14 +33,32 @@ type PushSecretSpec struct {
 	DeletionPolicy  string               `json:"deletionPolicy,omitempty"`
 	Selector        PushSecretSelector   `json:"selector"`
 	Data            []PushSecretData     `json:"data,omitempty"`
-	DataTo          json.RawMessage      `json:"dataTo,omitempty"`
-	Template        json.RawMessage      `json:"template,omitempty"`
+	DataTo          []PushSecretDataTo   `json:"dataTo,omitempty"`
+	Template        *Template            `json:"template,omitempty"`
+}
+
+// PushSecretDataTo pushes every key of the source that match selects,
+// renamed by rewrite, to the one store storeRef names: without remoteKey
+// each key is its own remote secret (the key is its name); with remoteKey
+// all of them are one remote secret, a JSON object of key to value (ESO
+// 2.9.0's per-key and bundle modes).
+type PushSecretDataTo struct {
+	StoreRef           *PushSecretStoreRef    `json:"storeRef,omitempty"`
+	RemoteKey          string                 `json:"remoteKey,omitempty"`
+	Match              *PushSecretDataToMatch `json:"match,omitempty"`
+	Rewrite            []Rewrite              `json:"rewrite,omitempty"`
+	Metadata           json.RawMessage        `json:"metadata,omitempty"`
+	ConversionStrategy string                 `json:"conversionStrategy,omitempty"`
+}
+
+type PushSecretDataToMatch struct {
+	RegExp string `json:"regexp,omitempty"`
 }
 
 type PushSecretStoreRef struct {
-	Name          string          `json:"name,omitempty"`
-	Kind          string          `json:"kind,omitempty"`
-	LabelSelector json.RawMessage `json:"labelSelector,omitempty"`
+	Name          string                `json:"name,omitempty"`
+	Kind          string                `json:"kind,omitempty"`
+	LabelSelector *metav1.LabelSelector `json:"labelSelector,omitempty"`
 }
 
 type PushSecretSelector struct {
@@ -46,8 +67,8 @@ type PushSecretSelector struct {
 }
 
 type PushSecretSecret struct {
-	Name     string          `json:"name,omitempty"`
-	Selector json.RawMessage `json:"selector,omitempty"`
+	Name     string                `json:"name,omitempty"`
+	Selector *metav1.LabelSelector `json:"selector,omitempty"`
 }
 
 type PushSecretData struct {
@@ -72,6 +93,11 @@ const (
 	PushIfNotExists = "IfNotExists"
 	PushDeleteNone  = "None"
 	PushDelete      = "Delete"
+
+	// PushReverseUnicode turns each _U<hex>_ of a source key back into its
+	// rune (ESO's ReverseKeys): the inverse of ExternalSecret's Unicode.
+	PushConvertNone    = "None"
+	PushReverseUnicode = "ReverseUnicode"
 )
 
 // ID is namespace/name.
@@ -96,10 +122,15 @@ func (s PushSecretStoreRef) StoreKind() string {
 	return s.Kind
 }
 
-// pushRefused refuses a field of ESO's schema secretsync does not run yet.
-func pushRefused(what string) error {
-	return fmt.Errorf("is refused: secretsync does not run %s for PushSecret yet; nothing is pushed for this PushSecret", what)
+// Generator is the generator the source comes from, when generatorRef
+// names one (of the PushSecret's own namespace, as ESO's).
+func (s PushSecretSelector) Generator() (GeneratorRef, error) {
+	return parseGeneratorRef(s.GeneratorRef)
 }
+
+// MaxRemoteKeyBytes bounds a remote key a PushSecret writes, as dataTo's
+// rewrites make it: Secrets Manager's names are at most 512 characters.
+const MaxRemoteKeyBytes = 512
 
 // validatePushSecret returns every problem of p, each naming its field.
 func validatePushSecret(p *PushSecret) []fieldError {
@@ -117,16 +148,8 @@ func validatePushSecret(p *PushSecret) []fieldError {
 		check("spec.secretStoreRefs", errors.New("required: at least one store to push to"))
 	}
 	for i, ref := range s.SecretStoreRefs {
-		f := fmt.Sprintf("spec.secretStoreRefs[%d]", i)
-		switch {
-		case len(ref.LabelSelector) > 0:
-			check(f+".labelSelector", pushRefused("store label selectors (name the store)"))
-		case ref.Name == "":
-			check(f+".name", errors.New("required"))
-		}
-		if k := ref.StoreKind(); k != KindSecretStore && k != KindClusterSecretStore {
-			check(f+".kind", fmt.Errorf("%q is not a store kind; use SecretStore or ClusterSecretStore", ref.Kind))
-		}
+		f, err := validatePushStoreRef(ref)
+		check(fmt.Sprintf("spec.secretStoreRefs[%d]", i)+f, err)
 	}
 	switch s.UpdatePolicy {
 	case "", PushReplace, PushIfNotExists:
@@ -141,34 +164,29 @@ func validatePushSecret(p *PushSecret) []fieldError {
 	if s.RefreshInterval != nil && s.RefreshInterval.Duration < 0 {
 		check("spec.refreshInterval", errors.New("must not be negative"))
 	}
-	switch sel := s.Selector; {
-	case len(sel.GeneratorRef) > 0:
-		check("spec.selector.generatorRef", pushRefused("generators"))
-	case sel.Secret == nil:
-		check("spec.selector.secret", errors.New("required: the Secret to push"))
-	case len(sel.Secret.Selector) > 0:
-		check("spec.selector.secret.selector", pushRefused("label-selected source Secrets (name the Secret)"))
-	case sel.Secret.Name == "":
-		check("spec.selector.secret.name", errors.New("required"))
+	f, err := validatePushSelector(s.Selector)
+	check("spec.selector"+f, err)
+	if s.Template != nil {
+		for _, fe := range validateTemplate(s.Template) {
+			errs = append(errs, fieldError{"spec.template" + fe.field, fe.err})
+		}
 	}
-	if len(s.DataTo) > 0 {
-		check("spec.dataTo", pushRefused("dataTo (list each key in data)"))
+	for i, d := range s.DataTo {
+		f, err := validateDataTo(d, s.SecretStoreRefs)
+		check(fmt.Sprintf("spec.dataTo[%d]", i)+f, err)
 	}
-	if len(s.Template) > 0 {
-		check("spec.template", pushRefused("templates"))
-	}
-	if len(s.Data) == 0 {
-		check("spec.data", errors.New("required: secretsync pushes only what data lists"))
+	if len(s.Data) == 0 && len(s.DataTo) == 0 {
+		check("spec.data", errors.New("required: secretsync pushes only what data or dataTo lists"))
 	}
 	seen := map[string]int{}
 	for i, d := range s.Data {
 		f := fmt.Sprintf("spec.data[%d]", i)
 		r := d.Match.RemoteRef
 		switch {
-		case len(d.Metadata) > 0:
-			check(f+".metadata", pushRefused("per-entry metadata (secretPushFormat, kmsKeyID, description, tags)"))
-		case d.ConversionStrategy != "" && d.ConversionStrategy != "None":
-			check(f+".conversionStrategy", pushRefused("conversionStrategy "+d.ConversionStrategy))
+		case validPushMetadata(d.Metadata) != nil:
+			check(f+".metadata", validPushMetadata(d.Metadata))
+		case validPushConversion(d.ConversionStrategy) != nil:
+			check(f+".conversionStrategy", validPushConversion(d.ConversionStrategy))
 		case r.RemoteKey == "":
 			check(f+".match.remoteRef.remoteKey", errors.New("required"))
 		case strings.TrimSpace(r.RemoteKey) != r.RemoteKey:
@@ -182,4 +200,127 @@ func validatePushSecret(p *PushSecret) []fieldError {
 		}
 	}
 	return errs
+}
+
+// validatePushStoreRef checks one store reference: a name or a label
+// selector, of a store kind.
+func validatePushStoreRef(ref PushSecretStoreRef) (string, error) {
+	switch {
+	case ref.LabelSelector != nil && ref.Name != "":
+		return "", errors.New("name and labelSelector are exclusive")
+	case ref.LabelSelector != nil:
+		if _, err := metav1.LabelSelectorAsSelector(ref.LabelSelector); err != nil {
+			return ".labelSelector", err
+		}
+	case ref.Name == "":
+		return ".name", errors.New("required (or a labelSelector)")
+	}
+	if k := ref.StoreKind(); k != KindSecretStore && k != KindClusterSecretStore {
+		return ".kind", fmt.Errorf("%q is not a store kind; use SecretStore or ClusterSecretStore", ref.Kind)
+	}
+	return "", nil
+}
+
+// validatePushSelector checks the source: exactly one of a Secret by name,
+// Secrets by label, a generator.
+func validatePushSelector(sel PushSecretSelector) (string, error) {
+	switch {
+	case len(sel.GeneratorRef) > 0 && sel.Secret != nil:
+		return "", errors.New("secret and generatorRef are exclusive")
+	case len(sel.GeneratorRef) > 0:
+		if _, err := sel.Generator(); err != nil {
+			return ".generatorRef", err
+		}
+	case sel.Secret == nil:
+		return ".secret", errors.New("required: the Secret to push")
+	case sel.Secret.Selector != nil && sel.Secret.Name != "":
+		return ".secret", errors.New("name and selector are exclusive")
+	case sel.Secret.Selector != nil:
+		s, err := metav1.LabelSelectorAsSelector(sel.Secret.Selector)
+		if err != nil {
+			return ".secret.selector", err
+		}
+		if s.Empty() {
+			// Every Secret of the namespace, tokens of other controllers
+			// included: name what is pushed.
+			return ".secret.selector", errors.New("selects every Secret of the namespace: give at least one label")
+		}
+	case sel.Secret.Name == "":
+		return ".secret.name", errors.New("required")
+	}
+	return "", nil
+}
+
+// validateDataTo checks one dataTo entry: a store among secretStoreRefs
+// (as ESO), a valid regexp, rewrites without merge, a remote key.
+func validateDataTo(d PushSecretDataTo, refs []PushSecretStoreRef) (string, error) {
+	switch {
+	case d.StoreRef == nil || d.StoreRef.Name == "" && d.StoreRef.LabelSelector == nil:
+		return ".storeRef", errors.New("required: the store of spec.secretStoreRefs this entry pushes to, by name or labelSelector")
+	case d.StoreRef.Name != "" && !storeListed(*d.StoreRef, refs):
+		return ".storeRef.name", fmt.Errorf("%s %q is not in spec.secretStoreRefs", d.StoreRef.StoreKind(), d.StoreRef.Name)
+	case d.StoreRef.LabelSelector != nil:
+		if _, err := metav1.LabelSelectorAsSelector(d.StoreRef.LabelSelector); err != nil {
+			return ".storeRef.labelSelector", err
+		}
+	}
+	if d.Match != nil {
+		if _, err := regexp.Compile(d.Match.RegExp); err != nil {
+			return ".match.regexp", fmt.Errorf("invalid regexp: %w", err)
+		}
+	}
+	for j, rw := range d.Rewrite {
+		f := fmt.Sprintf(".rewrite[%d]", j)
+		if rw.Merge != nil {
+			return f + ".merge", errors.New("is not a PushSecret rewrite (ESO's are regexp and transform)")
+		}
+		if field, err := ValidateRewrite(rw); err != nil {
+			return f + field, err
+		}
+		if rw.Regexp != nil && len(rw.Regexp.Target) > MaxRemoteKeyBytes {
+			return f + ".regexp.target", fmt.Errorf("is longer than a remote key may be (%d bytes)", MaxRemoteKeyBytes)
+		}
+	}
+	if r := d.RemoteKey; r != "" && strings.TrimSpace(r) != r {
+		return ".remoteKey", errors.New("has leading or trailing spaces")
+	}
+	if err := validPushMetadata(d.Metadata); err != nil {
+		return ".metadata", err
+	}
+	if err := validPushConversion(d.ConversionStrategy); err != nil {
+		return ".conversionStrategy", err
+	}
+	return "", nil
+}
+
+// storeListed reports whether a dataTo storeRef names a store of refs, or
+// one a label selector there may select.
+func storeListed(ref PushSecretStoreRef, refs []PushSecretStoreRef) bool {
+	for _, r := range refs {
+		if r.StoreKind() == ref.StoreKind() && (r.Name == ref.Name || r.LabelSelector != nil) {
+			return true
+		}
+	}
+	return false
+}
+
+// validPushMetadata accepts a JSON object: what it means is the store's
+// provider's to decode and refuse by name (providers.Push.Metadata).
+func validPushMetadata(raw json.RawMessage) error {
+	if len(raw) == 0 {
+		return nil
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return errors.New("must be an object (the store's provider reads its fields)")
+	}
+	return nil
+}
+
+func validPushConversion(c string) error {
+	switch c {
+	case "", PushConvertNone, PushReverseUnicode:
+		return nil
+	}
+	return fmt.Errorf("%q is not valid; use None or ReverseUnicode", c)
 }

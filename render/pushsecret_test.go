@@ -38,6 +38,40 @@ func TestPushSecretDecodes(t *testing.T) {
 	}
 }
 
+// The sources, dataTo, template, metadata and conversion ESO defines
+// decode and pass validation together.
+func TestPushSecretAcceptsSelectorsDataToTemplateMetadata(t *testing.T) {
+	const ps = `apiVersion: external-secrets.io/v1alpha1
+kind: PushSecret
+metadata: {name: p, namespace: a}
+spec:
+  secretStoreRefs: [{labelSelector: {matchLabels: {team: a}}}, {name: aws}]
+  selector: {secret: {selector: {matchLabels: {push: "yes"}}}}
+  template: {data: {token: "{{ .password | upper }}"}}
+  dataTo:
+  - storeRef: {name: aws}
+    match: {regexp: "^db_"}
+    rewrite: [{regexp: {source: "^db_", target: "app/"}}, {transform: {template: "{{ .value | lower }}"}}]
+    metadata: {apiVersion: kubernetes.external-secrets.io/v1alpha1, kind: PushSecretMetadata, spec: {description: d}}
+    conversionStrategy: ReverseUnicode
+  - storeRef: {labelSelector: {matchLabels: {team: a}}}
+    remoteKey: app/bundle
+  data:
+  - match: {secretKey: token, remoteRef: {remoteKey: app/token}}
+    metadata: {apiVersion: kubernetes.external-secrets.io/v1alpha1, kind: PushSecretMetadata, spec: {secretPushFormat: string}}
+    conversionStrategy: None
+`
+	set := mustRender(t, tree(t, map[string]string{"p.yaml": ps}), ".")
+	if errs := errorTexts(set); len(errs) != 0 {
+		t.Fatalf("errors: %q", errs)
+	}
+	p := set.PushSecrets[0]
+	if p.Spec.Selector.Secret.Selector.MatchLabels["push"] != "yes" || len(p.Spec.DataTo) != 2 || p.Spec.DataTo[1].RemoteKey != "app/bundle" ||
+		len(p.Spec.DataTo[0].Rewrite) != 2 || p.Spec.Template.Data["token"] == "" || len(p.Spec.Data[0].Metadata) == 0 || p.Spec.DataTo[0].ConversionStrategy != render.PushReverseUnicode {
+		t.Fatalf("decoded %+v", p.Spec)
+	}
+}
+
 // Every field of ESO's PushSecret schema secretsync does not run is
 // refused by name, with the whole PushSecret: nothing is pushed for it.
 func TestPushSecretRefusesFieldsByName(t *testing.T) {
@@ -48,17 +82,23 @@ func TestPushSecretRefusesFieldsByName(t *testing.T) {
 		return strings.Replace(pushOK, old, new, 1)
 	}
 	cases := []struct{ name, file, want string }{
-		{"a store label selector", edit("[{name: aws},", "[{labelSelector: {matchLabels: {a: b}}},"), "spec.secretStoreRefs[0].labelSelector: is refused: secretsync does not run store label selectors"},
+		{"a store named and label-selected", edit("[{name: aws},", "[{name: aws, labelSelector: {matchLabels: {a: b}}},"), "spec.secretStoreRefs[0]: name and labelSelector are exclusive"},
 		{"a store of another kind", edit("{name: aws}", "{name: aws, kind: Vault}"), `spec.secretStoreRefs[0].kind: "Vault" is not a store kind`},
 		{"no store", edit("secretStoreRefs: [{name: aws}, {name: shared, kind: ClusterSecretStore}]", "secretStoreRefs: []"), "spec.secretStoreRefs: required"},
-		{"a generatorRef", edit("selector: {secret: {name: src}}", "selector: {generatorRef: {apiVersion: generators.external-secrets.io/v1alpha1, kind: Password, name: pw}}"), "spec.selector.generatorRef: is refused: secretsync does not run generators for PushSecret yet"},
-		{"a label-selected source", edit("{secret: {name: src}}", "{secret: {selector: {matchLabels: {a: b}}}}"), "spec.selector.secret.selector: is refused"},
+		{"a generatorRef of a kind secretsync does not run", edit("selector: {secret: {name: src}}", "selector: {generatorRef: {apiVersion: generators.external-secrets.io/v1alpha1, kind: Vault, name: pw}}"), "spec.selector.generatorRef: generator kind Vault"},
+		{"a generatorRef beside a secret", edit("selector: {secret: {name: src}}", "selector: {secret: {name: src}, generatorRef: {kind: Password, name: pw}}"), "spec.selector: secret and generatorRef are exclusive"},
+		{"a source selector that selects every Secret", edit("{secret: {name: src}}", "{secret: {selector: {}}}"), "spec.selector.secret.selector: selects every Secret of the namespace"},
+		{"a source both named and label-selected", edit("{secret: {name: src}}", "{secret: {name: src, selector: {matchLabels: {a: b}}}}"), "spec.selector.secret: name and selector are exclusive"},
 		{"a source Secret in another namespace", edit("{secret: {name: src}}", "{secret: {name: src, namespace: b}}"), `unknown field "spec.selector.secret.namespace"`},
 		{"no source", edit("selector: {secret: {name: src}}", "selector: {}"), "spec.selector.secret: required"},
-		{"dataTo", edit("  data:\n", "  dataTo: [{storeRef: {name: aws}}]\n  data:\n"), "spec.dataTo: is refused"},
-		{"a template", edit("  data:\n", "  template: {data: {a: b}}\n  data:\n"), "spec.template: is refused: secretsync does not run templates"},
-		{"per-entry metadata", edit("- match: {secretKey: k, remoteRef: {remoteKey: app/k}}", "- match: {secretKey: k, remoteRef: {remoteKey: app/k}}\n    metadata: {apiVersion: kubernetes.external-secrets.io/v1alpha1, kind: PushSecretMetadata, spec: {secretPushFormat: string}}"), "spec.data[0].metadata: is refused"},
-		{"a conversionStrategy", edit("- match: {secretKey: k, remoteRef: {remoteKey: app/k}}", "- match: {secretKey: k, remoteRef: {remoteKey: app/k}}\n    conversionStrategy: ReverseUnicode"), "spec.data[0].conversionStrategy: is refused"},
+		{"dataTo without a store", edit("  data:\n", "  dataTo: [{match: {regexp: a}}]\n  data:\n"), "spec.dataTo[0].storeRef: required"},
+		{"dataTo to a store not listed", edit("  data:\n", "  dataTo: [{storeRef: {name: other}}]\n  data:\n"), `spec.dataTo[0].storeRef.name: SecretStore "other" is not in spec.secretStoreRefs`},
+		{"dataTo with a bad regexp", edit("  data:\n", "  dataTo: [{storeRef: {name: aws}, match: {regexp: '('}}]\n  data:\n"), "spec.dataTo[0].match.regexp: invalid regexp"},
+		{"dataTo with a merge rewrite", edit("  data:\n", "  dataTo: [{storeRef: {name: aws}, rewrite: [{merge: {}}]}]\n  data:\n"), "spec.dataTo[0].rewrite[0].merge: is not a PushSecret rewrite"},
+		{"dataTo with a rewrite target longer than a remote key", edit("  data:\n", "  dataTo: [{storeRef: {name: aws}, rewrite: [{regexp: {source: a, target: "+strings.Repeat("x", 513)+"}}]}]\n  data:\n"), "spec.dataTo[0].rewrite[0].regexp.target: is longer than a remote key may be"},
+		{"a template that does not parse", edit("  data:\n", "  template: {data: {a: '{{ .x'}}\n  data:\n"), "spec.template.data.a:"},
+		{"metadata that is not an object", edit("- match: {secretKey: k, remoteRef: {remoteKey: app/k}}", "- match: {secretKey: k, remoteRef: {remoteKey: app/k}}\n    metadata: [1]"), "spec.data[0].metadata: must be an object"},
+		{"an ExternalSecret conversionStrategy", edit("- match: {secretKey: k, remoteRef: {remoteKey: app/k}}", "- match: {secretKey: k, remoteRef: {remoteKey: app/k}}\n    conversionStrategy: Unicode"), `spec.data[0].conversionStrategy: "Unicode" is not valid; use None or ReverseUnicode`},
 		{"an unknown updatePolicy", edit("IfNotExists", "Always"), `spec.updatePolicy: "Always" is not valid`},
 		{"an unknown deletionPolicy", edit("deletionPolicy: Delete", "deletionPolicy: Orphan"), `spec.deletionPolicy: "Orphan" is not valid`},
 		{"no remoteKey", edit("{secretKey: k, remoteRef: {remoteKey: app/k}}", "{secretKey: k, remoteRef: {property: x}}"), "spec.data[0].match.remoteRef.remoteKey: required"},

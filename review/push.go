@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/secretsync/secretsync/desired"
 	"github.com/secretsync/secretsync/render"
 )
@@ -41,17 +43,43 @@ func pushIndex(set *render.Set) map[string]pushMap {
 	if set == nil { // a side that did not render
 		return out
 	}
+	stores := desired.IndexStores(set)
 	for _, ps := range set.PushSecrets {
-		for _, ref := range ps.Spec.SecretStoreRefs {
-			store := desired.StoreKeyOf(ref.StoreKind(), ps.Namespace, ref.Name).String()
+		var source string
+		switch sel := ps.Spec.Selector; {
+		case sel.Secret == nil:
+			g, _ := sel.Generator()
+			source = "generator " + g.Kind + "/" + g.Name
+		case sel.Secret.Selector != nil:
+			source = "Secrets of " + ps.Namespace + " labelled " + metav1.FormatLabelSelector(sel.Secret.Selector)
+		default:
+			source = "Secret " + ps.Namespace + "/" + sel.Secret.Name
+		}
+		if ps.Spec.Template != nil {
+			source += " through spec.template"
+		}
+		put := func(store desired.StoreKey, remote, prp, from string) {
+			k := ps.ID() + "\x00" + store.String() + "\x00" + remote + "\x00" + prp
+			out[k] = pushMap{ps: ps, from: from + ", " + ps.Updates(), deletes: ps.Deletes(), store: store.String(), key: remote, prp: prp}
+		}
+		for _, store := range desired.PushStores(ps, stores) {
+			for i, dt := range ps.Spec.DataTo {
+				if !desired.DataToSelects(ps, dt, store, stores) {
+					continue
+				}
+				remote := dt.RemoteKey
+				if remote == "" {
+					// Named after the source's keys: known when run reads it.
+					remote = fmt.Sprintf("(one per key of spec.dataTo[%d])", i)
+				}
+				put(store, remote, "", fmt.Sprintf("%s, the keys spec.dataTo[%d] matches", source, i))
+			}
 			for _, d := range ps.Spec.Data {
-				r := d.Match.RemoteRef
 				key := d.Match.SecretKey
 				if key == "" {
 					key = "(whole Secret as JSON)"
 				}
-				from := fmt.Sprintf("Secret %s/%s key %s, %s", ps.Namespace, ps.Spec.Selector.Secret.Name, key, ps.Updates())
-				out[ps.ID()+"\x00"+store+"\x00"+r.RemoteKey+"\x00"+r.Property] = pushMap{ps: ps, from: from, deletes: ps.Deletes(), store: store, key: r.RemoteKey, prp: r.Property}
+				put(store, d.Match.RemoteRef.RemoteKey, d.Match.RemoteRef.Property, source+" key "+key)
 			}
 		}
 	}

@@ -62,3 +62,62 @@ func TestPlanListsRemoteSecretsPushSecretsWrite(t *testing.T) {
 		t.Fatalf("outputs:\n%s\n%s", table.String(), md.String())
 	}
 }
+
+// plan names what dataTo and label-selected sources write, as far as Git
+// says: a bundle's remoteKey, and for a per-key dataTo the entry whose
+// source keys name the remote secrets; never a value.
+func TestPlanListsDataToRemoteSecrets(t *testing.T) {
+	base, head := t.TempDir(), t.TempDir()
+	store := "apiVersion: external-secrets.io/v1\nkind: SecretStore\nmetadata: {name: aws, namespace: shop, labels: {push: shop}}\nspec: {provider: {aws: {service: SecretsManager, region: us-east-1}}}\n"
+	for _, d := range []string{base, head} {
+		write(t, d, "store.yaml", store)
+	}
+	write(t, head, "p.yaml", `apiVersion: external-secrets.io/v1alpha1
+kind: PushSecret
+metadata: {name: p, namespace: shop}
+spec:
+  secretStoreRefs: [{labelSelector: {matchLabels: {push: shop}}}]
+  selector: {secret: {selector: {matchLabels: {publish: "yes"}}}}
+  dataTo:
+  - {storeRef: {labelSelector: {matchLabels: {push: shop}}}, remoteKey: shop/bundle}
+  - {storeRef: {labelSelector: {matchLabels: {push: shop}}}, match: {regexp: "^db_"}}
+`)
+	p := review.MakePlan("base", "head", renderAt(t, base), renderAt(t, head))
+	var got []string
+	for _, r := range p.Remote {
+		got = append(got, r.Action+" "+r.RemoteKey+" "+r.Store+" "+r.From)
+	}
+	want := []string{
+		`push (one per key of spec.dataTo[1]) SecretStore/shop/aws Secrets of shop labelled publish=yes, the keys spec.dataTo[1] matches, Replace`,
+		`push shop/bundle SecretStore/shop/aws Secrets of shop labelled publish=yes, the keys spec.dataTo[0] matches, Replace`,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("remote plan (-want +got):\n%s", diff)
+	}
+}
+
+// validate refuses offline what run would: a store label selector that
+// matches no store, and a dataTo bundle on a remote secret another
+// namespace's PushSecret writes.
+func TestValidateFindsPushSecretStoreSelectorsAndSharedBundles(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "css.yaml", "apiVersion: external-secrets.io/v1\nkind: ClusterSecretStore\nmetadata: {name: shared}\nspec: {provider: {aws: {service: SecretsManager, region: us-east-1}}}\n")
+	push := func(ns, spec string) string {
+		return fmt.Sprintf("apiVersion: external-secrets.io/v1alpha1\nkind: PushSecret\nmetadata: {name: p, namespace: %s}\nspec:\n  selector: {secret: {name: src}}\n%s", ns, spec)
+	}
+	write(t, dir, "a.yaml", push("a", "  secretStoreRefs: [{name: shared, kind: ClusterSecretStore}]\n  dataTo: [{storeRef: {name: shared, kind: ClusterSecretStore}, remoteKey: b/db}]\n"))
+	write(t, dir, "b.yaml", push("b", "  secretStoreRefs: [{name: shared, kind: ClusterSecretStore}]\n  data: [{match: {secretKey: k, remoteRef: {remoteKey: b/db}}}]\n"))
+	write(t, dir, "c.yaml", push("c", "  secretStoreRefs: [{labelSelector: {matchLabels: {team: none}}}]\n  data: [{match: {secretKey: k, remoteRef: {remoteKey: c/k}}}]\n"))
+	var got []string
+	for _, f := range review.Validate(dir, renderAt(t, dir), review.Options{}) {
+		got = append(got, f.Namespace+" "+f.Field+": "+f.Message)
+	}
+	want := []string{
+		"a spec.dataTo[0].remoteKey: remote secret b/db in ClusterSecretStore/shared is also pushed by a PushSecret of namespace(s) a,b: refused for all of them, the remote secret is left as it is",
+		"b spec.data[0].match.remoteRef.remoteKey: remote secret b/db in ClusterSecretStore/shared is also pushed by a PushSecret of namespace(s) a,b: refused for all of them, the remote secret is left as it is",
+		"c spec.secretStoreRefs[0].labelSelector: matches no SecretStore in the rendered manifests",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("findings (-want +got):\n%s", diff)
+	}
+}

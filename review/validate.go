@@ -190,10 +190,13 @@ func Validate(root string, set *render.Set, opt Options) []Finding {
 // pushFindings are the PushSecrets' problems, as run refuses them.
 func pushFindings(root string, set *render.Set, opt Options) []Finding {
 	var out []Finding
-	stores := desired.IndexStores(set)
-	shared := desired.SharedRemotes(set.PushSecrets)
+	stores, gens := desired.IndexStores(set), desired.IndexGenerators(set)
+	shared := desired.SharedRemotes(set.PushSecrets, func(ps *render.PushSecret) []desired.PushRemote { return desired.StaticRemotes(ps, stores) })
 	for _, ps := range set.PushSecrets {
 		probs := desired.PushProblems(ps, stores, desired.Options{Namespaces: opt.Namespaces})
+		if _, err := desired.PushGenerator(ps, gens); err != nil {
+			probs = append(probs, desired.Problem{Field: "spec.selector.generatorRef", Err: err})
+		}
 		if p := shared[ps.ID()]; p != nil {
 			probs = append(probs, *p)
 		}

@@ -1,0 +1,240 @@
+package reconciler
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/secretsync/secretsync/desired"
+	"github.com/secretsync/secretsync/providers"
+	"github.com/secretsync/secretsync/render"
+)
+
+// pushPlan is what one PushSecret writes this pass, decided before any
+// write: its entries (values included), a digest of its spec and of them,
+// and the versions of the Secrets read (pushDue reads them again).
+type pushPlan struct {
+	entries  []desired.PushEntry
+	sum      [32]byte
+	versions string
+	err      error
+	// generator is the generator state the entries' values come from; kept
+	// says its values are already pushed and not due: nothing to write.
+	generator string
+	kept      bool
+}
+
+// planPush reads ps's sources through its scope, applies its template and
+// decides its writes (desired.PushEntries). It asks nothing of AWS.
+func (r *Reconciler) planPush(ctx context.Context, ps *render.PushSecret, stores map[desired.StoreKey]*render.SecretStore,
+	gens map[desired.GeneratorKey]*render.Generator, nsLabels desired.NamespaceLabels, old []PushRow) pushPlan {
+	if probs := desired.PushProblems(ps, stores, desired.Options{Namespaces: r.cfg.Namespaces, NamespaceLabels: nsLabels}); len(probs) > 0 {
+		errs := make([]error, len(probs))
+		for i, p := range probs {
+			errs[i] = p
+		}
+		return pushPlan{err: errors.Join(errs...)}
+	}
+	g, err := desired.PushGenerator(ps, gens)
+	if err != nil {
+		return pushPlan{err: err}
+	}
+	var srcs []desired.PushSource
+	var versions, generator string
+	if g != nil {
+		generator = g.Kind + "/" + g.Name + "@" + generatorDigest(g)
+		if keptGenerated(ps, stores, old, generator, r.now()) {
+			return pushPlan{kept: true, generator: generator, versions: generatedVersion}
+		}
+		srcs, err = r.generatedSource(ctx, g)
+		versions = generatedVersion
+	} else {
+		srcs, versions, err = r.pushSources(ctx, ps)
+	}
+	if err != nil {
+		return pushPlan{err: err}
+	}
+	if t := ps.Spec.Template; t != nil {
+		// ESO's engine over each source, as an ExternalSecret's target
+		// template: the same functions, the same budget.
+		es := &render.ExternalSecret{Meta: ps.Meta, Spec: render.ExternalSecretSpec{Target: render.Target{Template: t}}}
+		for i, src := range srcs {
+			data := make(map[string]providers.Value, len(src.Data))
+			for k, v := range src.Data {
+				data[k] = providers.NewValue(v)
+			}
+			shaped, err := desired.ApplyTemplate(ctx, es, data, r.scoped(pushAsker(ps)))
+			if err != nil {
+				return pushPlan{err: fmt.Errorf("spec.template over Secret %s: %w", src.Name, err)}
+			}
+			srcs[i].Data = make(map[string][]byte, len(shaped.Data))
+			for k, v := range shaped.Data {
+				r.scrub.Add(v.Bytes())
+				srcs[i].Data[k] = v.Bytes()
+			}
+		}
+	}
+	entries, err := desired.PushEntries(ps, stores, srcs)
+	if err != nil {
+		return pushPlan{err: err}
+	}
+	h := sha256.New()
+	spec, _ := json.Marshal(ps.Spec)
+	h.Write(spec)
+	for _, e := range entries {
+		r.scrub.Add(e.Value.Bytes())
+		fmt.Fprintf(h, "\x00%s\x00%s\x00%s\x00%s\x00%d\x00", e.Field, e.Store, e.RemoteKey, e.Property, len(e.Value.Bytes()))
+		h.Write(e.Value.Bytes())
+	}
+	p := pushPlan{entries: entries, versions: versions, generator: generator}
+	h.Sum(p.sum[:0])
+	return p
+}
+
+func pushAsker(ps *render.PushSecret) render.Asker {
+	return render.Asker{Kind: render.KindPushSecret, Namespace: ps.Namespace, Name: ps.Name}
+}
+
+// pushSources reads the Secrets ps pushes from, in its own namespace
+// through its scope: the one selector.secret names, or every one its
+// label selector matches (none is an error: a label that matches nothing
+// must not read as "push nothing", which would let prune delete). It
+// returns them in name order, with their names and resourceVersions.
+func (r *Reconciler) pushSources(ctx context.Context, ps *render.PushSecret) ([]desired.PushSource, string, error) {
+	sel := ps.Spec.Selector.Secret
+	c := r.scoped(pushAsker(ps))
+	var found []corev1.Secret
+	if sel.Selector == nil {
+		src, err := c.secret(ctx, "", sel.Name)
+		if apierrors.IsNotFound(err) {
+			return nil, "", fmt.Errorf("source Secret %s/%s not found", ps.Namespace, sel.Name)
+		}
+		if err != nil {
+			return nil, "", fmt.Errorf("read source Secret %s/%s: %w", ps.Namespace, sel.Name, err)
+		}
+		found = []corev1.Secret{*src}
+	} else {
+		list, err := c.secrets(ctx, sel.Selector)
+		if err != nil {
+			return nil, "", fmt.Errorf("list the source Secrets of spec.selector.secret.selector in %s: %w", ps.Namespace, err)
+		}
+		if len(list) == 0 {
+			return nil, "", fmt.Errorf("spec.selector.secret.selector matches no Secret in %s", ps.Namespace)
+		}
+		found = list
+	}
+	slices.SortFunc(found, func(a, b corev1.Secret) int { return strings.Compare(a.Name, b.Name) })
+	out := make([]desired.PushSource, 0, len(found))
+	var versions strings.Builder
+	for _, s := range found {
+		// A cluster credential never leaves the cluster, as secretsync never
+		// writes one (render.PrivilegedSecret): a repo writer who cannot read
+		// the namespace's Secrets must not copy its tokens out to AWS.
+		if t := s.Type; t == corev1.SecretTypeServiceAccountToken || t == corev1.SecretTypeBootstrapToken {
+			return nil, "", fmt.Errorf("source Secret %s/%s is refused: its type %s holds a credential to this cluster, which secretsync never pushes", ps.Namespace, s.Name, t)
+		}
+		for _, v := range s.Data {
+			r.scrub.Add(v)
+		}
+		out = append(out, desired.PushSource{Name: s.Name, Data: s.Data})
+		fmt.Fprintf(&versions, "%s=%s,", s.Name, s.ResourceVersion)
+	}
+	return out, versions.String(), nil
+}
+
+// secrets lists the Secrets of the asker's own namespace that sel matches.
+func (c scoped) secrets(ctx context.Context, sel *metav1.LabelSelector) ([]corev1.Secret, error) {
+	ns, err := c.asker.Scope("")
+	if err != nil {
+		return nil, err
+	}
+	s, err := metav1.LabelSelectorAsSelector(sel)
+	if err != nil {
+		return nil, err
+	}
+	list, err := c.r.kube.CoreV1().Secrets(ns).List(ctx, metav1.ListOptions{LabelSelector: s.String()})
+	if err != nil {
+		return nil, err
+	}
+	return list.Items, nil
+}
+
+// sourceVersions reads ps's sources' names and resourceVersions again, as
+// pushSources read them, for pushDue; an error reads as changed.
+func (r *Reconciler) sourceVersions(ctx context.Context, ps *render.PushSecret) string {
+	if ps.Spec.Selector.Secret == nil {
+		return generatedVersion
+	}
+	_, v, err := r.pushSources(ctx, ps)
+	if err != nil {
+		return ""
+	}
+	return v
+}
+
+// remotesOf are the remote secrets a plan writes, for SharedRemotes.
+func remotesOf(entries []desired.PushEntry) []desired.PushRemote {
+	seen := map[string]bool{}
+	var out []desired.PushRemote
+	for _, e := range entries {
+		if k := e.Store.String() + "\x00" + e.RemoteKey; !seen[k] {
+			seen[k] = true
+			out = append(out, desired.PushRemote{Field: e.Field, Store: e.Store, RemoteKey: e.RemoteKey})
+		}
+	}
+	return out
+}
+
+// generatedVersion stands for a generator's source, which has no version:
+// its values change only by its spec or refresh (keptGenerated).
+const generatedVersion = "generated"
+
+// generatedSource runs the generator a PushSecret pushes from, under the
+// budget (runGenerator), as one source.
+func (r *Reconciler) generatedSource(ctx context.Context, g *render.Generator) ([]desired.PushSource, error) {
+	kv, err := r.runGenerator(ctx, g)
+	if err != nil {
+		return nil, fmt.Errorf("generator %s/%s: %w", g.Kind, g.Name, err)
+	}
+	data := make(map[string][]byte, len(kv))
+	for k, v := range kv {
+		r.scrub.Add(v.Bytes())
+		data[k] = v.Bytes()
+	}
+	return []desired.PushSource{{Name: "generator " + g.Kind + "/" + g.Name, Data: data}}, nil
+}
+
+// keptGenerated reports whether a PushSecret's generated values are in
+// AWS and not due, so that it is not run again: every row pushed them
+// from this generator spec without error, rows cover every remote secret
+// Git names for it, and none was written more than refreshInterval ago
+// (none for 0). The values are kept in AWS only, as an ExternalSecret's
+// in its Secret: a restart, or a pass with nothing due, makes no new one.
+func keptGenerated(ps *render.PushSecret, stores map[desired.StoreKey]*render.SecretStore, old []PushRow, generator string, now time.Time) bool {
+	if len(old) == 0 {
+		return false
+	}
+	have := map[string]bool{}
+	interval := pushInterval(ps)
+	for _, row := range old {
+		if row.Generator != generator || !row.Ready || row.LastPush != nil && pushRefreshDue(interval, row.LastPush.Time, now) {
+			return false
+		}
+		have[row.Store+"\x00"+row.RemoteKey] = true
+	}
+	for _, rm := range desired.StaticRemotes(ps, stores) {
+		if !have[rm.Store.String()+"\x00"+rm.RemoteKey] {
+			return false
+		}
+	}
+	return true
+}
