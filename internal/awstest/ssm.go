@@ -3,6 +3,7 @@ package awstest
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -23,9 +24,15 @@ import (
 // GetParameter(s), GetParametersByPath (path and recursion), DescribeParameters
 // (Name filters only: it ignores tag and Path filters, so tests check the
 // filters secretsync sends through Requests), ListTagsForResource and
-// AddTagsToResource. It keeps no parameter history: name:version selectors
+// AddTagsToResource, RemoveTagsFromResource and DeleteParameter. kumo's
+// PutParameter ignores Tags, KeyId and Policies, and its DeleteParameter
+// keeps the tags: the proxy does what AWS does with tags (tags a created
+// parameter, forgets a deleted one's), and tests check KeyId and Policies
+// through Requests. It keeps no parameter history: name:version selectors
 // are not found. SecureString values are masked unless WithDecryption is
-// set; there is no KMS behind them.
+// set; there is no KMS behind them. kumo keeps one Parameter Store per
+// process (its service registers in init): every StartSSM in a test binary
+// sees the parameters of every other, so each test uses names of its own.
 type SSM struct {
 	URL    string
 	mu     *sync.Mutex
@@ -66,11 +73,54 @@ func StartSSM(t testing.TB) SSM {
 			_, _ = io.WriteString(w, `{"__type":"AccessDeniedException","message":"User is not authorized to perform this action"}`)
 			return
 		}
-		proxy.ServeHTTP(w, r)
+		rec := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		proxy.ServeHTTP(rec, r)
+		if rec.status == http.StatusOK {
+			awsTags(r.Context(), kumoClient(k.URL), op, body)
+		}
 	}))
 	t.Cleanup(ts.Close)
 	s.URL = ts.URL
 	return s
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) { w.status = code; w.ResponseWriter.WriteHeader(code) }
+
+// awsTags does to kumo's tags what AWS does after a successful call: a
+// PutParameter with Tags (a create) tags the parameter; a DeleteParameter
+// drops its tags.
+func awsTags(ctx context.Context, c *ssm.Client, op string, body []byte) {
+	var in struct {
+		Name string
+		Tags []ssmtypes.Tag
+	}
+	if json.Unmarshal(body, &in) != nil {
+		return
+	}
+	switch {
+	case op == "PutParameter" && len(in.Tags) > 0:
+		_, _ = c.AddTagsToResource(ctx, &ssm.AddTagsToResourceInput{ResourceId: aws.String(in.Name), ResourceType: ssmtypes.ResourceTypeForTaggingParameter, Tags: in.Tags})
+	case op == "DeleteParameter":
+		tags, err := c.ListTagsForResource(ctx, &ssm.ListTagsForResourceInput{ResourceId: aws.String(in.Name), ResourceType: ssmtypes.ResourceTypeForTaggingParameter})
+		if err != nil || len(tags.TagList) == 0 {
+			return
+		}
+		var keys []string
+		for _, t := range tags.TagList {
+			keys = append(keys, aws.ToString(t.Key))
+		}
+		_, _ = c.RemoveTagsFromResource(ctx, &ssm.RemoveTagsFromResourceInput{ResourceId: aws.String(in.Name), ResourceType: ssmtypes.ResourceTypeForTaggingParameter, TagKeys: keys})
+	}
+}
+
+func kumoClient(url string) *ssm.Client {
+	return ssm.New(ssm.Options{Region: Region, BaseEndpoint: aws.String(url),
+		Credentials: credentials.NewStaticCredentialsProvider("AKIDSEED", "seed-secret", ""), RetryMaxAttempts: 1})
 }
 
 // Deny makes every later call of operation op fail with AccessDenied, as

@@ -155,6 +155,26 @@ func statements(b []byte) [][]string {
 }
 
 // policyActions is every action an Allow statement of the policy names.
+// pushWrites are the actions a push makes: each is granted only on the
+// managed-by tag, in the request (create) or on the resource.
+var pushWrites = map[string]bool{
+	"secretsmanager:CreateSecret": true, "secretsmanager:PutSecretValue": true, "secretsmanager:DeleteSecret": true,
+	"secretsmanager:TagResource": true, "secretsmanager:UntagResource": true,
+	"ssm:PutParameter": true, "ssm:DeleteParameter": true, "ssm:AddTagsToResource": true, "ssm:RemoveTagsFromResource": true,
+}
+
+// managedByCondition is the condition key ("aws:RequestTag/managed-by",
+// "secretsmanager:ResourceTag/managed-by", ...) by which a statement
+// requires managed-by=external-secrets, or "".
+func managedByCondition(c map[string]map[string]string) string {
+	for key, v := range c["StringEquals"] {
+		if strings.HasSuffix(key, "Tag/managed-by") && v == "external-secrets" {
+			return key
+		}
+	}
+	return ""
+}
+
 func policyActions(t *testing.T, path string) map[string]bool {
 	t.Helper()
 	b, err := os.ReadFile(path)
@@ -165,12 +185,14 @@ func policyActions(t *testing.T, path string) map[string]bool {
 		Statement []struct {
 			Sid, Effect string
 			Action      json.RawMessage
+			Condition   map[string]map[string]string
 		}
 	}
 	if err := json.Unmarshal(b, &doc); err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}
 	out := map[string]bool{}
+	conditioned := map[string]string{} // action -> the condition key of the statement that granted it
 	for _, s := range doc.Statement {
 		if s.Effect != "Allow" {
 			t.Errorf("%s: statement %s is not an Allow", path, s.Sid)
@@ -187,10 +209,16 @@ func policyActions(t *testing.T, path string) map[string]bool {
 			if strings.Contains(a, "*") {
 				t.Errorf("%s: statement %s grants a wildcard action %s", path, s.Sid, a)
 			}
-			if out[a] {
+			tag := managedByCondition(s.Condition)
+			if pushWrites[a] && tag == "" {
+				t.Errorf("%s: statement %s grants %s without a condition on the %s tag", path, s.Sid, a, "managed-by")
+			}
+			// A push write may be granted twice: on create (the request's
+			// tag) and on what exists (the resource's); nothing else.
+			if out[a] && (tag == "" || conditioned[a] == "" || conditioned[a] == tag) {
 				t.Errorf("%s: %s is granted twice", path, a)
 			}
-			out[a] = true
+			out[a], conditioned[a] = true, tag
 		}
 	}
 	return out

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -16,8 +18,8 @@ import (
 )
 
 // What ESO 2.9.0's Secrets Manager push sets on a secret it creates when
-// the PushSecret gives no metadata: the description, the key, and the
-// first version's id.
+// the PushSecret's metadata gives none: the description, the key, and the
+// first version's id (pushmeta.go reads the metadata).
 const (
 	pushDescription    = "secret '" + providers.ManagedByTag + ":" + providers.ManagedByValue + "'"
 	pushKMSKeyID       = "alias/aws/secretsmanager"
@@ -28,26 +30,18 @@ var _ providers.Pusher = (*provider)(nil)
 
 // Push writes p as ESO's Secrets Manager push does: a secret that does not
 // exist is created with the managed-by tag; one that exists without it is
-// refused; otherwise a new version is put only when the current one holds
-// another value (read and compared first: no version churn).
+// refused; otherwise the metadata's tags are set when they differ, and a
+// new version is put only when the current one holds another value (read
+// and compared first: no version churn), in the metadata's format.
 func (p *provider) Push(ctx context.Context, in providers.Push) (providers.Pushed, error) {
 	ref := smRef(in.Key)
+	meta, err := smMeta(in.Metadata)
+	if err != nil {
+		return "", &providers.Error{Class: providers.Invalid, Ref: ref, Err: err}
+	}
 	desc, err := p.describe(ctx, in.Key)
 	if providers.ClassOf(err) == providers.NotFound {
-		value, err := withProperty(nil, in.Property, in.Value)
-		if err != nil {
-			return "", &providers.Error{Class: providers.Invalid, Ref: ref, Err: err}
-		}
-		_, err = p.client.api.CreateSecret(ctx, &secretsmanager.CreateSecretInput{
-			Name: aws.String(in.Key), SecretBinary: value, Description: aws.String(pushDescription),
-			KmsKeyId: aws.String(pushKMSKeyID), ClientRequestToken: aws.String(pushInitialVersion),
-			Tags: []smtypes.Tag{{Key: aws.String(providers.ManagedByTag), Value: aws.String(providers.ManagedByValue)}},
-		})
-		p.calls.add("CreateSecret", err)
-		if err != nil {
-			return "", classify(ref, err)
-		}
-		return providers.Created, nil
+		return p.create(ctx, in, meta)
 	}
 	if err != nil {
 		return "", err
@@ -60,6 +54,9 @@ func (p *provider) Push(ctx context.Context, in providers.Push) (providers.Pushe
 	}
 	if !managed(desc.Tags) {
 		return "", &providers.Error{Class: providers.NotManaged, Ref: ref, Err: fmt.Errorf("exists without the tag %s=%s: it was not made by a push, so it is never overwritten", providers.ManagedByTag, providers.ManagedByValue)}
+	}
+	if err := p.retag(ctx, desc, meta.Tags); err != nil {
+		return "", err
 	}
 	var current []byte
 	if len(desc.VersionIdsToStages) > 0 {
@@ -76,12 +73,77 @@ func (p *provider) Push(ctx context.Context, in providers.Push) (providers.Pushe
 	if current != nil && bytes.Equal(current, value) {
 		return providers.Unchanged, nil
 	}
-	_, err = p.client.api.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{SecretId: desc.ARN, SecretBinary: value})
+	put := &secretsmanager.PutSecretValueInput{SecretId: desc.ARN, SecretBinary: value}
+	if meta.SecretPushFormat == pushFormatString {
+		put.SecretBinary, put.SecretString = nil, aws.String(string(value))
+	}
+	_, err = p.client.api.PutSecretValue(ctx, put)
 	p.calls.add("PutSecretValue", err)
 	if err != nil {
 		return "", classify(ref, err)
 	}
 	return providers.Updated, nil
+}
+
+// create makes the secret with the managed-by tag and the metadata's
+// format, key, description and tags.
+func (p *provider) create(ctx context.Context, in providers.Push, meta smPushMeta) (providers.Pushed, error) {
+	ref := smRef(in.Key)
+	value, err := withProperty(nil, in.Property, in.Value)
+	if err != nil {
+		return "", &providers.Error{Class: providers.Invalid, Ref: ref, Err: err}
+	}
+	create := &secretsmanager.CreateSecretInput{
+		Name: aws.String(in.Key), SecretBinary: value, Description: aws.String(meta.Description),
+		KmsKeyId: aws.String(meta.KMSKeyID), ClientRequestToken: aws.String(pushInitialVersion), Tags: smTags(withManagedBy(meta.Tags)),
+	}
+	if meta.SecretPushFormat == pushFormatString {
+		create.SecretBinary, create.SecretString = nil, aws.String(string(value))
+	}
+	_, err = p.client.api.CreateSecret(ctx, create)
+	p.calls.add("CreateSecret", err)
+	if err != nil {
+		return "", classify(ref, err)
+	}
+	return providers.Created, nil
+}
+
+// retag makes a pushed secret's tags those the metadata sets (with
+// managed-by), as ESO does on every push; nothing when it sets none, or
+// when they already match.
+func (p *provider) retag(ctx context.Context, desc *secretsmanager.DescribeSecretOutput, tags map[string]string) error {
+	if len(tags) == 0 {
+		return nil
+	}
+	current := map[string]string{}
+	for _, t := range desc.Tags {
+		current[aws.ToString(t.Key)] = aws.ToString(t.Value)
+	}
+	set, remove := tagDiff(current, withManagedBy(tags))
+	ref := smRef(aws.ToString(desc.Name))
+	if len(remove) > 0 {
+		_, err := p.client.api.UntagResource(ctx, &secretsmanager.UntagResourceInput{SecretId: desc.ARN, TagKeys: remove})
+		p.calls.add("UntagResource", err)
+		if err != nil {
+			return classify(ref, err)
+		}
+	}
+	if len(set) > 0 {
+		_, err := p.client.api.TagResource(ctx, &secretsmanager.TagResourceInput{SecretId: desc.ARN, Tags: smTags(set)})
+		p.calls.add("TagResource", err)
+		if err != nil {
+			return classify(ref, err)
+		}
+	}
+	return nil
+}
+
+func smTags(tags map[string]string) []smtypes.Tag {
+	out := make([]smtypes.Tag, 0, len(tags))
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
+		out = append(out, smtypes.Tag{Key: aws.String(k), Value: aws.String(tags[k])})
+	}
+	return out
 }
 
 // DeleteRemote deletes key if it carries the managed-by tag, with the

@@ -95,13 +95,13 @@ func TestPushNeverTouchesASecretNotOurs(t *testing.T) {
 	ctx := context.Background()
 	for _, name := range []string{"hand/made", "other/tagged"} {
 		b.SM.ResetCalls()
-		if _, err := p.Push(ctx, providers.Push{Key: name, Value: []byte("pushed-value")}); providers.ClassOf(err) != providers.NotManaged {
+		if _, err := p.Push(ctx, providers.Push{Key: name, Value: []byte("pushed-value"), Metadata: pushMeta(`{"tags":{"team":"x"}}`)}); providers.ClassOf(err) != providers.NotManaged {
 			t.Fatalf("push over %s: %v, want NotManaged", name, err)
 		}
 		if _, err := p.DeleteRemote(ctx, name); providers.ClassOf(err) != providers.NotManaged {
 			t.Fatalf("delete of %s: %v, want NotManaged", name, err)
 		}
-		if c := b.SM.Calls(); c["PutSecretValue"]+c["DeleteSecret"]+c["CreateSecret"] != 0 {
+		if c := b.SM.Calls(); c["PutSecretValue"]+c["DeleteSecret"]+c["CreateSecret"]+c["TagResource"]+c["UntagResource"] != 0 {
 			t.Fatalf("%s: writes %v", name, c)
 		}
 	}
@@ -147,5 +147,66 @@ func TestDeleteRemoteRecoveryWindow(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestPushSecretsManagerMetadata(t *testing.T) {
+	awstest.Isolate(t)
+	b := awstest.StartSM(t)
+	p := pusher(t, b, aws.Store{})
+	ctx := context.Background()
+	describe := func(name string) *secretsmanager.DescribeSecretOutput {
+		t.Helper()
+		d, err := b.Client().DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: awssdk.String(name)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	isString := func(name string) bool {
+		t.Helper()
+		g, err := b.Client().GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: awssdk.String(name)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return g.SecretString != nil
+	}
+	meta := pushMeta(`{"secretPushFormat":"string","kmsKeyID":"alias/team","description":"the db password","tags":{"team":"payments","env":"prod"}}`)
+	if got, err := p.Push(ctx, providers.Push{Key: "app/meta", Value: []byte("meta-secret"), Metadata: meta}); err != nil || got != providers.Created {
+		t.Fatalf("push = %q, %v", got, err)
+	}
+	d := describe("app/meta")
+	if awssdk.ToString(d.KmsKeyId) != "alias/team" || awssdk.ToString(d.Description) != "the db password" || !isString("app/meta") {
+		t.Errorf("created: key %s, description %q, a string %v", awssdk.ToString(d.KmsKeyId), awssdk.ToString(d.Description), isString("app/meta"))
+	}
+	if _, tags, _ := remote(t, b, "app/meta"); len(tags) != 3 || tags["team"] != "payments" || tags["env"] != "prod" || tags[providers.ManagedByTag] != providers.ManagedByValue {
+		t.Errorf("created tags %v", tags)
+	}
+	// Without metadata: ESO's defaults, the value as binary.
+	if _, err := p.Push(ctx, providers.Push{Key: "app/plain", Value: []byte("plain-secret")}); err != nil {
+		t.Fatal(err)
+	}
+	if d := describe("app/plain"); awssdk.ToString(d.KmsKeyId) != "alias/aws/secretsmanager" || awssdk.ToString(d.Description) != "secret 'managed-by:external-secrets'" || isString("app/plain") {
+		t.Errorf("defaults: key %s, description %q", awssdk.ToString(d.KmsKeyId), awssdk.ToString(d.Description))
+	}
+
+	// An update keeps the format; tags are made to match the metadata's.
+	retagged := pushMeta(`{"secretPushFormat":"string","tags":{"team":"billing"}}`)
+	b.SM.ResetCalls()
+	if got, err := p.Push(ctx, providers.Push{Key: "app/meta", Value: []byte("meta-secret-2"), Metadata: retagged}); err != nil || got != providers.Updated {
+		t.Fatalf("update = %q, %v", got, err)
+	}
+	if c := b.SM.Calls(); c["TagResource"] != 1 || c["UntagResource"] != 1 || c["PutSecretValue"] != 1 {
+		t.Errorf("update calls %v, want one tag, one untag, one put", c)
+	}
+	if v, tags, _ := remote(t, b, "app/meta"); v != "meta-secret-2" || !isString("app/meta") || len(tags) != 2 || tags["team"] != "billing" {
+		t.Errorf("after update: value matches %v, tags %v", v == "meta-secret-2", tags)
+	}
+	b.SM.ResetCalls()
+	if got, err := p.Push(ctx, providers.Push{Key: "app/meta", Value: []byte("meta-secret-2"), Metadata: retagged}); err != nil || got != providers.Unchanged {
+		t.Fatalf("unchanged = %q, %v", got, err)
+	}
+	if c := b.SM.Calls(); c["TagResource"]+c["UntagResource"]+c["PutSecretValue"] != 0 {
+		t.Errorf("an unchanged push with matching tags wrote: %v", c)
 	}
 }

@@ -25,6 +25,11 @@ type SSMAPI interface {
 	GetParametersByPath(ctx context.Context, in *ssm.GetParametersByPathInput, optFns ...func(*ssm.Options)) (*ssm.GetParametersByPathOutput, error)
 	DescribeParameters(ctx context.Context, in *ssm.DescribeParametersInput, optFns ...func(*ssm.Options)) (*ssm.DescribeParametersOutput, error)
 	ListTagsForResource(ctx context.Context, in *ssm.ListTagsForResourceInput, optFns ...func(*ssm.Options)) (*ssm.ListTagsForResourceOutput, error)
+	// PushSecret's writes (push_ssm.go).
+	PutParameter(ctx context.Context, in *ssm.PutParameterInput, optFns ...func(*ssm.Options)) (*ssm.PutParameterOutput, error)
+	DeleteParameter(ctx context.Context, in *ssm.DeleteParameterInput, optFns ...func(*ssm.Options)) (*ssm.DeleteParameterOutput, error)
+	AddTagsToResource(ctx context.Context, in *ssm.AddTagsToResourceInput, optFns ...func(*ssm.Options)) (*ssm.AddTagsToResourceOutput, error)
+	RemoveTagsFromResource(ctx context.Context, in *ssm.RemoveTagsFromResourceInput, optFns ...func(*ssm.Options)) (*ssm.RemoveTagsFromResourceOutput, error)
 }
 
 // ssmClient is a cached Parameter Store client with its rate limits.
@@ -34,12 +39,16 @@ type ssmClient struct {
 }
 
 // Parameter Store's default throughput is 40 transactions per second per
-// account and region, shared by every Get call; stay under it.
+// account and region, shared by every Get call; stay under it. PutParameter
+// is held to a few a second (AWS throttles it well below the reads), and
+// the other writes share that budget.
 func newSSMLimits() map[string]*rate.Limiter {
 	shared := rate.NewLimiter(35, 10)
+	writes := rate.NewLimiter(3, 3)
 	return map[string]*rate.Limiter{
 		"GetParameters": shared, "GetParametersByPath": shared,
 		"DescribeParameters": rate.NewLimiter(8, 2), "ListTagsForResource": rate.NewLimiter(8, 2),
+		"PutParameter": writes, "DeleteParameter": writes, "AddTagsToResource": writes, "RemoveTagsFromResource": writes,
 	}
 }
 

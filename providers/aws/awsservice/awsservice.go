@@ -40,9 +40,9 @@ func Check(s string) error {
 // nothing that lives in AWS.
 func (s Service) InGit() bool { return s == KMS }
 
-// Pushes reports whether a PushSecret may write to s (only Secrets Manager
-// is built: providers/aws/push.go).
-func (s Service) Pushes() bool { return s == SecretsManager }
+// Pushes reports whether a PushSecret may write to s: Secrets Manager
+// (providers/aws/push.go) and Parameter Store (push_ssm.go).
+func (s Service) Pushes() bool { return s == SecretsManager || s == ParameterStore }
 
 // DataFromProblem is why spec.dataFrom cannot read through a store of s
 // ("a ... store: why"), or nil.

@@ -62,7 +62,7 @@ func TestNamesAReferenceReads(t *testing.T) {
 
 // TestWhatEachServiceRefuses: dataFrom through KMS and CertificateManager,
 // property, version or metadata of a certificate, and a PushSecret to
-// anything but Secrets Manager.
+// anything but Secrets Manager and Parameter Store.
 func TestWhatEachServiceRefuses(t *testing.T) {
 	for _, s := range []Service{SecretsManager, ParameterStore, CertificateManager, KMS} {
 		refusesDataFrom := s == KMS || s == CertificateManager
@@ -72,8 +72,8 @@ func TestWhatEachServiceRefuses(t *testing.T) {
 		if s.InGit() != (s == KMS) {
 			t.Errorf("%s.InGit() = %v", s, s.InGit())
 		}
-		if s.Pushes() != (s == SecretsManager) {
-			t.Errorf("%s.Pushes() = %v: only Secrets Manager is pushed to", s, s.Pushes())
+		if s.Pushes() != (s == SecretsManager || s == ParameterStore) {
+			t.Errorf("%s.Pushes() = %v: only Secrets Manager and Parameter Store are pushed to", s, s.Pushes())
 		}
 		for _, r := range []struct {
 			property, version string

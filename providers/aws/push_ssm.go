@@ -1,0 +1,187 @@
+package aws
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+
+	"github.com/secretsync/secretsync/providers"
+)
+
+var _ providers.Pusher = (*ssmProvider)(nil)
+
+// Push writes a parameter as ESO's Parameter Store push does: one that does
+// not exist is created (PutParameter without overwrite, so a parameter made
+// meanwhile is never replaced) with the managed-by tag and the metadata's
+// type, tier, key, description and tags; one that exists without the tag is
+// refused; otherwise the value is read (decrypted) and compared, and a new
+// version is put only when it differs: no version churn. Tags the metadata
+// sets are made to match when they differ.
+func (p *ssmProvider) Push(ctx context.Context, in providers.Push) (providers.Pushed, error) {
+	ref := ssmRef(in.Key)
+	meta, err := ssmMeta(in.Metadata)
+	if err != nil {
+		return "", &providers.Error{Class: providers.Invalid, Ref: ref, Err: err}
+	}
+	f := p.get(ctx, []providers.Ref{{Key: in.Key}})[providers.Ref{Key: in.Key}]
+	if providers.ClassOf(f.Err) == providers.NotFound {
+		value, err := withProperty(nil, in.Property, in.Value)
+		if err != nil {
+			return "", &providers.Error{Class: providers.Invalid, Ref: ref, Err: err}
+		}
+		put := putParameter(in.Key, value, meta)
+		put.Tags = ssmTags(withManagedBy(meta.Tags))
+		if err := p.put(ctx, put); err != nil {
+			return "", err
+		}
+		return providers.Created, nil
+	}
+	if f.Err != nil {
+		return "", f.Err
+	}
+	if in.IfNotExists {
+		return providers.Exists, nil
+	}
+	tags, err := p.tagMap(ctx, in.Key)
+	if err != nil {
+		return "", err
+	}
+	if tags[providers.ManagedByTag] != providers.ManagedByValue {
+		return "", &providers.Error{Class: providers.NotManaged, Ref: ref, Err: fmt.Errorf("exists without the tag %s=%s: it was not made by a push, so it is never overwritten", providers.ManagedByTag, providers.ManagedByValue)}
+	}
+	if len(meta.Tags) > 0 {
+		if err := p.retag(ctx, in.Key, tags, withManagedBy(meta.Tags)); err != nil {
+			return "", err
+		}
+	}
+	current := f.Value.Bytes()
+	value, err := withProperty(current, in.Property, in.Value)
+	if err != nil {
+		return "", &providers.Error{Class: providers.Invalid, Ref: ref, Err: err}
+	}
+	if string(current) == string(value) {
+		return providers.Unchanged, nil
+	}
+	put := putParameter(in.Key, value, meta)
+	put.Overwrite = aws.Bool(true)
+	if err := p.put(ctx, put); err != nil {
+		return "", err
+	}
+	return providers.Updated, nil
+}
+
+// putParameter is the PutParameter ESO sends for value under meta. The
+// tier is sent as given (ESO sends only Advanced); policies only with it.
+func putParameter(name string, value []byte, meta ssmPushMeta) *ssm.PutParameterInput {
+	in := &ssm.PutParameterInput{Name: aws.String(name), Value: aws.String(string(value)), Type: ssmtypes.ParameterType(meta.SecretType),
+		Description: aws.String(meta.Description), Tier: ssmtypes.ParameterTier(meta.Tier.Type)}
+	if meta.SecretType == "SecureString" {
+		in.KeyId = aws.String(meta.KMSKeyID)
+	}
+	if meta.Tier.Policies != nil {
+		in.Policies = aws.String(string(meta.Tier.Policies))
+	}
+	return in
+}
+
+func (p *ssmProvider) put(ctx context.Context, in *ssm.PutParameterInput) error {
+	if err := p.client.wait(ctx, "PutParameter"); err != nil {
+		return err
+	}
+	_, err := p.client.api.PutParameter(ctx, in)
+	p.calls.add("PutParameter", err)
+	if err != nil {
+		return classifySSM(ssmRef(aws.ToString(in.Name)), err)
+	}
+	return nil
+}
+
+// DeleteRemote deletes a parameter that carries the managed-by tag; one
+// without it is refused (NotManaged), where ESO reports it deleted.
+func (p *ssmProvider) DeleteRemote(ctx context.Context, key string) (bool, error) {
+	ref := ssmRef(key)
+	f := p.get(ctx, []providers.Ref{{Key: key}})[providers.Ref{Key: key}]
+	if providers.ClassOf(f.Err) == providers.NotFound {
+		return true, nil
+	}
+	if f.Err != nil {
+		return false, f.Err
+	}
+	tags, err := p.tagMap(ctx, key)
+	if err != nil {
+		return false, err
+	}
+	if tags[providers.ManagedByTag] != providers.ManagedByValue {
+		return false, &providers.Error{Class: providers.NotManaged, Ref: ref, Err: fmt.Errorf("has no tag %s=%s: it was not made by a push, so it is never deleted", providers.ManagedByTag, providers.ManagedByValue)}
+	}
+	if err := p.client.wait(ctx, "DeleteParameter"); err != nil {
+		return false, err
+	}
+	_, err = p.client.api.DeleteParameter(ctx, &ssm.DeleteParameterInput{Name: aws.String(key)})
+	p.calls.add("DeleteParameter", err)
+	if err == nil {
+		return false, nil
+	}
+	if err := classifySSM(ref, err); providers.ClassOf(err) != providers.NotFound {
+		return false, err
+	}
+	return true, nil // deleted meanwhile
+}
+
+// tagMap is a parameter's tags.
+func (p *ssmProvider) tagMap(ctx context.Context, key string) (map[string]string, error) {
+	if err := p.client.wait(ctx, "ListTagsForResource"); err != nil {
+		return nil, err
+	}
+	res, err := p.client.api.ListTagsForResource(ctx, &ssm.ListTagsForResourceInput{ResourceId: aws.String(key), ResourceType: ssmtypes.ResourceTypeForTaggingParameter})
+	p.calls.add("ListTagsForResource", err)
+	if err != nil {
+		return nil, classifySSM(ssmRef(key), err)
+	}
+	tags := make(map[string]string, len(res.TagList))
+	for _, t := range res.TagList {
+		tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
+	}
+	return tags, nil
+}
+
+// retag makes a pushed parameter's tags want (the metadata's, with
+// managed-by); nothing when they match.
+func (p *ssmProvider) retag(ctx context.Context, key string, current, want map[string]string) error {
+	set, remove := tagDiff(current, want)
+	if len(remove) > 0 {
+		if err := p.client.wait(ctx, "RemoveTagsFromResource"); err != nil {
+			return err
+		}
+		_, err := p.client.api.RemoveTagsFromResource(ctx, &ssm.RemoveTagsFromResourceInput{ResourceId: aws.String(key), ResourceType: ssmtypes.ResourceTypeForTaggingParameter, TagKeys: remove})
+		p.calls.add("RemoveTagsFromResource", err)
+		if err != nil {
+			return classifySSM(ssmRef(key), err)
+		}
+	}
+	if len(set) == 0 {
+		return nil
+	}
+	if err := p.client.wait(ctx, "AddTagsToResource"); err != nil {
+		return err
+	}
+	_, err := p.client.api.AddTagsToResource(ctx, &ssm.AddTagsToResourceInput{ResourceId: aws.String(key), ResourceType: ssmtypes.ResourceTypeForTaggingParameter, Tags: ssmTags(set)})
+	p.calls.add("AddTagsToResource", err)
+	if err != nil {
+		return classifySSM(ssmRef(key), err)
+	}
+	return nil
+}
+
+func ssmTags(tags map[string]string) []ssmtypes.Tag {
+	out := make([]ssmtypes.Tag, 0, len(tags))
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
+		out = append(out, ssmtypes.Tag{Key: aws.String(k), Value: aws.String(tags[k])})
+	}
+	return out
+}
