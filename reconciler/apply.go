@@ -15,6 +15,7 @@ import (
 
 	"github.com/secretsync/secretsync/desired"
 	"github.com/secretsync/secretsync/internal/parallel"
+	"github.com/secretsync/secretsync/plan"
 	"github.com/secretsync/secretsync/render"
 )
 
@@ -28,6 +29,7 @@ type applier struct {
 	res      *Result
 	// done holds the targets now in their desired state.
 	done map[targetKey]*render.ExternalSecret
+	mu   sync.Mutex // guards res and done while jobs run
 }
 
 func (r *Reconciler) newApplier(ctx context.Context, obs *observed, res *Result) *applier {
@@ -35,128 +37,147 @@ func (r *Reconciler) newApplier(ctx context.Context, obs *observed, res *Result)
 		done: map[targetKey]*render.ExternalSecret{}}
 }
 
-// apply writes every desired Secret whose content differs from the live
-// one, each by its creation policy, and adds the targets now in their
-// desired state to done. A failed target's outcome says so, so that it is
-// kept, not pruned.
+// apply executes the plan of one part (planWrites): it writes every
+// desired Secret whose content differs from the live one, each by its
+// creation policy, and adds the targets now in their desired state to
+// done. A failed target's outcome says so, so that it is kept, not pruned.
 func (a *applier) apply(want []desiredSecret) {
-	r, ctx, res, live, merged, done := a.r, a.ctx, a.res, a.live, a.merged, a.done
-	var mu sync.Mutex
-	fail := func(d desiredSecret, err error) {
-		res.Failed++
-		err = fmt.Errorf("apply %s for externalsecret %s: %w", d.target.named(), esID(d.es), err)
-		err = res.fail(ApplyFailed, err)
-		o := res.outcome(esID(d.es))
-		o.failed, o.err, o.class = true, err, string(ApplyFailed)
-	}
-	// written records a write's outcome; the caller holds mu.
-	written := func(d desiredSecret, created bool, err error) {
-		if err != nil {
-			fail(d, err)
-			return
-		}
-		o := res.outcome(esID(d.es))
-		o.written, o.created = true, created
-		res.Applied++
-		done[d.target] = d.es
-		r.log.Debug().Str("namespace", d.target.namespace).Str("secret", d.target.name).Msg("applied")
-	}
-	// The drift watch must see our own writes as expected, not as drift:
-	// record what each Secret will hold before writing it.
-	for _, d := range want {
-		if !d.gone && d.secret != nil {
-			exp := expected{hash: d.hash, shape: d.shape}
-			if !desired.Merges(d.es) {
-				if current, _ := live.get(ctx, d.target); current != nil && len(current.ManagedFields) > 0 {
-					exp.prior = d.shape.fingerprint(current) // ownByApply writes first
-				}
-			}
-			r.expected.store(d.target, exp)
-		}
-	}
+	a.expect(want)
+	actions, current := a.r.planWrites(a.ctx, want, a.live, a.merged, a.mergeErr)
 	var jobs []func()
 	// Merging writers of one target go in one job, in order, so that each
 	// expects the version the previous one wrote.
 	mergeJobs := map[targetKey][]desiredSecret{}
-	for _, d := range want {
-		var current *corev1.Secret
-		var readErr error
-		switch {
-		case desired.Merges(d.es):
-			current, readErr = merged[d.target], a.mergeErr[d.target]
-		case !d.reused: // a reused one is known to match: no need to read it
-			current, readErr = live.get(ctx, d.target)
-		}
-		switch {
-		case readErr != nil:
-			fail(d, readErr)
-		case desired.CreationPolicy(d.es) == desired.PolicyNone:
-			// resolved and reported only
-		case d.retained:
-			res.outcome(esID(d.es)).retained = true
-			if current != nil {
-				res.Unchanged++
-				done[d.target] = d.es // kept, so it stays in the inventory
-			}
-		case d.gone:
-			jobs = append(jobs, func() {
-				e := entryOf(d.target, esID(d.es), d.es.Source)
-				deleted, err := r.pruneOne(ctx, e)
-				mu.Lock()
-				defer mu.Unlock()
-				if err != nil {
-					fail(d, err)
-					return
-				}
-				if deleted {
-					res.deleted = append(res.deleted, e)
-				}
-				o := res.outcome(esID(d.es))
-				o.err, o.class = fmt.Errorf("every remote source is gone; the Secret was deleted (deletionPolicy Delete)"), "SecretDeleted"
-			})
-		case d.reused || d.shape.matches(current, d.hash):
-			res.Unchanged++
-			done[d.target] = d.es
-		case d.es.Spec.Target.Immutable && current != nil:
-			o := res.outcome(esID(d.es))
-			o.err, o.class = errors.New("the Secret is immutable and its content changed; delete it to let secretsync create it again"), "Immutable"
-			res.Unchanged++
-			done[d.target] = d.es
-		case desired.Merges(d.es):
+	for i, d := range want {
+		act := actions[i]
+		a.r.executed(act)
+		switch act.Kind {
+		case plan.Refused:
+			a.refused(d, act)
+		case plan.Nothing, plan.Keep:
+			a.keep(d, act.Kind == plan.Keep)
+		case plan.Delete:
+			jobs = append(jobs, func() { a.deleteGone(d) })
+		case plan.Merge:
 			mergeJobs[d.target] = append(mergeJobs[d.target], d)
-		default:
+		case plan.Create, plan.Apply:
 			jobs = append(jobs, func() {
-				err := r.applyOne(ctx, d, current)
-				mu.Lock()
-				defer mu.Unlock()
-				written(d, current == nil, err)
+				err := a.r.applyOne(a.ctx, d, current[i])
+				a.mu.Lock()
+				defer a.mu.Unlock()
+				a.written(d, current[i] == nil, err)
 			})
 		}
 	}
 	for t, ds := range mergeJobs {
-		jobs = append(jobs, func() {
-			current := merged[t]
-			for _, d := range ds {
-				var taken map[string]string
-				if current != nil {
-					taken = foreignOwners(current, compare(current, d).Changed, mergeManager(d.es))
-				}
-				next, err := r.applyMerge(ctx, d, current)
-				mu.Lock()
-				written(d, current == nil, err)
-				if err == nil {
-					for _, k := range slices.Sorted(maps.Keys(taken)) {
-						res.takenOver = append(res.takenOver, takeover{target: t, key: k, manager: taken[k], es: esID(d.es)})
-					}
-				}
-				mu.Unlock()
-				if err == nil {
-					current = next
+		jobs = append(jobs, func() { a.mergeAll(t, ds) })
+	}
+	parallel.Run(a.r.cfg.Concurrency, jobs)
+}
+
+// expect records what each Secret will hold before it is written, so that
+// the drift watch sees our own writes as expected, not as drift.
+func (a *applier) expect(want []desiredSecret) {
+	for _, d := range want {
+		if !d.gone && d.secret != nil {
+			exp := expected{hash: d.hash, shape: d.shape}
+			if !desired.Merges(d.es) {
+				if current, _ := a.live.get(a.ctx, d.target); current != nil && len(current.ManagedFields) > 0 {
+					exp.prior = d.shape.fingerprint(current) // ownByApply writes first
 				}
 			}
-		})
+			a.r.expected.store(d.target, exp)
+		}
 	}
-	parallel.Run(r.cfg.Concurrency, jobs)
+}
+
+// fail records a target's failure; the caller holds mu when jobs run.
+func (a *applier) fail(d desiredSecret, err error) {
+	a.res.Failed++
+	err = fmt.Errorf("apply %s for externalsecret %s: %w", d.target.named(), esID(d.es), err)
+	err = a.res.fail(ApplyFailed, err)
+	o := a.res.outcome(esID(d.es))
+	o.failed, o.err, o.class = true, err, string(ApplyFailed)
+}
+
+// written records a write's outcome; the caller holds mu.
+func (a *applier) written(d desiredSecret, created bool, err error) {
+	if err != nil {
+		a.fail(d, err)
+		return
+	}
+	o := a.res.outcome(esID(d.es))
+	o.written, o.created = true, created
+	a.res.Applied++
+	a.done[d.target] = d.es
+	a.r.log.Debug().Str("namespace", d.target.namespace).Str("secret", d.target.name).Msg("applied")
+}
+
+// refused records an action the plan refused: a failure when it carries an
+// error, else (an immutable Secret whose content changed) kept as it is.
+func (a *applier) refused(d desiredSecret, act plan.Action) {
+	if act.Err != nil {
+		a.fail(d, act.Err)
+		return
+	}
+	o := a.res.outcome(esID(d.es))
+	o.err, o.class = errors.New(act.Reason), "Immutable"
+	a.res.Unchanged++
+	a.done[d.target] = d.es
+}
+
+// keep records a target left as it is; exists is false for a retained one
+// with no target, and for policy None.
+func (a *applier) keep(d desiredSecret, exists bool) {
+	if d.retained {
+		a.res.outcome(esID(d.es)).retained = true
+	}
+	if exists {
+		a.res.Unchanged++
+		a.done[d.target] = d.es // kept, so it stays in the inventory
+	}
+}
+
+// deleteGone deletes the target of an ExternalSecret whose remote sources
+// are all gone (deletionPolicy Delete), under prune's ownership checks.
+func (a *applier) deleteGone(d desiredSecret) {
+	e := entryOf(d.target, esID(d.es), d.es.Source)
+	deleted, err := a.r.pruneOne(a.ctx, e)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if err != nil {
+		a.fail(d, err)
+		return
+	}
+	if deleted {
+		a.res.deleted = append(a.res.deleted, e)
+	}
+	o := a.res.outcome(esID(d.es))
+	o.err, o.class = fmt.Errorf("every remote source is gone; the Secret was deleted (deletionPolicy Delete)"), "SecretDeleted"
+}
+
+// mergeAll applies the merging writers of one target in order, each
+// expecting the version the previous one wrote.
+func (a *applier) mergeAll(t targetKey, ds []desiredSecret) {
+	current := a.merged[t]
+	for _, d := range ds {
+		var taken map[string]string
+		if current != nil {
+			taken = foreignOwners(current, compare(current, d).Changed, mergeManager(d.es))
+		}
+		next, err := a.r.applyMerge(a.ctx, d, current)
+		a.mu.Lock()
+		a.written(d, current == nil, err)
+		if err == nil {
+			for _, k := range slices.Sorted(maps.Keys(taken)) {
+				a.res.takenOver = append(a.res.takenOver, takeover{target: t, key: k, manager: taken[k], es: esID(d.es)})
+			}
+		}
+		a.mu.Unlock()
+		if err == nil {
+			current = next
+		}
+	}
 }
 
 // beforeCreate, when set by a test, runs between the pass's LIST and the

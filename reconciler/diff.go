@@ -10,16 +10,19 @@ import (
 
 	"github.com/secretsync/secretsync/desired"
 	"github.com/secretsync/secretsync/internal/scrub"
+	"github.com/secretsync/secretsync/plan"
+	"github.com/secretsync/secretsync/render"
 )
 
-// SecretDiff is what the next pass would do to one Secret: create it,
-// change some keys (compared by value, reported by name), or prune it.
-// It holds no values.
+// SecretDiff is what the next pass would do to one Secret, as its plan
+// says (plan.Action): create it, change some keys (compared by value,
+// reported by name), delete it (deletionPolicy Delete), orphan it, prune
+// it, or refuse one of these, saying why. It holds no values.
 type SecretDiff struct {
 	Namespace string   `json:"namespace"`
 	Name      string   `json:"name"`
 	Kind      string   `json:"kind,omitempty"` // ConfigMap for a ConfigMap target
-	Action    string   `json:"action"`         // create, change, prune
+	Action    string   `json:"action"`         // create, change, delete, orphan, prune, refused
 	Added     []string `json:"added,omitempty"`
 	Changed   []string `json:"changed,omitempty"`
 	Removed   []string `json:"removed,omitempty"`
@@ -29,10 +32,15 @@ type SecretDiff struct {
 	// TakenFrom names, for each key a merge would overwrite that another
 	// field manager holds, that manager.
 	TakenFrom map[string]string `json:"takenFrom,omitempty"`
+	// Would is what a refused action would have done (apply, merge,
+	// prune), and Reason why the pass refuses it.
+	Would  string `json:"would,omitempty"`
+	Reason string `json:"reason,omitempty"`
 }
 
-// Diff resolves everything as a forced pass would and compares it with the
-// cluster, writing nothing: no apply, no prune, no inventory, no Event.
+// Diff plans a forced pass and prints its plan, writing nothing: no apply,
+// no prune, no inventory, no Event. The plan is the one Pass executes
+// (planWrites, planPrune), so Diff never announces what Pass refuses.
 func (r *Reconciler) Diff(ctx context.Context) ([]SecretDiff, Result) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -49,62 +57,82 @@ func (r *Reconciler) Diff(ctx context.Context) ([]SecretDiff, Result) {
 	if !ok {
 		return nil, res
 	}
-	set, inv, live, merged := obs.set, obs.old.Inventory, obs.live, obs.merged
 	if !obs.old.ours { // as Pass: what a forced pass would do starts from the recorded state
-		r.restore(obs.old)
-		live.managed = true
+		if err := r.restore(obs.old); err != nil {
+			unreadable(&res, err)
+			return nil, res
+		}
+		obs.live.managed = true
 		defer func() { r.restored = nil }()
 	}
-	var want []desiredSecret
-	for part := range r.desired(ctx, set, snap.Revision, live, merged, true, false, &res) {
-		want = append(want, part...)
-	}
-	blocked := res.failedTargets(set)
 	var out []SecretDiff
-	inGit := map[targetKey]bool{}
-	for _, d := range want {
-		inGit[d.target] = true
-		if d.gone || d.retained || desired.CreationPolicy(d.es) == desired.PolicyNone {
-			continue
-		}
-		current, _ := live.get(ctx, d.target)
-		if desired.Merges(d.es) {
-			current = merged[d.target]
-		}
-		if current == nil {
-			if desired.CreationPolicy(d.es) != desired.PolicyMerge {
-				out = append(out, SecretDiff{Namespace: d.target.namespace, Name: d.target.name, Kind: d.target.kind, Action: "create", Added: slices.Clone(d.shape.data)})
+	// done is what Pass's writes leave in their desired state if they
+	// succeed: what its prune plan reads.
+	done := map[targetKey]*render.ExternalSecret{}
+	for part := range r.desired(ctx, obs.set, snap.Revision, obs.live, obs.merged, true, false, &res) {
+		actions, current := r.planWrites(ctx, part, obs.live, obs.merged, obs.mergeErr)
+		for i, d := range part {
+			if doneAfter(actions[i]) {
+				done[d.target] = d.es
 			}
-			continue
+			if sd, ok := diffOf(actions[i], d, current[i]); ok {
+				out = append(out, sd)
+			}
 		}
-		if d.shape.matches(current, d.hash) {
-			continue
-		}
-		sd := compare(current, d)
-		if desired.Merges(d.es) {
-			if taken := foreignOwners(current, sd.Changed, mergeManager(d.es)); len(taken) > 0 {
+	}
+	split, prunes, _, readErr := r.planPrune(obs.old.Entries(), obs.set, done, res.failedTargets(obs.set))
+	if readErr != nil {
+		unreadable(&res, readErr)
+		return nil, res
+	}
+	for _, e := range split.Released {
+		out = append(out, SecretDiff{Namespace: e.Namespace, Name: e.Name, Kind: e.Kind, Action: string(plan.Orphan)})
+	}
+	for _, p := range prunes {
+		sd, _ := diffOf(p, desiredSecret{target: targetOf(p.Target)}, nil)
+		out = append(out, sd)
+	}
+	r.scrubDiffs(out)
+	sort.SliceStable(out, func(i, j int) bool {
+		return out[i].Namespace+"/"+out[i].Name < out[j].Namespace+"/"+out[j].Name
+	})
+	return out, res
+}
+
+// diffOf prints one action of the plan; ok false for one that changes
+// nothing (keep, nothing). current is the target as the plan read it.
+func diffOf(a plan.Action, d desiredSecret, current *corev1.Secret) (sd SecretDiff, ok bool) {
+	t := d.target
+	sd = SecretDiff{Namespace: t.namespace, Name: t.name, Kind: t.kind, Action: string(a.Kind)}
+	switch {
+	case a.Kind == plan.Keep || a.Kind == plan.Nothing:
+		return sd, false
+	case a.Kind == plan.Refused:
+		sd.Would, sd.Reason = string(a.Would), a.Reason
+	case a.Kind == plan.Create || a.Kind == plan.Merge && current == nil:
+		sd.Action, sd.Added = string(plan.Create), slices.Clone(d.shape.data)
+	case a.Kind == plan.Apply || a.Kind == plan.Merge:
+		sd = compare(current, d)
+		if a.Kind == plan.Merge {
+			if taken := foreignOwners(current, sd.Changed, a.FieldManager); len(taken) > 0 {
 				sd.TakenFrom = taken
 			}
 		}
-		out = append(out, sd)
 	}
-	for _, es := range set.ExternalSecrets {
-		inGit[target(es)] = true
-	}
-	if len(set.Errors) == 0 {
-		for _, e := range inv.Entries {
-			if !inGit[keyOf(e)] && !blocked[keyOf(e)] {
-				out = append(out, SecretDiff{Namespace: e.Namespace, Name: e.Name, Kind: e.Kind, Action: "prune"})
-			}
-		}
-	}
-	for i := range out { // key names a template or a remote JSON made are values too
+	return sd, true
+}
+
+// scrubDiffs redacts key names and reasons: key names a template or a
+// remote JSON made are values too.
+func (r *Reconciler) scrubDiffs(out []SecretDiff) {
+	for i := range out {
 		d := &out[i]
 		for _, keys := range [][]string{d.Added, d.Changed, d.Removed} {
 			for j, k := range keys {
 				keys[j] = r.scrub.String(k)
 			}
 		}
+		d.Reason = r.scrub.String(d.Reason)
 		if d.TakenFrom != nil {
 			taken := make(map[string]string, len(d.TakenFrom))
 			for k, m := range d.TakenFrom {
@@ -113,10 +141,6 @@ func (r *Reconciler) Diff(ctx context.Context) ([]SecretDiff, Result) {
 			d.TakenFrom = taken
 		}
 	}
-	sort.Slice(out, func(i, j int) bool {
-		return out[i].Namespace+"/"+out[i].Name < out[j].Namespace+"/"+out[j].Name
-	})
-	return out, res
 }
 
 func compare(live *corev1.Secret, d desiredSecret) SecretDiff {

@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"k8s.io/client-go/rest"
+
+	"github.com/secretsync/secretsync/plan"
 )
 
 // testConfig lets internal tests reach the control plane TestMain started.
@@ -36,3 +38,6 @@ func SetShardBytes(t interface{ Cleanup(func()) }, n int) {
 	shardBytes = n
 	t.Cleanup(func() { shardBytes = old })
 }
+
+// SetOnAction makes fn see every action of the plan r's passes execute.
+func SetOnAction(r *Reconciler, fn func(plan.Action)) { r.onAction = fn }

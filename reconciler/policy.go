@@ -105,13 +105,11 @@ func mergeKey(es *render.ExternalSecret) string { return "secretsync.io/merge-" 
 
 // applyMerge writes a merging ExternalSecret's keys under its own field
 // manager, so that other writers' keys stay theirs. Merge never creates the
-// Secret; CreateOrMerge does, without our labels, so it is never pruned.
+// Secret (the plan refuses it); CreateOrMerge does, without our labels, so
+// it is never pruned.
 // Writers of one target run one after another (see apply), each passing
 // the Secret it got back to the next as the version to expect.
 func (r *Reconciler) applyMerge(ctx context.Context, d desiredSecret, live *corev1.Secret) (*corev1.Secret, error) {
-	if live == nil && desired.CreationPolicy(d.es) == desired.PolicyMerge {
-		return nil, fmt.Errorf("secret %s does not exist, and creationPolicy Merge never creates it", d.target)
-	}
 	ac := corev1ac.Secret(d.target.name, d.target.namespace).WithAnnotations(d.secret.Annotations).WithData(d.secret.Data)
 	if live != nil {
 		ac = ac.WithResourceVersion(live.ResourceVersion) // it must still be the Secret we read

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"iter"
-	"strings"
 	"sync"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -12,6 +11,7 @@ import (
 	"github.com/secretsync/secretsync/desired"
 	"github.com/secretsync/secretsync/internal/parallel"
 	"github.com/secretsync/secretsync/inventory"
+	"github.com/secretsync/secretsync/plan"
 	"github.com/secretsync/secretsync/render"
 )
 
@@ -28,52 +28,44 @@ const AnnotationPrune = "secretsync.io/prune"
 // the annotation hands it back.
 const AnnotationOrphaned = "secretsync.io/orphaned"
 
-// prune deletes the Secrets in the inventory (old, its entries) that no ExternalSecret in Git
-// produces any more, and returns the next inventory: what was applied, the
-// kept entries of ExternalSecrets that failed, and whatever could not be
-// pruned, so that nothing is orphaned. A record it cannot read whole
-// releases and prunes nothing (inventory.Stale, inventory.PruneGuard), and
-// is the error.
+// prune executes the prune plan (planPrune): it deletes the Secrets in the
+// inventory that no ExternalSecret in Git produces any more, and returns
+// the next inventory: what was applied, the kept entries of ExternalSecrets
+// that failed, and whatever could not be pruned, so that nothing is
+// orphaned. A record it cannot read whole releases and prunes nothing.
 func (r *Reconciler) prune(ctx context.Context, old iter.Seq2[inventory.Entry, error], set *render.Set, applied map[targetKey]*render.ExternalSecret, blocked map[targetKey]bool, res *Result) (inventory.Inventory, error) {
 	next := inventory.Inventory{Entries: make([]inventory.Entry, 0, len(applied))}
-	owned := make(map[targetKey]bool, len(applied))
 	for _, t := range sortedKeys(applied) {
 		if es := applied[t]; desired.CreationPolicy(es) == desired.PolicyOwner {
 			next.Entries = append(next.Entries, entryOf(t, esID(es), es.Source))
-			owned[t] = true
 		}
 	}
-	inGit := make(map[targetKey]bool, len(set.ExternalSecrets))
-	for _, es := range set.ExternalSecrets {
-		inGit[target(es)] = true
-	}
-	split, readErr := inventory.Stale(old, keyOf, owned, inGit, blocked)
+	split, prunes, refusal, readErr := r.planPrune(old, set, applied, blocked)
 	next.Entries = append(next.Entries, split.Kept...)
-	candidates := split.Stale
-	verdict := r.pruneGuard(inventory.Prune{Noun: "ExternalSecret", Unreadable: readErr != nil,
-		RenderErrors: len(set.Errors), Candidates: len(candidates), Recorded: split.Recorded, Rendered: len(set.ExternalSecrets)})
-	if readErr != nil { // nothing is released either: Pass fails before saving
-		next.Entries = append(next.Entries, split.Released...)
-	} else {
-		for _, e := range split.Released {
-			if err := r.release(ctx, e); err != nil {
-				res.fail(PruneFailed, fmt.Errorf("release %s: %w", keyOf(e).named(), err))
-				next.Entries = append(next.Entries, e) // released on a later pass
-			}
+	for _, e := range split.Released { // none when the record could not be read
+		r.executed(plan.Action{Kind: plan.Orphan, Target: keyOf(e).plan()})
+		if err := r.release(ctx, e); err != nil {
+			res.fail(PruneFailed, fmt.Errorf("release %s: %w", keyOf(e).named(), err))
+			next.Entries = append(next.Entries, e) // released on a later pass
 		}
 	}
-	if !verdict.Allowed() {
-		if verdict.Failure {
-			res.fail(PruneFailed, fmt.Errorf("prune refused: %s; would delete %s", verdict.Reason, strings.Join(keysOf(candidates), ", ")))
+	candidates := split.Stale
+	if refusal != nil {
+		res.fail(PruneFailed, refusal)
+	}
+	if len(prunes) > 0 && prunes[0].Kind == plan.Refused {
+		res.PruneSkipped = prunes[0].Reason
+		for i, e := range candidates {
+			r.executed(prunes[i])
+			res.PruneRefused = append(res.PruneRefused, keyOf(e).String())
 		}
-		res.PruneSkipped = verdict.Reason
-		res.PruneRefused = append(res.PruneRefused, keysOf(candidates)...)
 		next.Entries = append(next.Entries, candidates...)
 		return next, readErr
 	}
 	var mu sync.Mutex
 	jobs := make([]func(), 0, len(candidates))
-	for _, e := range candidates {
+	for i, e := range candidates {
+		r.executed(prunes[i])
 		jobs = append(jobs, func() {
 			deleted, err := r.pruneOne(ctx, e)
 			mu.Lock()
@@ -90,7 +82,7 @@ func (r *Reconciler) prune(ctx context.Context, old iter.Seq2[inventory.Entry, e
 		})
 	}
 	parallel.Run(r.cfg.Concurrency, jobs)
-	return next, nil
+	return next, readErr // stale ones are refused when it is set: nothing ran
 }
 
 // pruneOne deletes one target after checking, right before the delete,
@@ -156,12 +148,4 @@ func (r *Reconciler) release(ctx context.Context, e inventory.Entry) error {
 func (r *Reconciler) pruneGuard(p inventory.Prune) inventory.Verdict {
 	p.AllowEmpty, p.Budget = r.cfg.AllowEmpty, r.cfg.PruneBudget
 	return inventory.PruneGuard(p)
-}
-
-func keysOf(entries []inventory.Entry) []string {
-	out := make([]string, len(entries))
-	for i, e := range entries {
-		out[i] = keyOf(e).String()
-	}
-	return out
 }

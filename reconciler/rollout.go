@@ -2,8 +2,6 @@ package reconciler
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -12,6 +10,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/secretsync/secretsync/plan"
 )
 
 // Rollout on change, what Reloader does, built in and opt-in per workload:
@@ -34,8 +34,9 @@ type workload struct {
 	patch                 func(ctx context.Context, body []byte) error
 }
 
-// rollout patches opted-in workloads in namespaces whose Secrets changed.
-// hashes maps each managed Secret to its content hash after the pass.
+// rollout executes plan.RollOut for the opted-in workloads in namespaces
+// whose Secrets changed. hashes maps each managed Secret to its content
+// hash after the pass.
 func (r *Reconciler) rollout(ctx context.Context, changed map[string]bool, hashes map[targetKey]string, res *Result) {
 	nss := make([]string, 0, len(changed))
 	for ns := range changed {
@@ -49,27 +50,14 @@ func (r *Reconciler) rollout(ctx context.Context, changed map[string]bool, hashe
 			continue
 		}
 		for _, w := range workloads {
-			names := reloadSecrets(w)
-			if len(names) == 0 {
+			act, ok := plan.RollOut(plan.Workload{Kind: w.kind, Namespace: ns, Name: w.name, Secrets: reloadSecrets(w), Hash: w.template.Annotations[AnnotationSecretsHash]},
+				func(n string) (string, bool) { v, ok := hashes[secretKey(ns, n)]; return v, ok })
+			if !ok {
 				continue
 			}
-			h := sha256.New()
-			found := false
-			for _, n := range names {
-				if v, ok := hashes[secretKey(ns, n)]; ok {
-					fmt.Fprintf(h, "%s=%s;", n, v)
-					found = true
-				}
-			}
-			if !found {
-				continue
-			}
-			sum := hex.EncodeToString(h.Sum(nil))[:16]
-			if w.template.Annotations[AnnotationSecretsHash] == sum {
-				continue
-			}
+			r.executed(act)
 			body, _ := json.Marshal(map[string]any{"spec": map[string]any{"template": map[string]any{
-				"metadata": map[string]any{"annotations": map[string]string{AnnotationSecretsHash: sum}}}}})
+				"metadata": map[string]any{"annotations": map[string]string{AnnotationSecretsHash: act.Hash}}}}})
 			if err := w.patch(ctx, body); err != nil {
 				res.fail(ApplyFailed, fmt.Errorf("rollout %s %s/%s: %w", w.kind, ns, w.name, err))
 				continue

@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 
+	"github.com/secretsync/secretsync/plan"
 	"github.com/secretsync/secretsync/render"
 )
 
@@ -113,15 +114,9 @@ func target(es *render.ExternalSecret) targetKey {
 	return t
 }
 
-// owns reports whether an object's metadata marks it as this instance's
-// target. A ConfigMap must also name its ExternalSecret: the inventory's
-// own ConfigMaps carry the instance labels too, and must never be taken
-// for a target.
+// owns is plan.Owns, the ownership rule, for this instance.
 func (r *Reconciler) owns(kind string, m metav1.ObjectMeta) bool {
-	if m.Labels[LabelManagedBy] != ManagedByValue || m.Labels[LabelInstance] != r.cfg.Instance {
-		return false
-	}
-	return kind == "" || m.Annotations[AnnotationExternalSecret] != ""
+	return plan.Owns(r.cfg.Instance, kind, m.Labels, m.Annotations)
 }
 
 // configMapOf is the ConfigMap that holds s's content: text values in

@@ -174,8 +174,12 @@ func kindNote(kind string) string {
 
 // droppedNote says which left-out folder or file a deleted Secret goes with.
 func droppedNote(s SecretPlan) string {
-	if s.DroppedWith == "" {
-		return ""
+	note := ""
+	if s.DroppedWith != "" {
+		note = "; dropped with " + s.DroppedWith
 	}
-	return "; dropped with " + s.DroppedWith
+	if s.PruneRefused != "" {
+		note += "; run refuses the prune: " + s.PruneRefused
+	}
+	return note
 }

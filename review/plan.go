@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/secretsync/secretsync/desired"
+	"github.com/secretsync/secretsync/inventory"
+	actions "github.com/secretsync/secretsync/plan"
 	"github.com/secretsync/secretsync/render"
 )
 
@@ -43,6 +45,9 @@ type SecretPlan struct {
 	// DroppedWith names the folder or file (and why) that the head's render
 	// leaves out with this deleted Secret's ExternalSecret in it.
 	DroppedWith string `json:"droppedWith,omitempty"`
+	// PruneRefused is why run's prune guard refuses to delete it, as the
+	// plan of actions says (pruneVerdicts); "" when it would delete it.
+	PruneRefused string `json:"pruneRefused,omitempty"`
 }
 
 // KeyChange is one key's mapping before and after; an empty side means the
@@ -88,42 +93,57 @@ func mappings(es *render.ExternalSecret) map[string]string {
 		case e.Find == nil:
 			out["("+key+")"] = store + ": every key of the remote secret, " + ref(*e.Remote)
 		default:
-			var sel []string
-			if e.Find.Path != nil {
-				sel = append(sel, "path "+*e.Find.Path)
-			}
-			if e.Find.Name != nil {
-				sel = append(sel, "name ~ "+e.Find.Name.RegExp)
-			}
-			tags := make([]string, 0, len(e.Find.Tags))
-			for k, v := range e.Find.Tags {
-				tags = append(tags, k+"="+v)
-			}
-			sort.Strings(tags)
-			if len(tags) > 0 {
-				sel = append(sel, "tags "+strings.Join(tags, ","))
-			}
-			for _, kv := range [][2]string{{"decoding", e.Find.DecodingStrategy}, {"conversion", e.Find.ConversionStrategy}, {"nullBytes", e.Find.NullBytePolicy}} {
-				if kv[1] != "" {
-					sel = append(sel, kv[0]+" "+kv[1])
-				}
-			}
-			out["("+key+")"] = store + ": find " + strings.Join(sel, ", ")
+			out["("+key+")"] = store + ": find " + findSelector(e.Find)
 		}
-		for j, rw := range e.Rewrite {
-			k := fmt.Sprintf("(%s.rewrite[%d])", key, j)
-			switch {
-			case rw.Regexp != nil:
-				out[k] = "regexp " + rw.Regexp.Source + " -> " + rw.Regexp.Target
-			case rw.Transform != nil:
-				out[k] = "transform " + rw.Transform.Template
-			case rw.Merge != nil:
-				m := rw.Merge
-				out[k] = fmt.Sprintf("merge strategy %q into %q, priority %q, priorityPolicy %q, conflictPolicy %q", m.Strategy, m.Into, m.Priority, m.PriorityPolicy, m.ConflictPolicy)
-			}
+		rewrites(out, key, e.Rewrite)
+	}
+	targetMappings(out, es.Spec.Target)
+	return out
+}
+
+// findSelector describes a dataFrom find: what it selects and how.
+func findSelector(f *render.Find) string {
+	var sel []string
+	if f.Path != nil {
+		sel = append(sel, "path "+*f.Path)
+	}
+	if f.Name != nil {
+		sel = append(sel, "name ~ "+f.Name.RegExp)
+	}
+	tags := make([]string, 0, len(f.Tags))
+	for k, v := range f.Tags {
+		tags = append(tags, k+"="+v)
+	}
+	sort.Strings(tags)
+	if len(tags) > 0 {
+		sel = append(sel, "tags "+strings.Join(tags, ","))
+	}
+	for _, kv := range [][2]string{{"decoding", f.DecodingStrategy}, {"conversion", f.ConversionStrategy}, {"nullBytes", f.NullBytePolicy}} {
+		if kv[1] != "" {
+			sel = append(sel, kv[0]+" "+kv[1])
 		}
 	}
-	t := es.Spec.Target
+	return strings.Join(sel, ", ")
+}
+
+// rewrites describes a dataFrom entry's rewrites, one mapping each.
+func rewrites(out map[string]string, key string, list []render.Rewrite) {
+	for j, rw := range list {
+		k := fmt.Sprintf("(%s.rewrite[%d])", key, j)
+		switch {
+		case rw.Regexp != nil:
+			out[k] = "regexp " + rw.Regexp.Source + " -> " + rw.Regexp.Target
+		case rw.Transform != nil:
+			out[k] = "transform " + rw.Transform.Template
+		case rw.Merge != nil:
+			m := rw.Merge
+			out[k] = fmt.Sprintf("merge strategy %q into %q, priority %q, priorityPolicy %q, conflictPolicy %q", m.Strategy, m.Into, m.Priority, m.PriorityPolicy, m.ConflictPolicy)
+		}
+	}
+}
+
+// targetMappings describes the target's policies and template.
+func targetMappings(out map[string]string, t render.Target) {
 	for _, kv := range [][2]string{{"(creationPolicy)", t.CreationPolicy}, {"(deletionPolicy)", t.DeletionPolicy}} {
 		if kv[1] != "" {
 			out[kv[0]] = kv[1]
@@ -163,7 +183,6 @@ func mappings(es *render.ExternalSecret) map[string]string {
 			out["(annotation "+k+")"] = v
 		}
 	}
-	return out
 }
 
 func items(list []render.TemplateRefItem) string {
@@ -272,6 +291,36 @@ func MakePlan(baseName, headName string, base, head *render.Set) Plan {
 		}
 		p.Secrets = append(p.Secrets, sp)
 	}
+	pruneVerdicts(&p, b, head)
 	p.Remote = remotePlans(base, head)
 	return p
+}
+
+// pruneVerdicts asks the prune guard run asks (inventory.PruneGuard, at the
+// default budget, through plan.Prunes) about the Secrets the change
+// deletes, and marks each it refuses with the reason. The base's owned
+// Secrets stand for the inventory, which a review does not read.
+func pruneVerdicts(p *Plan, base map[string]secretMap, head *render.Set) {
+	var stale []actions.Target
+	var at []int
+	for i, sp := range p.Secrets {
+		if sp.Action == "delete" {
+			stale = append(stale, actions.Target{Namespace: sp.Namespace, Name: sp.Name, Kind: sp.Kind})
+			at = append(at, i)
+		}
+	}
+	recorded := 0
+	for _, m := range base {
+		if desired.CreationPolicy(m.es) == desired.PolicyOwner {
+			recorded++
+		}
+	}
+	v := inventory.PruneGuard(inventory.Prune{Noun: "ExternalSecret", RenderErrors: len(head.Errors),
+		Candidates: len(stale), Recorded: recorded, Rendered: len(head.ExternalSecrets)})
+	prunes, _ := actions.Prunes(stale, v.Reason, v.Failure)
+	for j, a := range prunes {
+		if a.Kind == actions.Refused {
+			p.Secrets[at[j]].PruneRefused = a.Reason
+		}
+	}
 }

@@ -152,21 +152,7 @@ func Validate(root string, set *render.Set, opt Options) []Finding {
 			}
 		}
 	}
-	stores, gens := desired.IndexStores(set), desired.IndexGenerators(set)
-	shared := desired.SharedRemotes(set.PushSecrets, func(ps *render.PushSecret) []desired.PushRemote { return desired.StaticRemotes(ps, stores) })
-	for _, ps := range set.PushSecrets {
-		probs := desired.PushProblems(ps, stores, desired.Options{Namespaces: opt.Namespaces})
-		if _, err := desired.PushGenerator(ps, gens); err != nil {
-			probs = append(probs, desired.Problem{Field: "spec.selector.generatorRef", Err: err})
-		}
-		if p := shared[ps.ID()]; p != nil {
-			probs = append(probs, *p)
-		}
-		for _, p := range probs {
-			out = append(out, Finding{File: ps.Source, Line: locate(root, ps.Source, render.KindPushSecret, ps.Name, p.Field),
-				Kind: render.KindPushSecret, Namespace: ps.Namespace, Name: ps.Name, Field: p.Field, Message: p.Err.Error()})
-		}
-	}
+	out = append(out, pushFindings(root, set, opt)...)
 	for key, users := range storeUsers {
 		f := &out[brokenStore[key]]
 		f.Message += fmt.Sprintf("; %d ExternalSecrets use it", len(users))
@@ -197,7 +183,34 @@ func Validate(root string, set *render.Set, opt Options) []Finding {
 		}
 		out = append(out, f)
 	}
-	// Sorted on every field, so that the same input gives the same output.
+	sortFindings(out)
+	return out
+}
+
+// pushFindings are the PushSecrets' problems, as run refuses them.
+func pushFindings(root string, set *render.Set, opt Options) []Finding {
+	var out []Finding
+	stores, gens := desired.IndexStores(set), desired.IndexGenerators(set)
+	shared := desired.SharedRemotes(set.PushSecrets, func(ps *render.PushSecret) []desired.PushRemote { return desired.StaticRemotes(ps, stores) })
+	for _, ps := range set.PushSecrets {
+		probs := desired.PushProblems(ps, stores, desired.Options{Namespaces: opt.Namespaces})
+		if _, err := desired.PushGenerator(ps, gens); err != nil {
+			probs = append(probs, desired.Problem{Field: "spec.selector.generatorRef", Err: err})
+		}
+		if p := shared[ps.ID()]; p != nil {
+			probs = append(probs, *p)
+		}
+		for _, p := range probs {
+			out = append(out, Finding{File: ps.Source, Line: locate(root, ps.Source, render.KindPushSecret, ps.Name, p.Field),
+				Kind: render.KindPushSecret, Namespace: ps.Namespace, Name: ps.Name, Field: p.Field, Message: p.Err.Error()})
+		}
+	}
+	return out
+}
+
+// sortFindings sorts on every field, so that the same input gives the same
+// output.
+func sortFindings(out []Finding) {
 	sort.Slice(out, func(i, j int) bool {
 		a, b := out[i], out[j]
 		switch {
@@ -210,7 +223,6 @@ func Validate(root string, set *render.Set, opt Options) []Finding {
 		}
 		return a.Message < b.Message
 	})
-	return out
 }
 
 // compileRefused compiles the ExternalSecrets render refused (set.Refused),

@@ -27,12 +27,14 @@ func (l localSource) Fetch(context.Context) (gitsource.Snapshot, error) {
 func newDiffCmd(s streams, cluster *clusterFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "diff [PATH]",
-		Short: "Show the Secrets the next pass would create, change (by key) or prune",
+		Short: "Show the Secrets the next pass would create, change (by key), delete or prune",
 		Long: `Compare PATH (default ".", as it is on disk) with the live cluster, as the
 next pass of the running instance would: which Secrets it would create, which
-keys it would add, change or remove, and which Secrets it would prune. Values
-are resolved from AWS to compare them and are never printed; nothing is
-written.
+keys it would add, change or remove, which Secrets it would delete, orphan or
+prune, and which of these it would refuse, and why (a prune past the budget,
+after render errors or of everything; a changed immutable Secret). It prints
+the plan of actions the pass executes. Values are resolved from AWS to compare
+them and are never printed; nothing is written.
 
 -n narrows the output to one namespace; the comparison is always of the whole
 PATH, as a pass makes it.
@@ -118,6 +120,9 @@ func writeDiffTable(w io.Writer, diffs []reconciler.SecretDiff) {
 		}
 		if d.Other {
 			line += " (metadata)"
+		}
+		if d.Action == "refused" {
+			line += fmt.Sprintf(" (would %s: %s)", d.Would, d.Reason)
 		}
 		for _, k := range slices.Sorted(maps.Keys(d.TakenFrom)) {
 			line += fmt.Sprintf(" (%s is held by field manager %s: overwritten)", k, d.TakenFrom[k])

@@ -19,6 +19,7 @@ import (
 	"github.com/secretsync/secretsync/desired"
 	"github.com/secretsync/secretsync/gitsource"
 	"github.com/secretsync/secretsync/inventory"
+	actions "github.com/secretsync/secretsync/plan"
 	"github.com/secretsync/secretsync/providers/aws"
 	"github.com/secretsync/secretsync/reconciler"
 	"github.com/secretsync/secretsync/render"
@@ -546,7 +547,7 @@ func explainLive(ctx context.Context, kube kubernetes.Interface, inst *instanceF
 	default:
 		e.Exists = true
 		e.ManagedBy, e.Instance = sec.Labels[reconciler.LabelManagedBy], sec.Labels[reconciler.LabelInstance]
-		if e.ManagedBy != reconciler.ManagedByValue || e.Instance != inst.instance {
+		if !actions.Owns(inst.instance, "", sec.Labels, sec.Annotations) { // the rule run applies
 			e.NotOurs = fmt.Sprintf("it lacks the labels %s=%s and %s=%s, so secretsync instance %s will not take it over: an ExternalSecret targeting it fails until it is deleted or the target renamed (creationPolicy Merge adds keys to it instead)",
 				reconciler.LabelManagedBy, reconciler.ManagedByValue, reconciler.LabelInstance, inst.instance, inst.instance)
 		}

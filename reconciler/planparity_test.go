@@ -1,0 +1,136 @@
+package reconciler_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
+
+	"github.com/secretsync/secretsync/plan"
+	"github.com/secretsync/secretsync/reconciler"
+)
+
+// parity runs Diff, then a forced pass, and compares what Diff reports with
+// the plan's actions the pass executes, action for action, refusals
+// included. Keeping writes nothing and Diff does not list it. existed says
+// which merge targets existed before the pass.
+func (f *fixture) parity(t *testing.T, existed map[string]bool) reconciler.Result {
+	t.Helper()
+	diffs, _ := f.rec.Diff(context.Background())
+	var said []string
+	for _, d := range diffs {
+		said = append(said, fmt.Sprintf("%s %s/%s%s would=%s reason=%q", d.Action, d.Namespace, d.Name, kindOf(d.Kind), d.Would, d.Reason))
+	}
+	var mu sync.Mutex
+	var done []string
+	reconciler.SetOnAction(f.rec, func(a plan.Action) {
+		name := string(a.Kind)
+		switch a.Kind {
+		case plan.Keep, plan.Nothing:
+			return
+		case plan.Apply:
+			name = "change"
+		case plan.Merge: // Diff shows a merge by what it does to the Secret
+			name = "change"
+			if !existed[a.Target.Name] {
+				name = "create"
+			}
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		done = append(done, fmt.Sprintf("%s %s%s would=%s reason=%q", name, a.Target.Namespace+"/"+a.Target.Name, kindOf(a.Target.Kind), a.Would, a.Reason))
+	})
+	defer reconciler.SetOnAction(f.rec, nil)
+	res := f.pass()
+	slices.Sort(said)
+	slices.Sort(done)
+	if diff := cmp.Diff(said, done); diff != "" {
+		t.Errorf("diff said one thing and the pass did another (-diff +pass)\n%s", diff)
+	}
+	if len(done) == 0 {
+		t.Error("the pass did nothing: the comparison proves nothing")
+	}
+	return res
+}
+
+func kindOf(k string) string {
+	if k == "" {
+		return ""
+	}
+	return " (" + k + ")"
+}
+
+func TestDiffReportsWhatThePassThenDoes(t *testing.T) {
+	t.Run("create, change, keep, merge, orphan, delete, refused writes and an allowed prune", func(t *testing.T) {
+		f := newFixture(t)
+		for _, k := range []string{"keep", "change", "orph", "imm", "old", "new", "tls", "del"} {
+			f.seed("p/"+k, "value-"+k+"-"+randomSuffix())
+		}
+		ac := corev1ac.Secret("tls", f.ns).WithData(map[string][]byte{"tls.key": []byte("theirs"), "tls.crt": []byte("cert")})
+		if _, err := env.Client.CoreV1().Secrets(f.ns).Apply(context.Background(), ac, metav1.ApplyOptions{FieldManager: "cert-manager"}); err != nil {
+			t.Fatal(err)
+		}
+		f.commit(map[string]string{"store.yaml": f.store(),
+			"keep.yaml":   f.es("keep", "v=p/keep"),
+			"change.yaml": f.es("change", "v=p/change"),
+			"orph.yaml":   f.es("orph", "v=p/orph"),
+			"imm.yaml":    withTarget(f.es("imm", "v=p/imm"), "{immutable: true}"),
+			"old.yaml":    f.es("old", "v=p/old"),
+			"del.yaml":    withTarget(f.es("del", "v=p/del"), "{deletionPolicy: Delete}"),
+		})
+		mustOK(t, f.pass())
+		f.rotate("p/change", "value-change-"+randomSuffix())
+		f.rotate("p/imm", "value-imm-"+randomSuffix())
+		f.sm.Delete(t, "p/del")
+		f.commit(map[string]string{
+			"orph.yaml":    withTarget(f.es("orph", "v=p/orph"), "{creationPolicy: Orphan}"),
+			"old.yaml":     "",
+			"new.yaml":     f.es("new", "v=p/new"),
+			"tls.yaml":     withTarget(f.es("tls", "tls.key=p/tls"), "{name: tls, creationPolicy: Merge}"),
+			"absent.yaml":  withTarget(f.es("absent", "v=p/tls"), "{name: absent, creationPolicy: Merge}"),
+			"created.yaml": withTarget(f.es("created", "w=p/tls"), "{name: created, creationPolicy: CreateOrMerge}"),
+		})
+		f.parity(t, map[string]bool{"tls": true})
+		if f.secret("old") != nil || f.secret("new") == nil || f.secret("del") != nil || f.secret("created") == nil {
+			t.Errorf("the pass did not do what it planned: old %v, new %v, del %v, created %v",
+				f.secret("old") != nil, f.secret("new") != nil, f.secret("del") != nil, f.secret("created") != nil)
+		}
+	})
+	for _, c := range []struct {
+		name   string
+		edit   func(*reconciler.Config)
+		change func(f *fixture) map[string]string
+	}{
+		{"a prune refused by the budget", func(c *reconciler.Config) { c.PruneBudget = 1 },
+			func(f *fixture) map[string]string { return map[string]string{"g2.yaml": "", "g3.yaml": ""} }},
+		{"a prune refused by render errors", nil, func(f *fixture) map[string]string {
+			return map[string]string{"g3.yaml": "", "broken.yaml": "apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: {name: broken, namespace: " + f.ns + "}\nspec: {data: 7}\n"}
+		}},
+		{"a prune refused on an empty revision", nil, func(f *fixture) map[string]string {
+			return map[string]string{"g1.yaml": "", "g2.yaml": "", "g3.yaml": ""}
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFixture(t)
+			if c.edit != nil {
+				f.rec = f.newReconciler(c.edit)
+			}
+			f.seed("guard/v", "value-guard-"+randomSuffix())
+			files := map[string]string{"store.yaml": f.store()}
+			for _, n := range []string{"g1", "g2", "g3"} {
+				files[n+".yaml"] = f.es(n, "v=guard/v")
+			}
+			f.commit(files)
+			mustOK(t, f.pass())
+			f.commit(c.change(f))
+			if res := f.parity(t, nil); res.Pruned != 0 || len(res.PruneRefused) == 0 {
+				t.Errorf("pruned %d, refused %v", res.Pruned, res.PruneRefused)
+			}
+		})
+	}
+}

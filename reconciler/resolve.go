@@ -1,0 +1,304 @@
+package reconciler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"slices"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/secretsync/secretsync/desired"
+	"github.com/secretsync/secretsync/render"
+)
+
+// desiredSecret is one Secret to apply, with the ExternalSecret behind it.
+// A reused one had no values fetched: the live Secret already holds them.
+type desiredSecret struct {
+	es      *render.ExternalSecret
+	target  targetKey
+	secret  *corev1.Secret
+	shape   *shape // nil when gone
+	hash    string
+	version resourceVersion
+	// prior is a reused ExternalSecret's state, kept as it is.
+	prior  *esState
+	reused bool
+	// gone: deletionPolicy Delete and every remote source is gone.
+	gone bool
+	// retained: deletionPolicy Retain and the sources gave no data; the
+	// Secret is kept as it is (hash is its live one, for rollout).
+	retained bool
+}
+
+// retain is an ExternalSecret whose Secret is kept as it is
+// (desired.ErrRetained), carrying the live Secret's content hash.
+func (r *Reconciler) retain(ctx context.Context, es *render.ExternalSecret, t targetKey, live *liveTargets, merged map[targetKey]*corev1.Secret, version resourceVersion) desiredSecret {
+	d := desiredSecret{es: es, target: t, version: version, retained: true}
+	if !desired.Merges(es) {
+		if s, _ := live.get(ctx, t); s != nil { // an error is the apply's to report
+			d.hash = s.Annotations[AnnotationDataHash]
+		}
+	} else if s := merged[t]; s != nil {
+		d.hash = s.Annotations[mergeKey(es)]
+	}
+	return d
+}
+
+// desired resolves every reference once and yields the Secrets to build,
+// part by part: while the caller works on one part, the next part's values
+// are fetched. It writes nothing. An ExternalSecret that is in Git but
+// fails is marked failed in its outcome: its Secret is kept as it is and
+// never pruned. The caller must range over every part.
+//
+// trusted says the drift watch has seen every change of this instance's
+// Secrets since the last pass: reuse then needs no read of them.
+func (r *Reconciler) desired(ctx context.Context, set *render.Set, revision string, live *liveTargets, merged map[targetKey]*corev1.Secret, force, trusted bool, res *Result) iter.Seq[[]desiredSecret] {
+	return func(yield func([]desiredSecret) bool) {
+		r.yieldDesired(ctx, set, revision, live, merged, force, trusted, res, yield)
+	}
+}
+
+// resolving is what one pass's desired shares while it resolves: its
+// inputs, the indexes of stores and generators, and the references found.
+type resolving struct {
+	r              *Reconciler
+	ctx            context.Context
+	set            *render.Set
+	revision       string
+	live           *liveTargets
+	merged         map[targetKey]*corev1.Secret
+	force, trusted bool
+	res            *Result
+	stores         map[desired.StoreKey]*render.SecretStore
+	gens           map[desired.GeneratorKey]*render.Generator
+	found          map[findKey]findResult
+}
+
+// fail records an ExternalSecret's failure in its outcome.
+func (z *resolving) fail(es *render.ExternalSecret, reason Reason, err error) {
+	z.res.Failed++
+	err = fmt.Errorf("externalsecret %s/%s (%s): %w", es.Namespace, es.Name, es.Source, err)
+	class := errorClass(reason, err)
+	err = z.res.fail(reason, err)
+	o := z.res.outcome(esID(es))
+	o.failed, o.err, o.class = true, err, class
+}
+
+func (r *Reconciler) yieldDesired(ctx context.Context, set *render.Set, revision string, live *liveTargets, merged map[targetKey]*corev1.Secret, force, trusted bool, res *Result,
+	yield func([]desiredSecret) bool) {
+	z := &resolving{r: r, ctx: ctx, set: set, revision: revision, live: live, merged: merged, force: force, trusted: trusted, res: res,
+		stores: desired.IndexStores(set), gens: desired.IndexGenerators(set)}
+	fresh, reused := z.sortOut()
+	sp := r.storeProviders(z.stores)
+	z.found = r.findAll(ctx, sp, fresh)
+	// Each part takes its own ExternalSecrets' references and specs, and
+	// lets them go when it is done: past this point nothing holds those of
+	// the whole set.
+	parts := r.fetchParts(ctx, sp, z.found, split(reused, fresh, partSize))
+	for p := range parts {
+		res.FetchTime += p.fetchTime
+		out := p.reused
+		for _, f := range p.fresh {
+			if d, ok := z.build(f, p); ok {
+				out = append(out, d)
+			}
+		}
+		if !yield(refuseSharedKeys(out, z.fail)) {
+			for range parts { // let the fetch of later parts end
+			}
+			return
+		}
+	}
+}
+
+// sortOut compiles the set and splits its ExternalSecrets into those whose
+// values must be fetched and those reused as their targets hold them; it
+// rebuilds the AWS event index on the way.
+func (z *resolving) sortOut() (fresh []pending, reused []desiredSecret) {
+	r, ctx, live, merged := z.r, z.ctx, z.live, z.merged
+	var remotes remoteIndex
+	compiled := desired.Compile(z.set, desired.Options{Namespaces: r.cfg.Namespaces, NamespaceLabels: r.namespaceLabels(ctx), OwnNamespaces: r.cfg.OwnNamespaces})
+	// In namespace order, so that the live targets read to check reuse can
+	// go namespace by namespace.
+	slices.SortStableFunc(compiled, func(a, b desired.Item) int { return strings.Compare(a.ES.Namespace, b.ES.Namespace) })
+	for _, it := range compiled {
+		es := it.ES
+		t := target(es)
+		live.passed(t.namespace)
+		if len(it.Problems) > 0 {
+			var err error = it.Problems[0]
+			for _, p := range it.Problems[1:] {
+				err = fmt.Errorf("%w; %w", err, p)
+			}
+			z.fail(es, ResolveFailed, err)
+			continue
+		}
+		remotes.add(es, it.Entries, z.stores)
+		version := versionOf(es)
+		holds := func(st *esState) bool {
+			if st.shape == nil { // restored
+				return r.vouch(ctx, st, es, t, live, merged)
+			}
+			if desired.Merges(es) {
+				return st.shape.matches(merged[t], st.hash)
+			}
+			if z.trusted && t.kind == "" {
+				return true // the watch sees our labelled Secrets, not ConfigMaps
+			}
+			s, _ := live.get(ctx, t) // an error is the apply's to report
+			return st.shape.matches(s, st.hash)
+		}
+		// ESO skips a refresh that is not due while the target is valid;
+		// holds is asked last, as only such an ExternalSecret needs its
+		// target read.
+		if st := r.state(es); desired.CreationPolicy(es) != desired.PolicyNone && !r.fetchDue(st, es, version, z.force) && holds(st) {
+			reused = append(reused, desiredSecret{es: es, target: t, shape: st.shape, hash: st.hash, version: st.version, prior: st, reused: true})
+			continue
+		}
+		fresh = append(fresh, pending{es: es, refs: it.Entries, version: version})
+	}
+	remotes.sort()
+	r.remotes = remotes // Pass holds r.mu
+	return fresh, reused
+}
+
+// build makes one fetched ExternalSecret's desired Secret from its part's
+// values; ok false means it failed (recorded in its outcome).
+func (z *resolving) build(f pending, p *part) (d desiredSecret, ok bool) {
+	r, es, refs := z.r, f.es, f.refs
+	t := target(es)
+	gen, genNote, err := r.generate(z.ctx, es, refs, z.live, z.gens)
+	for _, kv := range gen {
+		for _, v := range kv {
+			r.scrub.Add(v.Bytes())
+		}
+	}
+	if err != nil {
+		z.fail(es, ResolveFailed, err)
+		return d, false
+	}
+	data, err := secretData(es, refs, z.found, p.fetched, gen)
+	for _, v := range data {
+		r.scrub.Add(v.Bytes())
+	}
+	switch {
+	case errors.Is(err, desired.ErrAllGone):
+		z.res.outcome(esID(es)).fetched = true
+		return desiredSecret{es: es, target: t, version: f.version, gone: true}, true
+	case errors.Is(err, desired.ErrRetained):
+		z.res.outcome(esID(es)).fetched = true
+		return r.retain(z.ctx, es, t, z.live, z.merged, f.version), true
+	case err != nil:
+		z.fail(es, ResolveFailed, err)
+		return d, false
+	}
+	content, err := desired.ApplyTemplate(z.ctx, es, data, r.scoped(render.AskerFor(es)))
+	if err != nil {
+		z.fail(es, ResolveFailed, err)
+		return d, false
+	}
+	learnShaped(r.scrub, es, content)
+	if err := keptAsMade(refs, z.gens, gen, content.Data); err != nil {
+		z.fail(es, ResolveFailed, err)
+		return d, false
+	}
+	// Our state annotations are ours alone: a template (or, without one,
+	// the ExternalSecret's own annotations) cannot mark the Secret
+	// orphaned, which prune would then never delete, nor forge a
+	// generator's record.
+	delete(content.Annotations, AnnotationOrphaned)
+	delete(content.Annotations, AnnotationGenerators)
+	if genNote != "" {
+		content.Annotations[AnnotationGenerators] = genNote
+	}
+	z.res.Resolved++
+	o := z.res.outcome(esID(es))
+	o.resolved, o.fetched, o.versions = true, true, versionsOf(refs, z.found, p.fetched)
+	if desired.Merges(es) {
+		raw := make(map[string][]byte, len(content.Data))
+		for k, v := range content.Data {
+			raw[k] = v.Bytes()
+		}
+		d = r.buildMerge(es, t, raw)
+	} else {
+		d = r.build(es, t, content, z.revision)
+	}
+	d.version = f.version
+	return d, true
+}
+
+// refuseSharedKeys fails every writer of a key that two ExternalSecrets
+// write into one Secret: neither silently wins.
+func refuseSharedKeys(out []desiredSecret, fail func(*render.ExternalSecret, Reason, error)) []desiredSecret {
+	type writer struct {
+		es  *render.ExternalSecret
+		key string
+	}
+	byTarget := map[targetKey][]writer{}
+	for _, d := range out {
+		if d.shape == nil {
+			continue
+		}
+		for _, k := range d.shape.data {
+			byTarget[d.target] = append(byTarget[d.target], writer{d.es, k})
+		}
+	}
+	bad := map[*render.ExternalSecret]string{}
+	for _, ws := range byTarget {
+		seen := map[string]*render.ExternalSecret{}
+		for _, w := range ws {
+			if other, dup := seen[w.key]; dup && other != w.es {
+				bad[w.es] = fmt.Sprintf("key %q of secret %s is also written by externalsecret %s (%s)", w.key, target(w.es), esID(other), other.Source)
+				bad[other] = fmt.Sprintf("key %q of secret %s is also written by externalsecret %s (%s)", w.key, target(w.es), esID(w.es), w.es.Source)
+			}
+			seen[w.key] = w.es
+		}
+	}
+	if len(bad) == 0 {
+		return out
+	}
+	var kept []desiredSecret
+	for _, d := range out {
+		if msg, ok := bad[d.es]; ok {
+			fail(d.es, ResolveFailed, errors.New(msg))
+			continue
+		}
+		kept = append(kept, d)
+	}
+	return kept
+}
+
+// build makes the whole Secret an owning ExternalSecret applies: the
+// template's type, labels and annotations, then ours, which win.
+func (r *Reconciler) build(es *render.ExternalSecret, t targetKey, c desired.Shaped, revision string) desiredSecret {
+	raw := make(map[string][]byte, len(c.Data))
+	for k, v := range c.Data {
+		raw[k] = v.Bytes()
+	}
+	s := &corev1.Secret{Data: raw}
+	if t.kind == "" {
+		s.Type = corev1.SecretType(c.Type) // a ConfigMap has none
+	}
+	s.Name, s.Namespace = t.name, t.namespace
+	s.Labels = desired.CopyMap(c.Labels)
+	for k, v := range r.labels() {
+		s.Labels[k] = v
+	}
+	s.Annotations = desired.CopyMap(c.Annotations)
+	s.Annotations[AnnotationSource] = es.Source
+	s.Annotations[AnnotationExternalSecret] = es.Namespace + "/" + es.Name
+	if desired.CreationPolicy(es) == desired.PolicyOrphan {
+		s.Annotations[AnnotationOrphaned] = "true"
+	}
+	if es.Spec.Target.Immutable {
+		s.Immutable = &es.Spec.Target.Immutable
+	}
+	sh := shapeOf(s, AnnotationDataHash, true)
+	hash := sh.hash(s)
+	s.Annotations[AnnotationDataHash] = hash
+	s.Annotations[AnnotationRevision] = revision
+	return desiredSecret{es: es, target: t, secret: s, shape: sh, hash: hash}
+}
