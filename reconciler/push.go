@@ -34,6 +34,8 @@ type pushState struct {
 	// changed, so a changed source is pushed by the next poll.
 	ps       *render.PushSecret
 	versions string
+	// touched: an AWS event named a remote secret it writes (Touch).
+	touched bool
 }
 
 // pushDefaultInterval is ESO's default refreshInterval for a PushSecret.
@@ -58,7 +60,7 @@ func pushInterval(ps *render.PushSecret) time.Duration {
 func (r *Reconciler) pushDue(ctx context.Context) bool {
 	now := r.now()
 	for _, st := range r.pushStates {
-		if !st.ok || pushRefreshDue(st.interval, st.last, now) {
+		if !st.ok || st.touched || pushRefreshDue(st.interval, st.last, now) {
 			return true
 		}
 	}
@@ -114,6 +116,7 @@ func (r *Reconciler) pushAll(ctx context.Context, set *render.Set, rec *record, 
 	r.pushStates = states
 	next = append(next, r.pushPrune(ctx, set, stores, old, readErr != nil, next, res)...)
 	slices.SortFunc(next, comparePushRows)
+	r.remotes.pushes = pushRemotes(next, stores)
 	return next, readErr
 }
 
@@ -148,7 +151,7 @@ func (r *Reconciler) pushOne(ctx context.Context, ps *render.PushSecret, p *push
 			RemoteKey: e.RemoteKey, Property: e.Property, Delete: ps.Deletes(), Generator: p.generator}
 	}
 	prev := r.pushStates[id]
-	if prev != nil && prev.ok && prev.sum == p.sum && !pushRefreshDue(interval, prev.last, now) {
+	if prev != nil && prev.ok && !prev.touched && prev.sum == p.sum && !pushRefreshDue(interval, prev.last, now) {
 		prev.versions, prev.ps = p.versions, ps
 		states[id] = prev
 		for i := range rows {

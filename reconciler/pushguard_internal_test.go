@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/secretsync/secretsync/internal/scrub"
+	"github.com/secretsync/secretsync/inventory"
 	"github.com/secretsync/secretsync/render"
 )
 
@@ -20,7 +21,7 @@ import (
 // is not in the render), so nothing says the prune was skipped.
 func TestPushPruneRefusesEveryDeletionWhenTheInventoryIsUnreadable(t *testing.T) {
 	pushedAt := metav1.NewTime(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	old := []PushRow{{PushSecret: "ns/p", Store: "SecretStore/ns/aws", RemoteKey: "del/a", Delete: true, LastPush: &pushedAt}}
+	old := []inventory.PushRow{{PushSecret: "ns/p", Store: "SecretStore/ns/aws", RemoteKey: "del/a", Delete: true, LastPush: &pushedAt}}
 	set := &render.Set{PushSecrets: []*render.PushSecret{{}}}
 	res := Result{scrub: scrub.New()}
 	kept := (&Reconciler{}).pushPrune(context.Background(), set, nil, old, true, nil, &res)

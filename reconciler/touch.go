@@ -11,26 +11,33 @@ import (
 
 // remoteIndex maps the remote secrets and parameters of the last pass's
 // ExternalSecrets to them, for Touch: by name (a store's prefix applied,
-// ARNs turned into names), and the ExternalSecrets with a find.
+// ARNs turned into names), and the ExternalSecrets with a find; and the
+// remote secrets the last pass's PushSecrets write to them.
 type remoteIndex struct {
 	// byName is sorted by remote name: a list of pairs rather than a map
 	// of lists, since a process holds it between passes for every
 	// ExternalSecret.
 	byName  []remoteUse
 	finders []string
+	// pushes is byName for PushSecrets, kept apart: an ExternalSecret and
+	// a PushSecret may share a namespace/name.
+	pushes []remoteUse
 }
 
 // remoteUse is one ExternalSecret (namespace/name) reading one remote name.
 type remoteUse struct{ name, id string }
 
 // readers returns the ExternalSecrets that read name.
-func (x remoteIndex) readers(name string) []remoteUse {
-	i, _ := slices.BinarySearchFunc(x.byName, name, func(u remoteUse, n string) int { return strings.Compare(u.name, n) })
+func (x remoteIndex) readers(name string) []remoteUse { return usesOf(x.byName, name) }
+
+// usesOf returns the uses of name in uses, sorted by name.
+func usesOf(uses []remoteUse, name string) []remoteUse {
+	i, _ := slices.BinarySearchFunc(uses, name, func(u remoteUse, n string) int { return strings.Compare(u.name, n) })
 	j := i
-	for j < len(x.byName) && x.byName[j].name == name {
+	for j < len(uses) && uses[j].name == name {
 		j++
 	}
-	return x.byName[i:j]
+	return uses[i:j]
 }
 
 // add indexes one ExternalSecret's entries; sort ends the index.
@@ -55,13 +62,18 @@ func (x *remoteIndex) add(es *render.ExternalSecret, entries []desired.Entry, st
 	}
 }
 
-func (x *remoteIndex) sort() {
-	slices.SortFunc(x.byName, func(a, b remoteUse) int { return cmp.Or(strings.Compare(a.name, b.name), strings.Compare(a.id, b.id)) })
+func (x *remoteIndex) sort() { sortUses(x.byName) }
+
+func sortUses(uses []remoteUse) {
+	slices.SortFunc(uses, func(a, b remoteUse) int { return cmp.Or(strings.Compare(a.name, b.name), strings.Compare(a.id, b.id)) })
 }
 
 // Touch marks for the next pass the ExternalSecrets that read any of
 // names (and, when listing, every ExternalSecret with a find, whose result
-// the change may alter) and returns them. It waits for a pass in flight.
+// the change may alter) and the PushSecrets that write any of them (a
+// change made in AWS is put back, as ESO does), and returns them (a
+// PushSecret as "PushSecret namespace/name"). It waits for a pass in
+// flight.
 func (r *Reconciler) Touch(names []string, listing bool) []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -85,5 +97,5 @@ func (r *Reconciler) Touch(names []string, listing bool) []string {
 			mark(id)
 		}
 	}
-	return out
+	return append(out, r.touchPushes(names)...)
 }

@@ -1,0 +1,42 @@
+package reconciler
+
+import (
+	"slices"
+
+	"github.com/secretsync/secretsync/desired"
+	"github.com/secretsync/secretsync/inventory"
+	"github.com/secretsync/secretsync/render"
+)
+
+// pushRemotes indexes, by the name an AWS change event gives it, each
+// remote secret the rows of a pass write or keep, for Touch.
+func pushRemotes(rows []inventory.PushRow, stores map[desired.StoreKey]*render.SecretStore) []remoteUse {
+	var uses []remoteUse
+	for _, row := range rows {
+		st := stores[storeKeyOfString(row.Store)]
+		if st == nil || st.Spec.Provider.AWS == nil || row.RemoteKey == "" {
+			continue
+		}
+		if name := desired.Service(st).EventName(st.Spec.Provider.AWS.Prefix, row.RemoteKey); name != "" {
+			uses = append(uses, remoteUse{name, row.PushSecret})
+		}
+	}
+	sortUses(uses)
+	return slices.CompactFunc(uses, func(a, b remoteUse) bool { return a == b })
+}
+
+// touchPushes marks the PushSecrets that write any of names due: the next
+// pass pushes them again, whatever their refreshInterval, and the
+// provider writes only where AWS now differs. Touch holds r.mu.
+func (r *Reconciler) touchPushes(names []string) []string {
+	var out []string
+	for _, n := range names {
+		for _, u := range usesOf(r.remotes.pushes, n) {
+			if st := r.pushStates[u.id]; st != nil {
+				st.touched = true
+			}
+			out = append(out, "PushSecret "+u.id)
+		}
+	}
+	return out
+}
