@@ -279,6 +279,16 @@ func TestOperatorControlsOnARunningInstance(t *testing.T) {
 		if err := json.Unmarshal([]byte(r.stdout), &got); err != nil || len(got.ExternalSecrets) != 1 || got.ExternalSecrets[0].Ready {
 			t.Fatalf("status broken -n team-b: %v\n%s%s", err, r.stdout, r.stderr)
 		}
+		// A PushSecret by name, and every row streamed (-A -o json): its
+		// source and remote key, never the value it pushed.
+		for _, args := range [][]string{{"status", "pub", "-n", "team-a", "-o", "json"}, {"status", "-A", "-o", "json"}} {
+			r = sh(t, []string{kc}, append(args, common...)...)
+			var st statusJSON
+			if err := json.Unmarshal([]byte(r.stdout), &st); err != nil || len(st.PushSecrets) != 1 || st.PushSecrets[0].RemoteKey != "pushed/key" ||
+				st.PushSecrets[0].Secret != "team-a/src" || !st.PushSecrets[0].Ready || st.PushSecrets[0].LastPush == nil || strings.Contains(r.stdout, pushed) {
+				t.Fatalf("%s: %v\n%s%s", strings.Join(args, " "), err, r.stdout, r.stderr)
+			}
+		}
 		r = sh(t, []string{kc}, append([]string{"status", "-o", "wide"}, common...)...)
 		if r.code != 0 || !strings.Contains(r.stderr, "No ExternalSecrets in namespace default") {
 			t.Fatalf("the context's namespace by default: exit %d\n%s%s", r.code, r.stdout, r.stderr)

@@ -20,9 +20,11 @@ import (
 
 // statusJSON is the documented shape of `secretsync status -o json`.
 type statusJSON struct {
-	Revision        string             `json:"revision"`
-	Suspended       bool               `json:"suspended"`
-	ExternalSecrets []inventory.Status `json:"externalSecrets"`
+	Revision  string `json:"revision"`
+	Suspended bool   `json:"suspended"`
+	// PushSecrets come before ExternalSecrets: jsonRows streams the last list.
+	PushSecrets     []inventory.PushRow `json:"pushSecrets,omitempty"`
+	ExternalSecrets []inventory.Status  `json:"externalSecrets"`
 }
 
 func newStatusCmd(s streams, cluster *clusterFlags) *cobra.Command {
@@ -76,8 +78,8 @@ when asked: --wait --revision annotates the inventory to ask.`,
 		if err != nil {
 			return fail(exitUsage, "%v", err)
 		}
-		if name != "" && len(st.ExternalSecrets) == 0 && (rows == nil || rows.n == 0) {
-			return fail(exitFindings, "no ExternalSecret %s in namespace %s in the revision %s", name, orDash(namespace), st.Revision)
+		if name != "" && len(st.ExternalSecrets) == 0 && len(st.PushSecrets) == 0 && (rows == nil || rows.n == 0) {
+			return fail(exitFindings, "no ExternalSecret or PushSecret %s in namespace %s in the revision %s", name, orDash(namespace), st.Revision)
 		}
 		if err := printStatus(cmd.Context(), s, kube, inst, namespace, name, output.value, rows, st); err != nil {
 			return err
@@ -135,9 +137,9 @@ func printStatus(ctx context.Context, s streams, kube kubernetes.Interface, inst
 		}
 	default:
 		writeStatusTable(s.out, st, namespace == "", output == "wide")
-		err = readPushed(ctx, kube, inst, namespace, name, func(rows []inventory.PushRow) {
-			writePushTable(s.out, rows, namespace == "", output == "wide")
-		})
+		if len(st.PushSecrets) > 0 {
+			writePushTable(s.out, st.PushSecrets, namespace == "", output == "wide")
+		}
 	}
 	if err != nil {
 		return fail(exitUsage, "%v", err)
@@ -182,6 +184,15 @@ func readStatus(ctx context.Context, kube kubernetes.Interface, inst *instanceFl
 		ns, n, _ := strings.Cut(id, "/")
 		return (namespace == "" || ns == namespace) && (name == "" || n == name)
 	}
+	// The push rows first: they are in the head streamed rows follow.
+	err = inventory.ReadPushed(ctx, kube, cm, func(r inventory.PushRow) {
+		if keep(r.PushSecret) {
+			out.PushSecrets = append(out.PushSecrets, r)
+		}
+	})
+	if err != nil {
+		return statusJSON{}, fmt.Errorf("inventory %s/%s: %w", cm.Namespace, cm.Name, err)
+	}
 	if rows != nil {
 		filtered := namespace != "" || name != ""
 		out.Revision, err = inventory.ReadStatusRows(ctx, kube, cm, func(revision string, row json.RawMessage) error {
@@ -196,7 +207,7 @@ func readStatus(ctx context.Context, kube kubernetes.Interface, inst *instanceFl
 					return nil
 				}
 			}
-			return rows.add(statusJSON{Revision: revision, Suspended: out.Suspended}, row)
+			return rows.add(statusJSON{Revision: revision, Suspended: out.Suspended, PushSecrets: out.PushSecrets}, row)
 		})
 	} else {
 		out.Revision, err = inventory.ReadStatus(ctx, kube, cm, func(st inventory.Status) {
@@ -263,7 +274,7 @@ func (j *jsonRows) end(st statusJSON) error {
 
 // jsonHead is st's document with an empty list, as writeData writes it.
 func jsonHead(st statusJSON) ([]byte, error) {
-	return json.MarshalIndent(statusJSON{Revision: st.Revision, Suspended: st.Suspended, ExternalSecrets: []inventory.Status{}}, "", "  ")
+	return json.MarshalIndent(statusJSON{Revision: st.Revision, Suspended: st.Suspended, PushSecrets: st.PushSecrets, ExternalSecrets: []inventory.Status{}}, "", "  ")
 }
 
 func writeStatusTable(w io.Writer, st statusJSON, allNamespaces, wide bool) {
@@ -317,31 +328,6 @@ func truncate(s string, n int) string {
 		return s[:n] + "…"
 	}
 	return s
-}
-
-// readPushed reads the inventory's PushSecret rows in scope (namespace, and
-// PushSecret name when set) and hands them to show when there are any.
-func readPushed(ctx context.Context, kube kubernetes.Interface, inst *instanceFlags, namespace, name string, show func([]inventory.PushRow)) error {
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	cm, err := inst.inventory(ctx, kube)
-	if err != nil {
-		return err
-	}
-	var rows []inventory.PushRow
-	err = inventory.ReadPushed(ctx, kube, cm, func(r inventory.PushRow) {
-		ns, n, _ := strings.Cut(r.PushSecret, "/")
-		if (namespace == "" || ns == namespace) && (name == "" || n == name) {
-			rows = append(rows, r)
-		}
-	})
-	if err != nil {
-		return fmt.Errorf("inventory %s/%s: %w", cm.Namespace, cm.Name, err)
-	}
-	if len(rows) > 0 {
-		show(rows)
-	}
-	return nil
 }
 
 // writePushTable lists each remote secret a PushSecret pushes to: names,
