@@ -21,6 +21,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/sivchari/kumo"
@@ -253,7 +254,7 @@ func TestOperatorControlsOnARunningInstance(t *testing.T) {
 	if _, err := kube.Client.CoreV1().Secrets("team-a").Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "src", Namespace: "team-a"}, Data: map[string][]byte{"k": []byte(pushed)}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	push := "apiVersion: external-secrets.io/v1alpha1\nkind: PushSecret\nmetadata: {name: pub, namespace: team-a}\nspec:\n  secretStoreRefs: [{name: aws, kind: ClusterSecretStore}]\n  selector: {secret: {name: src}}\n  data: [{match: {secretKey: k, remoteRef: {remoteKey: pushed/key}}}]\n"
+	push := "apiVersion: external-secrets.io/v1alpha1\nkind: PushSecret\nmetadata: {name: pub, namespace: team-a}\nspec:\n  deletionPolicy: Delete\n  secretStoreRefs: [{name: aws, kind: ClusterSecretStore}]\n  selector: {secret: {name: src}}\n  data: [{match: {secretKey: k, remoteRef: {remoteKey: pushed/key}}}]\n"
 	commit, err := repo.Commit("one", map[string]string{"store.yaml": store, "a.yaml": es("team-a", "app", "app/key"), "b.yaml": es("team-b", "broken", "app/missing"), "p.yaml": push})
 	if err != nil {
 		t.Fatal(err)
@@ -339,9 +340,24 @@ func TestOperatorControlsOnARunningInstance(t *testing.T) {
 		if err := kube.Client.CoreV1().Secrets("team-a").Delete(ctx, "app", metav1.DeleteOptions{}); err != nil {
 			t.Fatal(err)
 		}
+		// The PushSecret (deletionPolicy Delete) moves to another remote
+		// key: a suspended instance deletes nothing in AWS.
+		if _, err := repo.Commit("pub moves", map[string]string{"p.yaml": strings.Replace(push, "pushed/key", "pushed/moved", 1)}); err != nil {
+			t.Fatal(err)
+		}
+		remoteDeleted := func() bool {
+			d, err := sm.Client().DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String("pushed/key")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return d.DeletedDate != nil
+		}
 		r := sh(t, []string{kc}, append([]string{"reconcile", "--timeout", "60s"}, common...)...)
 		if r.code != 0 || !strings.Contains(r.stderr, "is suspended") {
 			t.Fatalf("reconcile while suspended: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+		}
+		if remoteDeleted() {
+			t.Fatal("a suspended instance deleted a pushed remote secret")
 		}
 		if _, err := kube.Client.CoreV1().Secrets("team-a").Get(ctx, "app", metav1.GetOptions{}); err == nil {
 			t.Fatal("a suspended instance applied a Secret")
@@ -355,11 +371,11 @@ func TestOperatorControlsOnARunningInstance(t *testing.T) {
 		}
 		deadline := time.Now().Add(30 * time.Second)
 		for {
-			if _, err := kube.Client.CoreV1().Secrets("team-a").Get(ctx, "app", metav1.GetOptions{}); err == nil {
+			if _, err := kube.Client.CoreV1().Secrets("team-a").Get(ctx, "app", metav1.GetOptions{}); err == nil && remoteDeleted() {
 				break
 			}
 			if time.Now().After(deadline) {
-				t.Fatal("resume did not apply the Secret within 30 s (the poll interval is 1 h)")
+				t.Fatal("resume did not apply the Secret and delete the remote secret the PushSecret left within 30 s (the poll interval is 1 h)")
 			}
 			time.Sleep(200 * time.Millisecond)
 		}
