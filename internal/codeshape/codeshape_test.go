@@ -22,13 +22,9 @@ import (
 // brace, outside tests and generated code.
 const maxFuncLines = 80
 
-// longFuncExemptions are the functions still over maxFuncLines while their
-// owners shrink them. TEMPORARY: the integrator removes each entry when its
-// owner's branch lands; the test fails on an entry that is no longer long.
-var longFuncExemptions = map[string]string{}
-
-// reconcilerShrunk turns on the size measures of reconciler/ (issue 25). The
-// integrator flips it to true once the reconciler branches have landed.
+// reconcilerShrunk turns on issue 25's measure of reconciler/ as a whole
+// (under maxReconcilerTotalLines); set it when the package gets there. The
+// per-file measure holds already and is always on.
 const reconcilerShrunk = false
 
 const (
@@ -174,15 +170,10 @@ func funcName(fn *ast.FuncDecl) string {
 }
 
 func TestNoFunctionOverMaxLines(t *testing.T) {
-	stillLong := map[string]bool{}
 	var tooLong []string
 	for _, f := range productionFiles(t) {
 		for _, fl := range funcLengths(t, f) {
 			if fl.lines <= maxFuncLines {
-				continue
-			}
-			if _, exempt := longFuncExemptions[fl.key]; exempt {
-				stillLong[fl.key] = true
 				continue
 			}
 			tooLong = append(tooLong, fl.key+":"+strconv.Itoa(fl.lines))
@@ -192,17 +183,9 @@ func TestNoFunctionOverMaxLines(t *testing.T) {
 	for _, s := range tooLong {
 		t.Errorf("%s lines: a function may have at most %d lines; extract well-named steps", s, maxFuncLines)
 	}
-	for key, owner := range longFuncExemptions {
-		if !stillLong[key] {
-			t.Errorf("%s (owner %s) is no longer over %d lines (or is gone): remove the exemption", key, owner, maxFuncLines)
-		}
-	}
 }
 
 func TestReconcilerSize(t *testing.T) {
-	if !reconcilerShrunk {
-		t.Skip("issue 25: reconciler/ not yet shrunk; the integrator sets reconcilerShrunk")
-	}
 	total := 0
 	for _, f := range productionFiles(t) {
 		if !strings.HasPrefix(f.rel, "reconciler/") {
@@ -213,6 +196,10 @@ func TestReconcilerSize(t *testing.T) {
 		if n > maxReconcilerFileLines {
 			t.Errorf("%s has %d lines; a file in reconciler/ may have at most %d", f.rel, n, maxReconcilerFileLines)
 		}
+	}
+	if !reconcilerShrunk {
+		t.Logf("issue 25: reconciler/ has %d production lines, the goal is under %d (not enforced until reconcilerShrunk)", total, maxReconcilerTotalLines)
+		return
 	}
 	if total >= maxReconcilerTotalLines {
 		t.Errorf("reconciler/ has %d production lines; it must stay under %d", total, maxReconcilerTotalLines)
