@@ -203,6 +203,9 @@ func expandDataTo(field string, dt render.PushSecretDataTo, src PushSource, expl
 		if name == "" {
 			return nil, fmt.Errorf("%s: rewrite makes key %q empty", field, k)
 		}
+		if err := render.RemoteKeyProblem(name); dt.RemoteKey == "" && err != nil {
+			return nil, fmt.Errorf("%s: key %q becomes remote key %q, which %w", field, k, name, err)
+		}
 		if dt.RemoteKey != "" {
 			if _, dup := bundle[name]; dup {
 				return nil, fmt.Errorf("%s: two keys become %q", field, name)

@@ -132,6 +132,16 @@ func (s PushSecretSelector) Generator() (GeneratorRef, error) {
 // rewrites make it: Secrets Manager's names are at most 512 characters.
 const MaxRemoteKeyBytes = 512
 
+// RemoteKeyProblem refuses a remote key written as an ARN: a store applies
+// no prefix to an ARN, and another PushSecret's name for the same secret
+// differs from it, so the shared-remote check could not see the two meet.
+func RemoteKeyProblem(key string) error {
+	if strings.HasPrefix(key, "arn:") {
+		return errors.New("is an ARN: a push remote key is a name, under the store's prefix")
+	}
+	return nil
+}
+
 // validatePushSecret returns every problem of p, each naming its field.
 func validatePushSecret(p *PushSecret) []fieldError {
 	s := p.Spec
@@ -191,6 +201,8 @@ func validatePushSecret(p *PushSecret) []fieldError {
 			check(f+".match.remoteRef.remoteKey", errors.New("required"))
 		case strings.TrimSpace(r.RemoteKey) != r.RemoteKey:
 			check(f+".match.remoteRef.remoteKey", errors.New("has leading or trailing spaces"))
+		case RemoteKeyProblem(r.RemoteKey) != nil:
+			check(f+".match.remoteRef.remoteKey", RemoteKeyProblem(r.RemoteKey))
 		default:
 			id := r.RemoteKey + "\x00" + r.Property
 			if j, dup := seen[id]; dup {
@@ -283,6 +295,9 @@ func validateDataTo(d PushSecretDataTo, refs []PushSecretStoreRef) (string, erro
 	}
 	if r := d.RemoteKey; r != "" && strings.TrimSpace(r) != r {
 		return ".remoteKey", errors.New("has leading or trailing spaces")
+	}
+	if err := RemoteKeyProblem(d.RemoteKey); err != nil {
+		return ".remoteKey", err
 	}
 	if err := validPushMetadata(d.Metadata); err != nil {
 		return ".metadata", err

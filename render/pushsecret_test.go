@@ -102,6 +102,8 @@ func TestPushSecretRefusesFieldsByName(t *testing.T) {
 		{"an unknown updatePolicy", edit("IfNotExists", "Always"), `spec.updatePolicy: "Always" is not valid`},
 		{"an unknown deletionPolicy", edit("deletionPolicy: Delete", "deletionPolicy: Orphan"), `spec.deletionPolicy: "Orphan" is not valid`},
 		{"no remoteKey", edit("{secretKey: k, remoteRef: {remoteKey: app/k}}", "{secretKey: k, remoteRef: {property: x}}"), "spec.data[0].match.remoteRef.remoteKey: required"},
+		{"a remoteKey written as an ARN", edit("remoteKey: app/k}", "remoteKey: 'arn:aws:secretsmanager:us-east-1:1:secret:team-b/db'}"), "spec.data[0].match.remoteRef.remoteKey: is an ARN"},
+		{"a dataTo remoteKey written as an ARN", edit("  data:\n", "  dataTo: [{storeRef: {name: aws}, remoteKey: 'arn:aws:ssm:us-east-1:1:parameter/b'}]\n  data:\n"), "spec.dataTo[0].remoteKey: is an ARN"},
 		{"two entries on one remote key", edit("remoteKey: app/all", "remoteKey: app/k"), "spec.data[2].match.remoteRef: pushes to the same remote key and property as spec.data[0]"},
 		{"an unknown field", edit("  updatePolicy:", "  updatePolicyy: x\n  updatePolicy:"), `unknown field "spec.updatePolicyy"`},
 		{"apiVersion v1", edit("v1alpha1", "v1"), `version "v1" is not supported for PushSecret; use v1alpha1`},
