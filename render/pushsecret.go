@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/selection"
 )
 
 // KindPushSecret writes a Secret of the cluster to AWS (ESO's
@@ -252,15 +254,30 @@ func validatePushSelector(sel PushSecretSelector) (string, error) {
 		if err != nil {
 			return ".secret.selector", err
 		}
-		if s.Empty() {
-			// Every Secret of the namespace, tokens of other controllers
-			// included: name what is pushed.
-			return ".secret.selector", errors.New("selects every Secret of the namespace: give at least one label")
+		if !selectsByLabel(s) {
+			// Every Secret of the namespace (or every one without some
+			// label), tokens of other controllers included: name what is
+			// pushed.
+			return ".secret.selector", errors.New("selects every Secret of the namespace: give at least one label a Secret must have")
 		}
 	case sel.Secret.Name == "":
 		return ".secret.name", errors.New("required")
 	}
 	return "", nil
+}
+
+// selectsByLabel reports whether s asks for a label a Secret must carry:
+// a selector of only NotIn, != and DoesNotExist matches every unlabelled
+// Secret, as an empty one does.
+func selectsByLabel(s labels.Selector) bool {
+	reqs, _ := s.Requirements()
+	for _, r := range reqs {
+		switch r.Operator() {
+		case selection.Equals, selection.DoubleEquals, selection.In, selection.Exists, selection.GreaterThan, selection.LessThan:
+			return true
+		}
+	}
+	return false
 }
 
 // validateDataTo checks one dataTo entry: a store among secretStoreRefs

@@ -88,6 +88,7 @@ func TestPushSecretRefusesFieldsByName(t *testing.T) {
 		{"a generatorRef of a kind secretsync does not run", edit("selector: {secret: {name: src}}", "selector: {generatorRef: {apiVersion: generators.external-secrets.io/v1alpha1, kind: Vault, name: pw}}"), "spec.selector.generatorRef: generator kind Vault"},
 		{"a generatorRef beside a secret", edit("selector: {secret: {name: src}}", "selector: {secret: {name: src}, generatorRef: {kind: Password, name: pw}}"), "spec.selector: secret and generatorRef are exclusive"},
 		{"a source selector that selects every Secret", edit("{secret: {name: src}}", "{secret: {selector: {}}}"), "spec.selector.secret.selector: selects every Secret of the namespace"},
+		{"a source selector of only DoesNotExist and NotIn, which selects every unlabelled Secret", edit("{secret: {name: src}}", "{secret: {selector: {matchExpressions: [{key: team, operator: DoesNotExist}, {key: tier, operator: NotIn, values: [web]}]}}}"), "spec.selector.secret.selector: selects every Secret of the namespace"},
 		{"a source both named and label-selected", edit("{secret: {name: src}}", "{secret: {name: src, selector: {matchLabels: {a: b}}}}"), "spec.selector.secret: name and selector are exclusive"},
 		{"a source Secret in another namespace", edit("{secret: {name: src}}", "{secret: {name: src, namespace: b}}"), `unknown field "spec.selector.secret.namespace"`},
 		{"no source", edit("selector: {secret: {name: src}}", "selector: {}"), "spec.selector.secret: required"},
