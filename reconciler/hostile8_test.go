@@ -42,3 +42,25 @@ func TestPushSecretRemoteKeyAsAnARNNeverReachesAnotherNamespacesSecret(t *testin
 	}
 	f.remoteValue("team-b/db", "team-b-db-password")
 }
+
+// A template's literal can make a key out of a value, and dataTo names a
+// remote secret after each key: the value would become an AWS secret's
+// name (listed to anyone with ListSecrets), an Event's text and an
+// inventory row. The pass refuses a remote key that holds a source value,
+// names no value, and writes nothing.
+func TestPushSecretNeverNamesARemoteSecretAfterAValue(t *testing.T) {
+	f := newFixture(t)
+	f.source(f.ns, "src", map[string]string{"k": "q7Zx3vKp9wLmKeyLeak"})
+	f.commit(map[string]string{"store.yaml": f.store(), "push.yaml": f.pushSpec("p", `  selector: {secret: {name: src}}
+  template: {templateFrom: [{literal: "app/{{ .k }}: x"}]}
+  dataTo:
+  - {storeRef: {name: aws}}
+`)})
+	res := f.pass()
+	if len(res.Errors) != 1 || !strings.Contains(res.Errors[0].Error(), "holds a value of the Secret") {
+		t.Fatalf("errors %v, want the PushSecret refused for a key made of a value", res.Errors)
+	}
+	if writes(f.sm.SM.Calls()) != 0 {
+		t.Fatalf("calls %v", f.sm.SM.Calls())
+	}
+}

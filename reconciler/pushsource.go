@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/secretsync/secretsync/desired"
+	"github.com/secretsync/secretsync/internal/scrub"
 	"github.com/secretsync/secretsync/inventory"
 	"github.com/secretsync/secretsync/providers"
 	"github.com/secretsync/secretsync/render"
@@ -74,6 +75,9 @@ func (r *Reconciler) planPush(ctx context.Context, ps *render.PushSecret, stores
 				data[k] = providers.NewValue(v)
 			}
 			shaped, err := desired.ApplyTemplate(ctx, es, data, r.scoped(pushAsker(ps)))
+			if err == nil {
+				err = keyMadeOfAValue(t, src.Data, shaped.Data)
+			}
 			if err != nil {
 				return pushPlan{err: fmt.Errorf("spec.template over Secret %s: %w", src.Name, err)}
 			}
@@ -99,6 +103,27 @@ func (r *Reconciler) planPush(ctx context.Context, ps *render.PushSecret, stores
 	p := pushPlan{entries: entries, versions: versions, generator: generator}
 	h.Sum(p.sum[:0])
 	return p
+}
+
+// keyMadeOfAValue refuses a key the template rendered (neither written in
+// its data nor the source's) that holds a value of the source: a pushed
+// key becomes a remote secret's name, an Event's text and an inventory row,
+// none of them secret. The error names neither key nor value.
+func keyMadeOfAValue(t *render.Template, src map[string][]byte, shaped map[string]providers.Value) error {
+	for k := range shaped {
+		if _, written := t.Data[k]; written {
+			continue
+		}
+		if _, kept := src[k]; kept {
+			continue
+		}
+		for _, v := range src {
+			if len(v) >= scrub.MinLen && strings.Contains(k, string(v)) {
+				return errors.New("a key it renders holds a value of the Secret; keys become remote names, which are not secret")
+			}
+		}
+	}
+	return nil
 }
 
 func pushAsker(ps *render.PushSecret) render.Asker {
