@@ -55,19 +55,32 @@ func pushInterval(ps *render.PushSecret) time.Duration {
 	return ps.Spec.RefreshInterval.Duration
 }
 
-// pushDue reports whether some PushSecret's refresh has come, or one failed:
-// a pass then runs even when nothing else changed.
+// pushDue reports whether some PushSecret's refresh has come, one failed,
+// or a source changed: a pass then runs even when nothing else changed.
+// With the source watch up and unbroken since, no source is read; else
+// each is read again, and finding none changed vouches for them as the
+// watch would.
 func (r *Reconciler) pushDue(ctx context.Context) bool {
 	now := r.now()
+	if r.pushWatch.dirty.Load() {
+		return true
+	}
 	for _, st := range r.pushStates {
 		if !st.ok || st.touched || pushRefreshDue(st.interval, st.last, now) {
 			return true
 		}
 	}
+	if r.pushWatch.trusted() {
+		return false
+	}
+	gen, up := r.pushWatch.gen.Load(), r.pushWatch.up.Load() == r.pushWatch.wanted.Load()
 	for _, st := range r.pushStates {
 		if st.ps != nil && r.sourceVersions(ctx, st.ps) != st.versions {
 			return true
 		}
+	}
+	if up {
+		r.pushWatch.lastGen.Store(gen)
 	}
 	return false
 }
@@ -85,6 +98,10 @@ func pushRef(ps string) corev1.ObjectReference {
 // tries again). A record whose rows cannot be read again deletes nothing,
 // and is the error.
 func (r *Reconciler) pushAll(ctx context.Context, set *render.Set, rec *record, res *Result) ([]inventory.PushRow, error) {
+	// Events from here on make the next pass due; this one reads them.
+	r.pushWatch.lastGen.Store(r.pushWatch.gen.Load())
+	r.pushWatch.dirty.Store(false)
+	defer r.pushWatch.indexSources(set.PushSecrets)
 	old, readErr := rec.Pushed()
 	stores := desired.IndexStores(set)
 	oldBy := map[string][]inventory.PushRow{}

@@ -124,6 +124,7 @@ type Reconciler struct {
 	passAt time.Time
 	// pushStates are the PushSecrets' (push.go), by namespace/name.
 	pushStates map[string]*pushState
+	pushWatch  pushWatch // the source watch (pushwatch.go)
 	remotes    remoteIndex      // for Touch
 	decoded    decodedInventory // the inventory as last written or decoded
 
@@ -176,7 +177,8 @@ func New(cfg Config, src Source, kube kubernetes.Interface, pf providers.Factory
 	if cfg.Render.Cache == nil {
 		cfg.Render.Cache = render.NewCache() // passes re-render only what changed
 	}
-	return &Reconciler{cfg: cfg, src: src, kube: kube, providers: pf, log: log, now: time.Now, states: map[string]*esState{}}, nil
+	return &Reconciler{cfg: cfg, src: src, kube: kube, providers: pf, log: log, now: time.Now, states: map[string]*esState{},
+		pushWatch: pushWatch{changed: make(chan struct{}, 1)}}, nil
 }
 
 func (r *Reconciler) labels() map[string]string {

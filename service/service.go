@@ -320,6 +320,7 @@ func (s *Service) listen(ctx context.Context, name, addr string, h http.Handler)
 // one at a time. While suspended it keeps its schedule and runs none.
 func (s *Service) loop(ctx, work context.Context) {
 	go s.rec.WatchDrift(ctx, s.poke)
+	go s.rec.WatchPushSources(ctx, s.poke)
 	go s.watchControls(ctx)
 	if s.events != nil {
 		go s.events.consume(ctx)

@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
 	"sigs.k8s.io/yaml"
 
 	"github.com/secretsync/secretsync/gitsource"
@@ -389,6 +390,12 @@ func (c *runConfig) run(ctx context.Context, cluster *clusterFlags, stderr io.Wr
 		log.Error().Err(err).Msg("startup")
 		return 2
 	}
+	meta, err := metadata.NewForConfig(rc) // the PushSecret source watch: names and versions, never values
+	if err != nil {
+		log.Error().Err(err).Msg("startup")
+		return 2
+	}
+	rec.SetMetadataClient(meta)
 
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
