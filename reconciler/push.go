@@ -101,7 +101,7 @@ func (r *Reconciler) pushAll(ctx context.Context, set *render.Set, rec *record, 
 	// Events from here on make the next pass due; this one reads them.
 	r.pushWatch.lastGen.Store(r.pushWatch.gen.Load())
 	r.pushWatch.dirty.Store(false)
-	defer r.pushWatch.indexSources(set.PushSecrets)
+	defer r.pushWatch.indexSources(set.PushSecrets, r.cfg.Namespaces)
 	old, readErr := rec.Pushed()
 	stores := desired.IndexStores(set)
 	oldBy := map[string][]inventory.PushRow{}

@@ -61,14 +61,15 @@ func (w *pushWatch) trusted() bool {
 // run and pushDue reads every source on each poll.
 func (r *Reconciler) SetMetadataClient(m metadata.Interface) { r.pushWatch.meta = m }
 
-// indexSources records, after a pass, the sources its PushSecrets select,
-// and restarts the watches when the namespaces holding them changed.
-func (w *pushWatch) indexSources(pss []*render.PushSecret) {
+// indexSources records, after a pass, the sources its PushSecrets select
+// in the namespaces the instance serves (allowed; empty is every one), and
+// restarts the watches when the namespaces holding them changed.
+func (w *pushWatch) indexSources(pss []*render.PushSecret, allowed []string) {
 	idx := map[string][]sourceMatch{}
 	for _, ps := range pss {
 		s := ps.Spec.Selector.Secret
-		if s == nil {
-			continue
+		if s == nil || len(allowed) > 0 && !slices.Contains(allowed, ps.Namespace) {
+			continue // refused before it is read: never watched
 		}
 		m := sourceMatch{name: s.Name}
 		if s.Selector != nil {

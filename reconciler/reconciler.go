@@ -124,7 +124,7 @@ type Reconciler struct {
 	passAt time.Time
 	// pushStates are the PushSecrets' (push.go), by namespace/name.
 	pushStates map[string]*pushState
-	pushWatch  pushWatch // the source watch (pushwatch.go)
+	pushWatch  pushWatch        // the source watch (pushwatch.go)
 	remotes    remoteIndex      // for Touch
 	decoded    decodedInventory // the inventory as last written or decoded
 
