@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/pflag"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/yaml"
 
 	"github.com/secretsync/secretsync/gitsource"
@@ -330,6 +331,21 @@ pass with --once, or the lease lost; 2 bad usage or startup.`,
 }
 
 // run runs the reconciler with c and returns the exit code.
+// newReconciler is the Reconciler with its metadata client, which the
+// PushSecret source watch uses: names and versions, never values.
+func (c *runConfig) newReconciler(src reconciler.Source, kube kubernetes.Interface, rc *rest.Config, pf *aws.Factory, log zerolog.Logger) (*reconciler.Reconciler, error) {
+	rec, err := reconciler.New(c.reconcilerConfig(), src, kube, pf, log)
+	if err != nil {
+		return nil, err
+	}
+	meta, err := metadata.NewForConfig(rc)
+	if err != nil {
+		return nil, err
+	}
+	rec.SetMetadataClient(meta)
+	return rec, nil
+}
+
 func (c *runConfig) run(ctx context.Context, cluster *clusterFlags, stderr io.Writer) int {
 	// Most of the heap is one pass's working set, garbage after it: a
 	// collection at 50% growth rather than Go's default 100% keeps the peak
@@ -385,17 +401,11 @@ func (c *runConfig) run(ctx context.Context, cluster *clusterFlags, stderr io.Wr
 		return 2
 	}
 	pf := aws.NewFactory(aws.Options{Endpoint: c.awsEndpoint, KMSEndpoint: c.kmsEndpoint, STSEndpoint: c.stsEndpoint, SSMEndpoint: c.ssmEndpoint, ACMEndpoint: c.acmEndpoint, SQSEndpoint: c.sqsEndpoint, DefaultRegion: c.awsRegion, Concurrency: c.awsConcurrency})
-	rec, err := reconciler.New(c.reconcilerConfig(), src, kube, pf, log)
+	rec, err := c.newReconciler(src, kube, rc, pf, log)
 	if err != nil {
 		log.Error().Err(err).Msg("startup")
 		return 2
 	}
-	meta, err := metadata.NewForConfig(rc) // the PushSecret source watch: names and versions, never values
-	if err != nil {
-		log.Error().Err(err).Msg("startup")
-		return 2
-	}
-	rec.SetMetadataClient(meta)
 
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
