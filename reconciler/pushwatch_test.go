@@ -30,7 +30,11 @@ func TestPushSourceWatchNotifiesOnChangeAndIdlePollReadsNoSource(t *testing.T) {
 	defer cancel()
 	notified := make(chan struct{}, 16)
 	go f.rec.WatchPushSources(ctx, func() { notified <- struct{}{} })
-	time.Sleep(500 * time.Millisecond) // let the watch start
+	for deadline := time.Now().Add(30 * time.Second); !f.rec.PushWatchUp(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the source watch did not start")
+		}
+	}
 
 	// The first idle poll after the watch started reads the source once
 	// (the watch cannot vouch for the time before it); the next reads none.
