@@ -49,3 +49,10 @@ type Pusher interface {
 	// for deletion. One without the tag is refused (NotManaged).
 	DeleteRemote(ctx context.Context, key string) (gone bool, err error)
 }
+
+// Owner is a Pusher that can say, reading no value, whether a remote
+// secret exists and whether it carries the managed-by tag: what a push or
+// delete of it would find (plan --check-remote asks it).
+type Owner interface {
+	Owner(ctx context.Context, key string) (exists, ours bool, err error)
+}

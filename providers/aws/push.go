@@ -26,7 +26,10 @@ const (
 	pushInitialVersion = "00000000-0000-0000-0000-000000000001"
 )
 
-var _ providers.Pusher = (*provider)(nil)
+var (
+	_ providers.Pusher = (*provider)(nil)
+	_ providers.Owner  = (*provider)(nil)
+)
 
 // Push writes p as ESO's Secrets Manager push does: a secret that does not
 // exist is created with the managed-by tag; one that exists without it is
@@ -175,6 +178,19 @@ func (p *provider) DeleteRemote(ctx context.Context, key string) (bool, error) {
 		return false, classify(ref, err)
 	}
 	return false, nil
+}
+
+// Owner describes key (DescribeSecret: no value is read). A secret
+// scheduled for deletion exists: a push refuses it until it is restored.
+func (p *provider) Owner(ctx context.Context, key string) (exists, ours bool, err error) {
+	desc, err := p.describe(ctx, key)
+	if providers.ClassOf(err) == providers.NotFound {
+		return false, false, nil
+	}
+	if err != nil {
+		return false, false, err
+	}
+	return true, managed(desc.Tags), nil
 }
 
 func (p *provider) describe(ctx context.Context, key string) (*secretsmanager.DescribeSecretOutput, error) {

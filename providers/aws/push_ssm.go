@@ -13,7 +13,10 @@ import (
 	"github.com/secretsync/secretsync/providers"
 )
 
-var _ providers.Pusher = (*ssmProvider)(nil)
+var (
+	_ providers.Pusher = (*ssmProvider)(nil)
+	_ providers.Owner  = (*ssmProvider)(nil)
+)
 
 // Push writes a parameter as ESO's Parameter Store push does: one that does
 // not exist is created (PutParameter without overwrite, so a parameter made
@@ -131,6 +134,23 @@ func (p *ssmProvider) DeleteRemote(ctx context.Context, key string) (bool, error
 		return false, err
 	}
 	return true, nil // deleted meanwhile
+}
+
+// Owner finds key with DescribeParameters (its name, exactly) and reads
+// its tags: no value is read, where GetParameters would return it.
+func (p *ssmProvider) Owner(ctx context.Context, key string) (exists, ours bool, err error) {
+	found, err := p.describe(ctx, []ssmtypes.ParameterStringFilter{{Key: aws.String("Name"), Option: aws.String("Equals"), Values: []string{key}}}, nil)
+	if err != nil {
+		return false, false, err
+	}
+	if !slices.ContainsFunc(found, func(f providers.Found) bool { return f.Name == key }) {
+		return false, false, nil
+	}
+	tags, err := p.tagMap(ctx, key)
+	if err != nil {
+		return true, false, err
+	}
+	return true, tags[providers.ManagedByTag] == providers.ManagedByValue, nil
 }
 
 // tagMap is a parameter's tags.
