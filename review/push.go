@@ -28,6 +28,11 @@ type RemotePlan struct {
 	// From is what is pushed: the source Secret and key (the whole Secret
 	// when no key), and the update policy.
 	From string `json:"from"`
+	// Remote, with plan --check-remote, is what AWS holds under the name
+	// now: "exists, ours", "exists, NOT ours: ..." or "absent: ...".
+	Remote string `json:"remote,omitempty"`
+
+	ps *render.PushSecret
 }
 
 type pushMap struct {
@@ -101,7 +106,7 @@ func remotePlans(base, head *render.Set) []RemotePlan {
 		if !inH {
 			ref = before
 		}
-		rp := RemotePlan{Store: ref.store, RemoteKey: ref.key, Property: ref.prp, PushSecret: ref.ps.ID(), Source: ref.ps.Source, From: ref.from}
+		rp := RemotePlan{Store: ref.store, RemoteKey: ref.key, Property: ref.prp, PushSecret: ref.ps.ID(), Source: ref.ps.Source, From: ref.from, ps: ref.ps}
 		switch {
 		case !inB:
 			rp.Action = "push"
@@ -137,9 +142,9 @@ func writeRemote(w io.Writer, rows []RemotePlan, markdown bool) {
 			name += "#" + r.Property
 		}
 		if markdown {
-			fmt.Fprintf(w, "| `%s` | `%s` | %s | `%s` in `%s` | %s |\n", md(name), md(r.Store), r.Action, r.PushSecret, md(r.Source), md(r.From))
+			fmt.Fprintf(w, "| `%s` | `%s` | %s | `%s` in `%s` | %s |\n", md(name), md(r.Store), r.Action+remoteNote(md(r.Remote), "<br>"), r.PushSecret, md(r.Source), md(r.From))
 		} else {
-			fmt.Fprintf(w, "  %-6s %s in %s (%s in %s; %s)\n", r.Action, name, r.Store, r.PushSecret, r.Source, strings.TrimSpace(r.From))
+			fmt.Fprintf(w, "  %-6s %s in %s (%s in %s; %s)%s\n", r.Action, name, r.Store, r.PushSecret, r.Source, strings.TrimSpace(r.From), remoteNote(r.Remote, "\n         "))
 		}
 	}
 }

@@ -309,7 +309,11 @@ for each Secret the change touches, which keys it gains, loses or maps to
 another remote reference, with the file and ExternalSecret behind it. The plan
 also carries validate's findings for the head. It reads no values: with
 --check-remote it confirms that each referenced remote secret exists
-(DescribeSecret; GetSecretValue only where a property must be checked).
+(DescribeSecret; GetSecretValue only where a property must be checked), and
+says of each remote secret a PushSecret starts or stops writing whether it
+exists and carries the managed-by tag (DescribeSecret; Parameter Store:
+DescribeParameters and ListTagsForResource): one that exists without it is a
+finding, since run would refuse to write it.
 
 -o markdown is a pull-request comment; -o github prints the findings as
 workflow commands that GitHub shows on the diff.
@@ -330,9 +334,10 @@ Exit codes: 0 clean, 1 findings, 2 the plan could not be made.`,
 	_ = cmd.Flags().MarkHidden("format")
 	base := cmd.Flags().String("base", "", "the revision to compare with, like origin/main (required)")
 	head := cmd.Flags().String("head", "", "the revision under review; empty: the working tree")
-	check := cmd.Flags().Bool("check-remote", false, "confirm every referenced remote secret and property exists (DescribeSecret; GetSecretValue only for plain key properties, never a gjson query); needs AWS credentials")
+	check := cmd.Flags().Bool("check-remote", false, "confirm every referenced remote secret and property exists (DescribeSecret; GetSecretValue only for plain key properties, never a gjson query), and whether each remote secret a PushSecret writes exists and is ours; needs AWS credentials")
 	region := cmd.Flags().String("aws-region", env("SECRETSYNC_AWS_REGION", env("AWS_REGION", "")), "region for stores that name none (with --check-remote) [SECRETSYNC_AWS_REGION, else AWS_REGION]")
 	endpoint := cmd.Flags().String("aws-endpoint", env("SECRETSYNC_AWS_ENDPOINT", ""), "Secrets Manager endpoint URL (with --check-remote) [SECRETSYNC_AWS_ENDPOINT]")
+	ssmEndpoint := cmd.Flags().String("ssm-endpoint", env("SECRETSYNC_SSM_ENDPOINT", ""), "Parameter Store (SSM) endpoint URL (with --check-remote) [SECRETSYNC_SSM_ENDPOINT]")
 	liveNS := cmd.Flags().Bool("cluster-namespaces", false, "expand ClusterExternalSecrets against the namespaces of the cluster (--kubeconfig, --context; needs list on namespaces) instead of only those they name")
 	_ = cmd.MarkFlagRequired("base")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
@@ -356,7 +361,9 @@ Exit codes: 0 clean, 1 findings, 2 the plan could not be made.`,
 		if *check {
 			ctx, cancel := context.WithTimeout(cmd.Context(), 5*time.Minute)
 			defer cancel()
-			p.plan.Findings = append(p.plan.Findings, checkRemote(ctx, p.head, aws.NewFactory(aws.Options{Endpoint: *endpoint, DefaultRegion: *region}))...)
+			f := aws.NewFactory(aws.Options{Endpoint: *endpoint, SSMEndpoint: *ssmEndpoint, DefaultRegion: *region})
+			p.plan.Findings = append(p.plan.Findings, checkRemote(ctx, p.head, f)...)
+			review.CheckRemotePushes(&p.plan, remoteOwner(ctx, p.head, f))
 		}
 		switch output.value {
 		case "markdown":
