@@ -365,18 +365,7 @@ Exit codes: 0 clean, 1 findings, 2 the plan could not be made.`,
 			p.plan.Findings = append(p.plan.Findings, checkRemote(ctx, p.head, f)...)
 			review.CheckRemotePushes(&p.plan, remoteOwner(ctx, p.head, f))
 		}
-		switch output.value {
-		case "markdown":
-			err = review.WriteMarkdown(s.out, p.plan)
-		case "json", "yaml":
-			err = writeData(s.out, output.value, p.plan)
-		case "github":
-			err = writeFindings(s.out, "github", p.plan.Findings)
-			fmt.Fprintf(s.out, "::notice title=secretsync plan::%d to create, %d to change, %d to delete\n", p.plan.Summary.Create, p.plan.Summary.Change, p.plan.Summary.Delete)
-		default:
-			err = review.WriteTable(s.out, p.plan, colorOn(s.out))
-		}
-		if err != nil {
+		if err := writePlan(s.out, output.value, p.plan); err != nil {
 			return fail(exitUsage, "%v", err)
 		}
 		if len(p.plan.Findings) > 0 {
@@ -385,6 +374,22 @@ Exit codes: 0 clean, 1 findings, 2 the plan could not be made.`,
 		return nil
 	}
 	return cmd
+}
+
+// writePlan prints a plan in one of plan's output formats.
+func writePlan(out io.Writer, format string, p review.Plan) error {
+	switch format {
+	case "markdown":
+		return review.WriteMarkdown(out, p)
+	case "json", "yaml":
+		return writeData(out, format, p)
+	case "github":
+		err := writeFindings(out, "github", p.Findings)
+		fmt.Fprintf(out, "::notice title=secretsync plan::%d to create, %d to change, %d to delete\n", p.Summary.Create, p.Summary.Change, p.Summary.Delete)
+		return err
+	default:
+		return review.WriteTable(out, p, colorOn(out))
+	}
 }
 
 type plan struct {
