@@ -101,33 +101,9 @@ func TestDiffReportsWhatThePassThenDoes(t *testing.T) {
 				f.secret("old") != nil, f.secret("new") != nil, f.secret("del") != nil, f.secret("created") != nil)
 		}
 	})
-	for _, c := range []struct {
-		name   string
-		edit   func(*reconciler.Config)
-		change func(f *fixture) map[string]string
-	}{
-		{"a prune refused by the budget", func(c *reconciler.Config) { c.PruneBudget = 1 },
-			func(f *fixture) map[string]string { return map[string]string{"g2.yaml": "", "g3.yaml": ""} }},
-		{"a prune refused by render errors", nil, func(f *fixture) map[string]string {
-			return map[string]string{"g3.yaml": "", "broken.yaml": "apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: {name: broken, namespace: " + f.ns + "}\nspec: {data: 7}\n"}
-		}},
-		{"a prune refused on an empty revision", nil, func(f *fixture) map[string]string {
-			return map[string]string{"g1.yaml": "", "g2.yaml": "", "g3.yaml": ""}
-		}},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			f := newFixture(t)
-			if c.edit != nil {
-				f.rec = f.newReconciler(c.edit)
-			}
-			f.seed("guard/v", "value-guard-"+randomSuffix())
-			files := map[string]string{"store.yaml": f.store()}
-			for _, n := range []string{"g1", "g2", "g3"} {
-				files[n+".yaml"] = f.es(n, "v=guard/v")
-			}
-			f.commit(files)
-			mustOK(t, f.pass())
-			f.commit(c.change(f))
+	for _, c := range pruneGuardCases {
+		t.Run("a prune refused "+c.name, func(t *testing.T) {
+			f := guardedThree(t, c)
 			if res := f.parity(t, nil); res.Pruned != 0 || len(res.PruneRefused) == 0 {
 				t.Errorf("pruned %d, refused %v", res.Pruned, res.PruneRefused)
 			}
