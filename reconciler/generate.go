@@ -16,6 +16,7 @@ import (
 
 	"github.com/secretsync/secretsync/desired"
 	"github.com/secretsync/secretsync/generators"
+	"github.com/secretsync/secretsync/plan"
 	"github.com/secretsync/secretsync/providers"
 	"github.com/secretsync/secretsync/render"
 )
@@ -162,7 +163,7 @@ func generatorDigest(g *render.Generator) string {
 }
 
 // generatorDue reports whether values made at at are due for renewal: a
-// token past tokenMaxAge, else the refresh rule (refreshCheck) with the
+// token past tokenMaxAge, else the refresh rule (plan.Refresh) with the
 // time they were made as the last refresh. A change of the ExternalSecret
 // or an AWS event does not count: a generator's values change only with
 // its own spec (generate) or its refresh.
@@ -176,7 +177,7 @@ func (r *Reconciler) generatorDue(es *render.ExternalSecret, g *render.Generator
 	if at.After(now) {
 		at = now
 	}
-	return refreshCheck{policy: es.Spec.RefreshPolicy, interval: r.interval(es), synced: true, at: at}.due(now)
+	return plan.Refresh{Policy: es.Spec.RefreshPolicy, Interval: r.interval(es), Synced: true, At: at}.Due(now)
 }
 
 // readBack takes a generator entry's values from the live Secret, under the

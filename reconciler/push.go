@@ -13,6 +13,7 @@ import (
 
 	"github.com/secretsync/secretsync/desired"
 	"github.com/secretsync/secretsync/inventory"
+	"github.com/secretsync/secretsync/plan"
 	"github.com/secretsync/secretsync/providers"
 	"github.com/secretsync/secretsync/render"
 )
@@ -41,11 +42,11 @@ type pushState struct {
 // pushDefaultInterval is ESO's default refreshInterval for a PushSecret.
 const pushDefaultInterval = time.Hour
 
-// pushRefreshDue is the periodic refresh rule (refreshCheck, its one
+// pushRefreshDue is the periodic refresh rule (plan.Refresh, its one
 // home) for a push made at at: due once refreshInterval has passed, never
 // for an interval of 0.
 func pushRefreshDue(interval time.Duration, at, now time.Time) bool {
-	return refreshCheck{interval: interval, synced: true, at: at}.due(now)
+	return plan.Refresh{Interval: interval, Synced: true, At: at}.Due(now)
 }
 
 func pushInterval(ps *render.PushSecret) time.Duration {

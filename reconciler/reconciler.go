@@ -189,7 +189,7 @@ func (r *Reconciler) labels() map[string]string {
 // successful one, with no ExternalSecret's refresh due, stops after the
 // fetch: no render, no AWS call, no API request. force counts every
 // ExternalSecret as changed, as ESO's force-sync annotation does (values
-// fetched again but for CreatedOnce and refreshInterval 0: refreshCheck),
+// fetched again but for CreatedOnce and refreshInterval 0: plan.Refresh),
 // and reads every Secret it keeps.
 func (r *Reconciler) Pass(ctx context.Context, force bool) (res Result) {
 	r.mu.Lock()

@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/secretsync/secretsync/desired"
+	"github.com/secretsync/secretsync/plan"
 	"github.com/secretsync/secretsync/render"
 )
 
@@ -68,43 +69,6 @@ func parseVersion(s string) (resourceVersion, bool) {
 	return v, true
 }
 
-// refreshCheck is what ESO's shouldRefresh reads of one ExternalSecret.
-type refreshCheck struct {
-	policy   string        // spec.refreshPolicy
-	interval time.Duration // spec.refreshInterval, or the configured default
-	synced   bool          // values were fetched before (ESO: a syncedResourceVersion)
-	at       time.Time     // when (ESO: refreshTime); zero: not known
-	// changed: the resource version is not the one they were fetched for,
-	// or a force asked (`reconcile --refresh`, --schedule), which ESO's
-	// force-sync annotation does by changing it.
-	changed bool
-	// touched: an AWS event named one of its remote secrets.
-	touched bool
-}
-
-// due is the one refresh rule, for ExternalSecrets and their generators:
-// ESO 2.9.0's shouldRefresh and shouldRefreshPeriodic. CreatedOnce is
-// fetched once; OnChange again when it changes; an interval of 0 (with
-// Periodic or no policy) once, a change included; Periodic with an
-// interval on a change, on an AWS event (not ESO's: it has none), or once
-// the interval has passed since the last refresh (or that time is in the
-// future).
-func (c refreshCheck) due(now time.Time) bool {
-	if !c.synced {
-		return true
-	}
-	switch c.policy {
-	case "CreatedOnce":
-		return false
-	case "OnChange":
-		return c.changed
-	}
-	if c.interval <= 0 {
-		return false
-	}
-	return c.changed || c.touched || c.at.IsZero() || c.at.After(now) || c.at.Add(c.interval).Before(now)
-}
-
 // interval is an ExternalSecret's refreshInterval, else the configured default.
 func (r *Reconciler) interval(es *render.ExternalSecret) time.Duration {
 	if ri := es.Spec.RefreshInterval; ri != nil {
@@ -115,8 +79,7 @@ func (r *Reconciler) interval(es *render.ExternalSecret) time.Duration {
 
 // periodic reports whether time alone makes es due.
 func (r *Reconciler) periodic(es *render.ExternalSecret) bool {
-	p := es.Spec.RefreshPolicy
-	return p != "CreatedOnce" && p != "OnChange" && r.interval(es) > 0
+	return plan.Periodic(es.Spec.RefreshPolicy, r.interval(es))
 }
 
 // nextDue is when values fetched at at are next due by time (zero: never):
@@ -133,9 +96,9 @@ func (r *Reconciler) fetchDue(st *esState, es *render.ExternalSecret, version re
 	if st == nil {
 		return true
 	}
-	c := refreshCheck{policy: es.Spec.RefreshPolicy, interval: r.interval(es), synced: st.synced, at: st.at,
-		changed: force || st.version != version, touched: st.touched}
-	return c.due(r.now())
+	c := plan.Refresh{Policy: es.Spec.RefreshPolicy, Interval: r.interval(es), Synced: st.synced, At: st.at,
+		Changed: force || st.version != version, Touched: st.touched}
+	return c.Due(r.now())
 }
 
 // state is what the pass knows of es: this process's memory, else the
@@ -151,7 +114,7 @@ func (r *Reconciler) state(es *render.ExternalSecret) *esState {
 	if row, ok := r.restored[id]; ok {
 		return &esState{version: row.version, synced: true, at: row.at, next: r.nextDue(es, row.at)}
 	}
-	if es.Spec.RefreshPolicy == "CreatedOnce" {
+	if plan.CreatedOnce(es.Spec.RefreshPolicy) {
 		return &esState{synced: true}
 	}
 	return nil

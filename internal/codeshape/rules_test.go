@@ -31,7 +31,7 @@ var knownRules = []rule{
 	},
 	{
 		name: "refresh due: when values (and generators) are fetched again",
-		home: "reconciler/refresh.go",
+		home: "plan/refresh.go",
 		tells: []string{
 			`(?:==|!=) "(?:CreatedOnce|OnChange)"`,
 			`\bcase "(?:CreatedOnce|OnChange)" :`,
