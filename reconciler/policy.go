@@ -40,7 +40,7 @@ func (r *Reconciler) listMerged(ctx context.Context, set *render.Set) (map[targe
 			out[t], errs[t] = nil, fmt.Errorf("secret %s: %w", t, err) // not even read
 			continue
 		}
-		s, err := r.scoped(render.AskerFor(es)).secret(ctx, t.namespace, t.name)
+		s, err := r.scoped(render.AskerFor(es)).SecretObject(ctx, t.namespace, t.name)
 		switch {
 		case apierrors.IsNotFound(err):
 			out[t] = nil

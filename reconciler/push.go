@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/secretsync/secretsync/cluster"
 	"github.com/secretsync/secretsync/desired"
 	"github.com/secretsync/secretsync/inventory"
 	"github.com/secretsync/secretsync/plan"
@@ -109,7 +110,7 @@ func (r *Reconciler) pushAll(ctx context.Context, set *render.Set, rec *record, 
 	for _, row := range old {
 		oldBy[row.PushSecret] = append(oldBy[row.PushSecret], row)
 	}
-	nsLabels := r.namespaceLabels(ctx)
+	nsLabels := cluster.NamespaceLabels(ctx, r.kube)
 	gens := desired.IndexGenerators(set)
 	plans := make(map[string]*pushPlan, len(set.PushSecrets))
 	for _, ps := range set.PushSecrets {

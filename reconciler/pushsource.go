@@ -12,7 +12,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/secretsync/secretsync/desired"
 	"github.com/secretsync/secretsync/internal/scrub"
@@ -140,7 +139,7 @@ func (r *Reconciler) pushSources(ctx context.Context, ps *render.PushSecret) ([]
 	c := r.scoped(pushAsker(ps))
 	var found []corev1.Secret
 	if sel.Selector == nil {
-		src, err := c.secret(ctx, "", sel.Name)
+		src, err := c.SecretObject(ctx, "", sel.Name)
 		if apierrors.IsNotFound(err) {
 			return nil, "", fmt.Errorf("source Secret %s/%s not found", ps.Namespace, sel.Name)
 		}
@@ -149,7 +148,7 @@ func (r *Reconciler) pushSources(ctx context.Context, ps *render.PushSecret) ([]
 		}
 		found = []corev1.Secret{*src}
 	} else {
-		list, err := c.secrets(ctx, sel.Selector)
+		list, err := c.Secrets(ctx, sel.Selector)
 		if err != nil {
 			return nil, "", fmt.Errorf("list the source Secrets of spec.selector.secret.selector in %s: %w", ps.Namespace, err)
 		}
@@ -175,23 +174,6 @@ func (r *Reconciler) pushSources(ctx context.Context, ps *render.PushSecret) ([]
 		fmt.Fprintf(&versions, "%s=%s,", s.Name, s.ResourceVersion)
 	}
 	return out, versions.String(), nil
-}
-
-// secrets lists the Secrets of the asker's own namespace that sel matches.
-func (c scoped) secrets(ctx context.Context, sel *metav1.LabelSelector) ([]corev1.Secret, error) {
-	ns, err := c.asker.Scope("")
-	if err != nil {
-		return nil, err
-	}
-	s, err := metav1.LabelSelectorAsSelector(sel)
-	if err != nil {
-		return nil, err
-	}
-	list, err := c.r.kube.CoreV1().Secrets(ns).List(ctx, metav1.ListOptions{LabelSelector: s.String()})
-	if err != nil {
-		return nil, err
-	}
-	return list.Items, nil
 }
 
 // sourceVersions reads ps's sources' names and resourceVersions again, as

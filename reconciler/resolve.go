@@ -10,6 +10,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/secretsync/secretsync/cluster"
 	"github.com/secretsync/secretsync/desired"
 	"github.com/secretsync/secretsync/render"
 )
@@ -120,7 +121,7 @@ func (r *Reconciler) yieldDesired(ctx context.Context, set *render.Set, revision
 func (z *resolving) sortOut() (fresh []pending, reused []desiredSecret) {
 	r, ctx, live, merged := z.r, z.ctx, z.live, z.merged
 	var remotes remoteIndex
-	compiled := desired.Compile(z.set, desired.Options{Namespaces: r.cfg.Namespaces, NamespaceLabels: r.namespaceLabels(ctx), OwnNamespaces: r.cfg.OwnNamespaces})
+	compiled := desired.Compile(z.set, desired.Options{Namespaces: r.cfg.Namespaces, NamespaceLabels: cluster.NamespaceLabels(ctx, r.kube), OwnNamespaces: r.cfg.OwnNamespaces})
 	// In namespace order, so that the live targets read to check reuse can
 	// go namespace by namespace.
 	slices.SortStableFunc(compiled, func(a, b desired.Item) int { return strings.Compare(a.ES.Namespace, b.ES.Namespace) })
