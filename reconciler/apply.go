@@ -194,11 +194,11 @@ func (r *Reconciler) applyOne(ctx context.Context, d desiredSecret, current *cor
 		if beforeCreate != nil {
 			beforeCreate(d.target.namespace, d.target.name)
 		}
-		err := r.createTarget(ctx, d.target, d.secret)
+		err := r.targets().Create(ctx, d.target.plan(), d.secret)
 		if !apierrors.IsAlreadyExists(err) {
 			return err
 		}
-		existing, err := r.getTarget(ctx, d.target)
+		existing, err := r.targets().Get(ctx, d.target.plan())
 		if err != nil {
 			return err
 		}
@@ -216,7 +216,7 @@ func (r *Reconciler) applyOne(ctx context.Context, d desiredSecret, current *cor
 			return err
 		}
 	}
-	return r.applyTarget(ctx, d.target, d.secret)
+	return r.targets().Apply(ctx, d.target.plan(), d.secret)
 }
 
 // createdByUpdate reports whether secretsync's fields in s are held as an
@@ -249,40 +249,8 @@ func (r *Reconciler) ownByApply(ctx context.Context, t targetKey, s *corev1.Secr
 	if err != nil {
 		return err
 	}
-	if err := r.mergePatchTarget(ctx, t, patch); err != nil {
+	if err := r.targets().MergePatch(ctx, t.plan(), patch); err != nil {
 		return fmt.Errorf("take over the fields of its create as server-side apply: %w", err)
 	}
 	return nil
-}
-
-// listMetadata lists the targets of a scope (namespace "" for all) that
-// match selector as PartialObjectMetadata, 500 at a time: no data crosses
-// the wire.
-func (r *Reconciler) listMetadata(ctx context.Context, scope targetKey, selector string, each func(metav1.PartialObjectMetadata)) error {
-	cont := ""
-	for {
-		req := r.kube.CoreV1().RESTClient().Get().Namespace(scope.namespace).Resource(scope.resource()).
-			SetHeader("Accept", "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1").
-			Param("limit", "500")
-		if selector != "" {
-			req = req.Param("labelSelector", selector)
-		}
-		if cont != "" {
-			req = req.Param("continue", cont)
-		}
-		raw, err := req.DoRaw(ctx)
-		if err != nil {
-			return err
-		}
-		var list metav1.PartialObjectMetadataList
-		if err := json.Unmarshal(raw, &list); err != nil {
-			return err
-		}
-		for _, item := range list.Items {
-			each(item)
-		}
-		if cont = list.Continue; cont == "" {
-			return nil
-		}
-	}
 }

@@ -128,7 +128,7 @@ func (r *Reconciler) labelledSecrets(ctx context.Context) ([]inventory.Entry, er
 	for _, ns := range namespaces {
 		for _, kind := range []string{"", render.KindConfigMap} {
 			scope := targetKey{namespace: ns, kind: kind}
-			err := r.listMetadata(ctx, scope, sel, func(m metav1.PartialObjectMetadata) {
+			err := r.targets().ListMetadata(ctx, scope.plan(), sel, func(m metav1.PartialObjectMetadata) {
 				if r.owns(kind, m.ObjectMeta) && m.Annotations[AnnotationOrphaned] == "" { // an orphan is never adopted again
 					out = append(out, entryOf(targetKey{m.Namespace, m.Name, kind}, m.Annotations[AnnotationExternalSecret], m.Annotations[AnnotationSource]))
 				}

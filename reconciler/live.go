@@ -87,7 +87,7 @@ func (l *liveTargets) list(ctx context.Context, scope targetKey) *liveScope {
 	// Pages of 500 keep the peak memory of a large namespace down.
 	opts := metav1.ListOptions{LabelSelector: l.sel, Limit: 500}
 	for {
-		items, cont, err := l.r.listTargets(ctx, scope, opts)
+		items, cont, err := l.r.targets().List(ctx, scope.plan(), opts)
 		if err != nil {
 			return &liveScope{err: fmt.Errorf("list managed %ss in %s: %w", scope.noun(), scope.namespace, err)}
 		}

@@ -91,7 +91,7 @@ func (r *Reconciler) prune(ctx context.Context, old iter.Seq2[inventory.Entry, e
 // dropped from the inventory without a delete.
 func (r *Reconciler) pruneOne(ctx context.Context, e inventory.Entry) (deleted bool, err error) {
 	t := keyOf(e)
-	s, err := r.getTarget(ctx, t)
+	s, err := r.targets().Get(ctx, t.plan())
 	if apierrors.IsNotFound(err) {
 		return false, nil
 	}
@@ -111,7 +111,7 @@ func (r *Reconciler) pruneOne(ctx context.Context, e inventory.Entry) (deleted b
 		l.Info().Msg("not pruned: orphaned (" + AnnotationOrphaned + ")")
 		return false, nil
 	}
-	err = r.deleteTarget(ctx, t, s)
+	err = r.targets().Delete(ctx, t.plan(), s)
 	if apierrors.IsNotFound(err) {
 		return false, nil
 	}
@@ -127,7 +127,7 @@ func (r *Reconciler) pruneOne(ctx context.Context, e inventory.Entry) (deleted b
 // gone, no longer ours or already marked needs nothing.
 func (r *Reconciler) release(ctx context.Context, e inventory.Entry) error {
 	t := keyOf(e)
-	s, err := r.getTarget(ctx, t)
+	s, err := r.targets().Get(ctx, t.plan())
 	if apierrors.IsNotFound(err) {
 		return nil
 	}
@@ -137,7 +137,7 @@ func (r *Reconciler) release(ctx context.Context, e inventory.Entry) error {
 	if !r.owns(t.kind, s.ObjectMeta) || s.Annotations[AnnotationOrphaned] != "" {
 		return nil
 	}
-	err = r.mergePatchTarget(ctx, t, []byte(`{"metadata":{"annotations":{"`+AnnotationOrphaned+`":"true"}}}`))
+	err = r.targets().MergePatch(ctx, t.plan(), []byte(`{"metadata":{"annotations":{"`+AnnotationOrphaned+`":"true"}}}`))
 	if apierrors.IsNotFound(err) {
 		return nil
 	}
