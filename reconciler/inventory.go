@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/secretsync/secretsync/cluster"
 	"github.com/secretsync/secretsync/inventory"
 	"github.com/secretsync/secretsync/render"
 )
@@ -39,7 +40,7 @@ func summary(inv inventory.Inventory) string {
 			fmt.Fprintf(&b, "... and %d more; `secretsync status` lists each\n", len(failing)-i)
 			break
 		}
-		fmt.Fprintf(&b, "- %s (%s): %s: %s\n", st.ExternalSecret, st.Source, st.Reason, truncate(st.Message, 300))
+		fmt.Fprintf(&b, "- %s (%s): %s: %s\n", st.ExternalSecret, st.Source, st.Reason, cluster.Truncate(st.Message, 300))
 	}
 	return b.String()
 }

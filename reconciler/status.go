@@ -11,8 +11,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/secretsync/secretsync/cluster"
 	"github.com/secretsync/secretsync/desired"
-	"github.com/secretsync/secretsync/internal/parallel"
 	"github.com/secretsync/secretsync/inventory"
 	"github.com/secretsync/secretsync/providers"
 	"github.com/secretsync/secretsync/render"
@@ -198,11 +198,10 @@ func carryRow(st *inventory.Status, p inventory.Status, had bool, o *outcome, no
 // reason on the inventory ConfigMap counts the rest. An unchanged pass
 // emits none. Events are best effort.
 func (r *Reconciler) emitEvents(ctx context.Context, statuses []inventory.Status, newFailures map[string]bool, res *Result) {
-	type event struct {
-		t                targetKey
-		typ, reason, msg string
+	var warnings, normal []cluster.Event
+	ev := func(t targetKey, typ, reason, msg string) cluster.Event {
+		return cluster.Event{About: t.ref(), Type: typ, Reason: reason, Message: msg}
 	}
-	var warnings, normal []event
 	for _, st := range statuses {
 		o := res.outcomes[st.ExternalSecret]
 		t, ok := parseKey(st.Target)
@@ -211,68 +210,35 @@ func (r *Reconciler) emitEvents(ctx context.Context, statuses []inventory.Status
 		}
 		switch {
 		case o != nil && o.written && o.created:
-			normal = append(normal, event{t, corev1.EventTypeNormal, "Created", "created from ExternalSecret " + st.ExternalSecret + " (" + st.Source + ") at " + res.Revision})
+			normal = append(normal, ev(t, corev1.EventTypeNormal, "Created", "created from ExternalSecret "+st.ExternalSecret+" ("+st.Source+") at "+res.Revision))
 		case o != nil && o.written:
-			normal = append(normal, event{t, corev1.EventTypeNormal, "Updated", "updated from ExternalSecret " + st.ExternalSecret + " (" + st.Source + ") at " + res.Revision})
+			normal = append(normal, ev(t, corev1.EventTypeNormal, "Updated", "updated from ExternalSecret "+st.ExternalSecret+" ("+st.Source+") at "+res.Revision))
 		case !st.Ready && newFailures[st.ExternalSecret]:
-			warnings = append(warnings, event{t, corev1.EventTypeWarning, "SyncFailed", st.Reason + ": " + st.Message})
+			warnings = append(warnings, ev(t, corev1.EventTypeWarning, "SyncFailed", st.Reason+": "+st.Message))
 		}
 	}
 	for _, k := range res.takenOver {
-		warnings = append(warnings, event{k.target, corev1.EventTypeWarning, "KeyTakenOver",
-			fmt.Sprintf("key %q was held by field manager %q and is now written by ExternalSecret %s (creationPolicy merge)", k.key, k.manager, k.es)})
+		warnings = append(warnings, ev(k.target, corev1.EventTypeWarning, "KeyTakenOver",
+			fmt.Sprintf("key %q was held by field manager %q and is now written by ExternalSecret %s (creationPolicy merge)", k.key, k.manager, k.es)))
 	}
 	for _, e := range res.deleted {
-		normal = append(normal, event{keyOf(e), corev1.EventTypeNormal, "Deleted", "pruned: ExternalSecret " + e.ExternalSecret + " (" + e.Source + ") left Git"})
-	}
-	all := append(warnings, normal...)
-	var jobs []func()
-	for _, e := range all[:min(len(all), r.cfg.EventsPerPass)] {
-		jobs = append(jobs, func() { r.event(ctx, e.t.ref(), e.typ, e.reason, e.msg) })
-	}
-	rest := map[string]int{}
-	var order []event
-	for _, e := range all[min(len(all), r.cfg.EventsPerPass):] {
-		if rest[e.reason] == 0 {
-			order = append(order, e)
-		}
-		rest[e.reason]++
+		normal = append(normal, ev(keyOf(e), corev1.EventTypeNormal, "Deleted", "pruned: ExternalSecret "+e.ExternalSecret+" ("+e.Source+") left Git"))
 	}
 	inventory := r.inventoryRef()
-	for _, e := range order {
-		msg := fmt.Sprintf("%d more Secrets %s at %s; per-Secret Events stop at %d a pass, `secretsync status` lists each", rest[e.reason], strings.ToLower(e.reason), res.Revision, r.cfg.EventsPerPass)
-		jobs = append(jobs, func() { r.event(ctx, inventory, e.typ, e.reason, msg) })
-	}
-	parallel.Run(r.cfg.Concurrency, jobs)
+	r.recorder().EmitCapped(ctx, append(warnings, normal...), r.cfg.EventsPerPass, r.cfg.Concurrency, func(first cluster.Event, n int) cluster.Event {
+		return cluster.Event{About: inventory, Type: first.Type, Reason: first.Reason,
+			Message: fmt.Sprintf("%d more Secrets %s at %s; per-Secret Events stop at %d a pass, `secretsync status` lists each", n, strings.ToLower(first.Reason), res.Revision, r.cfg.EventsPerPass)}
+	})
 }
 
-// event records one Event; its message goes through the pass's redactor.
+// recorder records the running pass's Events, scrubbed by its redactor.
+func (r *Reconciler) recorder() cluster.Recorder {
+	return cluster.NewRecorder(r.kube, r.cfg.Instance, r.now, r.log, r.scrub)
+}
+
+// event records one Event (cluster.Recorder.Emit).
 func (r *Reconciler) event(ctx context.Context, about corev1.ObjectReference, typ, reason, msg string) {
-	msg = r.scrub.String(msg)
-	now := metav1.NewTime(r.now())
-	ev := &corev1.Event{
-		ObjectMeta:          metav1.ObjectMeta{GenerateName: about.Name + ".", Namespace: about.Namespace},
-		InvolvedObject:      about,
-		Reason:              reason,
-		Message:             truncate(msg, 1024),
-		Type:                typ,
-		Source:              corev1.EventSource{Component: "secretsync"},
-		FirstTimestamp:      now,
-		LastTimestamp:       now,
-		Count:               1,
-		ReportingController: "secretsync.io/secretsync",
-		ReportingInstance:   r.cfg.Instance,
-	}
-	if _, err := r.kube.CoreV1().Events(about.Namespace).Create(ctx, ev, metav1.CreateOptions{}); err != nil {
-		r.log.Debug().Err(r.scrub.Error(err)).Str("namespace", about.Namespace).Str("kind", about.Kind).Str("name", about.Name).Str("reason", reason).Msg("event not recorded")
-	}
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
+	r.recorder().Emit(ctx, cluster.Event{About: about, Type: typ, Reason: reason, Message: msg})
 }
 
 // versionsOf lists the version ids an ExternalSecret's values came from.

@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/secretsync/secretsync/cluster"
 	"github.com/secretsync/secretsync/inventory"
 	"github.com/secretsync/secretsync/reconciler"
 )
@@ -151,14 +152,7 @@ func passSummary(r reconciler.Result) string {
 		fmt.Fprintf(&b, " prune-skipped=%q", r.PruneSkipped)
 	}
 	if len(r.Errors) > 0 {
-		fmt.Fprintf(&b, " errors=%d first=%q", len(r.Errors), truncate(r.Errors[0].Error(), 500))
+		fmt.Fprintf(&b, " errors=%d first=%q", len(r.Errors), cluster.Truncate(r.Errors[0].Error(), 500))
 	}
 	return b.String()
-}
-
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "…"
-	}
-	return s
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/secretsync/secretsync/cluster"
 	"github.com/secretsync/secretsync/inventory"
 	"github.com/secretsync/secretsync/service"
 )
@@ -321,14 +322,7 @@ func orDash(s string) string {
 
 func oneLine(s string) string { return strings.ReplaceAll(s, "\n", " ") }
 
-func short(s string, n int) string { return truncate(oneLine(s), n) }
-
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "…"
-	}
-	return s
-}
+func short(s string, n int) string { return cluster.Truncate(oneLine(s), n) }
 
 // writePushTable lists each remote secret a PushSecret pushes to: names,
 // outcome and time, never values.
