@@ -7,6 +7,8 @@ const (
 	ManagedByValue = "secretsync"
 	// AnnotationExternalSecret names the ExternalSecret that wrote it.
 	AnnotationExternalSecret = "secretsync.io/external-secret"
+	// AnnotationSource names the file in Git it was rendered from.
+	AnnotationSource = "secretsync.io/source"
 )
 
 // Owns is the ownership rule, the one place it is written: an object is

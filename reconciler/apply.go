@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/secretsync/secretsync/desired"
+	"github.com/secretsync/secretsync/drift"
 	"github.com/secretsync/secretsync/internal/parallel"
 	"github.com/secretsync/secretsync/plan"
 	"github.com/secretsync/secretsync/render"
@@ -23,7 +24,7 @@ import (
 type applier struct {
 	r        *Reconciler
 	ctx      context.Context
-	live     *liveTargets
+	live     *drift.Live
 	merged   map[targetKey]*corev1.Secret
 	mergeErr map[targetKey]error
 	res      *Result
@@ -80,13 +81,13 @@ func (a *applier) apply(want []desiredSecret) {
 func (a *applier) expect(want []desiredSecret) {
 	for _, d := range want {
 		if !d.gone && d.secret != nil {
-			exp := expected{hash: d.hash, shape: d.shape}
+			exp := drift.Expected{Hash: d.hash, Shape: d.shape}
 			if !desired.Merges(d.es) {
-				if current, _ := a.live.get(a.ctx, d.target); current != nil && len(current.ManagedFields) > 0 {
-					exp.prior = d.shape.fingerprint(current) // ownByApply writes first
+				if current, _ := a.live.Get(a.ctx, d.target.plan()); current != nil && len(current.ManagedFields) > 0 {
+					exp.Before = current // ownByApply writes first
 				}
 			}
-			a.r.expected.store(d.target, exp)
+			a.r.watch.Expect(d.target.plan(), exp)
 		}
 	}
 }
@@ -207,7 +208,7 @@ func (r *Reconciler) applyOne(ctx context.Context, d desiredSecret, current *cor
 				d.target.noun(), r.cfg.Instance, LabelManagedBy, existing.Labels[LabelManagedBy], LabelInstance, existing.Labels[LabelInstance])
 		}
 		current = existing // ours after all: made by another replica or pass
-		if !createdByUpdate(current) {
+		if !drift.CreatedByUpdate(current) {
 			current.ManagedFields = nil
 		}
 	}
@@ -217,19 +218,6 @@ func (r *Reconciler) applyOne(ctx context.Context, d desiredSecret, current *cor
 		}
 	}
 	return r.targets().Apply(ctx, d.target.plan(), d.secret)
-}
-
-// createdByUpdate reports whether secretsync's fields in s are held as an
-// Update (what a create records) and not yet as an Apply.
-func createdByUpdate(s *corev1.Secret) bool {
-	apply, update := false, false
-	for _, m := range s.ManagedFields {
-		if m.Manager == FieldManager {
-			apply = apply || m.Operation == metav1.ManagedFieldsOperationApply
-			update = update || m.Operation == metav1.ManagedFieldsOperationUpdate
-		}
-	}
-	return update && !apply
 }
 
 // ownByApply turns the fields secretsync's create recorded as an Update

@@ -62,7 +62,7 @@ func (r *Reconciler) Diff(ctx context.Context) ([]SecretDiff, Result) {
 			unreadable(&res, err)
 			return nil, res
 		}
-		obs.live.managed = true
+		obs.live.ReadManaged()
 		defer func() { r.restored = nil }()
 	}
 	var out []SecretDiff
@@ -110,7 +110,7 @@ func diffOf(a plan.Action, d desiredSecret, current *corev1.Secret) (sd SecretDi
 	case a.Kind == plan.Refused:
 		sd.Would, sd.Reason = string(a.Would), a.Reason
 	case a.Kind == plan.Create || a.Kind == plan.Merge && current == nil:
-		sd.Action, sd.Added = string(plan.Create), slices.Clone(d.shape.data)
+		sd.Action, sd.Added = string(plan.Create), slices.Clone(d.shape.Keys())
 	case a.Kind == plan.Apply || a.Kind == plan.Merge:
 		sd = compare(current, d)
 		if a.Kind == plan.Merge {
@@ -145,7 +145,7 @@ func (r *Reconciler) scrubDiffs(out []SecretDiff) {
 
 func compare(live *corev1.Secret, d desiredSecret) SecretDiff {
 	sd := SecretDiff{Namespace: d.target.namespace, Name: d.target.name, Kind: d.target.kind, Action: "change"}
-	for _, k := range d.shape.data {
+	for _, k := range d.shape.Keys() {
 		v, ok := live.Data[k]
 		switch {
 		case !ok:

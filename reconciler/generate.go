@@ -15,6 +15,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/secretsync/secretsync/desired"
+	"github.com/secretsync/secretsync/drift"
 	"github.com/secretsync/secretsync/generators"
 	"github.com/secretsync/secretsync/plan"
 	"github.com/secretsync/secretsync/providers"
@@ -46,7 +47,7 @@ type generated struct {
 // values: refreshInterval, none for refreshPolicy OnChange or CreatedOnce
 // or an interval of 0) or its spec changes; a restart or a change elsewhere
 // in the ExternalSecret does not make a new password.
-func (r *Reconciler) generate(ctx context.Context, es *render.ExternalSecret, entries []desired.Entry, targets *liveTargets,
+func (r *Reconciler) generate(ctx context.Context, es *render.ExternalSecret, entries []desired.Entry, targets *drift.Live,
 	gens map[desired.GeneratorKey]*render.Generator) (map[string]map[string]providers.Value, string, error) {
 	if !slices.ContainsFunc(entries, func(e desired.Entry) bool { return e.Generator != nil }) {
 		return nil, "", nil
@@ -55,7 +56,7 @@ func (r *Reconciler) generate(ctx context.Context, es *render.ExternalSecret, en
 	if _, err := render.AskerFor(es).Scope(t.namespace); err != nil {
 		return nil, "", fmt.Errorf("read the secret its generated values are kept in: %w", err)
 	}
-	live, err := targets.get(ctx, t)
+	live, err := targets.Get(ctx, t.plan())
 	if err != nil {
 		return nil, "", fmt.Errorf("read the secret its generated values are kept in: %w", err)
 	}

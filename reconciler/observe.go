@@ -8,6 +8,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/secretsync/secretsync/desired"
+	"github.com/secretsync/secretsync/drift"
 	"github.com/secretsync/secretsync/gitsource"
 	"github.com/secretsync/secretsync/render"
 )
@@ -19,7 +20,7 @@ type observed struct {
 	old      *record // the inventory
 	lost     string  // why the inventory was rebuilt, if it was
 	wanted   string  // the revision status --wait asks to be recorded
-	live     *liveTargets
+	live     *drift.Live
 	merged   map[targetKey]*corev1.Secret
 	mergeErr map[targetKey]error
 }

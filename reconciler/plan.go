@@ -7,6 +7,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/secretsync/secretsync/desired"
+	"github.com/secretsync/secretsync/drift"
 	"github.com/secretsync/secretsync/inventory"
 	"github.com/secretsync/secretsync/plan"
 	"github.com/secretsync/secretsync/render"
@@ -24,7 +25,7 @@ func targetOf(t plan.Target) targetKey { return targetKey{t.Namespace, t.Name, t
 
 // planWrites plans one part of desired Secrets against the targets as the
 // pass read them; current[i] is want[i]'s target (nil: none, or not read).
-func (r *Reconciler) planWrites(ctx context.Context, want []desiredSecret, live *liveTargets, merged map[targetKey]*corev1.Secret, mergeErr map[targetKey]error) (actions []plan.Action, current []*corev1.Secret) {
+func (r *Reconciler) planWrites(ctx context.Context, want []desiredSecret, live *drift.Live, merged map[targetKey]*corev1.Secret, mergeErr map[targetKey]error) (actions []plan.Action, current []*corev1.Secret) {
 	wants := make([]plan.Want, len(want))
 	lives := make([]plan.Live, len(want))
 	current = make([]*corev1.Secret, len(want))
@@ -37,10 +38,10 @@ func (r *Reconciler) planWrites(ctx context.Context, want []desiredSecret, live 
 			wants[i].MergeManager = mergeManager(d.es)
 			current[i], err = merged[d.target], mergeErr[d.target]
 		case !d.reused: // a reused one is known to match: no need to read it
-			current[i], err = live.get(ctx, d.target)
+			current[i], err = live.Get(ctx, d.target.plan())
 		}
 		lives[i] = plan.Live{Exists: current[i] != nil, Err: err,
-			Matches: d.shape != nil && !d.reused && d.shape.matches(current[i], d.hash)}
+			Matches: d.shape != nil && !d.reused && d.shape.Matches(current[i], d.hash)}
 	}
 	return plan.Writes(wants, lives), current
 }

@@ -13,6 +13,7 @@ import (
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 
 	"github.com/secretsync/secretsync/desired"
+	"github.com/secretsync/secretsync/drift"
 	"github.com/secretsync/secretsync/render"
 )
 
@@ -63,8 +64,8 @@ func (r *Reconciler) buildMerge(es *render.ExternalSecret, t targetKey, raw map[
 	s.Name, s.Namespace = t.name, t.namespace
 	s.Annotations = map[string]string{}
 	key := mergeKey(es)
-	sh := shapeOf(s, key, false)
-	hash := sh.hash(s)
+	sh := drift.ShapeOf(s, key, false)
+	hash := sh.Hash(s)
 	s.Annotations[key] = hash
 	return desiredSecret{es: es, target: t, secret: s, shape: sh, hash: hash}
 }

@@ -180,3 +180,10 @@ func (r *Reconciler) consumeSources(wi watch.Interface, ns string, notify func()
 		}
 	}
 }
+
+func sleep(ctx context.Context, d time.Duration) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(d):
+	}
+}

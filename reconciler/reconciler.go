@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -17,6 +16,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/secretsync/secretsync/desired"
+	"github.com/secretsync/secretsync/drift"
 	"github.com/secretsync/secretsync/gitsource"
 	"github.com/secretsync/secretsync/internal/scrub"
 	"github.com/secretsync/secretsync/inventory"
@@ -36,9 +36,9 @@ const (
 	// AnnotationRevision: the revision a Secret was last written at, as
 	// the inventory ConfigMap records its own.
 	AnnotationRevision       = inventory.AnnotationRevision
-	AnnotationSource         = "secretsync.io/source"
+	AnnotationSource         = plan.AnnotationSource
 	AnnotationExternalSecret = plan.AnnotationExternalSecret
-	AnnotationDataHash       = "secretsync.io/data-hash"
+	AnnotationDataHash       = drift.AnnotationDataHash
 )
 
 // Annotations on the inventory ConfigMap through which the CLI controls a
@@ -128,20 +128,9 @@ type Reconciler struct {
 	remotes    remoteIndex      // for Touch
 	decoded    decodedInventory // the inventory as last written or decoded
 
-	// expected maps each managed Secret's targetKey to what it should hold,
-	// for the drift watch; drift is set when the watch saw a change.
-	expected expectations
-	drift    atomic.Bool
-	// The drift watch's health: watchesWanted watches, watchesUp of them
-	// established, watchGen counting every start and end of one and every
-	// drift seen. A pass that finds them all up and watchGen where the last
-	// pass that ran to its end read it (lastWatchGen) trusts that the
-	// Secrets still hold what was written, and reads none of them to check
-	// reuse.
-	watchesWanted atomic.Int32
-	watchesUp     atomic.Int32
-	watchGen      atomic.Int64
-	lastWatchGen  int64
+	// watch is the drift watch: what each managed Secret should hold, and
+	// whether a pass may trust the Secrets still hold it (WatchDrift).
+	watch drift.Watch
 	// passes counts the passes that remembered their ExternalSecrets; an
 	// expected entry carries the one that last confirmed it.
 	passes uint64
@@ -210,11 +199,9 @@ func (r *Reconciler) Pass(ctx context.Context, force bool) (res Result) {
 		return res
 	}
 	res.Revision = snap.Revision
-	gen := r.watchGen.Load()
-	trusted := gen == r.lastWatchGen && r.watchesWanted.Load() > 0 && r.watchesUp.Load() == r.watchesWanted.Load()
-	drifted := r.drift.Swap(false)
-	trusted = trusted && !force
-	if !force && r.lastOK && snap.Revision == r.lastRev && !r.anyDue() && !r.pushDue(ctx) && !drifted {
+	watched := r.watch.Start()
+	trusted := watched.Trusted && !force
+	if !force && r.lastOK && snap.Revision == r.lastRev && !r.anyDue() && !r.pushDue(ctx) && !watched.Drifted {
 		res.enter(StageSkipped, r.now())
 		return res
 	}
@@ -229,7 +216,7 @@ func (r *Reconciler) Pass(ctx context.Context, force bool) (res Result) {
 			unreadable(&res, err)
 			return res
 		}
-		obs.live.managed = true
+		obs.live.ReadManaged()
 		defer func() { r.restored = nil }()
 	}
 	if obs.lost != "" {
@@ -248,7 +235,7 @@ func (r *Reconciler) Pass(ctx context.Context, force bool) (res Result) {
 
 	res.enter(StageDone, r.now())
 	r.lastRev, r.lastOK = snap.Revision, res.OK()
-	r.lastWatchGen = gen // this pass read what the watch could not vouch for
+	r.watch.Done(watched) // this pass read what the watch could not vouch for
 	return res
 }
 
@@ -297,7 +284,7 @@ func (r *Reconciler) write(ctx context.Context, obs *observed, revision string, 
 			part[i].secret = nil // written: drop the values, so a pass holds one part's at a time
 			last = max(last, part[i].target.namespace)
 		}
-		obs.live.passed(last) // later parts are in this namespace or after it
+		obs.live.Passed(last) // later parts are in this namespace or after it
 		r.remember(states, part, a.done)
 		if w.hashes != nil {
 			for _, d := range part {
@@ -309,7 +296,7 @@ func (r *Reconciler) write(ctx context.Context, obs *observed, revision string, 
 		}
 	}
 	r.states = states
-	r.forgetExpected()
+	r.watch.KeepPass(r.passes) // forget failed, pruned, or no longer in Git
 	w.applied = a.done
 	return w
 }
@@ -358,7 +345,7 @@ func unreadable(res *Result, err error) bool {
 // in its desired state, what the next pass needs to skip it until its
 // refresh is due, and what the drift watch should expect of its Secret.
 // ExternalSecrets left out are forgotten when the pass ends (Pass sets
-// r.states to next, then forgetExpected).
+// r.states to next, then KeepPass).
 func (r *Reconciler) remember(next map[string]*esState, part []desiredSecret, done map[targetKey]*render.ExternalSecret) {
 	for _, d := range part {
 		id := esID(d.es)
@@ -373,15 +360,9 @@ func (r *Reconciler) remember(next map[string]*esState, part []desiredSecret, do
 			next[id] = &esState{version: d.version, synced: true, at: r.passAt, next: r.nextDue(d.es, r.passAt), hash: d.hash, shape: d.shape}
 		}
 		if st := next[id]; st != nil {
-			r.expected.store(d.target, expected{hash: st.hash, shape: st.shape, pass: r.passes})
+			r.watch.Expect(d.target.plan(), drift.Expected{Hash: st.hash, Shape: st.shape, Pass: r.passes})
 		}
 	}
-}
-
-// forgetExpected drops what the drift watch expects of Secrets this pass
-// did not remember: failed, pruned, or no longer in Git.
-func (r *Reconciler) forgetExpected() {
-	r.expected.keepPass(r.passes)
 }
 
 func (r *Reconciler) namespaceAllowed(ns string) bool {

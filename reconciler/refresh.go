@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/secretsync/secretsync/desired"
+	"github.com/secretsync/secretsync/drift"
 	"github.com/secretsync/secretsync/plan"
 	"github.com/secretsync/secretsync/render"
 )
@@ -29,7 +30,7 @@ type esState struct {
 	// shape is what the hash covers, to re-check the live Secret without
 	// values; nil in a state restored from the inventory, until vouch reads
 	// it from the live Secret.
-	shape *shape
+	shape *drift.Shape
 	// touched: an AWS event named one of its remote secrets (Touch), and
 	// its refresh is periodic: its values are fetched in the next pass.
 	touched bool
@@ -154,25 +155,25 @@ func (r *Reconciler) restore(old *record) error {
 // still hash to the hash it carries. A hand edit of one of those fields
 // takes it from secretsync's manager or breaks the hash: either way the
 // values are fetched again.
-func (r *Reconciler) vouch(ctx context.Context, st *esState, es *render.ExternalSecret, t targetKey, live *liveTargets, merged map[targetKey]*corev1.Secret) bool {
+func (r *Reconciler) vouch(ctx context.Context, st *esState, es *render.ExternalSecret, t targetKey, live *drift.Live, merged map[targetKey]*corev1.Secret) bool {
 	var s *corev1.Secret
-	var sh *shape
+	var sh *drift.Shape
 	if desired.Merges(es) {
 		if s = merged[t]; s != nil {
-			sh = managedShape(s, mergeManager(es), mergeKey(es), false)
+			sh = drift.ManagedShape(s, mergeManager(es), mergeKey(es), false)
 		}
 	} else {
-		s, _ = live.get(ctx, t) // an error is the apply's to report
+		s, _ = live.Get(ctx, t.plan()) // an error is the apply's to report
 		if s == nil || s.Annotations[AnnotationExternalSecret] != esID(es) {
 			return false
 		}
-		sh = live.shape(t)
+		sh = live.Shape(t.plan())
 	}
 	hash := ""
 	if sh != nil {
-		hash = s.Annotations[sh.hashKey]
+		hash = s.Annotations[sh.HashKey()]
 	}
-	if hash == "" || !sh.matches(s, hash) {
+	if hash == "" || !sh.Matches(s, hash) {
 		return false
 	}
 	st.shape, st.hash = sh, hash

@@ -12,6 +12,7 @@ import (
 
 	"github.com/secretsync/secretsync/cluster"
 	"github.com/secretsync/secretsync/desired"
+	"github.com/secretsync/secretsync/drift"
 	"github.com/secretsync/secretsync/render"
 )
 
@@ -21,7 +22,7 @@ type desiredSecret struct {
 	es      *render.ExternalSecret
 	target  targetKey
 	secret  *corev1.Secret
-	shape   *shape // nil when gone
+	shape   *drift.Shape // nil when gone
 	hash    string
 	version resourceVersion
 	// prior is a reused ExternalSecret's state, kept as it is.
@@ -36,10 +37,10 @@ type desiredSecret struct {
 
 // retain is an ExternalSecret whose Secret is kept as it is
 // (desired.ErrRetained), carrying the live Secret's content hash.
-func (r *Reconciler) retain(ctx context.Context, es *render.ExternalSecret, t targetKey, live *liveTargets, merged map[targetKey]*corev1.Secret, version resourceVersion) desiredSecret {
+func (r *Reconciler) retain(ctx context.Context, es *render.ExternalSecret, t targetKey, live *drift.Live, merged map[targetKey]*corev1.Secret, version resourceVersion) desiredSecret {
 	d := desiredSecret{es: es, target: t, version: version, retained: true}
 	if !desired.Merges(es) {
-		if s, _ := live.get(ctx, t); s != nil { // an error is the apply's to report
+		if s, _ := live.Get(ctx, t.plan()); s != nil { // an error is the apply's to report
 			d.hash = s.Annotations[AnnotationDataHash]
 		}
 	} else if s := merged[t]; s != nil {
@@ -56,7 +57,7 @@ func (r *Reconciler) retain(ctx context.Context, es *render.ExternalSecret, t ta
 //
 // trusted says the drift watch has seen every change of this instance's
 // Secrets since the last pass: reuse then needs no read of them.
-func (r *Reconciler) desired(ctx context.Context, set *render.Set, revision string, live *liveTargets, merged map[targetKey]*corev1.Secret, force, trusted bool, res *Result) iter.Seq[[]desiredSecret] {
+func (r *Reconciler) desired(ctx context.Context, set *render.Set, revision string, live *drift.Live, merged map[targetKey]*corev1.Secret, force, trusted bool, res *Result) iter.Seq[[]desiredSecret] {
 	return func(yield func([]desiredSecret) bool) {
 		r.yieldDesired(ctx, set, revision, live, merged, force, trusted, res, yield)
 	}
@@ -69,7 +70,7 @@ type resolving struct {
 	ctx            context.Context
 	set            *render.Set
 	revision       string
-	live           *liveTargets
+	live           *drift.Live
 	merged         map[targetKey]*corev1.Secret
 	force, trusted bool
 	res            *Result
@@ -88,7 +89,7 @@ func (z *resolving) fail(es *render.ExternalSecret, reason Reason, err error) {
 	o.failed, o.err, o.class = true, err, class
 }
 
-func (r *Reconciler) yieldDesired(ctx context.Context, set *render.Set, revision string, live *liveTargets, merged map[targetKey]*corev1.Secret, force, trusted bool, res *Result,
+func (r *Reconciler) yieldDesired(ctx context.Context, set *render.Set, revision string, live *drift.Live, merged map[targetKey]*corev1.Secret, force, trusted bool, res *Result,
 	yield func([]desiredSecret) bool) {
 	z := &resolving{r: r, ctx: ctx, set: set, revision: revision, live: live, merged: merged, force: force, trusted: trusted, res: res,
 		stores: desired.IndexStores(set), gens: desired.IndexGenerators(set)}
@@ -128,7 +129,7 @@ func (z *resolving) sortOut() (fresh []pending, reused []desiredSecret) {
 	for _, it := range compiled {
 		es := it.ES
 		t := target(es)
-		live.passed(t.namespace)
+		live.Passed(t.namespace)
 		if len(it.Problems) > 0 {
 			var err error = it.Problems[0]
 			for _, p := range it.Problems[1:] {
@@ -144,13 +145,13 @@ func (z *resolving) sortOut() (fresh []pending, reused []desiredSecret) {
 				return r.vouch(ctx, st, es, t, live, merged)
 			}
 			if desired.Merges(es) {
-				return st.shape.matches(merged[t], st.hash)
+				return st.shape.Matches(merged[t], st.hash)
 			}
 			if z.trusted && t.kind == "" {
 				return true // the watch sees our labelled Secrets, not ConfigMaps
 			}
-			s, _ := live.get(ctx, t) // an error is the apply's to report
-			return st.shape.matches(s, st.hash)
+			s, _ := live.Get(ctx, t.plan()) // an error is the apply's to report
+			return st.shape.Matches(s, st.hash)
 		}
 		// ESO skips a refresh that is not due while the target is valid;
 		// holds is asked last, as only such an ExternalSecret needs its
@@ -243,7 +244,7 @@ func refuseSharedKeys(out []desiredSecret, fail func(*render.ExternalSecret, Rea
 		if d.shape == nil {
 			continue
 		}
-		for _, k := range d.shape.data {
+		for _, k := range d.shape.Keys() {
 			byTarget[d.target] = append(byTarget[d.target], writer{d.es, k})
 		}
 	}
@@ -297,8 +298,8 @@ func (r *Reconciler) build(es *render.ExternalSecret, t targetKey, c desired.Sha
 	if es.Spec.Target.Immutable {
 		s.Immutable = &es.Spec.Target.Immutable
 	}
-	sh := shapeOf(s, AnnotationDataHash, true)
-	hash := sh.hash(s)
+	sh := drift.ShapeOf(s, AnnotationDataHash, true)
+	hash := sh.Hash(s)
 	s.Annotations[AnnotationDataHash] = hash
 	s.Annotations[AnnotationRevision] = revision
 	return desiredSecret{es: es, target: t, secret: s, shape: sh, hash: hash}

@@ -1,4 +1,4 @@
-package reconciler
+package drift
 
 import (
 	"crypto/sha256"
@@ -11,13 +11,19 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/secretsync/secretsync/inventory"
 )
 
-// shape is which parts of a Secret secretsync writes for one
+// AnnotationDataHash carries the hash of what secretsync wrote in a Secret
+// it owns (a merging ExternalSecret's hash has a key of its own).
+const AnnotationDataHash = "secretsync.io/data-hash"
+
+// Shape is which parts of a Secret secretsync writes for one
 // ExternalSecret, so that the live Secret can be hashed the same way as the
 // desired one: an unchanged Secret costs no write, and a hand edit of any of
-// those parts is seen as drift.
-type shape struct {
+// those parts is seen as drift. Shapes are shared and never modified.
+type Shape struct {
 	hashKey     string // the annotation that carries the hash
 	typed       bool   // the Secret's type is ours (not with Merge)
 	data        []string
@@ -25,11 +31,11 @@ type shape struct {
 	annotations []string // ours, without the hash and the revision
 }
 
-// shapeOf returns the shape of s, shared with every Secret of the same
-// shape (shapes are never modified): a pass holds one per ExternalSecret
-// in its states and the drift watch's expectations, and most are alike.
-func shapeOf(s *corev1.Secret, hashKey string, typed bool) *shape {
-	sh := &shape{hashKey: hashKey, typed: typed}
+// ShapeOf returns the shape of s, shared with every Secret of the same
+// shape: a pass holds one per ExternalSecret in its states and the drift
+// watch's expectations, and most are alike.
+func ShapeOf(s *corev1.Secret, hashKey string, typed bool) *Shape {
+	sh := &Shape{hashKey: hashKey, typed: typed}
 	for k := range s.Data {
 		sh.data = append(sh.data, k)
 	}
@@ -37,7 +43,7 @@ func shapeOf(s *corev1.Secret, hashKey string, typed bool) *shape {
 		sh.labels = append(sh.labels, k)
 	}
 	for k := range s.Annotations {
-		if k != hashKey && k != AnnotationRevision {
+		if k != hashKey && k != inventory.AnnotationRevision {
 			sh.annotations = append(sh.annotations, k)
 		}
 	}
@@ -47,17 +53,24 @@ func shapeOf(s *corev1.Secret, hashKey string, typed bool) *shape {
 	return shapes.share(sh)
 }
 
+// Keys are the data keys the shape covers, sorted; callers must not
+// modify them.
+func (sh *Shape) Keys() []string { return sh.data }
+
+// HashKey is the annotation that carries the hash.
+func (sh *Shape) HashKey() string { return sh.hashKey }
+
 // shapes holds the distinct shapes seen, up to a bound past which it
 // starts again: enough for the few shapes a repository uses, with no
 // growth from one that makes every shape different.
-var shapes = shapeSet{m: map[string]*shape{}}
+var shapes = shapeSet{m: map[string]*Shape{}}
 
 type shapeSet struct {
 	mu sync.Mutex
-	m  map[string]*shape
+	m  map[string]*Shape
 }
 
-func (ss *shapeSet) share(sh *shape) *shape {
+func (ss *shapeSet) share(sh *Shape) *Shape {
 	// Every Secret a pass builds comes here: no fmt on the way.
 	var b strings.Builder
 	b.WriteString(sh.hashKey)
@@ -81,12 +94,12 @@ func (ss *shapeSet) share(sh *shape) *shape {
 	return sh
 }
 
-// hash fingerprints the parts of s the shape names, values included. It is
+// Hash fingerprints the parts of s the shape names, values included. It is
 // stored only on the Secret itself, where the values are readable anyway.
 // Every Secret built and every live one compared is hashed, so it writes
 // its framing with strconv into one buffer, not with fmt; the bytes hashed
 // are the same (TestShapeHashIsStable).
-func (sh *shape) hash(s *corev1.Secret) string {
+func (sh *Shape) Hash(s *corev1.Secret) string {
 	h := sha256.New()
 	var buf []byte
 	frame := func(prefix string, n int, suffix byte) {
@@ -126,16 +139,21 @@ func (sh *shape) hash(s *corev1.Secret) string {
 	return hex.EncodeToString(h.Sum(sum[:0]))
 }
 
-// matches reports whether live carries hash and still hashes to it.
-func (sh *shape) matches(live *corev1.Secret, hash string) bool {
-	return sh != nil && live != nil && live.Annotations[sh.hashKey] == hash && sh.hash(live) == hash
+// Matches reports whether live carries hash and still hashes to it.
+func (sh *Shape) Matches(live *corev1.Secret, hash string) bool {
+	return sh != nil && live != nil && live.Annotations[sh.hashKey] == hash && sh.Hash(live) == hash
 }
 
-// managedShape is the shape of what manager wrote in s, read from the
+// fingerprint is what a live Secret holds, as far as the shape sees it.
+func (sh *Shape) fingerprint(s *corev1.Secret) string {
+	return sh.Hash(s) + "/" + s.Annotations[sh.hashKey]
+}
+
+// ManagedShape is the shape of what manager wrote in s, read from the
 // fields the API server records it holds (metadata.managedFields): after a
 // restart it stands for the shape a process kept in memory. nil when
 // manager holds nothing in s, or its record cannot be read.
-func managedShape(s *corev1.Secret, manager, hashKey string, typed bool) *shape {
+func ManagedShape(s *corev1.Secret, manager, hashKey string, typed bool) *Shape {
 	held := &corev1.Secret{Data: map[string][]byte{}, ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{}, Annotations: map[string]string{}}}
 	found := false
 	for _, m := range s.ManagedFields {
@@ -173,5 +191,5 @@ func managedShape(s *corev1.Secret, manager, hashKey string, typed bool) *shape 
 	if !found {
 		return nil
 	}
-	return shapeOf(held, hashKey, typed)
+	return ShapeOf(held, hashKey, typed)
 }
