@@ -13,6 +13,8 @@ import (
 	"github.com/secretsync/secretsync/cluster"
 	"github.com/secretsync/secretsync/desired"
 	"github.com/secretsync/secretsync/drift"
+	"github.com/secretsync/secretsync/fetch"
+	"github.com/secretsync/secretsync/plan"
 	"github.com/secretsync/secretsync/render"
 )
 
@@ -76,7 +78,6 @@ type resolving struct {
 	res            *Result
 	stores         map[desired.StoreKey]*render.SecretStore
 	gens           map[desired.GeneratorKey]*render.Generator
-	found          map[findKey]findResult
 }
 
 // fail records an ExternalSecret's failure in its outcome.
@@ -89,21 +90,25 @@ func (z *resolving) fail(es *render.ExternalSecret, reason Reason, err error) {
 	o.failed, o.err, o.class = true, err, class
 }
 
+// partSize is how many ExternalSecrets to fetch are resolved together
+// (fetch.Split). A pass applies one part while it fetches the next, so a
+// cold pass takes about as long as its slower half rather than the sum.
+var partSize = 500 // a variable so that tests can make parts small
+
 func (r *Reconciler) yieldDesired(ctx context.Context, set *render.Set, revision string, live *drift.Live, merged map[targetKey]*corev1.Secret, force, trusted bool, res *Result,
 	yield func([]desiredSecret) bool) {
 	z := &resolving{r: r, ctx: ctx, set: set, revision: revision, live: live, merged: merged, force: force, trusted: trusted, res: res,
 		stores: desired.IndexStores(set), gens: desired.IndexGenerators(set)}
 	fresh, reused := z.sortOut()
-	sp := r.storeProviders(z.stores)
-	z.found = r.findAll(ctx, sp, fresh)
 	// Each part takes its own ExternalSecrets' references and specs, and
 	// lets them go when it is done: past this point nothing holds those of
 	// the whole set.
-	parts := r.fetchParts(ctx, sp, z.found, split(reused, fresh, partSize))
+	f := fetch.New(z.stores, r.provider, r.scrub, r.now)
+	parts := fetch.Parts(ctx, f, fetch.Split(reused, func(d desiredSecret) plan.Target { return d.target.plan() }, fresh, partSize))
 	for p := range parts {
-		res.FetchTime += p.fetchTime
-		out := p.reused
-		for _, f := range p.fresh {
+		res.FetchTime += p.FetchTime
+		out := p.Reused
+		for _, f := range p.Fresh {
 			if d, ok := z.build(f, p); ok {
 				out = append(out, d)
 			}
@@ -119,7 +124,7 @@ func (r *Reconciler) yieldDesired(ctx context.Context, set *render.Set, revision
 // sortOut compiles the set and splits its ExternalSecrets into those whose
 // values must be fetched and those reused as their targets hold them; it
 // rebuilds the AWS event index on the way.
-func (z *resolving) sortOut() (fresh []pending, reused []desiredSecret) {
+func (z *resolving) sortOut() (fresh []fetch.Pending, reused []desiredSecret) {
 	r, ctx, live, merged := z.r, z.ctx, z.live, z.merged
 	var remotes remoteIndex
 	compiled := desired.Compile(z.set, desired.Options{Namespaces: r.cfg.Namespaces, NamespaceLabels: cluster.NamespaceLabels(ctx, r.kube), OwnNamespaces: r.cfg.OwnNamespaces})
@@ -160,7 +165,7 @@ func (z *resolving) sortOut() (fresh []pending, reused []desiredSecret) {
 			reused = append(reused, desiredSecret{es: es, target: t, shape: st.shape, hash: st.hash, version: st.version, prior: st, reused: true})
 			continue
 		}
-		fresh = append(fresh, pending{es: es, refs: it.Entries, version: version})
+		fresh = append(fresh, fetch.Pending{ES: es, Refs: it.Entries, Version: version})
 	}
 	remotes.sort()
 	r.remotes = remotes // Pass holds r.mu
@@ -169,8 +174,8 @@ func (z *resolving) sortOut() (fresh []pending, reused []desiredSecret) {
 
 // build makes one fetched ExternalSecret's desired Secret from its part's
 // values; ok false means it failed (recorded in its outcome).
-func (z *resolving) build(f pending, p *part) (d desiredSecret, ok bool) {
-	r, es, refs := z.r, f.es, f.refs
+func (z *resolving) build(f fetch.Pending, p *fetch.Part[desiredSecret]) (d desiredSecret, ok bool) {
+	r, es, refs := z.r, f.ES, f.Refs
 	t := target(es)
 	gen, genNote, err := r.generate(z.ctx, es, refs, z.live, z.gens)
 	for _, kv := range gen {
@@ -182,17 +187,17 @@ func (z *resolving) build(f pending, p *part) (d desiredSecret, ok bool) {
 		z.fail(es, ResolveFailed, err)
 		return d, false
 	}
-	data, err := secretData(es, refs, z.found, p.fetched, gen)
+	data, err := p.Data(f, gen)
 	for _, v := range data {
 		r.scrub.Add(v.Bytes())
 	}
 	switch {
 	case errors.Is(err, desired.ErrAllGone):
 		z.res.outcome(esID(es)).fetched = true
-		return desiredSecret{es: es, target: t, version: f.version, gone: true}, true
+		return desiredSecret{es: es, target: t, version: f.Version, gone: true}, true
 	case errors.Is(err, desired.ErrRetained):
 		z.res.outcome(esID(es)).fetched = true
-		return r.retain(z.ctx, es, t, z.live, z.merged, f.version), true
+		return r.retain(z.ctx, es, t, z.live, z.merged, f.Version), true
 	case err != nil:
 		z.fail(es, ResolveFailed, err)
 		return d, false
@@ -218,7 +223,7 @@ func (z *resolving) build(f pending, p *part) (d desiredSecret, ok bool) {
 	}
 	z.res.Resolved++
 	o := z.res.outcome(esID(es))
-	o.resolved, o.fetched, o.versions = true, true, versionsOf(refs, z.found, p.fetched)
+	o.resolved, o.fetched, o.versions = true, true, p.Versions(f)
 	if desired.Merges(es) {
 		raw := make(map[string][]byte, len(content.Data))
 		for k, v := range content.Data {
@@ -228,7 +233,7 @@ func (z *resolving) build(f pending, p *part) (d desiredSecret, ok bool) {
 	} else {
 		d = r.build(es, t, content, z.revision)
 	}
-	d.version = f.version
+	d.version = f.Version
 	return d, true
 }
 

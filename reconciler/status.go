@@ -240,26 +240,3 @@ func (r *Reconciler) recorder() cluster.Recorder {
 func (r *Reconciler) event(ctx context.Context, about corev1.ObjectReference, typ, reason, msg string) {
 	r.recorder().Emit(ctx, cluster.Event{About: about, Type: typ, Reason: reason, Message: msg})
 }
-
-// versionsOf lists the version ids an ExternalSecret's values came from.
-func versionsOf(refs []desired.Entry, found map[findKey]findResult, fetched map[fetchKey]providers.Fetched) inventory.Versions {
-	var out inventory.Versions
-	add := func(e desired.Entry, ref providers.Ref, name string) {
-		if f := fetched[fetchKey{servedOf(e), ref}]; f.VersionID != "" {
-			out = out.Set(name, f.VersionID)
-		}
-	}
-	for _, e := range refs {
-		if e.Generator != nil {
-			continue
-		}
-		if e.Find == nil {
-			add(e, e.Ref, e.Ref.String())
-			continue
-		}
-		for _, it := range found[findKeyOf(e)].found {
-			add(e, it.Ref, it.Name)
-		}
-	}
-	return out
-}
