@@ -273,7 +273,7 @@ func (r *Reconciler) finish(res *Result, start time.Time, before map[string]int6
 // of every desired Secret).
 type writes struct {
 	applied map[targetKey]*render.ExternalSecret
-	hashes  map[targetKey]string
+	hashes  map[plan.Target]string
 	changed map[string]bool
 }
 
@@ -285,7 +285,7 @@ func (r *Reconciler) write(ctx context.Context, obs *observed, revision string, 
 	states := make(map[string]*esState, len(obs.set.ExternalSecrets))
 	w := writes{changed: map[string]bool{}}
 	if r.cfg.ReloadWorkloads {
-		w.hashes = map[targetKey]string{}
+		w.hashes = map[plan.Target]string{}
 	}
 	for part := range r.desired(ctx, obs.set, revision, obs.live, obs.merged, force, trusted, res) {
 		if res.Stage == StageResolve {
@@ -301,7 +301,7 @@ func (r *Reconciler) write(ctx context.Context, obs *observed, revision string, 
 		r.remember(states, part, a.done)
 		if w.hashes != nil {
 			for _, d := range part {
-				w.hashes[d.target] = d.hash
+				w.hashes[d.target.plan()] = d.hash
 				if o := res.outcomes[esID(d.es)]; o != nil && o.written || !r.rolledOnce {
 					w.changed[d.target.namespace] = true
 				}
