@@ -105,8 +105,8 @@ func TestExecutePatchesOnlyOptedInWorkloadsOfChangedNamespacesOnce(t *testing.T)
 
 func TestExecuteReportsAListOrPatchFailureNamingIt(t *testing.T) {
 	kube := fake.NewClientset(deployment("app", "web", map[string]string{AnnotationReloadSecrets: "a"}, ""))
-	kube.PrependReactor("list", "daemonsets", func(k8stesting.Action) (bool, runtime.Object, error) {
-		if kube.Actions()[len(kube.Actions())-1].GetNamespace() == "broken" {
+	kube.PrependReactor("list", "daemonsets", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		if a.GetNamespace() == "broken" {
 			return true, nil, errors.New("forbidden")
 		}
 		return false, nil, nil
