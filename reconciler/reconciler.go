@@ -124,9 +124,9 @@ type Reconciler struct {
 	passAt time.Time
 	// pushStates are the PushSecrets' (push.go), by namespace/name.
 	pushStates map[string]*pushState
-	pushWatch  pushWatch        // the source watch (pushwatch.go)
-	remotes    remoteIndex      // for Touch
-	decoded    decodedInventory // the inventory as last written or decoded
+	pushWatch  pushWatch           // the source watch (pushwatch.go)
+	remotes    desired.RemoteIndex // for Touch
+	decoded    decodedInventory    // the inventory as last written or decoded
 
 	// expected maps each managed Secret's targetKey to what it should hold,
 	// for the drift watch; drift is set when the watch saw a change.

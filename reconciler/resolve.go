@@ -120,7 +120,7 @@ func (r *Reconciler) yieldDesired(ctx context.Context, set *render.Set, revision
 // rebuilds the AWS event index on the way.
 func (z *resolving) sortOut() (fresh []pending, reused []desiredSecret) {
 	r, ctx, live, merged := z.r, z.ctx, z.live, z.merged
-	var remotes remoteIndex
+	var remotes desired.RemoteIndex
 	compiled := desired.Compile(z.set, desired.Options{Namespaces: r.cfg.Namespaces, NamespaceLabels: cluster.NamespaceLabels(ctx, r.kube), OwnNamespaces: r.cfg.OwnNamespaces})
 	// In namespace order, so that the live targets read to check reuse can
 	// go namespace by namespace.
@@ -137,7 +137,7 @@ func (z *resolving) sortOut() (fresh []pending, reused []desiredSecret) {
 			z.fail(es, ResolveFailed, err)
 			continue
 		}
-		remotes.add(es, it.Entries, z.stores)
+		remotes.Add(es, it.Entries, z.stores)
 		version := versionOf(es)
 		holds := func(st *esState) bool {
 			if st.shape == nil { // restored
@@ -161,7 +161,7 @@ func (z *resolving) sortOut() (fresh []pending, reused []desiredSecret) {
 		}
 		fresh = append(fresh, pending{es: es, refs: it.Entries, version: version})
 	}
-	remotes.sort()
+	remotes.Sort()
 	r.remotes = remotes // Pass holds r.mu
 	return fresh, reused
 }
