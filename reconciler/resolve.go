@@ -12,6 +12,7 @@ import (
 
 	"github.com/secretsync/secretsync/cluster"
 	"github.com/secretsync/secretsync/desired"
+	"github.com/secretsync/secretsync/generators"
 	"github.com/secretsync/secretsync/render"
 )
 
@@ -202,7 +203,7 @@ func (z *resolving) build(f pending, p *part) (d desiredSecret, ok bool) {
 		return d, false
 	}
 	learnShaped(r.scrub, es, content)
-	if err := keptAsMade(refs, z.gens, gen, content.Data); err != nil {
+	if err := generators.KeptAsMade(refs, z.gens, gen, content.Data); err != nil {
 		z.fail(es, ResolveFailed, err)
 		return d, false
 	}
@@ -211,9 +212,9 @@ func (z *resolving) build(f pending, p *part) (d desiredSecret, ok bool) {
 	// orphaned, which prune would then never delete, nor forge a
 	// generator's record.
 	delete(content.Annotations, AnnotationOrphaned)
-	delete(content.Annotations, AnnotationGenerators)
+	delete(content.Annotations, generators.Annotation)
 	if genNote != "" {
-		content.Annotations[AnnotationGenerators] = genNote
+		content.Annotations[generators.Annotation] = genNote
 	}
 	z.res.Resolved++
 	o := z.res.outcome(esID(es))
