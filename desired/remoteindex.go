@@ -38,6 +38,21 @@ func (x RemoteIndex) Writers(name string) []RemoteUse { return usesOf(x.Pushes, 
 // listing change may alter.
 func (x RemoteIndex) Finders() []string { return x.finders }
 
+// Touched returns the ExternalSecrets that read any of names and, when
+// listing, every one with a find, in that order (one may appear twice).
+func (x RemoteIndex) Touched(names []string, listing bool) []string {
+	var out []string
+	for _, n := range names {
+		for _, u := range x.Readers(n) {
+			out = append(out, u.ID)
+		}
+	}
+	if listing {
+		out = append(out, x.finders...)
+	}
+	return out
+}
+
 // usesOf returns the uses of name in uses, sorted by name.
 func usesOf(uses []RemoteUse, name string) []RemoteUse {
 	i, _ := slices.BinarySearchFunc(uses, name, func(u RemoteUse, n string) int { return strings.Compare(u.Name, n) })

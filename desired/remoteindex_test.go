@@ -41,6 +41,8 @@ func TestRemoteIndexFindsWhoReadsAndWritesAnEventsName(t *testing.T) {
 		{"readers of a name are sorted by ExternalSecret, with the store's prefix applied", x.Readers("team/db"), []desired.RemoteUse{{"team/db", "apps/a"}, {"team/db", "apps/b"}}},
 		{"a name without the prefix has no reader", len(x.Readers("db")), 0},
 		{"an ExternalSecret with a find is a finder", x.Finders(), []string{"apps/a"}},
+		{"touched: the readers of each name, then the finders when listing", x.Touched([]string{"team/db", "none"}, true), []string{"apps/a", "apps/b", "apps/a"}},
+		{"touched without listing leaves the finders out", x.Touched([]string{"team/db"}, false), []string{"apps/a", "apps/b"}},
 		{"a PushSecret of the same namespace/name is a writer, kept apart", x.Writers("team/db"), []desired.RemoteUse{{"team/db", "apps/a"}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

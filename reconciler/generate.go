@@ -10,6 +10,7 @@ import (
 	"github.com/secretsync/secretsync/plan"
 	"github.com/secretsync/secretsync/providers"
 	"github.com/secretsync/secretsync/render"
+	corev1 "k8s.io/api/core/v1"
 )
 
 // generate returns the values of es's generator entries, by entry field,
@@ -21,10 +22,11 @@ func (r *Reconciler) generate(ctx context.Context, es *render.ExternalSecret, en
 		return nil, "", nil
 	}
 	t := target(es)
-	if _, err := render.AskerFor(es).Scope(t.namespace); err != nil {
-		return nil, "", fmt.Errorf("read the secret its generated values are kept in: %w", err)
+	_, err := render.AskerFor(es).Scope(t.namespace)
+	var live *corev1.Secret
+	if err == nil {
+		live, err = targets.get(ctx, t)
 	}
-	live, err := targets.get(ctx, t)
 	if err != nil {
 		return nil, "", fmt.Errorf("read the secret its generated values are kept in: %w", err)
 	}

@@ -9,24 +9,13 @@ package reconciler
 func (r *Reconciler) Touch(names []string, listing bool) []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	var out []string
-	mark := func(id string) {
+	out := r.remotes.Touched(names, listing)
+	for _, id := range out {
 		// Only a periodic refresh is brought forward: an OnChange, a
 		// CreatedOnce or an interval of 0 is never fetched for a remote
 		// change alone, as in ESO.
 		if st := r.states[id]; st != nil && !st.next.IsZero() {
 			st.touched = true
-		}
-		out = append(out, id)
-	}
-	for _, n := range names {
-		for _, u := range r.remotes.Readers(n) {
-			mark(u.ID)
-		}
-	}
-	if listing {
-		for _, id := range r.remotes.Finders() {
-			mark(id)
 		}
 	}
 	return append(out, r.touchPushes(names)...)
