@@ -10,6 +10,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/secretsync/secretsync/generators"
 	"github.com/secretsync/secretsync/reconciler"
 )
 
@@ -121,7 +122,7 @@ spec:
 	if got["password"] == second["password"] || got["instance-id"] == second["instance-id"] {
 		t.Fatal("values were kept past their refresh interval")
 	}
-	if a := f.secret("app").Annotations[reconciler.AnnotationGenerators]; !strings.Contains(a, `"Password/db:password"`) || strings.Contains(a, got["password"]) {
+	if a := f.secret("app").Annotations[generators.Annotation]; !strings.Contains(a, `"Password/db:password"`) || strings.Contains(a, got["password"]) {
 		t.Fatalf("the generators annotation: %s", strings.ReplaceAll(a, got["password"], "[VALUE]"))
 	}
 }
@@ -230,8 +231,8 @@ metadata: {name: id, namespace: %[1]s}
 	// state under its entry's dataFrom index.
 	s := f.secret("old")
 	var states map[string]json.RawMessage
-	if err := json.Unmarshal([]byte(s.Annotations[reconciler.AnnotationGenerators]), &states); err != nil || len(states) != 2 {
-		t.Fatalf("the generators annotation (%v): %s", err, s.Annotations[reconciler.AnnotationGenerators])
+	if err := json.Unmarshal([]byte(s.Annotations[generators.Annotation]), &states); err != nil || len(states) != 2 {
+		t.Fatalf("the generators annotation (%v): %s", err, s.Annotations[generators.Annotation])
 	}
 	legacy := map[string]json.RawMessage{}
 	for k, v := range states {
@@ -242,7 +243,7 @@ metadata: {name: id, namespace: %[1]s}
 		legacy[fmt.Sprintf("spec.dataFrom[%d].sourceRef.generatorRef", i)] = v
 	}
 	b, _ := json.Marshal(legacy)
-	s.Annotations[reconciler.AnnotationGenerators] = string(b)
+	s.Annotations[generators.Annotation] = string(b)
 	if _, err := env.Client.CoreV1().Secrets(f.ns).Update(context.Background(), s, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -259,7 +260,7 @@ metadata: {name: id, namespace: %[1]s}
 				if d["extra"] != "generator-position-extra-seeded" {
 					t.Fatal("the inserted entry's key is missing")
 				}
-				a := f.secret(name).Annotations[reconciler.AnnotationGenerators]
+				a := f.secret(name).Annotations[generators.Annotation]
 				if strings.Contains(a, "spec.dataFrom[") || !strings.Contains(a, `"Password/db:password"`) || !strings.Contains(a, `"UUID/id:instance-id"`) {
 					t.Fatalf("the generators annotation: %s", a)
 				}

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/secretsync/secretsync/generators"
 	"github.com/secretsync/secretsync/internal/leaktest"
 	"github.com/secretsync/secretsync/reconciler"
 )
@@ -30,7 +31,7 @@ func TestATemplateCannotMarkItsSecretOrphaned(t *testing.T) {
 		if s == nil {
 			t.Fatalf("no secret %s", name)
 		}
-		for _, k := range []string{reconciler.AnnotationOrphaned, reconciler.AnnotationGenerators} {
+		for _, k := range []string{reconciler.AnnotationOrphaned, generators.Annotation} {
 			if _, ok := s.Annotations[k]; ok {
 				t.Fatalf("secret %s: its ExternalSecret set %s", name, k)
 			}

@@ -135,7 +135,7 @@ func (r *Reconciler) pushAll(ctx context.Context, set *render.Set, rec *record, 
 	r.pushStates = states
 	next = append(next, r.pushPrune(ctx, set, stores, old, readErr != nil, next, res)...)
 	slices.SortFunc(next, comparePushRows)
-	r.remotes.pushes = pushRemotes(next, stores)
+	r.remotes.Pushes = pushRemotes(next, stores)
 	return next, readErr
 }
 

@@ -10,19 +10,19 @@ import (
 
 // pushRemotes indexes, by the name an AWS change event gives it, each
 // remote secret the rows of a pass write or keep, for Touch.
-func pushRemotes(rows []inventory.PushRow, stores map[desired.StoreKey]*render.SecretStore) []remoteUse {
-	var uses []remoteUse
+func pushRemotes(rows []inventory.PushRow, stores map[desired.StoreKey]*render.SecretStore) []desired.RemoteUse {
+	var uses []desired.RemoteUse
 	for _, row := range rows {
 		st := stores[storeKeyOfString(row.Store)]
 		if st == nil || st.Spec.Provider.AWS == nil || row.RemoteKey == "" {
 			continue
 		}
 		if name := desired.Service(st).EventName(st.Spec.Provider.AWS.Prefix, row.RemoteKey); name != "" {
-			uses = append(uses, remoteUse{name, row.PushSecret})
+			uses = append(uses, desired.RemoteUse{Name: name, ID: row.PushSecret})
 		}
 	}
-	sortUses(uses)
-	return slices.CompactFunc(uses, func(a, b remoteUse) bool { return a == b })
+	desired.SortUses(uses)
+	return slices.CompactFunc(uses, func(a, b desired.RemoteUse) bool { return a == b })
 }
 
 // touchPushes marks the PushSecrets that write any of names due: the next
@@ -31,11 +31,11 @@ func pushRemotes(rows []inventory.PushRow, stores map[desired.StoreKey]*render.S
 func (r *Reconciler) touchPushes(names []string) []string {
 	var out []string
 	for _, n := range names {
-		for _, u := range usesOf(r.remotes.pushes, n) {
-			if st := r.pushStates[u.id]; st != nil {
+		for _, u := range r.remotes.Writers(n) {
+			if st := r.pushStates[u.ID]; st != nil {
 				st.touched = true
 			}
-			out = append(out, "PushSecret "+u.id)
+			out = append(out, "PushSecret "+u.ID)
 		}
 	}
 	return out

@@ -14,6 +14,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	"github.com/secretsync/secretsync/desired"
+	"github.com/secretsync/secretsync/generators"
 	"github.com/secretsync/secretsync/internal/scrub"
 	"github.com/secretsync/secretsync/inventory"
 	"github.com/secretsync/secretsync/providers"
@@ -52,7 +53,7 @@ func (r *Reconciler) planPush(ctx context.Context, ps *render.PushSecret, stores
 	var srcs []desired.PushSource
 	var versions, generator string
 	if g != nil {
-		generator = g.Kind + "/" + g.Name + "@" + generatorDigest(g)
+		generator = g.Kind + "/" + g.Name + "@" + generators.Digest(g)
 		if keptGenerated(ps, stores, old, generator, r.now()) {
 			return pushPlan{kept: true, generator: generator, versions: generatedVersion}
 		}

@@ -124,9 +124,9 @@ type Reconciler struct {
 	passAt time.Time
 	// pushStates are the PushSecrets' (push.go), by namespace/name.
 	pushStates map[string]*pushState
-	pushWatch  pushWatch        // the source watch (pushwatch.go)
-	remotes    remoteIndex      // for Touch
-	decoded    decodedInventory // the inventory as last written or decoded
+	pushWatch  pushWatch           // the source watch (pushwatch.go)
+	remotes    desired.RemoteIndex // for Touch
+	decoded    decodedInventory    // the inventory as last written or decoded
 
 	// watch is the drift watch: what each managed Secret should hold, and
 	// whether a pass may trust the Secrets still hold it (WatchDrift).
@@ -260,7 +260,7 @@ func (r *Reconciler) finish(res *Result, start time.Time, before map[string]int6
 // of every desired Secret).
 type writes struct {
 	applied map[targetKey]*render.ExternalSecret
-	hashes  map[targetKey]string
+	hashes  map[plan.Target]string
 	changed map[string]bool
 }
 
@@ -272,7 +272,7 @@ func (r *Reconciler) write(ctx context.Context, obs *observed, revision string, 
 	states := make(map[string]*esState, len(obs.set.ExternalSecrets))
 	w := writes{changed: map[string]bool{}}
 	if r.cfg.ReloadWorkloads {
-		w.hashes = map[targetKey]string{}
+		w.hashes = map[plan.Target]string{}
 	}
 	for part := range r.desired(ctx, obs.set, revision, obs.live, obs.merged, force, trusted, res) {
 		if res.Stage == StageResolve {
@@ -288,7 +288,7 @@ func (r *Reconciler) write(ctx context.Context, obs *observed, revision string, 
 		r.remember(states, part, a.done)
 		if w.hashes != nil {
 			for _, d := range part {
-				w.hashes[d.target] = d.hash
+				w.hashes[d.target.plan()] = d.hash
 				if o := res.outcomes[esID(d.es)]; o != nil && o.written || !r.rolledOnce {
 					w.changed[d.target.namespace] = true
 				}

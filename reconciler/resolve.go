@@ -14,6 +14,7 @@ import (
 	"github.com/secretsync/secretsync/desired"
 	"github.com/secretsync/secretsync/drift"
 	"github.com/secretsync/secretsync/fetch"
+	"github.com/secretsync/secretsync/generators"
 	"github.com/secretsync/secretsync/plan"
 	"github.com/secretsync/secretsync/render"
 )
@@ -126,7 +127,7 @@ func (r *Reconciler) yieldDesired(ctx context.Context, set *render.Set, revision
 // rebuilds the AWS event index on the way.
 func (z *resolving) sortOut() (fresh []fetch.Pending, reused []desiredSecret) {
 	r, ctx, live, merged := z.r, z.ctx, z.live, z.merged
-	var remotes remoteIndex
+	var remotes desired.RemoteIndex
 	compiled := desired.Compile(z.set, desired.Options{Namespaces: r.cfg.Namespaces, NamespaceLabels: cluster.NamespaceLabels(ctx, r.kube), OwnNamespaces: r.cfg.OwnNamespaces})
 	// In namespace order, so that the live targets read to check reuse can
 	// go namespace by namespace.
@@ -143,7 +144,7 @@ func (z *resolving) sortOut() (fresh []fetch.Pending, reused []desiredSecret) {
 			z.fail(es, ResolveFailed, err)
 			continue
 		}
-		remotes.add(es, it.Entries, z.stores)
+		remotes.Add(es, it.Entries, z.stores)
 		version := versionOf(es)
 		holds := func(st *esState) bool {
 			if st.shape == nil { // restored
@@ -167,7 +168,7 @@ func (z *resolving) sortOut() (fresh []fetch.Pending, reused []desiredSecret) {
 		}
 		fresh = append(fresh, fetch.Pending{ES: es, Refs: it.Entries, Version: version})
 	}
-	remotes.sort()
+	remotes.Sort()
 	r.remotes = remotes // Pass holds r.mu
 	return fresh, reused
 }
@@ -208,7 +209,7 @@ func (z *resolving) build(f fetch.Pending, p *fetch.Part[desiredSecret]) (d desi
 		return d, false
 	}
 	learnShaped(r.scrub, es, content)
-	if err := keptAsMade(refs, z.gens, gen, content.Data); err != nil {
+	if err := generators.KeptAsMade(refs, z.gens, gen, content.Data); err != nil {
 		z.fail(es, ResolveFailed, err)
 		return d, false
 	}
@@ -217,9 +218,9 @@ func (z *resolving) build(f fetch.Pending, p *fetch.Part[desiredSecret]) (d desi
 	// orphaned, which prune would then never delete, nor forge a
 	// generator's record.
 	delete(content.Annotations, AnnotationOrphaned)
-	delete(content.Annotations, AnnotationGenerators)
+	delete(content.Annotations, generators.Annotation)
 	if genNote != "" {
-		content.Annotations[AnnotationGenerators] = genNote
+		content.Annotations[generators.Annotation] = genNote
 	}
 	z.res.Resolved++
 	o := z.res.outcome(esID(es))

@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/secretsync/secretsync/reconciler"
+	"github.com/secretsync/secretsync/rollout"
 )
 
 func TestAReloadAnnotationRollsOutOncePerChange(t *testing.T) {
@@ -18,7 +19,7 @@ func TestAReloadAnnotationRollsOutOncePerChange(t *testing.T) {
 	ctx := context.Background()
 	labels := map[string]string{"app": "web"}
 	dep := &appsv1.Deployment{
-		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: f.ns, Annotations: map[string]string{reconciler.AnnotationReload: "true"}},
+		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: f.ns, Annotations: map[string]string{rollout.AnnotationReload: "true"}},
 		Spec: appsv1.DeploymentSpec{
 			Selector: &metav1.LabelSelector{MatchLabels: labels},
 			Template: corev1.PodTemplateSpec{
@@ -41,7 +42,7 @@ func TestAReloadAnnotationRollsOutOncePerChange(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return d.Generation, d.Spec.Template.Annotations[reconciler.AnnotationSecretsHash]
+		return d.Generation, d.Spec.Template.Annotations[rollout.AnnotationSecretsHash]
 	}
 	f.commit(map[string]string{"store.yaml": f.store(), "a.yaml": f.es("a", "v=k/a")})
 	res := f.pass()
