@@ -22,6 +22,7 @@ import (
 	"github.com/secretsync/secretsync/inventory"
 	"github.com/secretsync/secretsync/plan"
 	"github.com/secretsync/secretsync/providers"
+	"github.com/secretsync/secretsync/pushsecret"
 	"github.com/secretsync/secretsync/render"
 )
 
@@ -121,12 +122,10 @@ type Reconciler struct {
 	restored map[string]restoredRow
 	// passAt is when the running pass started, to the second: the refresh
 	// time of the values it fetches (ESO's refreshTime).
-	passAt time.Time
-	// pushStates are the PushSecrets' (push.go), by namespace/name.
-	pushStates map[string]*pushState
-	pushWatch  pushWatch        // the source watch (pushwatch.go)
-	remotes    remoteIndex      // for Touch
-	decoded    decodedInventory // the inventory as last written or decoded
+	passAt  time.Time
+	push    *pushsecret.Pusher // the PushSecrets (push.go)
+	remotes remoteIndex        // for Touch
+	decoded decodedInventory   // the inventory as last written or decoded
 
 	// expected maps each managed Secret's targetKey to what it should hold,
 	// for the drift watch; drift is set when the watch saw a change.
@@ -177,8 +176,9 @@ func New(cfg Config, src Source, kube kubernetes.Interface, pf providers.Factory
 	if cfg.Render.Cache == nil {
 		cfg.Render.Cache = render.NewCache() // passes re-render only what changed
 	}
-	return &Reconciler{cfg: cfg, src: src, kube: kube, providers: pf, log: log, now: time.Now, states: map[string]*esState{},
-		pushWatch: pushWatch{changed: make(chan struct{}, 1)}}, nil
+	r := &Reconciler{cfg: cfg, src: src, kube: kube, providers: pf, log: log, now: time.Now, states: map[string]*esState{}}
+	r.push = r.newPusher()
+	return r, nil
 }
 
 func (r *Reconciler) labels() map[string]string {
@@ -214,7 +214,7 @@ func (r *Reconciler) Pass(ctx context.Context, force bool) (res Result) {
 	trusted := gen == r.lastWatchGen && r.watchesWanted.Load() > 0 && r.watchesUp.Load() == r.watchesWanted.Load()
 	drifted := r.drift.Swap(false)
 	trusted = trusted && !force
-	if !force && r.lastOK && snap.Revision == r.lastRev && !r.anyDue() && !r.pushDue(ctx) && !drifted {
+	if !force && r.lastOK && snap.Revision == r.lastRev && !r.anyDue() && !r.push.Due(ctx, r.scrub) && !drifted {
 		res.enter(StageSkipped, r.now())
 		return res
 	}

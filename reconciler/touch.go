@@ -11,17 +11,14 @@ import (
 
 // remoteIndex maps the remote secrets and parameters of the last pass's
 // ExternalSecrets to them, for Touch: by name (a store's prefix applied,
-// ARNs turned into names), and the ExternalSecrets with a find; and the
-// remote secrets the last pass's PushSecrets write to them.
+// ARNs turned into names), and the ExternalSecrets with a find. The
+// PushSecrets keep their own (pushsecret.Pusher.Touch).
 type remoteIndex struct {
 	// byName is sorted by remote name: a list of pairs rather than a map
 	// of lists, since a process holds it between passes for every
 	// ExternalSecret.
 	byName  []remoteUse
 	finders []string
-	// pushes is byName for PushSecrets, kept apart: an ExternalSecret and
-	// a PushSecret may share a namespace/name.
-	pushes []remoteUse
 }
 
 // remoteUse is one ExternalSecret (namespace/name) reading one remote name.
@@ -97,5 +94,5 @@ func (r *Reconciler) Touch(names []string, listing bool) []string {
 			mark(id)
 		}
 	}
-	return append(out, r.touchPushes(names)...)
+	return append(out, r.push.Touch(names)...)
 }
