@@ -6,13 +6,16 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	k8slabels "k8s.io/apimachinery/pkg/labels"
 
 	"github.com/secretsync/secretsync/cluster"
 	"github.com/secretsync/secretsync/desired"
+	"github.com/secretsync/secretsync/internal/parallel"
 	"github.com/secretsync/secretsync/inventory"
 	"github.com/secretsync/secretsync/providers"
 	"github.com/secretsync/secretsync/render"
@@ -44,57 +47,86 @@ func comparePushRows(a, b inventory.PushRow) int { return strings.Compare(a.Key(
 // PushSecrets of two namespaces write, pushes those due, and returns the
 // rows for the inventory: the pushed ones, those carried over, and those
 // whose deletion was refused or failed (so that a later pass tries
-// again).
+// again). PushSecrets are planned and pushed concurrently (at most
+// Config.Concurrency at a time), each into its own slot; what they did is
+// merged in their order afterwards.
 func (p *Pusher) Push(ctx context.Context, in Pass) Outcome {
 	// Events from here on make the next pass due; this one reads them.
 	p.watch.lastGen.Store(p.watch.gen.Load())
 	p.watch.dirty.Store(false)
 	defer p.watch.indexSources(in.Set.PushSecrets, p.cfg.Namespaces)
 	r := &run{Pusher: p, Pass: in, stores: desired.IndexStores(in.Set)}
+	pss := in.Set.PushSecrets
 	oldBy := map[string][]inventory.PushRow{}
 	for _, row := range in.Old {
 		oldBy[row.PushSecret] = append(oldBy[row.PushSecret], row)
 	}
-	nsLabels := cluster.NamespaceLabels(ctx, p.cfg.Kube)
+	nsLabels := lockedLabels(cluster.NamespaceLabels(ctx, p.cfg.Kube))
 	gens := desired.IndexGenerators(in.Set)
-	plans := make(map[string]*pushPlan, len(in.Set.PushSecrets))
-	for _, ps := range in.Set.PushSecrets {
-		pl := r.plan(ctx, ps, gens, nsLabels, oldBy[ps.ID()])
-		plans[ps.ID()] = &pl
+	plans := make([]pushPlan, len(pss))
+	r.each(len(pss), func(i int) { plans[i] = r.plan(ctx, pss[i], gens, nsLabels, oldBy[pss[i].ID()]) })
+	planOf := make(map[string]*pushPlan, len(pss))
+	for i, ps := range pss {
+		planOf[ps.ID()] = &plans[i]
 	}
-	shared := desired.SharedRemotes(in.Set.PushSecrets, func(ps *render.PushSecret) []desired.PushRemote {
-		if pl := plans[ps.ID()]; pl.err == nil && !pl.kept {
+	shared := desired.SharedRemotes(pss, func(ps *render.PushSecret) []desired.PushRemote {
+		if pl := planOf[ps.ID()]; pl.err == nil && !pl.kept {
 			return remotesOf(pl.entries)
 		}
 		return desired.StaticRemotes(ps, r.stores)
 	})
-	var out Outcome
-	states := make(map[string]*state, len(in.Set.PushSecrets))
-	for _, ps := range in.Set.PushSecrets {
-		pl := plans[ps.ID()]
-		if shared[ps.ID()] != nil && pl.err == nil {
-			pl.err = *shared[ps.ID()]
+	for i, ps := range pss {
+		if shared[ps.ID()] != nil && plans[i].err == nil {
+			plans[i].err = *shared[ps.ID()]
 		}
-		one := r.pushOne(ctx, ps, pl, oldBy[ps.ID()])
-		states[ps.ID()] = one.state
-		r.report(ctx, one, &out)
+	}
+	done := make([]pushed, len(pss))
+	r.each(len(pss), func(i int) { done[i] = r.pushOne(ctx, pss[i], &plans[i], oldBy[pss[i].ID()]) })
+	var out Outcome
+	states := make(map[string]*state, len(pss))
+	var events []event
+	for i, ps := range pss {
+		states[ps.ID()] = done[i].state
+		out.Rows = append(out.Rows, done[i].rows...)
+		out.Pushed += done[i].count
+		if done[i].err != nil {
+			out.Failed = append(out.Failed, done[i].err)
+		}
+		events = append(events, done[i].events...)
 	}
 	p.states = states
+	r.record(ctx, events)
 	out.Rows = append(out.Rows, r.prune(ctx, out.Rows, &out)...)
 	slices.SortFunc(out.Rows, comparePushRows)
 	p.remotes = remoteIndex(out.Rows, r.stores)
 	return out
 }
 
-// report adds one PushSecret's push to out and records its Events.
-func (r *run) report(ctx context.Context, one pushed, out *Outcome) {
-	out.Rows = append(out.Rows, one.rows...)
-	out.Pushed += one.count
-	if one.err != nil {
-		out.Failed = append(out.Failed, one.err)
+// each runs job(0) to job(n-1), at most Config.Concurrency at a time.
+func (r *run) each(n int, job func(i int)) {
+	jobs := make([]func(), n)
+	for i := range jobs {
+		jobs[i] = func() { job(i) }
 	}
-	for _, e := range one.events {
-		r.cfg.Events(ctx, eventRef(e.ps), e.typ, e.reason, e.msg)
+	parallel.Run(r.cfg.Concurrency, jobs)
+}
+
+// record records the Events the pushes asked for.
+func (r *run) record(ctx context.Context, events []event) {
+	jobs := make([]func(), len(events))
+	for i, e := range events {
+		jobs[i] = func() { r.cfg.Events(ctx, eventRef(e.ps), e.typ, e.reason, e.msg) }
+	}
+	parallel.Run(r.cfg.Concurrency, jobs)
+}
+
+// lockedLabels lets the concurrent plans share one namespace-label cache.
+func lockedLabels(labels desired.NamespaceLabels) desired.NamespaceLabels {
+	var mu sync.Mutex
+	return func(ns string) (k8slabels.Set, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return labels(ns)
 	}
 }
 

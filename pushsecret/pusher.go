@@ -31,6 +31,8 @@ type Config struct {
 	Kube kubernetes.Interface
 	// Namespaces the instance serves; empty is every one.
 	Namespaces []string
+	// Concurrency bounds the PushSecrets planned or pushed at a time.
+	Concurrency int
 	// Provider builds the provider of a store for a PushSecret of ns.
 	Provider func(ctx context.Context, st *render.SecretStore, ns string) (providers.Provider, error)
 	// Generate runs a generator; Digest names its spec's version, as the
