@@ -91,6 +91,7 @@ func (p *Pusher) Push(ctx context.Context, in Pass) Outcome {
 		out.Pushed += done[i].count
 		if done[i].err != nil {
 			out.Failed = append(out.Failed, done[i].err)
+			out.FailedIDs = append(out.FailedIDs, ps.ID())
 		}
 		events = append(events, done[i].events...)
 	}

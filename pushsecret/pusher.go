@@ -79,9 +79,11 @@ type Pass struct {
 type Outcome struct {
 	// Rows are the inventory's push rows after the pass, sorted.
 	Rows []inventory.PushRow
-	// Failed has one error per PushSecret that failed, PruneFailed one
-	// per remote deletion that failed or was refused.
+	// Failed has one error per PushSecret that failed (FailedIDs names
+	// them, namespace/name), PruneFailed one per remote deletion that
+	// failed or was refused.
 	Failed, PruneFailed []error
+	FailedIDs           []string
 	// Pushed counts remote secrets created or updated, Deleted those
 	// deleted under deletionPolicy Delete.
 	Pushed, Deleted int

@@ -2,6 +2,7 @@ package reconciler
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"k8s.io/client-go/metadata"
@@ -36,6 +37,12 @@ func (r *Reconciler) pushAll(ctx context.Context, set *render.Set, rec *record, 
 	for _, err := range out.Failed {
 		res.fail(ApplyFailed, err)
 	}
+	for _, id := range out.FailedIDs {
+		if res.pushFailed == nil {
+			res.pushFailed = map[string]bool{}
+		}
+		res.pushFailed[id] = true
+	}
 	for _, err := range out.PruneFailed {
 		res.fail(PruneFailed, err)
 	}
@@ -46,4 +53,14 @@ func (r *Reconciler) pushAll(ctx context.Context, set *render.Set, rec *record, 
 	}
 	res.PruneRefused = append(res.PruneRefused, out.PruneRefused...)
 	return out.Rows, readErr
+}
+
+// TouchedFailed reports whether what Touch returned as touched (an
+// ExternalSecret's namespace/name, or "PushSecret namespace/name") failed
+// in the pass: an AWS event about it is then kept for a retry.
+func (r Result) TouchedFailed(touched string) bool {
+	if id, ok := strings.CutPrefix(touched, "PushSecret "); ok {
+		return r.pushFailed[id]
+	}
+	return r.ExternalSecretFailed(touched)
 }
