@@ -19,20 +19,15 @@ type RemoteIndex struct {
 	// ExternalSecret.
 	byName  []RemoteUse
 	finders []string
-	// Pushes is byName for PushSecrets, kept apart (an ExternalSecret and
-	// a PushSecret may share a namespace/name); sorted (SortUses).
-	Pushes []RemoteUse
 }
 
-// RemoteUse is one ExternalSecret or PushSecret (ID: namespace/name) reading or
-// writing one remote name.
+// RemoteUse is one ExternalSecret (ID: namespace/name) reading one remote
+// name. PushSecrets keep their own index (pushsecret.Pusher.Touch).
 type RemoteUse struct{ Name, ID string }
 
 // Readers returns the ExternalSecrets that read name.
 func (x RemoteIndex) Readers(name string) []RemoteUse { return usesOf(x.byName, name) }
 
-// Writers returns the PushSecrets that write name.
-func (x RemoteIndex) Writers(name string) []RemoteUse { return usesOf(x.Pushes, name) }
 
 // Finders returns the ExternalSecrets with a find, whose result any
 // listing change may alter.

@@ -31,7 +31,6 @@ func TestRemoteIndexFindsWhoReadsAndWritesAnEventsName(t *testing.T) {
 		{Generator: &desired.GeneratorKey{Kind: "Password", Name: "pw"}},
 	}, stores)
 	x.Sort()
-	x.Pushes = []desired.RemoteUse{{Name: "team/db", ID: "apps/a"}}
 
 	for _, tc := range []struct {
 		name string
@@ -43,7 +42,6 @@ func TestRemoteIndexFindsWhoReadsAndWritesAnEventsName(t *testing.T) {
 		{"an ExternalSecret with a find is a finder", x.Finders(), []string{"apps/a"}},
 		{"touched: the readers of each name, then the finders when listing", x.Touched([]string{"team/db", "none"}, true), []string{"apps/a", "apps/b", "apps/a"}},
 		{"touched without listing leaves the finders out", x.Touched([]string{"team/db"}, false), []string{"apps/a", "apps/b"}},
-		{"a PushSecret of the same namespace/name is a writer, kept apart", x.Writers("team/db"), []desired.RemoteUse{{"team/db", "apps/a"}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if diff := cmp.Diff(tc.want, tc.got); diff != "" {

@@ -43,7 +43,4 @@ func SetShardBytes(t interface{ Cleanup(func()) }, n int) {
 func SetOnAction(r *Reconciler, fn func(plan.Action)) { r.onAction = fn }
 
 // PushWatchUp reports every source watch the last pass asked for running.
-func (r *Reconciler) PushWatchUp() bool {
-	w := &r.pushWatch
-	return w.running.Load() && w.wanted.Load() > 0 && w.up.Load() == w.wanted.Load()
-}
+func (r *Reconciler) PushWatchUp() bool { return r.push.WatchUp() }

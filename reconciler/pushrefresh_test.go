@@ -42,3 +42,28 @@ func TestPushSecretTouchedByAnAWSEventPutsTheValueBack(t *testing.T) {
 		t.Fatalf("pass after the put-back: stage %s, %d AWS calls", res.Stage, f.sm.SM.TotalCalls())
 	}
 }
+
+// An AWS event naming a remote secret whose PushSecret then fails to push
+// is reported failed (Result.TouchedFailed), so the service keeps the
+// event for a retry instead of settling it as ExternalSecretFailed alone
+// would (it knows no PushSecret). One that pushes is not.
+func TestAFailedPushIsReportedForTheEventThatTouchedIt(t *testing.T) {
+	f := newFixture(t)
+	f.commit(map[string]string{"store.yaml": f.store(), "p.yaml": f.push("p", "missing-src", "", "k=evf/k")})
+	if res := f.pass(); res.OK() {
+		t.Fatal("a PushSecret whose source is missing pushed")
+	}
+	touched := f.rec.Touch([]string{"evf/k"}, false)
+	if want := []string{"PushSecret " + f.ns + "/p"}; !slices.Equal(touched, want) {
+		t.Fatalf("touched %q, want %q", touched, want)
+	}
+	res := f.passWith(false)
+	if res.OK() || !res.TouchedFailed(touched[0]) || res.ExternalSecretFailed(touched[0]) {
+		t.Fatalf("ok %v, TouchedFailed %v; want the failed push reported for its event", res.OK(), res.TouchedFailed(touched[0]))
+	}
+
+	f.source(f.ns, "missing-src", map[string]string{"k": "pushed-value-evf"})
+	if res := f.passWith(false); !res.OK() || res.TouchedFailed(touched[0]) {
+		t.Fatalf("after the source appeared: %v, TouchedFailed %v", res.Errors, res.TouchedFailed(touched[0]))
+	}
+}

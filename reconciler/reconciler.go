@@ -22,6 +22,7 @@ import (
 	"github.com/secretsync/secretsync/inventory"
 	"github.com/secretsync/secretsync/plan"
 	"github.com/secretsync/secretsync/providers"
+	"github.com/secretsync/secretsync/pushsecret"
 	"github.com/secretsync/secretsync/render"
 )
 
@@ -121,12 +122,10 @@ type Reconciler struct {
 	restored map[string]restoredRow
 	// passAt is when the running pass started, to the second: the refresh
 	// time of the values it fetches (ESO's refreshTime).
-	passAt time.Time
-	// pushStates are the PushSecrets' (push.go), by namespace/name.
-	pushStates map[string]*pushState
-	pushWatch  pushWatch           // the source watch (pushwatch.go)
-	remotes    desired.RemoteIndex // for Touch
-	decoded    decodedInventory    // the inventory as last written or decoded
+	passAt  time.Time
+	push    *pushsecret.Pusher  // the PushSecrets (push.go)
+	remotes desired.RemoteIndex // for Touch
+	decoded decodedInventory    // the inventory as last written or decoded
 
 	// watch is the drift watch: what each managed Secret should hold, and
 	// whether a pass may trust the Secrets still hold it (WatchDrift).
@@ -166,8 +165,9 @@ func New(cfg Config, src Source, kube kubernetes.Interface, pf providers.Factory
 	if cfg.Render.Cache == nil {
 		cfg.Render.Cache = render.NewCache() // passes re-render only what changed
 	}
-	return &Reconciler{cfg: cfg, src: src, kube: kube, providers: pf, log: log, now: time.Now, states: map[string]*esState{},
-		pushWatch: pushWatch{changed: make(chan struct{}, 1)}}, nil
+	r := &Reconciler{cfg: cfg, src: src, kube: kube, providers: pf, log: log, now: time.Now, states: map[string]*esState{}}
+	r.push = r.newPusher()
+	return r, nil
 }
 
 func (r *Reconciler) labels() map[string]string {
@@ -201,7 +201,7 @@ func (r *Reconciler) Pass(ctx context.Context, force bool) (res Result) {
 	res.Revision = snap.Revision
 	watched := r.watch.Start()
 	trusted := watched.Trusted && !force
-	if !force && r.lastOK && snap.Revision == r.lastRev && !r.anyDue() && !r.pushDue(ctx) && !watched.Drifted {
+	if !force && r.lastOK && snap.Revision == r.lastRev && !r.anyDue() && !r.push.Due(ctx, r.scrub) && !watched.Drifted {
 		res.enter(StageSkipped, r.now())
 		return res
 	}

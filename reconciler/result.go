@@ -81,6 +81,7 @@ type Result struct {
 	deleted    []inventory.Entry   // Secrets this pass deleted, for their Events
 	takenOver  []takeover          // keys a merge took from another field manager
 	costPer10k float64             // USD for 10,000 remote calls, for the log line
+	pushFailed map[string]bool     // PushSecrets (namespace/name) whose push failed
 	// scrub knows the values of the pass: every error it records and
 	// every line it logs goes through it. Pass drops it when it ends.
 	scrub *scrub.Redactor

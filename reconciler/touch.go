@@ -18,5 +18,5 @@ func (r *Reconciler) Touch(names []string, listing bool) []string {
 			st.touched = true
 		}
 	}
-	return append(out, r.touchPushes(names)...)
+	return append(out, r.push.Touch(names)...)
 }

@@ -202,14 +202,15 @@ func (e *eventConsumer) take(ctx context.Context, first []received) []eventItem 
 	return pending
 }
 
-// settle deletes the messages whose ExternalSecrets the pass applied, and
+// settle deletes the messages whose ExternalSecrets the pass applied and
+// PushSecrets it pushed (a failed push stays due: its event comes back), and
 // records how long each event took to reach the cluster; the others come
 // back after their visibility timeout, to be tried again.
 func (e *eventConsumer) settle(ctx context.Context, items []eventItem, res *reconciler.Result) {
 	for _, it := range items {
 		ok := res != nil
 		for _, id := range it.touched {
-			ok = ok && !res.ExternalSecretFailed(id)
+			ok = ok && !res.TouchedFailed(id)
 		}
 		if !ok {
 			e.log.Warn().Str("message_id", it.id).Strs("externalSecrets", it.touched).Msg("event kept for a retry: its pass did not apply every ExternalSecret it names")

@@ -1,4 +1,4 @@
-package reconciler
+package pushsecret
 
 import (
 	"context"
@@ -33,12 +33,12 @@ func (m sourceMatch) matches(name string, lbl map[string]string) bool {
 	return m.name == name
 }
 
-// pushWatch is the source watch's state (WatchPushSources): what the
-// PushSecrets of the last pass read, by namespace, and whether a source
-// changed since. Health counts as the drift watch's do: a pass that finds
-// every watch up and gen where the last pass read the sources (lastGen)
-// trusts that no source changed, and pushDue GETs none.
-type pushWatch struct {
+// watcher is the source watch's state (Watch): what the PushSecrets of
+// the last pass read, by namespace, and whether a source changed since.
+// Health counts as the drift watch's do: a pass that finds every watch up
+// and gen where the last pass read the sources (lastGen) trusts that no
+// source changed, and Due GETs none.
+type watcher struct {
 	mu      sync.Mutex
 	sources map[string][]sourceMatch
 	changed chan struct{} // the namespaces changed: the watches restart
@@ -52,19 +52,25 @@ type pushWatch struct {
 }
 
 // trusted reports whether the watches vouch for the sources since lastGen.
-func (w *pushWatch) trusted() bool {
+func (w *watcher) trusted() bool {
 	return w.running.Load() && w.up.Load() == w.wanted.Load() && w.gen.Load() == w.lastGen.Load()
 }
 
-// SetMetadataClient gives the Reconciler the metadata-only client its
-// source watch uses (WatchPushSources); without one that watch does not
-// run and pushDue reads every source on each poll.
-func (r *Reconciler) SetMetadataClient(m metadata.Interface) { r.pushWatch.meta = m }
+// SetMetadataClient gives the Pusher the metadata-only client its source
+// watch uses (Watch); without one that watch does not run and Due reads
+// every source on each poll.
+func (p *Pusher) SetMetadataClient(m metadata.Interface) { p.watch.meta = m }
+
+// WatchUp reports every source watch the last pass asked for running.
+func (p *Pusher) WatchUp() bool {
+	w := &p.watch
+	return w.running.Load() && w.wanted.Load() > 0 && w.up.Load() == w.wanted.Load()
+}
 
 // indexSources records, after a pass, the sources its PushSecrets select
 // in the namespaces the instance serves (allowed; empty is every one), and
 // restarts the watches when the namespaces holding them changed.
-func (w *pushWatch) indexSources(pss []*render.PushSecret, allowed []string) {
+func (w *watcher) indexSources(pss []*render.PushSecret, allowed []string) {
 	idx := map[string][]sourceMatch{}
 	for _, ps := range pss {
 		s := ps.Spec.Selector.Secret
@@ -95,7 +101,7 @@ func (w *pushWatch) indexSources(pss []*render.PushSecret, allowed []string) {
 
 // selected reports whether a Secret's metadata matches a source of the
 // last pass.
-func (w *pushWatch) selected(ns, name string, lbl map[string]string) bool {
+func (w *watcher) selected(ns, name string, lbl map[string]string) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for _, m := range w.sources[ns] {
@@ -106,13 +112,13 @@ func (w *pushWatch) selected(ns, name string, lbl map[string]string) bool {
 	return false
 }
 
-// WatchPushSources watches, metadata only (never a value), the Secrets of
+// Watch watches, metadata only (never a value), the Secrets of
 // each namespace where a PushSecret of the last pass reads its source, and
 // calls notify when one it selects is added, changed or deleted: the next
 // pass then pushes it, whatever its refreshInterval. It returns when ctx
 // ends, restarting its watches when the namespaces change.
-func (r *Reconciler) WatchPushSources(ctx context.Context, notify func()) {
-	w := &r.pushWatch
+func (p *Pusher) Watch(ctx context.Context, notify func()) {
+	w := &p.watch
 	if w.meta == nil {
 		return
 	}
@@ -127,7 +133,7 @@ func (r *Reconciler) WatchPushSources(ctx context.Context, notify func()) {
 		w.wanted.Store(int32(len(nss)))
 		w.gen.Add(1)
 		for _, ns := range nss {
-			wg.Go(func() { r.watchSources(wctx, ns, notify) })
+			wg.Go(func() { p.watchSources(wctx, ns, notify) })
 		}
 		select {
 		case <-ctx.Done():
@@ -138,8 +144,8 @@ func (r *Reconciler) WatchPushSources(ctx context.Context, notify func()) {
 	}
 }
 
-func (r *Reconciler) watchSources(ctx context.Context, ns string, notify func()) {
-	w := &r.pushWatch
+func (p *Pusher) watchSources(ctx context.Context, ns string, notify func()) {
+	w := &p.watch
 	secrets := w.meta.Resource(secretsResource).Namespace(ns)
 	for ctx.Err() == nil {
 		// Start from now: a one-item LIST gives the resource version.
@@ -147,20 +153,23 @@ func (r *Reconciler) watchSources(ctx context.Context, ns string, notify func())
 		if err == nil {
 			var wi watch.Interface
 			if wi, err = secrets.Watch(ctx, metav1.ListOptions{ResourceVersion: list.ResourceVersion}); err == nil {
-				r.consumeSources(wi, ns, notify)
+				p.consumeSources(wi, ns, notify)
 				continue
 			}
 		}
 		if ctx.Err() == nil {
-			r.log.Warn().Err(err).Str("namespace", ns).Msg("push source watch failed; retrying")
-			sleep(ctx, 5*time.Second)
+			p.cfg.Log.Warn().Err(err).Str("namespace", ns).Msg("push source watch failed; retrying")
+			select {
+			case <-ctx.Done():
+			case <-time.After(5 * time.Second):
+			}
 		}
 	}
 }
 
 // consumeSources marks the PushSecrets due on each event of a source.
-func (r *Reconciler) consumeSources(wi watch.Interface, ns string, notify func()) {
-	w := &r.pushWatch
+func (p *Pusher) consumeSources(wi watch.Interface, ns string, notify func()) {
+	w := &p.watch
 	w.up.Add(1)
 	w.gen.Add(1)
 	defer func() {
@@ -175,7 +184,7 @@ func (r *Reconciler) consumeSources(wi watch.Interface, ns string, notify func()
 		}
 		if w.selected(ns, m.Name, m.Labels) {
 			w.dirty.Store(true)
-			r.log.Debug().Str("namespace", ns).Str("secret", m.Name).Str("event", string(ev.Type)).Msg("push: a source Secret changed")
+			p.cfg.Log.Debug().Str("namespace", ns).Str("secret", m.Name).Str("event", string(ev.Type)).Msg("push: a source Secret changed")
 			notify()
 		}
 	}

@@ -1,4 +1,4 @@
-package reconciler
+package pushsecret
 
 import (
 	"context"
@@ -13,8 +13,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
+	"github.com/secretsync/secretsync/cluster"
 	"github.com/secretsync/secretsync/desired"
-	"github.com/secretsync/secretsync/generators"
 	"github.com/secretsync/secretsync/internal/scrub"
 	"github.com/secretsync/secretsync/inventory"
 	"github.com/secretsync/secretsync/providers"
@@ -23,7 +23,7 @@ import (
 
 // pushPlan is what one PushSecret writes this pass, decided before any
 // write: its entries (values included), a digest of its spec and of them,
-// and the versions of the Secrets read (pushDue reads them again).
+// and the versions of the Secrets read (Due reads them again).
 type pushPlan struct {
 	entries  []desired.PushEntry
 	sum      [32]byte
@@ -35,10 +35,11 @@ type pushPlan struct {
 	kept      bool
 }
 
-// planPush reads ps's sources through its scope, applies its template and
+// plan reads ps's sources through its scope, applies its template and
 // decides its writes (desired.PushEntries). It asks nothing of AWS.
-func (r *Reconciler) planPush(ctx context.Context, ps *render.PushSecret, stores map[desired.StoreKey]*render.SecretStore,
-	gens map[desired.GeneratorKey]*render.Generator, nsLabels desired.NamespaceLabels, old []inventory.PushRow) pushPlan {
+func (r *run) plan(ctx context.Context, ps *render.PushSecret, gens map[desired.GeneratorKey]*render.Generator,
+	nsLabels desired.NamespaceLabels, old []inventory.PushRow) pushPlan {
+	stores := r.stores
 	if probs := desired.PushProblems(ps, stores, desired.Options{Namespaces: r.cfg.Namespaces, NamespaceLabels: nsLabels}); len(probs) > 0 {
 		errs := make([]error, len(probs))
 		for i, p := range probs {
@@ -53,14 +54,14 @@ func (r *Reconciler) planPush(ctx context.Context, ps *render.PushSecret, stores
 	var srcs []desired.PushSource
 	var versions, generator string
 	if g != nil {
-		generator = g.Kind + "/" + g.Name + "@" + generators.Digest(g)
-		if keptGenerated(ps, stores, old, generator, r.now()) {
+		generator = g.Kind + "/" + g.Name + "@" + r.cfg.Digest(g)
+		if keptGenerated(ps, stores, old, generator, r.cfg.Now()) {
 			return pushPlan{kept: true, generator: generator, versions: generatedVersion}
 		}
 		srcs, err = r.generatedSource(ctx, g)
 		versions = generatedVersion
 	} else {
-		srcs, versions, err = r.pushSources(ctx, ps)
+		srcs, versions, err = r.sources(ctx, ps, r.Redactor)
 	}
 	if err != nil {
 		return pushPlan{err: err}
@@ -74,7 +75,7 @@ func (r *Reconciler) planPush(ctx context.Context, ps *render.PushSecret, stores
 			for k, v := range src.Data {
 				data[k] = providers.NewValue(v)
 			}
-			shaped, err := desired.ApplyTemplate(ctx, es, data, r.scoped(pushAsker(ps)))
+			shaped, err := desired.ApplyTemplate(ctx, es, data, cluster.NewScoped(r.cfg.Kube, asker(ps), r.Redactor))
 			if err == nil {
 				err = keyMadeOfAValue(t, src.Data, shaped.Data)
 			}
@@ -83,7 +84,7 @@ func (r *Reconciler) planPush(ctx context.Context, ps *render.PushSecret, stores
 			}
 			srcs[i].Data = make(map[string][]byte, len(shaped.Data))
 			for k, v := range shaped.Data {
-				r.scrub.Add(v.Bytes())
+				r.Redactor.Add(v.Bytes())
 				srcs[i].Data[k] = v.Bytes()
 			}
 		}
@@ -96,7 +97,7 @@ func (r *Reconciler) planPush(ctx context.Context, ps *render.PushSecret, stores
 	spec, _ := json.Marshal(ps.Spec)
 	h.Write(spec)
 	for _, e := range entries {
-		r.scrub.Add(e.Value.Bytes())
+		r.Redactor.Add(e.Value.Bytes())
 		fmt.Fprintf(h, "\x00%s\x00%s\x00%s\x00%s\x00%d\x00", e.Field, e.Store, e.RemoteKey, e.Property, len(e.Value.Bytes()))
 		h.Write(e.Value.Bytes())
 	}
@@ -126,18 +127,19 @@ func keyMadeOfAValue(t *render.Template, src map[string][]byte, shaped map[strin
 	return nil
 }
 
-func pushAsker(ps *render.PushSecret) render.Asker {
+func asker(ps *render.PushSecret) render.Asker {
 	return render.Asker{Kind: render.KindPushSecret, Namespace: ps.Namespace, Name: ps.Name}
 }
 
-// pushSources reads the Secrets ps pushes from, in its own namespace
-// through its scope: the one selector.secret names, or every one its
-// label selector matches (none is an error: a label that matches nothing
-// must not read as "push nothing", which would let prune delete). It
-// returns them in name order, with their names and resourceVersions.
-func (r *Reconciler) pushSources(ctx context.Context, ps *render.PushSecret) ([]desired.PushSource, string, error) {
+// sources reads the Secrets ps pushes from, in its own namespace through
+// its scope, teaching red their values: the one selector.secret names, or
+// every one its label selector matches (none is an error: a label that
+// matches nothing must not read as "push nothing", which would let prune
+// delete). It returns them in name order, with their names and
+// resourceVersions.
+func (p *Pusher) sources(ctx context.Context, ps *render.PushSecret, red *scrub.Redactor) ([]desired.PushSource, string, error) {
 	sel := ps.Spec.Selector.Secret
-	c := r.scoped(pushAsker(ps))
+	c := cluster.NewScoped(p.cfg.Kube, asker(ps), red)
 	var found []corev1.Secret
 	if sel.Selector == nil {
 		src, err := c.SecretObject(ctx, "", sel.Name)
@@ -169,7 +171,7 @@ func (r *Reconciler) pushSources(ctx context.Context, ps *render.PushSecret) ([]
 			return nil, "", fmt.Errorf("source Secret %s/%s is refused: its type %s holds a credential to this cluster, which secretsync never pushes", ps.Namespace, s.Name, t)
 		}
 		for _, v := range s.Data {
-			r.scrub.Add(v)
+			red.Add(v)
 		}
 		out = append(out, desired.PushSource{Name: s.Name, Data: s.Data})
 		fmt.Fprintf(&versions, "%s=%s,", s.Name, s.ResourceVersion)
@@ -178,12 +180,12 @@ func (r *Reconciler) pushSources(ctx context.Context, ps *render.PushSecret) ([]
 }
 
 // sourceVersions reads ps's sources' names and resourceVersions again, as
-// pushSources read them, for pushDue; an error reads as changed.
-func (r *Reconciler) sourceVersions(ctx context.Context, ps *render.PushSecret) string {
+// sources read them, for Due; an error reads as changed.
+func (p *Pusher) sourceVersions(ctx context.Context, ps *render.PushSecret, red *scrub.Redactor) string {
 	if ps.Spec.Selector.Secret == nil {
 		return generatedVersion
 	}
-	_, v, err := r.pushSources(ctx, ps)
+	_, v, err := p.sources(ctx, ps, red)
 	if err != nil {
 		return ""
 	}
@@ -208,15 +210,15 @@ func remotesOf(entries []desired.PushEntry) []desired.PushRemote {
 const generatedVersion = "generated"
 
 // generatedSource runs the generator a PushSecret pushes from, under the
-// budget (runGenerator), as one source.
-func (r *Reconciler) generatedSource(ctx context.Context, g *render.Generator) ([]desired.PushSource, error) {
-	kv, err := r.runGenerator(ctx, g)
+// budget (Config.Generate), as one source.
+func (r *run) generatedSource(ctx context.Context, g *render.Generator) ([]desired.PushSource, error) {
+	kv, err := r.cfg.Generate(ctx, g)
 	if err != nil {
 		return nil, fmt.Errorf("generator %s/%s: %w", g.Kind, g.Name, err)
 	}
 	data := make(map[string][]byte, len(kv))
 	for k, v := range kv {
-		r.scrub.Add(v.Bytes())
+		r.Redactor.Add(v.Bytes())
 		data[k] = v.Bytes()
 	}
 	return []desired.PushSource{{Name: "generator " + g.Kind + "/" + g.Name, Data: data}}, nil
@@ -233,9 +235,9 @@ func keptGenerated(ps *render.PushSecret, stores map[desired.StoreKey]*render.Se
 		return false
 	}
 	have := map[string]bool{}
-	interval := pushInterval(ps)
+	interval := intervalOf(ps)
 	for _, row := range old {
-		if row.Generator != generator || !row.Ready || row.LastPush != nil && pushRefreshDue(interval, row.LastPush.Time, now) {
+		if row.Generator != generator || !row.Ready || row.LastPush != nil && refreshDue(interval, row.LastPush.Time, now) {
 			return false
 		}
 		have[row.Store+"\x00"+row.RemoteKey] = true

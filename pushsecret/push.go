@@ -1,0 +1,254 @@
+package pushsecret
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	k8slabels "k8s.io/apimachinery/pkg/labels"
+
+	"github.com/secretsync/secretsync/cluster"
+	"github.com/secretsync/secretsync/desired"
+	"github.com/secretsync/secretsync/internal/parallel"
+	"github.com/secretsync/secretsync/inventory"
+	"github.com/secretsync/secretsync/providers"
+	"github.com/secretsync/secretsync/render"
+)
+
+// run is one pass of Push.
+type run struct {
+	*Pusher
+	Pass
+	stores map[desired.StoreKey]*render.SecretStore
+}
+
+// event is one Event a PushSecret's push asks for.
+type event struct{ ps, typ, reason, msg string }
+
+// pushed is what one PushSecret's push left: its rows, its state for the
+// next pass, and what the pass reports of it.
+type pushed struct {
+	rows   []inventory.PushRow
+	state  *state
+	err    error
+	count  int
+	events []event
+}
+
+func comparePushRows(a, b inventory.PushRow) int { return strings.Compare(a.Key(), b.Key()) }
+
+// Push decides every PushSecret's writes (plan), refuses remote secrets
+// PushSecrets of two namespaces write, pushes those due, and returns the
+// rows for the inventory: the pushed ones, those carried over, and those
+// whose deletion was refused or failed (so that a later pass tries
+// again). PushSecrets are planned and pushed concurrently (at most
+// Config.Concurrency at a time), each into its own slot; what they did is
+// merged in their order afterwards.
+func (p *Pusher) Push(ctx context.Context, in Pass) Outcome {
+	// Events from here on make the next pass due; this one reads them.
+	p.watch.lastGen.Store(p.watch.gen.Load())
+	p.watch.dirty.Store(false)
+	defer p.watch.indexSources(in.Set.PushSecrets, p.cfg.Namespaces)
+	r := &run{Pusher: p, Pass: in, stores: desired.IndexStores(in.Set)}
+	pss := in.Set.PushSecrets
+	oldBy := map[string][]inventory.PushRow{}
+	for _, row := range in.Old {
+		oldBy[row.PushSecret] = append(oldBy[row.PushSecret], row)
+	}
+	nsLabels := lockedLabels(cluster.NamespaceLabels(ctx, p.cfg.Kube))
+	gens := desired.IndexGenerators(in.Set)
+	plans := make([]pushPlan, len(pss))
+	r.each(len(pss), func(i int) { plans[i] = r.plan(ctx, pss[i], gens, nsLabels, oldBy[pss[i].ID()]) })
+	planOf := make(map[string]*pushPlan, len(pss))
+	for i, ps := range pss {
+		planOf[ps.ID()] = &plans[i]
+	}
+	shared := desired.SharedRemotes(pss, func(ps *render.PushSecret) []desired.PushRemote {
+		if pl := planOf[ps.ID()]; pl.err == nil && !pl.kept {
+			return remotesOf(pl.entries)
+		}
+		return desired.StaticRemotes(ps, r.stores)
+	})
+	for i, ps := range pss {
+		if shared[ps.ID()] != nil && plans[i].err == nil {
+			plans[i].err = *shared[ps.ID()]
+		}
+	}
+	done := make([]pushed, len(pss))
+	r.each(len(pss), func(i int) { done[i] = r.pushOne(ctx, pss[i], &plans[i], oldBy[pss[i].ID()]) })
+	var out Outcome
+	states := make(map[string]*state, len(pss))
+	var events []event
+	for i, ps := range pss {
+		states[ps.ID()] = done[i].state
+		out.Rows = append(out.Rows, done[i].rows...)
+		out.Pushed += done[i].count
+		if done[i].err != nil {
+			out.Failed = append(out.Failed, done[i].err)
+			out.FailedIDs = append(out.FailedIDs, ps.ID())
+		}
+		events = append(events, done[i].events...)
+	}
+	p.states = states
+	r.record(ctx, events)
+	out.Rows = append(out.Rows, r.prune(ctx, out.Rows, &out)...)
+	slices.SortFunc(out.Rows, comparePushRows)
+	p.remotes = remoteIndex(out.Rows, r.stores)
+	return out
+}
+
+// each runs job(0) to job(n-1), at most Config.Concurrency at a time.
+func (r *run) each(n int, job func(i int)) {
+	jobs := make([]func(), n)
+	for i := range jobs {
+		jobs[i] = func() { job(i) }
+	}
+	parallel.Run(r.cfg.Concurrency, jobs)
+}
+
+// record records the Events the pushes asked for.
+func (r *run) record(ctx context.Context, events []event) {
+	jobs := make([]func(), len(events))
+	for i, e := range events {
+		jobs[i] = func() { r.cfg.Events(ctx, eventRef(e.ps), e.typ, e.reason, e.msg) }
+	}
+	parallel.Run(r.cfg.Concurrency, jobs)
+}
+
+// lockedLabels lets the concurrent plans share one namespace-label cache.
+func lockedLabels(labels desired.NamespaceLabels) desired.NamespaceLabels {
+	var mu sync.Mutex
+	return func(ns string) (k8slabels.Set, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return labels(ns)
+	}
+}
+
+// pushOne executes pl for ps. A PushSecret that fails before it pushes
+// keeps its rows as they were, so that nothing it wrote is pruned for it.
+func (r *run) pushOne(ctx context.Context, ps *render.PushSecret, pl *pushPlan, old []inventory.PushRow) pushed {
+	id := ps.ID()
+	interval := intervalOf(ps)
+	if pl.err != nil {
+		err := r.Redactor.Error(fmt.Errorf("PushSecret %s (%s): %w", id, ps.Source, pl.err))
+		rows := failedRows(ps, r.stores, old)
+		for i := range rows {
+			rows[i].Ready, rows[i].Reason, rows[i].Message = false, reasonFailed, err.Error()
+		}
+		return pushed{rows: rows, err: err, state: &state{interval: interval, ps: ps},
+			events: []event{{id, corev1.EventTypeWarning, "PushFailed", err.Error()}}}
+	}
+	now := r.cfg.Now()
+	if pl.kept { // generated values already in AWS, not due
+		return pushed{rows: old, state: &state{last: now, ok: true, interval: interval, ps: ps, versions: pl.versions}}
+	}
+	last := map[string]inventory.PushRow{}
+	for _, o := range old {
+		last[o.Key()] = o
+	}
+	rows := make([]inventory.PushRow, len(pl.entries))
+	for i, e := range pl.entries {
+		rows[i] = inventory.PushRow{PushSecret: id, Source: ps.Source, Secret: ps.Namespace + "/" + e.Source, Store: e.Store.String(),
+			RemoteKey: e.RemoteKey, Property: e.Property, Delete: ps.Deletes(), Generator: pl.generator}
+	}
+	if prev := r.states[id]; prev != nil && prev.ok && !prev.touched && prev.sum == pl.sum && !refreshDue(interval, prev.last, now) {
+		st := *prev
+		st.versions, st.ps = pl.versions, ps
+		for i := range rows {
+			rows[i] = last[rows[i].Key()]
+		}
+		return pushed{rows: rows, state: &st}
+	}
+	one := pushed{rows: rows}
+	errs := r.pushEntries(ctx, ps, pl.entries, last, now, &one)
+	if len(errs) > 0 {
+		one.err = r.Redactor.Error(fmt.Errorf("PushSecret %s (%s): %w", id, ps.Source, errors.Join(errs...)))
+		one.events = append(one.events, event{id, corev1.EventTypeWarning, "PushFailed", one.err.Error()})
+	}
+	one.state = &state{sum: pl.sum, last: now, ok: len(errs) == 0, interval: interval, ps: ps, versions: pl.versions}
+	return one
+}
+
+// failedRows are the rows of a PushSecret refused before it pushed: its
+// rows as they were (nothing it wrote is pruned for it), one for each
+// remote secret Git names for it that none covers, or one without a
+// remote key, so that status shows it refused.
+func failedRows(ps *render.PushSecret, stores map[desired.StoreKey]*render.SecretStore, old []inventory.PushRow) []inventory.PushRow {
+	rows := slices.Clone(old)
+	have := map[string]bool{}
+	for _, row := range old {
+		have[row.Remote()] = true
+	}
+	for _, rm := range desired.StaticRemotes(ps, stores) {
+		row := inventory.PushRow{PushSecret: ps.ID(), Source: ps.Source, Store: rm.Store.String(), RemoteKey: rm.RemoteKey, Delete: ps.Deletes()}
+		if !have[row.Remote()] {
+			have[row.Remote()] = true
+			rows = append(rows, row)
+		}
+	}
+	if len(rows) == 0 {
+		rows = append(rows, inventory.PushRow{PushSecret: ps.ID(), Source: ps.Source})
+	}
+	return rows
+}
+
+// pushEntries writes each entry through its store's provider and fills its
+// row in one; it returns the errors.
+func (r *run) pushEntries(ctx context.Context, ps *render.PushSecret, entries []desired.PushEntry, last map[string]inventory.PushRow,
+	now time.Time, one *pushed) []error {
+	var errs []error
+	for i, e := range entries {
+		row := &one.rows[i]
+		row.LastPush = last[row.Key()].LastPush
+		pusher, err := r.pusher(ctx, r.stores[e.Store], e.Store, ps.Namespace)
+		var did providers.Pushed
+		var remoteKey string
+		if err == nil {
+			remoteKey = pusher.(providers.Provider).Canonical(providers.Ref{Key: e.RemoteKey}).Key
+			did, err = pusher.Push(ctx, providers.Push{Key: remoteKey, Property: e.Property, Value: e.Value.Bytes(),
+				IfNotExists: ps.Updates() == render.PushIfNotExists, Metadata: e.Metadata})
+			if err != nil {
+				err = fmt.Errorf("push %s to %s: %w", e.Field, e.Store, err)
+			}
+		}
+		if err != nil {
+			errs = append(errs, err)
+			row.Reason, row.Message = reasonFailed, r.Redactor.String(err.Error())
+			continue
+		}
+		row.Ready, row.Reason = true, string(did)
+		if did == providers.Created || did == providers.Updated {
+			t := metav1.NewTime(now)
+			row.LastPush = &t
+			one.count++
+			one.events = append(one.events, event{ps.ID(), corev1.EventTypeNormal, "Pushed", fmt.Sprintf("%s %s in %s from Secret %s", did, remoteKey, e.Store, row.Secret)})
+		}
+	}
+	return errs
+}
+
+// pusher is the provider that writes to the store key names, for a
+// PushSecret of namespace ns.
+func (r *run) pusher(ctx context.Context, st *render.SecretStore, key desired.StoreKey, ns string) (providers.Pusher, error) {
+	// A store that fails PushProblems is refused before any push; one that
+	// left Git since is still missing here.
+	if st == nil || !desired.Service(st).Pushes() {
+		return nil, fmt.Errorf("%s is not a SecretsManager store in the rendered manifests", key)
+	}
+	p, err := r.cfg.Provider(ctx, st, ns)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", key, err)
+	}
+	pusher, ok := p.(providers.Pusher)
+	if !ok {
+		return nil, fmt.Errorf("%s cannot be written to", key)
+	}
+	return pusher, nil
+}

@@ -1,0 +1,171 @@
+// Package pushsecret executes PushSecrets: it reads each one's sources
+// through its scope, decides its writes (desired.PushEntries), pushes those
+// due through the store's provider, deletes under deletionPolicy Delete what
+// left Git behind the one prune guard, watches the sources, and keeps the
+// state that says when each is due again. It calls no cloud API itself: the
+// providers the caller hands it do.
+package pushsecret
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/secretsync/secretsync/internal/scrub"
+	"github.com/secretsync/secretsync/inventory"
+	"github.com/secretsync/secretsync/plan"
+	"github.com/secretsync/secretsync/providers"
+	"github.com/secretsync/secretsync/render"
+)
+
+// Recorder records one Event; the caller scrubs its message.
+type Recorder func(ctx context.Context, about corev1.ObjectReference, typ, reason, msg string)
+
+// Config is what a Pusher is built with; every func is the caller's own
+// rule or client, called only during Push and Due.
+type Config struct {
+	Kube kubernetes.Interface
+	// Namespaces the instance serves; empty is every one.
+	Namespaces []string
+	// Concurrency bounds the PushSecrets planned or pushed at a time.
+	Concurrency int
+	// Provider builds the provider of a store for a PushSecret of ns.
+	Provider func(ctx context.Context, st *render.SecretStore, ns string) (providers.Provider, error)
+	// Generate runs a generator; Digest names its spec's version, as the
+	// rows of a generated push record it.
+	Generate func(ctx context.Context, g *render.Generator) (map[string]providers.Value, error)
+	Digest   func(g *render.Generator) string
+	// Guard is the prune guard with the instance's settings.
+	Guard  func(inventory.Prune) inventory.Verdict
+	Events Recorder
+	Now    func() time.Time
+	Log    zerolog.Logger
+}
+
+// Pusher holds what persists between passes: each PushSecret's state, the
+// remote names its pushes write (for Touch) and the source watch. Push,
+// Due and Touch must not overlap; the watch runs beside them.
+type Pusher struct {
+	cfg    Config
+	states map[string]*state
+	// remotes maps the name an AWS change event gives a remote secret to
+	// the PushSecrets (namespace/name, sorted) that write or keep it.
+	remotes map[string][]string
+	watch   watcher
+}
+
+// New returns a Pusher.
+func New(cfg Config) *Pusher {
+	return &Pusher{cfg: cfg, watch: watcher{changed: make(chan struct{}, 1)}}
+}
+
+// Pass is what one pass hands Push.
+type Pass struct {
+	Set *render.Set
+	// Old are the record's push rows; Unreadable says some could not be
+	// read again, which refuses every remote deletion.
+	Old        []inventory.PushRow
+	Unreadable bool
+	// Redactor learns every value read, generated or rendered, and
+	// scrubs the errors, rows and Events.
+	Redactor *scrub.Redactor
+}
+
+// Outcome is what Push did, for the pass's Result and inventory.
+type Outcome struct {
+	// Rows are the inventory's push rows after the pass, sorted.
+	Rows []inventory.PushRow
+	// Failed has one error per PushSecret that failed (FailedIDs names
+	// them, namespace/name), PruneFailed one per remote deletion that
+	// failed or was refused.
+	Failed, PruneFailed []error
+	FailedIDs           []string
+	// Pushed counts remote secrets created or updated, Deleted those
+	// deleted under deletionPolicy Delete.
+	Pushed, Deleted int
+	// PruneSkipped says why no remote deletion ran; PruneRefused lists
+	// the remote secrets a refused one would have deleted.
+	PruneSkipped string
+	PruneRefused []string
+}
+
+// reasonFailed is the reason a failed row carries: the pass's, as status
+// shows it beside the Secrets'.
+const reasonFailed = "ApplyFailed"
+
+// state is what the last push of a PushSecret left in memory: the digest
+// of its spec and of the values it pushed, and when. A PushSecret whose
+// digest is the same is pushed again only when its refreshInterval has
+// passed; one never pushed since this process started is pushed (the
+// provider compares before it writes, so that costs reads, not writes).
+type state struct {
+	sum      [32]byte
+	last     time.Time
+	interval time.Duration
+	ok       bool
+	// The PushSecret and its sources' versions when they were read: a pass
+	// that would otherwise be skipped reads them and runs when they
+	// changed, so a changed source is pushed by the next poll.
+	ps       *render.PushSecret
+	versions string
+	// touched: an AWS event named a remote secret it writes (Touch).
+	touched bool
+}
+
+// defaultInterval is ESO's default refreshInterval for a PushSecret.
+const defaultInterval = time.Hour
+
+// refreshDue is the periodic refresh rule (plan.Refresh, its one home)
+// for a push made at at: due once refreshInterval has passed, never for an
+// interval of 0.
+func refreshDue(interval time.Duration, at, now time.Time) bool {
+	return plan.Refresh{Interval: interval, Synced: true, At: at}.Due(now)
+}
+
+func intervalOf(ps *render.PushSecret) time.Duration {
+	if ps.Spec.RefreshInterval == nil {
+		return defaultInterval
+	}
+	return ps.Spec.RefreshInterval.Duration
+}
+
+// Due reports whether some PushSecret's refresh has come, one failed, or a
+// source changed: a pass then runs even when nothing else changed. With
+// the source watch up and unbroken since, no source is read; else each is
+// read again (through red), and finding none changed vouches for them as
+// the watch would.
+func (p *Pusher) Due(ctx context.Context, red *scrub.Redactor) bool {
+	now := p.cfg.Now()
+	w := &p.watch
+	if w.dirty.Load() {
+		return true
+	}
+	for _, st := range p.states {
+		if !st.ok || st.touched || refreshDue(st.interval, st.last, now) {
+			return true
+		}
+	}
+	if w.trusted() {
+		return false
+	}
+	gen, up := w.gen.Load(), w.up.Load() == w.wanted.Load()
+	for _, st := range p.states {
+		if st.ps != nil && p.sourceVersions(ctx, st.ps, red) != st.versions {
+			return true
+		}
+	}
+	if up {
+		w.lastGen.Store(gen)
+	}
+	return false
+}
+
+// eventRef is the object a PushSecret's Events are about.
+func eventRef(ps string) corev1.ObjectReference {
+	ns, name, _ := strings.Cut(ps, "/")
+	return corev1.ObjectReference{APIVersion: render.Group + "/v1alpha1", Kind: render.KindPushSecret, Namespace: ns, Name: name}
+}
