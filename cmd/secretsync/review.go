@@ -334,7 +334,7 @@ Exit codes: 0 clean, 1 findings, 2 the plan could not be made.`,
 	_ = cmd.Flags().MarkHidden("format")
 	base := cmd.Flags().String("base", "", "the revision to compare with, like origin/main (required)")
 	head := cmd.Flags().String("head", "", "the revision under review; empty: the working tree")
-	check := cmd.Flags().Bool("check-remote", false, "confirm every referenced remote secret and property exists (DescribeSecret; GetSecretValue only for plain key properties, never a gjson query), and whether each remote secret a PushSecret writes exists and is ours; needs AWS credentials")
+	check := cmd.Flags().Bool("check-remote", false, "confirm every referenced remote secret and property exists (DescribeSecret; GetSecretValue only for plain key properties, never a gjson query), and whether each remote secret a PushSecret writes exists, is ours, or is scheduled for deletion; needs AWS credentials")
 	region := cmd.Flags().String("aws-region", env("SECRETSYNC_AWS_REGION", env("AWS_REGION", "")), "region for stores that name none (with --check-remote) [SECRETSYNC_AWS_REGION, else AWS_REGION]")
 	endpoint := cmd.Flags().String("aws-endpoint", env("SECRETSYNC_AWS_ENDPOINT", ""), "Secrets Manager endpoint URL (with --check-remote) [SECRETSYNC_AWS_ENDPOINT]")
 	ssmEndpoint := cmd.Flags().String("ssm-endpoint", env("SECRETSYNC_SSM_ENDPOINT", ""), "Parameter Store (SSM) endpoint URL (with --check-remote) [SECRETSYNC_SSM_ENDPOINT]")
