@@ -33,7 +33,7 @@ func PushProblems(ps *render.PushSecret, stores map[StoreKey]*render.SecretStore
 			continue
 		}
 		if s := Service(st); !s.Pushes() {
-			out = append(out, Problem{Field: "spec.secretStoreRefs", Err: fmt.Errorf("%s is a %s store: secretsync pushes only to SecretsManager and ParameterStore", key, s)})
+			out = append(out, Problem{Field: "spec.secretStoreRefs", Err: fmt.Errorf("%s is a %s store, which secretsync does not push to", key, s)})
 		}
 	}
 	return out
