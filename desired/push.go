@@ -11,8 +11,8 @@ import (
 
 // PushProblems are the reasons run refuses a PushSecret without asking AWS
 // or the cluster: a namespace secretsync may not reach, a store that is
-// missing, does not serve the namespace, or is not Secrets Manager (the
-// only service secretsync pushes to), a store label selector that matches
+// missing, does not serve the namespace, or is of a service secretsync
+// does not push to (awsservice's Pushes), a store label selector that matches
 // no store. Both run and validate use it.
 func PushProblems(ps *render.PushSecret, stores map[StoreKey]*render.SecretStore, opt Options) []Problem {
 	var out []Problem
@@ -33,7 +33,7 @@ func PushProblems(ps *render.PushSecret, stores map[StoreKey]*render.SecretStore
 			continue
 		}
 		if s := Service(st); !s.Pushes() {
-			out = append(out, Problem{Field: "spec.secretStoreRefs", Err: fmt.Errorf("%s is a %s store: secretsync pushes only to SecretsManager", key, s)})
+			out = append(out, Problem{Field: "spec.secretStoreRefs", Err: fmt.Errorf("%s is a %s store, which secretsync does not push to", key, s)})
 		}
 	}
 	return out

@@ -28,7 +28,6 @@ type RemoteUse struct{ Name, ID string }
 // Readers returns the ExternalSecrets that read name.
 func (x RemoteIndex) Readers(name string) []RemoteUse { return usesOf(x.byName, name) }
 
-
 // Finders returns the ExternalSecrets with a find, whose result any
 // listing change may alter.
 func (x RemoteIndex) Finders() []string { return x.finders }

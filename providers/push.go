@@ -50,9 +50,17 @@ type Pusher interface {
 	DeleteRemote(ctx context.Context, key string) (gone bool, err error)
 }
 
-// Owner is a Pusher that can say, reading no value, whether a remote
-// secret exists and whether it carries the managed-by tag: what a push or
-// delete of it would find (plan --check-remote asks it).
+// Owner is a Pusher that can say, reading no value, what a push or delete
+// of a remote secret would find (plan --check-remote asks it).
 type Owner interface {
-	Owner(ctx context.Context, key string) (exists, ours bool, err error)
+	Owner(ctx context.Context, key string) (Remote, error)
+}
+
+// Remote is what Owner finds of a remote secret.
+type Remote struct {
+	Exists bool
+	Ours   bool // it carries the managed-by tag
+	// Deleting: scheduled for deletion (Secrets Manager's DeletedDate); a
+	// push is refused until it is restored or its recovery window ends.
+	Deleting bool
 }

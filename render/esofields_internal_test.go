@@ -102,6 +102,7 @@ var schemaRoots = map[string]func() reflect.Type{
 	KindClusterExternalSecret: func() reflect.Type { return reflect.TypeFor[ClusterExternalSecret]() },
 	KindSecretStore:           func() reflect.Type { return reflect.TypeFor[SecretStore]() },
 	KindClusterSecretStore:    func() reflect.Type { return reflect.TypeFor[SecretStore]() },
+	KindPushSecret:            func() reflect.Type { return reflect.TypeFor[PushSecret]() },
 }
 
 func init() {
@@ -118,6 +119,7 @@ var rawAs = map[string]reflect.Type{
 	"spec.dataFrom[].sourceRef.generatorRef":                    reflect.TypeFor[GeneratorRef](),
 	"spec.externalSecretSpec.data[].sourceRef.generatorRef":     reflect.TypeFor[GeneratorRef](),
 	"spec.externalSecretSpec.dataFrom[].sourceRef.generatorRef": reflect.TypeFor[GeneratorRef](),
+	"spec.selector.generatorRef":                                reflect.TypeFor[GeneratorRef](),
 }
 
 var (
@@ -246,6 +248,10 @@ func schemaBaseline(kind string) map[string]any {
 		}
 		return map[string]any{"apiVersion": Group + "/v1", "kind": kind, "metadata": meta,
 			"spec": map[string]any{"provider": map[string]any{"aws": map[string]any{"service": "SecretsManager", "region": "eu-west-1"}}}}
+	case KindPushSecret:
+		return map[string]any{"apiVersion": Group + "/v1alpha1", "kind": kind, "metadata": meta,
+			"spec": map[string]any{"secretStoreRefs": []any{map[string]any{"name": "s"}}, "selector": map[string]any{"secret": map[string]any{"name": "src"}},
+				"data": []any{map[string]any{"match": map[string]any{"secretKey": "a", "remoteRef": map[string]any{"remoteKey": "k"}}}}}}
 	}
 	return map[string]any{"apiVersion": GeneratorsGroup + "/v1alpha1", "kind": kind, "metadata": meta, "spec": map[string]any{}}
 }

@@ -184,8 +184,9 @@ func validatePushSecret(p *PushSecret) []fieldError {
 		}
 	}
 	for i, d := range s.DataTo {
-		f, err := validateDataTo(d, s.SecretStoreRefs)
-		check(fmt.Sprintf("spec.dataTo[%d]", i)+f, err)
+		for _, fe := range validateDataTo(d, s.SecretStoreRefs) {
+			errs = append(errs, fieldError{fmt.Sprintf("spec.dataTo[%d]", i) + fe.field, fe.err})
+		}
 	}
 	if len(s.Data) == 0 && len(s.DataTo) == 0 {
 		check("spec.data", errors.New("required: secretsync pushes only what data or dataTo lists"))
@@ -193,27 +194,32 @@ func validatePushSecret(p *PushSecret) []fieldError {
 	seen := map[string]int{}
 	for i, d := range s.Data {
 		f := fmt.Sprintf("spec.data[%d]", i)
+		check(f+".metadata", validPushMetadata(d.Metadata))
+		check(f+".conversionStrategy", validPushConversion(d.ConversionStrategy))
 		r := d.Match.RemoteRef
-		switch {
-		case validPushMetadata(d.Metadata) != nil:
-			check(f+".metadata", validPushMetadata(d.Metadata))
-		case validPushConversion(d.ConversionStrategy) != nil:
-			check(f+".conversionStrategy", validPushConversion(d.ConversionStrategy))
-		case r.RemoteKey == "":
-			check(f+".match.remoteRef.remoteKey", errors.New("required"))
-		case strings.TrimSpace(r.RemoteKey) != r.RemoteKey:
-			check(f+".match.remoteRef.remoteKey", errors.New("has leading or trailing spaces"))
-		case RemoteKeyProblem(r.RemoteKey) != nil:
-			check(f+".match.remoteRef.remoteKey", RemoteKeyProblem(r.RemoteKey))
-		default:
-			id := r.RemoteKey + "\x00" + r.Property
-			if j, dup := seen[id]; dup {
-				check(f+".match.remoteRef", fmt.Errorf("pushes to the same remote key and property as spec.data[%d]", j))
-			}
-			seen[id] = i
+		if err := remoteKeyError(r.RemoteKey, true); err != nil {
+			check(f+".match.remoteRef.remoteKey", err)
+			continue
 		}
+		id := r.RemoteKey + "\x00" + r.Property
+		if j, dup := seen[id]; dup {
+			check(f+".match.remoteRef", fmt.Errorf("pushes to the same remote key and property as spec.data[%d]", j))
+		}
+		seen[id] = i
 	}
 	return errs
+}
+
+// remoteKeyError refuses a remote key as written: missing (when
+// required), with spaces around it, or an ARN.
+func remoteKeyError(key string, required bool) error {
+	switch {
+	case key == "" && required:
+		return errors.New("required")
+	case strings.TrimSpace(key) != key:
+		return errors.New("has leading or trailing spaces")
+	}
+	return RemoteKeyProblem(key)
 }
 
 // validatePushStoreRef checks one store reference: a name or a label
@@ -280,47 +286,64 @@ func selectsByLabel(s labels.Selector) bool {
 	return false
 }
 
-// validateDataTo checks one dataTo entry: a store among secretStoreRefs
-// (as ESO), a valid regexp, rewrites without merge, a remote key.
-func validateDataTo(d PushSecretDataTo, refs []PushSecretStoreRef) (string, error) {
-	switch {
-	case d.StoreRef == nil || d.StoreRef.Name == "" && d.StoreRef.LabelSelector == nil:
-		return ".storeRef", errors.New("required: the store of spec.secretStoreRefs this entry pushes to, by name or labelSelector")
-	case d.StoreRef.Name != "" && !storeListed(*d.StoreRef, refs):
-		return ".storeRef.name", fmt.Errorf("%s %q is not in spec.secretStoreRefs", d.StoreRef.StoreKind(), d.StoreRef.Name)
-	case d.StoreRef.LabelSelector != nil:
-		if _, err := metav1.LabelSelectorAsSelector(d.StoreRef.LabelSelector); err != nil {
-			return ".storeRef.labelSelector", err
+// validateDataTo checks one dataTo entry, every problem of it: a store
+// among secretStoreRefs (as ESO), a valid regexp, rewrites without merge,
+// a remote key, metadata, a conversion strategy.
+func validateDataTo(d PushSecretDataTo, refs []PushSecretStoreRef) []fieldError {
+	var errs []fieldError
+	check := func(field string, err error) {
+		if err != nil {
+			errs = append(errs, fieldError{field, err})
 		}
 	}
+	check(dataToStoreRefError(d.StoreRef, refs))
 	if d.Match != nil {
 		if _, err := regexp.Compile(d.Match.RegExp); err != nil {
-			return ".match.regexp", fmt.Errorf("invalid regexp: %w", err)
+			check(".match.regexp", fmt.Errorf("invalid regexp: %w", err))
 		}
 	}
 	for j, rw := range d.Rewrite {
-		f := fmt.Sprintf(".rewrite[%d]", j)
-		if rw.Merge != nil {
-			return f + ".merge", errors.New("is not a PushSecret rewrite (ESO's are regexp and transform)")
+		check(dataToRewriteError(j, rw))
+	}
+	check(".remoteKey", remoteKeyError(d.RemoteKey, false))
+	check(".metadata", validPushMetadata(d.Metadata))
+	check(".conversionStrategy", validPushConversion(d.ConversionStrategy))
+	return errs
+}
+
+// dataToStoreRefError checks a dataTo entry's store: by name, one listed
+// in secretStoreRefs, or by label selector, of a store kind.
+func dataToStoreRefError(ref *PushSecretStoreRef, refs []PushSecretStoreRef) (string, error) {
+	switch {
+	case ref == nil || ref.Name == "" && ref.LabelSelector == nil:
+		return ".storeRef", errors.New("required: the store of spec.secretStoreRefs this entry pushes to, by name or labelSelector")
+	case ref.Name != "" && ref.LabelSelector != nil:
+		return ".storeRef", errors.New("name and labelSelector are exclusive")
+	case ref.StoreKind() != KindSecretStore && ref.StoreKind() != KindClusterSecretStore:
+		return ".storeRef.kind", fmt.Errorf("%q is not a store kind; use SecretStore or ClusterSecretStore", ref.Kind)
+	case ref.Name != "" && !storeListed(*ref, refs):
+		return ".storeRef.name", fmt.Errorf("%s %q is not in spec.secretStoreRefs", ref.StoreKind(), ref.Name)
+	case ref.LabelSelector != nil:
+		if _, err := metav1.LabelSelectorAsSelector(ref.LabelSelector); err != nil {
+			return ".storeRef.labelSelector", err
 		}
-		if field, err := ValidateRewrite(rw); err != nil {
-			return f + field, err
-		}
-		if rw.Regexp != nil && len(rw.Regexp.Target) > MaxRemoteKeyBytes {
-			return f + ".regexp.target", fmt.Errorf("is longer than a remote key may be (%d bytes)", MaxRemoteKeyBytes)
-		}
 	}
-	if r := d.RemoteKey; r != "" && strings.TrimSpace(r) != r {
-		return ".remoteKey", errors.New("has leading or trailing spaces")
+	return "", nil
+}
+
+// dataToRewriteError checks rewrite j of a dataTo entry: ESO's push
+// rewrites are regexp and transform, and a rewritten name must fit a
+// remote key.
+func dataToRewriteError(j int, rw Rewrite) (string, error) {
+	f := fmt.Sprintf(".rewrite[%d]", j)
+	if rw.Merge != nil {
+		return f + ".merge", errors.New("is not a PushSecret rewrite (ESO's are regexp and transform)")
 	}
-	if err := RemoteKeyProblem(d.RemoteKey); err != nil {
-		return ".remoteKey", err
+	if field, err := ValidateRewrite(rw); err != nil {
+		return f + field, err
 	}
-	if err := validPushMetadata(d.Metadata); err != nil {
-		return ".metadata", err
-	}
-	if err := validPushConversion(d.ConversionStrategy); err != nil {
-		return ".conversionStrategy", err
+	if rw.Regexp != nil && len(rw.Regexp.Target) > MaxRemoteKeyBytes {
+		return f + ".regexp.target", fmt.Errorf("is longer than a remote key may be (%d bytes)", MaxRemoteKeyBytes)
 	}
 	return "", nil
 }

@@ -94,6 +94,8 @@ func TestPushSecretRefusesFieldsByName(t *testing.T) {
 		{"no source", edit("selector: {secret: {name: src}}", "selector: {}"), "spec.selector.secret: required"},
 		{"dataTo without a store", edit("  data:\n", "  dataTo: [{match: {regexp: a}}]\n  data:\n"), "spec.dataTo[0].storeRef: required"},
 		{"dataTo to a store not listed", edit("  data:\n", "  dataTo: [{storeRef: {name: other}}]\n  data:\n"), `spec.dataTo[0].storeRef.name: SecretStore "other" is not in spec.secretStoreRefs`},
+		{"dataTo to a store named and label-selected", edit("  data:\n", "  dataTo: [{storeRef: {name: aws, labelSelector: {matchLabels: {a: b}}}}]\n  data:\n"), "spec.dataTo[0].storeRef: name and labelSelector are exclusive"},
+		{"dataTo to label-selected stores of another kind", edit("  data:\n", "  dataTo: [{storeRef: {kind: Vault, labelSelector: {matchLabels: {a: b}}}}]\n  data:\n"), `spec.dataTo[0].storeRef.kind: "Vault" is not a store kind`},
 		{"dataTo with a bad regexp", edit("  data:\n", "  dataTo: [{storeRef: {name: aws}, match: {regexp: '('}}]\n  data:\n"), "spec.dataTo[0].match.regexp: invalid regexp"},
 		{"dataTo with a merge rewrite", edit("  data:\n", "  dataTo: [{storeRef: {name: aws}, rewrite: [{merge: {}}]}]\n  data:\n"), "spec.dataTo[0].rewrite[0].merge: is not a PushSecret rewrite"},
 		{"dataTo with a rewrite target longer than a remote key", edit("  data:\n", "  dataTo: [{storeRef: {name: aws}, rewrite: [{regexp: {source: a, target: "+strings.Repeat("x", 513)+"}}]}]\n  data:\n"), "spec.dataTo[0].rewrite[0].regexp.target: is longer than a remote key may be"},
@@ -120,5 +122,29 @@ func TestPushSecretRefusesFieldsByName(t *testing.T) {
 				t.Fatal("a refused PushSecret is in the set")
 			}
 		})
+	}
+}
+
+// validate reports every problem of a PushSecret's entry, one error each
+// naming its field, not only the first: a data entry with bad metadata, a
+// bad conversion and an ARN remote key; a dataTo entry with a store of no
+// store kind, a bad regexp, a merge rewrite, a remote key with spaces, bad
+// metadata and a bad conversion.
+func TestPushSecretEntryReportsEveryProblemByField(t *testing.T) {
+	file := strings.Replace(pushOK, "  data:\n",
+		"  dataTo:\n  - storeRef: {name: aws, kind: Vault}\n    match: {regexp: '('}\n    rewrite: [{merge: {}}]\n    remoteKey: ' app/b'\n    metadata: x\n    conversionStrategy: Unicode\n"+
+			"  data:\n  - match: {secretKey: k, remoteRef: {remoteKey: 'arn:aws:secretsmanager:us-east-1:1:secret:k'}}\n    metadata: [1]\n    conversionStrategy: Unicode\n", 1)
+	set := mustRender(t, tree(t, map[string]string{"p.yaml": file}), ".")
+	var fields []string
+	for _, e := range set.Errors {
+		fields = append(fields, e.Field)
+	}
+	want := []string{
+		"spec.dataTo[0].storeRef.kind", "spec.dataTo[0].match.regexp", "spec.dataTo[0].rewrite[0].merge", "spec.dataTo[0].remoteKey",
+		"spec.dataTo[0].metadata", "spec.dataTo[0].conversionStrategy",
+		"spec.data[0].metadata", "spec.data[0].conversionStrategy", "spec.data[0].match.remoteRef.remoteKey",
+	}
+	if strings.Join(fields, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("errors name %q, want one per problem: %q\n%q", fields, want, errorTexts(set))
 	}
 }

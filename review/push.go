@@ -41,6 +41,9 @@ type pushMap struct {
 	deletes  bool
 	store    string
 	key, prp string
+	// what is the part of from after the source: the key pushed, or the
+	// keys a dataTo entry matches.
+	what string
 }
 
 func pushIndex(set *render.Set) map[string]pushMap {
@@ -50,42 +53,57 @@ func pushIndex(set *render.Set) map[string]pushMap {
 	}
 	stores := desired.IndexStores(set)
 	for _, ps := range set.PushSecrets {
-		var source string
-		switch sel := ps.Spec.Selector; {
-		case sel.Secret == nil:
-			g, _ := sel.Generator()
-			source = "generator " + g.Kind + "/" + g.Name
-		case sel.Secret.Selector != nil:
-			source = "Secrets of " + ps.Namespace + " labelled " + metav1.FormatLabelSelector(sel.Secret.Selector)
-		default:
-			source = "Secret " + ps.Namespace + "/" + sel.Secret.Name
+		for _, m := range pushMaps(ps, stores) {
+			out[ps.ID()+"\x00"+m.store+"\x00"+m.key+"\x00"+m.prp] = m
 		}
-		if ps.Spec.Template != nil {
-			source += " through spec.template"
-		}
-		put := func(store desired.StoreKey, remote, prp, from string) {
-			k := ps.ID() + "\x00" + store.String() + "\x00" + remote + "\x00" + prp
-			out[k] = pushMap{ps: ps, from: from + ", " + ps.Updates(), deletes: ps.Deletes(), store: store.String(), key: remote, prp: prp}
-		}
-		for _, store := range desired.PushStores(ps, stores) {
-			for i, dt := range ps.Spec.DataTo {
-				if !desired.DataToSelects(ps, dt, store, stores) {
-					continue
-				}
-				remote := dt.RemoteKey
-				if remote == "" {
-					// Named after the source's keys: known when run reads it.
-					remote = fmt.Sprintf("(one per key of spec.dataTo[%d])", i)
-				}
-				put(store, remote, "", fmt.Sprintf("%s, the keys spec.dataTo[%d] matches", source, i))
+	}
+	return out
+}
+
+// pushSource says, by name, what ps pushes from.
+func pushSource(ps *render.PushSecret) string {
+	var source string
+	switch sel := ps.Spec.Selector; {
+	case sel.Secret == nil:
+		g, _ := sel.Generator()
+		source = "generator " + g.Kind + "/" + g.Name
+	case sel.Secret.Selector != nil:
+		source = "Secrets of " + ps.Namespace + " labelled " + metav1.FormatLabelSelector(sel.Secret.Selector)
+	default:
+		source = "Secret " + ps.Namespace + "/" + sel.Secret.Name
+	}
+	if ps.Spec.Template != nil {
+		source += " through spec.template"
+	}
+	return source
+}
+
+// pushMaps are the remote secrets ps writes in each of its stores, by
+// name, and what each is pushed from.
+func pushMaps(ps *render.PushSecret, stores map[desired.StoreKey]*render.SecretStore) []pushMap {
+	source := pushSource(ps)
+	var out []pushMap
+	put := func(store desired.StoreKey, remote, prp, what, sep string) {
+		out = append(out, pushMap{ps: ps, from: source + sep + what + ", " + ps.Updates(), deletes: ps.Deletes(), store: store.String(), key: remote, prp: prp, what: what})
+	}
+	for _, store := range desired.PushStores(ps, stores) {
+		for i, dt := range ps.Spec.DataTo {
+			if !desired.DataToSelects(ps, dt, store, stores) {
+				continue
 			}
-			for _, d := range ps.Spec.Data {
-				key := d.Match.SecretKey
-				if key == "" {
-					key = "(whole Secret as JSON)"
-				}
-				put(store, d.Match.RemoteRef.RemoteKey, d.Match.RemoteRef.Property, source+" key "+key)
+			remote := dt.RemoteKey
+			if remote == "" {
+				// Named after the source's keys: known when run reads it.
+				remote = fmt.Sprintf("(one per key of spec.dataTo[%d])", i)
 			}
+			put(store, remote, "", fmt.Sprintf("the keys spec.dataTo[%d] matches", i), ", ")
+		}
+		for _, d := range ps.Spec.Data {
+			key := d.Match.SecretKey
+			if key == "" {
+				key = "(whole Secret as JSON)"
+			}
+			put(store, d.Match.RemoteRef.RemoteKey, d.Match.RemoteRef.Property, "key "+key, " ")
 		}
 	}
 	return out

@@ -2,11 +2,14 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	awssdk "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/secretsync/secretsync/internal/awstest"
@@ -18,9 +21,10 @@ import (
 // TestPlanCheckRemoteSaysWhetherPushedSecretsExistAndAreOurs: a pull
 // request adding PushSecrets to Secrets Manager (smserver) and Parameter
 // Store (kumo) gets, per remote secret, "exists, ours", "exists, NOT
-// ours: run would refuse to write it" (a finding: exit 1) or "absent: run
-// creates it", reading no value: the seeded values appear in no output,
-// and no GetSecretValue is made.
+// ours: run would refuse to write it" (a finding: exit 1), "exists,
+// scheduled for deletion: run would refuse to write it ..." (a finding) or
+// "absent: run creates it", reading no value: the seeded values appear in
+// no output, and no GetSecretValue is made.
 func TestPlanCheckRemoteSaysWhetherPushedSecretsExistAndAreOurs(t *testing.T) {
 	awstest.Isolate(t)
 	dir := t.TempDir()
@@ -48,7 +52,7 @@ spec: {provider: {aws: {service: ParameterStore, region: us-east-1}}}
 		}
 		return s
 	}
-	head := stores + "---\n" + push("to-sm", "sm", "shop/ours", "shop/hand", "shop/absent") + "---\n" + push("to-ps", "ps", "/checkpush/ours", "/checkpush/hand", "/checkpush/absent")
+	head := stores + "---\n" + push("to-sm", "sm", "shop/ours", "shop/hand", "shop/absent", "shop/deleting") + "---\n" + push("to-ps", "ps", "/checkpush/ours", "/checkpush/hand", "/checkpush/absent")
 	if err := os.WriteFile(filepath.Join(dir, "push", "stores.yaml"), []byte(head), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -57,6 +61,10 @@ spec: {provider: {aws: {service: ParameterStore, region: us-east-1}}}
 	sm := awstest.StartSM(t)
 	sm.CreateTagged(t, "shop/ours", seeded(), map[string]string{providers.ManagedByTag: providers.ManagedByValue})
 	sm.Create(t, "shop/hand", seeded())
+	sm.CreateTagged(t, "shop/deleting", seeded(), map[string]string{providers.ManagedByTag: providers.ManagedByValue})
+	if _, err := sm.Client().DeleteSecret(context.Background(), &secretsmanager.DeleteSecretInput{SecretId: awssdk.String("shop/deleting")}); err != nil {
+		t.Fatal(err)
+	}
 	ssm := awstest.StartSSM(t)
 	ssm.Put(t, "/checkpush/ours", "SecureString", seeded(), map[string]string{providers.ManagedByTag: providers.ManagedByValue})
 	ssm.Put(t, "/checkpush/hand", "String", seeded(), nil)
@@ -67,7 +75,7 @@ spec: {provider: {aws: {service: ParameterStore, region: us-east-1}}}
 		code := cli("plan", []string{"--base", "main", "-o", format, "--check-remote", "--aws-endpoint", sm.URL, "--ssm-endpoint", ssm.URL, filepath.Join(dir, "push")}, &out, &errOut)
 		canaries.Check(t, "plan -o "+format, out.String()+errOut.String())
 		if code != exitFindings {
-			t.Fatalf("-o %s: exit %d, want %d (two refused writes)\n%s%s", format, code, exitFindings, out.String(), errOut.String())
+			t.Fatalf("-o %s: exit %d, want %d (three refused writes)\n%s%s", format, code, exitFindings, out.String(), errOut.String())
 		}
 		if format != "table" {
 			continue
@@ -75,6 +83,7 @@ spec: {provider: {aws: {service: ParameterStore, region: us-east-1}}}
 		want := map[string]string{
 			"shop/ours in SecretStore/shop/sm": "exists, ours", "shop/hand in SecretStore/shop/sm": "exists, NOT ours: run would refuse to write it",
 			"shop/absent in SecretStore/shop/sm": "absent: run creates it", "/checkpush/ours in SecretStore/shop/ps": "exists, ours",
+			"shop/deleting in SecretStore/shop/sm":   "exists, scheduled for deletion: run would refuse to write it until it is restored or its recovery window ends",
 			"/checkpush/hand in SecretStore/shop/ps": "exists, NOT ours: run would refuse to write it", "/checkpush/absent in SecretStore/shop/ps": "absent: run creates it",
 		}
 		got := map[string]string{}

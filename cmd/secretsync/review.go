@@ -334,7 +334,7 @@ Exit codes: 0 clean, 1 findings, 2 the plan could not be made.`,
 	_ = cmd.Flags().MarkHidden("format")
 	base := cmd.Flags().String("base", "", "the revision to compare with, like origin/main (required)")
 	head := cmd.Flags().String("head", "", "the revision under review; empty: the working tree")
-	check := cmd.Flags().Bool("check-remote", false, "confirm every referenced remote secret and property exists (DescribeSecret; GetSecretValue only for plain key properties, never a gjson query), and whether each remote secret a PushSecret writes exists and is ours; needs AWS credentials")
+	check := cmd.Flags().Bool("check-remote", false, "confirm every referenced remote secret and property exists (DescribeSecret; GetSecretValue only for plain key properties, never a gjson query), and whether each remote secret a PushSecret writes exists, is ours, or is scheduled for deletion; needs AWS credentials")
 	region := cmd.Flags().String("aws-region", env("SECRETSYNC_AWS_REGION", env("AWS_REGION", "")), "region for stores that name none (with --check-remote) [SECRETSYNC_AWS_REGION, else AWS_REGION]")
 	endpoint := cmd.Flags().String("aws-endpoint", env("SECRETSYNC_AWS_ENDPOINT", ""), "Secrets Manager endpoint URL (with --check-remote) [SECRETSYNC_AWS_ENDPOINT]")
 	ssmEndpoint := cmd.Flags().String("ssm-endpoint", env("SECRETSYNC_SSM_ENDPOINT", ""), "Parameter Store (SSM) endpoint URL (with --check-remote) [SECRETSYNC_SSM_ENDPOINT]")
@@ -491,20 +491,29 @@ type explanation struct {
 
 func newExplainCmd(s streams, cluster *clusterFlags) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "explain (NAMESPACE/SECRET | SECRET -n NAMESPACE) [PATH]",
-		Short: "Say which file, ExternalSecret and remote references produce a Secret",
+		Use:   "explain (NAMESPACE/NAME | NAME -n NAMESPACE) [PATH]",
+		Short: "Say which file, ExternalSecret and remote references produce a Secret, or what a PushSecret pushes",
 		Long: `Explain one Secret: whether it exists and whether this instance owns it
 (and if not, why secretsync will not take it over), the ExternalSecret and file
 that last wrote it and at which revision, its condition from the inventory (also
 for a Secret that was never created), and which ExternalSecret in PATH (default
-".") produces it now, key by key, with the remote reference behind each key.`,
+".") produces it now, key by key, with the remote reference behind each key.
+
+With --kind PushSecret, explain one PushSecret instead: from the inventory,
+each remote secret it pushed, when it was last pushed and whether it is ready,
+with the reason; and from PATH, its source (a Secret, a label selector or a
+generator), its update and deletion policies, its stores and each remote key
+(and property) it writes there. Names only, never a value.`,
 		Example: `  secretsync explain payments/database-credentials secrets/
-  secretsync explain database-credentials -n payments -o yaml`,
+  secretsync explain database-credentials -n payments -o yaml
+  secretsync explain --kind PushSecret payments/publish-db-password secrets/`,
 		Args: cobra.RangeArgs(1, 2),
 	}
 	rf := addReviewFlags(cmd, false)
 	inst := addInstanceFlags(cmd)
-	ns := cmd.Flags().StringP("namespace", "n", "", "the Secret's namespace, when the argument names only the Secret; empty: the kubeconfig context's")
+	ns := cmd.Flags().StringP("namespace", "n", "", "the object's namespace, when the argument names only the object; empty: the kubeconfig context's")
+	kind := cmd.Flags().String("kind", "Secret", "what NAME is: Secret, or PushSecret")
+	_ = cmd.RegisterFlagCompletionFunc("kind", cobra.FixedCompletions([]string{"Secret", render.KindPushSecret}, cobra.ShellCompDirectiveNoFileComp))
 	output := addOutput(cmd, "table", "json", "yaml")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		namespace, name, ok := strings.Cut(args[0], "/")
@@ -515,7 +524,10 @@ for a Secret that was never created), and which ExternalSecret in PATH (default
 			}
 		}
 		if namespace == "" || name == "" {
-			return fail(exitUsage, "%q is not NAMESPACE/SECRET", args[0])
+			return fail(exitUsage, "%q is not NAMESPACE/NAME", args[0])
+		}
+		if *kind != "Secret" && *kind != render.KindPushSecret {
+			return fail(exitUsage, "--kind %q: use Secret or PushSecret", *kind)
 		}
 		path := "."
 		if len(args) > 1 {
@@ -527,6 +539,13 @@ for a Secret that was never created), and which ExternalSecret in PATH (default
 		}
 		ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
 		defer cancel()
+		if *kind == render.KindPushSecret {
+			e, err := explainPush(ctx, kube, inst, namespace, name, path, rf.renderOptions())
+			if err != nil {
+				return fail(exitUsage, "%v", err)
+			}
+			return writeExplained(s.out, output.value, e, func() { writePushExplanation(s.out, e) })
+		}
 		e := explanation{Secret: namespace + "/" + name, Path: path}
 		if err := explainLive(ctx, kube, inst, &e, namespace, name); err != nil {
 			return fail(exitUsage, "%v", err)
@@ -534,16 +553,21 @@ for a Secret that was never created), and which ExternalSecret in PATH (default
 		if err := explainProducer(&e, path, rf.renderOptions()); err != nil {
 			return fail(exitUsage, "%v", err)
 		}
-		if output.value != "table" {
-			if err := writeData(s.out, output.value, e); err != nil {
-				return fail(exitUsage, "%v", err)
-			}
-			return nil
-		}
-		writeExplanation(s.out, e)
-		return nil
+		return writeExplained(s.out, output.value, e, func() { writeExplanation(s.out, e) })
 	}
 	return cmd
+}
+
+// writeExplained writes v as data in format, or calls table for a table.
+func writeExplained(w io.Writer, format string, v any, table func()) error {
+	if format == "table" {
+		table()
+		return nil
+	}
+	if err := writeData(w, format, v); err != nil {
+		return fail(exitUsage, "%v", err)
+	}
+	return nil
 }
 
 // explainLive fills in what the cluster says of the Secret: whether it

@@ -23,6 +23,7 @@ var crds = []struct{ file, version string }{
 	{"external-secrets.io_clusterexternalsecrets.yaml", "v1"},
 	{"external-secrets.io_secretstores.yaml", "v1"},
 	{"external-secrets.io_clustersecretstores.yaml", "v1"},
+	{"external-secrets.io_pushsecrets.yaml", "v1alpha1"},
 	// The generator kinds secretsync runs.
 	{"generators.external-secrets.io_passwords.yaml", "v1alpha1"},
 	{"generators.external-secrets.io_uuids.yaml", "v1alpha1"},

@@ -13,8 +13,8 @@ import (
 )
 
 type ownerCase struct {
-	key          string
-	exists, ours bool
+	key  string
+	want providers.Remote
 }
 
 func checkOwner(t *testing.T, p any, cases []ownerCase) {
@@ -24,17 +24,18 @@ func checkOwner(t *testing.T, p any, cases []ownerCase) {
 		t.Fatal("the provider is no Owner")
 	}
 	for _, c := range cases {
-		exists, ours, err := o.Owner(context.Background(), c.key)
-		if err != nil || exists != c.exists || ours != c.ours {
-			t.Errorf("Owner(%s) = exists %v, ours %v, %v; want exists %v, ours %v", c.key, exists, ours, err, c.exists, c.ours)
+		got, err := o.Owner(context.Background(), c.key)
+		if err != nil || got != c.want {
+			t.Errorf("Owner(%s) = %+v, %v; want %+v", c.key, got, err, c.want)
 		}
 	}
 }
 
-// TestSecretsManagerOwnerSaysExistsAndOursReadingNoValue: a pushed secret
-// is ours, one made by hand is not, a missing one is absent, and only
-// DescribeSecret is called (no GetSecretValue).
-func TestSecretsManagerOwnerSaysExistsAndOursReadingNoValue(t *testing.T) {
+// TestSecretsManagerOwnerSaysExistsOursAndDeletingReadingNoValue: a pushed
+// secret is ours, one made by hand is not, a missing one is absent, one
+// scheduled for deletion says so, and only DescribeSecret is called (no
+// GetSecretValue).
+func TestSecretsManagerOwnerSaysExistsOursAndDeletingReadingNoValue(t *testing.T) {
 	awstest.Isolate(t)
 	b := awstest.StartSM(t)
 	p := pusher(t, b, aws.Store{})
@@ -45,8 +46,15 @@ func TestSecretsManagerOwnerSaysExistsAndOursReadingNoValue(t *testing.T) {
 	if _, err := b.Client().CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: awssdk.String("owner/hand"), SecretString: awssdk.String("hand-value")}); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := p.Push(ctx, providers.Push{Key: "owner/deleting", Value: []byte("pushed-value")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.DeleteRemote(ctx, "owner/deleting"); err != nil {
+		t.Fatal(err)
+	}
 	b.SM.ResetCalls()
-	checkOwner(t, p, []ownerCase{{"owner/pushed", true, true}, {"owner/hand", true, false}, {"owner/absent", false, false}})
+	checkOwner(t, p, []ownerCase{{"owner/pushed", providers.Remote{Exists: true, Ours: true}}, {"owner/hand", providers.Remote{Exists: true}},
+		{"owner/absent", providers.Remote{}}, {"owner/deleting", providers.Remote{Exists: true, Ours: true, Deleting: true}}})
 	for op, n := range b.SM.Calls() {
 		if op != "DescribeSecret" && n > 0 {
 			t.Errorf("Owner called %s %d times; only DescribeSecret reads no value", op, n)
@@ -67,8 +75,8 @@ func TestParameterStoreOwnerSaysExistsAndOursReadingNoValue(t *testing.T) {
 	s.Put(t, "/owner/hand", "String", "hand-value", nil)
 	s.Put(t, "/owner/other", "String", "other-value", map[string]string{providers.ManagedByTag: "someone-else"})
 	s.Requests()
-	checkOwner(t, p, []ownerCase{{"/owner/pushed", true, true}, {"/owner/hand", true, false}, {"/owner/other", true, false},
-		{"/owner/absent", false, false}, {"/owner/pushe", false, false}})
+	checkOwner(t, p, []ownerCase{{"/owner/pushed", providers.Remote{Exists: true, Ours: true}}, {"/owner/hand", providers.Remote{Exists: true}},
+		{"/owner/other", providers.Remote{Exists: true}}, {"/owner/absent", providers.Remote{}}, {"/owner/pushe", providers.Remote{}}})
 	for _, r := range s.Requests() {
 		if r.Operation != "DescribeParameters" && r.Operation != "ListTagsForResource" {
 			t.Errorf("Owner called %s; only DescribeParameters and ListTagsForResource read no value", r.Operation)

@@ -181,16 +181,17 @@ func (p *provider) DeleteRemote(ctx context.Context, key string) (bool, error) {
 }
 
 // Owner describes key (DescribeSecret: no value is read). A secret
-// scheduled for deletion exists: a push refuses it until it is restored.
-func (p *provider) Owner(ctx context.Context, key string) (exists, ours bool, err error) {
+// scheduled for deletion exists, and says so: Push refuses it until it is
+// restored or gone.
+func (p *provider) Owner(ctx context.Context, key string) (providers.Remote, error) {
 	desc, err := p.describe(ctx, key)
 	if providers.ClassOf(err) == providers.NotFound {
-		return false, false, nil
+		return providers.Remote{}, nil
 	}
 	if err != nil {
-		return false, false, err
+		return providers.Remote{}, err
 	}
-	return true, managed(desc.Tags), nil
+	return providers.Remote{Exists: true, Ours: managed(desc.Tags), Deleting: desc.DeletedDate != nil}, nil
 }
 
 func (p *provider) describe(ctx context.Context, key string) (*secretsmanager.DescribeSecretOutput, error) {

@@ -138,19 +138,19 @@ func (p *ssmProvider) DeleteRemote(ctx context.Context, key string) (bool, error
 
 // Owner finds key with DescribeParameters (its name, exactly) and reads
 // its tags: no value is read, where GetParameters would return it.
-func (p *ssmProvider) Owner(ctx context.Context, key string) (exists, ours bool, err error) {
+func (p *ssmProvider) Owner(ctx context.Context, key string) (providers.Remote, error) {
 	found, err := p.describe(ctx, []ssmtypes.ParameterStringFilter{{Key: aws.String("Name"), Option: aws.String("Equals"), Values: []string{key}}}, nil)
 	if err != nil {
-		return false, false, err
+		return providers.Remote{}, err
 	}
 	if !slices.ContainsFunc(found, func(f providers.Found) bool { return f.Name == key }) {
-		return false, false, nil
+		return providers.Remote{}, nil
 	}
 	tags, err := p.tagMap(ctx, key)
 	if err != nil {
-		return true, false, err
+		return providers.Remote{Exists: true}, err
 	}
-	return true, tags[providers.ManagedByTag] == providers.ManagedByValue, nil
+	return providers.Remote{Exists: true, Ours: tags[providers.ManagedByTag] == providers.ManagedByValue}, nil
 }
 
 // tagMap is a parameter's tags.

@@ -2,6 +2,7 @@ package aws_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
@@ -147,6 +148,39 @@ func TestDeleteRemoteRecoveryWindow(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestPushRefusesASecretScheduledForDeletionUntilRestored: a pushed secret
+// deleted with a recovery window is refused by name, with its reason and
+// without a write (ESO's push fails on AWS's InvalidRequestException there
+// too), under either update policy; restored, it is pushed again.
+func TestPushRefusesASecretScheduledForDeletionUntilRestored(t *testing.T) {
+	awstest.Isolate(t)
+	b := awstest.StartSM(t)
+	p := pusher(t, b, aws.Store{RecoveryWindowInDays: 7})
+	ctx := context.Background()
+	if _, err := p.Push(ctx, providers.Push{Key: "app/deleting", Value: []byte("first-value")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.DeleteRemote(ctx, "app/deleting"); err != nil {
+		t.Fatal(err)
+	}
+	for _, ifNotExists := range []bool{false, true} {
+		b.SM.ResetCalls()
+		_, err := p.Push(ctx, providers.Push{Key: "app/deleting", Value: []byte("second-value"), IfNotExists: ifNotExists})
+		if providers.ClassOf(err) != providers.Invalid || err == nil || !strings.Contains(err.Error(), "app/deleting") || !strings.Contains(err.Error(), "scheduled for deletion") {
+			t.Fatalf("push (IfNotExists %v) over a secret scheduled for deletion: %v; want Invalid, naming it and why", ifNotExists, err)
+		}
+		if c := b.SM.Calls(); c["PutSecretValue"]+c["CreateSecret"]+c["RestoreSecret"]+c["TagResource"] != 0 {
+			t.Fatalf("a refused push wrote: %v", c)
+		}
+	}
+	if _, err := b.Client().RestoreSecret(ctx, &secretsmanager.RestoreSecretInput{SecretId: awssdk.String("app/deleting")}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := p.Push(ctx, providers.Push{Key: "app/deleting", Value: []byte("second-value")}); err != nil || got != providers.Updated {
+		t.Fatalf("push after restore = %q, %v; want updated", got, err)
 	}
 }
 
