@@ -192,7 +192,7 @@ func (p *pushRun) idle() error {
 		return fmt.Errorf("idle poll: %v", first(res.Errors))
 	}
 	record("push_"+p.l+"_idle_source_gets", float64(p.counter.ByVerb()["get secrets"]), "",
-		fmt.Sprintf("API GETs of one idle poll, stage %s: pushDue reads each source Secret's resourceVersion; AWS calls %d", res.Stage, total(calls)))
+		fmt.Sprintf("API GETs of one idle poll, stage %s: Pusher.Due reads each source Secret's resourceVersion; AWS calls %d", res.Stage, total(calls)))
 	record("push_"+p.l+"_idle_s", res.Duration.Seconds(), "s", "that idle poll")
 	return nil
 }
