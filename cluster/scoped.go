@@ -7,6 +7,7 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	authv1 "k8s.io/api/authentication/v1"
@@ -156,10 +157,13 @@ func (c Scoped) Secret(ctx context.Context, named, name string) (map[string]stri
 
 // NamespaceLabels reads a namespace's labels for a store's
 // namespaceSelector: only when one needs them, once per namespace for the
-// life of the function returned (a pass).
+// life of the function returned (a pass), which is safe for concurrent use.
 func NamespaceLabels(ctx context.Context, kube kubernetes.Interface) desired.NamespaceLabels {
+	var mu sync.Mutex
 	read := map[string]labels.Set{}
 	return func(ns string) (labels.Set, error) {
+		mu.Lock()
+		defer mu.Unlock()
 		if set, ok := read[ns]; ok {
 			return set, nil
 		}

@@ -80,9 +80,6 @@ func (x *RemoteIndex) Add(es *render.ExternalSecret, entries []Entry, stores map
 }
 
 // Sort ends the index of the ExternalSecrets added.
-func (x *RemoteIndex) Sort() { SortUses(x.byName) }
-
-// SortUses sorts uses by name, then ID, as the index searches them.
-func SortUses(uses []RemoteUse) {
-	slices.SortFunc(uses, func(a, b RemoteUse) int { return cmp.Or(strings.Compare(a.Name, b.Name), strings.Compare(a.ID, b.ID)) })
+func (x *RemoteIndex) Sort() {
+	slices.SortFunc(x.byName, func(a, b RemoteUse) int { return cmp.Or(strings.Compare(a.Name, b.Name), strings.Compare(a.ID, b.ID)) })
 }

@@ -6,12 +6,10 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	k8slabels "k8s.io/apimachinery/pkg/labels"
 
 	"github.com/secretsync/secretsync/cluster"
 	"github.com/secretsync/secretsync/desired"
@@ -61,7 +59,7 @@ func (p *Pusher) Push(ctx context.Context, in Pass) Outcome {
 	for _, row := range in.Old {
 		oldBy[row.PushSecret] = append(oldBy[row.PushSecret], row)
 	}
-	nsLabels := lockedLabels(cluster.NamespaceLabels(ctx, p.cfg.Kube))
+	nsLabels := cluster.NamespaceLabels(ctx, p.cfg.Kube)
 	gens := desired.IndexGenerators(in.Set)
 	plans := make([]pushPlan, len(pss))
 	r.each(len(pss), func(i int) { plans[i] = r.plan(ctx, pss[i], gens, nsLabels, oldBy[pss[i].ID()]) })
@@ -119,16 +117,6 @@ func (r *run) record(ctx context.Context, events []event) {
 		jobs[i] = func() { r.cfg.Events(ctx, eventRef(e.ps), e.typ, e.reason, e.msg) }
 	}
 	parallel.Run(r.cfg.Concurrency, jobs)
-}
-
-// lockedLabels lets the concurrent plans share one namespace-label cache.
-func lockedLabels(labels desired.NamespaceLabels) desired.NamespaceLabels {
-	var mu sync.Mutex
-	return func(ns string) (k8slabels.Set, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		return labels(ns)
-	}
 }
 
 // pushOne executes pl for ps. A PushSecret that fails before it pushes

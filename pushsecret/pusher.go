@@ -35,10 +35,8 @@ type Config struct {
 	Concurrency int
 	// Provider builds the provider of a store for a PushSecret of ns.
 	Provider func(ctx context.Context, st *render.SecretStore, ns string) (providers.Provider, error)
-	// Generate runs a generator; Digest names its spec's version, as the
-	// rows of a generated push record it.
+	// Generate runs a generator.
 	Generate func(ctx context.Context, g *render.Generator) (map[string]providers.Value, error)
-	Digest   func(g *render.Generator) string
 	// Guard is the prune guard with the instance's settings.
 	Guard  func(inventory.Prune) inventory.Verdict
 	Events Recorder

@@ -15,6 +15,7 @@ import (
 
 	"github.com/secretsync/secretsync/cluster"
 	"github.com/secretsync/secretsync/desired"
+	"github.com/secretsync/secretsync/generators"
 	"github.com/secretsync/secretsync/internal/scrub"
 	"github.com/secretsync/secretsync/inventory"
 	"github.com/secretsync/secretsync/providers"
@@ -54,7 +55,7 @@ func (r *run) plan(ctx context.Context, ps *render.PushSecret, gens map[desired.
 	var srcs []desired.PushSource
 	var versions, generator string
 	if g != nil {
-		generator = g.Kind + "/" + g.Name + "@" + r.cfg.Digest(g)
+		generator = g.Kind + "/" + g.Name + "@" + generators.Digest(g)
 		if keptGenerated(ps, stores, old, generator, r.cfg.Now()) {
 			return pushPlan{kept: true, generator: generator, versions: generatedVersion}
 		}

@@ -7,7 +7,6 @@ import (
 
 	"k8s.io/client-go/metadata"
 
-	"github.com/secretsync/secretsync/generators"
 	"github.com/secretsync/secretsync/inventory"
 	"github.com/secretsync/secretsync/pushsecret"
 	"github.com/secretsync/secretsync/render"
@@ -17,7 +16,7 @@ import (
 // Reconciler's clients and rules.
 func (r *Reconciler) newPusher() *pushsecret.Pusher {
 	return pushsecret.New(pushsecret.Config{Kube: r.kube, Namespaces: r.cfg.Namespaces, Concurrency: r.cfg.Concurrency, Provider: r.provider,
-		Generate: r.runGenerator, Digest: generators.Digest, Guard: r.pruneGuard, Events: r.event,
+		Generate: r.runGenerator, Guard: r.pruneGuard, Events: r.event,
 		Now: func() time.Time { return r.now() }, Log: r.log})
 }
 
