@@ -128,12 +128,14 @@ func (r *Reconciler) yieldDesired(ctx context.Context, set *render.Set, revision
 func (z *resolving) sortOut() (fresh []fetch.Pending, reused []desiredSecret) {
 	r, ctx, live, merged := z.r, z.ctx, z.live, z.merged
 	var remotes desired.RemoteIndex
-	compiled := desired.Compile(z.set, desired.Options{Namespaces: r.cfg.Namespaces, NamespaceLabels: cluster.NamespaceLabels(ctx, r.kube), OwnNamespaces: r.cfg.OwnNamespaces})
+	c := desired.NewCompiler(z.set, desired.Options{Namespaces: r.cfg.Namespaces, NamespaceLabels: cluster.NamespaceLabels(ctx, r.kube), OwnNamespaces: r.cfg.OwnNamespaces})
 	// In namespace order, so that the live targets read to check reuse can
-	// go namespace by namespace.
-	slices.SortStableFunc(compiled, func(a, b desired.Item) int { return strings.Compare(a.ES.Namespace, b.ES.Namespace) })
-	for _, it := range compiled {
-		es := it.ES
+	// go namespace by namespace; each compiled as it is reached, so that
+	// the references of those reused are let go at once.
+	ordered := slices.Clone(z.set.ExternalSecrets)
+	slices.SortStableFunc(ordered, func(a, b *render.ExternalSecret) int { return strings.Compare(a.Namespace, b.Namespace) })
+	for _, es := range ordered {
+		it := c.Item(es)
 		t := target(es)
 		live.Passed(t.namespace)
 		if len(it.Problems) > 0 {
