@@ -9,8 +9,8 @@ import (
 	"io"
 )
 
-// Encode writes a record: gzipped JSON, the status rows before the
-// entries.
+// Encode writes a record: gzipped JSON, the push rows, then the status
+// rows, then the entries.
 func Encode(inv Inventory) ([]byte, error) {
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
@@ -21,16 +21,17 @@ func Encode(inv Inventory) ([]byte, error) {
 		return nil, err
 	}
 	fmt.Fprintf(zw, `{"revision":%s,`, rev)
+	// The push rows always, null when there are none: a reader of the
+	// status rows then has them when it reaches the status rows, and
+	// knows there are no more (readStatusRows).
+	fmt.Fprint(zw, `"pushed":`)
+	if err := encodeRows(zw, inv.Pushed); err != nil {
+		return nil, err
+	}
+	fmt.Fprint(zw, `,`)
 	if len(inv.Status) > 0 {
 		fmt.Fprint(zw, `"status":`)
 		if err := encodeRows(zw, inv.Status); err != nil {
-			return nil, err
-		}
-		fmt.Fprint(zw, `,`)
-	}
-	if len(inv.Pushed) > 0 {
-		fmt.Fprint(zw, `"pushed":`)
-		if err := encodeRows(zw, inv.Pushed); err != nil {
 			return nil, err
 		}
 		fmt.Fprint(zw, `,`)

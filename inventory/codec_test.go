@@ -175,7 +175,7 @@ func TestStatusIsReadBeforeTheEntries(t *testing.T) {
 	} {
 		cm := &corev1.ConfigMap{BinaryData: map[string][]byte{DataKey: c.record}}
 		var rows []Status
-		rev, err := ReadStatus(context.Background(), nil, cm, func(st Status) { rows = append(rows, st) })
+		rev, err := ReadStatus(context.Background(), nil, cm, nil, func(st Status) { rows = append(rows, st) })
 		if err != nil || rev != inv.Revision || !cmp.Equal(rows, inv.Status) {
 			t.Errorf("%s: status read revision %q and %d rows (%v)", name, rev, len(rows), err)
 		}
@@ -186,6 +186,83 @@ func TestStatusIsReadBeforeTheEntries(t *testing.T) {
 		whole, err := Decode(c.record)
 		if (err != nil) != c.wholeBroken || (!c.wholeBroken && !cmp.Equal(whole, inv)) {
 			t.Errorf("%s: read whole: %v", name, err)
+		}
+	}
+}
+
+// `status` reads the push rows in the walk that reads the status rows: the
+// record writes them first (null when there are none, so that a reader
+// knows), and a record cut off right after its status rows still gives
+// both. A record in the order earlier passes wrote (status rows before the
+// push rows) still hands every push row over before the first status row.
+func TestPushRowsAreReadInTheWalkThatReadsTheStatusRows(t *testing.T) {
+	inv := bigInventory(3, false)
+	inv.Pushed = []PushRow{{PushSecret: "team-a/db", Store: "SecretStore/team-a/sm", RemoteKey: "db", Ready: true},
+		{PushSecret: "team-b/api", Store: "SecretStore/team-b/sm", RemoteKey: "api"}}
+	plainOf := func(raw []byte) []byte {
+		zr, err := gzip.NewReader(bytes.NewReader(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		plain, err := io.ReadAll(zr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return plain
+	}
+	gz := func(b []byte) []byte {
+		var out bytes.Buffer
+		zw := gzip.NewWriter(&out)
+		zw.Write(b)
+		zw.Close()
+		return out.Bytes()
+	}
+	raw, err := Encode(inv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := plainOf(raw)
+	pushedAt, statusAt, entriesAt := bytes.Index(plain, []byte(`"pushed":`)), bytes.Index(plain, []byte(`"status":`)), bytes.Index(plain, []byte(`"entries":`))
+	if pushedAt < 0 || statusAt < pushedAt || entriesAt < statusAt {
+		t.Fatalf("pushed at %d, status at %d, entries at %d", pushedAt, statusAt, entriesAt)
+	}
+	none := inv
+	none.Pushed = nil
+	rawNone, err := Encode(none)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(plainOf(rawNone), []byte(`"pushed":null,"status":`)) {
+		t.Errorf("a record without push rows does not say so before its status rows: %.120s", plainOf(rawNone))
+	}
+	oldOrder, err := json.Marshal(struct {
+		Revision string    `json:"revision"`
+		Status   []Status  `json:"status"`
+		Pushed   []PushRow `json:"pushed"`
+		Entries  []Entry   `json:"entries"`
+	}{inv.Revision, inv.Status, inv.Pushed, inv.Entries})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, c := range map[string]struct {
+		record []byte
+		pushed []PushRow
+	}{
+		"written":                 {raw, inv.Pushed},
+		"cut after the status":    {gz(append(plain[:entriesAt:entriesAt], `"entries":[{"namespace":"ns`...)), inv.Pushed},
+		"without push rows":       {rawNone, nil},
+		"status before push rows": {gz(oldOrder), inv.Pushed},
+	} {
+		cm := &corev1.ConfigMap{BinaryData: map[string][]byte{DataKey: c.record}}
+		var pushed []PushRow
+		var rows []Status
+		pushedFirst := true
+		_, err := ReadStatus(context.Background(), nil, cm, func(r PushRow) {
+			pushedFirst = pushedFirst && len(rows) == 0
+			pushed = append(pushed, r)
+		}, func(st Status) { rows = append(rows, st) })
+		if err != nil || !cmp.Equal(rows, inv.Status) || !cmp.Equal(pushed, c.pushed) || !pushedFirst {
+			t.Errorf("%s: read %d status rows and push rows %+v (first: %v), want %d and %+v (%v)", name, len(rows), pushed, pushedFirst, len(inv.Status), c.pushed, err)
 		}
 	}
 }

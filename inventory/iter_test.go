@@ -57,7 +57,7 @@ func TestRecordRowsHeldOrAsBytes(t *testing.T) {
 }
 
 // Rows that cannot be read again end each iterator with the error, after
-// the rows read; Pushed and SameEntries return it; a caller that stops
+// the rows read; Pushed (its rows go first) and SameEntries return it; a caller that stops
 // early gets no error pair.
 func TestRecordIteratorsReturnTheReadError(t *testing.T) {
 	raw, err := Encode(bigInventory(3, false))
@@ -77,7 +77,11 @@ func TestRecordIteratorsReturnTheReadError(t *testing.T) {
 	if entries, err := collect(rec.Entries()); err == nil || len(entries) != 0 {
 		t.Fatalf("entries past the cut: %d rows, error %v", len(entries), err)
 	}
-	if _, err := rec.Pushed(); err == nil {
+	if pushed, err := rec.Pushed(); err != nil || len(pushed) != 0 {
+		t.Errorf("push rows (none, before the cut): %d (%v)", len(pushed), err)
+	}
+	cutPushed := &Record{raw: gzipped(`{"revision":"r","pushed":[{"pushSecret":"ns/a"},{"pushSec`)}
+	if _, err := cutPushed.Pushed(); err == nil {
 		t.Error("Pushed read past the cut without an error")
 	}
 	if same, err := rec.SameEntries(nil); same || err == nil {
@@ -102,4 +106,12 @@ func gunzip(t *testing.T, raw []byte) []byte {
 		t.Fatal(err)
 	}
 	return out.Bytes()
+}
+
+func gzipped(s string) []byte {
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	zw.Write([]byte(s))
+	zw.Close()
+	return b.Bytes()
 }

@@ -136,10 +136,11 @@ func Revision(cm *corev1.ConfigMap, inv Inventory) string {
 
 // ReadStatus reads the status rows of an inventory ConfigMap's record,
 // with its shards, for `secretsync status`, handing each to each as it is
-// decoded. It reads no further than the rows (the entries go after them).
+// decoded, and each push row to pushed (nil: none wanted) before the
+// first. It reads no further than the rows (the entries go after them).
 // It returns the revision the instance last recorded.
-func ReadStatus(ctx context.Context, kube kubernetes.Interface, cm *corev1.ConfigMap, each func(Status)) (revision string, err error) {
-	return readStatusRows(ctx, kube, cm, func(_ string, st *Status) error {
+func ReadStatus(ctx context.Context, kube kubernetes.Interface, cm *corev1.ConfigMap, pushed func(PushRow), each func(Status)) (revision string, err error) {
+	return readStatusRows(ctx, kube, cm, pushed, func(_ string, st *Status) error {
 		each(*st)
 		return nil
 	})
@@ -149,25 +150,40 @@ func ReadStatus(ctx context.Context, kube kubernetes.Interface, cm *corev1.Confi
 // record holds it (the JSON encoding/json writes for a Status), decoded no
 // further, with the revision as far as it is known (the record writes it
 // first), so that a caller can write the rows out as they come.
-func ReadStatusRows(ctx context.Context, kube kubernetes.Interface, cm *corev1.ConfigMap, each func(revision string, row json.RawMessage) error) (revision string, err error) {
-	return readStatusRows(ctx, kube, cm, func(revision string, row *json.RawMessage) error {
+func ReadStatusRows(ctx context.Context, kube kubernetes.Interface, cm *corev1.ConfigMap, pushed func(PushRow), each func(revision string, row json.RawMessage) error) (revision string, err error) {
+	return readStatusRows(ctx, kube, cm, pushed, func(revision string, row *json.RawMessage) error {
 		return each(revision, *row)
 	})
 }
 
-// readStatusRows reads a record's status rows as T, one at a time, and
-// the revision the instance last recorded.
-func readStatusRows[T any](ctx context.Context, kube kubernetes.Interface, cm *corev1.ConfigMap, each func(revision string, row *T) error) (string, error) {
+// readStatusRows reads a record's push rows and then its status rows as
+// T, one at a time, in one walk, and the revision the instance last
+// recorded. A record written before the push rows went first has them
+// after the status rows: those are read first in a walk of their own.
+func readStatusRows[T any](ctx context.Context, kube kubernetes.Interface, cm *corev1.ConfigMap, pushed func(PushRow), each func(revision string, row *T) error) (string, error) {
 	raw, err := ReadRaw(ctx, kube, cm)
 	if err != nil {
 		return "", err
 	}
+	if pushed == nil {
+		pushed = func(PushRow) {}
+	}
 	var inv Inventory
+	sawPushed := false
 	err = walkRecord(raw, func(field string, dec *json.Decoder) (err error) {
 		switch field {
 		case "revision":
 			return dec.Decode(&inv.Revision)
+		case "pushed":
+			sawPushed = true
+			_, err := streamRows(dec, func(row *PushRow) error { pushed(*row); return nil })
+			return err
 		case "status":
+			if !sawPushed {
+				if err := streamField(raw, "pushed", func(row PushRow) bool { pushed(row); return true }); err != nil {
+					return err
+				}
+			}
 			revision := Revision(cm, inv)
 			if _, err := streamRows(dec, func(row *T) error { return each(revision, row) }); err != nil {
 				return err

@@ -593,7 +593,7 @@ func explainLive(ctx context.Context, kube kubernetes.Interface, inst *instanceF
 	}
 	if cm, err := inst.inventory(ctx, kube); err == nil {
 		var conditions []inventory.Status
-		if _, err := inventory.ReadStatus(ctx, kube, cm, func(st inventory.Status) {
+		if _, err := inventory.ReadStatus(ctx, kube, cm, nil, func(st inventory.Status) {
 			if st.Target == e.Secret {
 				conditions = append(conditions, st)
 			}

@@ -185,18 +185,16 @@ func readStatus(ctx context.Context, kube kubernetes.Interface, inst *instanceFl
 		ns, n, _ := strings.Cut(id, "/")
 		return (namespace == "" || ns == namespace) && (name == "" || n == name)
 	}
-	// The push rows first: they are in the head streamed rows follow.
-	err = inventory.ReadPushed(ctx, kube, cm, func(r inventory.PushRow) {
+	// The push rows come first in the record, in the same walk: they are
+	// in the head the streamed rows follow.
+	pushed := func(r inventory.PushRow) {
 		if keep(r.PushSecret) {
 			out.PushSecrets = append(out.PushSecrets, r)
 		}
-	})
-	if err != nil {
-		return statusJSON{}, fmt.Errorf("inventory %s/%s: %w", cm.Namespace, cm.Name, err)
 	}
 	if rows != nil {
 		filtered := namespace != "" || name != ""
-		out.Revision, err = inventory.ReadStatusRows(ctx, kube, cm, func(revision string, row json.RawMessage) error {
+		out.Revision, err = inventory.ReadStatusRows(ctx, kube, cm, pushed, func(revision string, row json.RawMessage) error {
 			if filtered {
 				var id struct {
 					ExternalSecret string `json:"externalSecret"`
@@ -211,7 +209,7 @@ func readStatus(ctx context.Context, kube kubernetes.Interface, inst *instanceFl
 			return rows.add(statusJSON{Revision: revision, Suspended: out.Suspended, PushSecrets: out.PushSecrets}, row)
 		})
 	} else {
-		out.Revision, err = inventory.ReadStatus(ctx, kube, cm, func(st inventory.Status) {
+		out.Revision, err = inventory.ReadStatus(ctx, kube, cm, pushed, func(st inventory.Status) {
 			if keep(st.ExternalSecret) {
 				out.ExternalSecrets = append(out.ExternalSecrets, st)
 			}
