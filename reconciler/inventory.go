@@ -16,6 +16,7 @@ import (
 
 	"github.com/secretsync/secretsync/cluster"
 	"github.com/secretsync/secretsync/inventory"
+	"github.com/secretsync/secretsync/plan"
 	"github.com/secretsync/secretsync/render"
 )
 
@@ -43,15 +44,6 @@ func summary(inv inventory.Inventory) string {
 		fmt.Fprintf(&b, "- %s (%s): %s: %s\n", st.ExternalSecret, st.Source, st.Reason, cluster.Truncate(st.Message, 300))
 	}
 	return b.String()
-}
-
-// keyOf is the target an entry records.
-func keyOf(e inventory.Entry) targetKey { return targetKey{e.Namespace, e.Name, e.Kind} }
-
-func compareEntries(a, b inventory.Entry) int { return compareKeys(keyOf(a), keyOf(b)) }
-
-func entryOf(t targetKey, externalSecret, source string) inventory.Entry {
-	return inventory.Entry{Namespace: t.namespace, Name: t.name, Kind: t.kind, ExternalSecret: externalSecret, Source: source}
 }
 
 func (r *Reconciler) inventoryName() string { return inventory.Name(r.cfg.Instance) }
@@ -128,21 +120,21 @@ func (r *Reconciler) labelledSecrets(ctx context.Context) ([]inventory.Entry, er
 	var out []inventory.Entry
 	for _, ns := range namespaces {
 		for _, kind := range []string{"", render.KindConfigMap} {
-			scope := targetKey{namespace: ns, kind: kind}
-			err := r.targets().ListMetadata(ctx, scope.plan(), sel, func(m metav1.PartialObjectMetadata) {
+			scope := plan.Target{Namespace: ns, Kind: kind}
+			err := r.targets().ListMetadata(ctx, scope, sel, func(m metav1.PartialObjectMetadata) {
 				if r.owns(kind, m.ObjectMeta) && m.Annotations[AnnotationOrphaned] == "" { // an orphan is never adopted again
-					out = append(out, entryOf(targetKey{m.Namespace, m.Name, kind}, m.Annotations[AnnotationExternalSecret], m.Annotations[AnnotationSource]))
+					out = append(out, inventory.EntryOf(plan.Target{Namespace: m.Namespace, Name: m.Name, Kind: kind}, m.Annotations[AnnotationExternalSecret], m.Annotations[AnnotationSource]))
 				}
 			})
 			if kind != "" && apierrors.IsForbidden(err) {
 				continue
 			}
 			if err != nil {
-				return nil, fmt.Errorf("list %ss labelled %s: %w", scope.noun(), sel, err)
+				return nil, fmt.Errorf("list %ss labelled %s: %w", scope.Noun(), sel, err)
 			}
 		}
 	}
-	slices.SortFunc(out, compareEntries)
+	slices.SortFunc(out, inventory.CompareEntries)
 	return out, nil
 }
 
@@ -152,7 +144,7 @@ func (r *Reconciler) labelledSecrets(ctx context.Context) ([]inventory.Entry, er
 // wanted (the ConfigMap's inventory.AnnotationRevisionWanted) asks for that
 // revision: then one small patch records it.
 func (r *Reconciler) saveInventory(ctx context.Context, old *record, inv inventory.Inventory, sameRows bool, wanted string) error {
-	slices.SortFunc(inv.Entries, compareEntries)
+	slices.SortFunc(inv.Entries, inventory.CompareEntries)
 	// old.Revision is empty when no ConfigMap holds a record yet: the
 	// first pass writes it whole, even with nothing in it.
 	if old.Revision != "" && sameRows && old.same(inv) {

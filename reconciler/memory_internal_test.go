@@ -2,11 +2,9 @@ package reconciler
 
 import (
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/secretsync/secretsync/inventory"
-	"github.com/secretsync/secretsync/render"
 )
 
 // Each new row takes its previous row, found by ExternalSecret, whether
@@ -79,29 +77,5 @@ func TestCarryPairsEachRowWithItsPrevious(t *testing.T) {
 	}
 	if _, same, _ := carry(slices.Clone(prev), held(prev[0], prev[1], prev[1], prev[2]), &Result{}, nil); same {
 		t.Error("a record with two rows of one ExternalSecret is the same")
-	}
-}
-
-// compareKeys orders keys exactly as their String forms do, prefixes,
-// separators inside names and ConfigMap targets included.
-func TestCompareKeysIsStringOrder(t *testing.T) {
-	parts := []string{"", "a", "a/b", "a-", "ab", "b", "a (", "z"}
-	var keys []targetKey
-	for _, ns := range parts {
-		for _, name := range parts {
-			for _, kind := range []string{"", render.KindConfigMap} {
-				keys = append(keys, targetKey{ns, name, kind})
-			}
-		}
-	}
-	for _, a := range keys {
-		for _, b := range keys {
-			if got, want := compareKeys(a, b), strings.Compare(a.String(), b.String()); got != want {
-				t.Fatalf("compareKeys(%q, %q) = %d, the strings compare %d", a, b, got, want)
-			}
-		}
-	}
-	if n := testing.AllocsPerRun(100, func() { compareKeys(keys[3], keys[len(keys)-1]) }); n != 0 {
-		t.Errorf("compareKeys allocates %v times a call", n)
 	}
 }

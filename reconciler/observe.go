@@ -10,6 +10,7 @@ import (
 	"github.com/secretsync/secretsync/desired"
 	"github.com/secretsync/secretsync/drift"
 	"github.com/secretsync/secretsync/gitsource"
+	"github.com/secretsync/secretsync/plan"
 	"github.com/secretsync/secretsync/render"
 )
 
@@ -21,8 +22,8 @@ type observed struct {
 	lost     string  // why the inventory was rebuilt, if it was
 	wanted   string  // the revision status --wait asks to be recorded
 	live     *drift.Live
-	merged   map[targetKey]*corev1.Secret
-	mergeErr map[targetKey]error
+	merged   map[plan.Target]*corev1.Secret
+	mergeErr map[plan.Target]error
 }
 
 // observe renders a fetched revision and reads the inventory and the live

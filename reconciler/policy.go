@@ -14,6 +14,7 @@ import (
 
 	"github.com/secretsync/secretsync/desired"
 	"github.com/secretsync/secretsync/drift"
+	"github.com/secretsync/secretsync/plan"
 	"github.com/secretsync/secretsync/render"
 )
 
@@ -26,12 +27,12 @@ func mergeID(es *render.ExternalSecret) string {
 
 // listMerged reads the targets of merging ExternalSecrets, which carry no
 // labels of ours: one GET each.
-func (r *Reconciler) listMerged(ctx context.Context, set *render.Set) (map[targetKey]*corev1.Secret, map[targetKey]error) {
-	out := map[targetKey]*corev1.Secret{}
-	errs := map[targetKey]error{}
+func (r *Reconciler) listMerged(ctx context.Context, set *render.Set) (map[plan.Target]*corev1.Secret, map[plan.Target]error) {
+	out := map[plan.Target]*corev1.Secret{}
+	errs := map[plan.Target]error{}
 	for _, es := range set.ExternalSecrets {
 		t := target(es)
-		if !desired.Merges(es) || !r.namespaceAllowed(t.namespace) {
+		if !desired.Merges(es) || !r.namespaceAllowed(t.Namespace) {
 			continue
 		}
 		if _, done := out[t]; done {
@@ -41,7 +42,7 @@ func (r *Reconciler) listMerged(ctx context.Context, set *render.Set) (map[targe
 			out[t], errs[t] = nil, fmt.Errorf("secret %s: %w", t, err) // not even read
 			continue
 		}
-		s, err := r.scoped(render.AskerFor(es)).SecretObject(ctx, t.namespace, t.name)
+		s, err := r.scoped(render.AskerFor(es)).SecretObject(ctx, t.Namespace, t.Name)
 		switch {
 		case apierrors.IsNotFound(err):
 			out[t] = nil
@@ -59,9 +60,9 @@ func (r *Reconciler) listMerged(ctx context.Context, set *render.Set) (map[targe
 
 // buildMerge makes the partial Secret a merging ExternalSecret applies: its
 // keys and its own hash annotation, no labels.
-func (r *Reconciler) buildMerge(es *render.ExternalSecret, t targetKey, raw map[string][]byte) desiredSecret {
+func (r *Reconciler) buildMerge(es *render.ExternalSecret, t plan.Target, raw map[string][]byte) desiredSecret {
 	s := &corev1.Secret{Data: raw}
-	s.Name, s.Namespace = t.name, t.namespace
+	s.Name, s.Namespace = t.Name, t.Namespace
 	s.Annotations = map[string]string{}
 	key := mergeKey(es)
 	sh := drift.ShapeOf(s, key, false)
@@ -111,10 +112,10 @@ func mergeKey(es *render.ExternalSecret) string { return "secretsync.io/merge-" 
 // Writers of one target run one after another (see apply), each passing
 // the Secret it got back to the next as the version to expect.
 func (r *Reconciler) applyMerge(ctx context.Context, d desiredSecret, live *corev1.Secret) (*corev1.Secret, error) {
-	ac := corev1ac.Secret(d.target.name, d.target.namespace).WithAnnotations(d.secret.Annotations).WithData(d.secret.Data)
+	ac := corev1ac.Secret(d.target.Name, d.target.Namespace).WithAnnotations(d.secret.Annotations).WithData(d.secret.Data)
 	if live != nil {
 		ac = ac.WithResourceVersion(live.ResourceVersion) // it must still be the Secret we read
 	}
-	s, err := r.kube.CoreV1().Secrets(d.target.namespace).Apply(ctx, ac, metav1.ApplyOptions{FieldManager: mergeManager(d.es), Force: true})
+	s, err := r.kube.CoreV1().Secrets(d.target.Namespace).Apply(ctx, ac, metav1.ApplyOptions{FieldManager: mergeManager(d.es), Force: true})
 	return s, r.scrub.Error(err) // as the writes of targets.go
 }

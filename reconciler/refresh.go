@@ -155,7 +155,7 @@ func (r *Reconciler) restore(old *record) error {
 // still hash to the hash it carries. A hand edit of one of those fields
 // takes it from secretsync's manager or breaks the hash: either way the
 // values are fetched again.
-func (r *Reconciler) vouch(ctx context.Context, st *esState, es *render.ExternalSecret, t targetKey, live *drift.Live, merged map[targetKey]*corev1.Secret) bool {
+func (r *Reconciler) vouch(ctx context.Context, st *esState, es *render.ExternalSecret, t plan.Target, live *drift.Live, merged map[plan.Target]*corev1.Secret) bool {
 	var s *corev1.Secret
 	var sh *drift.Shape
 	if desired.Merges(es) {
@@ -163,11 +163,11 @@ func (r *Reconciler) vouch(ctx context.Context, st *esState, es *render.External
 			sh = drift.ManagedShape(s, mergeManager(es), mergeKey(es), false)
 		}
 	} else {
-		s, _ = live.Get(ctx, t.plan()) // an error is the apply's to report
+		s, _ = live.Get(ctx, t) // an error is the apply's to report
 		if s == nil || s.Annotations[AnnotationExternalSecret] != esID(es) {
 			return false
 		}
-		sh = live.Shape(t.plan())
+		sh = live.Shape(t)
 	}
 	hash := ""
 	if sh != nil {

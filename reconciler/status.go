@@ -14,6 +14,7 @@ import (
 	"github.com/secretsync/secretsync/cluster"
 	"github.com/secretsync/secretsync/desired"
 	"github.com/secretsync/secretsync/inventory"
+	"github.com/secretsync/secretsync/plan"
 	"github.com/secretsync/secretsync/providers"
 	"github.com/secretsync/secretsync/render"
 )
@@ -40,8 +41,8 @@ type outcome struct {
 }
 
 // failedTargets are the Secrets of the ExternalSecrets that failed.
-func (r *Result) failedTargets(set *render.Set) map[targetKey]bool {
-	out := map[targetKey]bool{}
+func (r *Result) failedTargets(set *render.Set) map[plan.Target]bool {
+	out := map[plan.Target]bool{}
 	for _, es := range set.ExternalSecrets {
 		if o := r.outcomes[esID(es)]; o != nil && o.failed {
 			out[target(es)] = true
@@ -199,12 +200,12 @@ func carryRow(st *inventory.Status, p inventory.Status, had bool, o *outcome, no
 // emits none. Events are best effort.
 func (r *Reconciler) emitEvents(ctx context.Context, statuses []inventory.Status, newFailures map[string]bool, res *Result) {
 	var warnings, normal []cluster.Event
-	ev := func(t targetKey, typ, reason, msg string) cluster.Event {
-		return cluster.Event{About: t.ref(), Type: typ, Reason: reason, Message: msg}
+	ev := func(t plan.Target, typ, reason, msg string) cluster.Event {
+		return cluster.Event{About: cluster.Ref(t), Type: typ, Reason: reason, Message: msg}
 	}
 	for _, st := range statuses {
 		o := res.outcomes[st.ExternalSecret]
-		t, ok := parseKey(st.Target)
+		t, ok := plan.ParseTarget(st.Target)
 		if !ok {
 			continue // an invalid ExternalSecret that never had a target
 		}
@@ -222,7 +223,7 @@ func (r *Reconciler) emitEvents(ctx context.Context, statuses []inventory.Status
 			fmt.Sprintf("key %q was held by field manager %q and is now written by ExternalSecret %s (creationPolicy merge)", k.key, k.manager, k.es)))
 	}
 	for _, e := range res.deleted {
-		normal = append(normal, ev(keyOf(e), corev1.EventTypeNormal, "Deleted", "pruned: ExternalSecret "+e.ExternalSecret+" ("+e.Source+") left Git"))
+		normal = append(normal, ev(e.Key(), corev1.EventTypeNormal, "Deleted", "pruned: ExternalSecret "+e.ExternalSecret+" ("+e.Source+") left Git"))
 	}
 	inventory := r.inventoryRef()
 	r.recorder().EmitCapped(ctx, append(warnings, normal...), r.cfg.EventsPerPass, r.cfg.Concurrency, func(first cluster.Event, n int) cluster.Event {
