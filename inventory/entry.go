@@ -19,7 +19,9 @@ type Entry struct {
 }
 
 // Key is the target the entry records.
-func (e Entry) Key() plan.Target { return plan.Target{Namespace: e.Namespace, Name: e.Name, Kind: e.Kind} }
+func (e Entry) Key() plan.Target {
+	return plan.Target{Namespace: e.Namespace, Name: e.Name, Kind: e.Kind}
+}
 
 // EntryOf records target t, written by externalSecret from source.
 func EntryOf(t plan.Target, externalSecret, source string) Entry {
