@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -14,37 +13,10 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 
-	"github.com/secretsync/secretsync/cluster"
 	"github.com/secretsync/secretsync/inventory"
 	"github.com/secretsync/secretsync/plan"
 	"github.com/secretsync/secretsync/render"
 )
-
-// summaryFailuresShown bounds the failing ExternalSecrets the summary
-// lists; the full record stays in inventory.DataKey.
-const summaryFailuresShown = 50
-
-// summary is the readable part of the inventory: one line of counts, then
-// one line per failing ExternalSecret (the first summaryFailuresShown).
-func summary(inv inventory.Inventory) string {
-	var failing []inventory.Status
-	for _, st := range inv.Status {
-		if !st.Ready {
-			failing = append(failing, st)
-		}
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "revision: %s\nsecrets: %d\nexternalSecrets: %d\nready: %d\nfailing: %d\n",
-		inv.Revision, len(inv.Entries), len(inv.Status), len(inv.Status)-len(failing), len(failing))
-	for i, st := range failing {
-		if i == summaryFailuresShown {
-			fmt.Fprintf(&b, "... and %d more; `secretsync status` lists each\n", len(failing)-i)
-			break
-		}
-		fmt.Fprintf(&b, "- %s (%s): %s: %s\n", st.ExternalSecret, st.Source, st.Reason, cluster.Truncate(st.Message, 300))
-	}
-	return b.String()
-}
 
 func (r *Reconciler) inventoryName() string { return inventory.Name(r.cfg.Instance) }
 
@@ -166,7 +138,7 @@ func (r *Reconciler) saveInventory(ctx context.Context, old *record, inv invento
 	if err != nil {
 		return err
 	}
-	for _, cm := range inventory.ConfigMaps(r.inventoryName(), r.cfg.InventoryNamespace, r.labels(), inv.Revision, raw, shardBytes, summary(inv)) {
+	for _, cm := range inventory.ConfigMaps(r.inventoryName(), r.cfg.InventoryNamespace, r.labels(), inv.Revision, raw, shardBytes, inventory.Summary(inv)) {
 		_, err := r.kube.CoreV1().ConfigMaps(r.cfg.InventoryNamespace).Apply(ctx, cm, metav1.ApplyOptions{FieldManager: FieldManager, Force: true})
 		if err != nil {
 			return fmt.Errorf("write inventory configmap %s/%s: %w", r.cfg.InventoryNamespace, *cm.Name, err)

@@ -70,6 +70,15 @@ func (r *Result) outcome(id string) *outcome {
 	return o
 }
 
+// carried is the part of an ExternalSecret's outcome its status row
+// keeps (inventory.Carry).
+func (r *Result) carried(id string) inventory.Outcome {
+	if o := r.outcomes[id]; o != nil {
+		return inventory.Outcome{Versions: o.versions, Resolved: o.resolved, Written: o.written}
+	}
+	return inventory.Outcome{}
+}
+
 // errorClass names an ExternalSecret's failure for its condition and its
 // SyncFailed event: the provider's class when there is one.
 func errorClass(reason Reason, err error) string {
@@ -82,7 +91,7 @@ func errorClass(reason Reason, err error) string {
 
 // statuses builds every rendered ExternalSecret's status, in
 // ExternalSecret order, keeping what this pass did not learn (last sync,
-// versions) from the previous record's rows (carry).
+// versions) from the previous record's rows (inventory.Carry).
 func (r *Reconciler) statuses(set *render.Set, res *Result, old *record) (out []inventory.Status, newFailures map[string]bool, same bool, err error) {
 	now := metav1.NewTime(r.now().UTC().Truncate(time.Second))
 	refreshed := metav1.NewTime(r.passAt)
@@ -119,78 +128,8 @@ func (r *Reconciler) statuses(set *render.Set, res *Result, old *record) (out []
 		out = append(out, inventory.Status{ExternalSecret: id, Source: e.Source, Ready: false, Reason: "Invalid", Message: res.scrub.String(e.Error())})
 	}
 	slices.SortStableFunc(out, inventory.CompareStatus)
-	newFailures, same, err = carry(out, old, res, &now)
+	newFailures, same, err = inventory.Carry(out, old.Statuses(), res.carried, &now)
 	return out, newFailures, same, err
-}
-
-// carry gives each new row (out, in ExternalSecret order) what it keeps
-// from old's row of its ExternalSecret, reading old's rows once, in
-// whatever order they are, and finding each row's new one by binary
-// search. newFailures are the failing rows whose failure is new or
-// different; same says the rows are old's, in the same order. A row that
-// cannot be read again is returned as the error.
-func carry(out []inventory.Status, old *record, res *Result, now *metav1.Time) (newFailures map[string]bool, same bool, err error) {
-	had := make([]bool, len(out))
-	newFailures = map[string]bool{}
-	same = true
-	last := ""
-	for p, err := range old.Statuses() {
-		if err != nil {
-			return nil, false, err
-		}
-		same = same && last <= p.ExternalSecret // edited out of order: written again in order
-		last = p.ExternalSecret
-		i, found := slices.BinarySearchFunc(out, p.ExternalSecret, func(st inventory.Status, id string) int { return strings.Compare(st.ExternalSecret, id) })
-		if !found || had[i] { // gone from Git, or a second row of one ExternalSecret
-			same = false
-			continue
-		}
-		for j := i; j < len(out) && out[j].ExternalSecret == p.ExternalSecret; j++ {
-			had[j] = true
-			if carryRow(&out[j], p, true, res.outcomes[p.ExternalSecret], now) {
-				newFailures[p.ExternalSecret] = true
-			}
-			same = same && j == i && inventory.SameStatus(p, out[j])
-		}
-	}
-	for i := range out {
-		if !had[i] {
-			same = false
-			if carryRow(&out[i], inventory.Status{}, false, res.outcomes[out[i].ExternalSecret], now) {
-				newFailures[out[i].ExternalSecret] = true
-			}
-		}
-	}
-	return newFailures, same, nil
-}
-
-// carryRow fills st from its previous row p (had: there is one) and from
-// this pass's outcome o: an invalid row (no target) keeps p's target and
-// times; a valid one keeps p's last sync and versions unless this pass
-// wrote or read new ones. It says whether st's failure is new or different.
-func carryRow(st *inventory.Status, p inventory.Status, had bool, o *outcome, now *metav1.Time) (newFailure bool) {
-	if st.Target == "" { // invalid
-		if had {
-			st.Target, st.LastSync, st.Versions = p.Target, p.LastSync, p.Versions
-			st.Synced, st.Refreshed = p.Synced, p.Refreshed
-		}
-	} else {
-		if had {
-			st.LastSync, st.Versions = p.LastSync, p.Versions
-			if st.Refreshed == nil {
-				st.Synced, st.Refreshed = p.Synced, p.Refreshed
-			}
-		}
-		if o != nil {
-			if o.resolved && len(o.versions) > 0 {
-				st.Versions = o.versions
-			}
-			if o.written {
-				st.LastSync = now
-			}
-		}
-	}
-	return !st.Ready && (p.Ready || p.Message != st.Message)
 }
 
 // emitEvents records Kubernetes Events on the Secrets: Created and Updated
