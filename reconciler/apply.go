@@ -2,7 +2,6 @@ package reconciler
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -11,7 +10,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/secretsync/secretsync/desired"
 	"github.com/secretsync/secretsync/drift"
@@ -165,9 +163,9 @@ func (a *applier) mergeAll(t plan.Target, ds []desiredSecret) {
 	for _, d := range ds {
 		var taken map[string]string
 		if current != nil {
-			taken = foreignOwners(current, compare(current, d).Changed, mergeManager(d.es))
+			taken = plan.ForeignOwners(current, compare(current, d).Changed, plan.MergeManager(esID(d.es)))
 		}
-		next, err := a.r.applyMerge(a.ctx, d, current)
+		next, err := a.r.targets().ApplyMerge(a.ctx, d.secret, plan.MergeManager(esID(d.es)), current)
 		a.mu.Lock()
 		a.written(d, current == nil, err)
 		if err == nil {
@@ -214,32 +212,9 @@ func (r *Reconciler) applyOne(ctx context.Context, d desiredSecret, current *cor
 		}
 	}
 	if len(current.ManagedFields) > 0 {
-		if err := r.ownByApply(ctx, d.target, current); err != nil {
+		if err := r.targets().OwnByApply(ctx, d.target, current); err != nil {
 			return err
 		}
 	}
 	return r.targets().Apply(ctx, d.target, d.secret)
-}
-
-// ownByApply turns the fields secretsync's create recorded as an Update
-// into an Apply of the same fields, before the first server-side apply:
-// otherwise a key that later leaves the ExternalSecret would stay, still
-// held by the create. It costs one patch, once per created Secret, and
-// only when it is first updated.
-func (r *Reconciler) ownByApply(ctx context.Context, t plan.Target, s *corev1.Secret) error {
-	entries := make([]metav1.ManagedFieldsEntry, len(s.ManagedFields))
-	for i, m := range s.ManagedFields {
-		if m.Manager == FieldManager && m.Operation == metav1.ManagedFieldsOperationUpdate {
-			m.Operation = metav1.ManagedFieldsOperationApply
-		}
-		entries[i] = m
-	}
-	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"resourceVersion": s.ResourceVersion, "managedFields": entries}})
-	if err != nil {
-		return err
-	}
-	if err := r.targets().MergePatch(ctx, t, patch); err != nil {
-		return fmt.Errorf("take over the fields of its create as server-side apply: %w", err)
-	}
-	return nil
 }

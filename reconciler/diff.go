@@ -114,7 +114,7 @@ func diffOf(a plan.Action, d desiredSecret, current *corev1.Secret) (sd SecretDi
 	case a.Kind == plan.Apply || a.Kind == plan.Merge:
 		sd = compare(current, d)
 		if a.Kind == plan.Merge {
-			if taken := foreignOwners(current, sd.Changed, a.FieldManager); len(taken) > 0 {
+			if taken := plan.ForeignOwners(current, sd.Changed, a.FieldManager); len(taken) > 0 {
 				sd.TakenFrom = taken
 			}
 		}

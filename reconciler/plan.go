@@ -29,7 +29,7 @@ func (r *Reconciler) planWrites(ctx context.Context, want []desiredSecret, live 
 		var err error
 		switch {
 		case wants[i].Merges:
-			wants[i].MergeManager = mergeManager(d.es)
+			wants[i].MergeManager = plan.MergeManager(esID(d.es))
 			current[i], err = merged[d.target], mergeErr[d.target]
 		case !d.reused: // a reused one is known to match: no need to read it
 			current[i], err = live.Get(ctx, d.target)

@@ -160,7 +160,7 @@ func (r *Reconciler) vouch(ctx context.Context, st *esState, es *render.External
 	var sh *drift.Shape
 	if desired.Merges(es) {
 		if s = merged[t]; s != nil {
-			sh = drift.ManagedShape(s, mergeManager(es), mergeKey(es), false)
+			sh = drift.ManagedShape(s, plan.MergeManager(esID(es)), plan.MergeKey(esID(es)), false)
 		}
 	} else {
 		s, _ = live.Get(ctx, t) // an error is the apply's to report

@@ -47,7 +47,7 @@ func (r *Reconciler) retain(ctx context.Context, es *render.ExternalSecret, t pl
 			d.hash = s.Annotations[AnnotationDataHash]
 		}
 	} else if s := merged[t]; s != nil {
-		d.hash = s.Annotations[mergeKey(es)]
+		d.hash = s.Annotations[plan.MergeKey(esID(es))]
 	}
 	return d
 }
