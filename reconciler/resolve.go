@@ -27,7 +27,7 @@ type desiredSecret struct {
 	secret  *corev1.Secret
 	shape   *drift.Shape // nil when gone
 	hash    string
-	version resourceVersion
+	version plan.Version
 	// prior is a reused ExternalSecret's state, kept as it is.
 	prior  *esState
 	reused bool
@@ -40,7 +40,7 @@ type desiredSecret struct {
 
 // retain is an ExternalSecret whose Secret is kept as it is
 // (desired.ErrRetained), carrying the live Secret's content hash.
-func (r *Reconciler) retain(ctx context.Context, es *render.ExternalSecret, t plan.Target, live *drift.Live, merged map[plan.Target]*corev1.Secret, version resourceVersion) desiredSecret {
+func (r *Reconciler) retain(ctx context.Context, es *render.ExternalSecret, t plan.Target, live *drift.Live, merged map[plan.Target]*corev1.Secret, version plan.Version) desiredSecret {
 	d := desiredSecret{es: es, target: t, version: version, retained: true}
 	if !desired.Merges(es) {
 		if s, _ := live.Get(ctx, t); s != nil { // an error is the apply's to report
@@ -147,7 +147,7 @@ func (z *resolving) sortOut() (fresh []fetch.Pending, reused []desiredSecret) {
 			continue
 		}
 		remotes.Add(es, it.Entries, z.stores)
-		version := versionOf(es)
+		version := plan.VersionOf(es)
 		holds := func(st *esState) bool {
 			if st.shape == nil { // restored
 				return r.vouch(ctx, st, es, t, live, merged)

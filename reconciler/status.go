@@ -109,7 +109,7 @@ func (r *Reconciler) statuses(set *render.Set, res *Result, old *record) (out []
 			st.Reason, st.Message = "SecretRetained", desired.ErrRetained.Error()
 		}
 		if st.Ready && o != nil && o.fetched { // as ESO's markAsDone: only on success
-			st.Synced, st.Refreshed = versionOf(es).String(), &refreshed
+			st.Synced, st.Refreshed = plan.VersionOf(es).String(), &refreshed
 		}
 		out = append(out, st)
 	}
