@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"maps"
+	"slices"
 	"sync"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -36,7 +38,7 @@ const AnnotationOrphaned = "secretsync.io/orphaned"
 // orphaned. A record it cannot read whole releases and prunes nothing.
 func (r *Reconciler) prune(ctx context.Context, old iter.Seq2[inventory.Entry, error], set *render.Set, applied map[plan.Target]*render.ExternalSecret, blocked map[plan.Target]bool, res *Result) (inventory.Inventory, error) {
 	next := inventory.Inventory{Entries: make([]inventory.Entry, 0, len(applied))}
-	for _, t := range sortedKeys(applied) {
+	for _, t := range slices.SortedFunc(maps.Keys(applied), plan.Compare) {
 		if es := applied[t]; desired.CreationPolicy(es) == desired.PolicyOwner {
 			next.Entries = append(next.Entries, inventory.EntryOf(t, esID(es), es.Source))
 		}

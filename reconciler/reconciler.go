@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"sync"
 	"time"
 
@@ -367,13 +366,4 @@ func (r *Reconciler) remember(next map[string]*esState, part []desiredSecret, do
 
 func (r *Reconciler) namespaceAllowed(ns string) bool {
 	return desired.NamespaceAllowed(r.cfg.Namespaces, ns)
-}
-
-func sortedKeys[V any](m map[plan.Target]V) []plan.Target {
-	out := make([]plan.Target, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.SortFunc(out, plan.Compare)
-	return out
 }

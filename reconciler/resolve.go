@@ -241,38 +241,21 @@ func (z *resolving) build(f fetch.Pending, p *fetch.Part[desiredSecret]) (d desi
 }
 
 // refuseSharedKeys fails every writer of a key that two ExternalSecrets
-// write into one Secret: neither silently wins.
+// write into one Secret (plan.SharedKeys).
 func refuseSharedKeys(out []desiredSecret, fail func(*render.ExternalSecret, Reason, error)) []desiredSecret {
-	type writer struct {
-		es  *render.ExternalSecret
-		key string
-	}
-	byTarget := map[plan.Target][]writer{}
+	writers := make([]plan.Writer, 0, len(out))
 	for _, d := range out {
-		if d.shape == nil {
-			continue
-		}
-		for _, k := range d.shape.Keys() {
-			byTarget[d.target] = append(byTarget[d.target], writer{d.es, k})
+		if d.shape != nil {
+			writers = append(writers, plan.Writer{Target: d.target, ExternalSecret: esID(d.es), Source: d.es.Source, Keys: d.shape.Keys()})
 		}
 	}
-	bad := map[*render.ExternalSecret]string{}
-	for _, ws := range byTarget {
-		seen := map[string]*render.ExternalSecret{}
-		for _, w := range ws {
-			if other, dup := seen[w.key]; dup && other != w.es {
-				bad[w.es] = fmt.Sprintf("key %q of secret %s is also written by externalsecret %s (%s)", w.key, target(w.es), esID(other), other.Source)
-				bad[other] = fmt.Sprintf("key %q of secret %s is also written by externalsecret %s (%s)", w.key, target(w.es), esID(w.es), w.es.Source)
-			}
-			seen[w.key] = w.es
-		}
-	}
+	bad := plan.SharedKeys(writers)
 	if len(bad) == 0 {
 		return out
 	}
 	var kept []desiredSecret
 	for _, d := range out {
-		if msg, ok := bad[d.es]; ok {
+		if msg, ok := bad[esID(d.es)]; ok {
 			fail(d.es, ResolveFailed, errors.New(msg))
 			continue
 		}
