@@ -100,3 +100,24 @@ func TestOwnByApplyTurnsOurUpdateIntoAnApply(t *testing.T) {
 		t.Error("OwnByApply changed the Secret it was given")
 	}
 }
+
+// A namespace being deleted is no longer matched by a ClusterExternalSecret.
+func TestNamespacesLeavesOutThoseBeingDeleted(t *testing.T) {
+	now := metav1.Now()
+	kube := newKube()
+	for _, ns := range []*corev1.Namespace{
+		{ObjectMeta: metav1.ObjectMeta{Name: "live", Labels: map[string]string{"team": "a"}}},
+		{ObjectMeta: metav1.ObjectMeta{Name: "going", DeletionTimestamp: &now, Finalizers: []string{"kubernetes"}}},
+	} {
+		if _, err := kube.CoreV1().Namespaces().Create(context.Background(), ns, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := Namespaces(context.Background(), kube)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Name != "live" || got[0].Labels["team"] != "a" {
+		t.Errorf("Namespaces = %+v, want only live, with its labels", got)
+	}
+}
