@@ -83,7 +83,7 @@ func (a *applier) expect(want []desiredSecret) {
 			exp := drift.Expected{Hash: d.hash, Shape: d.shape}
 			if !desired.Merges(d.es) {
 				if current, _ := a.live.Get(a.ctx, d.target); current != nil && len(current.ManagedFields) > 0 {
-					exp.Before = current // ownByApply writes first
+					exp.Before = current // OwnByApply writes first
 				}
 			}
 			a.r.watch.Expect(d.target, exp)
