@@ -11,12 +11,23 @@ import (
 
 	"github.com/secretsync/secretsync/internal/parallel"
 	"github.com/secretsync/secretsync/internal/scrub"
+	"github.com/secretsync/secretsync/plan"
+	"github.com/secretsync/secretsync/render"
 )
 
 // Event is one Kubernetes Event about an object.
 type Event struct {
 	About                 corev1.ObjectReference
 	Type, Reason, Message string
+}
+
+// Ref is the reference an Event about target t names.
+func Ref(t plan.Target) corev1.ObjectReference {
+	kind := t.Kind
+	if kind == "" {
+		kind = render.KindSecret
+	}
+	return corev1.ObjectReference{APIVersion: "v1", Kind: kind, Namespace: t.Namespace, Name: t.Name}
 }
 
 // Recorder records Events as secretsync, best effort: a failure is logged

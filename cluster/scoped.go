@@ -175,3 +175,19 @@ func NamespaceLabels(ctx context.Context, kube kubernetes.Interface) desired.Nam
 		return read[ns], nil
 	}
 }
+
+// Namespaces lists the namespaces of the cluster that are not being
+// deleted, with their labels, for the ClusterExternalSecrets to match.
+func Namespaces(ctx context.Context, kube kubernetes.Interface) ([]desired.Namespace, error) {
+	list, err := kube.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]desired.Namespace, 0, len(list.Items))
+	for _, ns := range list.Items {
+		if ns.DeletionTimestamp == nil {
+			out = append(out, desired.Namespace{Name: ns.Name, Labels: ns.Labels})
+		}
+	}
+	return out, nil
+}

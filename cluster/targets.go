@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"unicode/utf8"
 
 	corev1 "k8s.io/api/core/v1"
@@ -148,6 +149,45 @@ func (c Targets) Apply(ctx context.Context, t plan.Target, s *corev1.Secret) err
 	}
 	_, err := c.kube.CoreV1().ConfigMaps(t.Namespace).Apply(ctx, ac, opts)
 	return c.red.Error(err)
+}
+
+// ApplyMerge server-side applies a merging writer's keys and annotations
+// (s: a Secret's, no labels) under its own field manager, so that other
+// writers' keys stay theirs; with live set, only if the Secret is still
+// that version. Merge never creates the Secret (the plan refuses it);
+// CreateOrMerge does, without our labels, so it is never pruned. Writers
+// of one target run one after another, each passing the Secret it got
+// back to the next as the version to expect.
+func (c Targets) ApplyMerge(ctx context.Context, s *corev1.Secret, manager string, live *corev1.Secret) (*corev1.Secret, error) {
+	ac := corev1ac.Secret(s.Name, s.Namespace).WithAnnotations(s.Annotations).WithData(s.Data)
+	if live != nil {
+		ac = ac.WithResourceVersion(live.ResourceVersion) // it must still be the Secret read
+	}
+	out, err := c.kube.CoreV1().Secrets(s.Namespace).Apply(ctx, ac, metav1.ApplyOptions{FieldManager: manager, Force: true})
+	return out, c.red.Error(err)
+}
+
+// OwnByApply turns the fields secretsync's create recorded as an Update
+// into an Apply of the same fields, before the first server-side apply:
+// otherwise a key that later leaves the ExternalSecret would stay, still
+// held by the create. It costs one patch, once per created Secret, and
+// only when it is first updated.
+func (c Targets) OwnByApply(ctx context.Context, t plan.Target, s *corev1.Secret) error {
+	entries := make([]metav1.ManagedFieldsEntry, len(s.ManagedFields))
+	for i, m := range s.ManagedFields {
+		if m.Manager == plan.FieldManager && m.Operation == metav1.ManagedFieldsOperationUpdate {
+			m.Operation = metav1.ManagedFieldsOperationApply
+		}
+		entries[i] = m
+	}
+	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"resourceVersion": s.ResourceVersion, "managedFields": entries}})
+	if err != nil {
+		return err
+	}
+	if err := c.MergePatch(ctx, t, patch); err != nil {
+		return fmt.Errorf("take over the fields of its create as server-side apply: %w", err)
+	}
+	return nil
 }
 
 // MergePatch sends a JSON merge patch to one target.

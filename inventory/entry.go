@@ -6,6 +6,8 @@
 // be trusted (PruneGuard).
 package inventory
 
+import "github.com/secretsync/secretsync/plan"
+
 // Entry is one Secret (or ConfigMap target) secretsync applied.
 // It holds names and sources, never values or hashes.
 type Entry struct {
@@ -16,8 +18,16 @@ type Entry struct {
 	Source         string `json:"source"`
 }
 
-// Key names a target: namespace, name and kind ("" for a Secret).
-type Key struct{ Namespace, Name, Kind string }
-
 // Key is the target the entry records.
-func (e Entry) Key() Key { return Key{e.Namespace, e.Name, e.Kind} }
+func (e Entry) Key() plan.Target {
+	return plan.Target{Namespace: e.Namespace, Name: e.Name, Kind: e.Kind}
+}
+
+// EntryOf records target t, written by externalSecret from source.
+func EntryOf(t plan.Target, externalSecret, source string) Entry {
+	return Entry{Namespace: t.Namespace, Name: t.Name, Kind: t.Kind, ExternalSecret: externalSecret, Source: source}
+}
+
+// CompareEntries orders entries by their targets (plan.Compare), as a
+// record holds them.
+func CompareEntries(a, b Entry) int { return plan.Compare(a.Key(), b.Key()) }

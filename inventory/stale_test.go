@@ -8,6 +8,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/secretsync/secretsync/plan"
 )
 
 func seq(entries []Entry, err error) iter.Seq2[Entry, error] {
@@ -23,8 +25,8 @@ func seq(entries []Entry, err error) iter.Seq2[Entry, error] {
 	}
 }
 
-func keys(ks ...Key) map[Key]bool {
-	m := map[Key]bool{}
+func keys(ks ...plan.Target) map[plan.Target]bool {
+	m := map[plan.Target]bool{}
 	for _, k := range ks {
 		m[k] = true
 	}
@@ -40,20 +42,20 @@ func TestStale(t *testing.T) {
 	old := []Entry{owned, orphan, failing, gone, goneCM}
 	cases := []struct {
 		name                       string
-		applied, rendered, blocked map[Key]bool
+		applied, rendered, blocked map[plan.Target]bool
 		want                       Split
 	}{
 		{"what left Git is stale, a ConfigMap target apart from the Secret of its name",
-			map[Key]bool{owned.Key(): true}, keys(owned.Key(), orphan.Key(), failing.Key()), keys(failing.Key()),
+			map[plan.Target]bool{owned.Key(): true}, keys(owned.Key(), orphan.Key(), failing.Key()), keys(failing.Key()),
 			Split{Kept: []Entry{failing}, Released: []Entry{orphan}, Stale: []Entry{gone, goneCM}, Recorded: 5}},
 		{"applied without owning it, the target is released",
-			map[Key]bool{owned.Key(): false}, keys(owned.Key()), nil,
+			map[plan.Target]bool{owned.Key(): false}, keys(owned.Key()), nil,
 			Split{Released: []Entry{owned}, Stale: []Entry{orphan, failing, gone, goneCM}, Recorded: 5}},
 		{"blocked wins over rendered: a failing ExternalSecret keeps its entry",
 			nil, keys(failing.Key()), keys(failing.Key()),
 			Split{Kept: []Entry{failing}, Stale: []Entry{owned, orphan, gone, goneCM}, Recorded: 5}},
 		{"owned and applied wins over blocked: recorded afresh by the pass",
-			map[Key]bool{failing.Key(): true}, keys(failing.Key()), keys(failing.Key()),
+			map[plan.Target]bool{failing.Key(): true}, keys(failing.Key()), keys(failing.Key()),
 			Split{Stale: []Entry{owned, orphan, gone, goneCM}, Recorded: 5}},
 		{"nothing in Git: everything is stale",
 			nil, nil, nil,

@@ -2,7 +2,6 @@ package reconciler
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -11,11 +10,11 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/secretsync/secretsync/desired"
 	"github.com/secretsync/secretsync/drift"
 	"github.com/secretsync/secretsync/internal/parallel"
+	"github.com/secretsync/secretsync/inventory"
 	"github.com/secretsync/secretsync/plan"
 	"github.com/secretsync/secretsync/render"
 )
@@ -25,17 +24,17 @@ type applier struct {
 	r        *Reconciler
 	ctx      context.Context
 	live     *drift.Live
-	merged   map[targetKey]*corev1.Secret
-	mergeErr map[targetKey]error
+	merged   map[plan.Target]*corev1.Secret
+	mergeErr map[plan.Target]error
 	res      *Result
 	// done holds the targets now in their desired state.
-	done map[targetKey]*render.ExternalSecret
+	done map[plan.Target]*render.ExternalSecret
 	mu   sync.Mutex // guards res and done while jobs run
 }
 
 func (r *Reconciler) newApplier(ctx context.Context, obs *observed, res *Result) *applier {
 	return &applier{r: r, ctx: ctx, live: obs.live, merged: obs.merged, mergeErr: obs.mergeErr, res: res,
-		done: map[targetKey]*render.ExternalSecret{}}
+		done: map[plan.Target]*render.ExternalSecret{}}
 }
 
 // apply executes the plan of one part (planWrites): it writes every
@@ -48,7 +47,7 @@ func (a *applier) apply(want []desiredSecret) {
 	var jobs []func()
 	// Merging writers of one target go in one job, in order, so that each
 	// expects the version the previous one wrote.
-	mergeJobs := map[targetKey][]desiredSecret{}
+	mergeJobs := map[plan.Target][]desiredSecret{}
 	for i, d := range want {
 		act := actions[i]
 		a.r.executed(act)
@@ -83,11 +82,11 @@ func (a *applier) expect(want []desiredSecret) {
 		if !d.gone && d.secret != nil {
 			exp := drift.Expected{Hash: d.hash, Shape: d.shape}
 			if !desired.Merges(d.es) {
-				if current, _ := a.live.Get(a.ctx, d.target.plan()); current != nil && len(current.ManagedFields) > 0 {
-					exp.Before = current // ownByApply writes first
+				if current, _ := a.live.Get(a.ctx, d.target); current != nil && len(current.ManagedFields) > 0 {
+					exp.Before = current // OwnByApply writes first
 				}
 			}
-			a.r.watch.Expect(d.target.plan(), exp)
+			a.r.watch.Expect(d.target, exp)
 		}
 	}
 }
@@ -95,7 +94,7 @@ func (a *applier) expect(want []desiredSecret) {
 // fail records a target's failure; the caller holds mu when jobs run.
 func (a *applier) fail(d desiredSecret, err error) {
 	a.res.Failed++
-	err = fmt.Errorf("apply %s for externalsecret %s: %w", d.target.named(), esID(d.es), err)
+	err = fmt.Errorf("apply %s for externalsecret %s: %w", d.target.Named(), esID(d.es), err)
 	err = a.res.fail(ApplyFailed, err)
 	o := a.res.outcome(esID(d.es))
 	o.failed, o.err, o.class = true, err, string(ApplyFailed)
@@ -111,7 +110,7 @@ func (a *applier) written(d desiredSecret, created bool, err error) {
 	o.written, o.created = true, created
 	a.res.Applied++
 	a.done[d.target] = d.es
-	a.r.log.Debug().Str("namespace", d.target.namespace).Str("secret", d.target.name).Msg("applied")
+	a.r.log.Debug().Str("namespace", d.target.Namespace).Str("secret", d.target.Name).Msg("applied")
 }
 
 // refused records an action the plan refused: a failure when it carries an
@@ -142,7 +141,7 @@ func (a *applier) keep(d desiredSecret, exists bool) {
 // deleteGone deletes the target of an ExternalSecret whose remote sources
 // are all gone (deletionPolicy Delete), under prune's ownership checks.
 func (a *applier) deleteGone(d desiredSecret) {
-	e := entryOf(d.target, esID(d.es), d.es.Source)
+	e := inventory.EntryOf(d.target, esID(d.es), d.es.Source)
 	deleted, err := a.r.pruneOne(a.ctx, e)
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -159,14 +158,14 @@ func (a *applier) deleteGone(d desiredSecret) {
 
 // mergeAll applies the merging writers of one target in order, each
 // expecting the version the previous one wrote.
-func (a *applier) mergeAll(t targetKey, ds []desiredSecret) {
+func (a *applier) mergeAll(t plan.Target, ds []desiredSecret) {
 	current := a.merged[t]
 	for _, d := range ds {
 		var taken map[string]string
 		if current != nil {
-			taken = foreignOwners(current, compare(current, d).Changed, mergeManager(d.es))
+			taken = plan.ForeignOwners(current, compare(current, d).Changed, plan.MergeManager(esID(d.es)))
 		}
-		next, err := a.r.applyMerge(a.ctx, d, current)
+		next, err := a.r.targets().ApplyMerge(a.ctx, d.secret, plan.MergeManager(esID(d.es)), current)
 		a.mu.Lock()
 		a.written(d, current == nil, err)
 		if err == nil {
@@ -193,19 +192,19 @@ var beforeCreate func(namespace, name string)
 func (r *Reconciler) applyOne(ctx context.Context, d desiredSecret, current *corev1.Secret) error {
 	if current == nil {
 		if beforeCreate != nil {
-			beforeCreate(d.target.namespace, d.target.name)
+			beforeCreate(d.target.Namespace, d.target.Name)
 		}
-		err := r.targets().Create(ctx, d.target.plan(), d.secret)
+		err := r.targets().Create(ctx, d.target, d.secret)
 		if !apierrors.IsAlreadyExists(err) {
 			return err
 		}
-		existing, err := r.targets().Get(ctx, d.target.plan())
+		existing, err := r.targets().Get(ctx, d.target)
 		if err != nil {
 			return err
 		}
-		if !r.owns(d.target.kind, existing.ObjectMeta) {
+		if !r.owns(d.target.Kind, existing.ObjectMeta) {
 			return fmt.Errorf("a %s of that name exists and is not managed by secretsync instance %q (labels %s=%q, %s=%q); delete it or rename the target",
-				d.target.noun(), r.cfg.Instance, LabelManagedBy, existing.Labels[LabelManagedBy], LabelInstance, existing.Labels[LabelInstance])
+				d.target.Noun(), r.cfg.Instance, LabelManagedBy, existing.Labels[LabelManagedBy], LabelInstance, existing.Labels[LabelInstance])
 		}
 		current = existing // ours after all: made by another replica or pass
 		if !drift.CreatedByUpdate(current) {
@@ -213,32 +212,9 @@ func (r *Reconciler) applyOne(ctx context.Context, d desiredSecret, current *cor
 		}
 	}
 	if len(current.ManagedFields) > 0 {
-		if err := r.ownByApply(ctx, d.target, current); err != nil {
+		if err := r.targets().OwnByApply(ctx, d.target, current); err != nil {
 			return err
 		}
 	}
-	return r.targets().Apply(ctx, d.target.plan(), d.secret)
-}
-
-// ownByApply turns the fields secretsync's create recorded as an Update
-// into an Apply of the same fields, before the first server-side apply:
-// otherwise a key that later leaves the ExternalSecret would stay, still
-// held by the create. It costs one patch, once per created Secret, and
-// only when it is first updated.
-func (r *Reconciler) ownByApply(ctx context.Context, t targetKey, s *corev1.Secret) error {
-	entries := make([]metav1.ManagedFieldsEntry, len(s.ManagedFields))
-	for i, m := range s.ManagedFields {
-		if m.Manager == FieldManager && m.Operation == metav1.ManagedFieldsOperationUpdate {
-			m.Operation = metav1.ManagedFieldsOperationApply
-		}
-		entries[i] = m
-	}
-	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"resourceVersion": s.ResourceVersion, "managedFields": entries}})
-	if err != nil {
-		return err
-	}
-	if err := r.targets().MergePatch(ctx, t.plan(), patch); err != nil {
-		return fmt.Errorf("take over the fields of its create as server-side apply: %w", err)
-	}
-	return nil
+	return r.targets().Apply(ctx, d.target, d.secret)
 }

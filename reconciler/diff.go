@@ -68,7 +68,7 @@ func (r *Reconciler) Diff(ctx context.Context) ([]SecretDiff, Result) {
 	var out []SecretDiff
 	// done is what Pass's writes leave in their desired state if they
 	// succeed: what its prune plan reads.
-	done := map[targetKey]*render.ExternalSecret{}
+	done := map[plan.Target]*render.ExternalSecret{}
 	for part := range r.desired(ctx, obs.set, snap.Revision, obs.live, obs.merged, true, false, &res) {
 		actions, current := r.planWrites(ctx, part, obs.live, obs.merged, obs.mergeErr)
 		for i, d := range part {
@@ -89,7 +89,7 @@ func (r *Reconciler) Diff(ctx context.Context) ([]SecretDiff, Result) {
 		out = append(out, SecretDiff{Namespace: e.Namespace, Name: e.Name, Kind: e.Kind, Action: string(plan.Orphan)})
 	}
 	for _, p := range prunes {
-		sd, _ := diffOf(p, desiredSecret{target: targetOf(p.Target)}, nil)
+		sd, _ := diffOf(p, desiredSecret{target: p.Target}, nil)
 		out = append(out, sd)
 	}
 	r.scrubDiffs(out)
@@ -103,7 +103,7 @@ func (r *Reconciler) Diff(ctx context.Context) ([]SecretDiff, Result) {
 // nothing (keep, nothing). current is the target as the plan read it.
 func diffOf(a plan.Action, d desiredSecret, current *corev1.Secret) (sd SecretDiff, ok bool) {
 	t := d.target
-	sd = SecretDiff{Namespace: t.namespace, Name: t.name, Kind: t.kind, Action: string(a.Kind)}
+	sd = SecretDiff{Namespace: t.Namespace, Name: t.Name, Kind: t.Kind, Action: string(a.Kind)}
 	switch {
 	case a.Kind == plan.Keep || a.Kind == plan.Nothing:
 		return sd, false
@@ -114,7 +114,7 @@ func diffOf(a plan.Action, d desiredSecret, current *corev1.Secret) (sd SecretDi
 	case a.Kind == plan.Apply || a.Kind == plan.Merge:
 		sd = compare(current, d)
 		if a.Kind == plan.Merge {
-			if taken := foreignOwners(current, sd.Changed, a.FieldManager); len(taken) > 0 {
+			if taken := plan.ForeignOwners(current, sd.Changed, a.FieldManager); len(taken) > 0 {
 				sd.TakenFrom = taken
 			}
 		}
@@ -144,7 +144,7 @@ func (r *Reconciler) scrubDiffs(out []SecretDiff) {
 }
 
 func compare(live *corev1.Secret, d desiredSecret) SecretDiff {
-	sd := SecretDiff{Namespace: d.target.namespace, Name: d.target.name, Kind: d.target.kind, Action: "change"}
+	sd := SecretDiff{Namespace: d.target.Namespace, Name: d.target.Name, Kind: d.target.Kind, Action: "change"}
 	for _, k := range d.shape.Keys() {
 		v, ok := live.Data[k]
 		switch {

@@ -24,10 +24,10 @@ func (r *Reconciler) generate(ctx context.Context, es *render.ExternalSecret, en
 		return nil, "", nil
 	}
 	t := target(es)
-	_, err := render.AskerFor(es).Scope(t.namespace)
+	_, err := render.AskerFor(es).Scope(t.Namespace)
 	var live *corev1.Secret
 	if err == nil {
-		live, err = targets.Get(ctx, t.plan())
+		live, err = targets.Get(ctx, t)
 	}
 	if err != nil {
 		return nil, "", fmt.Errorf("read the secret its generated values are kept in: %w", err)

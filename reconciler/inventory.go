@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -14,45 +13,10 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 
-	"github.com/secretsync/secretsync/cluster"
 	"github.com/secretsync/secretsync/inventory"
+	"github.com/secretsync/secretsync/plan"
 	"github.com/secretsync/secretsync/render"
 )
-
-// summaryFailuresShown bounds the failing ExternalSecrets the summary
-// lists; the full record stays in inventory.DataKey.
-const summaryFailuresShown = 50
-
-// summary is the readable part of the inventory: one line of counts, then
-// one line per failing ExternalSecret (the first summaryFailuresShown).
-func summary(inv inventory.Inventory) string {
-	var failing []inventory.Status
-	for _, st := range inv.Status {
-		if !st.Ready {
-			failing = append(failing, st)
-		}
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "revision: %s\nsecrets: %d\nexternalSecrets: %d\nready: %d\nfailing: %d\n",
-		inv.Revision, len(inv.Entries), len(inv.Status), len(inv.Status)-len(failing), len(failing))
-	for i, st := range failing {
-		if i == summaryFailuresShown {
-			fmt.Fprintf(&b, "... and %d more; `secretsync status` lists each\n", len(failing)-i)
-			break
-		}
-		fmt.Fprintf(&b, "- %s (%s): %s: %s\n", st.ExternalSecret, st.Source, st.Reason, cluster.Truncate(st.Message, 300))
-	}
-	return b.String()
-}
-
-// keyOf is the target an entry records.
-func keyOf(e inventory.Entry) targetKey { return targetKey{e.Namespace, e.Name, e.Kind} }
-
-func compareEntries(a, b inventory.Entry) int { return compareKeys(keyOf(a), keyOf(b)) }
-
-func entryOf(t targetKey, externalSecret, source string) inventory.Entry {
-	return inventory.Entry{Namespace: t.namespace, Name: t.name, Kind: t.kind, ExternalSecret: externalSecret, Source: source}
-}
 
 func (r *Reconciler) inventoryName() string { return inventory.Name(r.cfg.Instance) }
 
@@ -128,21 +92,21 @@ func (r *Reconciler) labelledSecrets(ctx context.Context) ([]inventory.Entry, er
 	var out []inventory.Entry
 	for _, ns := range namespaces {
 		for _, kind := range []string{"", render.KindConfigMap} {
-			scope := targetKey{namespace: ns, kind: kind}
-			err := r.targets().ListMetadata(ctx, scope.plan(), sel, func(m metav1.PartialObjectMetadata) {
+			scope := plan.Target{Namespace: ns, Kind: kind}
+			err := r.targets().ListMetadata(ctx, scope, sel, func(m metav1.PartialObjectMetadata) {
 				if r.owns(kind, m.ObjectMeta) && m.Annotations[AnnotationOrphaned] == "" { // an orphan is never adopted again
-					out = append(out, entryOf(targetKey{m.Namespace, m.Name, kind}, m.Annotations[AnnotationExternalSecret], m.Annotations[AnnotationSource]))
+					out = append(out, inventory.EntryOf(plan.Target{Namespace: m.Namespace, Name: m.Name, Kind: kind}, m.Annotations[AnnotationExternalSecret], m.Annotations[AnnotationSource]))
 				}
 			})
 			if kind != "" && apierrors.IsForbidden(err) {
 				continue
 			}
 			if err != nil {
-				return nil, fmt.Errorf("list %ss labelled %s: %w", scope.noun(), sel, err)
+				return nil, fmt.Errorf("list %ss labelled %s: %w", scope.Noun(), sel, err)
 			}
 		}
 	}
-	slices.SortFunc(out, compareEntries)
+	slices.SortFunc(out, inventory.CompareEntries)
 	return out, nil
 }
 
@@ -152,7 +116,7 @@ func (r *Reconciler) labelledSecrets(ctx context.Context) ([]inventory.Entry, er
 // wanted (the ConfigMap's inventory.AnnotationRevisionWanted) asks for that
 // revision: then one small patch records it.
 func (r *Reconciler) saveInventory(ctx context.Context, old *record, inv inventory.Inventory, sameRows bool, wanted string) error {
-	slices.SortFunc(inv.Entries, compareEntries)
+	slices.SortFunc(inv.Entries, inventory.CompareEntries)
 	// old.Revision is empty when no ConfigMap holds a record yet: the
 	// first pass writes it whole, even with nothing in it.
 	if old.Revision != "" && sameRows && old.same(inv) {
@@ -174,7 +138,7 @@ func (r *Reconciler) saveInventory(ctx context.Context, old *record, inv invento
 	if err != nil {
 		return err
 	}
-	for _, cm := range inventory.ConfigMaps(r.inventoryName(), r.cfg.InventoryNamespace, r.labels(), inv.Revision, raw, shardBytes, summary(inv)) {
+	for _, cm := range inventory.ConfigMaps(r.inventoryName(), r.cfg.InventoryNamespace, r.labels(), inv.Revision, raw, shardBytes, inventory.Summary(inv)) {
 		_, err := r.kube.CoreV1().ConfigMaps(r.cfg.InventoryNamespace).Apply(ctx, cm, metav1.ApplyOptions{FieldManager: FieldManager, Force: true})
 		if err != nil {
 			return fmt.Errorf("write inventory configmap %s/%s: %w", r.cfg.InventoryNamespace, *cm.Name, err)

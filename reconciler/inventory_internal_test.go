@@ -38,7 +38,7 @@ func bigInventory(n int, long bool) inventory.Inventory {
 			Versions: inventory.Versions{{Ref: "prod/" + name, ID: fmt.Sprintf("%08x-%04x-4%03x-8%03x-%012x", i*2654435761, i*40503%65536, i%4096, (i*7)%4096, (i*2246822519)%(1<<48))}}})
 	}
 	// In the order a pass writes them.
-	slices.SortFunc(inv.Entries, compareEntries)
+	slices.SortFunc(inv.Entries, inventory.CompareEntries)
 	slices.SortFunc(inv.Status, func(a, b inventory.Status) int { return strings.Compare(a.ExternalSecret, b.ExternalSecret) })
 	return inv
 }

@@ -5,11 +5,12 @@ import (
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/secretsync/secretsync/cluster"
 	"github.com/secretsync/secretsync/desired"
 	"github.com/secretsync/secretsync/drift"
 	"github.com/secretsync/secretsync/gitsource"
+	"github.com/secretsync/secretsync/plan"
 	"github.com/secretsync/secretsync/render"
 )
 
@@ -21,8 +22,8 @@ type observed struct {
 	lost     string  // why the inventory was rebuilt, if it was
 	wanted   string  // the revision status --wait asks to be recorded
 	live     *drift.Live
-	merged   map[targetKey]*corev1.Secret
-	mergeErr map[targetKey]error
+	merged   map[plan.Target]*corev1.Secret
+	mergeErr map[plan.Target]error
 }
 
 // observe renders a fetched revision and reads the inventory and the live
@@ -75,19 +76,13 @@ func (r *Reconciler) expandClusterExternalSecrets(ctx context.Context, set *rend
 		return
 	}
 	before := len(set.Errors)
-	list, err := r.kube.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
+	nss, err := cluster.Namespaces(ctx, r.kube)
 	if err != nil {
 		for _, c := range set.ClusterExternalSecrets {
 			set.Errors = append(set.Errors, &render.ObjectError{Source: c.Source, Kind: render.KindClusterExternalSecret, Name: c.Name,
 				Err: fmt.Errorf("list namespaces to expand it (secretsync needs list on namespaces): %w", err)})
 		}
 	} else {
-		nss := make([]desired.Namespace, 0, len(list.Items))
-		for _, ns := range list.Items {
-			if ns.DeletionTimestamp == nil {
-				nss = append(nss, desired.Namespace{Name: ns.Name, Labels: ns.Labels})
-			}
-		}
 		desired.Expand(set, nss)
 	}
 	for _, e := range set.Errors[before:] {

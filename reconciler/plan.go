@@ -17,28 +17,22 @@ import (
 // inputs and asks it for the pass's actions: Pass executes them (apply.go,
 // prune.go), Diff prints them (diff.go). Nothing here decides.
 
-func (k targetKey) plan() plan.Target {
-	return plan.Target{Namespace: k.namespace, Name: k.name, Kind: k.kind}
-}
-
-func targetOf(t plan.Target) targetKey { return targetKey{t.Namespace, t.Name, t.Kind} }
-
 // planWrites plans one part of desired Secrets against the targets as the
 // pass read them; current[i] is want[i]'s target (nil: none, or not read).
-func (r *Reconciler) planWrites(ctx context.Context, want []desiredSecret, live *drift.Live, merged map[targetKey]*corev1.Secret, mergeErr map[targetKey]error) (actions []plan.Action, current []*corev1.Secret) {
+func (r *Reconciler) planWrites(ctx context.Context, want []desiredSecret, live *drift.Live, merged map[plan.Target]*corev1.Secret, mergeErr map[plan.Target]error) (actions []plan.Action, current []*corev1.Secret) {
 	wants := make([]plan.Want, len(want))
 	lives := make([]plan.Live, len(want))
 	current = make([]*corev1.Secret, len(want))
 	for i, d := range want {
-		wants[i] = plan.Want{Target: d.target.plan(), ExternalSecret: esID(d.es), Policy: desired.CreationPolicy(d.es),
+		wants[i] = plan.Want{Target: d.target, ExternalSecret: esID(d.es), Policy: desired.CreationPolicy(d.es),
 			Merges: desired.Merges(d.es), Immutable: d.es.Spec.Target.Immutable, Gone: d.gone, Retained: d.retained, Reused: d.reused}
 		var err error
 		switch {
 		case wants[i].Merges:
-			wants[i].MergeManager = mergeManager(d.es)
+			wants[i].MergeManager = plan.MergeManager(esID(d.es))
 			current[i], err = merged[d.target], mergeErr[d.target]
 		case !d.reused: // a reused one is known to match: no need to read it
-			current[i], err = live.Get(ctx, d.target.plan())
+			current[i], err = live.Get(ctx, d.target)
 		}
 		lives[i] = plan.Live{Exists: current[i] != nil, Err: err,
 			Matches: d.shape != nil && !d.reused && d.shape.Matches(current[i], d.hash)}
@@ -53,16 +47,16 @@ func (r *Reconciler) planWrites(ctx context.Context, want []desiredSecret, live 
 // refusal the pass reports, if the guard's refusal is a failure of its own.
 // A record it cannot read whole releases nothing (split.Kept holds those)
 // and is readErr.
-func (r *Reconciler) planPrune(old iter.Seq2[inventory.Entry, error], set *render.Set, done map[targetKey]*render.ExternalSecret, blocked map[targetKey]bool) (split inventory.Split, prunes []plan.Action, refusal, readErr error) {
-	owned := make(map[targetKey]bool, len(done))
+func (r *Reconciler) planPrune(old iter.Seq2[inventory.Entry, error], set *render.Set, done map[plan.Target]*render.ExternalSecret, blocked map[plan.Target]bool) (split inventory.Split, prunes []plan.Action, refusal, readErr error) {
+	owned := make(map[plan.Target]bool, len(done))
 	for t, es := range done {
 		owned[t] = desired.CreationPolicy(es) == desired.PolicyOwner
 	}
-	inGit := make(map[targetKey]bool, len(set.ExternalSecrets))
+	inGit := make(map[plan.Target]bool, len(set.ExternalSecrets))
 	for _, es := range set.ExternalSecrets {
 		inGit[target(es)] = true
 	}
-	split, readErr = inventory.Stale(old, keyOf, owned, inGit, blocked)
+	split, readErr = inventory.Stale(old, inventory.Entry.Key, owned, inGit, blocked)
 	if readErr != nil {
 		split.Kept, split.Released = append(split.Kept, split.Released...), nil
 	}
@@ -70,7 +64,7 @@ func (r *Reconciler) planPrune(old iter.Seq2[inventory.Entry, error], set *rende
 		RenderErrors: len(set.Errors), Candidates: len(split.Stale), Recorded: split.Recorded, Rendered: len(set.ExternalSecrets)})
 	stale := make([]plan.Target, len(split.Stale))
 	for i, e := range split.Stale {
-		stale[i] = keyOf(e).plan()
+		stale[i] = e.Key()
 	}
 	prunes, refusal = plan.Prunes(stale, verdict.Reason, verdict.Failure)
 	return split, prunes, refusal, readErr

@@ -4,10 +4,13 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"maps"
+	"slices"
 	"sync"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
+	"github.com/secretsync/secretsync/cluster"
 	"github.com/secretsync/secretsync/desired"
 	"github.com/secretsync/secretsync/internal/parallel"
 	"github.com/secretsync/secretsync/inventory"
@@ -33,19 +36,19 @@ const AnnotationOrphaned = "secretsync.io/orphaned"
 // the next inventory: what was applied, the kept entries of ExternalSecrets
 // that failed, and whatever could not be pruned, so that nothing is
 // orphaned. A record it cannot read whole releases and prunes nothing.
-func (r *Reconciler) prune(ctx context.Context, old iter.Seq2[inventory.Entry, error], set *render.Set, applied map[targetKey]*render.ExternalSecret, blocked map[targetKey]bool, res *Result) (inventory.Inventory, error) {
+func (r *Reconciler) prune(ctx context.Context, old iter.Seq2[inventory.Entry, error], set *render.Set, applied map[plan.Target]*render.ExternalSecret, blocked map[plan.Target]bool, res *Result) (inventory.Inventory, error) {
 	next := inventory.Inventory{Entries: make([]inventory.Entry, 0, len(applied))}
-	for _, t := range sortedKeys(applied) {
+	for _, t := range slices.SortedFunc(maps.Keys(applied), plan.Compare) {
 		if es := applied[t]; desired.CreationPolicy(es) == desired.PolicyOwner {
-			next.Entries = append(next.Entries, entryOf(t, esID(es), es.Source))
+			next.Entries = append(next.Entries, inventory.EntryOf(t, esID(es), es.Source))
 		}
 	}
 	split, prunes, refusal, readErr := r.planPrune(old, set, applied, blocked)
 	next.Entries = append(next.Entries, split.Kept...)
 	for _, e := range split.Released { // none when the record could not be read
-		r.executed(plan.Action{Kind: plan.Orphan, Target: keyOf(e).plan()})
+		r.executed(plan.Action{Kind: plan.Orphan, Target: e.Key()})
 		if err := r.release(ctx, e); err != nil {
-			res.fail(PruneFailed, fmt.Errorf("release %s: %w", keyOf(e).named(), err))
+			res.fail(PruneFailed, fmt.Errorf("release %s: %w", e.Key().Named(), err))
 			next.Entries = append(next.Entries, e) // released on a later pass
 		}
 	}
@@ -57,7 +60,7 @@ func (r *Reconciler) prune(ctx context.Context, old iter.Seq2[inventory.Entry, e
 		res.PruneSkipped = prunes[0].Reason
 		for i, e := range candidates {
 			r.executed(prunes[i])
-			res.PruneRefused = append(res.PruneRefused, keyOf(e).String())
+			res.PruneRefused = append(res.PruneRefused, e.Key().String())
 		}
 		next.Entries = append(next.Entries, candidates...)
 		return next, readErr
@@ -71,7 +74,7 @@ func (r *Reconciler) prune(ctx context.Context, old iter.Seq2[inventory.Entry, e
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
-				res.fail(PruneFailed, fmt.Errorf("prune %s: %w", keyOf(e).named(), err))
+				res.fail(PruneFailed, fmt.Errorf("prune %s: %w", e.Key().Named(), err))
 				next.Entries = append(next.Entries, e)
 				return
 			}
@@ -90,17 +93,17 @@ func (r *Reconciler) prune(ctx context.Context, old iter.Seq2[inventory.Entry, e
 // version checked. A target that is gone, no longer ours, or opted out is
 // dropped from the inventory without a delete.
 func (r *Reconciler) pruneOne(ctx context.Context, e inventory.Entry) (deleted bool, err error) {
-	t := keyOf(e)
-	s, err := r.targets().Get(ctx, t.plan())
+	t := e.Key()
+	s, err := r.targets().Get(ctx, t)
 	if apierrors.IsNotFound(err) {
 		return false, nil
 	}
 	if err != nil {
 		return false, err
 	}
-	l := r.log.With().Str("namespace", e.Namespace).Str("secret", e.Name).Str("kind", t.ref().Kind).Logger()
-	if !r.owns(t.kind, s.ObjectMeta) {
-		l.Warn().Msg("not pruned: the " + t.noun() + " no longer carries this instance's labels")
+	l := r.log.With().Str("namespace", e.Namespace).Str("secret", e.Name).Str("kind", cluster.Ref(t).Kind).Logger()
+	if !r.owns(t.Kind, s.ObjectMeta) {
+		l.Warn().Msg("not pruned: the " + t.Noun() + " no longer carries this instance's labels")
 		return false, nil
 	}
 	if s.Annotations[AnnotationPrune] == "disabled" {
@@ -111,7 +114,7 @@ func (r *Reconciler) pruneOne(ctx context.Context, e inventory.Entry) (deleted b
 		l.Info().Msg("not pruned: orphaned (" + AnnotationOrphaned + ")")
 		return false, nil
 	}
-	err = r.targets().Delete(ctx, t.plan(), s)
+	err = r.targets().Delete(ctx, t, s)
 	if apierrors.IsNotFound(err) {
 		return false, nil
 	}
@@ -126,18 +129,18 @@ func (r *Reconciler) pruneOne(ctx context.Context, e inventory.Entry) (deleted b
 // AnnotationOrphaned), so that a rebuild never takes it back; one that is
 // gone, no longer ours or already marked needs nothing.
 func (r *Reconciler) release(ctx context.Context, e inventory.Entry) error {
-	t := keyOf(e)
-	s, err := r.targets().Get(ctx, t.plan())
+	t := e.Key()
+	s, err := r.targets().Get(ctx, t)
 	if apierrors.IsNotFound(err) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	if !r.owns(t.kind, s.ObjectMeta) || s.Annotations[AnnotationOrphaned] != "" {
+	if !r.owns(t.Kind, s.ObjectMeta) || s.Annotations[AnnotationOrphaned] != "" {
 		return nil
 	}
-	err = r.targets().MergePatch(ctx, t.plan(), []byte(`{"metadata":{"annotations":{"`+AnnotationOrphaned+`":"true"}}}`))
+	err = r.targets().MergePatch(ctx, t, []byte(`{"metadata":{"annotations":{"`+AnnotationOrphaned+`":"true"}}}`))
 	if apierrors.IsNotFound(err) {
 		return nil
 	}

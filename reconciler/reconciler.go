@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"sync"
 	"time"
 
@@ -259,7 +258,7 @@ func (r *Reconciler) finish(res *Result, start time.Time, before map[string]int6
 // state, and what rollout needs (only when it is on: a pass keeps no list
 // of every desired Secret).
 type writes struct {
-	applied map[targetKey]*render.ExternalSecret
+	applied map[plan.Target]*render.ExternalSecret
 	hashes  map[plan.Target]string
 	changed map[string]bool
 }
@@ -282,15 +281,15 @@ func (r *Reconciler) write(ctx context.Context, obs *observed, revision string, 
 		last := ""
 		for i := range part {
 			part[i].secret = nil // written: drop the values, so a pass holds one part's at a time
-			last = max(last, part[i].target.namespace)
+			last = max(last, part[i].target.Namespace)
 		}
 		obs.live.Passed(last) // later parts are in this namespace or after it
 		r.remember(states, part, a.done)
 		if w.hashes != nil {
 			for _, d := range part {
-				w.hashes[d.target.plan()] = d.hash
+				w.hashes[d.target] = d.hash
 				if o := res.outcomes[esID(d.es)]; o != nil && o.written || !r.rolledOnce {
-					w.changed[d.target.namespace] = true
+					w.changed[d.target.Namespace] = true
 				}
 			}
 		}
@@ -303,7 +302,7 @@ func (r *Reconciler) write(ctx context.Context, obs *observed, revision string, 
 
 // record pushes, prunes (executing planPrune) and saves the next inventory
 // with its status rows and Events; false means the pass stops there.
-func (r *Reconciler) record(ctx context.Context, obs *observed, revision string, applied map[targetKey]*render.ExternalSecret, res *Result) bool {
+func (r *Reconciler) record(ctx context.Context, obs *observed, revision string, applied map[plan.Target]*render.ExternalSecret, res *Result) bool {
 	set, old := obs.set, obs.old
 	// A record that cannot be read again (only memory can fail it) ends
 	// the pass before the next step acts, and nothing is saved.
@@ -346,7 +345,7 @@ func unreadable(res *Result, err error) bool {
 // refresh is due, and what the drift watch should expect of its Secret.
 // ExternalSecrets left out are forgotten when the pass ends (Pass sets
 // r.states to next, then KeepPass).
-func (r *Reconciler) remember(next map[string]*esState, part []desiredSecret, done map[targetKey]*render.ExternalSecret) {
+func (r *Reconciler) remember(next map[string]*esState, part []desiredSecret, done map[plan.Target]*render.ExternalSecret) {
 	for _, d := range part {
 		id := esID(d.es)
 		switch {
@@ -360,20 +359,11 @@ func (r *Reconciler) remember(next map[string]*esState, part []desiredSecret, do
 			next[id] = &esState{version: d.version, synced: true, at: r.passAt, next: r.nextDue(d.es, r.passAt), hash: d.hash, shape: d.shape}
 		}
 		if st := next[id]; st != nil {
-			r.watch.Expect(d.target.plan(), drift.Expected{Hash: st.hash, Shape: st.shape, Pass: r.passes})
+			r.watch.Expect(d.target, drift.Expected{Hash: st.hash, Shape: st.shape, Pass: r.passes})
 		}
 	}
 }
 
 func (r *Reconciler) namespaceAllowed(ns string) bool {
 	return desired.NamespaceAllowed(r.cfg.Namespaces, ns)
-}
-
-func sortedKeys[V any](m map[targetKey]V) []targetKey {
-	out := make([]targetKey, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.SortFunc(out, compareKeys)
-	return out
 }

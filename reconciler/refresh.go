@@ -2,9 +2,6 @@ package reconciler
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -22,11 +19,11 @@ import (
 // row (Status.Synced, Status.Refreshed), so that a new process, a new
 // leader or `run --once` starts from it (restore).
 type esState struct {
-	version resourceVersion // the ExternalSecret's, when its values were last fetched
-	synced  bool            // its values were fetched before (or, CreatedOnce, its Secret stands for that)
-	at      time.Time       // when they were last fetched; zero: not known
-	next    time.Time       // when they are next due by time; zero: never by time
-	hash    string          // content hash last applied or confirmed live
+	version plan.Version // the ExternalSecret's, when its values were last fetched
+	synced  bool         // its values were fetched before (or, CreatedOnce, its Secret stands for that)
+	at      time.Time    // when they were last fetched; zero: not known
+	next    time.Time    // when they are next due by time; zero: never by time
+	hash    string       // content hash last applied or confirmed live
 	// shape is what the hash covers, to re-check the live Secret without
 	// values; nil in a state restored from the inventory, until vouch reads
 	// it from the live Secret.
@@ -37,38 +34,6 @@ type esState struct {
 }
 
 func esID(es *render.ExternalSecret) string { return es.ID() }
-
-// resourceVersion is ESO's GetResourceVersion of an ExternalSecret
-// (generation and a hash of labels and annotations) with the spec itself
-// in place of the generation, which counts its changes: a change of the
-// spec, the labels or the annotations (ESO's force-sync annotation among
-// them) is a change. The file it is in, its stores and its generators are
-// not, as for ESO. 16 bytes of a sha256: a process holds one per
-// ExternalSecret.
-type resourceVersion [16]byte
-
-func versionOf(es *render.ExternalSecret) resourceVersion {
-	h := sha256.New()
-	enc := json.NewEncoder(h)
-	_ = enc.Encode(es.Spec)
-	_ = enc.Encode(es.Labels) // maps encode in key order
-	_ = enc.Encode(es.Annotations)
-	var v resourceVersion
-	copy(v[:], h.Sum(nil))
-	return v
-}
-
-func (v resourceVersion) String() string { return hex.EncodeToString(v[:]) }
-
-func parseVersion(s string) (resourceVersion, bool) {
-	var v resourceVersion
-	b, err := hex.DecodeString(s)
-	if err != nil || len(b) != len(v) {
-		return v, false
-	}
-	copy(v[:], b)
-	return v, true
-}
 
 // interval is an ExternalSecret's refreshInterval, else the configured default.
 func (r *Reconciler) interval(es *render.ExternalSecret) time.Duration {
@@ -93,7 +58,7 @@ func (r *Reconciler) nextDue(es *render.ExternalSecret, at time.Time) time.Time 
 }
 
 // fetchDue reports whether es's values must be fetched in this pass.
-func (r *Reconciler) fetchDue(st *esState, es *render.ExternalSecret, version resourceVersion, force bool) bool {
+func (r *Reconciler) fetchDue(st *esState, es *render.ExternalSecret, version plan.Version, force bool) bool {
 	if st == nil {
 		return true
 	}
@@ -123,7 +88,7 @@ func (r *Reconciler) state(es *render.ExternalSecret) *esState {
 
 // restoredRow is one status row's refresh state.
 type restoredRow struct {
-	version resourceVersion
+	version plan.Version
 	at      time.Time
 }
 
@@ -139,7 +104,7 @@ func (r *Reconciler) restore(old *record) error {
 		if err != nil {
 			return err
 		}
-		v, ok := parseVersion(st.Synced)
+		v, ok := plan.ParseVersion(st.Synced)
 		if !ok || !st.Ready || st.Refreshed == nil {
 			continue
 		}
@@ -155,19 +120,19 @@ func (r *Reconciler) restore(old *record) error {
 // still hash to the hash it carries. A hand edit of one of those fields
 // takes it from secretsync's manager or breaks the hash: either way the
 // values are fetched again.
-func (r *Reconciler) vouch(ctx context.Context, st *esState, es *render.ExternalSecret, t targetKey, live *drift.Live, merged map[targetKey]*corev1.Secret) bool {
+func (r *Reconciler) vouch(ctx context.Context, st *esState, es *render.ExternalSecret, t plan.Target, live *drift.Live, merged map[plan.Target]*corev1.Secret) bool {
 	var s *corev1.Secret
 	var sh *drift.Shape
 	if desired.Merges(es) {
 		if s = merged[t]; s != nil {
-			sh = drift.ManagedShape(s, mergeManager(es), mergeKey(es), false)
+			sh = drift.ManagedShape(s, plan.MergeManager(esID(es)), plan.MergeKey(esID(es)), false)
 		}
 	} else {
-		s, _ = live.Get(ctx, t.plan()) // an error is the apply's to report
+		s, _ = live.Get(ctx, t) // an error is the apply's to report
 		if s == nil || s.Annotations[AnnotationExternalSecret] != esID(es) {
 			return false
 		}
-		sh = live.Shape(t.plan())
+		sh = live.Shape(t)
 	}
 	hash := ""
 	if sh != nil {

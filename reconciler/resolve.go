@@ -23,11 +23,11 @@ import (
 // A reused one had no values fetched: the live Secret already holds them.
 type desiredSecret struct {
 	es      *render.ExternalSecret
-	target  targetKey
+	target  plan.Target
 	secret  *corev1.Secret
 	shape   *drift.Shape // nil when gone
 	hash    string
-	version resourceVersion
+	version plan.Version
 	// prior is a reused ExternalSecret's state, kept as it is.
 	prior  *esState
 	reused bool
@@ -40,14 +40,14 @@ type desiredSecret struct {
 
 // retain is an ExternalSecret whose Secret is kept as it is
 // (desired.ErrRetained), carrying the live Secret's content hash.
-func (r *Reconciler) retain(ctx context.Context, es *render.ExternalSecret, t targetKey, live *drift.Live, merged map[targetKey]*corev1.Secret, version resourceVersion) desiredSecret {
+func (r *Reconciler) retain(ctx context.Context, es *render.ExternalSecret, t plan.Target, live *drift.Live, merged map[plan.Target]*corev1.Secret, version plan.Version) desiredSecret {
 	d := desiredSecret{es: es, target: t, version: version, retained: true}
 	if !desired.Merges(es) {
-		if s, _ := live.Get(ctx, t.plan()); s != nil { // an error is the apply's to report
+		if s, _ := live.Get(ctx, t); s != nil { // an error is the apply's to report
 			d.hash = s.Annotations[AnnotationDataHash]
 		}
 	} else if s := merged[t]; s != nil {
-		d.hash = s.Annotations[mergeKey(es)]
+		d.hash = s.Annotations[plan.MergeKey(esID(es))]
 	}
 	return d
 }
@@ -60,7 +60,7 @@ func (r *Reconciler) retain(ctx context.Context, es *render.ExternalSecret, t ta
 //
 // trusted says the drift watch has seen every change of this instance's
 // Secrets since the last pass: reuse then needs no read of them.
-func (r *Reconciler) desired(ctx context.Context, set *render.Set, revision string, live *drift.Live, merged map[targetKey]*corev1.Secret, force, trusted bool, res *Result) iter.Seq[[]desiredSecret] {
+func (r *Reconciler) desired(ctx context.Context, set *render.Set, revision string, live *drift.Live, merged map[plan.Target]*corev1.Secret, force, trusted bool, res *Result) iter.Seq[[]desiredSecret] {
 	return func(yield func([]desiredSecret) bool) {
 		r.yieldDesired(ctx, set, revision, live, merged, force, trusted, res, yield)
 	}
@@ -74,7 +74,7 @@ type resolving struct {
 	set            *render.Set
 	revision       string
 	live           *drift.Live
-	merged         map[targetKey]*corev1.Secret
+	merged         map[plan.Target]*corev1.Secret
 	force, trusted bool
 	res            *Result
 	stores         map[desired.StoreKey]*render.SecretStore
@@ -96,7 +96,7 @@ func (z *resolving) fail(es *render.ExternalSecret, reason Reason, err error) {
 // cold pass takes about as long as its slower half rather than the sum.
 var partSize = 500 // a variable so that tests can make parts small
 
-func (r *Reconciler) yieldDesired(ctx context.Context, set *render.Set, revision string, live *drift.Live, merged map[targetKey]*corev1.Secret, force, trusted bool, res *Result,
+func (r *Reconciler) yieldDesired(ctx context.Context, set *render.Set, revision string, live *drift.Live, merged map[plan.Target]*corev1.Secret, force, trusted bool, res *Result,
 	yield func([]desiredSecret) bool) {
 	z := &resolving{r: r, ctx: ctx, set: set, revision: revision, live: live, merged: merged, force: force, trusted: trusted, res: res,
 		stores: desired.IndexStores(set), gens: desired.IndexGenerators(set)}
@@ -105,7 +105,7 @@ func (r *Reconciler) yieldDesired(ctx context.Context, set *render.Set, revision
 	// lets them go when it is done: past this point nothing holds those of
 	// the whole set.
 	f := fetch.New(z.stores, r.provider, r.scrub, r.now)
-	parts := fetch.Parts(ctx, f, fetch.Split(reused, func(d desiredSecret) plan.Target { return d.target.plan() }, fresh, partSize))
+	parts := fetch.Parts(ctx, f, fetch.Split(reused, func(d desiredSecret) plan.Target { return d.target }, fresh, partSize))
 	for p := range parts {
 		res.FetchTime += p.FetchTime
 		out := p.Reused
@@ -137,7 +137,7 @@ func (z *resolving) sortOut() (fresh []fetch.Pending, reused []desiredSecret) {
 	for _, es := range ordered {
 		it := c.Item(es)
 		t := target(es)
-		live.Passed(t.namespace)
+		live.Passed(t.Namespace)
 		if len(it.Problems) > 0 {
 			var err error = it.Problems[0]
 			for _, p := range it.Problems[1:] {
@@ -147,7 +147,7 @@ func (z *resolving) sortOut() (fresh []fetch.Pending, reused []desiredSecret) {
 			continue
 		}
 		remotes.Add(es, it.Entries, z.stores)
-		version := versionOf(es)
+		version := plan.VersionOf(es)
 		holds := func(st *esState) bool {
 			if st.shape == nil { // restored
 				return r.vouch(ctx, st, es, t, live, merged)
@@ -155,10 +155,10 @@ func (z *resolving) sortOut() (fresh []fetch.Pending, reused []desiredSecret) {
 			if desired.Merges(es) {
 				return st.shape.Matches(merged[t], st.hash)
 			}
-			if z.trusted && t.kind == "" {
+			if z.trusted && t.Kind == "" {
 				return true // the watch sees our labelled Secrets, not ConfigMaps
 			}
-			s, _ := live.Get(ctx, t.plan()) // an error is the apply's to report
+			s, _ := live.Get(ctx, t) // an error is the apply's to report
 			return st.shape.Matches(s, st.hash)
 		}
 		// ESO skips a refresh that is not due while the target is valid;
@@ -241,38 +241,21 @@ func (z *resolving) build(f fetch.Pending, p *fetch.Part[desiredSecret]) (d desi
 }
 
 // refuseSharedKeys fails every writer of a key that two ExternalSecrets
-// write into one Secret: neither silently wins.
+// write into one Secret (plan.SharedKeys).
 func refuseSharedKeys(out []desiredSecret, fail func(*render.ExternalSecret, Reason, error)) []desiredSecret {
-	type writer struct {
-		es  *render.ExternalSecret
-		key string
-	}
-	byTarget := map[targetKey][]writer{}
+	writers := make([]plan.Writer, 0, len(out))
 	for _, d := range out {
-		if d.shape == nil {
-			continue
-		}
-		for _, k := range d.shape.Keys() {
-			byTarget[d.target] = append(byTarget[d.target], writer{d.es, k})
+		if d.shape != nil {
+			writers = append(writers, plan.Writer{Target: d.target, ExternalSecret: esID(d.es), Source: d.es.Source, Keys: d.shape.Keys()})
 		}
 	}
-	bad := map[*render.ExternalSecret]string{}
-	for _, ws := range byTarget {
-		seen := map[string]*render.ExternalSecret{}
-		for _, w := range ws {
-			if other, dup := seen[w.key]; dup && other != w.es {
-				bad[w.es] = fmt.Sprintf("key %q of secret %s is also written by externalsecret %s (%s)", w.key, target(w.es), esID(other), other.Source)
-				bad[other] = fmt.Sprintf("key %q of secret %s is also written by externalsecret %s (%s)", w.key, target(w.es), esID(w.es), w.es.Source)
-			}
-			seen[w.key] = w.es
-		}
-	}
+	bad := plan.SharedKeys(writers)
 	if len(bad) == 0 {
 		return out
 	}
 	var kept []desiredSecret
 	for _, d := range out {
-		if msg, ok := bad[d.es]; ok {
+		if msg, ok := bad[esID(d.es)]; ok {
 			fail(d.es, ResolveFailed, errors.New(msg))
 			continue
 		}
@@ -283,16 +266,16 @@ func refuseSharedKeys(out []desiredSecret, fail func(*render.ExternalSecret, Rea
 
 // build makes the whole Secret an owning ExternalSecret applies: the
 // template's type, labels and annotations, then ours, which win.
-func (r *Reconciler) build(es *render.ExternalSecret, t targetKey, c desired.Shaped, revision string) desiredSecret {
+func (r *Reconciler) build(es *render.ExternalSecret, t plan.Target, c desired.Shaped, revision string) desiredSecret {
 	raw := make(map[string][]byte, len(c.Data))
 	for k, v := range c.Data {
 		raw[k] = v.Bytes()
 	}
 	s := &corev1.Secret{Data: raw}
-	if t.kind == "" {
+	if t.Kind == "" {
 		s.Type = corev1.SecretType(c.Type) // a ConfigMap has none
 	}
-	s.Name, s.Namespace = t.name, t.namespace
+	s.Name, s.Namespace = t.Name, t.Namespace
 	s.Labels = desired.CopyMap(c.Labels)
 	for k, v := range r.labels() {
 		s.Labels[k] = v

@@ -7,6 +7,7 @@ import (
 
 	"github.com/secretsync/secretsync/internal/scrub"
 	"github.com/secretsync/secretsync/inventory"
+	"github.com/secretsync/secretsync/plan"
 )
 
 // Stage is how far a pass got.
@@ -147,7 +148,7 @@ func (r Result) log(l zerolog.Logger) {
 // takeover is one key a merging ExternalSecret overwrote while another
 // field manager held it.
 type takeover struct {
-	target       targetKey
+	target       plan.Target
 	key, manager string
 	es           string
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/secretsync/secretsync/cluster"
 	"github.com/secretsync/secretsync/desired"
 	"github.com/secretsync/secretsync/inventory"
+	"github.com/secretsync/secretsync/plan"
 	"github.com/secretsync/secretsync/providers"
 	"github.com/secretsync/secretsync/render"
 )
@@ -40,8 +41,8 @@ type outcome struct {
 }
 
 // failedTargets are the Secrets of the ExternalSecrets that failed.
-func (r *Result) failedTargets(set *render.Set) map[targetKey]bool {
-	out := map[targetKey]bool{}
+func (r *Result) failedTargets(set *render.Set) map[plan.Target]bool {
+	out := map[plan.Target]bool{}
 	for _, es := range set.ExternalSecrets {
 		if o := r.outcomes[esID(es)]; o != nil && o.failed {
 			out[target(es)] = true
@@ -69,6 +70,15 @@ func (r *Result) outcome(id string) *outcome {
 	return o
 }
 
+// carried is the part of an ExternalSecret's outcome its status row
+// keeps (inventory.Carry).
+func (r *Result) carried(id string) inventory.Outcome {
+	if o := r.outcomes[id]; o != nil {
+		return inventory.Outcome{Versions: o.versions, Resolved: o.resolved, Written: o.written}
+	}
+	return inventory.Outcome{}
+}
+
 // errorClass names an ExternalSecret's failure for its condition and its
 // SyncFailed event: the provider's class when there is one.
 func errorClass(reason Reason, err error) string {
@@ -81,7 +91,7 @@ func errorClass(reason Reason, err error) string {
 
 // statuses builds every rendered ExternalSecret's status, in
 // ExternalSecret order, keeping what this pass did not learn (last sync,
-// versions) from the previous record's rows (carry).
+// versions) from the previous record's rows (inventory.Carry).
 func (r *Reconciler) statuses(set *render.Set, res *Result, old *record) (out []inventory.Status, newFailures map[string]bool, same bool, err error) {
 	now := metav1.NewTime(r.now().UTC().Truncate(time.Second))
 	refreshed := metav1.NewTime(r.passAt)
@@ -99,7 +109,7 @@ func (r *Reconciler) statuses(set *render.Set, res *Result, old *record) (out []
 			st.Reason, st.Message = "SecretRetained", desired.ErrRetained.Error()
 		}
 		if st.Ready && o != nil && o.fetched { // as ESO's markAsDone: only on success
-			st.Synced, st.Refreshed = versionOf(es).String(), &refreshed
+			st.Synced, st.Refreshed = plan.VersionOf(es).String(), &refreshed
 		}
 		out = append(out, st)
 	}
@@ -118,78 +128,8 @@ func (r *Reconciler) statuses(set *render.Set, res *Result, old *record) (out []
 		out = append(out, inventory.Status{ExternalSecret: id, Source: e.Source, Ready: false, Reason: "Invalid", Message: res.scrub.String(e.Error())})
 	}
 	slices.SortStableFunc(out, inventory.CompareStatus)
-	newFailures, same, err = carry(out, old, res, &now)
+	newFailures, same, err = inventory.Carry(out, old.Statuses(), res.carried, &now)
 	return out, newFailures, same, err
-}
-
-// carry gives each new row (out, in ExternalSecret order) what it keeps
-// from old's row of its ExternalSecret, reading old's rows once, in
-// whatever order they are, and finding each row's new one by binary
-// search. newFailures are the failing rows whose failure is new or
-// different; same says the rows are old's, in the same order. A row that
-// cannot be read again is returned as the error.
-func carry(out []inventory.Status, old *record, res *Result, now *metav1.Time) (newFailures map[string]bool, same bool, err error) {
-	had := make([]bool, len(out))
-	newFailures = map[string]bool{}
-	same = true
-	last := ""
-	for p, err := range old.Statuses() {
-		if err != nil {
-			return nil, false, err
-		}
-		same = same && last <= p.ExternalSecret // edited out of order: written again in order
-		last = p.ExternalSecret
-		i, found := slices.BinarySearchFunc(out, p.ExternalSecret, func(st inventory.Status, id string) int { return strings.Compare(st.ExternalSecret, id) })
-		if !found || had[i] { // gone from Git, or a second row of one ExternalSecret
-			same = false
-			continue
-		}
-		for j := i; j < len(out) && out[j].ExternalSecret == p.ExternalSecret; j++ {
-			had[j] = true
-			if carryRow(&out[j], p, true, res.outcomes[p.ExternalSecret], now) {
-				newFailures[p.ExternalSecret] = true
-			}
-			same = same && j == i && inventory.SameStatus(p, out[j])
-		}
-	}
-	for i := range out {
-		if !had[i] {
-			same = false
-			if carryRow(&out[i], inventory.Status{}, false, res.outcomes[out[i].ExternalSecret], now) {
-				newFailures[out[i].ExternalSecret] = true
-			}
-		}
-	}
-	return newFailures, same, nil
-}
-
-// carryRow fills st from its previous row p (had: there is one) and from
-// this pass's outcome o: an invalid row (no target) keeps p's target and
-// times; a valid one keeps p's last sync and versions unless this pass
-// wrote or read new ones. It says whether st's failure is new or different.
-func carryRow(st *inventory.Status, p inventory.Status, had bool, o *outcome, now *metav1.Time) (newFailure bool) {
-	if st.Target == "" { // invalid
-		if had {
-			st.Target, st.LastSync, st.Versions = p.Target, p.LastSync, p.Versions
-			st.Synced, st.Refreshed = p.Synced, p.Refreshed
-		}
-	} else {
-		if had {
-			st.LastSync, st.Versions = p.LastSync, p.Versions
-			if st.Refreshed == nil {
-				st.Synced, st.Refreshed = p.Synced, p.Refreshed
-			}
-		}
-		if o != nil {
-			if o.resolved && len(o.versions) > 0 {
-				st.Versions = o.versions
-			}
-			if o.written {
-				st.LastSync = now
-			}
-		}
-	}
-	return !st.Ready && (p.Ready || p.Message != st.Message)
 }
 
 // emitEvents records Kubernetes Events on the Secrets: Created and Updated
@@ -199,12 +139,12 @@ func carryRow(st *inventory.Status, p inventory.Status, had bool, o *outcome, no
 // emits none. Events are best effort.
 func (r *Reconciler) emitEvents(ctx context.Context, statuses []inventory.Status, newFailures map[string]bool, res *Result) {
 	var warnings, normal []cluster.Event
-	ev := func(t targetKey, typ, reason, msg string) cluster.Event {
-		return cluster.Event{About: t.ref(), Type: typ, Reason: reason, Message: msg}
+	ev := func(t plan.Target, typ, reason, msg string) cluster.Event {
+		return cluster.Event{About: cluster.Ref(t), Type: typ, Reason: reason, Message: msg}
 	}
 	for _, st := range statuses {
 		o := res.outcomes[st.ExternalSecret]
-		t, ok := parseKey(st.Target)
+		t, ok := plan.ParseTarget(st.Target)
 		if !ok {
 			continue // an invalid ExternalSecret that never had a target
 		}
@@ -222,7 +162,7 @@ func (r *Reconciler) emitEvents(ctx context.Context, statuses []inventory.Status
 			fmt.Sprintf("key %q was held by field manager %q and is now written by ExternalSecret %s (creationPolicy merge)", k.key, k.manager, k.es)))
 	}
 	for _, e := range res.deleted {
-		normal = append(normal, ev(keyOf(e), corev1.EventTypeNormal, "Deleted", "pruned: ExternalSecret "+e.ExternalSecret+" ("+e.Source+") left Git"))
+		normal = append(normal, ev(e.Key(), corev1.EventTypeNormal, "Deleted", "pruned: ExternalSecret "+e.ExternalSecret+" ("+e.Source+") left Git"))
 	}
 	inventory := r.inventoryRef()
 	r.recorder().EmitCapped(ctx, append(warnings, normal...), r.cfg.EventsPerPass, r.cfg.Concurrency, func(first cluster.Event, n int) cluster.Event {

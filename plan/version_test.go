@@ -1,4 +1,4 @@
-package reconciler
+package plan
 
 import (
 	"testing"
@@ -17,7 +17,7 @@ func TestTheResourceVersionIsESOs(t *testing.T) {
 		es.Spec.RefreshPolicy = "OnChange"
 		return es
 	}
-	v := versionOf(base())
+	v := VersionOf(base())
 	changes := []struct {
 		name string
 		edit func(*render.ExternalSecret)
@@ -33,10 +33,10 @@ func TestTheResourceVersionIsESOs(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			es := base()
 			c.edit(es)
-			if got := versionOf(es) == v; got != c.same {
+			if got := VersionOf(es) == v; got != c.same {
 				t.Fatalf("same version = %v, want %v", got, c.same)
 			}
-			if back, ok := parseVersion(versionOf(es).String()); !ok || back != versionOf(es) {
+			if back, ok := ParseVersion(VersionOf(es).String()); !ok || back != VersionOf(es) {
 				t.Fatal("the version does not read back from its string")
 			}
 		})
