@@ -17,12 +17,14 @@ import (
 // SecretDiff is what the next pass would do to one Secret, as its plan
 // says (plan.Action): create it, change some keys (compared by value,
 // reported by name), delete it (deletionPolicy Delete), orphan it, prune
-// it, or refuse one of these, saying why. It holds no values.
+// it, or refuse one of these, saying why; or roll out a workload (Kind
+// Deployment, StatefulSet or DaemonSet) whose Secrets it changes. It holds
+// no values.
 type SecretDiff struct {
 	Namespace string   `json:"namespace"`
 	Name      string   `json:"name"`
 	Kind      string   `json:"kind,omitempty"` // ConfigMap for a ConfigMap target
-	Action    string   `json:"action"`         // create, change, delete, orphan, prune, refused
+	Action    string   `json:"action"`         // create, change, delete, orphan, prune, refused, rollout
 	Added     []string `json:"added,omitempty"`
 	Changed   []string `json:"changed,omitempty"`
 	Removed   []string `json:"removed,omitempty"`
@@ -36,11 +38,17 @@ type SecretDiff struct {
 	// prune), and Reason why the pass refuses it.
 	Would  string `json:"would,omitempty"`
 	Reason string `json:"reason,omitempty"`
+	// Fails marks a refusal the pass reports as a failure (a target it
+	// cannot read, a Merge target that does not exist, a prune past the
+	// budget or of everything); a refusal without it is only said.
+	Fails bool `json:"fails,omitempty"`
 }
 
+
 // Diff plans a forced pass and prints its plan, writing nothing: no apply,
-// no prune, no inventory, no Event. The plan is the one Pass executes
-// (planWrites, planPrune), so Diff never announces what Pass refuses.
+// no prune, no inventory, no Event, no rollout. The plan is the one Pass
+// executes (planWrites, planPrune, plan.RollOut), so Diff never announces
+// what Pass refuses.
 func (r *Reconciler) Diff(ctx context.Context) ([]SecretDiff, Result) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -69,12 +77,14 @@ func (r *Reconciler) Diff(ctx context.Context) ([]SecretDiff, Result) {
 	// done is what Pass's writes leave in their desired state if they
 	// succeed: what its prune plan reads.
 	done := map[targetKey]*render.ExternalSecret{}
+	changes := r.rolloutChanges()
 	for part := range r.desired(ctx, obs.set, snap.Revision, obs.live, obs.merged, true, false, &res) {
 		actions, current := r.planWrites(ctx, part, obs.live, obs.merged, obs.mergeErr)
 		for i, d := range part {
 			if doneAfter(actions[i]) {
 				done[d.target] = d.es
 			}
+			r.addRolloutChange(changes, d, actions[i])
 			if sd, ok := diffOf(actions[i], d, current[i]); ok {
 				out = append(out, sd)
 			}
@@ -92,6 +102,7 @@ func (r *Reconciler) Diff(ctx context.Context) ([]SecretDiff, Result) {
 		sd, _ := diffOf(p, desiredSecret{target: targetOf(p.Target)}, nil)
 		out = append(out, sd)
 	}
+	out = append(out, r.diffRollouts(ctx, changes, &res)...)
 	r.scrubDiffs(out)
 	sort.SliceStable(out, func(i, j int) bool {
 		return out[i].Namespace+"/"+out[i].Name < out[j].Namespace+"/"+out[j].Name
@@ -108,7 +119,7 @@ func diffOf(a plan.Action, d desiredSecret, current *corev1.Secret) (sd SecretDi
 	case a.Kind == plan.Keep || a.Kind == plan.Nothing:
 		return sd, false
 	case a.Kind == plan.Refused:
-		sd.Would, sd.Reason = string(a.Would), a.Reason
+		sd.Would, sd.Reason, sd.Fails = string(a.Would), a.Reason, a.Err != nil
 	case a.Kind == plan.Create || a.Kind == plan.Merge && current == nil:
 		sd.Action, sd.Added = string(plan.Create), slices.Clone(d.shape.Keys())
 	case a.Kind == plan.Apply || a.Kind == plan.Merge:
