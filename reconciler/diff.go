@@ -44,7 +44,6 @@ type SecretDiff struct {
 	Fails bool `json:"fails,omitempty"`
 }
 
-
 // Diff plans a forced pass and prints its plan, writing nothing: no apply,
 // no prune, no inventory, no Event, no rollout. The plan is the one Pass
 // executes (planWrites, planPrune, plan.RollOut), so Diff never announces
