@@ -45,6 +45,24 @@ type Changes struct {
 	Hashes map[plan.Target]string
 }
 
+// NewChanges returns empty Changes for a pass to gather its own in.
+func NewChanges() Changes {
+	return Changes{Namespaces: map[string]bool{}, Hashes: map[plan.Target]string{}}
+}
+
+// Add records a managed Secret's content hash after the pass, and its
+// namespace when written says its workloads are to be listed. Changes made
+// without NewChanges (rollout off) record nothing.
+func (c Changes) Add(t plan.Target, hash string, written bool) {
+	if c.Hashes == nil {
+		return
+	}
+	c.Hashes[t] = hash
+	if written {
+		c.Namespaces[t.Namespace] = true
+	}
+}
+
 // Outcome is what Execute did: each rollout the plan decided, in order,
 // with its patch's error, and the namespaces whose workloads could not be
 // listed.
