@@ -21,8 +21,6 @@ func (k targetKey) plan() plan.Target {
 	return plan.Target{Namespace: k.namespace, Name: k.name, Kind: k.kind}
 }
 
-func targetOf(t plan.Target) targetKey { return targetKey{t.Namespace, t.Name, t.Kind} }
-
 // planWrites plans one part of desired Secrets against the targets as the
 // pass read them; current[i] is want[i]'s target (nil: none, or not read).
 func (r *Reconciler) planWrites(ctx context.Context, want []desiredSecret, live *drift.Live, merged map[targetKey]*corev1.Secret, mergeErr map[targetKey]error) (actions []plan.Action, current []*corev1.Secret) {
