@@ -1,7 +1,6 @@
 package reconciler
 
 import (
-	"bytes"
 	"context"
 	"slices"
 	"sort"
@@ -12,35 +11,16 @@ import (
 	"github.com/secretsync/secretsync/internal/scrub"
 	"github.com/secretsync/secretsync/plan"
 	"github.com/secretsync/secretsync/render"
+	"github.com/secretsync/secretsync/rollout"
 )
 
-// SecretDiff is what the next pass would do to one Secret, as its plan
-// says (plan.Action): create it, change some keys (compared by value,
-// reported by name), delete it (deletionPolicy Delete), orphan it, prune
-// it, or refuse one of these, saying why. It holds no values.
-type SecretDiff struct {
-	Namespace string   `json:"namespace"`
-	Name      string   `json:"name"`
-	Kind      string   `json:"kind,omitempty"` // ConfigMap for a ConfigMap target
-	Action    string   `json:"action"`         // create, change, delete, orphan, prune, refused
-	Added     []string `json:"added,omitempty"`
-	Changed   []string `json:"changed,omitempty"`
-	Removed   []string `json:"removed,omitempty"`
-	// Other is set when something besides data differs (type, labels,
-	// annotations).
-	Other bool `json:"other,omitempty"`
-	// TakenFrom names, for each key a merge would overwrite that another
-	// field manager holds, that manager.
-	TakenFrom map[string]string `json:"takenFrom,omitempty"`
-	// Would is what a refused action would have done (apply, merge,
-	// prune), and Reason why the pass refuses it.
-	Would  string `json:"would,omitempty"`
-	Reason string `json:"reason,omitempty"`
-}
+// SecretDiff is one action of the plan as Diff prints it (plan.Diff).
+type SecretDiff = plan.Diff
 
 // Diff plans a forced pass and prints its plan, writing nothing: no apply,
-// no prune, no inventory, no Event. The plan is the one Pass executes
-// (planWrites, planPrune), so Diff never announces what Pass refuses.
+// no prune, no inventory, no Event, no rollout. The plan is the one Pass
+// executes (planWrites, planPrune, plan.RollOut), so Diff never announces
+// what Pass refuses.
 func (r *Reconciler) Diff(ctx context.Context) ([]SecretDiff, Result) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -69,12 +49,17 @@ func (r *Reconciler) Diff(ctx context.Context) ([]SecretDiff, Result) {
 	// done is what Pass's writes leave in their desired state if they
 	// succeed: what its prune plan reads.
 	done := map[plan.Target]*render.ExternalSecret{}
+	var changes rollout.Changes // what rollout on change reads, gathered as Pass's write does
+	if r.cfg.ReloadWorkloads {
+		changes = rollout.NewChanges()
+	}
 	for part := range r.desired(ctx, obs.set, snap.Revision, obs.live, obs.merged, true, false, &res) {
 		actions, current := r.planWrites(ctx, part, obs.live, obs.merged, obs.mergeErr)
 		for i, d := range part {
 			if doneAfter(actions[i]) {
 				done[d.target] = d.es
 			}
+			changes.Add(d.target, d.hash, actions[i].Writes() || !r.rolledOnce)
 			if sd, ok := diffOf(actions[i], d, current[i]); ok {
 				out = append(out, sd)
 			}
@@ -86,13 +71,18 @@ func (r *Reconciler) Diff(ctx context.Context) ([]SecretDiff, Result) {
 		return nil, res
 	}
 	for _, e := range split.Released {
-		out = append(out, SecretDiff{Namespace: e.Namespace, Name: e.Name, Kind: e.Kind, Action: string(plan.Orphan)})
+		out = append(out, plan.Action{Kind: plan.Orphan, Target: e.Key()}.Diff())
 	}
-	for _, p := range prunes {
-		sd, _ := diffOf(p, desiredSecret{target: p.Target}, nil)
-		out = append(out, sd)
+	rollouts, errs := rollout.Plan(ctx, r.kube, changes) // as Execute decides, patching nothing
+	for _, err := range errs {
+		res.fail(ApplyFailed, err)
 	}
-	r.scrubDiffs(out)
+	for _, a := range append(prunes, rollouts...) {
+		out = append(out, a.Diff())
+	}
+	for i := range out {
+		out[i].Redact(r.scrub.String)
+	}
 	sort.SliceStable(out, func(i, j int) bool {
 		return out[i].Namespace+"/"+out[i].Name < out[j].Namespace+"/"+out[j].Name
 	})
@@ -102,17 +92,14 @@ func (r *Reconciler) Diff(ctx context.Context) ([]SecretDiff, Result) {
 // diffOf prints one action of the plan; ok false for one that changes
 // nothing (keep, nothing). current is the target as the plan read it.
 func diffOf(a plan.Action, d desiredSecret, current *corev1.Secret) (sd SecretDiff, ok bool) {
-	t := d.target
-	sd = SecretDiff{Namespace: t.Namespace, Name: t.Name, Kind: t.Kind, Action: string(a.Kind)}
+	sd = a.Diff()
 	switch {
 	case a.Kind == plan.Keep || a.Kind == plan.Nothing:
 		return sd, false
-	case a.Kind == plan.Refused:
-		sd.Would, sd.Reason = string(a.Would), a.Reason
 	case a.Kind == plan.Create || a.Kind == plan.Merge && current == nil:
 		sd.Action, sd.Added = string(plan.Create), slices.Clone(d.shape.Keys())
 	case a.Kind == plan.Apply || a.Kind == plan.Merge:
-		sd = compare(current, d)
+		sd.Action, sd.Change = "change", compare(current, d)
 		if a.Kind == plan.Merge {
 			if taken := plan.ForeignOwners(current, sd.Changed, a.FieldManager); len(taken) > 0 {
 				sd.TakenFrom = taken
@@ -122,48 +109,9 @@ func diffOf(a plan.Action, d desiredSecret, current *corev1.Secret) (sd SecretDi
 	return sd, true
 }
 
-// scrubDiffs redacts key names and reasons: key names a template or a
-// remote JSON made are values too.
-func (r *Reconciler) scrubDiffs(out []SecretDiff) {
-	for i := range out {
-		d := &out[i]
-		for _, keys := range [][]string{d.Added, d.Changed, d.Removed} {
-			for j, k := range keys {
-				keys[j] = r.scrub.String(k)
-			}
-		}
-		d.Reason = r.scrub.String(d.Reason)
-		if d.TakenFrom != nil {
-			taken := make(map[string]string, len(d.TakenFrom))
-			for k, m := range d.TakenFrom {
-				taken[r.scrub.String(k)] = m
-			}
-			d.TakenFrom = taken
-		}
-	}
-}
-
-func compare(live *corev1.Secret, d desiredSecret) SecretDiff {
-	sd := SecretDiff{Namespace: d.target.Namespace, Name: d.target.Name, Kind: d.target.Kind, Action: "change"}
-	for _, k := range d.shape.Keys() {
-		v, ok := live.Data[k]
-		switch {
-		case !ok:
-			sd.Added = append(sd.Added, k)
-		case !bytes.Equal(v, d.secret.Data[k]):
-			sd.Changed = append(sd.Changed, k)
-		}
-	}
-	if desired.Owning(d.es) {
-		// Keys the Secret holds and the desired one does not; an apply
-		// removes those secretsync wrote (others' keys stay).
-		for k := range live.Data {
-			if _, ours := d.secret.Data[k]; !ours {
-				sd.Removed = append(sd.Removed, k)
-			}
-		}
-	}
-	sort.Strings(sd.Removed)
-	sd.Other = len(sd.Added)+len(sd.Changed)+len(sd.Removed) == 0
-	return sd
+// compare is what applying d changes in live; an owning write removes
+// the keys live holds and d does not (those secretsync wrote: others'
+// keys stay under a server-side apply).
+func compare(live *corev1.Secret, d desiredSecret) plan.Change {
+	return plan.ChangeOf(live.Data, d.secret.Data, d.shape.Keys(), desired.Owning(d.es))
 }

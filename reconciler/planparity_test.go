@@ -8,11 +8,14 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 
 	"github.com/secretsync/secretsync/plan"
 	"github.com/secretsync/secretsync/reconciler"
+	"github.com/secretsync/secretsync/rollout"
 )
 
 // parity runs Diff, then a forced pass, and compares what Diff reports with
@@ -58,6 +61,22 @@ func (f *fixture) parity(t *testing.T, existed map[string]bool) reconciler.Resul
 	return res
 }
 
+// deployment creates a Deployment that rolls out when Secret secret
+// changes (rollout.AnnotationReloadSecrets).
+func (f *fixture) deployment(name, secret string) {
+	f.t.Helper()
+	labels := map[string]string{"app": name}
+	d := &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: f.ns, Annotations: map[string]string{rollout.AnnotationReloadSecrets: secret}},
+		Spec: appsv1.DeploymentSpec{Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: name, Image: name}}}}},
+	}
+	if _, err := env.Client.AppsV1().Deployments(f.ns).Create(context.Background(), d, metav1.CreateOptions{}); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
 func kindOf(k string) string {
 	if k == "" {
 		return ""
@@ -99,6 +118,28 @@ func TestDiffReportsWhatThePassThenDoes(t *testing.T) {
 		if f.secret("old") != nil || f.secret("new") == nil || f.secret("del") != nil || f.secret("created") == nil {
 			t.Errorf("the pass did not do what it planned: old %v, new %v, del %v, created %v",
 				f.secret("old") != nil, f.secret("new") != nil, f.secret("del") != nil, f.secret("created") != nil)
+		}
+	})
+	t.Run("rollouts of the workloads whose Secrets change, and a new process's first rollout", func(t *testing.T) {
+		f := newFixture(t)
+		f.rec = f.newReconciler(func(c *reconciler.Config) { c.ReloadWorkloads = true })
+		f.seed("r/a", "value-a-"+randomSuffix())
+		f.seed("r/b", "value-b-"+randomSuffix())
+		f.deployment("web", "a")
+		f.deployment("other", "b")
+		f.commit(map[string]string{"store.yaml": f.store(), "a.yaml": f.es("a", "v=r/a"), "b.yaml": f.es("b", "v=r/b")})
+		mustOK(t, f.pass())
+
+		f.rotate("r/a", "value-a2-"+randomSuffix())
+		if res := f.parity(t, nil); res.Rollouts != 1 {
+			t.Errorf("a rotation of a rolled out %d workloads, want web only", res.Rollouts)
+		}
+		// A workload opted in since: a new process's first pass checks
+		// every one, so it rolls out though no Secret changed.
+		f.deployment("late", "b")
+		f.rec = f.newReconciler(func(c *reconciler.Config) { c.ReloadWorkloads = true })
+		if res := f.parity(t, nil); res.Rollouts != 1 {
+			t.Errorf("a new process rolled out %d workloads, want late only", res.Rollouts)
 		}
 	})
 	for _, c := range pruneGuardCases {

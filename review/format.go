@@ -17,13 +17,13 @@ const (
 	reset  = "\x1b[0m"
 )
 
-var marks = map[string]string{"create": "+", "delete": "-", "change": "~", "add": "+", "remove": "-"}
+var marks = map[string]string{"create": "+", "delete": "-", "change": "~", "leave": "=", "add": "+", "remove": "-"}
 
 // WriteTable prints the plan for a terminal, in colour when color is set.
 // Rows are aligned first and painted after, whole, so that colour codes
 // never count toward a column's width.
 func WriteTable(w io.Writer, p Plan, color bool) error {
-	fmt.Fprintf(w, "secretsync plan %s..%s: %d to create, %d to change, %d to delete\n", p.Base, p.Head, p.Summary.Create, p.Summary.Change, p.Summary.Delete)
+	fmt.Fprintf(w, "secretsync plan %s..%s: %d to create, %d to change, %d to delete%s\n", p.Base, p.Head, p.Summary.Create, p.Summary.Change, p.Summary.Delete, leaveNote(p.Summary, ", %d left in place"))
 	for _, f := range p.Findings {
 		fmt.Fprintf(w, "finding: %s\n", f)
 	}
@@ -81,7 +81,7 @@ func dash(s string) string {
 // one collapsible section per namespace.
 func WriteMarkdown(w io.Writer, p Plan) error {
 	fmt.Fprintf(w, "### secretsync plan `%s` → `%s`\n\n", p.Base, p.Head)
-	fmt.Fprintf(w, "**%d** to create · **%d** to change · **%d** to delete\n\n", p.Summary.Create, p.Summary.Change, p.Summary.Delete)
+	fmt.Fprintf(w, "**%d** to create · **%d** to change · **%d** to delete%s\n\n", p.Summary.Create, p.Summary.Change, p.Summary.Delete, leaveNote(p.Summary, " · **%d** left in place"))
 	if len(p.Findings) > 0 {
 		fmt.Fprintf(w, "> [!WARNING]\n> %s\n\n", count(len(p.Findings), "validation finding"))
 		for _, f := range p.Findings {
@@ -172,11 +172,24 @@ func kindNote(kind string) string {
 	return " (" + kind + ")"
 }
 
-// droppedNote says which left-out folder or file a deleted Secret goes with.
+// leaveNote counts, when there are any, the Secrets left in place (not
+// deleted: run never deletes them), in format.
+func leaveNote(s Summary, format string) string {
+	if s.Leave == 0 {
+		return ""
+	}
+	return fmt.Sprintf(format, s.Leave)
+}
+
+// droppedNote says which left-out folder or file a deleted Secret goes
+// with, why run refuses its delete, or what run does instead of one.
 func droppedNote(s SecretPlan) string {
 	note := ""
 	if s.DroppedWith != "" {
 		note = "; dropped with " + s.DroppedWith
+	}
+	if s.Left != "" {
+		note += "; " + s.Left
 	}
 	if s.PruneRefused != "" {
 		note += "; run refuses the prune: " + s.PruneRefused

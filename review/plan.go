@@ -31,6 +31,9 @@ type Summary struct {
 	Create int `json:"create"`
 	Delete int `json:"delete"`
 	Change int `json:"change"`
+	// Leave counts the Secrets whose ExternalSecret leaves Git under a
+	// policy run never deletes by.
+	Leave int `json:"leave,omitempty"`
 }
 
 // SecretPlan is one Secret that the change touches.
@@ -38,7 +41,7 @@ type SecretPlan struct {
 	Namespace      string      `json:"namespace"`
 	Name           string      `json:"name"`
 	Kind           string      `json:"kind,omitempty"` // ConfigMap for a ConfigMap target
-	Action         string      `json:"action"`         // create, delete, change
+	Action         string      `json:"action"`         // create, delete, change, leave
 	ExternalSecret string      `json:"externalSecret"`
 	Source         string      `json:"source"`
 	Keys           []KeyChange `json:"keys"`
@@ -48,6 +51,10 @@ type SecretPlan struct {
 	// PruneRefused is why run's prune guard refuses to delete it, as the
 	// plan of actions says (pruneVerdicts); "" when it would delete it.
 	PruneRefused string `json:"pruneRefused,omitempty"`
+	// Left is, for action leave, what run does instead of a delete: its
+	// ExternalSecret leaves Git under a creationPolicy that does not own
+	// the Secret, so run never deletes it.
+	Left string `json:"left,omitempty"`
 }
 
 // KeyChange is one key's mapping before and after; an empty side means the
@@ -261,6 +268,10 @@ func MakePlan(baseName, headName string, base, head *render.Set) Plan {
 		case !hadB:
 			sp.Action = "create"
 			p.Summary.Create++
+		case !hasH && desired.CreationPolicy(ref.es) != desired.PolicyOwner:
+			sp.Action, sp.Left = "leave", leftBy(ref.es)
+			sp.DroppedWith = droppedWith[ref.es.Namespace+"/"+ref.es.Name]
+			p.Summary.Leave++
 		case !hasH:
 			sp.Action = "delete"
 			sp.DroppedWith = droppedWith[ref.es.Namespace+"/"+ref.es.Name]
@@ -270,6 +281,10 @@ func MakePlan(baseName, headName string, base, head *render.Set) Plan {
 		}
 		sp.ExternalSecret = ref.es.Namespace + "/" + ref.es.Name
 		sp.Source = ref.es.Source
+		if sp.Action == "leave" { // the target keeps every key: none to list
+			p.Secrets = append(p.Secrets, sp)
+			continue
+		}
 		for _, k := range keysOfBoth(before.mappings, after.mappings) {
 			bv, inB := before.mappings[k]
 			av, inH := after.mappings[k]
@@ -294,6 +309,19 @@ func MakePlan(baseName, headName string, base, head *render.Set) Plan {
 	pruneVerdicts(&p, b, head)
 	p.Remote = remotePlans(base, head)
 	return p
+}
+
+// leftBy says what run does with the target of an ExternalSecret that
+// leaves Git under a creationPolicy that does not own it: never a delete.
+func leftBy(es *render.ExternalSecret) string {
+	policy, noun := desired.CreationPolicy(es), "the "+es.TargetKind()
+	switch policy {
+	case desired.PolicyOrphan:
+		return "creationPolicy Orphan: run never deletes " + noun + "; it stays as it is"
+	case desired.PolicyNone:
+		return "creationPolicy None: run wrote nothing, so it deletes nothing"
+	}
+	return "creationPolicy " + policy + ": run never deletes " + noun + "; the keys it merged stay"
 }
 
 // pruneVerdicts asks the prune guard run asks (inventory.PruneGuard, at the

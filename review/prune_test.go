@@ -1,6 +1,7 @@
 package review_test
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 	"testing"
@@ -55,5 +56,50 @@ func TestThePlanSaysWhenRunRefusesADelete(t *testing.T) {
 				t.Fatalf("%d deletes, want %d", deletes, 60-c.keep)
 			}
 		})
+	}
+}
+
+// TestThePlanLeavesWhatRunNeverDeletes: an ExternalSecret that leaves Git
+// under creationPolicy Orphan, Merge, CreateOrMerge or None is no delete:
+// run never prunes its Secret. The plan says what run does instead
+// (action leave, with the reason), counts none of them to delete, and
+// they count toward no prune guard (60 of them leaving is within budget).
+func TestThePlanLeavesWhatRunNeverDeletes(t *testing.T) {
+	store := "apiVersion: external-secrets.io/v1\nkind: SecretStore\nmetadata: {name: aws, namespace: shop}\nspec: {provider: {aws: {service: SecretsManager, region: us-east-1}}}\n"
+	es := func(name, policy string) string {
+		return fmt.Sprintf("apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: {name: %s, namespace: shop}\nspec:\n  secretStoreRef: {name: aws}\n  target: {creationPolicy: %s}\n  data: [{secretKey: k, remoteRef: {key: r}}]\n", name, policy)
+	}
+	base, head := t.TempDir(), t.TempDir()
+	write(t, base, "store.yaml", store)
+	write(t, head, "store.yaml", store)
+	write(t, base, "kept.yaml", es("kept", "Owner"))
+	write(t, head, "kept.yaml", es("kept", "Owner"))
+	write(t, base, "owned.yaml", es("owned", "Owner"))
+	want := map[string]string{"owned": "delete"}
+	for _, policy := range []string{"Orphan", "Merge", "CreateOrMerge", "None"} {
+		for i := range 15 {
+			name := fmt.Sprintf("%s%02d", strings.ToLower(policy), i)
+			write(t, base, name+".yaml", es(name, policy))
+			want[name] = "leave"
+		}
+	}
+	p := review.MakePlan("base", "head", renderAt(t, base), renderAt(t, head))
+	if p.Summary.Delete != 1 || p.Summary.Leave != 60 {
+		t.Errorf("summary %+v, want 1 to delete and 60 left", p.Summary)
+	}
+	for _, s := range p.Secrets {
+		if s.Action != want[s.Name] {
+			t.Errorf("%s: action %q, want %q", s.Name, s.Action, want[s.Name])
+		}
+		if s.PruneRefused != "" {
+			t.Errorf("%s: run's prune guard is said to refuse it: %s", s.Name, s.PruneRefused)
+		}
+		if s.Action == "leave" && (!strings.HasPrefix(s.Left, "creationPolicy ") || !strings.Contains(s.Left, "run ") || len(s.Keys) != 0) {
+			t.Errorf("%s: left %q with keys %v: want what run does, and no key removed", s.Name, s.Left, s.Keys)
+		}
+	}
+	var table bytes.Buffer
+	if err := review.WriteTable(&table, p, false); err != nil || !strings.Contains(table.String(), "1 to delete, 60 left in place") {
+		t.Errorf("the table's summary does not count them apart (%v):\n%s", err, table.String())
 	}
 }

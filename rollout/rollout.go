@@ -4,7 +4,8 @@
 // secretsync.io/reload-secrets: "a,b" (those Secrets) gets its pod template
 // annotated with a hash of those Secrets' content hashes. When one changes,
 // the template changes, and the workload rolls out once. plan.RollOut
-// decides; this package lists the workloads and patches them. Values never
+// decides; this package lists the workloads and patches them (Execute), or
+// says what it would patch (Plan, for diff). Values never
 // enter the hash, only content hashes, and nothing is written when the hash
 // is the same.
 package rollout
@@ -44,6 +45,24 @@ type Changes struct {
 	Hashes map[plan.Target]string
 }
 
+// NewChanges returns empty Changes for a pass to gather its own in.
+func NewChanges() Changes {
+	return Changes{Namespaces: map[string]bool{}, Hashes: map[plan.Target]string{}}
+}
+
+// Add records a managed Secret's content hash after the pass, and its
+// namespace when written says its workloads are to be listed. Changes made
+// without NewChanges (rollout off) record nothing.
+func (c Changes) Add(t plan.Target, hash string, written bool) {
+	if c.Hashes == nil {
+		return
+	}
+	c.Hashes[t] = hash
+	if written {
+		c.Namespaces[t.Namespace] = true
+	}
+}
+
 // Outcome is what Execute did: each rollout the plan decided, in order,
 // with its patch's error, and the namespaces whose workloads could not be
 // listed.
@@ -69,30 +88,60 @@ type workload struct {
 // Execute executes plan.RollOut for the opted-in workloads of the
 // namespaces in ch, patching each pod template's hash as fieldManager.
 func Execute(ctx context.Context, kube kubernetes.Interface, fieldManager string, ch Changes) Outcome {
-	var out Outcome
+	due, errs := decide(ctx, kube, fieldManager, ch)
+	out := Outcome{Errs: errs}
+	for _, d := range due {
+		body, _ := json.Marshal(map[string]any{"spec": map[string]any{"template": map[string]any{
+			"metadata": map[string]any{"annotations": map[string]string{AnnotationSecretsHash: d.act.Hash}}}}})
+		if err := d.w.patch(ctx, body); err != nil {
+			t := d.act.Target
+			err = fmt.Errorf("rollout %s %s/%s: %w", t.Kind, t.Namespace, t.Name, err)
+			out.Rollouts = append(out.Rollouts, Rollout{Action: d.act, Err: err})
+			continue
+		}
+		out.Rollouts = append(out.Rollouts, Rollout{Action: d.act})
+	}
+	return out
+}
+
+// Plan is what Execute would do, patching nothing (what diff prints): the
+// rollouts plan.RollOut decides for the opted-in workloads of the
+// namespaces in ch, and the namespaces whose workloads could not be listed.
+func Plan(ctx context.Context, kube kubernetes.Interface, ch Changes) ([]plan.Action, []error) {
+	due, errs := decide(ctx, kube, "", ch)
+	out := make([]plan.Action, len(due))
+	for i, d := range due {
+		out[i] = d.act
+	}
+	return out, errs
+}
+
+// dueRollout is a workload plan.RollOut rolls out, with its action.
+type dueRollout struct {
+	w   workload
+	act plan.Action
+}
+
+// decide lists the opted-in workloads of the namespaces in ch and asks
+// plan.RollOut about each.
+func decide(ctx context.Context, kube kubernetes.Interface, fieldManager string, ch Changes) ([]dueRollout, []error) {
+	var due []dueRollout
+	var errs []error
 	for _, ns := range slices.Sorted(maps.Keys(ch.Namespaces)) {
 		workloads, err := list(ctx, kube, ns, fieldManager)
 		if err != nil {
-			out.Errs = append(out.Errs, fmt.Errorf("rollout: list workloads in %s: %w", ns, err))
+			errs = append(errs, fmt.Errorf("rollout: list workloads in %s: %w", ns, err))
 			continue
 		}
 		for _, w := range workloads {
 			act, ok := plan.RollOut(plan.Workload{Kind: w.kind, Namespace: ns, Name: w.meta.Name, Secrets: reloadSecrets(w), Hash: w.template.Annotations[AnnotationSecretsHash]},
 				func(n string) (string, bool) { v, ok := ch.Hashes[plan.Target{Namespace: ns, Name: n}]; return v, ok })
-			if !ok {
-				continue
+			if ok {
+				due = append(due, dueRollout{w: w, act: act})
 			}
-			body, _ := json.Marshal(map[string]any{"spec": map[string]any{"template": map[string]any{
-				"metadata": map[string]any{"annotations": map[string]string{AnnotationSecretsHash: act.Hash}}}}})
-			if err := w.patch(ctx, body); err != nil {
-				err = fmt.Errorf("rollout %s %s/%s: %w", w.kind, ns, w.meta.Name, err)
-				out.Rollouts = append(out.Rollouts, Rollout{Action: act, Err: err})
-				continue
-			}
-			out.Rollouts = append(out.Rollouts, Rollout{Action: act})
 		}
 	}
-	return out
+	return due, errs
 }
 
 // reloadSecrets lists the Secrets a workload asked to be reloaded on.

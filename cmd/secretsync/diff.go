@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/secretsync/secretsync/gitsource"
+	actions "github.com/secretsync/secretsync/plan"
 	"github.com/secretsync/secretsync/providers/aws"
 	"github.com/secretsync/secretsync/reconciler"
 )
@@ -27,20 +28,23 @@ func (l localSource) Fetch(context.Context) (gitsource.Snapshot, error) {
 func newDiffCmd(s streams, cluster *clusterFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "diff [PATH]",
-		Short: "Show the Secrets the next pass would create, change (by key), delete or prune",
+		Short: "Show the Secrets the next pass would create, change (by key), delete or prune, and the workloads it would roll out",
 		Long: `Compare PATH (default ".", as it is on disk) with the live cluster, as the
 next pass of the running instance would: which Secrets it would create, which
 keys it would add, change or remove, which Secrets it would delete, orphan or
-prune, and which of these it would refuse, and why (a prune past the budget,
-after render errors or of everything; a changed immutable Secret). It prints
-the plan of actions the pass executes. Values are resolved from AWS to compare
-them and are never printed; nothing is written.
+prune, which of these it would refuse, and why (a prune past the budget,
+after render errors or of everything; a changed immutable Secret), and, with
+--reload-workloads as run has it, which opted-in workloads it would roll out.
+It prints the plan of actions the pass executes. Values are resolved from AWS
+to compare them and are never printed; nothing is written.
 
 -n narrows the output to one namespace; the comparison is always of the whole
 PATH, as a pass makes it.
 
-Exit codes, as kubectl diff: 0 no change, 1 changes, 2 an error (the list may
-then be incomplete).`,
+Exit codes, as kubectl diff: 0 the pass would change nothing, 1 it would
+change something (a refusal is no change: it is counted apart), 2 an error,
+or a refusal the pass reports as a failure (a prune past the budget or of
+everything, a target it cannot read, a Merge target that does not exist).`,
 		Example: `  secretsync diff secrets/
   secretsync diff secrets/ -n payments -o json`,
 		Args: cobra.MaximumNArgs(1),
@@ -53,6 +57,7 @@ then be incomplete).`,
 	kmsEndpoint := cmd.Flags().String("kms-endpoint", env("SECRETSYNC_KMS_ENDPOINT", ""), "KMS endpoint URL [SECRETSYNC_KMS_ENDPOINT]")
 	ssmEndpoint := cmd.Flags().String("ssm-endpoint", env("SECRETSYNC_SSM_ENDPOINT", ""), "Parameter Store (SSM) endpoint URL [SECRETSYNC_SSM_ENDPOINT]")
 	acmEndpoint := cmd.Flags().String("acm-endpoint", env("SECRETSYNC_ACM_ENDPOINT", ""), "Certificate Manager endpoint URL [SECRETSYNC_ACM_ENDPOINT]")
+	reload := cmd.Flags().Bool("reload-workloads", env("SECRETSYNC_RELOAD_WORKLOADS", "") == "true", "list the rollouts of workloads annotated secretsync.io/reload, as run with this flag makes them [SECRETSYNC_RELOAD_WORKLOADS]")
 	output := addOutput(cmd, "table", "json", "yaml")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		root, rel, err := reviewRoot(pathArg(args))
@@ -64,7 +69,7 @@ then be incomplete).`,
 			return fail(exitUsage, "%v", err)
 		}
 		rec, err := reconciler.New(reconciler.Config{Instance: inst.instance, InventoryNamespace: inst.namespace, Path: rel,
-			Namespaces: splitList(rf.namespaces), Render: rf.renderOptions()},
+			Namespaces: splitList(rf.namespaces), ReloadWorkloads: *reload, Render: rf.renderOptions()},
 			localSource{root}, kube, aws.NewFactory(aws.Options{Endpoint: *endpoint, KMSEndpoint: *kmsEndpoint, SSMEndpoint: *ssmEndpoint, ACMEndpoint: *acmEndpoint, DefaultRegion: *region}), zerolog.Nop())
 		if err != nil {
 			return fail(exitUsage, "%v", err)
@@ -80,7 +85,7 @@ then be incomplete).`,
 			}
 		}
 		if output.value != "table" {
-			if err := writeData(s.out, output.value, map[string]any{"secrets": diffs, "errors": errorStrings(res.Errors)}); err != nil {
+			if err := writeData(s.out, output.value, diffData(diffs, res.Errors)); err != nil {
 				return fail(exitUsage, "%v", err)
 			}
 		} else {
@@ -89,17 +94,9 @@ then be incomplete).`,
 		for _, e := range res.Errors {
 			fmt.Fprintf(s.err, "error: %v\n", e)
 		}
-		// As kubectl diff: 0 no change, 1 changes, above 1 an error (and then
-		// the list may be incomplete).
-		switch {
-		case len(res.Errors) > 0:
-			return exit(exitUsage)
-		case len(diffs) > 0:
-			fmt.Fprintf(s.err, "%s would change\n", plural(len(diffs), "Secret"))
-			return exit(exitFindings)
-		}
-		fmt.Fprintln(s.err, "no Secret would change")
-		return nil
+		summary, code := countDiffs(diffs).verdict(len(res.Errors))
+		fmt.Fprintln(s.err, summary)
+		return exit(code)
 	}
 	return cmd
 }
@@ -121,14 +118,83 @@ func writeDiffTable(w io.Writer, diffs []reconciler.SecretDiff) {
 		if d.Other {
 			line += " (metadata)"
 		}
-		if d.Action == "refused" {
+		if d.Action == string(actions.Refused) {
 			line += fmt.Sprintf(" (would %s: %s)", d.Would, d.Reason)
+			if d.Fails {
+				line += " (the pass fails on it)"
+			}
 		}
 		for _, k := range slices.Sorted(maps.Keys(d.TakenFrom)) {
 			line += fmt.Sprintf(" (%s is held by field manager %s: overwritten)", k, d.TakenFrom[k])
 		}
 		fmt.Fprintln(w, line)
 	}
+}
+
+// diffData is diff's -o json/yaml: the Secrets' actions, the rollouts
+// apart (workloads, not Secrets), and the errors.
+func diffData(diffs []reconciler.SecretDiff, errs []error) map[string]any {
+	secrets, rollouts := []reconciler.SecretDiff{}, []reconciler.SecretDiff{}
+	for _, d := range diffs {
+		if d.Action == string(actions.Rollout) {
+			rollouts = append(rollouts, d)
+		} else {
+			secrets = append(secrets, d)
+		}
+	}
+	return map[string]any{"secrets": secrets, "rollouts": rollouts, "errors": errorStrings(errs)}
+}
+
+// diffCounts counts a diff's lines by what the pass does with them.
+type diffCounts struct {
+	change, rollout, refused, fails int
+}
+
+func countDiffs(diffs []reconciler.SecretDiff) diffCounts {
+	var c diffCounts
+	for _, d := range diffs {
+		switch {
+		case d.Action == string(actions.Refused):
+			c.refused++
+			if d.Fails {
+				c.fails++
+			}
+		case d.Action == string(actions.Rollout):
+			c.rollout++
+		default:
+			c.change++
+		}
+	}
+	return c
+}
+
+// verdict is the summary line and the exit code, as kubectl diff: 0 the
+// pass would change nothing, 1 it would change something, 2 an error (the
+// list may then be incomplete) or a refusal that fails the pass. A refusal
+// is no change: counted apart, it alone exits 0 unless it fails the pass.
+func (c diffCounts) verdict(errors int) (string, int) {
+	parts := []string{"no Secret would change"}
+	if c.change > 0 {
+		parts[0] = plural(c.change, "Secret") + " would change"
+	}
+	if c.rollout > 0 {
+		parts = append(parts, plural(c.rollout, "workload")+" would roll out")
+	}
+	if c.refused > 0 {
+		refused := fmt.Sprintf("%d refused", c.refused)
+		if c.fails > 0 {
+			refused += fmt.Sprintf(" (%d would fail the pass)", c.fails)
+		}
+		parts = append(parts, refused)
+	}
+	code := exitClean
+	switch {
+	case errors > 0 || c.fails > 0:
+		code = exitUsage
+	case c.change+c.rollout > 0:
+		code = exitFindings
+	}
+	return strings.Join(parts, ", "), code
 }
 
 // plural is "1 Secret", "2 Secrets".
