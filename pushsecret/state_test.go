@@ -88,19 +88,35 @@ type rig struct {
 	events  []string
 	evMu    sync.Mutex
 	version int // the source's resourceVersion (the fake client sets none)
-	canary  string
-	secrets leaktest.Canaries
+	spec    string
+	// generated counts the generator's runs.
+	generated int
+	canary    string
+	secrets   leaktest.Canaries
 }
 
 const storeYAML = "apiVersion: external-secrets.io/v1\nkind: SecretStore\nmetadata: {name: aws, namespace: ns}\nspec: {provider: {aws: {service: SecretsManager, region: us-east-1}}}\n"
 
-// pushYAML is ns/p with extra lines added to its spec.
-func pushYAML(extra string) string {
-	return "---\napiVersion: external-secrets.io/v1alpha1\nkind: PushSecret\nmetadata: {name: p, namespace: ns}\nspec:\n  secretStoreRefs: [{name: aws}]\n  selector: {secret: {name: src}}\n  data:\n    - match: {secretKey: k, remoteRef: {remoteKey: remote/p}}\n" + extra
+// fromSource is ns/p's spec pushing key k of Secret ns/src; fromGenerator
+// pushes the password of Password ns/pw instead.
+const (
+	fromSource    = "  selector: {secret: {name: src}}\n  data:\n    - match: {secretKey: k, remoteRef: {remoteKey: remote/p}}\n"
+	fromGenerator = "  selector: {generatorRef: {apiVersion: generators.external-secrets.io/v1alpha1, kind: Password, name: pw}}\n  data:\n    - match: {secretKey: password, remoteRef: {remoteKey: remote/p}}\n" +
+		"---\napiVersion: generators.external-secrets.io/v1alpha1\nkind: Password\nmetadata: {name: pw, namespace: ns}\nspec: {length: 24}\n"
+)
+
+// pushYAML is ns/p with spec (fromSource, fromGenerator) and extra lines
+// added to its spec.
+func pushYAML(spec, extra string) string {
+	return "---\napiVersion: external-secrets.io/v1alpha1\nkind: PushSecret\nmetadata: {name: p, namespace: ns}\nspec:\n  secretStoreRefs: [{name: aws}]\n" + extra + spec
 }
 
 func newRig(t *testing.T, withSource bool) *rig {
-	g := &rig{t: t, dir: t.TempDir(), now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
+	return newRigOf(t, withSource, fromSource)
+}
+
+func newRigOf(t *testing.T, withSource bool, spec string) *rig {
+	g := &rig{t: t, dir: t.TempDir(), spec: spec, now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
 		kube: fake.NewClientset(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "ns"}}),
 		sm:   &countingSM{remote: map[string]string{}}, canary: leaktest.Canary()}
 	g.secrets.Add(g.canary)
@@ -115,7 +131,7 @@ func newRig(t *testing.T, withSource bool) *rig {
 // render commits ns/p with extra spec lines, as a new revision would.
 func (g *rig) render(extra string) {
 	g.t.Helper()
-	if err := os.WriteFile(filepath.Join(g.dir, "all.yaml"), []byte(storeYAML+pushYAML(extra)), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(g.dir, "all.yaml"), []byte(storeYAML+pushYAML(g.spec, extra)), 0o600); err != nil {
 		g.t.Fatal(err)
 	}
 	set, err := render.Render(context.Background(), g.dir, ".", render.Options{})
@@ -130,6 +146,10 @@ func (g *rig) render(extra string) {
 func (g *rig) restart() {
 	g.p = pushsecret.New(pushsecret.Config{Kube: g.kube, Concurrency: 1, Now: func() time.Time { return g.now }, Guard: inventory.PruneGuard,
 		Provider: func(context.Context, *render.SecretStore, string) (providers.Provider, error) { return g.sm, nil },
+		Generate: func(context.Context, *render.Generator) (map[string]providers.Value, error) {
+			g.generated++
+			return map[string]providers.Value{"password": providers.NewValue([]byte(g.canary))}, nil
+		},
 		Events: func(_ context.Context, _ corev1.ObjectReference, _, reason, msg string) {
 			g.evMu.Lock()
 			defer g.evMu.Unlock()
@@ -278,6 +298,24 @@ func TestAChangeAnEventOrASuccessRetriesAFailingPushAtOnce(t *testing.T) {
 		t.Fatalf("refresh after a success: %d calls", calls)
 	}
 	failsAgainAfterAMinute("a success")
+}
+
+// A failing PushSecret of a generator does not run its generator while it
+// backs off (a generator may call AWS too), and runs it at its retry time.
+func TestAFailingGeneratedPushRunsNoGeneratorWhileItBacksOff(t *testing.T) {
+	g := newRigOf(t, false, fromGenerator)
+	g.sm.failing(true)
+	if out, calls, _ := g.push(); len(out.Failed) != 1 || calls != 1 || g.generated != 1 {
+		t.Fatalf("first push: failed %v, %d calls, %d generator runs", out.Failed, calls, g.generated)
+	}
+	g.now = g.now.Add(59 * time.Second)
+	if out, calls, events := g.push(); len(out.Failed) != 1 || calls != 0 || len(events) != 0 || g.generated != 1 {
+		t.Fatalf("backing off: failed %v, %d calls, events %q, %d generator runs; want the failure kept and nothing run", out.Failed, calls, events, g.generated)
+	}
+	g.now = g.now.Add(time.Second)
+	if _, calls, _ := g.push(); calls != 1 || g.generated != 2 {
+		t.Fatalf("at the retry time: %d calls, %d generator runs", calls, g.generated)
+	}
 }
 
 // A PushSecret refused before it pushes (its source Secret is missing)
