@@ -211,14 +211,14 @@ func vouched(prev *state, pl *pushPlan, rows []inventory.PushRow, last map[strin
 
 // trustRows reports whether the recorded rows vouch, across a restart, for
 // the remote secrets rows name: each ready, checked (by a push or a
-// comparison) with the same synced digest, at a time not ahead of now and
-// not due; it returns the oldest check. A row without them (an older
+// comparison) with the same synced digest and not due (plan.Refresh: a
+// check time ahead of now is due); it returns the oldest check. A row without them (an older
 // record) vouches for nothing: that PushSecret is pushed, as before.
 func trustRows(rows []inventory.PushRow, last map[string]inventory.PushRow, synced string, interval time.Duration, now time.Time) (time.Time, bool) {
 	var at time.Time
 	for _, row := range rows {
 		o := last[row.Key()]
-		if !o.Ready || o.Synced != synced || o.Checked == nil || o.Checked.After(now) || refreshDue(interval, o.Checked.Time, now) {
+		if !o.Ready || o.Synced != synced || o.Checked == nil || refreshDue(interval, o.Checked.Time, now) {
 			return time.Time{}, false
 		}
 		if at.IsZero() || o.Checked.Time.Before(at) {

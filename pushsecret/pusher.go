@@ -191,10 +191,10 @@ func intervalOf(ps *render.PushSecret) time.Duration {
 }
 
 // Due reports whether some PushSecret's refresh has come, a failing one's
-// retry time, an AWS event touched one, or a source changed: a pass then runs even when nothing else changed. With
-// the source watch up and unbroken since, no source is read; else each is
-// read again (through red), and finding none changed vouches for them as
-// the watch would.
+// retry time, an AWS event touched one, or a source changed: a pass then
+// runs even when nothing else changed. With the source watch up and
+// unbroken since, no source is read; else each is read again (through
+// red), and finding none changed vouches for them as the watch would.
 func (p *Pusher) Due(ctx context.Context, red *scrub.Redactor) bool {
 	now := p.cfg.Now()
 	w := &p.watch
