@@ -68,7 +68,7 @@ func (p *Pusher) Push(ctx context.Context, in Pass) Outcome {
 		planOf[ps.ID()] = &plans[i]
 	}
 	shared := desired.SharedRemotes(pss, func(ps *render.PushSecret) []desired.PushRemote {
-		if pl := planOf[ps.ID()]; pl.err == nil && !pl.kept {
+		if pl := planOf[ps.ID()]; pl.err == nil && !pl.kept && !pl.waits { // else Git names them
 			return remotesOf(pl.entries)
 		}
 		return desired.StaticRemotes(ps, r.stores)

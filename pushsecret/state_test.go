@@ -405,3 +405,49 @@ func TestASourceVersionWithTheSameValueIsRecordedWithoutAPush(t *testing.T) {
 		t.Fatalf("%d calls after a restart; want the recorded row trusted", calls)
 	}
 }
+
+// A PushSecret that backs off still holds the remote secrets Git names for
+// it against another namespace's PushSecret: one of namespace a that
+// starts pushing to the remote secret a waiting generated push of
+// namespace b writes is refused, not pushed over it.
+func TestABackingOffPushStillHoldsItsRemoteSecretAgainstAnotherNamespace(t *testing.T) {
+	css := "apiVersion: external-secrets.io/v1\nkind: ClusterSecretStore\nmetadata: {name: shared}\nspec: {provider: {aws: {service: SecretsManager, region: us-east-1}}}\n"
+	inB := "---\napiVersion: external-secrets.io/v1alpha1\nkind: PushSecret\nmetadata: {name: p, namespace: b}\nspec:\n  secretStoreRefs: [{name: shared, kind: ClusterSecretStore}]\n" +
+		"  selector: {generatorRef: {apiVersion: generators.external-secrets.io/v1alpha1, kind: Password, name: pw}}\n  data: [{match: {secretKey: password, remoteRef: {remoteKey: team-b/db}}}]\n" +
+		"---\napiVersion: generators.external-secrets.io/v1alpha1\nkind: Password\nmetadata: {name: pw, namespace: b}\nspec: {length: 24}\n"
+	inA := "---\napiVersion: external-secrets.io/v1alpha1\nkind: PushSecret\nmetadata: {name: p, namespace: a}\nspec:\n  secretStoreRefs: [{name: shared, kind: ClusterSecretStore}]\n" +
+		"  selector: {secret: {name: src}}\n  data: [{match: {secretKey: k, remoteRef: {remoteKey: team-b/db}}}]\n"
+	g := newRig(t, false)
+	for _, ns := range []string{"a", "b"} {
+		if _, err := g.kube.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := g.kube.CoreV1().Secrets("a").Create(context.Background(), &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "src", Namespace: "a"},
+		Data: map[string][]byte{"k": []byte(g.canary + "-takeover")}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	renderAll := func(docs string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(g.dir, "all.yaml"), []byte(docs), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		set, err := render.Render(context.Background(), g.dir, ".", render.Options{})
+		if err != nil || len(set.Errors) > 0 {
+			t.Fatalf("render: %v %v", err, set.Errors)
+		}
+		g.set = set
+	}
+	renderAll(css + inB)
+	g.sm.failing(true)
+	if out, calls, _ := g.push(); len(out.Failed) != 1 || calls != 1 {
+		t.Fatalf("team b's push: failed %v, %d calls; want one failing call", out.Failed, calls)
+	}
+	g.sm.failing(false)
+	g.now = g.now.Add(10 * time.Second)
+	renderAll(css + inB + inA)
+	out, calls, _ := g.push()
+	if calls != 0 || len(out.Failed) != 2 {
+		t.Fatalf("team a's push while b backs off: %d calls, failed %v; want both refused and nothing pushed", calls, out.Failed)
+	}
+}
