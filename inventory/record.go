@@ -76,6 +76,16 @@ type PushRow struct {
 	Ready    bool         `json:"ready"`
 	Reason   string       `json:"reason,omitempty"`
 	Message  string       `json:"message,omitempty"`
+
+	// Synced and Checked are a PushSecret's ESO status.syncedResourceVersion
+	// and refreshTime: a digest of its spec, its stores' specs and its
+	// sources' names and resourceVersions (of Git objects and versions,
+	// never of a value) when the remote secret was last found to hold what
+	// it pushes, and when. A new process trusts a ready row whose digest is
+	// still the same until its refreshInterval passes; a row without them
+	// (older records) is pushed again.
+	Synced  string       `json:"synced,omitempty"`
+	Checked *metav1.Time `json:"checked,omitempty"`
 }
 
 // Key tells rows apart: PushSecret, store, remote key and property.

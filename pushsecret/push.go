@@ -68,7 +68,7 @@ func (p *Pusher) Push(ctx context.Context, in Pass) Outcome {
 		planOf[ps.ID()] = &plans[i]
 	}
 	shared := desired.SharedRemotes(pss, func(ps *render.PushSecret) []desired.PushRemote {
-		if pl := planOf[ps.ID()]; pl.err == nil && !pl.kept {
+		if pl := planOf[ps.ID()]; pl.err == nil && !pl.kept && !pl.waits { // else Git names them
 			return remotesOf(pl.entries)
 		}
 		return desired.StaticRemotes(ps, r.stores)
@@ -121,21 +121,34 @@ func (r *run) record(ctx context.Context, events []event) {
 
 // pushOne executes pl for ps. A PushSecret that fails before it pushes
 // keeps its rows as they were, so that nothing it wrote is pruned for it.
+// One that backs off (state.waiting) keeps its rows and error as its last
+// failure left them, calls nothing and records no Event.
 func (r *run) pushOne(ctx context.Context, ps *render.PushSecret, pl *pushPlan, old []inventory.PushRow) pushed {
 	id := ps.ID()
-	interval := intervalOf(ps)
+	now := r.cfg.Now()
+	prev := r.states[id]
+	next := state{synced: pl.synced, interval: intervalOf(ps), versions: pl.versions}
+	if pl.sourced {
+		next.ps = ps
+	}
 	if pl.err != nil {
 		err := r.Redactor.Error(fmt.Errorf("PushSecret %s (%s): %w", id, ps.Source, pl.err))
+		if prev.waiting(pl.synced, now) && prev.err.Error() == err.Error() {
+			return prev.held(ps, old)
+		}
 		rows := failedRows(ps, r.stores, old)
 		for i := range rows {
 			rows[i].Ready, rows[i].Reason, rows[i].Message = false, reasonFailed, err.Error()
 		}
-		return pushed{rows: rows, err: err, state: &state{interval: interval, ps: ps},
+		return pushed{rows: rows, err: err, state: prev.failed(next, err, now),
 			events: []event{{id, corev1.EventTypeWarning, "PushFailed", err.Error()}}}
 	}
-	now := r.cfg.Now()
+	if pl.waits || prev.waiting(pl.synced, now) {
+		return prev.held(ps, old)
+	}
 	if pl.kept { // generated values already in AWS, not due
-		return pushed{rows: old, state: &state{last: now, ok: true, interval: interval, ps: ps, versions: pl.versions}}
+		next.last = now
+		return pushed{rows: old, state: &next}
 	}
 	last := map[string]inventory.PushRow{}
 	for _, o := range old {
@@ -144,24 +157,75 @@ func (r *run) pushOne(ctx context.Context, ps *render.PushSecret, pl *pushPlan, 
 	rows := make([]inventory.PushRow, len(pl.entries))
 	for i, e := range pl.entries {
 		rows[i] = inventory.PushRow{PushSecret: id, Source: ps.Source, Secret: ps.Namespace + "/" + e.Source, Store: e.Store.String(),
-			RemoteKey: e.RemoteKey, Property: e.Property, Delete: ps.Deletes(), Generator: pl.generator}
+			RemoteKey: e.RemoteKey, Property: e.Property, Delete: ps.Deletes(), Generator: pl.generator, Synced: pl.synced}
 	}
-	if prev := r.states[id]; prev != nil && prev.ok && !prev.touched && prev.sum == pl.sum && !refreshDue(interval, prev.last, now) {
-		st := *prev
-		st.versions, st.ps = pl.versions, ps
+	next.sum = pl.sum
+	if at, ok := vouched(prev, pl, rows, last, next.interval, now); ok {
 		for i := range rows {
 			rows[i] = last[rows[i].Key()]
+			rows[i].Synced = pl.synced // the same values: what changed is a version
 		}
-		return pushed{rows: rows, state: &st}
+		next.last = at
+		return pushed{rows: rows, state: &next}
 	}
 	one := pushed{rows: rows}
 	errs := r.pushEntries(ctx, ps, pl.entries, last, now, &one)
+	next.last = now
 	if len(errs) > 0 {
 		one.err = r.Redactor.Error(fmt.Errorf("PushSecret %s (%s): %w", id, ps.Source, errors.Join(errs...)))
 		one.events = append(one.events, event{id, corev1.EventTypeWarning, "PushFailed", one.err.Error()})
+		one.state = prev.failed(next, one.err, now)
+		return one
 	}
-	one.state = &state{sum: pl.sum, last: now, ok: len(errs) == 0, interval: interval, ps: ps, versions: pl.versions}
+	one.state = &next
 	return one
+}
+
+// held is what a PushSecret backing off leaves: its rows and error as its
+// last failure left them, and the same state; no Event.
+func (st *state) held(ps *render.PushSecret, old []inventory.PushRow) pushed {
+	next := *st
+	if next.ps != nil {
+		next.ps = ps
+	}
+	return pushed{rows: old, err: st.err, state: &next}
+}
+
+// vouched reports whether the remote secrets of pl's rows are known to
+// hold what pl pushes and not due for a check, and since when: in memory
+// (prev), the same values pushed without failure or event; after a
+// restart (no prev), the rows as the inventory recorded them (trustRows).
+// Every row must be recorded, so that the rows kept are whole.
+func vouched(prev *state, pl *pushPlan, rows []inventory.PushRow, last map[string]inventory.PushRow, interval time.Duration, now time.Time) (time.Time, bool) {
+	for _, row := range rows {
+		if _, ok := last[row.Key()]; !ok {
+			return time.Time{}, false
+		}
+	}
+	if prev != nil {
+		ok := prev.failures == 0 && !prev.touched && prev.sum == pl.sum && !refreshDue(interval, prev.last, now)
+		return prev.last, ok
+	}
+	return trustRows(rows, last, pl.synced, interval, now)
+}
+
+// trustRows reports whether the recorded rows vouch, across a restart, for
+// the remote secrets rows name: each ready, checked (by a push or a
+// comparison) with the same synced digest and not due (plan.Refresh: a
+// check time ahead of now is due); it returns the oldest check. A row without them (an older
+// record) vouches for nothing: that PushSecret is pushed, as before.
+func trustRows(rows []inventory.PushRow, last map[string]inventory.PushRow, synced string, interval time.Duration, now time.Time) (time.Time, bool) {
+	var at time.Time
+	for _, row := range rows {
+		o := last[row.Key()]
+		if !o.Ready || o.Synced != synced || o.Checked == nil || refreshDue(interval, o.Checked.Time, now) {
+			return time.Time{}, false
+		}
+		if at.IsZero() || o.Checked.Time.Before(at) {
+			at = o.Checked.Time
+		}
+	}
+	return at, len(rows) > 0
 }
 
 // failedRows are the rows of a PushSecret refused before it pushed: its
@@ -208,10 +272,11 @@ func (r *run) pushEntries(ctx context.Context, ps *render.PushSecret, entries []
 		}
 		if err != nil {
 			errs = append(errs, err)
-			row.Reason, row.Message = reasonFailed, r.Redactor.String(err.Error())
+			row.Reason, row.Message, row.Synced = reasonFailed, r.Redactor.String(err.Error()), ""
 			continue
 		}
-		row.Ready, row.Reason = true, string(did)
+		checked := metav1.NewTime(now)
+		row.Ready, row.Reason, row.Checked = true, string(did), &checked
 		if did == providers.Created || did == providers.Updated {
 			t := metav1.NewTime(now)
 			row.LastPush = &t

@@ -98,20 +98,79 @@ const reasonFailed = "ApplyFailed"
 // state is what the last push of a PushSecret left in memory: the digest
 // of its spec and of the values it pushed, and when. A PushSecret whose
 // digest is the same is pushed again only when its refreshInterval has
-// passed; one never pushed since this process started is pushed (the
-// provider compares before it writes, so that costs reads, not writes).
+// passed; one never pushed since this process started is pushed unless its
+// inventory rows vouch for it (trustRows), and the provider compares
+// before it writes, so that costs reads, not writes.
 type state struct {
 	sum      [32]byte
 	last     time.Time
 	interval time.Duration
-	ok       bool
+	// synced is the digest of what it pushes, values aside (syncedOf).
+	synced string
 	// The PushSecret and its sources' versions when they were read: a pass
 	// that would otherwise be skipped reads them and runs when they
-	// changed, so a changed source is pushed by the next poll.
+	// changed, so a changed source is pushed by the next poll. ps is nil
+	// when its sources were not read (refused before).
 	ps       *render.PushSecret
 	versions string
 	// touched: an AWS event named a remote secret it writes (Touch).
 	touched bool
+	// failures counts its failed runs in a row with synced unchanged and
+	// no event between; retryAt is when it runs again, err what the last
+	// one said (backoff).
+	failures int
+	retryAt  time.Time
+	err      error
+}
+
+// firstRetry and maxRetry bound a failing PushSecret's backoff: the first
+// retry a minute after the failure, each next one twice as late, up to
+// controller-runtime's cap (which ESO inherits).
+const (
+	firstRetry = time.Minute
+	maxRetry   = 1000 * time.Second
+)
+
+// backoff is the wait after the n-th failure in a row.
+func backoff(n int) time.Duration {
+	d := firstRetry
+	for ; n > 1 && d < maxRetry; n-- {
+		d *= 2
+	}
+	return min(d, maxRetry)
+}
+
+// waiting reports whether st's PushSecret backs off at now: it failed, its
+// retry time has not come, no AWS event touched it since, and nothing it
+// pushes changed (synced). It then keeps its rows and error and calls
+// nothing.
+func (st *state) waiting(synced string, now time.Time) bool {
+	return st != nil && st.failures > 0 && !st.touched && st.synced == synced && now.Before(st.retryAt)
+}
+
+// failed is next, the state of a run that failed at now with err, with its
+// backoff: a retry of the same (synced unchanged, not touched) counts one
+// more failure; anything else starts again at one.
+func (st *state) failed(next state, err error, now time.Time) *state {
+	next.failures = 1
+	if st != nil && st.failures > 0 && !st.touched && st.synced == next.synced {
+		next.failures = st.failures + 1
+	}
+	next.retryAt, next.err = now.Add(backoff(next.failures)), err
+	return &next
+}
+
+// due reports whether st's PushSecret runs again at now without a change
+// of its sources: touched by an AWS event, a failing one at its retry
+// time, another once refreshInterval passed.
+func (st *state) due(now time.Time) bool {
+	switch {
+	case st.touched:
+		return true
+	case st.failures > 0:
+		return !now.Before(st.retryAt)
+	}
+	return refreshDue(st.interval, st.last, now)
 }
 
 // defaultInterval is ESO's default refreshInterval for a PushSecret.
@@ -131,11 +190,11 @@ func intervalOf(ps *render.PushSecret) time.Duration {
 	return ps.Spec.RefreshInterval.Duration
 }
 
-// Due reports whether some PushSecret's refresh has come, one failed, or a
-// source changed: a pass then runs even when nothing else changed. With
-// the source watch up and unbroken since, no source is read; else each is
-// read again (through red), and finding none changed vouches for them as
-// the watch would.
+// Due reports whether some PushSecret's refresh has come, a failing one's
+// retry time, an AWS event touched one, or a source changed: a pass then
+// runs even when nothing else changed. With the source watch up and
+// unbroken since, no source is read; else each is read again (through
+// red), and finding none changed vouches for them as the watch would.
 func (p *Pusher) Due(ctx context.Context, red *scrub.Redactor) bool {
 	now := p.cfg.Now()
 	w := &p.watch
@@ -143,7 +202,7 @@ func (p *Pusher) Due(ctx context.Context, red *scrub.Redactor) bool {
 		return true
 	}
 	for _, st := range p.states {
-		if !st.ok || st.touched || refreshDue(st.interval, st.last, now) {
+		if st.due(now) {
 			return true
 		}
 	}

@@ -3,6 +3,7 @@ package pushsecret
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -34,6 +35,13 @@ type pushPlan struct {
 	// says its values are already pushed and not due: nothing to write.
 	generator string
 	kept      bool
+	// synced is the digest of what it pushes, values aside (syncedOf);
+	// sourced says its sources were read, or tried (Due reads them again);
+	// waits says it backs off (state.waiting), decided before its
+	// generator ran.
+	synced  string
+	sourced bool
+	waits   bool
 }
 
 // plan reads ps's sources through its scope, applies its template and
@@ -41,58 +49,46 @@ type pushPlan struct {
 func (r *run) plan(ctx context.Context, ps *render.PushSecret, gens map[desired.GeneratorKey]*render.Generator,
 	nsLabels desired.NamespaceLabels, old []inventory.PushRow) pushPlan {
 	stores := r.stores
+	// Refused before any source is read: its spec and stores alone.
+	refused := func(err error) pushPlan { return pushPlan{err: err, synced: syncedOf(ps, stores, "", "")} }
 	if probs := desired.PushProblems(ps, stores, desired.Options{Namespaces: r.cfg.Namespaces, NamespaceLabels: nsLabels}); len(probs) > 0 {
 		errs := make([]error, len(probs))
 		for i, p := range probs {
 			errs[i] = p
 		}
-		return pushPlan{err: errors.Join(errs...)}
+		return refused(errors.Join(errs...))
 	}
 	g, err := desired.PushGenerator(ps, gens)
 	if err != nil {
-		return pushPlan{err: err}
+		return refused(err)
 	}
 	var srcs []desired.PushSource
 	var versions, generator string
 	if g != nil {
 		generator = g.Kind + "/" + g.Name + "@" + generators.Digest(g)
+		synced := syncedOf(ps, stores, generatedVersion, generator)
 		if keptGenerated(ps, stores, old, generator, r.cfg.Now()) {
-			return pushPlan{kept: true, generator: generator, versions: generatedVersion}
+			return pushPlan{kept: true, generator: generator, versions: generatedVersion, synced: synced, sourced: true}
+		}
+		if r.states[ps.ID()].waiting(synced, r.cfg.Now()) {
+			return pushPlan{waits: true, generator: generator, versions: generatedVersion, synced: synced, sourced: true}
 		}
 		srcs, err = r.generatedSource(ctx, g)
 		versions = generatedVersion
 	} else {
 		srcs, versions, err = r.sources(ctx, ps, r.Redactor)
 	}
+	synced := syncedOf(ps, stores, versions, generator)
 	if err != nil {
-		return pushPlan{err: err}
+		return pushPlan{err: err, versions: versions, synced: synced, sourced: true}
 	}
-	if t := ps.Spec.Template; t != nil {
-		// ESO's engine over each source, as an ExternalSecret's target
-		// template: the same functions, the same budget.
-		es := &render.ExternalSecret{Meta: ps.Meta, Spec: render.ExternalSecretSpec{Target: render.Target{Template: t}}}
-		for i, src := range srcs {
-			data := make(map[string]providers.Value, len(src.Data))
-			for k, v := range src.Data {
-				data[k] = providers.NewValue(v)
-			}
-			shaped, err := desired.ApplyTemplate(ctx, es, data, cluster.NewScoped(r.cfg.Kube, asker(ps), r.Redactor))
-			if err == nil {
-				err = keyMadeOfAValue(t, src.Data, shaped.Data)
-			}
-			if err != nil {
-				return pushPlan{err: fmt.Errorf("spec.template over Secret %s: %w", src.Name, err)}
-			}
-			srcs[i].Data = make(map[string][]byte, len(shaped.Data))
-			for k, v := range shaped.Data {
-				r.Redactor.Add(v.Bytes())
-				srcs[i].Data[k] = v.Bytes()
-			}
-		}
+	fail := func(err error) pushPlan { return pushPlan{err: err, versions: versions, synced: synced, sourced: true} }
+	if err := r.template(ctx, ps, srcs); err != nil {
+		return fail(err)
 	}
 	entries, err := desired.PushEntries(ps, stores, srcs)
 	if err != nil {
-		return pushPlan{err: err}
+		return fail(err)
 	}
 	h := sha256.New()
 	spec, _ := json.Marshal(ps.Spec)
@@ -102,9 +98,58 @@ func (r *run) plan(ctx context.Context, ps *render.PushSecret, gens map[desired.
 		fmt.Fprintf(h, "\x00%s\x00%s\x00%s\x00%s\x00%d\x00", e.Field, e.Store, e.RemoteKey, e.Property, len(e.Value.Bytes()))
 		h.Write(e.Value.Bytes())
 	}
-	p := pushPlan{entries: entries, versions: versions, generator: generator}
+	p := pushPlan{entries: entries, versions: versions, generator: generator, synced: synced, sourced: true}
 	h.Sum(p.sum[:0])
 	return p
+}
+
+// syncedOf is a digest of what a PushSecret pushes, values aside: its
+// spec, the specs of the stores it selects, its generator's (kind, name,
+// spec digest) and its sources' names and resourceVersions. Rows record
+// it (PushRow.Synced): none of it is a value.
+func syncedOf(ps *render.PushSecret, stores map[desired.StoreKey]*render.SecretStore, versions, generator string) string {
+	h := sha256.New()
+	spec, _ := json.Marshal(ps.Spec)
+	h.Write(spec)
+	for _, k := range desired.PushStores(ps, stores) {
+		var st []byte
+		if stores[k] != nil {
+			st, _ = json.Marshal(stores[k].Spec)
+		}
+		fmt.Fprintf(h, "\x00%s\x00%s", k, st)
+	}
+	fmt.Fprintf(h, "\x00%s\x00%s", generator, versions)
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// template applies ps's template, if any, to each source in place: ESO's
+// engine over each, as an ExternalSecret's target template, with the same
+// functions and the same budget.
+func (r *run) template(ctx context.Context, ps *render.PushSecret, srcs []desired.PushSource) error {
+	t := ps.Spec.Template
+	if t == nil {
+		return nil
+	}
+	es := &render.ExternalSecret{Meta: ps.Meta, Spec: render.ExternalSecretSpec{Target: render.Target{Template: t}}}
+	for i, src := range srcs {
+		data := make(map[string]providers.Value, len(src.Data))
+		for k, v := range src.Data {
+			data[k] = providers.NewValue(v)
+		}
+		shaped, err := desired.ApplyTemplate(ctx, es, data, cluster.NewScoped(r.cfg.Kube, asker(ps), r.Redactor))
+		if err == nil {
+			err = keyMadeOfAValue(t, src.Data, shaped.Data)
+		}
+		if err != nil {
+			return fmt.Errorf("spec.template over Secret %s: %w", src.Name, err)
+		}
+		srcs[i].Data = make(map[string][]byte, len(shaped.Data))
+		for k, v := range shaped.Data {
+			r.Redactor.Add(v.Bytes())
+			srcs[i].Data[k] = v.Bytes()
+		}
+	}
+	return nil
 }
 
 // keyMadeOfAValue refuses a key the template rendered (neither written in
