@@ -1,14 +1,18 @@
 package providers
 
-import "context"
+import (
+	"context"
+
+	"github.com/secretsync/secretsync/providers/aws/awsservice"
+)
 
 // ManagedByTag and ManagedByValue are the tag ESO's AWS provider sets on
 // every secret a PushSecret creates, and requires before it overwrites or
 // deletes one; secretsync sets and requires the same, so a secret either
 // of them pushed stays manageable by the other, and no other is touched.
 const (
-	ManagedByTag   = "managed-by"
-	ManagedByValue = "external-secrets"
+	ManagedByTag   = awsservice.ManagedByTag
+	ManagedByValue = awsservice.ManagedByValue
 )
 
 // NotManaged is the class of a push or delete refused because the remote
@@ -39,11 +43,15 @@ const (
 	Updated   Pushed = "updated"   // a new version
 	Unchanged Pushed = "unchanged" // the current version holds the value: nothing written
 	Exists    Pushed = "exists"    // IfNotExists, and the secret exists: nothing written
+	Retagged  Pushed = "retagged"  // the value unchanged, the tags set to the metadata's: no new version
 )
 
 // Pusher is a Provider that can write to its store.
 type Pusher interface {
 	Push(ctx context.Context, p Push) (Pushed, error)
+	// WouldPush is what Push(p) would do (or why it would refuse), decided
+	// the same way and reading only: no write call, no new version.
+	WouldPush(ctx context.Context, p Push) (Pushed, error)
 	// DeleteRemote deletes the remote secret key (canonical) if it carries
 	// the managed-by tag; gone reports it was already absent or scheduled
 	// for deletion. One without the tag is refused (NotManaged).
