@@ -7,6 +7,7 @@ import (
 
 	"k8s.io/client-go/metadata"
 
+	"github.com/secretsync/secretsync/internal/scrub"
 	"github.com/secretsync/secretsync/inventory"
 	"github.com/secretsync/secretsync/pushsecret"
 	"github.com/secretsync/secretsync/render"
@@ -53,6 +54,37 @@ func (r *Reconciler) pushAll(ctx context.Context, set *render.Set, rec *record, 
 	}
 	res.PruneRefused = append(res.PruneRefused, out.PruneRefused...)
 	return out.Rows, readErr
+}
+
+// DiffPushes is what the next pass would do to each remote secret its
+// PushSecrets write (pushsecret's Diff: the plans Push executes, each
+// write as the provider would decide it, the deletions under the same
+// guard), writing nothing: no push, no delete, no inventory, no Event. It
+// renders the revision and reads the inventory's push rows as Pass does,
+// reads the sources through their scope, and asks AWS only read calls.
+// errs are what left some remote secret undecided; a failed fetch or
+// render is one (Diff reports the same).
+func (r *Reconciler) DiffPushes(ctx context.Context) (actions []pushsecret.Action, errs []error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.scrub = scrub.New()
+	defer func() { r.scrub = nil }()
+	res := Result{scrub: r.scrub}
+	snap, err := r.src.Fetch(ctx)
+	if err != nil {
+		return nil, []error{err}
+	}
+	set, err := r.renderSnapshot(ctx, snap.Dir, &res)
+	if err != nil {
+		return nil, res.Errors
+	}
+	r.expandClusterExternalSecrets(ctx, set, &res)
+	old, _, _, err := r.loadInventory(ctx, false)
+	if err != nil {
+		return nil, []error{err}
+	}
+	rows, readErr := old.Pushed()
+	return r.push.Diff(ctx, pushsecret.Pass{Set: set, Old: rows, Unreadable: readErr != nil, Redactor: r.scrub})
 }
 
 // TouchedFailed reports whether what Touch returned as touched (an
