@@ -14,6 +14,7 @@ import (
 
 	"github.com/secretsync/secretsync/gitsource"
 	"github.com/secretsync/secretsync/providers/aws"
+	"github.com/secretsync/secretsync/pushsecret"
 	"github.com/secretsync/secretsync/reconciler"
 )
 
@@ -35,6 +36,10 @@ prune, and which of these it would refuse, and why (a prune past the budget,
 after render errors or of everything; a changed immutable Secret). It prints
 the plan of actions the pass executes. Values are resolved from AWS to compare
 them and are never printed; nothing is written.
+
+Lines marked "push" are the remote secrets PushSecrets write: create, update
+(the value, compared in AWS, or the tags), delete (deletionPolicy Delete) or
+refused, and why. AWS is asked read calls only.
 
 -n narrows the output to one namespace; the comparison is always of the whole
 PATH, as a pass makes it.
@@ -73,6 +78,7 @@ then be incomplete).`,
 		defer cancel()
 		all, res := rec.Diff(ctx)
 		namespace := nsf.scope("")
+		pushes := diffPushes(ctx, rec, namespace, &res)
 		diffs := []reconciler.SecretDiff{}
 		for _, d := range all {
 			if namespace == "" || d.Namespace == namespace {
@@ -80,11 +86,12 @@ then be incomplete).`,
 			}
 		}
 		if output.value != "table" {
-			if err := writeData(s.out, output.value, map[string]any{"secrets": diffs, "errors": errorStrings(res.Errors)}); err != nil {
+			if err := writeData(s.out, output.value, map[string]any{"secrets": diffs, "pushes": pushes, "errors": errorStrings(res.Errors)}); err != nil {
 				return fail(exitUsage, "%v", err)
 			}
 		} else {
 			writeDiffTable(s.out, diffs)
+			writePushDiffTable(s.out, pushes)
 		}
 		for _, e := range res.Errors {
 			fmt.Fprintf(s.err, "error: %v\n", e)
@@ -94,8 +101,8 @@ then be incomplete).`,
 		switch {
 		case len(res.Errors) > 0:
 			return exit(exitUsage)
-		case len(diffs) > 0:
-			fmt.Fprintf(s.err, "%s would change\n", plural(len(diffs), "Secret"))
+		case len(diffs) > 0 || len(pushes) > 0:
+			fmt.Fprintf(s.err, "%s would change\n", plural(len(diffs), "Secret")+pushSummary(pushes))
 			return exit(exitFindings)
 		}
 		fmt.Fprintln(s.err, "no Secret would change")
@@ -129,6 +136,57 @@ func writeDiffTable(w io.Writer, diffs []reconciler.SecretDiff) {
 		}
 		fmt.Fprintln(w, line)
 	}
+}
+
+// diffPushes is what the next pass would do to the remote secrets of the
+// PushSecrets (Reconciler.DiffPushes) of namespace ("" every one), keep
+// left out; its errors join res's, once each (a failed render is in both).
+func diffPushes(ctx context.Context, rec *reconciler.Reconciler, namespace string, res *reconciler.Result) []pushsecret.Action {
+	actions, errs := rec.DiffPushes(ctx)
+	seen := map[string]bool{}
+	for _, e := range res.Errors {
+		seen[e.Error()] = true
+	}
+	for _, e := range errs {
+		if !seen[e.Error()] {
+			seen[e.Error()] = true
+			res.Errors = append(res.Errors, e)
+		}
+	}
+	out := []pushsecret.Action{}
+	for _, a := range actions {
+		if ns, _, _ := strings.Cut(a.PushSecret, "/"); a.Kind != pushsecret.Keep && (namespace == "" || ns == namespace) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// writePushDiffTable prints the push actions, marked apart from the Secrets:
+// "push create SecretStore/ns/aws app/db (PushSecret ns/p)".
+func writePushDiffTable(w io.Writer, pushes []pushsecret.Action) {
+	for _, a := range pushes {
+		name := a.RemoteKey
+		if a.Property != "" {
+			name += "#" + a.Property
+		}
+		line := fmt.Sprintf("push %-7s %s %s (PushSecret %s)", a.Kind, a.Store, name, a.PushSecret)
+		switch a.Kind {
+		case pushsecret.Update:
+			line += " (" + a.Reason + ")"
+		case pushsecret.Refused:
+			line += fmt.Sprintf(" (would %s: %s)", a.Would, a.Reason)
+		}
+		fmt.Fprintln(w, line)
+	}
+}
+
+// pushSummary is ", 2 remote secrets" when pushes change some, else "".
+func pushSummary(pushes []pushsecret.Action) string {
+	if len(pushes) == 0 {
+		return ""
+	}
+	return ", " + plural(len(pushes), "remote secret")
 }
 
 // plural is "1 Secret", "2 Secrets".
