@@ -57,12 +57,8 @@ func (r *Reconciler) pushAll(ctx context.Context, set *render.Set, rec *record, 
 }
 
 // DiffPushes is what the next pass would do to each remote secret its
-// PushSecrets write (pushsecret's Diff: the plans Push executes, each
-// write as the provider would decide it, the deletions under the same
-// guard), writing nothing: no push, no delete, no inventory, no Event. It
-// renders the revision and reads the inventory's push rows as Pass does,
-// reads the sources through their scope, and asks AWS only read calls.
-// errs are what left some remote secret undecided; a failed fetch or
+// PushSecrets write (pushsecret's Diff), on the revision and push rows a
+// pass reads, writing nothing. errs left some undecided; a failed fetch or
 // render is one (Diff reports the same).
 func (r *Reconciler) DiffPushes(ctx context.Context) (actions []pushsecret.Action, errs []error) {
 	r.mu.Lock()
