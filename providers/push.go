@@ -49,13 +49,17 @@ const (
 // Pusher is a Provider that can write to its store.
 type Pusher interface {
 	Push(ctx context.Context, p Push) (Pushed, error)
-	// WouldPush is what Push(p) would do (or why it would refuse), decided
-	// the same way and reading only: no write call, no new version.
-	WouldPush(ctx context.Context, p Push) (Pushed, error)
 	// DeleteRemote deletes the remote secret key (canonical) if it carries
 	// the managed-by tag; gone reports it was already absent or scheduled
 	// for deletion. One without the tag is refused (NotManaged).
 	DeleteRemote(ctx context.Context, key string) (gone bool, err error)
+}
+
+// WouldPusher is a Pusher that can say what Push(p) would do (or why it
+// would refuse), decided the same way and reading only: no write call, no
+// new version (diff asks it).
+type WouldPusher interface {
+	WouldPush(ctx context.Context, p Push) (Pushed, error)
 }
 
 // Owner is a Pusher that can say, reading no value, what a push or delete

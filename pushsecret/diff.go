@@ -142,8 +142,12 @@ func (r *run) wouldPush(ctx context.Context, ps *render.PushSecret, e desired.Pu
 	if err != nil {
 		return a, err
 	}
+	would, ok := pusher.(providers.WouldPusher)
+	if !ok {
+		return a, fmt.Errorf("%s cannot say what a push would do", e.Store)
+	}
 	key := pusher.(providers.Provider).Canonical(providers.Ref{Key: e.RemoteKey}).Key
-	did, err := pusher.WouldPush(ctx, pushOf(ps, e, key))
+	did, err := would.WouldPush(ctx, pushOf(ps, e, key))
 	switch c := providers.ClassOf(err); {
 	case err != nil && (c == providers.NotManaged || c == providers.Invalid):
 		a.Kind, a.Would, a.Reason = Refused, wouldPush, err.Error()

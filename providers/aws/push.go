@@ -28,8 +28,9 @@ const (
 )
 
 var (
-	_ providers.Pusher = (*provider)(nil)
-	_ providers.Owner  = (*provider)(nil)
+	_ providers.Pusher      = (*provider)(nil)
+	_ providers.Owner       = (*provider)(nil)
+	_ providers.WouldPusher = (*provider)(nil)
 )
 
 // smPush is what a Secrets Manager push decides, reading only (DescribeSecret,

@@ -15,8 +15,9 @@ import (
 )
 
 var (
-	_ providers.Pusher = (*ssmProvider)(nil)
-	_ providers.Owner  = (*ssmProvider)(nil)
+	_ providers.Pusher      = (*ssmProvider)(nil)
+	_ providers.Owner       = (*ssmProvider)(nil)
+	_ providers.WouldPusher = (*ssmProvider)(nil)
 )
 
 // ssmPush is what a Parameter Store push decides, reading only

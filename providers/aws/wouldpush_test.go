@@ -30,7 +30,7 @@ func checkWouldPush(t *testing.T, p providers.Pusher, writes func() int, cases [
 		var canaries leaktest.Canaries
 		canaries.Add(string(c.in.Value))
 		writes()
-		would, werr := p.WouldPush(ctx, c.in)
+		would, werr := p.(providers.WouldPusher).WouldPush(ctx, c.in)
 		if n := writes(); n != 0 {
 			t.Fatalf("%s: WouldPush made %d write calls", c.name, n)
 		}
