@@ -10,6 +10,8 @@ import (
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/secretsync/secretsync/internal/leaktest"
 	"github.com/secretsync/secretsync/providers"
@@ -105,5 +107,31 @@ func TestDiffShowsWhatThePushesWouldDo(t *testing.T) {
 	}
 	if got := f.diffPushes(); len(got) != 0 {
 		t.Fatalf("diff after the pass: %v, want nothing", got)
+	}
+}
+
+// PushSecrets of two namespaces on one remote secret are refused by the
+// pass before any push: diff shows both refused, naming the remote secret,
+// and writes nothing.
+func TestDiffShowsPushesOfTwoNamespacesRefused(t *testing.T) {
+	f := newFixture(t)
+	other := "t-" + randomSuffix()
+	if _, err := env.Client.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: other}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	css := "apiVersion: external-secrets.io/v1\nkind: ClusterSecretStore\nmetadata: {name: shared}\nspec: {provider: {aws: {service: SecretsManager, region: us-east-1}}}\n"
+	pushIn := func(ns, name string) string {
+		f.source(ns, "src", map[string]string{"k": leaktest.Canary()})
+		return fmt.Sprintf("apiVersion: external-secrets.io/v1alpha1\nkind: PushSecret\nmetadata: {name: %s, namespace: %s}\nspec:\n  secretStoreRefs: [{name: shared, kind: ClusterSecretStore}]\n  selector: {secret: {name: src}}\n  data: [{match: {secretKey: k, remoteRef: {remoteKey: shared/db}}}]\n", name, ns)
+	}
+	f.commit(map[string]string{"css.yaml": css, "a.yaml": pushIn(f.ns, "a"), "b.yaml": pushIn(other, "b")})
+	got := f.diffPushes()
+	if len(got) != 2 {
+		t.Fatalf("diff %v, want both PushSecrets refused", got)
+	}
+	for k, reason := range got {
+		if !strings.HasPrefix(k, "refused shared/db (") || !strings.Contains(reason, "also pushed by a PushSecret of namespace(s)") {
+			t.Fatalf("diff %v, want both refused naming shared/db", got)
+		}
 	}
 }
