@@ -25,11 +25,8 @@ func (l localSource) Fetch(context.Context) (gitsource.Snapshot, error) {
 	return gitsource.Snapshot{Revision: "working tree", Dir: l.root}, nil
 }
 
-func newDiffCmd(s streams, cluster *clusterFlags) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "diff [PATH]",
-		Short: "Show the Secrets the next pass would create, change (by key), delete or prune",
-		Long: `Compare PATH (default ".", as it is on disk) with the live cluster, as the
+// diffLong is diff's help.
+const diffLong = `Compare PATH (default ".", as it is on disk) with the live cluster, as the
 next pass of the running instance would: which Secrets it would create, which
 keys it would add, change or remove, which Secrets it would delete, orphan or
 prune, and which of these it would refuse, and why (a prune past the budget,
@@ -45,7 +42,13 @@ refused, and why. AWS is asked read calls only.
 PATH, as a pass makes it.
 
 Exit codes, as kubectl diff: 0 no change, 1 changes, 2 an error (the list may
-then be incomplete).`,
+then be incomplete).`
+
+func newDiffCmd(s streams, cluster *clusterFlags) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "diff [PATH]",
+		Short: "Show the Secrets the next pass would create, change (by key), delete or prune",
+		Long:  diffLong,
 		Example: `  secretsync diff secrets/
   secretsync diff secrets/ -n payments -o json`,
 		Args: cobra.MaximumNArgs(1),
