@@ -1,14 +1,18 @@
 package providers
 
-import "context"
+import (
+	"context"
+
+	"github.com/secretsync/secretsync/providers/aws/awsservice"
+)
 
 // ManagedByTag and ManagedByValue are the tag ESO's AWS provider sets on
 // every secret a PushSecret creates, and requires before it overwrites or
 // deletes one; secretsync sets and requires the same, so a secret either
 // of them pushed stays manageable by the other, and no other is touched.
 const (
-	ManagedByTag   = "managed-by"
-	ManagedByValue = "external-secrets"
+	ManagedByTag   = awsservice.ManagedByTag
+	ManagedByValue = awsservice.ManagedByValue
 )
 
 // NotManaged is the class of a push or delete refused because the remote
@@ -39,6 +43,7 @@ const (
 	Updated   Pushed = "updated"   // a new version
 	Unchanged Pushed = "unchanged" // the current version holds the value: nothing written
 	Exists    Pushed = "exists"    // IfNotExists, and the secret exists: nothing written
+	Retagged  Pushed = "retagged"  // the value unchanged, the tags set to the metadata's: no new version
 )
 
 // Pusher is a Provider that can write to its store.
@@ -48,6 +53,13 @@ type Pusher interface {
 	// the managed-by tag; gone reports it was already absent or scheduled
 	// for deletion. One without the tag is refused (NotManaged).
 	DeleteRemote(ctx context.Context, key string) (gone bool, err error)
+}
+
+// WouldPusher is a Pusher that can say what Push(p) would do (or why it
+// would refuse), decided the same way and reading only: no write call, no
+// new version (diff asks it).
+type WouldPusher interface {
+	WouldPush(ctx context.Context, p Push) (Pushed, error)
 }
 
 // Owner is a Pusher that can say, reading no value, what a push or delete

@@ -20,22 +20,7 @@ import (
 // delete. A remote secret some current row still pushes to is never
 // deleted.
 func (r *run) prune(ctx context.Context, current []inventory.PushRow, out *Outcome) []inventory.PushRow {
-	now := map[string]bool{}
-	inUse := map[string]bool{}
-	for _, row := range current {
-		now[row.Key()] = true
-		inUse[row.Remote()] = true
-	}
-	var candidates []inventory.PushRow
-	for _, row := range r.Old {
-		// LastPush nil: secretsync never wrote it (IfNotExists found it, or
-		// every push failed), so it is not ours to delete.
-		if !now[row.Key()] && row.Delete && row.LastPush != nil && !inUse[row.Remote()] {
-			candidates = append(candidates, row)
-		}
-	}
-	verdict := r.cfg.Guard(inventory.Prune{Noun: "PushSecret", Unreadable: r.Unreadable,
-		RenderErrors: len(r.Set.Errors), Candidates: len(candidates), Recorded: len(r.Old), Rendered: len(r.Set.PushSecrets)})
+	candidates, verdict := r.pruneVerdict(current)
 	if !verdict.Allowed() {
 		if verdict.Failure {
 			out.PruneFailed = append(out.PruneFailed, fmt.Errorf("remote delete refused: %s", verdict.Reason))
@@ -84,6 +69,28 @@ func (r *run) deleteRemote(ctx context.Context, row inventory.PushRow, out *Outc
 	r.cfg.Events(ctx, eventRef(row.PushSecret), corev1.EventTypeNormal, "PushDeleted",
 		fmt.Sprintf("deleted %s in %s: PushSecret %s (deletionPolicy Delete) no longer pushes it", remoteKey, row.Store, row.PushSecret))
 	return nil
+}
+
+// pruneVerdict is the rows of the record whose remote secrets the pass
+// deletes after rows current (Diff asks it too), and the guard's verdict.
+func (r *run) pruneVerdict(current []inventory.PushRow) ([]inventory.PushRow, inventory.Verdict) {
+	now := map[string]bool{}
+	inUse := map[string]bool{}
+	for _, row := range current {
+		now[row.Key()] = true
+		inUse[row.Remote()] = true
+	}
+	var candidates []inventory.PushRow
+	for _, row := range r.Old {
+		// LastPush nil: secretsync never wrote it (IfNotExists found it, or
+		// every push failed), so it is not ours to delete.
+		if !now[row.Key()] && row.Delete && row.LastPush != nil && !inUse[row.Remote()] {
+			candidates = append(candidates, row)
+		}
+	}
+	verdict := r.cfg.Guard(inventory.Prune{Noun: "PushSecret", Unreadable: r.Unreadable,
+		RenderErrors: len(r.Set.Errors), Candidates: len(candidates), Recorded: len(r.Old), Rendered: len(r.Set.PushSecrets)})
+	return candidates, verdict
 }
 
 // storeKeyOfString reads back StoreKey.String.

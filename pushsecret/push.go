@@ -11,7 +11,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/secretsync/secretsync/cluster"
 	"github.com/secretsync/secretsync/desired"
 	"github.com/secretsync/secretsync/internal/parallel"
 	"github.com/secretsync/secretsync/inventory"
@@ -59,25 +58,7 @@ func (p *Pusher) Push(ctx context.Context, in Pass) Outcome {
 	for _, row := range in.Old {
 		oldBy[row.PushSecret] = append(oldBy[row.PushSecret], row)
 	}
-	nsLabels := cluster.NamespaceLabels(ctx, p.cfg.Kube)
-	gens := desired.IndexGenerators(in.Set)
-	plans := make([]pushPlan, len(pss))
-	r.each(len(pss), func(i int) { plans[i] = r.plan(ctx, pss[i], gens, nsLabels, oldBy[pss[i].ID()]) })
-	planOf := make(map[string]*pushPlan, len(pss))
-	for i, ps := range pss {
-		planOf[ps.ID()] = &plans[i]
-	}
-	shared := desired.SharedRemotes(pss, func(ps *render.PushSecret) []desired.PushRemote {
-		if pl := planOf[ps.ID()]; pl.err == nil && !pl.kept && !pl.waits { // else Git names them
-			return remotesOf(pl.entries)
-		}
-		return desired.StaticRemotes(ps, r.stores)
-	})
-	for i, ps := range pss {
-		if shared[ps.ID()] != nil && plans[i].err == nil {
-			plans[i].err = *shared[ps.ID()]
-		}
-	}
+	plans := r.planAll(ctx, oldBy)
 	done := make([]pushed, len(pss))
 	r.each(len(pss), func(i int) { done[i] = r.pushOne(ctx, pss[i], &plans[i], oldBy[pss[i].ID()]) })
 	var out Outcome
@@ -264,8 +245,7 @@ func (r *run) pushEntries(ctx context.Context, ps *render.PushSecret, entries []
 		var remoteKey string
 		if err == nil {
 			remoteKey = pusher.(providers.Provider).Canonical(providers.Ref{Key: e.RemoteKey}).Key
-			did, err = pusher.Push(ctx, providers.Push{Key: remoteKey, Property: e.Property, Value: e.Value.Bytes(),
-				IfNotExists: ps.Updates() == render.PushIfNotExists, Metadata: e.Metadata})
+			did, err = pusher.Push(ctx, pushOf(ps, e, remoteKey))
 			if err != nil {
 				err = fmt.Errorf("push %s to %s: %w", e.Field, e.Store, err)
 			}

@@ -7,6 +7,7 @@ import (
 
 	"k8s.io/client-go/metadata"
 
+	"github.com/secretsync/secretsync/internal/scrub"
 	"github.com/secretsync/secretsync/inventory"
 	"github.com/secretsync/secretsync/pushsecret"
 	"github.com/secretsync/secretsync/render"
@@ -53,6 +54,33 @@ func (r *Reconciler) pushAll(ctx context.Context, set *render.Set, rec *record, 
 	}
 	res.PruneRefused = append(res.PruneRefused, out.PruneRefused...)
 	return out.Rows, readErr
+}
+
+// DiffPushes is what the next pass would do to each remote secret its
+// PushSecrets write (pushsecret's Diff), on the revision and push rows a
+// pass reads, writing nothing. errs left some undecided; a failed fetch or
+// render is one (Diff reports the same).
+func (r *Reconciler) DiffPushes(ctx context.Context) (actions []pushsecret.Action, errs []error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.scrub = scrub.New()
+	defer func() { r.scrub = nil }()
+	res := Result{scrub: r.scrub}
+	snap, err := r.src.Fetch(ctx)
+	if err != nil {
+		return nil, []error{err}
+	}
+	set, err := r.renderSnapshot(ctx, snap.Dir, &res)
+	if err != nil {
+		return nil, res.Errors
+	}
+	r.expandClusterExternalSecrets(ctx, set, &res)
+	old, _, _, err := r.loadInventory(ctx, false)
+	if err != nil {
+		return nil, []error{err}
+	}
+	rows, readErr := old.Pushed()
+	return r.push.Diff(ctx, pushsecret.Pass{Set: set, Old: rows, Unreadable: readErr != nil, Redactor: r.scrub})
 }
 
 // TouchedFailed reports whether what Touch returned as touched (an

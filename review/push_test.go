@@ -121,3 +121,36 @@ func TestValidateFindsPushSecretStoreSelectorsAndSharedBundles(t *testing.T) {
 		t.Fatalf("findings (-want +got):\n%s", diff)
 	}
 }
+
+// validate reports every bad key and value of a PushSecret entry's
+// metadata, each by its field, offline, in the words run refuses it with
+// (awsservice decodes it for both); a Parameter Store key under a Secrets
+// Manager store is one of them.
+func TestValidateFindsEveryBadPushMetadataKey(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "store.yaml", "apiVersion: external-secrets.io/v1\nkind: SecretStore\nmetadata: {name: aws, namespace: shop}\nspec: {provider: {aws: {service: SecretsManager, region: us-east-1}}}\n")
+	write(t, dir, "p.yaml", `apiVersion: external-secrets.io/v1alpha1
+kind: PushSecret
+metadata: {name: p, namespace: shop}
+spec:
+  secretStoreRefs: [{name: aws}]
+  selector: {secret: {name: src}}
+  data:
+  - match: {secretKey: k, remoteRef: {remoteKey: shop/k}}
+    metadata:
+      apiVersion: kubernetes.external-secrets.io/v1alpha1
+      kind: PushSecretMetadata
+      spec: {secretPushFormat: text, secretType: SecureString, description: fine}
+`)
+	var got []string
+	for _, f := range review.Validate(dir, renderAt(t, dir), review.Options{}) {
+		got = append(got, fmt.Sprintf("%d %s: %s", f.Line, f.Field, f.Message))
+	}
+	want := []string{
+		`12 spec.data[0].metadata.spec.secretPushFormat: must be binary or string, not "text"`,
+		`12 spec.data[0].metadata.spec.secretType: is not a key of ESO's SecretsManager push metadata`,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("findings (-want +got):\n%s", diff)
+	}
+}

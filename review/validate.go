@@ -200,9 +200,45 @@ func pushFindings(root string, set *render.Set, opt Options) []Finding {
 		if p := shared[ps.ID()]; p != nil {
 			probs = append(probs, *p)
 		}
+		probs = append(probs, pushMetaProblems(ps, stores)...)
 		for _, p := range probs {
 			out = append(out, Finding{File: ps.Source, Line: locate(root, ps.Source, render.KindPushSecret, ps.Name, p.Field),
 				Kind: render.KindPushSecret, Namespace: ps.Namespace, Name: ps.Name, Field: p.Field, Message: p.Err.Error()})
+		}
+	}
+	return out
+}
+
+// pushMetaProblems are the bad keys and values of ps's data and dataTo
+// metadata, each by field, as the provider of each store the entry pushes
+// to decodes them at push time (awsservice), with the same words; once per
+// field and message when two stores of one service say the same.
+func pushMetaProblems(ps *render.PushSecret, stores map[desired.StoreKey]*render.SecretStore) []desired.Problem {
+	var out []desired.Problem
+	seen := map[string]bool{}
+	check := func(field string, raw []byte, store desired.StoreKey) {
+		if len(raw) == 0 || stores[store] == nil {
+			return
+		}
+		for _, p := range desired.Service(stores[store]).PushMetaProblems(raw) {
+			f := field + ".metadata"
+			if p.Key != "" {
+				f += "." + p.Key
+			}
+			if !seen[f+"\x00"+p.Msg] {
+				seen[f+"\x00"+p.Msg] = true
+				out = append(out, desired.Problem{Field: f, Err: errors.New(p.Msg)})
+			}
+		}
+	}
+	for _, store := range desired.PushStores(ps, stores) {
+		for i, d := range ps.Spec.Data {
+			check(fmt.Sprintf("spec.data[%d]", i), d.Metadata, store)
+		}
+		for i, dt := range ps.Spec.DataTo {
+			if desired.DataToSelects(ps, dt, store, stores) {
+				check(fmt.Sprintf("spec.dataTo[%d]", i), dt.Metadata, store)
+			}
 		}
 	}
 	return out

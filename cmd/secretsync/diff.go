@@ -15,6 +15,7 @@ import (
 	"github.com/secretsync/secretsync/gitsource"
 	actions "github.com/secretsync/secretsync/plan"
 	"github.com/secretsync/secretsync/providers/aws"
+	"github.com/secretsync/secretsync/pushsecret"
 	"github.com/secretsync/secretsync/reconciler"
 )
 
@@ -25,11 +26,8 @@ func (l localSource) Fetch(context.Context) (gitsource.Snapshot, error) {
 	return gitsource.Snapshot{Revision: "working tree", Dir: l.root}, nil
 }
 
-func newDiffCmd(s streams, cluster *clusterFlags) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "diff [PATH]",
-		Short: "Show the Secrets the next pass would create, change (by key), delete or prune, and the workloads it would roll out",
-		Long: `Compare PATH (default ".", as it is on disk) with the live cluster, as the
+// diffLong is diff's help.
+const diffLong = `Compare PATH (default ".", as it is on disk) with the live cluster, as the
 next pass of the running instance would: which Secrets it would create, which
 keys it would add, change or remove, which Secrets it would delete, orphan or
 prune, which of these it would refuse, and why (a prune past the budget,
@@ -38,13 +36,23 @@ after render errors or of everything; a changed immutable Secret), and, with
 It prints the plan of actions the pass executes. Values are resolved from AWS
 to compare them and are never printed; nothing is written.
 
+Lines marked "push" are the remote secrets PushSecrets write: create, update
+(the value, compared in AWS, or the tags), delete (deletionPolicy Delete) or
+refused, and why. AWS is asked read calls only.
+
 -n narrows the output to one namespace; the comparison is always of the whole
 PATH, as a pass makes it.
 
 Exit codes, as kubectl diff: 0 the pass would change nothing, 1 it would
 change something (a refusal is no change: it is counted apart), 2 an error,
 or a refusal the pass reports as a failure (a prune past the budget or of
-everything, a target it cannot read, a Merge target that does not exist).`,
+everything, a target it cannot read, a Merge target that does not exist).`
+
+func newDiffCmd(s streams, cluster *clusterFlags) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "diff [PATH]",
+		Short: "Show the Secrets the next pass would create, change (by key), delete or prune, the workloads it would roll out and the remote secrets PushSecrets would write",
+		Long:  diffLong,
 		Example: `  secretsync diff secrets/
   secretsync diff secrets/ -n payments -o json`,
 		Args: cobra.MaximumNArgs(1),
@@ -78,6 +86,7 @@ everything, a target it cannot read, a Merge target that does not exist).`,
 		defer cancel()
 		all, res := rec.Diff(ctx)
 		namespace := nsf.scope("")
+		pushes := diffPushes(ctx, rec, namespace, &res)
 		diffs := []reconciler.SecretDiff{}
 		for _, d := range all {
 			if namespace == "" || d.Namespace == namespace {
@@ -85,16 +94,17 @@ everything, a target it cannot read, a Merge target that does not exist).`,
 			}
 		}
 		if output.value != "table" {
-			if err := writeData(s.out, output.value, diffData(diffs, res.Errors)); err != nil {
+			if err := writeData(s.out, output.value, diffData(diffs, pushes, res.Errors)); err != nil {
 				return fail(exitUsage, "%v", err)
 			}
 		} else {
 			writeDiffTable(s.out, diffs)
+			writePushDiffTable(s.out, pushes)
 		}
 		for _, e := range res.Errors {
 			fmt.Fprintf(s.err, "error: %v\n", e)
 		}
-		summary, code := countDiffs(diffs).verdict(len(res.Errors))
+		summary, code := countDiffs(diffs, pushes).verdict(len(res.Errors))
 		fmt.Fprintln(s.err, summary)
 		return exit(code)
 	}
@@ -132,8 +142,9 @@ func writeDiffTable(w io.Writer, diffs []reconciler.SecretDiff) {
 }
 
 // diffData is diff's -o json/yaml: the Secrets' actions, the rollouts
-// apart (workloads, not Secrets), and the errors.
-func diffData(diffs []reconciler.SecretDiff, errs []error) map[string]any {
+// apart (workloads, not Secrets), the remote secrets' pushes, and the
+// errors.
+func diffData(diffs []reconciler.SecretDiff, pushes []pushsecret.Action, errs []error) map[string]any {
 	secrets, rollouts := []reconciler.SecretDiff{}, []reconciler.SecretDiff{}
 	for _, d := range diffs {
 		if d.Action == string(actions.Rollout) {
@@ -142,16 +153,23 @@ func diffData(diffs []reconciler.SecretDiff, errs []error) map[string]any {
 			secrets = append(secrets, d)
 		}
 	}
-	return map[string]any{"secrets": secrets, "rollouts": rollouts, "errors": errorStrings(errs)}
+	return map[string]any{"secrets": secrets, "rollouts": rollouts, "pushes": pushes, "errors": errorStrings(errs)}
 }
 
 // diffCounts counts a diff's lines by what the pass does with them.
 type diffCounts struct {
-	change, rollout, refused, fails int
+	change, rollout, push, refused, fails int
 }
 
-func countDiffs(diffs []reconciler.SecretDiff) diffCounts {
+func countDiffs(diffs []reconciler.SecretDiff, pushes []pushsecret.Action) diffCounts {
 	var c diffCounts
+	for _, a := range pushes {
+		if a.Kind == pushsecret.Refused {
+			c.refused++
+		} else {
+			c.push++
+		}
+	}
 	for _, d := range diffs {
 		switch {
 		case d.Action == string(actions.Refused):
@@ -180,6 +198,9 @@ func (c diffCounts) verdict(errors int) (string, int) {
 	if c.rollout > 0 {
 		parts = append(parts, plural(c.rollout, "workload")+" would roll out")
 	}
+	if c.push > 0 {
+		parts = append(parts, plural(c.push, "remote secret")+" would change")
+	}
 	if c.refused > 0 {
 		refused := fmt.Sprintf("%d refused", c.refused)
 		if c.fails > 0 {
@@ -191,10 +212,54 @@ func (c diffCounts) verdict(errors int) (string, int) {
 	switch {
 	case errors > 0 || c.fails > 0:
 		code = exitUsage
-	case c.change+c.rollout > 0:
+	case c.change+c.rollout+c.push > 0:
 		code = exitFindings
 	}
 	return strings.Join(parts, ", "), code
+
+}
+
+// diffPushes is what the next pass would do to the remote secrets of the
+// PushSecrets (Reconciler.DiffPushes) of namespace ("" every one), keep
+// left out; its errors join res's, once each (a failed render is in both).
+func diffPushes(ctx context.Context, rec *reconciler.Reconciler, namespace string, res *reconciler.Result) []pushsecret.Action {
+	actions, errs := rec.DiffPushes(ctx)
+	seen := map[string]bool{}
+	for _, e := range res.Errors {
+		seen[e.Error()] = true
+	}
+	for _, e := range errs {
+		if !seen[e.Error()] {
+			seen[e.Error()] = true
+			res.Errors = append(res.Errors, e)
+		}
+	}
+	out := []pushsecret.Action{}
+	for _, a := range actions {
+		if ns, _, _ := strings.Cut(a.PushSecret, "/"); a.Kind != pushsecret.Keep && (namespace == "" || ns == namespace) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// writePushDiffTable prints the push actions, marked apart from the Secrets:
+// "push create SecretStore/ns/aws app/db (PushSecret ns/p)".
+func writePushDiffTable(w io.Writer, pushes []pushsecret.Action) {
+	for _, a := range pushes {
+		name := a.RemoteKey
+		if a.Property != "" {
+			name += "#" + a.Property
+		}
+		line := fmt.Sprintf("push %-7s %s %s (PushSecret %s)", a.Kind, a.Store, name, a.PushSecret)
+		switch a.Kind {
+		case pushsecret.Update:
+			line += " (" + a.Reason + ")"
+		case pushsecret.Refused:
+			line += fmt.Sprintf(" (would %s: %s)", a.Would, a.Reason)
+		}
+		fmt.Fprintln(w, line)
+	}
 }
 
 // plural is "1 Secret", "2 Secrets".

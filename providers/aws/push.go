@@ -15,6 +15,7 @@ import (
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 
 	"github.com/secretsync/secretsync/providers"
+	"github.com/secretsync/secretsync/providers/aws/awsservice"
 )
 
 // What ESO 2.9.0's Secrets Manager push sets on a secret it creates when
@@ -27,112 +28,166 @@ const (
 )
 
 var (
-	_ providers.Pusher = (*provider)(nil)
-	_ providers.Owner  = (*provider)(nil)
+	_ providers.Pusher      = (*provider)(nil)
+	_ providers.Owner       = (*provider)(nil)
+	_ providers.WouldPusher = (*provider)(nil)
 )
 
-// Push writes p as ESO's Secrets Manager push does: a secret that does not
-// exist is created with the managed-by tag; one that exists without it is
-// refused; otherwise the metadata's tags are set when they differ, and a
-// new version is put only when the current one holds another value (read
-// and compared first: no version churn), in the metadata's format.
+// smPush is what a Secrets Manager push decides, reading only (DescribeSecret,
+// GetSecretValue), and what its writes then need.
+type smPush struct {
+	did  providers.Pushed
+	meta awsservice.SecretsManagerPush
+	desc *secretsmanager.DescribeSecretOutput
+	// value is what a create or a new version writes.
+	value []byte
+	// setTags and removeTags make the tags the metadata's (with managed-by).
+	setTags    map[string]string
+	removeTags []string
+}
+
+// Push writes p as ESO's Secrets Manager push does (decide says what it
+// writes): a secret that does not exist is created with the managed-by tag;
+// otherwise the metadata's tags are set when they differ, and a new version
+// is put only when the current one holds another value, in the metadata's
+// format.
 func (p *provider) Push(ctx context.Context, in providers.Push) (providers.Pushed, error) {
+	d, err := p.decide(ctx, in)
+	if err != nil {
+		return "", err
+	}
+	switch d.did {
+	case providers.Created:
+		if err := p.create(ctx, in.Key, d); err != nil {
+			return "", err
+		}
+	case providers.Updated, providers.Retagged:
+		if err := p.retag(ctx, d); err != nil {
+			return "", err
+		}
+	}
+	if d.did != providers.Updated {
+		return d.did, nil
+	}
+	put := &secretsmanager.PutSecretValueInput{SecretId: d.desc.ARN, SecretBinary: d.value}
+	if d.meta.SecretPushFormat == awsservice.PushFormatString {
+		put.SecretBinary, put.SecretString = nil, aws.String(string(d.value))
+	}
+	_, err = p.client.api.PutSecretValue(ctx, put)
+	p.calls.add("PutSecretValue", err)
+	if err != nil {
+		return "", classify(smRef(in.Key), err)
+	}
+	return providers.Updated, nil
+}
+
+// WouldPush is what Push would do with in, decided the same way, reading only.
+func (p *provider) WouldPush(ctx context.Context, in providers.Push) (providers.Pushed, error) {
+	d, err := p.decide(ctx, in)
+	return d.did, err
+}
+
+// decide reads what a push of in finds and decides what it does: create a
+// secret that does not exist; refuse one scheduled for deletion, or one
+// that exists without the managed-by tag (unless IfNotExists, which leaves
+// any that exists); else compare the current value (read first: no version
+// churn) and the tags with what the push writes.
+func (p *provider) decide(ctx context.Context, in providers.Push) (smPush, error) {
 	ref := smRef(in.Key)
 	meta, err := smMeta(in.Metadata)
 	if err != nil {
-		return "", &providers.Error{Class: providers.Invalid, Ref: ref, Err: err}
+		return smPush{}, &providers.Error{Class: providers.Invalid, Ref: ref, Err: err}
 	}
+	d := smPush{meta: meta}
 	desc, err := p.describe(ctx, in.Key)
 	if providers.ClassOf(err) == providers.NotFound {
-		return p.create(ctx, in, meta)
+		d.did = providers.Created
+		d.value, err = withProperty(nil, in.Property, in.Value)
+		if err != nil {
+			return smPush{}, &providers.Error{Class: providers.Invalid, Ref: ref, Err: err}
+		}
+		return d, nil
 	}
 	if err != nil {
-		return "", err
+		return smPush{}, err
 	}
 	if desc.DeletedDate != nil {
-		return "", &providers.Error{Class: providers.Invalid, Ref: ref, Err: errors.New("is scheduled for deletion; restore it or wait for its recovery window to end")}
+		return smPush{}, &providers.Error{Class: providers.Invalid, Ref: ref, Err: errors.New("is scheduled for deletion; restore it or wait for its recovery window to end")}
 	}
 	if in.IfNotExists {
-		return providers.Exists, nil
+		d.did = providers.Exists
+		return d, nil
 	}
 	if !managed(desc.Tags) {
-		return "", &providers.Error{Class: providers.NotManaged, Ref: ref, Err: fmt.Errorf("exists without the tag %s=%s: it was not made by a push, so it is never overwritten", providers.ManagedByTag, providers.ManagedByValue)}
+		return smPush{}, &providers.Error{Class: providers.NotManaged, Ref: ref, Err: fmt.Errorf("exists without the tag %s=%s: it was not made by a push, so it is never overwritten", providers.ManagedByTag, providers.ManagedByValue)}
 	}
-	if err := p.retag(ctx, desc, meta.Tags); err != nil {
-		return "", err
+	d.desc = desc
+	if len(meta.Tags) > 0 {
+		current := map[string]string{}
+		for _, t := range desc.Tags {
+			current[aws.ToString(t.Key)] = aws.ToString(t.Value)
+		}
+		d.setTags, d.removeTags = tagDiff(current, withManagedBy(meta.Tags))
 	}
 	var current []byte
 	if len(desc.VersionIdsToStages) > 0 {
 		f := p.get(ctx, providers.Ref{Key: in.Key})
 		if f.Err != nil {
-			return "", f.Err
+			return smPush{}, f.Err
 		}
 		current = f.Value.Bytes()
 	}
-	value, err := withProperty(current, in.Property, in.Value)
-	if err != nil {
-		return "", &providers.Error{Class: providers.Invalid, Ref: ref, Err: err}
+	if d.value, err = withProperty(current, in.Property, in.Value); err != nil {
+		return smPush{}, &providers.Error{Class: providers.Invalid, Ref: ref, Err: err}
 	}
-	if current != nil && bytes.Equal(current, value) {
-		return providers.Unchanged, nil
-	}
-	put := &secretsmanager.PutSecretValueInput{SecretId: desc.ARN, SecretBinary: value}
-	if meta.SecretPushFormat == pushFormatString {
-		put.SecretBinary, put.SecretString = nil, aws.String(string(value))
-	}
-	_, err = p.client.api.PutSecretValue(ctx, put)
-	p.calls.add("PutSecretValue", err)
-	if err != nil {
-		return "", classify(ref, err)
-	}
-	return providers.Updated, nil
+	d.did = changed(current != nil && bytes.Equal(current, d.value), len(d.setTags)+len(d.removeTags) > 0)
+	return d, nil
 }
 
-// create makes the secret with the managed-by tag and the metadata's
-// format, key, description and tags.
-func (p *provider) create(ctx context.Context, in providers.Push, meta smPushMeta) (providers.Pushed, error) {
-	ref := smRef(in.Key)
-	value, err := withProperty(nil, in.Property, in.Value)
-	if err != nil {
-		return "", &providers.Error{Class: providers.Invalid, Ref: ref, Err: err}
+// changed is what a push to a secret of ours does: a new version when the
+// value differs, else new tags when they differ, else nothing.
+func changed(sameValue, retag bool) providers.Pushed {
+	switch {
+	case !sameValue:
+		return providers.Updated
+	case retag:
+		return providers.Retagged
 	}
+	return providers.Unchanged
+}
+
+// create makes the secret key with the managed-by tag and the metadata's
+// format, key, description and tags.
+func (p *provider) create(ctx context.Context, key string, d smPush) error {
+	meta := d.meta
 	create := &secretsmanager.CreateSecretInput{
-		Name: aws.String(in.Key), SecretBinary: value, Description: aws.String(meta.Description),
+		Name: aws.String(key), SecretBinary: d.value, Description: aws.String(meta.Description),
 		KmsKeyId: aws.String(meta.KMSKeyID), ClientRequestToken: aws.String(pushInitialVersion), Tags: smTags(withManagedBy(meta.Tags)),
 	}
-	if meta.SecretPushFormat == pushFormatString {
-		create.SecretBinary, create.SecretString = nil, aws.String(string(value))
+	if meta.SecretPushFormat == awsservice.PushFormatString {
+		create.SecretBinary, create.SecretString = nil, aws.String(string(d.value))
 	}
-	_, err = p.client.api.CreateSecret(ctx, create)
+	_, err := p.client.api.CreateSecret(ctx, create)
 	p.calls.add("CreateSecret", err)
 	if err != nil {
-		return "", classify(ref, err)
+		return classify(smRef(key), err)
 	}
-	return providers.Created, nil
+	return nil
 }
 
-// retag makes a pushed secret's tags those the metadata sets (with
-// managed-by), as ESO does on every push; nothing when it sets none, or
-// when they already match.
-func (p *provider) retag(ctx context.Context, desc *secretsmanager.DescribeSecretOutput, tags map[string]string) error {
-	if len(tags) == 0 {
-		return nil
-	}
-	current := map[string]string{}
-	for _, t := range desc.Tags {
-		current[aws.ToString(t.Key)] = aws.ToString(t.Value)
-	}
-	set, remove := tagDiff(current, withManagedBy(tags))
-	ref := smRef(aws.ToString(desc.Name))
-	if len(remove) > 0 {
-		_, err := p.client.api.UntagResource(ctx, &secretsmanager.UntagResourceInput{SecretId: desc.ARN, TagKeys: remove})
+// retag makes a pushed secret's tags those decide found wanting, as ESO
+// does on every push whose metadata sets tags.
+func (p *provider) retag(ctx context.Context, d smPush) error {
+	ref := smRef(aws.ToString(d.desc.Name))
+	if len(d.removeTags) > 0 {
+		_, err := p.client.api.UntagResource(ctx, &secretsmanager.UntagResourceInput{SecretId: d.desc.ARN, TagKeys: d.removeTags})
 		p.calls.add("UntagResource", err)
 		if err != nil {
 			return classify(ref, err)
 		}
 	}
-	if len(set) > 0 {
-		_, err := p.client.api.TagResource(ctx, &secretsmanager.TagResourceInput{SecretId: desc.ARN, Tags: smTags(set)})
+	if len(d.setTags) > 0 {
+		_, err := p.client.api.TagResource(ctx, &secretsmanager.TagResourceInput{SecretId: d.desc.ARN, Tags: smTags(d.setTags)})
 		p.calls.add("TagResource", err)
 		if err != nil {
 			return classify(ref, err)

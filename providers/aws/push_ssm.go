@@ -11,79 +11,114 @@ import (
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"github.com/secretsync/secretsync/providers"
+	"github.com/secretsync/secretsync/providers/aws/awsservice"
 )
 
 var (
-	_ providers.Pusher = (*ssmProvider)(nil)
-	_ providers.Owner  = (*ssmProvider)(nil)
+	_ providers.Pusher      = (*ssmProvider)(nil)
+	_ providers.Owner       = (*ssmProvider)(nil)
+	_ providers.WouldPusher = (*ssmProvider)(nil)
 )
 
-// Push writes a parameter as ESO's Parameter Store push does: one that does
-// not exist is created (PutParameter without overwrite, so a parameter made
-// meanwhile is never replaced) with the managed-by tag and the metadata's
-// type, tier, key, description and tags; one that exists without the tag is
-// refused; otherwise the value is read (decrypted) and compared, and a new
-// version is put only when it differs: no version churn. Tags the metadata
-// sets are made to match when they differ.
+// ssmPush is what a Parameter Store push decides, reading only
+// (GetParameters, ListTagsForResource), and what its writes then need.
+type ssmPush struct {
+	did   providers.Pushed
+	meta  awsservice.ParameterStorePush
+	value []byte
+	// setTags and removeTags make the tags the metadata's (with managed-by).
+	setTags    map[string]string
+	removeTags []string
+}
+
+// Push writes a parameter as ESO's Parameter Store push does (decide says
+// what it writes): one that does not exist is created (PutParameter without
+// overwrite, so a parameter made meanwhile is never replaced) with the
+// managed-by tag and the metadata's type, tier, key, description and tags;
+// otherwise tags the metadata sets are made to match, and a new version is
+// put only when the value differs: no version churn.
 func (p *ssmProvider) Push(ctx context.Context, in providers.Push) (providers.Pushed, error) {
-	ref := ssmRef(in.Key)
-	meta, err := ssmMeta(in.Metadata)
+	d, err := p.decide(ctx, in)
 	if err != nil {
-		return "", &providers.Error{Class: providers.Invalid, Ref: ref, Err: err}
+		return "", err
 	}
-	f := p.get(ctx, []providers.Ref{{Key: in.Key}})[providers.Ref{Key: in.Key}]
-	if providers.ClassOf(f.Err) == providers.NotFound {
-		value, err := withProperty(nil, in.Property, in.Value)
-		if err != nil {
-			return "", &providers.Error{Class: providers.Invalid, Ref: ref, Err: err}
-		}
-		put := putParameter(in.Key, value, meta)
-		put.Tags = ssmTags(withManagedBy(meta.Tags))
+	put := putParameter(in.Key, d.value, d.meta)
+	switch d.did {
+	case providers.Created:
+		put.Tags = ssmTags(withManagedBy(d.meta.Tags))
 		if err := p.put(ctx, put); err != nil {
 			return "", err
 		}
-		return providers.Created, nil
+	case providers.Updated, providers.Retagged:
+		if err := p.retag(ctx, in.Key, d.setTags, d.removeTags); err != nil {
+			return "", err
+		}
+		if d.did == providers.Updated {
+			put.Overwrite = aws.Bool(true)
+			if err := p.put(ctx, put); err != nil {
+				return "", err
+			}
+		}
+	}
+	return d.did, nil
+}
+
+// WouldPush is what Push would do with in, decided the same way, reading only.
+func (p *ssmProvider) WouldPush(ctx context.Context, in providers.Push) (providers.Pushed, error) {
+	d, err := p.decide(ctx, in)
+	return d.did, err
+}
+
+// decide reads what a push of in finds and decides what it does: create a
+// parameter that does not exist; refuse one without the managed-by tag
+// (unless IfNotExists, which leaves any that exists); else compare the
+// current value (read, decrypted) and the tags with what the push writes.
+func (p *ssmProvider) decide(ctx context.Context, in providers.Push) (ssmPush, error) {
+	ref := ssmRef(in.Key)
+	meta, err := ssmMeta(in.Metadata)
+	if err != nil {
+		return ssmPush{}, &providers.Error{Class: providers.Invalid, Ref: ref, Err: err}
+	}
+	d := ssmPush{meta: meta}
+	f := p.get(ctx, []providers.Ref{{Key: in.Key}})[providers.Ref{Key: in.Key}]
+	if providers.ClassOf(f.Err) == providers.NotFound {
+		d.did = providers.Created
+		if d.value, err = withProperty(nil, in.Property, in.Value); err != nil {
+			return ssmPush{}, &providers.Error{Class: providers.Invalid, Ref: ref, Err: err}
+		}
+		return d, nil
 	}
 	if f.Err != nil {
-		return "", f.Err
+		return ssmPush{}, f.Err
 	}
 	if in.IfNotExists {
-		return providers.Exists, nil
+		d.did = providers.Exists
+		return d, nil
 	}
 	tags, err := p.tagMap(ctx, in.Key)
 	if err != nil {
-		return "", err
+		return ssmPush{}, err
 	}
 	if tags[providers.ManagedByTag] != providers.ManagedByValue {
-		return "", &providers.Error{Class: providers.NotManaged, Ref: ref, Err: fmt.Errorf("exists without the tag %s=%s: it was not made by a push, so it is never overwritten", providers.ManagedByTag, providers.ManagedByValue)}
+		return ssmPush{}, &providers.Error{Class: providers.NotManaged, Ref: ref, Err: fmt.Errorf("exists without the tag %s=%s: it was not made by a push, so it is never overwritten", providers.ManagedByTag, providers.ManagedByValue)}
 	}
 	if len(meta.Tags) > 0 {
-		if err := p.retag(ctx, in.Key, tags, withManagedBy(meta.Tags)); err != nil {
-			return "", err
-		}
+		d.setTags, d.removeTags = tagDiff(tags, withManagedBy(meta.Tags))
 	}
 	current := f.Value.Bytes()
-	value, err := withProperty(current, in.Property, in.Value)
-	if err != nil {
-		return "", &providers.Error{Class: providers.Invalid, Ref: ref, Err: err}
+	if d.value, err = withProperty(current, in.Property, in.Value); err != nil {
+		return ssmPush{}, &providers.Error{Class: providers.Invalid, Ref: ref, Err: err}
 	}
-	if string(current) == string(value) {
-		return providers.Unchanged, nil
-	}
-	put := putParameter(in.Key, value, meta)
-	put.Overwrite = aws.Bool(true)
-	if err := p.put(ctx, put); err != nil {
-		return "", err
-	}
-	return providers.Updated, nil
+	d.did = changed(string(current) == string(d.value), len(d.setTags)+len(d.removeTags) > 0)
+	return d, nil
 }
 
 // putParameter is the PutParameter ESO sends for value under meta. The
 // tier is sent as given (ESO sends only Advanced); policies only with it.
-func putParameter(name string, value []byte, meta ssmPushMeta) *ssm.PutParameterInput {
+func putParameter(name string, value []byte, meta awsservice.ParameterStorePush) *ssm.PutParameterInput {
 	in := &ssm.PutParameterInput{Name: aws.String(name), Value: aws.String(string(value)), Type: ssmtypes.ParameterType(meta.SecretType),
 		Description: aws.String(meta.Description), Tier: ssmtypes.ParameterTier(meta.Tier.Type)}
-	if meta.SecretType == "SecureString" {
+	if meta.Secure() {
 		in.KeyId = aws.String(meta.KMSKeyID)
 	}
 	if meta.Tier.Policies != nil {
@@ -170,10 +205,9 @@ func (p *ssmProvider) tagMap(ctx context.Context, key string) (map[string]string
 	return tags, nil
 }
 
-// retag makes a pushed parameter's tags want (the metadata's, with
-// managed-by); nothing when they match.
-func (p *ssmProvider) retag(ctx context.Context, key string, current, want map[string]string) error {
-	set, remove := tagDiff(current, want)
+// retag sets and removes a pushed parameter's tags as decide found
+// wanting; nothing when they match.
+func (p *ssmProvider) retag(ctx context.Context, key string, set map[string]string, remove []string) error {
 	if len(remove) > 0 {
 		if err := p.client.wait(ctx, "RemoveTagsFromResource"); err != nil {
 			return err

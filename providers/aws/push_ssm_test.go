@@ -190,7 +190,7 @@ func TestParameterStorePushMetadata(t *testing.T) {
 
 	// Tags the metadata sets are made to match, the value unchanged: no new version.
 	retagged := pushMeta(`{"secretType":"SecureString","kmsKeyID":"alias/team","tier":{"type":"Advanced"},"tags":{"team":"billing"}}`)
-	if got, err := p.Push(ctx, providers.Push{Key: "/push-meta/db", Value: []byte("meta-param"), Metadata: retagged}); err != nil || got != providers.Unchanged {
+	if got, err := p.Push(ctx, providers.Push{Key: "/push-meta/db", Value: []byte("meta-param"), Metadata: retagged}); err != nil || got != providers.Retagged {
 		t.Fatalf("retag push = %q, %v", got, err)
 	}
 	if w := writes(s.Requests()); w["PutParameter"] != 0 || w["AddTagsToResource"] != 1 || w["RemoveTagsFromResource"] != 1 {
@@ -225,7 +225,7 @@ func TestPushMetadataRefusedByName(t *testing.T) {
 		meta []byte
 		want string
 	}{
-		{"ps unknown key", ps, pushMeta(`{"parameterType":"SecureString"}`), `"parameterType"`},
+		{"ps unknown key", ps, pushMeta(`{"parameterType":"SecureString"}`), "metadata.spec.parameterType: is not a key"},
 		{"ps bad type", ps, pushMeta(`{"secretType":"Secret"}`), "secretType"},
 		{"ps bad tier", ps, pushMeta(`{"tier":{"type":"Premium"}}`), "tier.type"},
 		{"ps policies off advanced", ps, pushMeta(`{"tier":{"type":"Standard","policies":[]}}`), "tier.policies"},
@@ -233,9 +233,9 @@ func TestPushMetadataRefusedByName(t *testing.T) {
 		{"ps encodeAsDecoded", ps, pushMeta(`{"encodeAsDecoded":true}`), "encodeAsDecoded"},
 		{"ps managed-by tag", ps, pushMeta(`{"tags":{"managed-by":"me"}}`), "managed-by"},
 		{"ps no envelope", ps, []byte(`{"secretType":"String"}`), "envelope"},
-		{"ps unknown envelope key", ps, []byte(`{"apiVersion":"kubernetes.external-secrets.io/v1alpha1","kind":"PushSecretMetadata","specs":{}}`), `"specs"`},
+		{"ps unknown envelope key", ps, []byte(`{"apiVersion":"kubernetes.external-secrets.io/v1alpha1","kind":"PushSecretMetadata","specs":{}}`), "metadata.specs: is not a key"},
 		{"ps wrong kind", ps, []byte(`{"apiVersion":"kubernetes.external-secrets.io/v1alpha1","kind":"Other","spec":{}}`), "PushSecretMetadata"},
-		{"sm unknown key", sm, pushMeta(`{"kmsKeyIDs":"x"}`), `"kmsKeyIDs"`},
+		{"sm unknown key", sm, pushMeta(`{"kmsKeyIDs":"x"}`), "metadata.spec.kmsKeyIDs: is not a key"},
 		{"sm bad format", sm, pushMeta(`{"secretPushFormat":"text"}`), "secretPushFormat"},
 		{"sm resourcePolicy", sm, pushMeta(`{"resourcePolicy":{"policySourceRef":{"kind":"ConfigMap","name":"p","key":"k"}}}`), "resourcePolicy"},
 		{"sm replication", sm, pushMeta(`{"replicationLocations":["eu-west-1"]}`), "replicationLocations"},
