@@ -198,3 +198,40 @@ func TestConcurrentPushesOfEveryKindShareNoUnguardedState(t *testing.T) {
 		}
 	}
 }
+
+// deleteSM records the remote secrets deleted through it.
+type deleteSM struct {
+	recordSM
+	deleted []string
+}
+
+func (s *deleteSM) DeleteRemote(_ context.Context, key string) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.deleted = append(s.deleted, key)
+	return false, nil
+}
+
+// deletionPolicy None says: leave what was pushed. A commit that sets it
+// and, in the same change, moves a push to another remote key must leave
+// the old remote secret, as ESO does (its controller reads the policy the
+// PushSecret has now); only a PushSecret whose current policy is Delete,
+// or one that left Git with Delete, deletes what it stops pushing.
+func TestDeletionPolicyNoneSetWithAMoveLeavesTheOldRemoteSecret(t *testing.T) {
+	spec := func(policy, remote string) string {
+		return hostileStore + fmt.Sprintf("---\napiVersion: external-secrets.io/v1alpha1\nkind: PushSecret\nmetadata: {name: p, namespace: ns}\nspec:\n  deletionPolicy: %s\n  secretStoreRefs: [{name: aws}]\n  selector: {secret: {name: src}}\n  data: [{match: {secretKey: k, remoteRef: {remoteKey: %s}}}]\n", policy, remote)
+	}
+	src := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "src", Namespace: "ns"}, Data: map[string][]byte{"k": []byte(leaktest.Canary())}}
+	sm := &deleteSM{}
+	first, _ := pushOnce(t, renderYAML(t, spec("Delete", "old")), sm, 1, src)
+	if len(first.Rows) != 1 || first.Rows[0].LastPush == nil || !first.Rows[0].Delete {
+		t.Fatalf("first push rows %+v", first.Rows)
+	}
+	p := pushsecret.New(pushsecret.Config{Kube: fake.NewClientset(src), Concurrency: 1, Now: time.Now, Guard: inventory.PruneGuard,
+		Provider: func(context.Context, *render.SecretStore, string) (providers.Provider, error) { return sm, nil },
+		Events:   func(context.Context, corev1.ObjectReference, string, string, string) {}})
+	out := p.Push(context.Background(), pushsecret.Pass{Set: renderYAML(t, spec("None", "new")), Old: first.Rows, Redactor: scrub.New()})
+	if len(out.Failed) > 0 || len(sm.deleted) > 0 {
+		t.Fatalf("failed %v, deleted %q; want old left in AWS under deletionPolicy None", out.Failed, sm.deleted)
+	}
+}
