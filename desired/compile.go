@@ -16,7 +16,7 @@ type Options struct {
 	// offline (review), where a namespaceSelector counts as a match.
 	NamespaceLabels NamespaceLabels
 	// OwnNamespaces are secretsync's own, where nothing may merge
-	// (ForcedWriteProblem); none when unknown.
+	// (ForcedWriteProblem) nor push from (PushProblems); none when unknown.
 	OwnNamespaces []string
 }
 

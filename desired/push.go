@@ -10,15 +10,20 @@ import (
 )
 
 // PushProblems are the reasons run refuses a PushSecret without asking AWS
-// or the cluster: a namespace secretsync may not reach, a store that is
-// missing, does not serve the namespace, or is of a service secretsync
-// does not push to (awsservice's Pushes), a store label selector that matches
-// no store. Both run and validate use it.
+// or the cluster: a namespace secretsync may not reach, or its own (where
+// its Git credentials are), a store that is missing, does not serve the
+// namespace, or is of a service secretsync does not push to (awsservice's
+// Pushes), a store label selector that matches no store. Both run and
+// validate use it.
 func PushProblems(ps *render.PushSecret, stores map[StoreKey]*render.SecretStore, opt Options) []Problem {
 	var out []Problem
 	if !NamespaceAllowed(opt.Namespaces, ps.Namespace) {
 		out = append(out, Problem{Field: "metadata.namespace",
 			Err: fmt.Errorf("namespace %s is not one secretsync may reach (--namespaces %s)", ps.Namespace, strings.Join(opt.Namespaces, ","))})
+	}
+	if slices.Contains(opt.OwnNamespaces, ps.Namespace) {
+		out = append(out, Problem{Field: "metadata.namespace",
+			Err: fmt.Errorf("namespace %s is secretsync's own, holding its Git credentials and webhook secret, which are never pushed", ps.Namespace)})
 	}
 	for i, ref := range ps.Spec.SecretStoreRefs {
 		field := fmt.Sprintf("spec.secretStoreRefs[%d]", i)

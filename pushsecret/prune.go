@@ -80,11 +80,18 @@ func (r *run) pruneVerdict(current []inventory.PushRow) ([]inventory.PushRow, in
 		now[row.Key()] = true
 		inUse[row.Remote()] = true
 	}
+	// A PushSecret still in Git deletes under the policy it has now (as
+	// ESO): one set to None in the commit that moves a key leaves the old.
+	policy := map[string]bool{}
+	for _, ps := range r.Set.PushSecrets {
+		policy[ps.ID()] = ps.Deletes()
+	}
 	var candidates []inventory.PushRow
 	for _, row := range r.Old {
+		deletes, inGit := policy[row.PushSecret]
 		// LastPush nil: secretsync never wrote it (IfNotExists found it, or
 		// every push failed), so it is not ours to delete.
-		if !now[row.Key()] && row.Delete && row.LastPush != nil && !inUse[row.Remote()] {
+		if !now[row.Key()] && row.Delete && (deletes || !inGit) && row.LastPush != nil && !inUse[row.Remote()] {
 			candidates = append(candidates, row)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"unicode"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -137,9 +138,20 @@ const MaxRemoteKeyBytes = 512
 // RemoteKeyProblem refuses a remote key written as an ARN: a store applies
 // no prefix to an ARN, and another PushSecret's name for the same secret
 // differs from it, so the shared-remote check could not see the two meet.
+// It refuses a control character too (controlProblem).
 func RemoteKeyProblem(key string) error {
 	if strings.HasPrefix(key, "arn:") {
 		return errors.New("is an ARN: a push remote key is a name, under the store's prefix")
+	}
+	return controlProblem(key)
+}
+
+// controlProblem refuses a remote name holding a control character: no
+// AWS name does, and a carriage return or newline would end a line of
+// plan's Markdown comment, letting a pull request forge or hide the rest.
+func controlProblem(name string) error {
+	if strings.ContainsFunc(name, unicode.IsControl) {
+		return errors.New("holds a control character, which no AWS name does")
 	}
 	return nil
 }
@@ -201,6 +213,7 @@ func validatePushSecret(p *PushSecret) []fieldError {
 			check(f+".match.remoteRef.remoteKey", err)
 			continue
 		}
+		check(f+".match.remoteRef.property", controlProblem(r.Property))
 		id := r.RemoteKey + "\x00" + r.Property
 		if j, dup := seen[id]; dup {
 			check(f+".match.remoteRef", fmt.Errorf("pushes to the same remote key and property as spec.data[%d]", j))
