@@ -31,6 +31,9 @@ type Config struct {
 	Kube kubernetes.Interface
 	// Namespaces the instance serves; empty is every one.
 	Namespaces []string
+	// OwnNamespaces are secretsync's own: no PushSecret there is pushed
+	// (its Git credentials and webhook secret live there).
+	OwnNamespaces []string
 	// Concurrency bounds the PushSecrets planned or pushed at a time.
 	Concurrency int
 	// Provider builds the provider of a store for a PushSecret of ns.

@@ -51,7 +51,7 @@ func (r *run) plan(ctx context.Context, ps *render.PushSecret, gens map[desired.
 	stores := r.stores
 	// Refused before any source is read: its spec and stores alone.
 	refused := func(err error) pushPlan { return pushPlan{err: err, synced: syncedOf(ps, stores, "", "")} }
-	if probs := desired.PushProblems(ps, stores, desired.Options{Namespaces: r.cfg.Namespaces, NamespaceLabels: nsLabels}); len(probs) > 0 {
+	if probs := desired.PushProblems(ps, stores, desired.Options{Namespaces: r.cfg.Namespaces, NamespaceLabels: nsLabels, OwnNamespaces: r.cfg.OwnNamespaces}); len(probs) > 0 {
 		errs := make([]error, len(probs))
 		for i, p := range probs {
 			errs[i] = p

@@ -16,7 +16,7 @@ import (
 // newPusher builds the PushSecrets' executor (package pushsecret) on this
 // Reconciler's clients and rules.
 func (r *Reconciler) newPusher() *pushsecret.Pusher {
-	return pushsecret.New(pushsecret.Config{Kube: r.kube, Namespaces: r.cfg.Namespaces, Concurrency: r.cfg.Concurrency, Provider: r.provider,
+	return pushsecret.New(pushsecret.Config{Kube: r.kube, Namespaces: r.cfg.Namespaces, OwnNamespaces: r.cfg.OwnNamespaces, Concurrency: r.cfg.Concurrency, Provider: r.provider,
 		Generate: r.runGenerator, Guard: r.pruneGuard, Events: r.event,
 		Now: func() time.Time { return r.now() }, Log: r.log})
 }

@@ -16,7 +16,6 @@ import (
 // repo past review. The PushSecret is refused, naming the namespace, and
 // nothing is written to AWS.
 func TestPushSecretNeverPushesFromSecretsyncsOwnNamespace(t *testing.T) {
-	t.Skip("DEFECT: desired.PushProblems refuses OwnNamespaces now, but pushsecret.Config has none to pass it (source.go plan): a PushSecret in secretsync's namespace pushes its Git credentials")
 	f := newFixture(t)
 	f.rec = f.newReconciler(func(c *reconciler.Config) { c.OwnNamespaces = []string{f.ns} })
 	f.source(f.ns, "secretsync-git", map[string]string{"password": leaktest.Canary()})

@@ -102,7 +102,7 @@ func WriteMarkdown(w io.Writer, p Plan) error {
 		fmt.Fprintln(w, "| Secret | Key | Before | After |")
 		fmt.Fprintln(w, "|---|---|---|---|")
 		for _, s := range byNS[ns] {
-			fmt.Fprintf(w, "| %s **%s**%s (%s) | | | `%s` in `%s`%s |\n", marks[s.Action], s.Name, kindNote(s.Kind), s.Action, s.ExternalSecret, s.Source, md(droppedNote(s)))
+			fmt.Fprintf(w, "| %s **%s**%s (%s) | | | `%s` in `%s`%s |\n", marks[s.Action], s.Name, kindNote(s.Kind), s.Action, md(s.ExternalSecret), md(s.Source), md(droppedNote(s)))
 			for _, k := range s.Keys {
 				fmt.Fprintf(w, "| | %s `%s` | %s | %s |\n", marks[k.Action], md(k.Key), code(k.Before), code(k.After))
 			}
@@ -125,7 +125,7 @@ func code(s string) string {
 
 // md keeps a string from breaking a table cell or a code span.
 func md(s string) string {
-	return strings.NewReplacer("|", `\|`, "`", "'", "\n", " ").Replace(s)
+	return strings.NewReplacer("|", `\|`, "`", "'", "\n", " ", "\r", " ").Replace(s)
 }
 
 // WriteJSON prints the plan as JSON (the Plan type is the schema).
