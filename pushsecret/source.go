@@ -52,11 +52,12 @@ func (r *run) plan(ctx context.Context, ps *render.PushSecret, gens map[desired.
 	// Refused before any source is read: its spec and stores alone.
 	refused := func(err error) pushPlan { return pushPlan{err: err, synced: syncedOf(ps, stores, "", "")} }
 	if probs := desired.PushProblems(ps, stores, desired.Options{Namespaces: r.cfg.Namespaces, NamespaceLabels: nsLabels, OwnNamespaces: r.cfg.OwnNamespaces}); len(probs) > 0 {
-		errs := make([]error, len(probs))
+		// One line, so a table row, an Event and a log line each hold every problem.
+		msgs := make([]string, len(probs))
 		for i, p := range probs {
-			errs[i] = p
+			msgs[i] = p.Error()
 		}
-		return refused(errors.Join(errs...))
+		return refused(errors.New(strings.Join(msgs, "; ")))
 	}
 	g, err := desired.PushGenerator(ps, gens)
 	if err != nil {

@@ -77,7 +77,7 @@ func newDiffCmd(s streams, cluster *clusterFlags) *cobra.Command {
 			return fail(exitUsage, "%v", err)
 		}
 		rec, err := reconciler.New(reconciler.Config{Instance: inst.instance, InventoryNamespace: inst.namespace, Path: rel,
-			Namespaces: splitList(rf.namespaces), ReloadWorkloads: *reload, Render: rf.renderOptions()},
+			Namespaces: splitList(rf.namespaces), OwnNamespaces: ownNamespaces(inst.namespace), ReloadWorkloads: *reload, Render: rf.renderOptions()},
 			localSource{root}, kube, aws.NewFactory(aws.Options{Endpoint: *endpoint, KMSEndpoint: *kmsEndpoint, SSMEndpoint: *ssmEndpoint, ACMEndpoint: *acmEndpoint, DefaultRegion: *region}), zerolog.Nop())
 		if err != nil {
 			return fail(exitUsage, "%v", err)

@@ -19,7 +19,8 @@ import (
 // diff lists what the next pass would do to each remote secret a
 // PushSecret writes, marked "push" apart from the Secrets, in the table
 // and under "pushes" in JSON, by name: no value printed, nothing written
-// to AWS, exit 1 for a change.
+// to AWS, exit 1 for a change; a PushSecret in secretsync's own namespace
+// is refused as run refuses it.
 func TestDiffListsPushSecretActions(t *testing.T) {
 	awstest.Isolate(t)
 	dir := t.TempDir()
@@ -41,29 +42,38 @@ func TestDiffListsPushSecretActions(t *testing.T) {
 	if err := os.MkdirAll(repo, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	// The inventory's namespace is secretsync's own: run refuses a PushSecret there, and so must diff.
+	if _, err := kube.Client.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "secretsync"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	push := func(name, extra, remote string) string {
-		return "---\napiVersion: external-secrets.io/v1alpha1\nkind: PushSecret\nmetadata: {name: " + name + ", namespace: default}\nspec:\n" + extra +
+		namespace := "default"
+		if name == "own" {
+			namespace = "secretsync"
+		}
+		return "---\napiVersion: external-secrets.io/v1alpha1\nkind: PushSecret\nmetadata: {name: " + name + ", namespace: " + namespace + "}\nspec:\n" + extra +
 			"  secretStoreRefs: [{name: aws}]\n  selector: {secret: {name: push-src}}\n  data: [{match: {secretKey: k, remoteRef: {remoteKey: " + remote + "}}}]\n"
 	}
 	manifests := "apiVersion: external-secrets.io/v1\nkind: SecretStore\nmetadata: {name: aws, namespace: default}\nspec: {provider: {aws: {service: SecretsManager, region: us-east-1}}}\n" +
-		push("new", "", "cli/new") + push("claim", "  updatePolicy: IfNotExists\n", "cli/hand")
+		push("new", "", "cli/new") + push("claim", "  updatePolicy: IfNotExists\n", "cli/hand") + push("own", "", "cli/own")
 	if err := os.WriteFile(filepath.Join(repo, "push.yaml"), []byte(manifests), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	args := []string{"--kubeconfig", kube.Kubeconfig, "--inventory-namespace", "default", "--instance", "diffpush", "--aws-endpoint", sm.URL, repo}
+	args := []string{"--kubeconfig", kube.Kubeconfig, "--inventory-namespace", "secretsync", "--instance", "diffpush", "--aws-endpoint", sm.URL, repo}
 	var out, errOut bytes.Buffer
 	code := cli("diff", args, &out, &errOut)
 	c.Check(t, "diff's output", out.String()+errOut.String())
 	for _, want := range []string{
 		"push create  SecretStore/default/aws cli/new (PushSecret default/new)",
 		"push refused SecretStore/default/aws cli/hand (PushSecret default/claim) (would push: exists without the tag managed-by=external-secrets; updatePolicy IfNotExists leaves it as it is)",
+		"push refused SecretStore/secretsync/aws cli/own (PushSecret secretsync/own) (would push: metadata.namespace: namespace secretsync is secretsync's own, holding its Git credentials and webhook secret, which are never pushed; spec.secretStoreRefs: SecretStore/secretsync/aws is not in the rendered manifests)",
 	} {
 		if code != exitFindings || !strings.Contains(out.String(), want) {
 			t.Fatalf("exit %d, output lacks %q:\n%s%s", code, want, out.String(), errOut.String())
 		}
 	}
-	if !strings.Contains(errOut.String(), "no Secret would change, 1 remote secret would change, 1 refused") {
-		t.Fatalf("summary:\n%s", errOut.String())
+	if !strings.Contains(errOut.String(), "no Secret would change, 1 remote secret would change, 2 refused") {
+		t.Fatalf("summary:\n%s\n%s", errOut.String(), out.String())
 	}
 	out.Reset()
 	errOut.Reset()

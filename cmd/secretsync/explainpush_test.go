@@ -57,7 +57,11 @@ func TestExplainPushSecretSaysWhatItPushedWhenAndWhyNeverAValue(t *testing.T) {
 		push("blocked", "", "  - match: {secretKey: password, remoteRef: {remoteKey: shop/hand}}\n")}); err != nil {
 		t.Fatal(err)
 	}
-	kc := []string{"--kubeconfig", kube.Kubeconfig, "--inventory-namespace", "default"}
+	// The inventory lives apart: run refuses PushSecrets in secretsync's own namespaces.
+	if _, err := kube.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "secretsync"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	kc := []string{"--kubeconfig", kube.Kubeconfig, "--inventory-namespace", "secretsync"}
 	outputs := map[string]string{}
 	run := func(name string, args ...string) (string, int) {
 		t.Helper()
