@@ -47,7 +47,12 @@ func TestDiffCountsRefusalsApartAndExitsAsKubectlDiff(t *testing.T) {
 	if _, err := repo.Commit("add", files); err != nil {
 		t.Fatal(err)
 	}
-	kc := []string{"--kubeconfig", kube.Kubeconfig, "--inventory-namespace", "default"}
+	// secretsync's own namespace is apart from the ExternalSecrets' (a
+	// Merge there is an error, not the refusal this test counts).
+	if _, err := kube.Client.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "secretsync"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	kc := []string{"--kubeconfig", kube.Kubeconfig, "--inventory-namespace", "secretsync"}
 	if code := cli("run", append(kc, "--once", "--repo", "file://"+repo.Dir, "--aws-endpoint", sm.URL, "--workdir", filepath.Join(dir, "work")), io.Discard, io.Discard); code != 0 {
 		t.Fatalf("run --once exited %d", code)
 	}
