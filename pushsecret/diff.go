@@ -5,71 +5,11 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/secretsync/secretsync/cluster"
 	"github.com/secretsync/secretsync/desired"
 	"github.com/secretsync/secretsync/inventory"
 	"github.com/secretsync/secretsync/providers"
 	"github.com/secretsync/secretsync/render"
 )
-
-// Action is what a pass does, or would do, to one remote secret a
-// PushSecret writes: names only, never a value.
-type Action struct {
-	Kind       ActionKind `json:"action"`
-	PushSecret string     `json:"pushSecret"` // namespace/name
-	Store      string     `json:"store,omitempty"`
-	RemoteKey  string     `json:"remoteKey,omitempty"`
-	Property   string     `json:"property,omitempty"`
-	// Would is what a refused action would have done (push, delete), and
-	// Reason why the pass refuses it; for an update, what differs.
-	Would  string `json:"would,omitempty"`
-	Reason string `json:"reason,omitempty"`
-}
-
-// ActionKind is the kind of an Action.
-type ActionKind string
-
-// The actions on a remote secret.
-const (
-	Create  ActionKind = "create"  // it does not exist
-	Update  ActionKind = "update"  // a new version (its value differs), or its tags
-	Keep    ActionKind = "keep"    // it holds what the push writes
-	Refused ActionKind = "refused" // a push or delete the pass refuses, with the reason
-	Delete  ActionKind = "delete"  // deletionPolicy Delete, what pushed it left Git
-)
-
-// Refused actions' Would.
-const (
-	wouldPush   = "push"
-	wouldDelete = "delete"
-)
-
-// planAll plans every PushSecret of the pass (plan), then refuses those
-// that push to a remote secret PushSecrets of another namespace push to:
-// the decisions Push executes and Diff prints.
-func (r *run) planAll(ctx context.Context, oldBy map[string][]inventory.PushRow) []pushPlan {
-	pss := r.Set.PushSecrets
-	nsLabels := cluster.NamespaceLabels(ctx, r.cfg.Kube)
-	gens := desired.IndexGenerators(r.Set)
-	plans := make([]pushPlan, len(pss))
-	r.each(len(pss), func(i int) { plans[i] = r.plan(ctx, pss[i], gens, nsLabels, oldBy[pss[i].ID()]) })
-	planOf := make(map[string]*pushPlan, len(pss))
-	for i, ps := range pss {
-		planOf[ps.ID()] = &plans[i]
-	}
-	shared := desired.SharedRemotes(pss, func(ps *render.PushSecret) []desired.PushRemote {
-		if pl := planOf[ps.ID()]; pl.err == nil && !pl.kept && !pl.waits { // else Git names them
-			return remotesOf(pl.entries)
-		}
-		return desired.StaticRemotes(ps, r.stores)
-	})
-	for i, ps := range pss {
-		if shared[ps.ID()] != nil && plans[i].err == nil {
-			plans[i].err = *shared[ps.ID()]
-		}
-	}
-	return plans
-}
 
 // pushOf is the write of entry e to the remote secret key (canonical).
 func pushOf(ps *render.PushSecret, e desired.PushEntry, key string) providers.Push {
@@ -77,54 +17,42 @@ func pushOf(ps *render.PushSecret, e desired.PushEntry, key string) providers.Pu
 		IfNotExists: ps.Updates() == render.PushIfNotExists, Metadata: e.Metadata}
 }
 
-// Diff is what Push would do with in, writing nothing: the same plans
-// (planAll), each entry's write as its provider would decide it
-// (WouldPush: read calls only, no new version), and the deletions under
-// the same guard (pruneVerdict), each remote secret's ownership read
-// without its value (Owner). It returns one Action per remote secret, keep
-// included, and the errors that left some undecided; reasons and names go
-// through in.Redactor. Diff does not touch the Pusher's state.
+// Diff is what Push would do with in, writing nothing: the same steps
+// (decideAll, with the Pusher's state: a PushSecret backing off is left, one
+// vouched for and not due is kept, neither asks AWS), each push step's
+// entries as their provider would decide them (WouldPush: read calls only,
+// the same compare-before-write as Push), and the deletions under the same
+// guard (pruneVerdict), each remote secret's ownership read without its
+// value (Owner), as DeleteRemote reads it. It returns one Action per remote
+// secret, keep included, and the errors that left some undecided; reasons
+// and names go through in.Redactor. Diff does not touch the Pusher's state.
 func (p *Pusher) Diff(ctx context.Context, in Pass) ([]Action, []error) {
 	r := &run{Pusher: p, Pass: in, stores: desired.IndexStores(in.Set)}
-	oldBy := map[string][]inventory.PushRow{}
-	for _, row := range in.Old {
-		oldBy[row.PushSecret] = append(oldBy[row.PushSecret], row)
-	}
-	plans := r.planAll(ctx, oldBy)
+	steps := r.decideAll(ctx)
 	var out []Action
 	var errs []error
 	var current []inventory.PushRow // the rows Push would leave, for pruneVerdict
 	for i, ps := range in.Set.PushSecrets {
-		pl, old := &plans[i], oldBy[ps.ID()]
-		switch {
-		case pl.err != nil:
-			rows := failedRows(ps, r.stores, old)
-			current = append(current, rows...)
-			for _, row := range rows {
-				out = append(out, Action{Kind: Refused, PushSecret: ps.ID(), Store: row.Store, RemoteKey: row.RemoteKey, Property: row.Property,
-					Would: wouldPush, Reason: pl.err.Error()})
+		s := steps[i]
+		current = append(current, s.rows...)
+		actions := s.actions(ps.ID())
+		if s.kind != push {
+			out = append(out, actions...)
+			continue
+		}
+		for j, e := range s.entries {
+			a, err := r.wouldPush(ctx, ps, e, actions[j])
+			if err != nil {
+				errs = append(errs, r.Redactor.Error(fmt.Errorf("PushSecret %s (%s): %w", ps.ID(), ps.Source, err)))
+				continue
 			}
-		case pl.kept:
-			current = append(current, old...)
-			for _, row := range old {
-				out = append(out, Action{Kind: Keep, PushSecret: ps.ID(), Store: row.Store, RemoteKey: row.RemoteKey, Property: row.Property})
-			}
-		default:
-			for _, e := range pl.entries {
-				current = append(current, inventory.PushRow{PushSecret: ps.ID(), Store: e.Store.String(), RemoteKey: e.RemoteKey, Property: e.Property})
-				a, err := r.wouldPush(ctx, ps, e)
-				if err != nil {
-					errs = append(errs, r.Redactor.Error(fmt.Errorf("PushSecret %s (%s): %w", ps.ID(), ps.Source, err)))
-					continue
-				}
-				out = append(out, a)
-			}
+			out = append(out, a)
 		}
 	}
 	dels, delErrs := r.wouldPrune(ctx, current)
 	out = append(out, dels...)
 	for i := range out {
-		out[i].RemoteKey, out[i].Reason = r.Redactor.String(out[i].RemoteKey), r.Redactor.String(out[i].Reason)
+		out[i] = r.redact(out[i])
 	}
 	for _, err := range delErrs {
 		errs = append(errs, r.Redactor.Error(err))
@@ -132,12 +60,10 @@ func (p *Pusher) Diff(ctx context.Context, in Pass) ([]Action, []error) {
 	return out, errs
 }
 
-// wouldPush is entry e's Action: what its store's provider would do
-// (WouldPush), a refusal it gives (not ours, scheduled for deletion, bad
-// metadata), or, under updatePolicy IfNotExists, a remote secret that
-// exists: kept when ours, refused when not. Other errors are returned.
-func (r *run) wouldPush(ctx context.Context, ps *render.PushSecret, e desired.PushEntry) (Action, error) {
-	a := Action{PushSecret: ps.ID(), Store: e.Store.String(), RemoteKey: e.RemoteKey, Property: e.Property}
+// wouldPush is entry e's action a once its store's provider says what Push
+// would do (WouldPush), resolved as Push's answer is; an error other than a
+// refusal (not ours, scheduled for deletion, bad metadata) is returned.
+func (r *run) wouldPush(ctx context.Context, ps *render.PushSecret, e desired.PushEntry, a Action) (Action, error) {
 	pusher, err := r.pusher(ctx, r.stores[e.Store], e.Store, ps.Namespace)
 	if err != nil {
 		return a, err
@@ -148,57 +74,31 @@ func (r *run) wouldPush(ctx context.Context, ps *render.PushSecret, e desired.Pu
 	}
 	key := pusher.(providers.Provider).Canonical(providers.Ref{Key: e.RemoteKey}).Key
 	did, err := would.WouldPush(ctx, pushOf(ps, e, key))
-	switch c := providers.ClassOf(err); {
-	case err != nil && (c == providers.NotManaged || c == providers.Invalid):
-		a.Kind, a.Would, a.Reason = Refused, wouldPush, err.Error()
-		return a, nil
-	case err != nil:
+	if a = resolved(a, did, err); a.Kind == Failed {
 		return a, fmt.Errorf("push %s to %s: %w", e.Field, e.Store, err)
-	}
-	switch did {
-	case providers.Created:
-		a.Kind = Create
-	case providers.Updated:
-		a.Kind, a.Reason = Update, "value"
-	case providers.Retagged:
-		a.Kind, a.Reason = Update, "tags"
-	case providers.Exists:
-		owner, ok := pusher.(providers.Owner)
-		if !ok {
-			return a, fmt.Errorf("%s cannot say who owns %s", e.Store, e.RemoteKey)
-		}
-		remote, err := owner.Owner(ctx, key)
-		if err != nil {
-			return a, err
-		}
-		a.Kind = Keep
-		if !remote.Ours {
-			a.Kind, a.Would, a.Reason = Refused, wouldPush, "exists without the tag "+providers.ManagedByTag+"="+providers.ManagedByValue+"; updatePolicy IfNotExists leaves it as it is"
-		}
-	default:
-		a.Kind = Keep
 	}
 	return a, nil
 }
 
-// wouldPrune is the deletions Push's prune would make after rows current:
-// under the guard's verdict (pruneVerdict), each candidate's remote secret
-// read by Owner: gone already (nothing to do), not ours (refused, as
-// DeleteRemote refuses it), or deleted.
+// wouldPrune is the deletions Push's prune would make after rows current,
+// decided as prune decides them: under the guard's verdict (pruneVerdict;
+// refused, one action per candidate, when it refuses), then each
+// candidate's remote secret read by Owner: gone already (nothing to do),
+// not ours (refused, as DeleteRemote refuses it), or deleted; a remote
+// secret deleted once is not deleted again.
 func (r *run) wouldPrune(ctx context.Context, current []inventory.PushRow) ([]Action, []error) {
 	candidates, verdict := r.pruneVerdict(current)
 	var out []Action
-	var errs []error
-	seen := map[string]bool{}
-	for _, row := range candidates {
-		if seen[row.Remote()] {
-			continue
+	if !verdict.Allowed() {
+		for _, row := range candidates {
+			out = append(out, deleteAction(row, guardRefusal(verdict.Reason)))
 		}
-		seen[row.Remote()] = true
-		a := Action{Kind: Delete, PushSecret: row.PushSecret, Store: row.Store, RemoteKey: row.RemoteKey, Property: row.Property}
-		if !verdict.Allowed() {
-			a.Kind, a.Would, a.Reason = Refused, wouldDelete, verdict.Reason
-			out = append(out, a)
+		return out, nil
+	}
+	var errs []error
+	deleted := map[string]bool{}
+	for _, row := range candidates {
+		if deleted[row.Remote()] {
 			continue
 		}
 		remote, err := r.owner(ctx, row)
@@ -209,9 +109,11 @@ func (r *run) wouldPrune(ctx context.Context, current []inventory.PushRow) ([]Ac
 		case !remote.Exists || remote.Deleting:
 			continue // gone already: nothing to delete
 		case !remote.Ours:
-			a.Kind, a.Would, a.Reason = Refused, wouldDelete, "exists without the tag "+providers.ManagedByTag+"="+providers.ManagedByValue+": it was not made by a push, so it is never deleted"
+			err = &providers.Error{Class: providers.NotManaged}
+		default:
+			deleted[row.Remote()] = true
 		}
-		out = append(out, a)
+		out = append(out, deleteAction(row, err))
 	}
 	return out, errs
 }

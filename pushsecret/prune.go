@@ -28,6 +28,7 @@ func (r *run) prune(ctx context.Context, current []inventory.PushRow, out *Outco
 		out.PruneSkipped = verdict.Reason
 		for _, row := range candidates {
 			out.PruneRefused = append(out.PruneRefused, "remote "+row.Store+" "+row.RemoteKey)
+			out.Actions = append(out.Actions, deleteAction(row, guardRefusal(verdict.Reason)))
 		}
 		return candidates
 	}
@@ -37,7 +38,11 @@ func (r *run) prune(ctx context.Context, current []inventory.PushRow, out *Outco
 		if deleted[row.Remote()] {
 			continue
 		}
-		switch err := r.deleteRemote(ctx, row, out); {
+		gone, err := r.deleteRemote(ctx, row, out)
+		if !gone {
+			out.Actions = append(out.Actions, deleteAction(row, err))
+		}
+		switch {
 		case err == nil:
 			deleted[row.Remote()] = true
 		case providers.ClassOf(err) == providers.NotManaged:
@@ -52,23 +57,22 @@ func (r *run) prune(ctx context.Context, current []inventory.PushRow, out *Outco
 }
 
 // deleteRemote deletes row's remote secret and, unless it was gone
-// already, counts it and says so in an Event.
-func (r *run) deleteRemote(ctx context.Context, row inventory.PushRow, out *Outcome) error {
+// already (gone), counts it and says so in an Event.
+func (r *run) deleteRemote(ctx context.Context, row inventory.PushRow, out *Outcome) (gone bool, err error) {
 	ns, _, _ := strings.Cut(row.PushSecret, "/")
 	key := storeKeyOfString(row.Store)
 	pusher, err := r.pusher(ctx, r.stores[key], key, ns)
 	if err != nil {
-		return err
+		return false, err
 	}
 	remoteKey := pusher.(providers.Provider).Canonical(providers.Ref{Key: row.RemoteKey}).Key
-	gone, err := pusher.DeleteRemote(ctx, remoteKey)
-	if err != nil || gone {
-		return err
+	if gone, err = pusher.DeleteRemote(ctx, remoteKey); err != nil || gone {
+		return gone, err
 	}
 	out.Deleted++
 	r.cfg.Events(ctx, eventRef(row.PushSecret), corev1.EventTypeNormal, "PushDeleted",
 		fmt.Sprintf("deleted %s in %s: PushSecret %s (deletionPolicy Delete) no longer pushes it", remoteKey, row.Store, row.PushSecret))
-	return nil
+	return false, nil
 }
 
 // pruneVerdict is the rows of the record whose remote secrets the pass

@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/secretsync/secretsync/cluster"
 	"github.com/secretsync/secretsync/desired"
 	"github.com/secretsync/secretsync/internal/parallel"
 	"github.com/secretsync/secretsync/inventory"
@@ -28,25 +29,26 @@ type run struct {
 // event is one Event a PushSecret's push asks for.
 type event struct{ ps, typ, reason, msg string }
 
-// pushed is what one PushSecret's push left: its rows, its state for the
-// next pass, and what the pass reports of it.
+// pushed is what one PushSecret's step left once executed: its rows, its
+// state for the next pass, and what the pass reports of it.
 type pushed struct {
-	rows   []inventory.PushRow
-	state  *state
-	err    error
-	count  int
-	events []event
+	rows    []inventory.PushRow
+	state   *state
+	err     error
+	count   int
+	events  []event
+	actions []Action
 }
 
 func comparePushRows(a, b inventory.PushRow) int { return strings.Compare(a.Key(), b.Key()) }
 
-// Push decides every PushSecret's writes (plan), refuses remote secrets
-// PushSecrets of two namespaces write, pushes those due, and returns the
-// rows for the inventory: the pushed ones, those carried over, and those
-// whose deletion was refused or failed (so that a later pass tries
-// again). PushSecrets are planned and pushed concurrently (at most
-// Config.Concurrency at a time), each into its own slot; what they did is
-// merged in their order afterwards.
+// Push decides every PushSecret's step (planAll reads the sources, decide
+// chooses), executes those that push, and returns the rows for the
+// inventory: the pushed ones, those carried over, and those whose deletion
+// was refused or failed (so that a later pass tries again), with the
+// actions it took. PushSecrets are planned and pushed concurrently (at
+// most Config.Concurrency at a time), each into its own slot; what they
+// did is merged in their order afterwards.
 func (p *Pusher) Push(ctx context.Context, in Pass) Outcome {
 	// Events from here on make the next pass due; this one reads them.
 	p.watch.lastGen.Store(p.watch.gen.Load())
@@ -54,13 +56,9 @@ func (p *Pusher) Push(ctx context.Context, in Pass) Outcome {
 	defer p.watch.indexSources(in.Set.PushSecrets, p.cfg.Namespaces)
 	r := &run{Pusher: p, Pass: in, stores: desired.IndexStores(in.Set)}
 	pss := in.Set.PushSecrets
-	oldBy := map[string][]inventory.PushRow{}
-	for _, row := range in.Old {
-		oldBy[row.PushSecret] = append(oldBy[row.PushSecret], row)
-	}
-	plans := r.planAll(ctx, oldBy)
+	steps := r.decideAll(ctx)
 	done := make([]pushed, len(pss))
-	r.each(len(pss), func(i int) { done[i] = r.pushOne(ctx, pss[i], &plans[i], oldBy[pss[i].ID()]) })
+	r.each(len(pss), func(i int) { done[i] = r.execute(ctx, pss[i], steps[i]) })
 	var out Outcome
 	states := make(map[string]*state, len(pss))
 	var events []event
@@ -68,6 +66,7 @@ func (p *Pusher) Push(ctx context.Context, in Pass) Outcome {
 		states[ps.ID()] = done[i].state
 		out.Rows = append(out.Rows, done[i].rows...)
 		out.Pushed += done[i].count
+		out.Actions = append(out.Actions, done[i].actions...)
 		if done[i].err != nil {
 			out.Failed = append(out.Failed, done[i].err)
 			out.FailedIDs = append(out.FailedIDs, ps.ID())
@@ -79,7 +78,75 @@ func (p *Pusher) Push(ctx context.Context, in Pass) Outcome {
 	out.Rows = append(out.Rows, r.prune(ctx, out.Rows, &out)...)
 	slices.SortFunc(out.Rows, comparePushRows)
 	p.remotes = remoteIndex(out.Rows, r.stores)
+	for i := range out.Actions {
+		out.Actions[i] = r.redact(out.Actions[i])
+	}
 	return out
+}
+
+// decideAll is the step of every PushSecret of the pass: each one's plan
+// (planAll: its sources read, its writes made), then decide, which calls
+// nothing. Push executes them; Diff asks what they would do.
+func (r *run) decideAll(ctx context.Context) []step {
+	oldBy := map[string][]inventory.PushRow{}
+	for _, row := range r.Old {
+		oldBy[row.PushSecret] = append(oldBy[row.PushSecret], row)
+	}
+	plans := r.planAll(ctx, oldBy)
+	now := r.cfg.Now()
+	steps := make([]step, len(plans))
+	for i, ps := range r.Set.PushSecrets {
+		steps[i] = decide(ps, &plans[i], r.states[ps.ID()], oldBy[ps.ID()], r.stores, r.Redactor, now)
+	}
+	return steps
+}
+
+// planAll plans every PushSecret of the pass (plan), then refuses those
+// that push to a remote secret PushSecrets of another namespace push to:
+// the decisions Push executes and Diff prints.
+func (r *run) planAll(ctx context.Context, oldBy map[string][]inventory.PushRow) []pushPlan {
+	pss := r.Set.PushSecrets
+	nsLabels := cluster.NamespaceLabels(ctx, r.cfg.Kube)
+	gens := desired.IndexGenerators(r.Set)
+	plans := make([]pushPlan, len(pss))
+	r.each(len(pss), func(i int) { plans[i] = r.plan(ctx, pss[i], gens, nsLabels, oldBy[pss[i].ID()]) })
+	planOf := make(map[string]*pushPlan, len(pss))
+	for i, ps := range pss {
+		planOf[ps.ID()] = &plans[i]
+	}
+	// One that keeps, fails or backs off holds what its rows record (dataTo
+	// names them after source keys, which Git does not show) and what Git names.
+	shared := desired.SharedRemotes(pss, func(ps *render.PushSecret) []desired.PushRemote {
+		if pl := planOf[ps.ID()]; pl.err == nil && !pl.kept && !pl.waits {
+			return remotesOf(pl.entries)
+		}
+		return heldRemotes(ps, r.stores, oldBy[ps.ID()])
+	})
+	for i, ps := range pss {
+		if shared[ps.ID()] != nil && plans[i].err == nil {
+			plans[i].err = *shared[ps.ID()]
+		}
+	}
+	return plans
+}
+
+// heldRemotes are the remote secrets a PushSecret that does not push this
+// pass still holds, for SharedRemotes: those Git names, and those its rows
+// record (dataTo named them after its source's keys).
+func heldRemotes(ps *render.PushSecret, stores map[desired.StoreKey]*render.SecretStore, old []inventory.PushRow) []desired.PushRemote {
+	out := desired.StaticRemotes(ps, stores)
+	for _, row := range old {
+		if row.RemoteKey != "" {
+			out = append(out, desired.PushRemote{Field: "spec.dataTo (as last pushed)", Store: storeKeyOfString(row.Store), RemoteKey: row.RemoteKey})
+		}
+	}
+	return out
+}
+
+// redact scrubs a's names and reason of the pass's values.
+func (r *run) redact(a Action) Action {
+	a.RemoteKey, a.Reason = r.Redactor.String(a.RemoteKey), r.Redactor.String(a.Reason)
+	return a
 }
 
 // each runs job(0) to job(n-1), at most Config.Concurrency at a time.
@@ -100,76 +167,34 @@ func (r *run) record(ctx context.Context, events []event) {
 	parallel.Run(r.cfg.Concurrency, jobs)
 }
 
-// pushOne executes pl for ps. A PushSecret that fails before it pushes
-// keeps its rows as they were, so that nothing it wrote is pruned for it.
-// One that backs off (state.waiting) keeps its rows and error as its last
-// failure left them, calls nothing and records no Event.
-func (r *run) pushOne(ctx context.Context, ps *render.PushSecret, pl *pushPlan, old []inventory.PushRow) pushed {
+// execute runs s for ps: a push step's entries through their stores'
+// providers; any other step is already what the pass does (no call).
+func (r *run) execute(ctx context.Context, ps *render.PushSecret, s step) pushed {
 	id := ps.ID()
+	if s.kind != push {
+		return pushed{rows: s.rows, state: s.state, err: s.err, events: s.events, actions: s.actions(id)}
+	}
 	now := r.cfg.Now()
-	prev := r.states[id]
-	next := state{synced: pl.synced, interval: intervalOf(ps), versions: pl.versions}
-	if pl.sourced {
-		next.ps = ps
-	}
-	if pl.err != nil {
-		err := r.Redactor.Error(fmt.Errorf("PushSecret %s (%s): %w", id, ps.Source, pl.err))
-		if prev.waiting(pl.synced, now) && prev.err.Error() == err.Error() {
-			return prev.held(ps, old)
-		}
-		rows := failedRows(ps, r.stores, old)
-		for i := range rows {
-			rows[i].Ready, rows[i].Reason, rows[i].Message = false, reasonFailed, err.Error()
-		}
-		return pushed{rows: rows, err: err, state: prev.failed(next, err, now),
-			events: []event{{id, corev1.EventTypeWarning, "PushFailed", err.Error()}}}
-	}
-	if pl.waits || prev.waiting(pl.synced, now) {
-		return prev.held(ps, old)
-	}
-	if pl.kept { // generated values already in AWS, not due
-		next.last = now
-		return pushed{rows: old, state: &next}
-	}
-	last := map[string]inventory.PushRow{}
-	for _, o := range old {
-		last[o.Key()] = o
-	}
-	rows := make([]inventory.PushRow, len(pl.entries))
-	for i, e := range pl.entries {
-		rows[i] = inventory.PushRow{PushSecret: id, Source: ps.Source, Secret: ps.Namespace + "/" + e.Source, Store: e.Store.String(),
-			RemoteKey: e.RemoteKey, Property: e.Property, Delete: ps.Deletes(), Generator: pl.generator, Synced: pl.synced}
-	}
-	next.sum = pl.sum
-	if at, ok := vouched(prev, pl, rows, last, next.interval, now); ok {
-		for i := range rows {
-			rows[i] = last[rows[i].Key()]
-			rows[i].Synced = pl.synced // the same values: what changed is a version
-		}
-		next.last = at
-		return pushed{rows: rows, state: &next}
-	}
-	one := pushed{rows: rows}
-	errs := r.pushEntries(ctx, ps, pl.entries, last, now, &one)
-	next.last = now
+	one := pushed{rows: s.rows, actions: s.actions(id)}
+	errs := r.pushEntries(ctx, ps, s.entries, s.last, now, &one)
 	if len(errs) > 0 {
 		one.err = r.Redactor.Error(fmt.Errorf("PushSecret %s (%s): %w", id, ps.Source, errors.Join(errs...)))
 		one.events = append(one.events, event{id, corev1.EventTypeWarning, "PushFailed", one.err.Error()})
-		one.state = prev.failed(next, one.err, now)
+		one.state = r.states[id].failed(*s.state, one.err, now)
 		return one
 	}
-	one.state = &next
+	one.state = s.state
 	return one
 }
 
-// held is what a PushSecret backing off leaves: its rows and error as its
-// last failure left them, and the same state; no Event.
-func (st *state) held(ps *render.PushSecret, old []inventory.PushRow) pushed {
+// held is the state of a PushSecret backing off, as its last failure left
+// it, with the PushSecret as rendered now.
+func (st *state) held(ps *render.PushSecret) *state {
 	next := *st
 	if next.ps != nil {
 		next.ps = ps
 	}
-	return pushed{rows: old, err: st.err, state: &next}
+	return &next
 }
 
 // vouched reports whether the remote secrets of pl's rows are known to
@@ -246,9 +271,12 @@ func (r *run) pushEntries(ctx context.Context, ps *render.PushSecret, entries []
 		if err == nil {
 			remoteKey = pusher.(providers.Provider).Canonical(providers.Ref{Key: e.RemoteKey}).Key
 			did, err = pusher.Push(ctx, pushOf(ps, e, remoteKey))
+			one.actions[i] = resolved(one.actions[i], did, err)
 			if err != nil {
 				err = fmt.Errorf("push %s to %s: %w", e.Field, e.Store, err)
 			}
+		} else {
+			one.actions[i] = resolved(one.actions[i], did, err)
 		}
 		if err != nil {
 			errs = append(errs, err)

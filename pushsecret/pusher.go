@@ -92,6 +92,9 @@ type Outcome struct {
 	// the remote secrets a refused one would have deleted.
 	PruneSkipped string
 	PruneRefused []string
+	// Actions are what the pass did to each remote secret, in PushSecret
+	// order, the deletions last: what Diff, asked before, says it would do.
+	Actions []Action
 }
 
 // reasonFailed is the reason a failed row carries: the pass's, as status

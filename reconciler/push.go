@@ -38,6 +38,8 @@ func (r *Reconciler) pushAll(ctx context.Context, set *render.Set, rec *record, 
 	for _, err := range out.Failed {
 		res.fail(ApplyFailed, err)
 	}
+	res.pushErrors += len(out.Failed)
+	res.PushActions = out.Actions
 	for _, id := range out.FailedIDs {
 		if res.pushFailed == nil {
 			res.pushFailed = map[string]bool{}

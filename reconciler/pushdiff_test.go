@@ -49,7 +49,8 @@ func (f *fixture) diffPushes() map[string]string {
 // diff shows what the next pass would do to each remote secret a
 // PushSecret writes, deciding as the pass does, reading only: create,
 // update (the value compared in AWS), refused with the reason (not ours,
-// IfNotExists on one not ours, scheduled for deletion, a source missing),
+// scheduled for deletion, a source missing), keep for IfNotExists on one
+// that exists (run leaves it, whoever made it, as ESO does),
 // delete under deletionPolicy Delete, and a delete the prune guard
 // refuses. It makes no AWS write call and prints no value; the pass that
 // follows does what it said.
@@ -80,11 +81,10 @@ func TestDiffShowsWhatThePushesWouldDo(t *testing.T) {
 		"missing.yaml": f.push("missing", "nothere", "", "a=diff/missing"),
 	})
 	want := map[string]string{
-		"update diff/a (p)":              " : value",
+		"update diff/a (p)":              " : ",
 		"create diff/new (p)":            " : ",
 		"delete diff/gone (p)":           " : ",
 		"refused hand/made (over)":       "push : NotManaged secretsmanager:hand/made: exists without the tag managed-by=external-secrets: it was not made by a push, so it is never overwritten",
-		"refused hand/made (claim)":      "push : exists without the tag managed-by=external-secrets; updatePolicy IfNotExists leaves it as it is",
 		"refused sched/x (sched)":        "push : Invalid secretsmanager:sched/x: is scheduled for deletion; restore it or wait for its recovery window to end",
 		"refused diff/missing (missing)": "push : source Secret " + f.ns + "/nothere not found",
 	}

@@ -114,8 +114,10 @@ type Reconciler struct {
 
 	mu      sync.Mutex
 	lastRev string
-	lastOK  bool
-	states  map[string]*esState // by namespace/name of the ExternalSecret
+	// lastOK: the last pass ran to its end and failed nothing but pushes
+	// (Result.settled), so an unchanged revision with nothing due is skipped.
+	lastOK bool
+	states map[string]*esState // by namespace/name of the ExternalSecret
 	// restored holds, for a pass that restores its states (restore), the
 	// inventory's refresh state of each ExternalSecret; nil otherwise.
 	restored map[string]restoredRow
@@ -233,7 +235,7 @@ func (r *Reconciler) Pass(ctx context.Context, force bool) (res Result) {
 	}
 
 	res.enter(StageDone, r.now())
-	r.lastRev, r.lastOK = snap.Revision, res.OK()
+	r.lastRev, r.lastOK = snap.Revision, res.settled()
 	r.watch.Done(watched) // this pass read what the watch could not vouch for
 	return res
 }

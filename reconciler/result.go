@@ -8,6 +8,7 @@ import (
 	"github.com/secretsync/secretsync/internal/scrub"
 	"github.com/secretsync/secretsync/inventory"
 	"github.com/secretsync/secretsync/plan"
+	"github.com/secretsync/secretsync/pushsecret"
 )
 
 // Stage is how far a pass got.
@@ -53,6 +54,10 @@ type Result struct {
 	// PushDeleted, those deleted under deletionPolicy Delete.
 	Pushed      int
 	PushDeleted int
+	// PushActions are what the pass did to each remote secret a PushSecret
+	// writes (pushsecret.Action; keep included): what DiffPushes, asked
+	// before on the same state, says it would do.
+	PushActions []pushsecret.Action
 	// PruneSkipped says why no prune ran, when none did.
 	PruneSkipped string
 	// PruneRefused lists the Secrets (namespace/name) a refused prune would
@@ -83,6 +88,7 @@ type Result struct {
 	takenOver  []takeover          // keys a merge took from another field manager
 	costPer10k float64             // USD for 10,000 remote calls, for the log line
 	pushFailed map[string]bool     // PushSecrets (namespace/name) whose push failed
+	pushErrors int                 // how many of Errors are theirs
 	// scrub knows the values of the pass: every error it records and
 	// every line it logs goes through it. Pass drops it when it ends.
 	scrub *scrub.Redactor
@@ -101,6 +107,11 @@ func (r *Result) enter(stage Stage, now time.Time) {
 
 // OK reports a pass with no failure of any kind.
 func (r Result) OK() bool { return r.Reason == "" }
+
+// settled reports a pass whose only failures are PushSecrets': each
+// retries at its own backoff (pushsecret's Due), so an unchanged revision
+// needs no full pass on their account.
+func (r Result) settled() bool { return r.OK() || len(r.Errors) == r.pushErrors }
 
 // fail records a failure and returns err as recorded: scrubbed of the
 // pass's values, for the caller's outcome.
