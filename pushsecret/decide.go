@@ -41,7 +41,7 @@ const (
 	Update  ActionKind = "update"  // a new version: its value differs
 	Retag   ActionKind = "retag"   // the value the same, its tags set to the metadata's
 	Keep    ActionKind = "keep"    // it holds what the push writes, or it is not due to be compared
-	Leave   ActionKind = "leave"   // its PushSecret backs off after a failed push: nothing is called
+	Leave   ActionKind = "leave"   // left as it is: its PushSecret backs off after a failed push, or IfNotExists found it
 	Refused ActionKind = "refused" // a push or delete the pass refuses, with the reason
 	Delete  ActionKind = "delete"  // deletionPolicy Delete, what pushed it left Git
 	// Failed is a push or delete AWS failed (run only: Diff reads, and
@@ -179,7 +179,7 @@ func resolved(a Action, did providers.Pushed, err error) Action {
 	case providers.Retagged:
 		a.Kind = Retag
 	case providers.Exists:
-		a.Kind, a.Reason = Keep, reasonExists
+		a.Kind, a.Reason = Leave, reasonExists
 	default:
 		a.Kind = Keep
 	}

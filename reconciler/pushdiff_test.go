@@ -49,7 +49,7 @@ func (f *fixture) diffPushes() map[string]string {
 // diff shows what the next pass would do to each remote secret a
 // PushSecret writes, deciding as the pass does, reading only: create,
 // update (the value compared in AWS), refused with the reason (not ours,
-// scheduled for deletion, a source missing), keep for IfNotExists on one
+// scheduled for deletion, a source missing), leave for IfNotExists on one
 // that exists (run leaves it, whoever made it, as ESO does),
 // delete under deletionPolicy Delete, and a delete the prune guard
 // refuses. It makes no AWS write call and prints no value; the pass that
@@ -82,6 +82,7 @@ func TestDiffShowsWhatThePushesWouldDo(t *testing.T) {
 	})
 	want := map[string]string{
 		"update diff/a (p)":              " : ",
+		"leave hand/made (claim)":        " : exists; updatePolicy IfNotExists leaves it as it is",
 		"create diff/new (p)":            " : ",
 		"delete diff/gone (p)":           " : ",
 		"refused hand/made (over)":       "push : NotManaged secretsmanager:hand/made: exists without the tag managed-by=external-secrets: it was not made by a push, so it is never overwritten",

@@ -153,7 +153,7 @@ func (f *fixture) pushParity(step string, want ...string) reconciler.Result {
 // in AWS (kept until an AWS event makes its PushSecret due, then put back:
 // never announced before), a delete under deletionPolicy Delete, a
 // refusal (a remote secret not ours), IfNotExists on one that exists
-// (kept), and a PushSecret backing off after a failed push (left, calling
+// (left), and a PushSecret backing off after a failed push (left, calling
 // nothing).
 func TestDiffAndRunTakeTheSamePushActions(t *testing.T) {
 	f := newFixture(t)
@@ -185,7 +185,7 @@ func TestDiffAndRunTakeTheSamePushActions(t *testing.T) {
 		"over.yaml":  f.push("over", "src", "", "a=par/hand"),
 		"claim.yaml": f.push("claim", "src", "  updatePolicy: IfNotExists\n", "a=par/hand"),
 	})
-	res := f.pushParity("a key left Git, a push over one not ours", "keep par/hand (claim)", "refused par/hand (over)",
+	res := f.pushParity("a key left Git, a push over one not ours", "leave par/hand (claim)", "refused par/hand (over)",
 		"keep par/a (p)", "keep par/b (p)", "delete par/gone (p)")
 	if res.OK() || res.PushDeleted != 1 {
 		t.Fatalf("pass: %v, deleted %d; want over refused and par/gone deleted", res.Errors, res.PushDeleted)

@@ -164,9 +164,10 @@ type diffCounts struct {
 func countDiffs(diffs []reconciler.SecretDiff, pushes []pushsecret.Action) diffCounts {
 	var c diffCounts
 	for _, a := range pushes {
-		if a.Kind == pushsecret.Refused {
+		switch a.Kind {
+		case pushsecret.Refused:
 			c.refused++
-		} else {
+		case pushsecret.Create, pushsecret.Update, pushsecret.Retag, pushsecret.Delete:
 			c.push++
 		}
 	}
@@ -244,7 +245,8 @@ func diffPushes(ctx context.Context, rec *reconciler.Reconciler, namespace strin
 }
 
 // writePushDiffTable prints the push actions, marked apart from the Secrets:
-// "push create SecretStore/ns/aws app/db (PushSecret ns/p)".
+// "push create SecretStore/ns/aws app/db (PushSecret ns/p)"; a refusal
+// says what it would do and why, a leave why.
 func writePushDiffTable(w io.Writer, pushes []pushsecret.Action) {
 	for _, a := range pushes {
 		name := a.RemoteKey
@@ -252,11 +254,11 @@ func writePushDiffTable(w io.Writer, pushes []pushsecret.Action) {
 			name += "#" + a.Property
 		}
 		line := fmt.Sprintf("push %-7s %s %s (PushSecret %s)", a.Kind, a.Store, name, a.PushSecret)
-		switch a.Kind {
-		case pushsecret.Update:
-			line += " (" + a.Reason + ")"
-		case pushsecret.Refused:
+		switch {
+		case a.Kind == pushsecret.Refused:
 			line += fmt.Sprintf(" (would %s: %s)", a.Would, a.Reason)
+		case a.Reason != "":
+			line += " (" + a.Reason + ")"
 		}
 		fmt.Fprintln(w, line)
 	}

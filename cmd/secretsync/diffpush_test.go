@@ -20,7 +20,8 @@ import (
 // PushSecret writes, marked "push" apart from the Secrets, in the table
 // and under "pushes" in JSON, by name: no value printed, nothing written
 // to AWS, exit 1 for a change; a PushSecret in secretsync's own namespace
-// is refused as run refuses it.
+// is refused as run refuses it; IfNotExists on a remote secret that exists
+// is left, as run leaves it, and counted as no change.
 func TestDiffListsPushSecretActions(t *testing.T) {
 	awstest.Isolate(t)
 	dir := t.TempDir()
@@ -65,14 +66,14 @@ func TestDiffListsPushSecretActions(t *testing.T) {
 	c.Check(t, "diff's output", out.String()+errOut.String())
 	for _, want := range []string{
 		"push create  SecretStore/default/aws cli/new (PushSecret default/new)",
-		"push refused SecretStore/default/aws cli/hand (PushSecret default/claim) (would push: exists without the tag managed-by=external-secrets; updatePolicy IfNotExists leaves it as it is)",
+		"push leave   SecretStore/default/aws cli/hand (PushSecret default/claim) (exists; updatePolicy IfNotExists leaves it as it is)",
 		"push refused SecretStore/secretsync/aws cli/own (PushSecret secretsync/own) (would push: metadata.namespace: namespace secretsync is secretsync's own, holding its Git credentials and webhook secret, which are never pushed; spec.secretStoreRefs: SecretStore/secretsync/aws is not in the rendered manifests)",
 	} {
 		if code != exitFindings || !strings.Contains(out.String(), want) {
 			t.Fatalf("exit %d, output lacks %q:\n%s%s", code, want, out.String(), errOut.String())
 		}
 	}
-	if !strings.Contains(errOut.String(), "no Secret would change, 1 remote secret would change, 2 refused") {
+	if !strings.Contains(errOut.String(), "no Secret would change, 1 remote secret would change, 1 refused") {
 		t.Fatalf("summary:\n%s\n%s", errOut.String(), out.String())
 	}
 	out.Reset()
