@@ -149,7 +149,7 @@ func (f *fixture) pushParity(step string, want ...string) reconciler.Result {
 
 // diff and run take their PushSecret actions from one decision: on the
 // same state, the actions diff lists are the ones the pass then takes, for
-// a create, a keep, an update of a changed source, a change made by hand
+// a create, a keep (in memory, and from the rows after a restart), an update of a changed source, a change made by hand
 // in AWS (kept until an AWS event makes its PushSecret due, then put back:
 // never announced before), a delete under deletionPolicy Delete, a
 // refusal (a remote secret not ours), IfNotExists on one that exists
@@ -166,6 +166,8 @@ func TestDiffAndRunTakeTheSamePushActions(t *testing.T) {
 	if f.sm.SM.TotalCalls() != 0 {
 		t.Fatalf("a pass that keeps what it vouches for called AWS: %v", f.sm.SM.Calls())
 	}
+	f.rec = f.newReconciler() // a new process (as the diff command is): the rows vouch
+	f.pushParity("after a restart", "keep par/a (p)", "keep par/b (p)", "keep par/gone (p)")
 
 	f.source(f.ns, "src", map[string]string{"a": leaktest.Canary(), "b": b})
 	f.pushParity("source changed", "update par/a (p)", "keep par/b (p)", "update par/gone (p)")
