@@ -24,7 +24,9 @@ func TestDecideChoosesEachPushSecretsStepFromWhatWasRead(t *testing.T) {
 	entry := desired.PushEntry{Store: desired.StoreKeyOf("SecretStore", "ns", "aws"), RemoteKey: "app/k", Value: providers.NewValue([]byte("v"))}
 	checked := metav1.NewTime(now.Add(-time.Minute))
 	row := inventory.PushRow{PushSecret: "ns/p", Store: "SecretStore/ns/aws", RemoteKey: "app/k", Ready: true, Synced: "s1", Checked: &checked, LastPush: &checked}
-	planned := func() *pushPlan { return &pushPlan{entries: []desired.PushEntry{entry}, synced: "s1", sum: [32]byte{1}, sourced: true} }
+	planned := func() *pushPlan {
+		return &pushPlan{entries: []desired.PushEntry{entry}, synced: "s1", sum: [32]byte{1}, sourced: true}
+	}
 	failedErr := errors.New("PushSecret ns/p (p.yaml): AccessDenied")
 	backingOff := &state{synced: "s1", sum: [32]byte{1}, failures: 2, retryAt: now.Add(time.Minute), err: failedErr}
 	pushed := &state{synced: "s1", sum: [32]byte{1}, last: now.Add(-time.Minute), interval: time.Hour}
