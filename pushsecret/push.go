@@ -103,7 +103,7 @@ func (r *run) decideAll(ctx context.Context) []step {
 
 // planAll plans every PushSecret of the pass (plan), then refuses those
 // that push to a remote secret PushSecrets of another namespace push to:
-// the decisions Push executes and Diff prints.
+// what decide reads.
 func (r *run) planAll(ctx context.Context, oldBy map[string][]inventory.PushRow) []pushPlan {
 	pss := r.Set.PushSecrets
 	nsLabels := cluster.NamespaceLabels(ctx, r.cfg.Kube)

@@ -153,8 +153,8 @@ func (f *fixture) pushParity(step string, want ...string) reconciler.Result {
 // in AWS (kept until an AWS event makes its PushSecret due, then put back:
 // never announced before), a delete under deletionPolicy Delete, a
 // refusal (a remote secret not ours), IfNotExists on one that exists
-// (left), and a PushSecret backing off after a failed push (left, calling
-// nothing).
+// (left), a PushSecret backing off after a failed push (left, calling
+// nothing), and a delete the prune guard refuses.
 func TestDiffAndRunTakeTheSamePushActions(t *testing.T) {
 	f := newFixture(t)
 	a, b := leaktest.Canary(), leaktest.Canary()
@@ -198,4 +198,12 @@ func TestDiffAndRunTakeTheSamePushActions(t *testing.T) {
 	if len(res.Errors) != 1 || f.sm.SM.TotalCalls() != 0 {
 		t.Fatalf("pass: %v, AWS calls %v; want over's last error and no call", res.Errors, f.sm.SM.Calls())
 	}
+
+	f.commit(map[string]string{"p.yaml": f.push("p", "src", del, "a=par/a"),
+		"broken.yaml": "apiVersion: external-secrets.io/v1alpha1\nkind: PushSecret\nmetadata: {name: x, namespace: " + f.ns + "}\nspec: {}\n"})
+	res = f.pushParity("a delete the prune guard refuses", "keep par/hand (claim)", "leave par/hand (over)", "keep par/a (p)", "refused par/b (p)")
+	if res.PushDeleted != 0 || !strings.Contains(res.PushActions[3].Reason, "render reported") {
+		t.Fatalf("pass: deleted %d, actions %+v; want the delete of par/b refused for the render error", res.PushDeleted, res.PushActions)
+	}
+	f.remoteValue("par/b", b)
 }
