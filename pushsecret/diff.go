@@ -51,6 +51,7 @@ func (r *run) planAll(ctx context.Context, oldBy map[string][]inventory.PushRow)
 	pss := r.Set.PushSecrets
 	nsLabels := cluster.NamespaceLabels(ctx, r.cfg.Kube)
 	gens := desired.IndexGenerators(r.Set)
+	r.rewrites = desired.NewPushBudget(ctx)
 	plans := make([]pushPlan, len(pss))
 	r.each(len(pss), func(i int) { plans[i] = r.plan(ctx, pss[i], gens, nsLabels, oldBy[pss[i].ID()]) })
 	planOf := make(map[string]*pushPlan, len(pss))
@@ -59,7 +60,7 @@ func (r *run) planAll(ctx context.Context, oldBy map[string][]inventory.PushRow)
 	}
 	shared := desired.SharedRemotes(pss, func(ps *render.PushSecret) []desired.PushRemote {
 		if pl := planOf[ps.ID()]; pl.err == nil && !pl.kept && !pl.waits { // else Git names them
-			return remotesOf(pl.entries)
+			return desired.EntryRemotes(pl.entries)
 		}
 		return desired.StaticRemotes(ps, r.stores)
 	})

@@ -22,7 +22,8 @@ import (
 type run struct {
 	*Pusher
 	Pass
-	stores map[desired.StoreKey]*render.SecretStore
+	stores   map[desired.StoreKey]*render.SecretStore
+	rewrites *desired.WorkBudget // the pass's dataTo rewrites (planAll)
 }
 
 // event is one Event a PushSecret's push asks for.
