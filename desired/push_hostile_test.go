@@ -55,13 +55,7 @@ func TestReverseUnicodeCannotSpellARefusedRemoteName(t *testing.T) {
 // writer multiplies the work of a few lines. The number of remote secrets
 // one PushSecret writes must be bounded, and the error say so.
 func TestPushEntriesAreBoundedInNumber(t *testing.T) {
-	stores := map[desired.StoreKey]*render.SecretStore{}
-	for i := range 20 {
-		st := &render.SecretStore{}
-		st.Kind, st.Namespace, st.Name, st.Labels = render.KindSecretStore, "a", fmt.Sprintf("s%d", i), map[string]string{"push": "yes"}
-		st.Spec.Provider.AWS = &render.AWSProvider{Service: "SecretsManager"}
-		stores[desired.StoreKeyOf(st.Kind, st.Namespace, st.Name)] = st
-	}
+	stores := labelledStores(20)
 	ps := pushSecret(t, "secretStoreRefs: [{labelSelector: {matchLabels: {push: \"yes\"}}}]\nselector: {secret: {selector: {matchLabels: {app: x}}}}\ndataTo: [{storeRef: {labelSelector: {matchLabels: {push: \"yes\"}}}}]\n")
 	var srcs []desired.PushSource
 	for i := range 50 {
@@ -81,6 +75,39 @@ func TestPushEntriesAreBoundedInNumber(t *testing.T) {
 		desired.MaxPushEntries+1, desired.MaxPushEntries)
 	if !strings.Contains(err.Error(), want) {
 		t.Fatalf("error = %v, want %q", err, want)
+	}
+}
+
+// labelledStores are n SecretStores of namespace a labelled push: "yes".
+func labelledStores(n int) map[desired.StoreKey]*render.SecretStore {
+	stores := map[desired.StoreKey]*render.SecretStore{}
+	for i := range n {
+		st := &render.SecretStore{}
+		st.Kind, st.Namespace, st.Name, st.Labels = render.KindSecretStore, "a", fmt.Sprintf("s%d", i), map[string]string{"push": "yes"}
+		st.Spec.Provider.AWS = &render.AWSProvider{Service: "SecretsManager"}
+		stores[desired.StoreKeyOf(st.Kind, st.Namespace, st.Name)] = st
+	}
+	return stores
+}
+
+// What Git alone says a PushSecret writes (each data entry and dataTo
+// bundle in each store it selects) is counted offline, so validate and
+// run refuse it before any source is read: 20 stores × 60 data entries is
+// 1,200 writes, counted to the first past the bound.
+func TestPushProblemsCountTheWritesGitNames(t *testing.T) {
+	var data []string
+	for i := range 60 {
+		data = append(data, fmt.Sprintf("{match: {secretKey: k%d, remoteRef: {remoteKey: app/k%d}}}", i, i))
+	}
+	ps := pushSecret(t, "{secretStoreRefs: [{labelSelector: {matchLabels: {push: \"yes\"}}}], data: ["+strings.Join(data, ", ")+"]}")
+	if probs := desired.PushProblems(ps, labelledStores(10), desired.Options{}); len(probs) != 0 {
+		t.Fatalf("600 writes refused: %v", probs)
+	}
+	probs := desired.PushProblems(ps, labelledStores(20), desired.Options{})
+	want := fmt.Sprintf("Git alone names at least %d remote secrets and properties it writes (stores × data entries and dataTo bundles), more than the %d one PushSecret may (MaxPushEntries)",
+		desired.MaxPushEntries+1, desired.MaxPushEntries)
+	if len(probs) != 1 || probs[0].Field != "spec.secretStoreRefs" || !strings.Contains(probs[0].Error(), want) {
+		t.Fatalf("problems %v, want one: %q", probs, want)
 	}
 }
 
