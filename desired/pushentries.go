@@ -118,8 +118,9 @@ func NewPushBudget(ctx context.Context) *WorkBudget {
 // the whole of a remote secret and one of its properties) are refused,
 // within one source or across label-selected sources (ESO writes each in
 // turn, so the remote value would flip at every push), and so are more
-// than MaxPushEntries writes. dataTo rewrites spend rewrites, the pass's
-// budget. Errors name keys, never values.
+// than MaxPushEntries writes. Each dataTo rewrite of a key spends
+// rewrites, the budget of the whole pass (NewPushBudget). Errors name
+// keys, never values.
 func PushEntries(ps *render.PushSecret, stores map[StoreKey]*render.SecretStore, srcs []PushSource, rewrites *WorkBudget) ([]PushEntry, error) {
 	w := &pushWork{json: newMergeBudget(), rewrites: rewrites}
 	var out []PushEntry
@@ -205,9 +206,9 @@ type pushWork struct {
 	entries        int
 }
 
-// count adds n writes, refusing the PushSecret past MaxPushEntries.
-func (w *pushWork) count(n int) error {
-	w.entries += n
+// count adds one write, refusing the PushSecret past MaxPushEntries.
+func (w *pushWork) count() error {
+	w.entries++
 	if w.entries > MaxPushEntries {
 		return fmt.Errorf("it writes at least %d remote secrets and properties (stores × source Secrets × keys), more than the %d one PushSecret may (MaxPushEntries): refused, nothing is pushed",
 			w.entries, MaxPushEntries)
@@ -234,7 +235,7 @@ func pushEntriesOf(ps *render.PushSecret, key StoreKey, stores map[StoreKey]*ren
 	}
 	for i, d := range ps.Spec.Data {
 		field := fmt.Sprintf("spec.data[%d]", i)
-		if err := w.count(1); err != nil {
+		if err := w.count(); err != nil {
 			return nil, err
 		}
 		data, err := reverseKeys(d.ConversionStrategy, src.Data)
@@ -290,7 +291,7 @@ func expandDataTo(field string, dt render.PushSecretDataTo, src PushSource, expl
 			continue
 		}
 		if dt.RemoteKey == "" {
-			if err := w.count(1); err != nil {
+			if err := w.count(); err != nil {
 				return nil, err
 			}
 		}
@@ -321,7 +322,7 @@ func expandDataTo(field string, dt render.PushSecretDataTo, src PushSource, expl
 		err = w.json.spend(len(v))
 	}
 	if err == nil {
-		err = w.count(1)
+		err = w.count()
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", field, err)
