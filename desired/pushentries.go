@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -95,19 +96,26 @@ const MaxPushEntries = 1000
 
 // MaxPushRewriteBytes bounds the work of every PushSecret's dataTo
 // rewrites in one pass together (NewPushBudget), counted as the key names
-// each rewrite step reads and writes plus rewriteStepBytes a step.
+// each rewrite step reads and writes, rewriteStepBytes a step, and a
+// transform's run time (transformByteTime).
 const MaxPushRewriteBytes = 128 << 20
 
 // rewriteStepBytes is what one rewrite of one key costs besides the
 // names: matching and replacing is work even when the names stay short.
 const rewriteStepBytes = 256
 
+// transformByteTime is the run time a transform rewrite spends one byte
+// of the budget for: a template's steps are bounded per run (render), not
+// across keys, so its run time is counted (128 MiB is about 13 s of
+// template runs a pass; a plain one runs in well under a millisecond).
+const transformByteTime = 100 * time.Nanosecond
+
 // NewPushBudget is the budget the dataTo rewrites of every PushSecret of
 // one pass share, stopped when ctx ends: each pass makes one.
 func NewPushBudget(ctx context.Context) *WorkBudget {
 	return newWorkBudget(ctx, MaxPushRewriteBytes,
-		fmt.Sprintf("the dataTo rewrites of this pass's PushSecrets together do more than %d MiB of work (%d bytes a key and rewrite, and the names)",
-			MaxPushRewriteBytes>>20, rewriteStepBytes))
+		fmt.Sprintf("the dataTo rewrites of this pass's PushSecrets together do more than %d MiB of work (%d bytes a key and rewrite, the names, a byte per %s a transform runs)",
+			MaxPushRewriteBytes>>20, rewriteStepBytes, transformByteTime))
 }
 
 // PushEntries decides what ps writes from its sources (in name order) to
@@ -331,17 +339,23 @@ func expandDataTo(field string, dt render.PushSecretDataTo, src PushSource, expl
 }
 
 // rewriteName is the name a dataTo entry's rewrites make of source key k,
-// each step spending the pass's rewrite budget (and stopping with its
-// context), each name the PushSecret's JSON budget. Its errors start with
+// each step spending the pass's rewrite budget (a transform's run time
+// too) and stopping with its context, each name the PushSecret's JSON
+// budget. Its errors start with
 // the rewrite's field (after "spec.dataTo[i].").
 func rewriteName(k string, rewrites []keyRewrite, w *pushWork) (string, error) {
 	name := k
 	for j, kr := range rewrites {
+		start := time.Now()
 		next, err := kr.apply(w.rewrites.ctx, name)
 		if err != nil {
 			return "", fmt.Errorf("rewrite[%d] of key %q: %w", j, k, err)
 		}
-		if err := w.rewrites.spend(rewriteStepBytes + len(name) + len(next)); err != nil {
+		cost := rewriteStepBytes + len(name) + len(next)
+		if kr.re == nil {
+			cost += int(time.Since(start) / transformByteTime)
+		}
+		if err := w.rewrites.spend(cost); err != nil {
 			return "", fmt.Errorf("rewrite[%d]: %w", j, err)
 		}
 		if err := w.json.spend(len(next)); err != nil {
