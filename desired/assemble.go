@@ -38,7 +38,7 @@ var ErrRetained = errors.New("the remote sources gave no data; the Secret is kep
 // gone. Errors name the entry, never a value.
 func Assemble(es *render.ExternalSecret, refs []Entry, found Found, fetched Fetched, generated Generated) (map[string]providers.Value, error) {
 	data := map[string]providers.Value{}
-	budget := &mergeBudget{left: render.MaxMergeBytes}
+	budget := newMergeBudget()
 	for _, e := range refs {
 		var kv map[string]providers.Value
 		var err error
@@ -68,7 +68,7 @@ func Assemble(es *render.ExternalSecret, refs []Entry, found Found, fetched Fetc
 }
 
 // assembleGenerated is a generator entry's keys, rewritten.
-func assembleGenerated(e Entry, generated Generated, budget *mergeBudget) (map[string]providers.Value, error) {
+func assembleGenerated(e Entry, generated Generated, budget *WorkBudget) (map[string]providers.Value, error) {
 	kv, err := generated(e)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", e.Field, err)
@@ -81,7 +81,7 @@ func assembleGenerated(e Entry, generated Generated, budget *mergeBudget) (map[s
 
 // assembleFound is a find entry's keys: each remote found, by its name,
 // rewritten and decoded; a source that is gone is left out.
-func assembleFound(es *render.ExternalSecret, e Entry, found Found, fetched Fetched, budget *mergeBudget) (map[string]providers.Value, error) {
+func assembleFound(es *render.ExternalSecret, e Entry, found Found, fetched Fetched, budget *WorkBudget) (map[string]providers.Value, error) {
 	list, err := found(e)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", e.Field, err)
@@ -111,7 +111,7 @@ func assembleFound(es *render.ExternalSecret, e Entry, found Found, fetched Fetc
 // assembleRef is one reference's keys: its property under secretKey (data),
 // or its keys extracted, rewritten and decoded (dataFrom); none if its
 // source is gone.
-func assembleRef(es *render.ExternalSecret, e Entry, fetched Fetched, budget *mergeBudget) (map[string]providers.Value, error) {
+func assembleRef(es *render.ExternalSecret, e Entry, fetched Fetched, budget *WorkBudget) (map[string]providers.Value, error) {
 	f := fetched(e, e.Ref)
 	if f.Err != nil && sourceGone(es, f.Err) {
 		return nil, nil

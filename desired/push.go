@@ -13,8 +13,8 @@ import (
 // or the cluster: a namespace secretsync may not reach, or its own (where
 // its Git credentials are), a store that is missing, does not serve the
 // namespace, or is of a service secretsync does not push to (awsservice's
-// Pushes), a store label selector that matches no store. Both run and
-// validate use it.
+// Pushes), a store label selector that matches no store, more writes named
+// in Git alone than MaxPushEntries. Both run and validate use it.
 func PushProblems(ps *render.PushSecret, stores map[StoreKey]*render.SecretStore, opt Options) []Problem {
 	var out []Problem
 	if !NamespaceAllowed(opt.Namespaces, ps.Namespace) {
@@ -41,20 +41,27 @@ func PushProblems(ps *render.PushSecret, stores map[StoreKey]*render.SecretStore
 			out = append(out, Problem{Field: "spec.secretStoreRefs", Err: fmt.Errorf("%s is a %s store, which secretsync does not push to", key, s)})
 		}
 	}
+	if n := len(StaticRemotes(ps, stores)); n > MaxPushEntries {
+		out = append(out, Problem{Field: "spec.secretStoreRefs", Err: fmt.Errorf("Git alone names at least %d remote secrets and properties it writes (stores × data entries and dataTo bundles), more than the %d one PushSecret may (MaxPushEntries)",
+			n, MaxPushEntries)})
+	}
 	return out
 }
 
-// PushRemote is a remote secret a PushSecret writes, by name.
+// PushRemote is a remote secret a PushSecret writes, by name, and the
+// property it writes ("" for the whole secret).
 type PushRemote struct {
 	Field     string
 	Store     StoreKey
 	RemoteKey string
+	Property  string
 }
 
 // StaticRemotes are the remote secrets ps writes that Git alone names: its
 // data entries and its dataTo bundles, in each store. dataTo without
 // remoteKey names its remote secrets after the source's keys, known only
-// when the source is read (PushEntries).
+// when the source is read (PushEntries). It stops past MaxPushEntries (at
+// that many and one), which PushProblems refuses.
 func StaticRemotes(ps *render.PushSecret, stores map[StoreKey]*render.SecretStore) []PushRemote {
 	var out []PushRemote
 	for _, key := range PushStores(ps, stores) {
@@ -64,7 +71,25 @@ func StaticRemotes(ps *render.PushSecret, stores map[StoreKey]*render.SecretStor
 			}
 		}
 		for i, d := range ps.Spec.Data {
-			out = append(out, PushRemote{Field: fmt.Sprintf("spec.data[%d].match.remoteRef.remoteKey", i), Store: key, RemoteKey: d.Match.RemoteRef.RemoteKey})
+			out = append(out, PushRemote{Field: fmt.Sprintf("spec.data[%d].match.remoteRef.remoteKey", i), Store: key,
+				RemoteKey: d.Match.RemoteRef.RemoteKey, Property: d.Match.RemoteRef.Property})
+			if len(out) > MaxPushEntries {
+				return out
+			}
+		}
+	}
+	return out
+}
+
+// EntryRemotes are the remote secrets and properties entries write, each
+// once, for SharedRemotes.
+func EntryRemotes(entries []PushEntry) []PushRemote {
+	seen := map[string]bool{}
+	var out []PushRemote
+	for _, e := range entries {
+		if k := e.Store.String() + "\x00" + e.RemoteKey + "\x00" + e.Property; !seen[k] {
+			seen[k] = true
+			out = append(out, PushRemote{Field: e.Field, Store: e.Store, RemoteKey: e.RemoteKey, Property: e.Property})
 		}
 	}
 	return out
@@ -73,34 +98,106 @@ func StaticRemotes(ps *render.PushSecret, stores map[StoreKey]*render.SecretStor
 // SharedRemotes refuses, by PushSecret, the remote secrets (store and
 // remote key) that PushSecrets of more than one namespace push to: each
 // would overwrite the other's value in turn, so a repo writer of one
-// namespace could replace what another team's consumers read. remotes
-// says what each writes (StaticRemotes offline; run adds what dataTo
-// expanded to). Both run and validate use it.
+// namespace could replace what another team's consumers read. Within one
+// namespace, two PushSecrets may push different properties of one remote
+// secret (ESO sets a property in the secret as it is), not the same
+// property nor, either of them, the whole secret: they would overwrite
+// each other at every pass (a new version each time, a value that flips
+// under its readers). remotes says what each writes (StaticRemotes
+// offline; run adds what dataTo expanded to). Both run and validate use it.
 func SharedRemotes(pss []*render.PushSecret, remotes func(*render.PushSecret) []PushRemote) map[string]*Problem {
-	nss := map[string]map[string]bool{}
+	users := map[string]*remoteUsers{}
 	of := make(map[string][]PushRemote, len(pss))
 	for _, ps := range pss {
 		of[ps.ID()] = remotes(ps)
 		for _, r := range of[ps.ID()] {
 			remote := r.Store.String() + "\x00" + r.RemoteKey
-			if nss[remote] == nil {
-				nss[remote] = map[string]bool{}
+			if users[remote] == nil {
+				users[remote] = &remoteUsers{nss: map[string]bool{}, props: map[string]*twoUsers{}}
 			}
-			nss[remote][ps.Namespace] = true
+			users[remote].add(ps, r.Property)
 		}
 	}
 	out := map[string]*Problem{}
 	for _, ps := range pss {
 		for _, r := range of[ps.ID()] {
-			ns := nss[r.Store.String()+"\x00"+r.RemoteKey]
-			if len(ns) > 1 && out[ps.ID()] == nil {
+			if out[ps.ID()] != nil {
+				break
+			}
+			u := users[r.Store.String()+"\x00"+r.RemoteKey]
+			if len(u.nss) > 1 {
 				out[ps.ID()] = &Problem{Field: r.Field,
 					Err: fmt.Errorf("remote secret %s in %s is also pushed by a PushSecret of namespace(s) %s: refused for all of them, the remote secret is left as it is",
-						r.RemoteKey, r.Store, strings.Join(slices.Sorted(maps.Keys(ns)), ","))}
+						r.RemoteKey, r.Store, strings.Join(slices.Sorted(maps.Keys(u.nss)), ","))}
+			} else if other, its := u.clash(ps.ID(), r.Property); other != "" {
+				out[ps.ID()] = &Problem{Field: r.Field,
+					Err: fmt.Errorf("PushSecrets %s and %s both push remote secret %s%s in %s, and would overwrite each other at every pass: refused for both, the remote secret is left as it is",
+						ps.ID(), other, r.RemoteKey, clashNote(r.Property, its), r.Store)}
 			}
 		}
 	}
 	return out
+}
+
+// remoteUsers are the PushSecrets that push one remote secret: their
+// namespaces, and (for one namespace) who writes it whole and who each
+// property.
+type remoteUsers struct {
+	nss        map[string]bool
+	all, whole twoUsers
+	props      map[string]*twoUsers
+}
+
+func (u *remoteUsers) add(ps *render.PushSecret, property string) {
+	u.nss[ps.Namespace] = true
+	u.all.add(ps.ID())
+	if property == "" {
+		u.whole.add(ps.ID())
+		return
+	}
+	if u.props[property] == nil {
+		u.props[property] = &twoUsers{}
+	}
+	u.props[property].add(ps.ID())
+}
+
+// clash is a PushSecret other than id whose write of the remote secret
+// overwrites id's write of property (the whole secret for ""), and the
+// property it writes ("" for the whole secret, or when id's is the whole
+// and it may write either); "" when there is none.
+func (u *remoteUsers) clash(id, property string) (other, its string) {
+	switch {
+	case property == "":
+		return u.all.other(id), ""
+	case u.whole.other(id) != "":
+		return u.whole.other(id), ""
+	}
+	return u.props[property].other(id), property
+}
+
+// twoUsers are the first two PushSecrets (by ID) to use something: enough
+// to name one other than any given one.
+type twoUsers [2]string
+
+func (t *twoUsers) add(id string) {
+	switch {
+	case t[0] == "":
+		t[0] = id
+	case t[0] != id && t[1] == "":
+		t[1] = id
+	}
+}
+
+func (t *twoUsers) other(id string) string {
+	if t == nil {
+		return ""
+	}
+	for _, x := range t {
+		if x != "" && x != id {
+			return x
+		}
+	}
+	return ""
 }
 
 // PushGenerator is the generator a PushSecret pushes from, when its

@@ -1,6 +1,7 @@
 package desired_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -37,6 +38,9 @@ func pushSecret(t *testing.T, spec string) *render.PushSecret {
 	ps.Namespace, ps.Name = "a", "p"
 	return ps
 }
+
+// pass is a pass's rewrite budget, fresh for each call.
+func pass() *desired.WorkBudget { return desired.NewPushBudget(context.Background()) }
 
 func src(name string, kv ...string) desired.PushSource {
 	s := desired.PushSource{Name: name, Data: map[string][]byte{}}
@@ -121,7 +125,7 @@ func TestPushEntries(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got, err := desired.PushEntries(pushSecret(t, c.spec), pushStores(), c.srcs)
+			got, err := desired.PushEntries(pushSecret(t, c.spec), pushStores(), c.srcs, pass())
 			if c.err != "" {
 				if err == nil || !strings.Contains(err.Error(), c.err) {
 					t.Fatalf("error = %v, want one with %q", err, c.err)
@@ -155,17 +159,17 @@ func TestPushEntries(t *testing.T) {
 func TestPushEntriesRewritesAreBounded(t *testing.T) {
 	double := strings.Repeat("{regexp: {source: '^.*$', target: '$0$0'}}, ", 12)
 	ps := pushSecret(t, "{secretStoreRefs: [{name: aws}], dataTo: [{storeRef: {name: aws}, rewrite: ["+double+"]}]}")
-	_, err := desired.PushEntries(ps, pushStores(), []desired.PushSource{src("s", "k", "1")})
+	_, err := desired.PushEntries(ps, pushStores(), []desired.PushSource{src("s", "k", "1")}, pass())
 	if err == nil || !strings.Contains(err.Error(), "longer than 512 bytes") {
 		t.Fatalf("error = %v, want the remote key bound", err)
 	}
 
-	wide := pushSecret(t, "{secretStoreRefs: [{name: aws}], dataTo: [{storeRef: {name: aws}, rewrite: [{regexp: {source: '^', target: '"+strings.Repeat("x", 500)+"'}}]}]}")
+	wide := pushSecret(t, "{secretStoreRefs: [{name: aws}], dataTo: [{storeRef: {name: aws}, remoteKey: app/bundle, rewrite: [{regexp: {source: '^', target: '"+strings.Repeat("x", 500)+"'}}]}]}")
 	many := desired.PushSource{Name: "s", Data: map[string][]byte{}}
 	for i := range 40_000 {
 		many.Data[fmt.Sprint(i)] = nil
 	}
-	_, err = desired.PushEntries(wide, pushStores(), []desired.PushSource{many})
+	_, err = desired.PushEntries(wide, pushStores(), []desired.PushSource{many}, pass())
 	if !errors.Is(err, render.ErrBudget) {
 		t.Fatalf("error = %v, want the work budget", err)
 	}
@@ -196,7 +200,7 @@ func TestStaticRemotesAndSharedRemotes(t *testing.T) {
 func TestPushEntriesCarryEachEntrysMetadata(t *testing.T) {
 	ps := pushSecret(t, `{secretStoreRefs: [{name: aws}], dataTo: [{storeRef: {name: aws}, metadata: {spec: {description: bulk}}}],
   data: [{match: {secretKey: k, remoteRef: {remoteKey: app/k}}, metadata: {spec: {secretPushFormat: string}}}]}`)
-	got, err := desired.PushEntries(ps, pushStores(), []desired.PushSource{src("s", "k", "first-v", "x", "second-v")})
+	got, err := desired.PushEntries(ps, pushStores(), []desired.PushSource{src("s", "k", "first-v", "x", "second-v")}, pass())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package desired
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -86,35 +88,115 @@ func labelsMatch(sel *metav1.LabelSelector, l map[string]string) bool {
 	return err == nil && s.Matches(labels.Set(l))
 }
 
+// MaxPushEntries bounds the remote writes (a remote secret, or one of its
+// properties, in one store) one PushSecret makes: a few lines multiply
+// stores by source Secrets by keys, and each write costs AWS calls at
+// every refresh. PushEntries stops counting past it.
+const MaxPushEntries = 1000
+
+// MaxPushRewriteBytes bounds the work of every PushSecret's dataTo
+// rewrites in one pass together (NewPushBudget), counted as the key names
+// each rewrite step reads and writes, rewriteStepBytes a step, and a
+// transform's run time (transformByteTime).
+const MaxPushRewriteBytes = 128 << 20
+
+// rewriteStepBytes is what one rewrite of one key costs besides the
+// names: matching and replacing is work even when the names stay short.
+const rewriteStepBytes = 256
+
+// transformByteTime is the run time a transform rewrite spends one byte
+// of the budget for: a template's steps are bounded per run (render), not
+// across keys, so its run time is counted (128 MiB is about 13 s of
+// template runs a pass; a plain one runs in well under a millisecond).
+const transformByteTime = 100 * time.Nanosecond
+
+// NewPushBudget is the budget the dataTo rewrites of every PushSecret of
+// one pass share, stopped when ctx ends: each pass makes one.
+func NewPushBudget(ctx context.Context) *WorkBudget {
+	return newWorkBudget(ctx, MaxPushRewriteBytes,
+		fmt.Sprintf("the dataTo rewrites of this pass's PushSecrets together do more than %d MiB of work (%d bytes a key and rewrite, the names, a byte per %s a transform runs)",
+			MaxPushRewriteBytes>>20, rewriteStepBytes, transformByteTime))
+}
+
 // PushEntries decides what ps writes from its sources (in name order) to
 // its stores, as ESO's PushSecret does: for each store, its dataTo entries
 // (those whose storeRef selects the store) expanded over each source's
 // keys, then data, which wins over dataTo for the same source key. Two
-// writes to one remote key and property are refused, within one source (as
-// ESO) or across label-selected sources (ESO writes each in turn, so the
-// remote value would flip at every push). Errors name keys, never values.
-func PushEntries(ps *render.PushSecret, stores map[StoreKey]*render.SecretStore, srcs []PushSource) ([]PushEntry, error) {
-	b := &mergeBudget{left: render.MaxMergeBytes}
+// writes that would overwrite each other (one remote key and property, or
+// the whole of a remote secret and one of its properties) are refused,
+// within one source or across label-selected sources (ESO writes each in
+// turn, so the remote value would flip at every push), and so are more
+// than MaxPushEntries writes. Each dataTo rewrite of a key spends
+// rewrites, the budget of the whole pass (NewPushBudget). Errors name
+// keys, never values.
+func PushEntries(ps *render.PushSecret, stores map[StoreKey]*render.SecretStore, srcs []PushSource, rewrites *WorkBudget) ([]PushEntry, error) {
+	w := &pushWork{json: newMergeBudget(), rewrites: rewrites}
 	var out []PushEntry
 	for _, key := range PushStores(ps, stores) {
-		seen := map[string]PushEntry{}
+		seen := map[string]*remoteUse{}
 		for _, src := range srcs {
-			entries, err := pushEntriesOf(ps, key, stores, src, b)
+			entries, err := pushEntriesOf(ps, key, stores, src, w)
 			if err != nil {
 				return nil, fmt.Errorf("source Secret %s/%s, store %s: %w", ps.Namespace, src.Name, key, err)
 			}
 			for _, e := range entries {
-				id := e.RemoteKey + "\x00" + e.Property
-				if prev, dup := seen[id]; dup {
-					return nil, fmt.Errorf("%s of Secret %s and %s of Secret %s both write remote key %q%s in %s: refused, nothing is pushed",
-						prev.Field, prev.Source, e.Field, e.Source, e.RemoteKey, propertyNote(e.Property), key)
+				if err := claim(seen, e); err != nil {
+					return nil, err
 				}
-				seen[id] = e
 				out = append(out, e)
 			}
 		}
 	}
 	return out, nil
+}
+
+// remoteUse is what one PushSecret writes to one remote secret of a store:
+// the first write, the write of the whole of it, and those of properties.
+type remoteUse struct {
+	first, whole *PushEntry
+	props        map[string]*PushEntry
+}
+
+// claim records e in seen (by remote key, within one store), refusing it
+// if it would overwrite an earlier write: the same property, or either
+// one the whole secret (ESO writes each in turn: a new version at every
+// pass, and a value that flips under its readers).
+func claim(seen map[string]*remoteUse, e PushEntry) error {
+	u := seen[e.RemoteKey]
+	if u == nil {
+		u = &remoteUse{props: map[string]*PushEntry{}}
+		seen[e.RemoteKey] = u
+	}
+	prev := u.props[e.Property]
+	switch {
+	case e.Property == "":
+		prev = u.first
+	case prev == nil:
+		prev = u.whole
+	}
+	if prev != nil {
+		return fmt.Errorf("%s of Secret %s and %s of Secret %s both write remote key %q%s in %s: refused, nothing is pushed",
+			prev.Field, prev.Source, e.Field, e.Source, e.RemoteKey, clashNote(prev.Property, e.Property), e.Store)
+	}
+	if u.first == nil {
+		u.first = &e
+	}
+	if e.Property == "" {
+		u.whole = &e
+	}
+	u.props[e.Property] = &e
+	return nil
+}
+
+// clashNote says which parts of a remote secret two writes share.
+func clashNote(p, q string) string {
+	switch {
+	case p == q:
+		return propertyNote(p)
+	case p == "":
+		return " (the whole secret and its" + propertyNote(q) + ")"
+	}
+	return " (its" + propertyNote(p) + " and the whole secret)"
 }
 
 func propertyNote(p string) string {
@@ -124,8 +206,26 @@ func propertyNote(p string) string {
 	return " property " + strconv.Quote(p)
 }
 
+// pushWork is what one PushSecret's entries spend: its own JSON budget
+// (renamed keys and bundles), the pass's rewrite budget, and its count of
+// writes (MaxPushEntries).
+type pushWork struct {
+	json, rewrites *WorkBudget
+	entries        int
+}
+
+// count adds one write, refusing the PushSecret past MaxPushEntries.
+func (w *pushWork) count() error {
+	w.entries++
+	if w.entries > MaxPushEntries {
+		return fmt.Errorf("it writes at least %d remote secrets and properties (stores × source Secrets × keys), more than the %d one PushSecret may (MaxPushEntries): refused, nothing is pushed",
+			w.entries, MaxPushEntries)
+	}
+	return nil
+}
+
 // pushEntriesOf is one source's writes to one store.
-func pushEntriesOf(ps *render.PushSecret, key StoreKey, stores map[StoreKey]*render.SecretStore, src PushSource, b *mergeBudget) ([]PushEntry, error) {
+func pushEntriesOf(ps *render.PushSecret, key StoreKey, stores map[StoreKey]*render.SecretStore, src PushSource, w *pushWork) ([]PushEntry, error) {
 	explicit := map[string]bool{}
 	for _, d := range ps.Spec.Data {
 		explicit[d.Match.SecretKey] = true
@@ -135,7 +235,7 @@ func pushEntriesOf(ps *render.PushSecret, key StoreKey, stores map[StoreKey]*ren
 		if !DataToSelects(ps, dt, key, stores) {
 			continue
 		}
-		entries, err := expandDataTo(fmt.Sprintf("spec.dataTo[%d]", i), dt, src, explicit, b)
+		entries, err := expandDataTo(fmt.Sprintf("spec.dataTo[%d]", i), dt, src, explicit, w)
 		if err != nil {
 			return nil, err
 		}
@@ -143,6 +243,9 @@ func pushEntriesOf(ps *render.PushSecret, key StoreKey, stores map[StoreKey]*ren
 	}
 	for i, d := range ps.Spec.Data {
 		field := fmt.Sprintf("spec.data[%d]", i)
+		if err := w.count(); err != nil {
+			return nil, err
+		}
 		data, err := reverseKeys(d.ConversionStrategy, src.Data)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", field, err)
@@ -169,9 +272,10 @@ func pushEntriesOf(ps *render.PushSecret, key StoreKey, stores map[StoreKey]*ren
 // (conversionStrategy), filtered (match.regexp), renamed (rewrite, in
 // order); those data names are left to data. Without remoteKey each key
 // is a remote secret of that name; with it, the keys are one JSON object
-// in remoteKey. Renamed keys and bundles spend the budget: a rewrite
+// in remoteKey. Each rewrite of a key spends the pass's rewrite budget;
+// renamed keys and bundles spend the PushSecret's JSON budget: a rewrite
 // that multiplies a key stops there.
-func expandDataTo(field string, dt render.PushSecretDataTo, src PushSource, explicit map[string]bool, b *mergeBudget) ([]PushEntry, error) {
+func expandDataTo(field string, dt render.PushSecretDataTo, src PushSource, explicit map[string]bool, w *pushWork) ([]PushEntry, error) {
 	data, err := reverseKeys(dt.ConversionStrategy, src.Data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", field, err)
@@ -182,23 +286,26 @@ func expandDataTo(field string, dt render.PushSecretDataTo, src PushSource, expl
 			return nil, fmt.Errorf("%s.match.regexp: %w", field, err)
 		}
 	}
+	rewrites := make([]keyRewrite, len(dt.Rewrite))
+	for j, rw := range dt.Rewrite {
+		if rewrites[j], err = compileRewrite(rw); err != nil {
+			return nil, fmt.Errorf("%s.rewrite[%d]: %w", field, j, err)
+		}
+	}
 	bundle := map[string]string{}
 	var out []PushEntry
 	for _, k := range slices.Sorted(maps.Keys(data)) {
 		if explicit[k] || match != nil && !match.MatchString(k) {
 			continue
 		}
-		name := k
-		for j, rw := range dt.Rewrite {
-			if name, err = rewriteKey(name, rw); err != nil {
-				return nil, fmt.Errorf("%s.rewrite[%d] of key %q: %w", field, j, k, err)
+		if dt.RemoteKey == "" {
+			if err := w.count(); err != nil {
+				return nil, err
 			}
-			if err := b.spend(len(name)); err != nil {
-				return nil, fmt.Errorf("%s.rewrite[%d]: %w", field, j, err)
-			}
-			if len(name) > render.MaxRemoteKeyBytes {
-				return nil, fmt.Errorf("%s.rewrite[%d] makes key %q longer than %d bytes", field, j, k, render.MaxRemoteKeyBytes)
-			}
+		}
+		name, err := rewriteName(k, rewrites, w)
+		if err != nil {
+			return nil, fmt.Errorf("%s.%w", field, err)
 		}
 		if name == "" {
 			return nil, fmt.Errorf("%s: rewrite makes key %q empty", field, k)
@@ -220,12 +327,46 @@ func expandDataTo(field string, dt render.PushSecretDataTo, src PushSource, expl
 	}
 	v, err := jsonObject(bundle)
 	if err == nil {
-		err = b.spend(len(v))
+		err = w.json.spend(len(v))
+	}
+	if err == nil {
+		err = w.count()
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", field, err)
 	}
 	return []PushEntry{{Field: field, Source: src.Name, RemoteKey: dt.RemoteKey, Value: providers.NewValue(v), Metadata: dt.Metadata}}, nil
+}
+
+// rewriteName is the name a dataTo entry's rewrites make of source key k,
+// each step spending the pass's rewrite budget (a transform's run time
+// too) and stopping with its context, each name the PushSecret's JSON
+// budget. Its errors start with
+// the rewrite's field (after "spec.dataTo[i].").
+func rewriteName(k string, rewrites []keyRewrite, w *pushWork) (string, error) {
+	name := k
+	for j, kr := range rewrites {
+		start := time.Now()
+		next, err := kr.apply(w.rewrites.ctx, name)
+		if err != nil {
+			return "", fmt.Errorf("rewrite[%d] of key %q: %w", j, k, err)
+		}
+		cost := rewriteStepBytes + len(name) + len(next)
+		if kr.re == nil {
+			cost += int(time.Since(start) / transformByteTime)
+		}
+		if err := w.rewrites.spend(cost); err != nil {
+			return "", fmt.Errorf("rewrite[%d]: %w", j, err)
+		}
+		if err := w.json.spend(len(next)); err != nil {
+			return "", fmt.Errorf("rewrite[%d]: %w", j, err)
+		}
+		if len(next) > render.MaxRemoteKeyBytes {
+			return "", fmt.Errorf("rewrite[%d] makes key %q longer than %d bytes", j, k, render.MaxRemoteKeyBytes)
+		}
+		name = next
+	}
+	return name, nil
 }
 
 // wholeSecret is a Secret as ESO pushes it without secretKey: a JSON

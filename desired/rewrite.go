@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"unicode"
 
 	"github.com/secretsync/secretsync/providers"
@@ -22,7 +23,7 @@ import (
 // does; without rewrites, keys are made valid Secret keys by the conversion
 // strategy. Keys are taken in order, so the first error is the same on
 // every run.
-func rewrite(in map[string]providers.Value, rewrites []render.Rewrite, conversion string, b *mergeBudget) (map[string]providers.Value, error) {
+func rewrite(in map[string]providers.Value, rewrites []render.Rewrite, conversion string, b *WorkBudget) (map[string]providers.Value, error) {
 	if len(rewrites) == 0 {
 		return renameAll(in, func(k string) (string, error) { return convertKey(k, conversion), nil })
 	}
@@ -37,8 +38,14 @@ func rewrite(in map[string]providers.Value, rewrites []render.Rewrite, conversio
 			fromValues = fromValues || rw.Merge.Strategy != "JSON"
 			continue
 		}
+		kr, err := compileRewrite(rw)
+		if err != nil {
+			return nil, fmt.Errorf("rewrite[%d]: %w", i, err)
+		}
 		out, err = renameAll(out, func(k string) (string, error) {
-			name, err := rewriteKey(k, rw)
+			// Under the template budget; a key name is small, and Assemble
+			// has no context of its own: the budget's own time bound holds.
+			name, err := kr.apply(context.Background(), k)
 			switch {
 			case err == nil:
 				return name, nil
@@ -92,25 +99,41 @@ func renameKey(key string, rewrites []render.Rewrite, conversion string) (string
 		if rw.Merge != nil {
 			return "", fmt.Errorf("rewrite[%d]: a merge's keys come from the values", i)
 		}
-		var err error
-		if name, err = rewriteKey(name, rw); err != nil {
+		kr, err := compileRewrite(rw)
+		if err == nil {
+			name, err = kr.apply(context.Background(), name)
+		}
+		if err != nil {
 			return "", fmt.Errorf("rewrite[%d] of key %q: %w", i, key, err)
 		}
 	}
 	return name, nil
 }
 
-func rewriteKey(key string, rw render.Rewrite) (string, error) {
-	if rw.Regexp != nil {
+// keyRewrite is one regexp or transform rewrite of key names, its regexp
+// compiled once for all the keys it renames.
+type keyRewrite struct {
+	re *regexp.Regexp
+	rw render.Rewrite
+}
+
+func compileRewrite(rw render.Rewrite) (keyRewrite, error) {
+	switch {
+	case rw.Regexp != nil:
 		re, err := regexp.Compile(rw.Regexp.Source)
-		if err != nil {
-			return "", err
-		}
-		return re.ReplaceAllString(key, rw.Regexp.Target), nil
+		return keyRewrite{re: re, rw: rw}, err
+	case rw.Transform == nil:
+		return keyRewrite{}, errors.New("neither a regexp nor a transform")
 	}
-	// Under the template budget; a key name is small, and Assemble has no
-	// context of its own: the budget's own time bound holds.
-	return render.Execute(context.Background(), "rewrite", rw.Transform.Template, map[string]string{"value": key})
+	return keyRewrite{rw: rw}, nil
+}
+
+// apply renames key; a transform runs under the template budget and ctx.
+func (k keyRewrite) apply(ctx context.Context, key string) (string, error) {
+	if k.re != nil {
+		return k.re.ReplaceAllString(key, k.rw.Regexp.Target), nil
+	}
+	return render.Execute(ctx, "rewrite", k.rw.Transform.Template, map[string]string{"value": key})
 }
 
 // convertKey is ESO's key conversion: a rune that is neither a letter nor
@@ -133,16 +156,39 @@ func convertKey(key, strategy string) string {
 	return b.String()
 }
 
-// mergeBudget is what one ExternalSecret's merges may read and write
-// together (render.MaxMergeBytes): a repo writer chooses which values a
-// merge reads, how often (a priority key may be listed many times) and how
-// many merges read each other's output.
-type mergeBudget struct{ left int }
+// WorkBudget is work that rewrites and merges spend together, counted as
+// bytes read and written: a repo writer chooses what a merge reads and
+// how often, and how many keys each rewrite renames. One ExternalSecret's
+// merges and rewrites share one (render.MaxMergeBytes, in Assemble), so
+// do one PushSecret's names and JSON bundles (PushEntries), and the
+// rewrites of every PushSecret of a pass (NewPushBudget), which also stop
+// when the pass's context ends. Safe for concurrent use: a pass plans its
+// PushSecrets concurrently.
+type WorkBudget struct {
+	ctx  context.Context
+	left atomic.Int64
+	over string // what ran over, for the error
+}
 
-func (b *mergeBudget) spend(n int) error {
-	b.left -= n
-	if b.left < 0 {
-		return fmt.Errorf("the merges read and write more than %d MiB of JSON: %w", render.MaxMergeBytes>>20, render.ErrBudget)
+func newWorkBudget(ctx context.Context, max int, over string) *WorkBudget {
+	b := &WorkBudget{ctx: ctx, over: over}
+	b.left.Store(int64(max))
+	return b
+}
+
+// newMergeBudget is one ExternalSecret's (or one PushSecret's) budget of
+// JSON read and written; Assemble has no context of its own.
+func newMergeBudget() *WorkBudget {
+	return newWorkBudget(context.Background(), render.MaxMergeBytes,
+		fmt.Sprintf("the merges read and write more than %d MiB of JSON", render.MaxMergeBytes>>20))
+}
+
+func (b *WorkBudget) spend(n int) error {
+	if b.left.Add(-int64(n)) < 0 {
+		return fmt.Errorf("%s: %w", b.over, render.ErrBudget)
+	}
+	if err := b.ctx.Err(); err != nil {
+		return fmt.Errorf("stopped at the pass's end: %w", err)
 	}
 	return nil
 }
@@ -154,7 +200,7 @@ func (b *mergeBudget) spend(n int) error {
 // Secret key and drops the keys read; JSON keeps them and writes the merged
 // object into Into. Errors name the keys read, never a value nor the keys
 // inside one.
-func merge(in map[string]providers.Value, m render.RewriteMerge, b *mergeBudget) (map[string]providers.Value, error) {
+func merge(in map[string]providers.Value, m render.RewriteMerge, b *WorkBudget) (map[string]providers.Value, error) {
 	priority := make(map[string]bool, len(m.Priority))
 	for _, k := range m.Priority {
 		priority[k] = true

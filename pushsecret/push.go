@@ -23,7 +23,8 @@ import (
 type run struct {
 	*Pusher
 	Pass
-	stores map[desired.StoreKey]*render.SecretStore
+	stores   map[desired.StoreKey]*render.SecretStore
+	rewrites *desired.WorkBudget // the pass's dataTo rewrites (planAll)
 }
 
 // event is one Event a PushSecret's push asks for.
@@ -108,6 +109,7 @@ func (r *run) planAll(ctx context.Context, oldBy map[string][]inventory.PushRow)
 	pss := r.Set.PushSecrets
 	nsLabels := cluster.NamespaceLabels(ctx, r.cfg.Kube)
 	gens := desired.IndexGenerators(r.Set)
+	r.rewrites = desired.NewPushBudget(ctx)
 	plans := make([]pushPlan, len(pss))
 	r.each(len(pss), func(i int) { plans[i] = r.plan(ctx, pss[i], gens, nsLabels, oldBy[pss[i].ID()]) })
 	planOf := make(map[string]*pushPlan, len(pss))
@@ -118,7 +120,7 @@ func (r *run) planAll(ctx context.Context, oldBy map[string][]inventory.PushRow)
 	// names them after source keys, which Git does not show) and what Git names.
 	shared := desired.SharedRemotes(pss, func(ps *render.PushSecret) []desired.PushRemote {
 		if pl := planOf[ps.ID()]; pl.err == nil && !pl.kept && !pl.waits {
-			return remotesOf(pl.entries)
+			return desired.EntryRemotes(pl.entries)
 		}
 		return heldRemotes(ps, r.stores, oldBy[ps.ID()])
 	})
@@ -137,7 +139,7 @@ func heldRemotes(ps *render.PushSecret, stores map[desired.StoreKey]*render.Secr
 	out := desired.StaticRemotes(ps, stores)
 	for _, row := range old {
 		if row.RemoteKey != "" {
-			out = append(out, desired.PushRemote{Field: "spec.dataTo (as last pushed)", Store: storeKeyOfString(row.Store), RemoteKey: row.RemoteKey})
+			out = append(out, desired.PushRemote{Field: "spec.dataTo (as last pushed)", Store: storeKeyOfString(row.Store), RemoteKey: row.RemoteKey, Property: row.Property})
 		}
 	}
 	return out

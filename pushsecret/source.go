@@ -87,7 +87,7 @@ func (r *run) plan(ctx context.Context, ps *render.PushSecret, gens map[desired.
 	if err := r.template(ctx, ps, srcs); err != nil {
 		return fail(err)
 	}
-	entries, err := desired.PushEntries(ps, stores, srcs)
+	entries, err := desired.PushEntries(ps, stores, srcs, r.rewrites)
 	if err != nil {
 		return fail(err)
 	}
@@ -237,19 +237,6 @@ func (p *Pusher) sourceVersions(ctx context.Context, ps *render.PushSecret, red 
 		return ""
 	}
 	return v
-}
-
-// remotesOf are the remote secrets a plan writes, for SharedRemotes.
-func remotesOf(entries []desired.PushEntry) []desired.PushRemote {
-	seen := map[string]bool{}
-	var out []desired.PushRemote
-	for _, e := range entries {
-		if k := e.Store.String() + "\x00" + e.RemoteKey; !seen[k] {
-			seen[k] = true
-			out = append(out, desired.PushRemote{Field: e.Field, Store: e.Store, RemoteKey: e.RemoteKey})
-		}
-	}
-	return out
 }
 
 // generatedVersion stands for a generator's source, which has no version:

@@ -57,6 +57,7 @@ func (f *fixture) diffPushes() map[string]string {
 func TestDiffShowsWhatThePushesWouldDo(t *testing.T) {
 	f := newFixture(t)
 	f.seed("hand/made", leaktest.Canary())
+	f.seed("hand/kept", leaktest.Canary()) // one remote secret a PushSecret: two of one namespace on one are refused
 	f.seedTagged("sched/x", leaktest.Canary(), map[string]string{providers.ManagedByTag: providers.ManagedByValue})
 	if _, err := f.sm.Client().DeleteSecret(context.Background(), &secretsmanager.DeleteSecretInput{SecretId: awssdk.String("sched/x"), RecoveryWindowInDays: awssdk.Int64(7)}); err != nil {
 		t.Fatal(err)
@@ -76,13 +77,13 @@ func TestDiffShowsWhatThePushesWouldDo(t *testing.T) {
 	f.commit(map[string]string{
 		"p.yaml":       f.push("p", "src", del, "a=diff/a", "b=diff/b", "b=diff/new"),
 		"over.yaml":    f.push("over", "src", "", "a=hand/made"),
-		"claim.yaml":   f.push("claim", "src", "  updatePolicy: IfNotExists\n", "a=hand/made"),
+		"claim.yaml":   f.push("claim", "src", "  updatePolicy: IfNotExists\n", "a=hand/kept"),
 		"sched.yaml":   f.push("sched", "src", "", "a=sched/x"),
 		"missing.yaml": f.push("missing", "nothere", "", "a=diff/missing"),
 	})
 	want := map[string]string{
 		"update diff/a (p)":              " : ",
-		"leave hand/made (claim)":        " : exists; updatePolicy IfNotExists leaves it as it is",
+		"leave hand/kept (claim)":        " : exists; updatePolicy IfNotExists leaves it as it is",
 		"create diff/new (p)":            " : ",
 		"delete diff/gone (p)":           " : ",
 		"refused hand/made (over)":       "push : NotManaged secretsmanager:hand/made: exists without the tag managed-by=external-secrets: it was not made by a push, so it is never overwritten",

@@ -203,7 +203,29 @@ func validatePushSecret(p *PushSecret) []fieldError {
 	if len(s.Data) == 0 && len(s.DataTo) == 0 {
 		check("spec.data", errors.New("required: secretsync pushes only what data or dataTo lists"))
 	}
-	seen := map[string]int{}
+	return append(errs, validatePushData(s)...)
+}
+
+// validatePushData checks the data entries, and refuses two writes Git
+// alone says overwrite each other in every store (ESO writes each in turn:
+// a new version at every pass, a value that flips under its readers): two
+// data entries of one remote key and property, or of one remote key with
+// either the whole secret, or a data entry of a dataTo bundle's remote key
+// (a bundle is a whole secret; data goes to every store the bundle does).
+func validatePushData(s PushSecretSpec) []fieldError {
+	var errs []fieldError
+	check := func(field string, err error) {
+		if err != nil {
+			errs = append(errs, fieldError{field, err})
+		}
+	}
+	first, whole, props := map[string]string{}, map[string]string{}, map[string]string{}
+	for i, d := range s.DataTo {
+		if d.RemoteKey != "" && whole[d.RemoteKey] == "" {
+			whole[d.RemoteKey] = fmt.Sprintf("spec.dataTo[%d]", i)
+			first[d.RemoteKey] = whole[d.RemoteKey]
+		}
+	}
 	for i, d := range s.Data {
 		f := fmt.Sprintf("spec.data[%d]", i)
 		check(f+".metadata", validPushMetadata(d.Metadata))
@@ -215,10 +237,23 @@ func validatePushSecret(p *PushSecret) []fieldError {
 		}
 		check(f+".match.remoteRef.property", controlProblem(r.Property))
 		id := r.RemoteKey + "\x00" + r.Property
-		if j, dup := seen[id]; dup {
-			check(f+".match.remoteRef", fmt.Errorf("pushes to the same remote key and property as spec.data[%d]", j))
+		switch {
+		case props[id] != "":
+			check(f+".match.remoteRef", fmt.Errorf("pushes to the same remote key and property as %s", props[id]))
+		case r.Property == "" && first[r.RemoteKey] != "":
+			check(f+".match.remoteRef", fmt.Errorf("pushes the whole of remote key %s, which %s also pushes to: they would overwrite each other at every pass", r.RemoteKey, first[r.RemoteKey]))
+		case whole[r.RemoteKey] != "":
+			check(f+".match.remoteRef", fmt.Errorf("pushes a property of remote key %s, which %s pushes whole: they would overwrite each other at every pass", r.RemoteKey, whole[r.RemoteKey]))
 		}
-		seen[id] = i
+		if first[r.RemoteKey] == "" {
+			first[r.RemoteKey] = f
+		}
+		if r.Property == "" && whole[r.RemoteKey] == "" {
+			whole[r.RemoteKey] = f
+		}
+		if props[id] == "" {
+			props[id] = f
+		}
 	}
 	return errs
 }

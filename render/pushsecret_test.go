@@ -108,6 +108,12 @@ func TestPushSecretRefusesFieldsByName(t *testing.T) {
 		{"a remoteKey written as an ARN", edit("remoteKey: app/k}", "remoteKey: 'arn:aws:secretsmanager:us-east-1:1:secret:team-b/db'}"), "spec.data[0].match.remoteRef.remoteKey: is an ARN"},
 		{"a dataTo remoteKey written as an ARN", edit("  data:\n", "  dataTo: [{storeRef: {name: aws}, remoteKey: 'arn:aws:ssm:us-east-1:1:parameter/b'}]\n  data:\n"), "spec.dataTo[0].remoteKey: is an ARN"},
 		{"two entries on one remote key", edit("remoteKey: app/all", "remoteKey: app/k"), "spec.data[2].match.remoteRef: pushes to the same remote key and property as spec.data[0]"},
+		{"the whole of a remote key one of whose properties is pushed", edit("remoteKey: app/all", "remoteKey: app/json"),
+			"spec.data[2].match.remoteRef: pushes the whole of remote key app/json, which spec.data[1] also pushes to: they would overwrite each other at every pass"},
+		{"a property of a remote key pushed whole", edit("{remoteKey: app/json, property: user}", "{remoteKey: app/k, property: user}"),
+			"spec.data[1].match.remoteRef: pushes a property of remote key app/k, which spec.data[0] pushes whole: they would overwrite each other at every pass"},
+		{"a data entry on a dataTo bundle's remote key", edit("  data:\n", "  dataTo: [{storeRef: {name: aws}, remoteKey: app/k}]\n  data:\n"),
+			"spec.data[0].match.remoteRef: pushes the whole of remote key app/k, which spec.dataTo[0] also pushes to"},
 		{"an unknown field", edit("  updatePolicy:", "  updatePolicyy: x\n  updatePolicy:"), `unknown field "spec.updatePolicyy"`},
 		{"apiVersion v1", edit("v1alpha1", "v1"), `version "v1" is not supported for PushSecret; use v1alpha1`},
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/secretsync/secretsync/desired"
 	"github.com/secretsync/secretsync/review"
 )
 
@@ -97,25 +98,38 @@ spec:
 }
 
 // validate refuses offline what run would: a store label selector that
-// matches no store, and a dataTo bundle on a remote secret another
-// namespace's PushSecret writes.
-func TestValidateFindsPushSecretStoreSelectorsAndSharedBundles(t *testing.T) {
+// matches no store, a dataTo bundle on a remote secret another
+// namespace's PushSecret writes, two PushSecrets of one namespace on one
+// remote secret (each finding naming both), and more writes than
+// MaxPushEntries named in Git.
+func TestValidateFindsPushSecretStoreSelectorsSharedRemotesAndTooManyWrites(t *testing.T) {
 	dir := t.TempDir()
 	write(t, dir, "css.yaml", "apiVersion: external-secrets.io/v1\nkind: ClusterSecretStore\nmetadata: {name: shared}\nspec: {provider: {aws: {service: SecretsManager, region: us-east-1}}}\n")
-	push := func(ns, spec string) string {
-		return fmt.Sprintf("apiVersion: external-secrets.io/v1alpha1\nkind: PushSecret\nmetadata: {name: p, namespace: %s}\nspec:\n  selector: {secret: {name: src}}\n%s", ns, spec)
+	push := func(ns, name, spec string) string {
+		return fmt.Sprintf("apiVersion: external-secrets.io/v1alpha1\nkind: PushSecret\nmetadata: {name: %s, namespace: %s}\nspec:\n  selector: {secret: {name: src}}\n%s", name, ns, spec)
 	}
-	write(t, dir, "a.yaml", push("a", "  secretStoreRefs: [{name: shared, kind: ClusterSecretStore}]\n  dataTo: [{storeRef: {name: shared, kind: ClusterSecretStore}, remoteKey: b/db}]\n"))
-	write(t, dir, "b.yaml", push("b", "  secretStoreRefs: [{name: shared, kind: ClusterSecretStore}]\n  data: [{match: {secretKey: k, remoteRef: {remoteKey: b/db}}}]\n"))
-	write(t, dir, "c.yaml", push("c", "  secretStoreRefs: [{labelSelector: {matchLabels: {team: none}}}]\n  data: [{match: {secretKey: k, remoteRef: {remoteKey: c/k}}}]\n"))
+	write(t, dir, "a.yaml", push("a", "p", "  secretStoreRefs: [{name: shared, kind: ClusterSecretStore}]\n  dataTo: [{storeRef: {name: shared, kind: ClusterSecretStore}, remoteKey: b/db}]\n"))
+	write(t, dir, "b.yaml", push("b", "p", "  secretStoreRefs: [{name: shared, kind: ClusterSecretStore}]\n  data: [{match: {secretKey: k, remoteRef: {remoteKey: b/db}}}]\n"))
+	write(t, dir, "c.yaml", push("c", "p", "  secretStoreRefs: [{labelSelector: {matchLabels: {team: none}}}]\n  data: [{match: {secretKey: k, remoteRef: {remoteKey: c/k}}}]\n"))
+	write(t, dir, "d.yaml", push("d", "p", "  secretStoreRefs: [{name: shared, kind: ClusterSecretStore}]\n  data: [{match: {secretKey: k, remoteRef: {remoteKey: d/db, property: user}}}]\n")+
+		"---\n"+push("d", "q", "  secretStoreRefs: [{name: shared, kind: ClusterSecretStore}]\n  data: [{match: {secretKey: k, remoteRef: {remoteKey: d/db, property: user}}}]\n")+
+		"---\n"+push("d", "r", "  secretStoreRefs: [{name: shared, kind: ClusterSecretStore}]\n  data: [{match: {secretKey: k, remoteRef: {remoteKey: d/db, property: pass}}}]\n"))
+	var many strings.Builder
+	for i := range desired.MaxPushEntries + 1 {
+		fmt.Fprintf(&many, "  - match: {secretKey: k%d, remoteRef: {remoteKey: e/k%d}}\n", i, i)
+	}
+	write(t, dir, "e.yaml", push("e", "p", "  secretStoreRefs: [{name: shared, kind: ClusterSecretStore}]\n  data:\n"+many.String()))
 	var got []string
 	for _, f := range review.Validate(dir, renderAt(t, dir), review.Options{}) {
-		got = append(got, f.Namespace+" "+f.Field+": "+f.Message)
+		got = append(got, f.Namespace+"/"+f.Name+" "+f.Field+": "+f.Message)
 	}
 	want := []string{
-		"a spec.dataTo[0].remoteKey: remote secret b/db in ClusterSecretStore/shared is also pushed by a PushSecret of namespace(s) a,b: refused for all of them, the remote secret is left as it is",
-		"b spec.data[0].match.remoteRef.remoteKey: remote secret b/db in ClusterSecretStore/shared is also pushed by a PushSecret of namespace(s) a,b: refused for all of them, the remote secret is left as it is",
-		"c spec.secretStoreRefs[0].labelSelector: matches no SecretStore in the rendered manifests",
+		"a/p spec.dataTo[0].remoteKey: remote secret b/db in ClusterSecretStore/shared is also pushed by a PushSecret of namespace(s) a,b: refused for all of them, the remote secret is left as it is",
+		"b/p spec.data[0].match.remoteRef.remoteKey: remote secret b/db in ClusterSecretStore/shared is also pushed by a PushSecret of namespace(s) a,b: refused for all of them, the remote secret is left as it is",
+		"c/p spec.secretStoreRefs[0].labelSelector: matches no SecretStore in the rendered manifests",
+		`d/p spec.data[0].match.remoteRef.remoteKey: PushSecrets d/p and d/q both push remote secret d/db property "user" in ClusterSecretStore/shared, and would overwrite each other at every pass: refused for both, the remote secret is left as it is`,
+		`d/q spec.data[0].match.remoteRef.remoteKey: PushSecrets d/q and d/p both push remote secret d/db property "user" in ClusterSecretStore/shared, and would overwrite each other at every pass: refused for both, the remote secret is left as it is`,
+		"e/p spec.secretStoreRefs: Git alone names at least 1001 remote secrets and properties it writes (stores × data entries and dataTo bundles), more than the 1000 one PushSecret may (MaxPushEntries)",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatalf("findings (-want +got):\n%s", diff)
