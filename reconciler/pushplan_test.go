@@ -182,18 +182,19 @@ func TestDiffAndRunTakeTheSamePushActions(t *testing.T) {
 	f.remoteValue("par/b", b)
 
 	f.seed("par/hand", leaktest.Canary())
+	f.seed("par/kept", leaktest.Canary()) // its own: two PushSecrets of one namespace on one remote secret are refused
 	f.commit(map[string]string{
 		"p.yaml":     f.push("p", "src", del, "a=par/a", "b=par/b"),
 		"over.yaml":  f.push("over", "src", "", "a=par/hand"),
-		"claim.yaml": f.push("claim", "src", "  updatePolicy: IfNotExists\n", "a=par/hand"),
+		"claim.yaml": f.push("claim", "src", "  updatePolicy: IfNotExists\n", "a=par/kept"),
 	})
-	res := f.pushParity("a key left Git, a push over one not ours", "leave par/hand (claim)", "refused par/hand (over)",
+	res := f.pushParity("a key left Git, a push over one not ours", "leave par/kept (claim)", "refused par/hand (over)",
 		"keep par/a (p)", "keep par/b (p)", "delete par/gone (p)")
 	if res.OK() || res.PushDeleted != 1 {
 		t.Fatalf("pass: %v, deleted %d; want over refused and par/gone deleted", res.Errors, res.PushDeleted)
 	}
 	f.sm.SM.ResetCalls()
-	res = f.pushParity("a PushSecret backing off", "keep par/hand (claim)", "leave par/hand (over)",
+	res = f.pushParity("a PushSecret backing off", "keep par/kept (claim)", "leave par/hand (over)",
 		"keep par/a (p)", "keep par/b (p)")
 	if len(res.Errors) != 1 || f.sm.SM.TotalCalls() != 0 {
 		t.Fatalf("pass: %v, AWS calls %v; want over's last error and no call", res.Errors, f.sm.SM.Calls())
@@ -201,7 +202,7 @@ func TestDiffAndRunTakeTheSamePushActions(t *testing.T) {
 
 	f.commit(map[string]string{"p.yaml": f.push("p", "src", del, "a=par/a"),
 		"broken.yaml": "apiVersion: external-secrets.io/v1alpha1\nkind: PushSecret\nmetadata: {name: x, namespace: " + f.ns + "}\nspec: {}\n"})
-	res = f.pushParity("a delete the prune guard refuses", "keep par/hand (claim)", "leave par/hand (over)", "keep par/a (p)", "refused par/b (p)")
+	res = f.pushParity("a delete the prune guard refuses", "keep par/kept (claim)", "leave par/hand (over)", "keep par/a (p)", "refused par/b (p)")
 	if res.PushDeleted != 0 || !strings.Contains(res.PushActions[3].Reason, "render reported") {
 		t.Fatalf("pass: deleted %d, actions %+v; want the delete of par/b refused for the render error", res.PushDeleted, res.PushActions)
 	}
