@@ -2,6 +2,7 @@ package reconciler_test
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"slices"
 	"sync"
@@ -12,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	"k8s.io/client-go/metadata"
@@ -312,4 +314,47 @@ func TestPushSourceWatchFallsBackToOneWatchOfTheNamespaceAndStillSeesASecretLeav
 	if want := []string{f.ns + "/a wide/user"}; !slices.Equal(sources, want) {
 		t.Fatalf("sel's rows %q, want %q: b left its selection", sources, want)
 	}
+}
+
+// A Secret that is both an ExternalSecret's target and a PushSecret's
+// source: a commit that changes only the annotations its template sets
+// makes secretsync apply it again with the same data, and the source
+// watch asks for no pass after that; a change of its data does.
+func TestPushSourceWatchAsksNoPassWhenSecretsyncReappliesATargetWithTheSameData(t *testing.T) {
+	f := newFixture(t)
+	f.seed("es/k", "target-and-source-1")
+	es := func(note string) string {
+		return withTarget(f.es("src", "k=es/k"), "{template: {metadata: {annotations: {note: "+note+"}}}}")
+	}
+	f.commit(map[string]string{"store.yaml": f.store(), "es.yaml": es("one"), "push.yaml": f.push("p", "src", "", "k=mirror/k")})
+	if res := f.pass(); !res.OK() || res.Pushed != 1 {
+		t.Fatalf("first pass: pushed %d, %v", res.Pushed, res.Errors)
+	}
+	f.remoteValue("mirror/k", "target-and-source-1")
+	rec, notified := f.watchSources()
+
+	before := rec.events.Load()
+	f.commit(map[string]string{"es.yaml": es("two")})
+	if res := f.passWith(false); !res.OK() || res.Pushed != 0 {
+		t.Fatalf("pass of the new annotation: pushed %d, %v", res.Pushed, res.Errors)
+	}
+	if s := f.secret("src"); s.Annotations["note"] != "two" || string(s.Data["k"]) != "target-and-source-1" {
+		t.Fatalf("src: annotation note %q, data kept %v", s.Annotations["note"], string(s.Data["k"]) == "target-and-source-1")
+	}
+	for deadline := time.Now().Add(10 * time.Second); rec.events.Load() == before; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the source watch got no event of the apply")
+		}
+	}
+	notNotified(t, notified, "secretsync applied its target with the same data")
+	if res := f.passWith(false); res.Stage != reconciler.StageSkipped {
+		t.Fatalf("poll after the apply: stage %s, %v", res.Stage, res.Errors)
+	}
+
+	f.remember("target-and-source-2")
+	patch := []byte(`{"data":{"k":"` + base64.StdEncoding.EncodeToString([]byte("target-and-source-2")) + `"}}`)
+	if _, err := env.Client.CoreV1().Secrets(f.ns).Patch(context.Background(), "src", types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitNotified(t, notified, "a changed value of the target")
 }
