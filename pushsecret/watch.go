@@ -367,9 +367,9 @@ func (p *Pusher) sourceChanged(ctx context.Context, ns string, m *metav1.Partial
 	case apierrors.IsNotFound(err): // gone since: its Deleted event follows
 		forget()
 		return known
-	case err != nil: // unread: ask for the pass, which reads it
+	case err != nil: // unread: ask for the pass, which reads it (unless the watch is ending)
 		forget()
-		return true
+		return ctx.Err() == nil
 	}
 	sum := digestOf(s)
 	w.mu.Lock()
