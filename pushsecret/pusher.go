@@ -61,7 +61,7 @@ type Pusher struct {
 
 // New returns a Pusher.
 func New(cfg Config) *Pusher {
-	return &Pusher{cfg: cfg, watch: watcher{changed: make(chan struct{}, 1)}}
+	return &Pusher{cfg: cfg, watch: watcher{changed: make(chan struct{}, 1), own: cfg.OwnNamespaces}}
 }
 
 // Pass is what one pass hands Push.

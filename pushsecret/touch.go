@@ -2,6 +2,7 @@ package pushsecret
 
 import (
 	"slices"
+	"strings"
 
 	"github.com/secretsync/secretsync/desired"
 	"github.com/secretsync/secretsync/inventory"
@@ -31,11 +32,15 @@ func remoteIndex(rows []inventory.PushRow, stores map[desired.StoreKey]*render.S
 // Touch marks the PushSecrets that write any of names due: the next pass
 // pushes them again, whatever their refreshInterval, and the provider
 // writes only where AWS now differs. It returns them, each as "PushSecret
-// namespace/name".
+// namespace/name". One in secretsync's own namespaces is refused, so never
+// touched: an event would only run its refusal again.
 func (p *Pusher) Touch(names []string) []string {
 	var out []string
 	for _, n := range names {
 		for _, id := range p.remotes[n] {
+			if ns, _, _ := strings.Cut(id, "/"); slices.Contains(p.cfg.OwnNamespaces, ns) {
+				continue
+			}
 			if st := p.states[id]; st != nil {
 				st.touched = true
 			}

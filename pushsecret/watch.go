@@ -2,28 +2,43 @@ package pushsecret
 
 import (
 	"context"
+	"crypto/sha256"
+	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/metadata"
 
+	"github.com/secretsync/secretsync/cluster"
 	"github.com/secretsync/secretsync/render"
 )
 
 var secretsResource = schema.GroupVersionResource{Version: "v1", Resource: "secrets"}
 
+// maxFilteredWatches bounds the server-side filtered watches of one
+// namespace: a namespace whose PushSecrets name more Secrets and selectors
+// than this gets one watch of all its Secrets instead.
+const maxFilteredWatches = 8
+
 // sourceMatch is one PushSecret's source selection in its namespace: a
-// Secret name, or a label selector.
+// Secret name, or a label selector (as written, and parsed); asker is that
+// PushSecret, whose scope the watch reads the Secret through.
 type sourceMatch struct {
-	name string
-	sel  labels.Selector
+	name     string
+	selector *metav1.LabelSelector
+	sel      labels.Selector
+	asker    render.Asker
 }
 
 func (m sourceMatch) matches(name string, lbl map[string]string) bool {
@@ -33,15 +48,69 @@ func (m sourceMatch) matches(name string, lbl map[string]string) bool {
 	return m.name == name
 }
 
+// watchUnit is one watch of a namespace's Secrets, filtered by the API
+// server: by one source's name (field) or label selector (label), or
+// neither (every Secret of the namespace, when it needs more than
+// maxFilteredWatches).
+type watchUnit struct {
+	ns, field, label string
+}
+
+// covers reports whether u's watch sees the Secrets m selects.
+func (u watchUnit) covers(m sourceMatch) bool {
+	switch {
+	case u.field == "" && u.label == "":
+		return true
+	case m.sel != nil:
+		return u.label == m.sel.String()
+	}
+	return u.field == nameField(m.name)
+}
+
+func nameField(name string) string {
+	return fields.OneTermEqualSelector("metadata.name", name).String()
+}
+
+// unitsOf are the watches that see every Secret ms select in ns.
+func unitsOf(ns string, ms []sourceMatch) []watchUnit {
+	set := map[watchUnit]bool{}
+	for _, m := range ms {
+		u := watchUnit{ns: ns, field: nameField(m.name)}
+		if m.sel != nil {
+			u = watchUnit{ns: ns, label: m.sel.String()}
+		}
+		if u.field == "" && u.label == "" { // a selector of every Secret
+			return []watchUnit{{ns: ns}}
+		}
+		set[u] = true
+	}
+	if len(set) > maxFilteredWatches {
+		return []watchUnit{{ns: ns}}
+	}
+	return slices.SortedFunc(maps.Keys(set), func(a, b watchUnit) int {
+		return strings.Compare(a.field+"\x00"+a.label, b.field+"\x00"+b.label)
+	})
+}
+
 // watcher is the source watch's state (Watch): what the PushSecrets of
-// the last pass read, by namespace, and whether a source changed since.
+// the last pass read, by namespace, the watches that see them, what the
+// watch last read of each source, and whether a source changed since.
 // Health counts as the drift watch's do: a pass that finds every watch up
 // and gen where the last pass read the sources (lastGen) trusts that no
 // source changed, and Due GETs none.
 type watcher struct {
 	mu      sync.Mutex
 	sources map[string][]sourceMatch
-	changed chan struct{} // the namespaces changed: the watches restart
+	units   []watchUnit
+	// known holds, by namespace/name, a digest of the type and data of
+	// each source Secret as the watch last read it: an event that leaves
+	// them as they were (a write of labels, annotations or managedFields
+	// only) asks for no pass.
+	known   map[string][32]byte
+	changed chan struct{} // the watches changed: they restart
+	// own are secretsync's own namespaces: their PushSecrets are refused,
+	// so never watched.
+	own []string
 
 	running    atomic.Bool
 	wanted, up atomic.Int32
@@ -68,28 +137,32 @@ func (p *Pusher) WatchUp() bool {
 }
 
 // indexSources records, after a pass, the sources its PushSecrets select
-// in the namespaces the instance serves (allowed; empty is every one), and
-// restarts the watches when the namespaces holding them changed.
+// in the namespaces the instance serves (allowed; empty is every one) and
+// not its own, and restarts the watches when the sources changed.
 func (w *watcher) indexSources(pss []*render.PushSecret, allowed []string) {
 	idx := map[string][]sourceMatch{}
 	for _, ps := range pss {
 		s := ps.Spec.Selector.Secret
-		if s == nil || len(allowed) > 0 && !slices.Contains(allowed, ps.Namespace) {
+		if s == nil || len(allowed) > 0 && !slices.Contains(allowed, ps.Namespace) || slices.Contains(w.own, ps.Namespace) {
 			continue // refused before it is read: never watched
 		}
-		m := sourceMatch{name: s.Name}
+		m := sourceMatch{name: s.Name, asker: asker(ps)}
 		if s.Selector != nil {
 			sel, err := metav1.LabelSelectorAsSelector(s.Selector)
 			if err != nil {
 				continue // refused by the pass; nothing to watch
 			}
-			m.sel = sel
+			m.selector, m.sel = s.Selector, sel
 		}
 		idx[ps.Namespace] = append(idx[ps.Namespace], m)
 	}
+	var units []watchUnit
+	for _, ns := range slices.Sorted(maps.Keys(idx)) {
+		units = append(units, unitsOf(ns, idx[ns])...)
+	}
 	w.mu.Lock()
-	same := slices.Equal(slices.Sorted(maps.Keys(idx)), slices.Sorted(maps.Keys(w.sources)))
-	w.sources = idx
+	same := slices.Equal(units, w.units) && selections(idx) == selections(w.sources)
+	w.sources, w.units = idx, units
 	w.mu.Unlock()
 	if !same {
 		select {
@@ -99,24 +172,40 @@ func (w *watcher) indexSources(pss []*render.PushSecret, allowed []string) {
 	}
 }
 
-// selected reports whether a Secret's metadata matches a source of the
-// last pass.
-func (w *watcher) selected(ns, name string, lbl map[string]string) bool {
+// selections is idx's selections in one comparable form.
+func selections(idx map[string][]sourceMatch) string {
+	var b strings.Builder
+	for _, ns := range slices.Sorted(maps.Keys(idx)) {
+		for _, m := range idx[ns] {
+			sel := ""
+			if m.sel != nil {
+				sel = m.sel.String()
+			}
+			fmt.Fprintf(&b, "%s\x00%s\x00%s\x00%q\x01", ns, m.asker.Name, m.name, sel)
+		}
+	}
+	return b.String()
+}
+
+// selecting returns the PushSecret that selects a Secret with this
+// metadata among the last pass's sources, if any.
+func (w *watcher) selecting(ns, name string, lbl map[string]string) (render.Asker, bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for _, m := range w.sources[ns] {
 		if m.matches(name, lbl) {
-			return true
+			return m.asker, true
 		}
 	}
-	return false
+	return render.Asker{}, false
 }
 
-// Watch watches, metadata only (never a value), the Secrets of
-// each namespace where a PushSecret of the last pass reads its source, and
-// calls notify when one it selects is added, changed or deleted: the next
-// pass then pushes it, whatever its refreshInterval. It returns when ctx
-// ends, restarting its watches when the namespaces change.
+// Watch watches, metadata only, the Secrets the PushSecrets of the last
+// pass read, each namespace's filtered by the API server (unitsOf), and
+// calls notify when one is added to or leaves a selection, is deleted,
+// or its data changes: the next pass then pushes it, whatever its
+// refreshInterval. It returns when ctx ends, restarting its watches when
+// the sources change.
 func (p *Pusher) Watch(ctx context.Context, notify func()) {
 	w := &p.watch
 	if w.meta == nil {
@@ -126,14 +215,15 @@ func (p *Pusher) Watch(ctx context.Context, notify func()) {
 	defer w.running.Store(false)
 	for ctx.Err() == nil {
 		w.mu.Lock()
-		nss := slices.Sorted(maps.Keys(w.sources))
+		units := w.units
+		w.known = map[string][32]byte{}
 		w.mu.Unlock()
 		wctx, cancel := context.WithCancel(ctx)
 		var wg sync.WaitGroup
-		w.wanted.Store(int32(len(nss)))
+		w.wanted.Store(int32(len(units)))
 		w.gen.Add(1)
-		for _, ns := range nss {
-			wg.Go(func() { p.watchSources(wctx, ns, notify) })
+		for _, u := range units {
+			wg.Go(func() { p.watchUnit(wctx, u, notify) })
 		}
 		select {
 		case <-ctx.Done():
@@ -144,31 +234,86 @@ func (p *Pusher) Watch(ctx context.Context, notify func()) {
 	}
 }
 
-func (p *Pusher) watchSources(ctx context.Context, ns string, notify func()) {
+// watchUnit runs u's watch until ctx ends. Each start reads the sources
+// it sees (learn) after the LIST that gives the version it watches from,
+// so no change falls between; a change before that is Due's to find (the
+// start bumps gen, so the next Due reads every source).
+func (p *Pusher) watchUnit(ctx context.Context, u watchUnit, notify func()) {
 	w := &p.watch
-	secrets := w.meta.Resource(secretsResource).Namespace(ns)
+	secrets := w.meta.Resource(secretsResource).Namespace(u.ns)
+	opts := metav1.ListOptions{FieldSelector: u.field, LabelSelector: u.label}
 	for ctx.Err() == nil {
-		// Start from now: a one-item LIST gives the resource version.
-		list, err := secrets.List(ctx, metav1.ListOptions{Limit: 1})
+		first := opts
+		first.Limit = 1
+		list, err := secrets.List(ctx, first)
 		if err == nil {
+			p.learn(ctx, u)
+			from := opts
+			from.ResourceVersion = list.ResourceVersion
 			var wi watch.Interface
-			if wi, err = secrets.Watch(ctx, metav1.ListOptions{ResourceVersion: list.ResourceVersion}); err == nil {
-				p.consumeSources(wi, ns, notify)
+			if wi, err = secrets.Watch(ctx, from); err == nil {
+				p.consumeSources(ctx, wi, u.ns, notify)
 				continue
 			}
 		}
 		if ctx.Err() == nil {
-			p.cfg.Log.Warn().Err(err).Str("namespace", ns).Msg("push source watch failed; retrying")
-			select {
-			case <-ctx.Done():
-			case <-time.After(5 * time.Second):
-			}
+			p.cfg.Log.Warn().Err(err).Str("namespace", u.ns).Msg("push source watch failed; retrying")
+			sleep(ctx, 5*time.Second)
 		}
 	}
 }
 
-// consumeSources marks the PushSecrets due on each event of a source.
-func (p *Pusher) consumeSources(wi watch.Interface, ns string, notify func()) {
+// learn reads, through each PushSecret's scope, the sources u sees, and
+// keeps the digest of each one found.
+func (p *Pusher) learn(ctx context.Context, u watchUnit) {
+	w := &p.watch
+	w.mu.Lock()
+	ms := slices.Clone(w.sources[u.ns])
+	w.mu.Unlock()
+	for _, m := range ms {
+		if !u.covers(m) {
+			continue
+		}
+		c := cluster.NewScoped(p.cfg.Kube, m.asker, nil)
+		var found []corev1.Secret
+		if m.sel == nil {
+			s, err := c.SecretObject(ctx, "", m.name)
+			if err != nil {
+				continue // unknown: its first event asks for a pass
+			}
+			found = []corev1.Secret{*s}
+		} else {
+			list, err := c.Secrets(ctx, m.selector)
+			if err != nil {
+				continue
+			}
+			found = list
+		}
+		w.mu.Lock()
+		for i := range found {
+			w.known[u.ns+"/"+found[i].Name] = digestOf(&found[i])
+		}
+		w.mu.Unlock()
+	}
+}
+
+// digestOf is a digest of what a PushSecret reads of a Secret: its type
+// and data. It stays in memory, in the watch's state alone.
+func digestOf(s *corev1.Secret) [32]byte {
+	h := sha256.New()
+	fmt.Fprintf(h, "%d:%s", len(s.Type), s.Type)
+	for _, k := range slices.Sorted(maps.Keys(s.Data)) {
+		fmt.Fprintf(h, "%d:%s%d:", len(k), k, len(s.Data[k]))
+		h.Write(s.Data[k])
+	}
+	var out [32]byte
+	h.Sum(out[:0])
+	return out
+}
+
+// consumeSources marks the PushSecrets due on each event that changes a
+// source (sourceChanged).
+func (p *Pusher) consumeSources(ctx context.Context, wi watch.Interface, ns string, notify func()) {
 	w := &p.watch
 	w.up.Add(1)
 	w.gen.Add(1)
@@ -182,12 +327,55 @@ func (p *Pusher) consumeSources(wi watch.Interface, ns string, notify func()) {
 		if !ok || ev.Type == watch.Bookmark {
 			continue
 		}
-		if w.selected(ns, m.Name, m.Labels) {
+		if p.sourceChanged(ctx, ns, m, ev.Type == watch.Deleted) {
 			w.dirty.Store(true)
 			p.cfg.Log.Debug().Str("namespace", ns).Str("secret", m.Name).Str("event", string(ev.Type)).Msg("push: a source Secret changed")
 			notify()
 		}
 	}
+}
+
+// sourceChanged reports whether an event of Secret m of ns changes what a
+// PushSecret reads: it joins or leaves a selection (a filtered watch says
+// Deleted when a Secret stops matching), is deleted, or its type or data
+// differ from what the watch last read, read again through the selecting
+// PushSecret's scope. An event that changed only its metadata (secretsync's
+// own apply of an ExternalSecret target with the same data, annotations,
+// managedFields) changes nothing.
+func (p *Pusher) sourceChanged(ctx context.Context, ns string, m *metav1.PartialObjectMetadata, deleted bool) bool {
+	w := &p.watch
+	key := ns + "/" + m.Name
+	who, selected := w.selecting(ns, m.Name, m.Labels)
+	w.mu.Lock()
+	old, known := w.known[key]
+	w.mu.Unlock()
+	forget := func() {
+		w.mu.Lock()
+		delete(w.known, key)
+		w.mu.Unlock()
+	}
+	switch {
+	case deleted:
+		forget()
+		return known || selected
+	case !selected:
+		forget()
+		return known
+	}
+	s, err := cluster.NewScoped(p.cfg.Kube, who, nil).SecretObject(ctx, "", m.Name)
+	switch {
+	case apierrors.IsNotFound(err): // gone since: its Deleted event follows
+		forget()
+		return known
+	case err != nil: // unread: ask for the pass, which reads it (unless the watch is ending)
+		forget()
+		return ctx.Err() == nil
+	}
+	sum := digestOf(s)
+	w.mu.Lock()
+	w.known[key] = sum
+	w.mu.Unlock()
+	return !known || old != sum
 }
 
 func sleep(ctx context.Context, d time.Duration) {

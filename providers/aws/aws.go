@@ -156,6 +156,8 @@ type Factory struct {
 	ssm     map[string]*ssmClient
 	acm     map[string]*acmClient
 	calls   *Calls
+	// locks serialize the pushes of each remote secret (pushlock.go).
+	locks remoteLocks
 }
 
 // client is a cached Secrets Manager client and what was learnt about it.
@@ -237,7 +239,7 @@ func (f *Factory) Provider(ctx context.Context, st Store) (providers.Provider, e
 		if err != nil {
 			return nil, err
 		}
-		return &ssmProvider{id: key, client: c, prefix: st.Prefix, concurrency: f.opts.Concurrency, calls: f.calls}, nil
+		return &ssmProvider{id: key, region: region, client: c, prefix: st.Prefix, concurrency: f.opts.Concurrency, calls: f.calls, locks: &f.locks}, nil
 	}
 	c, err := cached(ctx, f, f.clients, key, region, st, func(cfg aws.Config) *client {
 		return &client{api: secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) { o.BaseEndpoint = endpoint(f.opts.Endpoint) }), limits: newLimits()}
@@ -245,8 +247,8 @@ func (f *Factory) Provider(ctx context.Context, st Store) (providers.Provider, e
 	if err != nil {
 		return nil, err
 	}
-	return &provider{id: key, client: c, prefix: st.Prefix, requireKey: st.KMSKeyID, concurrency: f.opts.Concurrency, calls: f.calls,
-		forceDelete: st.ForceDeleteWithoutRecovery, recoveryDays: st.RecoveryWindowInDays}, nil
+	return &provider{id: key, region: region, client: c, prefix: st.Prefix, requireKey: st.KMSKeyID, concurrency: f.opts.Concurrency, calls: f.calls,
+		forceDelete: st.ForceDeleteWithoutRecovery, recoveryDays: st.RecoveryWindowInDays, locks: &f.locks}, nil
 }
 
 // cached is the client stored under key in m, made by mk from the store's
@@ -377,6 +379,7 @@ func (f *Factory) baseConfig(ctx context.Context, region string, creds *Credenti
 
 type provider struct {
 	id          string // region and a digest of the credentials
+	region      string
 	client      *client
 	prefix      string
 	requireKey  string
@@ -385,6 +388,7 @@ type provider struct {
 	// How PushSecret's deletes go (the store's secretsManager settings).
 	forceDelete  bool
 	recoveryDays int64
+	locks        *remoteLocks
 }
 
 func (p *provider) ID() string { return "aws-secretsmanager/" + p.id + "/" + p.requireKey }

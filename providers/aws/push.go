@@ -50,8 +50,24 @@ type smPush struct {
 // writes): a secret that does not exist is created with the managed-by tag;
 // otherwise the metadata's tags are set when they differ, and a new version
 // is put only when the current one holds another value, in the metadata's
-// format.
+// format. Pushes of one secret take turns (remoteLocks), and a create that
+// another process won is decided again (raced), so that pushes of two
+// properties of one secret both end in it.
 func (p *provider) Push(ctx context.Context, in providers.Push) (providers.Pushed, error) {
+	unlock, err := p.locks.lock(ctx, remoteKey("secretsmanager", p.region, in.Key))
+	if err != nil {
+		return "", &providers.Error{Class: providers.Unavailable, Ref: smRef(in.Key), Err: err}
+	}
+	defer unlock()
+	did, err := p.pushOnce(ctx, in)
+	if errors.As(err, new(raced)) {
+		did, err = p.pushOnce(ctx, in)
+	}
+	return did, err
+}
+
+// pushOnce decides and writes one push of in.
+func (p *provider) pushOnce(ctx context.Context, in providers.Push) (providers.Pushed, error) {
 	d, err := p.decide(ctx, in)
 	if err != nil {
 		return "", err
@@ -169,7 +185,10 @@ func (p *provider) create(ctx context.Context, key string, d smPush) error {
 	}
 	_, err := p.client.api.CreateSecret(ctx, create)
 	p.calls.add("CreateSecret", err)
-	if err != nil {
+	switch {
+	case madeMeanwhile(err):
+		return raced{classify(smRef(key), err)}
+	case err != nil:
 		return classify(smRef(key), err)
 	}
 	return nil
@@ -208,6 +227,11 @@ func smTags(tags map[string]string) []smtypes.Tag {
 // store's recovery window, or at once under forceDeleteWithoutRecovery.
 func (p *provider) DeleteRemote(ctx context.Context, key string) (bool, error) {
 	ref := smRef(key)
+	unlock, err := p.locks.lock(ctx, remoteKey("secretsmanager", p.region, key))
+	if err != nil {
+		return false, &providers.Error{Class: providers.Unavailable, Ref: ref, Err: err}
+	}
+	defer unlock()
 	desc, err := p.describe(ctx, key)
 	if providers.ClassOf(err) == providers.NotFound {
 		return true, nil

@@ -2,6 +2,7 @@ package aws
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -36,8 +37,24 @@ type ssmPush struct {
 // overwrite, so a parameter made meanwhile is never replaced) with the
 // managed-by tag and the metadata's type, tier, key, description and tags;
 // otherwise tags the metadata sets are made to match, and a new version is
-// put only when the value differs: no version churn.
+// put only when the value differs: no version churn. Pushes of one
+// parameter take turns and a create another process won is decided again,
+// as for Secrets Manager (Push in push.go).
 func (p *ssmProvider) Push(ctx context.Context, in providers.Push) (providers.Pushed, error) {
+	unlock, err := p.locks.lock(ctx, remoteKey("ssm", p.region, in.Key))
+	if err != nil {
+		return "", &providers.Error{Class: providers.Unavailable, Ref: ssmRef(in.Key), Err: err}
+	}
+	defer unlock()
+	did, err := p.pushOnce(ctx, in)
+	if errors.As(err, new(raced)) {
+		did, err = p.pushOnce(ctx, in)
+	}
+	return did, err
+}
+
+// pushOnce decides and writes one push of in.
+func (p *ssmProvider) pushOnce(ctx context.Context, in providers.Push) (providers.Pushed, error) {
 	d, err := p.decide(ctx, in)
 	if err != nil {
 		return "", err
@@ -133,7 +150,10 @@ func (p *ssmProvider) put(ctx context.Context, in *ssm.PutParameterInput) error 
 	}
 	_, err := p.client.api.PutParameter(ctx, in)
 	p.calls.add("PutParameter", err)
-	if err != nil {
+	switch {
+	case madeMeanwhile(err):
+		return raced{classifySSM(ssmRef(aws.ToString(in.Name)), err)}
+	case err != nil:
 		return classifySSM(ssmRef(aws.ToString(in.Name)), err)
 	}
 	return nil
@@ -143,6 +163,11 @@ func (p *ssmProvider) put(ctx context.Context, in *ssm.PutParameterInput) error 
 // without it is refused (NotManaged), where ESO reports it deleted.
 func (p *ssmProvider) DeleteRemote(ctx context.Context, key string) (bool, error) {
 	ref := ssmRef(key)
+	unlock, err := p.locks.lock(ctx, remoteKey("ssm", p.region, key))
+	if err != nil {
+		return false, &providers.Error{Class: providers.Unavailable, Ref: ref, Err: err}
+	}
+	defer unlock()
 	f := p.get(ctx, []providers.Ref{{Key: key}})[providers.Ref{Key: key}]
 	if providers.ClassOf(f.Err) == providers.NotFound {
 		return true, nil

@@ -65,10 +65,12 @@ func (c *ssmClient) wait(ctx context.Context, op string) error {
 // (SecureString) with the parameter's KMS key.
 type ssmProvider struct {
 	id          string
+	region      string
 	client      *ssmClient
 	prefix      string
 	concurrency int
 	calls       *Calls
+	locks       *remoteLocks // pushlock.go
 }
 
 func (p *ssmProvider) ID() string { return "aws-parameterstore/" + p.id }
