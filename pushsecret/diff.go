@@ -111,7 +111,8 @@ func (p *Pusher) Diff(ctx context.Context, in Pass) ([]Action, []error) {
 			}
 		default:
 			for _, e := range pl.entries {
-				current = append(current, inventory.PushRow{PushSecret: ps.ID(), Store: e.Store.String(), RemoteKey: e.RemoteKey, Property: e.Property})
+				current = append(current, inventory.PushRow{PushSecret: ps.ID(), Store: e.Store.String(), RemoteKey: e.RemoteKey, Property: e.Property,
+					RemoteName: r.remoteNameOf(ctx, ps, e)})
 				a, err := r.wouldPush(ctx, ps, e)
 				if err != nil {
 					errs = append(errs, r.Redactor.Error(fmt.Errorf("PushSecret %s (%s): %w", ps.ID(), ps.Source, err)))
@@ -182,36 +183,51 @@ func (r *run) wouldPush(ctx context.Context, ps *render.PushSecret, e desired.Pu
 }
 
 // wouldPrune is the deletions Push's prune would make after rows current:
-// under the guard's verdict (pruneVerdict), each candidate's remote secret
-// read by Owner: gone already (nothing to do), not ours (refused, as
-// DeleteRemote refuses it), or deleted.
+// under the guard's verdict (pruneVerdict), grouped as prune groups them
+// (deletions), each remote secret read by Owner: gone already (nothing to
+// do), not ours (refused, as DeleteRemote refuses it), or deleted (whole,
+// or one Action per property taken out). A row whose store left Git, or
+// that does not know the name its push wrote, is refused as prune refuses
+// it.
 func (r *run) wouldPrune(ctx context.Context, current []inventory.PushRow) ([]Action, []error) {
 	candidates, verdict := r.pruneVerdict(current)
 	var out []Action
 	var errs []error
-	seen := map[string]bool{}
-	for _, row := range candidates {
-		if seen[row.Remote()] {
-			continue
+	for _, d := range deletions(candidates) {
+		row := d.rows[0]
+		acts := []Action{{Kind: Delete, PushSecret: row.PushSecret, Store: row.Store, RemoteKey: row.RemoteKey}}
+		if d.props != nil {
+			acts = acts[:0]
+			for _, p := range d.rows {
+				acts = append(acts, Action{Kind: Delete, PushSecret: p.PushSecret, Store: p.Store, RemoteKey: p.RemoteKey, Property: p.Property})
+			}
 		}
-		seen[row.Remote()] = true
-		a := Action{Kind: Delete, PushSecret: row.PushSecret, Store: row.Store, RemoteKey: row.RemoteKey, Property: row.Property}
-		if !verdict.Allowed() {
-			a.Kind, a.Would, a.Reason = Refused, wouldDelete, verdict.Reason
-			out = append(out, a)
-			continue
-		}
-		remote, err := r.owner(ctx, row)
+		reason := ""
 		switch {
-		case err != nil:
-			errs = append(errs, fmt.Errorf("remote delete of %s in %s for PushSecret %s: %w", row.RemoteKey, row.Store, row.PushSecret, err))
-			continue
-		case !remote.Exists || remote.Deleting:
-			continue // gone already: nothing to delete
-		case !remote.Ours:
-			a.Kind, a.Would, a.Reason = Refused, wouldDelete, "exists without the tag "+providers.ManagedByTag+"="+providers.ManagedByValue+": it was not made by a push, so it is never deleted"
+		case !verdict.Allowed():
+			reason = verdict.Reason
+		case r.storeGone(row):
+			reason = "the store is not in the rendered manifests, so nothing can delete through it; the row waits for it"
+		case row.RemoteName == "":
+			reason = errUnnamed.Error()
+		default:
+			remote, err := r.owner(ctx, row)
+			switch {
+			case err != nil:
+				errs = append(errs, fmt.Errorf("remote delete of %s in %s for PushSecret %s: %w", row.RemoteKey, row.Store, row.PushSecret, err))
+				continue
+			case !remote.Exists || remote.Deleting:
+				continue // gone already: nothing to delete
+			case !remote.Ours:
+				reason = "exists without the tag " + providers.ManagedByTag + "=" + providers.ManagedByValue + ": it was not made by a push, so it is never deleted"
+			}
 		}
-		out = append(out, a)
+		for i := range acts {
+			if reason != "" {
+				acts[i].Kind, acts[i].Would, acts[i].Reason = Refused, wouldDelete, reason
+			}
+		}
+		out = append(out, acts...)
 	}
 	return out, errs
 }
@@ -228,5 +244,5 @@ func (r *run) owner(ctx context.Context, row inventory.PushRow) (providers.Remot
 	if !ok {
 		return providers.Remote{}, fmt.Errorf("%s cannot say who owns %s", row.Store, row.RemoteKey)
 	}
-	return owner.Owner(ctx, pusher.(providers.Provider).Canonical(providers.Ref{Key: row.RemoteKey}).Key)
+	return owner.Owner(ctx, row.RemoteName) // the name its push wrote, as prune deletes it
 }

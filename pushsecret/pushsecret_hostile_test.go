@@ -276,3 +276,42 @@ func TestDeletionPolicyNoneSetWithAMoveLeavesTheOldRemoteSecret(t *testing.T) {
 		t.Fatalf("failed %v, deleted %q; want old left in AWS under deletionPolicy None", out.Failed, sm.deleted)
 	}
 }
+
+// Rows recorded before rows kept the name their push wrote (RemoteName)
+// are never deleted by a name made again from the store as it is now (its
+// prefix may have moved onto another team's secrets): the deletion is
+// refused once, naming the cause, and the row forgotten. A PushSecret still
+// in Git whose rows lack the name is pushed again after a restart (where
+// rows with it are trusted), so that its rows gain it.
+func TestARowWithoutItsRemoteNameIsNeverDeletedByAGuessAndGainsItByAPush(t *testing.T) {
+	yaml := hostileStore + "---\napiVersion: external-secrets.io/v1alpha1\nkind: PushSecret\nmetadata: {name: p, namespace: ns}\nspec:\n  deletionPolicy: Delete\n  secretStoreRefs: [{name: aws}]\n  selector: {secret: {name: src}}\n  data: [{match: {secretKey: k, remoteRef: {remoteKey: kept}}}]\n"
+	src := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "src", Namespace: "ns"}, Data: map[string][]byte{"k": []byte(leaktest.Canary())}}
+	first, _ := pushOnce(t, renderYAML(t, yaml), &deleteSM{}, 1, src)
+	if len(first.Rows) != 1 || first.Rows[0].RemoteName != "kept" {
+		t.Fatalf("first push rows %+v, want the name written", first.Rows)
+	}
+	restart := func(old []inventory.PushRow) (*deleteSM, pushsecret.Outcome) {
+		sm := &deleteSM{}
+		p := pushsecret.New(pushsecret.Config{Kube: fake.NewClientset(src), Concurrency: 1, Now: time.Now, Guard: inventory.PruneGuard,
+			Provider: func(context.Context, *render.SecretStore, string) (providers.Provider, error) { return sm, nil },
+			Events:   func(context.Context, corev1.ObjectReference, string, string, string) {}})
+		return sm, p.Push(context.Background(), pushsecret.Pass{Set: renderYAML(t, yaml), Old: old, Redactor: scrub.New()})
+	}
+	if sm, out := restart(first.Rows); len(sm.keys()) != 0 || len(out.Failed)+len(out.PruneFailed) != 0 {
+		t.Fatalf("a restart with named rows pushed %q (failed %v %v); want them trusted", sm.keys(), out.Failed, out.PruneFailed)
+	}
+	legacy := first.Rows[0]
+	legacy.RemoteName = ""
+	gone := legacy
+	gone.RemoteKey = "left-git"
+	sm, out := restart([]inventory.PushRow{legacy, gone})
+	if len(sm.deleted) != 0 {
+		t.Fatalf("deleted %q by a guessed name", sm.deleted)
+	}
+	if len(out.PruneFailed) != 1 || !strings.Contains(out.PruneFailed[0].Error(), "left-git") || !strings.Contains(out.PruneFailed[0].Error(), "never guessed") {
+		t.Fatalf("prune failures %v, want left-git's deletion refused, saying why", out.PruneFailed)
+	}
+	if !slices.Equal(sm.keys(), []string{"kept"}) || len(out.Rows) != 1 || out.Rows[0].RemoteName != "kept" {
+		t.Fatalf("pushed %q, rows %+v; want kept pushed again and its row named, left-git's forgotten", sm.keys(), out.Rows)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"time"
@@ -97,6 +98,8 @@ func (r *run) plan(ctx context.Context, ps *render.PushSecret, gens map[desired.
 	h := sha256.New()
 	spec, _ := json.Marshal(ps.Spec)
 	h.Write(spec)
+	// The stores' specs too: a prefix that moves changes the names written.
+	writeStores(h, ps, stores)
 	for _, e := range entries {
 		r.Redactor.Add(e.Value.Bytes())
 		fmt.Fprintf(h, "\x00%s\x00%s\x00%s\x00%s\x00%d\x00", e.Field, e.Store, e.RemoteKey, e.Property, len(e.Value.Bytes()))
@@ -115,6 +118,13 @@ func syncedOf(ps *render.PushSecret, stores map[desired.StoreKey]*render.SecretS
 	h := sha256.New()
 	spec, _ := json.Marshal(ps.Spec)
 	h.Write(spec)
+	writeStores(h, ps, stores)
+	fmt.Fprintf(h, "\x00%s\x00%s", generator, versions)
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// writeStores writes the keys and specs of the stores ps selects to h.
+func writeStores(h io.Writer, ps *render.PushSecret, stores map[desired.StoreKey]*render.SecretStore) {
 	for _, k := range desired.PushStores(ps, stores) {
 		var st []byte
 		if stores[k] != nil {
@@ -122,8 +132,6 @@ func syncedOf(ps *render.PushSecret, stores map[desired.StoreKey]*render.SecretS
 		}
 		fmt.Fprintf(h, "\x00%s\x00%s", k, st)
 	}
-	fmt.Fprintf(h, "\x00%s\x00%s", generator, versions)
-	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
 // template applies ps's template, if any, to each source in place: ESO's
@@ -203,7 +211,7 @@ func keysMadeOfValues(ctx context.Context, es *render.ExternalSecret, src map[st
 	return nil
 }
 
-var errKeysOfValues = errors.New("the keys it renders change with the Secret's values, so they are made of them; keys become remote names, which are not secret")
+var errKeysOfValues = errors.New("a key it renders changes with the Secret's values: it holds a value of the Secret, whole or in part; keys become remote names, which are not secret")
 
 // standIn is v with every letter and digit rotated (ROT13, and 5 for
 // digits), so that any piece of v holding one differs (a value with
