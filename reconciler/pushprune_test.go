@@ -21,7 +21,8 @@ import (
 // (StoreMissing, naming the store) with one Warning Event, the pass is not
 // failed, and so the next poll of the same revision is skipped, not a full
 // pass; a restart repeats no Event. When the store is back in Git, the
-// first pass deletes what the PushSecret wrote and forgets the rows.
+// first pass deletes what the PushSecret wrote and forgets the rows. diff
+// says the same.
 func TestPushSecretAndItsStoreLeavingGitTogetherWaitForTheStoreWithoutFailingEveryPass(t *testing.T) {
 	f := newFixture(t)
 	value := leaktest.Canary()
@@ -50,6 +51,9 @@ func TestPushSecretAndItsStoreLeavingGitTogetherWaitForTheStoreWithoutFailingEve
 	}
 	if waiting != 1 {
 		t.Fatalf("%d rows for gone/k, want it kept", waiting)
+	}
+	if got := f.diffPushes(); !strings.Contains(got["refused gone/k (p)"], "store is not in the rendered manifests") {
+		t.Fatalf("diff %q, want gone/k's delete refused for its missing store", got)
 	}
 	if res := f.passWith(false); res.Stage != reconciler.StageSkipped {
 		t.Fatalf("the next poll of the same revision ran a pass (stage %s, errors %v); want it skipped", res.Stage, res.Errors)
@@ -91,7 +95,8 @@ func countEvents(evs []string, prefix, text string) int {
 // Vault provider does; its AWS providers would delete the whole secret,
 // the other properties with it): the other keys stay, whoever wrote them,
 // and a secret left with no key is deleted. Only through the prune guards:
-// under a render error nothing is taken out.
+// under a render error nothing is taken out. diff shows the property's
+// delete.
 func TestPushSecretTakesOutAPropertyThatLeavesGit(t *testing.T) {
 	f := newFixture(t)
 	user, pass := leaktest.Canary(), leaktest.Canary()
@@ -112,6 +117,9 @@ func TestPushSecretTakesOutAPropertyThatLeavesGit(t *testing.T) {
 	f.remoteJSON("app/json", map[string]string{"user": user, "pass": pass})
 
 	f.commit(map[string]string{"broken.yaml": ""})
+	if got := f.diffPushes(); len(got) != 1 || got["delete app/json (p)"] != " : " {
+		t.Fatalf("diff %q, want the property's delete alone", got)
+	}
 	if res := f.pass(); !res.OK() || res.PushDeleted != 1 {
 		t.Fatalf("pass after pass left Git: %v, deleted %d", res.Errors, res.PushDeleted)
 	}
