@@ -52,3 +52,46 @@ func TestPushRowSyncedAndCheckedRoundTripAndOldRowsReadAsZero(t *testing.T) {
 		t.Errorf("%d synced fields written; want the new row's only: %s", n, text)
 	}
 }
+
+// A push row's remote name (what its push wrote, the store's prefix
+// applied; what a deletion deletes) is written and read back, streamed and
+// whole; a row of an older record, without it, reads as empty and is
+// written without it.
+func TestPushRowRemoteNameRoundTripsAndOldRowsReadAsEmpty(t *testing.T) {
+	rows := []PushRow{
+		{PushSecret: "a/new", Store: "SecretStore/a/aws", RemoteKey: "k", RemoteName: "team-a/k", Ready: true},
+		{PushSecret: "a/old", Store: "SecretStore/a/aws", RemoteKey: "k", Ready: true},
+	}
+	raw, err := Encode(Inventory{Revision: "r", Entries: []Entry{}, Pushed: rows})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := Checked(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	streamed, err := rec.Pushed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole, err := Decode(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, got := range map[string][]PushRow{"streamed": streamed, "whole": whole.Pushed} {
+		if diff := cmp.Diff(rows, got); diff != "" {
+			t.Errorf("%s (-wrote +read):\n%s", name, diff)
+		}
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, _ := io.ReadAll(zr)
+	if n := strings.Count(string(text), `"remoteName"`); n != 1 {
+		t.Errorf("%d remoteName fields written; want the new row's only: %s", n, text)
+	}
+	if rows[0].Written() != "SecretStore/a/aws\x00team-a/k" || rows[1].Written() != "" {
+		t.Errorf("Written: %q %q", rows[0].Written(), rows[1].Written())
+	}
+}

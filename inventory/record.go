@@ -66,6 +66,11 @@ type PushRow struct {
 	Store      string `json:"store"`      // desired.StoreKey's form
 	RemoteKey  string `json:"remoteKey"`  // as written, before the store's prefix
 	Property   string `json:"property,omitempty"`
+	// RemoteName is the name the push wrote in AWS (the store's prefix
+	// applied): a deletion deletes exactly it, never a name made again from
+	// the store as it is now (its prefix may have moved). Empty in rows
+	// recorded before it was kept, and in rows never pushed.
+	RemoteName string `json:"remoteName,omitempty"`
 	Delete     bool   `json:"delete,omitempty"` // deletionPolicy Delete
 	// Generator is the generator (kind/name@spec digest) whose values were
 	// pushed, for a PushSecret of selectors.generatorRef: they are kept, in
@@ -93,6 +98,15 @@ func (p PushRow) Key() string {
 	return p.PushSecret + "\x00" + p.Store + "\x00" + p.RemoteKey + "\x00" + p.Property
 }
 
-// Remote is the remote secret itself: two rows on one remote key (two
-// properties, or a key moved between PushSecrets) share it.
+// Remote is the remote secret itself, as written: two rows on one remote
+// key (two properties, or a key moved between PushSecrets) share it.
 func (p PushRow) Remote() string { return p.Store + "\x00" + p.RemoteKey }
+
+// Written is the remote secret the row's push wrote, by its name in AWS
+// (RemoteName), or "" when the row does not know it.
+func (p PushRow) Written() string {
+	if p.RemoteName == "" {
+		return ""
+	}
+	return p.Store + "\x00" + p.RemoteName
+}

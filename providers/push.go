@@ -55,6 +55,25 @@ type Pusher interface {
 	DeleteRemote(ctx context.Context, key string) (gone bool, err error)
 }
 
+// PropertyDeleter is a Pusher that can take properties out of a remote JSON
+// secret, for deletionPolicy Delete of entries that pushed properties.
+type PropertyDeleter interface {
+	// DeleteProperties removes properties (dots nest) from the JSON object
+	// the remote secret key (canonical) holds, if it carries the managed-by
+	// tag (one without it is refused: NotManaged), keeping its other keys;
+	// one left with no key is deleted as DeleteRemote deletes.
+	DeleteProperties(ctx context.Context, key string, properties []string) (Unset, error)
+}
+
+// Unset says what DeleteProperties did.
+type Unset string
+
+const (
+	UnsetNothing    Unset = "nothing"    // absent, scheduled for deletion, or none of the properties there
+	UnsetProperties Unset = "properties" // a new version without them
+	UnsetDeleted    Unset = "deleted"    // no key was left: the secret was deleted
+)
+
 // WouldPusher is a Pusher that can say what Push(p) would do (or why it
 // would refuse), decided the same way and reading only: no write call, no
 // new version (diff asks it).

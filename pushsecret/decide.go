@@ -186,23 +186,25 @@ func resolved(a Action, did providers.Pushed, err error) Action {
 	return a
 }
 
-// guardRefusal is the prune guard's refusal of every deletion of a pass
-// (inventory.Verdict's reason).
-type guardRefusal string
+// refusal is a deletion prune refuses before asking AWS, with the reason:
+// the guard's (inventory.Verdict's reason, for every deletion of a pass), a
+// row that does not know its remote name (errUnnamed), a store that left
+// Git (errStoreGone).
+type refusal string
 
-func (g guardRefusal) Error() string { return string(g) }
+func (g refusal) Error() string { return string(g) }
 
-// deleteAction is the Action of the deletion of row's remote secret that
-// ended in err (run) or would (Diff): deleted; refused by the guard, or
-// because it is not ours; or failed.
+// deleteAction is the Action of the deletion of row's remote secret (or
+// its property) that ended in err (run) or would (Diff): deleted; refused
+// (a refusal, or not ours); or failed.
 func deleteAction(row inventory.PushRow, err error) Action {
 	a := Action{Kind: Delete, PushSecret: row.PushSecret, Store: row.Store, RemoteKey: row.RemoteKey, Property: row.Property}
-	var guard guardRefusal
+	var refused refusal
 	switch {
 	case err == nil:
 		return a
-	case errors.As(err, &guard):
-		a.Kind, a.Reason = Refused, string(guard)
+	case errors.As(err, &refused):
+		a.Kind, a.Reason = Refused, string(refused)
 	case providers.ClassOf(err) == providers.NotManaged:
 		a.Kind, a.Reason = Refused, reasonNotOurs
 	default:

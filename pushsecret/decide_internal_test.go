@@ -23,7 +23,9 @@ func TestDecideChoosesEachPushSecretsStepFromWhatWasRead(t *testing.T) {
 	ps := &render.PushSecret{Meta: render.Meta{Namespace: "ns", Name: "p"}, Source: "p.yaml"}
 	entry := desired.PushEntry{Store: desired.StoreKeyOf("SecretStore", "ns", "aws"), RemoteKey: "app/k", Value: providers.NewValue([]byte("v"))}
 	checked := metav1.NewTime(now.Add(-time.Minute))
-	row := inventory.PushRow{PushSecret: "ns/p", Store: "SecretStore/ns/aws", RemoteKey: "app/k", Ready: true, Synced: "s1", Checked: &checked, LastPush: &checked}
+	row := inventory.PushRow{PushSecret: "ns/p", Store: "SecretStore/ns/aws", RemoteKey: "app/k", RemoteName: "app/k", Ready: true, Synced: "s1", Checked: &checked, LastPush: &checked}
+	unnamed := row
+	unnamed.RemoteName = "" // recorded before rows kept their remote name
 	planned := func() *pushPlan {
 		return &pushPlan{entries: []desired.PushEntry{entry}, synced: "s1", sum: [32]byte{1}, sourced: true}
 	}
@@ -46,6 +48,7 @@ func TestDecideChoosesEachPushSecretsStepFromWhatWasRead(t *testing.T) {
 		{name: "one pushed, the same values, not due, is kept without a call", pl: planned(), prev: pushed, old: []inventory.PushRow{row},
 			kind: Keep, want: []Action{a(Keep, "", "")}},
 		{name: "after a restart its rows vouch for it", pl: planned(), old: []inventory.PushRow{row}, kind: Keep, want: []Action{a(Keep, "", "")}},
+		{name: "after a restart rows without their remote name vouch for nothing", pl: planned(), old: []inventory.PushRow{unnamed}, kind: push, want: []Action{a(push, "", "")}},
 		{name: "one touched by an AWS event is pushed", pl: planned(), prev: &state{synced: "s1", sum: [32]byte{1}, last: now, interval: time.Hour, touched: true},
 			old: []inventory.PushRow{row}, kind: push, want: []Action{a(push, "", "")}},
 		{name: "one whose refreshInterval passed is pushed", pl: planned(), prev: &state{synced: "s1", sum: [32]byte{1}, last: now.Add(-2 * time.Hour), interval: time.Hour},
@@ -98,7 +101,9 @@ func TestAProvidersAnswerResolvesAnAction(t *testing.T) {
 		want Action
 	}{
 		{nil, Action{Kind: Delete, PushSecret: "ns/p", Store: "SecretStore/ns/aws", RemoteKey: "app/k"}},
-		{guardRefusal("render reported 1 error"), Action{Kind: Refused, PushSecret: "ns/p", Store: "SecretStore/ns/aws", RemoteKey: "app/k", Would: wouldDelete, Reason: "render reported 1 error"}},
+		{refusal("render reported 1 error"), Action{Kind: Refused, PushSecret: "ns/p", Store: "SecretStore/ns/aws", RemoteKey: "app/k", Would: wouldDelete, Reason: "render reported 1 error"}},
+		{errUnnamed, Action{Kind: Refused, PushSecret: "ns/p", Store: "SecretStore/ns/aws", RemoteKey: "app/k", Would: wouldDelete, Reason: errUnnamed.Error()}},
+		{errStoreGone, Action{Kind: Refused, PushSecret: "ns/p", Store: "SecretStore/ns/aws", RemoteKey: "app/k", Would: wouldDelete, Reason: errStoreGone.Error()}},
 		{notOurs, Action{Kind: Refused, PushSecret: "ns/p", Store: "SecretStore/ns/aws", RemoteKey: "app/k", Would: wouldDelete, Reason: reasonNotOurs}},
 		{errors.New("throttled"), Action{Kind: Failed, PushSecret: "ns/p", Store: "SecretStore/ns/aws", RemoteKey: "app/k", Would: wouldDelete, Reason: "throttled"}},
 	} {

@@ -3,6 +3,7 @@ package pushsecret
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/secretsync/secretsync/desired"
@@ -34,17 +35,26 @@ func (p *Pusher) Diff(ctx context.Context, in Pass) ([]Action, []error) {
 	var current []inventory.PushRow // the rows Push would leave, for pruneVerdict
 	for i, ps := range in.Set.PushSecrets {
 		s := steps[i]
-		current = append(current, s.rows...)
 		actions := s.actions(ps.ID())
 		if s.kind != push {
+			current = append(current, s.rows...)
 			out = append(out, actions...)
 			continue
 		}
+		rows := r.namedRows(ctx, ps, s)
+		current = append(current, rows...)
+		created := map[string]bool{} // by an earlier entry: Push's later ones find it
 		for j, e := range s.entries {
 			a, err := r.wouldPush(ctx, ps, e, actions[j])
 			if err != nil {
 				errs = append(errs, r.Redactor.Error(fmt.Errorf("PushSecret %s (%s): %w", ps.ID(), ps.Source, err)))
 				continue
+			}
+			if w := rows[j].Written(); a.Kind == Create && w != "" {
+				if created[w] {
+					a = resolved(actions[j], existing(ps), nil)
+				}
+				created[w] = true
 			}
 			out = append(out, a)
 		}
@@ -80,40 +90,64 @@ func (r *run) wouldPush(ctx context.Context, ps *render.PushSecret, e desired.Pu
 	return a, nil
 }
 
+// existing is what Push answers for an entry of ps whose remote secret an
+// earlier entry of the same push created (another property of it): a new
+// version with this one added, or, under IfNotExists, left as it is.
+func existing(ps *render.PushSecret) providers.Pushed {
+	if ps.Updates() == render.PushIfNotExists {
+		return providers.Exists
+	}
+	return providers.Updated
+}
+
+// namedRows are the rows of push step s for ps as Push leaves them once it
+// pushed: each with the name its push writes now (remoteNameOf), or, when
+// its store cannot say, the name its last push wrote, for pruneVerdict.
+func (r *run) namedRows(ctx context.Context, ps *render.PushSecret, s step) []inventory.PushRow {
+	rows := slices.Clone(s.rows)
+	for i, e := range s.entries {
+		if rows[i].RemoteName = r.remoteNameOf(ctx, ps, e); rows[i].RemoteName == "" {
+			rows[i].RemoteName = s.last[rows[i].Key()].RemoteName
+		}
+	}
+	return rows
+}
+
 // wouldPrune is the deletions Push's prune would make after rows current,
-// decided as prune decides them: under the guard's verdict (pruneVerdict;
-// refused, one action per candidate, when it refuses), then each
-// candidate's remote secret read by Owner: gone already (nothing to do),
-// not ours (refused, as DeleteRemote refuses it), or deleted; a remote
-// secret deleted once is not deleted again.
+// decided as prune decides them and made into Actions the same way
+// (deletion.actions): under the guard's verdict (pruneVerdict), grouped as
+// prune groups them (deletions); a row whose store left Git, or that does
+// not know the name its push wrote, refused; then each remote secret read
+// by Owner: gone already (nothing to do), not ours (refused, as
+// DeleteRemote refuses it), or deleted (whole, or one Action per property
+// taken out).
 func (r *run) wouldPrune(ctx context.Context, current []inventory.PushRow) ([]Action, []error) {
 	candidates, verdict := r.pruneVerdict(current)
 	var out []Action
-	if !verdict.Allowed() {
-		for _, row := range candidates {
-			out = append(out, deleteAction(row, guardRefusal(verdict.Reason)))
-		}
-		return out, nil
-	}
 	var errs []error
-	deleted := map[string]bool{}
-	for _, row := range candidates {
-		if deleted[row.Remote()] {
-			continue
-		}
-		remote, err := r.owner(ctx, row)
+	for _, d := range deletions(candidates) {
+		row := d.rows[0]
+		var err error
 		switch {
-		case err != nil:
-			errs = append(errs, fmt.Errorf("remote delete of %s in %s for PushSecret %s: %w", row.RemoteKey, row.Store, row.PushSecret, err))
-			continue
-		case !remote.Exists || remote.Deleting:
-			continue // gone already: nothing to delete
-		case !remote.Ours:
-			err = &providers.Error{Class: providers.NotManaged}
+		case !verdict.Allowed():
+			err = refusal(verdict.Reason)
+		case r.storeGone(row):
+			err = errStoreGone
+		case row.RemoteName == "":
+			err = errUnnamed
 		default:
-			deleted[row.Remote()] = true
+			remote, rerr := r.owner(ctx, row)
+			switch {
+			case rerr != nil:
+				errs = append(errs, fmt.Errorf("remote delete of %s in %s for PushSecret %s: %w", row.RemoteKey, row.Store, row.PushSecret, rerr))
+				continue
+			case !remote.Exists || remote.Deleting:
+				continue // gone already: nothing to delete
+			case !remote.Ours:
+				err = &providers.Error{Class: providers.NotManaged}
+			}
 		}
-		out = append(out, deleteAction(row, err))
+		out = append(out, d.actions(err)...)
 	}
 	return out, errs
 }
@@ -130,5 +164,5 @@ func (r *run) owner(ctx context.Context, row inventory.PushRow) (providers.Remot
 	if !ok {
 		return providers.Remote{}, fmt.Errorf("%s cannot say who owns %s", row.Store, row.RemoteKey)
 	}
-	return owner.Owner(ctx, pusher.(providers.Provider).Canonical(providers.Ref{Key: row.RemoteKey}).Key)
+	return owner.Owner(ctx, row.RemoteName) // the name its push wrote, as prune deletes it
 }

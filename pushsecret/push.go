@@ -220,13 +220,14 @@ func vouched(prev *state, pl *pushPlan, rows []inventory.PushRow, last map[strin
 // trustRows reports whether the recorded rows vouch, across a restart, for
 // the remote secrets rows name: each ready, checked (by a push or a
 // comparison) with the same synced digest and not due (plan.Refresh: a
-// check time ahead of now is due); it returns the oldest check. A row without them (an older
-// record) vouches for nothing: that PushSecret is pushed, as before.
+// check time ahead of now is due); it returns the oldest check. A row without them or
+// without its remote name (an older record) vouches for nothing: that PushSecret is
+// pushed, as before, and its rows gain the name.
 func trustRows(rows []inventory.PushRow, last map[string]inventory.PushRow, synced string, interval time.Duration, now time.Time) (time.Time, bool) {
 	var at time.Time
 	for _, row := range rows {
 		o := last[row.Key()]
-		if !o.Ready || o.Synced != synced || o.Checked == nil || refreshDue(interval, o.Checked.Time, now) {
+		if !o.Ready || o.Synced != synced || o.Checked == nil || o.RemoteName == "" || refreshDue(interval, o.Checked.Time, now) {
 			return time.Time{}, false
 		}
 		if at.IsZero() || o.Checked.Time.Before(at) {
@@ -266,7 +267,9 @@ func (r *run) pushEntries(ctx context.Context, ps *render.PushSecret, entries []
 	var errs []error
 	for i, e := range entries {
 		row := &one.rows[i]
-		row.LastPush = last[row.Key()].LastPush
+		prev := last[row.Key()]
+		// Until this push succeeds, the row names what the last one wrote.
+		row.LastPush, row.RemoteName = prev.LastPush, prev.RemoteName
 		pusher, err := r.pusher(ctx, r.stores[e.Store], e.Store, ps.Namespace)
 		var did providers.Pushed
 		var remoteKey string
@@ -287,6 +290,12 @@ func (r *run) pushEntries(ctx context.Context, ps *render.PushSecret, entries []
 		}
 		checked := metav1.NewTime(now)
 		row.Ready, row.Reason, row.Checked = true, string(did), &checked
+		if prev.RemoteName != "" && prev.RemoteName != remoteKey {
+			// The store's prefix moved: what was written is the old name's,
+			// which prune deletes; this one was written only if did says so.
+			row.LastPush = nil
+		}
+		row.RemoteName = remoteKey
 		if did == providers.Created || did == providers.Updated {
 			t := metav1.NewTime(now)
 			row.LastPush = &t

@@ -104,7 +104,6 @@ func pushOnce(t *testing.T, set *render.Set, sm providers.Provider, concurrency 
 // The PushSecret must be refused, and no remote name may hold any form of
 // the value.
 func TestATemplateNeverNamesARemoteSecretAfterAnyFormOfAValue(t *testing.T) {
-	t.Skip("DEFECT: pushsecret/source.go keyMadeOfAValue finds only the whole value in a rendered key; b64enc, upper, printf hex and substr pieces name AWS secrets after the value")
 	value := leaktest.Canary()
 	var forms leaktest.Canaries
 	forms.Add(value, base64.StdEncoding.EncodeToString([]byte(value)), strings.ToUpper(value), hex.EncodeToString([]byte(value)))
@@ -134,8 +133,50 @@ spec:
 				rows = append(rows, r.RemoteKey)
 			}
 			forms.Check(t, "the inventory rows", strings.Join(rows, "\n"))
-			if len(out.Failed) != 1 {
-				t.Errorf("%d PushSecrets failed, want this one refused", len(out.Failed))
+			if len(out.Failed) != 1 || !strings.Contains(out.Failed[0].Error(), "spec.template") {
+				t.Fatalf("%d PushSecrets failed, want this one refused naming spec.template", len(out.Failed))
+			}
+			forms.Check(t, "the refusal", out.Failed[0].Error())
+			if len(sm.keys()) != 0 {
+				t.Errorf("%d remote secrets written, want none", len(sm.keys()))
+			}
+		})
+	}
+}
+
+// The check of a template's keys (rendered again over stand-in values)
+// refuses only keys made of values: keys written in the template, named
+// after the source's keys, or fixed while the values are parsed (JSON,
+// base64) or hashed into the values render as before and are pushed.
+func TestATemplateWhoseKeysHoldNoValueIsPushed(t *testing.T) {
+	user := leaktest.Canary()
+	creds := fmt.Sprintf(`{"user":%q,"n":12}`, user)
+	for name, literal := range map[string]string{
+		"keys written":         `app/user: \"{{ (.creds | fromJson).user }}\"\napp/sum: {{ .creds | sha256sum }}`,
+		"keys from key names":  `{{ range $k, $v := . }}app/{{ $k }}: {{ $v | b64enc }}\n{{ end }}`,
+		"value decoded inside": `app/b64: \"{{ .enc | b64dec }}\"`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			set := renderYAML(t, hostileStore+fmt.Sprintf(`---
+apiVersion: external-secrets.io/v1alpha1
+kind: PushSecret
+metadata: {name: p, namespace: ns}
+spec:
+  secretStoreRefs: [{name: aws}]
+  selector: {secret: {name: src}}
+  template: {templateFrom: [{literal: "%s"}]}
+  dataTo: [{storeRef: {name: aws}}]
+`, literal))
+			sm := &recordSM{}
+			data := map[string][]byte{"creds": []byte(creds), "enc": []byte(base64.StdEncoding.EncodeToString([]byte(user)))}
+			out, _ := pushOnce(t, set, sm, 1, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "src", Namespace: "ns"}, Data: data})
+			if len(out.Failed) != 0 || len(sm.keys()) == 0 {
+				t.Fatalf("failed %v, pushed %q; want pushed", out.Failed, sm.keys())
+			}
+			for _, k := range sm.keys() {
+				if !strings.HasPrefix(k, "app/") {
+					t.Fatalf("remote name %q", k)
+				}
 			}
 		})
 	}
@@ -233,5 +274,44 @@ func TestDeletionPolicyNoneSetWithAMoveLeavesTheOldRemoteSecret(t *testing.T) {
 	out := p.Push(context.Background(), pushsecret.Pass{Set: renderYAML(t, spec("None", "new")), Old: first.Rows, Redactor: scrub.New()})
 	if len(out.Failed) > 0 || len(sm.deleted) > 0 {
 		t.Fatalf("failed %v, deleted %q; want old left in AWS under deletionPolicy None", out.Failed, sm.deleted)
+	}
+}
+
+// Rows recorded before rows kept the name their push wrote (RemoteName)
+// are never deleted by a name made again from the store as it is now (its
+// prefix may have moved onto another team's secrets): the deletion is
+// refused once, naming the cause, and the row forgotten. A PushSecret still
+// in Git whose rows lack the name is pushed again after a restart (where
+// rows with it are trusted), so that its rows gain it.
+func TestARowWithoutItsRemoteNameIsNeverDeletedByAGuessAndGainsItByAPush(t *testing.T) {
+	yaml := hostileStore + "---\napiVersion: external-secrets.io/v1alpha1\nkind: PushSecret\nmetadata: {name: p, namespace: ns}\nspec:\n  deletionPolicy: Delete\n  secretStoreRefs: [{name: aws}]\n  selector: {secret: {name: src}}\n  data: [{match: {secretKey: k, remoteRef: {remoteKey: kept}}}]\n"
+	src := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "src", Namespace: "ns"}, Data: map[string][]byte{"k": []byte(leaktest.Canary())}}
+	first, _ := pushOnce(t, renderYAML(t, yaml), &deleteSM{}, 1, src)
+	if len(first.Rows) != 1 || first.Rows[0].RemoteName != "kept" {
+		t.Fatalf("first push rows %+v, want the name written", first.Rows)
+	}
+	restart := func(old []inventory.PushRow) (*deleteSM, pushsecret.Outcome) {
+		sm := &deleteSM{}
+		p := pushsecret.New(pushsecret.Config{Kube: fake.NewClientset(src), Concurrency: 1, Now: time.Now, Guard: inventory.PruneGuard,
+			Provider: func(context.Context, *render.SecretStore, string) (providers.Provider, error) { return sm, nil },
+			Events:   func(context.Context, corev1.ObjectReference, string, string, string) {}})
+		return sm, p.Push(context.Background(), pushsecret.Pass{Set: renderYAML(t, yaml), Old: old, Redactor: scrub.New()})
+	}
+	if sm, out := restart(first.Rows); len(sm.keys()) != 0 || len(out.Failed)+len(out.PruneFailed) != 0 {
+		t.Fatalf("a restart with named rows pushed %q (failed %v %v); want them trusted", sm.keys(), out.Failed, out.PruneFailed)
+	}
+	legacy := first.Rows[0]
+	legacy.RemoteName = ""
+	gone := legacy
+	gone.RemoteKey = "left-git"
+	sm, out := restart([]inventory.PushRow{legacy, gone})
+	if len(sm.deleted) != 0 {
+		t.Fatalf("deleted %q by a guessed name", sm.deleted)
+	}
+	if len(out.PruneFailed) != 1 || !strings.Contains(out.PruneFailed[0].Error(), "left-git") || !strings.Contains(out.PruneFailed[0].Error(), "never guessed") {
+		t.Fatalf("prune failures %v, want left-git's deletion refused, saying why", out.PruneFailed)
+	}
+	if !slices.Equal(sm.keys(), []string{"kept"}) || len(out.Rows) != 1 || out.Rows[0].RemoteName != "kept" {
+		t.Fatalf("pushed %q, rows %+v; want kept pushed again and its row named, left-git's forgotten", sm.keys(), out.Rows)
 	}
 }

@@ -1,15 +1,19 @@
 package pushsecret
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -94,6 +98,8 @@ func (r *run) plan(ctx context.Context, ps *render.PushSecret, gens map[desired.
 	h := sha256.New()
 	spec, _ := json.Marshal(ps.Spec)
 	h.Write(spec)
+	// The stores' specs too: a prefix that moves changes the names written.
+	writeStores(h, ps, stores)
 	for _, e := range entries {
 		r.Redactor.Add(e.Value.Bytes())
 		fmt.Fprintf(h, "\x00%s\x00%s\x00%s\x00%s\x00%d\x00", e.Field, e.Store, e.RemoteKey, e.Property, len(e.Value.Bytes()))
@@ -112,6 +118,13 @@ func syncedOf(ps *render.PushSecret, stores map[desired.StoreKey]*render.SecretS
 	h := sha256.New()
 	spec, _ := json.Marshal(ps.Spec)
 	h.Write(spec)
+	writeStores(h, ps, stores)
+	fmt.Fprintf(h, "\x00%s\x00%s", generator, versions)
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// writeStores writes the keys and specs of the stores ps selects to h.
+func writeStores(h io.Writer, ps *render.PushSecret, stores map[desired.StoreKey]*render.SecretStore) {
 	for _, k := range desired.PushStores(ps, stores) {
 		var st []byte
 		if stores[k] != nil {
@@ -119,8 +132,6 @@ func syncedOf(ps *render.PushSecret, stores map[desired.StoreKey]*render.SecretS
 		}
 		fmt.Fprintf(h, "\x00%s\x00%s", k, st)
 	}
-	fmt.Fprintf(h, "\x00%s\x00%s", generator, versions)
-	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
 // template applies ps's template, if any, to each source in place: ESO's
@@ -132,14 +143,11 @@ func (r *run) template(ctx context.Context, ps *render.PushSecret, srcs []desire
 		return nil
 	}
 	es := &render.ExternalSecret{Meta: ps.Meta, Spec: render.ExternalSecretSpec{Target: render.Target{Template: t}}}
+	scoped := cluster.NewScoped(r.cfg.Kube, asker(ps), r.Redactor)
 	for i, src := range srcs {
-		data := make(map[string]providers.Value, len(src.Data))
-		for k, v := range src.Data {
-			data[k] = providers.NewValue(v)
-		}
-		shaped, err := desired.ApplyTemplate(ctx, es, data, cluster.NewScoped(r.cfg.Kube, asker(ps), r.Redactor))
-		if err == nil {
-			err = keyMadeOfAValue(t, src.Data, shaped.Data)
+		shaped, err := desired.ApplyTemplate(ctx, es, valuesOf(src.Data), scoped)
+		if err == nil && rendersNewKeys(t, src.Data, shaped.Data) {
+			err = keysMadeOfValues(ctx, es, src.Data, shaped.Data, scoped)
 		}
 		if err != nil {
 			return fmt.Errorf("spec.template over Secret %s: %w", src.Name, err)
@@ -153,25 +161,143 @@ func (r *run) template(ctx context.Context, ps *render.PushSecret, srcs []desire
 	return nil
 }
 
-// keyMadeOfAValue refuses a key the template rendered (neither written in
-// its data nor the source's) that holds a value of the source: a pushed
-// key becomes a remote secret's name, an Event's text and an inventory row,
-// none of them secret. The error names neither key nor value.
-func keyMadeOfAValue(t *render.Template, src map[string][]byte, shaped map[string]providers.Value) error {
+func valuesOf(data map[string][]byte) map[string]providers.Value {
+	out := make(map[string]providers.Value, len(data))
+	for k, v := range data {
+		out[k] = providers.NewValue(v)
+	}
+	return out
+}
+
+// rendersNewKeys reports whether the template rendered a key that is
+// neither written in its data nor one of the source's: only such a key
+// (from templateFrom) can be made of a value.
+func rendersNewKeys(t *render.Template, src map[string][]byte, shaped map[string]providers.Value) bool {
 	for k := range shaped {
-		if _, written := t.Data[k]; written {
-			continue
+		_, written := t.Data[k]
+		_, kept := src[k]
+		if !written && !kept {
+			return true
 		}
-		if _, kept := src[k]; kept {
-			continue
-		}
-		for _, v := range src {
-			if len(v) >= scrub.MinLen && strings.Contains(k, string(v)) {
-				return errors.New("a key it renders holds a value of the Secret; keys become remote names, which are not secret")
-			}
+	}
+	return false
+}
+
+// keysMadeOfValues renders the template a second time over stand-in values
+// (the same keys, every letter and digit of each value changed) and
+// refuses it when the keys differ: a key that changes with the values is
+// made of them, whole, encoded or cut (b64enc, upper, printf, substr), and
+// a pushed key becomes a remote secret's name, an Event's text and an
+// inventory row, none of them secret. One more render, under the same
+// budget, and only for templates that render keys of their own. The
+// errors name neither key nor value.
+func keysMadeOfValues(ctx context.Context, es *render.ExternalSecret, src map[string][]byte, shaped map[string]providers.Value, scoped desired.TemplateSources) error {
+	stand := make(map[string]providers.Value, len(src))
+	for k, v := range src {
+		stand[k] = providers.NewValue(standIn(v))
+	}
+	again, err := desired.ApplyTemplate(ctx, es, stand, scoped)
+	if err != nil {
+		return errors.New("its keys could not be rendered over stand-in values, so they cannot be shown to hold no value of the Secret; keys become remote names, which are not secret")
+	}
+	if len(again.Data) != len(shaped) {
+		return errKeysOfValues
+	}
+	for k := range shaped {
+		if _, ok := again.Data[k]; !ok {
+			return errKeysOfValues
 		}
 	}
 	return nil
+}
+
+var errKeysOfValues = errors.New("a key it renders changes with the Secret's values: it holds a value of the Secret, whole or in part; keys become remote names, which are not secret")
+
+// standIn is v with every letter and digit rotated (ROT13, and 5 for
+// digits), so that any piece of v holding one differs (a value with
+// neither becomes as many x). Its shape stays, so that a template that
+// parses values renders over it as over v: punctuation and length; a JSON
+// value's structure and object keys (its strings and numbers are stood in
+// for); base64 of text stays base64 of text when every character of the
+// encoding still differs.
+func standIn(v []byte) []byte {
+	if j, ok := standInJSON(v); ok {
+		return j
+	}
+	if dec, err := base64.StdEncoding.DecodeString(string(v)); err == nil && len(dec) > 0 && utf8.Valid(dec) {
+		enc := []byte(base64.StdEncoding.EncodeToString(standIn(dec)))
+		if len(enc) == len(v) && differsEverywhere(v, enc) {
+			return enc
+		}
+	}
+	out := make([]byte, len(v))
+	for i, c := range v {
+		switch {
+		case c >= 'a' && c <= 'z':
+			c = 'a' + (c-'a'+13)%26
+		case c >= 'A' && c <= 'Z':
+			c = 'A' + (c-'A'+13)%26
+		case c >= '0' && c <= '9':
+			c = '0' + (c-'0'+5)%10
+		}
+		out[i] = c
+	}
+	if bytes.Equal(out, v) {
+		return bytes.Repeat([]byte("x"), len(v))
+	}
+	return out
+}
+
+// differsEverywhere reports whether b differs from a at every byte but
+// base64's padding.
+func differsEverywhere(a, b []byte) bool {
+	for i := range a {
+		if a[i] == b[i] && a[i] != '=' {
+			return false
+		}
+	}
+	return true
+}
+
+// standInJSON is standIn of a JSON object or array: its structure and
+// object keys kept, each string stood in for, each number's digits
+// rotated (1-9 among themselves, so it stays a number).
+func standInJSON(v []byte) ([]byte, bool) {
+	t := bytes.TrimSpace(v)
+	if len(t) == 0 || t[0] != '{' && t[0] != '[' {
+		return nil, false
+	}
+	dec := json.NewDecoder(bytes.NewReader(t))
+	dec.UseNumber()
+	var doc any
+	if dec.Decode(&doc) != nil || dec.More() {
+		return nil, false
+	}
+	var walk func(any) any
+	walk = func(n any) any {
+		switch n := n.(type) {
+		case map[string]any:
+			for k, e := range n {
+				n[k] = walk(e)
+			}
+		case []any:
+			for i, e := range n {
+				n[i] = walk(e)
+			}
+		case string:
+			return string(standIn([]byte(n)))
+		case json.Number:
+			return json.Number(strings.Map(func(r rune) rune {
+				if r >= '1' && r <= '9' {
+					return '1' + (r-'1'+4)%9
+				}
+				return r
+			}, string(n)))
+		}
+		return n
+	}
+	out, err := json.Marshal(walk(doc))
+	return out, err == nil
 }
 
 func asker(ps *render.PushSecret) render.Asker {

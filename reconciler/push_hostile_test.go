@@ -30,29 +30,45 @@ func TestPushSecretNeverPushesFromSecretsyncsOwnNamespace(t *testing.T) {
 }
 
 // A push row records its remote key without the store's prefix, and a
-// deletion names the key through the store as it is now. A repo writer who
+// deletion named the key through the store as it is now. A repo writer who
 // pushed "x" under prefix team-a/ (deletionPolicy Delete) then, in one
 // commit, moves the store's prefix to team-b/ and the PushSecret's remote
-// key elsewhere, has the row for "x" deleted as team-b/x: another team's
+// key elsewhere, had the row for "x" deleted as team-b/x: another team's
 // pushed secret (it carries the managed-by tag), which secretsync never
-// wrote. Only the remote secret a row's push wrote may be deleted for it.
+// wrote, while team-a/x was orphaned. Each row records the name its push
+// wrote (RemoteName), and only that one is deleted: team-a/x goes, team-b/x
+// stays. A prefix move that keeps the remote key writes team-b/same and
+// deletes team-a/same, which the PushSecret no longer pushes.
 func TestPushSecretDeletesOnlyTheRemoteSecretItWroteWhenTheStoreMoves(t *testing.T) {
-	t.Skip("DEFECT: inventory.PushRow keeps the remote key without the store's prefix; pushsecret/prune.go deleteRemote canonicalises it through the store as it is now, so a prefix change deletes another team's tagged secret")
 	f := newFixture(t)
 	store := func(prefix string) string {
 		return strings.Replace(f.store(), "region: us-east-1}", "region: us-east-1, prefix: "+prefix+"}", 1)
 	}
-	f.source(f.ns, "src", map[string]string{"k": leaktest.Canary()})
-	f.commit(map[string]string{"store.yaml": store("team-a/"), "push.yaml": f.push("p", "src", "  deletionPolicy: Delete\n", "k=x")})
-	if res := f.pass(); !res.OK() || res.Pushed != 1 {
+	value := leaktest.Canary()
+	f.source(f.ns, "src", map[string]string{"k": value})
+	f.commit(map[string]string{"store.yaml": store("team-a/"), "push.yaml": f.push("p", "src", "  deletionPolicy: Delete\n", "k=x", "k=same")})
+	if res := f.pass(); !res.OK() || res.Pushed != 2 {
 		t.Fatalf("first pass: %v, pushed %d", res.Errors, res.Pushed)
+	}
+	for _, row := range f.inventory().Pushed {
+		if row.RemoteName != "team-a/"+row.RemoteKey {
+			t.Fatalf("row of %s records remote name %q, want the prefixed name its push wrote", row.RemoteKey, row.RemoteName)
+		}
 	}
 	teamB := leaktest.Canary()
 	f.sm.CreateTagged(t, "team-b/x", teamB, map[string]string{"managed-by": "external-secrets"})
 	f.remember(teamB)
-	f.commit(map[string]string{"store.yaml": store("team-b/"), "push.yaml": f.push("p", "src", "  deletionPolicy: Delete\n", "k=z")})
-	if res := f.pass(); !res.OK() {
-		t.Fatalf("second pass: %v", res.Errors)
+	f.commit(map[string]string{"store.yaml": store("team-b/"), "push.yaml": f.push("p", "src", "  deletionPolicy: Delete\n", "k=z", "k=same")})
+	res := f.pass()
+	if !res.OK() || res.PushDeleted != 2 {
+		t.Fatalf("second pass: %v, deleted %d, want team-a/x and team-a/same", res.Errors, res.PushDeleted)
 	}
 	f.remoteValue("team-b/x", teamB)
+	f.remoteValue("team-b/z", value)
+	f.remoteValue("team-b/same", value)
+	for _, old := range []string{"team-a/x", "team-a/same"} {
+		if _, deleted, _, ok := f.remote(old); !ok || !deleted {
+			t.Errorf("%s: exists %v, scheduled for deletion %v; want it deleted, not orphaned", old, ok, deleted)
+		}
+	}
 }

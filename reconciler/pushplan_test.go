@@ -116,8 +116,8 @@ func TestAPushSecretBackingOffForcesNoFullPass(t *testing.T) {
 // pushParity asks DiffPushes what the next pass does to the remote
 // secrets (checking it writes nothing to AWS and prints no value), runs
 // that pass, and fails unless the pass took exactly the actions diff
-// listed, reasons included, and they are want ("kind remoteKey (name)", in
-// order). It returns the pass's Result.
+// listed, reasons included, and they are want ("kind remoteKey (name)",
+// or "kind remoteKey#property (name)", in order). It returns the pass's Result.
 func (f *fixture) pushParity(step string, want ...string) reconciler.Result {
 	f.t.Helper()
 	f.sm.SM.ResetCalls()
@@ -139,7 +139,11 @@ func (f *fixture) pushParity(step string, want ...string) reconciler.Result {
 	var got []string
 	for _, a := range res.PushActions {
 		_, name, _ := strings.Cut(a.PushSecret, "/")
-		got = append(got, fmt.Sprintf("%s %s (%s)", a.Kind, a.RemoteKey, name))
+		remote := a.RemoteKey
+		if a.Property != "" {
+			remote += "#" + a.Property
+		}
+		got = append(got, fmt.Sprintf("%s %s (%s)", a.Kind, remote, name))
 	}
 	if d := cmp.Diff(want, got); d != "" {
 		f.t.Fatalf("%s: actions (-want +got):\n%s", step, d)
@@ -154,7 +158,9 @@ func (f *fixture) pushParity(step string, want ...string) reconciler.Result {
 // never announced before), a delete under deletionPolicy Delete, a
 // refusal (a remote secret not ours), IfNotExists on one that exists
 // (left), a PushSecret backing off after a failed push (left, calling
-// nothing), and a delete the prune guard refuses.
+// nothing), a delete the prune guard refuses, properties taken out of a
+// remote JSON secret (one delete per property), and a delete that waits
+// for a store that left Git with its PushSecret.
 func TestDiffAndRunTakeTheSamePushActions(t *testing.T) {
 	f := newFixture(t)
 	a, b := leaktest.Canary(), leaktest.Canary()
@@ -169,7 +175,8 @@ func TestDiffAndRunTakeTheSamePushActions(t *testing.T) {
 	f.rec = f.newReconciler() // a new process (as the diff command is): the rows vouch
 	f.pushParity("after a restart", "keep par/a (p)", "keep par/b (p)", "keep par/gone (p)")
 
-	f.source(f.ns, "src", map[string]string{"a": leaktest.Canary(), "b": b})
+	a = leaktest.Canary()
+	f.source(f.ns, "src", map[string]string{"a": a, "b": b})
 	f.pushParity("source changed", "update par/a (p)", "keep par/b (p)", "update par/gone (p)")
 
 	hand := leaktest.Canary()
@@ -207,4 +214,22 @@ func TestDiffAndRunTakeTheSamePushActions(t *testing.T) {
 		t.Fatalf("pass: deleted %d, actions %+v; want the delete of par/b refused for the render error", res.PushDeleted, res.PushActions)
 	}
 	f.remoteValue("par/b", b)
+
+	keep := strings.Replace(f.store(), "name: aws", "name: keep", 1)
+	q := strings.Replace(f.push("q", "src", del, "b=par/q"), "name: aws}", "name: keep}", 1)
+	f.commit(map[string]string{"broken.yaml": "", "over.yaml": "", "claim.yaml": "", "keep.yaml": keep, "q.yaml": q,
+		"p.yaml": f.push("p", "src", del, "a=par/a", "a=par/json#x", "b=par/json#y", "a=par/one#z")})
+	f.pushParity("properties pushed, the guard's refusal lifted", "keep par/a (p)", "create par/json#x (p)", "update par/json#y (p)",
+		"create par/one#z (p)", "create par/q (q)", "delete par/b (p)")
+	f.commit(map[string]string{"p.yaml": f.push("p", "src", del, "a=par/a", "a=par/json#x")})
+	res = f.pushParity("properties left Git", "keep par/a (p)", "keep par/json#x (p)", "keep par/q (q)", "delete par/json#y (p)", "delete par/one#z (p)")
+	if res.PushDeleted != 2 {
+		t.Fatalf("pass: deleted %d, want par/json's y taken out and par/one deleted with its last property", res.PushDeleted)
+	}
+	f.remoteJSON("par/json", map[string]string{"x": a})
+	f.commit(map[string]string{"keep.yaml": "", "q.yaml": ""})
+	res = f.pushParity("a PushSecret and its store left Git", "keep par/a (p)", "keep par/json#x (p)", "refused par/q (q)")
+	if !res.OK() || !strings.Contains(res.PushActions[2].Reason, "store is not in the rendered manifests") {
+		t.Fatalf("pass: %v, actions %+v; want par/q's delete waiting for its store, not a failure", res.Errors, res.PushActions)
+	}
 }
