@@ -113,7 +113,7 @@ func SharedRemotes(pss []*render.PushSecret, remotes func(*render.PushSecret) []
 		for _, r := range of[ps.ID()] {
 			remote := r.Store.String() + "\x00" + r.RemoteKey
 			if users[remote] == nil {
-				users[remote] = &remoteUsers{nss: map[string]bool{}, props: map[string]*twoUsers{}}
+				users[remote] = &remoteUsers{nss: map[string]bool{}, props: map[string]*twoUsers{}, nested: map[string]*twoUsers{}}
 			}
 			users[remote].add(ps, r.Property)
 		}
@@ -145,7 +145,9 @@ func SharedRemotes(pss []*render.PushSecret, remotes func(*render.PushSecret) []
 type remoteUsers struct {
 	nss        map[string]bool
 	all, whole twoUsers
-	props      map[string]*twoUsers
+	// props are the writers of each property; nested, of some property
+	// nested in it (dots nest, as ESO sets a property: "db" holds "db.user").
+	props, nested map[string]*twoUsers
 }
 
 func (u *remoteUsers) add(ps *render.PushSecret, property string) {
@@ -155,24 +157,53 @@ func (u *remoteUsers) add(ps *render.PushSecret, property string) {
 		u.whole.add(ps.ID())
 		return
 	}
-	if u.props[property] == nil {
-		u.props[property] = &twoUsers{}
+	addUser(u.props, property, ps.ID())
+	for _, parent := range parentProperties(property) {
+		addUser(u.nested, parent, ps.ID())
 	}
-	u.props[property].add(ps.ID())
+}
+
+func addUser(m map[string]*twoUsers, key, id string) {
+	if m[key] == nil {
+		m[key] = &twoUsers{}
+	}
+	m[key].add(id)
+}
+
+// parentProperties are the properties property is nested in: "a" and
+// "a.b" for "a.b.c".
+func parentProperties(property string) []string {
+	var out []string
+	for i := range len(property) {
+		if property[i] == '.' {
+			out = append(out, property[:i])
+		}
+	}
+	return out
 }
 
 // clash is a PushSecret other than id whose write of the remote secret
 // overwrites id's write of property (the whole secret for ""), and the
 // property it writes ("" for the whole secret, or when id's is the whole
-// and it may write either); "" when there is none.
+// and it may write either); "" when there is none. A property overwrites
+// those nested in it, and is overwritten by the one it is nested in.
 func (u *remoteUsers) clash(id, property string) (other, its string) {
 	switch {
 	case property == "":
 		return u.all.other(id), ""
 	case u.whole.other(id) != "":
 		return u.whole.other(id), ""
+	case u.props[property].other(id) != "":
+		return u.props[property].other(id), property
+	case u.nested[property].other(id) != "":
+		return u.nested[property].other(id), property + ".*"
 	}
-	return u.props[property].other(id), property
+	for _, parent := range parentProperties(property) {
+		if other := u.props[parent].other(id); other != "" {
+			return other, parent
+		}
+	}
+	return "", ""
 }
 
 // twoUsers are the first two PushSecrets (by ID) to use something: enough
