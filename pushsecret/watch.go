@@ -31,6 +31,13 @@ var secretsResource = schema.GroupVersionResource{Version: "v1", Resource: "secr
 // than this gets one watch of all its Secrets instead.
 const maxFilteredWatches = 8
 
+// maxSourceWatches bounds the source watches of every namespace together:
+// a namespace need not exist to be watched, so a repo writer's PushSecret
+// in each of thousands of namespaces would open as many long-lived
+// watches on the API server. Past it none is opened and the watch vouches
+// for nothing: Due reads the sources on each poll, as without a watch.
+const maxSourceWatches = 1000
+
 // sourceMatch is one PushSecret's source selection in its namespace: a
 // Secret name, or a label selector (as written, and parsed); asker is that
 // PushSecret, whose scope the watch reads the Secret through.
@@ -113,6 +120,7 @@ type watcher struct {
 	own []string
 
 	running    atomic.Bool
+	over       atomic.Bool // more than maxSourceWatches: none is opened
 	wanted, up atomic.Int32
 	gen        atomic.Int64
 	lastGen    atomic.Int64
@@ -122,7 +130,7 @@ type watcher struct {
 
 // trusted reports whether the watches vouch for the sources since lastGen.
 func (w *watcher) trusted() bool {
-	return w.running.Load() && w.up.Load() == w.wanted.Load() && w.gen.Load() == w.lastGen.Load()
+	return w.running.Load() && !w.over.Load() && w.up.Load() == w.wanted.Load() && w.gen.Load() == w.lastGen.Load()
 }
 
 // SetMetadataClient gives the Pusher the metadata-only client its source
@@ -159,6 +167,10 @@ func (w *watcher) indexSources(pss []*render.PushSecret, allowed []string) {
 	var units []watchUnit
 	for _, ns := range slices.Sorted(maps.Keys(idx)) {
 		units = append(units, unitsOf(ns, idx[ns])...)
+	}
+	w.over.Store(len(units) > maxSourceWatches)
+	if w.over.Load() {
+		units = nil
 	}
 	w.mu.Lock()
 	same := slices.Equal(units, w.units) && selections(idx) == selections(w.sources)
