@@ -68,6 +68,9 @@ func StaticRemotes(ps *render.PushSecret, stores map[StoreKey]*render.SecretStor
 		for i, dt := range ps.Spec.DataTo {
 			if dt.RemoteKey != "" && DataToSelects(ps, dt, key, stores) {
 				out = append(out, PushRemote{Field: fmt.Sprintf("spec.dataTo[%d].remoteKey", i), Store: key, RemoteKey: dt.RemoteKey})
+				if len(out) > MaxPushEntries {
+					return out
+				}
 			}
 		}
 		for i, d := range ps.Spec.Data {

@@ -1,6 +1,7 @@
 package desired_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -106,5 +107,25 @@ func TestOneNamespacesRewritesCannotStarveAnotherNamespacesPushSecret(t *testing
 	}
 	if _, err := desired.PushEntries(victim, stores, []desired.PushSource{manyKeys(1, "v")}, budget); err != nil {
 		t.Fatalf("namespace b's PushSecret of one rewrite of one key, after namespace a's spent the pass's budget: %v", err)
+	}
+}
+
+// StaticRemotes stops counting at the first write past MaxPushEntries, so
+// refusing a PushSecret costs at most that many: 200 stores a label
+// selects × 200 dataTo bundles, with no data entry, are 40,000 writes
+// Git names, and were all built (each with its field's text) before
+// PushProblems refused the PushSecret.
+func TestStaticRemotesStopPastTheBoundForDataToBundlesToo(t *testing.T) {
+	var dataTo []string
+	for i := range 200 {
+		dataTo = append(dataTo, fmt.Sprintf("{storeRef: {labelSelector: {matchLabels: {push: \"yes\"}}}, remoteKey: app/b%d}", i))
+	}
+	ps := pushSecret(t, "{secretStoreRefs: [{labelSelector: {matchLabels: {push: \"yes\"}}}], selector: {secret: {name: s}}, dataTo: ["+strings.Join(dataTo, ", ")+"]}")
+	stores := labelledStores(200)
+	if n := len(desired.StaticRemotes(ps, stores)); n != desired.MaxPushEntries+1 {
+		t.Fatalf("StaticRemotes built %d writes, want it stopped at %d", n, desired.MaxPushEntries+1)
+	}
+	if probs := desired.PushProblems(ps, stores, desired.Options{}); len(probs) != 1 || !strings.Contains(probs[0].Error(), fmt.Sprintf("at least %d remote secrets", desired.MaxPushEntries+1)) {
+		t.Fatalf("problems %v, want the PushSecret refused past MaxPushEntries", probs)
 	}
 }
