@@ -109,11 +109,10 @@ type watcher struct {
 	mu      sync.Mutex
 	sources map[string][]sourceMatch
 	units   []watchUnit
-	// known holds, by namespace/name, a digest of the type and data of
-	// each source Secret as the watch last read it: an event that leaves
-	// them as they were (a write of labels, annotations or managedFields
-	// only) asks for no pass.
-	known   map[string][32]byte
+	// known holds, by namespace/name, what the watch last read of each
+	// source Secret: an event that leaves it as it was (a write of
+	// annotations or managedFields only) asks for no pass.
+	known   map[string]seenSource
 	changed chan struct{} // the watches changed: they restart
 	// own are secretsync's own namespaces: their PushSecrets are refused,
 	// so never watched.
@@ -199,17 +198,30 @@ func selections(idx map[string][]sourceMatch) string {
 	return b.String()
 }
 
-// selecting returns the PushSecret that selects a Secret with this
-// metadata among the last pass's sources, if any.
-func (w *watcher) selecting(ns, name string, lbl map[string]string) (render.Asker, bool) {
+// seenSource is what the watch read of a source Secret: a digest of its
+// type and data, and the selections it was in (one Secret may be the
+// source of several PushSecrets: joining or leaving any one changes what
+// that one pushes, with the same data).
+type seenSource struct {
+	sum [32]byte
+	by  string
+}
+
+// selecting returns a PushSecret that selects a Secret with this metadata
+// among the last pass's sources, if any, and every selection it is in.
+func (w *watcher) selecting(ns, name string, lbl map[string]string) (who render.Asker, by string, selected bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	for _, m := range w.sources[ns] {
+	var b strings.Builder
+	for i, m := range w.sources[ns] {
 		if m.matches(name, lbl) {
-			return m.asker, true
+			if !selected {
+				who, selected = m.asker, true
+			}
+			fmt.Fprintf(&b, "%d,", i)
 		}
 	}
-	return render.Asker{}, false
+	return who, b.String(), selected
 }
 
 // Watch watches, metadata only, the Secrets the PushSecrets of the last
@@ -228,7 +240,7 @@ func (p *Pusher) Watch(ctx context.Context, notify func()) {
 	for ctx.Err() == nil {
 		w.mu.Lock()
 		units := w.units
-		w.known = map[string][32]byte{}
+		w.known = map[string]seenSource{}
 		w.mu.Unlock()
 		wctx, cancel := context.WithCancel(ctx)
 		var wg sync.WaitGroup
@@ -301,11 +313,12 @@ func (p *Pusher) learn(ctx context.Context, u watchUnit) {
 			}
 			found = list
 		}
-		w.mu.Lock()
 		for i := range found {
-			w.known[u.ns+"/"+found[i].Name] = digestOf(&found[i])
+			_, by, _ := w.selecting(u.ns, found[i].Name, found[i].Labels)
+			w.mu.Lock()
+			w.known[u.ns+"/"+found[i].Name] = seenSource{digestOf(&found[i]), by}
+			w.mu.Unlock()
 		}
-		w.mu.Unlock()
 	}
 }
 
@@ -357,7 +370,7 @@ func (p *Pusher) consumeSources(ctx context.Context, wi watch.Interface, ns stri
 func (p *Pusher) sourceChanged(ctx context.Context, ns string, m *metav1.PartialObjectMetadata, deleted bool) bool {
 	w := &p.watch
 	key := ns + "/" + m.Name
-	who, selected := w.selecting(ns, m.Name, m.Labels)
+	who, by, selected := w.selecting(ns, m.Name, m.Labels)
 	w.mu.Lock()
 	old, known := w.known[key]
 	w.mu.Unlock()
@@ -383,11 +396,11 @@ func (p *Pusher) sourceChanged(ctx context.Context, ns string, m *metav1.Partial
 		forget()
 		return ctx.Err() == nil
 	}
-	sum := digestOf(s)
+	seen := seenSource{digestOf(s), by}
 	w.mu.Lock()
-	w.known[key] = sum
+	w.known[key] = seen
 	w.mu.Unlock()
-	return !known || old != sum
+	return !known || old != seen
 }
 
 func sleep(ctx context.Context, d time.Duration) {

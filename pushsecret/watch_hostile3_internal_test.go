@@ -1,8 +1,13 @@
 package pushsecret
 
 import (
+	"context"
 	"fmt"
 	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/secretsync/secretsync/render"
 )
@@ -36,5 +41,47 @@ func TestSourceWatchesAreBoundedAcrossNamespaces(t *testing.T) {
 	w.running.Store(true)
 	if w.trusted() {
 		t.Fatal("the watch vouches for sources it does not watch: Due would read none, and a change would stay unpushed")
+	}
+}
+
+// The watch remembered what it read of a Secret by the Secret alone, and
+// took an event of a Secret it had read as a change only when its data
+// differed. A Secret already pushed by one PushSecret (by name) that a
+// repo writer labels into a second PushSecret's selection, or that leaves
+// one of two selections, changes what the second pushes with the same
+// data: the event asked for no pass, so the second did not push it (nor
+// delete what it stopped pushing) until its refreshInterval, never with
+// refreshInterval 0. A Secret joining or leaving any selection now makes
+// a pass due, as its first selection did.
+func TestASourceJoiningOrLeavingASecondSelectionAsksForAPass(t *testing.T) {
+	sec := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "a", Name: "s", Labels: map[string]string{"app": "x"}},
+		Data: map[string][]byte{"k": []byte("v")}}
+	p := New(Config{Kube: fake.NewClientset(sec)})
+	byName := &render.PushSecret{}
+	byName.Namespace, byName.Name = "a", "by-name"
+	byName.Spec.Selector.Secret = &render.PushSecretSecret{Name: "s"}
+	byLabel := &render.PushSecret{}
+	byLabel.Namespace, byLabel.Name = "a", "by-label"
+	byLabel.Spec.Selector.Secret = &render.PushSecretSecret{Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "x"}}}
+	p.watch.indexSources([]*render.PushSecret{byName, byLabel}, nil)
+	ctx := context.Background()
+	unlabelled := &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Namespace: "a", Name: "s"}}
+	labelled := &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Namespace: "a", Name: "s", Labels: map[string]string{"app": "x"}}}
+
+	p.watch.known = map[string]seenSource{}
+	if !p.sourceChanged(ctx, "a", unlabelled, false) {
+		t.Fatal("the first event of a source asked for no pass")
+	}
+	if p.sourceChanged(ctx, "a", unlabelled, false) {
+		t.Fatal("an event that changed nothing asked for a pass")
+	}
+	if !p.sourceChanged(ctx, "a", labelled, false) {
+		t.Fatal("the Secret joined a-by-label's selection, data unchanged: no pass, so a/by-label does not push it")
+	}
+	if p.sourceChanged(ctx, "a", labelled, false) {
+		t.Fatal("a second event of the labelled Secret asked for a pass")
+	}
+	if !p.sourceChanged(ctx, "a", unlabelled, false) {
+		t.Fatal("the Secret left a/by-label's selection, still a/by-name's source: no pass, so a/by-label keeps its rows of it")
 	}
 }
