@@ -39,7 +39,7 @@ func TestSharedRemotesRefuseAPropertyAndOneNestedInIt(t *testing.T) {
 	} {
 		t.Run(c.x+" and "+c.y, func(t *testing.T) {
 			x, y := mk("x", c.x), mk("y", c.y)
-			shared := desired.SharedRemotes([]*render.PushSecret{x, y}, func(ps *render.PushSecret) []desired.PushRemote { return desired.StaticRemotes(ps, stores) })
+			shared := desired.SharedRemotes([]*render.PushSecret{x, y}, stores, func(ps *render.PushSecret) []desired.PushRemote { return desired.StaticRemotes(ps, stores) })
 			if !c.refused {
 				if len(shared) != 0 {
 					t.Fatalf("refused %v, want both pushed", shared)
@@ -133,21 +133,37 @@ func TestStaticRemotesStopPastTheBoundForDataToBundlesToo(t *testing.T) {
 // Two SecretStores of one namespace, same service, region and credentials
 // (the instance's own), one with prefix app/: remote key db through the
 // first and app/db through the second are one AWS secret. Two PushSecrets
-// of the namespace pushing them would overwrite each other at every pass,
-// as two pushing one remote key of one store do (which SharedRemotes
-// refuses); SharedRemotes compares store objects and remote keys as
-// written, so it refuses neither.
+// of the namespace pushing them overwrote each other at every pass, as two
+// pushing one remote key of one store would (which SharedRemotes
+// refuses): it compared store objects and remote keys as written. It now
+// compares the AWS name in the identity, so both are refused; stores of
+// two namespaces reaching one name so are refused as a shared remote
+// secret; stores with credentials of their own (whose account Git does not
+// show) stay apart.
 func TestSharedRemotesSeeOneAWSNameThroughTwoStoresOfOneIdentity(t *testing.T) {
-	t.Skip("DEFECT: desired/push.go SharedRemotes: remote secrets compared by store object and remote key as written, not by the AWS name (prefix applied) and identity; two stores of one namespace and identity with prefixes that meet let two PushSecrets overwrite each other at every pass")
 	stores := pushStores()
 	stores[desired.StoreKeyOf(render.KindSecretStore, "a", "other")].Spec.Provider.AWS.Prefix = "app/"
-	mk := func(name, store, remoteKey string) *render.PushSecret {
+	b := *stores[desired.StoreKeyOf(render.KindSecretStore, "a", "aws")]
+	b.Namespace = "b"
+	stores[desired.StoreKeyOf(render.KindSecretStore, "b", "aws")] = &b
+	mk := func(ns, name, store, remoteKey string) *render.PushSecret {
 		ps := pushSecret(t, "{secretStoreRefs: [{name: "+store+"}], data: [{match: {secretKey: k, remoteRef: {remoteKey: "+remoteKey+"}}}]}")
-		ps.Name = name
+		ps.Namespace, ps.Name = ns, name
 		return ps
 	}
-	shared := desired.SharedRemotes([]*render.PushSecret{mk("x", "aws", "app/db"), mk("y", "other", "db")}, func(ps *render.PushSecret) []desired.PushRemote { return desired.StaticRemotes(ps, stores) })
-	if shared["a/x"] == nil || shared["a/y"] == nil {
+	static := func(ps *render.PushSecret) []desired.PushRemote { return desired.StaticRemotes(ps, stores) }
+	shared := desired.SharedRemotes([]*render.PushSecret{mk("a", "x", "aws", "app/db"), mk("a", "y", "other", "db")}, stores, static)
+	if shared["a/x"] == nil || shared["a/y"] == nil || !strings.Contains(shared["a/x"].Error(), "a/y") {
 		t.Fatalf("refused %v, want both: both push AWS secret app/db", shared)
+	}
+	shared = desired.SharedRemotes([]*render.PushSecret{mk("a", "x", "aws", "app/db"), mk("b", "x", "aws", "app/db")}, stores, static)
+	if shared["a/x"] == nil || shared["b/x"] == nil || !strings.Contains(shared["a/x"].Error(), "namespace(s) a,b") {
+		t.Fatalf("refused %v, want both: two namespaces' stores of one identity push AWS secret app/db", shared)
+	}
+	own := b
+	own.Spec.Provider.AWS = &render.AWSProvider{Service: "SecretsManager", Auth: render.AWSAuth{SecretRef: &render.AWSAuthSecretRef{}}}
+	stores[desired.StoreKeyOf(render.KindSecretStore, "b", "aws")] = &own
+	if shared = desired.SharedRemotes([]*render.PushSecret{mk("a", "x", "aws", "app/db"), mk("b", "x", "aws", "app/db")}, stores, static); len(shared) != 0 {
+		t.Fatalf("refused %v, want both pushed: b's store has credentials of its own", shared)
 	}
 }

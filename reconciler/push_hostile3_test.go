@@ -40,3 +40,29 @@ func TestAPushSecretNeverOverwritesAPropertyNestedInItsOwn(t *testing.T) {
 	}
 	f.remoteValue("app/n", `{"db":{"user":"`+user+`"}}`)
 }
+
+// Two SecretStores of one namespace in one region, with the instance's
+// own credentials, one with prefix app/: a PushSecret pushing db through
+// it and another pushing app/db through the first push one AWS secret,
+// and would overwrite each other at every pass. Both are refused, naming
+// each other, and nothing is written.
+func TestTwoStoresWhosePrefixesMeetNeverLetTwoPushSecretsOverwriteEachOther(t *testing.T) {
+	f := newFixture(t)
+	prefixed := strings.Replace(strings.Replace(f.store(), "name: aws,", "name: prefixed,", 1), "region: us-east-1}", "region: us-east-1, prefix: app/}", 1)
+	f.source(f.ns, "src", map[string]string{"k": leaktest.Canary()})
+	f.source(f.ns, "other", map[string]string{"k": leaktest.Canary()})
+	viaPrefix := strings.Replace(f.push("py", "other", "", "k=db"), "secretStoreRefs: [{name: aws}]", "secretStoreRefs: [{name: prefixed}]", 1)
+	f.commit(map[string]string{"store.yaml": f.store(), "prefixed.yaml": prefixed, "x.yaml": f.push("px", "src", "", "k=app/db"), "y.yaml": viaPrefix})
+	res := f.pass()
+	if len(res.Errors) != 2 {
+		t.Fatalf("errors %v, want both PushSecrets refused", res.Errors)
+	}
+	for _, err := range res.Errors {
+		if msg := err.Error(); !strings.Contains(msg, f.ns+"/px") || !strings.Contains(msg, f.ns+"/py") {
+			t.Fatalf("error %q, want both PushSecrets named", msg)
+		}
+	}
+	if c := f.sm.SM.Calls(); writes(c) != 0 {
+		t.Fatalf("calls %v, want no write", c)
+	}
+}
