@@ -68,6 +68,9 @@ func StaticRemotes(ps *render.PushSecret, stores map[StoreKey]*render.SecretStor
 		for i, dt := range ps.Spec.DataTo {
 			if dt.RemoteKey != "" && DataToSelects(ps, dt, key, stores) {
 				out = append(out, PushRemote{Field: fmt.Sprintf("spec.dataTo[%d].remoteKey", i), Store: key, RemoteKey: dt.RemoteKey})
+				if len(out) > MaxPushEntries {
+					return out
+				}
 			}
 		}
 		for i, d := range ps.Spec.Data {
@@ -95,25 +98,28 @@ func EntryRemotes(entries []PushEntry) []PushRemote {
 	return out
 }
 
-// SharedRemotes refuses, by PushSecret, the remote secrets (store and
-// remote key) that PushSecrets of more than one namespace push to: each
+// SharedRemotes refuses, by PushSecret, the remote secrets (awsName) that
+// PushSecrets of more than one namespace push to: each
 // would overwrite the other's value in turn, so a repo writer of one
 // namespace could replace what another team's consumers read. Within one
 // namespace, two PushSecrets may push different properties of one remote
 // secret (ESO sets a property in the secret as it is), not the same
-// property nor, either of them, the whole secret: they would overwrite
+// property, nor one nested in the other, nor, either of them, the whole
+// secret: they would overwrite
 // each other at every pass (a new version each time, a value that flips
 // under its readers). remotes says what each writes (StaticRemotes
-// offline; run adds what dataTo expanded to). Both run and validate use it.
-func SharedRemotes(pss []*render.PushSecret, remotes func(*render.PushSecret) []PushRemote) map[string]*Problem {
+// offline; run adds what dataTo expanded to). A remote secret is its AWS
+// name in an identity (awsName): two stores whose prefixes meet reach one.
+// Both run and validate use it.
+func SharedRemotes(pss []*render.PushSecret, stores map[StoreKey]*render.SecretStore, remotes func(*render.PushSecret) []PushRemote) map[string]*Problem {
 	users := map[string]*remoteUsers{}
 	of := make(map[string][]PushRemote, len(pss))
 	for _, ps := range pss {
 		of[ps.ID()] = remotes(ps)
 		for _, r := range of[ps.ID()] {
-			remote := r.Store.String() + "\x00" + r.RemoteKey
+			remote := awsName(stores, r)
 			if users[remote] == nil {
-				users[remote] = &remoteUsers{nss: map[string]bool{}, props: map[string]*twoUsers{}}
+				users[remote] = &remoteUsers{nss: map[string]bool{}, props: map[string]*twoUsers{}, nested: map[string]*twoUsers{}}
 			}
 			users[remote].add(ps, r.Property)
 		}
@@ -124,7 +130,7 @@ func SharedRemotes(pss []*render.PushSecret, remotes func(*render.PushSecret) []
 			if out[ps.ID()] != nil {
 				break
 			}
-			u := users[r.Store.String()+"\x00"+r.RemoteKey]
+			u := users[awsName(stores, r)]
 			if len(u.nss) > 1 {
 				out[ps.ID()] = &Problem{Field: r.Field,
 					Err: fmt.Errorf("remote secret %s in %s is also pushed by a PushSecret of namespace(s) %s: refused for all of them, the remote secret is left as it is",
@@ -139,13 +145,33 @@ func SharedRemotes(pss []*render.PushSecret, remotes func(*render.PushSecret) []
 	return out
 }
 
+// awsName is the remote secret r writes: its name with the store's prefix,
+// in the store's service and region, as the instance's own identity (the
+// role chain the store assumes, if any) when the store names no
+// credentials of its own; else (credentials of a Secret or a service
+// account, whose account Git does not show) in that store alone.
+func awsName(stores map[StoreKey]*render.SecretStore, r PushRemote) string {
+	st := stores[r.Store]
+	if st == nil || st.Spec.Provider.AWS == nil {
+		return r.Store.String() + "\x00" + r.RemoteKey
+	}
+	a := st.Spec.Provider.AWS
+	name := Service(st).Canonical(a.Prefix, r.RemoteKey)
+	if a.Auth.SecretRef != nil || a.Auth.JWT != nil {
+		return r.Store.String() + "\x00" + name
+	}
+	return fmt.Sprintf("%s\x00%s\x00%s\x00%s\x00%q\x00%s", Service(st), a.Region, a.Role, a.ExternalID, a.AdditionalRoles, name)
+}
+
 // remoteUsers are the PushSecrets that push one remote secret: their
 // namespaces, and (for one namespace) who writes it whole and who each
 // property.
 type remoteUsers struct {
 	nss        map[string]bool
 	all, whole twoUsers
-	props      map[string]*twoUsers
+	// props are the writers of each property; nested, of some property
+	// nested in it (dots nest, as ESO sets a property: "db" holds "db.user").
+	props, nested map[string]*twoUsers
 }
 
 func (u *remoteUsers) add(ps *render.PushSecret, property string) {
@@ -155,24 +181,53 @@ func (u *remoteUsers) add(ps *render.PushSecret, property string) {
 		u.whole.add(ps.ID())
 		return
 	}
-	if u.props[property] == nil {
-		u.props[property] = &twoUsers{}
+	addUser(u.props, property, ps.ID())
+	for _, parent := range parentProperties(property) {
+		addUser(u.nested, parent, ps.ID())
 	}
-	u.props[property].add(ps.ID())
+}
+
+func addUser(m map[string]*twoUsers, key, id string) {
+	if m[key] == nil {
+		m[key] = &twoUsers{}
+	}
+	m[key].add(id)
+}
+
+// parentProperties are the properties property is nested in: "a" and
+// "a.b" for "a.b.c".
+func parentProperties(property string) []string {
+	var out []string
+	for i := range len(property) {
+		if property[i] == '.' {
+			out = append(out, property[:i])
+		}
+	}
+	return out
 }
 
 // clash is a PushSecret other than id whose write of the remote secret
 // overwrites id's write of property (the whole secret for ""), and the
 // property it writes ("" for the whole secret, or when id's is the whole
-// and it may write either); "" when there is none.
+// and it may write either); "" when there is none. A property overwrites
+// those nested in it, and is overwritten by the one it is nested in.
 func (u *remoteUsers) clash(id, property string) (other, its string) {
 	switch {
 	case property == "":
 		return u.all.other(id), ""
 	case u.whole.other(id) != "":
 		return u.whole.other(id), ""
+	case u.props[property].other(id) != "":
+		return u.props[property].other(id), property
+	case u.nested[property].other(id) != "":
+		return u.nested[property].other(id), property + ".*"
 	}
-	return u.props[property].other(id), property
+	for _, parent := range parentProperties(property) {
+		if other := u.props[parent].other(id); other != "" {
+			return other, parent
+		}
+	}
+	return "", ""
 }
 
 // twoUsers are the first two PushSecrets (by ID) to use something: enough

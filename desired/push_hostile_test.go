@@ -138,7 +138,7 @@ func TestSharedRemotesRefuseTwoPushSecretsOfOneNamespace(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			x, y := mk("x", c.x), mk("y", c.y)
-			shared := desired.SharedRemotes([]*render.PushSecret{x, y}, func(ps *render.PushSecret) []desired.PushRemote { return desired.StaticRemotes(ps, stores) })
+			shared := desired.SharedRemotes([]*render.PushSecret{x, y}, stores, func(ps *render.PushSecret) []desired.PushRemote { return desired.StaticRemotes(ps, stores) })
 			if !c.refused {
 				if len(shared) != 0 {
 					t.Fatalf("refused %v, want both pushed", shared)

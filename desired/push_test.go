@@ -189,7 +189,7 @@ func TestStaticRemotesAndSharedRemotes(t *testing.T) {
 	if diff := cmp.Diff([]string{"spec.dataTo[0].remoteKey ClusterSecretStore/shared app/bundle"}, got); diff != "" {
 		t.Fatalf("static remotes (-want +got):\n%s", diff)
 	}
-	shared := desired.SharedRemotes([]*render.PushSecret{a, b}, func(ps *render.PushSecret) []desired.PushRemote { return desired.StaticRemotes(ps, stores) })
+	shared := desired.SharedRemotes([]*render.PushSecret{a, b}, stores, func(ps *render.PushSecret) []desired.PushRemote { return desired.StaticRemotes(ps, stores) })
 	if shared["a/p"] == nil || shared["b/p"] == nil || !strings.Contains(shared["a/p"].Error(), "namespace(s) a,b") {
 		t.Fatalf("shared = %v, want both refused", shared)
 	}

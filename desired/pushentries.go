@@ -154,7 +154,9 @@ func PushEntries(ps *render.PushSecret, stores map[StoreKey]*render.SecretStore,
 // the first write, the write of the whole of it, and those of properties.
 type remoteUse struct {
 	first, whole *PushEntry
-	props        map[string]*PushEntry
+	// props are the writes of each property; nested, the first of some
+	// property nested in it.
+	props, nested map[string]*PushEntry
 }
 
 // claim records e in seen (by remote key, within one store), refusing it
@@ -164,15 +166,17 @@ type remoteUse struct {
 func claim(seen map[string]*remoteUse, e PushEntry) error {
 	u := seen[e.RemoteKey]
 	if u == nil {
-		u = &remoteUse{props: map[string]*PushEntry{}}
+		u = &remoteUse{props: map[string]*PushEntry{}, nested: map[string]*PushEntry{}}
 		seen[e.RemoteKey] = u
 	}
 	prev := u.props[e.Property]
 	switch {
 	case e.Property == "":
 		prev = u.first
-	case prev == nil:
+	case prev == nil && u.whole != nil:
 		prev = u.whole
+	case prev == nil:
+		prev = u.nestedIn(e.Property)
 	}
 	if prev != nil {
 		return fmt.Errorf("%s of Secret %s and %s of Secret %s both write remote key %q%s in %s: refused, nothing is pushed",
@@ -185,6 +189,25 @@ func claim(seen map[string]*remoteUse, e PushEntry) error {
 		u.whole = &e
 	}
 	u.props[e.Property] = &e
+	for _, parent := range parentProperties(e.Property) {
+		if u.nested[parent] == nil {
+			u.nested[parent] = &e
+		}
+	}
+	return nil
+}
+
+// nestedIn is an earlier write of a property that property is nested in,
+// or of one nested in property (dots nest: "db" holds "db.user"), if any.
+func (u *remoteUse) nestedIn(property string) *PushEntry {
+	if e := u.nested[property]; e != nil {
+		return e
+	}
+	for _, parent := range parentProperties(property) {
+		if e := u.props[parent]; e != nil {
+			return e
+		}
+	}
 	return nil
 }
 
@@ -195,8 +218,10 @@ func clashNote(p, q string) string {
 		return propertyNote(p)
 	case p == "":
 		return " (the whole secret and its" + propertyNote(q) + ")"
+	case q == "":
+		return " (its" + propertyNote(p) + " and the whole secret)"
 	}
-	return " (its" + propertyNote(p) + " and the whole secret)"
+	return " (its" + propertyNote(p) + " and" + propertyNote(q) + ", one nested in the other)"
 }
 
 func propertyNote(p string) string {

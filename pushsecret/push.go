@@ -118,7 +118,7 @@ func (r *run) planAll(ctx context.Context, oldBy map[string][]inventory.PushRow)
 	}
 	// One that keeps, fails or backs off holds what its rows record (dataTo
 	// names them after source keys, which Git does not show) and what Git names.
-	shared := desired.SharedRemotes(pss, func(ps *render.PushSecret) []desired.PushRemote {
+	shared := desired.SharedRemotes(pss, r.stores, func(ps *render.PushSecret) []desired.PushRemote {
 		if pl := planOf[ps.ID()]; pl.err == nil && !pl.kept && !pl.waits {
 			return desired.EntryRemotes(pl.entries)
 		}

@@ -31,6 +31,13 @@ var secretsResource = schema.GroupVersionResource{Version: "v1", Resource: "secr
 // than this gets one watch of all its Secrets instead.
 const maxFilteredWatches = 8
 
+// maxSourceWatches bounds the source watches of every namespace together:
+// a namespace need not exist to be watched, so a repo writer's PushSecret
+// in each of thousands of namespaces would open as many long-lived
+// watches on the API server. Past it none is opened and the watch vouches
+// for nothing: Due reads the sources on each poll, as without a watch.
+const maxSourceWatches = 1000
+
 // sourceMatch is one PushSecret's source selection in its namespace: a
 // Secret name, or a label selector (as written, and parsed); asker is that
 // PushSecret, whose scope the watch reads the Secret through.
@@ -102,17 +109,17 @@ type watcher struct {
 	mu      sync.Mutex
 	sources map[string][]sourceMatch
 	units   []watchUnit
-	// known holds, by namespace/name, a digest of the type and data of
-	// each source Secret as the watch last read it: an event that leaves
-	// them as they were (a write of labels, annotations or managedFields
-	// only) asks for no pass.
-	known   map[string][32]byte
+	// known holds, by namespace/name, what the watch last read of each
+	// source Secret: an event that leaves it as it was (a write of
+	// annotations or managedFields only) asks for no pass.
+	known   map[string]seenSource
 	changed chan struct{} // the watches changed: they restart
 	// own are secretsync's own namespaces: their PushSecrets are refused,
 	// so never watched.
 	own []string
 
 	running    atomic.Bool
+	over       atomic.Bool // more than maxSourceWatches: none is opened
 	wanted, up atomic.Int32
 	gen        atomic.Int64
 	lastGen    atomic.Int64
@@ -122,7 +129,7 @@ type watcher struct {
 
 // trusted reports whether the watches vouch for the sources since lastGen.
 func (w *watcher) trusted() bool {
-	return w.running.Load() && w.up.Load() == w.wanted.Load() && w.gen.Load() == w.lastGen.Load()
+	return w.running.Load() && !w.over.Load() && w.up.Load() == w.wanted.Load() && w.gen.Load() == w.lastGen.Load()
 }
 
 // SetMetadataClient gives the Pusher the metadata-only client its source
@@ -160,6 +167,10 @@ func (w *watcher) indexSources(pss []*render.PushSecret, allowed []string) {
 	for _, ns := range slices.Sorted(maps.Keys(idx)) {
 		units = append(units, unitsOf(ns, idx[ns])...)
 	}
+	w.over.Store(len(units) > maxSourceWatches)
+	if w.over.Load() {
+		units = nil
+	}
 	w.mu.Lock()
 	same := slices.Equal(units, w.units) && selections(idx) == selections(w.sources)
 	w.sources, w.units = idx, units
@@ -187,17 +198,30 @@ func selections(idx map[string][]sourceMatch) string {
 	return b.String()
 }
 
-// selecting returns the PushSecret that selects a Secret with this
-// metadata among the last pass's sources, if any.
-func (w *watcher) selecting(ns, name string, lbl map[string]string) (render.Asker, bool) {
+// seenSource is what the watch read of a source Secret: a digest of its
+// type and data, and the selections it was in (one Secret may be the
+// source of several PushSecrets: joining or leaving any one changes what
+// that one pushes, with the same data).
+type seenSource struct {
+	sum [32]byte
+	by  string
+}
+
+// selecting returns a PushSecret that selects a Secret with this metadata
+// among the last pass's sources, if any, and every selection it is in.
+func (w *watcher) selecting(ns, name string, lbl map[string]string) (who render.Asker, by string, selected bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	for _, m := range w.sources[ns] {
+	var b strings.Builder
+	for i, m := range w.sources[ns] {
 		if m.matches(name, lbl) {
-			return m.asker, true
+			if !selected {
+				who, selected = m.asker, true
+			}
+			fmt.Fprintf(&b, "%d,", i)
 		}
 	}
-	return render.Asker{}, false
+	return who, b.String(), selected
 }
 
 // Watch watches, metadata only, the Secrets the PushSecrets of the last
@@ -216,7 +240,7 @@ func (p *Pusher) Watch(ctx context.Context, notify func()) {
 	for ctx.Err() == nil {
 		w.mu.Lock()
 		units := w.units
-		w.known = map[string][32]byte{}
+		w.known = map[string]seenSource{}
 		w.mu.Unlock()
 		wctx, cancel := context.WithCancel(ctx)
 		var wg sync.WaitGroup
@@ -289,11 +313,12 @@ func (p *Pusher) learn(ctx context.Context, u watchUnit) {
 			}
 			found = list
 		}
-		w.mu.Lock()
 		for i := range found {
-			w.known[u.ns+"/"+found[i].Name] = digestOf(&found[i])
+			_, by, _ := w.selecting(u.ns, found[i].Name, found[i].Labels)
+			w.mu.Lock()
+			w.known[u.ns+"/"+found[i].Name] = seenSource{digestOf(&found[i]), by}
+			w.mu.Unlock()
 		}
-		w.mu.Unlock()
 	}
 }
 
@@ -345,7 +370,7 @@ func (p *Pusher) consumeSources(ctx context.Context, wi watch.Interface, ns stri
 func (p *Pusher) sourceChanged(ctx context.Context, ns string, m *metav1.PartialObjectMetadata, deleted bool) bool {
 	w := &p.watch
 	key := ns + "/" + m.Name
-	who, selected := w.selecting(ns, m.Name, m.Labels)
+	who, by, selected := w.selecting(ns, m.Name, m.Labels)
 	w.mu.Lock()
 	old, known := w.known[key]
 	w.mu.Unlock()
@@ -371,11 +396,11 @@ func (p *Pusher) sourceChanged(ctx context.Context, ns string, m *metav1.Partial
 		forget()
 		return ctx.Err() == nil
 	}
-	sum := digestOf(s)
+	seen := seenSource{digestOf(s), by}
 	w.mu.Lock()
-	w.known[key] = sum
+	w.known[key] = seen
 	w.mu.Unlock()
-	return !known || old != sum
+	return !known || old != seen
 }
 
 func sleep(ctx context.Context, d time.Duration) {

@@ -220,6 +220,7 @@ func validatePushData(s PushSecretSpec) []fieldError {
 		}
 	}
 	first, whole, props := map[string]string{}, map[string]string{}, map[string]string{}
+	nested := map[string]string{} // by remote key and property: the first entry of a property nested in it
 	for i, d := range s.DataTo {
 		if d.RemoteKey != "" && whole[d.RemoteKey] == "" {
 			whole[d.RemoteKey] = fmt.Sprintf("spec.dataTo[%d]", i)
@@ -244,6 +245,8 @@ func validatePushData(s PushSecretSpec) []fieldError {
 			check(f+".match.remoteRef", fmt.Errorf("pushes the whole of remote key %s, which %s also pushes to: they would overwrite each other at every pass", r.RemoteKey, first[r.RemoteKey]))
 		case whole[r.RemoteKey] != "":
 			check(f+".match.remoteRef", fmt.Errorf("pushes a property of remote key %s, which %s pushes whole: they would overwrite each other at every pass", r.RemoteKey, whole[r.RemoteKey]))
+		case nestedWrite(props, nested, r) != "":
+			check(f+".match.remoteRef", fmt.Errorf("pushes property %s of remote key %s, which holds or is held by the property %s pushes (dots nest): they would overwrite each other at every pass", r.Property, r.RemoteKey, nestedWrite(props, nested, r)))
 		}
 		if first[r.RemoteKey] == "" {
 			first[r.RemoteKey] = f
@@ -254,8 +257,32 @@ func validatePushData(s PushSecretSpec) []fieldError {
 		if props[id] == "" {
 			props[id] = f
 		}
+		for j := range len(r.Property) {
+			if r.Property[j] == '.' && nested[r.RemoteKey+"\x00"+r.Property[:j]] == "" {
+				nested[r.RemoteKey+"\x00"+r.Property[:j]] = f
+			}
+		}
 	}
 	return errs
+}
+
+// nestedWrite is the entry that writes a property r's is nested in, or
+// one nested in r's ("db" holds "db.user": a write of either replaces the
+// other's), from props and nested (by remote key and property), "" when
+// none does.
+func nestedWrite(props, nested map[string]string, r PushSecretRemoteRef) string {
+	if r.Property == "" {
+		return ""
+	}
+	if f := nested[r.RemoteKey+"\x00"+r.Property]; f != "" {
+		return f
+	}
+	for j := range len(r.Property) {
+		if f := props[r.RemoteKey+"\x00"+r.Property[:j]]; r.Property[j] == '.' && f != "" {
+			return f
+		}
+	}
+	return ""
 }
 
 // remoteKeyError refuses a remote key as written: missing (when

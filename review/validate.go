@@ -191,7 +191,7 @@ func Validate(root string, set *render.Set, opt Options) []Finding {
 func pushFindings(root string, set *render.Set, opt Options) []Finding {
 	var out []Finding
 	stores, gens := desired.IndexStores(set), desired.IndexGenerators(set)
-	shared := desired.SharedRemotes(set.PushSecrets, func(ps *render.PushSecret) []desired.PushRemote { return desired.StaticRemotes(ps, stores) })
+	shared := desired.SharedRemotes(set.PushSecrets, stores, func(ps *render.PushSecret) []desired.PushRemote { return desired.StaticRemotes(ps, stores) })
 	for _, ps := range set.PushSecrets {
 		probs := desired.PushProblems(ps, stores, desired.Options{Namespaces: opt.Namespaces})
 		if _, err := desired.PushGenerator(ps, gens); err != nil {
