@@ -91,7 +91,6 @@ func TestPushEntriesRefuseAPropertyAndOneNestedInIt(t *testing.T) {
 // pass (a PushSecret planned first at each), so b's source changes never
 // reach AWS: one namespace starves another's pushes for good.
 func TestOneNamespacesRewritesCannotStarveAnotherNamespacesPushSecret(t *testing.T) {
-	t.Skip("DEFECT: desired/pushentries.go NewPushBudget: one budget for every namespace's dataTo rewrites; a PushSecret of one namespace that spends it refuses every PushSecret of other namespaces planned after it in the pass, at every pass")
 	budget := pass()
 	attacker := bundleRewriting(t, "hog", 160)
 	_, _ = desired.PushEntries(attacker, pushStores(), []desired.PushSource{manyKeys(3_500, "v")}, budget)

@@ -193,9 +193,10 @@ func bundleRewriting(t *testing.T, name string, n int) *render.PushSecret {
 // many keys times many rewrites that keep each key short spent nothing of
 // the budget, which counted only the names made (5,000 keys × 300 rewrites
 // ran to the end, 1.5 million regexp compilations), and each PushSecret had
-// a budget of its own. Every rewrite step of every PushSecret of a pass now
-// spends one budget, which also stops with the pass's context; the error
-// names the rewrite, never a value.
+// a budget of its own. Every rewrite step of every PushSecret of a
+// namespace now spends that namespace's account of the pass's budget
+// (these PushSecrets are all of one namespace), which also stops with the
+// pass's context; the error names the rewrite, never a value.
 func TestPushRewritesShareAPassBudgetAndStopWithThePass(t *testing.T) {
 	var canaries leaktest.Canaries
 	canary := leaktest.Canary()

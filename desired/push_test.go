@@ -40,7 +40,7 @@ func pushSecret(t *testing.T, spec string) *render.PushSecret {
 }
 
 // pass is a pass's rewrite budget, fresh for each call.
-func pass() *desired.WorkBudget { return desired.NewPushBudget(context.Background()) }
+func pass() *desired.PushBudget { return desired.NewPushBudget(context.Background()) }
 
 func src(name string, kv ...string) desired.PushSource {
 	s := desired.PushSource{Name: name, Data: map[string][]byte{}}

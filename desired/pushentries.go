@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -94,8 +95,8 @@ func labelsMatch(sel *metav1.LabelSelector, l map[string]string) bool {
 // every refresh. PushEntries stops counting past it.
 const MaxPushEntries = 1000
 
-// MaxPushRewriteBytes bounds the work of every PushSecret's dataTo
-// rewrites in one pass together (NewPushBudget), counted as the key names
+// MaxPushRewriteBytes bounds the work of the dataTo rewrites of one
+// namespace's PushSecrets in one pass together (PushBudget), counted as the key names
 // each rewrite step reads and writes, rewriteStepBytes a step, and a
 // transform's run time (transformByteTime).
 const MaxPushRewriteBytes = 128 << 20
@@ -110,12 +111,35 @@ const rewriteStepBytes = 256
 // template runs a pass; a plain one runs in well under a millisecond).
 const transformByteTime = 100 * time.Nanosecond
 
-// NewPushBudget is the budget the dataTo rewrites of every PushSecret of
-// one pass share, stopped when ctx ends: each pass makes one.
-func NewPushBudget(ctx context.Context) *WorkBudget {
-	return newWorkBudget(ctx, MaxPushRewriteBytes,
-		fmt.Sprintf("the dataTo rewrites of this pass's PushSecrets together do more than %d MiB of work (%d bytes a key and rewrite, the names, a byte per %s a transform runs)",
-			MaxPushRewriteBytes>>20, rewriteStepBytes, transformByteTime))
+// PushBudget is a pass's budget of dataTo rewrite work, one account of
+// MaxPushRewriteBytes a namespace: a namespace's PushSecrets share theirs,
+// so a repo writer who spends it stops only its own namespace's pushes,
+// never another's. Every account stops when the pass's context ends,
+// which bounds the pass as a whole. Safe for concurrent use.
+type PushBudget struct {
+	ctx context.Context
+	mu  sync.Mutex
+	ns  map[string]*WorkBudget
+}
+
+// NewPushBudget is a pass's PushBudget, stopped when ctx ends: each pass
+// makes one.
+func NewPushBudget(ctx context.Context) *PushBudget {
+	return &PushBudget{ctx: ctx, ns: map[string]*WorkBudget{}}
+}
+
+// of is namespace's account.
+func (p *PushBudget) of(namespace string) *WorkBudget {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	b := p.ns[namespace]
+	if b == nil {
+		b = newWorkBudget(p.ctx, MaxPushRewriteBytes,
+			fmt.Sprintf("the dataTo rewrites of the PushSecrets of namespace %s in this pass together do more than %d MiB of work (%d bytes a key and rewrite, the names, a byte per %s a transform runs)",
+				namespace, MaxPushRewriteBytes>>20, rewriteStepBytes, transformByteTime))
+		p.ns[namespace] = b
+	}
+	return b
 }
 
 // PushEntries decides what ps writes from its sources (in name order) to
@@ -127,10 +151,10 @@ func NewPushBudget(ctx context.Context) *WorkBudget {
 // within one source or across label-selected sources (ESO writes each in
 // turn, so the remote value would flip at every push), and so are more
 // than MaxPushEntries writes. Each dataTo rewrite of a key spends
-// rewrites, the budget of the whole pass (NewPushBudget). Errors name
+// ps's namespace's account of rewrites, the pass's PushBudget. Errors name
 // keys, never values.
-func PushEntries(ps *render.PushSecret, stores map[StoreKey]*render.SecretStore, srcs []PushSource, rewrites *WorkBudget) ([]PushEntry, error) {
-	w := &pushWork{json: newMergeBudget(), rewrites: rewrites}
+func PushEntries(ps *render.PushSecret, stores map[StoreKey]*render.SecretStore, srcs []PushSource, rewrites *PushBudget) ([]PushEntry, error) {
+	w := &pushWork{json: newMergeBudget(), rewrites: rewrites.of(ps.Namespace)}
 	var out []PushEntry
 	for _, key := range PushStores(ps, stores) {
 		seen := map[string]*remoteUse{}

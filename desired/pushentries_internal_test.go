@@ -35,7 +35,7 @@ func TestATransformRewriteSpendsItsRunTime(t *testing.T) {
 		src.Data[fmt.Sprintf("k%03d", i)] = []byte("v")
 	}
 	start := time.Now()
-	_, err := PushEntries(ps, stores, []PushSource{src}, newWorkBudget(context.Background(), 1<<20, "the test's 1 MiB"))
+	_, err := PushEntries(ps, stores, []PushSource{src}, &PushBudget{ns: map[string]*WorkBudget{ps.Namespace: newWorkBudget(context.Background(), 1<<20, "the test's 1 MiB")}})
 	if !errors.Is(err, render.ErrBudget) {
 		t.Fatalf("error = %v after %s, want the budget spent by the template's run time", err, time.Since(start))
 	}

@@ -24,7 +24,7 @@ type run struct {
 	*Pusher
 	Pass
 	stores   map[desired.StoreKey]*render.SecretStore
-	rewrites *desired.WorkBudget // the pass's dataTo rewrites (planAll)
+	rewrites *desired.PushBudget // the pass's dataTo rewrites, an account a namespace (planAll)
 }
 
 // event is one Event a PushSecret's push asks for.
