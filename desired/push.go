@@ -84,16 +84,12 @@ func StaticRemotes(ps *render.PushSecret, stores map[StoreKey]*render.SecretStor
 	return out
 }
 
-// EntryRemotes are the remote secrets and properties entries write, each
-// once, for SharedRemotes.
+// EntryRemotes are the remote secrets and properties entries write, for
+// SharedRemotes (PushEntries refused two writes of one already).
 func EntryRemotes(entries []PushEntry) []PushRemote {
-	seen := map[string]bool{}
-	var out []PushRemote
-	for _, e := range entries {
-		if k := e.Store.String() + "\x00" + e.RemoteKey + "\x00" + e.Property; !seen[k] {
-			seen[k] = true
-			out = append(out, PushRemote{Field: e.Field, Store: e.Store, RemoteKey: e.RemoteKey, Property: e.Property})
-		}
+	out := make([]PushRemote, len(entries))
+	for i, e := range entries {
+		out[i] = PushRemote{Field: e.Field, Store: e.Store, RemoteKey: e.RemoteKey, Property: e.Property}
 	}
 	return out
 }
@@ -112,16 +108,20 @@ func EntryRemotes(entries []PushEntry) []PushRemote {
 // name in an identity (awsName): two stores whose prefixes meet reach one.
 // Both run and validate use it.
 func SharedRemotes(pss []*render.PushSecret, stores map[StoreKey]*render.SecretStore, remotes func(*render.PushSecret) []PushRemote) map[string]*Problem {
+	type named struct {
+		PushRemote
+		aws string // awsName
+	}
 	users := map[string]*remoteUsers{}
-	of := make(map[string][]PushRemote, len(pss))
+	of := make(map[string][]named, len(pss))
 	for _, ps := range pss {
-		of[ps.ID()] = remotes(ps)
-		for _, r := range of[ps.ID()] {
-			remote := awsName(stores, r)
-			if users[remote] == nil {
-				users[remote] = &remoteUsers{nss: map[string]bool{}, props: map[string]*twoUsers{}, nested: map[string]*twoUsers{}}
+		for _, r := range remotes(ps) {
+			n := named{r, awsName(stores, r)}
+			of[ps.ID()] = append(of[ps.ID()], n)
+			if users[n.aws] == nil {
+				users[n.aws] = &remoteUsers{nss: map[string]bool{}, props: map[string]*twoUsers{}, nested: map[string]*twoUsers{}}
 			}
-			users[remote].add(ps, r.Property)
+			users[n.aws].add(ps, r.Property)
 		}
 	}
 	out := map[string]*Problem{}
@@ -130,7 +130,7 @@ func SharedRemotes(pss []*render.PushSecret, stores map[StoreKey]*render.SecretS
 			if out[ps.ID()] != nil {
 				break
 			}
-			u := users[awsName(stores, r)]
+			u := users[r.aws]
 			if len(u.nss) > 1 {
 				out[ps.ID()] = &Problem{Field: r.Field,
 					Err: fmt.Errorf("remote secret %s in %s is also pushed by a PushSecret of namespace(s) %s: refused for all of them, the remote secret is left as it is",

@@ -179,9 +179,12 @@ func newWorkBudget(ctx context.Context, max int, over string) *WorkBudget {
 // newMergeBudget is one ExternalSecret's (or one PushSecret's) budget of
 // JSON read and written; Assemble has no context of its own.
 func newMergeBudget() *WorkBudget {
-	return newWorkBudget(context.Background(), render.MaxMergeBytes,
-		fmt.Sprintf("the merges read and write more than %d MiB of JSON", render.MaxMergeBytes>>20))
+	return newWorkBudget(context.Background(), render.MaxMergeBytes, mergeBudgetOver)
 }
+
+// mergeBudgetOver is what ran over a merge budget, built once: Assemble
+// makes a budget for every ExternalSecret of every pass.
+var mergeBudgetOver = fmt.Sprintf("the merges read and write more than %d MiB of JSON", render.MaxMergeBytes>>20)
 
 func (b *WorkBudget) spend(n int) error {
 	if b.left.Add(-int64(n)) < 0 {

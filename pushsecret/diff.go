@@ -41,11 +41,16 @@ func (p *Pusher) Diff(ctx context.Context, in Pass) ([]Action, []error) {
 			out = append(out, actions...)
 			continue
 		}
-		rows := r.namedRows(ctx, ps, s)
-		current = append(current, rows...)
+		// The rows as Push leaves them once it pushed: each with the name its
+		// push writes now, or, when its store cannot say, the name its last
+		// push wrote, for pruneVerdict.
+		rows := slices.Clone(s.rows)
 		created := map[string]bool{} // by an earlier entry: Push's later ones find it
 		for j, e := range s.entries {
-			a, err := r.wouldPush(ctx, ps, e, actions[j])
+			a, name, err := r.wouldPush(ctx, ps, e, actions[j])
+			if rows[j].RemoteName = name; name == "" {
+				rows[j].RemoteName = s.last[rows[j].Key()].RemoteName
+			}
 			if err != nil {
 				errs = append(errs, r.Redactor.Error(fmt.Errorf("PushSecret %s (%s): %w", ps.ID(), ps.Source, err)))
 				continue
@@ -58,6 +63,7 @@ func (p *Pusher) Diff(ctx context.Context, in Pass) ([]Action, []error) {
 			}
 			out = append(out, a)
 		}
+		current = append(current, rows...)
 	}
 	dels, delErrs := r.wouldPrune(ctx, current)
 	out = append(out, dels...)
@@ -71,23 +77,24 @@ func (p *Pusher) Diff(ctx context.Context, in Pass) ([]Action, []error) {
 }
 
 // wouldPush is entry e's action a once its store's provider says what Push
-// would do (WouldPush), resolved as Push's answer is; an error other than a
-// refusal (not ours, scheduled for deletion, bad metadata) is returned.
-func (r *run) wouldPush(ctx context.Context, ps *render.PushSecret, e desired.PushEntry, a Action) (Action, error) {
+// would do (WouldPush), resolved as Push's answer is, and the name the push
+// writes ("" when the store's provider cannot be had); an error other than
+// a refusal (not ours, scheduled for deletion, bad metadata) is returned.
+func (r *run) wouldPush(ctx context.Context, ps *render.PushSecret, e desired.PushEntry, a Action) (Action, string, error) {
 	pusher, err := r.pusher(ctx, r.stores[e.Store], e.Store, ps.Namespace)
 	if err != nil {
-		return a, err
-	}
-	would, ok := pusher.(providers.WouldPusher)
-	if !ok {
-		return a, fmt.Errorf("%s cannot say what a push would do", e.Store)
+		return a, "", err
 	}
 	key := pusher.(providers.Provider).Canonical(providers.Ref{Key: e.RemoteKey}).Key
+	would, ok := pusher.(providers.WouldPusher)
+	if !ok {
+		return a, key, fmt.Errorf("%s cannot say what a push would do", e.Store)
+	}
 	did, err := would.WouldPush(ctx, pushOf(ps, e, key))
 	if a = resolved(a, did, err); a.Kind == Failed {
-		return a, fmt.Errorf("push %s to %s: %w", e.Field, e.Store, err)
+		return a, key, fmt.Errorf("push %s to %s: %w", e.Field, e.Store, err)
 	}
-	return a, nil
+	return a, key, nil
 }
 
 // existing is what Push answers for an entry of ps whose remote secret an
@@ -98,19 +105,6 @@ func existing(ps *render.PushSecret) providers.Pushed {
 		return providers.Exists
 	}
 	return providers.Updated
-}
-
-// namedRows are the rows of push step s for ps as Push leaves them once it
-// pushed: each with the name its push writes now (remoteNameOf), or, when
-// its store cannot say, the name its last push wrote, for pruneVerdict.
-func (r *run) namedRows(ctx context.Context, ps *render.PushSecret, s step) []inventory.PushRow {
-	rows := slices.Clone(s.rows)
-	for i, e := range s.entries {
-		if rows[i].RemoteName = r.remoteNameOf(ctx, ps, e); rows[i].RemoteName == "" {
-			rows[i].RemoteName = s.last[rows[i].Key()].RemoteName
-		}
-	}
-	return rows
 }
 
 // wouldPrune is the deletions Push's prune would make after rows current,
@@ -127,15 +121,8 @@ func (r *run) wouldPrune(ctx context.Context, current []inventory.PushRow) ([]Ac
 	var errs []error
 	for _, d := range deletions(candidates) {
 		row := d.rows[0]
-		var err error
-		switch {
-		case !verdict.Allowed():
-			err = refusal(verdict.Reason)
-		case r.storeGone(row):
-			err = errStoreGone
-		case row.RemoteName == "":
-			err = errUnnamed
-		default:
+		err := r.refusalOf(d, verdict)
+		if err == nil {
 			remote, rerr := r.owner(ctx, row)
 			switch {
 			case rerr != nil:

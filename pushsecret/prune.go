@@ -12,7 +12,6 @@ import (
 	"github.com/secretsync/secretsync/desired"
 	"github.com/secretsync/secretsync/inventory"
 	"github.com/secretsync/secretsync/providers"
-	"github.com/secretsync/secretsync/render"
 )
 
 // reasonStoreGone is the reason of a row whose deletion waits for its
@@ -51,19 +50,22 @@ func (r *run) prune(ctx context.Context, current []inventory.PushRow, out *Outco
 			out.PruneRefused = append(out.PruneRefused, "remote "+row.Store+" "+row.RemoteKey)
 		}
 		for _, d := range deletions(candidates) {
-			out.Actions = append(out.Actions, d.actions(refusal(verdict.Reason))...)
+			out.Actions = append(out.Actions, d.actions(r.refusalOf(d, verdict))...)
 		}
 		return candidates
 	}
 	var keep []inventory.PushRow
 	for _, d := range deletions(candidates) {
 		row := d.rows[0]
-		if r.storeGone(row) {
-			out.Actions = append(out.Actions, d.actions(errStoreGone)...)
+		err, gone := r.refusalOf(d, verdict), false
+		switch {
+		case errors.Is(err, errStoreGone):
+			out.Actions = append(out.Actions, d.actions(err)...)
 			keep = append(keep, r.waitForStore(ctx, d.rows)...)
 			continue
+		case err == nil:
+			gone, err = r.deleteRemote(ctx, d, out)
 		}
-		gone, err := r.deleteRemote(ctx, d, out)
 		if !gone {
 			out.Actions = append(out.Actions, d.actions(err)...)
 		}
@@ -162,15 +164,28 @@ func (r *run) waitForStore(ctx context.Context, rows []inventory.PushRow) []inve
 	return out
 }
 
+// refusalOf is why the pass deletes nothing for d before it asks AWS
+// (prune and Diff's wouldPrune both ask it): the guard's verdict v, a
+// store that left Git (its rows wait for it), or a row that does not know
+// the name its push wrote (never deleted by a guess); nil when it may ask.
+func (r *run) refusalOf(d deletion, v inventory.Verdict) error {
+	switch {
+	case !v.Allowed():
+		return refusal(v.Reason)
+	case r.storeGone(d.rows[0]):
+		return errStoreGone
+	case d.rows[0].RemoteName == "":
+		return errUnnamed
+	}
+	return nil
+}
+
 // deleteRemote deletes what d's rows wrote, by the name their push wrote,
 // through the store they record: the whole remote secret, or d.props of it.
 // Unless nothing was there any more (gone), it counts one deletion and says
 // so in an Event for each PushSecret.
 func (r *run) deleteRemote(ctx context.Context, d deletion, out *Outcome) (gone bool, err error) {
 	row := d.rows[0]
-	if row.RemoteName == "" {
-		return false, errUnnamed
-	}
 	ns, _, _ := strings.Cut(row.PushSecret, "/")
 	key := storeKeyOfString(row.Store)
 	pusher, err := r.pusher(ctx, r.stores[key], key, ns)
@@ -279,17 +294,6 @@ func (w writers) add(remote, property string) {
 // what old wrote: the same name, or a name one of them does not know.
 func pushedNow(old inventory.PushRow, names []string) bool {
 	return slices.ContainsFunc(names, func(n string) bool { return n == "" || old.RemoteName == "" || n == old.RemoteName })
-}
-
-// remoteNameOf is the name a push of e by ps writes now (its store's prefix
-// applied), or "" when its store cannot say; Diff's rows carry it, as
-// Push's do.
-func (r *run) remoteNameOf(ctx context.Context, ps *render.PushSecret, e desired.PushEntry) string {
-	pusher, err := r.pusher(ctx, r.stores[e.Store], e.Store, ps.Namespace)
-	if err != nil {
-		return ""
-	}
-	return pusher.(providers.Provider).Canonical(providers.Ref{Key: e.RemoteKey}).Key
 }
 
 // storeKeyOfString reads back StoreKey.String.

@@ -78,7 +78,7 @@ func (p *Pusher) Push(ctx context.Context, in Pass) Outcome {
 	r.record(ctx, events)
 	out.Rows = append(out.Rows, r.prune(ctx, out.Rows, &out)...)
 	slices.SortFunc(out.Rows, comparePushRows)
-	p.remotes = remoteIndex(out.Rows, r.stores)
+	p.remotes = remoteIndex(out.Rows, r.stores, r.cfg.OwnNamespaces)
 	for i := range out.Actions {
 		out.Actions[i] = r.redact(out.Actions[i])
 	}

@@ -17,6 +17,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/secretsync/secretsync/cluster"
 	"github.com/secretsync/secretsync/desired"
@@ -313,25 +314,16 @@ func asker(ps *render.PushSecret) render.Asker {
 func (p *Pusher) sources(ctx context.Context, ps *render.PushSecret, red *scrub.Redactor) ([]desired.PushSource, string, error) {
 	sel := ps.Spec.Selector.Secret
 	c := cluster.NewScoped(p.cfg.Kube, asker(ps), red)
-	var found []corev1.Secret
-	if sel.Selector == nil {
-		src, err := c.SecretObject(ctx, "", sel.Name)
-		if apierrors.IsNotFound(err) {
-			return nil, "", fmt.Errorf("source Secret %s/%s not found", ps.Namespace, sel.Name)
-		}
-		if err != nil {
-			return nil, "", fmt.Errorf("read source Secret %s/%s: %w", ps.Namespace, sel.Name, err)
-		}
-		found = []corev1.Secret{*src}
-	} else {
-		list, err := c.Secrets(ctx, sel.Selector)
-		if err != nil {
-			return nil, "", fmt.Errorf("list the source Secrets of spec.selector.secret.selector in %s: %w", ps.Namespace, err)
-		}
-		if len(list) == 0 {
-			return nil, "", fmt.Errorf("spec.selector.secret.selector matches no Secret in %s", ps.Namespace)
-		}
-		found = list
+	found, err := readSources(ctx, c, sel.Name, sel.Selector)
+	switch {
+	case sel.Selector == nil && apierrors.IsNotFound(err):
+		return nil, "", fmt.Errorf("source Secret %s/%s not found", ps.Namespace, sel.Name)
+	case sel.Selector == nil && err != nil:
+		return nil, "", fmt.Errorf("read source Secret %s/%s: %w", ps.Namespace, sel.Name, err)
+	case err != nil:
+		return nil, "", fmt.Errorf("list the source Secrets of spec.selector.secret.selector in %s: %w", ps.Namespace, err)
+	case len(found) == 0:
+		return nil, "", fmt.Errorf("spec.selector.secret.selector matches no Secret in %s", ps.Namespace)
 	}
 	slices.SortFunc(found, func(a, b corev1.Secret) int { return strings.Compare(a.Name, b.Name) })
 	out := make([]desired.PushSource, 0, len(found))
@@ -408,4 +400,17 @@ func keptGenerated(ps *render.PushSecret, stores map[desired.StoreKey]*render.Se
 		}
 	}
 	return true
+}
+
+// readSources reads what a PushSecret's source selection names, through c:
+// the Secret name, or, with a label selector, the Secrets it matches.
+func readSources(ctx context.Context, c cluster.Scoped, name string, selector *metav1.LabelSelector) ([]corev1.Secret, error) {
+	if selector != nil {
+		return c.Secrets(ctx, selector)
+	}
+	s, err := c.SecretObject(ctx, "", name)
+	if err != nil {
+		return nil, err
+	}
+	return []corev1.Secret{*s}, nil
 }

@@ -21,6 +21,7 @@ import (
 	"k8s.io/client-go/metadata"
 
 	"github.com/secretsync/secretsync/cluster"
+	"github.com/secretsync/secretsync/desired"
 	"github.com/secretsync/secretsync/render"
 )
 
@@ -150,7 +151,7 @@ func (w *watcher) indexSources(pss []*render.PushSecret, allowed []string) {
 	idx := map[string][]sourceMatch{}
 	for _, ps := range pss {
 		s := ps.Spec.Selector.Secret
-		if s == nil || len(allowed) > 0 && !slices.Contains(allowed, ps.Namespace) || slices.Contains(w.own, ps.Namespace) {
+		if s == nil || !desired.NamespaceAllowed(allowed, ps.Namespace) || slices.Contains(w.own, ps.Namespace) {
 			continue // refused before it is read: never watched
 		}
 		m := sourceMatch{name: s.Name, asker: asker(ps)}
@@ -298,20 +299,9 @@ func (p *Pusher) learn(ctx context.Context, u watchUnit) {
 		if !u.covers(m) {
 			continue
 		}
-		c := cluster.NewScoped(p.cfg.Kube, m.asker, nil)
-		var found []corev1.Secret
-		if m.sel == nil {
-			s, err := c.SecretObject(ctx, "", m.name)
-			if err != nil {
-				continue // unknown: its first event asks for a pass
-			}
-			found = []corev1.Secret{*s}
-		} else {
-			list, err := c.Secrets(ctx, m.selector)
-			if err != nil {
-				continue
-			}
-			found = list
+		found, err := readSources(ctx, cluster.NewScoped(p.cfg.Kube, m.asker, nil), m.name, m.selector)
+		if err != nil {
+			continue // unknown: its first event asks for a pass
 		}
 		for i := range found {
 			_, by, _ := w.selecting(u.ns, found[i].Name, found[i].Labels)

@@ -54,16 +54,7 @@ type smPush struct {
 // another process won is decided again (raced), so that pushes of two
 // properties of one secret both end in it.
 func (p *provider) Push(ctx context.Context, in providers.Push) (providers.Pushed, error) {
-	unlock, err := p.locks.lock(ctx, remoteKey("secretsmanager", p.region, in.Key))
-	if err != nil {
-		return "", &providers.Error{Class: providers.Unavailable, Ref: smRef(in.Key), Err: err}
-	}
-	defer unlock()
-	did, err := p.pushOnce(ctx, in)
-	if errors.As(err, new(raced)) {
-		did, err = p.pushOnce(ctx, in)
-	}
-	return did, err
+	return p.locks.pushInTurn(ctx, remoteKey("secretsmanager", p.region, in.Key), smRef(in.Key), func() (providers.Pushed, error) { return p.pushOnce(ctx, in) })
 }
 
 // pushOnce decides and writes one push of in.
@@ -227,9 +218,9 @@ func smTags(tags map[string]string) []smtypes.Tag {
 // store's recovery window, or at once under forceDeleteWithoutRecovery.
 func (p *provider) DeleteRemote(ctx context.Context, key string) (bool, error) {
 	ref := smRef(key)
-	unlock, err := p.locks.lock(ctx, remoteKey("secretsmanager", p.region, key))
+	unlock, err := p.locks.turn(ctx, remoteKey("secretsmanager", p.region, key), ref)
 	if err != nil {
-		return false, &providers.Error{Class: providers.Unavailable, Ref: ref, Err: err}
+		return false, err
 	}
 	defer unlock()
 	desc, err := p.describe(ctx, key)
@@ -245,18 +236,25 @@ func (p *provider) DeleteRemote(ctx context.Context, key string) (bool, error) {
 	if !managed(desc.Tags) {
 		return false, &providers.Error{Class: providers.NotManaged, Ref: ref, Err: fmt.Errorf("has no tag %s=%s: it was not made by a push, so it is never deleted", providers.ManagedByTag, providers.ManagedByValue)}
 	}
-	in := &secretsmanager.DeleteSecretInput{SecretId: desc.ARN}
+	return false, p.deleteSecret(ctx, ref, desc.ARN)
+}
+
+// deleteSecret deletes the secret arn (ref in errors) with the store's
+// recovery window, or at once under forceDeleteWithoutRecovery; the caller
+// holds its turn and has checked that it is ours.
+func (p *provider) deleteSecret(ctx context.Context, ref string, arn *string) error {
+	in := &secretsmanager.DeleteSecretInput{SecretId: arn}
 	if p.forceDelete {
 		in.ForceDeleteWithoutRecovery = aws.Bool(true)
 	} else if p.recoveryDays > 0 {
 		in.RecoveryWindowInDays = aws.Int64(p.recoveryDays)
 	}
-	_, err = p.client.api.DeleteSecret(ctx, in)
+	_, err := p.client.api.DeleteSecret(ctx, in)
 	p.calls.add("DeleteSecret", err)
 	if err != nil {
-		return false, classify(ref, err)
+		return classify(ref, err)
 	}
-	return false, nil
+	return nil
 }
 
 // Owner describes key (DescribeSecret: no value is read). A secret
@@ -304,9 +302,7 @@ func withProperty(current []byte, property string, value []byte) ([]byte, error)
 	}
 	obj := map[string]any{}
 	if len(bytes.TrimSpace(current)) > 0 {
-		dec := json.NewDecoder(bytes.NewReader(current))
-		dec.UseNumber()
-		if err := dec.Decode(&obj); err != nil {
+		if err := decodeObject(current, &obj); err != nil {
 			return nil, errors.New("holds no JSON object, so property " + property + " cannot be written into it")
 		}
 	}
@@ -328,6 +324,21 @@ func withProperty(current []byte, property string, value []byte) ([]byte, error)
 		return current, nil
 	}
 	node[last] = string(value)
+	return encodeObject(obj)
+}
+
+// decodeObject reads a remote secret's JSON object into obj, numbers as
+// written (json.Number), as withProperty and withoutProperties both read it.
+func decodeObject(current []byte, obj *map[string]any) error {
+	dec := json.NewDecoder(bytes.NewReader(current))
+	dec.UseNumber()
+	return dec.Decode(obj)
+}
+
+// encodeObject is obj as a remote secret holds it: no HTML escaping, no
+// trailing newline; a push compares these bytes before it writes, so
+// adding and taking out properties must write the same form.
+func encodeObject(obj map[string]any) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)

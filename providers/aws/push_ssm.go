@@ -2,7 +2,6 @@ package aws
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -41,16 +40,7 @@ type ssmPush struct {
 // parameter take turns and a create another process won is decided again,
 // as for Secrets Manager (Push in push.go).
 func (p *ssmProvider) Push(ctx context.Context, in providers.Push) (providers.Pushed, error) {
-	unlock, err := p.locks.lock(ctx, remoteKey("ssm", p.region, in.Key))
-	if err != nil {
-		return "", &providers.Error{Class: providers.Unavailable, Ref: ssmRef(in.Key), Err: err}
-	}
-	defer unlock()
-	did, err := p.pushOnce(ctx, in)
-	if errors.As(err, new(raced)) {
-		did, err = p.pushOnce(ctx, in)
-	}
-	return did, err
+	return p.locks.pushInTurn(ctx, remoteKey("ssm", p.region, in.Key), ssmRef(in.Key), func() (providers.Pushed, error) { return p.pushOnce(ctx, in) })
 }
 
 // pushOnce decides and writes one push of in.
@@ -163,9 +153,9 @@ func (p *ssmProvider) put(ctx context.Context, in *ssm.PutParameterInput) error 
 // without it is refused (NotManaged), where ESO reports it deleted.
 func (p *ssmProvider) DeleteRemote(ctx context.Context, key string) (bool, error) {
 	ref := ssmRef(key)
-	unlock, err := p.locks.lock(ctx, remoteKey("ssm", p.region, key))
+	unlock, err := p.locks.turn(ctx, remoteKey("ssm", p.region, key), ref)
 	if err != nil {
-		return false, &providers.Error{Class: providers.Unavailable, Ref: ref, Err: err}
+		return false, err
 	}
 	defer unlock()
 	f := p.get(ctx, []providers.Ref{{Key: key}})[providers.Ref{Key: key}]
@@ -182,6 +172,13 @@ func (p *ssmProvider) DeleteRemote(ctx context.Context, key string) (bool, error
 	if tags[providers.ManagedByTag] != providers.ManagedByValue {
 		return false, &providers.Error{Class: providers.NotManaged, Ref: ref, Err: fmt.Errorf("has no tag %s=%s: it was not made by a push, so it is never deleted", providers.ManagedByTag, providers.ManagedByValue)}
 	}
+	return p.deleteParameter(ctx, ref, key)
+}
+
+// deleteParameter deletes the parameter key (ref in errors), and reports
+// it gone when it was deleted meanwhile; the caller holds its turn and
+// has checked that it is ours.
+func (p *ssmProvider) deleteParameter(ctx context.Context, ref, key string) (gone bool, err error) {
 	if err := p.client.wait(ctx, "DeleteParameter"); err != nil {
 		return false, err
 	}

@@ -1,9 +1,7 @@
 package aws
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -28,9 +26,15 @@ var (
 // DeleteProperties takes properties out of the Secrets Manager secret key
 // if it carries the managed-by tag: a new version of its JSON without
 // them, in the form the current one has (string or binary), or, with no
-// key left, the secret deleted as DeleteRemote deletes it.
+// key left, the secret deleted as DeleteRemote deletes it, all in the
+// secret's turn (pushlock.go).
 func (p *provider) DeleteProperties(ctx context.Context, key string, properties []string) (providers.Unset, error) {
 	ref := smRef(key)
+	unlock, err := p.locks.turn(ctx, remoteKey("secretsmanager", p.region, key), ref)
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
 	desc, err := p.describe(ctx, key)
 	if providers.ClassOf(err) == providers.NotFound {
 		return providers.UnsetNothing, nil
@@ -57,7 +61,7 @@ func (p *provider) DeleteProperties(ctx context.Context, key string, properties 
 	case !removed:
 		return providers.UnsetNothing, nil
 	case rest == nil:
-		return unsetByDelete(p.DeleteRemote(ctx, key))
+		return unsetByDelete(false, p.deleteSecret(ctx, ref, desc.ARN))
 	}
 	put := &secretsmanager.PutSecretValueInput{SecretId: desc.ARN, SecretBinary: rest}
 	if cur.SecretString != nil {
@@ -77,6 +81,11 @@ func (p *provider) DeleteProperties(ctx context.Context, key string, properties 
 // as DeleteRemote deletes it.
 func (p *ssmProvider) DeleteProperties(ctx context.Context, key string, properties []string) (providers.Unset, error) {
 	ref := ssmRef(key)
+	unlock, err := p.locks.turn(ctx, remoteKey("ssm", p.region, key), ref)
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
 	if err := p.client.wait(ctx, "DescribeParameters"); err != nil {
 		return "", err
 	}
@@ -114,7 +123,7 @@ func (p *ssmProvider) DeleteProperties(ctx context.Context, key string, properti
 	case !removed:
 		return providers.UnsetNothing, nil
 	case rest == nil:
-		return unsetByDelete(p.DeleteRemote(ctx, key))
+		return unsetByDelete(p.deleteParameter(ctx, ref, key))
 	}
 	put := &ssm.PutParameterInput{Name: aws.String(key), Value: aws.String(string(rest)), Type: meta.Type, Tier: meta.Tier, Overwrite: aws.Bool(true)}
 	if meta.Type == ssmtypes.ParameterTypeSecureString {
@@ -147,9 +156,7 @@ func unsetByDelete(gone bool, err error) (providers.Unset, error) {
 // left. A current value that is no JSON object holds none of them.
 func withoutProperties(current []byte, properties []string) (rest []byte, removed bool) {
 	obj := map[string]any{}
-	dec := json.NewDecoder(bytes.NewReader(current))
-	dec.UseNumber()
-	if dec.Decode(&obj) != nil {
+	if decodeObject(current, &obj) != nil {
 		return nil, false
 	}
 	for _, property := range properties {
@@ -158,13 +165,8 @@ func withoutProperties(current []byte, properties []string) (rest []byte, remove
 	if !removed || len(obj) == 0 {
 		return nil, removed
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if enc.Encode(obj) != nil {
-		return nil, false
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), true
+	rest, err := encodeObject(obj)
+	return rest, err == nil
 }
 
 // unsetPath deletes path from node, and each object on it the deletion

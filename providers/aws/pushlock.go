@@ -6,6 +6,8 @@ import (
 	"sync"
 
 	"github.com/aws/smithy-go"
+
+	"github.com/secretsync/secretsync/providers"
 )
 
 // remoteLocks serializes, within a process, the pushes and deletes of one
@@ -53,6 +55,30 @@ func (l *remoteLocks) lock(ctx context.Context, key string) (unlock func(), err 
 		release()
 		return nil, ctx.Err()
 	}
+}
+
+// turn waits for key's turn (lock); a wait the pass's end cuts short is
+// Unavailable for ref, the remote secret's name in errors.
+func (l *remoteLocks) turn(ctx context.Context, key, ref string) (unlock func(), err error) {
+	if unlock, err = l.lock(ctx, key); err != nil {
+		return nil, &providers.Error{Class: providers.Unavailable, Ref: ref, Err: err}
+	}
+	return unlock, nil
+}
+
+// pushInTurn runs pushOnce in key's turn, and once more when another
+// process won its create meanwhile (raced).
+func (l *remoteLocks) pushInTurn(ctx context.Context, key, ref string, pushOnce func() (providers.Pushed, error)) (providers.Pushed, error) {
+	unlock, err := l.turn(ctx, key, ref)
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
+	did, err := pushOnce()
+	if errors.As(err, new(raced)) {
+		did, err = pushOnce()
+	}
+	return did, err
 }
 
 // remoteKey is the lock key of remote secret name of service in region.
