@@ -194,6 +194,13 @@ func addUser(m map[string]*twoUsers, key, id string) {
 	m[key].add(id)
 }
 
+// PropertyHolds reports whether a write of property outer (dots nest, ""
+// the whole secret) holds inner: the same, or nested in it ("db" holds
+// "db.user"). Writes of either replace the other's value.
+func PropertyHolds(outer, inner string) bool {
+	return outer == "" || inner == outer || strings.HasPrefix(inner, outer+".")
+}
+
 // parentProperties are the properties property is nested in: "a" and
 // "a.b" for "a.b.c".
 func parentProperties(property string) []string {

@@ -27,6 +27,11 @@ type Push struct {
 	// object (dots nest), keeping its other keys.
 	Property string
 	Value    []byte
+	// Replace are the paths on Property's way ("" the whole secret, "db"
+	// for db.user) that pushes leaving Git wrote: a value there that is no
+	// JSON object is replaced by the object Property nests in, where a push
+	// otherwise refuses to write through it.
+	Replace []string
 	// IfNotExists leaves a remote secret that exists as it is, whoever made it.
 	IfNotExists bool
 	// Metadata is the data entry's metadata as written in Git (JSON, nil when
@@ -63,6 +68,9 @@ type PropertyDeleter interface {
 	// tag (one without it is refused: NotManaged), keeping its other keys;
 	// one left with no key is deleted as DeleteRemote deletes.
 	DeleteProperties(ctx context.Context, key string, properties []string) (Unset, error)
+	// WouldDeleteProperties is what DeleteProperties would do, with read
+	// calls only (for diff).
+	WouldDeleteProperties(ctx context.Context, key string, properties []string) (Unset, error)
 }
 
 // Unset says what DeleteProperties did.

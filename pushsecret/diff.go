@@ -13,9 +13,25 @@ import (
 )
 
 // pushOf is the write of entry e to the remote secret key (canonical).
-func pushOf(ps *render.PushSecret, e desired.PushEntry, key string) providers.Push {
-	return providers.Push{Key: key, Property: e.Property, Value: e.Value.Bytes(),
+func (r *run) pushOf(ps *render.PushSecret, e desired.PushEntry, key string) providers.Push {
+	return providers.Push{Key: key, Property: e.Property, Value: e.Value.Bytes(), Replace: r.replaced(ps.Namespace, e, key),
 		IfNotExists: ps.Updates() == render.PushIfNotExists, Metadata: e.Metadata}
+}
+
+// replaced are the paths on e's way in the remote secret key ("" the
+// whole secret, "db" for db.user) that a recorded push of namespace ns
+// wrote: with its entry gone from Git (two PushSecrets never nest in one
+// remote secret: desired.SharedRemotes), e's push replaces what it wrote
+// there, and prune takes nothing out for it (pruneVerdict).
+func (r *run) replaced(ns string, e desired.PushEntry, key string) []string {
+	var out []string
+	for _, row := range r.Old {
+		if row.Store == e.Store.String() && row.RemoteName == key && row.LastPush != nil && row.Property != e.Property &&
+			strings.HasPrefix(row.PushSecret, ns+"/") && desired.PropertyHolds(row.Property, e.Property) {
+			out = append(out, row.Property)
+		}
+	}
+	return out
 }
 
 // Diff is what Push would do with in, writing nothing: the same steps
@@ -33,6 +49,9 @@ func (p *Pusher) Diff(ctx context.Context, in Pass) ([]Action, []error) {
 	var out []Action
 	var errs []error
 	var current []inventory.PushRow // the rows Push would leave, for pruneVerdict
+	// Remote secrets an earlier entry creates (another property of it, of
+	// this PushSecret or another): Push's later ones find it.
+	created := map[string]bool{}
 	for i, ps := range in.Set.PushSecrets {
 		s := steps[i]
 		actions := s.actions(ps.ID())
@@ -45,7 +64,6 @@ func (p *Pusher) Diff(ctx context.Context, in Pass) ([]Action, []error) {
 		// push writes now, or, when its store cannot say, the name its last
 		// push wrote, for pruneVerdict.
 		rows := slices.Clone(s.rows)
-		created := map[string]bool{} // by an earlier entry: Push's later ones find it
 		for j, e := range s.entries {
 			a, name, err := r.wouldPush(ctx, ps, e, actions[j])
 			if rows[j].RemoteName = name; name == "" {
@@ -90,7 +108,7 @@ func (r *run) wouldPush(ctx context.Context, ps *render.PushSecret, e desired.Pu
 	if !ok {
 		return a, key, fmt.Errorf("%s cannot say what a push would do", e.Store)
 	}
-	did, err := would.WouldPush(ctx, pushOf(ps, e, key))
+	did, err := would.WouldPush(ctx, r.pushOf(ps, e, key))
 	if a = resolved(a, did, err); a.Kind == Failed {
 		return a, key, fmt.Errorf("push %s to %s: %w", e.Field, e.Store, err)
 	}
@@ -112,9 +130,9 @@ func existing(ps *render.PushSecret) providers.Pushed {
 // (deletion.actions): under the guard's verdict (pruneVerdict), grouped as
 // prune groups them (deletions); a row whose store left Git, or that does
 // not know the name its push wrote, refused; then each remote secret read
-// by Owner: gone already (nothing to do), not ours (refused, as
-// DeleteRemote refuses it), or deleted (whole, or one Action per property
-// taken out).
+// as the deletion reads it (wouldDelete): nothing to do (gone already, or
+// none of its properties left), not ours (refused, as DeleteRemote refuses
+// it), or deleted (whole, or one Action per property taken out).
 func (r *run) wouldPrune(ctx context.Context, current []inventory.PushRow) ([]Action, []error) {
 	candidates, verdict := r.pruneVerdict(current)
 	var out []Action
@@ -123,15 +141,15 @@ func (r *run) wouldPrune(ctx context.Context, current []inventory.PushRow) ([]Ac
 		row := d.rows[0]
 		err := r.refusalOf(d, verdict)
 		if err == nil {
-			remote, rerr := r.owner(ctx, row)
+			did, rerr := r.wouldDelete(ctx, d)
 			switch {
+			case providers.ClassOf(rerr) == providers.NotManaged:
+				err = rerr
 			case rerr != nil:
 				errs = append(errs, fmt.Errorf("remote delete of %s in %s for PushSecret %s: %w", row.RemoteKey, row.Store, row.PushSecret, rerr))
 				continue
-			case !remote.Exists || remote.Deleting:
-				continue // gone already: nothing to delete
-			case !remote.Ours:
-				err = &providers.Error{Class: providers.NotManaged}
+			case did == providers.UnsetNothing:
+				continue
 			}
 		}
 		out = append(out, d.actions(err)...)
@@ -139,17 +157,37 @@ func (r *run) wouldPrune(ctx context.Context, current []inventory.PushRow) ([]Ac
 	return out, errs
 }
 
-// owner reads what AWS holds under row's remote secret, reading no value.
-func (r *run) owner(ctx context.Context, row inventory.PushRow) (providers.Remote, error) {
+// wouldDelete is what deleteRemote would do for d, by the name its rows'
+// push wrote, read without writing: UnsetNothing (gone already, or none of
+// d's properties there), or the deletion; a remote secret not ours is a
+// NotManaged error. The whole secret is read without its value (Owner).
+func (r *run) wouldDelete(ctx context.Context, d deletion) (providers.Unset, error) {
+	row := d.rows[0]
 	ns, _, _ := strings.Cut(row.PushSecret, "/")
 	key := storeKeyOfString(row.Store)
 	pusher, err := r.pusher(ctx, r.stores[key], key, ns)
 	if err != nil {
-		return providers.Remote{}, err
+		return "", err
+	}
+	if d.props != nil {
+		unset, ok := pusher.(providers.PropertyDeleter)
+		if !ok {
+			return "", fmt.Errorf("%s cannot take a property out of a remote secret", row.Store)
+		}
+		return unset.WouldDeleteProperties(ctx, row.RemoteName, d.props)
 	}
 	owner, ok := pusher.(providers.Owner)
 	if !ok {
-		return providers.Remote{}, fmt.Errorf("%s cannot say who owns %s", row.Store, row.RemoteKey)
+		return "", fmt.Errorf("%s cannot say who owns %s", row.Store, row.RemoteKey)
 	}
-	return owner.Owner(ctx, row.RemoteName) // the name its push wrote, as prune deletes it
+	remote, err := owner.Owner(ctx, row.RemoteName)
+	switch {
+	case err != nil:
+		return "", err
+	case !remote.Exists || remote.Deleting:
+		return providers.UnsetNothing, nil
+	case !remote.Ours:
+		return "", &providers.Error{Class: providers.NotManaged}
+	}
+	return providers.UnsetDeleted, nil
 }

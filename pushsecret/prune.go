@@ -256,8 +256,9 @@ func (r *run) pruneVerdict(current []inventory.PushRow) ([]inventory.PushRow, in
 		if !row.Delete || !(deletes || !inGit) || row.LastPush == nil || pushedNow(row, now[row.Key()]) {
 			continue
 		}
-		// Still written by a current row: a secret pushed whole, or pushed
-		// at all (for a row that pushed it whole), or the same property.
+		// Still written by a current row: the secret pushed whole, or at
+		// all (for a row that pushed it whole), or the same property, one
+		// nested in it or one it nests in (that push replaced it: replaced).
 		var use []map[string]bool
 		if w := row.Written(); w != "" {
 			use = []map[string]bool{named[w], unnamed[row.Remote()]}
@@ -265,7 +266,12 @@ func (r *run) pruneVerdict(current []inventory.PushRow) ([]inventory.PushRow, in
 			use = []map[string]bool{all[row.Remote()]}
 		}
 		if slices.ContainsFunc(use, func(props map[string]bool) bool {
-			return props[""] || props[row.Property] || row.Property == "" && len(props) > 0
+			for p := range props {
+				if desired.PropertyHolds(p, row.Property) || desired.PropertyHolds(row.Property, p) {
+					return true
+				}
+			}
+			return false
 		}) {
 			continue
 		}

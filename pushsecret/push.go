@@ -275,7 +275,7 @@ func (r *run) pushEntries(ctx context.Context, ps *render.PushSecret, entries []
 		var remoteKey string
 		if err == nil {
 			remoteKey = pusher.(providers.Provider).Canonical(providers.Ref{Key: e.RemoteKey}).Key
-			did, err = pusher.Push(ctx, pushOf(ps, e, remoteKey))
+			did, err = pusher.Push(ctx, r.pushOf(ps, e, remoteKey))
 			one.actions[i] = resolved(one.actions[i], did, err)
 			if err != nil {
 				err = fmt.Errorf("push %s to %s: %w", e.Field, e.Store, err)

@@ -109,7 +109,7 @@ func (p *provider) decide(ctx context.Context, in providers.Push) (smPush, error
 	desc, err := p.describe(ctx, in.Key)
 	if providers.ClassOf(err) == providers.NotFound {
 		d.did = providers.Created
-		d.value, err = withProperty(nil, in.Property, in.Value)
+		d.value, err = withProperty(nil, in.Property, in.Value, nil)
 		if err != nil {
 			return smPush{}, &providers.Error{Class: providers.Invalid, Ref: ref, Err: err}
 		}
@@ -144,7 +144,7 @@ func (p *provider) decide(ctx context.Context, in providers.Push) (smPush, error
 		}
 		current = f.Value.Bytes()
 	}
-	if d.value, err = withProperty(current, in.Property, in.Value); err != nil {
+	if d.value, err = withProperty(current, in.Property, in.Value, in.Replace); err != nil {
 		return smPush{}, &providers.Error{Class: providers.Invalid, Ref: ref, Err: err}
 	}
 	d.did = changed(current != nil && bytes.Equal(current, d.value), len(d.setTags)+len(d.removeTags) > 0)
@@ -294,24 +294,27 @@ func managed(tags []smtypes.Tag) bool {
 
 // withProperty is what a push writes: value itself, or, with a property,
 // current (a JSON object, or nothing) with value as the string at that
-// property, dots nesting, as ESO sets it. When current already holds it,
+// property, dots nesting, as ESO sets it. A value on the way that is no
+// JSON object is an error, unless replace names its path (a push leaving
+// Git wrote it: providers.Push.Replace). When current already holds it,
 // current is returned as it is, so an unchanged push writes nothing.
-func withProperty(current []byte, property string, value []byte) ([]byte, error) {
+func withProperty(current []byte, property string, value []byte, replace []string) ([]byte, error) {
 	if property == "" {
 		return value, nil
 	}
 	obj := map[string]any{}
-	if len(bytes.TrimSpace(current)) > 0 {
-		if err := decodeObject(current, &obj); err != nil {
+	if len(bytes.TrimSpace(current)) > 0 && decodeObject(current, &obj) != nil {
+		if !slices.Contains(replace, "") {
 			return nil, errors.New("holds no JSON object, so property " + property + " cannot be written into it")
 		}
+		obj = map[string]any{}
 	}
 	path := strings.Split(property, ".")
 	node := obj
-	for _, k := range path[:len(path)-1] {
+	for i, k := range path[:len(path)-1] {
 		next, ok := node[k].(map[string]any)
 		if !ok {
-			if _, taken := node[k]; taken {
+			if _, taken := node[k]; taken && !slices.Contains(replace, strings.Join(path[:i+1], ".")) {
 				return nil, fmt.Errorf("property %s: %s holds no JSON object", property, k)
 			}
 			next = map[string]any{}

@@ -35,37 +35,16 @@ func (p *provider) DeleteProperties(ctx context.Context, key string, properties 
 		return "", err
 	}
 	defer unlock()
-	desc, err := p.describe(ctx, key)
-	if providers.ClassOf(err) == providers.NotFound {
-		return providers.UnsetNothing, nil
-	}
-	if err != nil {
-		return "", err
-	}
-	if desc.DeletedDate != nil || len(desc.VersionIdsToStages) == 0 {
-		return providers.UnsetNothing, nil
-	}
-	if !managed(desc.Tags) {
-		return "", notOursToUnset(ref)
-	}
-	if err := p.client.wait(ctx, "GetSecretValue"); err != nil {
-		return "", err
-	}
-	cur, err := p.client.api.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: desc.ARN})
-	p.calls.add("GetSecretValue", err)
-	if err != nil {
-		return "", classify(ref, err)
-	}
-	rest, removed := withoutProperties(valueBytes(cur.SecretString, cur.SecretBinary), properties)
+	u, err := p.unset(ctx, key, properties)
 	switch {
-	case !removed:
-		return providers.UnsetNothing, nil
-	case rest == nil:
-		return unsetByDelete(false, p.deleteSecret(ctx, ref, desc.ARN))
+	case err != nil || u.did == providers.UnsetNothing:
+		return u.did, err
+	case u.did == providers.UnsetDeleted:
+		return unsetByDelete(false, p.deleteSecret(ctx, ref, u.arn))
 	}
-	put := &secretsmanager.PutSecretValueInput{SecretId: desc.ARN, SecretBinary: rest}
-	if cur.SecretString != nil {
-		put.SecretBinary, put.SecretString = nil, aws.String(string(rest))
+	put := &secretsmanager.PutSecretValueInput{SecretId: u.arn, SecretBinary: u.rest}
+	if u.text {
+		put.SecretBinary, put.SecretString = nil, aws.String(string(u.rest))
 	}
 	_, err = p.client.api.PutSecretValue(ctx, put)
 	p.calls.add("PutSecretValue", err)
@@ -73,6 +52,61 @@ func (p *provider) DeleteProperties(ctx context.Context, key string, properties 
 		return "", classify(ref, err)
 	}
 	return providers.UnsetProperties, nil
+}
+
+// WouldDeleteProperties is what DeleteProperties would do, with read calls
+// only (for diff).
+func (p *provider) WouldDeleteProperties(ctx context.Context, key string, properties []string) (providers.Unset, error) {
+	u, err := p.unset(ctx, key, properties)
+	return u.did, err
+}
+
+// smUnset is what taking properties out of a Secrets Manager secret does:
+// did, and for a new version, the secret's ARN, what is left (rest) and
+// whether it is held as a string (text).
+type smUnset struct {
+	did  providers.Unset
+	arn  *string
+	rest []byte
+	text bool
+}
+
+// unset reads the secret key and decides what taking properties out of it
+// does: nothing (absent, scheduled for deletion, none of them there), a
+// new version, or its deletion (no key left); one without the managed-by
+// tag is refused.
+func (p *provider) unset(ctx context.Context, key string, properties []string) (smUnset, error) {
+	ref := smRef(key)
+	nothing := smUnset{did: providers.UnsetNothing}
+	desc, err := p.describe(ctx, key)
+	if providers.ClassOf(err) == providers.NotFound {
+		return nothing, nil
+	}
+	if err != nil {
+		return smUnset{}, err
+	}
+	if desc.DeletedDate != nil || len(desc.VersionIdsToStages) == 0 {
+		return nothing, nil
+	}
+	if !managed(desc.Tags) {
+		return smUnset{}, notOursToUnset(ref)
+	}
+	if err := p.client.wait(ctx, "GetSecretValue"); err != nil {
+		return smUnset{}, err
+	}
+	cur, err := p.client.api.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: desc.ARN})
+	p.calls.add("GetSecretValue", err)
+	if err != nil {
+		return smUnset{}, classify(ref, err)
+	}
+	rest, removed := withoutProperties(valueBytes(cur.SecretString, cur.SecretBinary), properties)
+	switch {
+	case !removed:
+		return nothing, nil
+	case rest == nil:
+		return smUnset{did: providers.UnsetDeleted, arn: desc.ARN}, nil
+	}
+	return smUnset{did: providers.UnsetProperties, arn: desc.ARN, rest: rest, text: cur.SecretString != nil}, nil
 }
 
 // DeleteProperties takes properties out of the parameter key if it carries
@@ -86,14 +120,51 @@ func (p *ssmProvider) DeleteProperties(ctx context.Context, key string, properti
 		return "", err
 	}
 	defer unlock()
-	if err := p.client.wait(ctx, "DescribeParameters"); err != nil {
+	u, err := p.unset(ctx, key, properties)
+	switch {
+	case err != nil || u.did == providers.UnsetNothing:
+		return u.did, err
+	case u.did == providers.UnsetDeleted:
+		return unsetByDelete(p.deleteParameter(ctx, ref, key))
+	}
+	put := &ssm.PutParameterInput{Name: aws.String(key), Value: aws.String(string(u.rest)), Type: u.meta.Type, Tier: u.meta.Tier, Overwrite: aws.Bool(true)}
+	if u.meta.Type == ssmtypes.ParameterTypeSecureString {
+		put.KeyId = u.meta.KeyId
+	}
+	if err := p.put(ctx, put); err != nil {
 		return "", err
+	}
+	return providers.UnsetProperties, nil
+}
+
+// WouldDeleteProperties is what DeleteProperties would do, with read calls
+// only (for diff).
+func (p *ssmProvider) WouldDeleteProperties(ctx context.Context, key string, properties []string) (providers.Unset, error) {
+	u, err := p.unset(ctx, key, properties)
+	return u.did, err
+}
+
+// ssmUnset is what taking properties out of a parameter does: did, and
+// for a new version, the parameter's metadata and what is left (rest).
+type ssmUnset struct {
+	did  providers.Unset
+	meta *ssmtypes.ParameterMetadata
+	rest []byte
+}
+
+// unset reads the parameter key and decides what taking properties out of
+// it does, as the Secrets Manager one does.
+func (p *ssmProvider) unset(ctx context.Context, key string, properties []string) (ssmUnset, error) {
+	ref := ssmRef(key)
+	nothing := ssmUnset{did: providers.UnsetNothing}
+	if err := p.client.wait(ctx, "DescribeParameters"); err != nil {
+		return ssmUnset{}, err
 	}
 	found, err := p.client.api.DescribeParameters(ctx, &ssm.DescribeParametersInput{
 		ParameterFilters: []ssmtypes.ParameterStringFilter{{Key: aws.String("Name"), Option: aws.String("Equals"), Values: []string{key}}}})
 	p.calls.add("DescribeParameters", err)
 	if err != nil {
-		return "", classifySSM(ref, err)
+		return ssmUnset{}, classifySSM(ref, err)
 	}
 	var meta *ssmtypes.ParameterMetadata
 	for i := range found.Parameters {
@@ -102,37 +173,30 @@ func (p *ssmProvider) DeleteProperties(ctx context.Context, key string, properti
 		}
 	}
 	if meta == nil {
-		return providers.UnsetNothing, nil
+		return nothing, nil
 	}
 	tags, err := p.tagMap(ctx, key)
 	if err != nil {
-		return "", err
+		return ssmUnset{}, err
 	}
 	if tags[providers.ManagedByTag] != providers.ManagedByValue {
-		return "", notOursToUnset(ref)
+		return ssmUnset{}, notOursToUnset(ref)
 	}
 	f := p.get(ctx, []providers.Ref{{Key: key}})[providers.Ref{Key: key}]
 	if providers.ClassOf(f.Err) == providers.NotFound {
-		return providers.UnsetNothing, nil
+		return nothing, nil
 	}
 	if f.Err != nil {
-		return "", f.Err
+		return ssmUnset{}, f.Err
 	}
 	rest, removed := withoutProperties(f.Value.Bytes(), properties)
 	switch {
 	case !removed:
-		return providers.UnsetNothing, nil
+		return nothing, nil
 	case rest == nil:
-		return unsetByDelete(p.deleteParameter(ctx, ref, key))
+		return ssmUnset{did: providers.UnsetDeleted}, nil
 	}
-	put := &ssm.PutParameterInput{Name: aws.String(key), Value: aws.String(string(rest)), Type: meta.Type, Tier: meta.Tier, Overwrite: aws.Bool(true)}
-	if meta.Type == ssmtypes.ParameterTypeSecureString {
-		put.KeyId = meta.KeyId
-	}
-	if err := p.put(ctx, put); err != nil {
-		return "", err
-	}
-	return providers.UnsetProperties, nil
+	return ssmUnset{did: providers.UnsetProperties, meta: meta, rest: rest}, nil
 }
 
 func notOursToUnset(ref string) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"maps"
+	"strings"
 	"testing"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
@@ -115,5 +116,76 @@ func TestParameterStoreDeletePropertiesKeepsTypeKeyAndTier(t *testing.T) {
 	}
 	if _, err := u.DeleteProperties(ctx, "/unset/hand", []string{"pass"}); providers.ClassOf(err) != providers.NotManaged {
 		t.Fatalf("a parameter not ours: %v, want NotManaged", err)
+	}
+}
+
+// WouldDeleteProperties (diff's) answers what DeleteProperties then does,
+// on Secrets Manager and Parameter Store alike, with read calls only: the
+// properties taken out, nothing (a property already gone, an absent
+// secret), the secret deleted with its last key, and a secret not ours
+// refused.
+func TestWouldDeletePropertiesAnswersAsDeletePropertiesWithReadsOnly(t *testing.T) {
+	awstest.Isolate(t)
+	ctx := context.Background()
+	b := awstest.StartSM(t)
+	s := awstest.StartSSM(t)
+	writes := map[string]func() []string{
+		"secretsmanager": func() []string {
+			var w []string
+			for op, n := range b.SM.Calls() {
+				if n > 0 && !strings.HasPrefix(op, "Get") && !strings.HasPrefix(op, "Describe") && !strings.HasPrefix(op, "List") && !strings.HasPrefix(op, "BatchGet") {
+					w = append(w, op)
+				}
+			}
+			b.SM.ResetCalls()
+			return w
+		},
+		"ssm": func() []string {
+			var w []string
+			for _, r := range s.Requests() {
+				if !strings.HasPrefix(r.Operation, "Get") && !strings.HasPrefix(r.Operation, "Describe") && !strings.HasPrefix(r.Operation, "List") {
+					w = append(w, r.Operation)
+				}
+			}
+			return w
+		},
+	}
+	for service, p := range map[string]providers.Pusher{"secretsmanager": pusher(t, b, aws.Store{Region: "us-east-1"}), "ssm": ssmPusher(t, s)} {
+		u := unsetter(t, p)
+		key := "/would/" + service
+		for prop, v := range map[string]string{"user": leaktest.Canary(), "pass": leaktest.Canary()} {
+			if _, err := p.Push(ctx, providers.Push{Key: key, Property: prop, Value: []byte(v)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		hand := "/would/hand-" + service
+		if service == "ssm" {
+			if _, err := s.Client().PutParameter(ctx, &ssm.PutParameterInput{Name: awssdk.String(hand), Value: awssdk.String(`{"pass":"by-hand"}`), Type: "String"}); err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			b.CreateTagged(t, hand, `{"pass":"by-hand"}`, nil)
+		}
+		for _, step := range []struct {
+			key   string
+			props []string
+			want  providers.Unset
+		}{
+			{key, []string{"user", "absent"}, providers.UnsetProperties},
+			{key, []string{"user"}, providers.UnsetNothing},
+			{key, []string{"pass"}, providers.UnsetDeleted},
+			{"/would/absent", []string{"pass"}, providers.UnsetNothing},
+			{hand, []string{"pass"}, ""},
+		} {
+			writes[service]()
+			would, werr := u.WouldDeleteProperties(ctx, step.key, step.props)
+			if w := writes[service](); len(w) > 0 {
+				t.Fatalf("%s %s %v: WouldDeleteProperties wrote %v", service, step.key, step.props, w)
+			}
+			did, err := u.DeleteProperties(ctx, step.key, step.props)
+			if would != step.want || did != step.want || providers.ClassOf(werr) != providers.ClassOf(err) || (step.want == "") != (providers.ClassOf(err) == providers.NotManaged) {
+				t.Fatalf("%s %s %v: would %q (%v), did %q (%v), want %q", service, step.key, step.props, would, werr, did, err, step.want)
+			}
+		}
 	}
 }
