@@ -16,6 +16,12 @@ import (
 // Pushes), a store label selector that matches no store, more writes named
 // in Git alone than MaxPushEntries. Both run and validate use it.
 func PushProblems(ps *render.PushSecret, stores map[StoreKey]*render.SecretStore, opt Options) []Problem {
+	return PushProblemsOf(ps, stores, opt, StaticRemotes(ps, stores))
+}
+
+// PushProblemsOf is PushProblems for a caller that has ps's StaticRemotes
+// already (validate gives them to SharedRemotes too).
+func PushProblemsOf(ps *render.PushSecret, stores map[StoreKey]*render.SecretStore, opt Options, static []PushRemote) []Problem {
 	var out []Problem
 	if !NamespaceAllowed(opt.Namespaces, ps.Namespace) {
 		out = append(out, Problem{Field: "metadata.namespace",
@@ -41,7 +47,7 @@ func PushProblems(ps *render.PushSecret, stores map[StoreKey]*render.SecretStore
 			out = append(out, Problem{Field: "spec.secretStoreRefs", Err: fmt.Errorf("%s is a %s store, which secretsync does not push to", key, s)})
 		}
 	}
-	if n := len(StaticRemotes(ps, stores)); n > MaxPushEntries {
+	if n := len(static); n > MaxPushEntries {
 		out = append(out, Problem{Field: "spec.secretStoreRefs", Err: fmt.Errorf("Git alone names at least %d remote secrets and properties it writes (stores × data entries and dataTo bundles), more than the %d one PushSecret may (MaxPushEntries)",
 			n, MaxPushEntries)})
 	}
@@ -105,42 +111,92 @@ func EntryRemotes(entries []PushEntry) []PushRemote {
 // each other at every pass (a new version each time, a value that flips
 // under its readers). remotes says what each writes (StaticRemotes
 // offline; run adds what dataTo expanded to). A remote secret is its AWS
-// name in an identity (awsName): two stores whose prefixes meet reach one.
+// name in an identity (awsName): two stores whose prefixes meet reach one,
+// and a store naming no region meets a store of any region.
 // Both run and validate use it.
 func SharedRemotes(pss []*render.PushSecret, stores map[StoreKey]*render.SecretStore, remotes func(*render.PushSecret) []PushRemote) map[string]*Problem {
 	type named struct {
 		PushRemote
-		aws string // awsName
+		at   remoteName
+		keys []string // at.keys
 	}
-	users := map[string]*remoteUsers{}
 	of := make(map[string][]named, len(pss))
+	regions := map[string]map[string]bool{} // a name -> the regions stores name for it
 	for _, ps := range pss {
 		for _, r := range remotes(ps) {
-			n := named{r, awsName(stores, r)}
+			n := named{PushRemote: r, at: awsName(stores, r)}
 			of[ps.ID()] = append(of[ps.ID()], n)
-			if users[n.aws] == nil {
-				users[n.aws] = &remoteUsers{nss: map[string]bool{}, props: map[string]*twoUsers{}, nested: map[string]*twoUsers{}}
+			if !n.at.anyRegion {
+				if regions[n.at.name] == nil {
+					regions[n.at.name] = map[string]bool{}
+				}
+				regions[n.at.name][n.at.region] = true
 			}
-			users[n.aws].add(ps, r.Property)
+		}
+	}
+	users := map[string]*remoteUsers{}
+	for _, ps := range pss {
+		for i := range of[ps.ID()] {
+			r := &of[ps.ID()][i]
+			r.keys = r.at.keys(regions)
+			for _, k := range r.keys {
+				if users[k] == nil {
+					users[k] = &remoteUsers{nss: map[string]bool{}, props: map[string]*twoUsers{}, nested: map[string]*twoUsers{}}
+				}
+				users[k].add(ps, r.Property)
+			}
 		}
 	}
 	out := map[string]*Problem{}
 	for _, ps := range pss {
+	search:
 		for _, r := range of[ps.ID()] {
-			if out[ps.ID()] != nil {
-				break
-			}
-			u := users[r.aws]
-			if len(u.nss) > 1 {
-				out[ps.ID()] = &Problem{Field: r.Field,
-					Err: fmt.Errorf("remote secret %s in %s is also pushed by a PushSecret of namespace(s) %s: refused for all of them, the remote secret is left as it is",
-						r.RemoteKey, r.Store, strings.Join(slices.Sorted(maps.Keys(u.nss)), ","))}
-			} else if other, its := u.clash(ps.ID(), r.Property); other != "" {
-				out[ps.ID()] = &Problem{Field: r.Field,
-					Err: fmt.Errorf("PushSecrets %s and %s both push remote secret %s%s in %s, and would overwrite each other at every pass: refused for both, the remote secret is left as it is",
-						ps.ID(), other, r.RemoteKey, clashNote(r.Property, its), r.Store)}
+			for _, k := range r.keys {
+				if p := users[k].problem(ps, r.PushRemote); p != nil {
+					out[ps.ID()] = p
+					break search
+				}
 			}
 		}
+	}
+	return out
+}
+
+// problem is why ps may not push r, which these users push too; nil when
+// it may.
+func (u *remoteUsers) problem(ps *render.PushSecret, r PushRemote) *Problem {
+	if len(u.nss) > 1 {
+		return &Problem{Field: r.Field,
+			Err: fmt.Errorf("remote secret %s in %s is also pushed by a PushSecret of namespace(s) %s: refused for all of them, the remote secret is left as it is",
+				r.RemoteKey, r.Store, strings.Join(slices.Sorted(maps.Keys(u.nss)), ","))}
+	}
+	if other, its := u.clash(ps.ID(), r.Property); other != "" {
+		return &Problem{Field: r.Field,
+			Err: fmt.Errorf("PushSecrets %s and %s both push remote secret %s%s in %s, and would overwrite each other at every pass: refused for both, the remote secret is left as it is",
+				ps.ID(), other, r.RemoteKey, clashNote(r.Property, its), r.Store)}
+	}
+	return nil
+}
+
+// remoteName is where a remote secret is in AWS as far as Git shows: its
+// name in an identity and its region. A store that names no region takes
+// the instance's default (--aws-region, providers/aws), which Git does not
+// show and validate does not know: anyRegion, it may be any of them.
+type remoteName struct {
+	name, region string
+	anyRegion    bool
+}
+
+// keys are the names n may be, one a region: its own, or, for anyRegion,
+// every region another store names for it (regions) and its own key for
+// the stores that name none.
+func (n remoteName) keys(regions map[string]map[string]bool) []string {
+	if !n.anyRegion {
+		return []string{n.region + "\x00" + n.name}
+	}
+	out := []string{"*\x00" + n.name}
+	for _, region := range slices.Sorted(maps.Keys(regions[n.name])) {
+		out = append(out, region+"\x00"+n.name)
 	}
 	return out
 }
@@ -150,17 +206,18 @@ func SharedRemotes(pss []*render.PushSecret, stores map[StoreKey]*render.SecretS
 // role chain the store assumes, if any) when the store names no
 // credentials of its own; else (credentials of a Secret or a service
 // account, whose account Git does not show) in that store alone.
-func awsName(stores map[StoreKey]*render.SecretStore, r PushRemote) string {
+func awsName(stores map[StoreKey]*render.SecretStore, r PushRemote) remoteName {
 	st := stores[r.Store]
 	if st == nil || st.Spec.Provider.AWS == nil {
-		return r.Store.String() + "\x00" + r.RemoteKey
+		return remoteName{name: r.Store.String() + "\x00" + r.RemoteKey}
 	}
 	a := st.Spec.Provider.AWS
 	name := Service(st).Canonical(a.Prefix, r.RemoteKey)
 	if a.Auth.SecretRef != nil || a.Auth.JWT != nil {
-		return r.Store.String() + "\x00" + name
+		return remoteName{name: r.Store.String() + "\x00" + name}
 	}
-	return fmt.Sprintf("%s\x00%s\x00%s\x00%s\x00%q\x00%s", Service(st), a.Region, a.Role, a.ExternalID, a.AdditionalRoles, name)
+	return remoteName{name: fmt.Sprintf("%s\x00%s\x00%s\x00%q\x00%s", Service(st), a.Role, a.ExternalID, a.AdditionalRoles, name),
+		region: a.Region, anyRegion: a.Region == ""}
 }
 
 // remoteUsers are the PushSecrets that push one remote secret: their

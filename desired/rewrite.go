@@ -156,14 +156,17 @@ func convertKey(key, strategy string) string {
 	return b.String()
 }
 
-// WorkBudget is work that rewrites and merges spend together, counted as
-// bytes read and written: a repo writer chooses what a merge reads and
-// how often, and how many keys each rewrite renames. One ExternalSecret's
-// merges and rewrites share one (render.MaxMergeBytes, in Assemble), so
-// do one PushSecret's names and JSON bundles (PushEntries), and the
-// rewrites of every PushSecret of a pass (NewPushBudget), which also stop
-// when the pass's context ends. Safe for concurrent use: a pass plans its
-// PushSecrets concurrently.
+// WorkBudget is an account of work, counted as bytes read and written, that
+// a repo writer's rewrites and merges spend: a writer chooses what a merge
+// reads and how often, and how many keys each rewrite renames. One
+// ExternalSecret's merges share one (render.MaxMergeBytes, made in
+// Assemble; its renames spend none: a transform runs under the template
+// budget); so do one PushSecret's renamed keys and JSON
+// bundles (PushEntries); and the dataTo rewrite steps of one namespace's
+// PushSecrets in a pass share one of MaxPushRewriteBytes (PushBudget, an
+// account a namespace), the only ones that also stop when the pass's
+// context ends. Only this package makes one. Safe for concurrent use: a
+// pass plans its PushSecrets concurrently.
 type WorkBudget struct {
 	ctx  context.Context
 	left atomic.Int64

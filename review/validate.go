@@ -191,9 +191,13 @@ func Validate(root string, set *render.Set, opt Options) []Finding {
 func pushFindings(root string, set *render.Set, opt Options) []Finding {
 	var out []Finding
 	stores, gens := desired.IndexStores(set), desired.IndexGenerators(set)
-	shared := desired.SharedRemotes(set.PushSecrets, stores, func(ps *render.PushSecret) []desired.PushRemote { return desired.StaticRemotes(ps, stores) })
+	static := make(map[string][]desired.PushRemote, len(set.PushSecrets))
 	for _, ps := range set.PushSecrets {
-		probs := desired.PushProblems(ps, stores, desired.Options{Namespaces: opt.Namespaces})
+		static[ps.ID()] = desired.StaticRemotes(ps, stores)
+	}
+	shared := desired.SharedRemotes(set.PushSecrets, stores, func(ps *render.PushSecret) []desired.PushRemote { return static[ps.ID()] })
+	for _, ps := range set.PushSecrets {
+		probs := desired.PushProblemsOf(ps, stores, desired.Options{Namespaces: opt.Namespaces}, static[ps.ID()])
 		if _, err := desired.PushGenerator(ps, gens); err != nil {
 			probs = append(probs, desired.Problem{Field: "spec.selector.generatorRef", Err: err})
 		}
