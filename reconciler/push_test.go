@@ -203,14 +203,14 @@ func TestPushSecretDeletesWhatLeavesGitUnderGuards(t *testing.T) {
 	f := newFixture(t)
 	f.source(f.ns, "src", map[string]string{"a": "value-of-a-1", "b": "value-of-b-1", "c": "value-of-c-1"})
 	f.commit(map[string]string{"store.yaml": f.store(),
-		"p.yaml":    f.push("p", "src", "  deletionPolicy: Delete\n", "a=del/a", "b=del/b", "c=del/c"),
+		"p.yaml":    f.push("p", "src", "  deletionPolicy: Delete\n", "a=del/a", "b=del/b", "c=del/c", "a=del/d"),
 		"none.yaml": f.push("none", "src", "", "a=keep/a")})
-	if res := f.pass(); !res.OK() || res.Pushed != 4 {
+	if res := f.pass(); !res.OK() || res.Pushed != 5 {
 		t.Fatalf("first pass: %v %d", res.Errors, res.Pushed)
 	}
 
 	// A data entry leaves Git, but the render has an error: nothing deleted.
-	f.commit(map[string]string{"p.yaml": f.push("p", "src", "  deletionPolicy: Delete\n", "a=del/a", "c=del/c"),
+	f.commit(map[string]string{"p.yaml": f.push("p", "src", "  deletionPolicy: Delete\n", "a=del/a", "c=del/c", "a=del/d"),
 		"broken.yaml": "apiVersion: external-secrets.io/v1alpha1\nkind: PushSecret\nmetadata: {name: x, namespace: " + f.ns + "}\nspec: {}\n"})
 	res := f.pass()
 	if !slices.Contains(res.PruneRefused, "remote SecretStore/"+f.ns+"/aws del/b") || !strings.Contains(res.PruneSkipped, "render reported") {
@@ -228,6 +228,30 @@ func TestPushSecretDeletesWhatLeavesGitUnderGuards(t *testing.T) {
 		t.Fatalf("del/b: exists %v, scheduled for deletion %v; want scheduled", ok, deleted)
 	}
 	f.remoteValue("del/a", "value-of-a-1")
+
+	// Suspended (`secretsync suspend`), the service runs no pass at all
+	// (service.loop; held by cmd/secretsync
+	// TestOperatorControlsOnARunningInstance), so Git moves on by several
+	// revisions meanwhile. The first pass after resume deletes what left in
+	// any of them, by one DeleteSecret of that name with the store's
+	// recovery window (none set: AWS's 30 days, as ESO), and nothing else.
+	f.commit(map[string]string{"p.yaml": f.push("p", "src", "  deletionPolicy: Delete\n", "a=del/a", "c=del/c")})
+	f.commit(map[string]string{"README.md": "a later, unrelated change"})
+	f.remoteValue("del/d", "value-of-a-1")
+	f.sm.SM.ResetCalls()
+	if res := f.pass(); !res.OK() || res.PushDeleted != 1 {
+		t.Fatalf("first pass after two revisions: %v, deleted %d", res.Errors, res.PushDeleted)
+	}
+	req, _ := f.sm.SM.LastDelete()
+	if c := f.sm.SM.Calls(); c["DeleteSecret"] != 1 || !strings.Contains(req.SecretID, ":secret:del/d-") ||
+		req.RecoveryWindowInDays != nil || req.ForceDeleteWithoutRecovery != nil {
+		t.Fatalf("calls %v, DeleteSecret of %q with window %v, force %v; want one, of del/d, neither sent", c, req.SecretID, req.RecoveryWindowInDays != nil, req.ForceDeleteWithoutRecovery != nil)
+	}
+	if _, deleted, _, ok := f.remote("del/d"); !ok || !deleted {
+		t.Fatalf("del/d: exists %v, scheduled for deletion %v; want scheduled", ok, deleted)
+	}
+	f.remoteValue("del/a", "value-of-a-1")
+	f.remoteValue("del/c", "value-of-c-1")
 
 	// Budget: two deletions over a budget of one are refused.
 	f.rec = f.newReconciler(func(c *reconciler.Config) { c.PruneBudget = 1 })

@@ -365,26 +365,23 @@ func (s *Server) describeSecret(raw []byte) (any, error) {
 }
 
 func (s *Server) deleteSecret(raw []byte) (any, error) {
-	var in struct {
-		SecretID                   string `json:"SecretId"`
-		RecoveryWindowInDays       int    `json:"RecoveryWindowInDays"`
-		ForceDeleteWithoutRecovery bool   `json:"ForceDeleteWithoutRecovery"`
-	}
+	var in DeleteRequest
 	if err := decode(raw, &in); err != nil {
 		return nil, err
 	}
+	s.lastDelete = &in
 	sec, err := s.lookup(in.SecretID)
 	if err != nil {
 		return nil, err
 	}
 	now := time.Now()
-	if in.ForceDeleteWithoutRecovery {
+	if in.ForceDeleteWithoutRecovery != nil && *in.ForceDeleteWithoutRecovery {
 		delete(s.secrets, sec.name)
 		return map[string]any{"ARN": sec.arn, "Name": sec.name, "DeletionDate": epoch(now)}, nil
 	}
-	days := in.RecoveryWindowInDays
-	if days == 0 {
-		days = 30
+	days := 30 // AWS's window when the caller names none
+	if in.RecoveryWindowInDays != nil && *in.RecoveryWindowInDays != 0 {
+		days = int(*in.RecoveryWindowInDays)
 	}
 	sec.deleted = &now
 	return map[string]any{"ARN": sec.arn, "Name": sec.name, "DeletionDate": epoch(now.AddDate(0, 0, days))}, nil

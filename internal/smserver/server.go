@@ -77,6 +77,26 @@ type Server struct {
 	fault       Fault
 	latency     time.Duration
 	allowedKeys map[string]bool
+	lastDelete  *DeleteRequest
+}
+
+// DeleteRequest is what a DeleteSecret call sent; a field it left out is
+// nil, so a test can tell "not sent" (AWS's 30 days) from a value.
+type DeleteRequest struct {
+	SecretID                   string `json:"SecretId"`
+	RecoveryWindowInDays       *int64 `json:"RecoveryWindowInDays"`
+	ForceDeleteWithoutRecovery *bool  `json:"ForceDeleteWithoutRecovery"`
+}
+
+// LastDelete returns the last DeleteSecret request served (faulted ones
+// excepted); ok false when there was none.
+func (s *Server) LastDelete() (req DeleteRequest, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.lastDelete == nil {
+		return DeleteRequest{}, false
+	}
+	return *s.lastDelete, true
 }
 
 // New returns an empty server for region us-east-1 and a fixed account.

@@ -118,16 +118,26 @@ func TestPushNeverTouchesASecretNotOurs(t *testing.T) {
 	}
 }
 
+// TestDeleteRemoteRecoveryWindow: the DeleteSecret request carries what
+// the store says, as ESO 2.9.0's DeleteSecret sends it: no setting sends
+// neither field (AWS's 30-day window), recoveryWindowInDays sends that
+// window, forceDeleteWithoutRecovery sends ForceDeleteWithoutRecovery=true
+// and no window; by the secret's ARN. A secret in its window can be
+// restored, a forced one cannot.
 func TestDeleteRemoteRecoveryWindow(t *testing.T) {
 	awstest.Isolate(t)
 	ctx := context.Background()
 	for _, c := range []struct {
 		name     string
 		st       aws.Store
+		window   int64 // 0: RecoveryWindowInDays not sent
+		force    bool  // ForceDeleteWithoutRecovery sent, true
 		restores bool
 	}{
-		{"recovery window", aws.Store{RecoveryWindowInDays: 7}, true},
-		{"force", aws.Store{ForceDeleteWithoutRecovery: true}, false},
+		{"store default", aws.Store{}, 0, false, true},
+		{"recovery window 7", aws.Store{RecoveryWindowInDays: 7}, 7, false, true},
+		{"recovery window 30", aws.Store{RecoveryWindowInDays: 30}, 30, false, true},
+		{"force", aws.Store{ForceDeleteWithoutRecovery: true}, 0, true, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			b := awstest.StartSM(t)
@@ -137,6 +147,19 @@ func TestDeleteRemoteRecoveryWindow(t *testing.T) {
 			}
 			if gone, err := p.DeleteRemote(ctx, "gone"); err != nil || gone {
 				t.Fatalf("delete = %v, %v", gone, err)
+			}
+			req, ok := b.SM.LastDelete()
+			if !ok {
+				t.Fatal("no DeleteSecret request")
+			}
+			if !strings.HasPrefix(req.SecretID, "arn:aws:secretsmanager:") || !strings.Contains(req.SecretID, ":secret:gone-") {
+				t.Fatalf("DeleteSecret SecretId %q, want the secret's ARN", req.SecretID)
+			}
+			if sent := req.RecoveryWindowInDays != nil; sent != (c.window != 0) || sent && *req.RecoveryWindowInDays != c.window {
+				t.Fatalf("RecoveryWindowInDays sent %v (%v), want %d (0: not sent)", sent, awssdk.ToInt64(req.RecoveryWindowInDays), c.window)
+			}
+			if sent := req.ForceDeleteWithoutRecovery != nil; sent != c.force || sent && !*req.ForceDeleteWithoutRecovery {
+				t.Fatalf("ForceDeleteWithoutRecovery sent %v (%v), want sent true %v", sent, awssdk.ToBool(req.ForceDeleteWithoutRecovery), c.force)
 			}
 			_, err := b.Client().RestoreSecret(ctx, &secretsmanager.RestoreSecretInput{SecretId: awssdk.String("gone")})
 			if (err == nil) != c.restores {
