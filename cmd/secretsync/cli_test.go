@@ -362,6 +362,15 @@ func TestOperatorControlsOnARunningInstance(t *testing.T) {
 		if _, err := kube.Client.CoreV1().Secrets("team-a").Get(ctx, "app", metav1.GetOptions{}); err == nil {
 			t.Fatal("a suspended instance applied a Secret")
 		}
+		// run --once (a CronJob, say) of the suspended instance runs no pass.
+		r = sh(t, []string{kc}, "run", "--once", "--repo", "file://"+repo.Dir, "--inventory-namespace", "default",
+			"--aws-endpoint", sm.URL, "--workdir", filepath.Join(dir, "work-once"), "--metrics-addr", "")
+		if r.code != 0 || !strings.Contains(r.stderr, "is suspended") {
+			t.Fatalf("run --once while suspended: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+		}
+		if _, err := kube.Client.CoreV1().Secrets("team-a").Get(ctx, "app", metav1.GetOptions{}); err == nil || remoteDeleted() {
+			t.Fatalf("run --once of a suspended instance applied a Secret (%v) or deleted a pushed remote secret (%v)", err == nil, remoteDeleted())
+		}
 		r = sh(t, []string{kc}, append([]string{"status", "-A", "-o", "json"}, common...)...)
 		if !strings.Contains(r.stdout, `"suspended": true`) || !strings.Contains(r.stderr, "is suspended") {
 			t.Fatalf("status of a suspended instance:\n%s%s", r.stdout, r.stderr)

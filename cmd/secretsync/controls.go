@@ -93,7 +93,7 @@ request could not be made.`,
 func newSuspendCmd(s streams, cluster *clusterFlags, suspend bool) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "suspend",
-		Short: "Stop applying and pruning until resume; polling goes on",
+		Short: "Stop applying and pruning until resume (run --once too); polling goes on",
 		Long: `Suspend the running instance, as "flux suspend" does: it keeps polling and
 serving metrics but applies and prunes nothing until "secretsync resume".
 status shows it as suspended. The setting is an annotation on the inventory

@@ -17,12 +17,15 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/yaml"
 
 	"github.com/secretsync/secretsync/gitsource"
+	"github.com/secretsync/secretsync/inventory"
 	"github.com/secretsync/secretsync/providers/aws"
 	"github.com/secretsync/secretsync/reconciler"
 	"github.com/secretsync/secretsync/render"
@@ -411,6 +414,15 @@ func (c *runConfig) run(ctx context.Context, cluster *clusterFlags, stderr io.Wr
 	defer stop()
 	log.Info().Str("repo", src.URL()).Str("ref", c.ref).Str("path", c.path).Msg("starting")
 	if c.once {
+		// A suspended instance applies and prunes nothing, whichever
+		// process asks (a CronJob's run --once too), as Flux's suspend.
+		if suspended, err := suspendedNow(ctx, kube, c.inventoryNS, c.instance); err != nil {
+			log.Error().Err(err).Msg("reading the inventory to see whether the instance is suspended")
+			return 1
+		} else if suspended {
+			log.Warn().Msgf("instance %s is suspended: no pass (`secretsync resume` starts it again)", c.instance)
+			return 0
+		}
 		// Not forced: a new process decides from the inventory's rows what
 		// is due, as a running instance does (ESO's refresh rules).
 		if res := rec.Pass(ctx, false); !res.OK() {
@@ -424,4 +436,17 @@ func (c *runConfig) run(ctx context.Context, cluster *clusterFlags, stderr io.Wr
 		return 2
 	}
 	return svc.Run(ctx)
+}
+
+// suspendedNow reports whether the inventory of instance in ns says it is
+// suspended (`secretsync suspend`); an instance with no inventory yet is not.
+func suspendedNow(ctx context.Context, kube kubernetes.Interface, ns, instance string) (bool, error) {
+	cm, err := kube.CoreV1().ConfigMaps(ns).Get(ctx, inventory.Name(instance), metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	return service.Suspended(cm), nil
 }
