@@ -20,6 +20,10 @@ import (
 	"github.com/rs/zerolog"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/rest"
 
 	"github.com/secretsync/secretsync/gitsource"
 	"github.com/secretsync/secretsync/internal/gittest"
@@ -53,11 +57,21 @@ type pushRun struct {
 	rec      *reconciler.Reconciler
 	// newReconciler makes a reconciler with a new process's memory.
 	newReconciler func() (*reconciler.Reconciler, error)
+	// meta is the source watch's metadata client; it counts the watches
+	// it opens, so the scenario knows when the watch is up.
+	meta *openedMeta
+	// stopWatch ends the running reconciler's source watch; passes holds
+	// the results of the passes it asked for (watchDriven).
+	stopWatch func()
+	passes    chan reconciler.Result
 }
 
-// pushScenario measures n PushSecrets: the cold push, a no-op pass (new
-// revision, nothing changed), an idle poll, a no-op pass after a restart,
-// and one changed source Secret to its new version in Secrets Manager.
+// pushScenario measures n PushSecrets with the source watch running, as
+// `secretsync run` runs it: the cold push, a no-op pass (new revision,
+// nothing changed), an idle poll, a no-op pass after a restart, and one
+// changed source Secret to its new version in Secrets Manager through the
+// pass the watch asks for. A no-op or restart pass that writes to AWS
+// fails the bench.
 func pushScenario(kube *testenv.Env, dir string, n int) error {
 	sm := smserver.New()
 	srv := httptest.NewServer(sm)
@@ -72,6 +86,7 @@ func pushScenario(kube *testenv.Env, dir string, n int) error {
 	if err := p.wire(dir, srv.URL); err != nil {
 		return err
 	}
+	defer func() { p.stopWatch() }()
 	for _, step := range []func() error{p.cold, p.noop, p.idle, p.restart, p.changed} {
 		if err := step(); err != nil {
 			return err
@@ -137,8 +152,62 @@ func (p *pushRun) wire(dir, awsURL string) error {
 		return reconciler.New(reconciler.Config{Instance: p.instance, InventoryNamespace: "default", Path: ".", RefreshInterval: time.Hour},
 			src, kc, pf, zerolog.Nop())
 	}
+	meta, err := metadata.NewForConfig(rest.CopyConfig(p.kube.Config))
+	if err != nil {
+		return err
+	}
+	p.meta = &openedMeta{Interface: meta}
 	p.rec, err = p.newReconciler()
-	return err
+	if err != nil {
+		return err
+	}
+	p.startWatch()
+	return nil
+}
+
+// startWatch starts the running reconciler's source watch, as the service
+// does before its first pass: a source change it sees runs a pass
+// (watchDriven), after the 300 ms the service waits for a burst of
+// triggers to coalesce.
+func (p *pushRun) startWatch() {
+	p.rec.SetMetadataClient(p.meta)
+	ctx, cancel := context.WithCancel(p.ctx)
+	p.passes = make(chan reconciler.Result, 1)
+	trigger := make(chan struct{}, 1)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		p.rec.WatchPushSources(ctx, func() {
+			select {
+			case trigger <- struct{}{}:
+			default:
+			}
+		})
+	}()
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-trigger:
+				time.Sleep(300 * time.Millisecond)
+				p.passes <- p.rec.Pass(p.ctx, false)
+			}
+		}
+	}()
+	p.stopWatch = func() { cancel(); <-done }
+}
+
+// waitWatch waits until the source watch has opened a watch since opened
+// was read (it reads the sources it sees before it opens, so their GETs
+// are done).
+func (p *pushRun) waitWatch(opened int64) error {
+	for deadline := time.Now().Add(2 * time.Minute); p.meta.opened.Load() <= opened; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the push source watch did not start")
+		}
+	}
+	return nil
 }
 
 // pass runs one pass with the counters zeroed, and returns it with the AWS
@@ -151,14 +220,16 @@ func (p *pushRun) pass(force bool) (reconciler.Result, map[string]int) {
 }
 
 // cold: the first pass creates the n remote secrets.
+// The source watch then starts on the sources the pass read.
 func (p *pushRun) cold() error {
+	opened := p.meta.opened.Load()
 	res, calls := p.pass(false)
 	if !res.OK() || res.Pushed != p.n {
 		return fmt.Errorf("cold push: pushed %d of %d, errors %v", res.Pushed, p.n, first(res.Errors))
 	}
-	record("push_"+p.l+"_cold_s", res.Duration.Seconds(), "s", "first pass, one sample (the remote secrets then exist): PushSecrets are pushed one after another")
+	record("push_"+p.l+"_cold_s", res.Duration.Seconds(), "s", "first pass, one sample (the remote secrets then exist): PushSecrets are pushed concurrently (--concurrency, 32)")
 	record("push_"+p.l+"_cold_aws_calls", float64(total(calls)), "", opsNote(calls))
-	return nil
+	return p.waitWatch(opened)
 }
 
 // noop: reps passes, each after an unrelated commit, same process.
@@ -175,6 +246,9 @@ func (p *pushRun) noop() error {
 		}
 		secs = append(secs, res.Duration.Seconds())
 		w, r := split(calls)
+		if w > 0 {
+			return fmt.Errorf("no-op push pass made %d AWS writes (%s), want 0", w, opsNote(calls))
+		}
 		writes, reads, gets = max(writes, w), max(reads, r), max(gets, int(p.counter.ByVerb()["get secrets"]))
 	}
 	recordSpread("push_"+p.l+"_noop_s", secs, "s", "new revision, no source changed, same process")
@@ -185,14 +259,15 @@ func (p *pushRun) noop() error {
 }
 
 // idle: revision unchanged, nothing due, no source changed: the poll that
-// runs every --interval.
+// runs every --interval, with the source watch up since before the no-op
+// passes (which read every source), so it vouches for them.
 func (p *pushRun) idle() error {
 	res, calls := p.pass(false)
 	if !res.OK() {
 		return fmt.Errorf("idle poll: %v", first(res.Errors))
 	}
 	record("push_"+p.l+"_idle_source_gets", float64(p.counter.ByVerb()["get secrets"]), "",
-		fmt.Sprintf("API GETs of one idle poll, stage %s: Pusher.Due reads each source Secret's resourceVersion; AWS calls %d", res.Stage, total(calls)))
+		fmt.Sprintf("API GETs of one idle poll with the source watch up, stage %s: Pusher.Due trusts the watch and reads no source; AWS calls %d", res.Stage, total(calls)))
 	record("push_"+p.l+"_idle_s", res.Duration.Seconds(), "s", "that idle poll")
 	return nil
 }
@@ -200,26 +275,36 @@ func (p *pushRun) idle() error {
 // restart: a new process's first pass, nothing changed: the inventory's
 // push rows (synced digest, check time) vouch for every remote secret, so
 // none is read (target: 0 AWS calls).
+// The new process's source watch starts as the service's does.
 func (p *pushRun) restart() error {
+	p.stopWatch()
 	var err error
 	if p.rec, err = p.newReconciler(); err != nil {
 		return err
 	}
+	p.startWatch()
+	opened := p.meta.opened.Load()
 	res, calls := p.pass(false)
 	if !res.OK() || res.Pushed != 0 {
 		return fmt.Errorf("push pass after restart: pushed %d, errors %v", res.Pushed, first(res.Errors))
 	}
 	w, _ := split(calls)
+	if w > 0 {
+		return fmt.Errorf("push pass after restart made %d AWS writes (%s), want 0", w, opsNote(calls))
+	}
+	if err := p.waitWatch(opened); err != nil {
+		return err
+	}
 	record("push_"+p.l+"_restart_s", res.Duration.Seconds(), "s", "first pass of a new process, nothing changed")
 	record("push_"+p.l+"_restart_writes", float64(w), "", "AWS write calls in it")
 	record("push_"+p.l+"_restart_aws_calls", float64(total(calls)), "", opsNote(calls))
 	return nil
 }
 
-// changed: one source Secret updated, then the next poll's pass; timed
-// from the update to the pass's end, when the new version is in Secrets
-// Manager (checked). The wait for the poll itself (--interval) is not in
-// it: no watch of source Secrets starts a pass.
+// changed: one source Secret updated; the source watch sees it and asks
+// for a pass, which pushes it. Timed from the update to the end of that
+// pass, after which the new version is checked in Secrets Manager. The
+// AWS calls are that pass's.
 func (p *pushRun) changed() error {
 	var secs []float64
 	var calls map[string]int
@@ -233,13 +318,23 @@ func (p *pushRun) changed() error {
 			return err
 		}
 		s.Data["value"] = value
+		select {
+		case <-p.passes: // a pass the watch asked for before: not this change's
+		default:
+		}
+		p.sm.ResetCalls()
 		start := time.Now()
 		if _, err := secrets.Update(p.ctx, s, metav1.UpdateOptions{}); err != nil {
 			return err
 		}
 		var res reconciler.Result
-		res, calls = p.pass(false)
+		select {
+		case res = <-p.passes:
+		case <-time.After(2 * time.Minute):
+			return fmt.Errorf("changed source: the source watch asked for no pass")
+		}
 		took := time.Since(start)
+		calls = p.sm.Calls()
 		if !res.OK() || res.Pushed != 1 {
 			return fmt.Errorf("changed source: pushed %d, want 1, errors %v", res.Pushed, first(res.Errors))
 		}
@@ -252,9 +347,42 @@ func (p *pushRun) changed() error {
 		}
 		secs = append(secs, took.Seconds())
 	}
-	recordSpread("push_"+p.l+"_changed_p50_s", secs, "s", fmt.Sprintf("source Secret update to its new version in Secrets Manager, by the next poll's pass (poll wait excluded); median of %d", pushChangedReps))
+	recordSpread("push_"+p.l+"_changed_p50_s", secs, "s", fmt.Sprintf("source Secret update to its new version in Secrets Manager, through the pass the source watch asks for (the service's 300 ms wait for triggers to coalesce included); median of %d", pushChangedReps))
 	record("push_"+p.l+"_changed_aws_calls", float64(total(calls)), "", opsNote(calls))
 	return nil
+}
+
+// openedMeta is the source watch's metadata client, counting the watches
+// it opened.
+type openedMeta struct {
+	metadata.Interface
+	opened atomic.Int64
+}
+
+func (m *openedMeta) Resource(gvr schema.GroupVersionResource) metadata.Getter {
+	return openedGetter{m.Interface.Resource(gvr), m}
+}
+
+type openedGetter struct {
+	metadata.Getter
+	m *openedMeta
+}
+
+func (g openedGetter) Namespace(ns string) metadata.ResourceInterface {
+	return openedResource{g.Getter.Namespace(ns), g.m}
+}
+
+type openedResource struct {
+	metadata.ResourceInterface
+	m *openedMeta
+}
+
+func (r openedResource) Watch(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
+	w, err := r.ResourceInterface.Watch(ctx, opts)
+	if err == nil {
+		r.m.opened.Add(1)
+	}
+	return w, err
 }
 
 // split counts calls as writes and reads.
