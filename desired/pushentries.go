@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -98,18 +97,21 @@ const MaxPushEntries = 1000
 // MaxPushRewriteBytes bounds the work of the dataTo rewrites of one
 // namespace's PushSecrets in one pass together (PushBudget), counted as the key names
 // each rewrite step reads and writes, rewriteStepBytes a step, and a
-// transform's run time (transformByteTime).
+// transform's template steps and function bytes (transformStepBytes).
 const MaxPushRewriteBytes = 128 << 20
 
 // rewriteStepBytes is what one rewrite of one key costs besides the
 // names: matching and replacing is work even when the names stay short.
 const rewriteStepBytes = 256
 
-// transformByteTime is the run time a transform rewrite spends one byte
-// of the budget for: a template's steps are bounded per run (render), not
-// across keys, so its run time is counted (128 MiB is about 13 s of
-// template runs a pass; a plain one runs in well under a millisecond).
-const transformByteTime = 100 * time.Nanosecond
+// transformStepBytes is what one step of a transform rewrite's template
+// (a range iteration, a template call, an element: render.ExecCost) costs:
+// a template's steps are bounded per run (render), not across keys, so
+// they are counted here, with the bytes its functions took and returned.
+// Counted work, unlike run time, is the same in diff and in the pass on a
+// loaded machine. 128 MiB is 2 million steps a namespace and pass; a plain
+// transform takes a few a key.
+const transformStepBytes = 64
 
 // PushBudget is a pass's budget of dataTo rewrite work, one account of
 // MaxPushRewriteBytes a namespace: a namespace's PushSecrets share theirs,
@@ -135,8 +137,8 @@ func (p *PushBudget) of(namespace string) *WorkBudget {
 	b := p.ns[namespace]
 	if b == nil {
 		b = newWorkBudget(p.ctx, MaxPushRewriteBytes,
-			fmt.Sprintf("the dataTo rewrites of the PushSecrets of namespace %s in this pass together do more than %d MiB of work (%d bytes a key and rewrite, the names, a byte per %s a transform runs)",
-				namespace, MaxPushRewriteBytes>>20, rewriteStepBytes, transformByteTime))
+			fmt.Sprintf("the dataTo rewrites of the PushSecrets of namespace %s in this pass together do more than %d MiB of work (%d bytes a key and rewrite, the names, %d bytes a step of a transform's template)",
+				namespace, MaxPushRewriteBytes>>20, rewriteStepBytes, transformStepBytes))
 		p.ns[namespace] = b
 	}
 	return b
@@ -388,22 +390,18 @@ func expandDataTo(field string, dt render.PushSecretDataTo, src PushSource, expl
 }
 
 // rewriteName is the name a dataTo entry's rewrites make of source key k,
-// each step spending the pass's rewrite budget (a transform's run time
-// too) and stopping with its context, each name the PushSecret's JSON
+// each step spending the pass's rewrite budget (a transform's template
+// steps too) and stopping with its context, each name the PushSecret's JSON
 // budget. Its errors start with
 // the rewrite's field (after "spec.dataTo[i].").
 func rewriteName(k string, rewrites []keyRewrite, w *pushWork) (string, error) {
 	name := k
 	for j, kr := range rewrites {
-		start := time.Now()
-		next, err := kr.apply(w.rewrites.ctx, name)
+		next, run, err := kr.apply(w.rewrites.ctx, name)
 		if err != nil {
 			return "", fmt.Errorf("rewrite[%d] of key %q: %w", j, k, err)
 		}
-		cost := rewriteStepBytes + len(name) + len(next)
-		if kr.re == nil {
-			cost += int(time.Since(start) / transformByteTime)
-		}
+		cost := rewriteStepBytes + len(name) + len(next) + run.Steps*transformStepBytes + run.Bytes
 		if err := w.rewrites.spend(cost); err != nil {
 			return "", fmt.Errorf("rewrite[%d]: %w", j, err)
 		}

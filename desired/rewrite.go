@@ -45,7 +45,7 @@ func rewrite(in map[string]providers.Value, rewrites []render.Rewrite, conversio
 		out, err = renameAll(out, func(k string) (string, error) {
 			// Under the template budget; a key name is small, and Assemble
 			// has no context of its own: the budget's own time bound holds.
-			name, err := kr.apply(context.Background(), k)
+			name, _, err := kr.apply(context.Background(), k)
 			switch {
 			case err == nil:
 				return name, nil
@@ -101,7 +101,7 @@ func renameKey(key string, rewrites []render.Rewrite, conversion string) (string
 		}
 		kr, err := compileRewrite(rw)
 		if err == nil {
-			name, err = kr.apply(context.Background(), name)
+			name, _, err = kr.apply(context.Background(), name)
 		}
 		if err != nil {
 			return "", fmt.Errorf("rewrite[%d] of key %q: %w", i, key, err)
@@ -128,12 +128,13 @@ func compileRewrite(rw render.Rewrite) (keyRewrite, error) {
 	return keyRewrite{rw: rw}, nil
 }
 
-// apply renames key; a transform runs under the template budget and ctx.
-func (k keyRewrite) apply(ctx context.Context, key string) (string, error) {
+// apply renames key, and says what a transform's run cost (nothing for a
+// regexp); a transform runs under the template budget and ctx.
+func (k keyRewrite) apply(ctx context.Context, key string) (string, render.ExecCost, error) {
 	if k.re != nil {
-		return k.re.ReplaceAllString(key, k.rw.Regexp.Target), nil
+		return k.re.ReplaceAllString(key, k.rw.Regexp.Target), render.ExecCost{}, nil
 	}
-	return render.Execute(ctx, "rewrite", k.rw.Transform.Template, map[string]string{"value": key})
+	return render.ExecuteCounted(ctx, "rewrite", k.rw.Transform.Template, map[string]string{"value": key})
 }
 
 // convertKey is ESO's key conversion: a rune that is neither a letter nor

@@ -67,9 +67,23 @@ func guard(funcs template.FuncMap) template.FuncMap {
 // It runs under ctx and the budget (budget.go): its steps, its functions'
 // sizes and its output are bounded, and it stops when ctx ends.
 func Execute(ctx context.Context, name, body string, values map[string]string) (string, error) {
+	out, _, err := ExecuteCounted(ctx, name, body, values)
+	return out, err
+}
+
+// ExecCost is the work one template run did, as its budget counted it:
+// its steps (range iterations, template calls, elements) and the bytes
+// its function calls took and returned.
+type ExecCost struct{ Steps, Bytes int }
+
+// ExecuteCounted is Execute that also returns the run's cost, for a caller
+// that charges many runs to one account by the work they did rather than
+// by their run time, which a loaded machine would make differ between two
+// runs of one input (diff and the pass).
+func ExecuteCounted(ctx context.Context, name, body string, values map[string]string) (string, ExecCost, error) {
 	tpl, err := ParseTemplate(name, body)
 	if err != nil {
-		return "", err
+		return "", ExecCost{}, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, MaxRunTime)
 	defer cancel()
@@ -80,7 +94,12 @@ func Execute(ctx context.Context, name, body string, values map[string]string) (
 	// The budget checks the context between steps only: one function call
 	// that ignores it (a PKCS#12 archive asking 2^31 key-derivation
 	// rounds) would hold the pass, so the pass stops waiting at its end.
-	return Bounded(ctx, "template "+name, func() (string, error) { return execute(ctx, name, tpl, values, failText) })
+	out, err := Bounded(ctx, "template "+name, func() (string, error) { return execute(ctx, name, tpl, values, failText) })
+	if err != nil {
+		// b may still be counting (Bounded stopped waiting): not read.
+		return "", ExecCost{}, err
+	}
+	return out, ExecCost{Steps: b.steps, Bytes: b.work}, nil
 }
 
 // execute runs a parsed, instrumented template; failText is what a call
