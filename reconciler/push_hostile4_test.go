@@ -1,0 +1,110 @@
+package reconciler_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/secretsync/secretsync/internal/leaktest"
+)
+
+// badMeta is push metadata the provider refuses by name when it pushes
+// (an unknown key): the push fails after the plan, with its row's property.
+const badMeta = "      metadata: {apiVersion: kubernetes.external-secrets.io/v1alpha1, kind: PushSecretMetadata, spec: {bogus: x}}\n"
+
+// withMeta adds meta to every data entry of a PushSecret made by f.push.
+func withMeta(ps, meta string) string {
+	head, entries, _ := strings.Cut(ps, "  data:\n")
+	return head + "  data:\n" + strings.ReplaceAll(entries, "}}\n", "}}\n"+meta)
+}
+
+// A commit removes a PushSecret pushing app/n#db (deletionPolicy Delete)
+// and adds one pushing app/n#db.user whose push fails (metadata refused
+// at push time); the next commit mends it. The nested push must then
+// replace db, as it would have in one pass (the row leaving Git wrote it);
+// a third PushSecret keeps app/n alive throughout.
+func TestANestedPushThatFailsOncePushesWhenMended(t *testing.T) {
+	t.Skip("DEFECT: pruneVerdict holds (and forgets) the db row for a db.user push that failed, so the mended push has no Replace and fails at every pass on db")
+	f := newFixture(t)
+	user, pass, keep := leaktest.Canary(), leaktest.Canary(), leaktest.Canary()
+	f.source(f.ns, "src", map[string]string{"u": user, "p": pass, "k": keep})
+	del := "  deletionPolicy: Delete\n"
+	f.commit(map[string]string{"store.yaml": f.store(), "a.yaml": f.push("a", "src", del, "u=app/n#db"), "k.yaml": f.push("k", "src", del, "k=app/n#keep")})
+	if res := f.pass(); !res.OK() || res.Pushed != 2 {
+		t.Fatalf("first pass: %v, pushed %d", res.Errors, res.Pushed)
+	}
+	f.commit(map[string]string{"a.yaml": "", "b.yaml": withMeta(f.push("b", "src", del, "p=app/n#db.user"), badMeta)})
+	if res := f.pass(); len(res.Errors) != 1 || !strings.Contains(res.Errors[0].Error(), "bogus") {
+		t.Fatalf("second pass: %v, want b's metadata refused", res.Errors)
+	}
+	f.commit(map[string]string{"b.yaml": f.push("b", "src", del, "p=app/n#db.user")})
+	if res := f.pass(); !res.OK() {
+		t.Fatalf("mended pass: %v, want db.user pushed", res.Errors)
+	}
+	f.remoteValue("app/n", `{"db":{"user":"`+pass+`"},"keep":"`+keep+`"}`)
+}
+
+// A commit removes a PushSecret pushing app/n#db (deletionPolicy Delete)
+// and adds one pushing app/n#db.user under updatePolicy IfNotExists,
+// which leaves the existing app/n alone: it replaces nothing, so nothing
+// should hold the deletion of db. Once the new PushSecret leaves Git too
+// (deletionPolicy Delete), nothing either of them wrote may be left.
+func TestANestedPushThatWritesNothingNeverHoldsTheDeletionOfWhatItWouldReplace(t *testing.T) {
+	t.Skip("DEFECT: an IfNotExists db.user push that wrote nothing holds the db row, which is forgotten; db is never deleted")
+	f := newFixture(t)
+	user, pass := leaktest.Canary(), leaktest.Canary()
+	f.source(f.ns, "src", map[string]string{"u": user, "p": pass})
+	del := "  deletionPolicy: Delete\n"
+	f.commit(map[string]string{"store.yaml": f.store(), "a.yaml": f.push("a", "src", del, "u=app/n#db")})
+	if res := f.pass(); !res.OK() || res.Pushed != 1 {
+		t.Fatalf("first pass: %v, pushed %d", res.Errors, res.Pushed)
+	}
+	f.commit(map[string]string{"a.yaml": "", "b.yaml": f.push("b", "src", "  updatePolicy: IfNotExists\n"+del, "p=app/n#db.user")})
+	if res := f.pass(); !res.OK() {
+		t.Fatalf("second pass: %v", res.Errors)
+	}
+	f.commit(map[string]string{"b.yaml": ""})
+	if res := f.pass(); !res.OK() {
+		t.Fatalf("third pass: %v", res.Errors)
+	}
+	if _, deleted, _, ok := f.remote("app/n"); ok && !deleted {
+		t.Fatalf("app/n still holds a's db after both PushSecrets (deletionPolicy Delete) left Git; rows left: %q", pushRows(f.inventory()))
+	}
+}
+
+// Team a pushes app/n#db through a ClusterSecretStore (deletionPolicy
+// Delete) and leaves Git in the commit where team b adds app/n#db.user
+// through the same store. b's push is refused (a's row never widens b's
+// push: section 14.E), so b replaced nothing; once b leaves Git too,
+// nothing a wrote may be left: a's deletion must not have been dropped for
+// a push that failed.
+func TestAnotherNamespacesFailedNestedPushNeverCancelsADeletion(t *testing.T) {
+	t.Skip("DEFECT: team b's refused db.user push holds team a's db row, which is forgotten; a's db is never deleted")
+	f := newFixture(t)
+	other := "t-" + randomSuffix()
+	if _, err := env.Client.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: other}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	css := "apiVersion: external-secrets.io/v1\nkind: ClusterSecretStore\nmetadata: {name: shared}\nspec: {provider: {aws: {service: SecretsManager, region: us-east-1}}}\n"
+	pushIn := func(ns, value, property string) string {
+		f.source(ns, "src", map[string]string{"k": value})
+		return fmt.Sprintf("apiVersion: external-secrets.io/v1alpha1\nkind: PushSecret\nmetadata: {name: p, namespace: %s}\nspec:\n  deletionPolicy: Delete\n  secretStoreRefs: [{name: shared, kind: ClusterSecretStore}]\n  selector: {secret: {name: src}}\n  data: [{match: {secretKey: k, remoteRef: {remoteKey: shared/n, property: %s}}}]\n", ns, property)
+	}
+	f.commit(map[string]string{"css.yaml": css, "a.yaml": pushIn(other, leaktest.Canary(), "db")})
+	if res := f.pass(); !res.OK() || res.Pushed != 1 {
+		t.Fatalf("team a's push: %v, pushed %d", res.Errors, res.Pushed)
+	}
+	f.commit(map[string]string{"a.yaml": "", "b.yaml": pushIn(f.ns, leaktest.Canary(), "db.user")})
+	if res := f.pass(); len(res.Errors) != 1 || !strings.Contains(res.Errors[0].Error(), "no JSON object") {
+		t.Fatalf("team b's push: %v, want it refused on db", res.Errors)
+	}
+	f.commit(map[string]string{"b.yaml": ""})
+	f.pass()
+	if _, deleted, _, ok := f.remote("shared/n"); ok && !deleted {
+		t.Fatalf("shared/n still holds team a's db after both PushSecrets (deletionPolicy Delete) left Git; rows left: %q", pushRows(f.inventory()))
+	}
+}
