@@ -130,3 +130,60 @@ func TestAPropertyPushOverAWholeNullNeverEndsThePass(t *testing.T) {
 	}
 	f.remoteValue("app/n", `{"user":"`+user+`"}`)
 }
+
+// prefixedStore is a SecretStore of f's namespace named name, in f's
+// region, whose names take prefix.
+func (f *fixture) prefixedStore(name, prefix string) string {
+	return strings.Replace(strings.Replace(f.store(), "name: aws,", "name: "+name+",", 1), "region: us-east-1}", "region: us-east-1, prefix: "+prefix+"}", 1)
+}
+
+// through is a PushSecret made by f.push that writes through store.
+func through(ps, store string) string {
+	return strings.Replace(ps, "secretStoreRefs: [{name: aws}]", "secretStoreRefs: [{name: "+store+"}]", 1)
+}
+
+// One commit moves a push of app/sec#db to app/sec#db.user and, with it, the
+// store's prefix (remote key app/sec under no prefix becomes sec under app/):
+// the same AWS name through the same store, so the new push replaces db
+// and nothing is deleted, in diff as in the pass; then both leave Git and
+// the secret goes.
+func TestAPrefixMovedWithANestedPropertyStillReplaces(t *testing.T) {
+	f := newFixture(t)
+	user, pass := leaktest.Canary(), leaktest.Canary()
+	f.source(f.ns, "src", map[string]string{"u": user, "p": pass})
+	del := "  deletionPolicy: Delete\n"
+	f.commit(map[string]string{"store.yaml": f.store(), "a.yaml": f.push("a", "src", del, "u=app/sec#db"), "k.yaml": f.push("k", "src", "", "u=app/other")})
+	f.pushParity("first pass", "create app/sec#db (a)", "create app/other (k)")
+	f.commit(map[string]string{"store.yaml": f.prefixedStore("aws", "app/"), "a.yaml": f.push("a", "src", del, "p=sec#db.user"), "k.yaml": f.push("k", "src", "", "u=other")})
+	if res := f.pushParity("prefix and property moved", "update sec#db.user (a)", "keep other (k)"); !res.OK() || res.PushDeleted != 0 {
+		t.Fatalf("prefix and property moved: %v, deleted %d", res.Errors, res.PushDeleted)
+	}
+	f.remoteValue("app/sec", `{"db":{"user":"`+pass+`"}}`)
+	f.commit(map[string]string{"a.yaml": ""})
+	f.pushParity("left Git", "keep other (k)", "delete sec#db.user (a)")
+	if _, deleted, _, ok := f.remote("app/sec"); !ok || !deleted {
+		t.Fatalf("app/sec: exists %v, deleted %v; want it deleted with its last property", ok, deleted)
+	}
+}
+
+// One commit moves a push of app/sec#db (deletionPolicy Delete) to
+// sec#db.user through a second store of the namespace with prefix app/:
+// the same AWS secret, the same instance credentials, so one remote
+// secret (section 14.E). The nested push must replace db as it does
+// through one store, and nothing be deleted.
+func TestANestedPushThroughASecondStoreReachingTheSameNameReplaces(t *testing.T) {
+	t.Skip("DEFECT: Replace and pruneVerdict compare the store string, so through a second store the db.user push is refused and db (the secret's last key) deleted")
+	f := newFixture(t)
+	user, pass := leaktest.Canary(), leaktest.Canary()
+	f.source(f.ns, "src", map[string]string{"u": user, "p": pass})
+	del := "  deletionPolicy: Delete\n"
+	f.commit(map[string]string{"store.yaml": f.store(), "prefixed.yaml": f.prefixedStore("prefixed", "app/"), "a.yaml": f.push("a", "src", del, "u=app/sec#db")})
+	if res := f.pass(); !res.OK() || res.Pushed != 1 {
+		t.Fatalf("first pass: %v, pushed %d", res.Errors, res.Pushed)
+	}
+	f.commit(map[string]string{"a.yaml": "", "b.yaml": through(f.push("b", "src", del, "p=sec#db.user"), "prefixed")})
+	if res := f.pass(); !res.OK() || res.PushDeleted != 0 {
+		t.Fatalf("second pass: %v, deleted %d; want db.user pushed and nothing deleted", res.Errors, res.PushDeleted)
+	}
+	f.remoteValue("app/sec", `{"db":{"user":"`+pass+`"}}`)
+}
