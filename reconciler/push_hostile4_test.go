@@ -187,3 +187,27 @@ func TestANestedPushThroughASecondStoreReachingTheSameNameReplaces(t *testing.T)
 	}
 	f.remoteValue("app/sec", `{"db":{"user":"`+pass+`"}}`)
 }
+
+// Two PushSecrets of one namespace write properties of the same new
+// remote secrets, in opposite orders. The pass pushes them concurrently,
+// so either may create each secret; diff names one in advance (the first
+// in order). Diff's actions must be the pass's, PushSecret by PushSecret.
+func TestDiffNamesThePushSecretThatCreatesASecretTwoPushSecretsWrite(t *testing.T) {
+	t.Skip("DEFECT: diff says the first PushSecret in order creates each secret; the pass's concurrent pushes let the other create some")
+	f := newFixture(t)
+	f.source(f.ns, "src", map[string]string{"u": leaktest.Canary(), "p": leaktest.Canary()})
+	var up, down []string
+	for i := range 8 {
+		up = append(up, fmt.Sprintf("u=app/c%d#user", i))
+		down = append(down, fmt.Sprintf("p=app/c%d#pass", 7-i))
+	}
+	f.commit(map[string]string{"store.yaml": f.store(), "b.yaml": f.push("b", "src", "", up...), "c.yaml": f.push("c", "src", "", down...)})
+	var want []string
+	for i := range 8 {
+		want = append(want, fmt.Sprintf("create app/c%d#user (b)", i))
+	}
+	for i := range 8 {
+		want = append(want, fmt.Sprintf("update app/c%d#pass (c)", 7-i))
+	}
+	f.pushParity("two PushSecrets create", want...)
+}
