@@ -265,3 +265,45 @@ func TestSettlingANestingConflictByRemovingTheOlderPushSecretLetsTheOtherPush(t 
 	}
 	f.remoteValue("app/n", `{"db":{"user":"`+pass+`"}}`)
 }
+
+// The replacements of 14.E on Parameter Store, each step's actions the
+// same in diff and in the pass: db by another PushSecret's db.user, that
+// by a whole-parameter push, then the parameter deleted when its last
+// PushSecret (deletionPolicy Delete) leaves Git; nothing is deleted on
+// the way.
+func TestParameterStoreReplacesWhatARowLeavingGitWroteAroundIt(t *testing.T) {
+	f := newFixture(t)
+	prefix := "/push-" + f.ns + "/"
+	store := fmt.Sprintf("apiVersion: external-secrets.io/v1\nkind: SecretStore\nmetadata: {name: aws, namespace: %s}\nspec: {provider: {aws: {service: ParameterStore, region: us-east-1, prefix: %q}}}\n", f.ns, prefix)
+	user, pass := leaktest.Canary(), leaktest.Canary()
+	f.source(f.ns, "src", map[string]string{"u": user, "p": pass})
+	del := "  deletionPolicy: Delete\n"
+	param := func(want string) {
+		t.Helper()
+		if v, _, ok := f.parameter(prefix + "app/n"); !ok || v != want {
+			t.Fatalf("%sapp/n: exists %v, value as wanted %v", prefix, ok, v == want)
+		}
+	}
+	f.commit(map[string]string{"store.yaml": store, "a.yaml": f.push("a", "src", del, "u=app/n#db"), "k.yaml": f.push("k", "src", "", "u=app/keep")})
+	f.pushParity("first pass", "create app/n#db (a)", "create app/keep (k)")
+	f.commit(map[string]string{"a.yaml": "", "b.yaml": f.push("b", "src", del, "p=app/n#db.user")})
+	if res := f.pushParity("db by db.user", "update app/n#db.user (b)", "keep app/keep (k)"); !res.OK() || res.PushDeleted != 0 {
+		t.Fatalf("db by db.user: %v, deleted %d", res.Errors, res.PushDeleted)
+	}
+	param(`{"db":{"user":"` + pass + `"}}`)
+	f.commit(map[string]string{"b.yaml": "", "c.yaml": f.push("c", "src", del, "u=app/n")})
+	if res := f.pushParity("db.user by the whole parameter", "update app/n (c)", "keep app/keep (k)"); !res.OK() || res.PushDeleted != 0 {
+		t.Fatalf("db.user by the whole parameter: %v, deleted %d", res.Errors, res.PushDeleted)
+	}
+	param(user)
+	f.commit(map[string]string{"c.yaml": f.push("c", "src", del, "p=app/n#db.user")})
+	if res := f.pushParity("the whole parameter by db.user", "update app/n#db.user (c)", "keep app/keep (k)"); !res.OK() || res.PushDeleted != 0 {
+		t.Fatalf("the whole parameter by db.user: %v, deleted %d", res.Errors, res.PushDeleted)
+	}
+	param(`{"db":{"user":"` + pass + `"}}`)
+	f.commit(map[string]string{"c.yaml": ""})
+	f.pushParity("left Git", "keep app/keep (k)", "delete app/n#db.user (c)")
+	if _, _, ok := f.parameter(prefix + "app/n"); ok {
+		t.Fatalf("%sapp/n still exists after its last PushSecret left Git", prefix)
+	}
+}
