@@ -338,3 +338,21 @@ func TestAFailedPushUnderAMovedPrefixDeletesNothingItStillPushes(t *testing.T) {
 	}
 	f.remoteValue("app/sec", `{"db":"`+user+`"}`)
 }
+
+// One commit replaces a push of app/n#db by two PushSecrets pushing its
+// siblings db.user and db.pass: both replace a's db (pushed concurrently,
+// in turn on the one secret), neither loses the other's property, nothing
+// is deleted, and diff says what the pass does.
+func TestTwoSiblingsReplaceOneParentTogether(t *testing.T) {
+	f := newFixture(t)
+	user, pass := leaktest.Canary(), leaktest.Canary()
+	f.source(f.ns, "src", map[string]string{"u": user, "p": pass})
+	del := "  deletionPolicy: Delete\n"
+	f.commit(map[string]string{"store.yaml": f.store(), "a.yaml": f.push("a", "src", del, "u=app/n#db")})
+	f.pushParity("first pass", "create app/n#db (a)")
+	f.commit(map[string]string{"a.yaml": "", "b.yaml": f.push("b", "src", del, "u=app/n#db.user"), "c.yaml": f.push("c", "src", del, "p=app/n#db.pass")})
+	if res := f.pushParity("db by db.user and db.pass", "update app/n#db.user (b)", "update app/n#db.pass (c)"); !res.OK() || res.PushDeleted != 0 {
+		t.Fatalf("db by db.user and db.pass: %v, deleted %d", res.Errors, res.PushDeleted)
+	}
+	f.remoteValue("app/n", `{"db":{"pass":"`+pass+`","user":"`+user+`"}}`)
+}
