@@ -117,7 +117,6 @@ func TestAnotherNamespacesFailedNestedPushNeverCancelsADeletion(t *testing.T) {
 // the pass go on. Unfixed, withProperty panics in a push goroutine, which
 // ends the test binary (and the process, every namespace's pass with it).
 func TestAPropertyPushOverAWholeNullNeverEndsThePass(t *testing.T) {
-	t.Skip("DEFECT: a property push into a remote secret holding JSON null panics in withProperty (nil map), ending the process")
 	f := newFixture(t)
 	user := leaktest.Canary()
 	f.source(f.ns, "src", map[string]string{"n": "null", "u": user})

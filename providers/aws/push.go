@@ -303,7 +303,8 @@ func withProperty(current []byte, property string, value []byte, replace []strin
 		return value, nil
 	}
 	obj := map[string]any{}
-	if len(bytes.TrimSpace(current)) > 0 && decodeObject(current, &obj) != nil {
+	// JSON null decodes into a nil map without error: no object either.
+	if len(bytes.TrimSpace(current)) > 0 && (decodeObject(current, &obj) != nil || obj == nil) {
 		if !slices.Contains(replace, "") {
 			return nil, errors.New("holds no JSON object, so property " + property + " cannot be written into it")
 		}
