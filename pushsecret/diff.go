@@ -60,15 +60,13 @@ func (p *Pusher) Diff(ctx context.Context, in Pass) ([]Action, []error) {
 			out = append(out, actions...)
 			continue
 		}
-		// The rows as Push leaves them once it pushed: each with the name its
-		// push writes now, or, when its store cannot say, the name its last
-		// push wrote, for pruneVerdict.
+		// The rows as Push leaves them once it pushed, each with the name
+		// Push records (recordedName), for pruneVerdict.
 		rows := slices.Clone(s.rows)
 		for j, e := range s.entries {
 			a, name, err := r.wouldPush(ctx, ps, e, actions[j])
-			if rows[j].RemoteName = name; name == "" {
-				rows[j].RemoteName = s.last[rows[j].Key()].RemoteName
-			}
+			pushes := err == nil && a.Kind != Refused
+			rows[j].RemoteName = recordedName(s.last[rows[j].Key()].RemoteName, name, pushes)
 			if err != nil {
 				errs = append(errs, r.Redactor.Error(fmt.Errorf("PushSecret %s (%s): %w", ps.ID(), ps.Source, err)))
 				continue
@@ -134,7 +132,7 @@ func existing(ps *render.PushSecret) providers.Pushed {
 // none of its properties left), not ours (refused, as DeleteRemote refuses
 // it), or deleted (whole, or one Action per property taken out).
 func (r *run) wouldPrune(ctx context.Context, current []inventory.PushRow) ([]Action, []error) {
-	candidates, verdict := r.pruneVerdict(current)
+	candidates, _, verdict := r.pruneVerdict(current)
 	var out []Action
 	var errs []error
 	for _, d := range deletions(candidates) {

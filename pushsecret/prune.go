@@ -35,12 +35,14 @@ var (
 // budget): the remote secret a row's push wrote (RemoteName), or, for rows
 // that pushed properties, those properties (a secret left with none is
 // deleted). It returns the rows to keep: those it was refused or failed to
-// delete, and those whose store left Git (they wait for it, reported once
-// and not as a failure, so that they do not make every poll a full pass).
+// delete, those whose store left Git (they wait for it, reported once
+// and not as a failure, so that they do not make every poll a full pass),
+// and those a current row claims but has not written yet (pruneVerdict).
 // It records in out.Actions the action of every deletion it takes or
 // refuses (deletion.actions), as Diff's wouldPrune announces them.
 func (r *run) prune(ctx context.Context, current []inventory.PushRow, out *Outcome) []inventory.PushRow {
-	candidates, verdict := r.pruneVerdict(current)
+	candidates, waits, verdict := r.pruneVerdict(current)
+	keep := waits
 	if !verdict.Allowed() {
 		if verdict.Failure {
 			out.PruneFailed = append(out.PruneFailed, fmt.Errorf("remote delete refused: %s", verdict.Reason))
@@ -52,9 +54,8 @@ func (r *run) prune(ctx context.Context, current []inventory.PushRow, out *Outco
 		for _, d := range deletions(candidates) {
 			out.Actions = append(out.Actions, d.actions(r.refusalOf(d, verdict))...)
 		}
-		return candidates
+		return append(keep, candidates...)
 	}
-	var keep []inventory.PushRow
 	for _, d := range deletions(candidates) {
 		row := d.rows[0]
 		err, gone := r.refusalOf(d, verdict), false
@@ -226,19 +227,29 @@ func (r *run) deleteRemote(ctx context.Context, d deletion, out *Outcome) (gone 
 }
 
 // pruneVerdict is the rows of the record whose remote secrets (or
-// properties) the pass deletes after rows current (Diff asks it too), and
-// the guard's verdict, which counts neither the rows that wait for their
-// store nor the others when only those are left.
-func (r *run) pruneVerdict(current []inventory.PushRow) ([]inventory.PushRow, inventory.Verdict) {
+// properties) the pass deletes after rows current (Diff asks it too), the
+// rows that wait (kept as they are, neither deleted nor forgotten), and the
+// guard's verdict, which counts neither the rows that wait for their store
+// nor the others when only those are left.
+//
+// A row leaving Git whose remote secret a current row still writes, at the
+// same property, one nested in it or one it nests in ("" the whole
+// secret), is never deleted: it is forgotten once that row wrote it
+// (ready, with a push on record: its push replaced what the old one wrote,
+// providers.Push.Replace), and waits while that row has not (failed,
+// refused, IfNotExists left it), so that a later push still replaces it
+// and, should the new row leave Git first, it is deleted then.
+func (r *run) pruneVerdict(current []inventory.PushRow) (candidates, waits []inventory.PushRow, verdict inventory.Verdict) {
 	now := map[string][]string{} // Key -> the names current rows wrote
 	named, unnamed, all := writers{}, writers{}, writers{}
 	for _, row := range current {
 		now[row.Key()] = append(now[row.Key()], row.RemoteName)
-		all.add(row.Remote(), row.Property)
+		wrote := row.Ready && row.LastPush != nil
+		all.add(row.Remote(), row.Property, wrote)
 		if w := row.Written(); w != "" {
-			named.add(w, row.Property)
+			named.add(w, row.Property, wrote)
 		} else {
-			unnamed.add(row.Remote(), row.Property)
+			unnamed.add(row.Remote(), row.Property, wrote)
 		}
 	}
 	// A PushSecret still in Git deletes under the policy it has now (as
@@ -247,7 +258,6 @@ func (r *run) pruneVerdict(current []inventory.PushRow) ([]inventory.PushRow, in
 	for _, ps := range r.Set.PushSecrets {
 		policy[ps.ID()] = ps.Deletes()
 	}
-	var candidates []inventory.PushRow
 	deletable := 0
 	for _, row := range r.Old {
 		deletes, inGit := policy[row.PushSecret]
@@ -256,23 +266,17 @@ func (r *run) pruneVerdict(current []inventory.PushRow) ([]inventory.PushRow, in
 		if !row.Delete || !(deletes || !inGit) || row.LastPush == nil || pushedNow(row, now[row.Key()]) {
 			continue
 		}
-		// Still written by a current row: the secret pushed whole, or at
-		// all (for a row that pushed it whole), or the same property, one
-		// nested in it or one it nests in (that push replaced it: replaced).
-		var use []map[string]bool
+		var use []writer
 		if w := row.Written(); w != "" {
-			use = []map[string]bool{named[w], unnamed[row.Remote()]}
+			use = []writer{named[w], unnamed[row.Remote()]}
 		} else {
-			use = []map[string]bool{all[row.Remote()]}
+			use = []writer{all[row.Remote()]}
 		}
-		if slices.ContainsFunc(use, func(props map[string]bool) bool {
-			for p := range props {
-				if desired.PropertyHolds(p, row.Property) || desired.PropertyHolds(row.Property, p) {
-					return true
-				}
-			}
-			return false
-		}) {
+		switch stillWritten(use, row.Property) {
+		case written:
+			continue
+		case claimed:
+			waits = append(waits, row)
 			continue
 		}
 		candidates = append(candidates, row)
@@ -280,20 +284,48 @@ func (r *run) pruneVerdict(current []inventory.PushRow) ([]inventory.PushRow, in
 			deletable++
 		}
 	}
-	verdict := r.cfg.Guard(inventory.Prune{Noun: "PushSecret", Unreadable: r.Unreadable,
+	verdict = r.cfg.Guard(inventory.Prune{Noun: "PushSecret", Unreadable: r.Unreadable,
 		RenderErrors: len(r.Set.Errors), Candidates: deletable, Recorded: len(r.Old), Rendered: len(r.Set.PushSecrets)})
-	return candidates, verdict
+	return candidates, waits, verdict
 }
 
-// writers is what current rows write: each remote secret's properties, ""
-// for a row that writes it whole.
-type writers map[string]map[string]bool
+// writer is what current rows write of one remote secret: each property
+// ("" the whole secret), true once one of those rows wrote it.
+type writer map[string]bool
 
-func (w writers) add(remote, property string) {
+// writers is what current rows write, by remote secret.
+type writers map[string]writer
+
+func (w writers) add(remote, property string, wrote bool) {
 	if w[remote] == nil {
-		w[remote] = map[string]bool{}
+		w[remote] = writer{}
 	}
-	w[remote][property] = true
+	w[remote][property] = w[remote][property] || wrote
+}
+
+// The answers of stillWritten.
+const (
+	unclaimed = iota // no current row writes it
+	claimed          // a current row writes it, and has not yet
+	written          // a current row wrote it
+)
+
+// stillWritten is whether current rows (use) write property of a remote
+// secret, or one nested in it or that it nests in, and whether one did.
+func stillWritten(use []writer, property string) int {
+	out := unclaimed
+	for _, props := range use {
+		for p, wrote := range props {
+			if !desired.PropertyHolds(p, property) && !desired.PropertyHolds(property, p) {
+				continue
+			}
+			if wrote {
+				return written
+			}
+			out = claimed
+		}
+	}
+	return out
 }
 
 // pushedNow reports whether a current row of the same key still writes

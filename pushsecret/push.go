@@ -239,18 +239,18 @@ func trustRows(rows []inventory.PushRow, last map[string]inventory.PushRow, sync
 
 // failedRows are the rows of a PushSecret refused before it pushed: its
 // rows as they were (nothing it wrote is pruned for it), one for each
-// remote secret Git names for it that none covers, or one without a
-// remote key, so that status shows it refused.
+// remote secret (and property) Git names for it that none covers, or one
+// without a remote key, so that status shows it refused.
 func failedRows(ps *render.PushSecret, stores map[desired.StoreKey]*render.SecretStore, old []inventory.PushRow) []inventory.PushRow {
 	rows := slices.Clone(old)
 	have := map[string]bool{}
 	for _, row := range old {
-		have[row.Remote()] = true
+		have[row.Key()] = true
 	}
 	for _, rm := range desired.StaticRemotes(ps, stores) {
-		row := inventory.PushRow{PushSecret: ps.ID(), Source: ps.Source, Store: rm.Store.String(), RemoteKey: rm.RemoteKey, Delete: ps.Deletes()}
-		if !have[row.Remote()] {
-			have[row.Remote()] = true
+		row := inventory.PushRow{PushSecret: ps.ID(), Source: ps.Source, Store: rm.Store.String(), RemoteKey: rm.RemoteKey, Property: rm.Property, Delete: ps.Deletes()}
+		if !have[row.Key()] {
+			have[row.Key()] = true
 			rows = append(rows, row)
 		}
 	}
@@ -286,6 +286,7 @@ func (r *run) pushEntries(ctx context.Context, ps *render.PushSecret, entries []
 		if err != nil {
 			errs = append(errs, err)
 			row.Reason, row.Message, row.Synced = reasonFailed, r.Redactor.String(err.Error()), ""
+			row.RemoteName = recordedName(prev.RemoteName, remoteKey, false)
 			continue
 		}
 		checked := metav1.NewTime(now)
@@ -304,6 +305,19 @@ func (r *run) pushEntries(ctx context.Context, ps *render.PushSecret, entries []
 		}
 	}
 	return errs
+}
+
+// recordedName is the remote name a row records after its push: the name
+// it pushed (pushed), or, after a failure, the name its last push wrote,
+// which stays paired with its LastPush; a row that never wrote names the
+// one it writes now (now, "" when its store cannot say), so that what it
+// claims is held against the deletions of the rows it replaces
+// (pruneVerdict), in the pass and in Diff alike.
+func recordedName(last, now string, pushed bool) string {
+	if pushed || last == "" {
+		return now
+	}
+	return last
 }
 
 // pusher is the provider that writes to the store key names, for a

@@ -414,21 +414,7 @@ func (c *runConfig) run(ctx context.Context, cluster *clusterFlags, stderr io.Wr
 	defer stop()
 	log.Info().Str("repo", src.URL()).Str("ref", c.ref).Str("path", c.path).Msg("starting")
 	if c.once {
-		// A suspended instance applies and prunes nothing, whichever
-		// process asks (a CronJob's run --once too), as Flux's suspend.
-		if suspended, err := suspendedNow(ctx, kube, c.inventoryNS, c.instance); err != nil {
-			log.Error().Err(err).Msg("reading the inventory to see whether the instance is suspended")
-			return 1
-		} else if suspended {
-			log.Warn().Msgf("instance %s is suspended: no pass (`secretsync resume` starts it again)", c.instance)
-			return 0
-		}
-		// Not forced: a new process decides from the inventory's rows what
-		// is due, as a running instance does (ESO's refresh rules).
-		if res := rec.Pass(ctx, false); !res.OK() {
-			return 1
-		}
-		return 0
+		return c.runOnce(ctx, kube, rec, log)
 	}
 	svc, err := service.New(ctx, c.serviceConfig(), rec, pf, kube, log)
 	if err != nil {
@@ -436,6 +422,25 @@ func (c *runConfig) run(ctx context.Context, cluster *clusterFlags, stderr io.Wr
 		return 2
 	}
 	return svc.Run(ctx)
+}
+
+// runOnce is run --once: one pass, unless the instance is suspended.
+func (c *runConfig) runOnce(ctx context.Context, kube kubernetes.Interface, rec *reconciler.Reconciler, log zerolog.Logger) int {
+	// A suspended instance applies and prunes nothing, whichever process
+	// asks (a CronJob's run --once too), as Flux's suspend.
+	if suspended, err := suspendedNow(ctx, kube, c.inventoryNS, c.instance); err != nil {
+		log.Error().Err(err).Msg("reading the inventory to see whether the instance is suspended")
+		return 1
+	} else if suspended {
+		log.Warn().Msgf("instance %s is suspended: no pass (`secretsync resume` starts it again)", c.instance)
+		return 0
+	}
+	// Not forced: a new process decides from the inventory's rows what is
+	// due, as a running instance does (ESO's refresh rules).
+	if res := rec.Pass(ctx, false); !res.OK() {
+		return 1
+	}
+	return 0
 }
 
 // suspendedNow reports whether the inventory of instance in ns says it is

@@ -163,6 +163,8 @@ func TestWouldDeletePropertiesAnswersAsDeletePropertiesWithReadsOnly(t *testing.
 			if _, err := s.Client().PutParameter(ctx, &ssm.PutParameterInput{Name: awssdk.String(hand), Value: awssdk.String(`{"pass":"by-hand"}`), Type: "String"}); err != nil {
 				t.Fatal(err)
 			}
+			// kumo's Parameter Store is the process's: other tests list it whole.
+			t.Cleanup(func() { _, _ = s.Client().DeleteParameter(ctx, &ssm.DeleteParameterInput{Name: awssdk.String(hand)}) })
 		} else {
 			b.CreateTagged(t, hand, `{"pass":"by-hand"}`, nil)
 		}
