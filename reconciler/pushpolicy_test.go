@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -13,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/secretsync/secretsync/internal/leaktest"
+	"github.com/secretsync/secretsync/reconciler"
 )
 
 // policyDoc is a resource policy granting account reads, its Sid a
@@ -94,7 +96,7 @@ func policyCalls(c map[string]int) string {
 
 // A PushSecret's resourcePolicy, read from a ConfigMap of its own
 // namespace, is put on the secret it creates; a no-op pass makes no call,
-// a restart reads and compares and writes nothing; a changed ConfigMap is
+// nor a restart; a refresh reads and compares and writes nothing; a changed ConfigMap is
 // put (a retag: the value unchanged), which diff says first; a ConfigMap
 // gone refuses the push, naming the PushSecret, the field and the object,
 // and the policy in AWS stays as it was.
@@ -116,8 +118,16 @@ func TestPushSecretPutsTheResourcePolicyOfItsOwnNamespace(t *testing.T) {
 	}
 	f.rec = f.newReconciler()
 	f.sm.SM.ResetCalls()
-	if res := f.pass(); !res.OK() || writes(f.sm.SM.Calls()) != 0 || f.sm.SM.Calls()["PutResourcePolicy"] != 0 {
+	if res := f.pass(); !res.OK() || writes(f.sm.SM.Calls()) != 0 {
 		t.Fatalf("pass after a restart: ok %v, calls %v", res.OK(), f.sm.SM.Calls())
+	}
+	// Once refreshInterval (an hour) passed, the push compares: it reads
+	// the policy (AWS holds it in another form) and writes nothing.
+	clock := time.Now().Add(2 * time.Hour)
+	reconciler.SetNow(f.rec, func() time.Time { return clock })
+	f.sm.SM.ResetCalls()
+	if res := f.pass(); !res.OK() || writes(f.sm.SM.Calls()) != 0 || f.sm.SM.Calls()["GetResourcePolicy"] != 1 {
+		t.Fatalf("pass at refresh: ok %v, calls %v", res.OK(), f.sm.SM.Calls())
 	}
 
 	two := f.policyDoc("222222222222")
