@@ -9,10 +9,12 @@ import (
 	"slices"
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	"github.com/secretsync/secretsync/cluster"
 	"github.com/secretsync/secretsync/desired"
+	"github.com/secretsync/secretsync/internal/scrub"
 	"github.com/secretsync/secretsync/providers/aws/awsservice"
 	"github.com/secretsync/secretsync/render"
 )
@@ -36,7 +38,7 @@ func (r *run) policies(ctx context.Context, ps *render.PushSecret, entries []des
 		if _, ok := out[*src]; ok {
 			continue
 		}
-		text, err := readPolicy(ctx, c, ps.Namespace, *src)
+		text, err := readPolicy(ctx, c, r.Redactor, ps.Namespace, *src)
 		if err != nil {
 			return nil, "", fmt.Errorf("%s.metadata.spec.resourcePolicy.policySourceRef: %w", e.Field, err)
 		}
@@ -69,11 +71,11 @@ func (r *run) policySource(e desired.PushEntry) *awsservice.PolicySource {
 
 // readPolicy reads the text at src's key in the PushSecret's own
 // namespace ns (c's asker: the read names no namespace) and checks it.
-func readPolicy(ctx context.Context, c cluster.Scoped, ns string, src awsservice.PolicySource) (string, error) {
+func readPolicy(ctx context.Context, c cluster.Scoped, red *scrub.Redactor, ns string, src awsservice.PolicySource) (string, error) {
 	var data map[string]string
 	var err error
 	if src.Kind == awsservice.PolicyKindSecret {
-		data, err = c.Secret(ctx, "", src.Name)
+		data, err = secretData(ctx, c, src.Name, red)
 	} else {
 		data, err = c.ConfigMap(ctx, "", src.Name)
 	}
@@ -81,7 +83,7 @@ func readPolicy(ctx context.Context, c cluster.Scoped, ns string, src awsservice
 	case apierrors.IsNotFound(err):
 		return "", fmt.Errorf("%s %s/%s not found", src.Kind, ns, src.Name)
 	case err != nil:
-		return "", fmt.Errorf("read %s %s/%s: %w", src.Kind, ns, src.Name, err)
+		return "", fmt.Errorf("%s %s/%s: %w", src.Kind, ns, src.Name, err)
 	}
 	text, ok := data[src.Key]
 	if !ok {
@@ -105,4 +107,23 @@ func (r *run) policyOf(e desired.PushEntry, policies map[awsservice.PolicySource
 		return nil
 	}
 	return &text
+}
+
+// secretData is the data of the Secret name of c's asker's namespace,
+// taught to red; a cluster credential (a service account or bootstrap
+// token) is refused, as a push source is.
+func secretData(ctx context.Context, c cluster.Scoped, name string, red *scrub.Redactor) (map[string]string, error) {
+	sec, err := c.SecretObject(ctx, "", name)
+	if err != nil {
+		return nil, err
+	}
+	if t := sec.Type; t == corev1.SecretTypeServiceAccountToken || t == corev1.SecretTypeBootstrapToken {
+		return nil, fmt.Errorf("is refused: its type %s holds a credential to this cluster, which secretsync never pushes", t)
+	}
+	out := make(map[string]string, len(sec.Data))
+	for k, v := range sec.Data {
+		red.Add(v)
+		out[k] = string(v)
+	}
+	return out, nil
 }
