@@ -40,7 +40,7 @@ type ActionKind string
 const (
 	Create  ActionKind = "create"  // it does not exist
 	Update  ActionKind = "update"  // a new version: its value differs
-	Retag   ActionKind = "retag"   // the value the same, its tags set to the metadata's
+	Retag   ActionKind = "retag"   // the value the same, its tags or resource policy set to the metadata's
 	Keep    ActionKind = "keep"    // it holds what the push writes, or it is not due to be compared
 	Leave   ActionKind = "leave"   // left as it is: its PushSecret backs off after a failed push, or IfNotExists found it
 	Refused ActionKind = "refused" // a push or delete the pass refuses, with the reason
