@@ -38,6 +38,11 @@ type Push struct {
 	// absent): what it means (format, key, tags, tier) is the provider's to decode
 	// and refuse by name.
 	Metadata []byte
+	// ResourcePolicy is the text of the resource policy Metadata's
+	// policySourceRef names, read by the caller in the PushSecret's own
+	// namespace; nil when Metadata names none (a push whose metadata names
+	// one refuses a nil text). Empty text removes the policy.
+	ResourcePolicy *string
 }
 
 // Pushed says what a push did.
@@ -48,7 +53,7 @@ const (
 	Updated   Pushed = "updated"   // a new version
 	Unchanged Pushed = "unchanged" // the current version holds the value: nothing written
 	Exists    Pushed = "exists"    // IfNotExists, and the secret exists: nothing written
-	Retagged  Pushed = "retagged"  // the value unchanged, the tags set to the metadata's: no new version
+	Retagged  Pushed = "retagged"  // the value unchanged, the tags or resource policy set to the metadata's: no new version
 )
 
 // Pusher is a Provider that can write to its store.

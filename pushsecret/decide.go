@@ -11,6 +11,7 @@ import (
 	"github.com/secretsync/secretsync/internal/scrub"
 	"github.com/secretsync/secretsync/inventory"
 	"github.com/secretsync/secretsync/providers"
+	"github.com/secretsync/secretsync/providers/aws/awsservice"
 	"github.com/secretsync/secretsync/render"
 )
 
@@ -39,7 +40,7 @@ type ActionKind string
 const (
 	Create  ActionKind = "create"  // it does not exist
 	Update  ActionKind = "update"  // a new version: its value differs
-	Retag   ActionKind = "retag"   // the value the same, its tags set to the metadata's
+	Retag   ActionKind = "retag"   // the value the same, its tags or resource policy set to the metadata's
 	Keep    ActionKind = "keep"    // it holds what the push writes, or it is not due to be compared
 	Leave   ActionKind = "leave"   // left as it is: its PushSecret backs off after a failed push, or IfNotExists found it
 	Refused ActionKind = "refused" // a push or delete the pass refuses, with the reason
@@ -80,8 +81,9 @@ type step struct {
 	err    error
 	events []event
 	// A push's entries, in rows' order, and the old rows by key.
-	entries []desired.PushEntry
-	last    map[string]inventory.PushRow
+	entries  []desired.PushEntry
+	last     map[string]inventory.PushRow
+	policies map[awsservice.PolicySource]string
 }
 
 // decide is what the pass does with ps, planned as pl, given its state
@@ -138,7 +140,7 @@ func decide(ps *render.PushSecret, pl *pushPlan, prev *state, old []inventory.Pu
 		return step{kind: Keep, rows: rows, state: &next}
 	}
 	next.last = now
-	return step{kind: push, rows: rows, state: &next, entries: pl.entries, last: last}
+	return step{kind: push, rows: rows, state: &next, entries: pl.entries, last: last, policies: pl.policies}
 }
 
 // actions are s's actions on the remote secrets of its rows, for the

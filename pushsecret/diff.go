@@ -9,13 +9,14 @@ import (
 	"github.com/secretsync/secretsync/desired"
 	"github.com/secretsync/secretsync/inventory"
 	"github.com/secretsync/secretsync/providers"
+	"github.com/secretsync/secretsync/providers/aws/awsservice"
 	"github.com/secretsync/secretsync/render"
 )
 
 // pushOf is the write of entry e to the remote secret key (canonical).
-func (r *run) pushOf(ps *render.PushSecret, e desired.PushEntry, key string) providers.Push {
+func (r *run) pushOf(ps *render.PushSecret, e desired.PushEntry, key string, policies map[awsservice.PolicySource]string) providers.Push {
 	return providers.Push{Key: key, Property: e.Property, Value: e.Value.Bytes(), Replace: r.replaced(ps.Namespace, e, key),
-		IfNotExists: ps.Updates() == render.PushIfNotExists, Metadata: e.Metadata}
+		IfNotExists: ps.Updates() == render.PushIfNotExists, Metadata: e.Metadata, ResourcePolicy: r.policyOf(e, policies)}
 }
 
 // replaced are the paths on e's way in the remote secret key ("" the
@@ -64,7 +65,7 @@ func (p *Pusher) Diff(ctx context.Context, in Pass) ([]Action, []error) {
 		// Push records (recordedName), for pruneVerdict.
 		rows := slices.Clone(s.rows)
 		for j, e := range s.entries {
-			a, name, err := r.wouldPush(ctx, ps, e, actions[j])
+			a, name, err := r.wouldPush(ctx, ps, e, actions[j], s.policies)
 			pushes := err == nil && a.Kind != Refused
 			rows[j].RemoteName = recordedName(s.last[rows[j].Key()].RemoteName, name, pushes)
 			if err != nil {
@@ -96,7 +97,7 @@ func (p *Pusher) Diff(ctx context.Context, in Pass) ([]Action, []error) {
 // would do (WouldPush), resolved as Push's answer is, and the name the push
 // writes ("" when the store's provider cannot be had); an error other than
 // a refusal (not ours, scheduled for deletion, bad metadata) is returned.
-func (r *run) wouldPush(ctx context.Context, ps *render.PushSecret, e desired.PushEntry, a Action) (Action, string, error) {
+func (r *run) wouldPush(ctx context.Context, ps *render.PushSecret, e desired.PushEntry, a Action, policies map[awsservice.PolicySource]string) (Action, string, error) {
 	pusher, err := r.pusher(ctx, r.stores[e.Store], e.Store, ps.Namespace)
 	if err != nil {
 		return a, "", err
@@ -106,7 +107,7 @@ func (r *run) wouldPush(ctx context.Context, ps *render.PushSecret, e desired.Pu
 	if !ok {
 		return a, key, fmt.Errorf("%s cannot say what a push would do", e.Store)
 	}
-	did, err := would.WouldPush(ctx, r.pushOf(ps, e, key))
+	did, err := would.WouldPush(ctx, r.pushOf(ps, e, key, policies))
 	if a = resolved(a, did, err); a.Kind == Failed {
 		return a, key, fmt.Errorf("push %s to %s: %w", e.Field, e.Store, err)
 	}

@@ -178,7 +178,7 @@ func (r *run) execute(ctx context.Context, ps *render.PushSecret, s step) pushed
 	}
 	now := r.cfg.Now()
 	one := pushed{rows: s.rows, actions: s.actions(id)}
-	errs := r.pushEntries(ctx, ps, s.entries, s.last, now, &one)
+	errs := r.pushEntries(ctx, ps, s, now, &one)
 	if len(errs) > 0 {
 		one.err = r.Redactor.Error(fmt.Errorf("PushSecret %s (%s): %w", id, ps.Source, errors.Join(errs...)))
 		one.events = append(one.events, event{id, corev1.EventTypeWarning, "PushFailed", one.err.Error()})
@@ -262,12 +262,11 @@ func failedRows(ps *render.PushSecret, stores map[desired.StoreKey]*render.Secre
 
 // pushEntries writes each entry through its store's provider and fills its
 // row in one; it returns the errors.
-func (r *run) pushEntries(ctx context.Context, ps *render.PushSecret, entries []desired.PushEntry, last map[string]inventory.PushRow,
-	now time.Time, one *pushed) []error {
+func (r *run) pushEntries(ctx context.Context, ps *render.PushSecret, s step, now time.Time, one *pushed) []error {
 	var errs []error
-	for i, e := range entries {
+	for i, e := range s.entries {
 		row := &one.rows[i]
-		prev := last[row.Key()]
+		prev := s.last[row.Key()]
 		// Until this push succeeds, the row names what the last one wrote.
 		row.LastPush, row.RemoteName = prev.LastPush, prev.RemoteName
 		pusher, err := r.pusher(ctx, r.stores[e.Store], e.Store, ps.Namespace)
@@ -275,7 +274,7 @@ func (r *run) pushEntries(ctx context.Context, ps *render.PushSecret, entries []
 		var remoteKey string
 		if err == nil {
 			remoteKey = pusher.(providers.Provider).Canonical(providers.Ref{Key: e.RemoteKey}).Key
-			did, err = pusher.Push(ctx, r.pushOf(ps, e, remoteKey))
+			did, err = pusher.Push(ctx, r.pushOf(ps, e, remoteKey, s.policies))
 			one.actions[i] = resolved(one.actions[i], did, err)
 			if err != nil {
 				err = fmt.Errorf("push %s to %s: %w", e.Field, e.Store, err)

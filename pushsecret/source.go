@@ -25,6 +25,7 @@ import (
 	"github.com/secretsync/secretsync/internal/scrub"
 	"github.com/secretsync/secretsync/inventory"
 	"github.com/secretsync/secretsync/providers"
+	"github.com/secretsync/secretsync/providers/aws/awsservice"
 	"github.com/secretsync/secretsync/render"
 )
 
@@ -47,6 +48,9 @@ type pushPlan struct {
 	synced  string
 	sourced bool
 	waits   bool
+	// policies are the resource policy texts the entries' metadata names
+	// (policy.go), by source.
+	policies map[awsservice.PolicySource]string
 }
 
 // plan reads ps's sources through its scope, applies its template and
@@ -96,9 +100,18 @@ func (r *run) plan(ctx context.Context, ps *render.PushSecret, gens map[desired.
 	if err != nil {
 		return fail(err)
 	}
+	policies, policySum, err := r.policies(ctx, ps, entries)
+	if err != nil {
+		return fail(err)
+	}
+	if policySum != "" {
+		// A changed policy is pushed as a changed source is: synced and sum differ.
+		synced = syncedOf(ps, stores, versions+"\x00policies:"+policySum, generator)
+	}
 	h := sha256.New()
 	spec, _ := json.Marshal(ps.Spec)
 	h.Write(spec)
+	h.Write([]byte(policySum))
 	// The stores' specs too: a prefix that moves changes the names written.
 	writeStores(h, ps, stores)
 	for _, e := range entries {
@@ -106,7 +119,7 @@ func (r *run) plan(ctx context.Context, ps *render.PushSecret, gens map[desired.
 		fmt.Fprintf(h, "\x00%s\x00%s\x00%s\x00%s\x00%d\x00", e.Field, e.Store, e.RemoteKey, e.Property, len(e.Value.Bytes()))
 		h.Write(e.Value.Bytes())
 	}
-	p := pushPlan{entries: entries, versions: versions, generator: generator, synced: synced, sourced: true}
+	p := pushPlan{entries: entries, versions: versions, generator: generator, synced: synced, sourced: true, policies: policies}
 	h.Sum(p.sum[:0])
 	return p
 }

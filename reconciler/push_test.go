@@ -85,7 +85,7 @@ func (f *fixture) remoteValue(name, want string) {
 }
 
 func writes(c map[string]int) int {
-	return c["CreateSecret"] + c["PutSecretValue"] + c["DeleteSecret"] + c["TagResource"] + c["UntagResource"]
+	return c["CreateSecret"] + c["PutSecretValue"] + c["DeleteSecret"] + c["TagResource"] + c["UntagResource"] + c["PutResourcePolicy"] + c["DeleteResourcePolicy"]
 }
 
 func pushRows(inv inventory.Inventory) []string {

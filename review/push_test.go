@@ -155,6 +155,20 @@ spec:
       apiVersion: kubernetes.external-secrets.io/v1alpha1
       kind: PushSecretMetadata
       spec: {secretPushFormat: text, secretType: SecureString, description: fine}
+  - match: {secretKey: a, remoteRef: {remoteKey: shop/a}}
+    metadata:
+      apiVersion: kubernetes.external-secrets.io/v1alpha1
+      kind: PushSecretMetadata
+      spec:
+        resourcePolicy:
+          blockPublicPolicy: false
+          policySourceRef: {kind: ConfigMap, name: pol, key: policy.json, namespace: other}
+  - match: {secretKey: b, remoteRef: {remoteKey: shop/b}}
+    metadata:
+      apiVersion: kubernetes.external-secrets.io/v1alpha1
+      kind: PushSecretMetadata
+      spec:
+        resourcePolicy: {policySourceRef: {kind: Secret, name: pol, key: policy.json}}
 `)
 	var got []string
 	for _, f := range review.Validate(dir, renderAt(t, dir), review.Options{}) {
@@ -163,6 +177,8 @@ spec:
 	want := []string{
 		`12 spec.data[0].metadata.spec.secretPushFormat: must be binary or string, not "text"`,
 		`12 spec.data[0].metadata.spec.secretType: is not a key of ESO's SecretsManager push metadata`,
+		`19 spec.data[1].metadata.spec.resourcePolicy.blockPublicPolicy: cannot be false: secretsync always asks AWS to refuse a policy that grants public access`,
+		`20 spec.data[1].metadata.spec.resourcePolicy.policySourceRef.namespace: is not a key of ESO's policySourceRef: the policy is read in the PushSecret's own namespace only`,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatalf("findings (-want +got):\n%s", diff)

@@ -24,6 +24,9 @@ func (s *Server) ops() map[string]handler {
 		"TagResource":              s.tagResource,
 		"UntagResource":            s.untagResource,
 		"UpdateSecretVersionStage": s.updateSecretVersionStage,
+		"GetResourcePolicy":        s.getResourcePolicy,
+		"PutResourcePolicy":        s.putResourcePolicy,
+		"DeleteResourcePolicy":     s.deleteResourcePolicy,
 	}
 }
 

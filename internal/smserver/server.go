@@ -63,6 +63,7 @@ type secret struct {
 	order                            []string // version ids, oldest first
 	created, changed                 time.Time
 	deleted                          *time.Time
+	policy                           string // resource policy, compacted; "" none
 }
 
 // Server is the in-memory Secrets Manager. Use it as an http.Handler.

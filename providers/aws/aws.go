@@ -48,6 +48,10 @@ type SecretsManagerAPI interface {
 	DeleteSecret(ctx context.Context, in *secretsmanager.DeleteSecretInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.DeleteSecretOutput, error)
 	TagResource(ctx context.Context, in *secretsmanager.TagResourceInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.TagResourceOutput, error)
 	UntagResource(ctx context.Context, in *secretsmanager.UntagResourceInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.UntagResourceOutput, error)
+	// A push's resourcePolicy metadata (push_policy.go).
+	GetResourcePolicy(ctx context.Context, in *secretsmanager.GetResourcePolicyInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.GetResourcePolicyOutput, error)
+	PutResourcePolicy(ctx context.Context, in *secretsmanager.PutResourcePolicyInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.PutResourcePolicyOutput, error)
+	DeleteResourcePolicy(ctx context.Context, in *secretsmanager.DeleteResourcePolicyInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.DeleteResourcePolicyOutput, error)
 }
 
 // Options are process-wide settings shared by every store.
@@ -666,7 +670,7 @@ func classify(ref string, err error) error {
 			if strings.Contains(api.ErrorMessage(), "marked for deletion") {
 				class = providers.NotFound
 			}
-		case "InvalidParameterException", "ValidationException":
+		case "InvalidParameterException", "ValidationException", "MalformedPolicyDocumentException", "PublicPolicyException":
 			class = providers.Invalid
 		case "InvalidCiphertextException":
 			class = providers.Decrypt

@@ -160,7 +160,10 @@ func statements(b []byte) [][]string {
 var pushWrites = map[string]bool{
 	"secretsmanager:CreateSecret": true, "secretsmanager:PutSecretValue": true, "secretsmanager:DeleteSecret": true,
 	"secretsmanager:TagResource": true, "secretsmanager:UntagResource": true,
-	"ssm:PutParameter": true, "ssm:DeleteParameter": true, "ssm:AddTagsToResource": true, "ssm:RemoveTagsFromResource": true,
+	"secretsmanager:PutResourcePolicy": true, "secretsmanager:DeleteResourcePolicy": true,
+	// Read only for a push's resourcePolicy, on a secret already checked to be ours.
+	"secretsmanager:GetResourcePolicy": true,
+	"ssm:PutParameter":                 true, "ssm:DeleteParameter": true, "ssm:AddTagsToResource": true, "ssm:RemoveTagsFromResource": true,
 }
 
 // managedByCondition is the condition key ("aws:RequestTag/managed-by",

@@ -44,6 +44,10 @@ type smPush struct {
 	// setTags and removeTags make the tags the metadata's (with managed-by).
 	setTags    map[string]string
 	removeTags []string
+	// policy is the resource policy to put (nil: none to put); dropPolicy
+	// removes the one the secret has (push_policy.go).
+	policy     *string
+	dropPolicy bool
 }
 
 // Push writes p as ESO's Secrets Manager push does (decide says what it
@@ -68,8 +72,14 @@ func (p *provider) pushOnce(ctx context.Context, in providers.Push) (providers.P
 		if err := p.create(ctx, in.Key, d); err != nil {
 			return "", err
 		}
+		if err := p.setPolicy(ctx, smRef(in.Key), aws.String(in.Key), d); err != nil {
+			return "", err
+		}
 	case providers.Updated, providers.Retagged:
 		if err := p.retag(ctx, d); err != nil {
+			return "", err
+		}
+		if err := p.setPolicy(ctx, smRef(in.Key), d.desc.ARN, d); err != nil {
 			return "", err
 		}
 	}
@@ -106,9 +116,16 @@ func (p *provider) decide(ctx context.Context, in providers.Push) (smPush, error
 		return smPush{}, &providers.Error{Class: providers.Invalid, Ref: ref, Err: err}
 	}
 	d := smPush{meta: meta}
+	want, err := wantedPolicy(meta, in.ResourcePolicy)
+	if err != nil {
+		return smPush{}, &providers.Error{Class: providers.Invalid, Ref: ref, Err: err}
+	}
 	desc, err := p.describe(ctx, in.Key)
 	if providers.ClassOf(err) == providers.NotFound {
 		d.did = providers.Created
+		if want != nil && *want != "" {
+			d.policy = want
+		}
 		d.value, err = withProperty(nil, in.Property, in.Value, nil)
 		if err != nil {
 			return smPush{}, &providers.Error{Class: providers.Invalid, Ref: ref, Err: err}
@@ -136,6 +153,9 @@ func (p *provider) decide(ctx context.Context, in providers.Push) (smPush, error
 		}
 		d.setTags, d.removeTags = tagDiff(current, withManagedBy(meta.Tags))
 	}
+	if err := p.comparePolicy(ctx, &d, want); err != nil {
+		return smPush{}, err
+	}
 	var current []byte
 	if len(desc.VersionIdsToStages) > 0 {
 		f := p.get(ctx, providers.Ref{Key: in.Key})
@@ -147,12 +167,14 @@ func (p *provider) decide(ctx context.Context, in providers.Push) (smPush, error
 	if d.value, err = withProperty(current, in.Property, in.Value, in.Replace); err != nil {
 		return smPush{}, &providers.Error{Class: providers.Invalid, Ref: ref, Err: err}
 	}
-	d.did = changed(current != nil && bytes.Equal(current, d.value), len(d.setTags)+len(d.removeTags) > 0)
+	retag := len(d.setTags)+len(d.removeTags) > 0 || d.policy != nil || d.dropPolicy
+	d.did = changed(current != nil && bytes.Equal(current, d.value), retag)
 	return d, nil
 }
 
 // changed is what a push to a secret of ours does: a new version when the
-// value differs, else new tags when they differ, else nothing.
+// value differs, else new tags or resource policy when they differ, else
+// nothing.
 func changed(sameValue, retag bool) providers.Pushed {
 	switch {
 	case !sameValue:

@@ -237,7 +237,11 @@ func TestPushMetadataRefusedByName(t *testing.T) {
 		{"ps wrong kind", ps, []byte(`{"apiVersion":"kubernetes.external-secrets.io/v1alpha1","kind":"Other","spec":{}}`), "PushSecretMetadata"},
 		{"sm unknown key", sm, pushMeta(`{"kmsKeyIDs":"x"}`), "metadata.spec.kmsKeyIDs: is not a key"},
 		{"sm bad format", sm, pushMeta(`{"secretPushFormat":"text"}`), "secretPushFormat"},
-		{"sm resourcePolicy", sm, pushMeta(`{"resourcePolicy":{"policySourceRef":{"kind":"ConfigMap","name":"p","key":"k"}}}`), "resourcePolicy"},
+		{"sm resourcePolicy with no source", sm, pushMeta(`{"resourcePolicy":{"blockPublicPolicy":true}}`), "resourcePolicy.policySourceRef: required"},
+		{"sm resourcePolicy from another namespace", sm, pushMeta(`{"resourcePolicy":{"policySourceRef":{"kind":"ConfigMap","name":"p","key":"k","namespace":"other"}}}`), "policySourceRef.namespace: is not a key"},
+		{"sm resourcePolicy of another kind", sm, pushMeta(`{"resourcePolicy":{"policySourceRef":{"kind":"Pod","name":"p","key":"k"}}}`), "policySourceRef.kind"},
+		{"sm resourcePolicy public allowed", sm, pushMeta(`{"resourcePolicy":{"blockPublicPolicy":false,"policySourceRef":{"kind":"ConfigMap","name":"p","key":"k"}}}`), "blockPublicPolicy: cannot be false"},
+		{"sm resourcePolicy not read", sm, pushMeta(`{"resourcePolicy":{"policySourceRef":{"kind":"ConfigMap","name":"p","key":"k"}}}`), "was not read"},
 		{"sm replication", sm, pushMeta(`{"replicationLocations":["eu-west-1"]}`), "replicationLocations"},
 		{"sm tags not strings", sm, pushMeta(`{"tags":{"n":1}}`), "tags"},
 	} {

@@ -132,9 +132,9 @@ type SecretsManagerPush struct {
 	KMSKeyID         string
 	Description      string
 	Tags             map[string]string
-	// ResourcePolicy's policySourceRef reads a ConfigMap or Secret from the
-	// PushSecret's namespace: refused.
-	ResourcePolicy json.RawMessage
+	// ResourcePolicy, when set, is the secret's resource policy, read from
+	// a ConfigMap or Secret of the PushSecret's own namespace (PolicySource).
+	ResourcePolicy *PolicySource
 	// ReplicationLocations replicates into other regions: refused.
 	ReplicationLocations json.RawMessage
 }
@@ -150,12 +150,15 @@ const (
 // defaults) and returns every problem of it.
 func DecodeSecretsManagerPush(raw []byte) (SecretsManagerPush, []MetaProblem) {
 	var m SecretsManagerPush
+	var policy json.RawMessage
 	probs := decodePushMeta(raw, SecretsManager, func() map[string]any {
 		return map[string]any{"secretPushFormat": &m.SecretPushFormat, "kmsKeyId": &m.KMSKeyID, "description": &m.Description,
-			"tags": &m.Tags, "resourcePolicy": &m.ResourcePolicy, "replicationLocations": &m.ReplicationLocations}
+			"tags": &m.Tags, "resourcePolicy": &policy, "replicationLocations": &m.ReplicationLocations}
 	})
-	if m.ResourcePolicy != nil {
-		probs = append(probs, MetaProblem{"spec.resourcePolicy", "is not supported: its policySourceRef reads a ConfigMap or Secret from the cluster, which a push from Git does not; attach the policy outside secretsync"})
+	if policy != nil {
+		var pp []MetaProblem
+		m.ResourcePolicy, pp = decodeResourcePolicy(policy)
+		probs = append(probs, pp...)
 	}
 	if m.ReplicationLocations != nil {
 		probs = append(probs, MetaProblem{"spec.replicationLocations", "is not supported: replicas in other regions are not pushed, checked nor deleted by secretsync"})

@@ -38,6 +38,17 @@ func TestPushMetaProblemsNameEveryBadKey(t *testing.T) {
 			`metadata.spec.tier.size: is not a key of ESO's ParameterStore push metadata`,
 			`metadata.spec.tier.type: must be one of [Standard Advanced Intelligent-Tiering], not "Premium"`,
 		}},
+		{"a resource policy from a ConfigMap", SecretsManager, env(`{"resourcePolicy":{"blockPublicPolicy":true,"policySourceRef":{"kind":"ConfigMap","name":"pol","key":"policy.json"}}}`), nil},
+		{"a resource policy naming another namespace, a path and no key", SecretsManager,
+			env(`{"resourcePolicy":{"blockPublicPolicy":false,"policySourceRef":{"kind":"Secret","name":"other/pol","namespace":"other"}}}`), []string{
+				`metadata.spec.resourcePolicy.blockPublicPolicy: cannot be false: secretsync always asks AWS to refuse a policy that grants public access`,
+				`metadata.spec.resourcePolicy.policySourceRef.namespace: is not a key of ESO's policySourceRef: the policy is read in the PushSecret's own namespace only`,
+				`metadata.spec.resourcePolicy.policySourceRef.name: must be the name of a ConfigMap or Secret of the PushSecret's namespace (lowercase letters, digits, '-', '.')`,
+				`metadata.spec.resourcePolicy.policySourceRef.key: must be a key of a ConfigMap or Secret (letters, digits, '-', '_', '.')`,
+			}},
+		{"a resource policy on Parameter Store", ParameterStore, env(`{"resourcePolicy":{}}`), []string{
+			`metadata.spec.resourcePolicy: is not a key of ESO's ParameterStore push metadata`,
+		}},
 		{"a service that takes no push", KMS, env(`{"x":1}`), nil},
 	} {
 		t.Run(c.name, func(t *testing.T) {
