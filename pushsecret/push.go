@@ -59,7 +59,12 @@ func (p *Pusher) Push(ctx context.Context, in Pass) Outcome {
 	pss := in.Set.PushSecrets
 	steps := r.decideAll(ctx)
 	done := make([]pushed, len(pss))
-	r.each(len(pss), func(i int) { done[i] = r.execute(ctx, pss[i], steps[i]) })
+	groups := sharing(steps)
+	r.each(len(groups), func(g int) {
+		for _, i := range groups[g] {
+			done[i] = r.execute(ctx, pss[i], steps[i])
+		}
+	})
 	var out Outcome
 	states := make(map[string]*state, len(pss))
 	var events []event
@@ -149,6 +154,47 @@ func heldRemotes(ps *render.PushSecret, stores map[desired.StoreKey]*render.Secr
 func (r *run) redact(a Action) Action {
 	a.RemoteKey, a.Reason = r.Redactor.String(a.RemoteKey), r.Redactor.String(a.Reason)
 	return a
+}
+
+// sharing groups the steps that push to one remote secret (by store and
+// remote key): a group's steps run one after another in the pass's order,
+// so the first of two PushSecrets writing properties of one new secret is
+// the one that creates it, as Diff says; groups run concurrently.
+func sharing(steps []step) [][]int {
+	parent := make([]int, len(steps))
+	for i := range parent {
+		parent[i] = i
+	}
+	var root func(i int) int
+	root = func(i int) int {
+		for parent[i] != i {
+			parent[i] = parent[parent[i]]
+			i = parent[i]
+		}
+		return i
+	}
+	first := map[string]int{}
+	for i, s := range steps {
+		for _, e := range s.entries {
+			k := e.Store.String() + "\x00" + e.RemoteKey
+			if j, ok := first[k]; ok {
+				parent[root(i)] = root(j)
+			} else {
+				first[k] = i
+			}
+		}
+	}
+	at := map[int]int{}
+	var out [][]int
+	for i := range steps {
+		g, ok := at[root(i)]
+		if !ok {
+			g, at[root(i)] = len(out), len(out)
+			out = append(out, nil)
+		}
+		out[g] = append(out[g], i)
+	}
+	return out
 }
 
 // each runs job(0) to job(n-1), at most Config.Concurrency at a time.

@@ -195,7 +195,6 @@ func TestANestedPushThroughASecondStoreReachingTheSameNameReplaces(t *testing.T)
 // so either may create each secret; diff names one in advance (the first
 // in order). Diff's actions must be the pass's, PushSecret by PushSecret.
 func TestDiffNamesThePushSecretThatCreatesASecretTwoPushSecretsWrite(t *testing.T) {
-	t.Skip("DEFECT: diff says the first PushSecret in order creates each secret; the pass's concurrent pushes let the other create some")
 	f := newFixture(t)
 	f.source(f.ns, "src", map[string]string{"u": leaktest.Canary(), "p": leaktest.Canary()})
 	var up, down []string
