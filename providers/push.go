@@ -32,6 +32,10 @@ type Push struct {
 	// JSON object is replaced by the object Property nests in, where a push
 	// otherwise refuses to write through it.
 	Replace []string
+	// Keep, when Replace holds "" (a row leaving Git pushed the whole
+	// secret), are the properties PushSecrets in Git write into it: every
+	// other key of its JSON object was the old whole push's, and goes.
+	Keep []string
 	// IfNotExists leaves a remote secret that exists as it is, whoever made it.
 	IfNotExists bool
 	// Metadata is the data entry's metadata as written in Git (JSON, nil when

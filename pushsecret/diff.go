@@ -15,8 +15,12 @@ import (
 
 // pushOf is the write of entry e to the remote secret key (canonical).
 func (r *run) pushOf(ps *render.PushSecret, e desired.PushEntry, key string, policies map[awsservice.PolicySource]string) providers.Push {
-	return providers.Push{Key: key, Property: e.Property, Value: e.Value.Bytes(), Replace: r.replaced(ps.Namespace, e, key),
+	p := providers.Push{Key: key, Property: e.Property, Value: e.Value.Bytes(), Replace: r.replaced(ps.Namespace, e, key),
 		IfNotExists: ps.Updates() == render.PushIfNotExists, Metadata: e.Metadata, ResourcePolicy: r.policyOf(e, policies)}
+	if slices.Contains(p.Replace, "") {
+		p.Keep = r.claims[claimKey(ps.Namespace, e.Store.String(), e.RemoteKey)]
+	}
+	return p
 }
 
 // replaced are the paths on e's way in the remote secret key ("" the
@@ -47,6 +51,7 @@ func (r *run) replaced(ns string, e desired.PushEntry, key string) []string {
 func (p *Pusher) Diff(ctx context.Context, in Pass) ([]Action, []error) {
 	r := &run{Pusher: p, Pass: in, stores: desired.IndexStores(in.Set)}
 	steps := r.decideAll(ctx)
+	r.claims = claimsOf(steps)
 	var out []Action
 	var errs []error
 	var current []inventory.PushRow // the rows Push would leave, for pruneVerdict

@@ -25,6 +25,9 @@ type run struct {
 	Pass
 	stores   map[desired.StoreKey]*render.SecretStore
 	rewrites *desired.PushBudget // the pass's dataTo rewrites, an account a namespace (planAll)
+	// claims are the properties the steps' rows write, by namespace, store
+	// and remote key (claimsOf): what a push replacing a whole secret keeps.
+	claims map[string][]string
 }
 
 // event is one Event a PushSecret's push asks for.
@@ -58,6 +61,7 @@ func (p *Pusher) Push(ctx context.Context, in Pass) Outcome {
 	r := &run{Pusher: p, Pass: in, stores: desired.IndexStores(in.Set)}
 	pss := in.Set.PushSecrets
 	steps := r.decideAll(ctx)
+	r.claims = claimsOf(steps)
 	done := make([]pushed, len(pss))
 	groups := sharing(steps)
 	r.each(len(groups), func(g int) {
@@ -155,6 +159,24 @@ func (r *run) redact(a Action) Action {
 	a.RemoteKey, a.Reason = r.Redactor.String(a.RemoteKey), r.Redactor.String(a.Reason)
 	return a
 }
+
+// claimsOf is what the rows of steps write: the properties of each remote
+// secret, by namespace, store and remote key (claimKey).
+func claimsOf(steps []step) map[string][]string {
+	out := map[string][]string{}
+	for _, s := range steps {
+		for _, row := range s.rows {
+			ns, _, _ := strings.Cut(row.PushSecret, "/")
+			k := claimKey(ns, row.Store, row.RemoteKey)
+			if row.RemoteKey != "" && !slices.Contains(out[k], row.Property) {
+				out[k] = append(out[k], row.Property)
+			}
+		}
+	}
+	return out
+}
+
+func claimKey(ns, store, remoteKey string) string { return ns + "\x00" + store + "\x00" + remoteKey }
 
 // sharing groups the steps that push to one remote secret (by store and
 // remote key): a group's steps run one after another in the pass's order,

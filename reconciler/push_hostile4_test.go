@@ -218,7 +218,6 @@ func TestDiffNamesThePushSecretThatCreatesASecretTwoPushSecretsWrite(t *testing.
 // as property u of app/w: the keys it stopped pushing (here s, which the
 // team meant to keep out of AWS) must not stay in app/w for good.
 func TestAWholeSecretNarrowedToOnePropertyLeavesNoOtherKeyBehind(t *testing.T) {
-	t.Skip("DEFECT: the whole-secret row is held by the property push, which writes into the old object; key s stays in AWS and no row remembers it")
 	f := newFixture(t)
 	user, sensitive := leaktest.Canary(), leaktest.Canary()
 	f.source(f.ns, "src", map[string]string{"u": user, "s": sensitive})
@@ -352,4 +351,28 @@ func TestTwoSiblingsReplaceOneParentTogether(t *testing.T) {
 		t.Fatalf("db by db.user and db.pass: %v, deleted %d", res.Errors, res.PushDeleted)
 	}
 	f.remoteValue("app/n", `{"db":{"pass":"`+pass+`","user":"`+user+`"}}`)
+}
+
+// A whole-Secret push (deletionPolicy Delete) split into properties of the
+// same remote secret by two PushSecrets of the namespace in one commit:
+// each push keeps the properties the other writes and drops the rest
+// (providers.Push.Keep), whichever runs first; nothing is deleted.
+func TestAWholeSecretSplitIntoPropertiesOfTwoPushSecretsKeepsBothAndDropsTheRest(t *testing.T) {
+	f := newFixture(t)
+	user, pass, sensitive := leaktest.Canary(), leaktest.Canary(), leaktest.Canary()
+	f.source(f.ns, "src", map[string]string{"u": user, "p": pass, "s": sensitive})
+	del := "  deletionPolicy: Delete\n"
+	f.commit(map[string]string{"store.yaml": f.store(), "a.yaml": f.push("a", "src", del, "=app/w")})
+	if res := f.pass(); !res.OK() || res.Pushed != 1 {
+		t.Fatalf("first pass: %v, pushed %d", res.Errors, res.Pushed)
+	}
+	f.commit(map[string]string{"a.yaml": f.push("a", "src", del, "u=app/w#u"), "b.yaml": f.push("b", "src", del, "p=app/w#p")})
+	if res := f.pass(); !res.OK() || res.PushDeleted != 0 {
+		t.Fatalf("second pass: %v, deleted %d", res.Errors, res.PushDeleted)
+	}
+	f.remoteJSON("app/w", map[string]string{"u": user, "p": pass})
+	f.sm.SM.ResetCalls()
+	if res := f.pass(); !res.OK() || writes(f.sm.SM.Calls()) != 0 {
+		t.Fatalf("third pass: %v, calls %v; want no write", res.Errors, f.sm.SM.Calls())
+	}
 }

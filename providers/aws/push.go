@@ -126,7 +126,7 @@ func (p *provider) decide(ctx context.Context, in providers.Push) (smPush, error
 		if want != nil && *want != "" {
 			d.policy = want
 		}
-		d.value, err = withProperty(nil, in.Property, in.Value, nil)
+		d.value, err = withProperty(nil, in)
 		if err != nil {
 			return smPush{}, &providers.Error{Class: providers.Invalid, Ref: ref, Err: err}
 		}
@@ -164,7 +164,7 @@ func (p *provider) decide(ctx context.Context, in providers.Push) (smPush, error
 		}
 		current = f.Value.Bytes()
 	}
-	if d.value, err = withProperty(current, in.Property, in.Value, in.Replace); err != nil {
+	if d.value, err = withProperty(current, in); err != nil {
 		return smPush{}, &providers.Error{Class: providers.Invalid, Ref: ref, Err: err}
 	}
 	retag := len(d.setTags)+len(d.removeTags) > 0 || d.policy != nil || d.dropPolicy
@@ -317,27 +317,34 @@ func managed(tags []smtypes.Tag) bool {
 // withProperty is what a push writes: value itself, or, with a property,
 // current (a JSON object, or nothing) with value as the string at that
 // property, dots nesting, as ESO sets it. A value on the way that is no
-// JSON object is an error, unless replace names its path (a push leaving
-// Git wrote it: providers.Push.Replace). When current already holds it,
-// current is returned as it is, so an unchanged push writes nothing.
-func withProperty(current []byte, property string, value []byte, replace []string) ([]byte, error) {
+// JSON object is an error, unless in.Replace names its path (a push
+// leaving Git wrote it); when that push wrote the whole secret, only the
+// properties of in.Keep stay of its object. When current already holds
+// it, current is returned as it is, so an unchanged push writes nothing.
+func withProperty(current []byte, in providers.Push) ([]byte, error) {
+	property, value := in.Property, in.Value
 	if property == "" {
 		return value, nil
 	}
+	wholeLeft := slices.Contains(in.Replace, "")
 	obj := map[string]any{}
 	// JSON null decodes into a nil map without error: no object either.
 	if len(bytes.TrimSpace(current)) > 0 && (decodeObject(current, &obj) != nil || obj == nil) {
-		if !slices.Contains(replace, "") {
+		if !wholeLeft {
 			return nil, errors.New("holds no JSON object, so property " + property + " cannot be written into it")
 		}
 		obj = map[string]any{}
+	}
+	narrowed := wholeLeft && current != nil
+	if narrowed {
+		obj = pickPaths(obj, append(slices.Clone(in.Keep), property))
 	}
 	path := strings.Split(property, ".")
 	node := obj
 	for i, k := range path[:len(path)-1] {
 		next, ok := node[k].(map[string]any)
 		if !ok {
-			if _, taken := node[k]; taken && !slices.Contains(replace, strings.Join(path[:i+1], ".")) {
+			if _, taken := node[k]; taken && !slices.Contains(in.Replace, strings.Join(path[:i+1], ".")) {
 				return nil, fmt.Errorf("property %s: %s holds no JSON object", property, k)
 			}
 			next = map[string]any{}
@@ -346,11 +353,48 @@ func withProperty(current []byte, property string, value []byte, replace []strin
 		node = next
 	}
 	last := path[len(path)-1]
-	if s, ok := node[last].(string); ok && s == string(value) && current != nil {
+	if s, ok := node[last].(string); ok && s == string(value) && current != nil && !narrowed {
 		return current, nil
 	}
 	node[last] = string(value)
-	return encodeObject(obj)
+	out, err := encodeObject(obj)
+	if err == nil && bytes.Equal(out, current) {
+		return current, nil
+	}
+	return out, err
+}
+
+// pickPaths is the part of obj at paths (dots nest): what a whole push
+// leaving Git left that pushes in Git still write.
+func pickPaths(obj map[string]any, paths []string) map[string]any {
+	out := map[string]any{}
+	for _, p := range paths {
+		parts := strings.Split(p, ".")
+		v, ok := any(obj), true
+		for _, k := range parts {
+			var m map[string]any
+			if m, ok = v.(map[string]any); ok {
+				v, ok = m[k]
+			}
+			if !ok {
+				break
+			}
+		}
+		if !ok {
+			continue
+		}
+		to := out
+		for _, k := range parts[:len(parts)-1] {
+			sub, isMap := to[k].(map[string]any)
+			if !isMap {
+				sub = map[string]any{}
+				to[k] = sub
+			}
+			to = sub
+		}
+		to[parts[len(parts)-1]] = v
+	}
+	return out
 }
 
 // decodeObject reads a remote secret's JSON object into obj, numbers as

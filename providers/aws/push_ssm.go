@@ -90,7 +90,7 @@ func (p *ssmProvider) decide(ctx context.Context, in providers.Push) (ssmPush, e
 	f := p.get(ctx, []providers.Ref{{Key: in.Key}})[providers.Ref{Key: in.Key}]
 	if providers.ClassOf(f.Err) == providers.NotFound {
 		d.did = providers.Created
-		if d.value, err = withProperty(nil, in.Property, in.Value, nil); err != nil {
+		if d.value, err = withProperty(nil, in); err != nil {
 			return ssmPush{}, &providers.Error{Class: providers.Invalid, Ref: ref, Err: err}
 		}
 		return d, nil
@@ -113,7 +113,7 @@ func (p *ssmProvider) decide(ctx context.Context, in providers.Push) (ssmPush, e
 		d.setTags, d.removeTags = tagDiff(tags, withManagedBy(meta.Tags))
 	}
 	current := f.Value.Bytes()
-	if d.value, err = withProperty(current, in.Property, in.Value, in.Replace); err != nil {
+	if d.value, err = withProperty(current, in); err != nil {
 		return ssmPush{}, &providers.Error{Class: providers.Invalid, Ref: ref, Err: err}
 	}
 	d.did = changed(string(current) == string(d.value), len(d.setTags)+len(d.removeTags) > 0)
