@@ -216,8 +216,27 @@ func awsName(stores map[StoreKey]*render.SecretStore, r PushRemote) remoteName {
 	if a.Auth.SecretRef != nil || a.Auth.JWT != nil {
 		return remoteName{name: r.Store.String() + "\x00" + name}
 	}
-	return remoteName{name: fmt.Sprintf("%s\x00%s\x00%s\x00%q\x00%s", Service(st), a.Role, a.ExternalID, a.AdditionalRoles, name),
-		region: a.Region, anyRegion: a.Region == ""}
+	return remoteName{name: roleChain(st) + "\x00" + name, region: a.Region, anyRegion: a.Region == ""}
+}
+
+// roleChain is the part of a store's identity Git shows when it names no
+// credentials of its own: its service and the roles it assumes.
+func roleChain(st *render.SecretStore) string {
+	a := st.Spec.Provider.AWS
+	return fmt.Sprintf("%s\x00%s\x00%s\x00%q", Service(st), a.Role, a.ExternalID, a.AdditionalRoles)
+}
+
+// Identity is where the store key's remote names live: two stores of one
+// Identity reach one AWS secret by one name (the store's prefix applied),
+// as awsName compares them, a region written ("" the instance's) counted
+// as written. A store with credentials of its own, or not rendered, is
+// its own.
+func Identity(stores map[StoreKey]*render.SecretStore, key StoreKey) string {
+	st := stores[key]
+	if st == nil || st.Spec.Provider.AWS == nil || st.Spec.Provider.AWS.Auth.SecretRef != nil || st.Spec.Provider.AWS.Auth.JWT != nil {
+		return key.String()
+	}
+	return roleChain(st) + "\x00" + st.Spec.Provider.AWS.Region
 }
 
 // remoteUsers are the PushSecrets that push one remote secret: their

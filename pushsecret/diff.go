@@ -31,7 +31,8 @@ func (r *run) pushOf(ps *render.PushSecret, e desired.PushEntry, key string, pol
 func (r *run) replaced(ns string, e desired.PushEntry, key string) []string {
 	var out []string
 	for _, row := range r.Old {
-		if row.Store == e.Store.String() && row.RemoteName == key && row.LastPush != nil && row.Property != e.Property &&
+		if row.RemoteName == key && row.LastPush != nil && row.Property != e.Property &&
+			desired.Identity(r.stores, storeKeyOfString(row.Store)) == desired.Identity(r.stores, e.Store) &&
 			strings.HasPrefix(row.PushSecret, ns+"/") && desired.PropertyHolds(row.Property, e.Property) {
 			out = append(out, row.Property)
 		}

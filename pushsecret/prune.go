@@ -246,7 +246,7 @@ func (r *run) pruneVerdict(current []inventory.PushRow) (candidates, waits []inv
 		now[row.Key()] = append(now[row.Key()], row.RemoteName)
 		wrote := row.Ready && row.LastPush != nil
 		all.add(row.Remote(), row.Property, wrote)
-		if w := row.Written(); w != "" {
+		if w := r.written(row); w != "" {
 			named.add(w, row.Property, wrote)
 		} else {
 			unnamed.add(row.Remote(), row.Property, wrote)
@@ -267,7 +267,7 @@ func (r *run) pruneVerdict(current []inventory.PushRow) (candidates, waits []inv
 			continue
 		}
 		var use []writer
-		if w := row.Written(); w != "" {
+		if w := r.written(row); w != "" {
 			use = []writer{named[w], unnamed[row.Remote()]}
 		} else {
 			use = []writer{all[row.Remote()]}
@@ -287,6 +287,17 @@ func (r *run) pruneVerdict(current []inventory.PushRow) (candidates, waits []inv
 	verdict = r.cfg.Guard(inventory.Prune{Noun: "PushSecret", Unreadable: r.Unreadable,
 		RenderErrors: len(r.Set.Errors), Candidates: deletable, Recorded: len(r.Old), Rendered: len(r.Set.PushSecrets)})
 	return candidates, waits, verdict
+}
+
+// written is the AWS secret row's push wrote, as pruneVerdict compares
+// rows: its store's Identity (two stores of one identity whose prefixes
+// meet reach one secret) and the name it wrote; "" when the row does not
+// know the name.
+func (r *run) written(row inventory.PushRow) string {
+	if row.RemoteName == "" {
+		return ""
+	}
+	return desired.Identity(r.stores, storeKeyOfString(row.Store)) + "\x00" + row.RemoteName
 }
 
 // writer is what current rows write of one remote secret: each property

@@ -174,7 +174,6 @@ func TestAPrefixMovedWithANestedPropertyStillReplaces(t *testing.T) {
 // secret (section 14.E). The nested push must replace db as it does
 // through one store, and nothing be deleted.
 func TestANestedPushThroughASecondStoreReachingTheSameNameReplaces(t *testing.T) {
-	t.Skip("DEFECT: Replace and pruneVerdict compare the store string, so through a second store the db.user push is refused and db (the secret's last key) deleted")
 	f := newFixture(t)
 	user, pass := leaktest.Canary(), leaktest.Canary()
 	f.source(f.ns, "src", map[string]string{"u": user, "p": pass})
