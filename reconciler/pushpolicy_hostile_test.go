@@ -1,11 +1,16 @@
 package reconciler_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/secretsync/secretsync/internal/leaktest"
 	"github.com/secretsync/secretsync/reconciler"
 )
 
@@ -83,7 +88,94 @@ func TestFiftyPushSecretsOnOnePolicyMakeNoAWSCallOnANoOpPass(t *testing.T) {
 	if res := f.pass(); !res.OK() || f.sm.SM.TotalCalls() != 0 {
 		t.Fatalf("no-op pass: ok %v, calls %v", res.OK(), f.sm.SM.Calls())
 	}
-	if got := f.counter.Path("get", "/api/v1/namespaces/"+f.ns+"/configmaps/pol"); got > n {
+	got := f.counter.Path("get", "/api/v1/namespaces/"+f.ns+"/configmaps/pol")
+	t.Logf("a no-op pass of %d PushSecrets read the policy ConfigMap %d times", n, got)
+	if got > n {
 		t.Fatalf("no-op pass read the policy ConfigMap %d times, want at most one per PushSecret (%d)", got, n)
+	}
+}
+
+// Hostile review (15.R): two PushSecrets push properties of one remote
+// secret, each naming another policy. Each refresh, each puts its own over
+// the other's: two PutResourcePolicy an hour for ever, and AWS holds
+// whichever ran last.
+func TestTwoPushSecretsWithTwoPoliciesForOneSecretDoNotFlap(t *testing.T) {
+	t.Skip("DEFECT: two PushSecrets with different resourcePolicy on one remote secret put one over the other at every refresh (2 PutResourcePolicy each)")
+	f := newFixture(t)
+	f.source(f.ns, "src", map[string]string{"a": "policy-flap2-a", "b": "policy-flap2-b"})
+	policyMap(t, f.ns, "pol1", map[string]string{"policy.json": f.policyDoc("111111111111")})
+	policyMap(t, f.ns, "pol2", map[string]string{"policy.json": f.policyDoc("222222222222")})
+	f.commit(map[string]string{"store.yaml": f.store(), "push.yaml": f.pushSpec("p1", "  selector: {secret: {name: src}}\n  data:\n"+
+		policyEntry("a", "app/shared2", "a", "pol1")) + "---\n" + f.pushSpec("p2", "  selector: {secret: {name: src}}\n  data:\n"+
+		policyEntry("b", "app/shared2", "b", "pol2"))})
+	first := f.pass()
+	for i := 1; i <= 2; i++ {
+		clock := time.Now().Add(time.Duration(2*i) * time.Hour)
+		reconciler.SetNow(f.rec, func() time.Time { return clock })
+		f.sm.SM.ResetCalls()
+		res := f.pass()
+		if c := f.sm.SM.Calls(); first.OK() && res.OK() && c["PutResourcePolicy"] != 0 {
+			t.Fatalf("refresh %d: both pushed and the policy flaps: %s", i, policyCalls(c))
+		}
+	}
+}
+
+// secretPolicyEntry is policyEntry with the policy in Secret name, key k.
+func secretPolicyEntry(remote, name, k string) string {
+	return `    - match: {secretKey: a, remoteRef: {remoteKey: ` + remote + `}}
+      metadata:
+        apiVersion: kubernetes.external-secrets.io/v1alpha1
+        kind: PushSecretMetadata
+        spec:
+          resourcePolicy: {policySourceRef: {kind: Secret, name: ` + name + `, key: ` + k + `}}
+`
+}
+
+// Hostile review (15.R): a repo writer names, as the policy, a
+// service-account token Secret of its namespace (whose data it cannot read
+// but whose text would be sent to AWS), a Secret whose text is no JSON
+// document, and a Secret holding a public policy. Each is refused: the
+// token before any AWS call, the bad text before any AWS call, the public
+// one by AWS (BlockPublicPolicy). No text reaches an error, Event, log or
+// the inventory (the fixture's leak check, every text remembered).
+func TestHostilePolicySecretsAreRefusedAndNeverPrinted(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	f.source(f.ns, "src", map[string]string{"a": "policy-hostile-a"})
+	marker := leaktest.Canary()
+	f.remember(marker)
+	tok := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "tok", Namespace: f.ns, Annotations: map[string]string{corev1.ServiceAccountNameKey: "default"}},
+		Type: corev1.SecretTypeServiceAccountToken, Data: map[string][]byte{"token": []byte(`{"Sid":"` + marker + `"}`)}}
+	if _, err := env.Client.CoreV1().Secrets(f.ns).Create(ctx, tok, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	public := `{"Version":"2012-10-17","Statement":[{"Sid":"x` + strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			return r
+		}
+		return 'x'
+	}, marker) + `","Effect":"Allow","Principal":"*","Action":"secretsmanager:GetSecretValue","Resource":"*"}]}`
+	f.remember(public)
+	f.source(f.ns, "pols", map[string]string{"bad": `{"Sid":"` + marker + `"}}`, "public": public})
+	for _, c := range []struct{ name, entry, want string }{
+		{"a token Secret", secretPolicyEntry("app/tok", "tok", "token"), "Secret " + f.ns + "/tok: is refused: its type kubernetes.io/service-account-token"},
+		{"no JSON document", secretPolicyEntry("app/bad", "pols", "bad"), "the policy at key bad of Secret " + f.ns + "/pols is not a JSON object"},
+		{"a public policy", secretPolicyEntry("app/public", "pols", "public"), "PublicPolicyException"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f.commit(map[string]string{"store.yaml": f.store(), "push.yaml": f.pushSpec("p", "  selector: {secret: {name: src}}\n  data:\n"+c.entry)})
+			f.sm.SM.ResetCalls()
+			res := f.pass()
+			if len(res.Errors) != 1 || !strings.Contains(res.Errors[0].Error(), c.want) {
+				t.Fatalf("errors %v, want one saying %q", res.Errors, c.want)
+			}
+			calls := f.sm.SM.Calls()
+			if c.want != "PublicPolicyException" && f.sm.SM.TotalCalls() != 0 {
+				t.Fatalf("refused before any call, but calls %v", calls)
+			}
+			if calls["PutResourcePolicy"] > 1 || c.want == "PublicPolicyException" && f.remotePolicy("app/public") != "" {
+				t.Fatalf("a public policy: calls %v, or it was put", calls)
+			}
+		})
 	}
 }
