@@ -40,8 +40,12 @@ func TestTwoEntriesWithTwoPoliciesForOneSecretAreRefused(t *testing.T) {
 	policyMap(t, f.ns, "pol2", map[string]string{"policy.json": f.policyDoc("222222222222")})
 	f.commit(map[string]string{"store.yaml": f.store(), "push.yaml": f.pushSpec("p", "  selector: {secret: {name: src}}\n  data:\n"+
 		policyEntry("a", "app/shared", "a", "pol1")+policyEntry("b", "app/shared", "b", "pol2"))})
-	res := f.pass()
 	want := "spec.data[1].metadata.spec.resourcePolicy.policySourceRef: another policy than spec.data[0]'s for the same remote secret"
+	// diff says so first, as the pass does, and writes nothing.
+	if got := fmt.Sprint(f.diffPushes()); !strings.Contains(got, "refused app/shared (p)") || !strings.Contains(got, "another policy than spec.data[0]'s") {
+		t.Fatalf("diff %s, want app/shared refused for its two policies", got)
+	}
+	res := f.pass()
 	if len(res.Errors) != 1 || !strings.Contains(res.Errors[0].Error(), want) {
 		t.Fatalf("errors %v, want one saying %q", res.Errors, want)
 	}
