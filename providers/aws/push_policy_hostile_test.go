@@ -90,3 +90,31 @@ func TestParameterStoreRefusesResourcePolicyByName(t *testing.T) {
 		t.Fatalf("a refused push made %d calls", n)
 	}
 }
+
+// Hostile review (15.R): text of blanks only is no policy, as CheckPolicy
+// says: on create it puts none, and on a secret with a policy it removes
+// it (DeleteResourcePolicy), never sending the blanks to AWS as a policy.
+func TestABlankPolicyIsNoPolicy(t *testing.T) {
+	awstest.Isolate(t)
+	b := awstest.StartSM(t)
+	p := pusher(t, b, aws.Store{})
+	ctx := context.Background()
+	blank, one := " \n\t", crossAccount("111111111111")
+	b.SM.ResetCalls()
+	if did, err := p.Push(ctx, providers.Push{Key: "app/blank", Value: []byte("v"), Metadata: policyMeta, ResourcePolicy: &blank}); err != nil || did != providers.Created {
+		t.Fatalf("create with a blank policy = %q, %v", did, err)
+	}
+	if c := b.SM.Calls(); c["PutResourcePolicy"] != 0 {
+		t.Fatalf("create with a blank policy: calls %v", c)
+	}
+	if _, err := p.Push(ctx, providers.Push{Key: "app/blank", Value: []byte("v"), Metadata: policyMeta, ResourcePolicy: &one}); err != nil {
+		t.Fatal(err)
+	}
+	b.SM.ResetCalls()
+	if did, err := p.Push(ctx, providers.Push{Key: "app/blank", Value: []byte("v"), Metadata: policyMeta, ResourcePolicy: &blank}); err != nil || did != providers.Retagged {
+		t.Fatalf("a blank policy over one = %q, %v", did, err)
+	}
+	if c := b.SM.Calls(); c["DeleteResourcePolicy"] != 1 || c["PutResourcePolicy"] != 0 || remotePolicy(t, b, "app/blank") != "" {
+		t.Fatalf("a blank policy over one: calls %v", c)
+	}
+}
