@@ -91,6 +91,46 @@ func (r *run) onePolicyPerSecret(entries []desired.PushEntry, policies map[awsse
 	return nil
 }
 
+// onePolicyAcross refuses a PushSecret whose entry pushes a remote secret
+// an earlier PushSecret of the pass pushes too with a policy that differs:
+// each would put its own at its refresh, for ever. The error names the
+// other PushSecret and the fields, never the text.
+func (r *run) onePolicyAcross(pss []*render.PushSecret, plans []pushPlan) {
+	type target struct {
+		store desired.StoreKey
+		key   string
+	}
+	type first struct {
+		ps    string
+		field string
+		text  string
+	}
+	seen := map[target]first{}
+	for i, ps := range pss {
+		pl := &plans[i]
+		if pl.err != nil || pl.policies == nil {
+			continue
+		}
+		mine := map[target]first{}
+		for _, e := range pl.entries {
+			text := r.policyOf(e, pl.policies)
+			if text == nil {
+				continue
+			}
+			t := target{e.Store, e.RemoteKey}
+			if f, ok := seen[t]; ok && !awsservice.SamePolicy([]byte(f.text), []byte(*text)) {
+				pl.err = fmt.Errorf("%s.metadata.spec.resourcePolicy.policySourceRef: another policy than %s's of PushSecret %s for the same remote secret %s of %s: one secret has one resource policy",
+					e.Field, f.field, f.ps, e.RemoteKey, e.Store)
+				break
+			}
+			mine[t] = first{ps.ID(), e.Field, *text}
+		}
+		if pl.err == nil {
+			maps.Copy(seen, mine)
+		}
+	}
+}
+
 // policySource is the policy source e's metadata names through its
 // store's service, or nil.
 func (r *run) policySource(e desired.PushEntry) *awsservice.PolicySource {
