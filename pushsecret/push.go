@@ -138,6 +138,7 @@ func (r *run) planAll(ctx context.Context, oldBy map[string][]inventory.PushRow)
 			plans[i].err = *shared[ps.ID()]
 		}
 	}
+	r.onePolicyAcross(pss, plans)
 	return plans
 }
 

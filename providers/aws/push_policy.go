@@ -3,6 +3,7 @@ package aws
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -31,6 +32,10 @@ func wantedPolicy(meta awsservice.SecretsManagerPush, text *string) (*string, er
 	}
 	if err := awsservice.CheckPolicy([]byte(*text)); err != nil {
 		return nil, errors.New("metadata.spec.resourcePolicy: the policy in " + src.String() + " " + err.Error())
+	}
+	if strings.TrimSpace(*text) == "" {
+		// Blanks are no policy (CheckPolicy): never sent to AWS as one.
+		return new(string), nil
 	}
 	return text, nil
 }

@@ -92,9 +92,10 @@ func CheckPolicy(text []byte) error {
 	if n := utf8.RuneCount(text); n > MaxPolicyLen {
 		return fmt.Errorf("is %d characters long; AWS takes at most %d", n, MaxPolicyLen)
 	}
+	// json.Valid first: a decoder stops at the first value, and dec.More
+	// says nothing of a stray '}' or ']' after it.
 	var obj map[string]json.RawMessage
-	dec := json.NewDecoder(bytes.NewReader(text))
-	if err := dec.Decode(&obj); err != nil || obj == nil || dec.More() {
+	if !json.Valid(text) || json.Unmarshal(text, &obj) != nil || obj == nil {
 		return errors.New("is not a JSON object")
 	}
 	return nil
@@ -118,7 +119,7 @@ func normalPolicy(text []byte) (string, bool) {
 	var doc any
 	dec := json.NewDecoder(bytes.NewReader(text))
 	dec.UseNumber()
-	if err := dec.Decode(&doc); err != nil {
+	if !json.Valid(text) || dec.Decode(&doc) != nil {
 		return "", false
 	}
 	out, err := json.Marshal(doc)
