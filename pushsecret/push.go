@@ -28,6 +28,7 @@ type run struct {
 	// claims are the properties the steps' rows write, by namespace, store
 	// and remote key (claimsOf): what a push replacing a whole secret keeps.
 	claims map[string][]string
+	turns  *turns // the order of pushes of one remote secret (newTurns)
 }
 
 // event is one Event a PushSecret's push asks for.
@@ -63,12 +64,8 @@ func (p *Pusher) Push(ctx context.Context, in Pass) Outcome {
 	steps := r.decideAll(ctx)
 	r.claims = claimsOf(steps)
 	done := make([]pushed, len(pss))
-	groups := sharing(steps)
-	r.each(len(groups), func(g int) {
-		for _, i := range groups[g] {
-			done[i] = r.execute(ctx, pss[i], steps[i])
-		}
-	})
+	r.turns = newTurns(steps)
+	r.each(len(pss), func(i int) { done[i] = r.execute(ctx, i, pss[i], steps[i]) })
 	var out Outcome
 	states := make(map[string]*state, len(pss))
 	var events []event
@@ -179,46 +176,60 @@ func claimsOf(steps []step) map[string][]string {
 
 func claimKey(ns, store, remoteKey string) string { return ns + "\x00" + store + "\x00" + remoteKey }
 
-// sharing groups the steps that push to one remote secret (by store and
-// remote key): a group's steps run one after another in the pass's order,
-// so the first of two PushSecrets writing properties of one new secret is
-// the one that creates it, as Diff says; groups run concurrently.
-func sharing(steps []step) [][]int {
-	parent := make([]int, len(steps))
-	for i := range parent {
-		parent[i] = i
-	}
-	var root func(i int) int
-	root = func(i int) int {
-		for parent[i] != i {
-			parent[i] = parent[parent[i]]
-			i = parent[i]
-		}
-		return i
-	}
-	first := map[string]int{}
+// turns order the pushes of one remote secret (by store and remote key)
+// across steps in the pass's order, so that the first of two PushSecrets
+// writing properties of one new secret is the one that creates it, as
+// Diff says. Only entries on a shared secret wait, each for the previous
+// step's last entry there; everything else runs concurrently. A step waits
+// only for lower ones, which parallel.Run started before it, so every
+// wait ends.
+type turns struct {
+	prev map[turnKey]int           // (key, step): the step before it on key
+	gate map[turnKey]chan struct{} // (key, step): closed once step is done with key
+}
+
+type turnKey struct {
+	key  string
+	step int
+}
+
+func entryKey(e desired.PushEntry) string { return e.Store.String() + "\x00" + e.RemoteKey }
+
+func newTurns(steps []step) *turns {
+	t := &turns{prev: map[turnKey]int{}, gate: map[turnKey]chan struct{}{}}
+	last := map[string]int{}
 	for i, s := range steps {
 		for _, e := range s.entries {
-			k := e.Store.String() + "\x00" + e.RemoteKey
-			if j, ok := first[k]; ok {
-				parent[root(i)] = root(j)
-			} else {
-				first[k] = i
+			k := entryKey(e)
+			if _, ok := t.gate[turnKey{k, i}]; ok {
+				continue
 			}
+			t.gate[turnKey{k, i}] = make(chan struct{})
+			if j, ok := last[k]; ok {
+				t.prev[turnKey{k, i}] = j
+			}
+			last[k] = i
 		}
 	}
-	at := map[int]int{}
-	var out [][]int
-	for i := range steps {
-		g, ok := at[root(i)]
-		if !ok {
-			g, at[root(i)] = len(out), len(out)
-			out = append(out, nil)
-		}
-		out[g] = append(out[g], i)
-	}
-	return out
+	return t
 }
+
+// wait is step's turn on key: when the step before it there is done.
+func (t *turns) wait(ctx context.Context, step int, key string) error {
+	j, ok := t.prev[turnKey{key, step}]
+	if !ok {
+		return nil
+	}
+	select {
+	case <-t.gate[turnKey{key, j}]:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// done ends step's turn on key.
+func (t *turns) done(step int, key string) { close(t.gate[turnKey{key, step}]) }
 
 // each runs job(0) to job(n-1), at most Config.Concurrency at a time.
 func (r *run) each(n int, job func(i int)) {
@@ -240,14 +251,14 @@ func (r *run) record(ctx context.Context, events []event) {
 
 // execute runs s for ps: a push step's entries through their stores'
 // providers; any other step is already what the pass does (no call).
-func (r *run) execute(ctx context.Context, ps *render.PushSecret, s step) pushed {
+func (r *run) execute(ctx context.Context, at int, ps *render.PushSecret, s step) pushed {
 	id := ps.ID()
 	if s.kind != push {
 		return pushed{rows: s.rows, state: s.state, err: s.err, events: s.events, actions: s.actions(id)}
 	}
 	now := r.cfg.Now()
 	one := pushed{rows: s.rows, actions: s.actions(id)}
-	errs := r.pushEntries(ctx, ps, s, now, &one)
+	errs := r.pushEntries(ctx, at, ps, s, now, &one)
 	if len(errs) > 0 {
 		one.err = r.Redactor.Error(fmt.Errorf("PushSecret %s (%s): %w", id, ps.Source, errors.Join(errs...)))
 		one.events = append(one.events, event{id, corev1.EventTypeWarning, "PushFailed", one.err.Error()})
@@ -331,48 +342,66 @@ func failedRows(ps *render.PushSecret, stores map[desired.StoreKey]*render.Secre
 
 // pushEntries writes each entry through its store's provider and fills its
 // row in one; it returns the errors.
-func (r *run) pushEntries(ctx context.Context, ps *render.PushSecret, s step, now time.Time, one *pushed) []error {
+func (r *run) pushEntries(ctx context.Context, at int, ps *render.PushSecret, s step, now time.Time, one *pushed) []error {
 	var errs []error
+	lastOn := map[string]int{} // each remote secret's last entry: the step's turn there ends after it
 	for i, e := range s.entries {
-		row := &one.rows[i]
-		prev := s.last[row.Key()]
-		// Until this push succeeds, the row names what the last one wrote.
-		row.LastPush, row.RemoteName = prev.LastPush, prev.RemoteName
-		pusher, err := r.pusher(ctx, r.stores[e.Store], e.Store, ps.Namespace)
-		var did providers.Pushed
-		var remoteKey string
-		if err == nil {
-			remoteKey = pusher.(providers.Provider).Canonical(providers.Ref{Key: e.RemoteKey}).Key
-			did, err = pusher.Push(ctx, r.pushOf(ps, e, remoteKey, s.policies))
-			one.actions[i] = resolved(one.actions[i], did, err)
-			if err != nil {
-				err = fmt.Errorf("push %s to %s: %w", e.Field, e.Store, err)
-			}
-		} else {
-			one.actions[i] = resolved(one.actions[i], did, err)
-		}
-		if err != nil {
+		lastOn[entryKey(e)] = i
+	}
+	for i, e := range s.entries {
+		if err := r.pushEntry(ctx, at, ps, s, i, now, one); err != nil {
 			errs = append(errs, err)
-			row.Reason, row.Message, row.Synced = reasonFailed, r.Redactor.String(err.Error()), ""
-			row.RemoteName = recordedName(prev.RemoteName, remoteKey, false)
-			continue
 		}
-		checked := metav1.NewTime(now)
-		row.Ready, row.Reason, row.Checked = true, string(did), &checked
-		if prev.RemoteName != "" && prev.RemoteName != remoteKey {
-			// The store's prefix moved: what was written is the old name's,
-			// which prune deletes; this one was written only if did says so.
-			row.LastPush = nil
-		}
-		row.RemoteName = remoteKey
-		if did == providers.Created || did == providers.Updated {
-			t := metav1.NewTime(now)
-			row.LastPush = &t
-			one.count++
-			one.events = append(one.events, event{ps.ID(), corev1.EventTypeNormal, "Pushed", fmt.Sprintf("%s %s in %s from Secret %s", did, remoteKey, e.Store, row.Secret)})
+		if lastOn[entryKey(e)] == i {
+			r.turns.done(at, entryKey(e))
 		}
 	}
 	return errs
+}
+
+// pushEntry writes s's entry i, in its turn on that remote secret, through
+// its store's provider and fills its row in one.
+func (r *run) pushEntry(ctx context.Context, at int, ps *render.PushSecret, s step, i int, now time.Time, one *pushed) error {
+	e, row := s.entries[i], &one.rows[i]
+	prev := s.last[row.Key()]
+	// Until this push succeeds, the row names what the last one wrote.
+	row.LastPush, row.RemoteName = prev.LastPush, prev.RemoteName
+	var did providers.Pushed
+	var remoteKey string
+	pusher, err := r.pusher(ctx, r.stores[e.Store], e.Store, ps.Namespace)
+	if err == nil {
+		err = r.turns.wait(ctx, at, entryKey(e))
+	}
+	if err == nil {
+		remoteKey = pusher.(providers.Provider).Canonical(providers.Ref{Key: e.RemoteKey}).Key
+		did, err = pusher.Push(ctx, r.pushOf(ps, e, remoteKey, s.policies))
+		one.actions[i] = resolved(one.actions[i], did, err)
+		if err != nil {
+			err = fmt.Errorf("push %s to %s: %w", e.Field, e.Store, err)
+		}
+	} else {
+		one.actions[i] = resolved(one.actions[i], did, err)
+	}
+	if err != nil {
+		row.Reason, row.Message, row.Synced = reasonFailed, r.Redactor.String(err.Error()), ""
+		row.RemoteName = recordedName(prev.RemoteName, remoteKey, false)
+		return err
+	}
+	checked := metav1.NewTime(now)
+	row.Ready, row.Reason, row.Checked = true, string(did), &checked
+	if prev.RemoteName != "" && prev.RemoteName != remoteKey {
+		// The store's prefix moved: what was written is the old name's,
+		// which prune deletes; this one was written only if did says so.
+		row.LastPush = nil
+	}
+	row.RemoteName = remoteKey
+	if did == providers.Created || did == providers.Updated {
+		t := metav1.NewTime(now)
+		row.LastPush = &t
+		one.count++
+		one.events = append(one.events, event{ps.ID(), corev1.EventTypeNormal, "Pushed", fmt.Sprintf("%s %s in %s from Secret %s", did, remoteKey, e.Store, row.Secret)})
+	}
+	return nil
 }
 
 // recordedName is the remote name a row records after its push: the name
