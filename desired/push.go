@@ -226,6 +226,16 @@ func roleChain(st *render.SecretStore) string {
 	return fmt.Sprintf("%s\x00%s\x00%s\x00%q", Service(st), a.Role, a.ExternalID, a.AdditionalRoles)
 }
 
+// AWSKey is the AWS secret remoteKey (as written) of the store key names:
+// the store's Identity and the name with its prefix applied.
+func AWSKey(stores map[StoreKey]*render.SecretStore, key StoreKey, remoteKey string) string {
+	name := remoteKey
+	if st := stores[key]; st != nil && st.Spec.Provider.AWS != nil {
+		name = Service(st).Canonical(st.Spec.Provider.AWS.Prefix, remoteKey)
+	}
+	return Identity(stores, key) + "\x00" + name
+}
+
 // Identity is where the store key's remote names live: two stores of one
 // Identity reach one AWS secret by one name (the store's prefix applied),
 // as awsName compares them, a region written ("" the instance's) counted

@@ -18,7 +18,7 @@ func (r *run) pushOf(ps *render.PushSecret, e desired.PushEntry, key string, pol
 	p := providers.Push{Key: key, Property: e.Property, Value: e.Value.Bytes(), Replace: r.replaced(ps.Namespace, e, key),
 		IfNotExists: ps.Updates() == render.PushIfNotExists, Metadata: e.Metadata, ResourcePolicy: r.policyOf(e, policies)}
 	if slices.Contains(p.Replace, "") {
-		p.Keep = r.claims[claimKey(ps.Namespace, e.Store.String(), e.RemoteKey)]
+		p.Keep = r.claims[claimKey(ps.Namespace, r.entryKey(e))]
 	}
 	return p
 }
@@ -52,7 +52,7 @@ func (r *run) replaced(ns string, e desired.PushEntry, key string) []string {
 func (p *Pusher) Diff(ctx context.Context, in Pass) ([]Action, []error) {
 	r := &run{Pusher: p, Pass: in, stores: desired.IndexStores(in.Set)}
 	steps := r.decideAll(ctx)
-	r.claims = claimsOf(steps)
+	r.claims = r.claimsOf(steps)
 	var out []Action
 	var errs []error
 	var current []inventory.PushRow // the rows Push would leave, for pruneVerdict
@@ -78,7 +78,7 @@ func (p *Pusher) Diff(ctx context.Context, in Pass) ([]Action, []error) {
 				errs = append(errs, r.Redactor.Error(fmt.Errorf("PushSecret %s (%s): %w", ps.ID(), ps.Source, err)))
 				continue
 			}
-			if w := rows[j].Written(); a.Kind == Create && w != "" {
+			if w := r.written(rows[j]); a.Kind == Create && w != "" {
 				if created[w] {
 					a = resolved(actions[j], existing(ps), nil)
 				}

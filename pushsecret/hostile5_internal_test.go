@@ -25,8 +25,9 @@ func TestTurnsNeverChainMoreThanTheEntriesOfASharedSecret(t *testing.T) {
 		}
 		steps[i] = step{kind: push, entries: entries}
 	}
-	tr := newTurns(steps)
-	hub := entryKey(steps[0].entries[0])
+	r := &run{stores: map[desired.StoreKey]*render.SecretStore{}}
+	tr := newTurns(steps, r.entryKey)
+	hub := r.entryKey(steps[0].entries[0])
 	if len(tr.prev) != pushSecrets-1 {
 		t.Fatalf("%d waits, want %d (each PushSecret after the first waits once, on the hub)", len(tr.prev), pushSecrets-1)
 	}

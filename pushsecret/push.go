@@ -62,9 +62,9 @@ func (p *Pusher) Push(ctx context.Context, in Pass) Outcome {
 	r := &run{Pusher: p, Pass: in, stores: desired.IndexStores(in.Set)}
 	pss := in.Set.PushSecrets
 	steps := r.decideAll(ctx)
-	r.claims = claimsOf(steps)
+	r.claims = r.claimsOf(steps)
 	done := make([]pushed, len(pss))
-	r.turns = newTurns(steps)
+	r.turns = newTurns(steps, r.entryKey)
 	r.each(len(pss), func(i int) { done[i] = r.execute(ctx, i, pss[i], steps[i]) })
 	var out Outcome
 	states := make(map[string]*state, len(pss))
@@ -158,15 +158,20 @@ func (r *run) redact(a Action) Action {
 	return a
 }
 
-// claimsOf is what the rows of steps write: the properties of each remote
-// secret, by namespace, store and remote key (claimKey).
-func claimsOf(steps []step) map[string][]string {
+// claimsOf is what the rows of steps write: the properties of each AWS
+// secret (AWSKey), by namespace (claimKey), of the rows that push this
+// pass or wrote it and vouch for it; a refused or failing row claims
+// nothing a narrowing should keep.
+func (r *run) claimsOf(steps []step) map[string][]string {
 	out := map[string][]string{}
 	for _, s := range steps {
 		for _, row := range s.rows {
+			if row.RemoteKey == "" || s.kind != push && !(row.Ready && row.LastPush != nil) {
+				continue
+			}
 			ns, _, _ := strings.Cut(row.PushSecret, "/")
-			k := claimKey(ns, row.Store, row.RemoteKey)
-			if row.RemoteKey != "" && !slices.Contains(out[k], row.Property) {
+			k := claimKey(ns, desired.AWSKey(r.stores, storeKeyOfString(row.Store), row.RemoteKey))
+			if !slices.Contains(out[k], row.Property) {
 				out[k] = append(out[k], row.Property)
 			}
 		}
@@ -174,7 +179,7 @@ func claimsOf(steps []step) map[string][]string {
 	return out
 }
 
-func claimKey(ns, store, remoteKey string) string { return ns + "\x00" + store + "\x00" + remoteKey }
+func claimKey(ns, awsKey string) string { return ns + "\x00" + awsKey }
 
 // turns order the pushes of one remote secret (by store and remote key)
 // across steps in the pass's order, so that the first of two PushSecrets
@@ -193,9 +198,10 @@ type turnKey struct {
 	step int
 }
 
-func entryKey(e desired.PushEntry) string { return e.Store.String() + "\x00" + e.RemoteKey }
+// entryKey is the AWS secret e writes (desired.AWSKey): the key of its turns.
+func (r *run) entryKey(e desired.PushEntry) string { return desired.AWSKey(r.stores, e.Store, e.RemoteKey) }
 
-func newTurns(steps []step) *turns {
+func newTurns(steps []step, entryKey func(desired.PushEntry) string) *turns {
 	t := &turns{prev: map[turnKey]int{}, gate: map[turnKey]chan struct{}{}}
 	last := map[string]int{}
 	for i, s := range steps {
@@ -346,14 +352,14 @@ func (r *run) pushEntries(ctx context.Context, at int, ps *render.PushSecret, s 
 	var errs []error
 	lastOn := map[string]int{} // each remote secret's last entry: the step's turn there ends after it
 	for i, e := range s.entries {
-		lastOn[entryKey(e)] = i
+		lastOn[r.entryKey(e)] = i
 	}
 	for i, e := range s.entries {
 		if err := r.pushEntry(ctx, at, ps, s, i, now, one); err != nil {
 			errs = append(errs, err)
 		}
-		if lastOn[entryKey(e)] == i {
-			r.turns.done(at, entryKey(e))
+		if lastOn[r.entryKey(e)] == i {
+			r.turns.done(at, r.entryKey(e))
 		}
 	}
 	return errs
@@ -370,7 +376,7 @@ func (r *run) pushEntry(ctx context.Context, at int, ps *render.PushSecret, s st
 	var remoteKey string
 	pusher, err := r.pusher(ctx, r.stores[e.Store], e.Store, ps.Namespace)
 	if err == nil {
-		err = r.turns.wait(ctx, at, entryKey(e))
+		err = r.turns.wait(ctx, at, r.entryKey(e))
 	}
 	if err == nil {
 		remoteKey = pusher.(providers.Provider).Canonical(providers.Ref{Key: e.RemoteKey}).Key

@@ -113,7 +113,6 @@ func TestAnotherNamespacesClaimThatNeverWritesNeverHoldsADeletion(t *testing.T) 
 // only its own property: whichever runs second drops the other's, and the
 // rows then vouch for the lost one until its refresh is due.
 func TestAWholeSecretSplitAcrossTwoStoresOfOneIdentityKeepsBothProperties(t *testing.T) {
-	t.Skip("DEFECT: claimsOf/claimKey key Keep by namespace, store key and remote key as written, while replaced matches rows by desired.Identity and the canonical name: a split through two stores of one identity (prefixes meeting) drops the property the other store's PushSecret wrote this pass, and the rows vouch for it until refreshInterval (never, under refreshInterval 0). The sharing groups (store key + remote key) do not order them either. Fix: key claims (and sharing) by desired.Identity and the canonical name, as pruneVerdict's written does")
 	f := newFixture(t)
 	user, pass, sensitive := leaktest.Canary(), leaktest.Canary(), leaktest.Canary()
 	f.source(f.ns, "src", map[string]string{"u": user, "p": pass, "s": sensitive})
@@ -136,7 +135,6 @@ func TestAWholeSecretSplitAcrossTwoStoresOfOneIdentityKeepsBothProperties(t *tes
 // and the other update), and Diff's created set is keyed by store too:
 // diff says both create.
 func TestDiffNamesTheCreatorOfASecretTwoStoresOfOneIdentityWrite(t *testing.T) {
-	t.Skip("DEFECT: diff says create for both PushSecrets writing one new AWS secret through two stores of one identity (Diff's created is keyed by row.Written(), the store key), while the pass creates it once and updates it once, in an order sharing does not fix (it groups by store key and remote key as written). Fix: key sharing and Diff's created by desired.Identity and the canonical name")
 	f := newFixture(t)
 	f.source(f.ns, "src", map[string]string{"u": leaktest.Canary(), "p": leaktest.Canary()})
 	f.commit(map[string]string{"store.yaml": f.store(), "prefixed.yaml": f.prefixedStore("prefixed", "app/"),
@@ -177,7 +175,7 @@ func TestANestedPushThroughAStoreNamingNoRegionReplacesAndDeletesNothing(t *test
 // (u wrote it). Once the failing PushSecret leaves Git (its row never
 // wrote, so nothing deletes), the old push's s stays in AWS for good.
 func TestAKeyTheOldWholePushWroteNeverOutlivesAClaimThatNeverWrote(t *testing.T) {
-	t.Skip("DEFECT: Keep (claimsOf) counts the properties of rows that never wrote (a push refused or failing every pass), so a narrowing keeps the old whole push's value of that property; the old row is then forgotten (stillWritten: any claimer wrote), and when the failing PushSecret leaves Git its row (LastPush nil) deletes nothing: the old value stays with no row. Fix: Keep only properties whose rows wrote them (Ready, LastPush set); a property a PushSecret has yet to write is its own push's to write")
+	t.Skip("DEFECT: Keep keeps the properties of PushSecrets that push this pass, decided before they push; one whose push then fails (metadata refused by the provider) keeps the old whole push's key, and the old row is forgotten once another claim wrote")
 	f := newFixture(t)
 	user, sensitive := leaktest.Canary(), leaktest.Canary()
 	f.source(f.ns, "src", map[string]string{"u": user, "s": sensitive})
