@@ -199,7 +199,9 @@ type turnKey struct {
 }
 
 // entryKey is the AWS secret e writes (desired.AWSKey): the key of its turns.
-func (r *run) entryKey(e desired.PushEntry) string { return desired.AWSKey(r.stores, e.Store, e.RemoteKey) }
+func (r *run) entryKey(e desired.PushEntry) string {
+	return desired.AWSKey(r.stores, e.Store, e.RemoteKey)
+}
 
 func newTurns(steps []step, entryKey func(desired.PushEntry) string) *turns {
 	t := &turns{prev: map[turnKey]int{}, gate: map[turnKey]chan struct{}{}}
