@@ -213,11 +213,15 @@ func awsName(stores map[StoreKey]*render.SecretStore, r PushRemote) remoteName {
 	}
 	a := st.Spec.Provider.AWS
 	name := Service(st).Canonical(a.Prefix, r.RemoteKey)
-	if a.Auth.SecretRef != nil || a.Auth.JWT != nil {
+	if ownCredentials(a) {
 		return remoteName{name: r.Store.String() + "\x00" + name}
 	}
 	return remoteName{name: roleChain(st) + "\x00" + name, region: a.Region, anyRegion: a.Region == ""}
 }
+
+// ownCredentials reports whether a store names credentials of its own (a
+// Secret or a service account), whose account Git does not show.
+func ownCredentials(a *render.AWSProvider) bool { return a.Auth.SecretRef != nil || a.Auth.JWT != nil }
 
 // roleChain is the part of a store's identity Git shows when it names no
 // credentials of its own: its service and the roles it assumes.
@@ -243,7 +247,7 @@ func AWSKey(stores map[StoreKey]*render.SecretStore, key StoreKey, remoteKey str
 // its own.
 func Identity(stores map[StoreKey]*render.SecretStore, key StoreKey) string {
 	st := stores[key]
-	if st == nil || st.Spec.Provider.AWS == nil || st.Spec.Provider.AWS.Auth.SecretRef != nil || st.Spec.Provider.AWS.Auth.JWT != nil {
+	if st == nil || st.Spec.Provider.AWS == nil || ownCredentials(st.Spec.Provider.AWS) {
 		return key.String()
 	}
 	return roleChain(st) + "\x00" + st.Spec.Provider.AWS.Region

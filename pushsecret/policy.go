@@ -50,9 +50,6 @@ func (r *run) policies(ctx context.Context, ps *render.PushSecret, entries []des
 	if out == nil {
 		return nil, "", nil
 	}
-	if err := r.onePolicyPerSecret(entries, out); err != nil {
-		return nil, "", err
-	}
 	h := sha256.New()
 	for _, src := range slices.SortedFunc(maps.Keys(out), func(a, b awsservice.PolicySource) int {
 		return strings.Compare(a.String(), b.String())
@@ -62,49 +59,17 @@ func (r *run) policies(ctx context.Context, ps *render.PushSecret, entries []des
 	return out, hex.EncodeToString(h.Sum(nil)[:16]), nil
 }
 
-// onePolicyPerSecret refuses two entries that push to one remote secret
-// of one store with policies that differ: each push would put its own,
-// the later overwriting the earlier on every push and the earlier putting
-// it back at each refresh. The error names the fields, never the text.
-func (r *run) onePolicyPerSecret(entries []desired.PushEntry, policies map[awsservice.PolicySource]string) error {
+// onePolicyPerSecret refuses a PushSecret whose entry pushes a remote
+// secret (of one store) that an earlier entry of the pass, of it or of an
+// earlier PushSecret, pushes with a policy that differs: each would put its
+// own at every push or refresh, for ever. The error names the other entry
+// (and its PushSecret), never the text.
+func (r *run) onePolicyPerSecret(pss []*render.PushSecret, plans []pushPlan) {
 	type target struct {
 		store desired.StoreKey
 		key   string
 	}
-	first := map[target]desired.PushEntry{}
-	for _, e := range entries {
-		text := r.policyOf(e, policies)
-		if text == nil {
-			continue
-		}
-		t := target{e.Store, e.RemoteKey}
-		prev, ok := first[t]
-		if !ok {
-			first[t] = e
-			continue
-		}
-		if !awsservice.SamePolicy([]byte(*r.policyOf(prev, policies)), []byte(*text)) {
-			return fmt.Errorf("%s.metadata.spec.resourcePolicy.policySourceRef: another policy than %s's for the same remote secret %s of %s: one secret has one resource policy",
-				e.Field, prev.Field, e.RemoteKey, e.Store)
-		}
-	}
-	return nil
-}
-
-// onePolicyAcross refuses a PushSecret whose entry pushes a remote secret
-// an earlier PushSecret of the pass pushes too with a policy that differs:
-// each would put its own at its refresh, for ever. The error names the
-// other PushSecret and the fields, never the text.
-func (r *run) onePolicyAcross(pss []*render.PushSecret, plans []pushPlan) {
-	type target struct {
-		store desired.StoreKey
-		key   string
-	}
-	type first struct {
-		ps    string
-		field string
-		text  string
-	}
+	type first struct{ ps, field, text string }
 	seen := map[target]first{}
 	for i, ps := range pss {
 		pl := &plans[i]
@@ -118,12 +83,19 @@ func (r *run) onePolicyAcross(pss []*render.PushSecret, plans []pushPlan) {
 				continue
 			}
 			t := target{e.Store, e.RemoteKey}
+			if f, ok := mine[t]; ok && !awsservice.SamePolicy([]byte(f.text), []byte(*text)) {
+				pl.err = fmt.Errorf("%s.metadata.spec.resourcePolicy.policySourceRef: another policy than %s's for the same remote secret %s of %s: one secret has one resource policy",
+					e.Field, f.field, e.RemoteKey, e.Store)
+				break
+			}
 			if f, ok := seen[t]; ok && !awsservice.SamePolicy([]byte(f.text), []byte(*text)) {
 				pl.err = fmt.Errorf("%s.metadata.spec.resourcePolicy.policySourceRef: another policy than %s's of PushSecret %s for the same remote secret %s of %s: one secret has one resource policy",
 					e.Field, f.field, f.ps, e.RemoteKey, e.Store)
 				break
 			}
-			mine[t] = first{ps.ID(), e.Field, *text}
+			if _, ok := mine[t]; !ok {
+				mine[t] = first{ps.ID(), e.Field, *text}
+			}
 		}
 		if pl.err == nil {
 			maps.Copy(seen, mine)

@@ -135,7 +135,7 @@ func (r *run) planAll(ctx context.Context, oldBy map[string][]inventory.PushRow)
 			plans[i].err = *shared[ps.ID()]
 		}
 	}
-	r.onePolicyAcross(pss, plans)
+	r.onePolicyPerSecret(pss, plans)
 	return plans
 }
 
@@ -181,16 +181,16 @@ func (r *run) claimsOf(steps []step) map[string][]string {
 
 func claimKey(ns, awsKey string) string { return ns + "\x00" + awsKey }
 
-// turns order the pushes of one remote secret (by store and remote key)
-// across steps in the pass's order, so that the first of two PushSecrets
-// writing properties of one new secret is the one that creates it, as
-// Diff says. Only entries on a shared secret wait, each for the previous
-// step's last entry there; everything else runs concurrently. A step waits
-// only for lower ones, which parallel.Run started before it, so every
-// wait ends.
+// turns order the pushes of one AWS secret (entryKey) across steps in the
+// pass's order, so that the first of two PushSecrets writing properties of
+// one new secret is the one that creates it, as Diff says. Only entries on
+// a shared secret wait, each for the previous step's last entry there;
+// everything else runs concurrently. A step waits only for lower ones,
+// which parallel.Run started before it, so every wait ends.
 type turns struct {
+	keys [][]string                // each step's entries' AWS secrets
 	prev map[turnKey]int           // (key, step): the step before it on key
-	gate map[turnKey]chan struct{} // (key, step): closed once step is done with key
+	gate map[turnKey]chan struct{} // (key, step) a later step waits on: closed once step is done with key
 }
 
 type turnKey struct {
@@ -204,17 +204,18 @@ func (r *run) entryKey(e desired.PushEntry) string {
 }
 
 func newTurns(steps []step, entryKey func(desired.PushEntry) string) *turns {
-	t := &turns{prev: map[turnKey]int{}, gate: map[turnKey]chan struct{}{}}
+	t := &turns{keys: make([][]string, len(steps)), prev: map[turnKey]int{}, gate: map[turnKey]chan struct{}{}}
 	last := map[string]int{}
 	for i, s := range steps {
-		for _, e := range s.entries {
+		t.keys[i] = make([]string, len(s.entries))
+		for j, e := range s.entries {
 			k := entryKey(e)
-			if _, ok := t.gate[turnKey{k, i}]; ok {
-				continue
-			}
-			t.gate[turnKey{k, i}] = make(chan struct{})
-			if j, ok := last[k]; ok {
-				t.prev[turnKey{k, i}] = j
+			t.keys[i][j] = k
+			if p, ok := last[k]; ok && p != i {
+				t.prev[turnKey{k, i}] = p
+				if t.gate[turnKey{k, p}] == nil {
+					t.gate[turnKey{k, p}] = make(chan struct{})
+				}
 			}
 			last[k] = i
 		}
@@ -236,8 +237,12 @@ func (t *turns) wait(ctx context.Context, step int, key string) error {
 	}
 }
 
-// done ends step's turn on key.
-func (t *turns) done(step int, key string) { close(t.gate[turnKey{key, step}]) }
+// done ends step's turn on key, for the step that waits on it, if any.
+func (t *turns) done(step int, key string) {
+	if g := t.gate[turnKey{key, step}]; g != nil {
+		close(g)
+	}
+}
 
 // each runs job(0) to job(n-1), at most Config.Concurrency at a time.
 func (r *run) each(n int, job func(i int)) {
@@ -352,24 +357,25 @@ func failedRows(ps *render.PushSecret, stores map[desired.StoreKey]*render.Secre
 // row in one; it returns the errors.
 func (r *run) pushEntries(ctx context.Context, at int, ps *render.PushSecret, s step, now time.Time, one *pushed) []error {
 	var errs []error
+	keys := r.turns.keys[at]
 	lastOn := map[string]int{} // each remote secret's last entry: the step's turn there ends after it
-	for i, e := range s.entries {
-		lastOn[r.entryKey(e)] = i
+	for i, k := range keys {
+		lastOn[k] = i
 	}
-	for i, e := range s.entries {
-		if err := r.pushEntry(ctx, at, ps, s, i, now, one); err != nil {
+	for i := range s.entries {
+		if err := r.pushEntry(ctx, at, keys[i], ps, s, i, now, one); err != nil {
 			errs = append(errs, err)
 		}
-		if lastOn[r.entryKey(e)] == i {
-			r.turns.done(at, r.entryKey(e))
+		if lastOn[keys[i]] == i {
+			r.turns.done(at, keys[i])
 		}
 	}
 	return errs
 }
 
-// pushEntry writes s's entry i, in its turn on that remote secret, through
-// its store's provider and fills its row in one.
-func (r *run) pushEntry(ctx context.Context, at int, ps *render.PushSecret, s step, i int, now time.Time, one *pushed) error {
+// pushEntry writes s's entry i, in its turn on that remote secret (key),
+// through its store's provider and fills its row in one.
+func (r *run) pushEntry(ctx context.Context, at int, key string, ps *render.PushSecret, s step, i int, now time.Time, one *pushed) error {
 	e, row := s.entries[i], &one.rows[i]
 	prev := s.last[row.Key()]
 	// Until this push succeeds, the row names what the last one wrote.
@@ -378,7 +384,7 @@ func (r *run) pushEntry(ctx context.Context, at int, ps *render.PushSecret, s st
 	var remoteKey string
 	pusher, err := r.pusher(ctx, r.stores[e.Store], e.Store, ps.Namespace)
 	if err == nil {
-		err = r.turns.wait(ctx, at, r.entryKey(e))
+		err = r.turns.wait(ctx, at, key)
 	}
 	if err == nil {
 		remoteKey = pusher.(providers.Provider).Canonical(providers.Ref{Key: e.RemoteKey}).Key
